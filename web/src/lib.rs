@@ -1,0 +1,1 @@
+//! Troc application shell (store, HTTP, CLI).
