@@ -251,7 +251,12 @@ mod tests {
     #[test]
     fn open_rejects_negative_limits() {
         assert_eq!(
-            Account::open(AccountId(1), AccountKind::Member, Amount::from_minor(-1), None),
+            Account::open(
+                AccountId(1),
+                AccountKind::Member,
+                Amount::from_minor(-1),
+                None
+            ),
             Err(AccountError::NegativeCreditLimit)
         );
         assert_eq!(
@@ -267,17 +272,20 @@ mod tests {
 
     #[test]
     fn available_is_balance_plus_limit_minus_pending() {
-        let mut account =
-            Account::open(AccountId(1), AccountKind::Member, Amount::from_units(100), None)
-                .unwrap();
+        let mut account = Account::open(
+            AccountId(1),
+            AccountKind::Member,
+            Amount::from_units(100),
+            None,
+        )
+        .unwrap();
         account.set_balance(Amount::from_units(-30), DateTime::UNIX_EPOCH);
         account.set_pending(Amount::from_units(20));
         assert_eq!(account.available(), Some(Amount::from_units(50)));
         assert_eq!(account.negative_since(), Some(DateTime::UNIX_EPOCH));
         account.set_balance(Amount::ZERO, DateTime::UNIX_EPOCH);
         assert_eq!(account.negative_since(), None);
-        let losses =
-            Account::open(AccountId(2), AccountKind::Losses, Amount::ZERO, None).unwrap();
+        let losses = Account::open(AccountId(2), AccountKind::Losses, Amount::ZERO, None).unwrap();
         assert_eq!(losses.available(), None);
     }
 

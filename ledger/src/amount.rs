@@ -159,7 +159,10 @@ impl Amount {
         let scaled = normalized
             .checked_mul(Decimal::from(MINOR_PER_UNIT))
             .ok_or(AmountError::Overflow)?;
-        let minor: i64 = scaled.trunc().try_into().map_err(|_| AmountError::Overflow)?;
+        let minor: i64 = scaled
+            .trunc()
+            .try_into()
+            .map_err(|_| AmountError::Overflow)?;
         Ok(Amount(minor))
     }
 }
@@ -231,11 +234,11 @@ fn parse(text: &str, sign_policy: SignPolicy) -> Result<Amount, AmountError> {
     let integer: i64 = if integer_digits.is_empty() {
         0
     } else {
-        integer_digits
-            .parse()
-            .map_err(|_| AmountError::Overflow)?
+        integer_digits.parse().map_err(|_| AmountError::Overflow)?
     };
-    let fraction: i64 = fraction_digits.parse().map_err(|_| AmountError::Malformed)?;
+    let fraction: i64 = fraction_digits
+        .parse()
+        .map_err(|_| AmountError::Malformed)?;
     let magnitude = integer
         .checked_mul(MINOR_PER_UNIT)
         .and_then(|m| m.checked_add(fraction))
@@ -252,7 +255,10 @@ mod tests {
         assert_eq!(Amount::parse_positive("1234.5"), Ok(Amount(123_450)));
         assert_eq!(Amount::parse_positive("1234,50"), Ok(Amount(123_450)));
         assert_eq!(Amount::parse_positive("1 234,50"), Ok(Amount(123_450)));
-        assert_eq!(Amount::parse_positive("1\u{202f}234,50"), Ok(Amount(123_450)));
+        assert_eq!(
+            Amount::parse_positive("1\u{202f}234,50"),
+            Ok(Amount(123_450))
+        );
         assert_eq!(Amount::parse_positive("0,01"), Ok(Amount(1)));
         assert_eq!(Amount::parse_positive(",5"), Ok(Amount(50)));
         assert_eq!(Amount::parse_positive(" 12 "), Ok(Amount(1200)));
@@ -264,9 +270,18 @@ mod tests {
     fn rejects_each_bad_form_with_its_own_error() {
         assert_eq!(Amount::parse_positive(""), Err(AmountError::Empty));
         assert_eq!(Amount::parse_positive("   "), Err(AmountError::Empty));
-        assert_eq!(Amount::parse_positive("1.234"), Err(AmountError::TooManyDecimals));
-        assert_eq!(Amount::parse_positive("-1"), Err(AmountError::SignNotAllowed));
-        assert_eq!(Amount::parse_positive("+1"), Err(AmountError::SignNotAllowed));
+        assert_eq!(
+            Amount::parse_positive("1.234"),
+            Err(AmountError::TooManyDecimals)
+        );
+        assert_eq!(
+            Amount::parse_positive("-1"),
+            Err(AmountError::SignNotAllowed)
+        );
+        assert_eq!(
+            Amount::parse_positive("+1"),
+            Err(AmountError::SignNotAllowed)
+        );
         assert_eq!(Amount::parse_positive("1e3"), Err(AmountError::Exponent));
         assert_eq!(Amount::parse_positive("1E3"), Err(AmountError::Exponent));
         assert_eq!(
@@ -282,12 +297,21 @@ mod tests {
             Amount::parse_positive("92233720368547758.08"),
             Err(AmountError::Overflow)
         );
-        assert_eq!(Amount::parse_positive("12a"), Err(AmountError::InvalidCharacter));
+        assert_eq!(
+            Amount::parse_positive("12a"),
+            Err(AmountError::InvalidCharacter)
+        );
         assert_eq!(Amount::parse_positive("1.2.3"), Err(AmountError::Malformed));
         assert_eq!(Amount::parse_positive("1."), Err(AmountError::Malformed));
-        assert_eq!(Amount::parse_positive("1  234"), Err(AmountError::Malformed));
+        assert_eq!(
+            Amount::parse_positive("1  234"),
+            Err(AmountError::Malformed)
+        );
         assert_eq!(Amount::parse_positive("0"), Err(AmountError::NotPositive));
-        assert_eq!(Amount::parse_positive("0,00"), Err(AmountError::NotPositive));
+        assert_eq!(
+            Amount::parse_positive("0,00"),
+            Err(AmountError::NotPositive)
+        );
         assert_eq!(Amount::parse_signed("1-"), Err(AmountError::SignNotAllowed));
     }
 
@@ -324,9 +348,18 @@ mod tests {
         let amount = Amount(123_450);
         assert_eq!(amount.to_decimal().to_string(), "1234.50");
         assert_eq!(Amount::from_decimal(amount.to_decimal()), Ok(amount));
-        assert_eq!(Amount::from_decimal(Decimal::new(12_345, 3)), Err(AmountError::TooManyDecimals));
-        assert_eq!(Amount::from_decimal(Decimal::new(12_340, 3)), Ok(Amount(1234)));
-        assert_eq!(Amount::from_decimal(Decimal::MAX), Err(AmountError::Overflow));
+        assert_eq!(
+            Amount::from_decimal(Decimal::new(12_345, 3)),
+            Err(AmountError::TooManyDecimals)
+        );
+        assert_eq!(
+            Amount::from_decimal(Decimal::new(12_340, 3)),
+            Ok(Amount(1234))
+        );
+        assert_eq!(
+            Amount::from_decimal(Decimal::MAX),
+            Err(AmountError::Overflow)
+        );
     }
 
     #[test]

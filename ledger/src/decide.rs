@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     Account, AccountId, AccountKind, AccountStatus, Amount, ChangeRecord, ChargeKind, Command,
-    FeePolicy, Hold, HoldId, HoldStatus, LimitChange, Leg, Operation, Outcome, Posting, Rejection,
+    FeePolicy, Hold, HoldId, HoldStatus, Leg, LimitChange, Operation, Outcome, Posting, Rejection,
     StatusChange, SystemAccounts, Transaction, TxHeader, TxId, TxKind, ACTOR_LEN_MAX,
     REASON_LEN_MAX,
 };
@@ -73,12 +73,12 @@ pub fn accounts_touched(
         Operation::Payment { payer, payee, .. } | Operation::PlaceHold { payer, payee, .. } => {
             vec![*payer, *payee, system.fees, system.fund]
         }
-        Operation::CaptureHold { .. } | Operation::VoidHold { .. } | Operation::ExpireHold { .. } => {
-            match hold {
-                Some(h) => vec![h.payer, h.payee, system.fees, system.fund],
-                None => vec![],
-            }
-        }
+        Operation::CaptureHold { .. }
+        | Operation::VoidHold { .. }
+        | Operation::ExpireHold { .. } => match hold {
+            Some(h) => vec![h.payer, h.payee, system.fees, system.fund],
+            None => vec![],
+        },
         Operation::Reverse { .. } => transaction
             .map(|t| t.postings().iter().map(|p| p.account).collect())
             .unwrap_or_default(),
@@ -182,7 +182,12 @@ pub fn decide(
                 memo: memo.clone(),
                 capture: None,
             };
-            Ok(draft.finish(Outcome::HoldPlaced { hold: *hold }, None, Some(new_hold), None))
+            Ok(draft.finish(
+                Outcome::HoldPlaced { hold: *hold },
+                None,
+                Some(new_hold),
+                None,
+            ))
         }
         Operation::CaptureHold { hold, amount } => {
             let held = open_hold(view, *hold, command.time)?;
@@ -221,10 +226,17 @@ pub fn decide(
             draft.release(held.payer, held.reserved)?;
             let mut resolved = held.clone();
             resolved.status = HoldStatus::Voided;
-            Ok(draft.finish(Outcome::HoldVoided { hold: *hold }, None, Some(resolved), None))
+            Ok(draft.finish(
+                Outcome::HoldVoided { hold: *hold },
+                None,
+                Some(resolved),
+                None,
+            ))
         }
         Operation::ExpireHold { hold } => {
-            let held = view.hold(*hold).ok_or(Rejection::UnknownHold { hold: *hold })?;
+            let held = view
+                .hold(*hold)
+                .ok_or(Rejection::UnknownHold { hold: *hold })?;
             if held.status != HoldStatus::Open {
                 return Err(Rejection::HoldAlreadyResolved {
                     hold: *hold,
@@ -237,7 +249,12 @@ pub fn decide(
             draft.release(held.payer, held.reserved)?;
             let mut resolved = held.clone();
             resolved.status = HoldStatus::Expired;
-            Ok(draft.finish(Outcome::HoldExpired { hold: *hold }, None, Some(resolved), None))
+            Ok(draft.finish(
+                Outcome::HoldExpired { hold: *hold },
+                None,
+                Some(resolved),
+                None,
+            ))
         }
         Operation::Reverse { transaction, memo } => {
             let original = view
@@ -371,10 +388,7 @@ pub fn decide(
             check_tx_id()?;
             let loss = member.balance().checked_neg().ok_or(Rejection::Overflow)?;
             let fund = draft.account(system.fund)?;
-            let fund_free = fund
-                .available()
-                .unwrap_or(Amount::ZERO)
-                .max(Amount::ZERO);
+            let fund_free = fund.available().unwrap_or(Amount::ZERO).max(Amount::ZERO);
             let from_fund = loss.min(fund_free);
             let from_losses = Amount::from_minor(loss.minor() - from_fund.minor());
             let mut postings = vec![Posting {
@@ -520,7 +534,11 @@ fn check_reason_actor(reason: &str, actor: &str) -> Result<(), Rejection> {
     Ok(())
 }
 
-fn check_pair<V: View>(draft: &Draft<'_, V>, payer: AccountId, payee: AccountId) -> Result<(), Rejection> {
+fn check_pair<V: View>(
+    draft: &Draft<'_, V>,
+    payer: AccountId,
+    payee: AccountId,
+) -> Result<(), Rejection> {
     if payer == payee {
         return Err(Rejection::SameAccount);
     }
@@ -652,7 +670,10 @@ impl<V: View> Draft<'_, V> {
     fn release(&mut self, payer: AccountId, amount: Amount) -> Result<(), Rejection> {
         let account = self.account_mut(payer)?;
         let pending = account.pending().minor() - amount.minor();
-        assert!(pending >= 0, "a hold released more than its account had pending");
+        assert!(
+            pending >= 0,
+            "a hold released more than its account had pending"
+        );
         account.set_pending(Amount::from_minor(pending));
         Ok(())
     }

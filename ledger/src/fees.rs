@@ -165,8 +165,14 @@ mod tests {
     fn rounds_half_up_to_the_cent() {
         // 5 % of 0,10 = 0,005 → 0,01; 5 % of 0,09 = 0,0045 → 0,00.
         let p = policy(500, 0, 0, FundPayer::Seller);
-        assert_eq!(p.fees_for(Amount::from_minor(10)).commission, Amount::from_minor(1));
-        assert_eq!(p.fees_for(Amount::from_minor(9)).commission, Amount::from_minor(0));
+        assert_eq!(
+            p.fees_for(Amount::from_minor(10)).commission,
+            Amount::from_minor(1)
+        );
+        assert_eq!(
+            p.fees_for(Amount::from_minor(9)).commission,
+            Amount::from_minor(0)
+        );
         // 2,5 % of 1 234,50 = 30,8625 → 30,86.
         let p = policy(250, 0, 0, FundPayer::Seller);
         assert_eq!(
@@ -178,9 +184,18 @@ mod tests {
     #[test]
     fn minimum_commission_applies_but_never_exceeds_the_amount() {
         let p = policy(100, 50, 0, FundPayer::Seller);
-        assert_eq!(p.fees_for(Amount::from_units(10)).commission, Amount::from_minor(50));
-        assert_eq!(p.fees_for(Amount::from_minor(30)).commission, Amount::from_minor(30));
-        assert_eq!(p.fees_for(Amount::from_units(1_000)).commission, Amount::from_units(10));
+        assert_eq!(
+            p.fees_for(Amount::from_units(10)).commission,
+            Amount::from_minor(50)
+        );
+        assert_eq!(
+            p.fees_for(Amount::from_minor(30)).commission,
+            Amount::from_minor(30)
+        );
+        assert_eq!(
+            p.fees_for(Amount::from_units(1_000)).commission,
+            Amount::from_units(10)
+        );
     }
 
     #[test]

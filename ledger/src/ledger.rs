@@ -158,8 +158,8 @@ impl Ledger {
     pub fn new(system: SystemAccounts, policy: Policy) -> Ledger {
         let mut state = Snapshot::default();
         for (id, kind) in system.all() {
-            let account = Account::open(id, kind, Amount::ZERO, None)
-                .expect("a zero limit is valid");
+            let account =
+                Account::open(id, kind, Amount::ZERO, None).expect("a zero limit is valid");
             state.insert_account(account);
         }
         Ledger {

@@ -5,9 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{
-    AccountId, AccountStatus, Amount, HoldId, HoldStatus, IdempotencyKey, TxId, TxKind,
-};
+use crate::{AccountId, AccountStatus, Amount, HoldId, HoldStatus, IdempotencyKey, TxId, TxKind};
 
 /// A standalone charge to a member, to the operator (fee) or to the guarantee fund.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -39,7 +37,10 @@ pub enum Operation {
         memo: String,
     },
     /// Settles an open hold, in full (`amount: None`) or in part; the rest is released.
-    CaptureHold { hold: HoldId, amount: Option<Amount> },
+    CaptureHold {
+        hold: HoldId,
+        amount: Option<Amount>,
+    },
     /// Releases an open hold without paying.
     VoidHold { hold: HoldId },
     /// Releases an open hold whose expiry has passed (applied by the caller at `now`).
@@ -140,7 +141,8 @@ impl Operation {
     /// idempotency key are "the same" when their canonical texts are equal.
     pub fn canonical(&self) -> String {
         fn opt(a: Option<Amount>) -> String {
-            a.map(|a| a.minor().to_string()).unwrap_or_else(|| "-".into())
+            a.map(|a| a.minor().to_string())
+                .unwrap_or_else(|| "-".into())
         }
         // Texts are length-prefixed so that no separator inside them can forge a field.
         fn t(text: &str) -> String {
@@ -285,13 +287,17 @@ impl Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum Rejection {
-    #[error("insufficient credit on account {account}: available {available}, requested {requested}")]
+    #[error(
+        "insufficient credit on account {account}: available {available}, requested {requested}"
+    )]
     InsufficientCredit {
         account: AccountId,
         available: Amount,
         requested: Amount,
     },
-    #[error("account {account} would exceed its upper limit {max_balance} (resulting {resulting})")]
+    #[error(
+        "account {account} would exceed its upper limit {max_balance} (resulting {resulting})"
+    )]
     OverUpperLimit {
         account: AccountId,
         max_balance: Amount,

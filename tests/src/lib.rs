@@ -1,1 +1,156 @@
-//! Shared helpers for the integration suite.
+//! Shared helpers for the integration suite: a fresh database per test, on SQLite always and
+//! on PostgreSQL when `TROC_TEST_POSTGRES_URL` is set (CI always sets it).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use web::store::{BackendKind, Store};
+
+/// The environment variable naming a PostgreSQL server for the suite (any database on it;
+/// each test creates and drops its own).
+pub const POSTGRES_URL_VAR: &str = "TROC_TEST_POSTGRES_URL";
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh, empty database that disappears when the test is done.
+pub struct TestDb {
+    kind: BackendKind,
+    url: String,
+    /// Keeps the SQLite directory alive.
+    _dir: Option<tempfile::TempDir>,
+    /// For PostgreSQL: the server URL and the database name, to drop it afterwards.
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("troc.db").display());
+        TestDb {
+            kind: BackendKind::Sqlite,
+            url,
+            _dir: Some(dir),
+            postgres: None,
+        }
+    }
+
+    /// `None` when `TROC_TEST_POSTGRES_URL` is not set.
+    pub async fn postgres() -> Option<TestDb> {
+        let server = std::env::var(POSTGRES_URL_VAR).ok()?;
+        let name = format!(
+            "troc_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            rand::random::<u32>()
+        );
+        let admin = sqlx::PgPool::connect(&server)
+            .await
+            .expect("TROC_TEST_POSTGRES_URL must be reachable");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await
+            .expect("create the test database");
+        admin.close().await;
+        let url = with_database(&server, &name);
+        Some(TestDb {
+            kind: BackendKind::Postgres,
+            url,
+            _dir: None,
+            postgres: Some((server, name)),
+        })
+    }
+
+    pub fn kind(&self) -> BackendKind {
+        self.kind
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// A migrated store on this database.
+    pub async fn store(&self) -> Store {
+        Store::connect(&self.url)
+            .await
+            .expect("connect and migrate")
+    }
+
+    /// Drops the PostgreSQL database (SQLite's directory goes with `self`).
+    pub async fn cleanup(self) {
+        if let Some((server, name)) = &self.postgres {
+            if let Ok(admin) = sqlx::PgPool::connect(server).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&admin)
+                    .await;
+                admin.close().await;
+            }
+        }
+    }
+}
+
+/// Replaces the database name in a PostgreSQL URL.
+pub fn with_database(server_url: &str, name: &str) -> String {
+    let (base, query) = match server_url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (server_url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+/// Defines one story run on both backends: `story!(name, |db| async move { ... })` makes
+/// `name::sqlite` and `name::postgres`. The PostgreSQL test says so and returns when
+/// `TROC_TEST_POSTGRES_URL` is unset; CI always sets it.
+#[macro_export]
+macro_rules! story {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let db = $crate::TestDb::sqlite().await;
+                ($body)(&db).await;
+                db.cleanup().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                let Some(db) = $crate::TestDb::postgres().await else {
+                    eprintln!("TROC_TEST_POSTGRES_URL is not set: PostgreSQL story skipped");
+                    return;
+                };
+                ($body)(&db).await;
+                db.cleanup().await;
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_the_database_name() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
+            "postgres://postgres@127.0.0.1:5432/t1"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/db?sslmode=disable", "t2"),
+            "postgres://u@h/t2?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgres://u@h:5432", "t3"),
+            "postgres://u@h:5432/t3"
+        );
+    }
+}

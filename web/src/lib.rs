@@ -1,1 +1,2 @@
 //! Troc application shell (store, HTTP, CLI).
+pub mod store;

@@ -3,7 +3,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "troc", version, about = "Troc: a mutual-credit ledger for barter networks")]
+#[command(
+    name = "troc",
+    version,
+    about = "Troc: a mutual-credit ledger for barter networks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
