@@ -9,8 +9,10 @@
 //! What the store does *not* do: decide anything about money. Every ledger operation is
 //! decided by `ledger::decide` on the rows the store loaded and locked.
 
+pub mod bench;
 mod batch;
 mod ledger_store;
+pub mod load;
 mod rows;
 mod writer;
 
