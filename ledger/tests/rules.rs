@@ -973,3 +973,21 @@ fn replaying_the_same_commands_gives_the_same_state() {
     third.pay(AccountId(10), AccountId(11), cents(1)).unwrap();
     assert_ne!(first.ledger.digest(), third.ledger.digest());
 }
+
+/// The worked example of docs/ledger-model.md, figure for figure.
+#[test]
+fn the_documented_worked_example() {
+    let fees = ledger::FeePolicy::new(200, cents(50), 100, FundPayer::Buyer).unwrap();
+    let mut h = Harness::new(ledger::Policy {
+        fees,
+        ..ledger::Policy::default()
+    });
+    let martin = h.member(10, units(1_000));
+    let durand = h.member(11, units(0));
+    h.pay(martin, durand, cents(12_345)).unwrap();
+    assert_eq!(h.balance(martin), cents(-12_468));
+    assert_eq!(h.ledger.account(martin).unwrap().available(), Some(cents(87_532)));
+    assert_eq!(h.balance(durand), cents(12_098));
+    assert_eq!(h.balance(FEES), cents(247));
+    assert_eq!(h.balance(FUND), cents(123));
+}
