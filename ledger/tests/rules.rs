@@ -986,7 +986,10 @@ fn the_documented_worked_example() {
     let durand = h.member(11, units(0));
     h.pay(martin, durand, cents(12_345)).unwrap();
     assert_eq!(h.balance(martin), cents(-12_468));
-    assert_eq!(h.ledger.account(martin).unwrap().available(), Some(cents(87_532)));
+    assert_eq!(
+        h.ledger.account(martin).unwrap().available(),
+        Some(cents(87_532))
+    );
     assert_eq!(h.balance(durand), cents(12_098));
     assert_eq!(h.balance(FEES), cents(247));
     assert_eq!(h.balance(FUND), cents(123));
