@@ -15,3 +15,5 @@ story!(store_connects_and_migrates, |db: &tests::TestDb| {
         store.close().await;
     }
 });
+
+mod exports;
