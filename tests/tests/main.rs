@@ -17,3 +17,4 @@ story!(store_connects_and_migrates, |db: &tests::TestDb| {
 });
 
 mod exports;
+mod store;
