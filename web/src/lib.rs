@@ -1,2 +1,3 @@
 //! Troc application shell (store, HTTP, CLI).
+pub mod export;
 pub mod store;
