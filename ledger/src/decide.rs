@@ -3,8 +3,6 @@
 //! [`decide`] is the only place where the rules live. The in-memory [`crate::Ledger`] and
 //! the database store both call it, the store on just the rows it locked.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -105,7 +103,7 @@ pub fn decide(
 ) -> Result<Effect, Rejection> {
     let mut draft = Draft {
         view,
-        changed: BTreeMap::new(),
+        changed: Vec::with_capacity(4),
         time: command.time,
     };
     let header = |kind: TxKind, reference: &str, memo: &str| TxHeader {
@@ -437,7 +435,7 @@ pub fn decide(
             }
             check_tx_id()?;
             let reference = format!("recovery:{account}");
-            let postings = two_legs(system.migration, system.fund, *amount);
+            let postings = two_legs(system.migration, system.fund, *amount).to_vec();
             let tx = Transaction::new(header(TxKind::Recovery, &reference, memo), postings)?;
             draft.post(tx.postings())?;
             Ok(draft.finish(Outcome::Posted { tx: tx.id() }, Some(tx), None, None))
@@ -454,7 +452,7 @@ pub fn decide(
             crate::validate_text("", memo)?;
             draft.member(*account)?;
             check_tx_id()?;
-            let postings = two_legs(system.migration, *account, *amount);
+            let postings = two_legs(system.migration, *account, *amount).to_vec();
             let tx = Transaction::new(header(TxKind::OpeningBalance, "", memo), postings)?;
             draft.post(tx.postings())?;
             Ok(draft.finish(Outcome::Posted { tx: tx.id() }, Some(tx), None, None))
@@ -474,7 +472,7 @@ pub fn decide(
                 ChargeKind::Fee => (system.fees, TxKind::Fee),
                 ChargeKind::FundContribution => (system.fund, TxKind::FundContribution),
             };
-            let postings = two_legs(*payer, to, *amount);
+            let postings = two_legs(*payer, to, *amount).to_vec();
             let tx = Transaction::new(header(tx_kind, reference, memo), postings)?;
             draft.post(tx.postings())?;
             Ok(draft.finish(Outcome::Posted { tx: tx.id() }, Some(tx), None, None))
@@ -494,7 +492,7 @@ pub fn decide(
             draft.account(*from)?;
             draft.account(*to)?;
             check_tx_id()?;
-            let postings = two_legs(*from, *to, *amount);
+            let postings = two_legs(*from, *to, *amount).to_vec();
             let tx = Transaction::new(header(TxKind::Adjustment, reference, memo), postings)?;
             draft.post(tx.postings())?;
             Ok(draft.finish(Outcome::Posted { tx: tx.id() }, Some(tx), None, None))
@@ -562,8 +560,8 @@ fn open_hold<V: View>(view: &V, id: HoldId, now: DateTime<Utc>) -> Result<&Hold,
 }
 
 /// `from` pays `to` the whole amount, one leg each.
-fn two_legs(from: AccountId, to: AccountId, amount: Amount) -> Vec<Posting> {
-    vec![
+fn two_legs(from: AccountId, to: AccountId, amount: Amount) -> [Posting; 2] {
+    [
         Posting {
             account: from,
             amount: Amount::from_minor(-amount.minor()),
@@ -587,7 +585,8 @@ fn trade_postings(
     amount: Amount,
 ) -> Vec<Posting> {
     let fees = policy.fees.fees_for(amount);
-    let mut postings = two_legs(payer, payee, amount);
+    let mut postings = Vec::with_capacity(6);
+    postings.extend(two_legs(payer, payee, amount));
     if fees.commission.is_positive() {
         postings.push(Posting {
             account: payee,
@@ -620,17 +619,19 @@ fn trade_postings(
 }
 
 /// Copies of the touched accounts, changed step by step; nothing reaches the caller unless
-/// the whole operation is accepted.
+/// the whole operation is accepted. An operation touches at most a handful of accounts, so a
+/// small vector beats a map.
 struct Draft<'v, V: View> {
     view: &'v V,
-    changed: BTreeMap<AccountId, Account>,
+    changed: Vec<Account>,
     time: DateTime<Utc>,
 }
 
 impl<V: View> Draft<'_, V> {
     fn account(&self, id: AccountId) -> Result<&Account, Rejection> {
         self.changed
-            .get(&id)
+            .iter()
+            .find(|a| a.id() == id)
             .or_else(|| self.view.account(id))
             .ok_or(Rejection::UnknownAccount { account: id })
     }
@@ -644,15 +645,19 @@ impl<V: View> Draft<'_, V> {
     }
 
     fn account_mut(&mut self, id: AccountId) -> Result<&mut Account, Rejection> {
-        if !self.changed.contains_key(&id) {
-            let current = self
-                .view
-                .account(id)
-                .ok_or(Rejection::UnknownAccount { account: id })?
-                .clone();
-            self.changed.insert(id, current);
-        }
-        Ok(self.changed.get_mut(&id).expect("inserted above"))
+        let index = match self.changed.iter().position(|a| a.id() == id) {
+            Some(index) => index,
+            None => {
+                let current = self
+                    .view
+                    .account(id)
+                    .ok_or(Rejection::UnknownAccount { account: id })?
+                    .clone();
+                self.changed.push(current);
+                self.changed.len() - 1
+            }
+        };
+        Ok(&mut self.changed[index])
     }
 
     /// Sets `amount` aside on `payer` for a hold; the payer must be able to pay it.
@@ -680,9 +685,14 @@ impl<V: View> Draft<'_, V> {
 
     /// Applies the net effect of `postings` per account, checking status and limits.
     fn post(&mut self, postings: &[Posting]) -> Result<(), Rejection> {
-        let mut net: BTreeMap<AccountId, i128> = BTreeMap::new();
+        // Net per account, in first-seen order (at most POSTINGS_PER_TX_MAX entries).
+        let mut net: Vec<(AccountId, i128)> = Vec::with_capacity(postings.len());
         for posting in postings {
-            *net.entry(posting.account).or_default() += i128::from(posting.amount.minor());
+            let delta = i128::from(posting.amount.minor());
+            match net.iter_mut().find(|(id, _)| *id == posting.account) {
+                Some((_, sum)) => *sum += delta,
+                None => net.push((posting.account, delta)),
+            }
         }
         let time = self.time;
         for (id, delta) in net {
@@ -719,10 +729,12 @@ impl<V: View> Draft<'_, V> {
         hold: Option<Hold>,
         change: Option<ChangeRecord>,
     ) -> Effect {
+        let mut accounts = self.changed;
+        accounts.sort_unstable_by_key(Account::id);
         Effect {
             outcome,
             transaction,
-            accounts: self.changed.into_values().collect(),
+            accounts,
             hold,
             change,
         }

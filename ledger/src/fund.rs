@@ -57,7 +57,11 @@ fn ratio(numerator: i64, denominator: i64) -> Option<Decimal> {
         return None;
     }
     let value = Decimal::from(numerator).checked_div(Decimal::from(denominator))?;
-    Some(value.round_dp_with_strategy(RATIO_SCALE, RoundingStrategy::MidpointNearestEven))
+    let mut rounded =
+        value.round_dp_with_strategy(RATIO_SCALE, RoundingStrategy::MidpointNearestEven);
+    // Always show 4 decimals ("4.0000"), so that reports line up.
+    rounded.rescale(RATIO_SCALE);
+    Some(rounded)
 }
 
 fn sum(values: &[i64]) -> Amount {

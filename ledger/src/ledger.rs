@@ -45,18 +45,23 @@ impl Snapshot {
 
     /// Applies an accepted effect.
     pub fn apply(&mut self, effect: &Effect) {
-        for account in &effect.accounts {
-            self.accounts.insert(account.id(), account.clone());
+        self.apply_owned(effect.clone());
+    }
+
+    /// Applies an accepted effect, taking it (no copies).
+    pub fn apply_owned(&mut self, effect: Effect) {
+        for account in effect.accounts {
+            self.accounts.insert(account.id(), account);
         }
-        if let Some(hold) = &effect.hold {
-            self.holds.insert(hold.id, hold.clone());
+        if let Some(hold) = effect.hold {
+            self.holds.insert(hold.id, hold);
         }
-        if let Some(tx) = &effect.transaction {
+        if let Some(tx) = effect.transaction {
             if let Some(original) = tx.reverses() {
                 let previous = self.reversed_by.insert(original, tx.id());
                 assert!(previous.is_none(), "a transaction was reversed twice");
             }
-            let previous = self.transactions.insert(tx.id(), tx.clone());
+            let previous = self.transactions.insert(tx.id(), tx);
             assert!(previous.is_none(), "a transaction id was applied twice");
         }
     }
@@ -146,9 +151,12 @@ pub enum InvariantViolation {
 pub struct Ledger {
     system: SystemAccounts,
     policy: Policy,
+    /// Accounts, holds and reversals (its transaction map stays empty: see `log`).
     state: Snapshot,
-    /// Transaction ids in commit order.
-    log: Vec<TxId>,
+    /// Transactions in commit order.
+    log: Vec<Transaction>,
+    /// Position of each transaction in `log`.
+    tx_index: HashMap<TxId, usize>,
     keys: HashMap<IdempotencyKey, KeyRecord>,
     changes: Vec<ChangeRecord>,
 }
@@ -167,6 +175,7 @@ impl Ledger {
             policy,
             state,
             log: Vec::new(),
+            tx_index: HashMap::new(),
             keys: HashMap::new(),
             changes: Vec::new(),
         }
@@ -211,13 +220,11 @@ impl Ledger {
         self.state.holds()
     }
     pub fn transaction(&self, id: TxId) -> Option<&Transaction> {
-        self.state.transaction(id)
+        self.tx_index.get(&id).map(|index| &self.log[*index])
     }
     /// Transactions in commit order.
     pub fn transactions(&self) -> impl Iterator<Item = &Transaction> {
-        self.log
-            .iter()
-            .map(|id| self.state.transaction(*id).expect("logged"))
+        self.log.iter()
     }
     pub fn changes(&self) -> &[ChangeRecord] {
         &self.changes
@@ -228,13 +235,14 @@ impl Ledger {
         if let Some(record) = self.keys.get(&command.key) {
             return replay(record.op == command.op, &record.result);
         }
-        let result = decide(&self.state, &self.system, &self.policy, &command);
-        let outcome = match &result {
+        let result = decide(&*self, &self.system, &self.policy, &command);
+        let outcome = match result {
             Ok(effect) => {
+                let outcome = effect.outcome.clone();
                 self.apply(effect);
-                Ok(effect.outcome.clone())
+                Ok(outcome)
             }
-            Err(rejection) => Err(rejection.clone()),
+            Err(rejection) => Err(rejection),
         };
         self.keys.insert(
             command.key,
@@ -265,25 +273,33 @@ impl Ledger {
                 time: now,
                 op: Operation::ExpireHold { hold },
             };
-            let effect = decide(&self.state, &self.system, &self.policy, &command)
+            let effect = decide(&*self, &self.system, &self.policy, &command)
                 .expect("a due open hold can always expire");
-            self.apply(&effect);
+            self.apply(effect);
             expired.push(hold);
         }
         expired
     }
 
-    fn apply(&mut self, effect: &Effect) {
-        self.state.apply(effect);
-        if let Some(tx) = &effect.transaction {
-            self.log.push(tx.id());
+    fn apply(&mut self, mut effect: Effect) {
+        if let Some(tx) = effect.transaction.take() {
+            if let Some(original) = tx.reverses() {
+                let previous = self.state.reversed_by.insert(original, tx.id());
+                assert!(previous.is_none(), "a transaction was reversed twice");
+            }
+            let previous = self.tx_index.insert(tx.id(), self.log.len());
+            assert!(previous.is_none(), "a transaction id was applied twice");
+            self.log.push(tx);
         }
-        if let Some(change) = &effect.change {
-            self.changes.push(change.clone());
+        if let Some(change) = effect.change.take() {
+            self.changes.push(change);
         }
+        #[cfg(debug_assertions)]
+        let touched: Vec<Account> = effect.accounts.clone();
+        self.state.apply_owned(effect);
         debug_assert_eq!(self.balance_sum(), 0, "balances must sum to zero");
         #[cfg(debug_assertions)]
-        for account in &effect.accounts {
+        for account in &touched {
             debug_assert!(!account.pending().is_negative());
             debug_assert!(
                 account.status() != AccountStatus::Closed || account.balance().is_zero(),
@@ -407,5 +423,20 @@ impl Ledger {
             hasher.update(format!("{change:?}\n"));
         }
         hasher.finalize().into()
+    }
+}
+
+impl View for Ledger {
+    fn account(&self, id: AccountId) -> Option<&Account> {
+        self.state.account(id)
+    }
+    fn hold(&self, id: HoldId) -> Option<&Hold> {
+        self.state.hold(id)
+    }
+    fn transaction(&self, id: TxId) -> Option<&Transaction> {
+        Ledger::transaction(self, id)
+    }
+    fn reversed_by(&self, id: TxId) -> Option<TxId> {
+        self.state.reversed_by(id)
     }
 }

@@ -14,6 +14,7 @@
 
 mod account;
 mod amount;
+pub mod audit;
 mod decide;
 mod fees;
 pub mod fund;

@@ -16,6 +16,8 @@ story!(store_connects_and_migrates, |db: &tests::TestDb| {
     }
 });
 
+mod store;
+
 // The web front's stories live in `web/`; the module has another name so that `web::`
 // keeps meaning the crate.
 #[path = "web/mod.rs"]

@@ -9,6 +9,14 @@
 //! What the store does *not* do: decide anything about money. Every ledger operation is
 //! decided by `ledger::decide` on the rows the store loaded and locked.
 
+mod batch;
+mod ledger_store;
+mod rows;
+mod writer;
+
+pub use ledger_store::{HistoryEntry, HistoryPage, HISTORY_PAGE_SIZE_MAX, NETWORK_NAME_LEN_MAX};
+pub use writer::{StoreOptions, Submission, SUBMISSIONS_PER_CALL_MAX};
+
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -39,6 +47,18 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    #[error("the network is not created yet")]
+    NoNetwork,
+    #[error("the network already exists")]
+    NetworkExists,
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    #[error("invalid account: {0}")]
+    Account(#[from] ledger::AccountError),
+    #[error("the database refused the operation (a defense-in-depth check fired): {0}")]
+    Refused(String),
+    #[error("the write path is unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -87,10 +107,12 @@ macro_rules! dispatch {
     };
 }
 
-/// The handle the application shares (cheap to clone).
+/// The handle the application shares (cheap to clone). All clones feed the same
+/// group-commit writer task; it stops when the last clone is dropped.
 #[derive(Debug, Clone)]
 pub struct Store {
     backend: Backend,
+    writer: writer::WriterHandle,
 }
 
 impl Store {
@@ -101,7 +123,22 @@ impl Store {
         Ok(store)
     }
 
+    /// Like [`Store::connect`], with group-commit settings.
+    pub async fn connect_with(url: &str, options: StoreOptions) -> StoreResult<Store> {
+        let store = Store::connect_without_migrating_with(url, options).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
     pub async fn connect_without_migrating(url: &str) -> StoreResult<Store> {
+        Store::connect_without_migrating_with(url, StoreOptions::default()).await
+    }
+
+    async fn connect_without_migrating_with(
+        url: &str,
+        options: StoreOptions,
+    ) -> StoreResult<Store> {
+        options.validate()?;
         let backend = match BackendKind::from_url(url)? {
             BackendKind::Sqlite => Backend::Sqlite(connect_sqlite(url).await?),
             BackendKind::Postgres => {
@@ -114,7 +151,8 @@ impl Store {
                 Backend::Postgres(pool)
             }
         };
-        Ok(Store { backend })
+        let writer = writer::WriterHandle::spawn(backend.clone(), options);
+        Ok(Store { backend, writer })
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {
@@ -136,8 +174,30 @@ impl Store {
         }
     }
 
+    /// The statement that opens a write transaction: SQLite takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so that two writers never deadlock upgrading a read lock.
+    pub fn begin_write_sql(&self) -> &'static str {
+        begin_write_sql(self.kind())
+    }
+
     pub async fn close(&self) {
         dispatch!(&self.backend, pool => pool.close().await)
+    }
+}
+
+pub(crate) fn begin_write_sql(kind: BackendKind) -> &'static str {
+    match kind {
+        BackendKind::Sqlite => "BEGIN IMMEDIATE",
+        BackendKind::Postgres => "BEGIN",
+    }
+}
+
+impl Backend {
+    pub fn kind(&self) -> BackendKind {
+        match self {
+            Backend::Sqlite(_) => BackendKind::Sqlite,
+            Backend::Postgres(_) => BackendKind::Postgres,
+        }
     }
 }
 

@@ -1,0 +1,729 @@
+//! One batch of the write path, in ONE database transaction:
+//!
+//! 1. open it (SQLite `BEGIN IMMEDIATE` takes the write lock at once);
+//! 2. read the network's system accounts and policy, the batch's idempotency records, and
+//!    the holds and original transactions its operations name;
+//! 3. lock the touched accounts (PostgreSQL: `SELECT ... FOR UPDATE` in sorted id order, so
+//!    two processes never deadlock; then re-read the holds and reversals, which only change
+//!    under those locks) and load them into a [`ledger::Snapshot`];
+//! 4. decide every operation in order with [`ledger::decide`], applying each accepted effect
+//!    to the snapshot so that later operations see earlier ones; rejections are recorded too
+//!    (a failed key stays failed);
+//! 5. write everything with multi-row statements and ONE update per touched account (the
+//!    netting that makes a hot account cheap), and COMMIT.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use ledger::{
+    accounts_touched, decide, replay, Account, AccountId, ChangeRecord, Command, Hold, HoldId,
+    Operation, Outcome, Policy, Rejection, Snapshot, SystemAccounts, Transaction, TxId, View,
+};
+use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
+
+use super::rows::{
+    account_from_row, db_id, hold_from_row, id_list, in_id_list, micros, transaction_from_rows,
+    AccountRow, HoldRow, PostingRow, TransactionRow, ACCOUNT_COLUMNS, HOLD_COLUMNS,
+    TRANSACTION_COLUMNS,
+};
+use super::writer::Submission;
+use super::{begin_write_sql, Backend, BackendKind, StoreError, StoreResult};
+
+pub(crate) type Decision = Result<Outcome, Rejection>;
+
+/// What a batch writes, once every operation is decided.
+#[derive(Debug, Default)]
+pub(crate) struct Plan {
+    pub(crate) results: Vec<Decision>,
+    /// In decision order, which is also commit (`seq`) order.
+    pub(crate) transactions: Vec<Transaction>,
+    pub(crate) holds_new: Vec<Hold>,
+    pub(crate) holds_changed: Vec<Hold>,
+    /// Final state of every account the batch changed.
+    pub(crate) accounts: Vec<Account>,
+    pub(crate) keys: Vec<KeyRow>,
+    pub(crate) changes: Vec<ChangeRecord>,
+}
+
+#[derive(Debug)]
+pub(crate) struct KeyRow {
+    pub(crate) key: String,
+    pub(crate) fingerprint: String,
+    pub(crate) result: String,
+    pub(crate) time: DateTime<Utc>,
+}
+
+/// Everything the decisions need, loaded under the batch's locks.
+pub(crate) struct Loaded {
+    pub(crate) system: SystemAccounts,
+    pub(crate) policy: Policy,
+    /// Idempotency records already committed: key → (fingerprint, result).
+    pub(crate) stored: HashMap<String, (String, Decision)>,
+    pub(crate) snapshot: Snapshot,
+    /// Holds that exist in the database (updated, not inserted, when they change).
+    pub(crate) existing_holds: HashSet<HoldId>,
+    pub(crate) tx_ids: Vec<TxId>,
+    pub(crate) hold_ids: Vec<HoldId>,
+}
+
+/// Whether an accepted `op` posts a transaction (and so needs a transaction id).
+pub(crate) fn posts(op: &Operation) -> bool {
+    !matches!(
+        op,
+        Operation::PlaceHold { .. }
+            | Operation::VoidHold { .. }
+            | Operation::ExpireHold { .. }
+            | Operation::SetLimits { .. }
+            | Operation::SetStatus { .. }
+    )
+}
+
+fn assigns_hold_id(op: &Operation) -> bool {
+    matches!(op, Operation::PlaceHold { hold, .. } if hold.0 == 0)
+}
+
+/// Decides every submission in order against `loaded`, which it updates.
+pub(crate) fn decide_batch(
+    submissions: &[&Submission],
+    loaded: &mut Loaded,
+    now: DateTime<Utc>,
+) -> Plan {
+    let mut plan = Plan::default();
+    let mut tx_ids = loaded.tx_ids.iter().copied();
+    let mut hold_ids = loaded.hold_ids.iter().copied();
+    let mut changed_accounts = BTreeSet::new();
+    let mut holds: BTreeMap<HoldId, Hold> = BTreeMap::new();
+    for submission in submissions {
+        let key = submission.key().as_str();
+        let fingerprint = submission.op().fingerprint();
+        if let Some((stored_fingerprint, original)) = loaded.stored.get(key) {
+            plan.results
+                .push(replay(*stored_fingerprint == fingerprint, original));
+            continue;
+        }
+        let mut op = submission.op().clone();
+        if let Operation::PlaceHold { hold, .. } = &mut op {
+            if hold.0 == 0 {
+                *hold = hold_ids.next().expect("a hold id was allocated per hold");
+            }
+        }
+        let tx_id = if posts(&op) {
+            tx_ids
+                .next()
+                .expect("a transaction id was allocated per operation")
+        } else {
+            TxId(0)
+        };
+        let time = submission.time().map(micros).unwrap_or(now);
+        let command = Command {
+            key: submission.key().clone(),
+            tx_id,
+            time,
+            op,
+        };
+        let result = match decide(&loaded.snapshot, &loaded.system, &loaded.policy, &command) {
+            Ok(effect) => {
+                loaded.snapshot.apply(&effect);
+                changed_accounts.extend(effect.accounts.iter().map(Account::id));
+                if let Some(hold) = effect.hold {
+                    holds.insert(hold.id, hold);
+                }
+                if let Some(tx) = effect.transaction {
+                    plan.transactions.push(tx);
+                }
+                if let Some(change) = effect.change {
+                    plan.changes.push(change);
+                }
+                Ok(effect.outcome)
+            }
+            Err(rejection) => Err(rejection),
+        };
+        plan.keys.push(KeyRow {
+            key: key.to_owned(),
+            fingerprint: fingerprint.clone(),
+            result: serde_json::to_string(&result).expect("results serialise"),
+            time: now,
+        });
+        loaded
+            .stored
+            .insert(key.to_owned(), (fingerprint, result.clone()));
+        plan.results.push(result);
+    }
+    plan.accounts = changed_accounts
+        .into_iter()
+        .map(|id| {
+            loaded
+                .snapshot
+                .account(id)
+                .expect("a changed account is in the snapshot")
+                .clone()
+        })
+        .collect();
+    for (id, hold) in holds {
+        if loaded.existing_holds.contains(&id) {
+            plan.holds_changed.push(hold);
+        } else {
+            plan.holds_new.push(hold);
+        }
+    }
+    plan
+}
+
+fn in_text_list(kind: BackendKind, column: &str, param: u32) -> String {
+    match kind {
+        BackendKind::Sqlite => format!("{column} IN (SELECT value FROM json_each(${param}))"),
+        BackendKind::Postgres => {
+            format!("{column} IN (SELECT jsonb_array_elements_text(${param}::jsonb))")
+        }
+    }
+}
+
+/// Loads holds and original transactions (with their reversals) into `snapshot`.
+macro_rules! load_refs {
+    ($conn:expr, $kind:expr, $hold_ids:expr, $tx_ids:expr, $snapshot:expr, $existing:expr) => {{
+        if !$hold_ids.is_empty() {
+            let sql = format!(
+                "SELECT {HOLD_COLUMNS} FROM holds WHERE {}",
+                in_id_list($kind, "id", 1)
+            );
+            let rows: Vec<HoldRow> = sqlx::query_as(&sql)
+                .bind(id_list($hold_ids.iter().map(|h: &HoldId| h.0)))
+                .fetch_all(&mut *$conn)
+                .await?;
+            for row in rows {
+                let hold = hold_from_row(row)?;
+                $existing.insert(hold.id);
+                $snapshot.insert_hold(hold);
+            }
+        }
+        if !$tx_ids.is_empty() {
+            let list = id_list($tx_ids.iter().map(|t: &TxId| t.0));
+            let sql = format!(
+                "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE {}",
+                in_id_list($kind, "id", 1)
+            );
+            let rows: Vec<TransactionRow> = sqlx::query_as(&sql)
+                .bind(&list)
+                .fetch_all(&mut *$conn)
+                .await?;
+            let sql = format!(
+                "SELECT tx_id, account_id, amount, leg FROM postings WHERE {} ORDER BY tx_id, n",
+                in_id_list($kind, "tx_id", 1)
+            );
+            let postings: Vec<PostingRow> = sqlx::query_as(&sql)
+                .bind(&list)
+                .fetch_all(&mut *$conn)
+                .await?;
+            let sql = format!(
+                "SELECT reverses, id FROM transactions WHERE {}",
+                in_id_list($kind, "reverses", 1)
+            );
+            let reversals: Vec<(i64, i64)> = sqlx::query_as(&sql)
+                .bind(&list)
+                .fetch_all(&mut *$conn)
+                .await?;
+            let reversed_by: HashMap<i64, i64> = reversals.into_iter().collect();
+            for row in rows {
+                let id = row.0;
+                let own: Vec<PostingRow> =
+                    postings.iter().filter(|p| p.0 == id).cloned().collect();
+                let tx = transaction_from_rows(row, own)?;
+                let by = reversed_by
+                    .get(&id)
+                    .map(|b| super::rows::unsigned(*b).map(TxId))
+                    .transpose()?;
+                $snapshot.insert_transaction(tx, by);
+            }
+        }
+    }};
+}
+
+/// Runs one attempt of a batch. An `Err` means nothing was committed.
+pub(crate) async fn execute(
+    backend: &Backend,
+    submissions: &[&Submission],
+) -> StoreResult<Vec<Decision>> {
+    let kind = backend.kind();
+    let now = micros(Utc::now());
+    let keys: Vec<&str> = submissions.iter().map(|s| s.key().as_str()).collect();
+    let keys_json = serde_json::to_string(&keys).expect("keys serialise");
+    let hold_refs: Vec<HoldId> = submissions
+        .iter()
+        .filter_map(|s| s.op().hold_id())
+        .filter(|h| h.0 != 0)
+        .collect();
+    let tx_refs: Vec<TxId> = submissions
+        .iter()
+        .filter_map(|s| s.op().transaction_id())
+        .collect();
+    crate::dispatch!(backend, pool => {
+        let mut tx = pool.begin_with(begin_write_sql(kind)).await?;
+        let conn = &mut *tx;
+
+        let settings: Option<(i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT fund_account, fees_account, losses_account, migration_account \
+             FROM ledger_settings WHERE id = 1",
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        let (fund, fees, losses, migration) = settings.ok_or(StoreError::NoNetwork)?;
+        let system = SystemAccounts {
+            fund: super::rows::account_id(fund)?,
+            fees: super::rows::account_id(fees)?,
+            losses: super::rows::account_id(losses)?,
+            migration: super::rows::account_id(migration)?,
+        };
+        let policy: String =
+            sqlx::query_scalar("SELECT policy FROM policies ORDER BY version DESC LIMIT 1")
+                .fetch_one(&mut *conn)
+                .await?;
+        let policy: Policy = serde_json::from_str(&policy)
+            .map_err(|e| StoreError::Corrupt(format!("policy: {e}")))?;
+
+        let sql = format!(
+            "SELECT key, fingerprint, result FROM idempotency WHERE {}",
+            in_text_list(kind, "key", 1)
+        );
+        let records: Vec<(String, String, String)> =
+            sqlx::query_as(&sql).bind(&keys_json).fetch_all(&mut *conn).await?;
+        let mut stored = HashMap::with_capacity(records.len());
+        for (key, fingerprint, result) in records {
+            let result: Decision = serde_json::from_str(&result)
+                .map_err(|e| StoreError::Corrupt(format!("idempotency record {key}: {e}")))?;
+            stored.insert(key, (fingerprint, result));
+        }
+
+        // Which accounts: from the operations and the holds/transactions they name.
+        let mut refs = Snapshot::default();
+        let mut existing_holds = HashSet::new();
+        load_refs!(conn, kind, hold_refs, tx_refs, refs, existing_holds);
+        let mut touched = BTreeSet::new();
+        let mut seen = HashSet::new();
+        let (mut tx_needed, mut holds_needed) = (0i64, 0i64);
+        for submission in submissions {
+            let key = submission.key().as_str();
+            if stored.contains_key(key) || !seen.insert(key) {
+                continue;
+            }
+            let op = submission.op();
+            let hold = op.hold_id().and_then(|h| refs.hold(h));
+            let original = op.transaction_id().and_then(|t| refs.transaction(t));
+            touched.extend(accounts_touched(op, &system, hold, original));
+            tx_needed += i64::from(posts(op));
+            holds_needed += i64::from(assigns_hold_id(op));
+        }
+
+        let mut snapshot = Snapshot::default();
+        if !touched.is_empty() {
+            let lock = match kind {
+                BackendKind::Postgres => " FOR UPDATE",
+                BackendKind::Sqlite => "",
+            };
+            let sql = format!(
+                "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE {} ORDER BY id{lock}",
+                in_id_list(kind, "id", 1)
+            );
+            let rows: Vec<AccountRow> = sqlx::query_as(&sql)
+                .bind(id_list(touched.iter().map(|a: &AccountId| a.0)))
+                .fetch_all(&mut *conn)
+                .await?;
+            for row in rows {
+                snapshot.insert_account(account_from_row(row)?);
+            }
+        }
+        match kind {
+            // Under the account locks, holds and reversals are current: read them again.
+            BackendKind::Postgres => {
+                existing_holds.clear();
+                load_refs!(conn, kind, hold_refs, tx_refs, snapshot, existing_holds);
+            }
+            // BEGIN IMMEDIATE: nothing changed since the first read.
+            BackendKind::Sqlite => {
+                for hold in refs.holds() {
+                    snapshot.insert_hold(hold.clone());
+                }
+                for id in &tx_refs {
+                    if let Some(original) = refs.transaction(*id) {
+                        snapshot.insert_transaction(original.clone(), refs.reversed_by(*id));
+                    }
+                }
+            }
+        }
+
+        let tx_ids = conn.allocate(IdKind::Transaction, tx_needed).await?;
+        let hold_ids = conn.allocate(IdKind::Hold, holds_needed).await?;
+        let mut loaded = Loaded {
+            system,
+            policy,
+            stored,
+            snapshot,
+            existing_holds,
+            tx_ids: tx_ids.into_iter().map(TxId).collect(),
+            hold_ids: hold_ids.into_iter().map(HoldId).collect(),
+        };
+        let plan = decide_batch(submissions, &mut loaded, now);
+
+        if !plan.transactions.is_empty() {
+            // The commit order: this row stays locked until COMMIT.
+            let last: i64 =
+                sqlx::query_scalar("UPDATE ledger_head SET seq = seq + $1 WHERE id = 1 RETURNING seq")
+                    .bind(plan.transactions.len() as i64)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            let first = last - plan.transactions.len() as i64 + 1;
+            conn.write_transactions(&plan.transactions, first).await?;
+        }
+        for hold in &plan.holds_new {
+            sqlx::query(
+                "INSERT INTO holds (id, payer, payee, amount, reserved, created_at, expires_at, \
+                 status, reference, memo, capture_tx) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(db_id(hold.id.0))
+            .bind(db_id(hold.payer.0))
+            .bind(db_id(hold.payee.0))
+            .bind(hold.amount.minor())
+            .bind(hold.reserved.minor())
+            .bind(hold.created_at)
+            .bind(hold.expires_at)
+            .bind(hold.status.as_str())
+            .bind(&hold.reference)
+            .bind(&hold.memo)
+            .bind(hold.capture.map(|t| db_id(t.0)))
+            .execute(&mut *conn)
+            .await?;
+        }
+        for hold in &plan.holds_changed {
+            sqlx::query("UPDATE holds SET status = $2, capture_tx = $3 WHERE id = $1")
+                .bind(db_id(hold.id.0))
+                .bind(hold.status.as_str())
+                .bind(hold.capture.map(|t| db_id(t.0)))
+                .execute(&mut *conn)
+                .await?;
+        }
+        conn.write_accounts(&plan.accounts).await?;
+        for change in &plan.changes {
+            match change {
+                ChangeRecord::Limits(c) => {
+                    sqlx::query(
+                        "INSERT INTO limit_changes (account_id, time, actor, reason, \
+                         credit_limit_before, credit_limit_after, max_balance_before, \
+                         max_balance_after, below_current_debt, above_new_max) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(db_id(c.account.0))
+                    .bind(c.time)
+                    .bind(&c.actor)
+                    .bind(&c.reason)
+                    .bind(c.credit_limit_before.minor())
+                    .bind(c.credit_limit_after.minor())
+                    .bind(c.max_balance_before.map(|a| a.minor()))
+                    .bind(c.max_balance_after.map(|a| a.minor()))
+                    .bind(c.below_current_debt)
+                    .bind(c.above_new_max)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                ChangeRecord::Status(c) => {
+                    sqlx::query(
+                        "INSERT INTO status_changes (account_id, time, actor, reason, \
+                         status_before, status_after) VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(db_id(c.account.0))
+                    .bind(c.time)
+                    .bind(&c.actor)
+                    .bind(&c.reason)
+                    .bind(c.before.as_str())
+                    .bind(c.after.as_str())
+                    .execute(&mut *conn)
+                    .await?;
+                }
+            }
+        }
+        conn.write_keys(&plan.keys).await?;
+        tx.commit().await?;
+        Ok(plan.results)
+    })
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum IdKind {
+    Transaction,
+    Hold,
+}
+
+/// Takes `count` fresh ids: a block from a PostgreSQL sequence (shared by every process),
+/// or from SQLite's counter row under the write lock.
+pub(crate) trait AllocateIds {
+    async fn allocate(&mut self, kind: IdKind, count: i64) -> StoreResult<Vec<u64>>;
+}
+
+impl AllocateIds for SqliteConnection {
+    async fn allocate(&mut self, kind: IdKind, count: i64) -> StoreResult<Vec<u64>> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let name = match kind {
+            IdKind::Transaction => "tx",
+            IdKind::Hold => "hold",
+        };
+        let last: i64 = sqlx::query_scalar(
+            "UPDATE id_counters SET value = value + $1 WHERE name = $2 RETURNING value",
+        )
+        .bind(count)
+        .bind(name)
+        .fetch_one(&mut *self)
+        .await?;
+        (last - count + 1..=last)
+            .map(super::rows::unsigned)
+            .collect()
+    }
+}
+
+impl AllocateIds for PgConnection {
+    async fn allocate(&mut self, kind: IdKind, count: i64) -> StoreResult<Vec<u64>> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let sql = match kind {
+            IdKind::Transaction => "SELECT nextval('tx_id_seq') FROM generate_series(1, $1)",
+            IdKind::Hold => "SELECT nextval('hold_id_seq') FROM generate_series(1, $1)",
+        };
+        let ids: Vec<i64> = sqlx::query_scalar(sql)
+            .bind(count)
+            .fetch_all(&mut *self)
+            .await?;
+        ids.into_iter().map(super::rows::unsigned).collect()
+    }
+}
+
+/// The bulk writes, in each backend's best form: multi-row `VALUES` on SQLite, `UNNEST` of
+/// arrays on PostgreSQL (one statement text whatever the batch size).
+pub(crate) trait WriteBatch {
+    async fn write_transactions(&mut self, txs: &[Transaction], first_seq: i64) -> StoreResult<()>;
+    async fn write_accounts(&mut self, accounts: &[Account]) -> StoreResult<()>;
+    async fn write_keys(&mut self, keys: &[KeyRow]) -> StoreResult<()>;
+}
+
+/// Rows per multi-row statement on SQLite (well under its 32,766 bound parameters).
+const SQLITE_ROWS_PER_STATEMENT: usize = 500;
+
+impl WriteBatch for SqliteConnection {
+    /// Postings first, then the transaction rows that seal them (see the 0002 migration).
+    async fn write_transactions(&mut self, txs: &[Transaction], first_seq: i64) -> StoreResult<()> {
+        let postings: Vec<(&Transaction, usize)> = txs
+            .iter()
+            .flat_map(|tx| (0..tx.postings().len()).map(move |n| (tx, n)))
+            .collect();
+        for chunk in postings.chunks(SQLITE_ROWS_PER_STATEMENT) {
+            let mut query = QueryBuilder::new(
+                "INSERT INTO postings (tx_id, n, account_id, amount, leg, time) ",
+            );
+            query.push_values(chunk, |mut row, (tx, n)| {
+                let posting = &tx.postings()[*n];
+                row.push_bind(db_id(tx.id().0))
+                    .push_bind(*n as i64)
+                    .push_bind(db_id(posting.account.0))
+                    .push_bind(posting.amount.minor())
+                    .push_bind(posting.leg.as_str())
+                    .push_bind(tx.time());
+            });
+            query.build().execute(&mut *self).await?;
+        }
+        let numbered: Vec<(i64, &Transaction)> = txs
+            .iter()
+            .enumerate()
+            .map(|(i, tx)| (first_seq + i as i64, tx))
+            .collect();
+        for chunk in numbered.chunks(SQLITE_ROWS_PER_STATEMENT) {
+            let mut query = QueryBuilder::new(
+                "INSERT INTO transactions (id, seq, kind, time, reference, memo, \
+                 idempotency_key, reverses, posting_count) ",
+            );
+            query.push_values(chunk, |mut row, (seq, tx)| {
+                row.push_bind(db_id(tx.id().0))
+                    .push_bind(*seq)
+                    .push_bind(tx.kind().as_str())
+                    .push_bind(tx.time())
+                    .push_bind(tx.reference().to_owned())
+                    .push_bind(tx.memo().to_owned())
+                    .push_bind(tx.idempotency_key().map(|k| k.as_str().to_owned()))
+                    .push_bind(tx.reverses().map(|r| db_id(r.0)))
+                    .push_bind(tx.postings().len() as i64);
+            });
+            query.build().execute(&mut *self).await?;
+        }
+        Ok(())
+    }
+
+    async fn write_accounts(&mut self, accounts: &[Account]) -> StoreResult<()> {
+        for chunk in accounts.chunks(SQLITE_ROWS_PER_STATEMENT) {
+            let mut query = QueryBuilder::new(
+                "UPDATE accounts SET status = v.column2, balance = v.column3, \
+                 pending = v.column4, credit_limit = v.column5, max_balance = v.column6, \
+                 negative_since = v.column7 FROM (",
+            );
+            query.push_values(chunk, |mut row, account| {
+                row.push_bind(db_id(account.id().0))
+                    .push_bind(account.status().as_str())
+                    .push_bind(account.balance().minor())
+                    .push_bind(account.pending().minor())
+                    .push_bind(account.credit_limit().minor())
+                    .push_bind(account.max_balance().map(|a| a.minor()))
+                    .push_bind(account.negative_since());
+            });
+            query.push(") AS v WHERE accounts.id = v.column1");
+            query.build().execute(&mut *self).await?;
+        }
+        Ok(())
+    }
+
+    async fn write_keys(&mut self, keys: &[KeyRow]) -> StoreResult<()> {
+        for chunk in keys.chunks(SQLITE_ROWS_PER_STATEMENT) {
+            let mut query =
+                QueryBuilder::new("INSERT INTO idempotency (key, fingerprint, result, time) ");
+            query.push_values(chunk, |mut row, key| {
+                row.push_bind(key.key.clone())
+                    .push_bind(key.fingerprint.clone())
+                    .push_bind(key.result.clone())
+                    .push_bind(key.time);
+            });
+            query.build().execute(&mut *self).await?;
+        }
+        Ok(())
+    }
+}
+
+impl WriteBatch for PgConnection {
+    /// Transaction rows first (the postings' key points at them); the balance check is
+    /// deferred to COMMIT.
+    async fn write_transactions(&mut self, txs: &[Transaction], first_seq: i64) -> StoreResult<()> {
+        let mut ids = Vec::with_capacity(txs.len());
+        let mut seqs = Vec::with_capacity(txs.len());
+        let mut kinds = Vec::with_capacity(txs.len());
+        let mut times = Vec::with_capacity(txs.len());
+        let mut references = Vec::with_capacity(txs.len());
+        let mut memos = Vec::with_capacity(txs.len());
+        let mut keys = Vec::with_capacity(txs.len());
+        let mut reverses = Vec::with_capacity(txs.len());
+        let mut counts = Vec::with_capacity(txs.len());
+        let postings_len: usize = txs.iter().map(|t| t.postings().len()).sum();
+        let mut p_tx = Vec::with_capacity(postings_len);
+        let mut p_n = Vec::with_capacity(postings_len);
+        let mut p_count = Vec::with_capacity(postings_len);
+        let mut p_account = Vec::with_capacity(postings_len);
+        let mut p_amount = Vec::with_capacity(postings_len);
+        let mut p_leg = Vec::with_capacity(postings_len);
+        let mut p_time = Vec::with_capacity(postings_len);
+        for (i, tx) in txs.iter().enumerate() {
+            ids.push(db_id(tx.id().0));
+            seqs.push(first_seq + i as i64);
+            kinds.push(tx.kind().as_str());
+            times.push(tx.time());
+            references.push(tx.reference());
+            memos.push(tx.memo());
+            keys.push(tx.idempotency_key().map(|k| k.as_str()));
+            reverses.push(tx.reverses().map(|r| db_id(r.0)));
+            let count = tx.postings().len() as i16;
+            counts.push(count);
+            for (n, posting) in tx.postings().iter().enumerate() {
+                p_tx.push(db_id(tx.id().0));
+                p_n.push(n as i16);
+                p_count.push(count);
+                p_account.push(db_id(posting.account.0));
+                p_amount.push(posting.amount.minor());
+                p_leg.push(posting.leg.as_str());
+                p_time.push(tx.time());
+            }
+        }
+        sqlx::query(
+            "INSERT INTO transactions (id, seq, kind, time, reference, memo, idempotency_key, \
+             reverses, posting_count) \
+             SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::text[], $4::timestamptz[], \
+             $5::text[], $6::text[], $7::text[], $8::int8[], $9::int2[])",
+        )
+        .bind(ids)
+        .bind(seqs)
+        .bind(kinds)
+        .bind(times)
+        .bind(references)
+        .bind(memos)
+        .bind(keys)
+        .bind(reverses)
+        .bind(counts)
+        .execute(&mut *self)
+        .await?;
+        sqlx::query(
+            "INSERT INTO postings (tx_id, n, posting_count, account_id, amount, leg, time) \
+             SELECT * FROM UNNEST($1::int8[], $2::int2[], $3::int2[], $4::int8[], $5::int8[], \
+             $6::text[], $7::timestamptz[])",
+        )
+        .bind(p_tx)
+        .bind(p_n)
+        .bind(p_count)
+        .bind(p_account)
+        .bind(p_amount)
+        .bind(p_leg)
+        .bind(p_time)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn write_accounts(&mut self, accounts: &[Account]) -> StoreResult<()> {
+        if accounts.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<i64> = accounts.iter().map(|a| db_id(a.id().0)).collect();
+        let statuses: Vec<&str> = accounts.iter().map(|a| a.status().as_str()).collect();
+        let balances: Vec<i64> = accounts.iter().map(|a| a.balance().minor()).collect();
+        let pendings: Vec<i64> = accounts.iter().map(|a| a.pending().minor()).collect();
+        let limits: Vec<i64> = accounts.iter().map(|a| a.credit_limit().minor()).collect();
+        let maxes: Vec<Option<i64>> = accounts
+            .iter()
+            .map(|a| a.max_balance().map(|m| m.minor()))
+            .collect();
+        let since: Vec<Option<DateTime<Utc>>> =
+            accounts.iter().map(|a| a.negative_since()).collect();
+        sqlx::query(
+            "UPDATE accounts AS a SET status = v.status, balance = v.balance, \
+             pending = v.pending, credit_limit = v.credit_limit, max_balance = v.max_balance, \
+             negative_since = v.negative_since \
+             FROM UNNEST($1::int8[], $2::text[], $3::int8[], $4::int8[], $5::int8[], \
+             $6::int8[], $7::timestamptz[]) \
+             AS v(id, status, balance, pending, credit_limit, max_balance, negative_since) \
+             WHERE a.id = v.id",
+        )
+        .bind(ids)
+        .bind(statuses)
+        .bind(balances)
+        .bind(pendings)
+        .bind(limits)
+        .bind(maxes)
+        .bind(since)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn write_keys(&mut self, keys: &[KeyRow]) -> StoreResult<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
+        let fingerprints: Vec<&str> = keys.iter().map(|k| k.fingerprint.as_str()).collect();
+        let results: Vec<&str> = keys.iter().map(|k| k.result.as_str()).collect();
+        let times: Vec<DateTime<Utc>> = keys.iter().map(|k| k.time).collect();
+        sqlx::query(
+            "INSERT INTO idempotency (key, fingerprint, result, time) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[])",
+        )
+        .bind(names)
+        .bind(fingerprints)
+        .bind(results)
+        .bind(times)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+}

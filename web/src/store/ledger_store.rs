@@ -1,0 +1,436 @@
+//! The network, accounts and the read side: everything but the write path (see `writer`).
+
+use chrono::{DateTime, Utc};
+use ledger::{
+    Account, AccountId, AccountKind, Amount, Hold, HoldId, IdempotencyKey, InvariantViolation,
+    Operation, Policy, SystemAccounts, Transaction, TxId, EXPIRIES_PER_CALL_MAX,
+};
+
+use super::rows::{
+    account_from_row, account_id, db_id, hold_from_row, id_list, in_id_list, micros,
+    transaction_from_rows, unsigned, AccountRow, HoldRow, PostingRow, TransactionRow,
+    ACCOUNT_COLUMNS, HOLD_COLUMNS, TRANSACTION_COLUMNS,
+};
+use super::{Store, StoreError, StoreResult, Submission};
+
+/// Longest network name, in characters.
+pub const NETWORK_NAME_LEN_MAX: usize = 100;
+/// Most entries one history page may hold.
+pub const HISTORY_PAGE_SIZE_MAX: usize = 200;
+
+/// One line of an account's history: a transaction and what it did to the account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub transaction: Transaction,
+    /// The net amount on the account (credit > 0), all legs together.
+    pub net: Amount,
+}
+
+/// A page of history, newest first. `next_before` is the cursor of the next (older) page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryPage {
+    pub entries: Vec<HistoryEntry>,
+    pub next_before: Option<TxId>,
+}
+
+impl Store {
+    /// Creates the network: its name, its four system accounts (at zero, limit zero) and
+    /// the policy in force. Once only.
+    pub async fn create_network(&self, name: &str, policy: Policy) -> StoreResult<SystemAccounts> {
+        let name_len = name.trim().chars().count();
+        if name_len == 0 || name.chars().count() > NETWORK_NAME_LEN_MAX {
+            return Err(StoreError::Invalid(format!(
+                "the network name must have 1 to {NETWORK_NAME_LEN_MAX} characters"
+            )));
+        }
+        let now = micros(Utc::now());
+        let policy_json = serde_json::to_string(&policy).expect("a policy serialises");
+        let begin = self.begin_write_sql();
+        crate::dispatch!(self.backend(), pool => {
+            let mut tx = pool.begin_with(begin).await?;
+            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM network WHERE id = 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+            if exists.is_some() {
+                return Err(StoreError::NetworkExists);
+            }
+            sqlx::query("INSERT INTO network (id, name, created_at) VALUES (1, $1, $2)")
+                .bind(name)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let mut ids = Vec::with_capacity(4);
+            for kind in [
+                AccountKind::GuaranteeFund,
+                AccountKind::Fees,
+                AccountKind::Losses,
+                AccountKind::Migration,
+            ] {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO accounts (kind, status, balance, pending, credit_limit, \
+                     created_at) VALUES ($1, 'active', 0, 0, 0, $2) RETURNING id",
+                )
+                .bind(kind.as_str())
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                ids.push(id);
+            }
+            sqlx::query(
+                "INSERT INTO ledger_settings (id, fund_account, fees_account, losses_account, \
+                 migration_account) VALUES (1, $1, $2, $3, $4)",
+            )
+            .bind(ids[0])
+            .bind(ids[1])
+            .bind(ids[2])
+            .bind(ids[3])
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("INSERT INTO policies (policy, created_at) VALUES ($1, $2)")
+                .bind(&policy_json)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(SystemAccounts {
+                fund: account_id(ids[0])?,
+                fees: account_id(ids[1])?,
+                losses: account_id(ids[2])?,
+                migration: account_id(ids[3])?,
+            })
+        })
+    }
+
+    /// The network's name, or `None` before [`Store::create_network`].
+    pub async fn network_name(&self) -> StoreResult<Option<String>> {
+        crate::dispatch!(self.backend(), pool => {
+            Ok(sqlx::query_scalar("SELECT name FROM network WHERE id = 1")
+                .fetch_optional(pool)
+                .await?)
+        })
+    }
+
+    pub async fn system_accounts(&self) -> StoreResult<SystemAccounts> {
+        let row: Option<(i64, i64, i64, i64)> = crate::dispatch!(self.backend(), pool => {
+            sqlx::query_as(
+                "SELECT fund_account, fees_account, losses_account, migration_account \
+                 FROM ledger_settings WHERE id = 1",
+            )
+            .fetch_optional(pool)
+            .await?
+        });
+        let (fund, fees, losses, migration) = row.ok_or(StoreError::NoNetwork)?;
+        Ok(SystemAccounts {
+            fund: account_id(fund)?,
+            fees: account_id(fees)?,
+            losses: account_id(losses)?,
+            migration: account_id(migration)?,
+        })
+    }
+
+    /// The policy in force (the latest version).
+    pub async fn policy(&self) -> StoreResult<Policy> {
+        let policy: Option<String> = crate::dispatch!(self.backend(), pool => {
+            sqlx::query_scalar("SELECT policy FROM policies ORDER BY version DESC LIMIT 1")
+                .fetch_optional(pool)
+                .await?
+        });
+        let policy = policy.ok_or(StoreError::NoNetwork)?;
+        serde_json::from_str(&policy).map_err(|e| StoreError::Corrupt(format!("policy: {e}")))
+    }
+
+    /// Puts a new policy version in force; it applies from the next batch on, never to
+    /// past transactions.
+    pub async fn set_policy(&self, policy: Policy) -> StoreResult<()> {
+        self.system_accounts().await?;
+        let policy_json = serde_json::to_string(&policy).expect("a policy serialises");
+        let now = micros(Utc::now());
+        crate::dispatch!(self.backend(), pool => {
+            sqlx::query("INSERT INTO policies (policy, created_at) VALUES ($1, $2)")
+                .bind(&policy_json)
+                .bind(now)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Opens a member account at zero with the given limits.
+    pub async fn open_account(
+        &self,
+        credit_limit: Amount,
+        max_balance: Option<Amount>,
+    ) -> StoreResult<Account> {
+        // The core's own validation (no negative limits) before the database's CHECKs.
+        Account::open(AccountId(0), AccountKind::Member, credit_limit, max_balance)?;
+        let now = micros(Utc::now());
+        let id: i64 = crate::dispatch!(self.backend(), pool => {
+            sqlx::query_scalar(
+                "INSERT INTO accounts (kind, status, balance, pending, credit_limit, \
+                 max_balance, created_at) VALUES ('member', 'active', 0, 0, $1, $2, $3) \
+                 RETURNING id",
+            )
+            .bind(credit_limit.minor())
+            .bind(max_balance.map(Amount::minor))
+            .bind(now)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(Account::open(
+            account_id(id)?,
+            AccountKind::Member,
+            credit_limit,
+            max_balance,
+        )?)
+    }
+
+    /// One account: balance, pending, limits and available credit, read in O(1).
+    pub async fn account(&self, id: AccountId) -> StoreResult<Option<Account>> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
+        let row: Option<AccountRow> = crate::dispatch!(self.backend(), pool => {
+            sqlx::query_as(&sql).bind(db_id(id.0)).fetch_optional(pool).await?
+        });
+        row.map(account_from_row).transpose()
+    }
+
+    /// Every account, by id (for reports and checks; a network has thousands, not
+    /// millions).
+    pub async fn accounts(&self) -> StoreResult<Vec<Account>> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY id");
+        let rows: Vec<AccountRow> = crate::dispatch!(self.backend(), pool => {
+            sqlx::query_as(&sql).fetch_all(pool).await?
+        });
+        rows.into_iter().map(account_from_row).collect()
+    }
+
+    pub async fn hold(&self, id: HoldId) -> StoreResult<Option<Hold>> {
+        let sql = format!("SELECT {HOLD_COLUMNS} FROM holds WHERE id = $1");
+        let row: Option<HoldRow> = crate::dispatch!(self.backend(), pool => {
+            sqlx::query_as(&sql).bind(db_id(id.0)).fetch_optional(pool).await?
+        });
+        row.map(hold_from_row).transpose()
+    }
+
+    pub async fn transaction(&self, id: TxId) -> StoreResult<Option<Transaction>> {
+        Ok(self.transactions(&[id]).await?.pop())
+    }
+
+    /// The transactions with these ids that exist, by id.
+    async fn transactions(&self, ids: &[TxId]) -> StoreResult<Vec<Transaction>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let kind = self.kind();
+        let list = id_list(ids.iter().map(|t| t.0));
+        let tx_sql = format!(
+            "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE {} ORDER BY id",
+            in_id_list(kind, "id", 1)
+        );
+        let postings_sql = format!(
+            "SELECT tx_id, account_id, amount, leg FROM postings WHERE {} ORDER BY tx_id, n",
+            in_id_list(kind, "tx_id", 1)
+        );
+        let (rows, postings): (Vec<TransactionRow>, Vec<PostingRow>) = crate::dispatch!(self.backend(), pool => {
+            let rows = sqlx::query_as(&tx_sql).bind(&list).fetch_all(pool).await?;
+            let postings = sqlx::query_as(&postings_sql).bind(&list).fetch_all(pool).await?;
+            (rows, postings)
+        });
+        let mut postings = postings.into_iter().peekable();
+        let mut transactions = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut own = Vec::new();
+            while let Some(p) = postings.next_if(|p| p.0 <= row.0) {
+                if p.0 == row.0 {
+                    own.push(p);
+                }
+            }
+            transactions.push(transaction_from_rows(row, own)?);
+        }
+        Ok(transactions)
+    }
+
+    /// A page of `account`'s history, newest first, strictly older than `before` (keyset
+    /// pagination on the (account_id, tx_id) index: no OFFSET, every page costs the same).
+    pub async fn history(
+        &self,
+        account: AccountId,
+        before: Option<TxId>,
+        page_size: usize,
+    ) -> StoreResult<HistoryPage> {
+        if page_size == 0 || page_size > HISTORY_PAGE_SIZE_MAX {
+            return Err(StoreError::Invalid(format!(
+                "the page size must be between 1 and {HISTORY_PAGE_SIZE_MAX}"
+            )));
+        }
+        let before = before.map(|t| db_id(t.0)).unwrap_or(i64::MAX);
+        let lines: Vec<(i64, i64)> = crate::dispatch!(self.backend(), pool => {
+            sqlx::query_as(
+                "SELECT tx_id, CAST(SUM(amount) AS BIGINT) FROM postings \
+                 WHERE account_id = $1 AND tx_id < $2 \
+                 GROUP BY tx_id ORDER BY tx_id DESC LIMIT $3",
+            )
+            .bind(db_id(account.0))
+            .bind(before)
+            .bind(page_size as i64 + 1)
+            .fetch_all(pool)
+            .await?
+        });
+        let more = lines.len() > page_size;
+        let lines = &lines[..lines.len().min(page_size)];
+        let ids: Vec<TxId> = lines
+            .iter()
+            .map(|(id, _)| unsigned(*id).map(TxId))
+            .collect::<StoreResult<_>>()?;
+        let mut transactions = self.transactions(&ids).await?;
+        transactions.reverse();
+        if transactions.len() != lines.len() {
+            return Err(StoreError::Corrupt(format!(
+                "account {account}: postings without their transaction"
+            )));
+        }
+        let entries: Vec<HistoryEntry> = transactions
+            .into_iter()
+            .zip(lines)
+            .map(|(transaction, (_, net))| HistoryEntry {
+                transaction,
+                net: Amount::from_minor(*net),
+            })
+            .collect();
+        let next_before = if more {
+            entries.last().map(|e| e.transaction.id())
+        } else {
+            None
+        };
+        Ok(HistoryPage {
+            entries,
+            next_before,
+        })
+    }
+
+    /// Releases open holds whose expiry is at or before `now`, oldest first, at most
+    /// [`EXPIRIES_PER_CALL_MAX`] per call, through the write path (key `expire-hold-ID`).
+    pub async fn expire_due_holds(&self, now: DateTime<Utc>) -> StoreResult<Vec<HoldId>> {
+        let now = micros(now);
+        let due: Vec<i64> = crate::dispatch!(self.backend(), pool => {
+            sqlx::query_scalar(
+                "SELECT id FROM holds WHERE status = 'open' AND expires_at <= $1 \
+                 ORDER BY expires_at, id LIMIT $2",
+            )
+            .bind(now)
+            .bind(EXPIRIES_PER_CALL_MAX as i64)
+            .fetch_all(pool)
+            .await?
+        });
+        let mut expired = Vec::with_capacity(due.len());
+        for chunk in due.chunks(super::SUBMISSIONS_PER_CALL_MAX) {
+            let mut submissions = Vec::with_capacity(chunk.len());
+            for id in chunk {
+                let hold = HoldId(unsigned(*id)?);
+                let key = IdempotencyKey::new(format!("expire-hold-{hold}")).expect("a valid key");
+                submissions.push(Submission::new(key, Operation::ExpireHold { hold }).at(now));
+            }
+            for answer in self.submit_batch(submissions).await? {
+                if let Ok(ledger::Outcome::HoldExpired { hold }) = answer? {
+                    expired.push(hold);
+                }
+            }
+        }
+        Ok(expired)
+    }
+
+    /// Checks the ledger's invariants over the whole database: balances sum to zero, each
+    /// balance is the sum of its postings, each transaction balances, pending is the sum of
+    /// open holds, no bounded account is beyond its limits unless a manager lowered them,
+    /// closed accounts are empty. For tests and `troc verify`.
+    pub async fn check_invariants(&self) -> StoreResult<Result<(), InvariantViolation>> {
+        crate::dispatch!(self.backend(), pool => {
+            let sum: i64 = sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM accounts",
+            )
+            .fetch_one(pool)
+            .await?;
+            if sum != 0 {
+                return Ok(Err(InvariantViolation::BalancesDoNotSumToZero(sum.into())));
+            }
+            let row: Option<(i64, i64, i64)> = sqlx::query_as(
+                "SELECT a.id, a.balance, CAST(COALESCE(p.total, 0) AS BIGINT) FROM accounts a \
+                 LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM postings \
+                 GROUP BY account_id) p ON p.account_id = a.id \
+                 WHERE a.balance <> COALESCE(p.total, 0) ORDER BY a.id LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await?;
+            if let Some((id, balance, postings)) = row {
+                return Ok(Err(InvariantViolation::BalanceNotSumOfPostings {
+                    account: account_id(id)?,
+                    balance: Amount::from_minor(balance),
+                    postings: postings.into(),
+                }));
+            }
+            let row: Option<i64> = sqlx::query_scalar(
+                "SELECT t.id FROM transactions t LEFT JOIN (SELECT tx_id, SUM(amount) AS total, \
+                 COUNT(*) AS found FROM postings GROUP BY tx_id) p ON p.tx_id = t.id \
+                 WHERE p.total IS NULL OR p.total <> 0 OR p.found <> t.posting_count \
+                 ORDER BY t.id LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await?;
+            let orphan: Option<i64> = sqlx::query_scalar(
+                "SELECT p.tx_id FROM postings p WHERE NOT EXISTS \
+                 (SELECT 1 FROM transactions t WHERE t.id = p.tx_id) LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await?;
+            if let Some(id) = row.or(orphan) {
+                return Ok(Err(InvariantViolation::UnbalancedTransaction(TxId(unsigned(id)?))));
+            }
+            let row: Option<(i64, i64, i64)> = sqlx::query_as(
+                "SELECT a.id, a.pending, CAST(COALESCE(h.total, 0) AS BIGINT) FROM accounts a \
+                 LEFT JOIN (SELECT payer, SUM(reserved) AS total FROM holds \
+                 WHERE status = 'open' GROUP BY payer) h ON h.payer = a.id \
+                 WHERE a.pending <> COALESCE(h.total, 0) ORDER BY a.id LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await?;
+            if let Some((id, pending, holds)) = row {
+                return Ok(Err(InvariantViolation::PendingNotSumOfHolds {
+                    account: account_id(id)?,
+                    pending: Amount::from_minor(pending),
+                    holds: holds.into(),
+                }));
+            }
+            let row: Option<i64> = sqlx::query_scalar(
+                "SELECT a.id FROM accounts a WHERE a.kind NOT IN ('losses', 'migration') \
+                 AND a.balance + a.credit_limit - a.pending < 0 AND NOT EXISTS \
+                 (SELECT 1 FROM limit_changes l WHERE l.account_id = a.id \
+                 AND l.credit_limit_after < l.credit_limit_before) ORDER BY a.id LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await?;
+            if let Some(id) = row {
+                return Ok(Err(InvariantViolation::BelowCreditLimit { account: account_id(id)? }));
+            }
+            let row: Option<i64> = sqlx::query_scalar(
+                "SELECT a.id FROM accounts a WHERE a.max_balance IS NOT NULL \
+                 AND a.balance > a.max_balance AND NOT EXISTS \
+                 (SELECT 1 FROM limit_changes l WHERE l.account_id = a.id AND l.above_new_max) \
+                 ORDER BY a.id LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await?;
+            if let Some(id) = row {
+                return Ok(Err(InvariantViolation::AboveUpperLimit { account: account_id(id)? }));
+            }
+            let row: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM accounts WHERE status = 'closed' \
+                 AND (balance <> 0 OR pending <> 0) ORDER BY id LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await?;
+            if let Some(id) = row {
+                return Ok(Err(InvariantViolation::ClosedAccountNotEmpty(account_id(id)?)));
+            }
+            Ok(Ok(()))
+        })
+    }
+}

@@ -1,0 +1,181 @@
+//! Row shapes shared by both backends (plain tuples, so one query text decodes on SQLite and
+//! PostgreSQL alike) and their conversion to the ledger's types.
+
+use chrono::{DateTime, Utc};
+use ledger::{
+    Account, AccountId, AccountKind, AccountStatus, Amount, Hold, HoldId, HoldStatus,
+    IdempotencyKey, Leg, Posting, Transaction, TxHeader, TxId, TxKind,
+};
+
+use super::{StoreError, StoreResult};
+
+pub(crate) const ACCOUNT_COLUMNS: &str =
+    "id, kind, status, balance, pending, credit_limit, max_balance, negative_since";
+
+pub(crate) type AccountRow = (
+    i64,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    Option<DateTime<Utc>>,
+);
+
+pub(crate) fn account_from_row(row: AccountRow) -> StoreResult<Account> {
+    let (id, kind, status, balance, pending, credit_limit, max_balance, negative_since) = row;
+    let kind = AccountKind::parse(&kind)
+        .ok_or_else(|| StoreError::Corrupt(format!("account {id}: unknown kind {kind:?}")))?;
+    let status = AccountStatus::parse(&status)
+        .ok_or_else(|| StoreError::Corrupt(format!("account {id}: unknown status {status:?}")))?;
+    Ok(Account::from_parts(
+        account_id(id)?,
+        kind,
+        status,
+        Amount::from_minor(balance),
+        Amount::from_minor(pending),
+        Amount::from_minor(credit_limit),
+        max_balance.map(Amount::from_minor),
+        negative_since,
+    )?)
+}
+
+pub(crate) const HOLD_COLUMNS: &str = "id, payer, payee, amount, reserved, created_at, \
+     expires_at, status, reference, memo, capture_tx";
+
+pub(crate) type HoldRow = (
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    String,
+    String,
+    String,
+    Option<i64>,
+);
+
+pub(crate) fn hold_from_row(row: HoldRow) -> StoreResult<Hold> {
+    let (
+        id,
+        payer,
+        payee,
+        amount,
+        reserved,
+        created_at,
+        expires_at,
+        status,
+        reference,
+        memo,
+        capture,
+    ) = row;
+    let status = HoldStatus::parse(&status)
+        .ok_or_else(|| StoreError::Corrupt(format!("hold {id}: unknown status {status:?}")))?;
+    Ok(Hold {
+        id: HoldId(unsigned(id)?),
+        payer: account_id(payer)?,
+        payee: account_id(payee)?,
+        amount: Amount::from_minor(amount),
+        reserved: Amount::from_minor(reserved),
+        created_at,
+        expires_at,
+        status,
+        reference,
+        memo,
+        capture: capture.map(|c| unsigned(c).map(TxId)).transpose()?,
+    })
+}
+
+pub(crate) const TRANSACTION_COLUMNS: &str =
+    "id, kind, time, reference, memo, idempotency_key, reverses";
+
+pub(crate) type TransactionRow = (
+    i64,
+    String,
+    DateTime<Utc>,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+);
+
+/// (tx_id, account_id, amount, leg), ordered by tx_id then n.
+pub(crate) type PostingRow = (i64, i64, i64, String);
+
+pub(crate) fn transaction_from_rows(
+    row: TransactionRow,
+    postings: Vec<PostingRow>,
+) -> StoreResult<Transaction> {
+    let (id, kind, time, reference, memo, key, reverses) = row;
+    let kind = TxKind::parse(&kind)
+        .ok_or_else(|| StoreError::Corrupt(format!("transaction {id}: unknown kind {kind:?}")))?;
+    let idempotency_key = key
+        .map(IdempotencyKey::new)
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(format!("transaction {id}: {e}")))?;
+    let postings = postings
+        .into_iter()
+        .map(|(_, account, amount, leg)| {
+            Ok(Posting {
+                account: account_id(account)?,
+                amount: Amount::from_minor(amount),
+                leg: Leg::parse(&leg).ok_or_else(|| {
+                    StoreError::Corrupt(format!("transaction {id}: unknown leg {leg:?}"))
+                })?,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let header = TxHeader {
+        id: TxId(unsigned(id)?),
+        kind,
+        time,
+        reference,
+        memo,
+        idempotency_key,
+        reverses: reverses.map(|r| unsigned(r).map(TxId)).transpose()?,
+    };
+    Transaction::new(header, postings)
+        .map_err(|e| StoreError::Corrupt(format!("transaction {id}: {e}")))
+}
+
+pub(crate) fn account_id(id: i64) -> StoreResult<AccountId> {
+    Ok(AccountId(unsigned(id)?))
+}
+
+pub(crate) fn unsigned(id: i64) -> StoreResult<u64> {
+    u64::try_from(id).map_err(|_| StoreError::Corrupt(format!("negative id {id}")))
+}
+
+/// Ids are u64 in the core and BIGINT in the database; ids the store hands out are far
+/// below 2^63, and an id from a client that does not fit cannot name anything stored.
+pub(crate) fn db_id(id: u64) -> i64 {
+    i64::try_from(id).unwrap_or(i64::MAX)
+}
+
+/// A list of ids as a JSON array: one bind parameter for any number of ids, read with
+/// `json_each` (SQLite) or `jsonb_array_elements_text` (PostgreSQL).
+pub(crate) fn id_list(ids: impl IntoIterator<Item = u64>) -> String {
+    let ids: Vec<i64> = ids.into_iter().map(db_id).collect();
+    serde_json::to_string(&ids).expect("a list of integers serialises")
+}
+
+/// `column IN (<the ids of JSON parameter $n>)` in the backend's dialect.
+pub(crate) fn in_id_list(kind: super::BackendKind, column: &str, param: u32) -> String {
+    match kind {
+        super::BackendKind::Sqlite => {
+            format!("{column} IN (SELECT value FROM json_each(${param}))")
+        }
+        super::BackendKind::Postgres => format!(
+            "{column} IN (SELECT value::bigint FROM jsonb_array_elements_text(${param}::jsonb))"
+        ),
+    }
+}
+
+/// Truncates to microseconds, the precision PostgreSQL keeps, so that what is decided and
+/// what is read back are equal on both backends.
+pub(crate) fn micros(time: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(time.timestamp_micros()).unwrap_or(time)
+}

@@ -1,0 +1,274 @@
+//! The one write path: callers submit operations to a group-commit writer task, which
+//! decides and commits them in batches (one database transaction per batch) and answers each
+//! caller after COMMIT.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use ledger::{IdempotencyKey, Operation, Outcome, Rejection};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{batch, Backend, Store, StoreError, StoreResult};
+
+/// Most submissions one [`Store::submit_batch`] call may carry.
+pub const SUBMISSIONS_PER_CALL_MAX: usize = 1024;
+/// Most operations in one batch the settings accept.
+pub const BATCH_OPS_MAX_LIMIT: usize = 8192;
+/// Longest batch window the settings accept.
+pub const BATCH_WAIT_MAX_LIMIT: Duration = Duration::from_secs(1);
+/// How many times a batch is retried after a serialization failure or a deadlock.
+const RETRIES_MAX: u32 = 8;
+/// The first backoff; it doubles up to [`RETRY_BACKOFF_MAX`].
+const RETRY_BACKOFF_FIRST: Duration = Duration::from_millis(2);
+const RETRY_BACKOFF_MAX: Duration = Duration::from_millis(200);
+
+/// Group-commit settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// A batch closes when it holds this many operations...
+    pub batch_ops_max: usize,
+    /// ...or when this long has passed since its first operation, or as soon as no other
+    /// operation is waiting (a lone caller is never made to wait for company).
+    pub batch_wait_max: Duration,
+    /// Submissions that may wait for the writer; callers beyond it wait to enqueue.
+    pub queue_capacity: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> StoreOptions {
+        StoreOptions {
+            batch_ops_max: 1024,
+            batch_wait_max: Duration::from_millis(2),
+            queue_capacity: 16_384,
+        }
+    }
+}
+
+impl StoreOptions {
+    pub fn validate(&self) -> StoreResult<()> {
+        if self.batch_ops_max == 0 || self.batch_ops_max > BATCH_OPS_MAX_LIMIT {
+            return Err(StoreError::Invalid(format!(
+                "batch_ops_max must be between 1 and {BATCH_OPS_MAX_LIMIT}"
+            )));
+        }
+        if self.batch_wait_max > BATCH_WAIT_MAX_LIMIT {
+            return Err(StoreError::Invalid(format!(
+                "batch_wait_max must be at most {} ms",
+                BATCH_WAIT_MAX_LIMIT.as_millis()
+            )));
+        }
+        if self.queue_capacity == 0 {
+            return Err(StoreError::Invalid(
+                "queue_capacity must be positive".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One operation as a caller submits it: its idempotency key and the operation. The store
+/// gives it its time, its transaction id and, for a hold placed with `HoldId(0)`, its hold
+/// id (see `docs/storage.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    key: IdempotencyKey,
+    op: Operation,
+    time: Option<DateTime<Utc>>,
+}
+
+impl Submission {
+    pub fn new(key: IdempotencyKey, op: Operation) -> Submission {
+        Submission {
+            key,
+            op,
+            time: None,
+        }
+    }
+
+    /// Decides the operation as of `time` instead of the batch's clock: for imports, for
+    /// the hold-expiry sweep and for tests. The commit order (`seq`) is unaffected.
+    pub fn at(mut self, time: DateTime<Utc>) -> Submission {
+        self.time = Some(time);
+        self
+    }
+
+    pub fn key(&self) -> &IdempotencyKey {
+        &self.key
+    }
+    pub fn op(&self) -> &Operation {
+        &self.op
+    }
+    pub fn time(&self) -> Option<DateTime<Utc>> {
+        self.time
+    }
+}
+
+pub(crate) type Answer = StoreResult<Result<Outcome, Rejection>>;
+
+pub(crate) struct Job {
+    pub(crate) submission: Submission,
+    reply: oneshot::Sender<Answer>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct WriterHandle {
+    queue: mpsc::Sender<Job>,
+}
+
+impl WriterHandle {
+    pub(crate) fn spawn(backend: Backend, options: StoreOptions) -> WriterHandle {
+        let (queue, jobs) = mpsc::channel(options.queue_capacity);
+        tokio::spawn(run(backend, jobs, options));
+        WriterHandle { queue }
+    }
+}
+
+impl Store {
+    /// Submits one operation and waits until it is committed (or rejected). The outer
+    /// error is the store's (database unreachable...): the operation may or may not have
+    /// been applied, and resubmitting it under the same key is safe. The inner result is
+    /// the ledger's decision.
+    pub async fn submit(&self, submission: Submission) -> Answer {
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .queue
+            .send(Job { submission, reply })
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer task has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer task dropped the operation".into()))?
+    }
+
+    /// Submits several operations at once (at most [`SUBMISSIONS_PER_CALL_MAX`]); they are
+    /// decided in order, each with its own result.
+    pub async fn submit_batch(&self, submissions: Vec<Submission>) -> StoreResult<Vec<Answer>> {
+        if submissions.len() > SUBMISSIONS_PER_CALL_MAX {
+            return Err(StoreError::Invalid(format!(
+                "at most {SUBMISSIONS_PER_CALL_MAX} operations per call, got {}",
+                submissions.len()
+            )));
+        }
+        let mut answers = Vec::with_capacity(submissions.len());
+        for submission in submissions {
+            let (reply, answer) = oneshot::channel();
+            self.writer
+                .queue
+                .send(Job { submission, reply })
+                .await
+                .map_err(|_| StoreError::Unavailable("the writer task has stopped".into()))?;
+            answers.push(answer);
+        }
+        let mut results = Vec::with_capacity(answers.len());
+        for answer in answers {
+            results.push(answer.await.unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(
+                    "the writer task dropped the operation".into(),
+                ))
+            }));
+        }
+        Ok(results)
+    }
+}
+
+async fn run(backend: Backend, mut queue: mpsc::Receiver<Job>, options: StoreOptions) {
+    while let Some(first) = queue.recv().await {
+        let started = tokio::time::Instant::now();
+        let mut jobs = vec![first];
+        let mut idle_rounds = 0;
+        while jobs.len() < options.batch_ops_max && started.elapsed() < options.batch_wait_max {
+            match queue.try_recv() {
+                Ok(job) => {
+                    jobs.push(job);
+                    idle_rounds = 0;
+                }
+                Err(mpsc::error::TryRecvError::Empty) if idle_rounds < 2 => {
+                    // Callers woken by the previous batch's answers may be about to submit:
+                    // give them a moment of scheduling, not of clock time.
+                    idle_rounds += 1;
+                    tokio::task::yield_now().await;
+                }
+                Err(_) => break,
+            }
+        }
+        let submissions: Vec<&Submission> = jobs.iter().map(|j| &j.submission).collect();
+        let answers = process(&backend, &submissions).await;
+        for (job, answer) in jobs.into_iter().zip(answers) {
+            // A caller that went away no longer needs its answer; the operation stands.
+            let _ = job.reply.send(answer);
+        }
+    }
+}
+
+/// Runs one batch: retried on serialization failures and deadlocks; if the database itself
+/// refuses it (a defense-in-depth trigger or constraint fired), each operation is run alone
+/// so that only the offending one fails.
+pub(crate) async fn process(backend: &Backend, submissions: &[&Submission]) -> Vec<Answer> {
+    let mut backoff = RETRY_BACKOFF_FIRST;
+    let mut attempt = 0;
+    loop {
+        match batch::execute(backend, submissions).await {
+            Ok(results) => return results.into_iter().map(Ok).collect(),
+            Err(error) => match classify(&error) {
+                Failure::Retry if attempt < RETRIES_MAX => {
+                    attempt += 1;
+                    tracing::debug!(%error, attempt, "batch retried");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(RETRY_BACKOFF_MAX);
+                }
+                Failure::Refused if submissions.len() > 1 => {
+                    tracing::warn!(%error, "batch refused by the database; deciding one by one");
+                    let mut answers = Vec::with_capacity(submissions.len());
+                    for submission in submissions {
+                        let mut one = Box::pin(process(backend, &[*submission])).await;
+                        answers.push(one.pop().expect("one answer per submission"));
+                    }
+                    return answers;
+                }
+                Failure::Refused => {
+                    tracing::error!(%error, "operation refused by the database");
+                    return vec![Err(StoreError::Refused(error.to_string()))];
+                }
+                Failure::Retry | Failure::Other => {
+                    tracing::error!(%error, "batch failed");
+                    let message = error.to_string();
+                    return submissions
+                        .iter()
+                        .map(|_| Err(StoreError::Unavailable(message.clone())))
+                        .collect();
+                }
+            },
+        }
+    }
+}
+
+enum Failure {
+    Retry,
+    Refused,
+    Other,
+}
+
+fn classify(error: &StoreError) -> Failure {
+    let StoreError::Database(sqlx::Error::Database(db)) = error else {
+        return Failure::Other;
+    };
+    let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+    // PostgreSQL: SQLSTATE. 40001 serialization failure, 40P01 deadlock; class 23 integrity
+    // violations and P0001 (RAISE EXCEPTION) are refusals.
+    if code == "40001" || code == "40P01" {
+        return Failure::Retry;
+    }
+    if code.starts_with("23") || code == "P0001" {
+        return Failure::Refused;
+    }
+    // SQLite: extended result codes; the primary code is the low byte. 5 BUSY, 6 LOCKED,
+    // 19 CONSTRAINT (triggers, checks, keys).
+    if let Ok(number) = code.parse::<i64>() {
+        match number & 0xff {
+            5 | 6 => return Failure::Retry,
+            19 => return Failure::Refused,
+            _ => {}
+        }
+    }
+    Failure::Other
+}
