@@ -1,6 +1,7 @@
 //! The `troc` binary. Until the storage and web issues land it only says so, honestly.
 
 use clap::{Parser, Subcommand};
+use web::audit::cli as audit;
 
 #[derive(Parser)]
 #[command(
@@ -21,6 +22,26 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Check the hash chain, checkpoints, payer signatures and balances (or a bundle).
+    Verify(audit::VerifyArgs),
+    /// Sign a checkpoint of the chain's head now.
+    Checkpoint(audit::KeyArgs),
+    /// The network's signing key.
+    Keys {
+        #[command(subcommand)]
+        command: audit::KeysCommand,
+    },
+    /// Export data.
+    Export {
+        #[command(subcommand)]
+        what: Export,
+    },
+}
+
+#[derive(Subcommand)]
+enum Export {
+    /// A self-contained audit bundle, verifiable offline with `troc verify --bundle`.
+    Audit(audit::ExportAuditArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -34,5 +55,11 @@ fn main() -> std::process::ExitCode {
             );
             std::process::ExitCode::FAILURE
         }
+        Command::Verify(args) => audit::verify(args),
+        Command::Checkpoint(args) => audit::checkpoint(args),
+        Command::Keys { command } => audit::keys(command),
+        Command::Export {
+            what: Export::Audit(args),
+        } => audit::export_audit(args),
     }
 }

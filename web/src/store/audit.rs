@@ -34,7 +34,7 @@ const CHAIN_PAGE_SIZE: i64 = 2_000;
 pub const CHECKPOINTS_PAGE_SIZE_MAX: usize = 1_000;
 
 /// A member's registered public key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct MemberKey {
     pub public_key: String,
     pub account: AccountId,
@@ -52,7 +52,7 @@ impl MemberKey {
 }
 
 /// A public key the network signs (or signed) checkpoints with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct NetworkKey {
     pub public_key: String,
     pub created_at: DateTime<Utc>,

@@ -21,6 +21,7 @@ pub use audit::{
     MemberKey, NetworkKey, OrderError, SignedCheckpoint, CHECKPOINTS_PAGE_SIZE_MAX,
     MEMBER_KEYS_PER_ACCOUNT_MAX, ORDER_LIFETIME_MAX,
 };
+pub(crate) use chain::parse_hash;
 pub use ledger_store::{HistoryEntry, HistoryPage, HISTORY_PAGE_SIZE_MAX, NETWORK_NAME_LEN_MAX};
 pub use writer::{StoreOptions, Submission, SUBMISSIONS_PER_CALL_MAX};
 
