@@ -62,7 +62,7 @@ pub struct NetworkKey {
 /// A checkpoint with its signature, as stored and published.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SignedCheckpoint {
-    #[serde(flatten)]
+    // Nested, not flattened: serde's flatten cannot carry the i128 credit sum.
     pub checkpoint: Checkpoint,
     pub signature: String,
 }
