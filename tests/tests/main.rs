@@ -17,6 +17,7 @@ story!(store_connects_and_migrates, |db: &tests::TestDb| {
 });
 
 mod exports;
+mod audit;
 mod store;
 
 // The web front's stories live in `web/`; the module has another name so that `web::`

@@ -3,4 +3,5 @@ pub mod demo;
 pub mod export;
 pub mod http;
 pub mod people;
+pub mod audit;
 pub mod store;

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use web::audit::cli as audit;
 use web::http::{AppState, Config, CookieSecurity};
 use web::people::{self, Role};
 use web::store::bench::{self, Scenario};
@@ -78,6 +79,26 @@ enum Command {
         #[arg(long)]
         prefix: String,
     },
+    /// Check the hash chain, checkpoints, payer signatures and balances (or a bundle).
+    Verify(audit::VerifyArgs),
+    /// Sign a checkpoint of the chain's head now.
+    Checkpoint(audit::KeyArgs),
+    /// The network's signing key.
+    Keys {
+        #[command(subcommand)]
+        command: audit::KeysCommand,
+    },
+    /// Export data.
+    Export {
+        #[command(subcommand)]
+        what: Export,
+    },
+}
+
+#[derive(Subcommand)]
+enum Export {
+    /// A self-contained audit bundle, verifiable offline with `troc verify --bundle`.
+    Audit(audit::ExportAuditArgs),
 }
 
 #[derive(Subcommand)]
@@ -103,6 +124,18 @@ fn main() -> ExitCode {
         // acknowledgements there, `troc bench --json` its figures).
         .with_writer(std::io::stderr)
         .init();
+    let Cli {
+        database_url,
+        command,
+    } = cli;
+    let command = match run_audit_command(&database_url, command) {
+        Ok(code) => return code,
+        Err(command) => command,
+    };
+    let cli = Cli {
+        database_url,
+        command,
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -240,5 +273,42 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             Ok(())
         }
+        Command::Verify(_)
+        | Command::Checkpoint(_)
+        | Command::Keys { .. }
+        | Command::Export {
+            what: Export::Audit(_),
+        } => unreachable!("the audit commands run before the runtime starts"),
+    }
+}
+
+/// Runs the audit commands, which start their own runtime and exit with their own codes (0
+/// all holds, 1 a check failed, 2 the command could not run); gives any other command back.
+fn run_audit_command(database_url: &str, command: Command) -> Result<ExitCode, Command> {
+    let url = database_url.to_owned();
+    match command {
+        Command::Verify(mut args) => {
+            args.database.database_url = url;
+            Ok(audit::verify(args))
+        }
+        Command::Checkpoint(mut args) => {
+            args.database.database_url = url;
+            Ok(audit::checkpoint(args))
+        }
+        Command::Keys { mut command } => {
+            match &mut command {
+                audit::KeysCommand::Rotate(args) | audit::KeysCommand::Show(args) => {
+                    args.database.database_url = url
+                }
+            }
+            Ok(audit::keys(command))
+        }
+        Command::Export {
+            what: Export::Audit(mut args),
+        } => {
+            args.database.database_url = url;
+            Ok(audit::export_audit(args))
+        }
+        other => Err(other),
     }
 }
