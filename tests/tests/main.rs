@@ -16,4 +16,5 @@ story!(store_connects_and_migrates, |db: &tests::TestDb| {
     }
 });
 
+mod ops;
 mod store;

@@ -1,2 +1,3 @@
 //! Troc application shell (store, HTTP, CLI).
+pub mod ops;
 pub mod store;
