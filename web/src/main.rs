@@ -49,6 +49,21 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Take a consistent online backup of the live SQLite database into a new file.
+    Backup {
+        /// The backup file to create (must not exist).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Restore a backup file as the SQLite database (stop the server first).
+    Restore {
+        /// The backup file, checked before anything is replaced.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+    },
     /// Measure durable payments per second and the dashboard read (see docs/performance.md).
     /// Writes only to an empty database or to its own scratch network.
     Bench {
@@ -153,6 +168,21 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Restore { from, force } = &cli.command {
+        // The target database may not exist yet, or must not be opened while it is replaced.
+        let overwrite = if *force {
+            web::ops::backup::Overwrite::Replace
+        } else {
+            web::ops::backup::Overwrite::Refuse
+        };
+        let report = web::ops::backup::restore(from, &cli.database_url, overwrite).await?;
+        println!(
+            "restored {} ({} transactions, invariants hold)",
+            report.path.display(),
+            report.transactions
+        );
+        return Ok(());
+    }
     let store = Store::connect(&cli.database_url).await?;
     match cli.command {
         Command::Serve {
@@ -208,6 +238,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             Ok(())
         }
+        Command::Backup { out } => {
+            let report = web::ops::backup::backup(&store, &out).await?;
+            store.close().await;
+            println!(
+                "backup written to {} ({} bytes, {} transactions, invariants hold)",
+                report.path.display(),
+                report.bytes,
+                report.transactions
+            );
+            Ok(())
+        }
+        Command::Restore { .. } => unreachable!("restore runs before the store is opened"),
         Command::Load {
             accounts,
             submitters,
