@@ -4,6 +4,7 @@ pub mod audit;
 pub mod demo;
 pub mod export;
 pub mod http;
+pub mod metrics;
 pub mod ops;
 pub mod people;
 pub mod store;

@@ -173,6 +173,37 @@ impl Store {
         Ok(())
     }
 
+    /// How many of this binary's migrations the database has not applied (0 when ready).
+    pub async fn pending_migrations(&self) -> StoreResult<usize> {
+        let (migrator, applied): (&sqlx::migrate::Migrator, Vec<i64>) = match &self.backend {
+            Backend::Sqlite(pool) => (
+                &SQLITE_MIGRATOR,
+                sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                    .fetch_all(pool)
+                    .await?,
+            ),
+            Backend::Postgres(pool) => (
+                &POSTGRES_MIGRATOR,
+                sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                    .fetch_all(pool)
+                    .await?,
+            ),
+        };
+        Ok(migrator
+            .iter()
+            .filter(|m| !applied.contains(&m.version))
+            .count())
+    }
+
+    /// The connection pool's state, for the metrics.
+    pub fn pool_usage(&self) -> crate::metrics::PoolUsage {
+        crate::dispatch!(&self.backend, pool => crate::metrics::PoolUsage {
+            size: pool.size(),
+            idle: pool.num_idle() as u32,
+            max: pool.options().get_max_connections(),
+        })
+    }
+
     pub fn backend(&self) -> &Backend {
         &self.backend
     }

@@ -208,6 +208,14 @@ async fn run(backend: Backend, mut queue: mpsc::Receiver<Job>, options: StoreOpt
         }
         let submissions: Vec<&Submission> = jobs.iter().map(|j| &j.submission).collect();
         let answers = process(&backend, &submissions).await;
+        crate::metrics::global().record_batch(
+            answers.len(),
+            answers.iter().map(|answer| match answer {
+                Ok(Ok(_)) => "ok",
+                Ok(Err(rejection)) => rejection.code(),
+                Err(_) => "error",
+            }),
+        );
         for (job, answer) in jobs.into_iter().zip(answers) {
             // A caller that went away no longer needs its answer; the operation stands.
             let _ = job.reply.send(answer);
