@@ -44,8 +44,18 @@ impl Histogram {
             let _ = writeln!(out, "{name}_bucket{{{labels}le=\"{bound}\"}} {cumulative}");
         }
         let _ = writeln!(out, "{name}_bucket{{{labels}le=\"+Inf\"}} {}", self.count);
-        let _ = writeln!(out, "{name}_sum{{{}}} {}", labels.trim_end_matches(','), self.sum);
-        let _ = writeln!(out, "{name}_count{{{}}} {}", labels.trim_end_matches(','), self.count);
+        let _ = writeln!(
+            out,
+            "{name}_sum{{{}}} {}",
+            labels.trim_end_matches(','),
+            self.sum
+        );
+        let _ = writeln!(
+            out,
+            "{name}_count{{{}}} {}",
+            labels.trim_end_matches(','),
+            self.count
+        );
     }
 }
 
@@ -93,12 +103,15 @@ impl Metrics {
         let mut inner = self.inner.lock().expect("metrics lock");
         let known = inner.latency.contains_key(route) || inner.latency.len() < ROUTES_MAX;
         let route = if known { route } else { "other" };
-        *inner.requests.entry((route.to_owned(), status)).or_default() += 1;
-        inner
-            .latency
-            .entry(route.to_owned())
-            .or_default()
-            .observe(LATENCY_BUCKETS.len(), index, seconds);
+        *inner
+            .requests
+            .entry((route.to_owned(), status))
+            .or_default() += 1;
+        inner.latency.entry(route.to_owned()).or_default().observe(
+            LATENCY_BUCKETS.len(),
+            index,
+            seconds,
+        );
     }
 
     /// One write batch of `size` operations, and the outcome code of each (`ok`, a
@@ -135,7 +148,12 @@ impl Metrics {
         let bounds: Vec<String> = LATENCY_BUCKETS.iter().map(|b| b.to_string()).collect();
         for (route, histogram) in &inner.latency {
             let labels = format!("route=\"{}\",", escape(route));
-            histogram.render(&mut out, "troc_http_request_duration_seconds", &labels, &bounds);
+            histogram.render(
+                &mut out,
+                "troc_http_request_duration_seconds",
+                &labels,
+                &bounds,
+            );
         }
         out.push_str("# HELP troc_write_batch_size Operations per write batch (group commit).\n");
         out.push_str("# TYPE troc_write_batch_size histogram\n");
@@ -160,13 +178,21 @@ impl Metrics {
         }
         out.push_str("# HELP troc_db_pool_connections Database pool connections.\n");
         out.push_str("# TYPE troc_db_pool_connections gauge\n");
-        let _ = writeln!(out, "troc_db_pool_connections{{state=\"idle\"}} {}", pool.idle);
+        let _ = writeln!(
+            out,
+            "troc_db_pool_connections{{state=\"idle\"}} {}",
+            pool.idle
+        );
         let _ = writeln!(
             out,
             "troc_db_pool_connections{{state=\"in_use\"}} {}",
             pool.size.saturating_sub(pool.idle)
         );
-        let _ = writeln!(out, "troc_db_pool_connections{{state=\"max\"}} {}", pool.max);
+        let _ = writeln!(
+            out,
+            "troc_db_pool_connections{{state=\"max\"}} {}",
+            pool.max
+        );
         out
     }
 }
@@ -209,6 +235,10 @@ mod tests {
             metrics.record_request(&format!("/r{i}"), 200, Duration::from_millis(1));
         }
         let inner = metrics.inner.lock().unwrap();
-        assert_eq!(inner.latency.len(), ROUTES_MAX + 1, "the extra routes share `other`");
+        assert_eq!(
+            inner.latency.len(),
+            ROUTES_MAX + 1,
+            "the extra routes share `other`"
+        );
     }
 }
