@@ -10,10 +10,12 @@
 //! decided by `ledger::decide` on the rows the store loaded and locked.
 
 mod batch;
+mod export;
 mod ledger_store;
 mod rows;
 mod writer;
 
+pub use export::{ExportFailure, ExportProgress, EXPORT_PAGE_SIZE};
 pub use ledger_store::{HistoryEntry, HistoryPage, HISTORY_PAGE_SIZE_MAX, NETWORK_NAME_LEN_MAX};
 pub use writer::{StoreOptions, Submission, SUBMISSIONS_PER_CALL_MAX};
 
