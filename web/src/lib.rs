@@ -1,3 +1,6 @@
 //! Troc application shell (store, HTTP, CLI).
+pub mod demo;
 pub mod export;
+pub mod http;
+pub mod people;
 pub mod store;

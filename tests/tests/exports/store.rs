@@ -11,7 +11,6 @@ use tests::fec_check::check_fec;
 use tests::seed::{at, date};
 use tests::story;
 use web::export::run::{run_export, ExportCommand};
-use web::export::source::Directory;
 use web::export::{AccountMapping, ExportHeader, Format, Period, Scope, Siren};
 use web::store::{Store, StoreError, Submission};
 
@@ -254,8 +253,21 @@ story!(
                 .unwrap();
             let locks = store.period_locks().await.unwrap();
             assert_eq!(locks, vec![lock, second]);
+            // Member a has a company profile (the web front's table): its SIREN names the books.
+            web::dispatch!(store.backend(), pool => {
+                sqlx::query(
+                    "INSERT INTO members (account_id, name, siren, address, city, postcode, \
+                     sector, description, contact, created_at) \
+                     VALUES ($1, $2, '732829320', '', '', '', '', '', '', 0)",
+                )
+                .bind(a.0 as i64)
+                .bind("Atelier | Dupré")
+                .execute(pool)
+                .await
+                .unwrap();
+            });
             // The FEC from the database: legal, balanced, numbered, ValidDate from the locks.
-            let directory = store.export_directory(&Directory::new()).await.unwrap();
+            let directory = store.export_directory().await.unwrap();
             let h = header(locks.clone(), Scope::Network);
             let name = h.fec_file_name();
             let (bytes, summary) = store
@@ -277,7 +289,11 @@ story!(
             for (id, balance) in &closing {
                 if *id == members[0] || *id == members[1] || *id == members[2] || *id == members[3]
                 {
-                    let aux = format!("M{id}");
+                    let aux = if *id == a {
+                        "732829320".to_owned()
+                    } else {
+                        format!("M{id}")
+                    };
                     let books = stats
                         .balances
                         .get(&format!("467100:{aux}"))
@@ -301,7 +317,7 @@ story!(
             let info = directory.get(a).unwrap().clone();
             let h = header(locks, Scope::Member(info));
             let name = h.fec_file_name();
-            assert_eq!(name, format!("M{a}FEC20251231.txt"));
+            assert_eq!(name, "732829320FEC20251231.txt");
             let (bytes, _) = store
                 .export(
                     h,
@@ -313,15 +329,8 @@ story!(
                 )
                 .await
                 .unwrap();
-            // The auxiliary number stands in for the SIREN until the web front provides it, so
-            // only the content rules are checked here.
-            let stats = check_fec(
-                "123456789FEC20251231.txt",
-                &bytes,
-                date(2025, 1, 1),
-                date(2025, 12, 31),
-            )
-            .unwrap_or_else(|e| panic!("{e:#?}"));
+            let stats = check_fec(&name, &bytes, date(2025, 1, 1), date(2025, 12, 31))
+                .unwrap_or_else(|e| panic!("{e:#?}"));
             let position = stats.balances.get("467100").copied().unwrap_or(0)
                 + stats.balances.get("468100").copied().unwrap_or(0);
             assert_eq!(position, closing[&a]);
@@ -380,7 +389,7 @@ story!(
                     );
                 }
             }
-            let directory = store.export_directory(&Directory::new()).await.unwrap();
+            let directory = store.export_directory().await.unwrap();
             let mut progress = Vec::new();
             let h = ExportHeader::new(
                 Siren::new("552100554").unwrap(),
@@ -449,7 +458,6 @@ story!(
                 .lock_period(date(2025, 12, 31), "comptable", Utc::now())
                 .await
                 .unwrap();
-            store.close().await;
             let dir = tempfile::tempdir().unwrap();
             let command = ExportCommand {
                 format: Format::Fec,
@@ -457,12 +465,13 @@ story!(
                 to: date(2025, 12, 31),
                 member: None,
                 out: dir.path().to_owned(),
-                database_url: url.clone(),
                 siren: "552100554".into(),
                 mapping: None,
             };
             let mut progress = Vec::new();
-            let path = run_export(command.clone(), &mut progress).await.unwrap();
+            let path = run_export(&store, command.clone(), &mut progress)
+                .await
+                .unwrap();
             assert_eq!(path, dir.path().join("552100554FEC20251231.txt"));
             let bytes = std::fs::read(&path).unwrap();
             check_fec(
@@ -483,7 +492,7 @@ story!(
                 siren: "55210055".into(),
                 ..command.clone()
             };
-            assert!(run_export(bad, &mut Vec::new())
+            assert!(run_export(&store, bad, &mut Vec::new())
                 .await
                 .unwrap_err()
                 .to_string()
@@ -493,33 +502,38 @@ story!(
                 out: dir.path().join("n.ofx"),
                 ..command.clone()
             };
-            assert!(run_export(ofx_network, &mut Vec::new()).await.is_err());
+            assert!(run_export(&store, ofx_network, &mut Vec::new())
+                .await
+                .is_err());
             assert!(!dir.path().join("n.ofx").exists() && !dir.path().join("n.part").exists());
             let not_member = ExportCommand {
-                member: Some(1),
+                member: Some("1".into()),
                 ..command.clone()
             };
-            assert!(run_export(not_member, &mut Vec::new()).await.is_err());
+            assert!(run_export(&store, not_member, &mut Vec::new())
+                .await
+                .is_err());
             let unlocked = ExportCommand {
                 from: date(2026, 1, 1),
                 to: date(2026, 3, 31),
                 ..command.clone()
             };
-            assert!(run_export(unlocked, &mut Vec::new())
+            assert!(run_export(&store, unlocked, &mut Vec::new())
                 .await
                 .unwrap_err()
                 .to_string()
                 .contains("not locked"));
             let member = ExportCommand {
                 format: Format::Ofx,
-                member: Some(members[0].0),
+                member: Some(members[0].0.to_string()),
                 out: dir.path().join("a.ofx"),
                 ..command
             };
-            run_export(member, &mut Vec::new()).await.unwrap();
+            run_export(&store, member, &mut Vec::new()).await.unwrap();
             assert!(std::fs::read_to_string(dir.path().join("a.ofx"))
                 .unwrap()
                 .contains("<FITID>T"));
+            store.close().await;
         }
     }
 );

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use chrono::{NaiveDate, Utc};
 use ledger::{AccountId, AccountKind};
 
-use super::source::Directory;
 use super::{AccountMapping, ExportHeader, Format, Period, Scope, Siren};
 use crate::store::{ExportProgress, Store};
 
@@ -19,12 +18,11 @@ pub struct ExportCommand {
     pub format: Format,
     pub from: NaiveDate,
     pub to: NaiveDate,
-    /// A member account id: that member's books; none: the network's.
-    pub member: Option<u64>,
+    /// A member, by SIREN or by account id: that member's books; none: the network's.
+    pub member: Option<String>,
     /// A file, or an existing directory (the file is then named after the books: the FEC's
     /// legal name `<SIREN>FEC<AAAAMMJJ>.txt`).
     pub out: PathBuf,
-    pub database_url: String,
     /// The network operator's SIREN (the FEC file name and the OFX bank id).
     pub siren: String,
     /// A JSON account mapping (`AccountMapping`); the French defaults otherwise.
@@ -43,6 +41,7 @@ fn read_mapping(path: &Path) -> anyhow::Result<AccountMapping> {
 /// written. The file appears only when the export is complete (written to `.part`, then
 /// renamed), so a failed export never leaves a truncated file behind.
 pub async fn run_export(
+    store: &Store,
     command: ExportCommand,
     progress_out: &mut (impl Write + Send),
 ) -> anyhow::Result<PathBuf> {
@@ -52,18 +51,26 @@ pub async fn run_export(
     };
     let siren = Siren::new(&command.siren)?;
     let period = Period::new(command.from, command.to)?;
-    let store = Store::connect(&command.database_url).await?;
     let network_name = store
         .network_name()
         .await?
         .ok_or_else(|| anyhow::anyhow!("the database holds no network yet"))?;
-    let directory = store.export_directory(&Directory::new()).await?;
-    let scope = match command.member {
+    let directory = store.export_directory().await?;
+    let scope = match &command.member {
         None => Scope::Network,
-        Some(id) => {
+        Some(member) => {
             let info = directory
-                .get(AccountId(id))
-                .ok_or_else(|| anyhow::anyhow!("no account {id}"))?;
+                .find_siren(member)
+                .or_else(|| {
+                    member
+                        .parse()
+                        .ok()
+                        .and_then(|id| directory.get(AccountId(id)))
+                })
+                .ok_or_else(|| {
+                    anyhow::anyhow!("no member with the SIREN or account id {member}")
+                })?;
+            let id = info.id();
             if info.kind() != AccountKind::Member {
                 anyhow::bail!("account {id} is not a member account");
             }
@@ -108,7 +115,6 @@ pub async fn run_export(
         )
         .await;
     let _ = writeln!(progress_out);
-    store.close().await;
     match result {
         Ok((writer, summary)) => {
             writer

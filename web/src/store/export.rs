@@ -13,7 +13,7 @@ use super::{Store, StoreError, StoreResult};
 use crate::export::source::{entry_for, Directory};
 use crate::export::{
     AccountInfo, AccountMapping, ExportError, ExportHeader, ExportSummary, Exporter, Format,
-    PeriodLock, Scope,
+    PeriodLock, Scope, Siren,
 };
 
 /// Transactions read per query.
@@ -201,18 +201,34 @@ impl Store {
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
-    /// Every account of the store, described by `known` where it has an entry (the web
-    /// front's member companies: SIREN and name) and by its id and kind otherwise.
-    pub async fn export_directory(&self, known: &Directory) -> StoreResult<Directory> {
+    /// Every account of the store, with the SIREN and name of its member company (the web
+    /// front's `members` table) when it has one, and its id and kind otherwise.
+    pub async fn export_directory(&self) -> StoreResult<Directory> {
+        let companies: Vec<(i64, String, String)> = crate::dispatch!(self.backend(), pool => {
+            sqlx::query_as("SELECT account_id, name, siren FROM members")
+                .fetch_all(pool)
+                .await?
+        });
+        let mut known = std::collections::HashMap::with_capacity(companies.len());
+        for (account, name, siren) in companies {
+            let id = AccountId(unsigned(account)?);
+            // A profile that does not fit the books' rules is shown without its SIREN (and a
+            // name cut to the limit) rather than failing every export of the network.
+            let siren = Siren::new(&siren).ok();
+            let name: String = name.chars().take(crate::export::NAME_LEN_MAX).collect();
+            if let Ok(info) = AccountInfo::member(id, siren, &name) {
+                known.insert(id, info);
+            }
+        }
         let mut directory = Directory::new();
         for account in self.accounts().await? {
-            let info = match known.get(account.id()) {
-                Some(info) => info.as_ref().clone(),
-                None if account.kind() == AccountKind::Member => {
+            let info = match known.remove(&account.id()) {
+                Some(info) if account.kind() == AccountKind::Member => info,
+                _ if account.kind() == AccountKind::Member => {
                     AccountInfo::member(account.id(), None, &format!("Membre {}", account.id()))
                         .expect("a short name is valid")
                 }
-                None => AccountInfo::system(account.id(), account.kind()),
+                _ => AccountInfo::system(account.id(), account.kind()),
             };
             directory.insert(info);
         }

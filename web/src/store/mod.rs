@@ -10,8 +10,10 @@
 //! decided by `ledger::decide` on the rows the store loaded and locked.
 
 mod batch;
+pub mod bench;
 mod export;
 mod ledger_store;
+pub mod load;
 mod rows;
 mod writer;
 
