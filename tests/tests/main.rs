@@ -16,7 +16,9 @@ story!(store_connects_and_migrates, |db: &tests::TestDb| {
     }
 });
 
+mod audit;
 mod exports;
+mod ops;
 mod store;
 
 // The web front's stories live in `web/`; the module has another name so that `web::`

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use web::audit::cli as audit;
 use web::export::run::{run_export, ExportCommand};
 use web::export::{CsvOptions, Format};
 use web::http::{AppState, Config, CookieSecurity};
@@ -53,6 +54,21 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Take a consistent online backup of the live SQLite database into a new file.
+    Backup {
+        /// The backup file to create (must not exist).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Restore a backup file as the SQLite database (stop the server first).
+    Restore {
+        /// The backup file, checked before anything is replaced.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+    },
     /// Measure durable payments per second and the dashboard read (see docs/performance.md).
     /// Writes only to an empty database or to its own scratch network.
     Bench {
@@ -83,42 +99,65 @@ enum Command {
         #[arg(long)]
         prefix: String,
     },
-    /// Export the ledger for an accountant: the network's books, or one member's.
+    /// Check the hash chain, checkpoints, payer signatures and balances (or a bundle).
+    Verify(audit::VerifyArgs),
+    /// Sign a checkpoint of the chain's head now.
+    Checkpoint(audit::KeyArgs),
+    /// The network's signing key.
+    Keys {
+        #[command(subcommand)]
+        command: audit::KeysCommand,
+    },
+    /// Export data: the accountant's files (fec, hledger, beancount, csv, ofx) or an audit
+    /// bundle.
     Export {
-        format: FormatArg,
-        /// First day of the period (YYYY-MM-DD, UTC).
-        #[arg(long)]
-        from: NaiveDate,
-        /// Last day of the period, included.
-        #[arg(long)]
-        to: NaiveDate,
-        /// A member (its SIREN, or its account id): export that member's books (OFX needs
-        /// one). Without it, the network's books.
-        #[arg(long)]
-        member: Option<String>,
-        /// The output file, or an existing directory (the file is then named after the
-        /// books, e.g. `<SIREN>FEC<AAAAMMJJ>.txt`).
-        #[arg(long)]
-        out: PathBuf,
-        /// The network operator's SIREN (9 digits).
-        #[arg(long, env = "TROC_NETWORK_SIREN")]
-        siren: String,
-        /// A JSON account mapping (see docs/exports.md); French PCG defaults otherwise.
-        #[arg(long)]
-        mapping: Option<PathBuf>,
-        /// CSV dates and decimals: `french` (31/12/2025, 1234,50) or `iso` (2025-12-31, 1234.50).
-        #[arg(long, value_enum, default_value_t = CsvStyle::French)]
-        csv_style: CsvStyle,
+        #[command(subcommand)]
+        what: Export,
     },
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum FormatArg {
-    Fec,
-    Hledger,
-    Beancount,
-    Csv,
-    Ofx,
+#[derive(Subcommand)]
+enum Export {
+    /// A self-contained audit bundle, verifiable offline with `troc verify --bundle`.
+    Audit(audit::ExportAuditArgs),
+    /// FEC (Fichier des Écritures Comptables): the period must be locked.
+    Fec(BooksArgs),
+    /// hledger journal.
+    Hledger(BooksArgs),
+    /// Beancount ledger.
+    Beancount(BooksArgs),
+    /// CSV, one row per posting.
+    Csv(BooksArgs),
+    /// OFX statement of one member's account (needs --member).
+    Ofx(BooksArgs),
+}
+
+/// The accountant exports' arguments: the network's books, or one member's.
+#[derive(Args)]
+struct BooksArgs {
+    /// First day of the period (YYYY-MM-DD, UTC).
+    #[arg(long)]
+    from: NaiveDate,
+    /// Last day of the period, included.
+    #[arg(long)]
+    to: NaiveDate,
+    /// A member (its SIREN, or its account id): export that member's books. Without it,
+    /// the network's books.
+    #[arg(long)]
+    member: Option<String>,
+    /// The output file, or an existing directory (the file is then named after the books,
+    /// e.g. `<SIREN>FEC<AAAAMMJJ>.txt`).
+    #[arg(long)]
+    out: PathBuf,
+    /// The network operator's SIREN (9 digits).
+    #[arg(long, env = "TROC_NETWORK_SIREN")]
+    siren: String,
+    /// A JSON account mapping (see docs/exports.md); French PCG defaults otherwise.
+    #[arg(long)]
+    mapping: Option<PathBuf>,
+    /// CSV dates and decimals: `french` (31/12/2025, 1234,50) or `iso` (2025-12-31, 1234.50).
+    #[arg(long, value_enum, default_value_t = CsvStyle::French)]
+    csv_style: CsvStyle,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -150,6 +189,18 @@ fn main() -> ExitCode {
         // acknowledgements there, `troc bench --json` its figures).
         .with_writer(std::io::stderr)
         .init();
+    let Cli {
+        database_url,
+        command,
+    } = cli;
+    let command = match run_audit_command(&database_url, command) {
+        Ok(code) => return code,
+        Err(command) => command,
+    };
+    let cli = Cli {
+        database_url,
+        command,
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -167,6 +218,21 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Restore { from, force } = &cli.command {
+        // The target database may not exist yet, or must not be opened while it is replaced.
+        let overwrite = if *force {
+            web::ops::backup::Overwrite::Replace
+        } else {
+            web::ops::backup::Overwrite::Refuse
+        };
+        let report = web::ops::backup::restore(from, &cli.database_url, overwrite).await?;
+        println!(
+            "restored {} ({} transactions, invariants hold)",
+            report.path.display(),
+            report.transactions
+        );
+        return Ok(());
+    }
     let store = Store::connect(&cli.database_url).await?;
     match cli.command {
         Command::Serve {
@@ -222,6 +288,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             Ok(())
         }
+        Command::Backup { out } => {
+            let report = web::ops::backup::backup(&store, &out).await?;
+            store.close().await;
+            println!(
+                "backup written to {} ({} bytes, {} transactions, invariants hold)",
+                report.path.display(),
+                report.bytes,
+                report.transactions
+            );
+            Ok(())
+        }
+        Command::Restore { .. } => unreachable!("restore runs before the store is opened"),
         Command::Load {
             accounts,
             submitters,
@@ -287,38 +365,67 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             Ok(())
         }
-        Command::Export {
-            format,
-            from,
-            to,
-            member,
-            out,
-            siren,
-            mapping,
-            csv_style,
-        } => {
-            let format = match format {
-                FormatArg::Fec => Format::Fec,
-                FormatArg::Hledger => Format::Hledger,
-                FormatArg::Beancount => Format::Beancount,
-                FormatArg::Ofx => Format::Ofx,
-                FormatArg::Csv => Format::Csv(match csv_style {
-                    CsvStyle::French => CsvOptions::FRENCH,
-                    CsvStyle::Iso => CsvOptions::ISO,
-                }),
+        Command::Export { what } => {
+            let (format, args) = match what {
+                Export::Fec(args) => (Format::Fec, args),
+                Export::Hledger(args) => (Format::Hledger, args),
+                Export::Beancount(args) => (Format::Beancount, args),
+                Export::Ofx(args) => (Format::Ofx, args),
+                Export::Csv(args) => {
+                    let options = match args.csv_style {
+                        CsvStyle::French => CsvOptions::FRENCH,
+                        CsvStyle::Iso => CsvOptions::ISO,
+                    };
+                    (Format::Csv(options), args)
+                }
+                Export::Audit(_) => unreachable!("the audit commands run before the runtime"),
             };
             let command = ExportCommand {
                 format,
-                from,
-                to,
-                member,
-                out,
-                siren,
-                mapping,
+                from: args.from,
+                to: args.to,
+                member: args.member,
+                out: args.out,
+                siren: args.siren,
+                mapping: args.mapping,
             };
             let result = run_export(&store, command, &mut std::io::stderr()).await;
             store.close().await;
             result.map(|_| ())
         }
+        Command::Verify(_) | Command::Checkpoint(_) | Command::Keys { .. } => {
+            unreachable!("the audit commands run before the runtime starts")
+        }
+    }
+}
+
+/// Runs the audit commands, which start their own runtime and exit with their own codes (0
+/// all holds, 1 a check failed, 2 the command could not run); gives any other command back.
+fn run_audit_command(database_url: &str, command: Command) -> Result<ExitCode, Command> {
+    let url = database_url.to_owned();
+    match command {
+        Command::Verify(mut args) => {
+            args.database.database_url = url;
+            Ok(audit::verify(args))
+        }
+        Command::Checkpoint(mut args) => {
+            args.database.database_url = url;
+            Ok(audit::checkpoint(args))
+        }
+        Command::Keys { mut command } => {
+            match &mut command {
+                audit::KeysCommand::Rotate(args) | audit::KeysCommand::Show(args) => {
+                    args.database.database_url = url
+                }
+            }
+            Ok(audit::keys(command))
+        }
+        Command::Export {
+            what: Export::Audit(mut args),
+        } => {
+            args.database.database_url = url;
+            Ok(audit::export_audit(args))
+        }
+        other => Err(other),
     }
 }

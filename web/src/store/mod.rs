@@ -9,14 +9,22 @@
 //! What the store does *not* do: decide anything about money. Every ledger operation is
 //! decided by `ledger::decide` on the rows the store loaded and locked.
 
+mod audit;
 mod batch;
 pub mod bench;
+mod chain;
 mod export;
 mod ledger_store;
 pub mod load;
 mod rows;
 mod writer;
 
+pub use audit::{
+    check_checkpoint, check_payer_signature, genesis_hex, AuditBreak, AuditSummary, ChainEntry,
+    MemberKey, NetworkKey, OrderError, SignedCheckpoint, CHECKPOINTS_PAGE_SIZE_MAX,
+    MEMBER_KEYS_PER_ACCOUNT_MAX, ORDER_LIFETIME_MAX,
+};
+pub(crate) use chain::parse_hash;
 pub use export::{ExportFailure, ExportProgress, EXPORT_PAGE_SIZE};
 pub use ledger_store::{HistoryEntry, HistoryPage, HISTORY_PAGE_SIZE_MAX, NETWORK_NAME_LEN_MAX};
 pub use writer::{StoreOptions, Submission, SUBMISSIONS_PER_CALL_MAX};
