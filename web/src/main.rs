@@ -4,8 +4,13 @@ use std::io::BufRead;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use web::audit::cli as audit;
+use web::export::run::{run_export, ExportCommand};
+use web::export::{CsvOptions, Format};
 use web::http::{AppState, Config, CookieSecurity};
 use web::people::{self, Role};
 use web::store::bench::{self, Scenario};
@@ -109,7 +114,8 @@ enum Command {
         #[command(subcommand)]
         command: audit::KeysCommand,
     },
-    /// Export data.
+    /// Export data: the accountant's files (fec, hledger, beancount, csv, ofx) or an audit
+    /// bundle.
     Export {
         #[command(subcommand)]
         what: Export,
@@ -120,6 +126,50 @@ enum Command {
 enum Export {
     /// A self-contained audit bundle, verifiable offline with `troc verify --bundle`.
     Audit(audit::ExportAuditArgs),
+    /// FEC (Fichier des Écritures Comptables): the period must be locked.
+    Fec(BooksArgs),
+    /// hledger journal.
+    Hledger(BooksArgs),
+    /// Beancount ledger.
+    Beancount(BooksArgs),
+    /// CSV, one row per posting.
+    Csv(BooksArgs),
+    /// OFX statement of one member's account (needs --member).
+    Ofx(BooksArgs),
+}
+
+/// The accountant exports' arguments: the network's books, or one member's.
+#[derive(Args)]
+struct BooksArgs {
+    /// First day of the period (YYYY-MM-DD, UTC).
+    #[arg(long)]
+    from: NaiveDate,
+    /// Last day of the period, included.
+    #[arg(long)]
+    to: NaiveDate,
+    /// A member (its SIREN, or its account id): export that member's books. Without it,
+    /// the network's books.
+    #[arg(long)]
+    member: Option<String>,
+    /// The output file, or an existing directory (the file is then named after the books,
+    /// e.g. `<SIREN>FEC<AAAAMMJJ>.txt`).
+    #[arg(long)]
+    out: PathBuf,
+    /// The network operator's SIREN (9 digits).
+    #[arg(long, env = "TROC_NETWORK_SIREN")]
+    siren: String,
+    /// A JSON account mapping (see docs/exports.md); French PCG defaults otherwise.
+    #[arg(long)]
+    mapping: Option<PathBuf>,
+    /// CSV dates and decimals: `french` (31/12/2025, 1234,50) or `iso` (2025-12-31, 1234.50).
+    #[arg(long, value_enum, default_value_t = CsvStyle::French)]
+    csv_style: CsvStyle,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CsvStyle {
+    French,
+    Iso,
 }
 
 #[derive(Subcommand)]
@@ -355,12 +405,37 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             Ok(())
         }
-        Command::Verify(_)
-        | Command::Checkpoint(_)
-        | Command::Keys { .. }
-        | Command::Export {
-            what: Export::Audit(_),
-        } => unreachable!("the audit commands run before the runtime starts"),
+        Command::Export { what } => {
+            let (format, args) = match what {
+                Export::Fec(args) => (Format::Fec, args),
+                Export::Hledger(args) => (Format::Hledger, args),
+                Export::Beancount(args) => (Format::Beancount, args),
+                Export::Ofx(args) => (Format::Ofx, args),
+                Export::Csv(args) => {
+                    let options = match args.csv_style {
+                        CsvStyle::French => CsvOptions::FRENCH,
+                        CsvStyle::Iso => CsvOptions::ISO,
+                    };
+                    (Format::Csv(options), args)
+                }
+                Export::Audit(_) => unreachable!("the audit commands run before the runtime"),
+            };
+            let command = ExportCommand {
+                format,
+                from: args.from,
+                to: args.to,
+                member: args.member,
+                out: args.out,
+                siren: args.siren,
+                mapping: args.mapping,
+            };
+            let result = run_export(&store, command, &mut std::io::stderr()).await;
+            store.close().await;
+            result.map(|_| ())
+        }
+        Command::Verify(_) | Command::Checkpoint(_) | Command::Keys { .. } => {
+            unreachable!("the audit commands run before the runtime starts")
+        }
     }
 }
 

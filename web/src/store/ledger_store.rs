@@ -265,7 +265,7 @@ impl Store {
     }
 
     /// The transactions with these ids that exist, by id.
-    async fn transactions(&self, ids: &[TxId]) -> StoreResult<Vec<Transaction>> {
+    pub(crate) async fn transactions(&self, ids: &[TxId]) -> StoreResult<Vec<Transaction>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
