@@ -11,8 +11,10 @@
 
 mod audit;
 mod batch;
+pub mod bench;
 mod chain;
 mod ledger_store;
+pub mod load;
 mod rows;
 mod writer;
 
