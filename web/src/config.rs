@@ -11,12 +11,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The settings a file may hold, with their defaults (none: required nowhere).
-pub const SETTINGS: [(&str, Option<&str>); 7] = [
+pub const SETTINGS: [(&str, Option<&str>); 9] = [
     ("database_url", Some(crate::store::DATABASE_URL_DEFAULT)),
     ("addr", Some("127.0.0.1:8080")),
     ("base_url", None),
     ("secure_cookies", Some("false")),
     ("key_file", None),
+    ("checkpoint_every", Some("1000")),
+    ("network_siren", None),
     ("log", Some("info,sqlx=warn")),
     ("log_format", Some("text")),
 ];

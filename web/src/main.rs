@@ -50,6 +50,11 @@ enum Command {
         /// The public URL of the site, used in invitation links (default: http://ADDR).
         #[arg(long, env = "TROC_BASE_URL")]
         base_url: Option<String>,
+        #[command(flatten)]
+        key: audit::KeyArgs,
+        /// Sign a checkpoint after this many transactions (docs/audit.md).
+        #[arg(long, env = "TROC_CHECKPOINT_EVERY", default_value_t = web::audit::CHECKPOINT_EVERY_DEFAULT)]
+        checkpoint_every: u64,
     },
     /// Administration commands.
     Admin {
@@ -226,20 +231,13 @@ fn main() -> ExitCode {
     if let Command::Config = cli.command {
         return print_config(config_file.as_deref(), &cli.database_url);
     }
-    let Cli {
-        database_url,
-        config,
-        command,
-    } = cli;
-    let command = match run_audit_command(&database_url, command) {
-        Ok(code) => return code,
-        Err(command) => command,
-    };
-    let cli = Cli {
-        database_url,
-        config,
-        command,
-    };
+    // An audit bundle is verified offline: no database at all.
+    if let Command::Verify(audit::VerifyArgs {
+        bundle: Some(dir), ..
+    }) = &cli.command
+    {
+        return audit::verify_bundle(dir);
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -279,7 +277,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             addr,
             secure_cookies,
             base_url,
+            key,
+            checkpoint_every,
         } => {
+            // The network key is created at first start, outside the database.
+            let key_file = key.key_file(&cli.database_url);
+            let (network_key, created) = web::audit::key_file::load_or_create_key(&key_file)?;
+            if created {
+                tracing::info!(path = %key_file.display(), "network signing key created");
+            }
+            store.ensure_network_key(&network_key).await?;
+            let checkpointer = tokio::spawn(web::audit::run_checkpointer(
+                store.clone(),
+                network_key,
+                checkpoint_every.max(1),
+                web::audit::CHECKPOINT_POLL,
+            ));
             let security = if secure_cookies {
                 CookieSecurity::Secure
             } else {
@@ -292,6 +305,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             println!("Troc is listening on {base_url}");
             web::http::serve(state, addr).await?;
+            checkpointer.abort();
             store.close().await;
             Ok(())
         }
@@ -418,7 +432,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     };
                     (Format::Csv(options), args)
                 }
-                Export::Audit(_) => unreachable!("the audit commands run before the runtime"),
+                Export::Audit(args) => {
+                    let result = audit::export_audit(&store, &args).await;
+                    store.close().await;
+                    return result;
+                }
             };
             let command = ExportCommand {
                 format,
@@ -433,9 +451,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             result.map(|_| ())
         }
-        Command::Verify(_) | Command::Checkpoint(_) | Command::Keys { .. } => {
-            unreachable!("the audit commands run before the runtime starts")
-        }
+        Command::Verify(_) => audit::verify(&store).await,
+        Command::Checkpoint(args) => audit::checkpoint(&store, &cli.database_url, &args).await,
+        Command::Keys { command } => audit::keys(&store, &cli.database_url, command).await,
     }
 }
 
@@ -463,33 +481,3 @@ fn print_config(file: Option<&std::path::Path>, database_url: &str) -> ExitCode 
     ExitCode::SUCCESS
 }
 
-/// Runs the audit commands, which start their own runtime and exit with their own codes (0
-/// all holds, 1 a check failed, 2 the command could not run); gives any other command back.
-fn run_audit_command(database_url: &str, command: Command) -> Result<ExitCode, Command> {
-    let url = database_url.to_owned();
-    match command {
-        Command::Verify(mut args) => {
-            args.database.database_url = url;
-            Ok(audit::verify(args))
-        }
-        Command::Checkpoint(mut args) => {
-            args.database.database_url = url;
-            Ok(audit::checkpoint(args))
-        }
-        Command::Keys { mut command } => {
-            match &mut command {
-                audit::KeysCommand::Rotate(args) | audit::KeysCommand::Show(args) => {
-                    args.database.database_url = url
-                }
-            }
-            Ok(audit::keys(command))
-        }
-        Command::Export {
-            what: Export::Audit(mut args),
-        } => {
-            args.database.database_url = url;
-            Ok(audit::export_audit(args))
-        }
-        other => Err(other),
-    }
-}

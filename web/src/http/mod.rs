@@ -14,6 +14,7 @@ use axum::Router;
 
 use crate::store::Store;
 
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod health;
@@ -96,6 +97,7 @@ pub fn app(state: AppState) -> Router {
         .route("/static/troc.css", get(stylesheet))
         .merge(auth::router())
         .merge(health::router())
+        .merge(audit::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
