@@ -17,8 +17,10 @@ use crate::store::Store;
 pub mod auth;
 pub mod error;
 pub mod i18n;
+pub mod money;
 pub mod session;
 pub mod templates;
+pub mod trades;
 
 pub use error::{AppError, AppResult};
 
@@ -94,6 +96,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/static/troc.css", get(stylesheet))
         .merge(auth::router())
+        .merge(money::router())
+        .merge(trades::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
