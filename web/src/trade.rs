@@ -312,6 +312,14 @@ pub async fn create_order(store: &Store, new: &NewOrder<'_>) -> StoreResult<i64>
     })
 }
 
+pub async fn order_by_token(store: &Store, form_token: &str) -> StoreResult<Option<i64>> {
+    let id: Option<i64> = dispatch!(store.backend(), pool => {
+        sqlx::query_scalar("SELECT id FROM orders WHERE form_token = $1")
+            .bind(form_token).fetch_optional(pool).await?
+    });
+    Ok(id)
+}
+
 pub async fn order(store: &Store, id: i64) -> StoreResult<Option<Order>> {
     let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1");
     dispatch!(store.backend(), pool => {

@@ -2,7 +2,10 @@
 
 mod auth;
 pub mod client;
+mod market;
+mod members;
 mod money;
+mod trades;
 
 use ledger::{Amount, FeePolicy, FundPayer, Policy};
 use web::http::AppState;

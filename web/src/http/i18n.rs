@@ -235,6 +235,11 @@ catalogue! {
     no_reminder => "Rien à signaler.", "Nothing to report.";
     see_all => "Tout voir", "See all";
     times_utc => "Heures en UTC.", "Times in UTC.";
+    price_hint => "Laisser vide pour « sur devis ».", "Leave empty for \"on quote\".";
+    staff => "Utilisateurs", "Users";
+    privacy => "Confidentialité", "Privacy";
+    read_only_owner => "Seul le dirigeant peut modifier ces informations.", "Only the owner can change this.";
+    member_created => "Entreprise créée. Transmettez ce lien à son dirigeant :", "Company created. Give this link to its owner:";
     no_member_account => "Ce compte utilisateur n'est rattaché à aucune entreprise membre.", "This user account belongs to no member company.";
 }
 

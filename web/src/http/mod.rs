@@ -17,6 +17,8 @@ use crate::store::Store;
 pub mod auth;
 pub mod error;
 pub mod i18n;
+pub mod market;
+pub mod members;
 pub mod money;
 pub mod session;
 pub mod templates;
@@ -98,6 +100,8 @@ pub fn app(state: AppState) -> Router {
         .merge(auth::router())
         .merge(money::router())
         .merge(trades::router())
+        .merge(market::router())
+        .merge(members::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

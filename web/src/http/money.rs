@@ -68,6 +68,15 @@ pub async fn names_by_account(state: &AppState) -> AppResult<HashMap<AccountId, 
         .collect())
 }
 
+/// Member names by member id.
+pub async fn names_by_member(state: &AppState) -> AppResult<HashMap<i64, String>> {
+    Ok(people::members(&state.store, MEMBERS_LISTED_MAX)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m.name))
+        .collect())
+}
+
 /// Form tokens are 64 hex characters (see `people::random_token`).
 pub fn token_is_valid(token: &str) -> bool {
     token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
