@@ -2,6 +2,7 @@
 
 mod auth;
 pub mod client;
+mod demo;
 mod market;
 mod members;
 mod money;
