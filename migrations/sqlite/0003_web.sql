@@ -81,9 +81,6 @@ CREATE TABLE payment_requests (
     due_date TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('open', 'paid', 'declined', 'expired')),
     tx_id BIGINT,
-    -- Failed payment attempts: the idempotency key of an acceptance is web-request-ID-ATTEMPTS,
-    -- so two concurrent clicks share one key and a refused attempt frees a new one.
-    attempts BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
     form_token TEXT NOT NULL UNIQUE

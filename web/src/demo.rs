@@ -358,7 +358,7 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
                 city: (*city).into(),
                 active_until: until.clone(),
             };
-            market::create(store, member.id, &content).await?;
+            market::create(store, member.id, &content, None).await?;
         }
         members.push(member);
     }

@@ -107,19 +107,35 @@ where
     })
 }
 
-pub async fn create(store: &Store, member_id: i64, content: &ListingContent) -> StoreResult<i64> {
+/// Creates a listing. With a form token, a replayed form returns the first listing's id.
+pub async fn create(
+    store: &Store,
+    member_id: i64,
+    content: &ListingContent,
+    form_token: Option<&str>,
+) -> StoreResult<i64> {
     let now = now_unix();
-    let id: i64 = dispatch!(store.backend(), pool => {
-        sqlx::query_scalar("INSERT INTO listings (member_id, kind, title, description, category, \
-                            price_minor, vat_bp, city, active_until, status, created_at, \
-                            updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, \
-                            $10) RETURNING id")
+    dispatch!(store.backend(), pool => {
+        let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO listings (member_id, kind, title, description, category, \
+                 price_minor, vat_bp, city, active_until, status, created_at, updated_at, \
+                 form_token) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $10, $11) \
+                 ON CONFLICT (form_token) DO NOTHING RETURNING id")
             .bind(member_id).bind(content.kind.as_str()).bind(&content.title)
             .bind(&content.description).bind(&content.category).bind(content.price_minor)
             .bind(content.vat_bp).bind(&content.city).bind(&content.active_until).bind(now)
-            .fetch_one(pool).await?
-    });
-    Ok(id)
+            .bind(form_token)
+            .fetch_optional(pool).await?;
+        match (id, form_token) {
+            (Some(id), _) => Ok(id),
+            (None, Some(token)) => {
+                let id: i64 = sqlx::query_scalar("SELECT id FROM listings WHERE form_token = $1")
+                    .bind(token).fetch_one(pool).await?;
+                Ok(id)
+            }
+            (None, None) => Err(StoreError::Corrupt("listing insert returned nothing".into())),
+        }
+    })
 }
 
 /// Updates a listing of `member_id`; false when it is not theirs (or does not exist).

@@ -44,6 +44,8 @@ pub struct Client {
     router: Router,
     pub session: Option<String>,
     pub csrf: Option<String>,
+    /// The last page's form token (`name="token"`), added to posts that carry none.
+    pub form_token: Option<String>,
     pub accept_language: Option<String>,
 }
 
@@ -53,6 +55,7 @@ impl Client {
             router: app(state),
             session: None,
             csrf: None,
+            form_token: None,
             accept_language: None,
         }
     }
@@ -63,6 +66,7 @@ impl Client {
             router: self.router.clone(),
             session: None,
             csrf: None,
+            form_token: None,
             accept_language: None,
         }
     }
@@ -81,6 +85,11 @@ impl Client {
         if !fields.iter().any(|(k, _)| k == "csrf") {
             if let Some(csrf) = &self.csrf {
                 fields.push(("csrf".into(), csrf.clone()));
+            }
+        }
+        if !fields.iter().any(|(k, _)| k == "token") {
+            if let Some(token) = &self.form_token {
+                fields.push(("token".into(), token.clone()));
             }
         }
         let body = form_urlencoded::Serializer::new(String::new())
@@ -152,6 +161,7 @@ impl Client {
         if let Some(csrf) = page.csrf() {
             self.csrf = Some(csrf);
         }
+        self.form_token = hidden_value(&page.body, "token");
         page
     }
 

@@ -28,6 +28,7 @@ story!(
             let mut alpha = Client::new(state);
             alpha.login("staff@alpha.fr", PASSWORD).await;
             alpha.get("/market/new").await;
+            let first_token = alpha.form_token.clone().unwrap();
             let page = alpha
                 .post(
                     "/market",
@@ -40,6 +41,22 @@ story!(
                 .await;
             assert_eq!(page.status, StatusCode::SEE_OTHER);
             let path = page.location.clone().unwrap();
+            // A double submit of the same form (same token) creates one listing.
+            let mut fields = listing(
+                "<script>alert('x')</script> Impression",
+                "Lyon",
+                "imprimerie",
+            );
+            fields.push(("token", first_token.as_str()));
+            let again = alpha.post("/market", &fields).await;
+            assert_eq!(again.location.as_deref(), Some(path.as_str()));
+            let mut fields = listing("Sans jeton", "Lyon", "imprimerie");
+            fields.push(("token", ""));
+            assert_eq!(
+                alpha.post("/market", &fields).await.status,
+                StatusCode::BAD_REQUEST
+            );
+            alpha.get("/market/new").await;
             assert_eq!(
                 alpha
                     .post(
@@ -115,6 +132,7 @@ story!(
                 .await;
             assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
             page.assert_contains("120 caractères au plus.");
+            alpha.get("/market/new").await;
             let page = alpha
                 .post(
                     "/market",
@@ -159,7 +177,7 @@ story!(search_pages_are_limited, |db: &tests::TestDb| {
                 city: "Nantes".into(),
                 active_until: "2099-01-01".into(),
             };
-            web::market::create(&store, alpha.id, &content)
+            web::market::create(&store, alpha.id, &content, None)
                 .await
                 .unwrap();
         }

@@ -213,6 +213,9 @@ pub struct ListingValues {
     city: String,
     #[serde(default)]
     active_until: String,
+    /// Only on creation: the form's identity, so that a double submit creates one listing.
+    #[serde(default)]
+    token: String,
 }
 
 #[derive(Default)]
@@ -342,6 +345,7 @@ async fn new_form(auth: MemberAuth) -> AppResult<Response> {
         active_until: (Utc::now().date_naive() + chrono::Duration::days(90))
             .format("%Y-%m-%d")
             .to_string(),
+        token: people::random_token(),
         ..ListingValues::default()
     };
     listing_form(
@@ -358,9 +362,14 @@ async fn create(
     auth: MemberAuth,
     Form(values): Form<ListingValues>,
 ) -> AppResult<Response> {
+    if !token_is_valid(&values.token) {
+        return Err(AppError::BadRequest);
+    }
     match validate_listing(auth.tr(), &values) {
         Ok(content) => {
-            let id = market::create(&state.store, auth.member.id, &content).await?;
+            let form_token = format!("{}-{}", auth.member.id, values.token);
+            let id =
+                market::create(&state.store, auth.member.id, &content, Some(&form_token)).await?;
             Ok(Redirect::to(&format!("/market/{id}")).into_response())
         }
         Err(errors) => listing_form(
@@ -402,6 +411,7 @@ async fn edit_form(
         vat: Amount::from_minor(l.vat_bp).to_plain(),
         city: l.city,
         active_until: l.active_until,
+        token: String::new(),
     };
     listing_form(
         &auth,
