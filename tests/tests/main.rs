@@ -16,6 +16,9 @@ story!(store_connects_and_migrates, |db: &tests::TestDb| {
     }
 });
 
+mod exports;
+mod audit;
+mod ops;
 mod store;
 
 // The web front's stories live in `web/`; the module has another name so that `web::`

@@ -5,8 +5,10 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use web::audit::cli as audit;
 use web::http::{AppState, Config, CookieSecurity};
 use web::people::{self, Role};
+use web::store::bench::{self, Scenario};
 use web::store::{Store, DATABASE_URL_DEFAULT};
 
 #[derive(Parser)]
@@ -45,6 +47,73 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Take a consistent online backup of the live SQLite database into a new file.
+    Backup {
+        /// The backup file to create (must not exist).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Restore a backup file as the SQLite database (stop the server first).
+    Restore {
+        /// The backup file, checked before anything is replaced.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Measure durable payments per second and the dashboard read (see docs/performance.md).
+    /// Writes only to an empty database or to its own scratch network.
+    Bench {
+        /// Seconds per payment case.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent submitters, comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = [1usize, 8, 64])]
+        submitters: Vec<usize>,
+        /// Scenarios, comma-separated: uniform, hot_account, dashboard.
+        #[arg(long, value_delimiter = ',', default_values_t = ["uniform".to_owned(), "hot_account".to_owned(), "dashboard".to_owned()])]
+        scenarios: Vec<String>,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Random payments that print each acknowledgement (the crash-safety tests use it).
+    #[command(hide = true)]
+    Load {
+        #[arg(long, default_value_t = 20)]
+        accounts: usize,
+        #[arg(long, default_value_t = 8)]
+        submitters: usize,
+        /// Payments per submitter.
+        #[arg(long, default_value_t = 1_000)]
+        payments: usize,
+        /// Prefix of the idempotency keys (one per run).
+        #[arg(long)]
+        prefix: String,
+    },
+    /// Check the hash chain, checkpoints, payer signatures and balances (or a bundle).
+    Verify(audit::VerifyArgs),
+    /// Sign a checkpoint of the chain's head now.
+    Checkpoint(audit::KeyArgs),
+    /// The network's signing key.
+    Keys {
+        #[command(subcommand)]
+        command: audit::KeysCommand,
+    },
+    /// Export data.
+    Export {
+        #[command(subcommand)]
+        what: Export,
+    },
+}
+
+#[derive(Subcommand)]
+enum Export {
+    /// A self-contained audit bundle, verifiable offline with `troc verify --bundle`.
+    Audit(audit::ExportAuditArgs),
 }
 
 #[derive(Subcommand)]
@@ -63,10 +132,25 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("TROC_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
         )
+        // Logs go to standard error: standard output carries results (`troc load` prints
+        // acknowledgements there, `troc bench --json` its figures).
+        .with_writer(std::io::stderr)
         .init();
+    let Cli {
+        database_url,
+        command,
+    } = cli;
+    let command = match run_audit_command(&database_url, command) {
+        Ok(code) => return code,
+        Err(command) => command,
+    };
+    let cli = Cli {
+        database_url,
+        command,
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -84,6 +168,21 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Restore { from, force } = &cli.command {
+        // The target database may not exist yet, or must not be opened while it is replaced.
+        let overwrite = if *force {
+            web::ops::backup::Overwrite::Replace
+        } else {
+            web::ops::backup::Overwrite::Refuse
+        };
+        let report = web::ops::backup::restore(from, &cli.database_url, overwrite).await?;
+        println!(
+            "restored {} ({} transactions, invariants hold)",
+            report.path.display(),
+            report.transactions
+        );
+        return Ok(());
+    }
     let store = Store::connect(&cli.database_url).await?;
     match cli.command {
         Command::Serve {
@@ -141,5 +240,124 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 None => anyhow::bail!("a user with the email {email} already exists"),
             }
         }
+        Command::Migrate => {
+            println!("migrations applied ({})", store.kind().as_str());
+            store.close().await;
+            Ok(())
+        }
+        Command::Backup { out } => {
+            let report = web::ops::backup::backup(&store, &out).await?;
+            store.close().await;
+            println!(
+                "backup written to {} ({} bytes, {} transactions, invariants hold)",
+                report.path.display(),
+                report.bytes,
+                report.transactions
+            );
+            Ok(())
+        }
+        Command::Restore { .. } => unreachable!("restore runs before the store is opened"),
+        Command::Load {
+            accounts,
+            submitters,
+            payments,
+            prefix,
+        } => {
+            web::store::load::run(&store, accounts, submitters, payments, &prefix).await?;
+            store.close().await;
+            Ok(())
+        }
+        Command::Bench {
+            seconds,
+            submitters,
+            scenarios,
+            json,
+        } => {
+            let scenarios = scenarios
+                .iter()
+                .map(|s| {
+                    Scenario::parse(s).ok_or_else(|| anyhow::anyhow!("unknown scenario {s:?}"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            if !json {
+                println!(
+                    "{:<9} {:<12} {:>10} {:>16} {:>9}",
+                    "backend", "scenario", "submitters", "payments/s", "p99 ms"
+                );
+            }
+            for scenario in scenarios {
+                if scenario == Scenario::Dashboard {
+                    let result = bench::dashboard(&store).await?;
+                    if json {
+                        println!("{}", serde_json::to_string(&result)?);
+                    } else {
+                        println!(
+                            "{:<9} {:<12} {} postings: {} reads/s, p50 {} ms, p99 {} ms",
+                            result.backend,
+                            result.scenario,
+                            result.postings,
+                            result.reads_per_sec,
+                            result.p50_ms,
+                            result.p99_ms
+                        );
+                    }
+                    continue;
+                }
+                for &count in &submitters {
+                    let result = bench::payments(&store, scenario, count, seconds).await?;
+                    if json {
+                        println!("{}", serde_json::to_string(&result)?);
+                    } else {
+                        println!(
+                            "{:<9} {:<12} {:>10} {:>16} {:>9}",
+                            result.backend,
+                            result.scenario,
+                            result.submitters,
+                            result.payments_per_sec,
+                            result.p99_ms
+                        );
+                    }
+                }
+            }
+            store.close().await;
+            Ok(())
+        }
+        Command::Verify(_)
+        | Command::Checkpoint(_)
+        | Command::Keys { .. }
+        | Command::Export {
+            what: Export::Audit(_),
+        } => unreachable!("the audit commands run before the runtime starts"),
+    }
+}
+
+/// Runs the audit commands, which start their own runtime and exit with their own codes (0
+/// all holds, 1 a check failed, 2 the command could not run); gives any other command back.
+fn run_audit_command(database_url: &str, command: Command) -> Result<ExitCode, Command> {
+    let url = database_url.to_owned();
+    match command {
+        Command::Verify(mut args) => {
+            args.database.database_url = url;
+            Ok(audit::verify(args))
+        }
+        Command::Checkpoint(mut args) => {
+            args.database.database_url = url;
+            Ok(audit::checkpoint(args))
+        }
+        Command::Keys { mut command } => {
+            match &mut command {
+                audit::KeysCommand::Rotate(args) | audit::KeysCommand::Show(args) => {
+                    args.database.database_url = url
+                }
+            }
+            Ok(audit::keys(command))
+        }
+        Command::Export {
+            what: Export::Audit(mut args),
+        } => {
+            args.database.database_url = url;
+            Ok(audit::export_audit(args))
+        }
+        other => Err(other),
     }
 }

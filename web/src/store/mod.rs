@@ -9,11 +9,21 @@
 //! What the store does *not* do: decide anything about money. Every ledger operation is
 //! decided by `ledger::decide` on the rows the store loaded and locked.
 
+pub mod bench;
+mod audit;
 mod batch;
+mod chain;
 mod ledger_store;
+pub mod load;
 mod rows;
 mod writer;
 
+pub use audit::{
+    check_checkpoint, check_payer_signature, genesis_hex, AuditBreak, AuditSummary, ChainEntry,
+    MemberKey, NetworkKey, OrderError, SignedCheckpoint, CHECKPOINTS_PAGE_SIZE_MAX,
+    MEMBER_KEYS_PER_ACCOUNT_MAX, ORDER_LIFETIME_MAX,
+};
+pub(crate) use chain::parse_hash;
 pub use ledger_store::{HistoryEntry, HistoryPage, HISTORY_PAGE_SIZE_MAX, NETWORK_NAME_LEN_MAX};
 pub use writer::{StoreOptions, Submission, SUBMISSIONS_PER_CALL_MAX};
 
