@@ -16,8 +16,8 @@ story!(store_connects_and_migrates, |db: &tests::TestDb| {
     }
 });
 
-mod exports;
 mod audit;
+mod exports;
 mod ops;
 mod store;
 

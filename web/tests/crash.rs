@@ -38,7 +38,11 @@ impl Fresh {
 
     async fn postgres() -> Option<Fresh> {
         let server = std::env::var("TROC_TEST_POSTGRES_URL").ok()?;
-        let name = format!("troc_crash_{}_{}", std::process::id(), rand::random::<u32>());
+        let name = format!(
+            "troc_crash_{}_{}",
+            std::process::id(),
+            rand::random::<u32>()
+        );
         let admin = sqlx::PgPool::connect(&server).await.unwrap();
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&admin)
@@ -183,10 +187,9 @@ async fn killed_repeatedly(fresh: &Fresh) {
     let mut all = Vec::new();
     for (round, kill_after) in [40usize, 150, 7, 400].into_iter().enumerate() {
         let child = load(&fresh.url, &format!("crash{round}"), 100_000);
-        let acks =
-            tokio::task::spawn_blocking(move || run_and_kill(child, Some(kill_after)))
-                .await
-                .unwrap();
+        let acks = tokio::task::spawn_blocking(move || run_and_kill(child, Some(kill_after)))
+            .await
+            .unwrap();
         assert!(acks.len() >= kill_after, "the load acknowledged operations");
         all.extend(acks);
         check(&fresh.url, &all).await;
@@ -214,7 +217,11 @@ async fn two_processes(fresh: &Fresh) {
     let theirs = tokio::task::spawn_blocking(move || run_and_kill(second, None));
     acks.extend(rest.await.unwrap());
     acks.extend(theirs.await.unwrap());
-    assert_eq!(acks.len(), 2 * 8 * 60, "every operation of both processes answered");
+    assert_eq!(
+        acks.len(),
+        2 * 8 * 60,
+        "every operation of both processes answered"
+    );
     check(&fresh.url, &acks).await;
 }
 

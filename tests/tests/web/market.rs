@@ -153,6 +153,12 @@ story!(
                 StatusCode::SEE_OTHER
             );
             assert_eq!(beta.get(&path).await.status, StatusCode::NOT_FOUND);
+            // A closed offer cannot be ordered.
+            let token = "ab".repeat(32);
+            let page = beta
+                .post(&format!("{path}/order"), &[("token", token.as_str())])
+                .await;
+            assert_eq!(page.status, StatusCode::NOT_FOUND);
             assert_eq!(alpha.get(&path).await.status, StatusCode::OK);
             alpha.get("/market/mine").await.assert_contains("Clôturée");
             assert!(!beta.get("/market").await.body.contains(&title_max));

@@ -304,3 +304,79 @@ story!(orders_hold_capture_void_and_idor, |db: &tests::TestDb| {
         store.close().await;
     }
 });
+
+story!(orders_expire_with_their_hold, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, state, alpha, beta) = two_members(&url).await;
+        let content = web::market::ListingContent {
+            kind: web::market::Kind::Offer,
+            title: "Conseil".into(),
+            description: String::new(),
+            category: "conseil".into(),
+            price_minor: Some(10_000),
+            vat_bp: 2_000,
+            city: "Lyon".into(),
+            active_until: "2099-01-01".into(),
+        };
+        let listing = web::market::create(&store, alpha.id, &content, None)
+            .await
+            .unwrap();
+        // A hold that expires in a second (the web form gives 14 days), and its order.
+        let expires = chrono::Utc::now() + chrono::Duration::seconds(1);
+        let op = ledger::Operation::PlaceHold {
+            hold: ledger::HoldId(0),
+            payer: ledger::AccountId(beta.account_id as u64),
+            payee: ledger::AccountId(alpha.account_id as u64),
+            amount: ledger::Amount::from_minor(10_000),
+            expires_at: expires,
+            reference: String::new(),
+            memo: String::new(),
+        };
+        let key = ledger::IdempotencyKey::new("test-hold").unwrap();
+        let outcome = store
+            .submit(web::store::Submission::new(key, op))
+            .await
+            .unwrap()
+            .unwrap();
+        let ledger::Outcome::HoldPlaced { hold } = outcome else {
+            panic!("{outcome:?}")
+        };
+        let order = web::trade::create_order(
+            &store,
+            &web::trade::NewOrder {
+                listing_id: listing,
+                buyer_member_id: beta.id,
+                seller_member_id: alpha.id,
+                amount_minor: 10_000,
+                hold_id: hold.0 as i64,
+                expires_at: expires.timestamp(),
+                form_token: "test-order",
+            },
+        )
+        .await
+        .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+
+        let mut buyer = Client::new(state);
+        buyer.login("owner@beta.fr", PASSWORD).await;
+        buyer
+            .get(&format!("/orders/{order}"))
+            .await
+            .assert_contains("id=\"status\">Expirée");
+        let account = store
+            .account(ledger::AccountId(beta.account_id as u64))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(account.pending().minor(), 0);
+        // Too late to deliver: the ledger refuses, nothing moves.
+        let mut seller = buyer.sibling();
+        seller.login("owner@alpha.fr", PASSWORD).await;
+        let page = seller.post(&format!("/orders/{order}/deliver"), &[]).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(balance(&store, &alpha).await, 0);
+        assert_eq!(balance(&store, &beta).await, 0);
+        store.close().await;
+    }
+});

@@ -103,8 +103,8 @@ pub async fn payments(
             let mut i = 0u64;
             while Instant::now() < deadline {
                 let (payer, payee) = pick(&mut rng, &ids, scenario);
-                let key = IdempotencyKey::new(format!("bench-{run}-{task}-{i}"))
-                    .expect("a valid key");
+                let key =
+                    IdempotencyKey::new(format!("bench-{run}-{task}-{i}")).expect("a valid key");
                 i += 1;
                 let op = Operation::Payment {
                     payer,

@@ -9,9 +9,9 @@
 //! What the store does *not* do: decide anything about money. Every ledger operation is
 //! decided by `ledger::decide` on the rows the store loaded and locked.
 
-pub mod bench;
 mod audit;
 mod batch;
+pub mod bench;
 mod chain;
 mod ledger_store;
 pub mod load;
