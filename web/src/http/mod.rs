@@ -77,6 +77,9 @@ impl AppState {
     }
 }
 
+/// How often `serve` expires holds, requests and sessions.
+pub const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
+
 const STYLESHEET: &str = include_str!("../../static/troc.css");
 
 async fn stylesheet() -> impl IntoResponse {
@@ -115,13 +118,20 @@ pub fn app(state: AppState) -> Router {
 pub async fn serve(state: AppState, addr: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, "listening");
-    // Expired sessions are useless rows: drop them once an hour.
-    let sweeper_store = state.store.clone();
+    // Housekeeping that must not wait for someone to open a page: release expired order
+    // holds (through the ledger), expire unpaid requests, drop expired sessions.
+    let sweeper_state = state.clone();
     let sweeper = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        let mut tick = tokio::time::interval(SWEEP_INTERVAL);
         loop {
             tick.tick().await;
-            if let Err(error) = crate::people::purge_sessions(&sweeper_store).await {
+            if let Err(error) = trades::sweep_orders(&sweeper_state).await {
+                tracing::warn!(%error, "could not expire order holds");
+            }
+            if let Err(error) = crate::trade::expire_requests(&sweeper_state.store).await {
+                tracing::warn!(%error, "could not expire payment requests");
+            }
+            if let Err(error) = crate::people::purge_sessions(&sweeper_state.store).await {
                 tracing::warn!(%error, "could not purge expired sessions");
             }
         }
