@@ -303,6 +303,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if demo {
                 web::demo::seed_if_empty(&state, &base_url).await?;
             }
+            if store.network_name().await?.is_none() {
+                // A fresh installation: an empty network with no fees until a manager sets
+                // the rules.
+                store
+                    .create_network("Troc", ledger::Policy::default())
+                    .await?;
+            }
             println!("Troc is listening on {base_url}");
             web::http::serve(state, addr).await?;
             checkpointer.abort();
