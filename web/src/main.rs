@@ -26,6 +26,10 @@ struct Cli {
     /// The database: sqlite://PATH (created on first run) or postgres://...
     #[arg(long, global = true, env = "TROC_DATABASE_URL", default_value = DATABASE_URL_DEFAULT)]
     database_url: String,
+    /// A TOML file of settings (keys: the TROC_* variables' names without the prefix, in
+    /// lower case). Flags win over the environment, which wins over the file.
+    #[arg(long, global = true, env = "TROC_CONFIG")]
+    config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -52,6 +56,8 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Print the effective settings and where each comes from (secrets masked).
+    Config,
     /// Apply pending database migrations and exit.
     Migrate,
     /// Take a consistent online backup of the live SQLite database into a new file.
@@ -178,19 +184,51 @@ enum AdminCommand {
     },
 }
 
+/// Logs go to standard error (standard output carries results: `troc load` prints
+/// acknowledgements there, `troc bench --json` its figures). `TROC_LOG` filters them
+/// (default `info,sqlx=warn`); `TROC_LOG_FORMAT=json` writes one JSON object per line.
+fn init_logging() -> Result<(), String> {
+    let filter = match std::env::var("TROC_LOG") {
+        Ok(directives) => tracing_subscriber::EnvFilter::try_new(&directives)
+            .map_err(|e| format!("invalid TROC_LOG {directives:?}: {e}"))?,
+        Err(_) => tracing_subscriber::EnvFilter::new("info,sqlx=warn"),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match std::env::var("TROC_LOG_FORMAT").as_deref() {
+        Ok("json") => builder.json().init(),
+        Ok("text") | Err(_) => builder.init(),
+        Ok(other) => {
+            return Err(format!(
+                "invalid TROC_LOG_FORMAT {other:?}: use text or json"
+            ))
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
+    // The settings file goes under the environment, before clap reads either.
+    let args: Vec<String> = std::env::args().collect();
+    let config_file = web::config::config_path(&args);
+    if let Some(path) = &config_file {
+        if let Err(error) = web::config::apply_file(path) {
+            eprintln!("troc: {error}");
+            return ExitCode::from(2);
+        }
+    }
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TROC_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
-        )
-        // Logs go to standard error: standard output carries results (`troc load` prints
-        // acknowledgements there, `troc bench --json` its figures).
-        .with_writer(std::io::stderr)
-        .init();
+    if let Err(error) = init_logging() {
+        eprintln!("troc: {error}");
+        return ExitCode::from(2);
+    }
+    if let Command::Config = cli.command {
+        return print_config(config_file.as_deref(), &cli.database_url);
+    }
     let Cli {
         database_url,
+        config,
         command,
     } = cli;
     let command = match run_audit_command(&database_url, command) {
@@ -199,6 +237,7 @@ fn main() -> ExitCode {
     };
     let cli = Cli {
         database_url,
+        config,
         command,
     };
     let runtime = match tokio::runtime::Runtime::new() {
@@ -300,6 +339,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Restore { .. } => unreachable!("restore runs before the store is opened"),
+        Command::Config => unreachable!("config runs before the runtime starts"),
         Command::Load {
             accounts,
             submitters,
@@ -397,6 +437,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             unreachable!("the audit commands run before the runtime starts")
         }
     }
+}
+
+/// `troc config`: every setting, its effective value and its source.
+fn print_config(file: Option<&std::path::Path>, database_url: &str) -> ExitCode {
+    let rows = match web::config::effective(file) {
+        Ok(rows) => rows,
+        Err(error) => {
+            eprintln!("troc: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(path) = file {
+        println!("# configuration file: {}", path.display());
+    }
+    for (key, value, source) in rows {
+        let (value, source) =
+            if key == "database_url" && value != web::config::mask_secrets(database_url) {
+                (web::config::mask_secrets(database_url), "flag")
+            } else {
+                (value, source)
+            };
+        println!("{key} = {value:?}  # {source}");
+    }
+    ExitCode::SUCCESS
 }
 
 /// Runs the audit commands, which start their own runtime and exit with their own codes (0

@@ -16,6 +16,7 @@ use crate::store::Store;
 
 pub mod auth;
 pub mod error;
+pub mod health;
 pub mod i18n;
 pub mod session;
 pub mod templates;
@@ -94,12 +95,15 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/static/troc.css", get(stylesheet))
         .merge(auth::router())
+        .merge(health::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::layer,
         ))
         .layer(DefaultBodyLimit::max(session::FORM_BODY_LEN_MAX))
+        // Outermost: every response, errors included, gets a request id and is measured.
+        .layer(axum::middleware::from_fn(health::track))
         .with_state(state)
 }
 

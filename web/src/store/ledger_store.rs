@@ -15,6 +15,8 @@ use super::{Store, StoreError, StoreResult, Submission};
 
 /// Longest network name, in characters.
 pub const NETWORK_NAME_LEN_MAX: usize = 100;
+/// Most accounts one [`Store::open_accounts`] call opens.
+pub const OPEN_ACCOUNTS_PER_CALL_MAX: usize = 10_000;
 /// Most entries one history page may hold.
 pub const HISTORY_PAGE_SIZE_MAX: usize = 200;
 
@@ -182,6 +184,53 @@ impl Store {
             credit_limit,
             max_balance,
         )?)
+    }
+
+    /// Opens `count` member accounts at zero with the same limits, in one transaction (at
+    /// most [`OPEN_ACCOUNTS_PER_CALL_MAX`]): for imports and benchmarks.
+    pub async fn open_accounts(
+        &self,
+        count: usize,
+        credit_limit: Amount,
+        max_balance: Option<Amount>,
+    ) -> StoreResult<Vec<Account>> {
+        if count > OPEN_ACCOUNTS_PER_CALL_MAX {
+            return Err(StoreError::Invalid(format!(
+                "at most {OPEN_ACCOUNTS_PER_CALL_MAX} accounts per call"
+            )));
+        }
+        Account::open(AccountId(0), AccountKind::Member, credit_limit, max_balance)?;
+        let now = micros(Utc::now());
+        let begin = self.begin_write_sql();
+        let ids: Vec<i64> = crate::dispatch!(self.backend(), pool => {
+            let mut tx = pool.begin_with(begin).await?;
+            let mut ids = Vec::with_capacity(count);
+            for _ in 0..count {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO accounts (kind, status, balance, pending, credit_limit, \
+                     max_balance, created_at) VALUES ('member', 'active', 0, 0, $1, $2, $3) \
+                     RETURNING id",
+                )
+                .bind(credit_limit.minor())
+                .bind(max_balance.map(Amount::minor))
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                ids.push(id);
+            }
+            tx.commit().await?;
+            ids
+        });
+        ids.into_iter()
+            .map(|id| {
+                Ok(Account::open(
+                    account_id(id)?,
+                    AccountKind::Member,
+                    credit_limit,
+                    max_balance,
+                )?)
+            })
+            .collect()
     }
 
     /// One account: balance, pending, limits and available credit, read in O(1).
