@@ -169,6 +169,19 @@ impl ChainVerifier {
         Ok(())
     }
 
+    /// Continues a chain after transaction `last_seq`, whose hash is `head` and up to which
+    /// the credits sum to `credit_sum` (a verified checkpoint). Balances then count only the
+    /// movements after `last_seq`.
+    pub fn resume(last_seq: u64, head: Hash, credit_sum: i128) -> ChainVerifier {
+        ChainVerifier {
+            head,
+            last_seq,
+            count: last_seq,
+            credit_sum,
+            balances: BTreeMap::new(),
+        }
+    }
+
     pub fn head(&self) -> Hash {
         self.head
     }
@@ -292,6 +305,37 @@ pub fn order_message(order: &PaymentOrder) -> Vec<u8> {
     text_field(&mut out, "key", order.idempotency_key.as_str());
     out.extend_from_slice(format!("expires:{}\n", time_text(order.expires_at)).as_bytes());
     out
+}
+
+/// The order a signed payment carries out, rebuilt from the transaction: payer and payee are
+/// the accounts of its two principal postings (debit, credit), the amount the credit, the
+/// reference and idempotency key the transaction's own; `expires_at` comes from the stored
+/// signature. `None` when the transaction cannot be the result of an order (not a payment,
+/// no key, principal legs not one debit and one equal credit).
+pub fn order_of(tx: &Transaction, expires_at: DateTime<Utc>) -> Option<PaymentOrder> {
+    if tx.kind() != crate::TxKind::Payment {
+        return None;
+    }
+    let idempotency_key = tx.idempotency_key()?.clone();
+    let mut principal = tx
+        .postings()
+        .iter()
+        .filter(|p| p.leg == crate::Leg::Principal);
+    let (debit, credit) = (principal.next()?, principal.next()?);
+    if principal.next().is_some()
+        || !credit.amount.is_positive()
+        || credit.amount.minor().checked_neg() != Some(debit.amount.minor())
+    {
+        return None;
+    }
+    Some(PaymentOrder {
+        payer: debit.account,
+        payee: credit.account,
+        amount: credit.amount,
+        reference: tx.reference().to_owned(),
+        idempotency_key,
+        expires_at,
+    })
 }
 
 /// Signs an order (for members' tools and tests); returns the signature as hex.

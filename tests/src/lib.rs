@@ -154,3 +154,24 @@ mod tests {
         );
     }
 }
+
+pub mod fec_check;
+pub mod seed;
+
+/// Finds an external checker (`hledger`, `bean-check`) on the PATH. When it is missing the
+/// test fails if `CI` is set (CI installs them; see `.ci/run`) and is skipped, loudly,
+/// on a developer machine without it.
+pub fn external_tool(name: &str) -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|path| path.is_file())
+    });
+    if found.is_none() {
+        if std::env::var_os("CI").is_some() {
+            panic!("{name} is not installed, and CI is set: CI must run it (see .ci/run)");
+        }
+        eprintln!("{name} is not installed: this check is skipped outside CI");
+    }
+    found
+}

@@ -16,4 +16,12 @@ story!(store_connects_and_migrates, |db: &tests::TestDb| {
     }
 });
 
+mod audit;
+mod exports;
+mod ops;
 mod store;
+
+// The web front's stories live in `web/`; the module has another name so that `web::`
+// keeps meaning the crate.
+#[path = "web/mod.rs"]
+mod web_front;

@@ -1,2 +1,11 @@
-//! Troc application shell (store, HTTP, CLI).
+//! Troc application shell: the store, the HTTP front, exports, audit and operations tools,
+//! used by the thin `troc` binary.
+pub mod audit;
+pub mod config;
+pub mod demo;
+pub mod export;
+pub mod http;
+pub mod metrics;
+pub mod ops;
+pub mod people;
 pub mod store;

@@ -1,6 +1,13 @@
-//! The `troc` binary: a thin shell over the `web` library.
+//! The `troc` binary: a thin command line over the `web` library.
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use web::audit::cli as audit;
+use web::http::{AppState, Config, CookieSecurity};
+use web::people::{self, Role};
 use web::store::bench::{self, Scenario};
 use web::store::{Store, DATABASE_URL_DEFAULT};
 
@@ -14,20 +21,55 @@ struct Cli {
     /// The database: sqlite://PATH (created on first run) or postgres://...
     #[arg(long, global = true, env = "TROC_DATABASE_URL", default_value = DATABASE_URL_DEFAULT)]
     database_url: String,
+    /// A TOML file of settings (keys: the TROC_* variables' names without the prefix, in
+    /// lower case). Flags win over the environment, which wins over the file.
+    #[arg(long, global = true, env = "TROC_CONFIG")]
+    config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the web site and API (not built yet).
+    /// Serve the web site.
     Serve {
         /// Seed a demo network when the database is empty.
         #[arg(long)]
         demo: bool,
+        /// Address to listen on.
+        #[arg(long, env = "TROC_ADDR", default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// Mark cookies `Secure` (set when the site is served over HTTPS).
+        #[arg(long, env = "TROC_SECURE_COOKIES")]
+        secure_cookies: bool,
+        /// The public URL of the site, used in invitation links (default: http://ADDR).
+        #[arg(long, env = "TROC_BASE_URL")]
+        base_url: Option<String>,
     },
+    /// Administration commands.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Print the effective settings and where each comes from (secrets masked).
+    Config,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Take a consistent online backup of the live SQLite database into a new file.
+    Backup {
+        /// The backup file to create (must not exist).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Restore a backup file as the SQLite database (stop the server first).
+    Restore {
+        /// The backup file, checked before anything is replaced.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+    },
     /// Measure durable payments per second and the dashboard read (see docs/performance.md).
     /// Writes only to an empty database or to its own scratch network.
     Bench {
@@ -58,46 +100,206 @@ enum Command {
         #[arg(long)]
         prefix: String,
     },
+    /// Check the hash chain, checkpoints, payer signatures and balances (or a bundle).
+    Verify(audit::VerifyArgs),
+    /// Sign a checkpoint of the chain's head now.
+    Checkpoint(audit::KeyArgs),
+    /// The network's signing key.
+    Keys {
+        #[command(subcommand)]
+        command: audit::KeysCommand,
+    },
+    /// Export data.
+    Export {
+        #[command(subcommand)]
+        what: Export,
+    },
 }
 
-fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TROC_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    if let Command::Serve { .. } = cli.command {
-        eprintln!(
-            "troc {}: the server is not built yet. The ledger core and the store work \
-             (see README.md, `cargo test`); the web front is next.",
-            env!("CARGO_PKG_VERSION")
-        );
-        return std::process::ExitCode::FAILURE;
+#[derive(Subcommand)]
+enum Export {
+    /// A self-contained audit bundle, verifiable offline with `troc verify --bundle`.
+    Audit(audit::ExportAuditArgs),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a network manager; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// The name shown in the interface (default: the email).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+/// Logs go to standard error (standard output carries results: `troc load` prints
+/// acknowledgements there, `troc bench --json` its figures). `TROC_LOG` filters them
+/// (default `info,sqlx=warn`); `TROC_LOG_FORMAT=json` writes one JSON object per line.
+fn init_logging() -> Result<(), String> {
+    let filter = match std::env::var("TROC_LOG") {
+        Ok(directives) => tracing_subscriber::EnvFilter::try_new(&directives)
+            .map_err(|e| format!("invalid TROC_LOG {directives:?}: {e}"))?,
+        Err(_) => tracing_subscriber::EnvFilter::new("info,sqlx=warn"),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match std::env::var("TROC_LOG_FORMAT").as_deref() {
+        Ok("json") => builder.json().init(),
+        Ok("text") | Err(_) => builder.init(),
+        Ok(other) => {
+            return Err(format!(
+                "invalid TROC_LOG_FORMAT {other:?}: use text or json"
+            ))
+        }
     }
-    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    match runtime.block_on(run(cli)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    // The settings file goes under the environment, before clap reads either.
+    let args: Vec<String> = std::env::args().collect();
+    let config_file = web::config::config_path(&args);
+    if let Some(path) = &config_file {
+        if let Err(error) = web::config::apply_file(path) {
             eprintln!("troc: {error}");
-            std::process::ExitCode::FAILURE
+            return ExitCode::from(2);
+        }
+    }
+    let cli = Cli::parse();
+    if let Err(error) = init_logging() {
+        eprintln!("troc: {error}");
+        return ExitCode::from(2);
+    }
+    if let Command::Config = cli.command {
+        return print_config(config_file.as_deref(), &cli.database_url);
+    }
+    let Cli {
+        database_url,
+        config,
+        command,
+    } = cli;
+    let command = match run_audit_command(&database_url, command) {
+        Ok(code) => return code,
+        Err(command) => command,
+    };
+    let cli = Cli {
+        database_url,
+        config,
+        command,
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("troc: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("troc: {error:#}");
+            ExitCode::FAILURE
         }
     }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Restore { from, force } = &cli.command {
+        // The target database may not exist yet, or must not be opened while it is replaced.
+        let overwrite = if *force {
+            web::ops::backup::Overwrite::Replace
+        } else {
+            web::ops::backup::Overwrite::Refuse
+        };
+        let report = web::ops::backup::restore(from, &cli.database_url, overwrite).await?;
+        println!(
+            "restored {} ({} transactions, invariants hold)",
+            report.path.display(),
+            report.transactions
+        );
+        return Ok(());
+    }
     let store = Store::connect(&cli.database_url).await?;
     match cli.command {
-        Command::Serve { .. } => unreachable!("handled before the runtime starts"),
-        Command::Migrate => println!("migrations applied ({})", store.kind().as_str()),
+        Command::Serve {
+            demo,
+            addr,
+            secure_cookies,
+            base_url,
+        } => {
+            let security = if secure_cookies {
+                CookieSecurity::Secure
+            } else {
+                CookieSecurity::Plain
+            };
+            let base_url = base_url.unwrap_or_else(|| format!("http://{addr}"));
+            let state = AppState::new(store.clone(), Config::new(security, &base_url));
+            if demo {
+                web::demo::seed_if_empty(&state, &base_url).await?;
+            }
+            println!("Troc is listening on {base_url}");
+            web::http::serve(state, addr).await?;
+            store.close().await;
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::Create { email, name },
+        } => {
+            let email = people::normalize_email(&email);
+            anyhow::ensure!(people::email_is_valid(&email), "invalid email {email:?}");
+            let mut password = String::new();
+            std::io::stdin().lock().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            anyhow::ensure!(
+                password.chars().count() >= people::PASSWORD_LEN_MIN
+                    && password.len() <= people::PASSWORD_LEN_MAX,
+                "the password (read from standard input) must have {} to {} characters",
+                people::PASSWORD_LEN_MIN,
+                people::PASSWORD_LEN_MAX
+            );
+            let name = name.unwrap_or_else(|| email.clone());
+            let created =
+                people::create_user(&store, &email, password, &name, Role::Manager, None).await?;
+            store.close().await;
+            match created {
+                Some(id) => {
+                    println!("network manager {email} created (user {id})");
+                    Ok(())
+                }
+                None => anyhow::bail!("a user with the email {email} already exists"),
+            }
+        }
+        Command::Migrate => {
+            println!("migrations applied ({})", store.kind().as_str());
+            store.close().await;
+            Ok(())
+        }
+        Command::Backup { out } => {
+            let report = web::ops::backup::backup(&store, &out).await?;
+            store.close().await;
+            println!(
+                "backup written to {} ({} bytes, {} transactions, invariants hold)",
+                report.path.display(),
+                report.bytes,
+                report.transactions
+            );
+            Ok(())
+        }
+        Command::Restore { .. } => unreachable!("restore runs before the store is opened"),
+        Command::Config => unreachable!("config runs before the runtime starts"),
         Command::Load {
             accounts,
             submitters,
             payments,
             prefix,
-        } => web::store::load::run(&store, accounts, submitters, payments, &prefix).await?,
+        } => {
+            web::store::load::run(&store, accounts, submitters, payments, &prefix).await?;
+            store.close().await;
+            Ok(())
+        }
         Command::Bench {
             seconds,
             submitters,
@@ -150,8 +352,69 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 }
             }
+            store.close().await;
+            Ok(())
         }
+        Command::Verify(_)
+        | Command::Checkpoint(_)
+        | Command::Keys { .. }
+        | Command::Export {
+            what: Export::Audit(_),
+        } => unreachable!("the audit commands run before the runtime starts"),
     }
-    store.close().await;
-    Ok(())
+}
+
+/// `troc config`: every setting, its effective value and its source.
+fn print_config(file: Option<&std::path::Path>, database_url: &str) -> ExitCode {
+    let rows = match web::config::effective(file) {
+        Ok(rows) => rows,
+        Err(error) => {
+            eprintln!("troc: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(path) = file {
+        println!("# configuration file: {}", path.display());
+    }
+    for (key, value, source) in rows {
+        let (value, source) =
+            if key == "database_url" && value != web::config::mask_secrets(database_url) {
+                (web::config::mask_secrets(database_url), "flag")
+            } else {
+                (value, source)
+            };
+        println!("{key} = {value:?}  # {source}");
+    }
+    ExitCode::SUCCESS
+}
+
+/// Runs the audit commands, which start their own runtime and exit with their own codes (0
+/// all holds, 1 a check failed, 2 the command could not run); gives any other command back.
+fn run_audit_command(database_url: &str, command: Command) -> Result<ExitCode, Command> {
+    let url = database_url.to_owned();
+    match command {
+        Command::Verify(mut args) => {
+            args.database.database_url = url;
+            Ok(audit::verify(args))
+        }
+        Command::Checkpoint(mut args) => {
+            args.database.database_url = url;
+            Ok(audit::checkpoint(args))
+        }
+        Command::Keys { mut command } => {
+            match &mut command {
+                audit::KeysCommand::Rotate(args) | audit::KeysCommand::Show(args) => {
+                    args.database.database_url = url
+                }
+            }
+            Ok(audit::keys(command))
+        }
+        Command::Export {
+            what: Export::Audit(mut args),
+        } => {
+            args.database.database_url = url;
+            Ok(audit::export_audit(args))
+        }
+        other => Err(other),
+    }
 }

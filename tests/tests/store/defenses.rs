@@ -143,8 +143,10 @@ story!(
             let now = "'2026-01-01T00:00:00+00:00'";
             let tx_row = |id: i64, seq: i64| {
                 format!(
-                "INSERT INTO transactions (id, seq, kind, time, reference, memo, posting_count) \
-                 VALUES ({id}, {seq}, 'adjustment', {now}, '', 'raw', 2)"
+                "INSERT INTO transactions (id, seq, kind, time, reference, memo, posting_count, \
+                 hash) VALUES ({id}, {seq}, 'adjustment', {now}, '', 'raw', 2, '{}')",
+                // A well-formed (if false) chain hash: what is tested here is the balance.
+                "0".repeat(64)
             )
             };
             let posting =

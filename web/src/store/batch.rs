@@ -38,6 +38,8 @@ pub(crate) struct Plan {
     pub(crate) results: Vec<Decision>,
     /// In decision order, which is also commit (`seq`) order.
     pub(crate) transactions: Vec<Transaction>,
+    /// Audit: the payer's signature of each transaction, if any (parallel to `transactions`).
+    pub(crate) signatures: Vec<Option<ledger::audit::PayerSignature>>,
     pub(crate) holds_new: Vec<Hold>,
     pub(crate) holds_changed: Vec<Hold>,
     /// Final state of every account the batch changed.
@@ -131,6 +133,7 @@ pub(crate) fn decide_batch(
                 }
                 if let Some(tx) = effect.transaction {
                     plan.transactions.push(tx);
+                    plan.signatures.push(submission.signature().cloned());
                 }
                 if let Some(change) = effect.change {
                     plan.changes.push(change);
@@ -402,14 +405,25 @@ pub(crate) async fn execute(
         let decided_at = started.elapsed();
 
         if !plan.transactions.is_empty() {
-            // The commit order: this row stays locked until COMMIT.
-            let last: i64 =
-                sqlx::query_scalar("UPDATE ledger_head SET seq = seq + $1 WHERE id = 1 RETURNING seq")
-                    .bind(plan.transactions.len() as i64)
-                    .fetch_one(&mut *conn)
-                    .await?;
+            // The commit order: this row stays locked until COMMIT, and with it the chain's
+            // head (audit: the hash chain adds no lock of its own).
+            let (last, head): (i64, String) = sqlx::query_as(
+                "UPDATE ledger_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash",
+            )
+            .bind(plan.transactions.len() as i64)
+            .fetch_one(&mut *conn)
+            .await?;
             let first = last - plan.transactions.len() as i64 + 1;
-            conn.write_transactions(&plan.transactions, first).await?;
+            // Audit: link each transaction to the previous one.
+            let hashes = super::chain::link(first, &head, &plan.transactions, &plan.signatures)?;
+            conn.write_transactions(&plan.transactions, first, &hashes).await?;
+            super::chain::WriteChain::write_chain(
+                &mut *conn,
+                &plan.transactions,
+                &plan.signatures,
+                hashes.last().expect("one hash per transaction"),
+            )
+            .await?;
         }
         for hold in &plan.holds_new {
             sqlx::query(
@@ -548,7 +562,12 @@ impl AllocateIds for PgConnection {
 /// The bulk writes, in each backend's best form: multi-row `VALUES` on SQLite, `UNNEST` of
 /// arrays on PostgreSQL (one statement text whatever the batch size).
 pub(crate) trait WriteBatch {
-    async fn write_transactions(&mut self, txs: &[Transaction], first_seq: i64) -> StoreResult<()>;
+    async fn write_transactions(
+        &mut self,
+        txs: &[Transaction],
+        first_seq: i64,
+        hashes: &[String],
+    ) -> StoreResult<()>;
     async fn write_accounts(&mut self, accounts: &[Account]) -> StoreResult<()>;
     async fn write_keys(&mut self, keys: &[KeyRow]) -> StoreResult<()>;
 }
@@ -558,7 +577,12 @@ const SQLITE_ROWS_PER_STATEMENT: usize = 500;
 
 impl WriteBatch for SqliteConnection {
     /// Postings first, then the transaction rows that seal them (see the 0002 migration).
-    async fn write_transactions(&mut self, txs: &[Transaction], first_seq: i64) -> StoreResult<()> {
+    async fn write_transactions(
+        &mut self,
+        txs: &[Transaction],
+        first_seq: i64,
+        hashes: &[String],
+    ) -> StoreResult<()> {
         let postings: Vec<(&Transaction, usize)> = txs
             .iter()
             .flat_map(|tx| (0..tx.postings().len()).map(move |n| (tx, n)))
@@ -578,17 +602,18 @@ impl WriteBatch for SqliteConnection {
             });
             query.build().execute(&mut *self).await?;
         }
-        let numbered: Vec<(i64, &Transaction)> = txs
+        let numbered: Vec<(i64, &Transaction, &String)> = txs
             .iter()
+            .zip(hashes)
             .enumerate()
-            .map(|(i, tx)| (first_seq + i as i64, tx))
+            .map(|(i, (tx, hash))| (first_seq + i as i64, tx, hash))
             .collect();
         for chunk in numbered.chunks(SQLITE_ROWS_PER_STATEMENT) {
             let mut query = QueryBuilder::new(
                 "INSERT INTO transactions (id, seq, kind, time, reference, memo, \
-                 idempotency_key, reverses, posting_count) ",
+                 idempotency_key, reverses, posting_count, hash) ",
             );
-            query.push_values(chunk, |mut row, (seq, tx)| {
+            query.push_values(chunk, |mut row, (seq, tx, hash)| {
                 row.push_bind(db_id(tx.id().0))
                     .push_bind(*seq)
                     .push_bind(tx.kind().as_str())
@@ -597,7 +622,8 @@ impl WriteBatch for SqliteConnection {
                     .push_bind(tx.memo().to_owned())
                     .push_bind(tx.idempotency_key().map(|k| k.as_str().to_owned()))
                     .push_bind(tx.reverses().map(|r| db_id(r.0)))
-                    .push_bind(tx.postings().len() as i64);
+                    .push_bind(tx.postings().len() as i64)
+                    .push_bind((*hash).clone());
             });
             query.build().execute(&mut *self).await?;
         }
@@ -645,7 +671,12 @@ impl WriteBatch for SqliteConnection {
 impl WriteBatch for PgConnection {
     /// Transaction rows first (the postings' key points at them); the balance check is
     /// deferred to COMMIT.
-    async fn write_transactions(&mut self, txs: &[Transaction], first_seq: i64) -> StoreResult<()> {
+    async fn write_transactions(
+        &mut self,
+        txs: &[Transaction],
+        first_seq: i64,
+        hashes: &[String],
+    ) -> StoreResult<()> {
         let mut ids = Vec::with_capacity(txs.len());
         let mut seqs = Vec::with_capacity(txs.len());
         let mut kinds = Vec::with_capacity(txs.len());
@@ -686,9 +717,9 @@ impl WriteBatch for PgConnection {
         }
         sqlx::query(
             "INSERT INTO transactions (id, seq, kind, time, reference, memo, idempotency_key, \
-             reverses, posting_count) \
+             reverses, posting_count, hash) \
              SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::text[], $4::timestamptz[], \
-             $5::text[], $6::text[], $7::text[], $8::int8[], $9::int2[])",
+             $5::text[], $6::text[], $7::text[], $8::int8[], $9::int2[], $10::text[])",
         )
         .bind(ids)
         .bind(seqs)
@@ -699,6 +730,7 @@ impl WriteBatch for PgConnection {
         .bind(keys)
         .bind(reverses)
         .bind(counts)
+        .bind(hashes)
         .execute(&mut *self)
         .await?;
         sqlx::query(

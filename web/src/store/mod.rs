@@ -9,13 +9,21 @@
 //! What the store does *not* do: decide anything about money. Every ledger operation is
 //! decided by `ledger::decide` on the rows the store loaded and locked.
 
+mod audit;
 mod batch;
 pub mod bench;
+mod chain;
 mod ledger_store;
 pub mod load;
 mod rows;
 mod writer;
 
+pub use audit::{
+    check_checkpoint, check_payer_signature, genesis_hex, AuditBreak, AuditSummary, ChainEntry,
+    MemberKey, NetworkKey, OrderError, SignedCheckpoint, CHECKPOINTS_PAGE_SIZE_MAX,
+    MEMBER_KEYS_PER_ACCOUNT_MAX, ORDER_LIFETIME_MAX,
+};
+pub(crate) use chain::parse_hash;
 pub use ledger_store::{
     HistoryEntry, HistoryPage, HISTORY_PAGE_SIZE_MAX, NETWORK_NAME_LEN_MAX,
     OPEN_ACCOUNTS_PER_CALL_MAX,
@@ -171,6 +179,37 @@ impl Store {
             Backend::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await?,
         }
         Ok(())
+    }
+
+    /// How many of this binary's migrations the database has not applied (0 when ready).
+    pub async fn pending_migrations(&self) -> StoreResult<usize> {
+        let (migrator, applied): (&sqlx::migrate::Migrator, Vec<i64>) = match &self.backend {
+            Backend::Sqlite(pool) => (
+                &SQLITE_MIGRATOR,
+                sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                    .fetch_all(pool)
+                    .await?,
+            ),
+            Backend::Postgres(pool) => (
+                &POSTGRES_MIGRATOR,
+                sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                    .fetch_all(pool)
+                    .await?,
+            ),
+        };
+        Ok(migrator
+            .iter()
+            .filter(|m| !applied.contains(&m.version))
+            .count())
+    }
+
+    /// The connection pool's state, for the metrics.
+    pub fn pool_usage(&self) -> crate::metrics::PoolUsage {
+        crate::dispatch!(&self.backend, pool => crate::metrics::PoolUsage {
+            size: pool.size(),
+            idle: pool.num_idle() as u32,
+            max: pool.options().get_max_connections(),
+        })
     }
 
     pub fn backend(&self) -> &Backend {

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use ledger::audit::PayerSignature;
 use ledger::{IdempotencyKey, Operation, Outcome, Rejection};
 use tokio::sync::{mpsc, oneshot};
 
@@ -74,6 +75,9 @@ pub struct Submission {
     key: IdempotencyKey,
     op: Operation,
     time: Option<DateTime<Utc>>,
+    /// The payer's signature over the order (audit: set only by `Store::submit_signed_order`,
+    /// after it verified the signature).
+    signature: Option<PayerSignature>,
 }
 
 impl Submission {
@@ -82,7 +86,15 @@ impl Submission {
             key,
             op,
             time: None,
+            signature: None,
         }
+    }
+
+    /// Attaches the payer's (already verified) signature: it is stored with the transaction
+    /// and hashed into the chain.
+    pub(crate) fn signed(mut self, signature: PayerSignature) -> Submission {
+        self.signature = Some(signature);
+        self
     }
 
     /// Decides the operation as of `time` instead of the batch's clock: for imports, for
@@ -100,6 +112,9 @@ impl Submission {
     }
     pub fn time(&self) -> Option<DateTime<Utc>> {
         self.time
+    }
+    pub fn signature(&self) -> Option<&PayerSignature> {
+        self.signature.as_ref()
     }
 }
 
@@ -219,6 +234,14 @@ async fn run(backend: Backend, mut queue: mpsc::Receiver<Message>, options: Stor
         }
         let submissions: Vec<&Submission> = jobs.iter().map(|j| &j.submission).collect();
         let answers = process(&backend, &mut connection, &submissions).await;
+        crate::metrics::global().record_batch(
+            answers.len(),
+            answers.iter().map(|answer| match answer {
+                Ok(Ok(_)) => "ok",
+                Ok(Err(rejection)) => rejection.code(),
+                Err(_) => "error",
+            }),
+        );
         for (job, answer) in jobs.into_iter().zip(answers) {
             // A caller that went away no longer needs its answer; the operation stands.
             let _ = job.reply.send(answer);

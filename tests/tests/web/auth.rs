@@ -1,0 +1,325 @@
+//! Login, logout, sessions, CSRF, password change, language and limits on form bodies.
+
+use axum::http::StatusCode;
+use tests::story;
+use web::people::{self, Role};
+
+use super::client::{state, Client};
+
+const PASSWORD: &str = "correct horse battery";
+
+story!(login_logout_and_session_expiry, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, state) = state(&url).await;
+        people::create_user(
+            &store,
+            "Admin@Example.fr",
+            PASSWORD,
+            "Admin",
+            Role::Manager,
+            None,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let mut browser = Client::new(state);
+
+        // Pages that need a user send visitors to the login page.
+        let page = browser.get("/account").await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert_eq!(page.location.as_deref(), Some("/login"));
+
+        // A wrong password is refused with the email kept, in French by default.
+        let page = browser.get("/login").await;
+        assert_eq!(page.status, StatusCode::OK);
+        let cookie = page.set_cookies.join(";");
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+            "{cookie}"
+        );
+        assert!(!cookie.contains("Secure"));
+        let anonymous = browser.session.clone().unwrap();
+        let page = browser
+            .post(
+                "/login",
+                &[
+                    ("email", "admin@example.fr"),
+                    ("password", "wrong password!"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+        page.assert_contains("E-mail ou mot de passe incorrect.");
+        page.assert_contains("value=\"admin@example.fr\"");
+
+        // The right password opens a new session (the anonymous one is dropped); the email
+        // is case-insensitive.
+        browser.login("ADMIN@example.fr", PASSWORD).await;
+        let session = browser.session.clone().unwrap();
+        assert_ne!(session, anonymous);
+        assert!(people::find_session(&store, &anonymous)
+            .await
+            .unwrap()
+            .is_none());
+        let page = browser.get("/account").await;
+        page.assert_contains("admin@example.fr");
+        // Only a hash of the token is stored.
+        let stored: i64 = web::dispatch!(store.backend(), pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE token_hash = $1")
+                .bind(&session).fetch_one(pool).await.unwrap()
+        });
+        assert_eq!(stored, 0);
+
+        // Logout ends the session: the old cookie no longer works.
+        let page = browser.post("/logout", &[]).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert!(page
+            .set_cookies
+            .iter()
+            .any(|c| c.starts_with("troc_session=;")));
+        let mut replay = browser.sibling();
+        replay.session = Some(session);
+        assert_eq!(replay.get("/account").await.status, StatusCode::SEE_OTHER);
+
+        // An expired session is as good as none.
+        browser.login("admin@example.fr", PASSWORD).await;
+        people::expire_session(&store, browser.session.as_deref().unwrap())
+            .await
+            .unwrap();
+        let page = browser.get("/account").await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert!(people::purge_sessions(&store).await.unwrap() >= 1);
+        store.close().await;
+    }
+});
+
+story!(
+    csrf_tokens_are_required_on_every_post,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, state) = state(&url).await;
+            people::create_user(&store, "a@example.fr", PASSWORD, "A", Role::Manager, None)
+                .await
+                .unwrap()
+                .unwrap();
+            let mut browser = Client::new(state);
+            // No session at all: refused.
+            let page = browser
+                .post(
+                    "/login",
+                    &[("email", "a@example.fr"), ("password", PASSWORD)],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN);
+            page.assert_contains("Le formulaire a expiré");
+            // A session but no token, or a wrong token: refused, and nothing happens.
+            browser.get("/login").await;
+            let page = browser
+                .post(
+                    "/login",
+                    &[
+                        ("email", "a@example.fr"),
+                        ("password", PASSWORD),
+                        ("csrf", ""),
+                    ],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN);
+            let page = browser
+                .post(
+                    "/login",
+                    &[
+                        ("email", "a@example.fr"),
+                        ("password", PASSWORD),
+                        ("csrf", "0123"),
+                    ],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN);
+
+            // Another session's token does not work either.
+            let mut other = browser.sibling();
+            other.login("a@example.fr", PASSWORD).await;
+            browser.login("a@example.fr", PASSWORD).await;
+            let other_token = other.csrf.clone().unwrap();
+            let page = browser
+                .post("/logout", &[("csrf", other_token.as_str())])
+                .await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN);
+            assert_eq!(browser.get("/account").await.status, StatusCode::OK);
+            // A JSON body is not a form: refused.
+            let request_body = format!("{{\"csrf\":\"{}\"}}", browser.csrf.clone().unwrap());
+            let page = browser.post_raw_json("/logout", request_body).await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN);
+            store.close().await;
+        }
+    }
+);
+
+story!(logins_are_rate_limited, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, state) = state(&url).await;
+        people::create_user(&store, "b@example.fr", PASSWORD, "B", Role::Manager, None)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut browser = Client::new(state);
+        browser.get("/login").await;
+        for _ in 0..web::http::session::LOGIN_FAILURES_MAX {
+            let page = browser
+                .post(
+                    "/login",
+                    &[("email", "b@example.fr"), ("password", "not the password")],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+        }
+        // Even the right password is refused now.
+        let page = browser
+            .post(
+                "/login",
+                &[("email", "b@example.fr"), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+        page.assert_contains("Trop de tentatives");
+        store.close().await;
+    }
+});
+
+story!(password_change, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, state) = state(&url).await;
+        people::create_user(&store, "c@example.fr", PASSWORD, "C", Role::Manager, None)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut browser = Client::new(state);
+        let mut elsewhere = browser.sibling();
+        elsewhere.login("c@example.fr", PASSWORD).await;
+        browser.login("c@example.fr", PASSWORD).await;
+        let new = "a brand new passphrase";
+
+        let page = browser
+            .post(
+                "/account/password",
+                &[("current", "wrong"), ("new", new), ("confirm", new)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains("Mot de passe incorrect.");
+        let page = browser
+            .post(
+                "/account/password",
+                &[("current", PASSWORD), ("new", new), ("confirm", "other")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains("Les mots de passe ne correspondent pas.");
+        // 11 characters is one short of the minimum; 12 is accepted below.
+        let short = "x".repeat(people::PASSWORD_LEN_MIN - 1);
+        let page = browser
+            .post(
+                "/account/password",
+                &[("current", PASSWORD), ("new", &short), ("confirm", &short)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let exact = "y".repeat(people::PASSWORD_LEN_MIN);
+        let page = browser
+            .post(
+                "/account/password",
+                &[("current", PASSWORD), ("new", &exact), ("confirm", &exact)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("Mot de passe modifié.");
+        // The other session is ended, this one continues, and the new password works.
+        assert_eq!(
+            elsewhere.get("/account").await.status,
+            StatusCode::SEE_OTHER
+        );
+        assert_eq!(browser.get("/account").await.status, StatusCode::OK);
+        let mut fresh = browser.sibling();
+        fresh.login("c@example.fr", &exact).await;
+        store.close().await;
+    }
+});
+
+story!(
+    language_follows_the_user_then_the_browser,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, state) = state(&url).await;
+            people::create_user(&store, "d@example.fr", PASSWORD, "D", Role::Manager, None)
+                .await
+                .unwrap()
+                .unwrap();
+            let mut browser = Client::new(state);
+            browser.accept_language = Some("en-GB,en;q=0.9,fr;q=0.5".into());
+            let page = browser.get("/login").await;
+            page.assert_contains("<html lang=\"en\">");
+            page.assert_contains("Log in");
+            browser.accept_language = None;
+            let page = browser.get("/login").await;
+            page.assert_contains("<html lang=\"fr\">");
+            // A logged-in user's choice is kept in the database and wins over the browser.
+            browser.login("d@example.fr", PASSWORD).await;
+            let page = browser.post("/lang", &[("lang", "en")]).await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER);
+            browser.accept_language = Some("fr".into());
+            let page = browser.get("/account").await;
+            page.assert_contains("Change password");
+            let page = browser.post("/lang", &[("lang", "de")]).await;
+            assert_eq!(page.status, StatusCode::BAD_REQUEST);
+            page.assert_contains("The request is invalid.");
+            store.close().await;
+        }
+    }
+);
+
+story!(form_bodies_are_limited, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, state) = state(&url).await;
+        let mut browser = Client::new(state);
+        browser.get("/login").await;
+        let csrf = browser.csrf.clone().unwrap();
+        let max = web::http::session::FORM_BODY_LEN_MAX;
+        let head = format!("csrf={csrf}&email=x%40y.fr&password=");
+        let at_max = format!("{head}{}", "p".repeat(max - head.len()));
+        assert_eq!(at_max.len(), max);
+        let page = browser.post_raw("/login", at_max).await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+        let past_max = format!("{head}{}", "p".repeat(max + 1 - head.len()));
+        let page = browser.post_raw("/login", past_max).await;
+        assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+        page.assert_contains("La requête est trop volumineuse.");
+        store.close().await;
+    }
+});
+
+story!(unknown_pages_and_the_stylesheet, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, state) = state(&url).await;
+        let mut browser = Client::new(state);
+        let page = browser.get("/nowhere").await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+        page.assert_contains("Cette page n&#39;existe pas");
+        let page = browser.get("/static/troc.css").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert_eq!(
+            page.content_type.as_deref(),
+            Some("text/css; charset=utf-8")
+        );
+        let page = browser.get("/invitation/not-a-token").await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+        store.close().await;
+    }
+});

@@ -1,0 +1,183 @@
+//! A tiny browser for the HTTP stories: it keeps the session cookie, remembers the last
+//! page's CSRF token, and drives the real `app(state)` through `tower::ServiceExt::oneshot`.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use web::http::{app, AppState, Config, CookieSecurity};
+use web::store::Store;
+
+pub struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub set_cookies: Vec<String>,
+    pub content_type: Option<String>,
+    pub body: String,
+}
+
+impl Page {
+    /// The value of the first `name="csrf"` hidden field.
+    pub fn csrf(&self) -> Option<String> {
+        hidden_value(&self.body, "csrf")
+    }
+
+    pub fn assert_contains(&self, text: &str) {
+        assert!(
+            self.body.contains(text),
+            "expected {text:?} in the page (status {}):\n{}",
+            self.status,
+            self.body
+        );
+    }
+}
+
+pub fn hidden_value(body: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = body.find(&marker)? + marker.len();
+    let end = body[start..].find('"')? + start;
+    Some(body[start..end].to_owned())
+}
+
+pub struct Client {
+    router: Router,
+    pub session: Option<String>,
+    pub csrf: Option<String>,
+    pub accept_language: Option<String>,
+}
+
+impl Client {
+    pub fn new(state: AppState) -> Client {
+        Client {
+            router: app(state),
+            session: None,
+            csrf: None,
+            accept_language: None,
+        }
+    }
+
+    /// Another visitor of the same site (no cookie).
+    pub fn sibling(&self) -> Client {
+        Client {
+            router: self.router.clone(),
+            session: None,
+            csrf: None,
+            accept_language: None,
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let request = self.request("GET", path).body(Body::empty()).unwrap();
+        self.send(request).await
+    }
+
+    /// Posts a form, adding the remembered CSRF token unless the fields carry one.
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut fields: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        if !fields.iter().any(|(k, _)| k == "csrf") {
+            if let Some(csrf) = &self.csrf {
+                fields.push(("csrf".into(), csrf.clone()));
+            }
+        }
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        self.post_raw(path, body).await
+    }
+
+    pub async fn post_raw(&mut self, path: &str, body: String) -> Page {
+        let request = self
+            .request("POST", path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        self.send(request).await
+    }
+
+    pub async fn post_raw_json(&mut self, path: &str, body: String) -> Page {
+        let request = self
+            .request("POST", path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .unwrap();
+        self.send(request).await
+    }
+
+    fn request(&self, method: &str, path: &str) -> axum::http::request::Builder {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(session) = &self.session {
+            builder = builder.header(header::COOKIE, format!("troc_session={session}"));
+        }
+        if let Some(lang) = &self.accept_language {
+            builder = builder.header(header::ACCEPT_LANGUAGE, lang.as_str());
+        }
+        builder
+    }
+
+    async fn send(&mut self, request: Request<Body>) -> Page {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let set_cookies: Vec<String> = headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        for cookie in &set_cookies {
+            if let Some(rest) = cookie.strip_prefix("troc_session=") {
+                let value = rest.split(';').next().unwrap_or("");
+                self.session = if value.is_empty() {
+                    None
+                } else {
+                    Some(value.to_owned())
+                };
+            }
+        }
+        let page = Page {
+            status,
+            location: headers
+                .get(header::LOCATION)
+                .map(|v| v.to_str().unwrap().to_owned()),
+            set_cookies,
+            content_type: headers
+                .get(header::CONTENT_TYPE)
+                .map(|v| v.to_str().unwrap().to_owned()),
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        };
+        if let Some(csrf) = page.csrf() {
+            self.csrf = Some(csrf);
+        }
+        page
+    }
+
+    /// Logs in through the real form; panics if the login fails.
+    pub async fn login(&mut self, email: &str, password: &str) {
+        self.get("/login").await;
+        let page = self
+            .post("/login", &[("email", email), ("password", password)])
+            .await;
+        assert_eq!(
+            page.status,
+            StatusCode::SEE_OTHER,
+            "login failed: {}",
+            page.body
+        );
+        // Pick up the new session's CSRF token.
+        let page = self.get("/account").await;
+        assert_eq!(page.status, StatusCode::OK);
+    }
+}
+
+pub async fn state(url: &str) -> (Store, AppState) {
+    let store = Store::connect(url).await.unwrap();
+    let state = AppState::new(
+        store.clone(),
+        Config::new(CookieSecurity::Plain, "http://troc.test"),
+    );
+    (store, state)
+}

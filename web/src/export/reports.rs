@@ -1,0 +1,1 @@
+//! Pure report computations for the web front to render.

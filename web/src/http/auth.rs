@@ -1,0 +1,348 @@
+//! Logging in and out, password change, language choice and invitation links.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::header::SET_COOKIE;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+
+use super::error::{AppError, AppResult};
+use super::i18n::{FieldError, Lang};
+use super::session::{self, Auth, Ctx};
+use super::templates::{page, Chrome};
+use super::AppState;
+use crate::people::{self, Role, PASSWORD_LEN_MAX, PASSWORD_LEN_MIN, PROFILE_FIELD_LEN_MAX};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/lang", post(set_lang))
+        .route("/account", get(account_page))
+        .route("/account/password", post(change_password))
+        .route(
+            "/invitation/{token}",
+            get(invitation_page).post(accept_invitation),
+        )
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomeTemplate {
+    c: Chrome,
+}
+
+async fn home(ctx: Ctx) -> AppResult<Response> {
+    match ctx.user().map(|u| u.role) {
+        Some(Role::Owner | Role::Staff) => Ok(Redirect::to("/dashboard").into_response()),
+        Some(Role::Manager | Role::Accountant) => Ok(Redirect::to("/admin").into_response()),
+        None => page(HomeTemplate { c: ctx.chrome() }),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginTemplate {
+    c: Chrome,
+    email: String,
+    error: Option<&'static str>,
+}
+
+async fn login_page(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
+    if ctx.user().is_some() {
+        return Ok(Redirect::to("/").into_response());
+    }
+    let (csrf, cookie) = session::ensure_session(&state, &ctx).await?;
+    let template = LoginTemplate {
+        c: ctx.chrome().with_csrf(&csrf),
+        email: String::new(),
+        error: None,
+    };
+    Ok(session::with_cookie(page(template)?, cookie))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    email: String,
+    password: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<LoginForm>,
+) -> AppResult<Response> {
+    let email = people::normalize_email(&form.email);
+    let now = people::now_unix();
+    let t = ctx.tr();
+    let refuse = |error: &'static str| {
+        let template = LoginTemplate {
+            c: ctx.chrome(),
+            email: form.email.clone(),
+            error: Some(error),
+        };
+        let mut response = page(template)?;
+        *response.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
+        Ok::<Response, AppError>(response)
+    };
+    if email.len() > people::EMAIL_LEN_MAX || state.login_limiter.is_blocked(&email, now) {
+        let mut response = refuse(t.login_throttled())?;
+        *response.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
+        return Ok(response);
+    }
+    let found = people::find_login(&state.store, &email).await?;
+    let password = form.password.clone();
+    let (user, ok) = match found {
+        Some((user, hash)) => {
+            // argon2 is deliberately slow: keep it off the async workers.
+            let ok = tokio::task::spawn_blocking(move || people::verify_password(&password, &hash))
+                .await
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            (Some(user), ok)
+        }
+        None => {
+            tokio::task::spawn_blocking(move || {
+                people::verify_password(&password, people::decoy_hash())
+            })
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+            (None, false)
+        }
+    };
+    let Some(user) = user.filter(|_| ok) else {
+        state.login_limiter.record_failure(&email, now);
+        return refuse(t.login_failed());
+    };
+    state.login_limiter.clear(&email);
+    // A new session on login: the anonymous one (and its CSRF token) is dropped, so a
+    // session id planted before login is worthless after it.
+    if let Some(old) = &ctx.session {
+        people::delete_session(&state.store, &old.token_hash).await?;
+    }
+    let token = people::create_session(&state.store, Some(user.id)).await?;
+    let mut response = Redirect::to("/").into_response();
+    response
+        .headers_mut()
+        .append(SET_COOKIE, session::session_cookie(&state, &token));
+    Ok(response)
+}
+
+async fn logout(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
+    if let Some(session) = &ctx.session {
+        people::delete_session(&state.store, &session.token_hash).await?;
+    }
+    let mut response = Redirect::to("/login").into_response();
+    response
+        .headers_mut()
+        .append(SET_COOKIE, session::clear_session_cookie(&state));
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+struct LangForm {
+    lang: String,
+}
+
+async fn set_lang(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<LangForm>,
+) -> AppResult<Response> {
+    let lang = Lang::parse(&form.lang).ok_or(AppError::BadRequest)?;
+    if let Some(user) = ctx.user() {
+        people::set_lang(&state.store, user.id, lang.code()).await?;
+    }
+    let mut response = Redirect::to("/").into_response();
+    response
+        .headers_mut()
+        .append(SET_COOKIE, session::lang_cookie(&state, lang));
+    Ok(response)
+}
+
+#[derive(Default)]
+struct PasswordErrors {
+    current: Option<String>,
+    new: Option<String>,
+    confirm: Option<String>,
+    display_name: Option<String>,
+}
+
+impl PasswordErrors {
+    fn any(&self) -> bool {
+        self.current.is_some()
+            || self.new.is_some()
+            || self.confirm.is_some()
+            || self.display_name.is_some()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountTemplate {
+    c: Chrome,
+    email: String,
+    notice: Option<&'static str>,
+    errors: PasswordErrors,
+}
+
+async fn account_page(auth: Auth) -> AppResult<Response> {
+    page(AccountTemplate {
+        c: auth.chrome(),
+        email: auth.user.email.clone(),
+        notice: None,
+        errors: PasswordErrors::default(),
+    })
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    current: String,
+    new: String,
+    confirm: String,
+}
+
+/// Checks a new password and its confirmation.
+fn check_new_password(ctx: &Ctx, new: &str, confirm: &str, errors: &mut PasswordErrors) {
+    let t = ctx.tr();
+    if new.chars().count() < PASSWORD_LEN_MIN {
+        errors.new = Some(t.field_error(FieldError::PasswordTooShort {
+            min: PASSWORD_LEN_MIN,
+        }));
+    } else if new.len() > PASSWORD_LEN_MAX {
+        errors.new = Some(t.field_error(FieldError::TooLong {
+            max: PASSWORD_LEN_MAX,
+        }));
+    } else if new != confirm {
+        errors.confirm = Some(t.field_error(FieldError::PasswordMismatch));
+    }
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    auth: Auth,
+    Form(form): Form<PasswordForm>,
+) -> AppResult<Response> {
+    let mut errors = PasswordErrors::default();
+    check_new_password(&auth.ctx, &form.new, &form.confirm, &mut errors);
+    let hash = people::password_hash_of(&state.store, auth.user.id).await?;
+    let current = form.current.clone();
+    let current_ok = tokio::task::spawn_blocking(move || people::verify_password(&current, &hash))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    if !current_ok {
+        errors.current = Some(auth.tr().field_error(FieldError::PasswordWrong));
+    }
+    let notice = if errors.any() {
+        None
+    } else {
+        people::set_password(&state.store, auth.user.id, &form.new, &auth.session_hash).await?;
+        Some(auth.tr().password_changed())
+    };
+    let status = if errors.any() {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    let mut response = page(AccountTemplate {
+        c: auth.chrome(),
+        email: auth.user.email.clone(),
+        notice,
+        errors,
+    })?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+#[derive(Template)]
+#[template(path = "invitation.html")]
+struct InvitationTemplate {
+    c: Chrome,
+    token: String,
+    email: String,
+    display_name: String,
+    errors: PasswordErrors,
+}
+
+/// Invitation tokens are 64 hex characters; anything else is not looked up.
+fn token_is_well_formed(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+async fn invitation_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+) -> AppResult<Response> {
+    if !token_is_well_formed(&token) {
+        return Err(AppError::NotFound);
+    }
+    let invitation = people::find_invitation(&state.store, &token)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (csrf, cookie) = session::ensure_session(&state, &ctx).await?;
+    let template = InvitationTemplate {
+        c: ctx.chrome().with_csrf(&csrf),
+        token,
+        email: invitation.email,
+        display_name: String::new(),
+        errors: PasswordErrors::default(),
+    };
+    Ok(session::with_cookie(page(template)?, cookie))
+}
+
+#[derive(Deserialize)]
+struct AcceptForm {
+    display_name: String,
+    new: String,
+    confirm: String,
+}
+
+async fn accept_invitation(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+    Form(form): Form<AcceptForm>,
+) -> AppResult<Response> {
+    if !token_is_well_formed(&token) {
+        return Err(AppError::NotFound);
+    }
+    let invitation = people::find_invitation(&state.store, &token)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut errors = PasswordErrors::default();
+    let display_name = form.display_name.trim();
+    if display_name.is_empty() {
+        errors.display_name = Some(ctx.tr().field_error(FieldError::Required));
+    } else if display_name.chars().count() > PROFILE_FIELD_LEN_MAX {
+        errors.display_name = Some(ctx.tr().field_error(FieldError::TooLong {
+            max: PROFILE_FIELD_LEN_MAX,
+        }));
+    }
+    check_new_password(&ctx, &form.new, &form.confirm, &mut errors);
+    if errors.any() {
+        let mut response = page(InvitationTemplate {
+            c: ctx.chrome(),
+            token,
+            email: invitation.email,
+            display_name: form.display_name.clone(),
+            errors,
+        })?;
+        *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(response);
+    }
+    let user_id = people::accept_invitation(&state.store, &token, &form.new, display_name)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if let Some(old) = &ctx.session {
+        people::delete_session(&state.store, &old.token_hash).await?;
+    }
+    let session_token = people::create_session(&state.store, Some(user_id)).await?;
+    let mut response = Redirect::to("/").into_response();
+    response
+        .headers_mut()
+        .append(SET_COOKIE, session::session_cookie(&state, &session_token));
+    Ok(response)
+}

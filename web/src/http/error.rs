@@ -1,0 +1,98 @@
+//! The one error type of the web front.
+//!
+//! `AppError::into_response` only sets the status and records the error in the response's
+//! extensions; the session middleware, which knows the user's language, renders the HTML
+//! error page (and logs server errors). That keeps handlers free of language plumbing.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("login required")]
+    LoginRequired,
+    #[error("CSRF token missing or wrong")]
+    Csrf,
+    #[error("request body too large")]
+    TooLarge,
+    #[error("bad request")]
+    BadRequest,
+    #[error("not available yet")]
+    Unavailable,
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("template: {0}")]
+    Render(#[from] askama::Error),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+pub type AppResult<T, E = AppError> = Result<T, E>;
+
+/// Which error page to draw; carried from `into_response` to the middleware.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorPage {
+    NotFound,
+    Forbidden,
+    Csrf,
+    TooLarge,
+    BadRequest,
+    Unavailable,
+    Internal,
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::LoginRequired => StatusCode::SEE_OTHER,
+            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::BadRequest => StatusCode::BAD_REQUEST,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Store(_)
+            | AppError::Database(_)
+            | AppError::Render(_)
+            | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn page(&self) -> ErrorPage {
+        match self {
+            AppError::NotFound => ErrorPage::NotFound,
+            AppError::Forbidden | AppError::LoginRequired => ErrorPage::Forbidden,
+            AppError::Csrf => ErrorPage::Csrf,
+            AppError::TooLarge => ErrorPage::TooLarge,
+            AppError::BadRequest => ErrorPage::BadRequest,
+            AppError::Unavailable => ErrorPage::Unavailable,
+            AppError::Store(_)
+            | AppError::Database(_)
+            | AppError::Render(_)
+            | AppError::Internal(_) => ErrorPage::Internal,
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let AppError::LoginRequired = self {
+            return Redirect::to("/login").into_response();
+        }
+        let status = self.status();
+        if status.is_server_error() {
+            // The internal message is logged, never shown.
+            tracing::error!(error = %self, "request failed");
+        }
+        let mut response = (status, status.canonical_reason().unwrap_or("error")).into_response();
+        response.extensions_mut().insert(self.page());
+        response
+    }
+}

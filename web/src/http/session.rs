@@ -1,0 +1,359 @@
+//! Sessions, the current user, CSRF protection and the user's language.
+//!
+//! One middleware does it all for every request: it reads the session cookie, finds the
+//! session, picks the language, and on every state-changing request checks the form's
+//! `csrf` field against the session's synchronizer token before any handler runs. A POST
+//! that does not carry the right token never reaches a handler, so no form can forget it.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header::{ACCEPT_LANGUAGE, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+
+use super::error::{AppError, ErrorPage};
+use super::i18n::{Lang, Tr};
+use super::templates::{Chrome, ErrorTemplate};
+use super::AppState;
+use crate::people::{self, Member, Role, SessionRow, User};
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "troc_session";
+/// The language cookie's name (for visitors who are not logged in).
+pub const LANG_COOKIE: &str = "troc_lang";
+/// Largest form body accepted, in bytes.
+pub const FORM_BODY_LEN_MAX: usize = 64 * 1024;
+/// Failed logins allowed per email within [`LOGIN_WINDOW_SECONDS`].
+pub const LOGIN_FAILURES_MAX: u32 = 5;
+pub const LOGIN_WINDOW_SECONDS: i64 = 15 * 60;
+/// Emails the login limiter remembers at most; older entries are dropped first.
+pub const LOGIN_LIMITER_ENTRIES_MAX: usize = 10_000;
+
+/// What the middleware learnt about the request, available to handlers as an extractor.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub lang: Lang,
+    pub session: Option<SessionRow>,
+}
+
+impl Ctx {
+    pub fn tr(&self) -> Tr {
+        Tr { lang: self.lang }
+    }
+
+    pub fn user(&self) -> Option<&User> {
+        self.session.as_ref().and_then(|s| s.user.as_ref())
+    }
+
+    pub fn chrome(&self) -> Chrome {
+        Chrome::new(self.tr(), self.session.as_ref())
+    }
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Ctx, AppError> {
+        parts
+            .extensions
+            .get::<Ctx>()
+            .cloned()
+            .ok_or_else(|| AppError::Internal("session middleware missing".into()))
+    }
+}
+
+/// A logged-in user. Extracting it redirects visitors to the login page.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    pub ctx: Ctx,
+    pub user: User,
+    pub csrf: String,
+    pub session_hash: String,
+}
+
+impl Auth {
+    pub fn tr(&self) -> Tr {
+        self.ctx.tr()
+    }
+
+    pub fn chrome(&self) -> Chrome {
+        self.ctx.chrome()
+    }
+
+    pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
+        if roles.contains(&self.user.role) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Auth, AppError> {
+        let ctx = Ctx::from_request_parts(parts, state).await?;
+        let session = ctx.session.clone().ok_or(AppError::LoginRequired)?;
+        let user = session.user.clone().ok_or(AppError::LoginRequired)?;
+        Ok(Auth {
+            ctx,
+            user,
+            csrf: session.csrf_token,
+            session_hash: session.token_hash,
+        })
+    }
+}
+
+/// A user of a member company (owner or staff), with the company.
+#[derive(Debug, Clone)]
+pub struct MemberAuth {
+    pub auth: Auth,
+    pub member: Member,
+}
+
+impl MemberAuth {
+    pub fn tr(&self) -> Tr {
+        self.auth.tr()
+    }
+
+    pub fn chrome(&self) -> Chrome {
+        self.auth.chrome()
+    }
+
+    pub fn is_owner(&self) -> bool {
+        self.auth.user.role == Role::Owner
+    }
+}
+
+impl FromRequestParts<AppState> for MemberAuth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<MemberAuth, AppError> {
+        let auth = Auth::from_request_parts(parts, state).await?;
+        let member_id = auth.user.member_id.ok_or(AppError::Forbidden)?;
+        let member = people::member(&state.store, member_id)
+            .await?
+            .ok_or(AppError::Forbidden)?;
+        Ok(MemberAuth { auth, member })
+    }
+}
+
+/// Counts failed logins per email in a sliding window. In memory: a restart forgets, which
+/// only gives an attacker a few more guesses per restart.
+#[derive(Debug, Default)]
+pub struct LoginLimiter {
+    failures: Mutex<HashMap<String, (u32, i64)>>,
+}
+
+impl LoginLimiter {
+    pub fn is_blocked(&self, email: &str, now: i64) -> bool {
+        let failures = self.failures.lock().expect("limiter lock");
+        match failures.get(email) {
+            Some((count, since)) => {
+                *count >= LOGIN_FAILURES_MAX && now - since < LOGIN_WINDOW_SECONDS
+            }
+            None => false,
+        }
+    }
+
+    pub fn record_failure(&self, email: &str, now: i64) {
+        let mut failures = self.failures.lock().expect("limiter lock");
+        if failures.len() >= LOGIN_LIMITER_ENTRIES_MAX {
+            failures.retain(|_, (_, since)| now - *since < LOGIN_WINDOW_SECONDS);
+            if failures.len() >= LOGIN_LIMITER_ENTRIES_MAX {
+                failures.clear();
+            }
+        }
+        let entry = failures.entry(email.to_owned()).or_insert((0, now));
+        if now - entry.1 >= LOGIN_WINDOW_SECONDS {
+            *entry = (0, now);
+        }
+        entry.0 += 1;
+    }
+
+    pub fn clear(&self, email: &str) {
+        self.failures.lock().expect("limiter lock").remove(email);
+    }
+}
+
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+/// The `Set-Cookie` value for a session token.
+pub fn session_cookie(state: &AppState, token: &str) -> HeaderValue {
+    let secure = if state.config.cookie_secure() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let value = format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        people::SESSION_TTL_SECONDS
+    );
+    HeaderValue::from_str(&value).expect("tokens are hex")
+}
+
+pub fn clear_session_cookie(state: &AppState) -> HeaderValue {
+    let secure = if state.config.cookie_secure() {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
+    ))
+    .expect("static cookie")
+}
+
+pub fn lang_cookie(state: &AppState, lang: Lang) -> HeaderValue {
+    let secure = if state.config.cookie_secure() {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000{secure}",
+        lang.code()
+    ))
+    .expect("static cookie")
+}
+
+/// Makes sure the visitor has a session (anonymous if need be) so that a form can carry a
+/// CSRF token; returns the token and the cookie to set when a session was created.
+pub async fn ensure_session(
+    state: &AppState,
+    ctx: &Ctx,
+) -> Result<(String, Option<HeaderValue>), AppError> {
+    if let Some(session) = &ctx.session {
+        return Ok((session.csrf_token.clone(), None));
+    }
+    let token = people::create_session(&state.store, None).await?;
+    let session = people::find_session(&state.store, &token)
+        .await?
+        .ok_or_else(|| AppError::Internal("new session not found".into()))?;
+    Ok((session.csrf_token, Some(session_cookie(state, &token))))
+}
+
+fn lang_for(headers: &HeaderMap, session: Option<&SessionRow>) -> Lang {
+    if let Some(user) = session.and_then(|s| s.user.as_ref()) {
+        if let Some(lang) = Lang::parse(&user.lang) {
+            return lang;
+        }
+    }
+    if let Some(lang) = cookie_value(headers, LANG_COOKIE).and_then(Lang::parse) {
+        return lang;
+    }
+    headers
+        .get(ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(Lang::from_accept_language)
+        .unwrap_or(Lang::Fr)
+}
+
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    form_urlencoded::parse(body)
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+/// The middleware described in the module documentation.
+pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let session = match cookie_value(&parts.headers, SESSION_COOKIE) {
+        Some(token) if !token.is_empty() && token.len() <= 128 => {
+            match people::find_session(&state.store, token).await {
+                Ok(session) => session,
+                Err(error) => return AppError::from(error).into_response(),
+            }
+        }
+        _ => None,
+    };
+    let lang = lang_for(&parts.headers, session.as_ref());
+    let ctx = Ctx { lang, session };
+    let body = if parts.method == Method::GET || parts.method == Method::HEAD {
+        body
+    } else {
+        match check_csrf(&ctx, &parts.headers, body).await {
+            Ok(bytes) => Body::from(bytes),
+            Err(error) => return render_error(&ctx, error.into_response()),
+        }
+    };
+    parts.extensions.insert(ctx.clone());
+    let response = next.run(Request::from_parts(parts, body)).await;
+    render_error(&ctx, response)
+}
+
+async fn check_csrf(
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<axum::body::Bytes, AppError> {
+    let bytes = axum::body::to_bytes(body, FORM_BODY_LEN_MAX)
+        .await
+        .map_err(|_| AppError::TooLarge)?;
+    let is_form = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let expected = ctx.session.as_ref().map(|s| s.csrf_token.as_str());
+    let given = if is_form {
+        form_field(&bytes, "csrf")
+    } else {
+        None
+    };
+    match (expected, given) {
+        (Some(expected), Some(given)) if people::constant_time_eq(expected, &given) => Ok(bytes),
+        _ => Err(AppError::Csrf),
+    }
+}
+
+/// Draws the error page in the user's language for responses that carry an [`ErrorPage`].
+fn render_error(ctx: &Ctx, response: Response) -> Response {
+    let Some(page) = response.extensions().get::<ErrorPage>().copied() else {
+        return response;
+    };
+    let t = ctx.tr();
+    let message = match page {
+        ErrorPage::NotFound => t.error_not_found(),
+        ErrorPage::Forbidden => t.error_forbidden(),
+        ErrorPage::Csrf => t.error_csrf(),
+        ErrorPage::TooLarge => t.error_too_large(),
+        ErrorPage::BadRequest => t.error_bad_request(),
+        ErrorPage::Unavailable => t.error_unavailable(),
+        ErrorPage::Internal => t.error_internal(),
+    };
+    let status = response.status();
+    let template = ErrorTemplate {
+        c: ctx.chrome(),
+        message,
+    };
+    match askama::Template::render(&template) {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => (status, message).into_response(),
+    }
+}
+
+/// Adds a `Set-Cookie` header to a response.
+pub fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(SET_COOKIE, cookie);
+    }
+    response
+}

@@ -1,0 +1,667 @@
+//! Who uses the web front: member companies' profiles, users and their roles, sessions and
+//! invitations. Persistence only; authorisation decisions live in `http`.
+//!
+//! Secrets are never stored: session and invitation tokens are kept as SHA-256 hashes,
+//! passwords as argon2id hashes.
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, SaltString};
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use crate::dispatch;
+use crate::store::{Store, StoreError, StoreResult};
+
+/// Shortest accepted password, in characters.
+pub const PASSWORD_LEN_MIN: usize = 12;
+/// Longest accepted password, in bytes (argon2 input stays bounded).
+pub const PASSWORD_LEN_MAX: usize = 256;
+/// Longest email address.
+pub const EMAIL_LEN_MAX: usize = 254;
+/// Longest short text field of a profile (name, address, city, contact, display name).
+pub const PROFILE_FIELD_LEN_MAX: usize = 200;
+/// Longest company description.
+pub const DESCRIPTION_LEN_MAX: usize = 2_000;
+/// How long a session lives without being renewed.
+pub const SESSION_TTL_SECONDS: i64 = 12 * 3600;
+/// How long an invitation link stays valid.
+pub const INVITATION_TTL_SECONDS: i64 = 7 * 24 * 3600;
+
+/// The fixed list of sectors, used for companies and listing categories.
+pub const SECTORS: [(&str, &str, &str); 14] = [
+    ("btp", "BTP et rénovation", "Construction and renovation"),
+    ("commerce", "Commerce", "Retail"),
+    (
+        "communication",
+        "Communication et marketing",
+        "Communication and marketing",
+    ),
+    (
+        "conseil",
+        "Conseil et services aux entreprises",
+        "Consulting and business services",
+    ),
+    ("formation", "Formation", "Training"),
+    (
+        "hotellerie",
+        "Hôtellerie et restauration",
+        "Hotels and restaurants",
+    ),
+    (
+        "imprimerie",
+        "Imprimerie et signalétique",
+        "Printing and signage",
+    ),
+    ("industrie", "Industrie", "Manufacturing"),
+    (
+        "informatique",
+        "Informatique et numérique",
+        "IT and digital",
+    ),
+    (
+        "juridique",
+        "Juridique et comptabilité",
+        "Legal and accounting",
+    ),
+    (
+        "nettoyage",
+        "Nettoyage et entretien",
+        "Cleaning and maintenance",
+    ),
+    ("sante", "Santé et bien-être", "Health and wellbeing"),
+    (
+        "transport",
+        "Transport et logistique",
+        "Transport and logistics",
+    ),
+    (
+        "evenementiel",
+        "Événementiel et loisirs",
+        "Events and leisure",
+    ),
+];
+
+pub fn is_sector(code: &str) -> bool {
+    SECTORS.iter().any(|(c, _, _)| *c == code)
+}
+
+/// What a user may do. Managers and accountants work for the network; owners and staff for
+/// one member company.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Manager,
+    Accountant,
+    Owner,
+    Staff,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Manager, Role::Accountant, Role::Owner, Role::Staff];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Manager => "manager",
+            Role::Accountant => "accountant",
+            Role::Owner => "owner",
+            Role::Staff => "staff",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
+    pub fn is_member_role(self) -> bool {
+        matches!(self, Role::Owner | Role::Staff)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub member_id: Option<i64>,
+    pub lang: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub id: i64,
+    pub account_id: i64,
+    pub name: String,
+    pub siren: String,
+    pub address: String,
+    pub city: String,
+    pub postcode: String,
+    pub sector: String,
+    pub description: String,
+    pub contact: String,
+    pub hide_balance: bool,
+    pub in_directory: bool,
+}
+
+/// A company profile as entered, before it has ids.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Profile {
+    pub name: String,
+    pub siren: String,
+    pub address: String,
+    pub city: String,
+    pub postcode: String,
+    pub sector: String,
+    pub description: String,
+    pub contact: String,
+}
+
+/// The session found from a cookie.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub token_hash: String,
+    pub csrf_token: String,
+    pub user: Option<User>,
+}
+
+/// A pending invitation.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    pub email: String,
+    pub role: Role,
+    pub member_id: Option<i64>,
+}
+
+pub fn now_unix() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// 32 random bytes, hex-encoded: session, CSRF, invitation and form tokens.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Compares two secrets in time independent of where they differ.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// argon2id with the crate's default (OWASP-recommended) parameters and a random salt.
+pub fn hash_password(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 accepts any password up to PASSWORD_LEN_MAX bytes")
+        .to_string()
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    if password.len() > PASSWORD_LEN_MAX {
+        return false;
+    }
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok()
+}
+
+/// A hash of a random password nobody knows, verified against when an email is unknown so
+/// that a login takes as long whether the account exists or not.
+pub fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password(&random_token()))
+}
+
+/// Checks a SIREN: 9 digits whose Luhn sum is a multiple of 10.
+pub fn siren_is_valid(siren: &str) -> bool {
+    if siren.len() != 9 || !siren.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let sum: u32 = siren
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(index, b)| {
+            let digit = u32::from(b - b'0');
+            if index % 2 == 1 {
+                let doubled = digit * 2;
+                if doubled > 9 {
+                    doubled - 9
+                } else {
+                    doubled
+                }
+            } else {
+                digit
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+/// A plausible email: one `@`, something on each side, a dot in the domain, no spaces.
+pub fn email_is_valid(email: &str) -> bool {
+    if email.is_empty() || email.len() > EMAIL_LEN_MAX || email.chars().any(char::is_whitespace) {
+        return false;
+    }
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        }
+        None => false,
+    }
+}
+
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+fn user_from_row<R>(row: &R) -> StoreResult<User>
+where
+    R: Row,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let role: String = row.try_get("role")?;
+    Ok(User {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        display_name: row.try_get("display_name")?,
+        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+        member_id: row.try_get("member_id")?,
+        lang: row.try_get("lang")?,
+    })
+}
+
+fn member_from_row<R>(row: &R) -> StoreResult<Member>
+where
+    R: Row,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> bool: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(Member {
+        id: row.try_get("id")?,
+        account_id: row.try_get("account_id")?,
+        name: row.try_get("name")?,
+        siren: row.try_get("siren")?,
+        address: row.try_get("address")?,
+        city: row.try_get("city")?,
+        postcode: row.try_get("postcode")?,
+        sector: row.try_get("sector")?,
+        description: row.try_get("description")?,
+        contact: row.try_get("contact")?,
+        hide_balance: row.try_get("hide_balance")?,
+        in_directory: row.try_get("in_directory")?,
+    })
+}
+
+const USER_COLUMNS: &str = "users.id, users.email, users.display_name, users.role, \
+                            users.member_id, users.lang";
+const MEMBER_COLUMNS: &str = "id, account_id, name, siren, address, city, postcode, sector, \
+                              description, contact, hide_balance, in_directory";
+
+/// Creates a user; `Ok(None)` when the email is taken.
+pub async fn create_user(
+    store: &Store,
+    email: &str,
+    password: &str,
+    display_name: &str,
+    role: Role,
+    member_id: Option<i64>,
+) -> StoreResult<Option<i64>> {
+    assert_eq!(role.is_member_role(), member_id.is_some());
+    let email = normalize_email(email);
+    let hash = hash_password(password);
+    let now = now_unix();
+    let sql = "INSERT INTO users (email, password_hash, display_name, role, member_id, lang, \
+               created_at) VALUES ($1, $2, $3, $4, $5, 'fr', $6) \
+               ON CONFLICT (email) DO NOTHING RETURNING id";
+    let id: Option<i64> = dispatch!(store.backend(), pool => {
+        sqlx::query_scalar(sql)
+            .bind(&email).bind(&hash).bind(display_name).bind(role.as_str())
+            .bind(member_id).bind(now)
+            .fetch_optional(pool).await?
+    });
+    Ok(id)
+}
+
+/// The user and password hash for a login.
+pub async fn find_login(store: &Store, email: &str) -> StoreResult<Option<(User, String)>> {
+    let email = normalize_email(email);
+    let sql = format!("SELECT {USER_COLUMNS}, users.password_hash FROM users WHERE email = $1");
+    dispatch!(store.backend(), pool => {
+        let row = sqlx::query(&sql).bind(&email).fetch_optional(pool).await?;
+        match row {
+            Some(row) => {
+                let hash: String = row.try_get("password_hash")?;
+                Ok(Some((user_from_row(&row)?, hash)))
+            }
+            None => Ok(None),
+        }
+    })
+}
+
+pub async fn password_hash_of(store: &Store, user_id: i64) -> StoreResult<String> {
+    let hash: String = dispatch!(store.backend(), pool => {
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+            .bind(user_id).fetch_one(pool).await?
+    });
+    Ok(hash)
+}
+
+/// Sets a new password and ends every other session of the user.
+pub async fn set_password(
+    store: &Store,
+    user_id: i64,
+    password: &str,
+    keep_session_hash: &str,
+) -> StoreResult<()> {
+    let hash = hash_password(password);
+    dispatch!(store.backend(), pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(&hash).bind(user_id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(user_id).bind(keep_session_hash).execute(&mut *tx).await?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+pub async fn set_lang(store: &Store, user_id: i64, lang: &str) -> StoreResult<()> {
+    dispatch!(store.backend(), pool => {
+        sqlx::query("UPDATE users SET lang = $1 WHERE id = $2")
+            .bind(lang).bind(user_id).execute(pool).await?;
+    });
+    Ok(())
+}
+
+/// Opens a session; returns the cookie token (only its hash is stored).
+pub async fn create_session(store: &Store, user_id: Option<i64>) -> StoreResult<String> {
+    let token = random_token();
+    let csrf = random_token();
+    let now = now_unix();
+    dispatch!(store.backend(), pool => {
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, \
+                     expires_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(token_hash(&token)).bind(user_id).bind(&csrf).bind(now)
+            .bind(now + SESSION_TTL_SECONDS)
+            .execute(pool).await?;
+    });
+    Ok(token)
+}
+
+/// The live session for a cookie token, if any.
+pub async fn find_session(store: &Store, token: &str) -> StoreResult<Option<SessionRow>> {
+    let hash = token_hash(token);
+    let now = now_unix();
+    let sql = format!(
+        "SELECT sessions.csrf_token, sessions.user_id AS session_user, {USER_COLUMNS} \
+         FROM sessions LEFT JOIN users ON users.id = sessions.user_id \
+         WHERE sessions.token_hash = $1 AND sessions.expires_at > $2"
+    );
+    dispatch!(store.backend(), pool => {
+        let row = sqlx::query(&sql).bind(&hash).bind(now).fetch_optional(pool).await?;
+        let Some(row) = row else { return Ok(None) };
+        let session_user: Option<i64> = row.try_get("session_user")?;
+        let user = match session_user {
+            Some(_) => Some(user_from_row(&row)?),
+            None => None,
+        };
+        Ok(Some(SessionRow { token_hash: hash, csrf_token: row.try_get("csrf_token")?, user }))
+    })
+}
+
+pub async fn delete_session(store: &Store, token_hash: &str) -> StoreResult<()> {
+    dispatch!(store.backend(), pool => {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash).execute(pool).await?;
+    });
+    Ok(())
+}
+
+/// Forces a session's expiry (used by tests and by an administrator ending sessions).
+pub async fn expire_session(store: &Store, token: &str) -> StoreResult<()> {
+    dispatch!(store.backend(), pool => {
+        sqlx::query("UPDATE sessions SET expires_at = 0 WHERE token_hash = $1")
+            .bind(token_hash(token)).execute(pool).await?;
+    });
+    Ok(())
+}
+
+/// Removes expired sessions; called now and then so the table stays small.
+pub async fn purge_sessions(store: &Store) -> StoreResult<u64> {
+    let now = now_unix();
+    let done = dispatch!(store.backend(), pool => {
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now).execute(pool).await?.rows_affected()
+    });
+    Ok(done)
+}
+
+pub async fn create_member(store: &Store, account_id: i64, profile: &Profile) -> StoreResult<i64> {
+    let now = now_unix();
+    let sql = "INSERT INTO members (account_id, name, siren, address, city, postcode, sector, \
+               description, contact, hide_balance, in_directory, created_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, FALSE, TRUE, $10) RETURNING id";
+    let id: i64 = dispatch!(store.backend(), pool => {
+        sqlx::query_scalar(sql)
+            .bind(account_id).bind(&profile.name).bind(&profile.siren).bind(&profile.address)
+            .bind(&profile.city).bind(&profile.postcode).bind(&profile.sector)
+            .bind(&profile.description).bind(&profile.contact).bind(now)
+            .fetch_one(pool).await?
+    });
+    Ok(id)
+}
+
+pub async fn siren_taken(store: &Store, siren: &str) -> StoreResult<bool> {
+    let count: i64 = dispatch!(store.backend(), pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE siren = $1")
+            .bind(siren).fetch_one(pool).await?
+    });
+    Ok(count > 0)
+}
+
+pub async fn email_taken(store: &Store, email: &str) -> StoreResult<bool> {
+    let count: i64 = dispatch!(store.backend(), pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email = $1")
+            .bind(normalize_email(email)).fetch_one(pool).await?
+    });
+    Ok(count > 0)
+}
+
+pub async fn update_profile(store: &Store, member_id: i64, profile: &Profile) -> StoreResult<()> {
+    let sql = "UPDATE members SET name = $1, address = $2, city = $3, postcode = $4, \
+               sector = $5, description = $6, contact = $7 WHERE id = $8";
+    dispatch!(store.backend(), pool => {
+        sqlx::query(sql)
+            .bind(&profile.name).bind(&profile.address).bind(&profile.city)
+            .bind(&profile.postcode).bind(&profile.sector).bind(&profile.description)
+            .bind(&profile.contact).bind(member_id)
+            .execute(pool).await?;
+    });
+    Ok(())
+}
+
+pub async fn update_privacy(
+    store: &Store,
+    member_id: i64,
+    hide_balance: bool,
+    in_directory: bool,
+) -> StoreResult<()> {
+    dispatch!(store.backend(), pool => {
+        sqlx::query("UPDATE members SET hide_balance = $1, in_directory = $2 WHERE id = $3")
+            .bind(hide_balance).bind(in_directory).bind(member_id)
+            .execute(pool).await?;
+    });
+    Ok(())
+}
+
+pub async fn member(store: &Store, member_id: i64) -> StoreResult<Option<Member>> {
+    let sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE id = $1");
+    dispatch!(store.backend(), pool => {
+        match sqlx::query(&sql).bind(member_id).fetch_optional(pool).await? {
+            Some(row) => Ok(Some(member_from_row(&row)?)),
+            None => Ok(None),
+        }
+    })
+}
+
+pub async fn member_by_account(store: &Store, account_id: i64) -> StoreResult<Option<Member>> {
+    let sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE account_id = $1");
+    dispatch!(store.backend(), pool => {
+        match sqlx::query(&sql).bind(account_id).fetch_optional(pool).await? {
+            Some(row) => Ok(Some(member_from_row(&row)?)),
+            None => Ok(None),
+        }
+    })
+}
+
+/// Every member, by name; bounded by `limit`.
+pub async fn members(store: &Store, limit: i64) -> StoreResult<Vec<Member>> {
+    let sql = format!("SELECT {MEMBER_COLUMNS} FROM members ORDER BY name, id LIMIT $1");
+    dispatch!(store.backend(), pool => {
+        let rows = sqlx::query(&sql).bind(limit).fetch_all(pool).await?;
+        rows.iter().map(member_from_row).collect()
+    })
+}
+
+pub async fn users_of_member(store: &Store, member_id: i64) -> StoreResult<Vec<User>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE member_id = $1 ORDER BY id");
+    dispatch!(store.backend(), pool => {
+        let rows = sqlx::query(&sql).bind(member_id).fetch_all(pool).await?;
+        rows.iter().map(user_from_row).collect()
+    })
+}
+
+pub async fn user_count(store: &Store) -> StoreResult<i64> {
+    let count: i64 = dispatch!(store.backend(), pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await?
+    });
+    Ok(count)
+}
+
+/// Creates an invitation; returns the token for the link (only its hash is stored).
+pub async fn create_invitation(
+    store: &Store,
+    email: &str,
+    role: Role,
+    member_id: Option<i64>,
+    created_by: i64,
+) -> StoreResult<String> {
+    let token = random_token();
+    let now = now_unix();
+    dispatch!(store.backend(), pool => {
+        sqlx::query("INSERT INTO invitations (token_hash, email, role, member_id, created_by, \
+                     created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(token_hash(&token)).bind(normalize_email(email)).bind(role.as_str())
+            .bind(member_id).bind(created_by).bind(now).bind(now + INVITATION_TTL_SECONDS)
+            .execute(pool).await?;
+    });
+    Ok(token)
+}
+
+/// A usable invitation (not used, not expired).
+pub async fn find_invitation(store: &Store, token: &str) -> StoreResult<Option<Invitation>> {
+    let sql = "SELECT email, role, member_id FROM invitations \
+               WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2";
+    dispatch!(store.backend(), pool => {
+        let row = sqlx::query(sql).bind(token_hash(token)).bind(now_unix())
+            .fetch_optional(pool).await?;
+        let Some(row) = row else { return Ok(None) };
+        let role: String = row.try_get("role")?;
+        Ok(Some(Invitation {
+            email: row.try_get("email")?,
+            role: Role::parse(&role)
+                .ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+            member_id: row.try_get("member_id")?,
+        }))
+    })
+}
+
+/// Uses an invitation once: marks it used and creates the user in one transaction. `None`
+/// when the invitation was used meanwhile or the email is taken.
+pub async fn accept_invitation(
+    store: &Store,
+    token: &str,
+    password: &str,
+    display_name: &str,
+) -> StoreResult<Option<i64>> {
+    let hash = hash_password(password);
+    let now = now_unix();
+    dispatch!(store.backend(), pool => {
+        let mut tx = pool.begin().await?;
+        let row = sqlx::query("UPDATE invitations SET used_at = $1 WHERE token_hash = $2 \
+                               AND used_at IS NULL AND expires_at > $1 \
+                               RETURNING email, role, member_id")
+            .bind(now).bind(token_hash(token)).fetch_optional(&mut *tx).await?;
+        let Some(row) = row else { return Ok(None) };
+        let email: String = row.try_get("email")?;
+        let role: String = row.try_get("role")?;
+        let member_id: Option<i64> = row.try_get("member_id")?;
+        let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO users (email, password_hash, display_name, role, member_id, lang, \
+                 created_at) VALUES ($1, $2, $3, $4, $5, 'fr', $6) \
+                 ON CONFLICT (email) DO NOTHING RETURNING id")
+            .bind(&email).bind(&hash).bind(display_name).bind(&role).bind(member_id).bind(now)
+            .fetch_optional(&mut *tx).await?;
+        if id.is_some() {
+            tx.commit().await?;
+        }
+        Ok(id)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn siren_luhn_check() {
+        assert!(siren_is_valid("732829320"));
+        assert!(siren_is_valid("552100554"));
+        assert!(!siren_is_valid("732829321"));
+        assert!(!siren_is_valid("73282932"));
+        assert!(!siren_is_valid("7328293200"));
+        assert!(!siren_is_valid("73282932a"));
+    }
+
+    #[test]
+    fn emails() {
+        assert!(email_is_valid("a@b.fr"));
+        assert!(!email_is_valid("a@b"));
+        assert!(!email_is_valid("a b@c.fr"));
+        assert!(!email_is_valid("@c.fr"));
+        assert!(!email_is_valid("a@@c.fr"));
+        let at_max = format!("{}@b.fr", "a".repeat(EMAIL_LEN_MAX - 5));
+        assert!(email_is_valid(&at_max));
+        let past_max = format!("{}@b.fr", "a".repeat(EMAIL_LEN_MAX - 4));
+        assert!(!email_is_valid(&past_max));
+    }
+
+    #[test]
+    fn constant_time_comparison() {
+        assert!(constant_time_eq("abc", "abc"));
+        assert!(!constant_time_eq("abc", "abd"));
+        assert!(!constant_time_eq("abc", "ab"));
+    }
+}
