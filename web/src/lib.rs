@@ -2,10 +2,12 @@
 //! used by the thin `troc` binary.
 pub mod activity;
 pub mod audit;
+pub mod config;
 pub mod demo;
 pub mod export;
 pub mod http;
 pub mod market;
+pub mod metrics;
 pub mod ops;
 pub mod people;
 pub mod store;

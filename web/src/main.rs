@@ -4,8 +4,13 @@ use std::io::BufRead;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use web::audit::cli as audit;
+use web::export::run::{run_export, ExportCommand};
+use web::export::{CsvOptions, Format};
 use web::http::{AppState, Config, CookieSecurity};
 use web::people::{self, Role};
 use web::store::bench::{self, Scenario};
@@ -21,6 +26,10 @@ struct Cli {
     /// The database: sqlite://PATH (created on first run) or postgres://...
     #[arg(long, global = true, env = "TROC_DATABASE_URL", default_value = DATABASE_URL_DEFAULT)]
     database_url: String,
+    /// A TOML file of settings (keys: the TROC_* variables' names without the prefix, in
+    /// lower case). Flags win over the environment, which wins over the file.
+    #[arg(long, global = true, env = "TROC_CONFIG")]
+    config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -41,12 +50,19 @@ enum Command {
         /// The public URL of the site, used in invitation links (default: http://ADDR).
         #[arg(long, env = "TROC_BASE_URL")]
         base_url: Option<String>,
+        #[command(flatten)]
+        key: audit::KeyArgs,
+        /// Sign a checkpoint after this many transactions (docs/audit.md).
+        #[arg(long, env = "TROC_CHECKPOINT_EVERY", default_value_t = web::audit::CHECKPOINT_EVERY_DEFAULT)]
+        checkpoint_every: u64,
     },
     /// Administration commands.
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Print the effective settings and where each comes from (secrets masked).
+    Config,
     /// Apply pending database migrations and exit.
     Migrate,
     /// Take a consistent online backup of the live SQLite database into a new file.
@@ -103,7 +119,8 @@ enum Command {
         #[command(subcommand)]
         command: audit::KeysCommand,
     },
-    /// Export data.
+    /// Export data: the accountant's files (fec, hledger, beancount, csv, ofx) or an audit
+    /// bundle.
     Export {
         #[command(subcommand)]
         what: Export,
@@ -114,6 +131,50 @@ enum Command {
 enum Export {
     /// A self-contained audit bundle, verifiable offline with `troc verify --bundle`.
     Audit(audit::ExportAuditArgs),
+    /// FEC (Fichier des Écritures Comptables): the period must be locked.
+    Fec(BooksArgs),
+    /// hledger journal.
+    Hledger(BooksArgs),
+    /// Beancount ledger.
+    Beancount(BooksArgs),
+    /// CSV, one row per posting.
+    Csv(BooksArgs),
+    /// OFX statement of one member's account (needs --member).
+    Ofx(BooksArgs),
+}
+
+/// The accountant exports' arguments: the network's books, or one member's.
+#[derive(Args)]
+struct BooksArgs {
+    /// First day of the period (YYYY-MM-DD, UTC).
+    #[arg(long)]
+    from: NaiveDate,
+    /// Last day of the period, included.
+    #[arg(long)]
+    to: NaiveDate,
+    /// A member (its SIREN, or its account id): export that member's books. Without it,
+    /// the network's books.
+    #[arg(long)]
+    member: Option<String>,
+    /// The output file, or an existing directory (the file is then named after the books,
+    /// e.g. `<SIREN>FEC<AAAAMMJJ>.txt`).
+    #[arg(long)]
+    out: PathBuf,
+    /// The network operator's SIREN (9 digits).
+    #[arg(long, env = "TROC_NETWORK_SIREN")]
+    siren: String,
+    /// A JSON account mapping (see docs/exports.md); French PCG defaults otherwise.
+    #[arg(long)]
+    mapping: Option<PathBuf>,
+    /// CSV dates and decimals: `french` (31/12/2025, 1234,50) or `iso` (2025-12-31, 1234.50).
+    #[arg(long, value_enum, default_value_t = CsvStyle::French)]
+    csv_style: CsvStyle,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CsvStyle {
+    French,
+    Iso,
 }
 
 #[derive(Subcommand)]
@@ -128,29 +189,55 @@ enum AdminCommand {
     },
 }
 
+/// Logs go to standard error (standard output carries results: `troc load` prints
+/// acknowledgements there, `troc bench --json` its figures). `TROC_LOG` filters them
+/// (default `info,sqlx=warn`); `TROC_LOG_FORMAT=json` writes one JSON object per line.
+fn init_logging() -> Result<(), String> {
+    let filter = match std::env::var("TROC_LOG") {
+        Ok(directives) => tracing_subscriber::EnvFilter::try_new(&directives)
+            .map_err(|e| format!("invalid TROC_LOG {directives:?}: {e}"))?,
+        Err(_) => tracing_subscriber::EnvFilter::new("info,sqlx=warn"),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match std::env::var("TROC_LOG_FORMAT").as_deref() {
+        Ok("json") => builder.json().init(),
+        Ok("text") | Err(_) => builder.init(),
+        Ok(other) => {
+            return Err(format!(
+                "invalid TROC_LOG_FORMAT {other:?}: use text or json"
+            ))
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
+    // The settings file goes under the environment, before clap reads either.
+    let args: Vec<String> = std::env::args().collect();
+    let config_file = web::config::config_path(&args);
+    if let Some(path) = &config_file {
+        if let Err(error) = web::config::apply_file(path) {
+            eprintln!("troc: {error}");
+            return ExitCode::from(2);
+        }
+    }
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TROC_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
-        )
-        // Logs go to standard error: standard output carries results (`troc load` prints
-        // acknowledgements there, `troc bench --json` its figures).
-        .with_writer(std::io::stderr)
-        .init();
-    let Cli {
-        database_url,
-        command,
-    } = cli;
-    let command = match run_audit_command(&database_url, command) {
-        Ok(code) => return code,
-        Err(command) => command,
-    };
-    let cli = Cli {
-        database_url,
-        command,
-    };
+    if let Err(error) = init_logging() {
+        eprintln!("troc: {error}");
+        return ExitCode::from(2);
+    }
+    if let Command::Config = cli.command {
+        return print_config(config_file.as_deref(), &cli.database_url);
+    }
+    // An audit bundle is verified offline: no database at all.
+    if let Command::Verify(audit::VerifyArgs {
+        bundle: Some(dir), ..
+    }) = &cli.command
+    {
+        return audit::verify_bundle(dir);
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -190,7 +277,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             addr,
             secure_cookies,
             base_url,
+            key,
+            checkpoint_every,
         } => {
+            // The network key is created at first start, outside the database.
+            let key_file = key.key_file(&cli.database_url);
+            let (network_key, created) = web::audit::key_file::load_or_create_key(&key_file)?;
+            if created {
+                tracing::info!(path = %key_file.display(), "network signing key created");
+            }
+            store.ensure_network_key(&network_key).await?;
+            let checkpointer = tokio::spawn(web::audit::run_checkpointer(
+                store.clone(),
+                network_key,
+                checkpoint_every.max(1),
+                web::audit::CHECKPOINT_POLL,
+            ));
             let security = if secure_cookies {
                 CookieSecurity::Secure
             } else {
@@ -210,6 +312,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             println!("Troc is listening on {base_url}");
             web::http::serve(state, addr).await?;
+            checkpointer.abort();
             store.close().await;
             Ok(())
         }
@@ -257,6 +360,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Restore { .. } => unreachable!("restore runs before the store is opened"),
+        Command::Config => unreachable!("config runs before the runtime starts"),
         Command::Load {
             accounts,
             submitters,
@@ -322,42 +426,64 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             Ok(())
         }
-        Command::Verify(_)
-        | Command::Checkpoint(_)
-        | Command::Keys { .. }
-        | Command::Export {
-            what: Export::Audit(_),
-        } => unreachable!("the audit commands run before the runtime starts"),
+        Command::Export { what } => {
+            let (format, args) = match what {
+                Export::Fec(args) => (Format::Fec, args),
+                Export::Hledger(args) => (Format::Hledger, args),
+                Export::Beancount(args) => (Format::Beancount, args),
+                Export::Ofx(args) => (Format::Ofx, args),
+                Export::Csv(args) => {
+                    let options = match args.csv_style {
+                        CsvStyle::French => CsvOptions::FRENCH,
+                        CsvStyle::Iso => CsvOptions::ISO,
+                    };
+                    (Format::Csv(options), args)
+                }
+                Export::Audit(args) => {
+                    let result = audit::export_audit(&store, &args).await;
+                    store.close().await;
+                    return result;
+                }
+            };
+            let command = ExportCommand {
+                format,
+                from: args.from,
+                to: args.to,
+                member: args.member,
+                out: args.out,
+                siren: args.siren,
+                mapping: args.mapping,
+            };
+            let result = run_export(&store, command, &mut std::io::stderr()).await;
+            store.close().await;
+            result.map(|_| ())
+        }
+        Command::Verify(_) => audit::verify(&store).await,
+        Command::Checkpoint(args) => audit::checkpoint(&store, &cli.database_url, &args).await,
+        Command::Keys { command } => audit::keys(&store, &cli.database_url, command).await,
     }
 }
 
-/// Runs the audit commands, which start their own runtime and exit with their own codes (0
-/// all holds, 1 a check failed, 2 the command could not run); gives any other command back.
-fn run_audit_command(database_url: &str, command: Command) -> Result<ExitCode, Command> {
-    let url = database_url.to_owned();
-    match command {
-        Command::Verify(mut args) => {
-            args.database.database_url = url;
-            Ok(audit::verify(args))
+/// `troc config`: every setting, its effective value and its source.
+fn print_config(file: Option<&std::path::Path>, database_url: &str) -> ExitCode {
+    let rows = match web::config::effective(file) {
+        Ok(rows) => rows,
+        Err(error) => {
+            eprintln!("troc: {error}");
+            return ExitCode::from(2);
         }
-        Command::Checkpoint(mut args) => {
-            args.database.database_url = url;
-            Ok(audit::checkpoint(args))
-        }
-        Command::Keys { mut command } => {
-            match &mut command {
-                audit::KeysCommand::Rotate(args) | audit::KeysCommand::Show(args) => {
-                    args.database.database_url = url
-                }
-            }
-            Ok(audit::keys(command))
-        }
-        Command::Export {
-            what: Export::Audit(mut args),
-        } => {
-            args.database.database_url = url;
-            Ok(audit::export_audit(args))
-        }
-        other => Err(other),
+    };
+    if let Some(path) = file {
+        println!("# configuration file: {}", path.display());
     }
+    for (key, value, source) in rows {
+        let (value, source) =
+            if key == "database_url" && value != web::config::mask_secrets(database_url) {
+                (web::config::mask_secrets(database_url), "flag")
+            } else {
+                (value, source)
+            };
+        println!("{key} = {value:?}  # {source}");
+    }
+    ExitCode::SUCCESS
 }

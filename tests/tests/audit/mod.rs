@@ -2,6 +2,7 @@
 //! raw-SQL tampering and name the place; signed payment orders; audit bundles offline.
 
 mod bundles;
+mod http;
 mod orders;
 mod tampering;
 

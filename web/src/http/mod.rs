@@ -14,8 +14,10 @@ use axum::Router;
 
 use crate::store::Store;
 
+pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod health;
 pub mod i18n;
 pub mod market;
 pub mod members;
@@ -105,12 +107,16 @@ pub fn app(state: AppState) -> Router {
         .merge(trades::router())
         .merge(market::router())
         .merge(members::router())
+        .merge(health::router())
+        .merge(audit::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::layer,
         ))
         .layer(DefaultBodyLimit::max(session::FORM_BODY_LEN_MAX))
+        // Outermost: every response, errors included, gets a request id and is measured.
+        .layer(axum::middleware::from_fn(health::track))
         .with_state(state)
 }
 

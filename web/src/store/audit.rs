@@ -112,7 +112,10 @@ pub enum AuditBreak {
     Checkpoint { seq: u64, problem: String },
     #[error("transaction {tx} (seq {seq}): payer signature: {problem}")]
     MemberSignature { seq: u64, tx: TxId, problem: String },
-    #[error("account {account}: stored balance {stored}, its postings sum to {postings}")]
+    #[error(
+        "account {account}: stored balance {} minor units, its postings sum to {postings}",
+        .stored.minor()
+    )]
     Balance {
         account: AccountId,
         stored: Amount,
