@@ -487,6 +487,37 @@ story!(
                 progress.contains("export: 9 transactions, 9 entries"),
                 "{progress}"
             );
+            // A mapping file up to 1 MiB is read; one byte more is refused.
+            let json = AccountMapping::default().to_json();
+            let limit = web::export::run::MAPPING_FILE_BYTES_MAX as usize;
+            let at_limit = dir.path().join("mapping.json");
+            std::fs::write(
+                &at_limit,
+                format!("{json}{}", " ".repeat(limit - json.len())),
+            )
+            .unwrap();
+            let with_mapping = ExportCommand {
+                mapping: Some(at_limit.clone()),
+                out: dir.path().join("mapped.txt"),
+                ..command.clone()
+            };
+            run_export(&store, with_mapping.clone(), &mut Vec::new())
+                .await
+                .unwrap();
+            assert_eq!(
+                std::fs::read(dir.path().join("mapped.txt")).unwrap(),
+                std::fs::read(&path).unwrap()
+            );
+            std::fs::write(
+                &at_limit,
+                format!("{json}{}", " ".repeat(limit + 1 - json.len())),
+            )
+            .unwrap();
+            assert!(run_export(&store, with_mapping, &mut Vec::new())
+                .await
+                .unwrap_err()
+                .to_string()
+                .contains("larger than"));
             // Bad inputs: clear errors, and no file left behind.
             let bad = ExportCommand {
                 siren: "55210055".into(),

@@ -103,12 +103,12 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/static/troc.css", get(stylesheet))
         .merge(auth::router())
+        .merge(health::router())
+        .merge(audit::router())
         .merge(money::router())
         .merge(trades::router())
         .merge(market::router())
         .merge(members::router())
-        .merge(health::router())
-        .merge(audit::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
