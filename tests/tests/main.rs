@@ -18,6 +18,7 @@ story!(store_connects_and_migrates, |db: &tests::TestDb| {
 
 mod audit;
 mod exports;
+mod ops;
 mod store;
 
 // The web front's stories live in `web/`; the module has another name so that `web::`

@@ -1,20 +1,304 @@
 //! `troc serve --demo`: seeds a realistic network into an empty database and prints the
-//! logins. The demo passwords are printed, never built into a real installation: they only
-//! exist when `--demo` is asked for on an empty database.
+//! logins. The demo password is printed, never built into a real installation: it only
+//! exists when `--demo` is asked for on an empty database.
+
+use chrono::{Duration, Utc};
+use ledger::{Amount, FeePolicy, FundPayer, IdempotencyKey, Operation, Policy};
 
 use crate::http::AppState;
-use crate::people::{self, Role};
+use crate::market::{self, Kind, ListingContent};
+use crate::people::{self, Profile, Role};
+use crate::store::{StoreError, Submission, SUBMISSIONS_PER_CALL_MAX};
+use crate::trade;
 
 /// The password of every demo login (printed at start).
 pub const DEMO_PASSWORD: &str = "demo-troc-2026";
+/// Payments seeded over the past months.
+pub const DEMO_PAYMENTS: usize = 400;
+/// How far back the demo trades go.
+pub const DEMO_DAYS: i64 = 120;
 
-/// Seeds the demo network when the database has no user yet; does nothing otherwise.
-pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<()> {
-    if people::user_count(&state.store).await? > 0 {
-        println!("Demo: the database is not empty; nothing seeded.");
-        return Ok(());
+/// (name, sector, city, postcode, offer, want)
+const COMPANIES: [(&str, &str, &str, &str, &str, &str); 30] = [
+    (
+        "Boulangerie Martin",
+        "hotellerie",
+        "Lyon",
+        "69003",
+        "Plateaux petit-déjeuner pour séminaires",
+        "Réfection de la vitrine",
+    ),
+    (
+        "Imprimerie du Rhône",
+        "imprimerie",
+        "Lyon",
+        "69007",
+        "Impression de flyers et cartes de visite",
+        "Maintenance informatique",
+    ),
+    (
+        "BTP Rénov'Est",
+        "btp",
+        "Villeurbanne",
+        "69100",
+        "Travaux de peinture de bureaux",
+        "Site internet vitrine",
+    ),
+    (
+        "Cabinet Leroy Avocats",
+        "juridique",
+        "Lyon",
+        "69002",
+        "Rédaction de contrats commerciaux",
+        "Nettoyage des bureaux",
+    ),
+    (
+        "Net & Clair Services",
+        "nettoyage",
+        "Vénissieux",
+        "69200",
+        "Nettoyage de locaux professionnels",
+        "Formation bureautique",
+    ),
+    (
+        "Atelier Numérique Saône",
+        "informatique",
+        "Mâcon",
+        "71000",
+        "Création de sites web",
+        "Traiteur pour inauguration",
+    ),
+    (
+        "Transports Dubois",
+        "transport",
+        "Saint-Priest",
+        "69800",
+        "Livraisons régionales",
+        "Expertise comptable",
+    ),
+    (
+        "Hôtel des Canuts",
+        "hotellerie",
+        "Lyon",
+        "69004",
+        "Nuitées et salles de réunion",
+        "Signalétique extérieure",
+    ),
+    (
+        "Formapro Conseil",
+        "formation",
+        "Lyon",
+        "69006",
+        "Formations management et vente",
+        "Vidéo promotionnelle",
+    ),
+    (
+        "Studio Lumière Com",
+        "communication",
+        "Lyon",
+        "69001",
+        "Vidéos et photos d'entreprise",
+        "Transport de matériel",
+    ),
+    (
+        "Garage Central Auto",
+        "transport",
+        "Bron",
+        "69500",
+        "Entretien de véhicules utilitaires",
+        "Impression de catalogues",
+    ),
+    (
+        "Menuiserie Bernard",
+        "btp",
+        "Oullins",
+        "69600",
+        "Agencement sur mesure",
+        "Assurance et conseil juridique",
+    ),
+    (
+        "Kiné Santé Entreprise",
+        "sante",
+        "Lyon",
+        "69008",
+        "Ateliers prévention TMS",
+        "Mobilier de salle d'attente",
+    ),
+    (
+        "Compta Plus",
+        "juridique",
+        "Caluire-et-Cuire",
+        "69300",
+        "Tenue comptable et bilans",
+        "Refonte du logo",
+    ),
+    (
+        "Traiteur Les Halles",
+        "hotellerie",
+        "Lyon",
+        "69003",
+        "Buffets et cocktails",
+        "Camion frigorifique en location",
+    ),
+    (
+        "Électricité Moreau",
+        "btp",
+        "Décines-Charpieu",
+        "69150",
+        "Mise aux normes électriques",
+        "Formation sécurité",
+    ),
+    (
+        "Agence Rouge Vif",
+        "communication",
+        "Lyon",
+        "69002",
+        "Campagnes sur les réseaux sociaux",
+        "Séminaire d'équipe",
+    ),
+    (
+        "Sécurité Alpes Services",
+        "conseil",
+        "Grenoble",
+        "38000",
+        "Audit de sécurité des locaux",
+        "Impression de badges",
+    ),
+    (
+        "Papeterie Lefèvre",
+        "commerce",
+        "Lyon",
+        "69005",
+        "Fournitures de bureau",
+        "Livraison du dernier kilomètre",
+    ),
+    (
+        "Evénements & Co",
+        "evenementiel",
+        "Lyon",
+        "69009",
+        "Organisation de séminaires",
+        "Sonorisation",
+    ),
+    (
+        "Fromagerie Girard",
+        "commerce",
+        "Villefranche-sur-Saône",
+        "69400",
+        "Paniers garnis pour clients",
+        "Site de vente en ligne",
+    ),
+    (
+        "Industrie Mécanique Perrin",
+        "industrie",
+        "Saint-Étienne",
+        "42000",
+        "Usinage de pièces",
+        "Nettoyage industriel",
+    ),
+    (
+        "Cloud Lyonnais",
+        "informatique",
+        "Lyon",
+        "69007",
+        "Hébergement et sauvegarde",
+        "Aménagement de bureaux",
+    ),
+    (
+        "Ostéo Bien-Être",
+        "sante",
+        "Écully",
+        "69130",
+        "Séances pour salariés",
+        "Comptabilité",
+    ),
+    (
+        "Sport Loisirs Rhône",
+        "evenementiel",
+        "Lyon",
+        "69007",
+        "Team building sportif",
+        "Flyers et affiches",
+    ),
+    (
+        "Plomberie Roux",
+        "btp",
+        "Villeurbanne",
+        "69100",
+        "Dépannage et installation sanitaire",
+        "Véhicule de prêt",
+    ),
+    (
+        "Conseil RH Fontaine",
+        "conseil",
+        "Lyon",
+        "69006",
+        "Recrutement et bilans de compétences",
+        "Traduction anglais",
+    ),
+    (
+        "Traductions Dumas",
+        "conseil",
+        "Lyon",
+        "69001",
+        "Traduction technique",
+        "Photos professionnelles",
+    ),
+    (
+        "Jardins de l'Ouest",
+        "nettoyage",
+        "Tassin-la-Demi-Lune",
+        "69160",
+        "Entretien d'espaces verts",
+        "Formation tronçonneuse",
+    ),
+    (
+        "Logistique Garnier",
+        "transport",
+        "Corbas",
+        "69960",
+        "Stockage et préparation de commandes",
+        "Conseil juridique",
+    ),
+];
+
+/// A valid SIREN (Luhn) derived from `n`.
+fn demo_siren(n: usize) -> String {
+    let body = format!("{:08}", 40_000_000 + n * 7_919);
+    (0..10)
+        .map(|d| format!("{body}{d}"))
+        .find(|s| people::siren_is_valid(s))
+        .expect("one check digit in ten passes Luhn")
+}
+
+/// A tiny deterministic generator: the demo is the same on every run.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, bound: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % bound
     }
+}
+
+/// Seeds the demo network when the database has no network and no user yet; does nothing
+/// otherwise. Returns whether it seeded.
+pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<bool> {
     let store = &state.store;
+    if people::user_count(store).await? > 0 || store.network_name().await?.is_some() {
+        println!("Demo: the database is not empty; nothing seeded.");
+        return Ok(false);
+    }
+    let policy = Policy {
+        fees: FeePolicy::new(200, Amount::from_units(1), 100, FundPayer::Seller)?,
+        amount_per_tx_max: Amount::from_units(50_000),
+    };
+    store
+        .create_network("Troc Rhône-Alpes (démo)", policy)
+        .await?;
     people::create_user(
         store,
         "gestion@demo.troc",
@@ -33,8 +317,112 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<(
         None,
     )
     .await?;
-    println!("Demo network seeded. Open {base_url}/login");
-    println!("  network manager: gestion@demo.troc / {DEMO_PASSWORD}");
-    println!("  accountant:      compta@demo.troc / {DEMO_PASSWORD}");
+    let until = (Utc::now().date_naive() + Duration::days(120))
+        .format("%Y-%m-%d")
+        .to_string();
+    let mut members = Vec::new();
+    for (n, (name, sector, city, postcode, offer, want)) in COMPANIES.iter().enumerate() {
+        let profile = Profile {
+            name: (*name).into(),
+            siren: demo_siren(n),
+            address: format!("{} rue de la République", 1 + n * 3),
+            city: (*city).into(),
+            postcode: (*postcode).into(),
+            sector: (*sector).into(),
+            description: format!("{name} : {offer}."),
+            contact: format!("04 78 {:02} {:02} {:02}", 10 + n, 20 + n, 30 + n),
+        };
+        let limit = Amount::from_units([2_000, 3_000, 5_000][n % 3]);
+        let member = people::create_member_with_account(store, &profile, limit).await?;
+        let email = format!("membre{:02}@demo.troc", n + 1);
+        people::create_user(
+            store,
+            &email,
+            DEMO_PASSWORD,
+            name,
+            Role::Owner,
+            Some(member.id),
+        )
+        .await?;
+        for (kind, title, price) in [
+            (Kind::Offer, offer, Some(((n as i64 % 7) + 1) * 15_000)),
+            (Kind::Want, want, None),
+        ] {
+            let content = ListingContent {
+                kind,
+                title: (*title).into(),
+                description: format!("{title} — contactez {name}."),
+                category: (*sector).into(),
+                price_minor: price,
+                vat_bp: 2_000,
+                city: (*city).into(),
+                active_until: until.clone(),
+            };
+            market::create(store, member.id, &content, None).await?;
+        }
+        members.push(member);
+    }
+    seed_trades(state, &members).await?;
+    // Two open payment requests so the "to pay" list is not empty.
+    for (seller, buyer, amount) in [(1usize, 0usize, 45_000i64), (5, 0, 120_000)] {
+        trade::create_request(
+            store,
+            &trade::NewRequest {
+                seller_member_id: members[seller].id,
+                buyer_member_id: members[buyer].id,
+                amount_minor: amount,
+                reference: &format!("DEMO-{seller}{buyer}"),
+                memo: "Facture de démonstration",
+                due_date: &until,
+                expires_at: people::now_unix() + 60 * 24 * 3600,
+                form_token: &format!("demo-request-{seller}-{buyer}"),
+            },
+        )
+        .await?;
+    }
+    println!(
+        "Demo network seeded: {} member companies, {DEMO_PAYMENTS} trades over {DEMO_DAYS} days.",
+        members.len()
+    );
+    println!("Open {base_url}/login and use (password {DEMO_PASSWORD} for all):");
+    println!("  network manager: gestion@demo.troc");
+    println!("  accountant:      compta@demo.troc");
+    println!("  member owners:   membre01@demo.troc … membre30@demo.troc");
+    Ok(true)
+}
+
+/// A few months of payments between the members, through the store's write path with past
+/// times; payments the ledger refuses (a buyer at its limit) are simply skipped.
+async fn seed_trades(state: &AppState, members: &[people::Member]) -> anyhow::Result<()> {
+    let mut rng = Lcg(2026);
+    let start = Utc::now() - Duration::days(DEMO_DAYS);
+    let step = Duration::seconds(DEMO_DAYS * 86_400 / DEMO_PAYMENTS as i64);
+    let mut submissions = Vec::with_capacity(DEMO_PAYMENTS);
+    for n in 0..DEMO_PAYMENTS {
+        let payer = rng.next(members.len() as u64) as usize;
+        let mut payee = rng.next(members.len() as u64) as usize;
+        if payee == payer {
+            payee = (payee + 1) % members.len();
+        }
+        let amount = Amount::from_minor(5_000 + rng.next(200) as i64 * 1_000);
+        let op = Operation::Payment {
+            payer: ledger::AccountId(members[payer].account_id as u64),
+            payee: ledger::AccountId(members[payee].account_id as u64),
+            amount,
+            reference: format!("F-{:04}", n + 1),
+            memo: format!("Prestation {}", COMPANIES[payee].4),
+        };
+        let key = IdempotencyKey::new(format!("demo-pay-{n}")).expect("short ascii key");
+        submissions.push(Submission::new(key, op).at(start + step * n as i32));
+    }
+    for chunk in submissions.chunks(SUBMISSIONS_PER_CALL_MAX) {
+        for answer in state.store.submit_batch(chunk.to_vec()).await? {
+            match answer {
+                Ok(_) => {}
+                Err(StoreError::Invalid(message)) => anyhow::bail!("demo trade refused: {message}"),
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
     Ok(())
 }

@@ -1,7 +1,14 @@
-//! Troc application shell (store, HTTP, CLI).
+//! Troc application shell: the store, the HTTP front, exports, audit and operations tools,
+//! used by the thin `troc` binary.
+pub mod activity;
 pub mod audit;
+pub mod config;
 pub mod demo;
 pub mod export;
 pub mod http;
+pub mod metrics;
+pub mod market;
+pub mod ops;
 pub mod people;
 pub mod store;
+pub mod trade;

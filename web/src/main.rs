@@ -4,8 +4,13 @@ use std::io::BufRead;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use web::audit::cli as audit;
+use web::export::run::{run_export, ExportCommand};
+use web::export::{CsvOptions, Format};
 use web::http::{AppState, Config, CookieSecurity};
 use web::people::{self, Role};
 use web::store::bench::{self, Scenario};
@@ -21,6 +26,10 @@ struct Cli {
     /// The database: sqlite://PATH (created on first run) or postgres://...
     #[arg(long, global = true, env = "TROC_DATABASE_URL", default_value = DATABASE_URL_DEFAULT)]
     database_url: String,
+    /// A TOML file of settings (keys: the TROC_* variables' names without the prefix, in
+    /// lower case). Flags win over the environment, which wins over the file.
+    #[arg(long, global = true, env = "TROC_CONFIG")]
+    config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -52,8 +61,25 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Print the effective settings and where each comes from (secrets masked).
+    Config,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Take a consistent online backup of the live SQLite database into a new file.
+    Backup {
+        /// The backup file to create (must not exist).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Restore a backup file as the SQLite database (stop the server first).
+    Restore {
+        /// The backup file, checked before anything is replaced.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+    },
     /// Measure durable payments per second and the dashboard read (see docs/performance.md).
     /// Writes only to an empty database or to its own scratch network.
     Bench {
@@ -93,7 +119,8 @@ enum Command {
         #[command(subcommand)]
         command: audit::KeysCommand,
     },
-    /// Export data.
+    /// Export data: the accountant's files (fec, hledger, beancount, csv, ofx) or an audit
+    /// bundle.
     Export {
         #[command(subcommand)]
         what: Export,
@@ -104,6 +131,50 @@ enum Command {
 enum Export {
     /// A self-contained audit bundle, verifiable offline with `troc verify --bundle`.
     Audit(audit::ExportAuditArgs),
+    /// FEC (Fichier des Écritures Comptables): the period must be locked.
+    Fec(BooksArgs),
+    /// hledger journal.
+    Hledger(BooksArgs),
+    /// Beancount ledger.
+    Beancount(BooksArgs),
+    /// CSV, one row per posting.
+    Csv(BooksArgs),
+    /// OFX statement of one member's account (needs --member).
+    Ofx(BooksArgs),
+}
+
+/// The accountant exports' arguments: the network's books, or one member's.
+#[derive(Args)]
+struct BooksArgs {
+    /// First day of the period (YYYY-MM-DD, UTC).
+    #[arg(long)]
+    from: NaiveDate,
+    /// Last day of the period, included.
+    #[arg(long)]
+    to: NaiveDate,
+    /// A member (its SIREN, or its account id): export that member's books. Without it,
+    /// the network's books.
+    #[arg(long)]
+    member: Option<String>,
+    /// The output file, or an existing directory (the file is then named after the books,
+    /// e.g. `<SIREN>FEC<AAAAMMJJ>.txt`).
+    #[arg(long)]
+    out: PathBuf,
+    /// The network operator's SIREN (9 digits).
+    #[arg(long, env = "TROC_NETWORK_SIREN")]
+    siren: String,
+    /// A JSON account mapping (see docs/exports.md); French PCG defaults otherwise.
+    #[arg(long)]
+    mapping: Option<PathBuf>,
+    /// CSV dates and decimals: `french` (31/12/2025, 1234,50) or `iso` (2025-12-31, 1234.50).
+    #[arg(long, value_enum, default_value_t = CsvStyle::French)]
+    csv_style: CsvStyle,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CsvStyle {
+    French,
+    Iso,
 }
 
 #[derive(Subcommand)]
@@ -118,8 +189,48 @@ enum AdminCommand {
     },
 }
 
+/// Logs go to standard error (standard output carries results: `troc load` prints
+/// acknowledgements there, `troc bench --json` its figures). `TROC_LOG` filters them
+/// (default `info,sqlx=warn`); `TROC_LOG_FORMAT=json` writes one JSON object per line.
+fn init_logging() -> Result<(), String> {
+    let filter = match std::env::var("TROC_LOG") {
+        Ok(directives) => tracing_subscriber::EnvFilter::try_new(&directives)
+            .map_err(|e| format!("invalid TROC_LOG {directives:?}: {e}"))?,
+        Err(_) => tracing_subscriber::EnvFilter::new("info,sqlx=warn"),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match std::env::var("TROC_LOG_FORMAT").as_deref() {
+        Ok("json") => builder.json().init(),
+        Ok("text") | Err(_) => builder.init(),
+        Ok(other) => {
+            return Err(format!(
+                "invalid TROC_LOG_FORMAT {other:?}: use text or json"
+            ))
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
+    // The settings file goes under the environment, before clap reads either.
+    let args: Vec<String> = std::env::args().collect();
+    let config_file = web::config::config_path(&args);
+    if let Some(path) = &config_file {
+        if let Err(error) = web::config::apply_file(path) {
+            eprintln!("troc: {error}");
+            return ExitCode::from(2);
+        }
+    }
     let cli = Cli::parse();
+    if let Err(error) = init_logging() {
+        eprintln!("troc: {error}");
+        return ExitCode::from(2);
+    }
+    if let Command::Config = cli.command {
+        return print_config(config_file.as_deref(), &cli.database_url);
+    }
     // An audit bundle is verified offline: no database at all.
     if let Command::Verify(audit::VerifyArgs {
         bundle: Some(dir), ..
@@ -127,15 +238,6 @@ fn main() -> ExitCode {
     {
         return audit::verify_bundle(dir);
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TROC_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
-        )
-        // Logs go to standard error: standard output carries results (`troc load` prints
-        // acknowledgements there, `troc bench --json` its figures).
-        .with_writer(std::io::stderr)
-        .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -153,6 +255,21 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Restore { from, force } = &cli.command {
+        // The target database may not exist yet, or must not be opened while it is replaced.
+        let overwrite = if *force {
+            web::ops::backup::Overwrite::Replace
+        } else {
+            web::ops::backup::Overwrite::Refuse
+        };
+        let report = web::ops::backup::restore(from, &cli.database_url, overwrite).await?;
+        println!(
+            "restored {} ({} transactions, invariants hold)",
+            report.path.display(),
+            report.transactions
+        );
+        return Ok(());
+    }
     let store = Store::connect(&cli.database_url).await?;
     match cli.command {
         Command::Serve {
@@ -185,6 +302,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let state = AppState::new(store.clone(), Config::new(security, &base_url));
             if demo {
                 web::demo::seed_if_empty(&state, &base_url).await?;
+            }
+            if store.network_name().await?.is_none() {
+                // A fresh installation: an empty network with no fees until a manager sets
+                // the rules.
+                store
+                    .create_network("Troc", ledger::Policy::default())
+                    .await?;
             }
             println!("Troc is listening on {base_url}");
             web::http::serve(state, addr).await?;
@@ -224,6 +348,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             Ok(())
         }
+        Command::Backup { out } => {
+            let report = web::ops::backup::backup(&store, &out).await?;
+            store.close().await;
+            println!(
+                "backup written to {} ({} bytes, {} transactions, invariants hold)",
+                report.path.display(),
+                report.bytes,
+                report.transactions
+            );
+            Ok(())
+        }
+        Command::Restore { .. } => unreachable!("restore runs before the store is opened"),
+        Command::Config => unreachable!("config runs before the runtime starts"),
         Command::Load {
             accounts,
             submitters,
@@ -289,11 +426,65 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             Ok(())
         }
+        Command::Export { what } => {
+            let (format, args) = match what {
+                Export::Fec(args) => (Format::Fec, args),
+                Export::Hledger(args) => (Format::Hledger, args),
+                Export::Beancount(args) => (Format::Beancount, args),
+                Export::Ofx(args) => (Format::Ofx, args),
+                Export::Csv(args) => {
+                    let options = match args.csv_style {
+                        CsvStyle::French => CsvOptions::FRENCH,
+                        CsvStyle::Iso => CsvOptions::ISO,
+                    };
+                    (Format::Csv(options), args)
+                }
+                Export::Audit(args) => {
+                    let result = audit::export_audit(&store, &args).await;
+                    store.close().await;
+                    return result;
+                }
+            };
+            let command = ExportCommand {
+                format,
+                from: args.from,
+                to: args.to,
+                member: args.member,
+                out: args.out,
+                siren: args.siren,
+                mapping: args.mapping,
+            };
+            let result = run_export(&store, command, &mut std::io::stderr()).await;
+            store.close().await;
+            result.map(|_| ())
+        }
         Command::Verify(_) => audit::verify(&store).await,
         Command::Checkpoint(args) => audit::checkpoint(&store, &cli.database_url, &args).await,
         Command::Keys { command } => audit::keys(&store, &cli.database_url, command).await,
-        Command::Export {
-            what: Export::Audit(args),
-        } => audit::export_audit(&store, &args).await,
     }
 }
+
+/// `troc config`: every setting, its effective value and its source.
+fn print_config(file: Option<&std::path::Path>, database_url: &str) -> ExitCode {
+    let rows = match web::config::effective(file) {
+        Ok(rows) => rows,
+        Err(error) => {
+            eprintln!("troc: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(path) = file {
+        println!("# configuration file: {}", path.display());
+    }
+    for (key, value, source) in rows {
+        let (value, source) =
+            if key == "database_url" && value != web::config::mask_secrets(database_url) {
+                (web::config::mask_secrets(database_url), "flag")
+            } else {
+                (value, source)
+            };
+        println!("{key} = {value:?}  # {source}");
+    }
+    ExitCode::SUCCESS
+}
+

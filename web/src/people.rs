@@ -473,6 +473,21 @@ pub async fn create_member(store: &Store, account_id: i64, profile: &Profile) ->
     Ok(id)
 }
 
+/// Opens the company's ledger account through the store, then records its profile.
+pub async fn create_member_with_account(
+    store: &Store,
+    profile: &Profile,
+    credit_limit: ledger::Amount,
+) -> StoreResult<Member> {
+    let account = store.open_account(credit_limit, None).await?;
+    let account_id = i64::try_from(account.id().0)
+        .map_err(|_| StoreError::Corrupt("account id out of range".into()))?;
+    let id = create_member(store, account_id, profile).await?;
+    member(store, id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("new member not found".into()))
+}
+
 pub async fn siren_taken(store: &Store, siren: &str) -> StoreResult<bool> {
     let count: i64 = dispatch!(store.backend(), pool => {
         sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE siren = $1")

@@ -10,6 +10,7 @@
 //! it). These live in `web/tests/` because only the binary's own package gets
 //! `CARGO_BIN_EXE_troc`.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
@@ -126,30 +127,47 @@ fn run_and_kill(mut child: Child, kill_after: Option<usize>) -> Vec<Ack> {
 
 async fn check(url: &str, acks: &[Ack]) {
     let store = Store::connect(url).await.expect("reopen after the crash");
+    type Rows = (Vec<(String, String)>, Vec<(i64, String)>);
+    let (decisions, transactions): Rows = web::dispatch!(store.backend(), pool => {
+        (
+            sqlx::query_as("SELECT key, result FROM idempotency")
+                .fetch_all(pool).await.unwrap(),
+            sqlx::query_as("SELECT id, idempotency_key FROM transactions")
+                .fetch_all(pool).await.unwrap(),
+        )
+    });
+    let decisions: HashMap<String, String> = decisions.into_iter().collect();
+    let keys_by_tx: HashMap<i64, String> = transactions.into_iter().collect();
     for ack in acks {
         match ack {
             Ack::Posted(key, tx) => {
-                let stored = store
-                    .transaction(*tx)
-                    .await
-                    .unwrap()
+                let stored = keys_by_tx
+                    .get(&(tx.0 as i64))
                     .unwrap_or_else(|| panic!("acknowledged {key} ({tx}) is missing"));
-                assert_eq!(stored.idempotency_key().unwrap().as_str(), key);
+                assert_eq!(stored, key);
+                assert!(decisions[key].starts_with("{\"Ok\""), "{key}");
             }
             Ack::Rejected(key, code) => {
-                // Resubmitting anything under the key answers from the recorded decision.
-                let again = store
-                    .submit(web::store::Submission::new(
-                        IdempotencyKey::new(key.clone()).unwrap(),
-                        ledger::Operation::VoidHold {
-                            hold: ledger::HoldId(1),
-                        },
-                    ))
-                    .await
-                    .unwrap();
-                assert_eq!(again, Err(Rejection::IdempotencyConflict), "{key} {code}");
+                let decision = decisions
+                    .get(key)
+                    .unwrap_or_else(|| panic!("acknowledged rejection {key} is not recorded"));
+                assert!(decision.starts_with("{\"Err\""), "{key}: {decision}");
+                assert!(decision.contains(code.as_str()), "{key}: {decision}");
             }
         }
+    }
+    // Resubmitting under an acknowledged key answers from the recorded decision.
+    if let Some(Ack::Rejected(key, _)) = acks.iter().find(|a| matches!(a, Ack::Rejected(..))) {
+        let again = store
+            .submit(web::store::Submission::new(
+                IdempotencyKey::new(key.clone()).unwrap(),
+                ledger::Operation::VoidHold {
+                    hold: ledger::HoldId(1),
+                },
+            ))
+            .await
+            .unwrap();
+        assert_eq!(again, Err(Rejection::IdempotencyConflict), "{key}");
     }
     // Exactly once, nothing half-applied: each transaction has one decision recording it,
     // and each accepted decision has its transaction.

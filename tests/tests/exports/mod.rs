@@ -1,6 +1,8 @@
 //! Accountant exports on a seeded network (in-memory ledger): the FEC checker, `hledger
 //! check`, `bean-check`, and round trips from each format back to the ledger's balances.
 
+mod store;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -816,5 +818,79 @@ fn ofx_statement_has_unique_stable_fitids_and_the_right_balance() {
             .find(|b| tag(b, "FITID") == fitid)
             .expect("the line is in the year's statement");
         assert_eq!(tag(same, "TRNAMT"), tag(block, "TRNAMT"));
+    }
+}
+
+#[test]
+fn trial_balance_and_member_summaries_match_the_ledger() {
+    use web::export::reports::{MemberSummaryBuilder, TrialBalanceBuilder};
+    let seeded = seeded_network();
+    let entries = seeded.entries();
+    let (from, to) = fy();
+    let period = Period::new(from, to).unwrap();
+    let mut builder = TrialBalanceBuilder::new(&AccountMapping::default(), &Scope::Network, period);
+    for entry in entries.iter().filter(|e| e.date() <= to) {
+        if entry.date() < from {
+            builder.carry(entry).unwrap();
+        } else {
+            builder.push(entry).unwrap();
+        }
+    }
+    let trial = builder.finish().unwrap();
+    assert_eq!(trial.debit_total, trial.credit_total);
+    let mut closing_books: BTreeMap<String, i64> = BTreeMap::new();
+    for row in &trial.rows {
+        assert_eq!(row.closing, row.opening + row.debit - row.credit, "{row:?}");
+        let key = match &row.aux {
+            Some(aux) => format!("{}:{}", row.account.num(), aux.num),
+            None => row.account.num().to_owned(),
+        };
+        closing_books.insert(key, row.closing);
+    }
+    assert_operator_books_match(&closing_books, &entries, from, to, "165000");
+    // The same figures as the FEC.
+    let h = header(from, to, Scope::Network);
+    let name = h.fec_file_name();
+    let (fec, _) = export(&seeded, h, &AccountMapping::default(), Format::Fec);
+    let stats = check_fec(&name, fec.as_bytes(), from, to).unwrap();
+    let nonzero = |m: &BTreeMap<String, i64>| -> BTreeMap<String, i64> {
+        m.iter()
+            .filter(|(_, v)| **v != 0)
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    };
+    assert_eq!(nonzero(&closing_books), nonzero(&stats.balances));
+
+    let closing = ledger_balances(&entries, to);
+    for id in member_ids() {
+        let mut summary = MemberSummaryBuilder::new(AccountId(id), period);
+        for entry in entries.iter().filter(|e| e.date() <= to) {
+            if entry.date() < from {
+                summary.carry(entry);
+            } else {
+                summary.push(entry).unwrap();
+            }
+        }
+        let s = summary.finish();
+        assert_eq!(s.closing_balance, closing[&AccountId(id)], "member {id}");
+        assert_eq!(
+            s.opening_balance + s.sales
+                - s.purchases
+                - s.commissions
+                - s.fees
+                - s.fund_contributions
+                + s.other,
+            s.closing_balance,
+            "member {id}: {s:?}"
+        );
+        assert!(s.sales >= 0 && s.purchases >= 0 && s.commissions >= 0 && s.fees >= 0);
+        if id == 14 {
+            // The 999 sale was reversed: only the 99 sale and the 250 capture count.
+            assert_eq!(s.sales, 9_900);
+            assert_eq!(
+                s.purchases,
+                25_000 + (8..=12).map(|m| (100 + m) * 100).sum::<i64>()
+            );
+        }
     }
 }

@@ -5,7 +5,9 @@ use ledger::{
     AccountStatus, Amount, ChargeKind, HoldId, HoldStatus, Operation, Outcome, Rejection, TxKind,
 };
 use tests::story;
-use web::store::{Store, Submission, HISTORY_PAGE_SIZE_MAX, SUBMISSIONS_PER_CALL_MAX};
+use web::store::{
+    Store, Submission, HISTORY_PAGE_SIZE_MAX, OPEN_ACCOUNTS_PER_CALL_MAX, SUBMISSIONS_PER_CALL_MAX,
+};
 
 use super::{assert_invariants, balance, key, network, payment, submit};
 
@@ -458,3 +460,44 @@ story!(restart_changes_nothing, |db: &tests::TestDb| {
         store.close().await;
     }
 });
+
+story!(
+    accounts_open_at_zero_within_the_per_call_limit,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let store = Store::connect(&url).await.unwrap();
+            network(&store, 0, 0).await;
+            let one = store
+                .open_account(Amount::from_units(100), Some(Amount::from_units(1_000)))
+                .await
+                .unwrap();
+            let read = store.account(one.id()).await.unwrap().unwrap();
+            assert_eq!(read, one);
+            assert_eq!(read.balance(), Amount::ZERO);
+            assert!(store
+                .open_account(Amount::from_minor(-1), None)
+                .await
+                .is_err());
+            let too_many = store
+                .open_accounts(OPEN_ACCOUNTS_PER_CALL_MAX + 1, Amount::ZERO, None)
+                .await;
+            assert!(too_many.is_err());
+            let many = store
+                .open_accounts(OPEN_ACCOUNTS_PER_CALL_MAX, Amount::ZERO, None)
+                .await
+                .unwrap();
+            assert_eq!(many.len(), OPEN_ACCOUNTS_PER_CALL_MAX);
+            // 4 system accounts, the one above and the batch.
+            assert_eq!(
+                store.accounts().await.unwrap().len(),
+                5 + OPEN_ACCOUNTS_PER_CALL_MAX
+            );
+            assert!(store
+                .create_network("", ledger::Policy::default())
+                .await
+                .is_err());
+            store.close().await;
+        }
+    }
+);

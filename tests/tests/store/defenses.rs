@@ -143,9 +143,9 @@ story!(
             let now = "'2026-01-01T00:00:00+00:00'";
             let tx_row = |id: i64, seq: i64| {
                 format!(
-                // (audit: `hash` is required since 0005; any 64 hex digits pass the schema.)
                 "INSERT INTO transactions (id, seq, kind, time, reference, memo, posting_count, \
                  hash) VALUES ({id}, {seq}, 'adjustment', {now}, '', 'raw', 2, '{}')",
+                // A well-formed (if false) chain hash: what is tested here is the balance.
                 "0".repeat(64)
             )
             };

@@ -17,15 +17,10 @@ pub async fn network(store: &Store, members: usize, limit: i64) -> (SystemAccoun
         .create_network("Test network", Policy::default())
         .await
         .unwrap();
-    let mut accounts = Vec::with_capacity(members);
-    for _ in 0..members {
-        accounts.push(
-            store
-                .open_account(Amount::from_units(limit), None)
-                .await
-                .unwrap(),
-        );
-    }
+    let accounts = store
+        .open_accounts(members, Amount::from_units(limit), None)
+        .await
+        .unwrap();
     (system, accounts)
 }
 

@@ -261,6 +261,12 @@ story!(
                 .unwrap()
                 .unwrap();
             let mut browser = Client::new(state);
+            // A visitor switches language from the home page's footer.
+            let mut visitor = browser.sibling();
+            visitor.get("/").await.assert_contains("Bienvenue sur Troc");
+            let page = visitor.post("/lang", &[("lang", "en")]).await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER);
+            visitor.get("/").await.assert_contains("Welcome to Troc");
             browser.accept_language = Some("en-GB,en;q=0.9,fr;q=0.5".into());
             let page = browser.get("/login").await;
             page.assert_contains("<html lang=\"en\">");

@@ -44,7 +44,11 @@ pub struct Client {
     router: Router,
     pub session: Option<String>,
     pub csrf: Option<String>,
+    /// The last page's form token (`name="token"`), added to posts that carry none.
+    pub form_token: Option<String>,
     pub accept_language: Option<String>,
+    /// The `troc_lang` cookie, when the site set one.
+    pub lang_cookie: Option<String>,
 }
 
 impl Client {
@@ -53,7 +57,9 @@ impl Client {
             router: app(state),
             session: None,
             csrf: None,
+            form_token: None,
             accept_language: None,
+            lang_cookie: None,
         }
     }
 
@@ -63,7 +69,9 @@ impl Client {
             router: self.router.clone(),
             session: None,
             csrf: None,
+            form_token: None,
             accept_language: None,
+            lang_cookie: None,
         }
     }
 
@@ -81,6 +89,11 @@ impl Client {
         if !fields.iter().any(|(k, _)| k == "csrf") {
             if let Some(csrf) = &self.csrf {
                 fields.push(("csrf".into(), csrf.clone()));
+            }
+        }
+        if !fields.iter().any(|(k, _)| k == "token") {
+            if let Some(token) = &self.form_token {
+                fields.push(("token".into(), token.clone()));
             }
         }
         let body = form_urlencoded::Serializer::new(String::new())
@@ -109,8 +122,15 @@ impl Client {
 
     fn request(&self, method: &str, path: &str) -> axum::http::request::Builder {
         let mut builder = Request::builder().method(method).uri(path);
+        let mut cookies = Vec::new();
         if let Some(session) = &self.session {
-            builder = builder.header(header::COOKIE, format!("troc_session={session}"));
+            cookies.push(format!("troc_session={session}"));
+        }
+        if let Some(lang) = &self.lang_cookie {
+            cookies.push(format!("troc_lang={lang}"));
+        }
+        if !cookies.is_empty() {
+            builder = builder.header(header::COOKIE, cookies.join("; "));
         }
         if let Some(lang) = &self.accept_language {
             builder = builder.header(header::ACCEPT_LANGUAGE, lang.as_str());
@@ -129,6 +149,9 @@ impl Client {
             .map(|v| v.to_str().unwrap().to_owned())
             .collect();
         for cookie in &set_cookies {
+            if let Some(rest) = cookie.strip_prefix("troc_lang=") {
+                self.lang_cookie = rest.split(';').next().map(str::to_owned);
+            }
             if let Some(rest) = cookie.strip_prefix("troc_session=") {
                 let value = rest.split(';').next().unwrap_or("");
                 self.session = if value.is_empty() {
@@ -152,6 +175,7 @@ impl Client {
         if let Some(csrf) = page.csrf() {
             self.csrf = Some(csrf);
         }
+        self.form_token = hidden_value(&page.body, "token");
         page
     }
 

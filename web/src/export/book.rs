@@ -480,3 +480,73 @@ fn counterparty(entry: &ExportEntry, member: AccountId, amount: i64) -> Option<&
         .or_else(|| candidates().next())
         .map(|p| p.account.as_ref())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::{TimeZone, Utc};
+    use ledger::Amount;
+
+    use super::*;
+    use crate::export::ExportPosting;
+
+    fn entry(memo: &str) -> ExportEntry {
+        let member = |id: u64| Arc::new(AccountInfo::member(AccountId(id), None, "M").unwrap());
+        ExportEntry {
+            tx: TxId(1),
+            kind: TxKind::Payment,
+            time: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
+            reference: String::new(),
+            memo: memo.to_owned(),
+            reverses: None,
+            postings: vec![
+                ExportPosting {
+                    account: member(1),
+                    amount: Amount::from_minor(-5),
+                    leg: Leg::Principal,
+                },
+                ExportPosting {
+                    account: member(2),
+                    amount: Amount::from_minor(5),
+                    leg: Leg::Principal,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn labels_are_cut_at_their_limit() {
+        let short = entry_label(&entry("x"), &[]);
+        let room = ENTRY_LABEL_LEN_MAX - short.chars().count() + 1;
+        let fits = entry_label(&entry(&"é".repeat(room)), &[]);
+        assert_eq!(fits.chars().count(), ENTRY_LABEL_LEN_MAX);
+        assert!(fits.ends_with('é'));
+        let cut = entry_label(&entry(&"é".repeat(room + 1)), &[]);
+        assert_eq!(cut.chars().count(), ENTRY_LABEL_LEN_MAX);
+        assert_eq!(piece_ref(&entry("")), "T1");
+    }
+
+    #[test]
+    fn a_split_position_follows_the_balance_sign() {
+        let split = SplitAccount {
+            debit: GlAccount::new("467100", "D").unwrap(),
+            credit: GlAccount::new("468100", "C").unwrap(),
+        };
+        let mut balances = Balances::default();
+        let mut lines = Vec::new();
+        balances
+            .post_target(&mut lines, &Target::Split(&split), None, 100)
+            .unwrap();
+        balances
+            .post_target(&mut lines, &Target::Split(&split), None, -300)
+            .unwrap();
+        let shown: Vec<(&str, i64)> = lines.iter().map(|l| (l.account.num(), l.debit)).collect();
+        assert_eq!(
+            shown,
+            vec![("467100", 100), ("467100", -100), ("468100", -200)]
+        );
+        assert_eq!(balances.balance(&split.debit, None), 0);
+        assert_eq!(balances.balance(&split.credit, None), -200);
+    }
+}

@@ -39,6 +39,14 @@ fn field(text: &str) -> String {
     one_line(text, &['|'])
 }
 
+fn or_else(text: String, fallback: impl FnOnce() -> String) -> String {
+    if text.is_empty() {
+        fallback()
+    } else {
+        text
+    }
+}
+
 impl FecWriter {
     pub(crate) fn new() -> FecWriter {
         FecWriter
@@ -58,8 +66,9 @@ impl FecWriter {
     ) -> ExportResult<()> {
         let date = compact_date(entry.date);
         let valid = compact_date(valid.max(entry.date));
-        let piece = field(&entry.piece_ref);
-        let label = field(&entry.label);
+        // Required fields stay filled even when the user's text was nothing but separators.
+        let piece = or_else(field(&entry.piece_ref), || format!("E{num}"));
+        let label = or_else(field(&entry.label), || entry.journal.label().to_owned());
         for line in &entry.lines {
             let (debit, credit) = if line.debit > 0 {
                 (line.debit, 0)
@@ -67,7 +76,10 @@ impl FecWriter {
                 (0, -line.debit)
             };
             let (aux_num, aux_label) = match &line.aux {
-                Some(aux) => (field(&aux.num), field(&aux.label)),
+                Some(aux) => (
+                    field(&aux.num),
+                    or_else(field(&aux.label), || field(&aux.num)),
+                ),
                 None => (String::new(), String::new()),
             };
             writeln!(
@@ -83,5 +95,52 @@ impl FecWriter {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::export::book::{Aux, Journal, Line};
+    use crate::export::mapping::GlAccount;
+
+    #[test]
+    fn required_fields_survive_text_made_of_separators() {
+        let date = NaiveDate::from_ymd_opt(2025, 3, 1).unwrap();
+        let account = GlAccount::new("467100", "Barter").unwrap();
+        let entry = BookedEntry {
+            journal: Journal::Barter,
+            date,
+            piece_ref: "|||".into(),
+            label: "|".into(),
+            tx: None,
+            lines: vec![
+                Line {
+                    account: account.clone(),
+                    aux: Some(Aux {
+                        num: "M7".into(),
+                        label: "||".into(),
+                    }),
+                    debit: 5,
+                },
+                Line {
+                    account,
+                    aux: None,
+                    debit: -5,
+                },
+            ],
+        };
+        let mut out = Vec::new();
+        FecWriter::new().entry(&mut out, &entry, 3, date).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let first: Vec<&str> = text.lines().next().unwrap().split('|').collect();
+        assert_eq!(first.len(), 18);
+        assert_eq!(
+            (first[6], first[7], first[8], first[10]),
+            ("M7", "M7", "E3", "Echanges barter")
+        );
+        assert_eq!((first[11], first[12]), ("0,05", "0,00"));
     }
 }

@@ -20,6 +20,7 @@ mod journal;
 pub mod mapping;
 mod ofx;
 pub mod reports;
+pub mod run;
 pub mod source;
 mod text;
 

@@ -27,6 +27,13 @@ impl Directory {
         self.accounts.get(&id)
     }
 
+    /// The member with this SIREN (a linear search: for the command line, once).
+    pub fn find_siren(&self, siren: &str) -> Option<&Arc<AccountInfo>> {
+        self.accounts
+            .values()
+            .find(|info| info.siren().is_some_and(|s| s.as_str() == siren))
+    }
+
     /// The system accounts of an in-memory ledger plus the member descriptions given.
     pub fn for_ledger(
         ledger: &Ledger,

@@ -35,11 +35,18 @@ struct HomeTemplate {
     c: Chrome,
 }
 
-async fn home(ctx: Ctx) -> AppResult<Response> {
+async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
     match ctx.user().map(|u| u.role) {
         Some(Role::Owner | Role::Staff) => Ok(Redirect::to("/dashboard").into_response()),
         Some(Role::Manager | Role::Accountant) => Ok(Redirect::to("/admin").into_response()),
-        None => page(HomeTemplate { c: ctx.chrome() }),
+        None => {
+            // The footer's language form needs a CSRF token, hence a session.
+            let (csrf, cookie) = session::ensure_session(&state, &ctx).await?;
+            let template = HomeTemplate {
+                c: ctx.chrome().with_csrf(&csrf),
+            };
+            Ok(session::with_cookie(page(template)?, cookie))
+        }
     }
 }
 

@@ -217,7 +217,102 @@ catalogue! {
     role_owner => "Dirigeant", "Owner";
     role_staff => "Collaborateur", "Staff";
     role => "Rôle", "Role";
+    opening_balance => "Solde d'ouverture", "Opening balance";
+    closing_balance => "Solde de clôture", "Closing balance";
+    month => "Mois", "Month";
+    total_debited => "Total débité de votre compte", "Total debited from your account";
+    payee_receives => "Le bénéficiaire reçoit", "The payee receives";
+    paid_by_buyer => "payée par l'acheteur", "paid by the buyer";
+    paid_by_seller => "payée par le vendeur", "paid by the seller";
+    commission_rate => "Commission sur les ventes", "Commission on sales";
+    commission_minimum => "Commission minimale", "Minimum commission";
+    fund_rate => "Contribution au fonds de garantie", "Guarantee fund contribution";
+    amount_per_tx_max => "Montant maximal par opération", "Largest amount per transaction";
+    rules_text => "Ces règles s'appliquent à chaque échange ; la commission et la contribution sont calculées au centime près, arrondies au demi-centime supérieur.", "These rules apply to every trade; the commission and the contribution are computed to the cent, half up.";
+    reminder_negative => "Votre solde est négatif depuis plus de 90 jours : pensez à vendre pour revenir à zéro.", "Your balance has been negative for more than 90 days: sell to get back to zero.";
+    reminder_near_limit => "Vous avez utilisé plus de 80 % de votre découvert autorisé.", "You have used more than 80% of your credit limit.";
+    reminder_deliveries => "Des commandes attendent votre confirmation de livraison.", "Orders are waiting for you to confirm delivery.";
+    no_reminder => "Rien à signaler.", "Nothing to report.";
+    see_all => "Tout voir", "See all";
+    times_utc => "Heures en UTC.", "Times in UTC.";
+    price_hint => "Laisser vide pour « sur devis ».", "Leave empty for \"on quote\".";
+    staff => "Utilisateurs", "Users";
+    privacy => "Confidentialité", "Privacy";
+    read_only_owner => "Seul le dirigeant peut modifier ces informations.", "Only the owner can change this.";
+    member_created => "Entreprise créée. Transmettez ce lien à son dirigeant :", "Company created. Give this link to its owner:";
     no_member_account => "Ce compte utilisateur n'est rattaché à aucune entreprise membre.", "This user account belongs to no member company.";
+}
+
+impl Tr {
+    pub fn tx_kind(&self, kind: ledger::TxKind) -> &'static str {
+        use ledger::TxKind::*;
+        let fr = self.lang == Lang::Fr;
+        match kind {
+            Payment => {
+                if fr {
+                    "Paiement"
+                } else {
+                    "Payment"
+                }
+            }
+            Fee => {
+                if fr {
+                    "Frais"
+                } else {
+                    "Fee"
+                }
+            }
+            FundContribution => {
+                if fr {
+                    "Contribution au fonds"
+                } else {
+                    "Fund contribution"
+                }
+            }
+            HoldCapture => {
+                if fr {
+                    "Commande livrée"
+                } else {
+                    "Delivered order"
+                }
+            }
+            Reversal => {
+                if fr {
+                    "Annulation"
+                } else {
+                    "Reversal"
+                }
+            }
+            WriteOff => {
+                if fr {
+                    "Passage en perte"
+                } else {
+                    "Write-off"
+                }
+            }
+            Recovery => {
+                if fr {
+                    "Recouvrement"
+                } else {
+                    "Recovery"
+                }
+            }
+            OpeningBalance => {
+                if fr {
+                    "Solde d'ouverture"
+                } else {
+                    "Opening balance"
+                }
+            }
+            Adjustment => {
+                if fr {
+                    "Régularisation"
+                } else {
+                    "Adjustment"
+                }
+            }
+        }
+    }
 }
 
 /// Field-level validation errors, in the user's language.

@@ -17,9 +17,14 @@ use crate::store::Store;
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod health;
 pub mod i18n;
+pub mod market;
+pub mod members;
+pub mod money;
 pub mod session;
 pub mod templates;
+pub mod trades;
 
 pub use error::{AppError, AppResult};
 
@@ -74,6 +79,9 @@ impl AppState {
     }
 }
 
+/// How often `serve` expires holds, requests and sessions.
+pub const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
+
 const STYLESHEET: &str = include_str!("../../static/troc.css");
 
 async fn stylesheet() -> impl IntoResponse {
@@ -95,13 +103,20 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/static/troc.css", get(stylesheet))
         .merge(auth::router())
+        .merge(health::router())
         .merge(audit::router())
+        .merge(money::router())
+        .merge(trades::router())
+        .merge(market::router())
+        .merge(members::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::layer,
         ))
         .layer(DefaultBodyLimit::max(session::FORM_BODY_LEN_MAX))
+        // Outermost: every response, errors included, gets a request id and is measured.
+        .layer(axum::middleware::from_fn(health::track))
         .with_state(state)
 }
 
@@ -109,9 +124,29 @@ pub fn app(state: AppState) -> Router {
 pub async fn serve(state: AppState, addr: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, "listening");
-    axum::serve(listener, app(state))
+    // Housekeeping that must not wait for someone to open a page: release expired order
+    // holds (through the ledger), expire unpaid requests, drop expired sessions.
+    let sweeper_state = state.clone();
+    let sweeper = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_INTERVAL);
+        loop {
+            tick.tick().await;
+            if let Err(error) = trades::sweep_orders(&sweeper_state).await {
+                tracing::warn!(%error, "could not expire order holds");
+            }
+            if let Err(error) = crate::trade::expire_requests(&sweeper_state.store).await {
+                tracing::warn!(%error, "could not expire payment requests");
+            }
+            if let Err(error) = crate::people::purge_sessions(&sweeper_state.store).await {
+                tracing::warn!(%error, "could not purge expired sessions");
+            }
+        }
+    });
+    let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal())
-        .await
+        .await;
+    sweeper.abort();
+    served
 }
 
 async fn shutdown_signal() {

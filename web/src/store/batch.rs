@@ -19,7 +19,8 @@ use ledger::{
     accounts_touched, decide, replay, Account, AccountId, ChangeRecord, Command, Hold, HoldId,
     Operation, Outcome, Policy, Rejection, Snapshot, SystemAccounts, Transaction, TxId, View,
 };
-use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection, PgConnection, Postgres, QueryBuilder, Sqlite, SqliteConnection};
 
 use super::rows::{
     account_from_row, db_id, hold_from_row, id_list, in_id_list, micros, transaction_from_rows,
@@ -181,6 +182,16 @@ fn in_text_list(kind: BackendKind, column: &str, param: u32) -> String {
     }
 }
 
+/// Runs the same body on whichever connection the writer holds.
+macro_rules! on_writer {
+    ($writer:expr, $conn:ident => $body:expr) => {
+        match $writer {
+            WriterConn::Sqlite($conn) => $body,
+            WriterConn::Postgres($conn) => $body,
+        }
+    };
+}
+
 /// Loads holds and original transactions (with their reversals) into `snapshot`.
 macro_rules! load_refs {
     ($conn:expr, $kind:expr, $hold_ids:expr, $tx_ids:expr, $snapshot:expr, $existing:expr) => {{
@@ -241,12 +252,35 @@ macro_rules! load_refs {
     }};
 }
 
+/// The writer's own connection, kept across batches so that its page cache (SQLite) and
+/// prepared statements stay warm.
+pub(crate) enum WriterConn {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+impl WriterConn {
+    pub(crate) async fn acquire(backend: &Backend) -> StoreResult<WriterConn> {
+        Ok(match backend {
+            Backend::Sqlite(pool) => WriterConn::Sqlite(pool.acquire().await?),
+            Backend::Postgres(pool) => WriterConn::Postgres(pool.acquire().await?),
+        })
+    }
+
+    fn kind(&self) -> BackendKind {
+        match self {
+            WriterConn::Sqlite(_) => BackendKind::Sqlite,
+            WriterConn::Postgres(_) => BackendKind::Postgres,
+        }
+    }
+}
+
 /// Runs one attempt of a batch. An `Err` means nothing was committed.
 pub(crate) async fn execute(
-    backend: &Backend,
+    writer: &mut WriterConn,
     submissions: &[&Submission],
 ) -> StoreResult<Vec<Decision>> {
-    let kind = backend.kind();
+    let kind = writer.kind();
     let now = micros(Utc::now());
     let keys: Vec<&str> = submissions.iter().map(|s| s.key().as_str()).collect();
     let keys_json = serde_json::to_string(&keys).expect("keys serialise");
@@ -259,9 +293,11 @@ pub(crate) async fn execute(
         .iter()
         .filter_map(|s| s.op().transaction_id())
         .collect();
-    crate::dispatch!(backend, pool => {
-        let mut tx = pool.begin_with(begin_write_sql(kind)).await?;
+    on_writer!(writer, connection => {
+        let started = std::time::Instant::now();
+        let mut tx = (**connection).begin_with(begin_write_sql(kind)).await?;
         let conn = &mut *tx;
+        let begun = started.elapsed();
 
         let settings: Option<(i64, i64, i64, i64)> = sqlx::query_as(
             "SELECT fund_account, fees_account, losses_account, migration_account \
@@ -364,7 +400,9 @@ pub(crate) async fn execute(
             tx_ids: tx_ids.into_iter().map(TxId).collect(),
             hold_ids: hold_ids.into_iter().map(HoldId).collect(),
         };
+        let loaded_at = started.elapsed();
         let plan = decide_batch(submissions, &mut loaded, now);
+        let decided_at = started.elapsed();
 
         if !plan.transactions.is_empty() {
             // The commit order: this row stays locked until COMMIT, and with it the chain's
@@ -455,7 +493,17 @@ pub(crate) async fn execute(
             }
         }
         conn.write_keys(&plan.keys).await?;
+        let written_at = started.elapsed();
         tx.commit().await?;
+        tracing::debug!(
+            operations = submissions.len(),
+            begin_us = begun.as_micros() as u64,
+            load_us = (loaded_at - begun).as_micros() as u64,
+            decide_us = (decided_at - loaded_at).as_micros() as u64,
+            write_us = (written_at - decided_at).as_micros() as u64,
+            commit_us = (started.elapsed() - written_at).as_micros() as u64,
+            "batch committed"
+        );
         Ok(plan.results)
     })
 }

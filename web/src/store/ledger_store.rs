@@ -15,6 +15,8 @@ use super::{Store, StoreError, StoreResult, Submission};
 
 /// Longest network name, in characters.
 pub const NETWORK_NAME_LEN_MAX: usize = 100;
+/// Most accounts one [`Store::open_accounts`] call opens.
+pub const OPEN_ACCOUNTS_PER_CALL_MAX: usize = 10_000;
 /// Most entries one history page may hold.
 pub const HISTORY_PAGE_SIZE_MAX: usize = 200;
 
@@ -184,6 +186,53 @@ impl Store {
         )?)
     }
 
+    /// Opens `count` member accounts at zero with the same limits, in one transaction (at
+    /// most [`OPEN_ACCOUNTS_PER_CALL_MAX`]): for imports and benchmarks.
+    pub async fn open_accounts(
+        &self,
+        count: usize,
+        credit_limit: Amount,
+        max_balance: Option<Amount>,
+    ) -> StoreResult<Vec<Account>> {
+        if count > OPEN_ACCOUNTS_PER_CALL_MAX {
+            return Err(StoreError::Invalid(format!(
+                "at most {OPEN_ACCOUNTS_PER_CALL_MAX} accounts per call"
+            )));
+        }
+        Account::open(AccountId(0), AccountKind::Member, credit_limit, max_balance)?;
+        let now = micros(Utc::now());
+        let begin = self.begin_write_sql();
+        let ids: Vec<i64> = crate::dispatch!(self.backend(), pool => {
+            let mut tx = pool.begin_with(begin).await?;
+            let mut ids = Vec::with_capacity(count);
+            for _ in 0..count {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO accounts (kind, status, balance, pending, credit_limit, \
+                     max_balance, created_at) VALUES ('member', 'active', 0, 0, $1, $2, $3) \
+                     RETURNING id",
+                )
+                .bind(credit_limit.minor())
+                .bind(max_balance.map(Amount::minor))
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                ids.push(id);
+            }
+            tx.commit().await?;
+            ids
+        });
+        ids.into_iter()
+            .map(|id| {
+                Ok(Account::open(
+                    account_id(id)?,
+                    AccountKind::Member,
+                    credit_limit,
+                    max_balance,
+                )?)
+            })
+            .collect()
+    }
+
     /// One account: balance, pending, limits and available credit, read in O(1).
     pub async fn account(&self, id: AccountId) -> StoreResult<Option<Account>> {
         let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
@@ -216,7 +265,7 @@ impl Store {
     }
 
     /// The transactions with these ids that exist, by id.
-    async fn transactions(&self, ids: &[TxId]) -> StoreResult<Vec<Transaction>> {
+    pub(crate) async fn transactions(&self, ids: &[TxId]) -> StoreResult<Vec<Transaction>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }

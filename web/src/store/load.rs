@@ -28,7 +28,7 @@ pub async fn scratch_network(
     members: usize,
     credit_limit: Amount,
 ) -> StoreResult<Vec<AccountId>> {
-    if members < 2 || members > SCRATCH_ACCOUNTS_MAX {
+    if !(2..=SCRATCH_ACCOUNTS_MAX).contains(&members) {
         return Err(StoreError::Invalid(format!(
             "between 2 and {SCRATCH_ACCOUNTS_MAX} accounts"
         )));
@@ -55,7 +55,9 @@ pub async fn scratch_network(
         .map(|a| a.id())
         .collect();
     while ids.len() < members {
-        ids.push(store.open_account(credit_limit, None).await?.id());
+        let missing = (members - ids.len()).min(super::OPEN_ACCOUNTS_PER_CALL_MAX);
+        let opened = store.open_accounts(missing, credit_limit, None).await?;
+        ids.extend(opened.iter().map(|a| a.id()));
     }
     ids.truncate(members);
     Ok(ids)

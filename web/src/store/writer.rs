@@ -125,9 +125,16 @@ pub(crate) struct Job {
     reply: oneshot::Sender<Answer>,
 }
 
+/// What the writer task receives.
+pub(crate) enum Message {
+    Job(Job),
+    /// Give the connection back to the pool (before the pool is closed), then acknowledge.
+    Release(oneshot::Sender<()>),
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct WriterHandle {
-    queue: mpsc::Sender<Job>,
+    queue: mpsc::Sender<Message>,
 }
 
 impl WriterHandle {
@@ -135,6 +142,14 @@ impl WriterHandle {
         let (queue, jobs) = mpsc::channel(options.queue_capacity);
         tokio::spawn(run(backend, jobs, options));
         WriterHandle { queue }
+    }
+
+    /// Makes the writer give its connection back, so that the pool can close.
+    pub(crate) async fn release(&self) {
+        let (done, released) = oneshot::channel();
+        if self.queue.send(Message::Release(done)).await.is_ok() {
+            let _ = released.await;
+        }
     }
 }
 
@@ -147,7 +162,7 @@ impl Store {
         let (reply, answer) = oneshot::channel();
         self.writer
             .queue
-            .send(Job { submission, reply })
+            .send(Message::Job(Job { submission, reply }))
             .await
             .map_err(|_| StoreError::Unavailable("the writer task has stopped".into()))?;
         answer
@@ -169,7 +184,7 @@ impl Store {
             let (reply, answer) = oneshot::channel();
             self.writer
                 .queue
-                .send(Job { submission, reply })
+                .send(Message::Job(Job { submission, reply }))
                 .await
                 .map_err(|_| StoreError::Unavailable("the writer task has stopped".into()))?;
             answers.push(answer);
@@ -186,17 +201,28 @@ impl Store {
     }
 }
 
-async fn run(backend: Backend, mut queue: mpsc::Receiver<Job>, options: StoreOptions) {
-    while let Some(first) = queue.recv().await {
+async fn run(backend: Backend, mut queue: mpsc::Receiver<Message>, options: StoreOptions) {
+    let mut connection = None;
+    let mut releases = Vec::new();
+    while let Some(message) = queue.recv().await {
+        let first = match message {
+            Message::Job(job) => job,
+            Message::Release(done) => {
+                connection = None;
+                let _ = done.send(());
+                continue;
+            }
+        };
         let started = tokio::time::Instant::now();
         let mut jobs = vec![first];
         let mut idle_rounds = 0;
         while jobs.len() < options.batch_ops_max && started.elapsed() < options.batch_wait_max {
             match queue.try_recv() {
-                Ok(job) => {
+                Ok(Message::Job(job)) => {
                     jobs.push(job);
                     idle_rounds = 0;
                 }
+                Ok(Message::Release(done)) => releases.push(done),
                 Err(mpsc::error::TryRecvError::Empty) if idle_rounds < 2 => {
                     // Callers woken by the previous batch's answers may be about to submit:
                     // give them a moment of scheduling, not of clock time.
@@ -207,10 +233,24 @@ async fn run(backend: Backend, mut queue: mpsc::Receiver<Job>, options: StoreOpt
             }
         }
         let submissions: Vec<&Submission> = jobs.iter().map(|j| &j.submission).collect();
-        let answers = process(&backend, &submissions).await;
+        let answers = process(&backend, &mut connection, &submissions).await;
+        crate::metrics::global().record_batch(
+            answers.len(),
+            answers.iter().map(|answer| match answer {
+                Ok(Ok(_)) => "ok",
+                Ok(Err(rejection)) => rejection.code(),
+                Err(_) => "error",
+            }),
+        );
         for (job, answer) in jobs.into_iter().zip(answers) {
             // A caller that went away no longer needs its answer; the operation stands.
             let _ = job.reply.send(answer);
+        }
+        if !releases.is_empty() {
+            connection = None;
+            for done in releases.drain(..) {
+                let _ = done.send(());
+            }
         }
     }
 }
@@ -218,11 +258,22 @@ async fn run(backend: Backend, mut queue: mpsc::Receiver<Job>, options: StoreOpt
 /// Runs one batch: retried on serialization failures and deadlocks; if the database itself
 /// refuses it (a defense-in-depth trigger or constraint fired), each operation is run alone
 /// so that only the offending one fails.
-pub(crate) async fn process(backend: &Backend, submissions: &[&Submission]) -> Vec<Answer> {
+pub(crate) async fn process(
+    backend: &Backend,
+    connection: &mut Option<batch::WriterConn>,
+    submissions: &[&Submission],
+) -> Vec<Answer> {
     let mut backoff = RETRY_BACKOFF_FIRST;
     let mut attempt = 0;
     loop {
-        match batch::execute(backend, submissions).await {
+        let attempt_result = match connection {
+            Some(writer) => batch::execute(writer, submissions).await,
+            None => match batch::WriterConn::acquire(backend).await {
+                Ok(writer) => batch::execute(connection.insert(writer), submissions).await,
+                Err(error) => Err(error),
+            },
+        };
+        match attempt_result {
             Ok(results) => return results.into_iter().map(Ok).collect(),
             Err(error) => match classify(&error) {
                 Failure::Retry if attempt < RETRIES_MAX => {
@@ -235,7 +286,7 @@ pub(crate) async fn process(backend: &Backend, submissions: &[&Submission]) -> V
                     tracing::warn!(%error, "batch refused by the database; deciding one by one");
                     let mut answers = Vec::with_capacity(submissions.len());
                     for submission in submissions {
-                        let mut one = Box::pin(process(backend, &[*submission])).await;
+                        let mut one = Box::pin(process(backend, connection, &[*submission])).await;
                         answers.push(one.pop().expect("one answer per submission"));
                     }
                     return answers;
@@ -246,6 +297,8 @@ pub(crate) async fn process(backend: &Backend, submissions: &[&Submission]) -> V
                 }
                 Failure::Retry | Failure::Other => {
                     tracing::error!(%error, "batch failed");
+                    // The connection may be broken: take a fresh one next time.
+                    *connection = None;
                     let message = error.to_string();
                     return submissions
                         .iter()

@@ -1,0 +1,4 @@
+//! Operations: backups, health, readiness and metrics.
+
+mod backup;
+mod health;

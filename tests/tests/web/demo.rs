@@ -1,0 +1,48 @@
+//! `troc serve --demo` seeds a realistic network once, and only into an empty database.
+
+use axum::http::StatusCode;
+use tests::story;
+
+use super::client::{state, Client};
+
+story!(demo_seeds_an_empty_database_once, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, state) = state(&url).await;
+        assert!(web::demo::seed_if_empty(&state, "http://troc.test")
+            .await
+            .unwrap());
+        let members = web::people::members(&store, 1_000).await.unwrap();
+        assert_eq!(members.len(), 30);
+        let transactions: i64 = web::dispatch!(store.backend(), pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM transactions").fetch_one(pool).await.unwrap()
+        });
+        // Most of the 400 payments fit the members' limits; some are refused by the ledger.
+        assert!(transactions > 200, "{transactions}");
+        assert!(store.check_invariants().await.unwrap().is_ok());
+        // A second start changes nothing.
+        assert!(!web::demo::seed_if_empty(&state, "http://troc.test")
+            .await
+            .unwrap());
+        assert_eq!(web::people::members(&store, 1_000).await.unwrap().len(), 30);
+
+        let mut browser = Client::new(state);
+        browser
+            .login("membre01@demo.troc", web::demo::DEMO_PASSWORD)
+            .await;
+        let page = browser.get("/dashboard").await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("Boulangerie Martin");
+        page.assert_contains("<polyline");
+        page.assert_contains("DEMO-10");
+        let mut manager = browser.sibling();
+        manager
+            .login("gestion@demo.troc", web::demo::DEMO_PASSWORD)
+            .await;
+        manager
+            .get("/admin")
+            .await
+            .assert_contains("Logistique Garnier");
+        store.close().await;
+    }
+});

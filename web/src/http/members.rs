@@ -1,0 +1,502 @@
+//! Companies and their people: the company page (profile, privacy, staff invitations; the
+//! owner's), the member directory, and the network's administration page (managers invite
+//! member companies; accountants read).
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use ledger::Amount;
+use serde::Deserialize;
+
+use super::error::{AppError, AppResult};
+use super::i18n::{FieldError, Tr};
+use super::market::{sector_label, sectors};
+use super::money::account_id;
+use super::session::{Auth, MemberAuth};
+use super::templates::{page, role_label, Chrome};
+use super::AppState;
+use crate::people::{self, Profile, Role, DESCRIPTION_LEN_MAX, PROFILE_FIELD_LEN_MAX};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/company", get(company).post(update_company))
+        .route("/company/privacy", post(update_privacy))
+        .route("/company/invite", post(invite_staff))
+        .route("/directory", get(directory))
+        .route("/admin", get(admin))
+        .route("/admin/members", post(create_member))
+}
+
+/// The profile form's fields (SIREN only on creation).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ProfileValues {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    siren: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    city: String,
+    #[serde(default)]
+    postcode: String,
+    #[serde(default)]
+    sector: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    contact: String,
+    #[serde(default)]
+    owner_email: String,
+    #[serde(default)]
+    credit_limit: String,
+}
+
+#[derive(Default)]
+pub struct ProfileErrors {
+    name: Option<String>,
+    siren: Option<String>,
+    address: Option<String>,
+    city: Option<String>,
+    postcode: Option<String>,
+    sector: Option<String>,
+    description: Option<String>,
+    contact: Option<String>,
+    owner_email: Option<String>,
+    credit_limit: Option<String>,
+}
+
+impl ProfileErrors {
+    fn any(&self) -> bool {
+        [
+            &self.name,
+            &self.siren,
+            &self.address,
+            &self.city,
+            &self.postcode,
+            &self.sector,
+            &self.description,
+            &self.contact,
+            &self.owner_email,
+            &self.credit_limit,
+        ]
+        .iter()
+        .any(|e| e.is_some())
+    }
+}
+
+fn text_error(t: Tr, text: &str, max: usize) -> Option<String> {
+    if text.trim().is_empty() {
+        Some(t.field_error(FieldError::Required))
+    } else if text.chars().count() > max {
+        Some(t.field_error(FieldError::TooLong { max }))
+    } else {
+        None
+    }
+}
+
+/// Checks the profile fields common to creation and editing.
+fn check_profile(t: Tr, v: &ProfileValues, errors: &mut ProfileErrors) -> Profile {
+    errors.name = text_error(t, &v.name, PROFILE_FIELD_LEN_MAX);
+    errors.address = text_error(t, &v.address, PROFILE_FIELD_LEN_MAX);
+    errors.city = text_error(t, &v.city, PROFILE_FIELD_LEN_MAX);
+    errors.contact = text_error(t, &v.contact, PROFILE_FIELD_LEN_MAX);
+    let postcode = v.postcode.trim();
+    if postcode.len() != 5 || !postcode.bytes().all(|b| b.is_ascii_digit()) {
+        errors.postcode = Some(t.field_error(FieldError::InvalidPostcode));
+    }
+    if !people::is_sector(&v.sector) {
+        errors.sector = Some(t.field_error(FieldError::InvalidChoice));
+    }
+    if v.description.chars().count() > DESCRIPTION_LEN_MAX {
+        errors.description = Some(t.field_error(FieldError::TooLong {
+            max: DESCRIPTION_LEN_MAX,
+        }));
+    }
+    Profile {
+        name: v.name.trim().to_owned(),
+        siren: v.siren.trim().to_owned(),
+        address: v.address.trim().to_owned(),
+        city: v.city.trim().to_owned(),
+        postcode: postcode.to_owned(),
+        sector: v.sector.clone(),
+        description: v.description.trim().to_owned(),
+        contact: v.contact.trim().to_owned(),
+    }
+}
+
+pub struct UserView {
+    email: String,
+    name: String,
+    role: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "company.html")]
+struct CompanyTemplate {
+    c: Chrome,
+    siren: String,
+    values: ProfileValues,
+    errors: ProfileErrors,
+    hide_balance: bool,
+    in_directory: bool,
+    users: Vec<UserView>,
+    sectors: Vec<(&'static str, String)>,
+    notice: Option<&'static str>,
+    invitation_link: Option<String>,
+    invite_error: Option<String>,
+}
+
+async fn company_page(
+    state: &AppState,
+    auth: &MemberAuth,
+    values: Option<ProfileValues>,
+    errors: ProfileErrors,
+    notice: Option<&'static str>,
+    invitation: (Option<String>, Option<String>),
+) -> AppResult<Response> {
+    let t = auth.tr();
+    let m = &auth.member;
+    let users = people::users_of_member(&state.store, m.id)
+        .await?
+        .into_iter()
+        .map(|u| UserView {
+            email: u.email,
+            name: u.display_name,
+            role: role_label(t, u.role),
+        })
+        .collect();
+    let failed = errors.any() || invitation.1.is_some();
+    let mut response = page(CompanyTemplate {
+        c: auth.chrome(),
+        siren: m.siren.clone(),
+        values: values.unwrap_or_else(|| ProfileValues {
+            name: m.name.clone(),
+            siren: m.siren.clone(),
+            address: m.address.clone(),
+            city: m.city.clone(),
+            postcode: m.postcode.clone(),
+            sector: m.sector.clone(),
+            description: m.description.clone(),
+            contact: m.contact.clone(),
+            ..ProfileValues::default()
+        }),
+        errors,
+        hide_balance: m.hide_balance,
+        in_directory: m.in_directory,
+        users,
+        sectors: sectors(t),
+        notice,
+        invitation_link: invitation.0,
+        invite_error: invitation.1,
+    })?;
+    if failed {
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(response)
+}
+
+async fn company(State(state): State<AppState>, auth: MemberAuth) -> AppResult<Response> {
+    company_page(
+        &state,
+        &auth,
+        None,
+        ProfileErrors::default(),
+        None,
+        (None, None),
+    )
+    .await
+}
+
+fn require_owner(auth: &MemberAuth) -> AppResult<()> {
+    if auth.is_owner() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+async fn update_company(
+    State(state): State<AppState>,
+    auth: MemberAuth,
+    Form(values): Form<ProfileValues>,
+) -> AppResult<Response> {
+    require_owner(&auth)?;
+    let mut errors = ProfileErrors::default();
+    let profile = check_profile(auth.tr(), &values, &mut errors);
+    if errors.any() {
+        return company_page(&state, &auth, Some(values), errors, None, (None, None)).await;
+    }
+    people::update_profile(&state.store, auth.member.id, &profile).await?;
+    let auth = reload(&state, auth).await?;
+    company_page(
+        &state,
+        &auth,
+        None,
+        errors,
+        Some(auth.tr().saved()),
+        (None, None),
+    )
+    .await
+}
+
+async fn reload(state: &AppState, mut auth: MemberAuth) -> AppResult<MemberAuth> {
+    auth.member = people::member(&state.store, auth.member.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(auth)
+}
+
+#[derive(Deserialize)]
+struct PrivacyForm {
+    #[serde(default)]
+    hide_balance: Option<String>,
+    #[serde(default)]
+    leave_directory: Option<String>,
+}
+
+async fn update_privacy(
+    State(state): State<AppState>,
+    auth: MemberAuth,
+    Form(form): Form<PrivacyForm>,
+) -> AppResult<Response> {
+    require_owner(&auth)?;
+    people::update_privacy(
+        &state.store,
+        auth.member.id,
+        form.hide_balance.is_some(),
+        form.leave_directory.is_none(),
+    )
+    .await?;
+    let auth = reload(&state, auth).await?;
+    let saved = auth.tr().saved();
+    company_page(
+        &state,
+        &auth,
+        None,
+        ProfileErrors::default(),
+        Some(saved),
+        (None, None),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct InviteForm {
+    email: String,
+}
+
+async fn invite_staff(
+    State(state): State<AppState>,
+    auth: MemberAuth,
+    Form(form): Form<InviteForm>,
+) -> AppResult<Response> {
+    require_owner(&auth)?;
+    let t = auth.tr();
+    let email = people::normalize_email(&form.email);
+    let error = if !people::email_is_valid(&email) {
+        Some(t.field_error(FieldError::InvalidEmail))
+    } else if people::email_taken(&state.store, &email).await? {
+        Some(t.field_error(FieldError::EmailTaken))
+    } else {
+        None
+    };
+    if error.is_some() {
+        return company_page(
+            &state,
+            &auth,
+            None,
+            ProfileErrors::default(),
+            None,
+            (None, error),
+        )
+        .await;
+    }
+    let token = people::create_invitation(
+        &state.store,
+        &email,
+        Role::Staff,
+        Some(auth.member.id),
+        auth.auth.user.id,
+    )
+    .await?;
+    let link = format!("{}/invitation/{token}", state.config.base_url());
+    company_page(
+        &state,
+        &auth,
+        None,
+        ProfileErrors::default(),
+        None,
+        (Some(link), None),
+    )
+    .await
+}
+
+pub struct DirectoryEntry {
+    name: String,
+    sector: String,
+    city: String,
+    contact: String,
+    description: String,
+    balance: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "directory.html")]
+struct DirectoryTemplate {
+    c: Chrome,
+    entries: Vec<DirectoryEntry>,
+}
+
+async fn directory(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
+    let t = auth.tr();
+    let members = people::members(&state.store, super::money::MEMBERS_LISTED_MAX).await?;
+    let mut entries = Vec::new();
+    for m in members.into_iter().filter(|m| m.in_directory) {
+        let balance = if m.hide_balance {
+            None
+        } else {
+            state
+                .store
+                .account(account_id(&m))
+                .await?
+                .map(|a| t.lang.amount(a.balance()))
+        };
+        entries.push(DirectoryEntry {
+            sector: sector_label(t, &m.sector),
+            name: m.name,
+            city: m.city,
+            contact: m.contact,
+            description: m.description,
+            balance,
+        });
+    }
+    page(DirectoryTemplate {
+        c: auth.chrome(),
+        entries,
+    })
+}
+
+pub struct AdminRow {
+    name: String,
+    siren: String,
+    city: String,
+    balance: String,
+    credit_limit: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct AdminTemplate {
+    c: Chrome,
+    rows: Vec<AdminRow>,
+    can_invite: bool,
+    values: ProfileValues,
+    errors: ProfileErrors,
+    sectors: Vec<(&'static str, String)>,
+    invitation_link: Option<String>,
+}
+
+async fn admin_page(
+    state: &AppState,
+    auth: &Auth,
+    values: ProfileValues,
+    errors: ProfileErrors,
+    invitation_link: Option<String>,
+) -> AppResult<Response> {
+    auth.require(&[Role::Manager, Role::Accountant])?;
+    let t = auth.tr();
+    let mut rows = Vec::new();
+    for m in people::members(&state.store, super::money::MEMBERS_LISTED_MAX).await? {
+        let account = state.store.account(account_id(&m)).await?;
+        rows.push(AdminRow {
+            balance: account
+                .as_ref()
+                .map(|a| t.lang.amount(a.balance()))
+                .unwrap_or_default(),
+            credit_limit: account
+                .as_ref()
+                .map(|a| t.lang.amount(a.credit_limit()))
+                .unwrap_or_default(),
+            name: m.name,
+            siren: m.siren,
+            city: m.city,
+        });
+    }
+    let failed = errors.any();
+    let mut response = page(AdminTemplate {
+        c: auth.chrome(),
+        rows,
+        can_invite: auth.user.role == Role::Manager,
+        values,
+        errors,
+        sectors: sectors(t),
+        invitation_link,
+    })?;
+    if failed {
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(response)
+}
+
+async fn admin(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
+    let values = ProfileValues {
+        credit_limit: "1000".into(),
+        ..ProfileValues::default()
+    };
+    admin_page(&state, &auth, values, ProfileErrors::default(), None).await
+}
+
+/// A manager creates a member company (its ledger account through the store) and gets the
+/// one-time link for its owner.
+async fn create_member(
+    State(state): State<AppState>,
+    auth: Auth,
+    Form(values): Form<ProfileValues>,
+) -> AppResult<Response> {
+    auth.require(&[Role::Manager])?;
+    let t = auth.tr();
+    let mut errors = ProfileErrors::default();
+    let profile = check_profile(t, &values, &mut errors);
+    if !people::siren_is_valid(&profile.siren) {
+        errors.siren = Some(t.field_error(FieldError::InvalidSiren));
+    } else if people::siren_taken(&state.store, &profile.siren).await? {
+        errors.siren = Some(t.field_error(FieldError::SirenTaken));
+    }
+    let email = people::normalize_email(&values.owner_email);
+    if !people::email_is_valid(&email) {
+        errors.owner_email = Some(t.field_error(FieldError::InvalidEmail));
+    } else if people::email_taken(&state.store, &email).await? {
+        errors.owner_email = Some(t.field_error(FieldError::EmailTaken));
+    }
+    let limit = Amount::parse_signed(&values.credit_limit)
+        .ok()
+        .filter(|a| !a.is_negative());
+    if limit.is_none() {
+        errors.credit_limit = Some(t.field_error(FieldError::InvalidAmount));
+    }
+    let (Some(limit), false) = (limit, errors.any()) else {
+        return admin_page(&state, &auth, values, errors, None).await;
+    };
+    let member = people::create_member_with_account(&state.store, &profile, limit).await?;
+    let token = people::create_invitation(
+        &state.store,
+        &email,
+        Role::Owner,
+        Some(member.id),
+        auth.user.id,
+    )
+    .await?;
+    let link = format!("{}/invitation/{token}", state.config.base_url());
+    admin_page(
+        &state,
+        &auth,
+        ProfileValues::default(),
+        ProfileErrors::default(),
+        Some(link),
+    )
+    .await
+}

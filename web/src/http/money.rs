@@ -1,0 +1,807 @@
+//! Balances and payments: the dashboard, paying a member (form → confirmation → payment),
+//! history with filters, the monthly statement, the CSV export and the rules page.
+//!
+//! A payment form carries a random token from the moment it is drawn; the token is the
+//! idempotency key of the payment (`web-pay-MEMBER-TOKEN`), so a double click, a refresh or
+//! a replayed POST gets the first payment's answer and never pays twice.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use ledger::{
+    validate_text, Account, AccountId, Amount, FundPayer, IdempotencyKey, Leg, Operation, Outcome,
+    Rejection, TxId, TxKind,
+};
+use serde::Deserialize;
+
+use super::error::{AppError, AppResult};
+use super::i18n::{FieldError, Lang, Tr};
+use super::session::MemberAuth;
+use super::templates::{page, Chrome};
+use super::trades as trade;
+use super::AppState;
+use crate::activity::{self, Filter, Line};
+use crate::people::{self, Member};
+use crate::store::Submission;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/dashboard", get(dashboard))
+        .route("/pay", get(pay_page).post(pay))
+        .route("/pay/confirm", post(pay_confirm))
+        .route("/history", get(history))
+        .route("/history.csv", get(history_csv))
+        .route("/statement", get(statement))
+        .route("/rules", get(rules))
+}
+
+/// Members shown in a payee list at most.
+pub const MEMBERS_LISTED_MAX: i64 = 1_000;
+/// Points of the balance chart at most.
+pub const CHART_POINTS_MAX: usize = 200;
+
+pub fn account_id(member: &Member) -> AccountId {
+    AccountId(member.account_id as u64)
+}
+
+pub async fn account_of(state: &AppState, member: &Member) -> AppResult<Account> {
+    state
+        .store
+        .account(account_id(member))
+        .await?
+        .ok_or_else(|| AppError::Internal(format!("member {} has no account", member.id)))
+}
+
+/// Member names by ledger account, for counterparties.
+pub async fn names_by_account(state: &AppState) -> AppResult<HashMap<AccountId, String>> {
+    Ok(people::members(&state.store, MEMBERS_LISTED_MAX)
+        .await?
+        .into_iter()
+        .map(|m| (account_id(&m), m.name))
+        .collect())
+}
+
+/// Member names by member id.
+pub async fn names_by_member(state: &AppState) -> AppResult<HashMap<i64, String>> {
+    Ok(people::members(&state.store, MEMBERS_LISTED_MAX)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m.name))
+        .collect())
+}
+
+/// Form tokens are 64 hex characters (see `people::random_token`).
+pub fn token_is_valid(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A history line as the pages show it.
+pub struct LineView {
+    pub id: String,
+    pub date: String,
+    pub kind: &'static str,
+    pub counterparty: String,
+    pub reference: String,
+    pub memo: String,
+    pub amount: String,
+    pub negative: bool,
+}
+
+fn line_view(t: Tr, me: AccountId, line: &Line, names: &HashMap<AccountId, String>) -> LineView {
+    let tx = &line.transaction;
+    LineView {
+        id: tx.id().to_string(),
+        date: tx.time().format("%d/%m/%Y %H:%M").to_string(),
+        kind: t.tx_kind(tx.kind()),
+        counterparty: line
+            .counterparty(me)
+            .and_then(|a| names.get(&a).cloned())
+            .unwrap_or_default(),
+        reference: tx.reference().to_owned(),
+        memo: tx.memo().to_owned(),
+        amount: t.lang.amount(line.net),
+        negative: line.net.is_negative(),
+    }
+}
+
+/// The figures at the top of the dashboard and the confirmation page.
+pub struct Figures {
+    pub balance: String,
+    pub credit_limit: String,
+    pub available: String,
+    pub pending: String,
+    pub negative: bool,
+}
+
+fn figures(lang: Lang, account: &Account) -> Figures {
+    Figures {
+        balance: lang.amount(account.balance()),
+        credit_limit: lang.amount(account.credit_limit()),
+        available: lang.amount(account.available().unwrap_or(Amount::ZERO)),
+        pending: lang.amount(account.pending()),
+        negative: account.balance().is_negative(),
+    }
+}
+
+/// A balance-over-time line drawn on the server as SVG coordinates.
+pub struct Chart {
+    pub points: String,
+    pub zero_y: i64,
+    pub width: i64,
+    pub height: i64,
+    pub low: String,
+    pub high: String,
+}
+
+/// Balances oldest first → an SVG polyline in a `width`×`height` box.
+fn chart(lang: Lang, balances: &[i64]) -> Option<Chart> {
+    if balances.len() < 2 {
+        return None;
+    }
+    let (width, height, pad) = (600i64, 200i64, 10i64);
+    let low = balances.iter().copied().min().unwrap_or(0).min(0);
+    let high = balances.iter().copied().max().unwrap_or(0).max(0);
+    let span = i128::from((high - low).max(1));
+    let y = |b: i64| -> i64 {
+        let from_top = i128::from(high - b) * i128::from(height - 2 * pad) / span;
+        pad + from_top as i64
+    };
+    let step = (width - 2 * pad) / (balances.len() as i64 - 1).max(1);
+    let points = balances
+        .iter()
+        .enumerate()
+        .map(|(i, b)| format!("{},{}", pad + i as i64 * step, y(*b)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some(Chart {
+        points,
+        zero_y: y(0),
+        width,
+        height,
+        low: lang.amount(Amount::from_minor(low)),
+        high: lang.amount(Amount::from_minor(high)),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardTemplate {
+    c: Chrome,
+    member_name: String,
+    figures: Figures,
+    chart: Option<Chart>,
+    recent: Vec<LineView>,
+    requests: Vec<trade::RequestView>,
+    reminders: Vec<&'static str>,
+}
+
+async fn dashboard(State(state): State<AppState>, auth: MemberAuth) -> AppResult<Response> {
+    let t = auth.tr();
+    let account = account_of(&state, &auth.member).await?;
+    let me = account.id();
+    let page_data = state.store.history(me, None, CHART_POINTS_MAX).await?;
+    let mut balances = Vec::with_capacity(page_data.entries.len() + 1);
+    let mut balance = account.balance().minor();
+    balances.push(balance);
+    for entry in &page_data.entries {
+        balance -= entry.net.minor();
+        balances.push(balance);
+    }
+    balances.reverse();
+    let names = names_by_account(&state).await?;
+    let recent = page_data
+        .entries
+        .iter()
+        .take(10)
+        .map(|e| {
+            let line = Line {
+                transaction: e.transaction.clone(),
+                net: e.net,
+            };
+            line_view(t, me, &line, &names)
+        })
+        .collect();
+    let requests = trade::requests_to_pay(&state, &auth.member, t, 5).await?;
+    let mut reminders = Vec::new();
+    if let Some(since) = account.negative_since() {
+        if Utc::now() - since > chrono::Duration::days(90) {
+            reminders.push(t.reminder_negative());
+        }
+    }
+    let limit = account.credit_limit().minor();
+    if limit > 0 && -account.balance().minor() * 10 > limit * 8 {
+        reminders.push(t.reminder_near_limit());
+    }
+    if trade::deliveries_waiting(&state, &auth.member).await? > 0 {
+        reminders.push(t.reminder_deliveries());
+    }
+    page(DashboardTemplate {
+        c: auth.chrome(),
+        member_name: auth.member.name.clone(),
+        figures: figures(t.lang, &account),
+        chart: chart(t.lang, &balances),
+        recent,
+        requests,
+        reminders,
+    })
+}
+
+/// What the payment form holds, echoed back on every error so nothing typed is lost.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PayValues {
+    #[serde(default)]
+    pub payee: String,
+    #[serde(default)]
+    pub amount: String,
+    #[serde(default)]
+    pub reference: String,
+    #[serde(default)]
+    pub memo: String,
+    #[serde(default)]
+    pub token: String,
+}
+
+#[derive(Default)]
+pub struct PayErrors {
+    pub payee: Option<String>,
+    pub amount: Option<String>,
+    pub reference: Option<String>,
+    pub memo: Option<String>,
+}
+
+impl PayErrors {
+    fn any(&self) -> bool {
+        self.payee.is_some()
+            || self.amount.is_some()
+            || self.reference.is_some()
+            || self.memo.is_some()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pay.html")]
+struct PayTemplate {
+    c: Chrome,
+    payees: Vec<(String, String)>,
+    values: PayValues,
+    errors: PayErrors,
+    rejection: Option<String>,
+    figures: Figures,
+}
+
+async fn payees(state: &AppState, me: &Member) -> AppResult<Vec<(String, String)>> {
+    Ok(people::members(&state.store, MEMBERS_LISTED_MAX)
+        .await?
+        .into_iter()
+        .filter(|m| m.id != me.id)
+        .map(|m| (m.id.to_string(), m.name))
+        .collect())
+}
+
+async fn pay_form(
+    state: &AppState,
+    auth: &MemberAuth,
+    values: PayValues,
+    errors: PayErrors,
+    rejection: Option<String>,
+) -> AppResult<Response> {
+    let account = account_of(state, &auth.member).await?;
+    let status = if errors.any() || rejection.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut response = page(PayTemplate {
+        c: auth.chrome(),
+        payees: payees(state, &auth.member).await?,
+        values,
+        errors,
+        rejection,
+        figures: figures(auth.tr().lang, &account),
+    })?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+async fn pay_page(
+    State(state): State<AppState>,
+    auth: MemberAuth,
+    Query(mut values): Query<PayValues>,
+) -> AppResult<Response> {
+    // A fresh token per drawn form: the form's identity, hence the payment's.
+    values.token = people::random_token();
+    pay_form(&state, &auth, values, PayErrors::default(), None).await
+}
+
+/// A payment that passed the form checks.
+pub struct ValidPay {
+    pub payee: Member,
+    pub amount: Amount,
+    pub reference: String,
+    pub memo: String,
+}
+
+/// Checks a payment or request form: counterparty, amount, reference and memo.
+pub async fn validate_pay(
+    state: &AppState,
+    auth: &MemberAuth,
+    values: &PayValues,
+) -> AppResult<Result<ValidPay, PayErrors>> {
+    let t = auth.tr();
+    let mut errors = PayErrors::default();
+    let payee = match values.payee.trim().parse::<i64>() {
+        Ok(id) if id != auth.member.id => people::member(&state.store, id).await?,
+        _ => None,
+    };
+    if payee.is_none() {
+        errors.payee = Some(t.field_error(FieldError::UnknownMember));
+    }
+    let amount = Amount::parse_positive(&values.amount).ok();
+    if amount.is_none() {
+        errors.amount = Some(t.field_error(FieldError::InvalidAmount));
+    }
+    match validate_text(&values.reference, &values.memo) {
+        Err(rejection @ Rejection::ReferenceTooLong { .. }) => {
+            errors.reference = Some(t.rejection(&rejection))
+        }
+        Err(rejection) => errors.memo = Some(t.rejection(&rejection)),
+        Ok(()) => {}
+    }
+    if ledger::char_len(&values.memo) > ledger::MEMO_LEN_MAX && errors.memo.is_none() {
+        errors.memo = Some(t.field_error(FieldError::TooLong {
+            max: ledger::MEMO_LEN_MAX,
+        }));
+    }
+    match (payee, amount, errors.any()) {
+        (Some(payee), Some(amount), false) => Ok(Ok(ValidPay {
+            payee,
+            amount,
+            reference: values.reference.trim().to_owned(),
+            memo: values.memo.trim().to_owned(),
+        })),
+        _ => Ok(Err(errors)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pay_confirm.html")]
+struct PayConfirmTemplate {
+    c: Chrome,
+    values: PayValues,
+    payee_name: String,
+    amount: String,
+    commission: String,
+    commission_payer: &'static str,
+    fund: String,
+    fund_payer: &'static str,
+    total_debited: String,
+    payee_receives: String,
+    resulting_balance: String,
+    resulting_available: String,
+}
+
+async fn pay_confirm(
+    State(state): State<AppState>,
+    auth: MemberAuth,
+    Form(values): Form<PayValues>,
+) -> AppResult<Response> {
+    if !token_is_valid(&values.token) {
+        return Err(AppError::BadRequest);
+    }
+    let valid = match validate_pay(&state, &auth, &values).await? {
+        Ok(valid) => valid,
+        Err(errors) => return pay_form(&state, &auth, values, errors, None).await,
+    };
+    let t = auth.tr();
+    let account = account_of(&state, &auth.member).await?;
+    let policy = state.store.policy().await?;
+    let fees = policy.fees.fees_for(valid.amount);
+    let total = valid
+        .amount
+        .checked_add(fees.buyer_extra())
+        .ok_or(AppError::BadRequest)?;
+    let available = account.available().unwrap_or(Amount::ZERO);
+    if total > available {
+        // Shown now rather than after the click; the ledger decides again on submit.
+        let rejection = Rejection::InsufficientCredit {
+            account: account.id(),
+            available,
+            requested: total,
+        };
+        let message = t.rejection(&rejection);
+        return pay_form(&state, &auth, values, PayErrors::default(), Some(message)).await;
+    }
+    let payer_label = |payer: FundPayer| match payer {
+        FundPayer::Buyer => t.paid_by_buyer(),
+        FundPayer::Seller => t.paid_by_seller(),
+    };
+    let lang = t.lang;
+    page(PayConfirmTemplate {
+        c: auth.chrome(),
+        payee_name: valid.payee.name.clone(),
+        amount: lang.amount(valid.amount),
+        commission: lang.amount(fees.commission),
+        commission_payer: payer_label(FundPayer::Seller),
+        fund: lang.amount(fees.fund_contribution),
+        fund_payer: payer_label(fees.fund_payer),
+        total_debited: lang.amount(total),
+        payee_receives: lang.amount(Amount::from_minor(
+            valid.amount.minor() - fees.seller_deduction().minor(),
+        )),
+        resulting_balance: lang.amount(Amount::from_minor(
+            account.balance().minor() - total.minor(),
+        )),
+        resulting_available: lang.amount(Amount::from_minor(available.minor() - total.minor())),
+        values: PayValues {
+            payee: valid.payee.id.to_string(),
+            amount: values.amount.clone(),
+            reference: valid.reference,
+            memo: valid.memo,
+            token: values.token.clone(),
+        },
+    })
+}
+
+#[derive(Template)]
+#[template(path = "pay_done.html")]
+struct PayDoneTemplate {
+    c: Chrome,
+    tx: String,
+    payee_name: String,
+    amount: String,
+    figures: Figures,
+}
+
+async fn pay(
+    State(state): State<AppState>,
+    auth: MemberAuth,
+    Form(values): Form<PayValues>,
+) -> AppResult<Response> {
+    if !token_is_valid(&values.token) {
+        return Err(AppError::BadRequest);
+    }
+    let valid = match validate_pay(&state, &auth, &values).await? {
+        Ok(valid) => valid,
+        Err(errors) => return pay_form(&state, &auth, values, errors, None).await,
+    };
+    let key = IdempotencyKey::new(format!("web-pay-{}-{}", auth.member.id, values.token))
+        .map_err(|_| AppError::BadRequest)?;
+    let op = Operation::Payment {
+        payer: account_id(&auth.member),
+        payee: account_id(&valid.payee),
+        amount: valid.amount,
+        reference: valid.reference.clone(),
+        memo: valid.memo.clone(),
+    };
+    match state.store.submit(Submission::new(key, op)).await? {
+        Ok(outcome) => {
+            let tx = outcome.tx().map(|t| t.to_string()).unwrap_or_default();
+            let account = account_of(&state, &auth.member).await?;
+            let lang = auth.tr().lang;
+            page(PayDoneTemplate {
+                c: auth.chrome(),
+                tx,
+                payee_name: valid.payee.name,
+                amount: lang.amount(valid.amount),
+                figures: figures(lang, &account),
+            })
+        }
+        Err(rejection) => {
+            let message = auth.tr().rejection(&rejection);
+            let mut values = values;
+            // A refused payment consumed its key; the corrected form gets a new token.
+            values.token = people::random_token();
+            pay_form(&state, &auth, values, PayErrors::default(), Some(message)).await
+        }
+    }
+}
+
+/// The history filters as they arrive in the query string (all optional text).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct HistoryQuery {
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub counterparty: String,
+    #[serde(default)]
+    pub before: String,
+    #[serde(default)]
+    pub size: String,
+}
+
+fn parse_day(text: &str) -> Result<Option<DateTime<Utc>>, AppError> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let day =
+        NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| AppError::BadRequest)?;
+    Ok(Some(Utc.from_utc_datetime(
+        &day.and_hms_opt(0, 0, 0).expect("midnight"),
+    )))
+}
+
+impl HistoryQuery {
+    /// The filter, or `BadRequest` for malformed values. `to` is inclusive for people (the
+    /// whole day), exclusive for the query.
+    fn filter(&self, names: &HashMap<AccountId, String>) -> Result<Filter, AppError> {
+        let from = parse_day(&self.from)?;
+        let to = parse_day(&self.to)?.map(|d| d + chrono::Duration::days(1));
+        let kind = match self.kind.as_str() {
+            "" => None,
+            text => Some(TxKind::parse(text).ok_or(AppError::BadRequest)?),
+        };
+        let counterparty = match self.counterparty.as_str() {
+            "" => None,
+            text => {
+                let id = AccountId(text.parse().map_err(|_| AppError::BadRequest)?);
+                // Only members are counterparties; system accounts are not listed.
+                names.get(&id).ok_or(AppError::BadRequest)?;
+                Some(id)
+            }
+        };
+        Ok(Filter {
+            from,
+            to,
+            kind,
+            counterparty,
+        })
+    }
+
+    fn page_size(&self) -> Result<usize, AppError> {
+        match self.size.as_str() {
+            "" => Ok(activity::HISTORY_PAGE_SIZE_DEFAULT),
+            text => match text.parse::<usize>() {
+                Ok(size) if (1..=activity::HISTORY_PAGE_SIZE_MAX).contains(&size) => Ok(size),
+                _ => Err(AppError::BadRequest),
+            },
+        }
+    }
+
+    fn before(&self) -> Result<Option<TxId>, AppError> {
+        match self.before.as_str() {
+            "" => Ok(None),
+            text => Ok(Some(TxId(text.parse().map_err(|_| AppError::BadRequest)?))),
+        }
+    }
+
+    fn url(&self, path: &str, before: Option<TxId>) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (key, value) in [
+            ("from", &self.from),
+            ("to", &self.to),
+            ("kind", &self.kind),
+            ("counterparty", &self.counterparty),
+            ("size", &self.size),
+        ] {
+            if !value.is_empty() {
+                query.append_pair(key, value);
+            }
+        }
+        if let Some(before) = before {
+            query.append_pair("before", &before.to_string());
+        }
+        format!("{path}?{}", query.finish())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "history.html")]
+struct HistoryTemplate {
+    c: Chrome,
+    query: HistoryQuery,
+    kinds: Vec<(&'static str, &'static str)>,
+    counterparties: Vec<(String, String)>,
+    lines: Vec<LineView>,
+    next_url: Option<String>,
+    csv_url: String,
+}
+
+async fn history(
+    State(state): State<AppState>,
+    auth: MemberAuth,
+    Query(query): Query<HistoryQuery>,
+) -> AppResult<Response> {
+    let t = auth.tr();
+    let names = names_by_account(&state).await?;
+    let filter = query.filter(&names)?;
+    let me = account_id(&auth.member);
+    let result = activity::history(
+        &state.store,
+        me,
+        &filter,
+        query.before()?,
+        query.page_size()?,
+    )
+    .await?;
+    let mut counterparties: Vec<(String, String)> = names
+        .iter()
+        .filter(|(id, _)| **id != me)
+        .map(|(id, name)| (id.to_string(), name.clone()))
+        .collect();
+    counterparties.sort_by(|a, b| a.1.cmp(&b.1));
+    page(HistoryTemplate {
+        c: auth.chrome(),
+        kinds: TxKind::ALL
+            .iter()
+            .map(|k| (k.as_str(), t.tx_kind(*k)))
+            .collect(),
+        counterparties,
+        lines: result
+            .lines
+            .iter()
+            .map(|l| line_view(t, me, l, &names))
+            .collect(),
+        next_url: result.next_before.map(|b| query.url("/history", Some(b))),
+        csv_url: query.url("/history.csv", None),
+        query,
+    })
+}
+
+/// Quotes a CSV field; text that a spreadsheet would run as a formula is prefixed with `'`.
+fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+async fn history_csv(
+    State(state): State<AppState>,
+    auth: MemberAuth,
+    Query(query): Query<HistoryQuery>,
+) -> AppResult<Response> {
+    let names = names_by_account(&state).await?;
+    let filter = query.filter(&names)?;
+    let me = account_id(&auth.member);
+    let result =
+        activity::history(&state.store, me, &filter, None, activity::EXPORT_ROWS_MAX).await?;
+    let mut csv = String::from(
+        "date,transaction,kind,counterparty,reference,memo,amount,commission,fund_contribution\r\n",
+    );
+    for line in &result.lines {
+        let tx = &line.transaction;
+        let counterparty = line
+            .counterparty(me)
+            .and_then(|a| names.get(&a).cloned())
+            .unwrap_or_default();
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{}\r\n",
+            tx.time().to_rfc3339(),
+            tx.id(),
+            tx.kind().as_str(),
+            csv_field(&counterparty),
+            csv_field(tx.reference()),
+            csv_field(tx.memo()),
+            line.net.to_plain(),
+            line.leg(me, Leg::Commission).to_plain(),
+            line.leg(me, Leg::FundContribution).to_plain(),
+        ));
+    }
+    Ok((
+        [
+            (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"troc-{}.csv\"", auth.member.siren),
+            ),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct StatementQuery {
+    #[serde(default)]
+    month: String,
+}
+
+#[derive(Template)]
+#[template(path = "statement.html")]
+struct StatementTemplate {
+    c: Chrome,
+    member: Member,
+    month: String,
+    opening: String,
+    closing: String,
+    lines: Vec<LineView>,
+}
+
+async fn statement(
+    State(state): State<AppState>,
+    auth: MemberAuth,
+    Query(query): Query<StatementQuery>,
+) -> AppResult<Response> {
+    let t = auth.tr();
+    let today = Utc::now().date_naive();
+    let first = if query.month.is_empty() {
+        NaiveDate::from_ymd_opt(today.year(), today.month(), 1).expect("first of month")
+    } else {
+        NaiveDate::parse_from_str(&format!("{}-01", query.month), "%Y-%m-%d")
+            .map_err(|_| AppError::BadRequest)?
+    };
+    let next = first
+        .checked_add_months(chrono::Months::new(1))
+        .ok_or(AppError::BadRequest)?;
+    let start = Utc.from_utc_datetime(&first.and_hms_opt(0, 0, 0).expect("midnight"));
+    let end = Utc.from_utc_datetime(&next.and_hms_opt(0, 0, 0).expect("midnight"));
+    let me = account_id(&auth.member);
+    let account = account_of(&state, &auth.member).await?;
+    let opening =
+        account.balance().minor() - activity::net_since(&state.store, me, start).await?.minor();
+    let closing =
+        account.balance().minor() - activity::net_since(&state.store, me, end).await?.minor();
+    let filter = Filter {
+        from: Some(start),
+        to: Some(end),
+        ..Filter::default()
+    };
+    let result =
+        activity::history(&state.store, me, &filter, None, activity::EXPORT_ROWS_MAX).await?;
+    let names = names_by_account(&state).await?;
+    let mut lines: Vec<LineView> = result
+        .lines
+        .iter()
+        .map(|l| line_view(t, me, l, &names))
+        .collect();
+    lines.reverse();
+    page(StatementTemplate {
+        c: auth.chrome(),
+        member: auth.member.clone(),
+        month: first.format("%Y-%m").to_string(),
+        opening: t.lang.amount(Amount::from_minor(opening)),
+        closing: t.lang.amount(Amount::from_minor(closing)),
+        lines,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "rules.html")]
+struct RulesTemplate {
+    c: Chrome,
+    commission_rate: String,
+    commission_min: String,
+    fund_rate: String,
+    fund_payer: &'static str,
+    amount_per_tx_max: String,
+}
+
+/// Basis points as a percentage: 250 → « 2,50 % ».
+fn percent(lang: Lang, bp: u32) -> String {
+    format!("{} %", lang.amount(Amount::from_minor(i64::from(bp))))
+}
+
+async fn rules(State(state): State<AppState>, ctx: super::session::Ctx) -> AppResult<Response> {
+    let t = ctx.tr();
+    let policy = state.store.policy().await?;
+    let fees = policy.fees;
+    page(RulesTemplate {
+        c: ctx.chrome(),
+        commission_rate: percent(t.lang, fees.commission_bp()),
+        commission_min: t.lang.amount(fees.commission_min()),
+        fund_rate: percent(t.lang, fees.fund_bp()),
+        fund_payer: match fees.fund_payer() {
+            FundPayer::Buyer => t.paid_by_buyer(),
+            FundPayer::Seller => t.paid_by_seller(),
+        },
+        amount_per_tx_max: t.lang.amount(policy.amount_per_tx_max),
+    })
+}
+
+/// Renders an outcome id for messages.
+pub fn outcome_tx(outcome: &Outcome) -> String {
+    outcome.tx().map(|t| t.to_string()).unwrap_or_default()
+}

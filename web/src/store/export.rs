@@ -1,0 +1,299 @@
+//! What the accountant exports read from the store: period locks, and the transactions of a
+//! period in (time, id) order, page by page (keyset pagination on `transactions (time, id)`
+//! or `postings (account_id, time)`), so that an export runs in memory proportional to the
+//! number of accounts, whatever the number of postings.
+
+use std::io::Write;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use ledger::{AccountId, AccountKind, Transaction, TxId, ACTOR_LEN_MAX};
+
+use super::rows::{db_id, unsigned};
+use super::{Store, StoreError, StoreResult};
+use crate::export::source::{entry_for, Directory};
+use crate::export::{
+    AccountInfo, AccountMapping, ExportError, ExportHeader, ExportSummary, Exporter, Format,
+    PeriodLock, Scope, Siren,
+};
+
+/// Transactions read per query.
+pub const EXPORT_PAGE_SIZE: usize = 1_000;
+
+/// An export that could not be completed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportFailure {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Export(#[from] ExportError),
+}
+
+/// How far an export has got, for a progress indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportProgress {
+    /// Transactions read so far (history before the period included).
+    pub done: u64,
+    /// Transactions the export will read.
+    pub total: u64,
+}
+
+fn midnight(date: NaiveDate) -> DateTime<Utc> {
+    date.and_time(NaiveTime::MIN).and_utc()
+}
+
+/// Before any transaction the store can hold.
+fn beginning() -> DateTime<Utc> {
+    midnight(NaiveDate::from_ymd_opt(1, 1, 1).expect("a valid date"))
+}
+
+impl Store {
+    /// Every period lock, oldest first.
+    pub async fn period_locks(&self) -> StoreResult<Vec<PeriodLock>> {
+        let rows: Vec<(NaiveDate, DateTime<Utc>)> = crate::dispatch!(self.backend(), pool => {
+            sqlx::query_as("SELECT through, locked_at FROM period_locks ORDER BY through")
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(through, locked_at)| PeriodLock { through, locked_at })
+            .collect())
+    }
+
+    /// The last locked day, if any period is locked.
+    pub async fn locked_through(&self) -> StoreResult<Option<NaiveDate>> {
+        Ok(self.period_locks().await?.last().map(|l| l.through))
+    }
+
+    /// Locks every day up to `through` (included), as of `now`: from then on nothing can be
+    /// dated on or before it (the database refuses such a transaction). A period can only be
+    /// locked once it is over (`through` before `now`'s date) and locks only move forward.
+    pub async fn lock_period(
+        &self,
+        through: NaiveDate,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<PeriodLock> {
+        let actor_len = actor.chars().count();
+        if actor_len == 0 || actor_len > ACTOR_LEN_MAX {
+            return Err(StoreError::Invalid(format!(
+                "the actor must be 1 to {ACTOR_LEN_MAX} characters"
+            )));
+        }
+        if through >= now.date_naive() {
+            return Err(StoreError::Invalid(format!(
+                "a period can only be locked once it is over: {through} is not before {}",
+                now.date_naive()
+            )));
+        }
+        let now = super::rows::micros(now);
+        let kind = self.kind();
+        crate::dispatch!(self.backend(), pool => {
+            let mut tx = pool.begin_with(super::begin_write_sql(kind)).await?;
+            // Serialise with the write path's batches (they update this row), so that no
+            // batch decided before the lock commits a transaction inside it afterwards.
+            if kind == super::BackendKind::Postgres {
+                sqlx::query("SELECT seq FROM ledger_head WHERE id = 1 FOR UPDATE")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let last: Option<NaiveDate> =
+                sqlx::query_scalar("SELECT MAX(through) FROM period_locks")
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if let Some(last) = last {
+                if last >= through {
+                    return Err(StoreError::Invalid(format!(
+                        "the period is already locked through {last}"
+                    )));
+                }
+            }
+            sqlx::query("INSERT INTO period_locks (through, locked_at, actor) VALUES ($1, $2, $3)")
+                .bind(through)
+                .bind(now)
+                .bind(actor)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(PeriodLock {
+            through,
+            locked_at: now,
+        })
+    }
+
+    /// Up to `limit` transactions with `after` < (time, id) and time < `end`, in (time, id)
+    /// order; with `member`, only those with a posting on that account.
+    pub async fn transactions_in_order(
+        &self,
+        member: Option<AccountId>,
+        after: (DateTime<Utc>, i64),
+        end: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<Transaction>> {
+        if limit == 0 || limit > EXPORT_PAGE_SIZE {
+            return Err(StoreError::Invalid(format!(
+                "the page size must be between 1 and {EXPORT_PAGE_SIZE}"
+            )));
+        }
+        let (after_time, after_id) = after;
+        let ids: Vec<i64> = crate::dispatch!(self.backend(), pool => {
+            match member {
+                None => sqlx::query_scalar(
+                    "SELECT id FROM transactions WHERE time < $1 AND (time, id) > ($2, $3) \
+                     ORDER BY time, id LIMIT $4",
+                )
+                .bind(end)
+                .bind(after_time)
+                .bind(after_id)
+                .bind(limit as i64)
+                .fetch_all(pool)
+                .await?,
+                Some(account) => sqlx::query_scalar(
+                    "SELECT tx_id FROM postings WHERE account_id = $5 AND time < $1 \
+                     AND (time, tx_id) > ($2, $3) \
+                     GROUP BY time, tx_id ORDER BY time, tx_id LIMIT $4",
+                )
+                .bind(end)
+                .bind(after_time)
+                .bind(after_id)
+                .bind(limit as i64)
+                .bind(db_id(account.0))
+                .fetch_all(pool)
+                .await?,
+            }
+        });
+        let ids: Vec<TxId> = ids
+            .into_iter()
+            .map(|id| unsigned(id).map(TxId))
+            .collect::<StoreResult<_>>()?;
+        let mut loaded = self.transactions(&ids).await?;
+        if loaded.len() != ids.len() {
+            return Err(StoreError::Corrupt(
+                "postings without their transaction".into(),
+            ));
+        }
+        // Loaded by id; put them back in (time, id) order.
+        loaded.sort_by_key(|t| (t.time(), t.id()));
+        Ok(loaded)
+    }
+
+    async fn count_before(
+        &self,
+        member: Option<AccountId>,
+        end: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let count: i64 = crate::dispatch!(self.backend(), pool => {
+            match member {
+                None => sqlx::query_scalar("SELECT COUNT(*) FROM transactions WHERE time < $1")
+                    .bind(end)
+                    .fetch_one(pool)
+                    .await?,
+                Some(account) => sqlx::query_scalar(
+                    "SELECT COUNT(DISTINCT tx_id) FROM postings WHERE account_id = $1 AND time < $2",
+                )
+                .bind(db_id(account.0))
+                .bind(end)
+                .fetch_one(pool)
+                .await?,
+            }
+        });
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    /// Every account of the store, with the SIREN and name of its member company (the web
+    /// front's `members` table) when it has one, and its id and kind otherwise.
+    pub async fn export_directory(&self) -> StoreResult<Directory> {
+        let companies: Vec<(i64, String, String)> = crate::dispatch!(self.backend(), pool => {
+            sqlx::query_as("SELECT account_id, name, siren FROM members")
+                .fetch_all(pool)
+                .await?
+        });
+        let mut known = std::collections::HashMap::with_capacity(companies.len());
+        for (account, name, siren) in companies {
+            let id = AccountId(unsigned(account)?);
+            // A profile that does not fit the books' rules is shown without its SIREN (and a
+            // name cut to the limit) rather than failing every export of the network.
+            let siren = Siren::new(&siren).ok();
+            let name: String = name.chars().take(crate::export::NAME_LEN_MAX).collect();
+            if let Ok(info) = AccountInfo::member(id, siren, &name) {
+                known.insert(id, info);
+            }
+        }
+        let mut directory = Directory::new();
+        for account in self.accounts().await? {
+            let info = match known.remove(&account.id()) {
+                Some(info) if account.kind() == AccountKind::Member => info,
+                _ if account.kind() == AccountKind::Member => {
+                    AccountInfo::member(account.id(), None, &format!("Membre {}", account.id()))
+                        .expect("a short name is valid")
+                }
+                _ => AccountInfo::system(account.id(), account.kind()),
+            };
+            directory.insert(info);
+        }
+        Ok(directory)
+    }
+
+    /// Streams one export of the stored ledger to `out`: the history before the period
+    /// (for the opening balances), then the period, a page at a time. `progress` is called
+    /// after every page.
+    pub async fn export<W: Write>(
+        &self,
+        header: ExportHeader,
+        mapping: &AccountMapping,
+        format: Format,
+        directory: &Directory,
+        out: W,
+        mut progress: impl FnMut(ExportProgress),
+    ) -> Result<(W, ExportSummary), ExportFailure> {
+        let member = match header.scope() {
+            Scope::Network => None,
+            Scope::Member(info) => Some(info.id()),
+        };
+        let period = header.period();
+        let start = midnight(period.from());
+        let end = midnight(period.to().succ_opt().ok_or(ExportError::InvalidPeriod {
+            from: period.from(),
+            to: period.to(),
+        })?);
+        let total = self.count_before(member, end).await?;
+        let mut exporter = Exporter::new(header, mapping, format, out)?;
+        let mut done = 0u64;
+        progress(ExportProgress { done, total });
+        for (phase_end, carry) in [(start, true), (end, false)] {
+            let mut after = if carry {
+                (beginning(), i64::MIN)
+            } else {
+                (start, i64::MIN)
+            };
+            loop {
+                let page = self
+                    .transactions_in_order(member, after, phase_end, EXPORT_PAGE_SIZE)
+                    .await?;
+                for tx in &page {
+                    let entry = entry_for(tx, directory).ok_or_else(|| {
+                        StoreError::Corrupt(format!(
+                            "transaction {} names an account missing from the directory",
+                            tx.id()
+                        ))
+                    })?;
+                    if carry {
+                        exporter.carry(&entry)?;
+                    } else {
+                        exporter.push(&entry)?;
+                    }
+                }
+                done += page.len() as u64;
+                progress(ExportProgress { done, total });
+                match page.last() {
+                    Some(last) if page.len() == EXPORT_PAGE_SIZE => {
+                        after = (last.time(), db_id(last.id().0));
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(exporter.finish()?)
+    }
+}

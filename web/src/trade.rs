@@ -1,0 +1,373 @@
+//! Payment requests (a seller invoices a buyer) and orders (a hold on the buyer's credit
+//! until the seller confirms delivery). Rows only; the money moves through the store's
+//! write path, and every status change here follows a ledger outcome.
+
+use sqlx::Row;
+
+use crate::dispatch;
+use crate::people::now_unix;
+use crate::store::{Store, StoreError, StoreResult};
+
+/// How long an unpaid request stays payable after its due date.
+pub const REQUEST_GRACE_SECONDS: i64 = 30 * 24 * 3600;
+/// How long an order's hold lasts before it is released.
+pub const ORDER_HOLD_SECONDS: i64 = 14 * 24 * 3600;
+/// Rows one list shows at most.
+pub const LIST_ROWS_MAX: i64 = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestStatus {
+    Open,
+    Paid,
+    Declined,
+    Expired,
+}
+
+impl RequestStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestStatus::Open => "open",
+            RequestStatus::Paid => "paid",
+            RequestStatus::Declined => "declined",
+            RequestStatus::Expired => "expired",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RequestStatus> {
+        [
+            RequestStatus::Open,
+            RequestStatus::Paid,
+            RequestStatus::Declined,
+            RequestStatus::Expired,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PaymentRequest {
+    pub id: i64,
+    pub seller_member_id: i64,
+    pub buyer_member_id: i64,
+    pub amount_minor: i64,
+    pub reference: String,
+    pub memo: String,
+    pub due_date: String,
+    pub status: RequestStatus,
+    pub tx_id: Option<i64>,
+    pub attempts: i64,
+    pub created_at: i64,
+}
+
+pub struct NewRequest<'a> {
+    pub seller_member_id: i64,
+    pub buyer_member_id: i64,
+    pub amount_minor: i64,
+    pub reference: &'a str,
+    pub memo: &'a str,
+    pub due_date: &'a str,
+    pub expires_at: i64,
+    pub form_token: &'a str,
+}
+
+const REQUEST_COLUMNS: &str = "id, seller_member_id, buyer_member_id, amount_minor, reference, \
+     memo, due_date, status, tx_id, attempts, created_at";
+
+fn request_from_row<R>(row: &R) -> StoreResult<PaymentRequest>
+where
+    R: Row,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let status: String = row.try_get("status")?;
+    Ok(PaymentRequest {
+        id: row.try_get("id")?,
+        seller_member_id: row.try_get("seller_member_id")?,
+        buyer_member_id: row.try_get("buyer_member_id")?,
+        amount_minor: row.try_get("amount_minor")?,
+        reference: row.try_get("reference")?,
+        memo: row.try_get("memo")?,
+        due_date: row.try_get("due_date")?,
+        status: RequestStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("request status {status:?}")))?,
+        tx_id: row.try_get("tx_id")?,
+        attempts: row.try_get("attempts")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// Records a request once per form token; returns its id (the first one on a replay).
+pub async fn create_request(store: &Store, new: &NewRequest<'_>) -> StoreResult<i64> {
+    let now = now_unix();
+    dispatch!(store.backend(), pool => {
+        sqlx::query("INSERT INTO payment_requests (seller_member_id, buyer_member_id, \
+                     amount_minor, reference, memo, due_date, status, created_at, expires_at, \
+                     form_token) VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9) \
+                     ON CONFLICT (form_token) DO NOTHING")
+            .bind(new.seller_member_id).bind(new.buyer_member_id).bind(new.amount_minor)
+            .bind(new.reference).bind(new.memo).bind(new.due_date).bind(now)
+            .bind(new.expires_at).bind(new.form_token)
+            .execute(pool).await?;
+        let id: i64 = sqlx::query_scalar("SELECT id FROM payment_requests WHERE form_token = $1")
+            .bind(new.form_token).fetch_one(pool).await?;
+        Ok(id)
+    })
+}
+
+/// Marks open requests past their expiry as expired.
+pub async fn expire_requests(store: &Store) -> StoreResult<u64> {
+    let now = now_unix();
+    let done = dispatch!(store.backend(), pool => {
+        sqlx::query("UPDATE payment_requests SET status = 'expired' \
+                     WHERE status = 'open' AND expires_at <= $1")
+            .bind(now).execute(pool).await?.rows_affected()
+    });
+    Ok(done)
+}
+
+pub async fn request(store: &Store, id: i64) -> StoreResult<Option<PaymentRequest>> {
+    let sql = format!("SELECT {REQUEST_COLUMNS} FROM payment_requests WHERE id = $1");
+    dispatch!(store.backend(), pool => {
+        match sqlx::query(&sql).bind(id).fetch_optional(pool).await? {
+            Some(row) => Ok(Some(request_from_row(&row)?)),
+            None => Ok(None),
+        }
+    })
+}
+
+/// Which requests a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Open,
+    All,
+}
+
+/// Requests where the member is on `side`, newest first.
+pub async fn requests_of(
+    store: &Store,
+    member_id: i64,
+    side: Side,
+    scope: Scope,
+    limit: i64,
+) -> StoreResult<Vec<PaymentRequest>> {
+    let column = side.column();
+    let open = match scope {
+        Scope::Open => " AND status = 'open'",
+        Scope::All => "",
+    };
+    let sql = format!(
+        "SELECT {REQUEST_COLUMNS} FROM payment_requests WHERE {column} = $1{open} \
+         ORDER BY id DESC LIMIT $2"
+    );
+    dispatch!(store.backend(), pool => {
+        let rows = sqlx::query(&sql).bind(member_id).bind(limit).fetch_all(pool).await?;
+        rows.iter().map(request_from_row).collect()
+    })
+}
+
+/// Which side of a trade a member is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Buyer,
+    Seller,
+}
+
+impl Side {
+    fn column(self) -> &'static str {
+        match self {
+            Side::Buyer => "buyer_member_id",
+            Side::Seller => "seller_member_id",
+        }
+    }
+}
+
+/// Settles an open request; false when it was no longer open.
+pub async fn mark_request_paid(store: &Store, id: i64, tx_id: i64) -> StoreResult<bool> {
+    let done = dispatch!(store.backend(), pool => {
+        sqlx::query("UPDATE payment_requests SET status = 'paid', tx_id = $1 \
+                     WHERE id = $2 AND status IN ('open', 'expired')")
+            .bind(tx_id).bind(id).execute(pool).await?.rows_affected()
+    });
+    Ok(done == 1)
+}
+
+pub async fn decline_request(store: &Store, id: i64) -> StoreResult<bool> {
+    let done = dispatch!(store.backend(), pool => {
+        sqlx::query("UPDATE payment_requests SET status = 'declined' \
+                     WHERE id = $1 AND status = 'open'")
+            .bind(id).execute(pool).await?.rows_affected()
+    });
+    Ok(done == 1)
+}
+
+/// After a refused attempt: the next attempt gets a new idempotency key.
+pub async fn bump_attempts(store: &Store, id: i64, seen: i64) -> StoreResult<()> {
+    dispatch!(store.backend(), pool => {
+        sqlx::query("UPDATE payment_requests SET attempts = attempts + 1 \
+                     WHERE id = $1 AND attempts = $2")
+            .bind(id).bind(seen).execute(pool).await?;
+    });
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderStatus {
+    Held,
+    Delivered,
+    Cancelled,
+    Expired,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Held => "held",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Expired => "expired",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<OrderStatus> {
+        [
+            OrderStatus::Held,
+            OrderStatus::Delivered,
+            OrderStatus::Cancelled,
+            OrderStatus::Expired,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Order {
+    pub id: i64,
+    pub listing_id: i64,
+    pub buyer_member_id: i64,
+    pub seller_member_id: i64,
+    pub amount_minor: i64,
+    pub hold_id: Option<i64>,
+    pub tx_id: Option<i64>,
+    pub status: OrderStatus,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+const ORDER_COLUMNS: &str = "id, listing_id, buyer_member_id, seller_member_id, amount_minor, \
+     hold_id, tx_id, status, created_at, expires_at";
+
+fn order_from_row<R>(row: &R) -> StoreResult<Order>
+where
+    R: Row,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let status: String = row.try_get("status")?;
+    Ok(Order {
+        id: row.try_get("id")?,
+        listing_id: row.try_get("listing_id")?,
+        buyer_member_id: row.try_get("buyer_member_id")?,
+        seller_member_id: row.try_get("seller_member_id")?,
+        amount_minor: row.try_get("amount_minor")?,
+        hold_id: row.try_get("hold_id")?,
+        tx_id: row.try_get("tx_id")?,
+        status: OrderStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("order status {status:?}")))?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+pub struct NewOrder<'a> {
+    pub listing_id: i64,
+    pub buyer_member_id: i64,
+    pub seller_member_id: i64,
+    pub amount_minor: i64,
+    pub hold_id: i64,
+    pub expires_at: i64,
+    pub form_token: &'a str,
+}
+
+/// Records an order once per form token; returns its id (the first one on a replay).
+pub async fn create_order(store: &Store, new: &NewOrder<'_>) -> StoreResult<i64> {
+    let now = now_unix();
+    dispatch!(store.backend(), pool => {
+        sqlx::query("INSERT INTO orders (listing_id, buyer_member_id, seller_member_id, \
+                     amount_minor, hold_id, status, created_at, expires_at, form_token) \
+                     VALUES ($1, $2, $3, $4, $5, 'held', $6, $7, $8) \
+                     ON CONFLICT (form_token) DO NOTHING")
+            .bind(new.listing_id).bind(new.buyer_member_id).bind(new.seller_member_id)
+            .bind(new.amount_minor).bind(new.hold_id).bind(now).bind(new.expires_at)
+            .bind(new.form_token)
+            .execute(pool).await?;
+        let id: i64 = sqlx::query_scalar("SELECT id FROM orders WHERE form_token = $1")
+            .bind(new.form_token).fetch_one(pool).await?;
+        Ok(id)
+    })
+}
+
+pub async fn order_by_token(store: &Store, form_token: &str) -> StoreResult<Option<i64>> {
+    let id: Option<i64> = dispatch!(store.backend(), pool => {
+        sqlx::query_scalar("SELECT id FROM orders WHERE form_token = $1")
+            .bind(form_token).fetch_optional(pool).await?
+    });
+    Ok(id)
+}
+
+pub async fn order(store: &Store, id: i64) -> StoreResult<Option<Order>> {
+    let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1");
+    dispatch!(store.backend(), pool => {
+        match sqlx::query(&sql).bind(id).fetch_optional(pool).await? {
+            Some(row) => Ok(Some(order_from_row(&row)?)),
+            None => Ok(None),
+        }
+    })
+}
+
+pub async fn orders_of(
+    store: &Store,
+    member_id: i64,
+    side: Side,
+    limit: i64,
+) -> StoreResult<Vec<Order>> {
+    let column = side.column();
+    let sql =
+        format!("SELECT {ORDER_COLUMNS} FROM orders WHERE {column} = $1 ORDER BY id DESC LIMIT $2");
+    dispatch!(store.backend(), pool => {
+        let rows = sqlx::query(&sql).bind(member_id).bind(limit).fetch_all(pool).await?;
+        rows.iter().map(order_from_row).collect()
+    })
+}
+
+/// Moves a held order to its final status (following the ledger's outcome).
+pub async fn resolve_order(
+    store: &Store,
+    id: i64,
+    status: OrderStatus,
+    tx_id: Option<i64>,
+) -> StoreResult<bool> {
+    let done = dispatch!(store.backend(), pool => {
+        sqlx::query("UPDATE orders SET status = $1, tx_id = $2 WHERE id = $3 AND status = 'held'")
+            .bind(status.as_str()).bind(tx_id).bind(id).execute(pool).await?.rows_affected()
+    });
+    Ok(done == 1)
+}
+
+/// Held orders whose hold has passed its expiry.
+pub async fn held_orders_due(store: &Store) -> StoreResult<Vec<Order>> {
+    let sql = format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE status = 'held' AND expires_at <= $1 \
+         ORDER BY id LIMIT $2"
+    );
+    dispatch!(store.backend(), pool => {
+        let rows = sqlx::query(&sql).bind(now_unix()).bind(LIST_ROWS_MAX)
+            .fetch_all(pool).await?;
+        rows.iter().map(order_from_row).collect()
+    })
+}

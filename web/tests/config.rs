@@ -1,0 +1,105 @@
+//! `troc config` and the precedence of flags, environment and file, with the real binary.
+
+use std::process::Command;
+
+fn troc() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_troc"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("TROC_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+#[test]
+fn flags_beat_environment_beat_file_beat_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("troc.toml");
+    std::fs::write(
+        &file,
+        "addr = \"0.0.0.0:9000\"\nlog = \"debug\"\ndatabase_url = \"postgres://troc:s3cret@db/troc\"\n",
+    )
+    .unwrap();
+    let output = troc()
+        .args(["config", "--config"])
+        .arg(&file)
+        .env("TROC_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("addr = \"0.0.0.0:9000\"  # file"), "{text}");
+    assert!(text.contains("log = \"warn\"  # environment"), "{text}");
+    assert!(text.contains("log_format = \"text\"  # default"), "{text}");
+    assert!(
+        text.contains("database_url = \"postgres://troc:***@db/troc\"  # file"),
+        "the password is masked: {text}"
+    );
+    assert!(!text.contains("s3cret"));
+    // A flag wins over the file.
+    let output = troc()
+        .args([
+            "config",
+            "--database-url",
+            "sqlite://elsewhere.db",
+            "--config",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.contains("database_url = \"sqlite://elsewhere.db\"  # flag"),
+        "{text}"
+    );
+}
+
+#[test]
+fn invalid_settings_stop_the_start_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let unknown = dir.path().join("unknown.toml");
+    std::fs::write(&unknown, "adress = \"x\"\n").unwrap();
+    let output = troc()
+        .args(["config", "--config"])
+        .arg(&unknown)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("unknown setting \"adress\""), "{stderr}");
+
+    let bad_addr = dir.path().join("bad_addr.toml");
+    std::fs::write(&bad_addr, "addr = \"not an address\"\n").unwrap();
+    let output = troc()
+        .args(["serve", "--config"])
+        .arg(&bad_addr)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("not an address") && stderr.contains("--addr"),
+        "{stderr}"
+    );
+
+    let output = troc()
+        .arg("config")
+        .env("TROC_LOG_FORMAT", "xml")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8(output.stderr)
+        .unwrap()
+        .contains("TROC_LOG_FORMAT"));
+
+    let output = troc()
+        .args(["config", "--config"])
+        .arg(dir.path().join("missing.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8(output.stderr)
+        .unwrap()
+        .contains("cannot read"));
+}
