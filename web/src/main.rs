@@ -487,4 +487,3 @@ fn print_config(file: Option<&std::path::Path>, database_url: &str) -> ExitCode 
     }
     ExitCode::SUCCESS
 }
-
