@@ -464,6 +464,41 @@ mod tests {
     }
 
     #[test]
+    fn orders_are_rebuilt_from_signed_payments_only() {
+        let expires = Utc.with_ymd_and_hms(2026, 3, 1, 11, 0, 0).unwrap();
+        let order = order_of(&tx(7, 1234), expires).unwrap();
+        assert_eq!(
+            (order.payer, order.payee, order.amount.minor()),
+            (AccountId(10), AccountId(11), 1234)
+        );
+        assert_eq!(order.reference, "F-1");
+        assert_eq!(order.idempotency_key.as_str(), "k7");
+        assert_eq!(order.expires_at, expires);
+        // Not a payment: no order.
+        let adjustment = Transaction::new(
+            TxHeader {
+                id: TxId(8),
+                kind: TxKind::Adjustment,
+                time: expires,
+                reference: "F-1".into(),
+                memo: String::new(),
+                idempotency_key: Some(IdempotencyKey::new("k8").unwrap()),
+                reverses: None,
+            },
+            tx(8, 5).postings().to_vec(),
+        )
+        .unwrap();
+        assert_eq!(order_of(&adjustment, expires), None);
+        // Resuming from a checkpoint continues the same chain.
+        let first = transaction_hash(1, &tx(1, 100), None, &GENESIS_HASH);
+        let second = transaction_hash(2, &tx(2, 200), None, &first);
+        let mut resumed = ChainVerifier::resume(1, first, 100);
+        resumed.push(2, &tx(2, 200), None, &second).unwrap();
+        assert_eq!((resumed.count(), resumed.credit_sum()), (2, 300));
+        assert_eq!(resumed.balances()[&AccountId(11)], 200);
+    }
+
+    #[test]
     fn checkpoints_verify_with_their_key_only() {
         let network = key(1);
         let mut checkpoint = Checkpoint {
