@@ -309,3 +309,61 @@ story!(
         }
     }
 );
+
+// A payment whose order the payer signed is marked as such in both parties' history and
+// monthly statement; an ordinary payment is not (issue 7: statements mark signed payments).
+story!(
+    signed_payments_are_marked_in_history_and_statements,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, state, alpha, beta) = two_members(&url).await;
+            let payer = ledger::AccountId(alpha.account_id as u64);
+            let payee = ledger::AccountId(beta.account_id as u64);
+            let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+            let public_key = ledger::audit::public_key_hex(&key);
+            store.register_member_key(payer, &public_key).await.unwrap();
+            let order = ledger::audit::PaymentOrder {
+                payer,
+                payee,
+                amount: ledger::Amount::from_units(42),
+                reference: "SIGNED-1".into(),
+                idempotency_key: ledger::IdempotencyKey::new("signed-order-1").unwrap(),
+                expires_at: chrono::Utc::now() + chrono::Duration::minutes(10),
+            };
+            let signature = ledger::audit::sign_order(&key, &order);
+            store
+                .submit_signed_order(&order, &public_key, &signature)
+                .await
+                .unwrap()
+                .unwrap();
+            store
+                .submit(web::store::Submission::new(
+                    ledger::IdempotencyKey::new("unsigned-1").unwrap(),
+                    ledger::Operation::Payment {
+                        payer,
+                        payee,
+                        amount: ledger::Amount::from_units(5),
+                        reference: "PLAIN-1".into(),
+                        memo: String::new(),
+                    },
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            for (login, path) in [
+                ("owner@alpha.fr", "/history"),
+                ("owner@alpha.fr", "/statement"),
+                ("owner@beta.fr", "/history"),
+            ] {
+                let mut browser = Client::new(state.clone());
+                browser.login(login, PASSWORD).await;
+                let page = browser.get(path).await;
+                assert_eq!(page.status, StatusCode::OK);
+                page.assert_contains("SIGNED-1 <span class=\"signed\"");
+                page.assert_contains("Ordre signé par le payeur");
+                page.assert_contains("PLAIN-1</td>");
+            }
+        }
+    }
+);

@@ -120,6 +120,7 @@ catalogue! {
     search => "Rechercher", "Search";
     next_page => "Page suivante", "Next page";
     none => "Aucun élément.", "Nothing here.";
+    signed_by_payer => "Ordre signé par le payeur", "Order signed by the payer";
     error_title => "Erreur", "Error";
     error_not_found => "Cette page n'existe pas, ou vous n'y avez pas accès.", "This page does not exist, or you cannot see it.";
     error_forbidden => "Vous n'avez pas le droit de faire cela.", "You are not allowed to do this.";

@@ -92,6 +92,8 @@ pub struct LineView {
     pub memo: String,
     pub amount: String,
     pub negative: bool,
+    /// The payer signed the payment order with a registered key (docs/audit.md).
+    pub signed: bool,
 }
 
 fn line_view(t: Tr, me: AccountId, line: &Line, names: &HashMap<AccountId, String>) -> LineView {
@@ -108,7 +110,24 @@ fn line_view(t: Tr, me: AccountId, line: &Line, names: &HashMap<AccountId, Strin
         memo: tx.memo().to_owned(),
         amount: t.lang.amount(line.net),
         negative: line.net.is_negative(),
+        signed: false,
     }
+}
+
+/// Marks the lines whose payment order the payer signed.
+async fn mark_signed(state: &AppState, lines: &mut [LineView]) -> AppResult<()> {
+    let ids: Vec<ledger::TxId> = lines
+        .iter()
+        .filter_map(|l| l.id.parse().ok().map(ledger::TxId))
+        .collect();
+    let signed = state.store.payer_signatures(&ids).await?;
+    for line in lines.iter_mut() {
+        line.signed = line
+            .id
+            .parse()
+            .is_ok_and(|id| signed.contains_key(&ledger::TxId(id)));
+    }
+    Ok(())
 }
 
 /// The figures at the top of the dashboard and the confirmation page.
@@ -630,6 +649,12 @@ async fn history(
         .map(|(id, name)| (id.to_string(), name.clone()))
         .collect();
     counterparties.sort_by(|a, b| a.1.cmp(&b.1));
+    let mut lines: Vec<LineView> = result
+        .lines
+        .iter()
+        .map(|l| line_view(t, me, l, &names))
+        .collect();
+    mark_signed(&state, &mut lines).await?;
     page(HistoryTemplate {
         c: auth.chrome(),
         kinds: TxKind::ALL
@@ -637,11 +662,7 @@ async fn history(
             .map(|k| (k.as_str(), t.tx_kind(*k)))
             .collect(),
         counterparties,
-        lines: result
-            .lines
-            .iter()
-            .map(|l| line_view(t, me, l, &names))
-            .collect(),
+        lines,
         next_url: result.next_before.map(|b| query.url("/history", Some(b))),
         csv_url: query.url("/history.csv", None),
         query,
@@ -758,6 +779,7 @@ async fn statement(
         .map(|l| line_view(t, me, l, &names))
         .collect();
     lines.reverse();
+    mark_signed(&state, &mut lines).await?;
     page(StatementTemplate {
         c: auth.chrome(),
         member: auth.member.clone(),
