@@ -503,42 +503,47 @@ story!(
     }
 );
 
-story!(network_name_is_limited_and_created_once, |db: &tests::TestDb| {
-    let url = db.url().to_owned();
-    async move {
-        let store = Store::connect(&url).await.unwrap();
-        let too_long = "n".repeat(NETWORK_NAME_LEN_MAX + 1);
-        assert!(store
-            .create_network(&too_long, ledger::Policy::default())
-            .await
-            .is_err());
-        assert!(store
-            .create_network("   ", ledger::Policy::default())
-            .await
-            .is_err());
-        assert_eq!(store.network_name().await.unwrap(), None);
-        assert!(matches!(
-            store.system_accounts().await,
-            Err(web::store::StoreError::NoNetwork)
-        ));
-        // Without a network, the write path answers with the store's error, not a decision.
-        let answer = store
-            .submit(Submission::new(
-                key("early"),
-                payment(ledger::AccountId(1), ledger::AccountId(2), 1),
-            ))
-            .await;
-        assert!(answer.is_err());
-        let at_limit = "é".repeat(NETWORK_NAME_LEN_MAX);
-        store
-            .create_network(&at_limit, ledger::Policy::default())
-            .await
-            .unwrap();
-        assert_eq!(store.network_name().await.unwrap(), Some(at_limit));
-        assert!(matches!(
-            store.create_network("second", ledger::Policy::default()).await,
-            Err(web::store::StoreError::NetworkExists)
-        ));
-        store.close().await;
+story!(
+    network_name_is_limited_and_created_once,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let store = Store::connect(&url).await.unwrap();
+            let too_long = "n".repeat(NETWORK_NAME_LEN_MAX + 1);
+            assert!(store
+                .create_network(&too_long, ledger::Policy::default())
+                .await
+                .is_err());
+            assert!(store
+                .create_network("   ", ledger::Policy::default())
+                .await
+                .is_err());
+            assert_eq!(store.network_name().await.unwrap(), None);
+            assert!(matches!(
+                store.system_accounts().await,
+                Err(web::store::StoreError::NoNetwork)
+            ));
+            // Without a network, the write path answers with the store's error, not a decision.
+            let answer = store
+                .submit(Submission::new(
+                    key("early"),
+                    payment(ledger::AccountId(1), ledger::AccountId(2), 1),
+                ))
+                .await;
+            assert!(answer.is_err());
+            let at_limit = "é".repeat(NETWORK_NAME_LEN_MAX);
+            store
+                .create_network(&at_limit, ledger::Policy::default())
+                .await
+                .unwrap();
+            assert_eq!(store.network_name().await.unwrap(), Some(at_limit));
+            assert!(matches!(
+                store
+                    .create_network("second", ledger::Policy::default())
+                    .await,
+                Err(web::store::StoreError::NetworkExists)
+            ));
+            store.close().await;
+        }
     }
-});
+);
