@@ -177,7 +177,7 @@ fn in_text_list(kind: BackendKind, column: &str, param: u32) -> String {
     match kind {
         BackendKind::Sqlite => format!("{column} IN (SELECT value FROM json_each(${param}))"),
         BackendKind::Postgres => {
-            format!("{column} IN (SELECT jsonb_array_elements_text(${param}::jsonb))")
+            format!("{column} = ANY(ARRAY(SELECT jsonb_array_elements_text(${param}::jsonb)))")
         }
     }
 }

@@ -168,8 +168,11 @@ pub(crate) fn in_id_list(kind: super::BackendKind, column: &str, param: u32) -> 
         super::BackendKind::Sqlite => {
             format!("{column} IN (SELECT value FROM json_each(${param}))")
         }
+        // `= ANY(ARRAY(...))` is evaluated once, as an array: the planner then probes the
+        // index on `column`, where `IN (SELECT ...)` may hash-join the whole table.
         super::BackendKind::Postgres => format!(
-            "{column} IN (SELECT value::bigint FROM jsonb_array_elements_text(${param}::jsonb))"
+            "{column} = ANY(ARRAY(SELECT value::bigint \
+             FROM jsonb_array_elements_text(${param}::jsonb)))"
         ),
     }
 }
