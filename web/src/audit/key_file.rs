@@ -37,14 +37,13 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyFileError + '_ {
 
 /// The default key file for a database URL: next to the SQLite file, else `data/`.
 pub fn default_key_file(database_url: &str) -> PathBuf {
-    if let Some(rest) = database_url.strip_prefix("sqlite:") {
-        let path = rest.trim_start_matches("//");
-        let path = path.split('?').next().unwrap_or(path);
-        if let Some(dir) = Path::new(path).parent() {
-            return dir.join(KEY_FILE_NAME);
-        }
+    match crate::store::sqlite_path(database_url)
+        .as_deref()
+        .and_then(Path::parent)
+    {
+        Some(dir) => dir.join(KEY_FILE_NAME),
+        None => Path::new("data").join(KEY_FILE_NAME),
     }
-    Path::new("data").join(KEY_FILE_NAME)
 }
 
 /// Reads the key, refusing a file others may read.

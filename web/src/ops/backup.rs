@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::store::{Backend, Store, StoreError};
+use crate::store::{sqlite_path, Backend, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
@@ -97,15 +97,6 @@ pub async fn inspect(path: &Path) -> Result<BackupReport, BackupError> {
     })
 }
 
-/// The file behind a `sqlite://` URL.
-pub fn sqlite_path(database_url: &str) -> Option<PathBuf> {
-    let rest = database_url
-        .strip_prefix("sqlite://")
-        .or_else(|| database_url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or(rest);
-    (!path.is_empty()).then(|| PathBuf::from(path))
-}
-
 /// Restores the backup `from` as the SQLite database of `database_url`. The backup is
 /// checked first; the copy is written beside the target and renamed over it, so a crash
 /// leaves either the old database or the new one. The server must be stopped.
@@ -137,23 +128,4 @@ pub async fn restore(
         path: target,
         ..report
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_the_sqlite_file_in_a_url() {
-        assert_eq!(
-            sqlite_path("sqlite://data/troc.db"),
-            Some(PathBuf::from("data/troc.db"))
-        );
-        assert_eq!(
-            sqlite_path("sqlite:///tmp/x.db?mode=rwc"),
-            Some(PathBuf::from("/tmp/x.db"))
-        );
-        assert_eq!(sqlite_path("postgres://h/db"), None);
-        assert_eq!(sqlite_path("sqlite://"), None);
-    }
 }
