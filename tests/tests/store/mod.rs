@@ -1,6 +1,7 @@
 //! The store's stories: the write path, idempotency, reads, the database's own defenses,
 //! concurrency. Each runs on SQLite and on PostgreSQL.
 
+mod action_log;
 mod concurrency;
 mod conformance;
 mod defenses;

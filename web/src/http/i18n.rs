@@ -66,20 +66,25 @@ pub struct Tr {
     pub lang: Lang,
 }
 
+/// Defines messages as methods of [`Tr`]: `catalogue! { name => "français", "English"; }`.
+/// Feature modules may hold their own catalogue (another `impl Tr` block), so that their
+/// messages live beside their pages.
 macro_rules! catalogue {
     ($($name:ident => $fr:expr, $en:expr;)*) => {
-        impl Tr {
+        impl $crate::http::i18n::Tr {
             $(
                 pub fn $name(&self) -> &'static str {
                     match self.lang {
-                        Lang::Fr => $fr,
-                        Lang::En => $en,
+                        $crate::http::i18n::Lang::Fr => $fr,
+                        $crate::http::i18n::Lang::En => $en,
                     }
                 }
             )*
         }
     };
 }
+#[allow(unused_imports)]
+pub(crate) use catalogue;
 
 catalogue! {
     lang_code => "fr", "en";

@@ -46,6 +46,8 @@ pub(crate) struct Plan {
     pub(crate) accounts: Vec<Account>,
     pub(crate) keys: Vec<KeyRow>,
     pub(crate) changes: Vec<ChangeRecord>,
+    /// Action-log records of accepted noted operations.
+    pub(crate) actions: Vec<super::action_log::ActionRow>,
 }
 
 #[derive(Debug)]
@@ -124,9 +126,23 @@ pub(crate) fn decide_batch(
             time,
             op,
         };
+        let noted_before = submission
+            .note()
+            .and_then(|note| note.account_id())
+            .and_then(|id| loaded.snapshot.account(AccountId(id.max(0) as u64)))
+            .map(account_state);
         let result = match decide(&loaded.snapshot, &loaded.system, &loaded.policy, &command) {
             Ok(effect) => {
                 loaded.snapshot.apply(&effect);
+                if let Some(note) = submission.note() {
+                    plan.actions.push(noted_action(
+                        note,
+                        noted_before,
+                        &loaded.snapshot,
+                        &effect,
+                        &command,
+                    ));
+                }
                 changed_accounts.extend(effect.accounts.iter().map(Account::id));
                 if let Some(hold) = effect.hold {
                     holds.insert(hold.id, hold);
@@ -171,6 +187,46 @@ pub(crate) fn decide_batch(
         }
     }
     plan
+}
+
+/// An account's state as the action log records it (amounts in minor units).
+fn account_state(account: &Account) -> serde_json::Value {
+    serde_json::json!({
+        "status": account.status().as_str(),
+        "balance": account.balance().minor(),
+        "pending": account.pending().minor(),
+        "credit_limit": account.credit_limit().minor(),
+        "max_balance": account.max_balance().map(|a| a.minor()),
+    })
+}
+
+/// The action-log row of an accepted noted operation: the account's state before and after,
+/// the outcome, and whatever detail the caller gave.
+fn noted_action(
+    note: &super::action_log::ActionNote,
+    before: Option<serde_json::Value>,
+    snapshot: &Snapshot,
+    effect: &ledger::Effect,
+    command: &Command,
+) -> super::action_log::ActionRow {
+    let after = note
+        .account_id()
+        .and_then(|id| snapshot.account(AccountId(id.max(0) as u64)))
+        .map(account_state);
+    let (detail_before, detail_after) = note.detail();
+    let mut note = note.clone();
+    let before = serde_json::json!({ "account": before, "detail": detail_before });
+    let after = serde_json::json!({
+        "account": after,
+        "outcome": serde_json::to_value(&effect.outcome).expect("an outcome serialises"),
+        "detail": detail_after,
+    });
+    note = note.states(before, after);
+    super::action_log::ActionRow {
+        note,
+        time: command.time.timestamp(),
+        idempotency_key: Some(command.key.as_str().to_owned()),
+    }
 }
 
 fn in_text_list(kind: BackendKind, column: &str, param: u32) -> String {
@@ -493,6 +549,9 @@ pub(crate) async fn execute(
             }
         }
         conn.write_keys(&plan.keys).await?;
+        if !plan.actions.is_empty() {
+            conn.write_actions(&plan.actions).await?;
+        }
         let written_at = started.elapsed();
         tx.commit().await?;
         tracing::debug!(
@@ -570,6 +629,7 @@ pub(crate) trait WriteBatch {
     ) -> StoreResult<()>;
     async fn write_accounts(&mut self, accounts: &[Account]) -> StoreResult<()>;
     async fn write_keys(&mut self, keys: &[KeyRow]) -> StoreResult<()>;
+    async fn write_actions(&mut self, rows: &[super::action_log::ActionRow]) -> StoreResult<()>;
 }
 
 /// Rows per multi-row statement on SQLite (well under its 32,766 bound parameters).
@@ -665,6 +725,10 @@ impl WriteBatch for SqliteConnection {
             query.build().execute(&mut *self).await?;
         }
         Ok(())
+    }
+
+    async fn write_actions(&mut self, rows: &[super::action_log::ActionRow]) -> StoreResult<()> {
+        super::action_log::write_sqlite(self, rows).await
     }
 }
 
@@ -805,5 +869,9 @@ impl WriteBatch for PgConnection {
         .execute(&mut *self)
         .await?;
         Ok(())
+    }
+
+    async fn write_actions(&mut self, rows: &[super::action_log::ActionRow]) -> StoreResult<()> {
+        super::action_log::write_postgres(self, rows).await
     }
 }

@@ -9,6 +9,7 @@
 //! What the store does *not* do: decide anything about money. Every ledger operation is
 //! decided by `ledger::decide` on the rows the store loaded and locked.
 
+pub mod action_log;
 mod audit;
 mod batch;
 pub mod bench;
@@ -19,6 +20,9 @@ pub mod load;
 mod rows;
 mod writer;
 
+pub use action_log::{
+    ActionEntry, ActionFilter, ActionNote, ACTIONS_PAGE_SIZE_MAX, ACTION_REASON_LEN_MAX,
+};
 pub use audit::{
     check_checkpoint, check_payer_signature, genesis_hex, AuditBreak, AuditSummary, ChainEntry,
     MemberKey, NetworkKey, OrderError, SignedCheckpoint, CHECKPOINTS_PAGE_SIZE_MAX,

@@ -78,6 +78,9 @@ pub struct Submission {
     /// The payer's signature over the order (audit: set only by `Store::submit_signed_order`,
     /// after it verified the signature).
     signature: Option<PayerSignature>,
+    /// The action-log record to write with the operation if it is accepted (manager
+    /// actions; see `action_log`).
+    note: Option<Box<super::action_log::ActionNote>>,
 }
 
 impl Submission {
@@ -87,7 +90,15 @@ impl Submission {
             op,
             time: None,
             signature: None,
+            note: None,
         }
+    }
+
+    /// Records `note` in the action log in the same database transaction as the operation,
+    /// if the ledger accepts it, with the noted account's state before and after.
+    pub fn noted(mut self, note: super::action_log::ActionNote) -> Submission {
+        self.note = Some(Box::new(note));
+        self
     }
 
     /// Attaches the payer's (already verified) signature: it is stored with the transaction
@@ -116,6 +127,9 @@ impl Submission {
     pub fn signature(&self) -> Option<&PayerSignature> {
         self.signature.as_ref()
     }
+    pub fn note(&self) -> Option<&super::action_log::ActionNote> {
+        self.note.as_deref()
+    }
 }
 
 pub(crate) type Answer = StoreResult<Result<Outcome, Rejection>>;
@@ -125,7 +139,9 @@ pub(crate) struct Job {
     reply: oneshot::Sender<Answer>,
 }
 
-/// What the writer task receives.
+/// What the writer task receives. `Release` is rare and small; boxing the job instead would
+/// cost an allocation per operation on the write path.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Message {
     Job(Job),
     /// Give the connection back to the pool (before the pool is closed), then acknowledge.
