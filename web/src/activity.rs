@@ -100,12 +100,27 @@ pub async fn history(
             .fetch_all(pool).await?
     });
     let more = rows.len() > page_size;
-    let mut lines = Vec::with_capacity(rows.len().min(page_size));
-    for (tx_id, net) in rows.into_iter().take(page_size) {
-        let id = TxId(u64::try_from(tx_id).map_err(|_| StoreError::Corrupt("tx id".into()))?);
-        let transaction = store
-            .transaction(id)
-            .await?
+    let rows: Vec<(TxId, i64)> = rows
+        .into_iter()
+        .take(page_size)
+        .map(|(tx_id, net)| {
+            u64::try_from(tx_id)
+                .map(|id| (TxId(id), net))
+                .map_err(|_| StoreError::Corrupt("tx id".into()))
+        })
+        .collect::<StoreResult<_>>()?;
+    // One query for the page's transactions (and one for their postings), not one per line.
+    let ids: Vec<TxId> = rows.iter().map(|(id, _)| *id).collect();
+    let mut by_id: std::collections::HashMap<TxId, Transaction> = store
+        .transactions(&ids)
+        .await?
+        .into_iter()
+        .map(|tx| (tx.id(), tx))
+        .collect();
+    let mut lines = Vec::with_capacity(rows.len());
+    for (id, net) in rows {
+        let transaction = by_id
+            .remove(&id)
             .ok_or_else(|| StoreError::Corrupt(format!("transaction {id} has no header")))?;
         lines.push(Line {
             transaction,
