@@ -547,3 +547,42 @@ story!(
         }
     }
 );
+
+/// SQLite: the writer's commits only append to the WAL; the background WAL checkpointer
+/// copies committed pages into the database file soon after, without anyone asking. Shown
+/// by reading the database file alone (`immutable=1` makes SQLite ignore the WAL): the
+/// payments are there within a few checkpoint intervals, long before the writer's own
+/// fallback threshold could have been reached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_wal_is_checkpointed_in_the_background() {
+    let db = tests::TestDb::sqlite().await;
+    let store = Store::connect(db.url()).await.unwrap();
+    let (_, members) = network(&store, 2, 1_000).await;
+    let (a, b) = (members[0].id(), members[1].id());
+    for n in 0..20 {
+        submit(&store, &format!("wal-{n}"), payment(a, b, 1))
+            .await
+            .unwrap();
+    }
+    let path = web::store::sqlite_path(db.url()).unwrap();
+    let url = format!("sqlite://{}?mode=ro&immutable=1", path.display());
+    let mut in_file = 0;
+    // Bounded wait: 50 intervals.
+    for _ in 0..50 {
+        tokio::time::sleep(web::store::SQLITE_CHECKPOINT_INTERVAL).await;
+        let reader = sqlx::SqlitePool::connect(&url).await.unwrap();
+        in_file = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM transactions")
+            .fetch_one(&reader)
+            .await
+            .unwrap();
+        reader.close().await;
+        if in_file == 20 {
+            break;
+        }
+    }
+    assert_eq!(
+        in_file, 20,
+        "the database file holds every committed payment"
+    );
+    store.close().await;
+}

@@ -318,7 +318,19 @@ pub(crate) enum WriterConn {
 impl WriterConn {
     pub(crate) async fn acquire(backend: &Backend) -> StoreResult<WriterConn> {
         Ok(match backend {
-            Backend::Sqlite(pool) => WriterConn::Sqlite(pool.acquire().await?),
+            Backend::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                // The background WAL checkpointer (`writer::wal_checkpointer`) keeps the WAL short;
+                // the writer checkpoints itself only if the WAL grows far past its usual
+                // size, so that its commits do not wait for the copy into the database.
+                sqlx::query(&format!(
+                    "PRAGMA wal_autocheckpoint = {}",
+                    super::SQLITE_WAL_WRITER_CHECKPOINT_PAGES
+                ))
+                .execute(&mut *conn)
+                .await?;
+                WriterConn::Sqlite(conn)
+            }
             Backend::Postgres(pool) => WriterConn::Postgres(pool.acquire().await?),
         })
     }

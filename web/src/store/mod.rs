@@ -53,6 +53,11 @@ pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub const SQLITE_CACHE_KIB: i64 = 65_536;
 /// WAL pages before SQLite checkpoints (about 40 MB with 4 KiB pages).
 pub const SQLITE_WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
+/// WAL pages after which the writer checkpoints on its own (a fallback: the background
+/// checkpointer normally keeps the WAL far below).
+pub const SQLITE_WAL_WRITER_CHECKPOINT_PAGES: u32 = 4 * SQLITE_WAL_AUTOCHECKPOINT_PAGES;
+/// How often the background checkpointer copies the WAL into the database (SQLite).
+pub const SQLITE_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
 /// Connections per pool.
 pub const POOL_CONNECTIONS_MAX: u32 = 16;
 

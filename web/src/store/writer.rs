@@ -156,6 +156,9 @@ pub(crate) struct WriterHandle {
 impl WriterHandle {
     pub(crate) fn spawn(backend: Backend, options: StoreOptions) -> WriterHandle {
         let (queue, jobs) = mpsc::channel(options.queue_capacity);
+        if let Backend::Sqlite(pool) = &backend {
+            tokio::spawn(wal_checkpointer(pool.clone()));
+        }
         tokio::spawn(run(backend, jobs, options));
         WriterHandle { queue }
     }
@@ -214,6 +217,28 @@ impl Store {
             }));
         }
         Ok(results)
+    }
+}
+
+/// SQLite: copies the WAL into the database in the background (PASSIVE: it never blocks
+/// the writer or readers), so that the writer's commits only append to the WAL and fsync it.
+/// Ends when the pool is closed.
+async fn wal_checkpointer(pool: sqlx::SqlitePool) {
+    let mut tick = tokio::time::interval(super::SQLITE_CHECKPOINT_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            Ok(_) => {}
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(error) => tracing::debug!(%error, "background checkpoint failed"),
+        }
     }
 }
 
