@@ -3,6 +3,7 @@
 
 mod domain;
 mod import;
+mod pages;
 
 use web::console::Actor;
 use web::people::{self, Role};
