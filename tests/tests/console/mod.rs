@@ -2,6 +2,7 @@
 //! and the pages (`/admin/...`), each story on both backends.
 
 mod domain;
+mod flows;
 mod import;
 mod pages;
 

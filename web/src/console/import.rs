@@ -87,9 +87,17 @@ fn file_issue(problem: Problem) -> Vec<LineIssue> {
     }]
 }
 
-/// Reads the file into members with their line numbers (pure: no database). Problems of
-/// the file as a whole, or of a line's shape and amounts, come back as the report.
-pub fn parse(bytes: &[u8]) -> Result<Vec<(u64, NewMember)>, Vec<LineIssue>> {
+/// A file read: its members with their line numbers, and the problems of their lines
+/// found while reading (shape, amounts), reported together with the checks' own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    pub members: Vec<(u64, NewMember)>,
+    pub issues: Vec<LineIssue>,
+}
+
+/// Reads the file (pure: no database). A problem of the file as a whole (size, encoding,
+/// header, line count) is the whole report.
+pub fn parse(bytes: &[u8]) -> Result<Parsed, Vec<LineIssue>> {
     if bytes.len() > IMPORT_FILE_LEN_MAX {
         return Err(file_issue(Problem::FileTooLarge {
             max: IMPORT_FILE_LEN_MAX,
@@ -148,13 +156,10 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<(u64, NewMember)>, Vec<LineIssue>> {
         }
         members.push((line, read_line(&columns, &record, line, &mut issues)));
     }
-    if !issues.is_empty() {
-        return Err(issues);
-    }
-    if members.is_empty() {
+    if members.is_empty() && issues.is_empty() {
         return Err(file_issue(Problem::NoLines));
     }
-    Ok(members)
+    Ok(Parsed { members, issues })
 }
 
 /// The 1-based line of the record read from `offset` (where the reader started, blank
@@ -302,9 +307,19 @@ pub async fn import_members_with_pause(
     pause: impl std::future::Future<Output = ()>,
 ) -> ConsoleResult<Vec<CreatedMember>> {
     actor.require_manager()?;
-    let members = parse(bytes).map_err(ConsoleError::InvalidFile)?;
+    let parsed = parse(bytes).map_err(ConsoleError::InvalidFile)?;
     let context = CheckContext::load(store).await?;
-    let plans = check(&members, &context).map_err(ConsoleError::InvalidFile)?;
+    let checked = check(&parsed.members, &context);
+    let mut report = parsed.issues;
+    if let Err(issues) = &checked {
+        report.extend(issues.iter().cloned());
+    }
+    if !report.is_empty() {
+        // Every problem of a line together, lines in file order.
+        report.sort_by_key(|issue| issue.line);
+        return Err(ConsoleError::InvalidFile(report));
+    }
+    let plans = checked.map_err(ConsoleError::InvalidFile)?;
     pause.await;
     batch::write(store, actor, BatchSource::Import, plans, None).await
 }
@@ -328,7 +343,7 @@ mod tests {
         let comma = "name,siren,email,category,credit_limit,opening_balance\n\
                      Alpha,732829320,a@a.fr,standard,\"1 000,00\",-50\n\n\
                      \"Beta, SA\",552100554,b@b.fr,,,\n";
-        let members = parse(comma.as_bytes()).unwrap();
+        let members = parse(comma.as_bytes()).unwrap().members;
         assert_eq!(members.len(), 2);
         assert_eq!(members[0].0, 2);
         assert_eq!(
@@ -344,7 +359,7 @@ mod tests {
         assert_eq!(members[1].1.credit_limit, None);
         let semicolon =
             "\u{feff}Raison sociale;SIREN;Courriel;Découvert\nAlpha;732829320;a@a.fr;1 234,50\n";
-        let members = parse(semicolon.as_bytes()).unwrap();
+        let members = parse(semicolon.as_bytes()).unwrap().members;
         assert_eq!(
             members[0].1.credit_limit,
             Some(ledger::Amount::from_minor(123_450))
@@ -395,7 +410,7 @@ mod tests {
             at_max.push('\n');
         }
         assert_eq!(at_max.len(), IMPORT_FILE_LEN_MAX);
-        assert_eq!(parse(at_max.as_bytes()).unwrap().len(), 1);
+        assert_eq!(parse(at_max.as_bytes()).unwrap().members.len(), 1);
         at_max.push('\n');
         assert_eq!(
             problems(parse(at_max.as_bytes())),

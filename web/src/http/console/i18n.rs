@@ -372,11 +372,20 @@ impl Tr {
         };
         match issue.field {
             Some(field) => format!(
-                "{place} — {} : {}",
+                "{place} — {}{}{}",
                 self.con_field(field),
+                self.con_colon(),
                 self.con_problem(&issue.problem)
             ),
             None => format!("{place} — {}", self.con_problem(&issue.problem)),
+        }
+    }
+
+    /// French puts a space before a colon; English does not.
+    fn con_colon(&self) -> &'static str {
+        match self.lang {
+            Lang::Fr => " : ",
+            Lang::En => ": ",
         }
     }
 
@@ -387,8 +396,9 @@ impl Tr {
                 .iter()
                 .map(|i| {
                     format!(
-                        "{} : {}",
+                        "{}{}{}",
                         self.con_field(i.field),
+                        self.con_colon(),
                         self.con_problem(&i.problem)
                     )
                 })
