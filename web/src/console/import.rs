@@ -119,10 +119,7 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, Vec<LineIssue>> {
         .has_headers(true)
         .from_reader(text.as_bytes());
     let mut issues = Vec::new();
-    let columns = match read_header(&mut reader) {
-        Ok(columns) => columns,
-        Err(problems) => return Err(problems),
-    };
+    let columns = read_header(&mut reader)?;
     let mut members = Vec::new();
     for record in reader.records() {
         let Ok(record) = record else {
@@ -328,14 +325,12 @@ pub async fn import_members_with_pause(
 mod tests {
     use super::*;
 
-    fn problems(
-        result: Result<Vec<(u64, NewMember)>, Vec<LineIssue>>,
-    ) -> Vec<(Option<u64>, Problem)> {
-        result
-            .unwrap_err()
-            .into_iter()
-            .map(|i| (i.line, i.problem))
-            .collect()
+    fn problems(result: Result<Parsed, Vec<LineIssue>>) -> Vec<(Option<u64>, Problem)> {
+        let issues = match result {
+            Ok(parsed) => parsed.issues,
+            Err(issues) => issues,
+        };
+        issues.into_iter().map(|i| (i.line, i.problem)).collect()
     }
 
     #[test]
@@ -423,7 +418,10 @@ mod tests {
         );
         let lines = |n: usize| format!("{header}{}", line.repeat(n));
         assert_eq!(
-            parse(lines(IMPORT_LINES_MAX).as_bytes()).unwrap().len(),
+            parse(lines(IMPORT_LINES_MAX).as_bytes())
+                .unwrap()
+                .members
+                .len(),
             IMPORT_LINES_MAX
         );
         assert_eq!(

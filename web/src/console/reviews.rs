@@ -96,7 +96,7 @@ pub async fn negative_too_long(
                 .then_some(LongNegative { row, since, days })
         })
         .collect();
-    list.sort_by(|a, b| a.since.cmp(&b.since));
+    list.sort_by_key(|n| n.since);
     list.truncate(REVIEW_ROWS_MAX);
     Ok(list)
 }
@@ -155,7 +155,7 @@ pub async fn growing(
             keeps_growing(&balances).then_some(Growing { row, balances })
         })
         .collect();
-    list.sort_by(|a, b| b.row.account.balance().cmp(&a.row.account.balance()));
+    list.sort_by_key(|g| std::cmp::Reverse(g.row.account.balance()));
     list.truncate(REVIEW_ROWS_MAX);
     Ok(list)
 }

@@ -171,7 +171,6 @@ async fn company_page(
             sector: m.sector.clone(),
             description: m.description.clone(),
             contact: m.contact.clone(),
-            ..ProfileValues::default()
         }),
         errors,
         hide_balance: m.hide_balance,
