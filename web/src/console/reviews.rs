@@ -39,8 +39,11 @@ pub async fn near_limit(
     settings: &Settings,
 ) -> ConsoleResult<Vec<NearLimit>> {
     actor.require_reader()?;
-    let mut list: Vec<NearLimit> = all_rows(store)
-        .await?
+    Ok(near_limit_of(all_rows(store).await?, settings))
+}
+
+fn near_limit_of(rows: Vec<MemberRow>, settings: &Settings) -> Vec<NearLimit> {
+    let mut list: Vec<NearLimit> = rows
         .into_iter()
         .filter(|r| r.account.status() != AccountStatus::Closed)
         .filter_map(|row| {
@@ -64,7 +67,7 @@ pub async fn near_limit(
         .collect();
     list.sort_by(|a, b| b.used_pct.cmp(&a.used_pct).then(b.used.cmp(&a.used)));
     list.truncate(REVIEW_ROWS_MAX);
-    Ok(list)
+    list
 }
 
 /// A member negative since `since` (the ledger's `negative_since`: when its balance last
@@ -85,8 +88,11 @@ pub async fn negative_too_long(
     now: DateTime<Utc>,
 ) -> ConsoleResult<Vec<LongNegative>> {
     actor.require_reader()?;
-    let mut list: Vec<LongNegative> = all_rows(store)
-        .await?
+    Ok(negative_of(all_rows(store).await?, settings, now))
+}
+
+fn negative_of(rows: Vec<MemberRow>, settings: &Settings, now: DateTime<Utc>) -> Vec<LongNegative> {
+    let mut list: Vec<LongNegative> = rows
         .into_iter()
         .filter(|r| r.account.status() != AccountStatus::Closed)
         .filter_map(|row| {
@@ -98,7 +104,7 @@ pub async fn negative_too_long(
         .collect();
     list.sort_by_key(|n| n.since);
     list.truncate(REVIEW_ROWS_MAX);
-    Ok(list)
+    list
 }
 
 /// A member whose positive balance grew over each period: `balances` are its balances at
@@ -134,9 +140,17 @@ pub async fn growing(
     now: DateTime<Utc>,
 ) -> ConsoleResult<Vec<Growing>> {
     actor.require_reader()?;
+    growing_of(store, all_rows(store).await?, settings, now).await
+}
+
+async fn growing_of(
+    store: &Store,
+    rows: Vec<MemberRow>,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> ConsoleResult<Vec<Growing>> {
     let points = checkpoints(now, settings.growth_months);
-    let rows: Vec<MemberRow> = all_rows(store)
-        .await?
+    let rows: Vec<MemberRow> = rows
         .into_iter()
         .filter(|r| {
             r.account.status() != AccountStatus::Closed && r.account.balance().is_positive()
@@ -207,15 +221,42 @@ pub async fn reviews_due(
     today: NaiveDate,
 ) -> ConsoleResult<Vec<MemberRow>> {
     actor.require_reader()?;
-    let mut list: Vec<MemberRow> = all_rows(store)
-        .await?
+    Ok(due_of(all_rows(store).await?, today))
+}
+
+fn due_of(rows: Vec<MemberRow>, today: NaiveDate) -> Vec<MemberRow> {
+    let mut list: Vec<MemberRow> = rows
         .into_iter()
         .filter(|r| r.account.status() != AccountStatus::Closed)
         .filter(|r| r.fields.next_review.is_some_and(|d| d <= today))
         .collect();
     list.sort_by_key(|r| r.fields.next_review);
     list.truncate(REVIEW_ROWS_MAX);
-    Ok(list)
+    list
+}
+
+/// The four lists at once, over one read of the members (the review page).
+pub struct ReviewLists {
+    pub near_limit: Vec<NearLimit>,
+    pub negative_too_long: Vec<LongNegative>,
+    pub growing: Vec<Growing>,
+    pub reviews_due: Vec<MemberRow>,
+}
+
+pub async fn lists(
+    store: &Store,
+    actor: &Actor,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> ConsoleResult<ReviewLists> {
+    actor.require_reader()?;
+    let rows = all_rows(store).await?;
+    Ok(ReviewLists {
+        near_limit: near_limit_of(rows.clone(), settings),
+        negative_too_long: negative_of(rows.clone(), settings, now),
+        reviews_due: due_of(rows.clone(), now.date_naive()),
+        growing: growing_of(store, rows, settings, now).await?,
+    })
 }
 
 #[cfg(test)]

@@ -55,9 +55,11 @@ async fn draw(state: &AppState, auth: &Auth, failure: Option<ConsoleError>) -> A
     let store = &state.store;
     let settings = settings::get(store).await.map_err(page_error)?;
     let now = chrono::Utc::now();
-    let near = reviews::near_limit(store, &actor, &settings)
+    let lists = reviews::lists(store, &actor, &settings, now)
         .await
-        .map_err(page_error)?
+        .map_err(page_error)?;
+    let near = lists
+        .near_limit
         .iter()
         .map(|n| {
             line(
@@ -67,9 +69,8 @@ async fn draw(state: &AppState, auth: &Auth, failure: Option<ConsoleError>) -> A
             )
         })
         .collect();
-    let negative = reviews::negative_too_long(store, &actor, &settings, now)
-        .await
-        .map_err(page_error)?
+    let negative = lists
+        .negative_too_long
         .iter()
         .map(|n| {
             line(
@@ -79,18 +80,16 @@ async fn draw(state: &AppState, auth: &Auth, failure: Option<ConsoleError>) -> A
             )
         })
         .collect();
-    let growing = reviews::growing(store, &actor, &settings, now)
-        .await
-        .map_err(page_error)?
+    let growing = lists
+        .growing
         .iter()
         .map(|g| {
             let balances: Vec<String> = g.balances.iter().map(|b| t.lang.amount(*b)).collect();
             line(t, &g.row, balances.join(" → "))
         })
         .collect();
-    let due = reviews::reviews_due(store, &actor, now.date_naive())
-        .await
-        .map_err(page_error)?
+    let due = lists
+        .reviews_due
         .iter()
         .map(|r| {
             let date = r
