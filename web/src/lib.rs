@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod audit;
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod export;
 pub mod http;

@@ -575,6 +575,10 @@ pub async fn user_count(store: &Store) -> StoreResult<i64> {
     Ok(count)
 }
 
+/// Inserts an invitation: token hash, email, role, member, creator, creation and expiry.
+pub(crate) const INSERT_INVITATION_SQL: &str = "INSERT INTO invitations (token_hash, email, \
+     role, member_id, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
 /// Creates an invitation; returns the token for the link (only its hash is stored).
 pub async fn create_invitation(
     store: &Store,
@@ -586,8 +590,7 @@ pub async fn create_invitation(
     let token = random_token();
     let now = now_unix();
     dispatch!(store.backend(), pool => {
-        sqlx::query("INSERT INTO invitations (token_hash, email, role, member_id, created_by, \
-                     created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        sqlx::query(INSERT_INVITATION_SQL)
             .bind(token_hash(&token)).bind(normalize_email(email)).bind(role.as_str())
             .bind(member_id).bind(created_by).bind(now).bind(now + INVITATION_TTL_SECONDS)
             .execute(pool).await?;

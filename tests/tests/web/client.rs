@@ -111,6 +111,54 @@ impl Client {
         self.send(request).await
     }
 
+    /// Posts a `multipart/form-data` form with one file part, adding the remembered CSRF
+    /// token unless the fields carry one (pass `("csrf", "")` to send none).
+    pub async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &[u8]),
+    ) -> Page {
+        const BOUNDARY: &str = "troc-test-boundary-7f3a";
+        let mut body: Vec<u8> = Vec::new();
+        let mut part = |name: &str, filename: Option<&str>, value: &[u8]| {
+            body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+            let disposition = match filename {
+                Some(f) => format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: text/csv\r\n"
+                ),
+                None => format!("Content-Disposition: form-data; name=\"{name}\"\r\n"),
+            };
+            body.extend_from_slice(disposition.as_bytes());
+            body.extend_from_slice(b"\r\n");
+            body.extend_from_slice(value);
+            body.extend_from_slice(b"\r\n");
+        };
+        let mut has_csrf = false;
+        for (name, value) in fields {
+            has_csrf |= *name == "csrf";
+            if !(*name == "csrf" && value.is_empty()) {
+                part(name, None, value.as_bytes());
+            }
+        }
+        if !has_csrf {
+            if let Some(csrf) = self.csrf.clone() {
+                part("csrf", None, csrf.as_bytes());
+            }
+        }
+        part(file.0, Some("members.csv"), file.1);
+        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        let request = self
+            .request("POST", path)
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(Body::from(body))
+            .unwrap();
+        self.send(request).await
+    }
+
     pub async fn post_raw_json(&mut self, path: &str, body: String) -> Page {
         let request = self
             .request("POST", path)

@@ -40,9 +40,13 @@ story!(demo_seeds_an_empty_database_once, |db: &tests::TestDb| {
             .login("gestion@demo.troc", web::demo::DEMO_PASSWORD)
             .await;
         manager
-            .get("/admin")
+            .get("/admin/members")
             .await
             .assert_contains("Logistique Garnier");
+        manager
+            .get("/admin")
+            .await
+            .assert_contains("id=\"members-count\">30<");
         store.close().await;
     }
 });

@@ -221,7 +221,7 @@ story!(managers_invite_member_companies, |db: &tests::TestDb| {
         let token = link_token(&page.body);
         // The same SIREN twice is refused.
         let page = manager.post("/admin/members", &good).await;
-        page.assert_contains("Ce SIREN est déjà enregistré.");
+        page.assert_contains("ce SIREN est déjà membre.");
 
         let mut owner = manager.sibling();
         owner.get(&format!("/invitation/{token}")).await;
@@ -239,12 +239,12 @@ story!(managers_invite_member_companies, |db: &tests::TestDb| {
         page.assert_contains("Delta Transports");
         page.assert_contains("2 000,00");
 
-        // The accountant reads the members' page but cannot invite.
+        // The accountant reads the members' list but cannot invite.
         let mut accountant = manager.sibling();
         accountant.login("compta@troc.test", PASSWORD).await;
-        let page = accountant.get("/admin").await;
+        let page = accountant.get("/admin/members").await;
         page.assert_contains("Delta Transports");
-        assert!(!page.body.contains("/admin/members"));
+        assert!(!page.body.contains("/admin/members/new"));
         assert_eq!(
             accountant.post("/admin/members", &good).await.status,
             StatusCode::FORBIDDEN

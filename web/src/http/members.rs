@@ -1,6 +1,6 @@
 //! Companies and their people: the company page (profile, privacy, staff invitations; the
-//! owner's), the member directory, and the network's administration page (managers invite
-//! member companies; accountants read).
+//! owner's) and the member directory. The network's side (creating and managing members) is
+//! the console, `http::console`.
 
 use askama::Template;
 use axum::extract::State;
@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use ledger::Amount;
 use serde::Deserialize;
 
 use super::error::{AppError, AppResult};
@@ -26,8 +25,6 @@ pub fn router() -> Router<AppState> {
         .route("/company/privacy", post(update_privacy))
         .route("/company/invite", post(invite_staff))
         .route("/directory", get(directory))
-        .route("/admin", get(admin))
-        .route("/admin/members", post(create_member))
 }
 
 /// The profile form's fields (SIREN only on creation).
@@ -49,10 +46,6 @@ pub struct ProfileValues {
     description: String,
     #[serde(default)]
     contact: String,
-    #[serde(default)]
-    owner_email: String,
-    #[serde(default)]
-    credit_limit: String,
 }
 
 #[derive(Default)]
@@ -65,8 +58,6 @@ pub struct ProfileErrors {
     sector: Option<String>,
     description: Option<String>,
     contact: Option<String>,
-    owner_email: Option<String>,
-    credit_limit: Option<String>,
 }
 
 impl ProfileErrors {
@@ -80,8 +71,6 @@ impl ProfileErrors {
             &self.sector,
             &self.description,
             &self.contact,
-            &self.owner_email,
-            &self.credit_limit,
         ]
         .iter()
         .any(|e| e.is_some())
@@ -182,7 +171,6 @@ async fn company_page(
             sector: m.sector.clone(),
             description: m.description.clone(),
             contact: m.contact.clone(),
-            ..ProfileValues::default()
         }),
         errors,
         hide_balance: m.hide_balance,
@@ -378,125 +366,4 @@ async fn directory(State(state): State<AppState>, auth: Auth) -> AppResult<Respo
         c: auth.chrome(),
         entries,
     })
-}
-
-pub struct AdminRow {
-    name: String,
-    siren: String,
-    city: String,
-    balance: String,
-    credit_limit: String,
-}
-
-#[derive(Template)]
-#[template(path = "admin.html")]
-struct AdminTemplate {
-    c: Chrome,
-    rows: Vec<AdminRow>,
-    can_invite: bool,
-    values: ProfileValues,
-    errors: ProfileErrors,
-    sectors: Vec<(&'static str, String)>,
-    invitation_link: Option<String>,
-}
-
-async fn admin_page(
-    state: &AppState,
-    auth: &Auth,
-    values: ProfileValues,
-    errors: ProfileErrors,
-    invitation_link: Option<String>,
-) -> AppResult<Response> {
-    auth.require(&[Role::Manager, Role::Accountant])?;
-    let t = auth.tr();
-    let mut rows = Vec::new();
-    for m in people::members(&state.store, super::money::MEMBERS_LISTED_MAX).await? {
-        let account = state.store.account(account_id(&m)).await?;
-        rows.push(AdminRow {
-            balance: account
-                .as_ref()
-                .map(|a| t.lang.amount(a.balance()))
-                .unwrap_or_default(),
-            credit_limit: account
-                .as_ref()
-                .map(|a| t.lang.amount(a.credit_limit()))
-                .unwrap_or_default(),
-            name: m.name,
-            siren: m.siren,
-            city: m.city,
-        });
-    }
-    let failed = errors.any();
-    let mut response = page(AdminTemplate {
-        c: auth.chrome(),
-        rows,
-        can_invite: auth.user.role == Role::Manager,
-        values,
-        errors,
-        sectors: sectors(t),
-        invitation_link,
-    })?;
-    if failed {
-        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(response)
-}
-
-async fn admin(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
-    let values = ProfileValues {
-        credit_limit: "1000".into(),
-        ..ProfileValues::default()
-    };
-    admin_page(&state, &auth, values, ProfileErrors::default(), None).await
-}
-
-/// A manager creates a member company (its ledger account through the store) and gets the
-/// one-time link for its owner.
-async fn create_member(
-    State(state): State<AppState>,
-    auth: Auth,
-    Form(values): Form<ProfileValues>,
-) -> AppResult<Response> {
-    auth.require(&[Role::Manager])?;
-    let t = auth.tr();
-    let mut errors = ProfileErrors::default();
-    let profile = check_profile(t, &values, &mut errors);
-    if !people::siren_is_valid(&profile.siren) {
-        errors.siren = Some(t.field_error(FieldError::InvalidSiren));
-    } else if people::siren_taken(&state.store, &profile.siren).await? {
-        errors.siren = Some(t.field_error(FieldError::SirenTaken));
-    }
-    let email = people::normalize_email(&values.owner_email);
-    if !people::email_is_valid(&email) {
-        errors.owner_email = Some(t.field_error(FieldError::InvalidEmail));
-    } else if people::email_taken(&state.store, &email).await? {
-        errors.owner_email = Some(t.field_error(FieldError::EmailTaken));
-    }
-    let limit = Amount::parse_signed(&values.credit_limit)
-        .ok()
-        .filter(|a| !a.is_negative());
-    if limit.is_none() {
-        errors.credit_limit = Some(t.field_error(FieldError::InvalidAmount));
-    }
-    let (Some(limit), false) = (limit, errors.any()) else {
-        return admin_page(&state, &auth, values, errors, None).await;
-    };
-    let member = people::create_member_with_account(&state.store, &profile, limit).await?;
-    let token = people::create_invitation(
-        &state.store,
-        &email,
-        Role::Owner,
-        Some(member.id),
-        auth.user.id,
-    )
-    .await?;
-    let link = format!("{}/invitation/{token}", state.config.base_url());
-    admin_page(
-        &state,
-        &auth,
-        ProfileValues::default(),
-        ProfileErrors::default(),
-        Some(link),
-    )
-    .await
 }

@@ -16,6 +16,7 @@ use crate::store::Store;
 
 pub mod audit;
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod health;
 pub mod i18n;
@@ -109,6 +110,7 @@ pub fn app(state: AppState) -> Router {
         .merge(trades::router())
         .merge(market::router())
         .merge(members::router())
+        .merge(console::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -670,7 +670,7 @@ async fn history(
 }
 
 /// Quotes a CSV field; text that a spreadsheet would run as a formula is prefixed with `'`.
-fn csv_field(text: &str) -> String {
+pub(crate) fn csv_field(text: &str) -> String {
     let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {

@@ -28,6 +28,9 @@ pub const SESSION_COOKIE: &str = "troc_session";
 pub const LANG_COOKIE: &str = "troc_lang";
 /// Largest form body accepted, in bytes.
 pub const FORM_BODY_LEN_MAX: usize = 64 * 1024;
+/// Largest `multipart/form-data` body accepted (file uploads: a member import and its
+/// form fields), in bytes.
+pub const MULTIPART_BODY_LEN_MAX: usize = crate::console::import::IMPORT_FILE_LEN_MAX + 16 * 1024;
 /// Failed logins allowed per email within [`LOGIN_WINDOW_SECONDS`].
 pub const LOGIN_FAILURES_MAX: u32 = 5;
 pub const LOGIN_WINDOW_SECONDS: i64 = 15 * 60;
@@ -273,6 +276,41 @@ fn form_field(body: &[u8], name: &str) -> Option<String> {
         .map(|(_, value)| value.into_owned())
 }
 
+/// The boundary of a `multipart/form-data` content type.
+fn multipart_boundary(content_type: &str) -> Option<&str> {
+    let rest = content_type.strip_prefix("multipart/form-data")?;
+    rest.split(';')
+        .filter_map(|p| p.trim().strip_prefix("boundary="))
+        .map(|b| b.trim_matches('"'))
+        .find(|b| !b.is_empty() && b.len() <= 200)
+}
+
+/// The value of a small text field of a multipart body (the CSRF token), read before any
+/// handler runs. Only a part whose disposition names exactly `name` and no file counts.
+fn multipart_field(body: &[u8], boundary: &str, name: &str) -> Option<String> {
+    let delimiter = format!("--{boundary}");
+    let wanted = format!("name=\"{name}\"");
+    let text = String::from_utf8_lossy(body);
+    // Bounded: a body of at most MULTIPART_BODY_LEN_MAX bytes has few parts worth reading.
+    for part in text.split(delimiter.as_str()).skip(1).take(64) {
+        let Some((head, value)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let Some(disposition) = head
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))
+        else {
+            continue;
+        };
+        let is_field =
+            disposition.split(';').any(|p| p.trim() == wanted) && !disposition.contains("filename");
+        if is_field {
+            return Some(value.strip_suffix("\r\n").unwrap_or(value).to_owned());
+        }
+    }
+    None
+}
+
 /// The middleware described in the module documentation.
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
@@ -305,18 +343,25 @@ async fn check_csrf(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<axum::body::Bytes, AppError> {
-    let bytes = axum::body::to_bytes(body, FORM_BODY_LEN_MAX)
-        .await
-        .map_err(|_| AppError::TooLarge)?;
-    let is_form = headers
+    let content_type = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let expected = ctx.session.as_ref().map(|s| s.csrf_token.as_str());
-    let given = if is_form {
-        form_field(&bytes, "csrf")
+        .unwrap_or("");
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    let boundary = multipart_boundary(content_type);
+    let limit = if boundary.is_some() {
+        MULTIPART_BODY_LEN_MAX
     } else {
-        None
+        FORM_BODY_LEN_MAX
+    };
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| AppError::TooLarge)?;
+    let expected = ctx.session.as_ref().map(|s| s.csrf_token.as_str());
+    let given = match (is_form, boundary) {
+        (true, _) => form_field(&bytes, "csrf"),
+        (false, Some(boundary)) => multipart_field(&bytes, boundary, "csrf"),
+        (false, None) => None,
     };
     match (expected, given) {
         (Some(expected), Some(given)) if people::constant_time_eq(expected, &given) => Ok(bytes),
@@ -356,4 +401,32 @@ pub fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Respo
         response.headers_mut().append(SET_COOKIE, cookie);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_csrf_field_of_a_multipart_body() {
+        let body = "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"csrf\"\r\n\
+                    Content-Type: text/csv\r\n\r\nname=\"csrf\"\r\n--XyZ\r\n\
+                    Content-Disposition: form-data; name=\"csrf\"\r\n\r\nabc123\r\n--XyZ--\r\n";
+        assert_eq!(
+            multipart_boundary("multipart/form-data; boundary=XyZ"),
+            Some("XyZ")
+        );
+        assert_eq!(
+            multipart_boundary("multipart/form-data; boundary=\"XyZ\""),
+            Some("XyZ")
+        );
+        assert_eq!(multipart_boundary("text/plain; boundary=XyZ"), None);
+        assert_eq!(
+            multipart_field(body.as_bytes(), "XyZ", "csrf").as_deref(),
+            Some("abc123")
+        );
+        assert_eq!(multipart_field(body.as_bytes(), "XyZ", "other"), None);
+        let only_file = "--B\r\nContent-Disposition: form-data; name=\"csrf\"; filename=\"x\"\r\n\r\nabc\r\n--B--";
+        assert_eq!(multipart_field(only_file.as_bytes(), "B", "csrf"), None);
+    }
 }

@@ -205,6 +205,18 @@ pub enum Conn<'c> {
     Postgres(&'c mut sqlx::PgConnection),
 }
 
+impl<'c> From<&'c mut sqlx::SqliteConnection> for Conn<'c> {
+    fn from(conn: &'c mut sqlx::SqliteConnection) -> Conn<'c> {
+        Conn::Sqlite(conn)
+    }
+}
+
+impl<'c> From<&'c mut sqlx::PgConnection> for Conn<'c> {
+    fn from(conn: &'c mut sqlx::PgConnection) -> Conn<'c> {
+        Conn::Postgres(conn)
+    }
+}
+
 /// Records a plain action inside the caller's database transaction, so that it commits (or
 /// not) with the rest of the caller's writes.
 pub async fn insert_action(

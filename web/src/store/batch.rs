@@ -343,10 +343,29 @@ impl WriterConn {
     }
 }
 
+/// When a batch commits: always (the write path: rejections are decisions like any other),
+/// or only if every operation is accepted (`Store::submit_all_or_none`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Commit {
+    Always,
+    IfAllAccepted,
+}
+
 /// Runs one attempt of a batch. An `Err` means nothing was committed.
 pub(crate) async fn execute(
     writer: &mut WriterConn,
     submissions: &[&Submission],
+) -> StoreResult<Vec<Decision>> {
+    execute_with(writer, submissions, Commit::Always).await
+}
+
+/// Like [`execute`]; with [`Commit::IfAllAccepted`], a batch in which any operation is
+/// rejected is rolled back whole (no idempotency record either: the keys stay unused) and
+/// its decisions are returned.
+pub(crate) async fn execute_with(
+    writer: &mut WriterConn,
+    submissions: &[&Submission],
+    commit: Commit,
 ) -> StoreResult<Vec<Decision>> {
     let kind = writer.kind();
     let now = micros(Utc::now());
@@ -471,6 +490,10 @@ pub(crate) async fn execute(
         let loaded_at = started.elapsed();
         let plan = decide_batch(submissions, &mut loaded, now);
         let decided_at = started.elapsed();
+        if commit == Commit::IfAllAccepted && plan.results.iter().any(Result::is_err) {
+            tx.rollback().await?;
+            return Ok(plan.results);
+        }
 
         if !plan.transactions.is_empty() {
             // The commit order: this row stays locked until COMMIT, and with it the chain's

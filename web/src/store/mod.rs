@@ -34,7 +34,7 @@ pub use ledger_store::{
     HistoryEntry, HistoryPage, HISTORY_PAGE_SIZE_MAX, NETWORK_NAME_LEN_MAX,
     OPEN_ACCOUNTS_PER_CALL_MAX,
 };
-pub use writer::{StoreOptions, Submission, SUBMISSIONS_PER_CALL_MAX};
+pub use writer::{AllOrNone, StoreOptions, Submission, SUBMISSIONS_PER_CALL_MAX};
 
 use std::str::FromStr;
 use std::time::Duration;

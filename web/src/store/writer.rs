@@ -134,6 +134,22 @@ impl Submission {
 
 pub(crate) type Answer = StoreResult<Result<Outcome, Rejection>>;
 
+/// The answer of [`Store::submit_all_or_none`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllOrNone {
+    /// Every operation was accepted (or replayed an accepted decision) and committed, in
+    /// one database transaction; one outcome per submission, in order.
+    Committed(Vec<Outcome>),
+    /// At least one operation was rejected: nothing was written, not even the idempotency
+    /// records (every key is still unused). The rejections, with their submission's index.
+    Refused(Vec<(usize, Rejection)>),
+}
+
+pub(crate) struct GroupJob {
+    submissions: Vec<Submission>,
+    reply: oneshot::Sender<StoreResult<AllOrNone>>,
+}
+
 pub(crate) struct Job {
     pub(crate) submission: Submission,
     reply: oneshot::Sender<Answer>,
@@ -144,6 +160,8 @@ pub(crate) struct Job {
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Message {
     Job(Job),
+    /// Operations that commit together or not at all, in a batch of their own.
+    Group(GroupJob),
     /// Give the connection back to the pool (before the pool is closed), then acknowledge.
     Release(oneshot::Sender<()>),
 }
@@ -187,6 +205,32 @@ impl Store {
         answer
             .await
             .map_err(|_| StoreError::Unavailable("the writer task dropped the operation".into()))?
+    }
+
+    /// Submits operations that must all happen or none (at most
+    /// [`SUBMISSIONS_PER_CALL_MAX`]): the writer decides them in order in a batch of their
+    /// own, ONE database transaction, and commits it only if the ledger accepts every one
+    /// (a replay of an accepted decision counts as accepted, so a group resubmitted after a
+    /// lost answer is answered `Committed` again). Used where a manager action spans
+    /// several operations (a member import's limits and opening balances). The outer error
+    /// is the store's, as for [`Store::submit`]: the group may or may not have committed,
+    /// and resubmitting it under the same keys is safe.
+    pub async fn submit_all_or_none(&self, submissions: Vec<Submission>) -> StoreResult<AllOrNone> {
+        if submissions.is_empty() || submissions.len() > SUBMISSIONS_PER_CALL_MAX {
+            return Err(StoreError::Invalid(format!(
+                "a group holds 1 to {SUBMISSIONS_PER_CALL_MAX} operations, got {}",
+                submissions.len()
+            )));
+        }
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .queue
+            .send(Message::Group(GroupJob { submissions, reply }))
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer task has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer task dropped the group".into()))?
     }
 
     /// Submits several operations at once (at most [`SUBMISSIONS_PER_CALL_MAX`]); they are
@@ -248,6 +292,10 @@ async fn run(backend: Backend, mut queue: mpsc::Receiver<Message>, options: Stor
     while let Some(message) = queue.recv().await {
         let first = match message {
             Message::Job(job) => job,
+            Message::Group(group) => {
+                run_group(&backend, &mut connection, group).await;
+                continue;
+            }
             Message::Release(done) => {
                 connection = None;
                 let _ = done.send(());
@@ -257,11 +305,17 @@ async fn run(backend: Backend, mut queue: mpsc::Receiver<Message>, options: Stor
         let started = tokio::time::Instant::now();
         let mut jobs = vec![first];
         let mut idle_rounds = 0;
+        // A group met while filling the batch closes it and runs right after it.
+        let mut group = None;
         while jobs.len() < options.batch_ops_max && started.elapsed() < options.batch_wait_max {
             match queue.try_recv() {
                 Ok(Message::Job(job)) => {
                     jobs.push(job);
                     idle_rounds = 0;
+                }
+                Ok(Message::Group(next)) => {
+                    group = Some(next);
+                    break;
                 }
                 Ok(Message::Release(done)) => releases.push(done),
                 Err(mpsc::error::TryRecvError::Empty) if idle_rounds < 2 => {
@@ -286,6 +340,9 @@ async fn run(backend: Backend, mut queue: mpsc::Receiver<Message>, options: Stor
         for (job, answer) in jobs.into_iter().zip(answers) {
             // A caller that went away no longer needs its answer; the operation stands.
             let _ = job.reply.send(answer);
+        }
+        if let Some(group) = group {
+            run_group(&backend, &mut connection, group).await;
         }
         if !releases.is_empty() {
             connection = None;
@@ -348,6 +405,75 @@ pub(crate) async fn process(
                 }
             },
         }
+    }
+}
+
+/// Runs a group alone, committed only if every operation is accepted; retried like a batch
+/// on serialization failures and deadlocks. A group the database itself refuses fails
+/// whole (there is no one-by-one fallback: its operations belong together).
+async fn run_group(backend: &Backend, connection: &mut Option<batch::WriterConn>, group: GroupJob) {
+    let submissions: Vec<&Submission> = group.submissions.iter().collect();
+    let mut backoff = RETRY_BACKOFF_FIRST;
+    let mut attempt = 0;
+    let answer = loop {
+        let attempt_result = match connection {
+            Some(writer) => {
+                batch::execute_with(writer, &submissions, batch::Commit::IfAllAccepted).await
+            }
+            None => match batch::WriterConn::acquire(backend).await {
+                Ok(writer) => {
+                    batch::execute_with(
+                        connection.insert(writer),
+                        &submissions,
+                        batch::Commit::IfAllAccepted,
+                    )
+                    .await
+                }
+                Err(error) => Err(error),
+            },
+        };
+        match attempt_result {
+            Ok(decisions) => break Ok(group_answer(decisions)),
+            Err(error) => match classify(&error) {
+                Failure::Retry if attempt < RETRIES_MAX => {
+                    attempt += 1;
+                    tracing::debug!(%error, attempt, "group retried");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(RETRY_BACKOFF_MAX);
+                }
+                Failure::Refused => {
+                    tracing::error!(%error, "group refused by the database");
+                    break Err(StoreError::Refused(error.to_string()));
+                }
+                Failure::Retry | Failure::Other => {
+                    tracing::error!(%error, "group failed");
+                    *connection = None;
+                    break Err(StoreError::Unavailable(error.to_string()));
+                }
+            },
+        }
+    };
+    crate::metrics::global().record_batch(
+        submissions.len(),
+        submissions.iter().map(|_| match &answer {
+            Ok(AllOrNone::Committed(_)) => "ok",
+            Ok(AllOrNone::Refused(_)) => "group_refused",
+            Err(_) => "error",
+        }),
+    );
+    let _ = group.reply.send(answer);
+}
+
+fn group_answer(decisions: Vec<Result<Outcome, Rejection>>) -> AllOrNone {
+    let refused: Vec<(usize, Rejection)> = decisions
+        .iter()
+        .enumerate()
+        .filter_map(|(index, d)| d.as_ref().err().map(|r| (index, r.clone())))
+        .collect();
+    if refused.is_empty() {
+        AllOrNone::Committed(decisions.into_iter().filter_map(Result::ok).collect())
+    } else {
+        AllOrNone::Refused(refused)
     }
 }
 

@@ -1,0 +1,506 @@
+//! The network manager's console, members and credit limits: the domain layer shared by the
+//! web pages (`http::console`) and the JSON API.
+//!
+//! Every function takes the [`Actor`] doing it, checks the actor's role, validates its input
+//! into typed [`FieldIssue`]s (never sentences: a page words them in the user's language, an
+//! API maps them to stable codes), and records the action in the action log: ledger actions
+//! through `Submission::noted` (written in the batch that decides them, only if accepted),
+//! other actions with `action_log::insert_action` inside the same database transaction as
+//! the change. Money moves only through the store's write path. See `docs/console.md`.
+
+/// The action log's connection for a transaction of either backend (inside `dispatch!`).
+macro_rules! conn_of {
+    ($tx:ident) => {
+        $crate::store::action_log::Conn::from(&mut *$tx)
+    };
+}
+
+pub mod applications;
+pub mod categories;
+pub mod history;
+pub mod import;
+pub mod members;
+pub mod reviews;
+pub mod settings;
+pub mod suggest;
+
+mod batch;
+
+use ledger::{Amount, IdempotencyKey, Rejection};
+
+use crate::people::{Role, User};
+use crate::store::{ActionNote, StoreError};
+
+#[doc(hidden)]
+pub use batch::write_interrupted_for_tests;
+pub use batch::{finish_batch, unfinished_batches, BatchSource, UnfinishedBatch};
+pub use members::{CreatedMember, Invitation, NewMember};
+
+/// Highest credit limit or upper limit a manager may grant (and a category may default to).
+pub const LIMIT_MAX: Amount = Amount::from_units(10_000_000);
+/// Highest declared annual turnover accepted (a typo guard, 10 billion units).
+pub const TURNOVER_MAX: Amount = Amount::from_units(10_000_000_000);
+/// Longest reason for an action, in characters (the ledger's and the action log's limit).
+pub const REASON_LEN_MAX: usize = ledger::REASON_LEN_MAX;
+/// Longest idempotency part a caller passes in a [`RequestKey`], in characters.
+pub const REQUEST_KEY_LEN_MAX: usize = 64;
+
+/// Who acts: a network manager (may act) or accountant (may read). Built from the logged-in
+/// user by the web pages and from the API token's user by the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    user_id: i64,
+    email: String,
+    role: Role,
+}
+
+impl Actor {
+    pub fn new(user_id: i64, email: &str, role: Role) -> Actor {
+        Actor {
+            user_id,
+            email: email.to_owned(),
+            role,
+        }
+    }
+
+    pub fn from_user(user: &User) -> Actor {
+        Actor::new(user.id, &user.email, user.role)
+    }
+
+    pub fn user_id(&self) -> i64 {
+        self.user_id
+    }
+    pub fn email(&self) -> &str {
+        &self.email
+    }
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Acting (changing anything) is for network managers only.
+    pub fn require_manager(&self) -> Result<(), ConsoleError> {
+        if self.role == Role::Manager {
+            Ok(())
+        } else {
+            Err(ConsoleError::Forbidden)
+        }
+    }
+
+    /// Reading the console is for managers and the network's accountants.
+    pub fn require_reader(&self) -> Result<(), ConsoleError> {
+        if matches!(self.role, Role::Manager | Role::Accountant) {
+            Ok(())
+        } else {
+            Err(ConsoleError::Forbidden)
+        }
+    }
+
+    /// An action-log note by this actor.
+    pub(crate) fn note(&self, action: &str, reason: &str) -> Result<ActionNote, ConsoleError> {
+        Ok(ActionNote::new(
+            Some(self.user_id),
+            &self.email,
+            action,
+            reason,
+        )?)
+    }
+}
+
+/// The part of an idempotency key a caller controls: a web form's random token, or an API
+/// client's `Idempotency-Key`. The console builds the ledger key from it and the target
+/// (`console-limits-MEMBER-REQUEST`), so one request retried never acts twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestKey(String);
+
+impl RequestKey {
+    /// 1 to [`REQUEST_KEY_LEN_MAX`] characters of `A-Z a-z 0-9 - _ .`.
+    pub fn new(text: &str) -> Result<RequestKey, ConsoleError> {
+        let ok = !text.is_empty()
+            && text.len() <= REQUEST_KEY_LEN_MAX
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if ok {
+            Ok(RequestKey(text.to_owned()))
+        } else {
+            Err(ConsoleError::invalid(
+                Field::RequestKey,
+                Problem::InvalidChoice,
+            ))
+        }
+    }
+
+    /// A fresh random key (a request that is not retried).
+    pub fn random() -> RequestKey {
+        RequestKey(crate::people::random_token())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn ledger_key(&self, action: &str, member_id: i64) -> IdempotencyKey {
+        IdempotencyKey::new(format!("console-{action}-{member_id}-{}", self.0))
+            .expect("a console key is short visible ASCII")
+    }
+}
+
+/// Which member an action is about: by member id (pages) or by ledger account id (the API's
+/// `/accounts/{id}` routes). An account that is not a member's answers `NotFound`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Member(i64),
+    Account(ledger::AccountId),
+}
+
+/// A form or API field, with its stable name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    Name,
+    Siren,
+    Email,
+    Category,
+    CreditLimit,
+    MaxBalance,
+    OpeningBalance,
+    Turnover,
+    Reason,
+    ReviewDate,
+    Address,
+    City,
+    Postcode,
+    Sector,
+    Description,
+    Contact,
+    Message,
+    Code,
+    Setting,
+    File,
+    RequestKey,
+}
+
+impl Field {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Name => "name",
+            Field::Siren => "siren",
+            Field::Email => "email",
+            Field::Category => "category",
+            Field::CreditLimit => "credit_limit",
+            Field::MaxBalance => "max_balance",
+            Field::OpeningBalance => "opening_balance",
+            Field::Turnover => "declared_turnover",
+            Field::Reason => "reason",
+            Field::ReviewDate => "next_review",
+            Field::Address => "address",
+            Field::City => "city",
+            Field::Postcode => "postcode",
+            Field::Sector => "sector",
+            Field::Description => "description",
+            Field::Contact => "contact",
+            Field::Message => "message",
+            Field::Code => "code",
+            Field::Setting => "setting",
+            Field::File => "file",
+            Field::RequestKey => "idempotency_key",
+        }
+    }
+}
+
+/// What is wrong with a field (or a file, or a line of it). Data, not words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    Required,
+    TooLong {
+        max: usize,
+    },
+    InvalidSiren,
+    SirenTaken,
+    SirenPending,
+    InvalidEmail,
+    EmailTaken,
+    InvalidAmount,
+    NegativeAmount,
+    AmountAboveMax {
+        max: Amount,
+    },
+    UnknownCategory,
+    InvalidPostcode,
+    InvalidChoice,
+    InvalidDate,
+    OutOfRange {
+        min: i64,
+        max: i64,
+    },
+    InvalidCode,
+    CodeTaken,
+    /// The same SIREN or email as an earlier line of the file.
+    DuplicateInFile {
+        line: u64,
+    },
+    /// A negative opening balance beyond the member's credit limit.
+    OpeningDebtAboveLimit {
+        limit: Amount,
+    },
+    /// A positive opening balance above the member's upper limit.
+    OpeningAboveMax {
+        max: Amount,
+    },
+    /// The file as a whole.
+    FileTooLarge {
+        max: usize,
+    },
+    TooManyLines {
+        max: usize,
+    },
+    NoLines,
+    NotUtf8,
+    MissingColumn {
+        column: &'static str,
+    },
+    UnknownColumn {
+        column: String,
+    },
+    MalformedLine,
+    /// The ledger refused this line's operation when it was written.
+    Rejected(Rejection),
+}
+
+impl Problem {
+    /// A stable machine code (API problem details).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Problem::Required => "required",
+            Problem::TooLong { .. } => "too_long",
+            Problem::InvalidSiren => "invalid_siren",
+            Problem::SirenTaken => "siren_taken",
+            Problem::SirenPending => "siren_pending",
+            Problem::InvalidEmail => "invalid_email",
+            Problem::EmailTaken => "email_taken",
+            Problem::InvalidAmount => "invalid_amount",
+            Problem::NegativeAmount => "negative_amount",
+            Problem::AmountAboveMax { .. } => "amount_above_max",
+            Problem::UnknownCategory => "unknown_category",
+            Problem::InvalidPostcode => "invalid_postcode",
+            Problem::InvalidChoice => "invalid_choice",
+            Problem::InvalidDate => "invalid_date",
+            Problem::OutOfRange { .. } => "out_of_range",
+            Problem::InvalidCode => "invalid_code",
+            Problem::CodeTaken => "code_taken",
+            Problem::DuplicateInFile { .. } => "duplicate_in_file",
+            Problem::OpeningDebtAboveLimit { .. } => "opening_debt_above_limit",
+            Problem::OpeningAboveMax { .. } => "opening_above_max",
+            Problem::FileTooLarge { .. } => "file_too_large",
+            Problem::TooManyLines { .. } => "too_many_lines",
+            Problem::NoLines => "no_lines",
+            Problem::NotUtf8 => "not_utf8",
+            Problem::MissingColumn { .. } => "missing_column",
+            Problem::UnknownColumn { .. } => "unknown_column",
+            Problem::MalformedLine => "malformed_line",
+            Problem::Rejected(rejection) => rejection.code(),
+        }
+    }
+}
+
+/// One field's problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldIssue {
+    pub field: Field,
+    pub problem: Problem,
+}
+
+/// One problem of an imported file: on a line (numbered from 1, the header being line 1) or
+/// on the whole file (`line: None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineIssue {
+    pub line: Option<u64>,
+    pub field: Option<Field>,
+    pub problem: Problem,
+}
+
+/// A state that forbids the action (not a field's fault).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    /// The application was approved or refused already.
+    AlreadyDecided,
+    /// The creation batch is not waiting to be finished.
+    BatchNotUnfinished,
+    /// Too many applications wait for a decision; the public form asks to try later.
+    TooManyPending,
+}
+
+/// Why a console action did not happen. Nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    #[error("only network managers may do this")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("invalid input: {0:?}")]
+    Invalid(Vec<FieldIssue>),
+    #[error("invalid file: {} problem(s)", .0.len())]
+    InvalidFile(Vec<LineIssue>),
+    #[error("the ledger refused: {0}")]
+    Rejected(Rejection),
+    #[error("conflict: {0:?}")]
+    Conflict(Conflict),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for ConsoleError {
+    fn from(error: sqlx::Error) -> ConsoleError {
+        ConsoleError::Store(StoreError::Database(error))
+    }
+}
+
+impl ConsoleError {
+    pub fn invalid(field: Field, problem: Problem) -> ConsoleError {
+        ConsoleError::Invalid(vec![FieldIssue { field, problem }])
+    }
+
+    /// A stable machine code: `forbidden`, `not_found`, `invalid`, `invalid_file`, the
+    /// ledger rejection's own code, `already_decided`, `batch_not_unfinished`, `too_many_pending`,
+    /// `store_error`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ConsoleError::Forbidden => "forbidden",
+            ConsoleError::NotFound => "not_found",
+            ConsoleError::Invalid(_) => "invalid",
+            ConsoleError::InvalidFile(_) => "invalid_file",
+            ConsoleError::Rejected(rejection) => rejection.code(),
+            ConsoleError::Conflict(Conflict::AlreadyDecided) => "already_decided",
+            ConsoleError::Conflict(Conflict::BatchNotUnfinished) => "batch_not_unfinished",
+            ConsoleError::Conflict(Conflict::TooManyPending) => "too_many_pending",
+            ConsoleError::Store(_) => "store_error",
+        }
+    }
+}
+
+pub type ConsoleResult<T> = Result<T, ConsoleError>;
+
+/// Collects field issues while a form is checked.
+#[derive(Debug, Default)]
+pub(crate) struct Issues(Vec<FieldIssue>);
+
+impl Issues {
+    pub(crate) fn add(&mut self, field: Field, problem: Problem) {
+        self.0.push(FieldIssue { field, problem });
+    }
+
+    pub(crate) fn has(&self, field: Field) -> bool {
+        self.0.iter().any(|i| i.field == field)
+    }
+
+    pub(crate) fn into_vec(self) -> Vec<FieldIssue> {
+        self.0
+    }
+
+    pub(crate) fn finish(self) -> ConsoleResult<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ConsoleError::Invalid(self.0))
+        }
+    }
+
+    /// Checks a required text of at most `max` characters; returns it trimmed.
+    pub(crate) fn text(&mut self, field: Field, text: &str, max: usize) -> String {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            self.add(field, Problem::Required);
+        } else if trimmed.chars().count() > max {
+            self.add(field, Problem::TooLong { max });
+        }
+        trimmed.to_owned()
+    }
+
+    /// Checks an optional text of at most `max` characters; returns it trimmed.
+    pub(crate) fn optional_text(&mut self, field: Field, text: &str, max: usize) -> String {
+        let trimmed = text.trim();
+        if trimmed.chars().count() > max {
+            self.add(field, Problem::TooLong { max });
+        }
+        trimmed.to_owned()
+    }
+
+    /// Checks a limit: 0 to [`LIMIT_MAX`].
+    pub(crate) fn limit(&mut self, field: Field, amount: Amount) {
+        if amount.is_negative() {
+            self.add(field, Problem::NegativeAmount);
+        } else if amount > LIMIT_MAX {
+            self.add(field, Problem::AmountAboveMax { max: LIMIT_MAX });
+        }
+    }
+
+    /// Checks the reason of an action: required, at most [`REASON_LEN_MAX`] characters.
+    pub(crate) fn reason(&mut self, reason: &str) -> String {
+        self.text(Field::Reason, reason, REASON_LEN_MAX)
+    }
+}
+
+/// Parses an amount typed in a form or a file ("1 234,50", "1234.50"); `None` when empty.
+pub fn parse_amount(text: &str) -> Result<Option<Amount>, Problem> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    Amount::parse_signed(text.trim())
+        .map(Some)
+        .map_err(|_| Problem::InvalidAmount)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_keys_are_short_and_plain() {
+        assert!(RequestKey::new(&"a".repeat(REQUEST_KEY_LEN_MAX)).is_ok());
+        assert!(RequestKey::new(&"a".repeat(REQUEST_KEY_LEN_MAX + 1)).is_err());
+        assert!(RequestKey::new("").is_err());
+        assert!(RequestKey::new("a b").is_err());
+        let key = RequestKey::new("abc-1").unwrap().ledger_key("limits", 7);
+        assert_eq!(key.as_str(), "console-limits-7-abc-1");
+        // The longest console key fits in an idempotency key.
+        let long = RequestKey::new(&"a".repeat(REQUEST_KEY_LEN_MAX)).unwrap();
+        long.ledger_key("unfreeze", i64::MAX);
+    }
+
+    #[test]
+    fn roles() {
+        let manager = Actor::new(1, "g@x.fr", Role::Manager);
+        let accountant = Actor::new(2, "c@x.fr", Role::Accountant);
+        let owner = Actor::new(3, "o@x.fr", Role::Owner);
+        assert!(manager.require_manager().is_ok());
+        assert!(accountant.require_manager().is_err());
+        assert!(accountant.require_reader().is_ok());
+        assert!(owner.require_reader().is_err());
+        assert!(Actor::new(4, "s@x.fr", Role::Staff)
+            .require_reader()
+            .is_err());
+    }
+
+    #[test]
+    fn issues_check_texts_and_limits() {
+        let mut issues = Issues::default();
+        assert_eq!(issues.text(Field::Name, "  Alpha ", 5), "Alpha");
+        assert!(issues.0.is_empty());
+        issues.text(Field::Name, "Alphas", 5);
+        issues.limit(Field::CreditLimit, LIMIT_MAX);
+        assert_eq!(issues.0.len(), 1);
+        issues.limit(
+            Field::CreditLimit,
+            Amount::from_minor(LIMIT_MAX.minor() + 1),
+        );
+        issues.limit(Field::MaxBalance, Amount::from_minor(-1));
+        let problems: Vec<_> = issues.into_vec().into_iter().map(|i| i.problem).collect();
+        assert_eq!(
+            problems,
+            vec![
+                Problem::TooLong { max: 5 },
+                Problem::AmountAboveMax { max: LIMIT_MAX },
+                Problem::NegativeAmount
+            ]
+        );
+    }
+}

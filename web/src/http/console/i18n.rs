@@ -1,0 +1,416 @@
+//! The console's messages (French and English), beside its pages. Every method is prefixed
+//! `con_` so that other features' catalogues never collide with these.
+
+use ledger::{AccountStatus, Rejection};
+
+use crate::console::{Conflict, ConsoleError, Field, LineIssue, Problem};
+use crate::http::i18n::{catalogue, Lang, Tr};
+
+catalogue! {
+    con_console => "Console du réseau", "Network console";
+    con_members => "Membres", "Members";
+    con_member => "Membre", "Member";
+    con_new_member => "Nouvelle entreprise membre", "New member company";
+    con_applications => "Candidatures", "Applications";
+    con_application => "Candidature", "Application";
+    con_import => "Import CSV de membres", "CSV import of members";
+    con_categories => "Catégories de membres", "Member categories";
+    con_reviews => "Revues et alertes", "Reviews and alerts";
+    con_log => "Journal des actions", "Action log";
+    con_fees => "Commissions", "Fees";
+    con_fund => "Fonds de garantie", "Guarantee fund";
+    con_stats => "Santé du réseau", "Network health";
+    con_settings => "Réglages des revues et suggestions", "Review and suggestion settings";
+    con_status => "Statut", "Status";
+    con_status_active => "Actif", "Active";
+    con_status_frozen => "Gelé", "Frozen";
+    con_status_closed => "Clôturé", "Closed";
+    con_all => "Tous", "All";
+    con_category => "Catégorie", "Category";
+    con_search => "Recherche (nom, SIREN, ville)", "Search (name, SIREN, city)";
+    con_max_balance => "Plafond (solde maximal)", "Upper limit (largest balance)";
+    con_no_max => "aucun", "none";
+    con_turnover => "Chiffre d'affaires annuel déclaré", "Declared annual turnover";
+    con_next_review => "Prochaine revue du découvert", "Next limit review";
+    con_reason => "Motif", "Reason";
+    con_reason_optional => "Motif (facultatif)", "Reason (optional)";
+    con_limits => "Découvert et plafond", "Credit and upper limits";
+    con_set_limits => "Modifier les limites", "Change the limits";
+    con_limit_history => "Historique des limites", "Limit history";
+    con_before => "Avant", "Before";
+    con_after => "Après", "After";
+    con_author => "Auteur", "Author";
+    con_freeze => "Geler (peut recevoir, ne peut plus payer)", "Freeze (may receive, may not pay)";
+    con_unfreeze => "Dégeler", "Unfreeze";
+    con_close_member => "Clôturer (solde nul uniquement)", "Close (zero balance only)";
+    con_default_workflow => "Défaillance : passage en perte", "Default: write-off";
+    con_change_category => "Changer de catégorie", "Change category";
+    con_set_turnover => "Enregistrer le chiffre d'affaires", "Record the turnover";
+    con_set_review => "Planifier la revue", "Schedule the review";
+    con_new_invitation => "Nouveau lien d'invitation pour le dirigeant", "New invitation link for the owner";
+    con_users => "Utilisateurs", "Users";
+    con_member_log => "Actions sur ce membre", "Actions on this member";
+    con_whole_log => "Tout le journal de ce membre", "This member's whole log";
+    con_suggestion => "Découvert suggéré", "Suggested credit limit";
+    con_use_suggestion => "Reprendre la suggestion dans le formulaire", "Put the suggestion in the form";
+    con_use_defaults => "Reprendre les valeurs de la catégorie", "Put the category's defaults in the form";
+    con_no_suggestion => "Pas de suggestion : aucun chiffre d'affaires déclaré.", "No suggestion: no declared turnover.";
+    con_suggestion_rule => "Règle : part du chiffre d'affaires déclaré, plafonnée par les ventes récentes (jamais sous le découvert par défaut de la catégorie), arrondie à l'unité inférieure. Rien ne change sans votre décision.", "Rule: a share of the declared turnover, capped by recent sales (never below the category's default limit), rounded down to a unit. Nothing changes until you decide.";
+    con_from_turnover => "Part du chiffre d'affaires", "Share of turnover";
+    con_sales => "Ventes", "Sales";
+    con_trading_cap => "Plafond par l'historique", "Cap from trading history";
+    con_category_default => "Découvert par défaut de la catégorie", "Category's default limit";
+    con_done => "C'est fait.", "Done.";
+    con_not_finished => "Création inachevée : voir l'import.", "Creation unfinished: see the import page.";
+    con_create => "Créer et inviter", "Create and invite";
+    con_created_links => "Liens d'invitation (à usage unique, à transmettre à chaque dirigeant ; ils ne seront plus affichés) :", "Invitation links (single use, give each to the owner; they will not be shown again):";
+    con_file => "Fichier CSV (UTF-8, séparateur , ou ;)", "CSV file (UTF-8, separator , or ;)";
+    con_import_help => "En-tête obligatoire : name, siren, email ; facultatifs : category, credit_limit, max_balance, opening_balance. Une seule ligne invalide et rien n'est importé.", "Required header: name, siren, email; optional: category, credit_limit, max_balance, opening_balance. One bad line and nothing is imported.";
+    con_import_button => "Vérifier et importer", "Check and import";
+    con_import_failed => "Rien n'a été importé. Corrigez ces lignes et recommencez :", "Nothing was imported. Fix these lines and try again:";
+    con_unfinished => "Créations interrompues", "Interrupted creations";
+    con_finish => "Terminer", "Finish";
+    con_lines => "Lignes", "Lines";
+    con_line => "Ligne", "Line";
+    con_file_level => "Fichier", "File";
+    con_code => "Code", "Code";
+    con_name => "Nom", "Name";
+    con_add => "Ajouter", "Add";
+    con_count => "Nombre", "Count";
+    con_near_limit => "Membres proches de leur découvert", "Members near their credit limit";
+    con_used => "Utilisé", "Used";
+    con_negative_long => "Membres négatifs depuis trop longtemps", "Members negative for too long";
+    con_negative_since => "Négatif depuis", "Negative since";
+    con_days => "Jours", "Days";
+    con_growing => "Soldes positifs toujours en hausse (ils doivent acheter)", "Positive balances that keep growing (they need to buy)";
+    con_growth_balances => "Soldes aux points de contrôle", "Balances at the checkpoints";
+    con_reviews_due => "Revues de découvert à faire", "Limit reviews due";
+    con_near_limit_pct => "Seuil « proche du découvert » (%)", "\"Near the limit\" threshold (%)";
+    con_negative_days => "Règle de retour à zéro (jours)", "Return-to-zero rule (days)";
+    con_growth_months => "Hausse continue sur (périodes de 30 jours)", "Growing over (30-day periods)";
+    con_turnover_share_bp => "Part du chiffre d'affaires (points de base, 500 = 5 %)", "Share of turnover (basis points, 500 = 5%)";
+    con_sales_months => "Ventes prises en compte (périodes de 30 jours)", "Sales counted (30-day periods)";
+    con_sales_share_bp => "Part des ventes (points de base, 10 000 = 100 %)", "Share of sales (basis points, 10,000 = 100%)";
+    con_time => "Date (UTC)", "Time (UTC)";
+    con_actor => "Auteur", "Actor";
+    con_action => "Action", "Action";
+    con_member_id => "N° de membre", "Member no.";
+    con_details => "Avant → après", "Before → after";
+    con_older => "Plus anciennes", "Older";
+    con_approve => "Accepter et inviter", "Approve and invite";
+    con_refuse => "Refuser", "Refuse";
+    con_pending => "En attente", "Pending";
+    con_approved => "Acceptée", "Approved";
+    con_refused => "Refusée", "Refused";
+    con_message => "Message", "Message";
+    con_apply_title => "Demander à rejoindre le réseau", "Apply to join the network";
+    con_apply_text => "Votre demande sera examinée par le gestionnaire du réseau, qui vous enverra un lien d'accès si elle est acceptée.", "The network manager will review your application and send you an access link if it is accepted.";
+    con_apply_button => "Envoyer la candidature", "Send the application";
+    con_apply_done => "Candidature envoyée. Merci !", "Application sent. Thank you!";
+    con_applicant_email => "Votre e-mail (dirigeant)", "Your email (owner)";
+    con_decision => "Décision", "Decision";
+    con_received => "Reçue le", "Received";
+    con_download_csv => "Exporter en CSV", "Export as CSV";
+    con_period_from => "Depuis le (AAAA-MM-JJ)", "From (YYYY-MM-DD)";
+    con_period_to => "Jusqu'au (exclu)", "To (excluded)";
+    con_read_only => "Lecture seule : seuls les gestionnaires du réseau peuvent agir.", "Read only: only network managers can act.";
+    con_frozen_count => "Membres gelés", "Frozen members";
+    con_open => "Ouvrir", "Open";
+    con_below_debt => "sous la dette", "below the debt";
+    con_empty_default => "Vide : la valeur de la catégorie.", "Empty: the category's value.";
+    con_invitation_sent => "Nouveau lien d'invitation (à usage unique) :", "New invitation link (single use):";
+    con_clear_empty => "Vide pour effacer.", "Empty to clear.";
+}
+
+impl Tr {
+    pub fn con_status_label(&self, status: AccountStatus) -> &'static str {
+        match status {
+            AccountStatus::Active => self.con_status_active(),
+            AccountStatus::Frozen => self.con_status_frozen(),
+            AccountStatus::Closed => self.con_status_closed(),
+        }
+    }
+
+    pub fn con_field(&self, field: Field) -> &'static str {
+        let fr = self.lang == Lang::Fr;
+        let (f, e) = match field {
+            Field::Name => ("Raison sociale", "Company name"),
+            Field::Siren => ("SIREN", "SIREN"),
+            Field::Email => ("E-mail", "Email"),
+            Field::Category => ("Catégorie", "Category"),
+            Field::CreditLimit => ("Découvert autorisé", "Credit limit"),
+            Field::MaxBalance => ("Plafond", "Upper limit"),
+            Field::OpeningBalance => ("Solde d'ouverture", "Opening balance"),
+            Field::Turnover => ("Chiffre d'affaires", "Turnover"),
+            Field::Reason => ("Motif", "Reason"),
+            Field::ReviewDate => ("Date de revue", "Review date"),
+            Field::Address => ("Adresse", "Address"),
+            Field::City => ("Ville", "City"),
+            Field::Postcode => ("Code postal", "Postcode"),
+            Field::Sector => ("Secteur", "Sector"),
+            Field::Description => ("Description", "Description"),
+            Field::Contact => ("Contact", "Contact"),
+            Field::Message => ("Message", "Message"),
+            Field::Code => ("Code", "Code"),
+            Field::Setting => ("Réglage", "Setting"),
+            Field::File => ("Fichier", "File"),
+            Field::RequestKey => ("Jeton", "Token"),
+        };
+        if fr {
+            f
+        } else {
+            e
+        }
+    }
+
+    /// A problem as a sentence.
+    pub fn con_problem(&self, problem: &Problem) -> String {
+        let a = |amount: ledger::Amount| self.lang.amount(amount);
+        let fr = self.lang == Lang::Fr;
+        let pick = |f: &str, e: &str| if fr { f.to_owned() } else { e.to_owned() };
+        match problem {
+            Problem::Required => pick("obligatoire.", "required."),
+            Problem::TooLong { max } => {
+                if fr {
+                    format!("{max} caractères au plus.")
+                } else {
+                    format!("at most {max} characters.")
+                }
+            }
+            Problem::InvalidSiren => pick(
+                "SIREN invalide (9 chiffres, clé de Luhn).",
+                "invalid SIREN (9 digits, Luhn check).",
+            ),
+            Problem::SirenTaken => pick(
+                "ce SIREN est déjà membre.",
+                "this SIREN is already a member.",
+            ),
+            Problem::SirenPending => pick(
+                "une candidature de ce SIREN est déjà en attente.",
+                "an application for this SIREN is already pending.",
+            ),
+            Problem::InvalidEmail => pick("adresse e-mail invalide.", "invalid email address."),
+            Problem::EmailTaken => pick(
+                "adresse e-mail déjà utilisée ou déjà invitée.",
+                "email address already used or already invited.",
+            ),
+            Problem::InvalidAmount => pick(
+                "montant invalide (exemple : 1 234,50).",
+                "invalid amount (for example 1234.50).",
+            ),
+            Problem::NegativeAmount => pick("ne peut pas être négatif.", "cannot be negative."),
+            Problem::AmountAboveMax { max } => {
+                if fr {
+                    format!("au plus {}.", a(*max))
+                } else {
+                    format!("at most {}.", a(*max))
+                }
+            }
+            Problem::UnknownCategory => pick("catégorie inconnue.", "unknown category."),
+            Problem::InvalidPostcode => pick("5 chiffres.", "5 digits."),
+            Problem::InvalidChoice => pick("choix invalide.", "invalid choice."),
+            Problem::InvalidDate => {
+                pick("date invalide (AAAA-MM-JJ).", "invalid date (YYYY-MM-DD).")
+            }
+            Problem::OutOfRange { min, max } => {
+                if fr {
+                    format!("entre {min} et {max}.")
+                } else {
+                    format!("between {min} and {max}.")
+                }
+            }
+            Problem::InvalidCode => pick(
+                "1 à 32 caractères parmi a-z, 0-9, - et _.",
+                "1 to 32 characters of a-z, 0-9, - and _.",
+            ),
+            Problem::CodeTaken => pick("ce code existe déjà.", "this code exists already."),
+            Problem::DuplicateInFile { line } => {
+                if fr {
+                    format!("déjà présent à la ligne {line} du fichier.")
+                } else {
+                    format!("already on line {line} of the file.")
+                }
+            }
+            Problem::OpeningDebtAboveLimit { limit } => {
+                if fr {
+                    format!(
+                        "dette d'ouverture supérieure au découvert autorisé ({}).",
+                        a(*limit)
+                    )
+                } else {
+                    format!("opening debt above the credit limit ({}).", a(*limit))
+                }
+            }
+            Problem::OpeningAboveMax { max } => {
+                if fr {
+                    format!("solde d'ouverture au-dessus du plafond ({}).", a(*max))
+                } else {
+                    format!("opening balance above the upper limit ({}).", a(*max))
+                }
+            }
+            Problem::FileTooLarge { max } => {
+                if fr {
+                    format!("fichier trop volumineux ({max} octets au plus).")
+                } else {
+                    format!("file too large (at most {max} bytes).")
+                }
+            }
+            Problem::TooManyLines { max } => {
+                if fr {
+                    format!("trop de lignes ({max} membres au plus par fichier).")
+                } else {
+                    format!("too many lines (at most {max} members per file).")
+                }
+            }
+            Problem::NoLines => pick("aucune ligne à importer.", "no line to import."),
+            Problem::NotUtf8 => pick(
+                "le fichier n'est pas en UTF-8 (enregistrez-le en « CSV UTF-8 »).",
+                "the file is not UTF-8 (save it as \"CSV UTF-8\").",
+            ),
+            Problem::MissingColumn { column } => {
+                if fr {
+                    format!("colonne obligatoire absente : {column}.")
+                } else {
+                    format!("required column missing: {column}.")
+                }
+            }
+            Problem::UnknownColumn { column } => {
+                if fr {
+                    format!("colonne inconnue ou en double : « {column} ».")
+                } else {
+                    format!("unknown or repeated column: \"{column}\".")
+                }
+            }
+            Problem::MalformedLine => pick(
+                "ligne mal formée (nombre de colonnes).",
+                "malformed line (number of columns).",
+            ),
+            Problem::Rejected(rejection) => self.con_rejection(rejection),
+        }
+    }
+
+    /// The ledger's refusals of manager operations, worded; others as the member pages
+    /// word them.
+    pub fn con_rejection(&self, rejection: &Rejection) -> String {
+        let fr = self.lang == Lang::Fr;
+        let a = |amount: ledger::Amount| self.lang.amount(amount);
+        match rejection {
+            Rejection::NonZeroBalance { balance } => {
+                if fr {
+                    format!(
+                        "Le grand livre refuse : un membre ne peut être clôturé qu'à solde nul (solde {}).",
+                        a(*balance)
+                    )
+                } else {
+                    format!(
+                        "The ledger refuses: a member can only be closed at a zero balance (balance {}).",
+                        a(*balance)
+                    )
+                }
+            }
+            Rejection::OpenHolds { pending } => {
+                if fr {
+                    format!(
+                        "Le grand livre refuse : {} sont réservés par des commandes en cours.",
+                        a(*pending)
+                    )
+                } else {
+                    format!(
+                        "The ledger refuses: {} is held by open orders.",
+                        a(*pending)
+                    )
+                }
+            }
+            Rejection::StatusUnchanged => if fr {
+                "Le membre a déjà ce statut."
+            } else {
+                "The member already has this status."
+            }
+            .into(),
+            Rejection::AccountClosed { .. } => if fr {
+                "Le compte de ce membre est clôturé."
+            } else {
+                "This member's account is closed."
+            }
+            .into(),
+            other => self.rejection(other),
+        }
+    }
+
+    fn con_conflict(&self, conflict: Conflict) -> String {
+        let fr = self.lang == Lang::Fr;
+        match conflict {
+            Conflict::AlreadyDecided => {
+                if fr {
+                    "Cette candidature a déjà été traitée."
+                } else {
+                    "This application was already decided."
+                }
+            }
+            Conflict::BatchNotUnfinished => {
+                if fr {
+                    "Cette création n'est pas (ou plus) interrompue."
+                } else {
+                    "This creation is not (or no longer) interrupted."
+                }
+            }
+            Conflict::TooManyPending => {
+                if fr {
+                    "Trop de candidatures en attente : réessayez dans quelques jours."
+                } else {
+                    "Too many applications are waiting: please try again in a few days."
+                }
+            }
+        }
+        .into()
+    }
+
+    fn con_line_issue(&self, issue: &LineIssue) -> String {
+        let place = match issue.line {
+            Some(line) => format!("{} {line}", self.con_line()),
+            None => self.con_file_level().to_owned(),
+        };
+        match issue.field {
+            Some(field) => format!(
+                "{place} — {}{}{}",
+                self.con_field(field),
+                self.con_colon(),
+                self.con_problem(&issue.problem)
+            ),
+            None => format!("{place} — {}", self.con_problem(&issue.problem)),
+        }
+    }
+
+    /// French puts a space before a colon; English does not.
+    fn con_colon(&self) -> &'static str {
+        match self.lang {
+            Lang::Fr => " : ",
+            Lang::En => ": ",
+        }
+    }
+
+    /// Every message of an error a form shows (server errors are not worded here).
+    pub fn con_messages(&self, error: &ConsoleError) -> Vec<String> {
+        match error {
+            ConsoleError::Invalid(issues) => issues
+                .iter()
+                .map(|i| {
+                    format!(
+                        "{}{}{}",
+                        self.con_field(i.field),
+                        self.con_colon(),
+                        self.con_problem(&i.problem)
+                    )
+                })
+                .collect(),
+            ConsoleError::InvalidFile(issues) => {
+                issues.iter().map(|i| self.con_line_issue(i)).collect()
+            }
+            ConsoleError::Rejected(rejection) => vec![self.con_rejection(rejection)],
+            ConsoleError::Conflict(conflict) => vec![self.con_conflict(*conflict)],
+            ConsoleError::Forbidden => vec![self.error_forbidden().to_owned()],
+            ConsoleError::NotFound => vec![self.error_not_found().to_owned()],
+            ConsoleError::Store(_) => vec![self.error_internal().to_owned()],
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! `/admin`: the console's landing page, a menu of its sections (this half's and the
+//! fees, guarantee fund and statistics pages) with the figures that call for attention.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+
+use super::{page_error, reader};
+use crate::console::{applications, members, reviews};
+use crate::http::error::AppResult;
+use crate::http::session::Auth;
+use crate::http::templates::{page, Chrome};
+use crate::http::AppState;
+
+#[derive(Template)]
+#[template(path = "console/landing.html")]
+struct LandingTemplate {
+    c: Chrome,
+    members: i64,
+    frozen: i64,
+    pending: i64,
+    reviews_due: usize,
+    can_act: bool,
+}
+
+pub async fn landing(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
+    let actor = reader(&auth)?;
+    let (members, frozen) = members::counts(&state.store).await.map_err(page_error)?;
+    let pending = applications::pending_count(&state.store)
+        .await
+        .map_err(page_error)?;
+    let today = chrono::Utc::now().date_naive();
+    let reviews_due = reviews::reviews_due(&state.store, &actor, today)
+        .await
+        .map_err(page_error)?
+        .len();
+    page(LandingTemplate {
+        c: auth.chrome(),
+        members,
+        frozen,
+        pending,
+        reviews_due,
+        can_act: actor.require_manager().is_ok(),
+    })
+}

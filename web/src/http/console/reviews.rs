@@ -1,0 +1,159 @@
+//! `/admin/reviews`: the review lists (near the limit, negative too long, growing positive
+//! balances, reviews due) and the settings that define them.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use axum::Form;
+use serde::Deserialize;
+
+use super::{form_messages, manager, page_error, reader, see_other, unprocessable};
+use crate::console::members::MemberRow;
+use crate::console::reviews;
+use crate::console::settings::{self, Settings};
+use crate::console::ConsoleError;
+use crate::http::error::AppResult;
+use crate::http::i18n::Tr;
+use crate::http::session::Auth;
+use crate::http::templates::{page, Chrome};
+use crate::http::AppState;
+
+pub struct Line {
+    id: i64,
+    name: String,
+    balance: String,
+    credit_limit: String,
+    detail: String,
+}
+
+fn line(t: Tr, row: &MemberRow, detail: String) -> Line {
+    Line {
+        id: row.member.id,
+        name: row.member.name.clone(),
+        balance: t.lang.amount(row.account.balance()),
+        credit_limit: t.lang.amount(row.account.credit_limit()),
+        detail,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/reviews.html")]
+struct ReviewsTemplate {
+    c: Chrome,
+    settings: Settings,
+    near: Vec<Line>,
+    negative: Vec<Line>,
+    growing: Vec<Line>,
+    due: Vec<Line>,
+    messages: Vec<String>,
+    can_act: bool,
+}
+
+async fn draw(state: &AppState, auth: &Auth, failure: Option<ConsoleError>) -> AppResult<Response> {
+    let actor = reader(auth)?;
+    let t = auth.tr();
+    let store = &state.store;
+    let settings = settings::get(store).await.map_err(page_error)?;
+    let now = chrono::Utc::now();
+    let lists = reviews::lists(store, &actor, &settings, now)
+        .await
+        .map_err(page_error)?;
+    let near = lists
+        .near_limit
+        .iter()
+        .map(|n| {
+            line(
+                t,
+                &n.row,
+                format!("{} ({} %)", t.lang.amount(n.used), n.used_pct.min(9_999)),
+            )
+        })
+        .collect();
+    let negative = lists
+        .negative_too_long
+        .iter()
+        .map(|n| {
+            line(
+                t,
+                &n.row,
+                format!("{} ({} j)", n.since.format("%Y-%m-%d"), n.days),
+            )
+        })
+        .collect();
+    let growing = lists
+        .growing
+        .iter()
+        .map(|g| {
+            let balances: Vec<String> = g.balances.iter().map(|b| t.lang.amount(*b)).collect();
+            line(t, &g.row, balances.join(" → "))
+        })
+        .collect();
+    let due = lists
+        .reviews_due
+        .iter()
+        .map(|r| {
+            let date = r
+                .fields
+                .next_review
+                .map(|d| d.to_string())
+                .unwrap_or_default();
+            line(t, r, date)
+        })
+        .collect();
+    let messages = match failure {
+        Some(error) => form_messages(t, error)?,
+        None => Vec::new(),
+    };
+    let failed = !messages.is_empty();
+    let response = page(ReviewsTemplate {
+        c: auth.chrome(),
+        settings,
+        near,
+        negative,
+        growing,
+        due,
+        messages,
+        can_act: actor.require_manager().is_ok(),
+    })?;
+    Ok(if failed {
+        unprocessable(response)
+    } else {
+        response
+    })
+}
+
+pub async fn show(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
+    draw(&state, &auth, None).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SettingsForm {
+    near_limit_pct: String,
+    negative_days: String,
+    growth_months: String,
+    turnover_share_bp: String,
+    sales_months: String,
+    sales_share_bp: String,
+}
+
+pub async fn settings(
+    State(state): State<AppState>,
+    auth: Auth,
+    Form(form): Form<SettingsForm>,
+) -> AppResult<Response> {
+    let actor = manager(&auth)?;
+    // A number that does not parse is out of every range.
+    let n = |text: &str| text.trim().parse::<i64>().unwrap_or(-1);
+    let new = Settings {
+        near_limit_pct: n(&form.near_limit_pct),
+        negative_days: n(&form.negative_days),
+        growth_months: n(&form.growth_months),
+        turnover_share_bp: n(&form.turnover_share_bp),
+        sales_months: n(&form.sales_months),
+        sales_share_bp: n(&form.sales_share_bp),
+    };
+    match settings::update(&state.store, &actor, &new).await {
+        Ok(()) => Ok(see_other("/admin/reviews")),
+        Err(error) => draw(&state, &auth, Some(error)).await,
+    }
+}
