@@ -214,21 +214,23 @@ story!(
                 store.lock_period(date(2025, 3, 31), "comptable", now).await,
                 Err(StoreError::Invalid(_))
             ));
-            // Nothing can be dated inside the locked period, up to its last day; the next day can.
+            // Nothing can be dated inside the locked period, up to its last instant: the
+            // ledger decides it (`period_locked`), in the batch that read the lock.
             let before = balances(&store).await;
-            let refused = submit_at(
-                &store,
-                "late-1",
-                at(2025, 6, 30, 23),
-                pay(a, b, 100, "trop tard"),
-            )
-            .await;
-            assert!(
-                matches!(refused, Err(StoreError::Refused(_))),
-                "{refused:?}"
-            );
+            let last_instant = at(2025, 7, 1, 0) - chrono::Duration::microseconds(1);
+            let refused = store
+                .submit(
+                    Submission::new(key("late-1"), pay(a, b, 100, "trop tard")).at(last_instant),
+                )
+                .await
+                .unwrap();
+            let locked = ledger::Rejection::PeriodLocked {
+                through: date(2025, 6, 30),
+            };
+            assert_eq!(refused, Err(locked.clone()));
+            assert_eq!(locked.code(), "period_locked");
             assert_eq!(balances(&store).await, before);
-            // In a batch, only the dated-inside operation is refused.
+            // In a batch, only the dated-inside operation is refused; the next day is open.
             let answers = store
                 .submit_batch(vec![
                     Submission::new(key("late-2"), pay(a, b, 100, "trop tard"))
@@ -238,7 +240,7 @@ story!(
                 .await
                 .unwrap();
             assert!(
-                matches!(answers[0], Err(StoreError::Refused(_))),
+                matches!(&answers[0], Ok(Err(r)) if *r == locked),
                 "{:?}",
                 answers[0]
             );
@@ -465,7 +467,7 @@ story!(
                 to: date(2025, 12, 31),
                 member: None,
                 out: dir.path().to_owned(),
-                siren: "552100554".into(),
+                siren: Some("552100554".into()),
                 mapping: None,
             };
             let mut progress = Vec::new();
@@ -520,7 +522,7 @@ story!(
                 .contains("larger than"));
             // Bad inputs: clear errors, and no file left behind.
             let bad = ExportCommand {
-                siren: "55210055".into(),
+                siren: Some("55210055".into()),
                 ..command.clone()
             };
             assert!(run_export(&store, bad, &mut Vec::new())

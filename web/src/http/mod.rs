@@ -14,6 +14,7 @@ use axum::Router;
 
 use crate::store::Store;
 
+pub mod accounting;
 pub mod audit;
 pub mod auth;
 pub mod error;
@@ -67,6 +68,8 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub login_limiter: Arc<session::LoginLimiter>,
+    /// Bounds the accountant exports streaming at once (`export::download`).
+    pub downloads: crate::export::download::DownloadLimiter,
 }
 
 impl AppState {
@@ -75,6 +78,7 @@ impl AppState {
             store,
             config: Arc::new(config),
             login_limiter: Arc::new(session::LoginLimiter::default()),
+            downloads: crate::export::download::DownloadLimiter::default(),
         }
     }
 }
@@ -109,6 +113,7 @@ pub fn app(state: AppState) -> Router {
         .merge(trades::router())
         .merge(market::router())
         .merge(members::router())
+        .merge(accounting::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -112,6 +112,9 @@ impl ActionNote {
     pub fn action(&self) -> &str {
         &self.action
     }
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
     pub fn account_id(&self) -> Option<i64> {
         self.account_id
     }
@@ -203,6 +206,18 @@ pub(crate) async fn write_postgres(
 pub enum Conn<'c> {
     Sqlite(&'c mut sqlx::SqliteConnection),
     Postgres(&'c mut sqlx::PgConnection),
+}
+
+impl<'c> From<&'c mut sqlx::SqliteConnection> for Conn<'c> {
+    fn from(conn: &'c mut sqlx::SqliteConnection) -> Conn<'c> {
+        Conn::Sqlite(conn)
+    }
+}
+
+impl<'c> From<&'c mut sqlx::PgConnection> for Conn<'c> {
+    fn from(conn: &'c mut sqlx::PgConnection) -> Conn<'c> {
+        Conn::Postgres(conn)
+    }
 }
 
 /// Records a plain action inside the caller's database transaction, so that it commits (or

@@ -73,14 +73,7 @@ pub(crate) struct Loaded {
 
 /// Whether an accepted `op` posts a transaction (and so needs a transaction id).
 pub(crate) fn posts(op: &Operation) -> bool {
-    !matches!(
-        op,
-        Operation::PlaceHold { .. }
-            | Operation::VoidHold { .. }
-            | Operation::ExpireHold { .. }
-            | Operation::SetLimits { .. }
-            | Operation::SetStatus { .. }
-    )
+    op.posts_transaction()
 }
 
 fn assigns_hold_id(op: &Operation) -> bool {
@@ -409,6 +402,21 @@ pub(crate) async fn execute(
         }
 
         let mut snapshot = Snapshot::default();
+        // The period lock, read inside this transaction: the ledger refuses what would be
+        // dated inside it (`Rejection::PeriodLocked`). On SQLite `lock_period` also runs
+        // under the write lock, so this is exact; on PostgreSQL a lock committed after this
+        // read is still enforced by the `transactions_not_in_locked_period` trigger.
+        let locked: Option<chrono::NaiveDate> =
+            sqlx::query_scalar("SELECT MAX(through) FROM period_locks")
+                .fetch_one(&mut *conn)
+                .await?;
+        let locked = match locked {
+            Some(through) => Some(crate::export::calendar::locked_period(through).ok_or_else(
+                || StoreError::Corrupt(format!("period lock through {through}")),
+            )?),
+            None => None,
+        };
+        snapshot.set_locked_period(locked);
         if !touched.is_empty() {
             let lock = match kind {
                 BackendKind::Postgres => " FOR UPDATE",
