@@ -570,3 +570,75 @@ story!(
         }
     }
 );
+
+story!(
+    the_database_still_refuses_what_is_dated_inside_a_locked_period,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            // Defense in depth: the ledger decides `period_locked`, and the trigger of
+            // migration 0010 refuses the same rows written by raw SQL.
+            let store = Store::connect(&url).await.unwrap();
+            let members = seeded_store(&store).await;
+            let (a, b) = (members[0], members[1]);
+            store
+                .lock_period(date(2025, 12, 31), "comptable", Utc::now())
+                .await
+                .unwrap();
+            let kind = store.kind();
+            let statements = |id: i64, time: &str| -> Vec<String> {
+                let tx_row = format!(
+                    "INSERT INTO transactions (id, seq, kind, time, reference, memo, \
+                     posting_count, hash) VALUES ({id}, {id}, 'adjustment', '{time}', '', 'raw', \
+                     2, '{}')",
+                    "0".repeat(64)
+                );
+                let posting = |n: i64, account: AccountId, amount: i64| match kind {
+                    web::store::BackendKind::Sqlite => format!(
+                        "INSERT INTO postings (tx_id, n, account_id, amount, leg, time) \
+                         VALUES ({id}, {n}, {account}, {amount}, 'principal', '{time}')"
+                    ),
+                    web::store::BackendKind::Postgres => format!(
+                        "INSERT INTO postings (tx_id, n, posting_count, account_id, amount, leg, \
+                         time) VALUES ({id}, {n}, 2, {account}, {amount}, 'principal', '{time}')"
+                    ),
+                };
+                match kind {
+                    web::store::BackendKind::Sqlite => {
+                        vec![posting(0, a, -100), posting(1, b, 100), tx_row]
+                    }
+                    web::store::BackendKind::Postgres => {
+                        vec![tx_row, posting(0, a, -100), posting(1, b, 100)]
+                    }
+                }
+            };
+            let raw = |sql: Vec<String>| {
+                let store = store.clone();
+                async move {
+                    web::dispatch!(store.backend(), pool => {
+                        let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+                        for statement in &sql {
+                            sqlx::query(statement)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(|e| e.to_string())?;
+                        }
+                        tx.commit().await.map_err(|e| e.to_string())
+                    })
+                }
+            };
+            let inside = raw(statements(900_001, "2025-12-31T23:59:59+00:00")).await;
+            let refused = inside.unwrap_err();
+            assert!(
+                refused.contains("inside a locked period")
+                    || refused.contains("inside the period locked through"),
+                "{refused}"
+            );
+            // Control: the same rows dated the next day are accepted by the database.
+            raw(statements(900_002, "2026-01-01T00:00:00+00:00"))
+                .await
+                .unwrap();
+            store.close().await;
+        }
+    }
+);
