@@ -204,7 +204,7 @@ enum Viewer {
     /// The network's manager or accountant.
     Network,
     /// A member company's owner or member accountant: that company only.
-    Member(Member),
+    Member(Box<Member>),
 }
 
 async fn viewer(state: &AppState, auth: &Auth) -> AppResult<Viewer> {
@@ -215,7 +215,7 @@ async fn viewer(state: &AppState, auth: &Auth) -> AppResult<Viewer> {
             let member = people::member(&state.store, id)
                 .await?
                 .ok_or(AppError::Forbidden)?;
-            Ok(Viewer::Member(member))
+            Ok(Viewer::Member(Box::new(member)))
         }
         Role::Staff => Err(AppError::Forbidden),
     }
@@ -224,7 +224,7 @@ async fn viewer(state: &AppState, auth: &Auth) -> AppResult<Viewer> {
 /// Whose books a request is about, once checked against the viewer.
 enum Chosen {
     Network,
-    Member(Member),
+    Member(Box<Member>),
 }
 
 impl Chosen {
@@ -253,7 +253,7 @@ async fn choose(state: &AppState, viewer: &Viewer, member: &str) -> AppResult<Ch
             let id: i64 = member.parse().map_err(|_| AppError::NotFound)?;
             people::member(&state.store, id)
                 .await?
-                .map(Chosen::Member)
+                .map(|m| Chosen::Member(Box::new(m)))
                 .ok_or(AppError::NotFound)
         }
     }
@@ -682,7 +682,7 @@ async fn member_books(
             let (Chosen::Member(member), Scope::Member(info)) = (chosen, scope) else {
                 return Err(AppError::Internal("a member's books".into()));
             };
-            Ok(Ok((member, info, directory)))
+            Ok(Ok((*member, info, directory)))
         }
     }
 }
