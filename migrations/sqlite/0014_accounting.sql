@@ -54,3 +54,19 @@ DROP TABLE invitations_0014;
 
 ALTER TABLE network ADD COLUMN siren TEXT
     CHECK (siren IS NULL OR (length(siren) = 9 AND siren NOT GLOB '*[^0-9]*'));
+
+-- 3. The books' calendar is Europe/Paris (web/src/export/calendar.rs): a locked period ends at
+--    the Paris midnight after its last day. The application computes that instant and stores
+--    it with the lock (`ends_at`, RFC 3339 UTC text like every time here, so that text order
+--    is time order); the trigger compares with it. Locks made before this migration were UTC
+--    days and have no `ends_at`: they end at the UTC midnight after `through`, as they meant.
+ALTER TABLE period_locks ADD COLUMN ends_at TEXT;
+DROP TRIGGER transactions_not_in_locked_period;
+CREATE TRIGGER transactions_not_in_locked_period BEFORE INSERT ON transactions
+WHEN NEW.time < (
+    SELECT COALESCE(ends_at, date(through, '+1 day') || 'T00:00:00+00:00')
+    FROM period_locks ORDER BY through DESC LIMIT 1
+)
+BEGIN
+    SELECT RAISE(ABORT, 'troc: nothing can be dated inside a locked period');
+END;

@@ -1011,7 +1011,7 @@ story!(
             assert_eq!(page.status, StatusCode::OK);
             page.assert_contains("Aucune période verrouillée.");
             // Bad requests redraw the form (422) and lock nothing.
-            let today = Utc::now().date_naive();
+            let today = web::export::calendar::day_of(Utc::now());
             let reason_at_max = "r".repeat(web::store::ACTION_REASON_LEN_MAX);
             let reason_past_max = "r".repeat(web::store::ACTION_REASON_LEN_MAX + 1);
             let today_text = today.format("%Y-%m-%d").to_string();
@@ -1078,13 +1078,14 @@ story!(
             assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
             page.assert_contains("déjà verrouillée jusqu&#39;au 31/12/2025");
             // Now a back-dated payment is refused by the ledger (period_locked), and nothing
-            // changes; the web says why in the user's language.
+            // changes; the web says why in the user's language. The last minute of 2025 in
+            // Paris is 22:59 UTC.
             let before = f.balances().await;
             let answer = f
                 .store
                 .submit(
                     Submission::new(key("late"), pay(&f.beta, &f.alpha, 10))
-                        .at(at(2025, 12, 31, 23) + Duration::minutes(59)),
+                        .at(at(2025, 12, 31, 22) + Duration::minutes(59)),
                 )
                 .await
                 .unwrap();
@@ -1105,11 +1106,11 @@ story!(
             assert!(t
                 .rejection(&rejection)
                 .contains("verrouillée jusqu'au 31/12/2025"));
-            // The day after is open; the FEC of 2025 can now be downloaded.
+            // The day after is open (from 23:00 UTC); the FEC of 2025 can now be downloaded.
             f.store
                 .submit(
                     Submission::new(key("on-time"), pay(&f.beta, &f.alpha, 10))
-                        .at(at(2026, 1, 1, 0)),
+                        .at(at(2025, 12, 31, 23)),
                 )
                 .await
                 .unwrap()

@@ -180,7 +180,9 @@ story!(
             let now = Utc::now();
             // Locking checks its input and changes nothing when refused.
             assert!(matches!(
-                store.lock_period(now.date_naive(), "comptable", now).await,
+                store
+                    .lock_period(web::export::calendar::day_of(now), "comptable", now)
+                    .await,
                 Err(StoreError::Invalid(_))
             ));
             assert!(matches!(
@@ -214,10 +216,13 @@ story!(
                 store.lock_period(date(2025, 3, 31), "comptable", now).await,
                 Err(StoreError::Invalid(_))
             ));
-            // Nothing can be dated inside the locked period, up to its last instant: the
-            // ledger decides it (`period_locked`), in the batch that read the lock.
+            // Nothing can be dated inside the locked period, up to its last instant (the
+            // Paris midnight: 22:00 UTC in summer): the ledger decides it (`period_locked`),
+            // in the batch that read the lock.
             let before = balances(&store).await;
-            let last_instant = at(2025, 7, 1, 0) - chrono::Duration::microseconds(1);
+            let next_day = web::export::calendar::start_of(date(2025, 7, 1));
+            assert_eq!(next_day, at(2025, 6, 30, 22));
+            let last_instant = next_day - chrono::Duration::microseconds(1);
             let refused = store
                 .submit(
                     Submission::new(key("late-1"), pay(a, b, 100, "trop tard")).at(last_instant),
@@ -235,7 +240,7 @@ story!(
                 .submit_batch(vec![
                     Submission::new(key("late-2"), pay(a, b, 100, "trop tard"))
                         .at(at(2025, 1, 10, 9)),
-                    Submission::new(key("ok-2"), pay(a, b, 100, "à temps")).at(at(2025, 7, 1, 0)),
+                    Submission::new(key("ok-2"), pay(a, b, 100, "à temps")).at(next_day),
                 ])
                 .await
                 .unwrap();
@@ -310,7 +315,9 @@ story!(
                 }
             }
             let text = String::from_utf8(bytes).unwrap();
-            let first_half_valid = lock.locked_at.format("%Y%m%d").to_string();
+            let first_half_valid = web::export::calendar::day_of(lock.locked_at)
+                .format("%Y%m%d")
+                .to_string();
             assert!(text
                 .lines()
                 .filter(|l| l.contains("|20250201|"))
@@ -627,7 +634,8 @@ story!(
                     })
                 }
             };
-            let inside = raw(statements(900_001, "2025-12-31T23:59:59+00:00")).await;
+            // The lock ends at the Paris midnight: 23:00 UTC on 31 December.
+            let inside = raw(statements(900_001, "2025-12-31T22:59:59.999999+00:00")).await;
             let refused = inside.unwrap_err();
             assert!(
                 refused.contains("inside a locked period")
@@ -635,9 +643,75 @@ story!(
                 "{refused}"
             );
             // Control: the same rows dated the next day are accepted by the database.
-            raw(statements(900_002, "2026-01-01T00:00:00+00:00"))
+            raw(statements(900_002, "2025-12-31T23:00:00+00:00"))
                 .await
                 .unwrap();
+            store.close().await;
+        }
+    }
+);
+
+story!(
+    a_lock_made_before_migration_0014_keeps_its_utc_days,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            // A lock written by an older binary has no `ends_at`: its days were UTC days, and
+            // both the ledger and the trigger keep them so.
+            let store = Store::connect(&url).await.unwrap();
+            let members = seeded_store(&store).await;
+            let (a, b) = (members[0], members[1]);
+            web::dispatch!(store.backend(), pool => {
+                sqlx::query(
+                    "INSERT INTO period_locks (through, locked_at, actor) VALUES ($1, $2, 'old')",
+                )
+                .bind(date(2025, 10, 31))
+                .bind(at(2025, 11, 5, 9))
+                .execute(pool)
+                .await
+                .unwrap();
+            });
+            let late = at(2025, 10, 31, 23) + chrono::Duration::minutes(30);
+            let refused = store
+                .submit(Submission::new(key("old-late"), pay(a, b, 100, "x")).at(late))
+                .await
+                .unwrap();
+            assert_eq!(
+                refused,
+                Err(ledger::Rejection::PeriodLocked {
+                    through: date(2025, 10, 31)
+                })
+            );
+            let answer = store
+                .submit(
+                    Submission::new(key("old-open"), pay(a, b, 100, "x")).at(at(2025, 11, 1, 0)),
+                )
+                .await
+                .unwrap();
+            assert!(matches!(answer, Ok(Outcome::Posted { .. })), "{answer:?}");
+            // A new lock ends at the Paris midnight (23:00 UTC in winter).
+            store
+                .lock_period(date(2025, 11, 30), "comptable", Utc::now())
+                .await
+                .unwrap();
+            let refused = store
+                .submit(
+                    Submission::new(key("new-late"), pay(a, b, 100, "x"))
+                        .at(at(2025, 11, 30, 22) + chrono::Duration::minutes(59)),
+                )
+                .await
+                .unwrap();
+            assert!(matches!(
+                refused,
+                Err(ledger::Rejection::PeriodLocked { .. })
+            ));
+            let answer = store
+                .submit(
+                    Submission::new(key("new-open"), pay(a, b, 100, "x")).at(at(2025, 11, 30, 23)),
+                )
+                .await
+                .unwrap();
+            assert!(matches!(answer, Ok(Outcome::Posted { .. })), "{answer:?}");
             store.close().await;
         }
     }

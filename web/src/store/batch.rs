@@ -406,14 +406,13 @@ pub(crate) async fn execute(
         // dated inside it (`Rejection::PeriodLocked`). On SQLite `lock_period` also runs
         // under the write lock, so this is exact; on PostgreSQL a lock committed after this
         // read is still enforced by the `transactions_not_in_locked_period` trigger.
-        let locked: Option<chrono::NaiveDate> =
-            sqlx::query_scalar("SELECT MAX(through) FROM period_locks")
-                .fetch_one(&mut *conn)
-                .await?;
+        let locked: Option<(chrono::NaiveDate, Option<DateTime<Utc>>)> = sqlx::query_as(
+            "SELECT through, ends_at FROM period_locks ORDER BY through DESC LIMIT 1",
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
         let locked = match locked {
-            Some(through) => Some(crate::export::calendar::locked_period(through).ok_or_else(
-                || StoreError::Corrupt(format!("period lock through {through}")),
-            )?),
+            Some((through, ends_at)) => Some(super::export::lock_in_force(through, ends_at)?),
             None => None,
         };
         snapshot.set_locked_period(locked);

@@ -44,6 +44,19 @@ fn beginning() -> DateTime<Utc> {
     calendar::start_of(NaiveDate::from_ymd_opt(1, 1, 1).expect("a valid date"))
 }
 
+/// The locked period a stored lock enforces: up to its stored end (`ends_at`, the Paris
+/// midnight after `through`), or, for a lock made before migration 0014, the UTC midnight.
+pub(crate) fn lock_in_force(
+    through: NaiveDate,
+    ends_at: Option<DateTime<Utc>>,
+) -> StoreResult<ledger::LockedPeriod> {
+    let lock = match ends_at {
+        Some(ends_at) => ledger::LockedPeriod::new(through, ends_at),
+        None => calendar::utc_locked_period(through),
+    };
+    lock.ok_or_else(|| StoreError::Corrupt(format!("period lock through {through}")))
+}
+
 /// The action code of a period lock in the action log.
 pub const LOCK_ACTION: &str = "period.lock";
 /// The action code of a change of the network's SIREN in the action log.
@@ -131,9 +144,10 @@ impl Store {
                 "a period can only be locked once it is over: {through} is not before {today}"
             )));
         }
-        if calendar::locked_period(through).is_none() {
+        let Some(locked) = calendar::locked_period(through) else {
             return Err(StoreError::Invalid(format!("{through} cannot be locked")));
-        }
+        };
+        let ends_at = locked.ends_at();
         let now = super::rows::micros(now);
         let kind = self.kind();
         crate::dispatch!(self.backend(), pool => {
@@ -165,15 +179,23 @@ impl Store {
                     crate::export::LOCKS_MAX
                 )));
             }
-            sqlx::query("INSERT INTO period_locks (through, locked_at, actor) VALUES ($1, $2, $3)")
-                .bind(through)
-                .bind(now)
-                .bind(&actor)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO period_locks (through, locked_at, actor, ends_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(through)
+            .bind(now)
+            .bind(&actor)
+            .bind(ends_at)
+            .execute(&mut *tx)
+            .await?;
             let note = note.states(
                 serde_json::json!({ "locked_through": last }),
-                serde_json::json!({ "locked_through": through, "locked_at": now }),
+                serde_json::json!({
+                    "locked_through": through,
+                    "locked_at": now,
+                    "ends_at": ends_at,
+                }),
             );
             insert_action(Conn::from(&mut *tx), note, now).await?;
             tx.commit().await?;
