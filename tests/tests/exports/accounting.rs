@@ -817,6 +817,11 @@ story!(alpha_2025_summary_by_hand, |db: &tests::TestDb| {
             fetch(&f.state, &accountant, &path).await.status,
             StatusCode::NOT_FOUND
         );
+        for year in ["2000", "2999"] {
+            let path = format!("/accounting/summary?year={year}");
+            let page = fetch(&f.state, &accountant, &path).await;
+            assert_eq!(page.status, StatusCode::OK, "{year}");
+        }
         for year in ["1999", "3000", "abc", ""] {
             let page = fetch(
                 &f.state,

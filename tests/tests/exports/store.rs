@@ -716,3 +716,60 @@ story!(
         }
     }
 );
+
+story!(at_most_ten_thousand_period_locks, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let store = Store::connect(&url).await.unwrap();
+        seeded_store(&store).await;
+        let max = web::export::LOCKS_MAX as i64;
+        // max − 1 daily locks from 1990 on, written directly; the store adds the last one.
+        let sql = match store.kind() {
+            web::store::BackendKind::Sqlite => format!(
+                "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {}) \
+                     INSERT INTO period_locks (through, locked_at, actor) \
+                     SELECT date('1990-01-01', '+' || i || ' days'), '2024-01-01T00:00:00+00:00', \
+                     'old' FROM n",
+                max - 2
+            ),
+            web::store::BackendKind::Postgres => format!(
+                "INSERT INTO period_locks (through, locked_at, actor) \
+                     SELECT DATE '1990-01-01' + i, TIMESTAMPTZ '2024-01-01 00:00:00+00', 'old' \
+                     FROM generate_series(0, {}) AS i",
+                max - 2
+            ),
+        };
+        web::dispatch!(store.backend(), pool => {
+            sqlx::query(&sql).execute(pool).await.unwrap();
+        });
+        assert_eq!(store.period_locks().await.unwrap().len() as i64, max - 1);
+        let last = date(1990, 1, 1) + chrono::Duration::days(max - 1);
+        store
+            .lock_period(last, "comptable", Utc::now())
+            .await
+            .unwrap();
+        assert!(matches!(
+            store
+                .lock_period(last + chrono::Duration::days(1), "comptable", Utc::now())
+                .await,
+            Err(StoreError::Invalid(_))
+        ));
+        let locks = store.period_locks().await.unwrap();
+        assert_eq!(locks.len() as i64, max);
+        // An export header takes them all.
+        let directory = store.export_directory().await.unwrap();
+        let (bytes, _) = store
+            .export(
+                header(locks, Scope::Network),
+                &AccountMapping::default(),
+                Format::Hledger,
+                &directory,
+                Vec::new(),
+                |_| {},
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!bytes.is_empty());
+        store.close().await;
+    }
+});

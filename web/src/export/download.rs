@@ -253,9 +253,11 @@ pub async fn download(
             }
         }
     });
+    // The permit lives in the stream's state: it is released when the body ends or is
+    // dropped (a client that went away), not when the export task ends.
     let stream = futures_util::stream::unfold(
-        (rx, Some(permit)),
-        |(mut rx, permit): (mpsc::Receiver<Chunk>, Option<OwnedSemaphorePermit>)| async move {
+        (rx, permit),
+        |(mut rx, permit): (mpsc::Receiver<Chunk>, OwnedSemaphorePermit)| async move {
             rx.recv().await.map(|chunk| (chunk, (rx, permit)))
         },
     );
