@@ -3,7 +3,7 @@
 //! [`decide`] is the only place where the rules live. The in-memory [`crate::Ledger`] and
 //! the database store both call it, the store on just the rows it locked.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -32,6 +32,50 @@ impl Default for Policy {
     }
 }
 
+/// A closed accounting period, as the shell passes it in: every day up to `through`
+/// (included) is locked, and nothing may be dated before `ends_at`, the first instant after
+/// that day in the network's calendar. The shell computes `ends_at` (time zones are its
+/// business); the ledger only compares instants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockedPeriod {
+    through: NaiveDate,
+    ends_at: DateTime<Utc>,
+}
+
+impl LockedPeriod {
+    /// Largest distance between `ends_at` and the UTC midnight after `through`: the widest
+    /// UTC offsets in use are −12 and +14 hours.
+    pub const OFFSET_HOURS_MAX: i64 = 14;
+
+    /// `None` unless `ends_at` is a midnight after `through` in some real time zone (within
+    /// [`LockedPeriod::OFFSET_HOURS_MAX`] hours of the UTC one).
+    pub fn new(through: NaiveDate, ends_at: DateTime<Utc>) -> Option<LockedPeriod> {
+        let utc_end = through.succ_opt()?.and_time(NaiveTime::MIN).and_utc();
+        let offset = (ends_at - utc_end).abs();
+        (offset <= TimeDelta::hours(Self::OFFSET_HOURS_MAX))
+            .then_some(LockedPeriod { through, ends_at })
+    }
+
+    /// A period locked through `through` in UTC dates.
+    pub fn utc(through: NaiveDate) -> Option<LockedPeriod> {
+        let ends_at = through.succ_opt()?.and_time(NaiveTime::MIN).and_utc();
+        LockedPeriod::new(through, ends_at)
+    }
+
+    pub fn through(&self) -> NaiveDate {
+        self.through
+    }
+
+    pub fn ends_at(&self) -> DateTime<Utc> {
+        self.ends_at
+    }
+
+    /// Whether something dated `time` would fall inside the locked period.
+    pub fn covers(&self, time: DateTime<Utc>) -> bool {
+        time < self.ends_at
+    }
+}
+
 /// Read access to the state a decision needs. The in-memory ledger implements it over
 /// everything; a store implements it over the rows it loaded and locked.
 pub trait View {
@@ -39,6 +83,9 @@ pub trait View {
     fn hold(&self, id: HoldId) -> Option<&Hold>;
     fn transaction(&self, id: TxId) -> Option<&Transaction>;
     fn reversed_by(&self, id: TxId) -> Option<TxId>;
+    /// The locked period in force, if any: operations that post a transaction dated inside
+    /// it are refused with [`Rejection::PeriodLocked`].
+    fn locked_period(&self) -> Option<LockedPeriod>;
     fn has_transaction_id(&self, id: TxId) -> bool {
         self.transaction(id).is_some()
     }
@@ -115,6 +162,14 @@ pub fn decide(
         idempotency_key: Some(command.key.clone()),
         reverses: None,
     };
+    // First: nothing may be dated inside a locked period, whatever else is wrong with it.
+    if let Some(lock) = view.locked_period() {
+        if command.op.posts_transaction() && lock.covers(command.time) {
+            return Err(Rejection::PeriodLocked {
+                through: lock.through(),
+            });
+        }
+    }
     let check_tx_id = || {
         if view.has_transaction_id(command.tx_id) {
             Err(Rejection::DuplicateTransactionId {

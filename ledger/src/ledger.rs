@@ -8,8 +8,8 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     decide, Account, AccountError, AccountId, AccountKind, AccountStatus, Amount, ChangeRecord,
-    Command, Effect, Hold, HoldId, HoldStatus, IdempotencyKey, Operation, Outcome, Policy,
-    Rejection, SystemAccounts, Transaction, TxId, View,
+    Command, Effect, Hold, HoldId, HoldStatus, IdempotencyKey, LockedPeriod, Operation, Outcome,
+    Policy, Rejection, SystemAccounts, Transaction, TxId, View,
 };
 
 /// Most holds one call to [`Ledger::expire_holds`] releases (a bound on the loop; call
@@ -24,9 +24,16 @@ pub struct Snapshot {
     holds: BTreeMap<HoldId, Hold>,
     transactions: HashMap<TxId, Transaction>,
     reversed_by: HashMap<TxId, TxId>,
+    locked: Option<LockedPeriod>,
 }
 
 impl Snapshot {
+    /// The locked period in force for the decisions made against this snapshot (the store
+    /// reads it inside the batch's transaction).
+    pub fn set_locked_period(&mut self, lock: Option<LockedPeriod>) {
+        self.locked = lock;
+    }
+
     pub fn insert_account(&mut self, account: Account) {
         self.accounts.insert(account.id(), account);
     }
@@ -87,6 +94,9 @@ impl View for Snapshot {
     }
     fn reversed_by(&self, id: TxId) -> Option<TxId> {
         self.reversed_by.get(&id).copied()
+    }
+    fn locked_period(&self) -> Option<LockedPeriod> {
+        self.locked
     }
 }
 
@@ -228,6 +238,26 @@ impl Ledger {
     }
     pub fn changes(&self) -> &[ChangeRecord] {
         &self.changes
+    }
+
+    /// Locks a period: from now on nothing can be dated inside it. Locks only move forward:
+    /// a lock that does not end after the one in force is refused (`Err` gives that one).
+    pub fn lock_period(&mut self, lock: LockedPeriod) -> Result<(), LockedPeriod> {
+        match self.state.locked {
+            Some(current)
+                if current.through() >= lock.through() || current.ends_at() >= lock.ends_at() =>
+            {
+                Err(current)
+            }
+            _ => {
+                self.state.locked = Some(lock);
+                Ok(())
+            }
+        }
+    }
+
+    pub fn locked_period(&self) -> Option<LockedPeriod> {
+        self.state.locked
     }
 
     /// Applies one command: idempotency first, then the decision.
@@ -438,5 +468,8 @@ impl View for Ledger {
     }
     fn reversed_by(&self, id: TxId) -> Option<TxId> {
         self.state.reversed_by(id)
+    }
+    fn locked_period(&self) -> Option<LockedPeriod> {
+        self.state.locked
     }
 }

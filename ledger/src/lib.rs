@@ -25,7 +25,9 @@ mod transaction;
 
 pub use account::{Account, AccountError, AccountKind, AccountStatus, SystemAccounts};
 pub use amount::{Amount, AmountError, AMOUNT_TEXT_LEN_MAX, MINOR_PER_UNIT, SCALE};
-pub use decide::{accounts_touched, decide, Effect, Policy, View, AMOUNT_PER_TX_MAX_DEFAULT};
+pub use decide::{
+    accounts_touched, decide, Effect, LockedPeriod, Policy, View, AMOUNT_PER_TX_MAX_DEFAULT,
+};
 pub use fees::{FeePolicy, FeePolicyError, Fees, FundPayer, FEE_BP_MAX};
 pub use ids::{
     char_len, AccountId, HoldId, IdempotencyKey, KeyError, TxId, ACTOR_LEN_MAX,

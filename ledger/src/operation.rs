@@ -1,7 +1,7 @@
 //! Operations a caller asks the ledger to decide, their outcomes, and the structured
 //! rejections.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -115,6 +115,20 @@ impl Operation {
             Operation::Charge { .. } => "charge",
             Operation::Adjustment { .. } => "adjustment",
         }
+    }
+
+    /// Whether the operation, when accepted, posts a transaction (an accounting entry, dated
+    /// at the command's time). Only these are refused inside a locked period: holds, limit
+    /// and status changes are not entries.
+    pub fn posts_transaction(&self) -> bool {
+        !matches!(
+            self,
+            Operation::PlaceHold { .. }
+                | Operation::VoidHold { .. }
+                | Operation::ExpireHold { .. }
+                | Operation::SetLimits { .. }
+                | Operation::SetStatus { .. }
+        )
     }
 
     /// The hold this operation reads, if any.
@@ -371,6 +385,8 @@ pub enum Rejection {
     NotWrittenOff { account: AccountId },
     #[error("the amounts overflow")]
     Overflow,
+    #[error("the period is locked through {through}: nothing can be dated in it (book a correction in an open period)")]
+    PeriodLocked { through: NaiveDate },
 }
 
 impl Rejection {
@@ -413,6 +429,7 @@ impl Rejection {
             Rejection::StatusUnchanged => "status_unchanged",
             Rejection::NotWrittenOff { .. } => "not_written_off",
             Rejection::Overflow => "overflow",
+            Rejection::PeriodLocked { .. } => "period_locked",
         }
     }
 }

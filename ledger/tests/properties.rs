@@ -11,7 +11,7 @@ use chrono::Duration;
 use common::*;
 use ledger::{
     Account, AccountId, AccountStatus, Amount, ChargeKind, Command, FeePolicy, FundPayer, HoldId,
-    IdempotencyKey, Ledger, Operation, Outcome, Policy, Rejection, TxId,
+    IdempotencyKey, Ledger, LockedPeriod, Operation, Outcome, Policy, Rejection, TxId,
 };
 use proptest::prelude::*;
 
@@ -66,6 +66,17 @@ enum Step {
         account: usize,
         cents: i64,
     },
+    /// A payment dated `days` days ago (an import, a back-dated correction).
+    Backdated {
+        payer: usize,
+        payee: usize,
+        cents: i64,
+        days: i64,
+    },
+    /// Lock every day up to `days` days ago.
+    Lock {
+        days: i64,
+    },
     /// Submit an earlier command again, unchanged.
     Duplicate {
         index: usize,
@@ -91,7 +102,9 @@ fn step() -> impl Strategy<Value = Step> {
         1 => idx.clone().prop_map(|account| Step::WriteOff { account }),
         1 => (idx.clone(), amount.clone()).prop_map(|(account, cents)| Step::Recovery { account, cents }),
         1 => (idx.clone(), -50_000i64..50_000).prop_map(|(account, cents)| Step::Opening { account, cents }),
-        1 => (idx.clone(), amount).prop_map(|(account, cents)| Step::Contribution { account, cents }),
+        1 => (idx.clone(), amount.clone()).prop_map(|(account, cents)| Step::Contribution { account, cents }),
+        2 => (idx.clone(), idx.clone(), amount, 0i64..400).prop_map(|(payer, payee, cents, days)| Step::Backdated { payer, payee, cents, days }),
+        1 => (1i64..400).prop_map(|days| Step::Lock { days }),
         2 => idx.clone().prop_map(|index| Step::Duplicate { index }),
         1 => idx.prop_map(|index| Step::Conflict { index }),
     ]
@@ -164,6 +177,12 @@ impl Run {
                 payer,
                 payee,
                 cents,
+            }
+            | Step::Backdated {
+                payer,
+                payee,
+                cents,
+                ..
             } => Operation::Payment {
                 payer: self.member(payer),
                 payee: self.member(payee),
@@ -192,7 +211,10 @@ impl Run {
             Step::Void { hold } => Operation::VoidHold {
                 hold: pick(&self.holds, hold)?,
             },
-            Step::Expire { .. } | Step::Duplicate { .. } | Step::Conflict { .. } => return None,
+            Step::Expire { .. }
+            | Step::Lock { .. }
+            | Step::Duplicate { .. }
+            | Step::Conflict { .. } => return None,
             Step::Reverse { tx } => Operation::Reverse {
                 transaction: pick(&self.txs, tx)?,
                 memo: "undo".into(),
@@ -275,6 +297,20 @@ impl Run {
                 self.ledger.expire_holds(self.now);
                 return Ok(());
             }
+            Step::Lock { days } => {
+                let through = (self.now - Duration::days(days)).date_naive();
+                let lock = LockedPeriod::utc(through).unwrap();
+                let current = self.ledger.locked_period();
+                match self.ledger.lock_period(lock) {
+                    Ok(()) => prop_assert!(current.is_none_or(|c| c.through() < through)),
+                    // Locks only move forward.
+                    Err(kept) => {
+                        prop_assert!(kept.through() >= through);
+                        prop_assert_eq!(self.ledger.locked_period(), current);
+                    }
+                }
+                return Ok(());
+            }
             Step::Duplicate { index } if !self.commands.is_empty() => {
                 let (command, original) = self.commands[index % self.commands.len()].clone();
                 let before = self.observable();
@@ -310,15 +346,36 @@ impl Run {
             Operation::SetLimits { account, .. } => Some(*account),
             _ => None,
         };
+        let time = match *step {
+            Step::Backdated { days, .. } => self.now - Duration::days(days),
+            _ => self.now,
+        };
         let command = Command {
             key: IdempotencyKey::new(format!("key-{}", self.next)).unwrap(),
             tx_id: TxId(self.next),
-            time: self.now,
+            time,
             op,
         };
         self.next += 1;
         let before = self.observable();
         let result = self.ledger.execute(command.clone());
+        // Nothing is ever posted inside the locked period, and only that is refused for it.
+        let covered = self
+            .ledger
+            .locked_period()
+            .filter(|lock| command.op.posts_transaction() && lock.covers(command.time));
+        match covered {
+            Some(lock) => prop_assert_eq!(
+                &result,
+                &Err(Rejection::PeriodLocked {
+                    through: lock.through()
+                })
+            ),
+            None => prop_assert!(
+                !matches!(result, Err(Rejection::PeriodLocked { .. })),
+                "refused for a lock that does not cover it"
+            ),
+        }
         match &result {
             Err(_) => prop_assert_eq!(&before, &self.observable(), "a rejection changes nothing"),
             Ok(outcome) => {

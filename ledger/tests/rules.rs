@@ -2,12 +2,12 @@
 
 mod common;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use common::*;
 use ledger::{
     fund, AccountId, AccountStatus, Amount, ChangeRecord, ChargeKind, FundPayer, HoldId,
-    HoldStatus, Leg, Operation, Outcome, Posting, Rejection, Transaction, TxHeader, TxId, TxKind,
-    MEMO_LEN_MAX, REFERENCE_LEN_MAX,
+    HoldStatus, Leg, LockedPeriod, Operation, Outcome, Posting, Rejection, Transaction, TxHeader,
+    TxId, TxKind, MEMO_LEN_MAX, REFERENCE_LEN_MAX,
 };
 
 fn tx_of(h: &Harness, outcome: &Outcome) -> Transaction {
@@ -993,4 +993,149 @@ fn the_documented_worked_example() {
     assert_eq!(h.balance(durand), cents(12_098));
     assert_eq!(h.balance(FEES), cents(247));
     assert_eq!(h.balance(FUND), cents(123));
+}
+
+/// Runs `op` dated `time` (a back-dated operation, as an import or `Submission::at` makes).
+fn run_at(h: &mut Harness, time: DateTime<Utc>, op: Operation) -> Result<Outcome, Rejection> {
+    let mut command = h.command(op);
+    command.time = time;
+    let result = h.ledger.execute(command);
+    h.ledger.check_invariants().expect("invariants hold");
+    result
+}
+
+#[test]
+fn nothing_can_be_dated_inside_a_locked_period() {
+    let mut h = Harness::free();
+    let a = h.member(10, units(100));
+    let b = h.member(11, units(100));
+    let through = NaiveDate::from_ymd_opt(2025, 12, 31).unwrap();
+    let lock = LockedPeriod::utc(through).unwrap();
+    let next_day = NaiveDate::from_ymd_opt(2026, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    assert_eq!(lock.ends_at(), next_day);
+    h.pay(a, b, units(1)).unwrap();
+    h.ledger.lock_period(lock).unwrap();
+    let locked = Err(Rejection::PeriodLocked { through });
+    let pay = |amount| Operation::Payment {
+        payer: a,
+        payee: b,
+        amount,
+        reference: "INV-late".into(),
+        memo: String::new(),
+    };
+    let before = (h.balance(a), h.balance(b), h.ledger.transactions().count());
+    // Dated on the last locked day, up to its last microsecond: refused, nothing changes.
+    let last_day_noon = next_day - Duration::hours(12);
+    assert_eq!(run_at(&mut h, last_day_noon, pay(units(2))), locked);
+    let last_instant = next_day - Duration::microseconds(1);
+    assert_eq!(run_at(&mut h, last_instant, pay(units(2))), locked);
+    assert_eq!(
+        (h.balance(a), h.balance(b), h.ledger.transactions().count()),
+        before
+    );
+    // The lock is decided first: a back-dated payment that is wrong in other ways too is
+    // refused for the lock.
+    assert_eq!(run_at(&mut h, last_day_noon, pay(units(5_000))), locked);
+    // The next day is open.
+    run_at(&mut h, next_day, pay(units(2))).unwrap();
+    assert_eq!(h.balance(a), units(-3));
+    // Every operation that posts a transaction is refused inside the period...
+    let original = h.pay(a, b, units(1)).unwrap().tx().unwrap();
+    let inside = next_day - Duration::days(10);
+    for op in [
+        Operation::Reverse {
+            transaction: original,
+            memo: "late".into(),
+        },
+        Operation::Charge {
+            kind: ChargeKind::Fee,
+            payer: a,
+            amount: units(1),
+            reference: String::new(),
+            memo: String::new(),
+        },
+        Operation::OpeningBalance {
+            account: a,
+            amount: units(1),
+            memo: String::new(),
+        },
+        Operation::Adjustment {
+            from: FEES,
+            to: a,
+            amount: units(1),
+            reference: String::new(),
+            memo: String::new(),
+        },
+        Operation::WriteOff {
+            account: a,
+            reason: "default".into(),
+            actor: "manager".into(),
+        },
+        Operation::Recovery {
+            account: a,
+            amount: units(1),
+            memo: String::new(),
+        },
+    ] {
+        assert_eq!(run_at(&mut h, inside, op.clone()), locked, "{op:?}");
+    }
+    // ...a capture too; placing a hold, limits and status are not entries.
+    place(&mut h, 1, a, b, units(3), 600).unwrap();
+    assert_eq!(
+        run_at(
+            &mut h,
+            inside,
+            Operation::CaptureHold {
+                hold: HoldId(1),
+                amount: None
+            }
+        ),
+        locked
+    );
+    assert!(run_at(
+        &mut h,
+        inside,
+        Operation::SetLimits {
+            account: a,
+            credit_limit: units(200),
+            max_balance: None,
+            reason: "review".into(),
+            actor: "manager".into(),
+        }
+    )
+    .is_ok());
+    // Locks only move forward.
+    assert_eq!(h.ledger.lock_period(lock), Err(lock));
+    let earlier = LockedPeriod::utc(through - Duration::days(1)).unwrap();
+    assert_eq!(h.ledger.lock_period(earlier), Err(lock));
+    let later = LockedPeriod::utc(through + Duration::days(1)).unwrap();
+    h.ledger.lock_period(later).unwrap();
+    assert_eq!(h.ledger.locked_period(), Some(later));
+    assert_eq!(
+        run_at(&mut h, next_day, pay(units(1))),
+        Err(Rejection::PeriodLocked {
+            through: later.through()
+        })
+    );
+}
+
+#[test]
+fn a_locked_period_ends_at_a_real_midnight() {
+    let through = NaiveDate::from_ymd_opt(2025, 6, 30).unwrap();
+    let utc_midnight = LockedPeriod::utc(through).unwrap().ends_at();
+    // Paris in summer: 22:00 UTC the day before; the widest offsets are −12 and +14 hours.
+    let paris = utc_midnight - Duration::hours(2);
+    assert_eq!(LockedPeriod::new(through, paris).unwrap().ends_at(), paris);
+    let max = Duration::hours(LockedPeriod::OFFSET_HOURS_MAX);
+    assert!(LockedPeriod::new(through, utc_midnight - max).is_some());
+    assert!(LockedPeriod::new(through, utc_midnight + max).is_some());
+    assert!(LockedPeriod::new(through, utc_midnight - max - Duration::seconds(1)).is_none());
+    assert!(LockedPeriod::new(through, utc_midnight + max + Duration::seconds(1)).is_none());
+    let lock = LockedPeriod::new(through, paris).unwrap();
+    assert!(lock.covers(paris - Duration::microseconds(1)));
+    assert!(!lock.covers(paris));
 }

@@ -4,6 +4,14 @@
 //! cargo run --release -p web --example export_memory -- seed sqlite:///tmp/troc-export.db 1000000
 //! cargo run --release -p web --example export_memory -- export sqlite:///tmp/troc-export.db fec
 //! ```
+//! cargo run --release -p web --example export_memory -- download sqlite:///tmp/troc-export.db fec
+//! ```
+//! `download` streams the same export as the web's download button does
+//! (`export::download::download`: a spawned export feeding an HTTP body through a bounded
+//! channel) and reads the body as a client would, slowly (a pause every 16 chunks), so
+//! the export has to wait for it.
+//!
+//! ```text
 //! `seed` writes payments (6 postings each: principal, commission, fund contribution) dated
 //! through 2025 until the ledger holds at least the requested number of postings, and locks
 //! 2025. `export` streams the 2025 export of the whole network to a sink and prints the time,
@@ -129,6 +137,49 @@ async fn export(store: &Store, format: Format) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn download(store: &Store, format: Format) -> anyhow::Result<()> {
+    use http_body_util::BodyExt;
+    use web::export::download::{self, Books, DownloadLimiter, DownloadRequest};
+    if store.network_siren().await?.is_none() {
+        let note = web::store::ActionNote::new(None, "bench", web::store::SIREN_ACTION, "")?;
+        store
+            .set_network_siren(&Siren::new("552100554")?, note)
+            .await?;
+    }
+    let request = DownloadRequest {
+        format,
+        books: Books::Network,
+        period: Period::new(
+            NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2025, 12, 31).unwrap(),
+        )?,
+    };
+    let before = peak_rss_kib();
+    let began = Instant::now();
+    let limiter = DownloadLimiter::default();
+    let started = download::download(store, &limiter, request).await?;
+    let mut body = started.body;
+    let (mut chunks, mut bytes) = (0u64, 0u64);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| anyhow::anyhow!("{e}"))?;
+        if let Ok(data) = frame.into_data() {
+            chunks += 1;
+            bytes += data.len() as u64;
+            if chunks % 16 == 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+    println!(
+        "downloaded {} ({bytes} bytes in {chunks} chunks) in {:.1} s; peak RSS {} MiB before, {} MiB after",
+        started.file_name,
+        began.elapsed().as_secs_f64(),
+        before / 1024,
+        peak_rss_kib() / 1024
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -145,17 +196,21 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or(1_000_000);
             seed(&store, postings).await?;
         }
-        Some("export") => {
+        Some(mode @ ("export" | "download")) => {
             let format = match args.get(3).map(String::as_str) {
                 Some("hledger") => Format::Hledger,
                 Some("beancount") => Format::Beancount,
                 Some("csv") => Format::Csv(CsvOptions::FRENCH),
                 _ => Format::Fec,
             };
-            export(&store, format).await?;
+            if mode == "export" {
+                export(&store, format).await?;
+            } else {
+                download(&store, format).await?;
+            }
         }
         _ => anyhow::bail!(
-            "usage: export_memory seed URL [POSTINGS] | export URL [fec|hledger|beancount|csv]"
+            "usage: export_memory seed URL [POSTINGS] | export|download URL [fec|hledger|beancount|csv]"
         ),
     }
     store.close().await;

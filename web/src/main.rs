@@ -146,7 +146,7 @@ enum Export {
 /// The accountant exports' arguments: the network's books, or one member's.
 #[derive(Args)]
 struct BooksArgs {
-    /// First day of the period (YYYY-MM-DD, UTC).
+    /// First day of the period (YYYY-MM-DD, in the network's calendar: docs/exports.md).
     #[arg(long)]
     from: NaiveDate,
     /// Last day of the period, included.
@@ -160,9 +160,10 @@ struct BooksArgs {
     /// e.g. `<SIREN>FEC<AAAAMMJJ>.txt`).
     #[arg(long)]
     out: PathBuf,
-    /// The network operator's SIREN (9 digits).
+    /// The network operator's SIREN (9 digits); without it, the one a manager set on the
+    /// web's accounting page.
     #[arg(long, env = "TROC_NETWORK_SIREN")]
-    siren: String,
+    siren: Option<String>,
     /// A JSON account mapping (see docs/exports.md); French PCG defaults otherwise.
     #[arg(long)]
     mapping: Option<PathBuf>,

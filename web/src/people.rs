@@ -87,17 +87,25 @@ pub fn is_sector(code: &str) -> bool {
 }
 
 /// What a user may do. Managers and accountants work for the network; owners and staff for
-/// one member company.
+/// one member company; a member accountant reads one member company's books (invited by its
+/// owner, read-only: docs/web.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Manager,
     Accountant,
     Owner,
     Staff,
+    MemberAccountant,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Manager, Role::Accountant, Role::Owner, Role::Staff];
+    pub const ALL: [Role; 5] = [
+        Role::Manager,
+        Role::Accountant,
+        Role::Owner,
+        Role::Staff,
+        Role::MemberAccountant,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -105,6 +113,7 @@ impl Role {
             Role::Accountant => "accountant",
             Role::Owner => "owner",
             Role::Staff => "staff",
+            Role::MemberAccountant => "member_accountant",
         }
     }
 
@@ -112,8 +121,9 @@ impl Role {
         Role::ALL.into_iter().find(|r| r.as_str() == text)
     }
 
+    /// The roles that belong to one member company (`users.member_id` is set).
     pub fn is_member_role(self) -> bool {
-        matches!(self, Role::Owner | Role::Staff)
+        matches!(self, Role::Owner | Role::Staff | Role::MemberAccountant)
     }
 }
 
@@ -565,6 +575,30 @@ pub async fn users_of_member(store: &Store, member_id: i64) -> StoreResult<Vec<U
     dispatch!(store.backend(), pool => {
         let rows = sqlx::query(&sql).bind(member_id).fetch_all(pool).await?;
         rows.iter().map(user_from_row).collect()
+    })
+}
+
+/// Removes a staff member or a member accountant from a company (its owner's decision):
+/// the user and its sessions go, in one transaction. `false` when `user_id` is not a staff
+/// member or accountant of `member_id` (nothing changes then).
+pub async fn remove_member_user(store: &Store, member_id: i64, user_id: i64) -> StoreResult<bool> {
+    dispatch!(store.backend(), pool => {
+        let mut tx = pool.begin().await?;
+        let role: Option<String> = sqlx::query_scalar(
+                "SELECT role FROM users WHERE id = $1 AND member_id = $2")
+            .bind(user_id).bind(member_id).fetch_optional(&mut *tx).await?;
+        let removable = role
+            .and_then(|r| Role::parse(&r))
+            .is_some_and(|r| matches!(r, Role::Staff | Role::MemberAccountant));
+        if !removable {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(user_id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(true)
     })
 }
 

@@ -1,6 +1,8 @@
 //! Accountant exports on a seeded network (in-memory ledger): the FEC checker, `hledger
 //! check`, `bean-check`, and round trips from each format back to the ledger's balances.
 
+pub mod accounting;
+mod roles;
 mod store;
 
 use std::collections::BTreeMap;

@@ -180,7 +180,9 @@ story!(
             let now = Utc::now();
             // Locking checks its input and changes nothing when refused.
             assert!(matches!(
-                store.lock_period(now.date_naive(), "comptable", now).await,
+                store
+                    .lock_period(web::export::calendar::day_of(now), "comptable", now)
+                    .await,
                 Err(StoreError::Invalid(_))
             ));
             assert!(matches!(
@@ -214,31 +216,36 @@ story!(
                 store.lock_period(date(2025, 3, 31), "comptable", now).await,
                 Err(StoreError::Invalid(_))
             ));
-            // Nothing can be dated inside the locked period, up to its last day; the next day can.
+            // Nothing can be dated inside the locked period, up to its last instant (the
+            // Paris midnight: 22:00 UTC in summer): the ledger decides it (`period_locked`),
+            // in the batch that read the lock.
             let before = balances(&store).await;
-            let refused = submit_at(
-                &store,
-                "late-1",
-                at(2025, 6, 30, 23),
-                pay(a, b, 100, "trop tard"),
-            )
-            .await;
-            assert!(
-                matches!(refused, Err(StoreError::Refused(_))),
-                "{refused:?}"
-            );
+            let next_day = web::export::calendar::start_of(date(2025, 7, 1));
+            assert_eq!(next_day, at(2025, 6, 30, 22));
+            let last_instant = next_day - chrono::Duration::microseconds(1);
+            let refused = store
+                .submit(
+                    Submission::new(key("late-1"), pay(a, b, 100, "trop tard")).at(last_instant),
+                )
+                .await
+                .unwrap();
+            let locked = ledger::Rejection::PeriodLocked {
+                through: date(2025, 6, 30),
+            };
+            assert_eq!(refused, Err(locked.clone()));
+            assert_eq!(locked.code(), "period_locked");
             assert_eq!(balances(&store).await, before);
-            // In a batch, only the dated-inside operation is refused.
+            // In a batch, only the dated-inside operation is refused; the next day is open.
             let answers = store
                 .submit_batch(vec![
                     Submission::new(key("late-2"), pay(a, b, 100, "trop tard"))
                         .at(at(2025, 1, 10, 9)),
-                    Submission::new(key("ok-2"), pay(a, b, 100, "à temps")).at(at(2025, 7, 1, 0)),
+                    Submission::new(key("ok-2"), pay(a, b, 100, "à temps")).at(next_day),
                 ])
                 .await
                 .unwrap();
             assert!(
-                matches!(answers[0], Err(StoreError::Refused(_))),
+                matches!(&answers[0], Ok(Err(r)) if *r == locked),
                 "{:?}",
                 answers[0]
             );
@@ -308,7 +315,9 @@ story!(
                 }
             }
             let text = String::from_utf8(bytes).unwrap();
-            let first_half_valid = lock.locked_at.format("%Y%m%d").to_string();
+            let first_half_valid = web::export::calendar::day_of(lock.locked_at)
+                .format("%Y%m%d")
+                .to_string();
             assert!(text
                 .lines()
                 .filter(|l| l.contains("|20250201|"))
@@ -465,7 +474,7 @@ story!(
                 to: date(2025, 12, 31),
                 member: None,
                 out: dir.path().to_owned(),
-                siren: "552100554".into(),
+                siren: Some("552100554".into()),
                 mapping: None,
             };
             let mut progress = Vec::new();
@@ -520,7 +529,7 @@ story!(
                 .contains("larger than"));
             // Bad inputs: clear errors, and no file left behind.
             let bad = ExportCommand {
-                siren: "55210055".into(),
+                siren: Some("55210055".into()),
                 ..command.clone()
             };
             assert!(run_export(&store, bad, &mut Vec::new())
@@ -568,3 +577,199 @@ story!(
         }
     }
 );
+
+story!(
+    the_database_still_refuses_what_is_dated_inside_a_locked_period,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            // Defense in depth: the ledger decides `period_locked`, and the trigger of
+            // migration 0010 refuses the same rows written by raw SQL.
+            let store = Store::connect(&url).await.unwrap();
+            let members = seeded_store(&store).await;
+            let (a, b) = (members[0], members[1]);
+            store
+                .lock_period(date(2025, 12, 31), "comptable", Utc::now())
+                .await
+                .unwrap();
+            let kind = store.kind();
+            let statements = |id: i64, time: &str| -> Vec<String> {
+                let tx_row = format!(
+                    "INSERT INTO transactions (id, seq, kind, time, reference, memo, \
+                     posting_count, hash) VALUES ({id}, {id}, 'adjustment', '{time}', '', 'raw', \
+                     2, '{}')",
+                    "0".repeat(64)
+                );
+                let posting = |n: i64, account: AccountId, amount: i64| match kind {
+                    web::store::BackendKind::Sqlite => format!(
+                        "INSERT INTO postings (tx_id, n, account_id, amount, leg, time) \
+                         VALUES ({id}, {n}, {account}, {amount}, 'principal', '{time}')"
+                    ),
+                    web::store::BackendKind::Postgres => format!(
+                        "INSERT INTO postings (tx_id, n, posting_count, account_id, amount, leg, \
+                         time) VALUES ({id}, {n}, 2, {account}, {amount}, 'principal', '{time}')"
+                    ),
+                };
+                match kind {
+                    web::store::BackendKind::Sqlite => {
+                        vec![posting(0, a, -100), posting(1, b, 100), tx_row]
+                    }
+                    web::store::BackendKind::Postgres => {
+                        vec![tx_row, posting(0, a, -100), posting(1, b, 100)]
+                    }
+                }
+            };
+            let raw = |sql: Vec<String>| {
+                let store = store.clone();
+                async move {
+                    web::dispatch!(store.backend(), pool => {
+                        let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+                        for statement in &sql {
+                            sqlx::query(statement)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(|e| e.to_string())?;
+                        }
+                        tx.commit().await.map_err(|e| e.to_string())
+                    })
+                }
+            };
+            // The lock ends at the Paris midnight: 23:00 UTC on 31 December.
+            let inside = raw(statements(900_001, "2025-12-31T22:59:59.999999+00:00")).await;
+            let refused = inside.unwrap_err();
+            assert!(
+                refused.contains("inside a locked period")
+                    || refused.contains("inside the period locked through"),
+                "{refused}"
+            );
+            // Control: the same rows dated the next day are accepted by the database.
+            raw(statements(900_002, "2025-12-31T23:00:00+00:00"))
+                .await
+                .unwrap();
+            store.close().await;
+        }
+    }
+);
+
+story!(
+    a_lock_made_before_migration_0014_keeps_its_utc_days,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            // A lock written by an older binary has no `ends_at`: its days were UTC days, and
+            // both the ledger and the trigger keep them so.
+            let store = Store::connect(&url).await.unwrap();
+            let members = seeded_store(&store).await;
+            let (a, b) = (members[0], members[1]);
+            web::dispatch!(store.backend(), pool => {
+                sqlx::query(
+                    "INSERT INTO period_locks (through, locked_at, actor) VALUES ($1, $2, 'old')",
+                )
+                .bind(date(2025, 10, 31))
+                .bind(at(2025, 11, 5, 9))
+                .execute(pool)
+                .await
+                .unwrap();
+            });
+            let late = at(2025, 10, 31, 23) + chrono::Duration::minutes(30);
+            let refused = store
+                .submit(Submission::new(key("old-late"), pay(a, b, 100, "x")).at(late))
+                .await
+                .unwrap();
+            assert_eq!(
+                refused,
+                Err(ledger::Rejection::PeriodLocked {
+                    through: date(2025, 10, 31)
+                })
+            );
+            let answer = store
+                .submit(
+                    Submission::new(key("old-open"), pay(a, b, 100, "x")).at(at(2025, 11, 1, 0)),
+                )
+                .await
+                .unwrap();
+            assert!(matches!(answer, Ok(Outcome::Posted { .. })), "{answer:?}");
+            // A new lock ends at the Paris midnight (23:00 UTC in winter).
+            store
+                .lock_period(date(2025, 11, 30), "comptable", Utc::now())
+                .await
+                .unwrap();
+            let refused = store
+                .submit(
+                    Submission::new(key("new-late"), pay(a, b, 100, "x"))
+                        .at(at(2025, 11, 30, 22) + chrono::Duration::minutes(59)),
+                )
+                .await
+                .unwrap();
+            assert!(matches!(
+                refused,
+                Err(ledger::Rejection::PeriodLocked { .. })
+            ));
+            let answer = store
+                .submit(
+                    Submission::new(key("new-open"), pay(a, b, 100, "x")).at(at(2025, 11, 30, 23)),
+                )
+                .await
+                .unwrap();
+            assert!(matches!(answer, Ok(Outcome::Posted { .. })), "{answer:?}");
+            store.close().await;
+        }
+    }
+);
+
+story!(at_most_ten_thousand_period_locks, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let store = Store::connect(&url).await.unwrap();
+        seeded_store(&store).await;
+        let max = web::export::LOCKS_MAX as i64;
+        // max − 1 daily locks from 1990 on, written directly; the store adds the last one.
+        let sql = match store.kind() {
+            web::store::BackendKind::Sqlite => format!(
+                "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {}) \
+                     INSERT INTO period_locks (through, locked_at, actor) \
+                     SELECT date('1990-01-01', '+' || i || ' days'), '2024-01-01T00:00:00+00:00', \
+                     'old' FROM n",
+                max - 2
+            ),
+            web::store::BackendKind::Postgres => format!(
+                "INSERT INTO period_locks (through, locked_at, actor) \
+                     SELECT DATE '1990-01-01' + i, TIMESTAMPTZ '2024-01-01 00:00:00+00', 'old' \
+                     FROM generate_series(0, {}) AS i",
+                max - 2
+            ),
+        };
+        web::dispatch!(store.backend(), pool => {
+            sqlx::query(&sql).execute(pool).await.unwrap();
+        });
+        assert_eq!(store.period_locks().await.unwrap().len() as i64, max - 1);
+        let last = date(1990, 1, 1) + chrono::Duration::days(max - 1);
+        store
+            .lock_period(last, "comptable", Utc::now())
+            .await
+            .unwrap();
+        assert!(matches!(
+            store
+                .lock_period(last + chrono::Duration::days(1), "comptable", Utc::now())
+                .await,
+            Err(StoreError::Invalid(_))
+        ));
+        let locks = store.period_locks().await.unwrap();
+        assert_eq!(locks.len() as i64, max);
+        // An export header takes them all.
+        let directory = store.export_directory().await.unwrap();
+        let (bytes, _) = store
+            .export(
+                header(locks, Scope::Network),
+                &AccountMapping::default(),
+                Format::Hledger,
+                &directory,
+                Vec::new(),
+                |_| {},
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!bytes.is_empty());
+        store.close().await;
+    }
+});

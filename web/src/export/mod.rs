@@ -14,7 +14,9 @@
 
 mod beancount;
 pub mod book;
+pub mod calendar;
 mod csv;
+pub mod download;
 mod fec;
 mod journal;
 pub mod mapping;
@@ -84,6 +86,8 @@ pub enum ExportError {
     CarryAfterStart,
     #[error("amounts overflow")]
     Overflow,
+    #[error("more than {max} lines: choose a shorter period")]
+    TooManyLines { max: usize },
     #[error("write error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -195,10 +199,11 @@ pub struct ExportEntry {
 }
 
 impl ExportEntry {
-    /// The booking date: the UTC calendar date of the transaction (the store keeps UTC, and
-    /// period boundaries are UTC dates too, so an entry never falls between two periods).
+    /// The booking date: the transaction's day in the network's calendar ([`calendar`]),
+    /// the same calendar as period boundaries and locks, so that an entry never falls
+    /// between two periods.
     pub fn date(&self) -> NaiveDate {
-        self.time.date_naive()
+        calendar::day_of(self.time)
     }
 
     fn check_balanced(&self) -> ExportResult<()> {
@@ -345,7 +350,22 @@ impl ExportHeader {
         let index = self.locks.partition_point(|lock| lock.through < date);
         self.locks
             .get(index)
-            .map(|lock| lock.locked_at.date_naive())
+            .map(|lock| calendar::day_of(lock.locked_at))
+    }
+
+    /// The file name of an export in `format`: the FEC's legal name, or
+    /// `<SIREN>-<AAAAMMJJ>-<AAAAMMJJ>.<extension>` (the books' SIREN, the period).
+    pub fn file_name(&self, format: Format) -> String {
+        match format {
+            Format::Fec => self.fec_file_name(),
+            other => format!(
+                "{}-{}-{}.{}",
+                self.books_siren(),
+                text::compact_date(self.period.from),
+                text::compact_date(self.period.to),
+                other.extension()
+            ),
+        }
     }
 
     /// The legal FEC file name: `<SIREN>FEC<closing date AAAAMMJJ>.txt`.
@@ -369,6 +389,38 @@ pub enum Format {
 }
 
 impl Format {
+    /// The names the command line and the web use: `fec`, `hledger`, `beancount`, `csv`,
+    /// `ofx` (a CSV gets `csv` options).
+    pub fn from_name(name: &str, csv: CsvOptions) -> Option<Format> {
+        match name {
+            "fec" => Some(Format::Fec),
+            "hledger" => Some(Format::Hledger),
+            "beancount" => Some(Format::Beancount),
+            "csv" => Some(Format::Csv(csv)),
+            "ofx" => Some(Format::Ofx),
+            _ => None,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Format::Fec => "fec",
+            Format::Hledger => "hledger",
+            Format::Beancount => "beancount",
+            Format::Csv(_) => "csv",
+            Format::Ofx => "ofx",
+        }
+    }
+
+    /// The HTTP content type of the file.
+    pub fn content_type(&self) -> &'static str {
+        match self {
+            Format::Fec | Format::Hledger | Format::Beancount => "text/plain; charset=utf-8",
+            Format::Csv(_) => "text/csv; charset=utf-8",
+            Format::Ofx => "application/x-ofx",
+        }
+    }
+
     /// The conventional file extension.
     pub fn extension(&self) -> &'static str {
         match self {
@@ -433,27 +485,37 @@ pub struct Exporter<W: Write> {
 }
 
 impl<W: Write> Exporter<W> {
+    /// Whether `format` can be exported with `header`, before anything is read or written:
+    /// a FEC needs the period locked through its last day, an OFX statement one member.
+    pub fn check(header: &ExportHeader, format: Format) -> ExportResult<()> {
+        match format {
+            Format::Fec => {
+                let to = header.period.to;
+                if header.valid_date(to).is_none() {
+                    return Err(ExportError::NotLocked { to });
+                }
+            }
+            Format::Ofx if header.scope == Scope::Network => {
+                return Err(ExportError::OfxNeedsMember)
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     pub fn new(
         header: ExportHeader,
         mapping: &AccountMapping,
         format: Format,
         out: W,
     ) -> ExportResult<Exporter<W>> {
+        Self::check(&header, format)?;
         let sink = match format {
-            Format::Fec => {
-                let to = header.period.to;
-                if header.valid_date(to).is_none() {
-                    return Err(ExportError::NotLocked { to });
-                }
-                Sink::Fec(fec::FecWriter::new())
-            }
+            Format::Fec => Sink::Fec(fec::FecWriter::new()),
             Format::Hledger => Sink::Journal(journal::JournalWriter::new()),
             Format::Beancount => Sink::Beancount(beancount::BeancountWriter::new()),
             Format::Csv(options) => Sink::Csv(csv::CsvWriter::new(options)),
-            Format::Ofx => match &header.scope {
-                Scope::Member(_) => Sink::Ofx(ofx::OfxWriter::new()),
-                Scope::Network => return Err(ExportError::OfxNeedsMember),
-            },
+            Format::Ofx => Sink::Ofx(ofx::OfxWriter::new()),
         };
         let booker = Booker::new(mapping, &header.scope);
         Ok(Exporter {
@@ -471,6 +533,11 @@ impl<W: Write> Exporter<W> {
 
     pub fn header(&self) -> &ExportHeader {
         &self.header
+    }
+
+    /// The output, for a caller that hands on what was written so far (a download).
+    pub fn out_mut(&mut self) -> &mut W {
+        &mut self.out
     }
 
     fn check_order(&mut self, entry: &ExportEntry) -> ExportResult<()> {
@@ -630,6 +697,54 @@ impl<W: Write> Exporter<W> {
         self.out.flush()?;
         self.summary.closing = closing;
         Ok((self.out, self.summary))
+    }
+}
+
+/// What the store feeds the history to, in (time, id) order: an [`Exporter`] or one of the
+/// [`reports`] builders. `carry` gets the history before the period, `push` the period;
+/// `page_done` is awaited after each page the store read (an exporter streaming a download
+/// hands its bytes on there, and waits for a slow reader).
+pub trait Feed: Send {
+    fn carry(&mut self, entry: &ExportEntry) -> ExportResult<()>;
+    fn push(&mut self, entry: &ExportEntry) -> ExportResult<()>;
+    fn page_done(&mut self) -> impl std::future::Future<Output = ExportResult<()>> + Send {
+        async { Ok(()) }
+    }
+}
+
+/// An output that is told when a page of the export is complete, so that it can pass the
+/// bytes on (and apply back-pressure) before the next page is read.
+pub trait PagedWrite: Write + Send {
+    fn page_done(&mut self) -> impl std::future::Future<Output = std::io::Result<()>> + Send;
+}
+
+/// Any writer, with nothing to do between pages (files, buffers).
+pub struct Unpaged<W>(pub W);
+
+impl<W: Write> Write for Unpaged<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl<W: Write + Send> PagedWrite for Unpaged<W> {
+    async fn page_done(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<W: PagedWrite> Feed for Exporter<W> {
+    fn carry(&mut self, entry: &ExportEntry) -> ExportResult<()> {
+        Exporter::carry(self, entry)
+    }
+    fn push(&mut self, entry: &ExportEntry) -> ExportResult<()> {
+        Exporter::push(self, entry)
+    }
+    async fn page_done(&mut self) -> ExportResult<()> {
+        Ok(self.out.page_done().await?)
     }
 }
 

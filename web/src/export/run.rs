@@ -23,8 +23,9 @@ pub struct ExportCommand {
     /// A file, or an existing directory (the file is then named after the books: the FEC's
     /// legal name `<SIREN>FEC<AAAAMMJJ>.txt`).
     pub out: PathBuf,
-    /// The network operator's SIREN (the FEC file name and the OFX bank id).
-    pub siren: String,
+    /// The network operator's SIREN (the FEC file name and the OFX bank id); `None`: the
+    /// one a manager stored (migration 0014).
+    pub siren: Option<String>,
     /// A JSON account mapping (`AccountMapping`); the French defaults otherwise.
     pub mapping: Option<PathBuf>,
 }
@@ -49,7 +50,15 @@ pub async fn run_export(
         Some(path) => read_mapping(path)?,
         None => AccountMapping::default(),
     };
-    let siren = Siren::new(&command.siren)?;
+    let siren = match &command.siren {
+        Some(siren) => Siren::new(siren)?,
+        None => store.network_siren().await?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "the network's SIREN is not set: give --siren (or TROC_NETWORK_SIREN), or set \
+                 it on the web's accounting page"
+            )
+        })?,
+    };
     let period = Period::new(command.from, command.to)?;
     let network_name = store
         .network_name()
@@ -80,17 +89,7 @@ pub async fn run_export(
     let locks = store.period_locks().await?;
     let header = ExportHeader::new(siren, &network_name, period, scope, locks, Utc::now())?;
     let path = if command.out.is_dir() {
-        let name = match command.format {
-            Format::Fec => header.fec_file_name(),
-            other => format!(
-                "{}-{}-{}.{}",
-                header.books_siren(),
-                command.from.format("%Y%m%d"),
-                command.to.format("%Y%m%d"),
-                other.extension()
-            ),
-        };
-        command.out.join(name)
+        command.out.join(header.file_name(command.format))
     } else {
         command.out.clone()
     };

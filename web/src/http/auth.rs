@@ -37,7 +37,9 @@ struct HomeTemplate {
 
 async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
     match ctx.user().map(|u| u.role) {
-        Some(Role::Owner | Role::Staff) => Ok(Redirect::to("/dashboard").into_response()),
+        Some(Role::Owner | Role::Staff | Role::MemberAccountant) => {
+            Ok(Redirect::to("/dashboard").into_response())
+        }
         Some(Role::Manager | Role::Accountant) => Ok(Redirect::to("/admin").into_response()),
         None => {
             // The footer's language form needs a CSRF token, hence a session.

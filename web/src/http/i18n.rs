@@ -495,6 +495,19 @@ impl Tr {
                 "This order is already settled or cancelled."
             }
             .into(),
+            Rejection::PeriodLocked { through } => {
+                if fr {
+                    format!(
+                        "La période est verrouillée jusqu'au {} : rien ne peut plus y être daté. Passez la correction dans une période ouverte.",
+                        through.format("%d/%m/%Y")
+                    )
+                } else {
+                    format!(
+                        "The period is locked through {}: nothing can be dated in it any more. Book the correction in an open period.",
+                        through.format("%Y-%m-%d")
+                    )
+                }
+            }
             Rejection::IdempotencyConflict | Rejection::IdempotencyKeyFailed => if fr {
                 "Ce formulaire a déjà été utilisé pour une autre opération. Rechargez la page."
             } else {
@@ -550,5 +563,15 @@ mod tests {
             Lang::En.amount(Amount::from_minor(-123_456_789)),
             "-1,234,567.89"
         );
+        let locked = Rejection::PeriodLocked {
+            through: chrono::NaiveDate::from_ymd_opt(2025, 6, 30).unwrap(),
+        };
+        assert_eq!(locked.code(), "period_locked");
+        assert!(Tr { lang: Lang::Fr }
+            .rejection(&locked)
+            .starts_with("La période est verrouillée jusqu'au 30/06/2025"));
+        assert!(Tr { lang: Lang::En }
+            .rejection(&locked)
+            .starts_with("The period is locked through 2025-06-30"));
     }
 }

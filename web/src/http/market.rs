@@ -120,6 +120,7 @@ async fn search(
     auth: Auth,
     Query(query): Query<SearchQuery>,
 ) -> AppResult<Response> {
+    auth.refuse_member_accountant()?;
     let t = auth.tr();
     if query.q.chars().count() > market::SEARCH_TEXT_LEN_MAX
         || query.city.chars().count() > market::CITY_LEN_MAX
@@ -473,6 +474,7 @@ async fn show_with(
     id: i64,
     message: Option<String>,
 ) -> AppResult<Response> {
+    auth.refuse_member_accountant()?;
     let listing = market::get(&state.store, id)
         .await?
         .ok_or(AppError::NotFound)?;

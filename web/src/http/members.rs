@@ -3,7 +3,7 @@
 //! the console, `http::console`.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -14,7 +14,7 @@ use super::error::{AppError, AppResult};
 use super::i18n::{FieldError, Tr};
 use super::market::{sector_label, sectors};
 use super::money::account_id;
-use super::session::{Auth, MemberAuth};
+use super::session::{Auth, MemberAuth, MemberReader};
 use super::templates::{page, role_label, Chrome};
 use super::AppState;
 use crate::people::{self, Profile, Role, DESCRIPTION_LEN_MAX, PROFILE_FIELD_LEN_MAX};
@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/company", get(company).post(update_company))
         .route("/company/privacy", post(update_privacy))
         .route("/company/invite", post(invite_staff))
+        .route("/company/users/{id}/remove", post(remove_user))
         .route("/directory", get(directory))
 }
 
@@ -118,9 +119,30 @@ fn check_profile(t: Tr, v: &ProfileValues, errors: &mut ProfileErrors) -> Profil
 }
 
 pub struct UserView {
+    id: i64,
     email: String,
     name: String,
     role: &'static str,
+    /// Staff and member accountants can be removed by the owner.
+    removable: bool,
+}
+
+/// The result of an invitation form, drawn under the form it came from.
+#[derive(Default)]
+struct Invite {
+    role: Option<Role>,
+    link: Option<String>,
+    error: Option<String>,
+}
+
+impl Invite {
+    fn for_role(&self, role: Role) -> (Option<String>, Option<String>) {
+        if self.role == Some(role) {
+            (self.link.clone(), self.error.clone())
+        } else {
+            (None, None)
+        }
+    }
 }
 
 #[derive(Template)]
@@ -137,15 +159,17 @@ struct CompanyTemplate {
     notice: Option<&'static str>,
     invitation_link: Option<String>,
     invite_error: Option<String>,
+    accountant_link: Option<String>,
+    accountant_error: Option<String>,
 }
 
 async fn company_page(
     state: &AppState,
-    auth: &MemberAuth,
+    auth: &MemberReader,
     values: Option<ProfileValues>,
     errors: ProfileErrors,
     notice: Option<&'static str>,
-    invitation: (Option<String>, Option<String>),
+    invitation: Invite,
 ) -> AppResult<Response> {
     let t = auth.tr();
     let m = &auth.member;
@@ -153,12 +177,16 @@ async fn company_page(
         .await?
         .into_iter()
         .map(|u| UserView {
+            id: u.id,
             email: u.email,
             name: u.display_name,
             role: role_label(t, u.role),
+            removable: matches!(u.role, Role::Staff | Role::MemberAccountant),
         })
         .collect();
-    let failed = errors.any() || invitation.1.is_some();
+    let failed = errors.any() || invitation.error.is_some();
+    let (invitation_link, invite_error) = invitation.for_role(Role::Staff);
+    let (accountant_link, accountant_error) = invitation.for_role(Role::MemberAccountant);
     let mut response = page(CompanyTemplate {
         c: auth.chrome(),
         siren: m.siren.clone(),
@@ -178,8 +206,10 @@ async fn company_page(
         users,
         sectors: sectors(t),
         notice,
-        invitation_link: invitation.0,
-        invite_error: invitation.1,
+        invitation_link,
+        invite_error,
+        accountant_link,
+        accountant_error,
     })?;
     if failed {
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -187,14 +217,14 @@ async fn company_page(
     Ok(response)
 }
 
-async fn company(State(state): State<AppState>, auth: MemberAuth) -> AppResult<Response> {
+async fn company(State(state): State<AppState>, auth: MemberReader) -> AppResult<Response> {
     company_page(
         &state,
         &auth,
         None,
         ProfileErrors::default(),
         None,
-        (None, None),
+        Invite::default(),
     )
     .await
 }
@@ -216,17 +246,27 @@ async fn update_company(
     let mut errors = ProfileErrors::default();
     let profile = check_profile(auth.tr(), &values, &mut errors);
     if errors.any() {
-        return company_page(&state, &auth, Some(values), errors, None, (None, None)).await;
+        let reader = auth.into();
+        return company_page(
+            &state,
+            &reader,
+            Some(values),
+            errors,
+            None,
+            Invite::default(),
+        )
+        .await;
     }
     people::update_profile(&state.store, auth.member.id, &profile).await?;
     let auth = reload(&state, auth).await?;
+    let saved = auth.tr().saved();
     company_page(
         &state,
-        &auth,
+        &auth.into(),
         None,
         errors,
-        Some(auth.tr().saved()),
-        (None, None),
+        Some(saved),
+        Invite::default(),
     )
     .await
 }
@@ -263,11 +303,11 @@ async fn update_privacy(
     let saved = auth.tr().saved();
     company_page(
         &state,
-        &auth,
+        &auth.into(),
         None,
         ProfileErrors::default(),
         Some(saved),
-        (None, None),
+        Invite::default(),
     )
     .await
 }
@@ -275,6 +315,9 @@ async fn update_privacy(
 #[derive(Deserialize)]
 struct InviteForm {
     email: String,
+    /// `staff` (the default) or `accountant` (the company's own accountant, read-only).
+    #[serde(default)]
+    role: String,
 }
 
 async fn invite_staff(
@@ -283,6 +326,11 @@ async fn invite_staff(
     Form(form): Form<InviteForm>,
 ) -> AppResult<Response> {
     require_owner(&auth)?;
+    let role = match form.role.as_str() {
+        "" | "staff" => Role::Staff,
+        "accountant" => Role::MemberAccountant,
+        _ => return Err(AppError::BadRequest),
+    };
     let t = auth.tr();
     let email = people::normalize_email(&form.email);
     let error = if !people::email_is_valid(&email) {
@@ -293,32 +341,65 @@ async fn invite_staff(
         None
     };
     if error.is_some() {
+        let invite = Invite {
+            role: Some(role),
+            link: None,
+            error,
+        };
         return company_page(
             &state,
-            &auth,
+            &auth.into(),
             None,
             ProfileErrors::default(),
             None,
-            (None, error),
+            invite,
         )
         .await;
     }
     let token = people::create_invitation(
         &state.store,
         &email,
-        Role::Staff,
+        role,
         Some(auth.member.id),
         auth.auth.user.id,
     )
     .await?;
     let link = format!("{}/invitation/{token}", state.config.base_url());
+    let invite = Invite {
+        role: Some(role),
+        link: Some(link),
+        error: None,
+    };
     company_page(
         &state,
-        &auth,
+        &auth.into(),
         None,
         ProfileErrors::default(),
         None,
-        (Some(link), None),
+        invite,
+    )
+    .await
+}
+
+/// The owner removes a staff member or the company's accountant: the user and its
+/// sessions go. Another company's user, the owner, or an unknown id: 404.
+async fn remove_user(
+    State(state): State<AppState>,
+    auth: MemberAuth,
+    Path(user_id): Path<i64>,
+) -> AppResult<Response> {
+    require_owner(&auth)?;
+    if !people::remove_member_user(&state.store, auth.member.id, user_id).await? {
+        return Err(AppError::NotFound);
+    }
+    let saved = auth.tr().user_removed();
+    company_page(
+        &state,
+        &auth.into(),
+        None,
+        ProfileErrors::default(),
+        Some(saved),
+        Invite::default(),
     )
     .await
 }
@@ -340,6 +421,7 @@ struct DirectoryTemplate {
 }
 
 async fn directory(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
+    auth.refuse_member_accountant()?;
     let t = auth.tr();
     let members = people::members(&state.store, super::money::MEMBERS_LISTED_MAX).await?;
     let mut entries = Vec::new();

@@ -14,6 +14,7 @@ use axum::Router;
 
 use crate::store::Store;
 
+pub mod accounting;
 pub mod audit;
 pub mod auth;
 pub mod console;
@@ -68,6 +69,8 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub login_limiter: Arc<session::LoginLimiter>,
+    /// Bounds the accountant exports streaming at once (`export::download`).
+    pub downloads: crate::export::download::DownloadLimiter,
 }
 
 impl AppState {
@@ -76,6 +79,7 @@ impl AppState {
             store,
             config: Arc::new(config),
             login_limiter: Arc::new(session::LoginLimiter::default()),
+            downloads: crate::export::download::DownloadLimiter::default(),
         }
     }
 }
@@ -111,6 +115,7 @@ pub fn app(state: AppState) -> Router {
         .merge(market::router())
         .merge(members::router())
         .merge(console::router())
+        .merge(accounting::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

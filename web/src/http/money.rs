@@ -23,7 +23,7 @@ use serde::Deserialize;
 
 use super::error::{AppError, AppResult};
 use super::i18n::{FieldError, Lang, Tr};
-use super::session::MemberAuth;
+use super::session::{MemberAuth, MemberReader};
 use super::templates::{page, Chrome};
 use super::trades as trade;
 use super::AppState;
@@ -201,7 +201,7 @@ struct DashboardTemplate {
     reminders: Vec<&'static str>,
 }
 
-async fn dashboard(State(state): State<AppState>, auth: MemberAuth) -> AppResult<Response> {
+async fn dashboard(State(state): State<AppState>, auth: MemberReader) -> AppResult<Response> {
     let t = auth.tr();
     let account = account_of(&state, &auth.member).await?;
     let me = account.id();
@@ -628,7 +628,7 @@ struct HistoryTemplate {
 
 async fn history(
     State(state): State<AppState>,
-    auth: MemberAuth,
+    auth: MemberReader,
     Query(query): Query<HistoryQuery>,
 ) -> AppResult<Response> {
     let t = auth.tr();
@@ -681,7 +681,7 @@ pub(crate) fn csv_field(text: &str) -> String {
 
 async fn history_csv(
     State(state): State<AppState>,
-    auth: MemberAuth,
+    auth: MemberReader,
     Query(query): Query<HistoryQuery>,
 ) -> AppResult<Response> {
     let names = names_by_account(&state).await?;
@@ -743,7 +743,7 @@ struct StatementTemplate {
 
 async fn statement(
     State(state): State<AppState>,
-    auth: MemberAuth,
+    auth: MemberReader,
     Query(query): Query<StatementQuery>,
 ) -> AppResult<Response> {
     let t = auth.tr();

@@ -95,6 +95,16 @@ impl Auth {
             Err(AppError::Forbidden)
         }
     }
+
+    /// Refuses a member accountant (403): pages about the other members (directory,
+    /// marketplace) are not theirs to see.
+    pub fn refuse_member_accountant(&self) -> Result<(), AppError> {
+        if self.user.role == Role::MemberAccountant {
+            Err(AppError::Forbidden)
+        } else {
+            Ok(())
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for Auth {
@@ -113,7 +123,9 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
-/// A user of a member company (owner or staff), with the company.
+/// A user who acts for a member company (owner or staff), with the company. A member
+/// accountant is refused (403): every route that takes this extractor may change something
+/// or act for the company; read-only pages take [`MemberReader`].
 #[derive(Debug, Clone)]
 pub struct MemberAuth {
     pub auth: Auth,
@@ -141,12 +153,60 @@ impl FromRequestParts<AppState> for MemberAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<MemberAuth, AppError> {
+        let reader = MemberReader::from_request_parts(parts, state).await?;
+        if !matches!(reader.auth.user.role, Role::Owner | Role::Staff) {
+            return Err(AppError::Forbidden);
+        }
+        Ok(MemberAuth {
+            auth: reader.auth,
+            member: reader.member,
+        })
+    }
+}
+
+/// Someone who may read a member company's books: its owner, its staff or its member
+/// accountant, with the company. Only for pages that change nothing.
+#[derive(Debug, Clone)]
+pub struct MemberReader {
+    pub auth: Auth,
+    pub member: Member,
+}
+
+impl MemberReader {
+    pub fn tr(&self) -> Tr {
+        self.auth.tr()
+    }
+
+    pub fn chrome(&self) -> Chrome {
+        self.auth.chrome()
+    }
+}
+
+impl From<MemberAuth> for MemberReader {
+    fn from(auth: MemberAuth) -> MemberReader {
+        MemberReader {
+            auth: auth.auth,
+            member: auth.member,
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for MemberReader {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<MemberReader, AppError> {
         let auth = Auth::from_request_parts(parts, state).await?;
+        if !auth.user.role.is_member_role() {
+            return Err(AppError::Forbidden);
+        }
         let member_id = auth.user.member_id.ok_or(AppError::Forbidden)?;
         let member = people::member(&state.store, member_id)
             .await?
             .ok_or(AppError::Forbidden)?;
-        Ok(MemberAuth { auth, member })
+        Ok(MemberReader { auth, member })
     }
 }
 

@@ -51,6 +51,20 @@ impl Chrome {
         matches!(self.role, Some(Role::Manager | Role::Accountant))
     }
 
+    /// A member company's accountant (read-only, one company).
+    pub fn is_member_accountant(&self) -> bool {
+        self.role == Some(Role::MemberAccountant)
+    }
+
+    /// Who sees the accounting pages (downloads, reports): network staff, owners and member
+    /// accountants.
+    pub fn sees_accounting(&self) -> bool {
+        matches!(
+            self.role,
+            Some(Role::Manager | Role::Accountant | Role::Owner | Role::MemberAccountant)
+        )
+    }
+
     pub fn role_label(&self) -> &'static str {
         match self.role {
             Some(role) => role_label(self.t, role),
@@ -65,6 +79,7 @@ pub fn role_label(t: Tr, role: Role) -> &'static str {
         Role::Accountant => t.role_accountant(),
         Role::Owner => t.role_owner(),
         Role::Staff => t.role_staff(),
+        Role::MemberAccountant => t.role_member_accountant(),
     }
 }
 

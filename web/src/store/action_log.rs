@@ -112,6 +112,9 @@ impl ActionNote {
     pub fn action(&self) -> &str {
         &self.action
     }
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
     pub fn account_id(&self) -> Option<i64> {
         self.account_id
     }

@@ -73,14 +73,7 @@ pub(crate) struct Loaded {
 
 /// Whether an accepted `op` posts a transaction (and so needs a transaction id).
 pub(crate) fn posts(op: &Operation) -> bool {
-    !matches!(
-        op,
-        Operation::PlaceHold { .. }
-            | Operation::VoidHold { .. }
-            | Operation::ExpireHold { .. }
-            | Operation::SetLimits { .. }
-            | Operation::SetStatus { .. }
-    )
+    op.posts_transaction()
 }
 
 fn assigns_hold_id(op: &Operation) -> bool {
@@ -440,6 +433,20 @@ pub(crate) async fn execute_with(
         }
 
         let mut snapshot = Snapshot::default();
+        // The period lock, read inside this transaction: the ledger refuses what would be
+        // dated inside it (`Rejection::PeriodLocked`). On SQLite `lock_period` also runs
+        // under the write lock, so this is exact; on PostgreSQL a lock committed after this
+        // read is still enforced by the `transactions_not_in_locked_period` trigger.
+        let locked: Option<(chrono::NaiveDate, Option<DateTime<Utc>>)> = sqlx::query_as(
+            "SELECT through, ends_at FROM period_locks ORDER BY through DESC LIMIT 1",
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        let locked = match locked {
+            Some((through, ends_at)) => Some(super::export::lock_in_force(through, ends_at)?),
+            None => None,
+        };
+        snapshot.set_locked_period(locked);
         if !touched.is_empty() {
             let lock = match kind {
                 BackendKind::Postgres => " FOR UPDATE",

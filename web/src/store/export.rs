@@ -5,15 +5,17 @@
 
 use std::io::Write;
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use ledger::{AccountId, AccountKind, Transaction, TxId, ACTOR_LEN_MAX};
 
+use super::action_log::{insert_action, ActionNote, Conn};
 use super::rows::{db_id, unsigned};
 use super::{Store, StoreError, StoreResult};
+use crate::export::calendar;
 use crate::export::source::{entry_for, Directory};
 use crate::export::{
-    AccountInfo, AccountMapping, ExportError, ExportHeader, ExportSummary, Exporter, Format,
-    PeriodLock, Scope, Siren,
+    AccountInfo, AccountMapping, ExportError, ExportHeader, ExportSummary, Exporter, Feed, Format,
+    PagedWrite, Period, PeriodLock, Scope, Siren, Unpaged,
 };
 
 /// Transactions read per query.
@@ -37,14 +39,28 @@ pub struct ExportProgress {
     pub total: u64,
 }
 
-fn midnight(date: NaiveDate) -> DateTime<Utc> {
-    date.and_time(NaiveTime::MIN).and_utc()
-}
-
 /// Before any transaction the store can hold.
 fn beginning() -> DateTime<Utc> {
-    midnight(NaiveDate::from_ymd_opt(1, 1, 1).expect("a valid date"))
+    calendar::start_of(NaiveDate::from_ymd_opt(1, 1, 1).expect("a valid date"))
 }
+
+/// The locked period a stored lock enforces: up to its stored end (`ends_at`, the Paris
+/// midnight after `through`), or, for a lock made before migration 0014, the UTC midnight.
+pub(crate) fn lock_in_force(
+    through: NaiveDate,
+    ends_at: Option<DateTime<Utc>>,
+) -> StoreResult<ledger::LockedPeriod> {
+    let lock = match ends_at {
+        Some(ends_at) => ledger::LockedPeriod::new(through, ends_at),
+        None => calendar::utc_locked_period(through),
+    };
+    lock.ok_or_else(|| StoreError::Corrupt(format!("period lock through {through}")))
+}
+
+/// The action code of a period lock in the action log.
+pub const LOCK_ACTION: &str = "period.lock";
+/// The action code of a change of the network's SIREN in the action log.
+pub const SIREN_ACTION: &str = "network.siren";
 
 impl Store {
     /// Every period lock, oldest first.
@@ -60,32 +76,78 @@ impl Store {
             .collect())
     }
 
+    /// The `limit` most recent locks, newest first, with who made them, and how many locks
+    /// there are in all (for the locks page).
+    pub async fn recent_period_locks(
+        &self,
+        limit: usize,
+    ) -> StoreResult<(Vec<(PeriodLock, String)>, usize)> {
+        let limit = i64::try_from(limit.min(crate::export::LOCKS_MAX)).unwrap_or(0);
+        let (rows, total): (Vec<(NaiveDate, DateTime<Utc>, String)>, i64) = crate::dispatch!(self.backend(), pool => {
+            let rows = sqlx::query_as(
+                "SELECT through, locked_at, actor FROM period_locks \
+                 ORDER BY through DESC LIMIT $1",
+            )
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            let total = sqlx::query_scalar("SELECT COUNT(*) FROM period_locks")
+                .fetch_one(pool)
+                .await?;
+            (rows, total)
+        });
+        let locks = rows
+            .into_iter()
+            .map(|(through, locked_at, actor)| (PeriodLock { through, locked_at }, actor))
+            .collect();
+        Ok((locks, usize::try_from(total).unwrap_or(0)))
+    }
+
     /// The last locked day, if any period is locked.
     pub async fn locked_through(&self) -> StoreResult<Option<NaiveDate>> {
         Ok(self.period_locks().await?.last().map(|l| l.through))
     }
 
     /// Locks every day up to `through` (included), as of `now`: from then on nothing can be
-    /// dated on or before it (the database refuses such a transaction). A period can only be
-    /// locked once it is over (`through` before `now`'s date) and locks only move forward.
+    /// dated on or before it (the ledger refuses it with `Rejection::PeriodLocked`, and the
+    /// database trigger backs that up). A period can only be locked once it is over
+    /// (`through` before `now`'s date) and locks only move forward. Recorded in the action
+    /// log as `period.lock` by `actor` (the command line's; see [`Store::lock_period_noted`]).
     pub async fn lock_period(
         &self,
         through: NaiveDate,
         actor: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<PeriodLock> {
+        let note = ActionNote::new(None, actor, LOCK_ACTION, "")?;
+        self.lock_period_noted(through, note, now).await
+    }
+
+    /// [`Store::lock_period`] with the action log's note (the web passes the user): the lock
+    /// and its record commit together.
+    pub async fn lock_period_noted(
+        &self,
+        through: NaiveDate,
+        note: ActionNote,
+        now: DateTime<Utc>,
+    ) -> StoreResult<PeriodLock> {
+        let actor = note.actor().to_owned();
         let actor_len = actor.chars().count();
         if actor_len == 0 || actor_len > ACTOR_LEN_MAX {
             return Err(StoreError::Invalid(format!(
                 "the actor must be 1 to {ACTOR_LEN_MAX} characters"
             )));
         }
-        if through >= now.date_naive() {
+        let today = calendar::day_of(now);
+        if through >= today {
             return Err(StoreError::Invalid(format!(
-                "a period can only be locked once it is over: {through} is not before {}",
-                now.date_naive()
+                "a period can only be locked once it is over: {through} is not before {today}"
             )));
         }
+        let Some(locked) = calendar::locked_period(through) else {
+            return Err(StoreError::Invalid(format!("{through} cannot be locked")));
+        };
+        let ends_at = locked.ends_at();
         let now = super::rows::micros(now);
         let kind = self.kind();
         crate::dispatch!(self.backend(), pool => {
@@ -108,12 +170,34 @@ impl Store {
                     )));
                 }
             }
-            sqlx::query("INSERT INTO period_locks (through, locked_at, actor) VALUES ($1, $2, $3)")
-                .bind(through)
-                .bind(now)
-                .bind(actor)
-                .execute(&mut *tx)
+            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM period_locks")
+                .fetch_one(&mut *tx)
                 .await?;
+            if usize::try_from(count).unwrap_or(usize::MAX) >= crate::export::LOCKS_MAX {
+                return Err(StoreError::Invalid(format!(
+                    "at most {} period locks",
+                    crate::export::LOCKS_MAX
+                )));
+            }
+            sqlx::query(
+                "INSERT INTO period_locks (through, locked_at, actor, ends_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(through)
+            .bind(now)
+            .bind(&actor)
+            .bind(ends_at)
+            .execute(&mut *tx)
+            .await?;
+            let note = note.states(
+                serde_json::json!({ "locked_through": last }),
+                serde_json::json!({
+                    "locked_through": through,
+                    "locked_at": now,
+                    "ends_at": ends_at,
+                }),
+            );
+            insert_action(Conn::from(&mut *tx), note, now).await?;
             tx.commit().await?;
         });
         Ok(PeriodLock {
@@ -235,30 +319,106 @@ impl Store {
         Ok(directory)
     }
 
+    /// The network operator's SIREN, if a manager set it (migration 0014).
+    pub async fn network_siren(&self) -> StoreResult<Option<Siren>> {
+        let siren: Option<Option<String>> = crate::dispatch!(self.backend(), pool => {
+            sqlx::query_scalar("SELECT siren FROM network WHERE id = 1")
+                .fetch_optional(pool)
+                .await?
+        });
+        match siren.flatten() {
+            None => Ok(None),
+            Some(text) => Siren::new(&text)
+                .map(Some)
+                .map_err(|_| StoreError::Corrupt(format!("network SIREN {text:?}"))),
+        }
+    }
+
+    /// Sets the network operator's SIREN, recorded in the action log (`network.siren`, with
+    /// the value before and after) in the same database transaction. The caller checks the
+    /// Luhn key (`people::siren_is_valid`); the database checks the 9 digits.
+    pub async fn set_network_siren(&self, siren: &Siren, note: ActionNote) -> StoreResult<()> {
+        let now = Utc::now();
+        crate::dispatch!(self.backend(), pool => {
+            let mut tx = pool.begin_with(self.begin_write_sql()).await?;
+            let before: Option<Option<String>> =
+                sqlx::query_scalar("SELECT siren FROM network WHERE id = 1")
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let before = before.ok_or(StoreError::NoNetwork)?;
+            sqlx::query("UPDATE network SET siren = $1 WHERE id = 1")
+                .bind(siren.as_str())
+                .execute(&mut *tx)
+                .await?;
+            let note = note.states(
+                serde_json::json!({ "siren": before }),
+                serde_json::json!({ "siren": siren.as_str() }),
+            );
+            insert_action(Conn::from(&mut *tx), note, now).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     /// Streams one export of the stored ledger to `out`: the history before the period
     /// (for the opening balances), then the period, a page at a time. `progress` is called
     /// after every page.
-    pub async fn export<W: Write>(
+    pub async fn export<W: Write + Send>(
         &self,
         header: ExportHeader,
         mapping: &AccountMapping,
         format: Format,
         directory: &Directory,
         out: W,
-        mut progress: impl FnMut(ExportProgress),
+        progress: impl FnMut(ExportProgress) + Send,
     ) -> Result<(W, ExportSummary), ExportFailure> {
-        let member = match header.scope() {
+        let (Unpaged(out), summary) = self
+            .export_paged(header, mapping, format, directory, Unpaged(out), progress)
+            .await?;
+        Ok((out, summary))
+    }
+
+    /// [`Store::export`] to an output that is told after every page, so that it can hand
+    /// the bytes on and make the export wait for a slow reader (a streamed download).
+    pub async fn export_paged<W: PagedWrite>(
+        &self,
+        header: ExportHeader,
+        mapping: &AccountMapping,
+        format: Format,
+        directory: &Directory,
+        out: W,
+        progress: impl FnMut(ExportProgress) + Send,
+    ) -> Result<(W, ExportSummary), ExportFailure> {
+        let scope = header.scope().clone();
+        let period = header.period();
+        let mut exporter = Exporter::new(header, mapping, format, out)?;
+        self.feed(&scope, period, directory, &mut exporter, progress)
+            .await?;
+        Ok(exporter.finish()?)
+    }
+
+    /// Feeds the stored history in (time, id) order to `feed` (an exporter or a report
+    /// builder): the history before `period` with `carry`, then the period with `push`, a
+    /// page of [`EXPORT_PAGE_SIZE`] transactions at a time; for a member's books only the
+    /// transactions with a posting on its account. `progress` is called after every page.
+    pub async fn feed<F: Feed>(
+        &self,
+        scope: &Scope,
+        period: Period,
+        directory: &Directory,
+        feed: &mut F,
+        mut progress: impl FnMut(ExportProgress) + Send,
+    ) -> Result<(), ExportFailure> {
+        let member = match scope {
             Scope::Network => None,
             Scope::Member(info) => Some(info.id()),
         };
-        let period = header.period();
-        let start = midnight(period.from());
-        let end = midnight(period.to().succ_opt().ok_or(ExportError::InvalidPeriod {
+        let start = calendar::start_of(period.from());
+        let end = calendar::end_of(period.to()).ok_or(ExportError::InvalidPeriod {
             from: period.from(),
             to: period.to(),
-        })?);
+        })?;
         let total = self.count_before(member, end).await?;
-        let mut exporter = Exporter::new(header, mapping, format, out)?;
         let mut done = 0u64;
         progress(ExportProgress { done, total });
         for (phase_end, carry) in [(start, true), (end, false)] {
@@ -279,13 +439,14 @@ impl Store {
                         ))
                     })?;
                     if carry {
-                        exporter.carry(&entry)?;
+                        feed.carry(&entry)?;
                     } else {
-                        exporter.push(&entry)?;
+                        feed.push(&entry)?;
                     }
                 }
                 done += page.len() as u64;
                 progress(ExportProgress { done, total });
+                feed.page_done().await?;
                 match page.last() {
                     Some(last) if page.len() == EXPORT_PAGE_SIZE => {
                         after = (last.time(), db_id(last.id().0));
@@ -294,6 +455,6 @@ impl Store {
                 }
             }
         }
-        Ok(exporter.finish()?)
+        Ok(())
     }
 }

@@ -29,7 +29,7 @@ pub use audit::{
     MEMBER_KEYS_PER_ACCOUNT_MAX, ORDER_LIFETIME_MAX,
 };
 pub(crate) use chain::parse_hash;
-pub use export::{ExportFailure, ExportProgress, EXPORT_PAGE_SIZE};
+pub use export::{ExportFailure, ExportProgress, EXPORT_PAGE_SIZE, LOCK_ACTION, SIREN_ACTION};
 pub use ledger_store::{
     HistoryEntry, HistoryPage, HISTORY_PAGE_SIZE_MAX, NETWORK_NAME_LEN_MAX,
     OPEN_ACCOUNTS_PER_CALL_MAX,
