@@ -1,4 +1,5 @@
-//! Operations: backups, health, readiness and metrics.
+//! Operations: backups, health, readiness and metrics, rate and body limits.
 
 mod backup;
 mod health;
+mod limits;
