@@ -82,6 +82,16 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Copy a whole network from SQLite into a new, empty PostgreSQL database, then check the
+    /// copy (row counts and digests per table, invariants, hash chain). Stop the server first.
+    MigrateData {
+        /// The source: sqlite://PATH.
+        #[arg(long)]
+        from: String,
+        /// The target: postgres://... (an empty database).
+        #[arg(long)]
+        to: String,
+    },
     /// Measure durable payments per second and the dashboard read (see docs/performance.md).
     /// Writes only to an empty database or to its own scratch network.
     Bench {
@@ -307,6 +317,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         );
         return Ok(());
     }
+    if let Command::MigrateData { from, to } = &cli.command {
+        // Two databases of its own; the default one is not opened.
+        return migrate_data(from, to).await;
+    }
     let store = Store::connect(&cli.database_url).await?;
     match cli.command {
         Command::Serve {
@@ -415,6 +429,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Restore { .. } => unreachable!("restore runs before the store is opened"),
+        Command::MigrateData { .. } => unreachable!("migrate-data opens its own databases"),
         Command::Config => unreachable!("config runs before the runtime starts"),
         Command::Load {
             accounts,
@@ -517,6 +532,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Checkpoint(args) => audit::checkpoint(&store, &cli.database_url, &args).await,
         Command::Keys { command } => audit::keys(&store, &cli.database_url, command).await,
     }
+}
+
+/// `troc migrate-data`: progress on standard error, the per-table report on standard output.
+async fn migrate_data(from: &str, to: &str) -> anyhow::Result<()> {
+    let report = web::ops::migrate::migrate_data(from, to, &mut std::io::stderr()).await?;
+    println!(
+        "{:<20} {:>12}  digest (SHA-256, equal on both sides)",
+        "table", "rows"
+    );
+    for table in &report.tables {
+        println!("{:<20} {:>12}  {}", table.name, table.rows, table.digest);
+    }
+    println!(
+        "copied and verified: {} transactions, head {}, {} checkpoints, {} accounts",
+        report.verified.transactions,
+        report.verified.head,
+        report.verified.checkpoints,
+        report.verified.accounts
+    );
+    Ok(())
 }
 
 /// `troc config`: every setting, its effective value and its source.

@@ -1,5 +1,7 @@
-//! Operations: backups, health, readiness and metrics, rate and body limits.
+//! Operations: backups, health, readiness and metrics, rate and body limits, moving from
+//! SQLite to PostgreSQL.
 
 mod backup;
 mod health;
 mod limits;
+mod migrate;
