@@ -170,12 +170,10 @@ impl fmt::Display for RateLimit {
             return f.write_str("off");
         };
         let w = self.window_seconds;
-        if w % 3_600 == 0 {
-            write!(f, "{max}/{}h", w / 3_600)
-        } else if w % 60 == 0 {
-            write!(f, "{max}/{}m", w / 60)
-        } else {
-            write!(f, "{max}/{w}s")
+        match (w % 3_600, w % 60) {
+            (0, _) => write!(f, "{max}/{}h", w / 3_600),
+            (_, 0) => write!(f, "{max}/{}m", w / 60),
+            _ => write!(f, "{max}/{w}s"),
         }
     }
 }
@@ -642,16 +640,30 @@ pub fn payload_too_large(format: ErrorFormat, max: usize) -> Response {
     }
 }
 
+/// A request refused by a rate limit; answers 429 with `Retry-After`, as a problem
+/// document or the HTML page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimited {
+    pub retry: RetryAfter,
+    pub format: ErrorFormat,
+}
+
+impl IntoResponse for RateLimited {
+    fn into_response(self) -> Response {
+        too_many_requests(self.format, self.retry)
+    }
+}
+
 /// The reusable check: counts one request of `key` (a token id, an account...) against
-/// `limiter` and answers the 429 to return when it is refused. For the JSON API:
+/// `limiter`, and refuses it when the key's window is used up. For the JSON API:
 ///
 /// ```ignore
 /// limits::check(&state.limits.api_payments, &token.id.to_string(), ErrorFormat::Problem)?;
 /// ```
-pub fn check(limiter: &RateLimiter, key: &str, format: ErrorFormat) -> Result<(), Response> {
+pub fn check(limiter: &RateLimiter, key: &str, format: ErrorFormat) -> Result<(), RateLimited> {
     limiter
         .hit(key, crate::people::now_unix())
-        .map_err(|retry| too_many_requests(format, retry))
+        .map_err(|retry| RateLimited { retry, format })
 }
 
 impl From<RetryAfter> for AppError {
@@ -1098,7 +1110,9 @@ mod tests {
         let limiter = RateLimiter::new(RateLimit::new(2, 60).unwrap(), 10);
         assert!(check(&limiter, "token-1", ErrorFormat::Problem).is_ok());
         assert!(check(&limiter, "token-1", ErrorFormat::Problem).is_ok());
-        let refused = check(&limiter, "token-1", ErrorFormat::Problem).unwrap_err();
+        let refused = check(&limiter, "token-1", ErrorFormat::Problem)
+            .unwrap_err()
+            .into_response();
         assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
         assert!(refused.headers().contains_key(RETRY_AFTER));
         assert!(check(&limiter, "token-2", ErrorFormat::Problem).is_ok());
