@@ -100,12 +100,26 @@ pub async fn history(
             .fetch_all(pool).await?
     });
     let more = rows.len() > page_size;
-    let mut lines = Vec::with_capacity(rows.len().min(page_size));
-    for (tx_id, net) in rows.into_iter().take(page_size) {
-        let id = TxId(u64::try_from(tx_id).map_err(|_| StoreError::Corrupt("tx id".into()))?);
-        let transaction = store
-            .transaction(id)
-            .await?
+    let rows: Vec<(i64, i64)> = rows.into_iter().take(page_size).collect();
+    let ids = rows
+        .iter()
+        .map(|(tx_id, _)| {
+            u64::try_from(*tx_id)
+                .map(TxId)
+                .map_err(|_| StoreError::Corrupt("tx id".into()))
+        })
+        .collect::<StoreResult<Vec<TxId>>>()?;
+    // One read for the page's transactions (an export holds thousands of lines).
+    let mut by_id: std::collections::HashMap<TxId, Transaction> = store
+        .transactions(&ids)
+        .await?
+        .into_iter()
+        .map(|t| (t.id(), t))
+        .collect();
+    let mut lines = Vec::with_capacity(rows.len());
+    for (id, (_, net)) in ids.into_iter().zip(rows) {
+        let transaction = by_id
+            .remove(&id)
             .ok_or_else(|| StoreError::Corrupt(format!("transaction {id} has no header")))?;
         lines.push(Line {
             transaction,

@@ -5,3 +5,4 @@ mod backup;
 mod health;
 mod limits;
 mod migrate;
+mod page_limits;
