@@ -304,3 +304,65 @@ async fn sigterm_under_load_loses_no_acknowledged_payment_postgres() {
     shutdown_under_load(&fresh).await;
     fresh.drop_database().await;
 }
+
+/// The real server records each connection's peer, so the per-IP limits apply (a server
+/// built without it would let every request through).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_server_limits_logins_per_address() {
+    let fresh = Fresh::sqlite();
+    let store = Store::connect(&fresh.url).await.unwrap();
+    members(&store, 1, 10).await;
+    store.close().await;
+    let log = fresh.dir.path().join("serve.log");
+    let mut child = troc()
+        .args([
+            "serve",
+            "--database-url",
+            &fresh.url,
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .arg("--key-file")
+        .arg(fresh.key_file())
+        .args(["--rate-limit-login", "2/1m"])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr: SocketAddr = line
+        .trim()
+        .strip_prefix("Troc is listening on http://")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut browser = Browser::new(addr);
+    let page = browser.get("/login").unwrap();
+    let csrf = page.hidden("csrf").unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let reply = browser
+            .post(
+                "/login",
+                &[
+                    ("csrf", &csrf),
+                    ("email", "x@troc.test"),
+                    ("password", "wrong one!"),
+                ],
+            )
+            .unwrap();
+        statuses.push(reply.status);
+        if reply.status == 429 {
+            assert!(reply.header("retry-after").is_some(), "{reply:?}");
+        }
+    }
+    assert_eq!(statuses, vec![401, 401, 429]);
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(wait_for_exit(&mut child, EXIT_WITHIN).success());
+}
