@@ -657,7 +657,7 @@ impl IntoResponse for RateLimited {
 /// The reusable check: counts one request of `key` (a token id, an account...) against
 /// `limiter`, and refuses it when the key's window is used up. For the JSON API:
 ///
-/// ```ignore
+/// ```text
 /// limits::check(&state.limits.api_payments, &token.id.to_string(), ErrorFormat::Problem)?;
 /// ```
 pub fn check(limiter: &RateLimiter, key: &str, format: ErrorFormat) -> Result<(), RateLimited> {
