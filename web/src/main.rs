@@ -239,11 +239,11 @@ enum AdminCommand {
 /// Logs go to standard error (standard output carries results: `troc load` prints
 /// acknowledgements there, `troc bench --json` its figures). `TROC_LOG` filters them
 /// (default `info,sqlx=warn`); `TROC_LOG_FORMAT=json` writes one JSON object per line.
-fn init_logging() -> Result<(), String> {
+fn init_logging(default_filter: &str) -> Result<(), String> {
     let filter = match std::env::var("TROC_LOG") {
         Ok(directives) => tracing_subscriber::EnvFilter::try_new(&directives)
             .map_err(|e| format!("invalid TROC_LOG {directives:?}: {e}"))?,
-        Err(_) => tracing_subscriber::EnvFilter::new("info,sqlx=warn"),
+        Err(_) => tracing_subscriber::EnvFilter::new(default_filter),
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -271,7 +271,13 @@ fn main() -> ExitCode {
         }
     }
     let cli = Cli::parse();
-    if let Err(error) = init_logging() {
+    // migrate-data reads whole tables in one statement each: sqlx's slow-statement warnings
+    // would only interleave with its progress lines.
+    let default_filter = match cli.command {
+        Command::MigrateData { .. } => "info,sqlx=error",
+        _ => "info,sqlx=warn",
+    };
+    if let Err(error) = init_logging(default_filter) {
         eprintln!("troc: {error}");
         return ExitCode::from(2);
     }
