@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The settings a file may hold, with their defaults (none: required nowhere).
-pub const SETTINGS: [(&str, Option<&str>); 9] = [
+pub const SETTINGS: [(&str, Option<&str>); 14] = [
     ("database_url", Some(crate::store::DATABASE_URL_DEFAULT)),
     ("addr", Some("127.0.0.1:8080")),
     ("base_url", None),
@@ -21,6 +21,11 @@ pub const SETTINGS: [(&str, Option<&str>); 9] = [
     ("network_siren", None),
     ("log", Some("info,sqlx=warn")),
     ("log_format", Some("text")),
+    ("rate_limit_login", Some("20/1m")),
+    ("rate_limit_payments", Some("60/1m")),
+    ("rate_limit_api_payments", Some("120/1m")),
+    ("trusted_proxies", None),
+    ("shutdown_grace_seconds", Some("20")),
 ];
 /// Largest configuration file read.
 pub const CONFIG_FILE_LEN_MAX: u64 = 64 * 1024;
@@ -160,6 +165,34 @@ pub fn effective(file: Option<&Path>) -> Result<Vec<(String, String, &'static st
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limit_defaults_are_those_of_the_server() {
+        let default = |key: &str| SETTINGS.iter().find(|(k, _)| *k == key).unwrap().1;
+        let limits = crate::http::limits::LimitSettings::default();
+        assert_eq!(
+            default("rate_limit_login"),
+            Some(limits.login_per_ip.to_string().as_str())
+        );
+        assert_eq!(
+            default("rate_limit_payments"),
+            Some(limits.payments_per_ip.to_string().as_str())
+        );
+        assert_eq!(
+            default("rate_limit_api_payments"),
+            Some(limits.api_payments_per_token.to_string().as_str())
+        );
+        assert!(limits.trusted_proxies.is_empty());
+        assert_eq!(
+            default("shutdown_grace_seconds"),
+            Some(
+                crate::http::SHUTDOWN_GRACE_DEFAULT
+                    .as_secs()
+                    .to_string()
+                    .as_str()
+            )
+        );
+    }
 
     #[test]
     fn masks_passwords_only() {

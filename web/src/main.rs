@@ -55,6 +55,8 @@ enum Command {
         /// Sign a checkpoint after this many transactions (docs/audit.md).
         #[arg(long, env = "TROC_CHECKPOINT_EVERY", default_value_t = web::audit::CHECKPOINT_EVERY_DEFAULT)]
         checkpoint_every: u64,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Administration commands.
     Admin {
@@ -79,6 +81,16 @@ enum Command {
         /// Replace an existing database.
         #[arg(long)]
         force: bool,
+    },
+    /// Copy a whole network from SQLite into a new, empty PostgreSQL database, then check the
+    /// copy (row counts and digests per table, invariants, hash chain). Stop the server first.
+    MigrateData {
+        /// The source: sqlite://PATH.
+        #[arg(long)]
+        from: String,
+        /// The target: postgres://... (an empty database).
+        #[arg(long)]
+        to: String,
     },
     /// Measure durable payments per second and the dashboard read (see docs/performance.md).
     /// Writes only to an empty database or to its own scratch network.
@@ -125,6 +137,41 @@ enum Command {
         #[command(subcommand)]
         what: Export,
     },
+}
+
+/// Rate limits, trusted proxies and the shutdown grace period of `troc serve`
+/// (docs/operations.md).
+#[derive(Args)]
+struct LimitArgs {
+    /// Login attempts per client IP: COUNT/WINDOW (20/1m, 5/15m, 100/30s, 1000/1h) or off.
+    #[arg(long, env = "TROC_RATE_LIMIT_LOGIN", default_value = "20/1m")]
+    rate_limit_login: web::http::limits::RateLimit,
+    /// Requests that move money (pay, accept a request, order, deliver, cancel) per client
+    /// IP: COUNT/WINDOW or off.
+    #[arg(long, env = "TROC_RATE_LIMIT_PAYMENTS", default_value = "60/1m")]
+    rate_limit_payments: web::http::limits::RateLimit,
+    /// Payments through the JSON API per token: COUNT/WINDOW or off.
+    #[arg(long, env = "TROC_RATE_LIMIT_API_PAYMENTS", default_value = "120/1m")]
+    rate_limit_api_payments: web::http::limits::RateLimit,
+    /// Reverse proxies whose X-Forwarded-For is believed (addresses or networks,
+    /// comma-separated: 127.0.0.1,::1,10.0.0.0/8). Empty: the header is ignored.
+    #[arg(long, env = "TROC_TRUSTED_PROXIES", default_value = "")]
+    trusted_proxies: web::http::limits::TrustedProxies,
+    /// After SIGTERM, seconds that requests in flight may take before the server stops.
+    #[arg(long, env = "TROC_SHUTDOWN_GRACE_SECONDS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(0..=3_600))]
+    shutdown_grace_seconds: u64,
+}
+
+impl LimitArgs {
+    fn settings(&self) -> web::http::limits::LimitSettings {
+        web::http::limits::LimitSettings {
+            login_per_ip: self.rate_limit_login,
+            payments_per_ip: self.rate_limit_payments,
+            api_payments_per_token: self.rate_limit_api_payments,
+            trusted_proxies: self.trusted_proxies.clone(),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -193,11 +240,11 @@ enum AdminCommand {
 /// Logs go to standard error (standard output carries results: `troc load` prints
 /// acknowledgements there, `troc bench --json` its figures). `TROC_LOG` filters them
 /// (default `info,sqlx=warn`); `TROC_LOG_FORMAT=json` writes one JSON object per line.
-fn init_logging() -> Result<(), String> {
+fn init_logging(default_filter: &str) -> Result<(), String> {
     let filter = match std::env::var("TROC_LOG") {
         Ok(directives) => tracing_subscriber::EnvFilter::try_new(&directives)
             .map_err(|e| format!("invalid TROC_LOG {directives:?}: {e}"))?,
-        Err(_) => tracing_subscriber::EnvFilter::new("info,sqlx=warn"),
+        Err(_) => tracing_subscriber::EnvFilter::new(default_filter),
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -225,7 +272,13 @@ fn main() -> ExitCode {
         }
     }
     let cli = Cli::parse();
-    if let Err(error) = init_logging() {
+    // migrate-data reads whole tables in one statement each: sqlx's slow-statement warnings
+    // would only interleave with its progress lines.
+    let default_filter = match cli.command {
+        Command::MigrateData { .. } => "info,sqlx=error",
+        _ => "info,sqlx=warn",
+    };
+    if let Err(error) = init_logging(default_filter) {
         eprintln!("troc: {error}");
         return ExitCode::from(2);
     }
@@ -271,6 +324,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         );
         return Ok(());
     }
+    if let Command::MigrateData { from, to } = &cli.command {
+        // Two databases of its own; the default one is not opened.
+        return migrate_data(from, to).await;
+    }
     let store = Store::connect(&cli.database_url).await?;
     match cli.command {
         Command::Serve {
@@ -280,7 +337,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             base_url,
             key,
             checkpoint_every,
+            limits,
         } => {
+            // Bound first, so that `--addr 127.0.0.1:0` gets a free port whose address is
+            // known to the invitation links and printed below.
+            let listener = web::http::bind(addr).await?;
+            let local = listener.local_addr()?;
             // The network key is created at first start, outside the database.
             let key_file = key.key_file(&cli.database_url);
             let (network_key, created) = web::audit::key_file::load_or_create_key(&key_file)?;
@@ -288,19 +350,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 tracing::info!(path = %key_file.display(), "network signing key created");
             }
             store.ensure_network_key(&network_key).await?;
-            let checkpointer = tokio::spawn(web::audit::run_checkpointer(
+            let (stop_checkpoints, checkpoints_stopped) = tokio::sync::watch::channel(false);
+            let checkpointer = tokio::spawn(web::audit::run_checkpointer_until(
                 store.clone(),
                 network_key,
                 checkpoint_every.max(1),
                 web::audit::CHECKPOINT_POLL,
+                async move {
+                    let mut stopped = checkpoints_stopped;
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                },
             ));
             let security = if secure_cookies {
                 CookieSecurity::Secure
             } else {
                 CookieSecurity::Plain
             };
-            let base_url = base_url.unwrap_or_else(|| format!("http://{addr}"));
-            let state = AppState::new(store.clone(), Config::new(security, &base_url));
+            let base_url = base_url.unwrap_or_else(|| format!("http://{local}"));
+            let config = Config::new(security, &base_url).with_shutdown_grace(
+                std::time::Duration::from_secs(limits.shutdown_grace_seconds),
+            );
+            let state = AppState::new(store.clone(), config).with_limits(&limits.settings());
             if demo {
                 web::demo::seed_if_empty(&state, &base_url).await?;
             }
@@ -312,9 +382,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .await?;
             }
             println!("Troc is listening on {base_url}");
-            web::http::serve(state, addr).await?;
-            checkpointer.abort();
+            web::http::serve_on(state, listener).await?;
+            // Shutdown, in order: requests have finished (serve_on); the checkpointer
+            // finishes a checkpoint it is signing; the writer commits what is queued, then
+            // gives its connection back and the pool closes.
+            let _ = stop_checkpoints.send(true);
+            let _ = checkpointer.await;
             store.close().await;
+            tracing::info!("stopped");
             Ok(())
         }
         Command::Admin {
@@ -361,6 +436,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Restore { .. } => unreachable!("restore runs before the store is opened"),
+        Command::MigrateData { .. } => unreachable!("migrate-data opens its own databases"),
         Command::Config => unreachable!("config runs before the runtime starts"),
         Command::Load {
             accounts,
@@ -463,6 +539,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Checkpoint(args) => audit::checkpoint(&store, &cli.database_url, &args).await,
         Command::Keys { command } => audit::keys(&store, &cli.database_url, command).await,
     }
+}
+
+/// `troc migrate-data`: progress on standard error, the per-table report on standard output.
+async fn migrate_data(from: &str, to: &str) -> anyhow::Result<()> {
+    let report = web::ops::migrate::migrate_data(from, to, &mut std::io::stderr()).await?;
+    println!(
+        "{:<20} {:>12}  digest (SHA-256, equal on both sides)",
+        "table", "rows"
+    );
+    for table in &report.tables {
+        println!("{:<20} {:>12}  {}", table.name, table.rows, table.digest);
+    }
+    println!(
+        "copied and verified: {} transactions, head {}, {} checkpoints, {} accounts",
+        report.verified.transactions,
+        report.verified.head,
+        report.verified.checkpoints,
+        report.verified.accounts
+    );
+    Ok(())
 }
 
 /// `troc config`: every setting, its effective value and its source.

@@ -103,3 +103,55 @@ fn invalid_settings_stop_the_start_with_a_clear_message() {
         .unwrap()
         .contains("cannot read"));
 }
+
+#[test]
+fn limits_are_settings_like_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("troc.toml");
+    std::fs::write(
+        &file,
+        "rate_limit_login = \"5/15m\"\ntrusted_proxies = \"127.0.0.1,::1\"\n",
+    )
+    .unwrap();
+    let output = troc()
+        .args(["config", "--config"])
+        .arg(&file)
+        .env("TROC_RATE_LIMIT_PAYMENTS", "30/1m")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    for line in [
+        "rate_limit_login = \"5/15m\"  # file",
+        "rate_limit_payments = \"30/1m\"  # environment",
+        "rate_limit_api_payments = \"120/1m\"  # default",
+        "trusted_proxies = \"127.0.0.1,::1\"  # file",
+        "shutdown_grace_seconds = \"20\"  # default",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from:\n{text}");
+    }
+    // Invalid values stop the start with a message naming the setting.
+    for (variable, value, expected) in [
+        ("TROC_RATE_LIMIT_LOGIN", "20 per minute", "COUNT/WINDOW"),
+        ("TROC_RATE_LIMIT_PAYMENTS", "0/1m", "1 to 1000000 requests"),
+        ("TROC_TRUSTED_PROXIES", "localhost", "not an IP address"),
+        ("TROC_SHUTDOWN_GRACE_SECONDS", "3601", "3601"),
+    ] {
+        let output = troc()
+            .args(["serve", "--database-url"])
+            .arg(format!("sqlite://{}", dir.path().join("t.db").display()))
+            .env(variable, value)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{variable}={value}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        let flag = variable
+            .trim_start_matches("TROC_")
+            .to_ascii_lowercase()
+            .replace('_', "-");
+        assert!(
+            stderr.contains(expected) && stderr.contains(&format!("--{flag}")),
+            "{variable}={value}: {stderr}"
+        );
+    }
+}

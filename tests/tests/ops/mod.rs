@@ -1,4 +1,8 @@
-//! Operations: backups, health, readiness and metrics.
+//! Operations: backups, health, readiness and metrics, rate and body limits, moving from
+//! SQLite to PostgreSQL.
 
 mod backup;
 mod health;
+mod limits;
+mod migrate;
+mod page_limits;

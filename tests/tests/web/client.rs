@@ -11,6 +11,7 @@ use web::store::Store;
 
 pub struct Page {
     pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
     pub location: Option<String>,
     pub set_cookies: Vec<String>,
     pub content_type: Option<String>,
@@ -49,6 +50,10 @@ pub struct Client {
     pub accept_language: Option<String>,
     /// The `troc_lang` cookie, when the site set one.
     pub lang_cookie: Option<String>,
+    /// The socket peer the server sees (as `troc serve` records it); none by default.
+    pub peer: Option<std::net::SocketAddr>,
+    /// An `X-Forwarded-For` header to send.
+    pub forwarded_for: Option<String>,
 }
 
 impl Client {
@@ -60,6 +65,8 @@ impl Client {
             form_token: None,
             accept_language: None,
             lang_cookie: None,
+            peer: None,
+            forwarded_for: None,
         }
     }
 
@@ -72,6 +79,8 @@ impl Client {
             form_token: None,
             accept_language: None,
             lang_cookie: None,
+            peer: None,
+            forwarded_for: None,
         }
     }
 
@@ -183,6 +192,12 @@ impl Client {
         if let Some(lang) = &self.accept_language {
             builder = builder.header(header::ACCEPT_LANGUAGE, lang.as_str());
         }
+        if let Some(forwarded) = &self.forwarded_for {
+            builder = builder.header("x-forwarded-for", forwarded.as_str());
+        }
+        if let Some(peer) = self.peer {
+            builder = builder.extension(axum::extract::ConnectInfo(peer));
+        }
         builder
     }
 
@@ -211,6 +226,7 @@ impl Client {
         }
         let page = Page {
             status,
+            headers: headers.clone(),
             location: headers
                 .get(header::LOCATION)
                 .map(|v| v.to_str().unwrap().to_owned()),

@@ -20,11 +20,27 @@ pub const CHECKPOINT_EVERY_DEFAULT: u64 = 1_000;
 pub const CHECKPOINT_POLL: Duration = Duration::from_secs(5);
 
 /// Signs a checkpoint whenever `every` transactions were committed since the last one,
-/// looking every `poll`. Runs until the task is dropped (the server spawns it).
+/// looking every `poll`. Runs until the task is dropped.
 pub async fn run_checkpointer(store: Store, key: SigningKey, every: u64, poll: Duration) {
+    run_checkpointer_until(store, key, every, poll, std::future::pending()).await
+}
+
+/// Like [`run_checkpointer`], until `stop` completes: a checkpoint being signed is finished
+/// first (the server's graceful shutdown waits for this).
+pub async fn run_checkpointer_until(
+    store: Store,
+    key: SigningKey,
+    every: u64,
+    poll: Duration,
+    stop: impl std::future::Future<Output = ()>,
+) {
     let mut ticks = tokio::time::interval(poll);
+    tokio::pin!(stop);
     loop {
-        ticks.tick().await;
+        tokio::select! {
+            _ = ticks.tick() => {}
+            () = &mut stop => return,
+        }
         match store
             .checkpoint_if_due(&key, every, chrono::Utc::now())
             .await

@@ -97,9 +97,14 @@ async fn login(
         *response.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
         Ok::<Response, AppError>(response)
     };
-    if email.len() > people::EMAIL_LEN_MAX || state.login_limiter.is_blocked(&email, now) {
+    let blocked = state.login_limiter.blocked(&email, now);
+    if email.len() > people::EMAIL_LEN_MAX || blocked.is_some() {
         let mut response = refuse(t.login_throttled())?;
         *response.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
+        if let Some(retry) = blocked {
+            let (name, value) = super::limits::retry_after_header(retry);
+            response.headers_mut().insert(name, value);
+        }
         return Ok(response);
     }
     let found = people::find_login(&state.store, &email).await?;
@@ -122,7 +127,7 @@ async fn login(
         }
     };
     let Some(user) = user.filter(|_| ok) else {
-        state.login_limiter.record_failure(&email, now);
+        state.login_limiter.record(&email, now);
         return refuse(t.login_failed());
     };
     state.login_limiter.clear(&email);

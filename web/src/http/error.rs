@@ -7,6 +7,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
+use super::limits::RetryAfter;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +24,8 @@ pub enum AppError {
     TooLarge,
     #[error("bad request")]
     BadRequest,
+    #[error("too many requests (retry in {} s)", .0.seconds())]
+    TooManyRequests(RetryAfter),
     #[error("not available yet")]
     Unavailable,
     #[error("store: {0}")]
@@ -45,6 +48,7 @@ pub enum ErrorPage {
     Csrf,
     TooLarge,
     BadRequest,
+    TooManyRequests(RetryAfter),
     Unavailable,
     Internal,
 }
@@ -57,6 +61,7 @@ impl AppError {
             AppError::LoginRequired => StatusCode::SEE_OTHER,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::BadRequest => StatusCode::BAD_REQUEST,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Store(_)
             | AppError::Database(_)
@@ -72,6 +77,7 @@ impl AppError {
             AppError::Csrf => ErrorPage::Csrf,
             AppError::TooLarge => ErrorPage::TooLarge,
             AppError::BadRequest => ErrorPage::BadRequest,
+            AppError::TooManyRequests(retry) => ErrorPage::TooManyRequests(*retry),
             AppError::Unavailable => ErrorPage::Unavailable,
             AppError::Store(_)
             | AppError::Database(_)
@@ -92,6 +98,10 @@ impl IntoResponse for AppError {
             tracing::error!(error = %self, "request failed");
         }
         let mut response = (status, status.canonical_reason().unwrap_or("error")).into_response();
+        if let AppError::TooManyRequests(retry) = &self {
+            let (name, value) = super::limits::retry_after_header(*retry);
+            response.headers_mut().insert(name, value);
+        }
         response.extensions_mut().insert(self.page());
         response
     }

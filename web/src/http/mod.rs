@@ -21,6 +21,7 @@ pub mod console;
 pub mod error;
 pub mod health;
 pub mod i18n;
+pub mod limits;
 pub mod market;
 pub mod members;
 pub mod money;
@@ -38,12 +39,17 @@ pub enum CookieSecurity {
     Plain,
 }
 
+/// How long `serve` lets requests in flight finish after SIGTERM, unless configured.
+pub const SHUTDOWN_GRACE_DEFAULT: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// Settings of the web front.
 #[derive(Debug, Clone)]
 pub struct Config {
     cookie_security: CookieSecurity,
     /// The site's public URL, used in invitation links (no trailing slash).
     base_url: String,
+    /// After SIGTERM, how long requests in flight may take before the server stops anyway.
+    shutdown_grace: std::time::Duration,
 }
 
 impl Config {
@@ -51,7 +57,17 @@ impl Config {
         Config {
             cookie_security,
             base_url: base_url.trim_end_matches('/').to_owned(),
+            shutdown_grace: SHUTDOWN_GRACE_DEFAULT,
         }
+    }
+
+    pub fn with_shutdown_grace(mut self, grace: std::time::Duration) -> Config {
+        self.shutdown_grace = grace;
+        self
+    }
+
+    pub fn shutdown_grace(&self) -> std::time::Duration {
+        self.shutdown_grace
     }
 
     pub fn cookie_secure(&self) -> bool {
@@ -68,7 +84,10 @@ impl Config {
 pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
-    pub login_limiter: Arc<session::LoginLimiter>,
+    /// Failed logins per email (`session::login_limiter`).
+    pub login_limiter: Arc<limits::RateLimiter>,
+    /// The rate limiters per client IP and per API token (`limits`).
+    pub limits: Arc<limits::Limits>,
     /// Bounds the accountant exports streaming at once (`export::download`).
     pub downloads: crate::export::download::DownloadLimiter,
 }
@@ -78,9 +97,16 @@ impl AppState {
         AppState {
             store,
             config: Arc::new(config),
-            login_limiter: Arc::new(session::LoginLimiter::default()),
+            login_limiter: Arc::new(session::login_limiter()),
+            limits: Arc::new(limits::Limits::default()),
             downloads: crate::export::download::DownloadLimiter::default(),
         }
+    }
+
+    /// The same state with these rate limits and trusted proxies.
+    pub fn with_limits(mut self, settings: &limits::LimitSettings) -> AppState {
+        self.limits = Arc::new(limits::Limits::new(settings));
+        self
     }
 }
 
@@ -117,11 +143,19 @@ pub fn app(state: AppState) -> Router {
         .merge(console::router())
         .merge(accounting::router())
         .fallback(not_found)
+        // Inside the session middleware, so that refusals are drawn in the user's language.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::rate_limit,
+        ))
+        .layer(axum::middleware::from_fn(limits::body_limit))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::layer,
         ))
-        .layer(DefaultBodyLimit::max(session::FORM_BODY_LEN_MAX))
+        // Bodies are bounded by `limits::body_limit` (per route) and forms by the session
+        // middleware; extractors add no limit of their own.
+        .layer(DefaultBodyLimit::disable())
         // Outermost: every response, errors included, gets a request id and is measured.
         .layer(axum::middleware::from_fn(health::track))
         .with_state(state)
@@ -129,31 +163,78 @@ pub fn app(state: AppState) -> Router {
 
 /// Serves the site on `addr` until Ctrl-C or SIGTERM, then lets requests in flight finish.
 pub async fn serve(state: AppState, addr: SocketAddr) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    serve_on(state, bind(addr).await?).await
+}
+
+/// Binds the listening socket (port 0 picks a free port: see `local_addr`).
+pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await
+}
+
+/// Serves the site on `listener` until Ctrl-C or SIGTERM. Then, in this order: the listener
+/// is closed (new connections are refused), idle connections are closed, requests in flight
+/// run to their end (each waits for its write batch to commit, so every answer a client
+/// receives is durable), the housekeeping task finishes the sweep it is in, and this
+/// returns. Requests still running after the configured grace period are abandoned: their
+/// clients get no answer, and what they submitted is either committed by the writer before
+/// the store closes or not at all (a batch is one database transaction).
+pub async fn serve_on(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
-    // Housekeeping that must not wait for someone to open a page: release expired order
-    // holds (through the ledger), expire unpaid requests, drop expired sessions.
-    let sweeper_state = state.clone();
-    let sweeper = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(SWEEP_INTERVAL);
-        loop {
-            tick.tick().await;
-            if let Err(error) = trades::sweep_orders(&sweeper_state).await {
-                tracing::warn!(%error, "could not expire order holds");
-            }
-            if let Err(error) = crate::trade::expire_requests(&sweeper_state.store).await {
-                tracing::warn!(%error, "could not expire payment requests");
-            }
-            if let Err(error) = crate::people::purge_sessions(&sweeper_state.store).await {
-                tracing::warn!(%error, "could not purge expired sessions");
-            }
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let sweeper = tokio::spawn(housekeeping(state.clone(), stopping.clone()));
+    let grace = state.config.shutdown_grace();
+    let signal = {
+        let stop = stop.clone();
+        async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
         }
-    });
-    let served = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
-    sweeper.abort();
+    };
+    let server = axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(signal);
+    let mut deadline = stopping.clone();
+    let served = tokio::select! {
+        served = std::future::IntoFuture::into_future(server) => served,
+        () = async {
+            let _ = deadline.wait_for(|stopping| *stopping).await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(grace_seconds = grace.as_secs(), "requests still running after the grace period: stopping anyway");
+            Ok(())
+        }
+    };
+    let _ = stop.send(true);
+    if sweeper.await.is_err() {
+        tracing::warn!("the housekeeping task failed");
+    }
+    tracing::info!("stopped serving");
     served
+}
+
+/// Housekeeping that must not wait for someone to open a page: release expired order holds
+/// (through the ledger), expire unpaid requests, drop expired sessions. Stops between two
+/// sweeps when `stopping` turns true, never in the middle of one.
+async fn housekeeping(state: AppState, mut stopping: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(SWEEP_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stopping.wait_for(|stopping| *stopping) => return,
+        }
+        if let Err(error) = trades::sweep_orders(&state).await {
+            tracing::warn!(%error, "could not expire order holds");
+        }
+        if let Err(error) = crate::trade::expire_requests(&state.store).await {
+            tracing::warn!(%error, "could not expire payment requests");
+        }
+        if let Err(error) = crate::people::purge_sessions(&state.store).await {
+            tracing::warn!(%error, "could not purge expired sessions");
+        }
+    }
 }
 
 async fn shutdown_signal() {

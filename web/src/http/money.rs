@@ -689,6 +689,11 @@ async fn history_csv(
     let me = account_id(&auth.member);
     let result =
         activity::history(&state.store, me, &filter, None, activity::EXPORT_ROWS_MAX).await?;
+    if result.next_before.is_some() {
+        // Never a silently shortened file: the member narrows the period instead.
+        let message = auth.tr().export_too_long(activity::EXPORT_ROWS_MAX);
+        return too_long(&auth, &message);
+    }
     let mut csv = String::from(
         "date,transaction,kind,counterparty,reference,memo,amount,commission,fund_contribution\r\n",
     );
@@ -772,6 +777,10 @@ async fn statement(
     };
     let result =
         activity::history(&state.store, me, &filter, None, activity::EXPORT_ROWS_MAX).await?;
+    if result.next_before.is_some() {
+        let message = t.statement_rows_too_many(activity::EXPORT_ROWS_MAX);
+        return too_long(&auth, &message);
+    }
     let names = names_by_account(&state).await?;
     let mut lines: Vec<LineView> = result
         .lines
@@ -821,6 +830,59 @@ async fn rules(State(state): State<AppState>, ctx: super::session::Ctx) -> AppRe
         },
         amount_per_tx_max: t.lang.amount(policy.amount_per_tx_max),
     })
+}
+
+/// A 422 page saying that an export or a statement would pass its line limit.
+fn too_long(auth: &MemberReader, message: &str) -> AppResult<Response> {
+    let mut response = page(super::templates::ErrorTemplate {
+        c: auth.chrome(),
+        message,
+    })?;
+    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(response)
+}
+
+impl Tr {
+    /// 10 000 / 10,000.
+    fn count(&self, n: usize) -> String {
+        let digits = n.to_string();
+        // Grouped like amounts (`Amount::to_french`).
+        let separator = match self.lang {
+            Lang::Fr => ' ',
+            Lang::En => ',',
+        };
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            match (digits.len() - i) % 3 {
+                0 if i > 0 => out.push(separator),
+                _ => {}
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    pub fn export_too_long(&self, max: usize) -> String {
+        let max = self.count(max);
+        match self.lang {
+            Lang::Fr => {
+                format!("Cet export dépasserait {max} lignes : choisissez une période plus courte.")
+            }
+            Lang::En => format!("This export would exceed {max} lines: choose a shorter period."),
+        }
+    }
+
+    pub fn statement_rows_too_many(&self, max: usize) -> String {
+        let max = self.count(max);
+        match self.lang {
+            Lang::Fr => format!(
+                "Ce relevé dépasserait {max} lignes : exportez le mois en CSV par périodes plus courtes."
+            ),
+            Lang::En => format!(
+                "This statement would exceed {max} lines: export the month as CSV in shorter periods."
+            ),
+        }
+    }
 }
 
 /// Renders an outcome id for messages.

@@ -5,12 +5,9 @@
 //! `csrf` field against the session's synchronizer token before any handler runs. A POST
 //! that does not carry the right token never reaches a handler, so no form can forget it.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
-use axum::http::header::{ACCEPT_LANGUAGE, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use axum::http::header::{ACCEPT_LANGUAGE, CONTENT_TYPE, COOKIE, RETRY_AFTER, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
@@ -18,6 +15,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::error::{AppError, ErrorPage};
 use super::i18n::{Lang, Tr};
+use super::limits::{self, RateLimit, RateLimiter};
 use super::templates::{Chrome, ErrorTemplate};
 use super::AppState;
 use crate::people::{self, Member, Role, SessionRow, User};
@@ -210,42 +208,13 @@ impl FromRequestParts<AppState> for MemberReader {
     }
 }
 
-/// Counts failed logins per email in a sliding window. In memory: a restart forgets, which
-/// only gives an attacker a few more guesses per restart.
-#[derive(Debug, Default)]
-pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, (u32, i64)>>,
-}
-
-impl LoginLimiter {
-    pub fn is_blocked(&self, email: &str, now: i64) -> bool {
-        let failures = self.failures.lock().expect("limiter lock");
-        match failures.get(email) {
-            Some((count, since)) => {
-                *count >= LOGIN_FAILURES_MAX && now - since < LOGIN_WINDOW_SECONDS
-            }
-            None => false,
-        }
-    }
-
-    pub fn record_failure(&self, email: &str, now: i64) {
-        let mut failures = self.failures.lock().expect("limiter lock");
-        if failures.len() >= LOGIN_LIMITER_ENTRIES_MAX {
-            failures.retain(|_, (_, since)| now - *since < LOGIN_WINDOW_SECONDS);
-            if failures.len() >= LOGIN_LIMITER_ENTRIES_MAX {
-                failures.clear();
-            }
-        }
-        let entry = failures.entry(email.to_owned()).or_insert((0, now));
-        if now - entry.1 >= LOGIN_WINDOW_SECONDS {
-            *entry = (0, now);
-        }
-        entry.0 += 1;
-    }
-
-    pub fn clear(&self, email: &str) {
-        self.failures.lock().expect("limiter lock").remove(email);
-    }
+/// Failed logins per email: [`LOGIN_FAILURES_MAX`] in [`LOGIN_WINDOW_SECONDS`], then the
+/// email is refused until the window ends (the generic limiter, counting failures only). In
+/// memory: a restart forgets, which only gives an attacker a few more guesses per restart.
+pub fn login_limiter() -> RateLimiter {
+    let limit = RateLimit::new(LOGIN_FAILURES_MAX, LOGIN_WINDOW_SECONDS as u32)
+        .expect("the login throttle is a valid rate limit");
+    RateLimiter::new(limit, LOGIN_LIMITER_ENTRIES_MAX)
 }
 
 pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -390,6 +359,12 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     } else {
         match check_csrf(&ctx, &parts.headers, body).await {
             Ok(bytes) => Body::from(bytes),
+            Err(AppError::TooLarge)
+                if limits::error_format(parts.uri.path(), &parts.headers)
+                    == limits::ErrorFormat::Problem =>
+            {
+                return limits::payload_too_large(limits::ErrorFormat::Problem, FORM_BODY_LEN_MAX)
+            }
             Err(error) => return render_error(&ctx, error.into_response()),
         }
     };
@@ -435,24 +410,31 @@ fn render_error(ctx: &Ctx, response: Response) -> Response {
         return response;
     };
     let t = ctx.tr();
-    let message = match page {
-        ErrorPage::NotFound => t.error_not_found(),
-        ErrorPage::Forbidden => t.error_forbidden(),
-        ErrorPage::Csrf => t.error_csrf(),
-        ErrorPage::TooLarge => t.error_too_large(),
-        ErrorPage::BadRequest => t.error_bad_request(),
-        ErrorPage::Unavailable => t.error_unavailable(),
-        ErrorPage::Internal => t.error_internal(),
+    let message: std::borrow::Cow<'static, str> = match page {
+        ErrorPage::NotFound => t.error_not_found().into(),
+        ErrorPage::Forbidden => t.error_forbidden().into(),
+        ErrorPage::Csrf => t.error_csrf().into(),
+        ErrorPage::TooLarge => t.error_too_large().into(),
+        ErrorPage::BadRequest => t.error_bad_request().into(),
+        ErrorPage::TooManyRequests(retry) => t.error_too_many_requests(retry.seconds()).into(),
+        ErrorPage::Unavailable => t.error_unavailable().into(),
+        ErrorPage::Internal => t.error_internal().into(),
     };
     let status = response.status();
+    // The page replaces the body; headers that tell the client what to do next stay.
+    let retry_after = response.headers().get(RETRY_AFTER).cloned();
     let template = ErrorTemplate {
         c: ctx.chrome(),
-        message,
+        message: &message,
     };
-    match askama::Template::render(&template) {
+    let mut page = match askama::Template::render(&template) {
         Ok(html) => (status, Html(html)).into_response(),
-        Err(_) => (status, message).into_response(),
+        Err(_) => (status, message.into_owned()).into_response(),
+    };
+    if let Some(value) = retry_after {
+        page.headers_mut().insert(RETRY_AFTER, value);
     }
+    page
 }
 
 /// Adds a `Set-Cookie` header to a response.

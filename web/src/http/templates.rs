@@ -85,9 +85,9 @@ pub fn role_label(t: Tr, role: Role) -> &'static str {
 
 #[derive(Template)]
 #[template(path = "error.html")]
-pub struct ErrorTemplate {
+pub struct ErrorTemplate<'a> {
     pub c: Chrome,
-    pub message: &'static str,
+    pub message: &'a str,
 }
 
 /// Renders a template into an HTML response.

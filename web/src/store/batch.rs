@@ -535,7 +535,9 @@ pub(crate) async fn execute_with(
             .bind(hold.amount.minor())
             .bind(hold.reserved.minor())
             .bind(hold.created_at)
-            .bind(hold.expires_at)
+            // PostgreSQL keeps microseconds; SQLite keeps the same, so that both backends
+            // store one value and a move between them loses nothing.
+            .bind(micros(hold.expires_at))
             .bind(hold.status.as_str())
             .bind(&hold.reference)
             .bind(&hold.memo)

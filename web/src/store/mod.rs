@@ -224,6 +224,15 @@ impl Store {
             .count())
     }
 
+    /// The versions of the migrations applied to this database, in order.
+    pub async fn applied_migrations(&self) -> StoreResult<Vec<i64>> {
+        Ok(dispatch!(&self.backend, pool => {
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
     /// The connection pool's state, for the metrics.
     pub fn pool_usage(&self) -> crate::metrics::PoolUsage {
         crate::dispatch!(&self.backend, pool => crate::metrics::PoolUsage {
@@ -256,6 +265,15 @@ impl Store {
         self.writer.release().await;
         dispatch!(&self.backend, pool => pool.close().await)
     }
+}
+
+/// The versions of the migrations this binary carries for a backend, in order.
+pub fn migration_versions(kind: BackendKind) -> Vec<i64> {
+    let migrator = match kind {
+        BackendKind::Sqlite => &SQLITE_MIGRATOR,
+        BackendKind::Postgres => &POSTGRES_MIGRATOR,
+    };
+    migrator.iter().map(|m| m.version).collect()
 }
 
 pub(crate) fn begin_write_sql(kind: BackendKind) -> &'static str {
