@@ -425,31 +425,19 @@ pub fn decide(
             check_reason_actor(reason, actor)?;
             let member = draft.member(*account)?;
             let before = member.status();
-            if before == AccountStatus::Closed {
-                return Err(Rejection::AccountClosed { account: *account });
-            }
-            if !member.pending().is_zero() {
-                return Err(Rejection::OpenHolds {
-                    pending: member.pending(),
-                });
-            }
-            if !member.balance().is_negative() {
-                return Err(Rejection::NothingToWriteOff {
-                    balance: member.balance(),
-                });
-            }
+            // The absorption rule lives in one place, shared with the previews.
+            let absorption =
+                crate::fund::write_off_absorption(member, draft.account(system.fund)?)?;
             check_tx_id()?;
-            let loss = member.balance().checked_neg().ok_or(Rejection::Overflow)?;
-            let fund = draft.account(system.fund)?;
-            let fund_free = fund.available().unwrap_or(Amount::ZERO).max(Amount::ZERO);
-            let from_fund = loss.min(fund_free);
-            let from_losses = Amount::from_minor(loss.minor() - from_fund.minor());
             let mut postings = vec![Posting {
                 account: *account,
-                amount: loss,
+                amount: absorption.loss,
                 leg: Leg::Principal,
             }];
-            for (source, part) in [(system.fund, from_fund), (system.losses, from_losses)] {
+            for (source, part) in [
+                (system.fund, absorption.from_fund),
+                (system.losses, absorption.from_losses),
+            ] {
                 if part.is_positive() {
                     postings.push(Posting {
                         account: source,

@@ -1,9 +1,10 @@
-//! Guarantee-fund metrics, as pure functions of account states.
+//! Guarantee-fund metrics and the absorption rule of a default, as pure functions of
+//! account states.
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
-use crate::{Account, AccountKind, AccountStatus, Amount};
+use crate::{Account, AccountKind, AccountStatus, Amount, Rejection};
 
 /// Decimal places of the ratios below.
 pub const RATIO_SCALE: u32 = 4;
@@ -33,6 +34,58 @@ pub struct StressTest {
     /// debt ÷ fund balance (1 or more: the fund would be exhausted); `None` when the fund is
     /// empty.
     pub share_of_fund: Option<Decimal>,
+}
+
+/// How a default is absorbed: the fund first, up to what it can spend, then the losses
+/// account. What [`crate::Operation::WriteOff`] posts is built from this (and only this).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Absorption {
+    /// The defaulter's debt (minus its negative balance), written off in full.
+    pub loss: Amount,
+    /// The part the guarantee fund pays.
+    pub from_fund: Amount,
+    /// The part the losses account takes (the fund could not cover it).
+    pub from_losses: Amount,
+}
+
+/// The write-off rule: `member` must be an open member account with a negative balance and
+/// no open holds; the fund absorbs the debt up to its available balance, the losses
+/// account the rest. The decision (`decide`) and every preview use this one function, so a
+/// confirmation page shows exactly what will be posted.
+pub fn write_off_absorption(member: &Account, fund: &Account) -> Result<Absorption, Rejection> {
+    if member.kind() != AccountKind::Member {
+        return Err(Rejection::NotAMemberAccount {
+            account: member.id(),
+        });
+    }
+    if member.status() == AccountStatus::Closed {
+        return Err(Rejection::AccountClosed {
+            account: member.id(),
+        });
+    }
+    if !member.pending().is_zero() {
+        return Err(Rejection::OpenHolds {
+            pending: member.pending(),
+        });
+    }
+    if !member.balance().is_negative() {
+        return Err(Rejection::NothingToWriteOff {
+            balance: member.balance(),
+        });
+    }
+    let loss = member.balance().checked_neg().ok_or(Rejection::Overflow)?;
+    let fund_free = fund.available().unwrap_or(Amount::ZERO).max(Amount::ZERO);
+    let from_fund = loss.min(fund_free);
+    let from_losses = Amount::from_minor(loss.minor() - from_fund.minor());
+    debug_assert_eq!(
+        i128::from(from_fund.minor()) + i128::from(from_losses.minor()),
+        i128::from(loss.minor())
+    );
+    Ok(Absorption {
+        loss,
+        from_fund,
+        from_losses,
+    })
 }
 
 fn debts<'a>(accounts: impl IntoIterator<Item = &'a Account>) -> (Amount, Vec<i64>) {
@@ -93,5 +146,78 @@ pub fn stress_test<'a>(accounts: impl IntoIterator<Item = &'a Account>, k: usize
         absorbed_by_fund: absorbed,
         uncovered: Amount::from_minor(debt.minor() - absorbed.minor()),
         share_of_fund: ratio(debt.minor(), fund_balance.minor()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+
+    use super::*;
+    use crate::AccountId;
+
+    fn account(id: u64, kind: AccountKind, balance: i64, pending: i64) -> Account {
+        Account::from_parts(
+            AccountId(id),
+            kind,
+            AccountStatus::Active,
+            Amount::from_minor(balance),
+            Amount::from_minor(pending),
+            Amount::from_minor(1_000_000),
+            None,
+            Some(DateTime::UNIX_EPOCH),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_fund_absorbs_first_then_the_losses_account() {
+        let fund = |balance| {
+            Account::from_parts(
+                AccountId(1),
+                AccountKind::GuaranteeFund,
+                AccountStatus::Active,
+                Amount::from_minor(balance),
+                Amount::ZERO,
+                Amount::ZERO,
+                None,
+                None,
+            )
+            .unwrap()
+        };
+        let member = account(9, AccountKind::Member, -112_468, 0);
+        let smaller = write_off_absorption(&member, &fund(80_000)).unwrap();
+        assert_eq!(smaller.loss, Amount::from_minor(112_468));
+        assert_eq!(smaller.from_fund, Amount::from_minor(80_000));
+        assert_eq!(smaller.from_losses, Amount::from_minor(32_468));
+        let larger = write_off_absorption(&member, &fund(200_000)).unwrap();
+        assert_eq!(larger.from_fund, Amount::from_minor(112_468));
+        assert_eq!(larger.from_losses, Amount::ZERO);
+        let empty = write_off_absorption(&member, &fund(0)).unwrap();
+        assert_eq!(empty.from_fund, Amount::ZERO);
+        assert_eq!(empty.from_losses, Amount::from_minor(112_468));
+    }
+
+    #[test]
+    fn a_write_off_needs_debt_and_no_open_holds() {
+        let fund = account(1, AccountKind::GuaranteeFund, 0, 0);
+        assert_eq!(
+            write_off_absorption(&account(9, AccountKind::Member, 0, 0), &fund),
+            Err(Rejection::NothingToWriteOff {
+                balance: Amount::ZERO
+            })
+        );
+        assert_eq!(
+            write_off_absorption(&account(9, AccountKind::Member, -500, 100), &fund),
+            Err(Rejection::OpenHolds {
+                pending: Amount::from_minor(100)
+            })
+        );
+        assert_eq!(
+            write_off_absorption(&account(9, AccountKind::Fees, -500, 0), &fund),
+            Err(Rejection::NotAMemberAccount {
+                account: AccountId(9)
+            })
+        );
     }
 }

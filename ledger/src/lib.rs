@@ -21,6 +21,7 @@ pub mod fund;
 mod ids;
 mod ledger;
 mod operation;
+mod schedule;
 mod transaction;
 
 pub use account::{Account, AccountError, AccountKind, AccountStatus, SystemAccounts};
@@ -37,6 +38,7 @@ pub use ledger::{replay, InvariantViolation, Ledger, Snapshot, EXPIRIES_PER_CALL
 pub use operation::{
     ChangeRecord, ChargeKind, Command, LimitChange, Operation, Outcome, Rejection, StatusChange,
 };
+pub use schedule::{PolicySchedule, PolicyVersion, ScheduleError, POLICY_VERSIONS_MAX};
 pub use transaction::{
     Hold, HoldStatus, Leg, Posting, Transaction, TxHeader, TxKind, POSTINGS_PER_TX_MAX,
 };
