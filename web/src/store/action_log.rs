@@ -115,6 +115,9 @@ impl ActionNote {
     pub fn actor(&self) -> &str {
         &self.actor
     }
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
     pub fn account_id(&self) -> Option<i64> {
         self.account_id
     }

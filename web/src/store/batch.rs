@@ -17,7 +17,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use ledger::{
     accounts_touched, decide, replay, Account, AccountId, ChangeRecord, Command, Hold, HoldId,
-    Operation, Outcome, Policy, Rejection, Snapshot, SystemAccounts, Transaction, TxId, View,
+    Operation, Outcome, PolicySchedule, Rejection, Snapshot, SystemAccounts, Transaction, TxId,
+    View,
 };
 use sqlx::pool::PoolConnection;
 use sqlx::{Connection, PgConnection, Postgres, QueryBuilder, Sqlite, SqliteConnection};
@@ -61,7 +62,8 @@ pub(crate) struct KeyRow {
 /// Everything the decisions need, loaded under the batch's locks.
 pub(crate) struct Loaded {
     pub(crate) system: SystemAccounts,
-    pub(crate) policy: Policy,
+    /// The policy versions in force over the batch's operation times (migration 0013).
+    pub(crate) policies: PolicySchedule,
     /// Idempotency records already committed: key → (fingerprint, result).
     pub(crate) stored: HashMap<String, (String, Decision)>,
     pub(crate) snapshot: Snapshot,
@@ -124,7 +126,9 @@ pub(crate) fn decide_batch(
             .and_then(|note| note.account_id())
             .and_then(|id| loaded.snapshot.account(AccountId(id.max(0) as u64)))
             .map(account_state);
-        let result = match decide(&loaded.snapshot, &loaded.system, &loaded.policy, &command) {
+        // The fees of the version in force at the operation's time: never retroactive.
+        let policy = super::policies::policy_for(&loaded.policies, time);
+        let result = match decide(&loaded.snapshot, &loaded.system, &policy, &command) {
             Ok(effect) => {
                 loaded.snapshot.apply(&effect);
                 if let Some(note) = submission.note() {
@@ -373,6 +377,12 @@ pub(crate) async fn execute_with(
         .iter()
         .filter_map(|s| s.op().transaction_id())
         .collect();
+    // The span of the operations' times, for the policy versions that cover them.
+    let times = submissions
+        .iter()
+        .map(|s| s.time().map(micros).unwrap_or(now));
+    let first_time = times.clone().min().unwrap_or(now);
+    let last_time = times.max().unwrap_or(now);
     on_writer!(writer, connection => {
         let started = std::time::Instant::now();
         let mut tx = (**connection).begin_with(begin_write_sql(kind)).await?;
@@ -392,12 +402,14 @@ pub(crate) async fn execute_with(
             losses: super::rows::account_id(losses)?,
             migration: super::rows::account_id(migration)?,
         };
-        let policy: String =
-            sqlx::query_scalar("SELECT policy FROM policies ORDER BY version DESC LIMIT 1")
-                .fetch_one(&mut *conn)
+        let policy_rows: Vec<(i64, String, Option<DateTime<Utc>>)> =
+            sqlx::query_as(super::policies::COVERING_SQL)
+                .bind(first_time)
+                .bind(last_time)
+                .bind(ledger::POLICY_VERSIONS_MAX as i64)
+                .fetch_all(&mut *conn)
                 .await?;
-        let policy: Policy = serde_json::from_str(&policy)
-            .map_err(|e| StoreError::Corrupt(format!("policy: {e}")))?;
+        let policies = super::policies::covering_schedule(policy_rows)?;
 
         let sql = format!(
             "SELECT key, fingerprint, result FROM idempotency WHERE {}",
@@ -487,7 +499,7 @@ pub(crate) async fn execute_with(
         let hold_ids = conn.allocate(IdKind::Hold, holds_needed).await?;
         let mut loaded = Loaded {
             system,
-            policy,
+            policies,
             stored,
             snapshot,
             existing_holds,

@@ -130,33 +130,6 @@ impl Store {
         })
     }
 
-    /// The policy in force (the latest version).
-    pub async fn policy(&self) -> StoreResult<Policy> {
-        let policy: Option<String> = crate::dispatch!(self.backend(), pool => {
-            sqlx::query_scalar("SELECT policy FROM policies ORDER BY version DESC LIMIT 1")
-                .fetch_optional(pool)
-                .await?
-        });
-        let policy = policy.ok_or(StoreError::NoNetwork)?;
-        serde_json::from_str(&policy).map_err(|e| StoreError::Corrupt(format!("policy: {e}")))
-    }
-
-    /// Puts a new policy version in force; it applies from the next batch on, never to
-    /// past transactions.
-    pub async fn set_policy(&self, policy: Policy) -> StoreResult<()> {
-        self.system_accounts().await?;
-        let policy_json = serde_json::to_string(&policy).expect("a policy serialises");
-        let now = micros(Utc::now());
-        crate::dispatch!(self.backend(), pool => {
-            sqlx::query("INSERT INTO policies (policy, created_at) VALUES ($1, $2)")
-                .bind(&policy_json)
-                .bind(now)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
-    }
-
     /// Opens a member account at zero with the given limits.
     pub async fn open_account(
         &self,

@@ -17,6 +17,7 @@ mod chain;
 mod export;
 mod ledger_store;
 pub mod load;
+mod policies;
 mod rows;
 mod writer;
 
@@ -34,6 +35,7 @@ pub use ledger_store::{
     HistoryEntry, HistoryPage, HISTORY_PAGE_SIZE_MAX, NETWORK_NAME_LEN_MAX,
     OPEN_ACCOUNTS_PER_CALL_MAX,
 };
+pub use policies::{Effective, PolicyRecord};
 pub use writer::{AllOrNone, StoreOptions, Submission, SUBMISSIONS_PER_CALL_MAX};
 
 use std::str::FromStr;
