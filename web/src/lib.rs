@@ -1,6 +1,7 @@
 //! Troc application shell: the store, the HTTP front, exports, audit and operations tools,
 //! used by the thin `troc` binary.
 pub mod activity;
+pub mod actor;
 pub mod audit;
 pub mod config;
 pub mod console;
@@ -9,6 +10,7 @@ pub mod export;
 pub mod http;
 pub mod market;
 pub mod metrics;
+pub mod network;
 pub mod ops;
 pub mod people;
 pub mod store;

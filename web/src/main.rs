@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use web::audit::cli as audit;
 use web::export::run::{run_export, ExportCommand};
 use web::export::{CsvOptions, Format};
-use web::http::{AppState, Config, CookieSecurity};
+use web::http::{AppState, Config, CookieSecurity, OpenData};
 use web::people::{self, Role};
 use web::store::bench::{self, Scenario};
 use web::store::{Store, DATABASE_URL_DEFAULT};
@@ -50,6 +50,9 @@ enum Command {
         /// The public URL of the site, used in invitation links (default: http://ADDR).
         #[arg(long, env = "TROC_BASE_URL")]
         base_url: Option<String>,
+        /// Publish the anonymous open-data page at /open-data (off by default).
+        #[arg(long, env = "TROC_OPEN_DATA")]
+        open_data: bool,
         #[command(flatten)]
         key: audit::KeyArgs,
         /// Sign a checkpoint after this many transactions (docs/audit.md).
@@ -335,6 +338,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             addr,
             secure_cookies,
             base_url,
+            open_data,
             key,
             checkpoint_every,
             limits,
@@ -367,9 +371,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 CookieSecurity::Plain
             };
             let base_url = base_url.unwrap_or_else(|| format!("http://{local}"));
-            let config = Config::new(security, &base_url).with_shutdown_grace(
-                std::time::Duration::from_secs(limits.shutdown_grace_seconds),
-            );
+            let open_data = if open_data {
+                OpenData::Published
+            } else {
+                OpenData::Off
+            };
+            let config = Config::new(security, &base_url)
+                .with_shutdown_grace(std::time::Duration::from_secs(
+                    limits.shutdown_grace_seconds,
+                ))
+                .with_open_data(open_data);
             let state = AppState::new(store.clone(), config).with_limits(&limits.settings());
             if demo {
                 web::demo::seed_if_empty(&state, &base_url).await?;

@@ -25,6 +25,7 @@ pub mod limits;
 pub mod market;
 pub mod members;
 pub mod money;
+pub mod network;
 pub mod session;
 pub mod templates;
 pub mod trades;
@@ -42,6 +43,13 @@ pub enum CookieSecurity {
 /// How long `serve` lets requests in flight finish after SIGTERM, unless configured.
 pub const SHUTDOWN_GRACE_DEFAULT: std::time::Duration = std::time::Duration::from_secs(20);
 
+/// Whether the public open-data page (`/open-data`) is served (the `open_data` setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenData {
+    Off,
+    Published,
+}
+
 /// Settings of the web front.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -50,6 +58,7 @@ pub struct Config {
     base_url: String,
     /// After SIGTERM, how long requests in flight may take before the server stops anyway.
     shutdown_grace: std::time::Duration,
+    open_data: OpenData,
 }
 
 impl Config {
@@ -58,6 +67,7 @@ impl Config {
             cookie_security,
             base_url: base_url.trim_end_matches('/').to_owned(),
             shutdown_grace: SHUTDOWN_GRACE_DEFAULT,
+            open_data: OpenData::Off,
         }
     }
 
@@ -68,6 +78,16 @@ impl Config {
 
     pub fn shutdown_grace(&self) -> std::time::Duration {
         self.shutdown_grace
+    }
+
+    /// Publishes (or not) the open-data page; off unless asked.
+    pub fn with_open_data(mut self, open_data: OpenData) -> Config {
+        self.open_data = open_data;
+        self
+    }
+
+    pub fn open_data_published(&self) -> bool {
+        self.open_data == OpenData::Published
     }
 
     pub fn cookie_secure(&self) -> bool {
@@ -142,6 +162,7 @@ pub fn app(state: AppState) -> Router {
         .merge(members::router())
         .merge(console::router())
         .merge(accounting::router())
+        .merge(network::router())
         .fallback(not_found)
         // Inside the session middleware, so that refusals are drawn in the user's language.
         .layer(axum::middleware::from_fn_with_state(

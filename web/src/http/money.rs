@@ -808,6 +808,10 @@ struct RulesTemplate {
     fund_rate: String,
     fund_payer: &'static str,
     amount_per_tx_max: String,
+    /// Since when these rules are in force (`None`: since the beginning).
+    in_force_since: Option<String>,
+    /// Announced changes, earliest first (the fee schedule, docs/console.md).
+    upcoming: Vec<super::network::VersionView>,
 }
 
 /// Basis points as a percentage: 250 → « 2,50 % ».
@@ -817,9 +821,23 @@ fn percent(lang: Lang, bp: u32) -> String {
 
 async fn rules(State(state): State<AppState>, ctx: super::session::Ctx) -> AppResult<Response> {
     let t = ctx.tr();
-    let policy = state.store.policy().await?;
+    let schedule = crate::network::fees::rules(&state.store, Utc::now())
+        .await
+        .map_err(super::network::page_error)?;
+    let policy = schedule.in_force.record.version.policy;
     let fees = policy.fees;
     page(RulesTemplate {
+        in_force_since: schedule
+            .in_force
+            .record
+            .version
+            .effective_from
+            .map(|time| t.net_time(time)),
+        upcoming: schedule
+            .upcoming
+            .iter()
+            .map(|v| super::network::version_view(t, v))
+            .collect(),
         c: ctx.chrome(),
         commission_rate: percent(t.lang, fees.commission_bp()),
         commission_min: t.lang.amount(fees.commission_min()),
