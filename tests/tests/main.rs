@@ -18,6 +18,7 @@ story!(store_connects_and_migrates, |db: &tests::TestDb| {
 
 mod audit;
 mod console;
+mod console_fund;
 mod exports;
 mod ops;
 mod store;
