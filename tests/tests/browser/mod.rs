@@ -34,7 +34,11 @@ const DRIVER_START_TIMEOUT: Duration = Duration::from_secs(20);
 pub fn screenshot_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+        .unwrap_or_else(|| {
+            // The workspace's `target/`, beside `tests/`.
+            let tests = Path::new(env!("CARGO_MANIFEST_DIR"));
+            tests.parent().unwrap_or(tests).join("target")
+        });
     target.join("browser-screenshots")
 }
 
