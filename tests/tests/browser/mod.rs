@@ -109,11 +109,16 @@ impl Browser {
     pub async fn start() -> Option<Browser> {
         let chromium = tests::external_tool("chromium")?;
         let chromedriver = tests::external_tool("chromedriver")?;
-        Some(
-            Browser::launch(&chromium, &chromedriver)
-                .await
-                .expect("start headless Chromium through chromedriver"),
-        )
+        // The free port may be taken between the check and chromedriver's bind: try again.
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match Browser::launch(&chromium, &chromedriver).await {
+                Ok(browser) => return Some(browser),
+                Err(error) if tries < 3 => eprintln!("starting the browser again: {error:#}"),
+                Err(error) => panic!("start headless Chromium through chromedriver: {error:#}"),
+            }
+        }
     }
 
     async fn launch(chromium: &Path, chromedriver: &Path) -> Result<Browser> {
@@ -135,6 +140,7 @@ impl Browser {
             }
             if started.elapsed() > DRIVER_START_TIMEOUT {
                 let _ = driver.kill();
+                let _ = driver.wait();
                 bail!("chromedriver is not listening on port {port}");
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
