@@ -17,6 +17,7 @@ story!(store_connects_and_migrates, |db: &tests::TestDb| {
 });
 
 mod audit;
+mod browser;
 mod console;
 mod console_fund;
 mod exports;
