@@ -214,7 +214,8 @@ struct BooksArgs {
     /// web's accounting page.
     #[arg(long, env = "TROC_NETWORK_SIREN")]
     siren: Option<String>,
-    /// A JSON account mapping (see docs/exports.md); French PCG defaults otherwise.
+    /// A JSON account mapping (see docs/exports.md); otherwise the one stored on the web
+    /// (the French PCG defaults when nothing is stored).
     #[arg(long)]
     mapping: Option<PathBuf>,
     /// CSV dates and decimals: `french` (31/12/2025, 1234,50) or `iso` (2025-12-31, 1234.50).

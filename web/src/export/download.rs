@@ -24,9 +24,7 @@ use chrono::Utc;
 use ledger::AccountId;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
-use super::{
-    AccountMapping, ExportError, ExportHeader, Exporter, Format, PagedWrite, Period, Scope,
-};
+use super::{ExportError, ExportHeader, Exporter, Format, PagedWrite, Period, Scope};
 use crate::store::{ExportFailure, Store, StoreError};
 
 /// Downloads that may run at the same time (each is a long read of the ledger).
@@ -206,6 +204,9 @@ pub async fn download(
         },
     };
     let locks = store.period_locks().await?;
+    // The stored mapping (the defaults when nothing is stored): read before the response
+    // starts, so that a broken one is a refusal and not a failed body.
+    let mapping = store.account_mapping().await?;
     let header = ExportHeader::new(
         siren,
         &network_name,
@@ -225,7 +226,6 @@ pub async fn download(
             buffer: Vec::new(),
             tx,
         };
-        let mapping = AccountMapping::default();
         let result = store
             .export_paged(header, &mapping, format, &directory, writer, |_| {})
             .await;

@@ -305,6 +305,42 @@ impl AccountMapping {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a mapping serialises")
     }
+
+    /// A member's own override, if it has one (otherwise it uses `member_default`).
+    pub fn member_override(&self, member: AccountId) -> Option<&MemberMapping> {
+        self.member_overrides.get(&member)
+    }
+
+    /// Drops a member's override: it goes back to `member_default`.
+    pub fn remove_member_override(&mut self, member: AccountId) -> Option<MemberMapping> {
+        self.member_overrides.remove(&member)
+    }
+
+    /// How many members have an override.
+    pub fn overrides_len(&self) -> usize {
+        self.member_overrides.len()
+    }
+
+    /// The network-wide part (operator and members' default), without the overrides: what
+    /// the store keeps under the `network` scope.
+    pub fn network_part(&self) -> AccountMapping {
+        AccountMapping {
+            operator: self.operator.clone(),
+            member_default: self.member_default.clone(),
+            member_overrides: BTreeMap::new(),
+        }
+    }
+}
+
+impl MemberMapping {
+    /// Reads one member's mapping from JSON; every account is validated.
+    pub fn from_json(text: &str) -> Result<MemberMapping, ExportError> {
+        serde_json::from_str(text).map_err(|e| ExportError::InvalidMapping(e.to_string()))
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a mapping serialises")
+    }
 }
 
 #[cfg(test)]

@@ -26,7 +26,8 @@ pub struct ExportCommand {
     /// The network operator's SIREN (the FEC file name and the OFX bank id); `None`: the
     /// one a manager stored (migration 0014).
     pub siren: Option<String>,
-    /// A JSON account mapping (`AccountMapping`); the French defaults otherwise.
+    /// A JSON account mapping (`AccountMapping`); otherwise the one stored on the web
+    /// (`Store::account_mapping`: the French defaults when nothing is stored).
     pub mapping: Option<PathBuf>,
 }
 
@@ -48,7 +49,7 @@ pub async fn run_export(
 ) -> anyhow::Result<PathBuf> {
     let mapping = match &command.mapping {
         Some(path) => read_mapping(path)?,
-        None => AccountMapping::default(),
+        None => store.account_mapping().await?,
     };
     let siren = match &command.siren {
         Some(siren) => Siren::new(siren)?,

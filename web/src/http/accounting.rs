@@ -32,8 +32,7 @@ use crate::export::reports::{
     TrialBalanceBuilder,
 };
 use crate::export::{
-    AccountInfo, AccountMapping, CsvOptions, ExportError, Format, Period, PeriodLock, Scope, Siren,
-    PERIOD_DAYS_MAX,
+    AccountInfo, CsvOptions, ExportError, Format, Period, PeriodLock, Scope, Siren, PERIOD_DAYS_MAX,
 };
 use crate::people::{self, Member, Role};
 use crate::store::{ActionNote, ExportFailure, StoreError, ACTION_REASON_LEN_MAX};
@@ -624,7 +623,7 @@ async fn trial_balance(
         }
     };
     let (scope, directory) = scope_of(&state, &chosen).await?;
-    let mapping = AccountMapping::default();
+    let mapping = state.store.account_mapping().await?;
     let mut builder = TrialBalanceBuilder::new(&mapping, &scope, period);
     if let Err(failure) = state
         .store

@@ -651,6 +651,17 @@ pub const TABLES: &[Table] = &[
             col("month_floor", Text),
         ],
     ),
+    // The accountants' account mapping (migration 0016).
+    table(
+        "account_mappings",
+        &["scope_key"],
+        &[
+            col("scope_key", Text),
+            col("mapping", Text),
+            col("updated_at", Int),
+            col("updated_by", Text),
+        ],
+    ),
 ];
 
 /// SQLite tables that are not copied as tables, and why.

@@ -17,6 +17,7 @@ mod chain;
 mod export;
 mod ledger_store;
 pub mod load;
+mod mapping;
 mod policies;
 mod rows;
 mod writer;
@@ -35,6 +36,7 @@ pub use ledger_store::{
     HistoryEntry, HistoryPage, HISTORY_PAGE_SIZE_MAX, NETWORK_NAME_LEN_MAX,
     OPEN_ACCOUNTS_PER_CALL_MAX,
 };
+pub use mapping::{MAPPING_ACTION, MEMBER_MAPPING_ACTION};
 pub use policies::{Effective, PolicyRecord};
 pub use writer::{AllOrNone, StoreOptions, Submission, SUBMISSIONS_PER_CALL_MAX};
 
