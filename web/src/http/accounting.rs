@@ -199,14 +199,14 @@ fn amount(lang: Lang, minor: i64) -> String {
 }
 
 /// Who is looking at the accounting pages.
-enum Viewer {
+pub(super) enum Viewer {
     /// The network's manager or accountant.
     Network,
     /// A member company's owner or member accountant: that company only.
     Member(Box<Member>),
 }
 
-async fn viewer(state: &AppState, auth: &Auth) -> AppResult<Viewer> {
+pub(super) async fn viewer(state: &AppState, auth: &Auth) -> AppResult<Viewer> {
     match auth.user.role {
         Role::Manager | Role::Accountant => Ok(Viewer::Network),
         Role::Owner | Role::MemberAccountant => {
@@ -221,7 +221,7 @@ async fn viewer(state: &AppState, auth: &Auth) -> AppResult<Viewer> {
 }
 
 /// Whose books a request is about, once checked against the viewer.
-enum Chosen {
+pub(super) enum Chosen {
     Network,
     Member(Box<Member>),
 }
@@ -237,7 +237,7 @@ impl Chosen {
 
 /// `member` as the query gives it: empty for the viewer's default books, else a member id.
 /// A member user may only name its own company; any other id, or an unknown one, is 404.
-async fn choose(state: &AppState, viewer: &Viewer, member: &str) -> AppResult<Chosen> {
+pub(super) async fn choose(state: &AppState, viewer: &Viewer, member: &str) -> AppResult<Chosen> {
     let member = member.trim();
     match viewer {
         Viewer::Member(own) => {

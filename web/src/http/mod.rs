@@ -15,6 +15,7 @@ use axum::Router;
 use crate::store::Store;
 
 pub mod accounting;
+pub mod accounting_mapping;
 pub mod audit;
 pub mod auth;
 pub mod console;
@@ -162,6 +163,7 @@ pub fn app(state: AppState) -> Router {
         .merge(members::router())
         .merge(console::router())
         .merge(accounting::router())
+        .merge(accounting_mapping::router())
         .merge(network::router())
         .fallback(not_found)
         // Inside the session middleware, so that refusals are drawn in the user's language.
