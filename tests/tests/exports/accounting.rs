@@ -280,12 +280,12 @@ pub async fn fetch(state: &AppState, client: &Client, path: &str) -> Fetched {
     }
 }
 
-fn export_path(format: &str, from: &str, to: &str, member: Option<&Member>) -> String {
+pub(crate) fn export_path(format: &str, from: &str, to: &str, member: Option<&Member>) -> String {
     let member = member.map(|m| m.id.to_string()).unwrap_or_default();
     format!("/accounting/export?format={format}&from={from}&to={to}&member={member}&dates=french")
 }
 
-const FY: (&str, &str) = ("2025-01-01", "2025-12-31");
+pub(crate) const FY: (&str, &str) = ("2025-01-01", "2025-12-31");
 
 fn run_tool(tool: &std::path::Path, args: &[&str]) -> (bool, String) {
     let output = std::process::Command::new(tool)
@@ -304,7 +304,7 @@ fn run_tool(tool: &std::path::Path, args: &[&str]) -> (bool, String) {
 
 /// Runs `hledger check` and `bean-check` on downloaded files (skipped, loudly, outside CI
 /// when a tool is missing: `tests::external_tool`).
-fn check_with_tools(journal: &str, beancount: &str) {
+pub(crate) fn check_with_tools(journal: &str, beancount: &str) {
     let dir = tempfile::tempdir().unwrap();
     if let Some(hledger) = tests::external_tool("hledger") {
         let file = dir.path().join("books.journal");

@@ -2,6 +2,7 @@
 //! check`, `bean-check`, and round trips from each format back to the ledger's balances.
 
 pub mod accounting;
+mod mapping_web;
 mod roles;
 mod store;
 

@@ -70,8 +70,8 @@ impl Store {
 
     /// Whether the network's mapping was ever changed (otherwise: the defaults).
     pub async fn network_mapping_stored(&self) -> StoreResult<bool> {
-        let found: Option<i64> = crate::dispatch!(self.backend(), pool => {
-            sqlx::query_scalar("SELECT 1 FROM account_mappings WHERE scope_key = $1")
+        let found: Option<String> = crate::dispatch!(self.backend(), pool => {
+            sqlx::query_scalar("SELECT scope_key FROM account_mappings WHERE scope_key = $1")
                 .bind(NETWORK_SCOPE)
                 .fetch_optional(pool)
                 .await?
