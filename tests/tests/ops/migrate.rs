@@ -488,6 +488,37 @@ async fn seed(url: &str) -> Store {
         .await
         .unwrap()
         .unwrap();
+    // The account mapping (migration 0016): the network's (provision fund) and one
+    // member's override (517).
+    let mut operator = web::export::mapping::OperatorMapping::default();
+    operator.fund = web::export::mapping::OperatorMapping::provision_fund();
+    store
+        .set_network_mapping(
+            operator,
+            web::export::mapping::MemberMapping::default(),
+            ActionNote::new(None, "gestion@troc.fr", web::store::MAPPING_ACTION, "").unwrap(),
+        )
+        .await
+        .unwrap();
+    let single = web::export::mapping::MemberMapping {
+        barter: web::export::mapping::MemberMapping::single_barter_account(),
+        ..web::export::mapping::MemberMapping::default()
+    };
+    store
+        .set_member_mapping(
+            id(alpha.account_id),
+            Some(single),
+            ActionNote::new(
+                None,
+                "owner@alpha.fr",
+                web::store::MEMBER_MAPPING_ACTION,
+                "",
+            )
+            .unwrap()
+            .member(alpha.id),
+        )
+        .await
+        .unwrap();
     // A new policy version, checkpoints signed by the network key, a last payment after.
     let mut policy = store.policy().await.unwrap();
     policy.amount_per_tx_max = Amount::from_units(50_000);
