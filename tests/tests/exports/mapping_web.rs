@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use tests::fec_check::check_fec;
 use tests::seed::date;
 use tests::story;
-use web::export::mapping::{MemberMapping, OperatorMapping, ACCOUNT_LABEL_LEN_MAX};
+use web::export::mapping::{GlAccount, MemberMapping, OperatorMapping, ACCOUNT_LABEL_LEN_MAX};
 use web::export::run::{run_export, ExportCommand};
 use web::export::{AccountMapping, Format};
 use web::store::{ActionFilter, MAPPING_ACTION, MEMBER_MAPPING_ACTION};
@@ -482,6 +482,16 @@ story!(
             assert!(!has_account(&books, "517000"));
             let (_, books) = fec(&f, &manager, None).await;
             assert!(!has_account(&books, "517000"));
+            // The annual summary says how the books record it.
+            let summary = fetch(&f.state, &owner, "/accounting/summary?year=2025&member=").await;
+            assert_eq!(summary.status, StatusCode::OK);
+            assert!(
+                summary
+                    .text()
+                    .contains("position barter 517000, clients 411100"),
+                "{}",
+                summary.text()
+            );
             // The manager sees Alpha's effective mapping.
             let page = manager.get(&format!("{path}?member={}", f.alpha.id)).await;
             page.assert_contains("data-key=\"m_barter_single\" data-num=\"517000\"");
@@ -509,6 +519,77 @@ story!(
             assert_eq!(logged[0].actor, "owner@alpha.fr");
             assert!(logged[0].after.is_null());
             assert_eq!(logged[0].before["barter"]["single"]["num"], "517000");
+            f.store.close().await;
+        }
+    }
+);
+
+story!(
+    the_store_reads_back_what_it_saved_and_refuses_what_is_not_a_member,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let f = fixture(&url, Locked::Nothing, SirenSet::No).await;
+            let note = |action: &str| web::store::ActionNote::new(None, "cli", action, "").unwrap();
+            let mut operator = OperatorMapping::default();
+            operator.commission = GlAccount::new("706200", "Commissions réseau").unwrap();
+            let members = MemberMapping {
+                barter: MemberMapping::single_barter_account(),
+                ..MemberMapping::default()
+            };
+            f.store
+                .set_network_mapping(operator.clone(), members.clone(), note(MAPPING_ACTION))
+                .await
+                .unwrap();
+            let own = MemberMapping {
+                commission: GlAccount::new("622600", "Honoraires").unwrap(),
+                ..MemberMapping::default()
+            };
+            f.store
+                .set_member_mapping(
+                    account(&f.beta),
+                    Some(own.clone()),
+                    note(MEMBER_MAPPING_ACTION),
+                )
+                .await
+                .unwrap();
+            let stored = f.store.account_mapping().await.unwrap();
+            assert_eq!(stored.operator, operator);
+            assert_eq!(stored.member_default, members);
+            assert_eq!(stored.for_member(account(&f.beta)), &own);
+            assert_eq!(stored.for_member(account(&f.alpha)), &members);
+            assert_eq!(stored.overrides_len(), 1);
+            // The JSON round trip (the CLI's --mapping format) gives the same mapping.
+            assert_eq!(
+                AccountMapping::from_json(&stored.to_json()).unwrap(),
+                stored
+            );
+            // Only a member's account may have an override: nothing written, nothing logged.
+            let fees = f.store.system_accounts().await.unwrap().fees;
+            assert!(f
+                .store
+                .set_member_mapping(fees, Some(own.clone()), note(MEMBER_MAPPING_ACTION))
+                .await
+                .is_err());
+            assert!(f
+                .store
+                .set_member_mapping(
+                    ledger::AccountId(999_999),
+                    Some(own),
+                    note(MEMBER_MAPPING_ACTION)
+                )
+                .await
+                .is_err());
+            assert_eq!(f.store.account_mapping().await.unwrap(), stored);
+            assert_eq!(actions(&f, MEMBER_MAPPING_ACTION).await.len(), 1);
+            // Removing the override: back to the network's default.
+            f.store
+                .set_member_mapping(account(&f.beta), None, note(MEMBER_MAPPING_ACTION))
+                .await
+                .unwrap();
+            let stored = f.store.account_mapping().await.unwrap();
+            assert_eq!(stored.for_member(account(&f.beta)), &members);
+            assert_eq!(actions(&f, MEMBER_MAPPING_ACTION).await.len(), 2);
             f.store.close().await;
         }
     }

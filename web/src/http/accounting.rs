@@ -110,7 +110,7 @@ catalogue! {
     other_movements => "Autres mouvements (reprises, régularisations, abandons)", "Other movements (balances brought in, adjustments, write-offs)";
     transactions_count => "Opérations de la période", "Transactions of the period";
     summary_check => "Contrôle : ouverture + ventes − achats − commissions − frais − contributions + autres = clôture", "Check: opening + sales − purchases − commissions − fees − contributions + other = closing";
-    summary_booking => "Comptabilisation par défaut (PCG 2025) : position barter 467100 (débiteur) / 468100 (créditeur), clients 411100 et fournisseurs 401100 « à compenser », commissions 622200, cotisations 628100, fonds de garantie 275000.", "Default booking (PCG 2025): barter position 467100 (debit) / 468100 (credit), customers 411100 and suppliers 401100 \"to be offset\", commissions 622200, fees 628100, guarantee fund 275000.";
+    summary_booking => "Comptabilisation", "Booking";
     total_credits => "Total des crédits", "Total credits";
     total_debits => "Total des débits", "Total debits";
     running_balance => "Solde", "Balance";
@@ -158,6 +158,51 @@ impl Tr {
             Lang::En => format!(
                 "The period is already locked through {}: choose a later date.",
                 day(self.lang, last)
+            ),
+        }
+    }
+
+    /// How the member's books record the summary's figures: its effective mapping.
+    pub fn summary_booking_of(&self, m: &crate::export::mapping::MemberMapping) -> String {
+        use crate::export::mapping::Position;
+        let barter = match &m.barter {
+            Position::Split(split) => match self.lang {
+                Lang::Fr => format!(
+                    "position barter {} (débiteur) / {} (créditeur)",
+                    split.debit.num(),
+                    split.credit.num()
+                ),
+                Lang::En => format!(
+                    "barter position {} (debit) / {} (credit)",
+                    split.debit.num(),
+                    split.credit.num()
+                ),
+            },
+            Position::Single(account) => match self.lang {
+                Lang::Fr => format!("position barter {}", account.num()),
+                Lang::En => format!("barter position {}", account.num()),
+            },
+        };
+        match self.lang {
+            Lang::Fr => format!(
+                "{} : {barter}, clients {} et fournisseurs {} « à compenser », commissions {}, \
+                 cotisations {}, fonds de garantie {} (plan de comptes des exports).",
+                self.summary_booking(),
+                m.customers.num(),
+                m.suppliers.num(),
+                m.commission.num(),
+                m.membership_fee.num(),
+                m.fund_contribution.num()
+            ),
+            Lang::En => format!(
+                "{}: {barter}, customers {} and suppliers {} \"to be offset\", commissions {}, \
+                 fees {}, guarantee fund {} (the export account mapping).",
+                self.summary_booking(),
+                m.customers.num(),
+                m.suppliers.num(),
+                m.commission.num(),
+                m.membership_fee.num(),
+                m.fund_contribution.num()
             ),
         }
     }
@@ -797,6 +842,7 @@ struct SummaryTemplate {
     figures: Vec<Figure>,
     transactions: u64,
     check_ok: bool,
+    booking: String,
 }
 
 fn summary_figures(t: Tr, s: &MemberSummary) -> Vec<Figure> {
@@ -849,6 +895,8 @@ async fn summary(
         return refused(&state, &auth, &viewer, query, unprocessable, message).await;
     }
     let summary = builder.finish();
+    let mapping = state.store.account_mapping().await?;
+    let booking = t.summary_booking_of(mapping.for_member(info.id()));
     page(SummaryTemplate {
         c: auth.chrome(),
         head: report_head(&state, t.lang, &scope, period).await?,
@@ -857,6 +905,7 @@ async fn summary(
         figures: summary_figures(t, &summary),
         transactions: summary.transactions,
         check_ok: summary.recomputed_closing() == summary.closing_balance,
+        booking,
     })
 }
 
