@@ -531,8 +531,10 @@ story!(
         async move {
             let f = fixture(&url, Locked::Nothing, SirenSet::No).await;
             let note = |action: &str| web::store::ActionNote::new(None, "cli", action, "").unwrap();
-            let mut operator = OperatorMapping::default();
-            operator.commission = GlAccount::new("706200", "Commissions réseau").unwrap();
+            let operator = OperatorMapping {
+                commission: GlAccount::new("706200", "Commissions réseau").unwrap(),
+                ..OperatorMapping::default()
+            };
             let members = MemberMapping {
                 barter: MemberMapping::single_barter_account(),
                 ..MemberMapping::default()

@@ -490,8 +490,10 @@ async fn seed(url: &str) -> Store {
         .unwrap();
     // The account mapping (migration 0016): the network's (provision fund) and one
     // member's override (517).
-    let mut operator = web::export::mapping::OperatorMapping::default();
-    operator.fund = web::export::mapping::OperatorMapping::provision_fund();
+    let operator = web::export::mapping::OperatorMapping {
+        fund: web::export::mapping::OperatorMapping::provision_fund(),
+        ..web::export::mapping::OperatorMapping::default()
+    };
     store
         .set_network_mapping(
             operator,
