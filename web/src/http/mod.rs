@@ -15,6 +15,7 @@ use axum::Router;
 use crate::store::Store;
 
 pub mod accounting;
+pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod console;
@@ -28,6 +29,7 @@ pub mod money;
 pub mod network;
 pub mod session;
 pub mod templates;
+pub mod tokens;
 pub mod trades;
 
 pub use error::{AppError, AppResult};
@@ -163,6 +165,8 @@ pub fn app(state: AppState) -> Router {
         .merge(console::router())
         .merge(accounting::router())
         .merge(network::router())
+        .merge(tokens::router())
+        .merge(api::router())
         .fallback(not_found)
         // Inside the session middleware, so that refusals are drawn in the user's language.
         .layer(axum::middleware::from_fn_with_state(
@@ -254,6 +258,9 @@ async fn housekeeping(state: AppState, mut stopping: tokio::sync::watch::Receive
         }
         if let Err(error) = crate::people::purge_sessions(&state.store).await {
             tracing::warn!(%error, "could not purge expired sessions");
+        }
+        if let Err(error) = crate::tokens::purge_remembered(&state.store).await {
+            tracing::warn!(%error, "could not purge remembered API answers");
         }
     }
 }
