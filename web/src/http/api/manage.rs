@@ -114,7 +114,7 @@ pub async fn create_member(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreditLimitBody {
-    #[schema(example = "1500.00")]
+    #[schema(example = "1500.00", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
     pub credit_limit: String,
     /// The upper limit of the balance; none when absent.
     #[serde(default)]
@@ -216,6 +216,7 @@ pub async fn set_credit_limit(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ReasonBody {
     /// Why, 1 to 500 characters (280 for a default).
+    #[schema(min_length = 1, max_length = 280)]
     pub reason: String,
 }
 

@@ -126,6 +126,7 @@ pub async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewOfferBody {
     /// 1 to 120 characters.
+    #[schema(min_length = 1, max_length = 120)]
     pub title: String,
     /// At most 4 000 characters.
     #[serde(default)]
@@ -133,16 +134,18 @@ pub struct NewOfferBody {
     /// A sector code (`informatique`, `restauration`...).
     pub category: String,
     /// A decimal string; absent or null: on quote.
-    #[schema(example = "120.00")]
+    #[schema(example = "120.00", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
     #[serde(default)]
     pub price: Option<String>,
     /// VAT in basis points, 0 to 10 000 (2000 = 20 %).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 10000)]
     pub vat_bp: i64,
     /// 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub city: String,
     /// `YYYY-MM-DD`, today or later.
-    #[schema(example = "2026-12-31")]
+    #[schema(example = "2026-12-31", format = Date)]
     pub active_until: String,
 }
 

@@ -23,15 +23,18 @@ use crate::trade::{self, PaymentOrder, PaymentRequest, RequestStatus, Side};
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PaymentBody {
     /// The payee's member id.
+    #[schema(minimum = 1)]
     pub payee: i64,
     /// A decimal string: `"12.50"`, `"12.5"` or `"12"`.
-    #[schema(example = "12.50")]
+    #[schema(example = "12.50", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
     pub amount: String,
     /// At most 64 characters.
     #[serde(default)]
+    #[schema(max_length = 64)]
     pub reference: String,
     /// At most 280 characters.
     #[serde(default)]
+    #[schema(max_length = 280)]
     pub memo: String,
 }
 
@@ -182,15 +185,18 @@ pub struct RequestList {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewRequestBody {
     /// The buyer's member id.
+    #[schema(minimum = 1)]
     pub payer: i64,
-    #[schema(example = "12.50")]
+    #[schema(example = "12.50", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
     pub amount: String,
     #[serde(default)]
+    #[schema(max_length = 64)]
     pub reference: String,
     #[serde(default)]
+    #[schema(max_length = 280)]
     pub memo: String,
     /// `YYYY-MM-DD`, today or later.
-    #[schema(example = "2026-12-31")]
+    #[schema(example = "2026-12-31", format = Date)]
     pub due_date: String,
 }
 
