@@ -18,6 +18,7 @@ story!(store_connects_and_migrates, |db: &tests::TestDb| {
 
 mod api;
 mod audit;
+mod browser;
 mod console;
 mod console_fund;
 mod exports;

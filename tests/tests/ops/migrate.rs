@@ -492,6 +492,10 @@ async fn seed(url: &str) -> Store {
     let mut policy = store.policy().await.unwrap();
     policy.amount_per_tx_max = Amount::from_units(50_000);
     store.set_policy(policy).await.unwrap();
+    // The statistics' monthly aggregates, counted up to here (the last payment is not).
+    web::network::stats_cache::refresh(&store, Utc::now())
+        .await
+        .unwrap();
     let network_key = signing_key(99);
     store.ensure_network_key(&network_key).await.unwrap();
     store
@@ -622,6 +626,19 @@ async fn a_network_moves_to_postgres_with_every_id_hash_and_balance() {
         panic!("a hold is placed")
     };
     assert!(hold.0 as i64 > hold_max);
+    // The statistics go on from the copied mark: a refresh on the target counts what the
+    // source had not counted yet and what was posted since, up to the head.
+    web::network::stats_cache::refresh(&target, Utc::now())
+        .await
+        .unwrap();
+    let (counted, head) = web::dispatch!(target.backend(), pool => {
+        let counted: i64 = sqlx::query_scalar("SELECT seq_through FROM stats_state WHERE id = 1")
+            .fetch_one(pool).await.unwrap();
+        let head: i64 = sqlx::query_scalar("SELECT seq FROM ledger_head WHERE id = 1")
+            .fetch_one(pool).await.unwrap();
+        (counted, head)
+    });
+    assert_eq!(counted, head);
     // A replayed key still answers from the copied decision.
     let replay = target
         .submit(Submission::new(

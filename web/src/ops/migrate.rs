@@ -240,6 +240,9 @@ pub const TABLES: &[Table] = &[
                 col("version", Int),
                 col("policy", Text),
                 col("created_at", Time),
+                col("effective_from", Time),
+                col("actor", Text),
+                col("reason", Text),
             ],
         ),
         "version",
@@ -654,6 +657,29 @@ pub const TABLES: &[Table] = &[
             ],
         ),
         "id",
+    ),
+    // Derived from the ledger (migration 0013); copied with the mark that says which
+    // transactions they count, so the target's reports go on from the same point.
+    table(
+        "stats_months",
+        &["month", "account_id"],
+        &[
+            col("month", Text),
+            col("account_id", Int),
+            col("net", Int),
+            col("sales", Int),
+            col("sales_count", Int),
+            col("purchases", Int),
+        ],
+    ),
+    table(
+        "stats_state",
+        &["id"],
+        &[
+            col("id", Int),
+            col("seq_through", Int),
+            col("month_floor", Text),
+        ],
     ),
 ];
 
