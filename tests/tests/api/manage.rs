@@ -105,6 +105,16 @@ story!(manager_routes, |db: &tests::TestDb| {
         )
         .await
         .problem(StatusCode::NOT_FOUND, "not_found");
+        // Nothing changed by the refusals.
+        let account = api
+            .get(&format!("/api/v1/accounts/{}", alpha.account_id), &manage)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(account["credit_limit"], "1500.00");
+        let now = web::console::history::limit_history(&store, &actor, alpha.id)
+            .await
+            .unwrap();
+        assert_eq!(now.len(), history.len());
 
         // Freeze: Alpha's payment is refused; unfreeze: it goes through.
         let freeze = format!("/api/v1/accounts/{}/freeze", alpha.account_id);

@@ -29,6 +29,7 @@ pub struct Me {
     pub account_id: Option<i64>,
 }
 
+/// The caller: user, role, token scope, member and account ids.
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
     responses(
         (status = 200, description = "The caller", body = Me),
@@ -110,6 +111,7 @@ pub async fn readable_account(
     Ok((account, member_id))
 }
 
+/// An account with its balance, limits, pending holds and what it can still spend.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "accounts",
     params(("id" = i64, Path, description = "Account id")),
     responses(
@@ -159,6 +161,7 @@ pub struct TransactionPage {
     pub next: Option<String>,
 }
 
+/// An account's transactions, newest first, signed from its side, in keyset pages.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/transactions", tag = "accounts",
     params(
         ("id" = i64, Path, description = "Account id"),
@@ -236,6 +239,7 @@ pub struct NetworkAccounts {
     pub total: String,
 }
 
+/// Every account of the network, system accounts included, with balances (they sum to zero).
 #[utoipa::path(get, path = "/api/v1/network/accounts", tag = "network",
     responses(
         (status = 200, description = "Every account, system accounts included", body = NetworkAccounts),

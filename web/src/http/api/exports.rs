@@ -13,6 +13,7 @@ use crate::export::{CsvOptions, Format, Period};
 use crate::http::AppState;
 use crate::people::{self, Role};
 
+/// An accountant export (FEC, hledger, Beancount, CSV, OFX), the file itself.
 #[utoipa::path(get, path = "/api/v1/exports/{format}", tag = "exports",
     params(
         ("format" = String, Path, description = "`fec`, `hledger`, `beancount`, `csv` or `ofx`"),

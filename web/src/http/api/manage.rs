@@ -55,6 +55,7 @@ fn console_key(key: Option<CallerKey>) -> ApiResult<RequestKey> {
     RequestKey::new(&CallerKey::or_random(key).0).map_err(ApiError::from)
 }
 
+/// Creates a member company and its account; returns the owner's invitation link (manager).
 #[utoipa::path(post, path = "/api/v1/members", tag = "manage",
     request_body = NewMemberBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
@@ -148,6 +149,7 @@ fn account_target(id: &str) -> ApiResult<Target> {
     Ok(Target::Account(AccountId(types::path_id(id)? as u64)))
 }
 
+/// Sets a member's credit limit and upper limit, with a reason kept in the limit history (manager).
 #[utoipa::path(put, path = "/api/v1/accounts/{id}/credit-limit", tag = "manage",
     request_body = CreditLimitBody,
     params(
@@ -274,6 +276,7 @@ async fn set_status(
     .await)
 }
 
+/// Freezes a member: it may receive, not pay (manager).
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/freeze", tag = "manage",
     request_body = ReasonBody,
     params(
@@ -301,6 +304,7 @@ pub async fn freeze(
     set_status(state, auth, id, method, uri, headers, body, true).await
 }
 
+/// Unfreezes a member (manager).
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/unfreeze", tag = "manage",
     request_body = ReasonBody,
     params(
@@ -344,6 +348,7 @@ pub struct GuaranteeFund {
     pub losses: String,
 }
 
+/// The guarantee fund's balance, exposure and coverage ratio (manager or accountant).
 #[utoipa::path(get, path = "/api/v1/guarantee-fund", tag = "manage",
     responses(
         (status = 200, description = "The fund's figures", body = GuaranteeFund),
@@ -377,6 +382,7 @@ pub struct WrittenOff {
     pub from_losses: String,
 }
 
+/// Writes off a defaulted member: the fund absorbs its debt, then the losses account (manager).
 #[utoipa::path(post, path = "/api/v1/members/{id}/default", tag = "manage",
     request_body = ReasonBody,
     params(

@@ -63,6 +63,7 @@ pub struct OfferPage {
     pub next: Option<String>,
 }
 
+/// The marketplace's open offers.
 #[utoipa::path(get, path = "/api/v1/offers", tag = "offers",
     params(
         ("q" = Option<String>, Query, description = "Words of the title or description (at most 100 characters)"),
@@ -206,6 +207,7 @@ fn content(input: &NewOfferBody) -> Result<ListingContent, ApiError> {
     })
 }
 
+/// Lists an offer of the caller's company (pay scope).
 #[utoipa::path(post, path = "/api/v1/offers", tag = "offers",
     request_body = NewOfferBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),

@@ -82,6 +82,7 @@ async fn balance_of(state: &AppState, member: &Member) -> ApiResult<String> {
     Ok(money(account.balance()))
 }
 
+/// Pays another member (pay scope).
 #[utoipa::path(post, path = "/api/v1/payments", tag = "payments",
     request_body = PaymentBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
@@ -200,6 +201,7 @@ pub struct NewRequestBody {
     pub due_date: String,
 }
 
+/// Asks another member to pay (pay scope).
 #[utoipa::path(post, path = "/api/v1/payment-requests", tag = "payments",
     request_body = NewRequestBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
@@ -269,6 +271,7 @@ pub async fn create_request(
     .await)
 }
 
+/// The caller's payment requests, as buyer and as seller.
 #[utoipa::path(get, path = "/api/v1/payment-requests", tag = "payments",
     params(
         ("status" = Option<String>, Query, description = "`open` for open requests only; all by default"),
@@ -326,6 +329,7 @@ fn not_open() -> ApiError {
     )
 }
 
+/// Pays a request addressed to the caller (pay scope).
 #[utoipa::path(post, path = "/api/v1/payment-requests/{id}/accept", tag = "payments",
     params(
         ("id" = i64, Path, description = "Request id"),
@@ -374,6 +378,7 @@ pub async fn accept_request(
     )
 }
 
+/// Declines a request addressed to the caller (pay scope).
 #[utoipa::path(post, path = "/api/v1/payment-requests/{id}/decline", tag = "payments",
     params(
         ("id" = i64, Path, description = "Request id"),
