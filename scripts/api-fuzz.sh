@@ -59,7 +59,7 @@ MANAGER_TOKEN="$(token gestion@demo.troc manage)"
 status=0
 for token in "$MEMBER_TOKEN" "$MANAGER_TOKEN"; do
   schemathesis run "$BASE/api/v1/openapi.json" \
-    --checks not_a_server_error,response_schema_conformance \
+    --checks "${API_FUZZ_CHECKS:-not_a_server_error,response_schema_conformance}" \
     --header "Authorization: Bearer $token" \
     --max-examples "${API_FUZZ_MAX_EXAMPLES:-50}" \
     --seed 8 \

@@ -77,6 +77,11 @@ story!(tokens_scopes_and_accounts, |db: &tests::TestDb| {
         api.get("/api/v1/no-such-route", &read)
             .await
             .problem(StatusCode::NOT_FOUND, "not_found");
+        let wrong = api
+            .send(Method::DELETE, "/api/v1/me", Some(&read), &[], None)
+            .await;
+        wrong.problem(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+        assert_eq!(wrong.headers[header::ALLOW], "GET,HEAD");
 
         // A read token does not pay; member tokens do not manage.
         let body = json!({"payee": beta.id, "amount": "1.00"});

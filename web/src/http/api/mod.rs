@@ -216,7 +216,8 @@ pub async fn docs(ctx: Ctx) -> Response {
 pub fn problem_for_error_page(response: Response) -> Response {
     let Some(page) = response.extensions().get::<ErrorPage>().copied() else {
         if response.status() == StatusCode::METHOD_NOT_ALLOWED {
-            return error::problem_response(
+            let allow = response.headers().get(axum::http::header::ALLOW).cloned();
+            let mut problem = error::problem_response(
                 StatusCode::METHOD_NOT_ALLOWED,
                 &coded(
                     StatusCode::METHOD_NOT_ALLOWED,
@@ -224,6 +225,12 @@ pub fn problem_for_error_page(response: Response) -> Response {
                     "This method is not allowed here.",
                 ),
             );
+            if let Some(allow) = allow {
+                problem
+                    .headers_mut()
+                    .insert(axum::http::header::ALLOW, allow);
+            }
+            return problem;
         }
         return response;
     };
