@@ -16,6 +16,7 @@ story!(store_connects_and_migrates, |db: &tests::TestDb| {
     }
 });
 
+mod api;
 mod audit;
 mod browser;
 mod console;

@@ -14,4 +14,5 @@ pub mod network;
 pub mod ops;
 pub mod people;
 pub mod store;
+pub mod tokens;
 pub mod trade;

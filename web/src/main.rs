@@ -66,6 +66,11 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// API tokens (docs/api.md).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Print the effective settings and where each comes from (secrets masked).
     Config,
     /// Apply pending database migrations and exit.
@@ -227,6 +232,22 @@ struct BooksArgs {
 enum CsvStyle {
     French,
     Iso,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for any user; the token is printed alone on the last line (shown
+    /// once: only its hash is stored).
+    Create {
+        #[arg(long)]
+        email: String,
+        /// `read`, `pay` or `manage` (which ones a user may hold depends on their role).
+        #[arg(long)]
+        scope: String,
+        /// The token's name, shown in the user's token list.
+        #[arg(long, default_value = "troc token create")]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -430,6 +451,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 None => anyhow::bail!("a user with the email {email} already exists"),
             }
+        }
+        Command::Token {
+            command: TokenCommand::Create { email, scope, name },
+        } => {
+            let scope = web::tokens::Scope::parse(scope.trim())
+                .ok_or_else(|| anyhow::anyhow!("the scope must be read, pay or manage"))?;
+            let found = people::find_login(&store, &email).await?;
+            let Some((user, _)) = found else {
+                store.close().await;
+                anyhow::bail!("no user with the email {email}");
+            };
+            let created = web::tokens::create(&store, &user, &name, scope).await;
+            store.close().await;
+            let (row, token) = created?;
+            println!(
+                "{} token {:?} (id {}) created for {}; it is shown once:",
+                scope.as_str(),
+                row.name,
+                row.id,
+                user.email
+            );
+            println!("{token}");
+            Ok(())
         }
         Command::Migrate => {
             println!("migrations applied ({})", store.kind().as_str());

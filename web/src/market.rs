@@ -191,6 +191,16 @@ fn like_pattern(text: &str) -> String {
 /// Open, still active listings matching `search`, newest first; one more than a page is
 /// fetched to know whether a next page exists.
 pub async fn search(store: &Store, search: &Search, today: &str) -> StoreResult<Vec<Listing>> {
+    search_page(store, search, today, SEARCH_PAGE_SIZE + 1).await
+}
+
+/// [`search`] with `rows` rows at most (the API's `limit`, plus one).
+pub async fn search_page(
+    store: &Store,
+    search: &Search,
+    today: &str,
+    rows: i64,
+) -> StoreResult<Vec<Listing>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM listings WHERE status = 'open' AND active_until >= $1 \
          AND id < $2 AND ($3 = '' OR kind = $3) AND ($4 = '' OR category = $4) \
@@ -204,7 +214,7 @@ pub async fn search(store: &Store, search: &Search, today: &str) -> StoreResult<
         let rows = sqlx::query(&sql)
             .bind(today).bind(search.before.unwrap_or(i64::MAX)).bind(kind)
             .bind(&search.category).bind(search.city.trim().to_lowercase()).bind(&pattern)
-            .bind(SEARCH_PAGE_SIZE + 1)
+            .bind(rows)
             .fetch_all(pool).await?;
         rows.iter().map(from_row).collect()
     })

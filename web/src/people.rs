@@ -570,6 +570,17 @@ pub async fn members(store: &Store, limit: i64) -> StoreResult<Vec<Member>> {
     })
 }
 
+/// A user by id.
+pub async fn user(store: &Store, user_id: i64) -> StoreResult<Option<User>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+    dispatch!(store.backend(), pool => {
+        match sqlx::query(&sql).bind(user_id).fetch_optional(pool).await? {
+            Some(row) => Ok(Some(user_from_row(&row)?)),
+            None => Ok(None),
+        }
+    })
+}
+
 pub async fn users_of_member(store: &Store, member_id: i64) -> StoreResult<Vec<User>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE member_id = $1 ORDER BY id");
     dispatch!(store.backend(), pool => {
@@ -594,6 +605,11 @@ pub async fn remove_member_user(store: &Store, member_id: i64, user_id: i64) -> 
             return Ok(false);
         }
         sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id).execute(&mut *tx).await?;
+        // Its API tokens and their remembered answers go with it (migration 0015).
+        sqlx::query("DELETE FROM api_idempotency WHERE user_id = $1")
+            .bind(user_id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
             .bind(user_id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(user_id).execute(&mut *tx).await?;

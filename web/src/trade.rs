@@ -2,11 +2,12 @@
 //! until the seller confirms delivery). Rows only; the money moves through the store's
 //! write path, and every status change here follows a ledger outcome.
 
+use ledger::{AccountId, Amount, IdempotencyKey, Operation, Outcome, Rejection};
 use sqlx::Row;
 
 use crate::dispatch;
-use crate::people::now_unix;
-use crate::store::{Store, StoreError, StoreResult};
+use crate::people::{now_unix, Member};
+use crate::store::{Store, StoreError, StoreResult, Submission};
 
 /// How long an unpaid request stays payable after its due date.
 pub const REQUEST_GRACE_SECONDS: i64 = 30 * 24 * 3600;
@@ -180,6 +181,64 @@ impl Side {
         match self {
             Side::Buyer => "buyer_member_id",
             Side::Seller => "seller_member_id",
+        }
+    }
+}
+
+/// What a payment says beyond the two members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentOrder {
+    pub amount: Amount,
+    pub reference: String,
+    pub memo: String,
+}
+
+/// Pays `payee` from `payer` through the write path under `key` (the pay form and
+/// `POST /api/v1/payments`). The ledger decides; a refusal consumes the key.
+pub async fn pay(
+    store: &Store,
+    key: IdempotencyKey,
+    payer: &Member,
+    payee: &Member,
+    order: PaymentOrder,
+) -> StoreResult<Result<Outcome, Rejection>> {
+    let op = Operation::Payment {
+        payer: AccountId(payer.account_id as u64),
+        payee: AccountId(payee.account_id as u64),
+        amount: order.amount,
+        reference: order.reference,
+        memo: order.memo,
+    };
+    store.submit(Submission::new(key, op)).await
+}
+
+/// The buyer pays an open request (the request page's button and
+/// `POST /api/v1/payment-requests/{id}/accept`). Concurrent acceptances read the same
+/// attempt count, hence share one key (`web-request-ID-ATTEMPTS`): one payment. A refusal
+/// bumps the count so the next attempt gets a new key. The caller has checked that `buyer`
+/// is the request's buyer and that the request is open.
+pub async fn accept_request(
+    store: &Store,
+    buyer: &Member,
+    seller: &Member,
+    request: &PaymentRequest,
+) -> StoreResult<Result<Outcome, Rejection>> {
+    let key = IdempotencyKey::new(format!("web-request-{}-{}", request.id, request.attempts))
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let order = PaymentOrder {
+        amount: Amount::from_minor(request.amount_minor),
+        reference: request.reference.clone(),
+        memo: request.memo.clone(),
+    };
+    match pay(store, key, buyer, seller, order).await? {
+        Ok(outcome) => {
+            let tx = outcome.tx().map(|t| t.0 as i64).unwrap_or_default();
+            mark_request_paid(store, request.id, tx).await?;
+            Ok(Ok(outcome))
+        }
+        Err(rejection) => {
+            bump_attempts(store, request.id, request.attempts).await?;
+            Ok(Err(rejection))
         }
     }
 }

@@ -521,6 +521,26 @@ async fn seed(url: &str) -> Store {
         )
         .await
         .unwrap();
+    // An API token (one revoked) and a remembered API answer (migration 0015).
+    let (owner, _) = people::find_login(&store, "owner@alpha.fr")
+        .await
+        .unwrap()
+        .unwrap();
+    let (row, _) = web::tokens::create(&store, &owner, "ci", web::tokens::Scope::Read)
+        .await
+        .unwrap();
+    web::tokens::create(&store, &owner, "old", web::tokens::Scope::Pay)
+        .await
+        .unwrap();
+    assert!(web::tokens::revoke(&store, owner.id, row.id).await.unwrap());
+    let answer = web::tokens::Remembered {
+        request_hash: "00".repeat(32),
+        status: 201,
+        response: r#"{"transaction_id":1}"#.to_owned(),
+    };
+    web::tokens::remember(&store, owner.id, "key-1", "/api/v1/payments", &answer)
+        .await
+        .unwrap();
     // A new policy version, checkpoints signed by the network key, a last payment after.
     let mut policy = store.policy().await.unwrap();
     policy.amount_per_tx_max = Amount::from_units(50_000);

@@ -16,6 +16,7 @@ use crate::store::Store;
 
 pub mod accounting;
 pub mod accounting_mapping;
+pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod console;
@@ -29,6 +30,7 @@ pub mod money;
 pub mod network;
 pub mod session;
 pub mod templates;
+pub mod tokens;
 pub mod trades;
 
 pub use error::{AppError, AppResult};
@@ -165,6 +167,8 @@ pub fn app(state: AppState) -> Router {
         .merge(accounting::router())
         .merge(accounting_mapping::router())
         .merge(network::router())
+        .merge(tokens::router())
+        .merge(api::router())
         .fallback(not_found)
         // Inside the session middleware, so that refusals are drawn in the user's language.
         .layer(axum::middleware::from_fn_with_state(
@@ -256,6 +260,9 @@ async fn housekeeping(state: AppState, mut stopping: tokio::sync::watch::Receive
         }
         if let Err(error) = crate::people::purge_sessions(&state.store).await {
             tracing::warn!(%error, "could not purge expired sessions");
+        }
+        if let Err(error) = crate::tokens::purge_remembered(&state.store).await {
+            tracing::warn!(%error, "could not purge remembered API answers");
         }
     }
 }

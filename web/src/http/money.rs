@@ -16,8 +16,8 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use ledger::{
-    validate_text, Account, AccountId, Amount, FundPayer, IdempotencyKey, Leg, Operation, Outcome,
-    Rejection, TxId, TxKind,
+    validate_text, Account, AccountId, Amount, FundPayer, IdempotencyKey, Leg, Outcome, Rejection,
+    TxId, TxKind,
 };
 use serde::Deserialize;
 
@@ -29,7 +29,6 @@ use super::trades as trade;
 use super::AppState;
 use crate::activity::{self, Filter, Line};
 use crate::people::{self, Member};
-use crate::store::Submission;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -492,14 +491,12 @@ async fn pay(
     };
     let key = IdempotencyKey::new(format!("web-pay-{}-{}", auth.member.id, values.token))
         .map_err(|_| AppError::BadRequest)?;
-    let op = Operation::Payment {
-        payer: account_id(&auth.member),
-        payee: account_id(&valid.payee),
+    let order = crate::trade::PaymentOrder {
         amount: valid.amount,
         reference: valid.reference.clone(),
         memo: valid.memo.clone(),
     };
-    match state.store.submit(Submission::new(key, op)).await? {
+    match crate::trade::pay(&state.store, key, &auth.member, &valid.payee, order).await? {
         Ok(outcome) => {
             let tx = outcome.tx().map(|t| t.to_string()).unwrap_or_default();
             let account = account_of(&state, &auth.member).await?;

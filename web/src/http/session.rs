@@ -343,6 +343,18 @@ fn multipart_field(body: &[u8], boundary: &str, name: &str) -> Option<String> {
 /// The middleware described in the module documentation.
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
+    if super::api::is_api_path(parts.uri.path()) {
+        // The JSON API authenticates every request by its `Authorization: Bearer` token
+        // (`http::api`) and never by the session cookie, so a forged cross-site request
+        // carries no credential: no session is looked up and no CSRF token is checked.
+        let ctx = Ctx {
+            lang: lang_for(&parts.headers, None),
+            session: None,
+        };
+        parts.extensions.insert(ctx);
+        let response = next.run(Request::from_parts(parts, body)).await;
+        return super::api::problem_for_error_page(response);
+    }
     let session = match cookie_value(&parts.headers, SESSION_COOKIE) {
         Some(token) if !token.is_empty() && token.len() <= 128 => {
             match people::find_session(&state.store, token).await {

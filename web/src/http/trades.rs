@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::error::{AppError, AppResult};
 use super::i18n::{FieldError, Tr};
-use super::money::{account_id, token_is_valid, validate_pay, PayErrors, PayValues};
+use super::money::{token_is_valid, validate_pay, PayErrors, PayValues};
 use super::session::MemberAuth;
 use super::templates::{page, Chrome};
 use super::AppState;
@@ -393,24 +393,9 @@ async fn accept_request(
     let seller = people::member(&state.store, request.seller_member_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    // Concurrent clicks read the same attempt count, hence share one key: one payment.
-    let key = IdempotencyKey::new(format!("web-request-{}-{}", request.id, request.attempts))
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    let op = Operation::Payment {
-        payer: account_id(&auth.member),
-        payee: account_id(&seller),
-        amount: Amount::from_minor(request.amount_minor),
-        reference: request.reference.clone(),
-        memo: request.memo.clone(),
-    };
-    match state.store.submit(Submission::new(key, op)).await? {
-        Ok(outcome) => {
-            let tx = outcome.tx().map(|t| t.0 as i64).unwrap_or_default();
-            trade::mark_request_paid(&state.store, request.id, tx).await?;
-            Ok(Redirect::to(&format!("/requests/{id}")).into_response())
-        }
+    match trade::accept_request(&state.store, &auth.member, &seller, &request).await? {
+        Ok(_) => Ok(Redirect::to(&format!("/requests/{id}")).into_response()),
         Err(rejection) => {
-            trade::bump_attempts(&state.store, request.id, request.attempts).await?;
             let message = auth.tr().rejection(&rejection);
             request_page_with(&state, &auth, id, Some(message)).await
         }

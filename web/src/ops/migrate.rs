@@ -491,6 +491,36 @@ pub const TABLES: &[Table] = &[
     ),
     identity(
         table(
+            "api_tokens",
+            &["id"],
+            &[
+                col("id", Int),
+                col("user_id", Int),
+                col("name", Text),
+                col("scope", Text),
+                col("token_hash", Text),
+                col("created_at", Int),
+                col("last_used_at", Int),
+                col("revoked_at", Int),
+            ],
+        ),
+        "id",
+    ),
+    table(
+        "api_idempotency",
+        &["user_id", "idem_key"],
+        &[
+            col("user_id", Int),
+            col("idem_key", Text),
+            col("route", Text),
+            col("request_hash", Text),
+            col("status", Int),
+            col("response", Text),
+            col("created_at", Int),
+        ],
+    ),
+    identity(
+        table(
             "listings",
             &["id"],
             &[

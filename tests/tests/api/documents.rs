@@ -1,0 +1,216 @@
+//! Exports through the API, and the OpenAPI document and page.
+
+use axum::http::{header, Method, StatusCode};
+use serde_json::json;
+use tests::story;
+use web::people::{self, Role};
+use web::store::ActionNote;
+use web::tokens::Scope;
+
+use super::{setup, token, PASSWORD};
+
+/// Every operation the API serves: the document must list exactly these.
+const OPERATIONS: &[(&str, &str)] = &[
+    ("get", "/api/v1/accounts/{id}"),
+    ("put", "/api/v1/accounts/{id}/credit-limit"),
+    ("post", "/api/v1/accounts/{id}/freeze"),
+    ("get", "/api/v1/accounts/{id}/transactions"),
+    ("post", "/api/v1/accounts/{id}/unfreeze"),
+    ("get", "/api/v1/docs"),
+    ("get", "/api/v1/exports/{format}"),
+    ("get", "/api/v1/guarantee-fund"),
+    ("get", "/api/v1/me"),
+    ("post", "/api/v1/members"),
+    ("post", "/api/v1/members/{id}/default"),
+    ("get", "/api/v1/network/accounts"),
+    ("get", "/api/v1/offers"),
+    ("post", "/api/v1/offers"),
+    ("get", "/api/v1/openapi.json"),
+    ("get", "/api/v1/payment-requests"),
+    ("post", "/api/v1/payment-requests"),
+    ("post", "/api/v1/payment-requests/{id}/accept"),
+    ("post", "/api/v1/payment-requests/{id}/decline"),
+    ("post", "/api/v1/payments"),
+];
+
+story!(openapi_document_lists_every_route, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, api, _, _) = setup(&url).await;
+        let answer = api
+            .send(Method::GET, "/api/v1/openapi.json", None, &[], None)
+            .await;
+        let document = answer.ok(StatusCode::OK);
+        assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+        let mut listed = Vec::new();
+        for (path, item) in document["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                if ["get", "post", "put", "delete", "patch"].contains(&method.as_str()) {
+                    listed.push((method.clone(), path.clone()));
+                }
+            }
+        }
+        listed.sort();
+        let mut expected: Vec<(String, String)> = OPERATIONS
+            .iter()
+            .map(|(m, p)| (m.to_string(), p.to_string()))
+            .collect();
+        expected.sort();
+        assert_eq!(listed, expected);
+        // Every listed operation is served: without a token it answers 401 (or the document).
+        for (method, path) in OPERATIONS {
+            let concrete = path.replace("{id}", "1").replace("{format}", "fec");
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let answer = api
+                .send(method.clone(), &concrete, None, &[], Some("{}".into()))
+                .await;
+            let expected = if path.ends_with("openapi.json") || path.ends_with("/docs") {
+                StatusCode::OK
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
+            assert_eq!(
+                answer.status, expected,
+                "{method} {concrete}: {}",
+                answer.text
+            );
+        }
+        // Amounts are strings in the schemas, the bearer scheme is declared.
+        let schemas = &document["components"]["schemas"];
+        assert_eq!(
+            schemas["PaymentBody"]["properties"]["amount"]["type"],
+            "string"
+        );
+        assert_eq!(
+            schemas["AccountBody"]["properties"]["balance"]["type"],
+            "string"
+        );
+        assert_eq!(
+            document["components"]["securitySchemes"]["bearer"]["scheme"],
+            "bearer"
+        );
+        // The human page, drawn from the same document.
+        let page = api
+            .send(
+                Method::GET,
+                "/api/v1/docs",
+                None,
+                &[("accept-language", "en")],
+                None,
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        for (_, path) in OPERATIONS {
+            assert!(page.text.contains(path), "{path} missing from the page");
+        }
+        assert!(!page.text.contains("https://"), "no external resource");
+        store.close().await;
+    }
+});
+
+story!(exports_through_the_api, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, api, alpha, beta) = setup(&url).await;
+        let pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
+        api.post(
+            "/api/v1/payments",
+            &pay,
+            json!({"payee": beta.id, "amount": "100"}),
+        )
+        .await
+        .ok(StatusCode::CREATED);
+        // A FEC needs its period locked: through yesterday (Paris).
+        let yesterday =
+            web::export::calendar::day_of(chrono::Utc::now()) - chrono::Duration::days(1);
+        store
+            .lock_period(yesterday, "comptable", chrono::Utc::now())
+            .await
+            .unwrap();
+        let query = format!(
+            "from={}&to={yesterday}",
+            yesterday - chrono::Duration::days(30)
+        );
+        let accountant = token(&store, "compta@troc.fr", Scope::Manage).await;
+        // Without the network's SIREN: a problem with its code.
+        api.get(&format!("/api/v1/exports/fec?{query}"), &accountant)
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "no_siren");
+        let note = ActionNote::new(None, "cli", web::store::SIREN_ACTION, "").unwrap();
+        store
+            .set_network_siren(&web::export::Siren::new("552100554").unwrap(), note)
+            .await
+            .unwrap();
+        let fec = api
+            .get(&format!("/api/v1/exports/fec?{query}"), &accountant)
+            .await;
+        assert_eq!(fec.status, StatusCode::OK, "{}", fec.text);
+        assert!(
+            fec.text.starts_with("JournalCode|JournalLib|"),
+            "{}",
+            fec.text
+        );
+        let hledger = api
+            .get(
+                &format!("/api/v1/exports/hledger?{query}&member={}", alpha.id),
+                &accountant,
+            )
+            .await;
+        assert_eq!(hledger.status, StatusCode::OK, "{}", hledger.text);
+        // A member's owner gets its own books, not another's; staff get none.
+        let owner = token(&store, "owner@alpha.fr", Scope::Read).await;
+        let own = api
+            .get(&format!("/api/v1/exports/csv?{query}"), &owner)
+            .await;
+        assert_eq!(own.status, StatusCode::OK, "{}", own.text);
+        api.get(
+            &format!("/api/v1/exports/csv?{query}&member={}", beta.id),
+            &owner,
+        )
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+        let staff = token(&store, "staff@alpha.fr", Scope::Read).await;
+        api.get(&format!("/api/v1/exports/csv?{query}"), &staff)
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+        people::create_user(
+            &store,
+            "expert@alpha.fr",
+            PASSWORD,
+            "Expert",
+            Role::MemberAccountant,
+            Some(alpha.id),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let expert = token(&store, "expert@alpha.fr", Scope::Read).await;
+        let books = api
+            .get(&format!("/api/v1/exports/fec?{query}"), &expert)
+            .await;
+        assert_eq!(books.status, StatusCode::OK, "{}", books.text);
+        // Bad inputs.
+        api.get(&format!("/api/v1/exports/xls?{query}"), &accountant)
+            .await
+            .problem(StatusCode::NOT_FOUND, "not_found");
+        let problem = api
+            .get(
+                "/api/v1/exports/fec?from=2026-13-01&to=2026-12-31",
+                &accountant,
+            )
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(problem["field"], "from");
+        api.get(
+            &format!("/api/v1/exports/fec?{query}&member=999999"),
+            &accountant,
+        )
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+        store.close().await;
+    }
+});

@@ -1,0 +1,232 @@
+//! The manager's routes.
+
+use axum::http::StatusCode;
+use serde_json::json;
+use tests::story;
+use web::tokens::Scope;
+
+use super::{balance, setup, token};
+
+story!(manager_routes, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, api, alpha, beta) = setup(&url).await;
+        let manage = token(&store, "gestion@troc.fr", Scope::Manage).await;
+        let accountant = token(&store, "compta@troc.fr", Scope::Manage).await;
+        let alpha_pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
+
+        // A new member.
+        let body = json!({"name": "Gamma SAS", "siren": crate::web_front::siren(3), "email": "owner@gamma.fr",
+                          "credit_limit": "750", "max_balance": "5000.00"});
+        let created = api
+            .post("/api/v1/members", &manage, body.clone())
+            .await
+            .ok(StatusCode::CREATED);
+        let gamma_account = created["account_id"].as_i64().unwrap();
+        assert!(created["id"].as_i64().unwrap() > 0);
+        assert_eq!(created["user_id"], serde_json::Value::Null);
+        assert!(created["invitation_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://troc.test/invitation/"));
+        let account = api
+            .get(&format!("/api/v1/accounts/{gamma_account}"), &manage)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(account["credit_limit"], "750.00");
+        assert_eq!(account["max_balance"], "5000.00");
+        // The same SIREN again, a bad email: every field at once.
+        let problem = api
+            .post(
+                "/api/v1/members",
+                &manage,
+                json!({"name": "", "siren": "123", "email": "x"}),
+            )
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert!(problem["errors"].as_array().unwrap().len() >= 3);
+        api.post("/api/v1/members", &manage, body)
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        // The accountant reads but does not act.
+        api.post(
+            "/api/v1/members",
+            &accountant,
+            json!({"name": "X", "siren": "1", "email": "a@b.fr"}),
+        )
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+
+        // Credit limit, with its reason in the limit history.
+        let path = format!("/api/v1/accounts/{}/credit-limit", alpha.account_id);
+        let changed = api
+            .put(
+                &path,
+                &manage,
+                json!({"credit_limit": "1500", "reason": "Bilan 2026"}),
+            )
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(changed["before"]["credit_limit"], "1000.00");
+        assert_eq!(changed["after"]["credit_limit"], "1500.00");
+        assert_eq!(changed["member_id"], alpha.id);
+        let actor = web::console::Actor::new(1, "gestion@troc.fr", web::people::Role::Manager);
+        let history = web::console::history::limit_history(&store, &actor, alpha.id)
+            .await
+            .unwrap();
+        let last = history.last().unwrap();
+        assert_eq!(last.reason, "Bilan 2026");
+        assert_eq!(last.actor, "gestion@troc.fr");
+        for (body, field) in [
+            (json!({"credit_limit": "1500", "reason": ""}), "reason"),
+            (json!({"credit_limit": 1500, "reason": "x"}), "credit_limit"),
+            (
+                json!({"credit_limit": "20000000", "reason": "x"}),
+                "credit_limit",
+            ),
+        ] {
+            let problem = api
+                .put(&path, &manage, body)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], field);
+        }
+        api.put(
+            &path,
+            &accountant,
+            json!({"credit_limit": "1", "reason": "x"}),
+        )
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+        api.put(
+            "/api/v1/accounts/999999/credit-limit",
+            &manage,
+            json!({"credit_limit": "1", "reason": "x"}),
+        )
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+        // Nothing changed by the refusals.
+        let account = api
+            .get(&format!("/api/v1/accounts/{}", alpha.account_id), &manage)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(account["credit_limit"], "1500.00");
+        let now = web::console::history::limit_history(&store, &actor, alpha.id)
+            .await
+            .unwrap();
+        assert_eq!(now.len(), history.len());
+
+        // Freeze: Alpha's payment is refused; unfreeze: it goes through.
+        let freeze = format!("/api/v1/accounts/{}/freeze", alpha.account_id);
+        let frozen = api
+            .post(&freeze, &manage, json!({"reason": "Impayés"}))
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(
+            (frozen["before"].as_str(), frozen["after"].as_str()),
+            (Some("active"), Some("frozen"))
+        );
+        let before = balance(&store, &alpha).await;
+        api.post(
+            "/api/v1/payments",
+            &alpha_pay,
+            json!({"payee": beta.id, "amount": "10"}),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "account_frozen");
+        assert_eq!(balance(&store, &alpha).await, before);
+        api.post(&freeze, &manage, json!({"reason": "Encore"}))
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "status_unchanged");
+        let unfreeze = format!("/api/v1/accounts/{}/unfreeze", alpha.account_id);
+        api.post(&unfreeze, &manage, json!({"reason": "Réglé"}))
+            .await
+            .ok(StatusCode::OK);
+        api.post(
+            "/api/v1/payments",
+            &alpha_pay,
+            json!({"payee": beta.id, "amount": "1000"}),
+        )
+        .await
+        .ok(StatusCode::CREATED);
+
+        // The fund and the network's accounts.
+        let fund = api
+            .get("/api/v1/guarantee-fund", &accountant)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(fund["balance"], "10.00"); // 1 % of 1 000,00
+        assert_eq!(fund["exposure"], "1010.00");
+        assert_eq!(fund["coverage_ratio"], "0.0099");
+        assert_eq!(fund["debtors"], 1);
+        let network = api
+            .get("/api/v1/network/accounts", &accountant)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(network["total"], "0.00");
+        let items = network["items"].as_array().unwrap();
+        let sum: i64 = items
+            .iter()
+            .map(|a| {
+                let text = a["balance"].as_str().unwrap();
+                ledger::Amount::parse_signed(text).unwrap().minor()
+            })
+            .sum();
+        assert_eq!(sum, 0);
+        assert!(items.iter().any(|a| a["kind"] == "guarantee_fund"));
+        assert!(items.iter().any(|a| a["id"] == gamma_account));
+
+        // Default: the fund absorbs what it can, the losses account the rest.
+        let default = format!("/api/v1/members/{}/default", alpha.id);
+        api.post(&default, &accountant, json!({"reason": "Liquidation"}))
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+        api.post(&default, &manage, json!({"reason": ""}))
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        api.post(
+            "/api/v1/members/999999/default",
+            &manage,
+            json!({"reason": "x"}),
+        )
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+        let written = api
+            .post_key(
+                &default,
+                &manage,
+                "wo-1",
+                json!({"reason": "Liquidation judiciaire"}),
+            )
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(written["loss"], "1010.00");
+        assert_eq!(written["from_fund"], "10.00");
+        assert_eq!(written["from_losses"], "1000.00");
+        let again = api
+            .post_key(
+                &default,
+                &manage,
+                "wo-1",
+                json!({"reason": "Liquidation judiciaire"}),
+            )
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(again, written);
+        let account = api
+            .get(&format!("/api/v1/accounts/{}", alpha.account_id), &manage)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(
+            (account["status"].as_str(), account["balance"].as_str()),
+            (Some("closed"), Some("0.00"))
+        );
+        let fund = api
+            .get("/api/v1/guarantee-fund", &manage)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(fund["balance"], "0.00");
+        assert_eq!(fund["losses"], "1000.00");
+        store.close().await;
+    }
+});

@@ -1,0 +1,155 @@
+//! The JSON API's stories (docs/api.md), each on both backends.
+
+mod access;
+mod documents;
+mod manage;
+mod payments;
+mod trades;
+mod web_tokens;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+use web::http::AppState;
+use web::people::{self, Member, Role};
+use web::store::Store;
+use web::tokens::{self, Scope};
+
+pub use crate::web_front::{balance, two_members, PASSWORD};
+
+/// An answer of the API.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    /// Asserts a problem document with this status and code; returns it.
+    pub fn problem(&self, status: StatusCode, code: &str) -> Value {
+        assert_eq!(self.status, status, "{}", self.text);
+        assert_eq!(
+            self.headers[header::CONTENT_TYPE],
+            "application/problem+json",
+            "{}",
+            self.text
+        );
+        let json = self.json();
+        assert_eq!(json["code"], code, "{}", self.text);
+        assert_eq!(json["status"], status.as_u16());
+        assert!(json["title"].is_string() && json["detail"].is_string());
+        assert!(json["type"].is_string());
+        json
+    }
+
+    pub fn ok(&self, status: StatusCode) -> Value {
+        assert_eq!(self.status, status, "{}", self.text);
+        self.json()
+    }
+}
+
+/// Drives the real app through `oneshot`.
+#[derive(Clone)]
+pub struct Api {
+    router: Router,
+}
+
+impl Api {
+    pub fn new(state: AppState) -> Api {
+        Api {
+            router: web::http::app(state),
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> Answer {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = match body {
+            Some(body) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body)),
+            None => request.body(Body::empty()),
+        }
+        .unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Answer {
+            status,
+            headers,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Answer {
+        self.send(Method::GET, path, Some(token), &[], None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Answer {
+        self.send(Method::POST, path, Some(token), &[], Some(body.to_string()))
+            .await
+    }
+
+    pub async fn post_key(&self, path: &str, token: &str, key: &str, body: Value) -> Answer {
+        self.send(
+            Method::POST,
+            path,
+            Some(token),
+            &[("idempotency-key", key)],
+            Some(body.to_string()),
+        )
+        .await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Answer {
+        self.send(Method::PUT, path, Some(token), &[], Some(body.to_string()))
+            .await
+    }
+}
+
+/// A new token for the user with this email.
+pub async fn token(store: &Store, email: &str, scope: Scope) -> String {
+    let (user, _) = people::find_login(store, email).await.unwrap().unwrap();
+    tokens::create(store, &user, "test", scope).await.unwrap().1
+}
+
+/// A network manager `gestion@troc.fr` and accountant `compta@troc.fr`.
+pub async fn staff(store: &Store) {
+    for (email, role) in [
+        ("gestion@troc.fr", Role::Manager),
+        ("compta@troc.fr", Role::Accountant),
+    ] {
+        people::create_user(store, email, PASSWORD, email, role, None)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}
+
+/// The app with two members (Alpha, limit 1 000; Beta, limit 500), the network's staff,
+/// and the API client.
+pub async fn setup(url: &str) -> (Store, Api, Member, Member) {
+    let (store, state, alpha, beta) = two_members(url).await;
+    staff(&store).await;
+    (store, Api::new(state), alpha, beta)
+}

@@ -1,0 +1,255 @@
+//! Payment requests and offers.
+
+use axum::http::StatusCode;
+use chrono::{Duration, Utc};
+use serde_json::json;
+use tests::story;
+use web::people::{self, Role};
+use web::tokens::Scope;
+
+use super::{balance, setup, token, PASSWORD};
+
+story!(payment_requests_and_offers, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, api, alpha, beta) = setup(&url).await;
+        let alpha_pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
+        let beta_pay = token(&store, "owner@beta.fr", Scope::Pay).await;
+        let due = (Utc::now() + Duration::days(10))
+            .format("%Y-%m-%d")
+            .to_string();
+
+        // Beta asks Alpha to pay.
+        let body = json!({"payer": alpha.id, "amount": "40.5", "reference": "FA-9", "memo": "Audit", "due_date": due});
+        let created = api
+            .post_key("/api/v1/payment-requests", &beta_pay, "req-1", body.clone())
+            .await
+            .ok(StatusCode::CREATED);
+        assert_eq!(created["amount"], "40.50");
+        assert_eq!(created["status"], "open");
+        assert_eq!(created["seller_member_id"], beta.id);
+        assert_eq!(created["buyer_member_id"], alpha.id);
+        assert_eq!(created["due_date"], due.as_str());
+        assert_eq!(created["transaction_id"], serde_json::Value::Null);
+        let id = created["id"].as_i64().unwrap();
+        // Replayed: the same request, not a second one.
+        let again = api
+            .post_key("/api/v1/payment-requests", &beta_pay, "req-1", body)
+            .await
+            .ok(StatusCode::CREATED);
+        assert_eq!(again["id"], id);
+        // Bad inputs.
+        for (body, field) in [
+            (
+                json!({"payer": alpha.id, "amount": "1", "due_date": "2020-01-01"}),
+                "due_date",
+            ),
+            (
+                json!({"payer": alpha.id, "amount": "1", "due_date": "demain"}),
+                "due_date",
+            ),
+            (
+                json!({"payer": beta.id, "amount": "1", "due_date": due}),
+                "payer",
+            ),
+            (
+                json!({"payer": alpha.id, "amount": 1, "due_date": due}),
+                "amount",
+            ),
+        ] {
+            let problem = api
+                .post("/api/v1/payment-requests", &beta_pay, body)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], field);
+        }
+
+        // Both see it; Alpha as buyer.
+        let listed = api
+            .get("/api/v1/payment-requests", &alpha_pay)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+        assert_eq!(listed["items"][0]["id"], id);
+        let listed = api
+            .get("/api/v1/payment-requests?status=open", &beta_pay)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(listed["items"][0]["id"], id);
+
+        // The seller cannot accept its own request; an unknown id is the same 404.
+        api.post(
+            &format!("/api/v1/payment-requests/{id}/accept"),
+            &beta_pay,
+            json!({}),
+        )
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+        api.post(
+            "/api/v1/payment-requests/999999/accept",
+            &alpha_pay,
+            json!({}),
+        )
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+        // Alpha accepts: paid once, even when accepted twice.
+        let paid = api
+            .post(
+                &format!("/api/v1/payment-requests/{id}/accept"),
+                &alpha_pay,
+                json!({}),
+            )
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(paid["status"], "paid");
+        assert!(paid["transaction_id"].as_i64().unwrap() > 0);
+        let alpha_after = balance(&store, &alpha).await;
+        assert_eq!(alpha_after, -4_091); // 40.50 + 1 % fund contribution (0.41, rounded)
+        let twice = api
+            .post(
+                &format!("/api/v1/payment-requests/{id}/accept"),
+                &alpha_pay,
+                json!({}),
+            )
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(twice["transaction_id"], paid["transaction_id"]);
+        assert_eq!(balance(&store, &alpha).await, alpha_after);
+        // Declining a paid request: 409.
+        api.post(
+            &format!("/api/v1/payment-requests/{id}/decline"),
+            &alpha_pay,
+            json!({}),
+        )
+        .await
+        .problem(StatusCode::CONFLICT, "request_not_open");
+
+        // A request beyond Alpha's credit: the acceptance is refused, nothing moves.
+        let big = api
+            .post(
+                "/api/v1/payment-requests",
+                &beta_pay,
+                json!({"payer": alpha.id, "amount": "5000", "due_date": due}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+        let big_id = big["id"].as_i64().unwrap();
+        api.post(
+            &format!("/api/v1/payment-requests/{big_id}/accept"),
+            &alpha_pay,
+            json!({}),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "insufficient_credit");
+        assert_eq!(balance(&store, &alpha).await, alpha_after);
+        let declined = api
+            .post(
+                &format!("/api/v1/payment-requests/{big_id}/decline"),
+                &alpha_pay,
+                json!({}),
+            )
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(declined["status"], "declined");
+        api.post(
+            &format!("/api/v1/payment-requests/{big_id}/accept"),
+            &alpha_pay,
+            json!({}),
+        )
+        .await
+        .problem(StatusCode::CONFLICT, "request_not_open");
+
+        // Offers.
+        let until = (Utc::now() + Duration::days(30))
+            .format("%Y-%m-%d")
+            .to_string();
+        let offer = api
+            .post(
+                "/api/v1/offers",
+                &beta_pay,
+                json!({"title": "Audit de sécurité", "category": "informatique", "price": "1200",
+                       "vat_bp": 2000, "city": "Lyon", "active_until": until}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+        assert_eq!(offer["price"], "1200.00");
+        assert_eq!(offer["member_id"], beta.id);
+        assert_eq!(offer["status"], "open");
+        for (body, field) in [
+            (
+                json!({"title": "", "category": "informatique", "city": "Lyon", "active_until": until}),
+                "title",
+            ),
+            (
+                json!({"title": "t".repeat(121), "category": "informatique", "city": "Lyon", "active_until": until}),
+                "title",
+            ),
+            (
+                json!({"title": "T", "category": "nope", "city": "Lyon", "active_until": until}),
+                "category",
+            ),
+            (
+                json!({"title": "T", "category": "informatique", "city": "Lyon", "active_until": until, "price": "1,5"}),
+                "price",
+            ),
+            (
+                json!({"title": "T", "category": "informatique", "city": "Lyon", "active_until": until, "vat_bp": 10001}),
+                "vat_bp",
+            ),
+        ] {
+            let problem = api
+                .post("/api/v1/offers", &beta_pay, body)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], field);
+        }
+        api.post(
+            "/api/v1/offers",
+            &beta_pay,
+            json!({"title": "t".repeat(120), "category": "informatique", "city": "Lyon", "active_until": until}),
+        )
+        .await
+        .ok(StatusCode::CREATED);
+        let listed = api
+            .get("/api/v1/offers?limit=1", &alpha_pay)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+        let next = listed["next"].as_str().unwrap().to_owned();
+        let rest = api
+            .get(
+                &format!("/api/v1/offers?limit=200&after={next}"),
+                &alpha_pay,
+            )
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(rest["items"][0]["id"], offer["id"]);
+        let found = api
+            .get("/api/v1/offers?q=s%C3%A9curit%C3%A9", &alpha_pay)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(found["items"].as_array().unwrap().len(), 1);
+        // A member accountant neither trades nor sees the marketplace.
+        people::create_user(
+            &store,
+            "expert@alpha.fr",
+            PASSWORD,
+            "Expert",
+            Role::MemberAccountant,
+            Some(alpha.id),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let expert = token(&store, "expert@alpha.fr", Scope::Read).await;
+        api.get("/api/v1/offers", &expert)
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+        let account = api
+            .get(&format!("/api/v1/accounts/{}", alpha.account_id), &expert)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(account["balance"], "-40.91");
+        store.close().await;
+    }
+});

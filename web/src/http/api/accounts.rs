@@ -1,0 +1,270 @@
+//! The caller, accounts, their transactions, and every account of the network.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::Json;
+use ledger::{Account, AccountId, TxId};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::auth::ApiAuth;
+use super::error::{ApiError, ApiResult, Problem};
+use super::types::{self, money, time};
+use crate::activity::{self, Filter};
+use crate::http::AppState;
+use crate::people;
+use crate::tokens::Scope;
+
+/// The caller: the token's user, its member company and account (none for the network's
+/// staff).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub user_id: i64,
+    pub email: String,
+    /// `manager`, `accountant`, `owner`, `staff` or `member_accountant`.
+    pub role: String,
+    /// The token's scope: `read`, `pay` or `manage`.
+    pub scope: String,
+    pub token_id: i64,
+    pub member_id: Option<i64>,
+    pub account_id: Option<i64>,
+}
+
+/// The caller: user, role, token scope, member and account ids.
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
+    responses(
+        (status = 200, description = "The caller", body = Me),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn me(auth: ApiAuth) -> ApiResult<Json<Me>> {
+    Ok(Json(Me {
+        user_id: auth.user.id,
+        email: auth.user.email.clone(),
+        role: auth.user.role.as_str().to_owned(),
+        scope: auth.token.scope.as_str().to_owned(),
+        token_id: auth.token.id,
+        member_id: auth.member.as_ref().map(|m| m.id),
+        account_id: auth.member.as_ref().map(|m| m.account_id),
+    }))
+}
+
+/// An account with its figures.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountBody {
+    pub id: i64,
+    /// The member company owning it; none for the network's system accounts.
+    pub member_id: Option<i64>,
+    /// `member`, `fees`, `fund`, `losses`, `migration`...
+    pub kind: String,
+    #[schema(example = "-120.50")]
+    pub balance: String,
+    #[schema(example = "1000.00")]
+    pub credit_limit: String,
+    /// The upper limit of the balance, if any.
+    pub max_balance: Option<String>,
+    /// Held for open orders.
+    #[schema(example = "0.00")]
+    pub pending: String,
+    /// What the account can still spend (none for unbounded system accounts).
+    pub available: Option<String>,
+    /// `active`, `frozen` or `closed`.
+    pub status: String,
+}
+
+pub fn account_body(account: &Account, member_id: Option<i64>) -> AccountBody {
+    AccountBody {
+        id: account.id().0 as i64,
+        member_id,
+        kind: account.kind().as_str().to_owned(),
+        balance: money(account.balance()),
+        credit_limit: money(account.credit_limit()),
+        max_balance: account.max_balance().map(money),
+        pending: money(account.pending()),
+        available: account.available().map(money),
+        status: account.status().as_str().to_owned(),
+    }
+}
+
+/// The account `id` if the caller may read it: their own member's, or any with a `manage`
+/// token. Any other id is 404, like a missing one.
+pub async fn readable_account(
+    state: &AppState,
+    auth: &ApiAuth,
+    id: &str,
+) -> ApiResult<(Account, Option<i64>)> {
+    let id = types::path_id(id)?;
+    let allowed = auth.is_network() || auth.member.as_ref().is_some_and(|m| m.account_id == id);
+    if !allowed {
+        return Err(ApiError::NotFound);
+    }
+    let account = state
+        .store
+        .account(AccountId(id as u64))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let member_id = match &auth.member {
+        Some(m) if m.account_id == id => Some(m.id),
+        _ => people::member_by_account(&state.store, id)
+            .await?
+            .map(|m| m.id),
+    };
+    Ok((account, member_id))
+}
+
+/// An account with its balance, limits, pending holds and what it can still spend.
+#[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "accounts",
+    params(("id" = i64, Path, description = "Account id")),
+    responses(
+        (status = 200, description = "The account", body = AccountBody),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account, or not the caller's", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn account(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AccountBody>> {
+    let (account, member_id) = readable_account(&state, &auth, &id).await?;
+    Ok(Json(account_body(&account, member_id)))
+}
+
+/// The other side of a transaction line.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Counterparty {
+    pub account_id: i64,
+    pub member_id: Option<i64>,
+    pub name: Option<String>,
+}
+
+/// One transaction as the account sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransactionItem {
+    pub id: i64,
+    /// `payment`, `capture`, `fee`, `write_off`...
+    pub kind: String,
+    /// Signed from the account's side: negative when it paid.
+    #[schema(example = "-12.50")]
+    pub amount: String,
+    pub counterparty: Option<Counterparty>,
+    pub reference: String,
+    pub memo: String,
+    #[schema(example = "2026-12-02T10:00:00Z")]
+    pub created_at: String,
+}
+
+/// A page of transactions, newest first; `next` is the cursor of the following page (pass
+/// it as `after`), none on the last page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransactionPage {
+    pub items: Vec<TransactionItem>,
+    pub next: Option<String>,
+}
+
+/// An account's transactions, newest first, signed from its side, in keyset pages.
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/transactions", tag = "accounts",
+    params(
+        ("id" = i64, Path, description = "Account id"),
+        ("limit" = Option<i64>, Query, description = "1 to 200, default 50", minimum = 1, maximum = 200),
+        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "Newest first", body = TransactionPage),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account, or not the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn transactions(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<TransactionPage>> {
+    let params = types::query(raw.as_deref());
+    let limit = types::limit(&params)?;
+    let after = types::cursor(&params, "after")?;
+    let (account, _) = readable_account(&state, &auth, &id).await?;
+    let me = account.id();
+    let page = activity::history(
+        &state.store,
+        me,
+        &Filter::default(),
+        after.map(|id| TxId(id as u64)),
+        limit,
+    )
+    .await?;
+    let members: std::collections::HashMap<i64, people::Member> =
+        people::members(&state.store, crate::http::money::MEMBERS_LISTED_MAX)
+            .await?
+            .into_iter()
+            .map(|m| (m.account_id, m))
+            .collect();
+    let items = page
+        .lines
+        .iter()
+        .map(|line| {
+            let tx = &line.transaction;
+            let counterparty = line.counterparty(me).map(|other| {
+                let member = members.get(&(other.0 as i64));
+                Counterparty {
+                    account_id: other.0 as i64,
+                    member_id: member.map(|m| m.id),
+                    name: member.map(|m| m.name.clone()),
+                }
+            });
+            TransactionItem {
+                id: tx.id().0 as i64,
+                kind: tx.kind().as_str().to_owned(),
+                amount: money(line.net),
+                counterparty,
+                reference: tx.reference().to_owned(),
+                memo: tx.memo().to_owned(),
+                created_at: time(tx.time()),
+            }
+        })
+        .collect();
+    Ok(Json(TransactionPage {
+        items,
+        next: page.next_before.map(|id| id.0.to_string()),
+    }))
+}
+
+/// Every account of the network with its balance.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NetworkAccounts {
+    pub items: Vec<AccountBody>,
+    /// The sum of every balance: always `0.00`.
+    #[schema(example = "0.00")]
+    pub total: String,
+}
+
+/// Every account of the network, system accounts included, with balances (they sum to zero).
+#[utoipa::path(get, path = "/api/v1/network/accounts", tag = "network",
+    responses(
+        (status = 200, description = "Every account, system accounts included", body = NetworkAccounts),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of the network's staff", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn network_accounts(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+) -> ApiResult<Json<NetworkAccounts>> {
+    auth.require(Scope::Manage)?;
+    crate::network::require(&auth.network_actor()?, crate::network::Access::Read)?;
+    let accounts = state.store.accounts().await?;
+    let members: std::collections::HashMap<i64, i64> = people::members(&state.store, i64::MAX)
+        .await?
+        .into_iter()
+        .map(|m| (m.account_id, m.id))
+        .collect();
+    let total: i64 = accounts.iter().map(|a| a.balance().minor()).sum();
+    Ok(Json(NetworkAccounts {
+        items: accounts
+            .iter()
+            .map(|a| account_body(a, members.get(&(a.id().0 as i64)).copied()))
+            .collect(),
+        total: money(ledger::Amount::from_minor(total)),
+    }))
+}

@@ -1,0 +1,121 @@
+//! Who calls: the `Authorization: Bearer` token, its scope and its user.
+//!
+//! API routes never look at the session cookie (the session middleware skips them), so a
+//! cross-site request carries no credential and there is no CSRF token to check.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+
+use super::error::{ApiError, ApiResult};
+use crate::http::AppState;
+use crate::people::{self, Member, Role, User};
+use crate::tokens::{self, Found, Scope, TokenRow};
+
+/// The caller of an API route: a valid, unrevoked token and its user (with the member
+/// company for members' users).
+#[derive(Debug, Clone)]
+pub struct ApiAuth {
+    pub token: TokenRow,
+    pub user: User,
+    pub member: Option<Member>,
+}
+
+/// The token of an `Authorization: Bearer TOKEN` header.
+pub fn bearer(parts: &Parts) -> ApiResult<&str> {
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .ok_or(ApiError::Unauthorized(
+            "An Authorization: Bearer token is required.",
+        ))?;
+    let text = header
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("The Authorization header is malformed."))?;
+    let (scheme, token) = text.trim().split_once(' ').ok_or(ApiError::Unauthorized(
+        "The Authorization header is malformed.",
+    ))?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::Unauthorized(
+            "The Authorization header must use the Bearer scheme.",
+        ));
+    }
+    Ok(token.trim())
+}
+
+impl FromRequestParts<AppState> for ApiAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<ApiAuth> {
+        let token = bearer(parts)?;
+        let (token, user) = match tokens::find(&state.store, token).await? {
+            Found::Valid(token, user) => (token, user),
+            Found::Revoked => return Err(ApiError::Unauthorized("This token was revoked.")),
+            Found::Unknown => return Err(ApiError::Unauthorized("Unknown token.")),
+        };
+        if !tokens::scopes_for(user.role).contains(&token.scope) {
+            return Err(ApiError::forbidden(
+                "This user may not hold this token's scope.",
+            ));
+        }
+        let member = match user.member_id {
+            Some(id) if user.role.is_member_role() => people::member(&state.store, id).await?,
+            _ => None,
+        };
+        Ok(ApiAuth {
+            token,
+            user,
+            member,
+        })
+    }
+}
+
+impl ApiAuth {
+    /// Refuses a token whose scope is not `scope` (403). Every token reads.
+    pub fn require(&self, scope: Scope) -> ApiResult<()> {
+        if scope == Scope::Read || self.token.scope == scope {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "This needs a token with the {} scope.",
+                scope.as_str()
+            )))
+        }
+    }
+
+    /// A `manage` token of the network's manager or accountant.
+    pub fn is_network(&self) -> bool {
+        self.token.scope == Scope::Manage
+            && matches!(self.user.role, Role::Manager | Role::Accountant)
+    }
+
+    /// The caller's member company (403 for the network's staff, who have none).
+    pub fn member(&self) -> ApiResult<&Member> {
+        self.member
+            .as_ref()
+            .ok_or_else(|| ApiError::forbidden("Only a member company's users may do this."))
+    }
+
+    /// The member company a `pay` token acts for (its owner or staff).
+    pub fn payer(&self) -> ApiResult<&Member> {
+        self.require(Scope::Pay)?;
+        if !matches!(self.user.role, Role::Owner | Role::Staff) {
+            return Err(ApiError::forbidden(
+                "Only a member's owner or staff may do this.",
+            ));
+        }
+        self.member()
+    }
+
+    /// The actor of the console's member functions (a `manage` token).
+    pub fn console_actor(&self) -> ApiResult<crate::console::Actor> {
+        self.require(Scope::Manage)?;
+        Ok(crate::console::Actor::from_user(&self.user))
+    }
+
+    /// The actor of the network functions (a `manage` token).
+    pub fn network_actor(&self) -> ApiResult<crate::actor::Actor> {
+        self.require(Scope::Manage)?;
+        Ok(crate::actor::Actor::from_user(&self.user))
+    }
+}

@@ -1,0 +1,439 @@
+//! The network manager's routes (`manage` tokens): members, limits, freezes, the guarantee
+//! fund and defaults. Each calls the console's or the network's domain function, which
+//! checks the role (accountants read, managers act) and writes the action log.
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, Method};
+use axum::response::Response;
+use axum::Json;
+use ledger::{AccountId, IdempotencyKey};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::ApiAuth;
+use super::error::{ApiError, ApiResult, Problem};
+use super::idempotency::{self, CallerKey, Written};
+use super::types::{self, money};
+use crate::console::members::{self as console_members, LimitsChange, StatusSet};
+use crate::console::{BatchSource, NewMember, RequestKey, Target};
+use crate::http::AppState;
+use crate::network::{fund, Reason};
+
+/// A new member company.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewMemberBody {
+    pub name: String,
+    /// 9 digits passing the Luhn check.
+    pub siren: String,
+    /// The owner's email: the invitation link is for them.
+    pub email: String,
+    /// A category code; the default category when absent.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// A decimal string; the category's default when absent.
+    #[schema(example = "1000.00")]
+    #[serde(default)]
+    pub credit_limit: Option<String>,
+    #[schema(example = "5000.00")]
+    #[serde(default)]
+    pub max_balance: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberCreated {
+    /// The member id.
+    pub id: i64,
+    pub account_id: i64,
+    /// The owner's user id: none until the owner accepts the invitation.
+    pub user_id: Option<i64>,
+    /// The one-time link the owner opens to choose a password (shown once).
+    pub invitation_url: String,
+}
+
+fn console_key(key: Option<CallerKey>) -> ApiResult<RequestKey> {
+    RequestKey::new(&CallerKey::or_random(key).0).map_err(ApiError::from)
+}
+
+/// Creates a member company and its account; returns the owner's invitation link (manager).
+#[utoipa::path(post, path = "/api/v1/members", tag = "manage",
+    request_body = NewMemberBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    responses(
+        (status = 201, description = "Created", body = MemberCreated),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn create_member(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let actor = auth.console_actor()?;
+    actor.require_manager()?;
+    let path = uri.path().to_owned();
+    Ok(
+        idempotency::run(&state, &auth, &method, &path, &headers, &body, |_| async {
+            let input: NewMemberBody = types::json(&body)?;
+            let credit_limit = input
+                .credit_limit
+                .as_deref()
+                .map(|t| types::amount("credit_limit", t))
+                .transpose()?;
+            let max_balance = input
+                .max_balance
+                .as_deref()
+                .map(|t| types::amount("max_balance", t))
+                .transpose()?;
+            let new = NewMember {
+                name: input.name,
+                siren: input.siren,
+                email: input.email,
+                category: input.category,
+                credit_limit,
+                max_balance,
+                source: BatchSource::Api,
+                ..NewMember::default()
+            };
+            let created = console_members::create_member(&state.store, &actor, new).await?;
+            Written::created(MemberCreated {
+                id: created.member_id,
+                account_id: created.account_id.0 as i64,
+                user_id: None,
+                invitation_url: created.invitation.link(state.config.base_url()),
+            })
+        })
+        .await,
+    )
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreditLimitBody {
+    #[schema(example = "1500.00", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
+    pub credit_limit: String,
+    /// The upper limit of the balance; none when absent.
+    #[serde(default)]
+    pub max_balance: Option<String>,
+    /// Why (kept in the limit history and the action log), 1 to 500 characters.
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LimitsView {
+    pub credit_limit: String,
+    pub max_balance: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LimitsChanged {
+    pub account_id: i64,
+    pub member_id: i64,
+    pub before: LimitsView,
+    pub after: LimitsView,
+}
+
+fn limits_view(limits: &console_members::Limits) -> LimitsView {
+    LimitsView {
+        credit_limit: money(limits.credit_limit),
+        max_balance: limits.max_balance.map(money),
+    }
+}
+
+fn account_target(id: &str) -> ApiResult<Target> {
+    Ok(Target::Account(AccountId(types::path_id(id)? as u64)))
+}
+
+/// Sets a member's credit limit and upper limit, with a reason kept in the limit history (manager).
+#[utoipa::path(put, path = "/api/v1/accounts/{id}/credit-limit", tag = "manage",
+    request_body = CreditLimitBody,
+    params(
+        ("id" = i64, Path, description = "A member's account id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+    ),
+    responses(
+        (status = 200, description = "Set", body = LimitsChanged),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such member account", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input or refused by the ledger", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn set_credit_limit(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let actor = auth.console_actor()?;
+    actor.require_manager()?;
+    let path = uri.path().to_owned();
+    Ok(idempotency::run(
+        &state,
+        &auth,
+        &method,
+        &path,
+        &headers,
+        &body,
+        |key| async {
+            let target = account_target(&id)?;
+            let input: CreditLimitBody = types::json(&body)?;
+            let change = LimitsChange {
+                credit_limit: types::amount("credit_limit", &input.credit_limit)?,
+                max_balance: input
+                    .max_balance
+                    .as_deref()
+                    .map(|t| types::amount("max_balance", t))
+                    .transpose()?,
+                reason: input.reason,
+            };
+            let set = console_members::set_limits(
+                &state.store,
+                &actor,
+                target,
+                change,
+                &console_key(key)?,
+            )
+            .await?;
+            Written::ok(LimitsChanged {
+                account_id: set.account_id.0 as i64,
+                member_id: set.member_id,
+                before: limits_view(&set.before),
+                after: limits_view(&set.after),
+            })
+        },
+    )
+    .await)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReasonBody {
+    /// Why, 1 to 500 characters (280 for a default).
+    #[schema(min_length = 1, max_length = 280)]
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusChanged {
+    pub account_id: i64,
+    pub member_id: i64,
+    /// `active`, `frozen` or `closed`.
+    pub before: String,
+    pub after: String,
+}
+
+fn status_changed(set: StatusSet) -> StatusChanged {
+    StatusChanged {
+        account_id: set.account_id.0 as i64,
+        member_id: set.member_id,
+        before: set.before.as_str().to_owned(),
+        after: set.after.as_str().to_owned(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn set_status(
+    state: AppState,
+    auth: ApiAuth,
+    id: String,
+    method: Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+    freeze: bool,
+) -> ApiResult<Response> {
+    let actor = auth.console_actor()?;
+    actor.require_manager()?;
+    let path = uri.path().to_owned();
+    Ok(idempotency::run(
+        &state,
+        &auth,
+        &method,
+        &path,
+        &headers,
+        &body,
+        |key| async {
+            let target = account_target(&id)?;
+            let input: ReasonBody = types::json(&body)?;
+            let key = console_key(key)?;
+            let set = if freeze {
+                console_members::freeze(&state.store, &actor, target, &input.reason, &key).await?
+            } else {
+                console_members::unfreeze(&state.store, &actor, target, &input.reason, &key).await?
+            };
+            Written::ok(status_changed(set))
+        },
+    )
+    .await)
+}
+
+/// Freezes a member: it may receive, not pay (manager).
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/freeze", tag = "manage",
+    request_body = ReasonBody,
+    params(
+        ("id" = i64, Path, description = "A member's account id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+    ),
+    responses(
+        (status = 200, description = "Frozen: the member may receive, not pay", body = StatusChanged),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such member account", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input or refused by the ledger (`status_unchanged`...)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn freeze(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    set_status(state, auth, id, method, uri, headers, body, true).await
+}
+
+/// Unfreezes a member (manager).
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/unfreeze", tag = "manage",
+    request_body = ReasonBody,
+    params(
+        ("id" = i64, Path, description = "A member's account id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+    ),
+    responses(
+        (status = 200, description = "Active again", body = StatusChanged),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such member account", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input or refused by the ledger (`status_unchanged`...)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn unfreeze(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    set_status(state, auth, id, method, uri, headers, body, false).await
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GuaranteeFund {
+    #[schema(example = "1250.00")]
+    pub balance: String,
+    /// Sum of the open members' negative balances, as a positive amount.
+    #[schema(example = "5000.00")]
+    pub exposure: String,
+    /// balance ÷ exposure, 4 decimals, as a string; none when nothing is owed.
+    #[schema(example = "0.2500")]
+    pub coverage_ratio: Option<String>,
+    /// Open member accounts with a negative balance.
+    pub debtors: i64,
+    /// Defaults the fund could not cover so far.
+    pub losses: String,
+}
+
+/// The guarantee fund's balance, exposure and coverage ratio (manager or accountant).
+#[utoipa::path(get, path = "/api/v1/guarantee-fund", tag = "manage",
+    responses(
+        (status = 200, description = "The fund's figures", body = GuaranteeFund),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of a manager or accountant", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn guarantee_fund(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+) -> ApiResult<Json<GuaranteeFund>> {
+    let actor = auth.network_actor()?;
+    let overview = fund::overview(&state.store, &actor).await?;
+    Ok(Json(GuaranteeFund {
+        balance: money(overview.metrics.fund_balance),
+        exposure: money(overview.metrics.exposure),
+        coverage_ratio: overview.metrics.coverage_ratio.map(|r| format!("{r:.4}")),
+        debtors: overview.debtors as i64,
+        losses: money(overview.losses),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WrittenOff {
+    pub transaction_id: i64,
+    /// The member's debt written off (negative).
+    pub loss: String,
+    /// Absorbed by the guarantee fund.
+    pub from_fund: String,
+    /// Absorbed by the losses account.
+    pub from_losses: String,
+}
+
+/// Writes off a defaulted member: the fund absorbs its debt, then the losses account (manager).
+#[utoipa::path(post, path = "/api/v1/members/{id}/default", tag = "manage",
+    request_body = ReasonBody,
+    params(
+        ("id" = i64, Path, description = "Member id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+    ),
+    responses(
+        (status = 200, description = "Written off: the fund absorbs the debt, then the losses account; the account is closed", body = WrittenOff),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input or refused by the ledger (`nothing_to_write_off`...)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn default_member(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let actor = auth.network_actor()?;
+    crate::network::require(&actor, crate::network::Access::Act)?;
+    let path = uri.path().to_owned();
+    Ok(idempotency::run(
+        &state,
+        &auth,
+        &method,
+        &path,
+        &headers,
+        &body,
+        |key| async {
+            let member_id = types::path_id(&id)?;
+            let input: ReasonBody = types::json(&body)?;
+            let reason = Reason::parse(&input.reason)
+                .map_err(|e| ApiError::from(crate::network::NetworkError::from(e)))?;
+            let key = CallerKey::or_random(key);
+            let ledger_key = IdempotencyKey::new(format!("api-writeoff-{member_id}-{}", key.0))
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            let done =
+                fund::write_off(&state.store, &actor, member_id, &reason, ledger_key).await?;
+            Written::ok(WrittenOff {
+                transaction_id: done.tx.0 as i64,
+                loss: money(done.absorption.loss),
+                from_fund: money(done.absorption.from_fund),
+                from_losses: money(done.absorption.from_losses),
+            })
+        },
+    )
+    .await)
+}

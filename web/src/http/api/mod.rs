@@ -1,0 +1,271 @@
+//! The JSON API under `/api/v1` (docs/api.md).
+//!
+//! Every route is registered through `utoipa_axum::routes!` from its handler's
+//! `#[utoipa::path]`, so the OpenAPI document served at `/api/v1/openapi.json` (and the
+//! human page `/api/v1/docs` drawn from it) lists exactly the routes served. Callers
+//! authenticate with `Authorization: Bearer TOKEN` ([`auth::ApiAuth`]); the session cookie
+//! is never read on these paths (so no CSRF check either: see `session::layer`). Errors are
+//! problem documents ([`error::ApiError`]); writes honour `Idempotency-Key`
+//! ([`idempotency`]). The handlers call the same domain layers as the pages.
+
+pub mod accounts;
+pub mod auth;
+pub mod error;
+pub mod exports;
+pub mod idempotency;
+pub mod manage;
+pub mod offers;
+pub mod payments;
+pub mod types;
+
+use std::sync::OnceLock;
+
+use askama::Template;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::error::ErrorPage;
+use super::session::Ctx;
+use super::templates::{page, Chrome};
+use super::AppState;
+use error::{ApiError, Problem};
+
+/// The API's path prefix.
+pub const PREFIX: &str = "/api/";
+
+/// Whether `path` belongs to the JSON API (no session cookie, problem documents).
+pub fn is_api_path(path: &str) -> bool {
+    path == "/api" || path.starts_with(PREFIX)
+}
+
+struct BearerSecurity;
+
+impl utoipa::Modify for BearerSecurity {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API token (`troc_` + 64 hex characters) created on /settings/tokens \
+                         or with `troc token create`",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Troc API",
+        version = "1",
+        description = "Troc's JSON API: a mutual-credit ledger for inter-company barter networks. \
+                       Amounts are decimal strings with two decimals (\"12.50\"); times are \
+                       RFC 3339 UTC; errors are RFC 9457 problem documents with a stable `code`; \
+                       every POST and PUT accepts an `Idempotency-Key`. See docs/api.md."
+    ),
+    modifiers(&BearerSecurity),
+    tags(
+        (name = "accounts", description = "The caller, accounts and transactions"),
+        (name = "payments", description = "Payments and payment requests"),
+        (name = "offers", description = "The marketplace"),
+        (name = "manage", description = "The network manager's actions (manage tokens)"),
+        (name = "network", description = "The whole network (manage tokens)"),
+        (name = "exports", description = "Accountant exports"),
+        (name = "meta", description = "This document"),
+    )
+)]
+struct ApiDoc;
+
+/// The API's routes with their OpenAPI document, from one list.
+fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(accounts::me))
+        .routes(routes!(accounts::account))
+        .routes(routes!(accounts::transactions))
+        .routes(routes!(accounts::network_accounts))
+        .routes(routes!(payments::pay))
+        .routes(routes!(payments::list_requests, payments::create_request))
+        .routes(routes!(payments::accept_request))
+        .routes(routes!(payments::decline_request))
+        .routes(routes!(offers::list, offers::create))
+        .routes(routes!(manage::create_member))
+        .routes(routes!(manage::set_credit_limit))
+        .routes(routes!(manage::freeze))
+        .routes(routes!(manage::unfreeze))
+        .routes(routes!(manage::guarantee_fund))
+        .routes(routes!(manage::default_member))
+        .routes(routes!(exports::export))
+        .routes(routes!(openapi_json))
+        .routes(routes!(docs))
+        .split_for_parts()
+}
+
+/// The OpenAPI document of the routes [`router`] serves.
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    DOCUMENT.get_or_init(|| parts().1)
+}
+
+/// The document as JSON, rendered once.
+fn document_json() -> &'static str {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| {
+        document()
+            .to_pretty_json()
+            .unwrap_or_else(|_| "{}".to_owned())
+    })
+}
+
+/// The API's routes (an unknown `/api/` path falls to the site's fallback, whose 404 the
+/// session middleware turns into a problem document: [`problem_for_error_page`]).
+pub fn router() -> Router<AppState> {
+    parts().0
+}
+
+/// The OpenAPI 3 document of this API.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object)))]
+pub async fn openapi_json() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "application/json"),
+            (CACHE_CONTROL, "public, max-age=300"),
+        ],
+        document_json(),
+    )
+        .into_response()
+}
+
+/// One operation on the human page.
+pub struct OperationView {
+    pub method: &'static str,
+    pub path: String,
+    pub summary: String,
+    pub tag: String,
+}
+
+/// Every operation of the document, in path order.
+pub fn operations() -> Vec<OperationView> {
+    let mut list = Vec::new();
+    for (path, item) in document().paths.paths.iter() {
+        let methods = [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("DELETE", &item.delete),
+        ];
+        for (method, operation) in methods {
+            let Some(operation) = operation else {
+                continue;
+            };
+            let summary = operation
+                .summary
+                .clone()
+                .or_else(|| operation.description.clone())
+                .unwrap_or_default();
+            list.push(OperationView {
+                method,
+                path: path.clone(),
+                summary,
+                tag: operation
+                    .tags
+                    .as_ref()
+                    .and_then(|t| t.first().cloned())
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    list
+}
+
+#[derive(Template)]
+#[template(path = "api_docs.html")]
+struct DocsTemplate {
+    c: Chrome,
+    fr: bool,
+    operations: Vec<OperationView>,
+}
+
+/// This page: every operation of the OpenAPI document.
+#[utoipa::path(get, path = "/api/v1/docs", tag = "meta",
+    responses((status = 200, description = "The API's operations, as a web page", content_type = "text/html", body = String)))]
+pub async fn docs(ctx: Ctx) -> Response {
+    match page(DocsTemplate {
+        c: ctx.chrome(),
+        fr: ctx.lang == super::i18n::Lang::Fr,
+        operations: operations(),
+    }) {
+        Ok(response) => response,
+        Err(error) => ApiError::Internal(error.to_string()).into_response(),
+    }
+}
+
+/// Turns the web front's error pages (a 404 of the fallback, a 413 of the body limit...)
+/// into problem documents on API paths.
+pub fn problem_for_error_page(response: Response) -> Response {
+    let Some(page) = response.extensions().get::<ErrorPage>().copied() else {
+        if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+            let allow = response.headers().get(axum::http::header::ALLOW).cloned();
+            let mut problem = error::problem_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &coded(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    "This method is not allowed here.",
+                ),
+            );
+            if let Some(allow) = allow {
+                problem
+                    .headers_mut()
+                    .insert(axum::http::header::ALLOW, allow);
+            }
+            return problem;
+        }
+        return response;
+    };
+    let (code, detail) = match page {
+        ErrorPage::NotFound => ("not_found", "No such object."),
+        ErrorPage::Forbidden => ("forbidden", "Forbidden."),
+        ErrorPage::Csrf => ("forbidden", "Forbidden."),
+        ErrorPage::TooLarge => ("payload_too_large", "The request body is too large."),
+        ErrorPage::BadRequest => ("bad_request", "Bad request."),
+        ErrorPage::TooManyRequests(_) => ("rate_limited", "Too many requests."),
+        ErrorPage::Unavailable => ("unavailable", "Not available, try again later."),
+        ErrorPage::Internal => ("internal", "Internal error."),
+    };
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(axum::http::header::RETRY_AFTER)
+        .cloned();
+    let mut problem = error::problem_response(status, &coded(status, code, detail));
+    if let Some(value) = retry_after {
+        problem
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, value);
+    }
+    problem
+}
+
+fn coded(status: StatusCode, code: &str, detail: &str) -> Problem {
+    Problem {
+        kind: "about:blank".to_owned(),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: status.as_u16(),
+        detail: detail.to_owned(),
+        code: code.to_owned(),
+        field: None,
+        errors: Vec::new(),
+    }
+}

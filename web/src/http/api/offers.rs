@@ -1,0 +1,252 @@
+//! The marketplace's offers.
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, RawQuery, State};
+use axum::http::{HeaderMap, Method};
+use axum::response::Response;
+use axum::Json;
+use chrono::{NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::ApiAuth;
+use super::error::{ApiError, ApiResult, Problem};
+use super::idempotency::{self, CallerKey, Written};
+use super::types::{self, money, unix_time};
+use crate::http::AppState;
+use crate::market::{self, Kind, Listing, ListingContent, Search};
+use crate::people::{self, Role};
+
+/// An offer of the marketplace.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfferItem {
+    pub id: i64,
+    pub member_id: i64,
+    pub title: String,
+    pub description: String,
+    /// A sector code (`informatique`, `restauration`...).
+    pub category: String,
+    /// None: on quote.
+    #[schema(example = "120.00")]
+    pub price: Option<String>,
+    /// VAT in basis points (2000 = 20 %).
+    pub vat_bp: i64,
+    pub city: String,
+    #[schema(example = "2026-12-31")]
+    pub active_until: String,
+    /// `open` or `closed`.
+    pub status: String,
+    #[schema(example = "2026-12-02T10:00:00Z")]
+    pub created_at: String,
+}
+
+fn offer_item(l: &Listing) -> OfferItem {
+    OfferItem {
+        id: l.id,
+        member_id: l.member_id,
+        title: l.title.clone(),
+        description: l.description.clone(),
+        category: l.category.clone(),
+        price: l.price_minor.map(|p| money(ledger::Amount::from_minor(p))),
+        vat_bp: l.vat_bp,
+        city: l.city.clone(),
+        active_until: l.active_until.clone(),
+        status: if l.open { "open" } else { "closed" }.to_owned(),
+        created_at: unix_time(l.created_at),
+    }
+}
+
+/// A page of offers, newest first; pass `next` as `after` for the following page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfferPage {
+    pub items: Vec<OfferItem>,
+    pub next: Option<String>,
+}
+
+/// The marketplace's open offers.
+#[utoipa::path(get, path = "/api/v1/offers", tag = "offers",
+    params(
+        ("q" = Option<String>, Query, description = "Words of the title or description (at most 100 characters)"),
+        ("category" = Option<String>, Query, description = "A sector code"),
+        ("city" = Option<String>, Query, description = "A city"),
+        ("limit" = Option<i64>, Query, description = "1 to 200, default 50", minimum = 1, maximum = 200),
+        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "Open, active offers", body = OfferPage),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Member accountants do not see the marketplace", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<OfferPage>> {
+    if auth.user.role == Role::MemberAccountant {
+        return Err(ApiError::forbidden(
+            "A member accountant does not see the marketplace.",
+        ));
+    }
+    let params = types::query(raw.as_deref());
+    let limit = types::limit(&params)?;
+    let after = types::cursor(&params, "after")?;
+    let text = types::param(&params, "q").unwrap_or("").to_owned();
+    if text.chars().count() > market::SEARCH_TEXT_LEN_MAX {
+        return Err(ApiError::invalid(
+            "q",
+            format!(
+                "q is longer than {} characters.",
+                market::SEARCH_TEXT_LEN_MAX
+            ),
+        ));
+    }
+    let search = Search {
+        text,
+        category: types::param(&params, "category").unwrap_or("").to_owned(),
+        city: types::param(&params, "city").unwrap_or("").to_owned(),
+        kind: Some(Kind::Offer),
+        before: after,
+    };
+    let today = Utc::now().date_naive().format("%Y-%m-%d").to_string();
+    let mut rows = market::search_page(&state.store, &search, &today, limit as i64 + 1).await?;
+    let next = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|l| l.id.to_string())
+    } else {
+        None
+    };
+    Ok(Json(OfferPage {
+        items: rows.iter().map(offer_item).collect(),
+        next,
+    }))
+}
+
+/// A new offer of the caller's company.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewOfferBody {
+    /// 1 to 120 characters.
+    #[schema(min_length = 1, max_length = 120)]
+    pub title: String,
+    /// At most 4 000 characters.
+    #[serde(default)]
+    pub description: String,
+    /// A sector code (`informatique`, `restauration`...).
+    pub category: String,
+    /// A decimal string; absent or null: on quote.
+    #[schema(example = "120.00", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
+    #[serde(default)]
+    pub price: Option<String>,
+    /// VAT in basis points, 0 to 10 000 (2000 = 20 %).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 10000)]
+    pub vat_bp: i64,
+    /// 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
+    pub city: String,
+    /// `YYYY-MM-DD`, today or later.
+    #[schema(example = "2026-12-31", format = Date)]
+    pub active_until: String,
+}
+
+fn text(field: &str, value: &str, max: usize, required: bool) -> Result<String, ApiError> {
+    let value = value.trim();
+    if required && value.is_empty() {
+        return Err(ApiError::invalid(field, format!("{field} is required.")));
+    }
+    if value.chars().count() > max {
+        return Err(ApiError::invalid(
+            field,
+            format!("{field} is longer than {max} characters."),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+fn content(input: &NewOfferBody) -> Result<ListingContent, ApiError> {
+    let title = text("title", &input.title, market::TITLE_LEN_MAX, true)?;
+    let description = text(
+        "description",
+        &input.description,
+        market::LISTING_DESCRIPTION_LEN_MAX,
+        false,
+    )?;
+    if !people::is_sector(&input.category) {
+        return Err(ApiError::invalid(
+            "category",
+            "category is not a sector code.",
+        ));
+    }
+    let price_minor = match &input.price {
+        None => None,
+        Some(price) => Some(types::positive_amount("price", price)?.minor()),
+    };
+    if !(0..=market::VAT_BP_MAX).contains(&input.vat_bp) {
+        return Err(ApiError::invalid("vat_bp", "vat_bp must be 0 to 10000."));
+    }
+    let city = text("city", &input.city, market::CITY_LEN_MAX, true)?;
+    let until = NaiveDate::parse_from_str(input.active_until.trim(), "%Y-%m-%d")
+        .ok()
+        .filter(|day| *day >= Utc::now().date_naive())
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "active_until",
+                "active_until must be a date, today or later.",
+            )
+        })?;
+    Ok(ListingContent {
+        kind: Kind::Offer,
+        title,
+        description,
+        category: input.category.clone(),
+        price_minor,
+        vat_bp: input.vat_bp,
+        city,
+        active_until: until.format("%Y-%m-%d").to_string(),
+    })
+}
+
+/// Lists an offer of the caller's company (pay scope).
+#[utoipa::path(post, path = "/api/v1/offers", tag = "offers",
+    request_body = NewOfferBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    responses(
+        (status = 201, description = "Listed", body = OfferItem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let member = auth.payer()?.clone();
+    let path = uri.path().to_owned();
+    Ok(idempotency::run(
+        &state,
+        &auth,
+        &method,
+        &path,
+        &headers,
+        &body,
+        |key| async {
+            let input: NewOfferBody = types::json(&body)?;
+            let content = content(&input)?;
+            let key = CallerKey::or_random(key);
+            let form_token = format!("api-{}-{}", member.id, key.0);
+            let id = market::create(&state.store, member.id, &content, Some(&form_token)).await?;
+            let listing = market::get(&state.store, id)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            Written::created(offer_item(&listing))
+        },
+    )
+    .await)
+}

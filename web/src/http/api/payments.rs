@@ -1,0 +1,422 @@
+//! Payments and payment requests.
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
+use axum::Json;
+use chrono::{NaiveDate, Utc};
+use ledger::{IdempotencyKey, Rejection};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::ApiAuth;
+use super::error::{ApiError, ApiResult, Problem};
+use super::idempotency::{self, CallerKey, Written};
+use super::types::{self, money, unix_time};
+use crate::http::limits::{self, ErrorFormat};
+use crate::http::AppState;
+use crate::people::{self, Member};
+use crate::trade::{self, PaymentOrder, PaymentRequest, RequestStatus, Side};
+
+/// A payment to another member.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PaymentBody {
+    /// The payee's member id.
+    #[schema(minimum = 1)]
+    pub payee: i64,
+    /// A decimal string: `"12.50"`, `"12.5"` or `"12"`.
+    #[schema(example = "12.50", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
+    pub amount: String,
+    /// At most 64 characters.
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    pub reference: String,
+    /// At most 280 characters.
+    #[serde(default)]
+    #[schema(max_length = 280)]
+    pub memo: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentDone {
+    pub transaction_id: i64,
+    /// `completed`.
+    pub status: String,
+    /// The payer's balance after the payment.
+    #[schema(example = "-12.74")]
+    pub payer_balance: String,
+}
+
+/// The other member of a payment or request: not the caller, existing.
+async fn other_member(state: &AppState, me: &Member, field: &str, id: i64) -> ApiResult<Member> {
+    if id == me.id {
+        return Err(ApiError::invalid(
+            field,
+            format!("{field} cannot be yourself."),
+        ));
+    }
+    people::member(&state.store, id)
+        .await?
+        .ok_or_else(|| ApiError::invalid(field, format!("{field} is not a member.")))
+}
+
+/// Reference and memo within the ledger's limits.
+fn texts(reference: &str, memo: &str) -> ApiResult<(String, String)> {
+    let (reference, memo) = (reference.trim(), memo.trim());
+    match ledger::validate_text(reference, memo) {
+        Err(rejection @ Rejection::ReferenceTooLong { .. }) => {
+            Err(ApiError::invalid("reference", rejection.to_string()))
+        }
+        Err(rejection) => Err(ApiError::invalid("memo", rejection.to_string())),
+        Ok(()) => Ok((reference.to_owned(), memo.to_owned())),
+    }
+}
+
+async fn balance_of(state: &AppState, member: &Member) -> ApiResult<String> {
+    let account = state
+        .store
+        .account(ledger::AccountId(member.account_id as u64))
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("member {} has no account", member.id)))?;
+    Ok(money(account.balance()))
+}
+
+/// Pays another member (pay scope).
+#[utoipa::path(post, path = "/api/v1/payments", tag = "payments",
+    request_body = PaymentBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    responses(
+        (status = 201, description = "Paid", body = PaymentDone),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input (`validation_failed`) or refused by the ledger (`insufficient_credit`, `over_upper_limit`, `account_frozen`...)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many payments for this token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn pay(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let payer = auth.payer()?.clone();
+    limits::check(
+        &state.limits.api_payments,
+        &auth.token.id.to_string(),
+        ErrorFormat::Problem,
+    )?;
+    let path = uri.path().to_owned();
+    Ok(idempotency::run(
+        &state,
+        &auth,
+        &method,
+        &path,
+        &headers,
+        &body,
+        |key| async {
+            let input: PaymentBody = types::json(&body)?;
+            let payee = other_member(&state, &payer, "payee", input.payee).await?;
+            let amount = types::positive_amount("amount", &input.amount)?;
+            let (reference, memo) = texts(&input.reference, &input.memo)?;
+            let key = CallerKey::or_random(key);
+            let ledger_key = IdempotencyKey::new(format!("api-pay-{}", key.0))
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            let order = PaymentOrder {
+                amount,
+                reference,
+                memo,
+            };
+            let outcome = trade::pay(&state.store, ledger_key, &payer, &payee, order)
+                .await?
+                .map_err(ApiError::Rejected)?;
+            Written::created(PaymentDone {
+                transaction_id: outcome.tx().map(|t| t.0 as i64).unwrap_or_default(),
+                status: "completed".to_owned(),
+                payer_balance: balance_of(&state, &payer).await?,
+            })
+        },
+    )
+    .await)
+}
+
+/// A payment request: the seller asks the buyer to pay.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestItem {
+    pub id: i64,
+    pub seller_member_id: i64,
+    pub buyer_member_id: i64,
+    #[schema(example = "12.50")]
+    pub amount: String,
+    pub reference: String,
+    pub memo: String,
+    #[schema(example = "2026-12-31")]
+    pub due_date: String,
+    /// `open`, `paid`, `declined` or `expired`.
+    pub status: String,
+    pub transaction_id: Option<i64>,
+    #[schema(example = "2026-12-02T10:00:00Z")]
+    pub created_at: String,
+}
+
+fn request_item(r: &PaymentRequest) -> RequestItem {
+    RequestItem {
+        id: r.id,
+        seller_member_id: r.seller_member_id,
+        buyer_member_id: r.buyer_member_id,
+        amount: money(ledger::Amount::from_minor(r.amount_minor)),
+        reference: r.reference.clone(),
+        memo: r.memo.clone(),
+        due_date: r.due_date.clone(),
+        status: r.status.as_str().to_owned(),
+        transaction_id: r.tx_id,
+        created_at: unix_time(r.created_at),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestList {
+    pub items: Vec<RequestItem>,
+}
+
+/// A new payment request (the caller is the seller).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewRequestBody {
+    /// The buyer's member id.
+    #[schema(minimum = 1)]
+    pub payer: i64,
+    #[schema(example = "12.50", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
+    pub amount: String,
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    pub reference: String,
+    #[serde(default)]
+    #[schema(max_length = 280)]
+    pub memo: String,
+    /// `YYYY-MM-DD`, today or later.
+    #[schema(example = "2026-12-31", format = Date)]
+    pub due_date: String,
+}
+
+/// Asks another member to pay (pay scope).
+#[utoipa::path(post, path = "/api/v1/payment-requests", tag = "payments",
+    request_body = NewRequestBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    responses(
+        (status = 201, description = "Requested", body = RequestItem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn create_request(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let seller = auth.payer()?.clone();
+    let path = uri.path().to_owned();
+    Ok(idempotency::run(
+        &state,
+        &auth,
+        &method,
+        &path,
+        &headers,
+        &body,
+        |key| async {
+            let input: NewRequestBody = types::json(&body)?;
+            let buyer = other_member(&state, &seller, "payer", input.payer).await?;
+            let amount = types::positive_amount("amount", &input.amount)?;
+            let (reference, memo) = texts(&input.reference, &input.memo)?;
+            let due = NaiveDate::parse_from_str(input.due_date.trim(), "%Y-%m-%d")
+                .ok()
+                .filter(|day| *day >= Utc::now().date_naive())
+                .ok_or_else(|| {
+                    ApiError::invalid("due_date", "due_date must be a date, today or later.")
+                })?;
+            let expires_at = due
+                .and_hms_opt(23, 59, 59)
+                .map(|t| t.and_utc().timestamp())
+                .and_then(|t| t.checked_add(trade::REQUEST_GRACE_SECONDS))
+                .ok_or_else(|| ApiError::invalid("due_date", "due_date is out of range."))?;
+            let key = CallerKey::or_random(key);
+            let form_token = format!("api-{}-{}", seller.id, key.0);
+            let id = trade::create_request(
+                &state.store,
+                &trade::NewRequest {
+                    seller_member_id: seller.id,
+                    buyer_member_id: buyer.id,
+                    amount_minor: amount.minor(),
+                    reference: &reference,
+                    memo: &memo,
+                    due_date: &due.format("%Y-%m-%d").to_string(),
+                    expires_at,
+                    form_token: &form_token,
+                },
+            )
+            .await?;
+            let request = trade::request(&state.store, id)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            Written::created(request_item(&request))
+        },
+    )
+    .await)
+}
+
+/// The caller's payment requests, as buyer and as seller.
+#[utoipa::path(get, path = "/api/v1/payment-requests", tag = "payments",
+    params(
+        ("status" = Option<String>, Query, description = "`open` for open requests only; all by default"),
+        ("limit" = Option<i64>, Query, description = "1 to 200 per side, default 50", minimum = 1, maximum = 200),
+    ),
+    responses(
+        (status = 200, description = "The member's requests, as buyer and as seller, newest first", body = RequestList),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a member company's user", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn list_requests(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<RequestList>> {
+    let member = auth.member()?.clone();
+    let params = types::query(raw.as_deref());
+    let limit = types::limit(&params)?;
+    let scope = match types::param(&params, "status") {
+        None | Some("") | Some("all") => trade::Scope::All,
+        Some("open") => trade::Scope::Open,
+        Some(_) => return Err(ApiError::invalid("status", "status must be open or all.")),
+    };
+    trade::expire_requests(&state.store).await?;
+    let mut items = Vec::new();
+    for side in [Side::Buyer, Side::Seller] {
+        items.extend(trade::requests_of(&state.store, member.id, side, scope, limit as i64).await?);
+    }
+    items.sort_by_key(|r| std::cmp::Reverse(r.id));
+    Ok(Json(RequestList {
+        items: items.iter().map(request_item).collect(),
+    }))
+}
+
+/// A request the caller must answer as its buyer; any other is 404.
+async fn own_request(state: &AppState, buyer: &Member, id: &str) -> ApiResult<PaymentRequest> {
+    let id = types::path_id(id)?;
+    trade::expire_requests(&state.store).await?;
+    let request = trade::request(&state.store, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if request.buyer_member_id != buyer.id {
+        return Err(ApiError::NotFound);
+    }
+    Ok(request)
+}
+
+fn not_open() -> ApiError {
+    ApiError::coded(
+        StatusCode::CONFLICT,
+        "request_not_open",
+        "This request is no longer open.",
+    )
+}
+
+/// Pays a request addressed to the caller (pay scope).
+#[utoipa::path(post, path = "/api/v1/payment-requests/{id}/accept", tag = "payments",
+    params(
+        ("id" = i64, Path, description = "Request id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+    ),
+    responses(
+        (status = 200, description = "Paid (or already paid)", body = RequestItem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request for this buyer", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Declined or expired (`request_not_open`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Refused by the ledger", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn accept_request(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let buyer = auth.payer()?.clone();
+    let path = uri.path().to_owned();
+    Ok(
+        idempotency::run(&state, &auth, &method, &path, &headers, &body, |_| async {
+            let request = own_request(&state, &buyer, &id).await?;
+            match request.status {
+                RequestStatus::Paid => return Written::ok(request_item(&request)),
+                RequestStatus::Open => {}
+                _ => return Err(not_open()),
+            }
+            let seller = people::member(&state.store, request.seller_member_id)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            trade::accept_request(&state.store, &buyer, &seller, &request)
+                .await?
+                .map_err(ApiError::Rejected)?;
+            let request = trade::request(&state.store, request.id)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            Written::ok(request_item(&request))
+        })
+        .await,
+    )
+}
+
+/// Declines a request addressed to the caller (pay scope).
+#[utoipa::path(post, path = "/api/v1/payment-requests/{id}/decline", tag = "payments",
+    params(
+        ("id" = i64, Path, description = "Request id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+    ),
+    responses(
+        (status = 200, description = "Declined", body = RequestItem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request for this buyer", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not open (`request_not_open`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn decline_request(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let buyer = auth.payer()?.clone();
+    let path = uri.path().to_owned();
+    Ok(
+        idempotency::run(&state, &auth, &method, &path, &headers, &body, |_| async {
+            let request = own_request(&state, &buyer, &id).await?;
+            if request.status != RequestStatus::Open
+                || !trade::decline_request(&state.store, request.id).await?
+            {
+                return Err(not_open());
+            }
+            let request = trade::request(&state.store, request.id)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            Written::ok(request_item(&request))
+        })
+        .await,
+    )
+}

@@ -1,0 +1,181 @@
+//! The API's value formats: amounts as decimal strings with two decimals, times in RFC 3339
+//! UTC, JSON bodies whose errors name the field, list limits and cursors.
+
+use chrono::{DateTime, Utc};
+use ledger::Amount;
+use serde::de::DeserializeOwned;
+
+use super::error::{ApiError, ApiResult};
+
+/// Most items one list page holds.
+pub const LIST_LIMIT_MAX: usize = 200;
+/// Items of a list page when `limit` is not given.
+pub const LIST_LIMIT_DEFAULT: usize = 50;
+/// Longest amount text accepted (digits, a point and two decimals).
+pub const AMOUNT_TEXT_LEN_MAX: usize = 20;
+
+/// `12.50`, `-3.00`.
+pub fn money(amount: Amount) -> String {
+    amount.to_plain()
+}
+
+/// `2026-12-02T10:00:00Z`.
+pub fn time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A unix time in seconds, as [`time`].
+pub fn unix_time(seconds: i64) -> String {
+    DateTime::from_timestamp(seconds, 0)
+        .map(time)
+        .unwrap_or_default()
+}
+
+/// Digits with an optional point and one or two decimals: `12`, `12.5`, `12.50`.
+fn amount_shape(text: &str) -> bool {
+    let (units, decimals) = match text.split_once('.') {
+        Some((units, decimals)) => (units, Some(decimals)),
+        None => (text, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    text.len() <= AMOUNT_TEXT_LEN_MAX
+        && digits(units)
+        && decimals.is_none_or(|d| digits(d) && d.len() <= 2)
+}
+
+/// A strictly positive amount (`"12.50"`, `"12.5"`, `"12"`); anything else is
+/// `validation_failed` on `field`.
+pub fn positive_amount(field: &str, text: &str) -> ApiResult<Amount> {
+    if !amount_shape(text) {
+        return Err(ApiError::invalid(
+            field,
+            format!("{field} must be a decimal string such as \"12.50\"."),
+        ));
+    }
+    Amount::parse_positive(text)
+        .map_err(|_| ApiError::invalid(field, format!("{field} must be positive.")))
+}
+
+/// An amount that may be zero (limits).
+pub fn amount(field: &str, text: &str) -> ApiResult<Amount> {
+    if !amount_shape(text) {
+        return Err(ApiError::invalid(
+            field,
+            format!("{field} must be a decimal string such as \"12.50\"."),
+        ));
+    }
+    Amount::parse_signed(text).map_err(|_| ApiError::invalid(field, format!("{field} is invalid.")))
+}
+
+/// Parses a JSON body; a wrong or missing field is `validation_failed` naming it.
+pub fn json<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let message = inner.to_string();
+        let field = if path.starts_with('[') {
+            "body".to_owned()
+        } else if path == "." || path.is_empty() {
+            // `missing field `payee``: serde names the field in the message.
+            message
+                .split('`')
+                .nth(1)
+                .filter(|_| message.starts_with("missing field"))
+                .unwrap_or("body")
+                .to_owned()
+        } else {
+            path
+        };
+        ApiError::invalid(&field, format!("{field}: {message}"))
+    })?;
+    deserializer
+        .end()
+        .map_err(|_| ApiError::invalid("body", "Trailing characters after the JSON body."))?;
+    Ok(value)
+}
+
+/// The query string's parameters (unknown ones are ignored).
+pub fn query(raw: Option<&str>) -> Vec<(String, String)> {
+    form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `limit`: 1 to [`LIST_LIMIT_MAX`], [`LIST_LIMIT_DEFAULT`] when absent.
+pub fn limit(params: &[(String, String)]) -> ApiResult<usize> {
+    match param(params, "limit") {
+        None => Ok(LIST_LIMIT_DEFAULT),
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=LIST_LIMIT_MAX).contains(n))
+            .ok_or_else(|| {
+                ApiError::invalid("limit", format!("limit must be 1 to {LIST_LIMIT_MAX}."))
+            }),
+    }
+}
+
+/// A keyset cursor (`after`): a positive id, or none.
+pub fn cursor(params: &[(String, String)], name: &str) -> ApiResult<Option<i64>> {
+    match param(params, name) {
+        None => Ok(None),
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(Some)
+            .ok_or_else(|| ApiError::invalid(name, format!("{name} must be a cursor from next."))),
+    }
+}
+
+/// An id from the path: anything that is not a positive integer is simply not found.
+pub fn path_id(text: &str) -> ApiResult<i64> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or(ApiError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_decimal_strings() {
+        assert_eq!(positive_amount("amount", "12.50").unwrap().minor(), 1250);
+        assert_eq!(positive_amount("amount", "12.5").unwrap().minor(), 1250);
+        assert_eq!(positive_amount("amount", "12").unwrap().minor(), 1200);
+        for bad in [
+            "", "12.", ".5", "12.505", "-1", "+1", "1e3", "12,50", "0", "0.00", " 1",
+        ] {
+            assert!(positive_amount("amount", bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(amount("credit_limit", "0").unwrap().minor(), 0);
+        assert_eq!(money(Amount::from_minor(-5)), "-0.05");
+        assert_eq!(unix_time(0), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn body_errors_name_the_field() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Body {
+            payee: i64,
+            amount: String,
+        }
+        let error = json::<Body>(br#"{"payee": 1, "amount": 12}"#).unwrap_err();
+        assert_eq!(error.problem().field.as_deref(), Some("amount"));
+        let error = json::<Body>(br#"{"amount": "12"}"#).unwrap_err();
+        assert_eq!(error.problem().field.as_deref(), Some("payee"));
+        let error = json::<Body>(b"nope").unwrap_err();
+        assert_eq!(error.problem().field.as_deref(), Some("body"));
+    }
+}
