@@ -330,38 +330,63 @@ impl Page {
 
     /// Types `text` into the field `css`, replacing what it held.
     pub async fn fill(&self, css: &str, text: &str) -> Result<()> {
-        let field = self.find(css).await?;
-        field
-            .clear()
-            .await
-            .with_context(|| format!("clear {css}"))?;
-        field
-            .send_keys(text)
-            .await
-            .with_context(|| format!("type into {css}"))
+        self.on_element(css, "type into", |field| async move {
+            field.clear().await?;
+            field.send_keys(text).await
+        })
+        .await
     }
 
     /// Picks the option whose value is `value` in the select `css`.
     pub async fn select(&self, css: &str, value: &str) -> Result<()> {
-        self.find(css)
-            .await?
-            .select_by_value(value)
-            .await
-            .with_context(|| format!("choose {value:?} in {css}"))
+        self.on_element(css, "choose an option in", |element| async move {
+            element.select_by_value(value).await
+        })
+        .await
+    }
+
+    /// Runs `step` on the element `css`, finding it again when the page was replaced between
+    /// finding it and using it (a "stale element": after a form posts or a redirect, the
+    /// old page may still be there when the element is found). Other errors end at once.
+    async fn on_element<T, F, Fut>(&self, css: &str, what: &str, step: F) -> Result<T>
+    where
+        F: Fn(Element) -> Fut,
+        Fut: Future<Output = Result<T, fantoccini::error::CmdError>>,
+    {
+        let started = Instant::now();
+        loop {
+            let element = self.find(css).await?;
+            match step(element).await {
+                Ok(value) => return Ok(value),
+                Err(error) if is_stale(&error) && started.elapsed() < self.timeout => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(error) => return Err(error).with_context(|| format!("{what} {css}")),
+            }
+        }
     }
 
     pub async fn click(&self, css: &str) -> Result<()> {
-        self.find(css)
-            .await?
-            .click()
+        self.on_element(css, "click", |element| async move { element.click().await })
             .await
-            .with_context(|| format!("click {css}"))
     }
 
     /// The text of the element `css`, as displayed.
     pub async fn text(&self, css: &str) -> Result<String> {
-        let element = self.find(css).await?;
-        Ok(element.text().await?.trim().to_owned())
+        let text = self
+            .on_element(css, "read the text of", |element| async move {
+                element.text().await
+            })
+            .await?;
+        Ok(text.trim().to_owned())
+    }
+
+    /// The attribute `name` of the element `css`.
+    pub async fn attr(&self, css: &str, name: &str) -> Result<Option<String>> {
+        self.on_element(css, "read an attribute of", |element| async move {
+            element.attr(name).await
+        })
+        .await
     }
 
     /// Waits until the element `css` shows exactly `expected` (after a form posts, the next
@@ -412,7 +437,12 @@ impl Page {
     pub async fn expect_text(&self, text: &str) -> Result<()> {
         let started = Instant::now();
         loop {
-            let body = self.body_text().await?;
+            // The body may belong to a page being replaced: read it again then.
+            let body = match self.body_text().await {
+                Ok(body) => body,
+                Err(_) if started.elapsed() < self.timeout => String::new(),
+                Err(error) => return Err(error),
+            };
             if body.contains(text) {
                 return Ok(());
             }
@@ -499,4 +529,9 @@ impl Page {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// Whether a WebDriver error says the element belongs to a page that was replaced.
+fn is_stale(error: &fantoccini::error::CmdError) -> bool {
+    error.to_string().contains("stale element")
 }

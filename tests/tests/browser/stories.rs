@@ -162,8 +162,10 @@ async fn a_payment_request_is_accepted() {
             page.click("form[action='/requests'] button[type=submit]")
                 .await?;
             page.expect_text("DEV-2026-007").await?;
-            let link = page.find("a[href^='/requests/']").await?;
-            let href = link.attr("href").await?.context("a link")?;
+            let href = page
+                .attr("a[href^='/requests/']", "href")
+                .await?
+                .context("a link")?;
             let request_id = id_in(&href, "/requests/")?;
             let request = web::trade::request(&store, request_id)
                 .await?
