@@ -5,7 +5,8 @@
 #   scripts/api-load.sh [DATABASE_URL]     (default: a fresh SQLite file in a temporary folder)
 #
 # Settings (environment): LOAD_CONNECTIONS (default 64), LOAD_SECONDS (default 30),
-# LOAD_THREADS (default 2). A PostgreSQL URL must name an empty database.
+# LOAD_THREADS (default 2), LOAD_KEYS (default on: every payment carries an Idempotency-Key;
+# off: none). A PostgreSQL URL must name an empty database.
 # Rate limits are switched off: the point is what the server can carry. Each payment is
 # 1.00 from one of the 30 demo members (its own `pay` token) to another chosen at random,
 # each with its own Idempotency-Key. Prints wrk's report (latency percentiles) and the
@@ -20,6 +21,7 @@ command -v wrk >/dev/null 2>&1 || {
 CONNECTIONS="${LOAD_CONNECTIONS:-64}"
 SECONDS_RUN="${LOAD_SECONDS:-30}"
 THREADS="${LOAD_THREADS:-2}"
+export LOAD_KEYS="${LOAD_KEYS:-on}"
 
 cargo build -q --release --bin troc
 TROC=target/release/troc
@@ -53,7 +55,7 @@ done
 
 # One pay token per demo member, and its member id (from GET /api/v1/me).
 python3 - "$TROC" "$DB" "$BASE" >"$WORK/payments.lua" <<'PY'
-import json, subprocess, sys, urllib.request
+import json, os, subprocess, sys, urllib.request
 troc, db, base = sys.argv[1:4]
 tokens, members = [], []
 for n in range(1, 31):
@@ -69,6 +71,7 @@ for n in range(1, 31):
     members.append(me["member_id"])
 print("local tokens = {" + ",".join(f'"{t}"' for t in tokens) + "}")
 print("local members = {" + ",".join(str(m) for m in members) + "}")
+print("local keys = " + ("true" if os.environ["LOAD_KEYS"] == "on" else "false"))
 print(r'''
 local threads = {}
 local serial = 0
@@ -86,14 +89,19 @@ function request()
   local j = math.random(#members - 1)
   if j >= i then j = j + 1 end
   local body = '{"payee":' .. members[j] .. ',"amount":"1.00","reference":"load","memo":""}'
-  return wrk.format("POST", "/api/v1/payments", {
+  local headers = {
     ["Authorization"] = "Bearer " .. tokens[i],
     ["Content-Type"] = "application/json",
-    ["Idempotency-Key"] = "load-" .. id .. "-" .. serial,
-  }, body)
+  }
+  if keys then headers["Idempotency-Key"] = "load-" .. id .. "-" .. serial end
+  return wrk.format("POST", "/api/v1/payments", headers, body)
 end
 function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
+  if status ~= 201 and not shown then
+    shown = true
+    io.write("first non-201 answer: " .. status .. " " .. body .. "\n")
+  end
 end
 function done(summary, latency, requests)
   local total = {}
@@ -124,7 +132,7 @@ print("; ".join(f"{c.name}={c.value}" for c in jar))
 PY
 )"
 
-echo "== POST /api/v1/payments: $CONNECTIONS connections, $THREADS threads, ${SECONDS_RUN}s ($DB)"
+echo "== POST /api/v1/payments: $CONNECTIONS connections, $THREADS threads, ${SECONDS_RUN}s, keys $LOAD_KEYS ($DB)"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_RUN}s" --latency -s "$WORK/payments.lua" "$BASE"
 echo "== GET /dashboard: $CONNECTIONS connections, $THREADS threads, ${SECONDS_RUN}s"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_RUN}s" --latency -H "Cookie: $COOKIE" "$BASE/dashboard"
