@@ -10,6 +10,10 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
+use std::collections::{BTreeSet, HashMap};
+
+use ledger::AccountId;
+
 use crate::dispatch;
 use crate::store::{Store, StoreError, StoreResult};
 
@@ -568,6 +572,29 @@ pub async fn members(store: &Store, limit: i64) -> StoreResult<Vec<Member>> {
         let rows = sqlx::query(&sql).bind(limit).fetch_all(pool).await?;
         rows.iter().map(member_from_row).collect()
     })
+}
+
+/// The names of the members holding these ledger accounts (accounts of no member, such as
+/// the network's own, are absent): one read, whatever the size of the network.
+pub async fn names_of_accounts(
+    store: &Store,
+    accounts: &BTreeSet<AccountId>,
+) -> StoreResult<HashMap<AccountId, String>> {
+    if accounts.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT account_id, name FROM members WHERE {}",
+        crate::store::in_id_list(store.kind(), "account_id", 1)
+    );
+    let ids = crate::store::id_list(accounts.iter().map(|a| a.0));
+    let rows: Vec<(i64, String)> = dispatch!(store.backend(), pool => {
+        sqlx::query_as(&sql).bind(&ids).fetch_all(pool).await?
+    });
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, name)| u64::try_from(id).ok().map(|id| (AccountId(id), name)))
+        .collect())
 }
 
 /// A user by id.

@@ -418,6 +418,32 @@ story!(
                 .await
                 .is_err());
             assert!(store.history(b, None, 0).await.is_err());
+            // The chart's reading: each transaction's net, newest first, with no transaction
+            // loaded; the same figures as the history's, bounded the same way.
+            let moves = store.balance_moves(b, 10).await.unwrap();
+            assert_eq!(
+                moves,
+                (1..=5)
+                    .rev()
+                    .map(|units| Amount::from_units(units))
+                    .collect::<Vec<_>>()
+            );
+            let first_page = store.history(b, None, 2).await.unwrap();
+            let nets: Vec<Amount> = first_page.entries.iter().map(|e| e.net).collect();
+            assert_eq!(store.balance_moves(b, 2).await.unwrap(), nets);
+            assert_eq!(
+                store.balance_moves(a, 10).await.unwrap(),
+                (1..=5)
+                    .rev()
+                    .map(|units| Amount::from_units(-units))
+                    .collect::<Vec<_>>()
+            );
+            assert!(store.balance_moves(b, HISTORY_PAGE_SIZE_MAX).await.is_ok());
+            assert!(store
+                .balance_moves(b, HISTORY_PAGE_SIZE_MAX + 1)
+                .await
+                .is_err());
+            assert!(store.balance_moves(b, 0).await.is_err());
             store.close().await;
         }
     }

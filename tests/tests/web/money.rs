@@ -64,6 +64,8 @@ story!(pay_a_member_end_to_end, |db: &tests::TestDb| {
         let page = browser.get("/dashboard").await;
         page.assert_contains("-101,00");
         page.assert_contains("<polyline");
+        // The recent list names the counterparty (read for the listed lines only).
+        page.assert_contains("Beta &#38; Fils &#60;SAS&#62;");
         let page = browser.get("/history").await;
         page.assert_contains("FA-2026-001");
         page.assert_contains("Maintenance &#60;script&#62;");

@@ -5,7 +5,7 @@
 //! idempotency key of the payment (`web-pay-MEMBER-TOKEN`), so a double click, a refresh or
 //! a replayed POST gets the first payment's answer and never pays twice.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -45,6 +45,8 @@ pub fn router() -> Router<AppState> {
 pub const MEMBERS_LISTED_MAX: i64 = 1_000;
 /// Points of the balance chart at most.
 pub const CHART_POINTS_MAX: usize = 200;
+/// Transactions listed on the dashboard.
+pub const RECENT_LINES: usize = 10;
 
 pub fn account_id(member: &Member) -> AccountId {
     AccountId(member.account_id as u64)
@@ -204,20 +206,28 @@ async fn dashboard(State(state): State<AppState>, auth: MemberReader) -> AppResu
     let t = auth.tr();
     let account = account_of(&state, &auth.member).await?;
     let me = account.id();
-    let page_data = state.store.history(me, None, CHART_POINTS_MAX).await?;
-    let mut balances = Vec::with_capacity(page_data.entries.len() + 1);
+    // The chart needs only each transaction's net effect; the recent list, the transactions
+    // themselves and the names of their counterparties.
+    let moves = state.store.balance_moves(me, CHART_POINTS_MAX).await?;
+    let mut balances = Vec::with_capacity(moves.len() + 1);
     let mut balance = account.balance().minor();
     balances.push(balance);
-    for entry in &page_data.entries {
-        balance -= entry.net.minor();
+    for net in &moves {
+        balance -= net.minor();
         balances.push(balance);
     }
     balances.reverse();
-    let names = names_by_account(&state).await?;
+    let page_data = state.store.history(me, None, RECENT_LINES).await?;
+    let counterparties: BTreeSet<AccountId> = page_data
+        .entries
+        .iter()
+        .flat_map(|e| e.transaction.postings().iter().map(|p| p.account))
+        .filter(|a| *a != me)
+        .collect();
+    let names = people::names_of_accounts(&state.store, &counterparties).await?;
     let recent = page_data
         .entries
         .iter()
-        .take(10)
         .map(|e| {
             let line = Line {
                 transaction: e.transaction.clone(),

@@ -284,19 +284,7 @@ impl Store {
                 "the page size must be between 1 and {HISTORY_PAGE_SIZE_MAX}"
             )));
         }
-        let before = before.map(|t| db_id(t.0)).unwrap_or(i64::MAX);
-        let lines: Vec<(i64, i64)> = crate::dispatch!(self.backend(), pool => {
-            sqlx::query_as(
-                "SELECT tx_id, CAST(SUM(amount) AS BIGINT) FROM postings \
-                 WHERE account_id = $1 AND tx_id < $2 \
-                 GROUP BY tx_id ORDER BY tx_id DESC LIMIT $3",
-            )
-            .bind(db_id(account.0))
-            .bind(before)
-            .bind(page_size as i64 + 1)
-            .fetch_all(pool)
-            .await?
-        });
+        let lines = self.net_lines(account, before, page_size + 1).await?;
         let more = lines.len() > page_size;
         let lines = &lines[..lines.len().min(page_size)];
         let ids: Vec<TxId> = lines
@@ -327,6 +315,49 @@ impl Store {
             entries,
             next_before,
         })
+    }
+
+    /// The net effect of each of the account's last `count` transactions, newest first
+    /// (what a balance chart needs: no transaction is loaded). At most
+    /// [`HISTORY_PAGE_SIZE_MAX`].
+    pub async fn balance_moves(
+        &self,
+        account: AccountId,
+        count: usize,
+    ) -> StoreResult<Vec<Amount>> {
+        if count == 0 || count > HISTORY_PAGE_SIZE_MAX {
+            return Err(StoreError::Invalid(format!(
+                "the count must be between 1 and {HISTORY_PAGE_SIZE_MAX}"
+            )));
+        }
+        let lines = self.net_lines(account, None, count).await?;
+        Ok(lines
+            .into_iter()
+            .map(|(_, net)| Amount::from_minor(net))
+            .collect())
+    }
+
+    /// `(transaction id, net amount)` of the account's transactions before `before`, newest
+    /// first, at most `count`: one read of the `postings (account_id, tx_id)` index.
+    async fn net_lines(
+        &self,
+        account: AccountId,
+        before: Option<TxId>,
+        count: usize,
+    ) -> StoreResult<Vec<(i64, i64)>> {
+        let before = before.map(|t| db_id(t.0)).unwrap_or(i64::MAX);
+        Ok(crate::dispatch!(self.backend(), pool => {
+            sqlx::query_as(
+                "SELECT tx_id, CAST(SUM(amount) AS BIGINT) FROM postings \
+                 WHERE account_id = $1 AND tx_id < $2 \
+                 GROUP BY tx_id ORDER BY tx_id DESC LIMIT $3",
+            )
+            .bind(db_id(account.0))
+            .bind(before)
+            .bind(count as i64)
+            .fetch_all(pool)
+            .await?
+        }))
     }
 
     /// Releases open holds whose expiry is at or before `now`, oldest first, at most

@@ -38,6 +38,7 @@ pub use ledger_store::{
 };
 pub use mapping::{MAPPING_ACTION, MEMBER_MAPPING_ACTION};
 pub use policies::{Effective, PolicyRecord};
+pub(crate) use rows::{id_list, in_id_list};
 pub use writer::{AllOrNone, StoreOptions, Submission, SUBMISSIONS_PER_CALL_MAX};
 
 use std::str::FromStr;
