@@ -4,6 +4,7 @@ mod access;
 mod documents;
 mod manage;
 mod payments;
+mod rate_limits;
 mod trades;
 mod web_tokens;
 
