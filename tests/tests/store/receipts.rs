@@ -83,8 +83,14 @@ story!(
                 .await
                 .unwrap();
             assert!(matches!(refused, Err(Rejection::InsufficientCredit { .. })));
-            let stored = tokens::remembered(&store, user, "k-2").await.unwrap().unwrap();
-            assert_eq!((stored.status, stored.response.as_str()), (422, "insufficient_credit"));
+            let stored = tokens::remembered(&store, user, "k-2")
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                (stored.status, stored.response.as_str()),
+                (422, "insufficient_credit")
+            );
             // A ledger replay writes no receipt of its own: the first one stands.
             let again = store
                 .submit(
@@ -145,19 +151,33 @@ story!(
                 tokens::remembered(&store, user, "taken").await.unwrap(),
                 Some(earlier.clone())
             );
-            let twice = tokens::remembered(&store, user, "twice").await.unwrap().unwrap();
+            let twice = tokens::remembered(&store, user, "twice")
+                .await
+                .unwrap()
+                .unwrap();
             assert_eq!(twice.request_hash, "first");
-            let fresh = tokens::remembered(&store, user, "fresh").await.unwrap().unwrap();
+            let fresh = tokens::remembered(&store, user, "fresh")
+                .await
+                .unwrap()
+                .unwrap();
             assert_eq!(fresh.request_hash, "h4");
             // A group is always ONE batch: a stored key and a key twice in it, and it commits.
             let group = store
                 .submit_all_or_none(vec![
                     Submission::new(key("group-1"), payment(a, b, 5))
                         .receipted(receipt(user, "taken", "group", a)),
-                    Submission::new(key("group-2"), payment(a, b, 6))
-                        .receipted(receipt(user, "group-key", "one", a)),
-                    Submission::new(key("group-3"), payment(a, b, 7))
-                        .receipted(receipt(user, "group-key", "two", a)),
+                    Submission::new(key("group-2"), payment(a, b, 6)).receipted(receipt(
+                        user,
+                        "group-key",
+                        "one",
+                        a,
+                    )),
+                    Submission::new(key("group-3"), payment(a, b, 7)).receipted(receipt(
+                        user,
+                        "group-key",
+                        "two",
+                        a,
+                    )),
                 ])
                 .await
                 .unwrap();
@@ -167,10 +187,15 @@ story!(
                 tokens::remembered(&store, user, "taken").await.unwrap(),
                 Some(earlier)
             );
-            let one = tokens::remembered(&store, user, "group-key").await.unwrap().unwrap();
+            let one = tokens::remembered(&store, user, "group-key")
+                .await
+                .unwrap()
+                .unwrap();
             assert_eq!(one.request_hash, "one");
             // Rendered with the payer's state right after ITS operation, not the batch's end.
-            assert!(one.response.ends_with(&format!("balance={}", before - 1_000 - 500 - 600)));
+            assert!(one
+                .response
+                .ends_with(&format!("balance={}", before - 1_000 - 500 - 600)));
             // A group rolled back takes its receipts with it: they live in its transaction.
             let refused = store
                 .submit_all_or_none(vec![

@@ -192,7 +192,13 @@ async fn remember_answer(state: &AppState, keyed: &Keyed, result: ApiResult<Writ
         status: status.as_u16(),
         response,
     };
-    let stored = tokens::remember(&state.store, keyed.user_id, &keyed.key, &keyed.path, &answer);
+    let stored = tokens::remember(
+        &state.store,
+        keyed.user_id,
+        &keyed.key,
+        &keyed.path,
+        &answer,
+    );
     if let Err(error) = stored.await {
         return ApiError::from(error).into_response();
     }

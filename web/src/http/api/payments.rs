@@ -145,8 +145,8 @@ pub async fn pay(
             )
         })
         .transpose()?;
-    let decision = trade::pay_receipted(&state.store, ledger_key, &payer, &payee, order, receipt)
-        .await?;
+    let decision =
+        trade::pay_receipted(&state.store, ledger_key, &payer, &payee, order, receipt).await?;
     let answer = || async {
         let outcome = decision.clone().map_err(ApiError::Rejected)?;
         Written::created(PaymentDone {
