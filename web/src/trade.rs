@@ -202,6 +202,18 @@ pub async fn pay(
     payee: &Member,
     order: PaymentOrder,
 ) -> StoreResult<Result<Outcome, Rejection>> {
+    pay_receipted(store, key, payer, payee, order, None).await
+}
+
+/// [`pay`], storing `receipt`'s API answer in the payment's own database transaction.
+pub async fn pay_receipted(
+    store: &Store,
+    key: IdempotencyKey,
+    payer: &Member,
+    payee: &Member,
+    order: PaymentOrder,
+    receipt: Option<crate::store::ApiReceipt>,
+) -> StoreResult<Result<Outcome, Rejection>> {
     let op = Operation::Payment {
         payer: AccountId(payer.account_id as u64),
         payee: AccountId(payee.account_id as u64),
@@ -209,7 +221,12 @@ pub async fn pay(
         reference: order.reference,
         memo: order.memo,
     };
-    store.submit(Submission::new(key, op)).await
+    let submission = Submission::new(key, op);
+    let submission = match receipt {
+        Some(receipt) => submission.receipted(receipt),
+        None => submission,
+    };
+    store.submit(submission).await
 }
 
 /// The buyer pays an open request (the request page's button and

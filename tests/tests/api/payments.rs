@@ -267,3 +267,133 @@ story!(transactions_in_keyset_pages, |db: &tests::TestDb| {
         store.close().await;
     }
 });
+
+story!(
+    keyed_payments_store_their_answer_with_the_payment,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, api, alpha, beta) = setup(&url).await;
+            let pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
+            let (owner, _) = web::people::find_login(&store, "owner@alpha.fr")
+                .await
+                .unwrap()
+                .unwrap();
+
+            // The answer is stored by the payment's own batch: there when the answer arrives.
+            let body = json!({"payee": beta.id, "amount": "10.00"});
+            let first = api
+                .post_key("/api/v1/payments", &pay, "pay-1", body.clone())
+                .await;
+            let done = first.ok(StatusCode::CREATED);
+            assert_eq!(done["payer_balance"], "-10.10");
+            let stored = web::tokens::remembered(&store, owner.id, "pay-1")
+                .await
+                .unwrap()
+                .expect("the receipt is stored");
+            assert_eq!(
+                (stored.status, stored.response.as_str()),
+                (201, first.text.as_str())
+            );
+            // Another payment changes the balance; the replay still says what the first said.
+            api.post(
+                "/api/v1/payments",
+                &pay,
+                json!({"payee": beta.id, "amount": "1.00"}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+            let again = api
+                .post_key("/api/v1/payments", &pay, "pay-1", body.clone())
+                .await;
+            assert_eq!(
+                (again.status, &again.text),
+                (StatusCode::CREATED, &first.text)
+            );
+            assert_eq!(again.headers["content-type"], "application/json");
+            assert_eq!(balance(&store, &alpha).await, -1_010 - 101);
+
+            // A refusal by the ledger is stored with it: the replay is the same 422, and no money
+            // moves either time.
+            let before = (balance(&store, &alpha).await, balance(&store, &beta).await);
+            let big = json!({"payee": beta.id, "amount": "5000.00"});
+            let refused = api
+                .post_key("/api/v1/payments", &pay, "too-big", big.clone())
+                .await;
+            refused.problem(StatusCode::UNPROCESSABLE_ENTITY, "insufficient_credit");
+            let stored = web::tokens::remembered(&store, owner.id, "too-big")
+                .await
+                .unwrap()
+                .expect("the refusal is stored");
+            assert_eq!(
+                (stored.status, stored.response.as_str()),
+                (422, refused.text.as_str())
+            );
+            let again = api.post_key("/api/v1/payments", &pay, "too-big", big).await;
+            assert_eq!((again.status, &again.text), (refused.status, &refused.text));
+            assert_eq!(again.headers["content-type"], "application/problem+json");
+            assert_eq!(
+                (balance(&store, &alpha).await, balance(&store, &beta).await),
+                before
+            );
+
+            // Invalid input is answered but not stored: the key stays free for a corrected request.
+            api.post_key(
+                "/api/v1/payments",
+                &pay,
+                "fix-me",
+                json!({"payee": beta.id, "amount": "douze"}),
+            )
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(
+                web::tokens::remembered(&store, owner.id, "fix-me")
+                    .await
+                    .unwrap(),
+                None
+            );
+            api.post_key(
+                "/api/v1/payments",
+                &pay,
+                "fix-me",
+                json!({"payee": beta.id, "amount": "12.00"}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+            assert_eq!(balance(&store, &alpha).await, before.0 - 1_212);
+
+            // Concurrent requests under one key with different bodies: one pays, the others get
+            // 409, and every later replay of the winner gets the winner's answer.
+            let before = balance(&store, &alpha).await;
+            let racers: Vec<_> = (1..=4)
+                .map(|n| {
+                    let (api, pay) = (api.clone(), pay.clone());
+                    let body = json!({"payee": beta.id, "amount": format!("{n}.00")});
+                    tokio::spawn(async move {
+                        let answer = api
+                            .post_key("/api/v1/payments", &pay, "contested", body.clone())
+                            .await;
+                        (n, body, answer)
+                    })
+                })
+                .collect();
+            let mut winners = Vec::new();
+            for racer in racers {
+                let (n, body, answer) = racer.await.unwrap();
+                if answer.status == StatusCode::CREATED {
+                    winners.push((n, body, answer.text));
+                } else {
+                    answer.problem(StatusCode::CONFLICT, "idempotency_conflict");
+                }
+            }
+            assert_eq!(winners.len(), 1, "exactly one request under the key pays");
+            let (n, body, text) = winners.pop().unwrap();
+            assert_eq!(balance(&store, &alpha).await, before - 101 * n);
+            let again = api
+                .post_key("/api/v1/payments", &pay, "contested", body)
+                .await;
+            assert_eq!((again.status, again.text), (StatusCode::CREATED, text));
+            store.close().await;
+        }
+    }
+);

@@ -5,6 +5,7 @@ mod action_log;
 mod concurrency;
 mod conformance;
 mod defenses;
+mod receipts;
 
 use ledger::{
     Account, AccountId, Amount, IdempotencyKey, Operation, Outcome, Policy, Rejection,

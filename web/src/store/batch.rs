@@ -49,6 +49,8 @@ pub(crate) struct Plan {
     pub(crate) changes: Vec<ChangeRecord>,
     /// Action-log records of accepted noted operations.
     pub(crate) actions: Vec<super::action_log::ActionRow>,
+    /// API receipts of the operations decided here (the first per user and key).
+    pub(crate) receipts: Vec<super::receipts::ReceiptRow>,
 }
 
 #[derive(Debug)]
@@ -93,6 +95,7 @@ pub(crate) fn decide_batch(
     let mut hold_ids = loaded.hold_ids.iter().copied();
     let mut changed_accounts = BTreeSet::new();
     let mut holds: BTreeMap<HoldId, Hold> = BTreeMap::new();
+    let mut receipted: HashSet<(i64, &str)> = HashSet::new();
     for submission in submissions {
         let key = submission.key().as_str();
         let fingerprint = submission.op().fingerprint();
@@ -155,6 +158,14 @@ pub(crate) fn decide_batch(
             }
             Err(rejection) => Err(rejection),
         };
+        // The API's answer, rendered with the account's state right after the operation.
+        if let Some(receipt) = submission.receipt() {
+            if receipted.insert((receipt.user_id(), receipt.key())) {
+                let account = loaded.snapshot.account(receipt.account());
+                plan.receipts
+                    .extend(receipt.row(&result, account, now.timestamp()));
+            }
+        }
         plan.keys.push(KeyRow {
             key: key.to_owned(),
             fingerprint: fingerprint.clone(),
@@ -608,6 +619,9 @@ pub(crate) async fn execute_with(
         if !plan.actions.is_empty() {
             conn.write_actions(&plan.actions).await?;
         }
+        if !plan.receipts.is_empty() {
+            conn.write_receipts(&plan.receipts).await?;
+        }
         let written_at = started.elapsed();
         tx.commit().await?;
         tracing::debug!(
@@ -686,6 +700,7 @@ pub(crate) trait WriteBatch {
     async fn write_accounts(&mut self, accounts: &[Account]) -> StoreResult<()>;
     async fn write_keys(&mut self, keys: &[KeyRow]) -> StoreResult<()>;
     async fn write_actions(&mut self, rows: &[super::action_log::ActionRow]) -> StoreResult<()>;
+    async fn write_receipts(&mut self, rows: &[super::receipts::ReceiptRow]) -> StoreResult<()>;
 }
 
 /// Rows per multi-row statement on SQLite (well under its 32,766 bound parameters).
@@ -785,6 +800,10 @@ impl WriteBatch for SqliteConnection {
 
     async fn write_actions(&mut self, rows: &[super::action_log::ActionRow]) -> StoreResult<()> {
         super::action_log::write_sqlite(self, rows).await
+    }
+
+    async fn write_receipts(&mut self, rows: &[super::receipts::ReceiptRow]) -> StoreResult<()> {
+        super::receipts::write_sqlite(self, rows).await
     }
 }
 
@@ -929,5 +948,9 @@ impl WriteBatch for PgConnection {
 
     async fn write_actions(&mut self, rows: &[super::action_log::ActionRow]) -> StoreResult<()> {
         super::action_log::write_postgres(self, rows).await
+    }
+
+    async fn write_receipts(&mut self, rows: &[super::receipts::ReceiptRow]) -> StoreResult<()> {
+        super::receipts::write_postgres(self, rows).await
     }
 }

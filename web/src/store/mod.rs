@@ -19,6 +19,7 @@ mod ledger_store;
 pub mod load;
 mod mapping;
 mod policies;
+pub mod receipts;
 mod rows;
 mod writer;
 
@@ -38,6 +39,7 @@ pub use ledger_store::{
 };
 pub use mapping::{MAPPING_ACTION, MEMBER_MAPPING_ACTION};
 pub use policies::{Effective, PolicyRecord};
+pub use receipts::{ApiReceipt, RenderFn};
 pub(crate) use rows::{id_list, in_id_list};
 pub use writer::{AllOrNone, StoreOptions, Submission, SUBMISSIONS_PER_CALL_MAX};
 

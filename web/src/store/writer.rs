@@ -81,6 +81,8 @@ pub struct Submission {
     /// The action-log record to write with the operation if it is accepted (manager
     /// actions; see `action_log`).
     note: Option<Box<super::action_log::ActionNote>>,
+    /// The API answer to remember with the operation, in its batch (see `receipts`).
+    receipt: Option<Box<super::receipts::ApiReceipt>>,
 }
 
 impl Submission {
@@ -91,6 +93,7 @@ impl Submission {
             time: None,
             signature: None,
             note: None,
+            receipt: None,
         }
     }
 
@@ -98,6 +101,13 @@ impl Submission {
     /// if the ledger accepts it, with the noted account's state before and after.
     pub fn noted(mut self, note: super::action_log::ActionNote) -> Submission {
         self.note = Some(Box::new(note));
+        self
+    }
+
+    /// Stores `receipt`'s answer (rendered from the decision, accepted or rejected) in
+    /// `api_idempotency` in the same database transaction as the operation (see `receipts`).
+    pub fn receipted(mut self, receipt: super::receipts::ApiReceipt) -> Submission {
+        self.receipt = Some(Box::new(receipt));
         self
     }
 
@@ -129,6 +139,9 @@ impl Submission {
     }
     pub fn note(&self) -> Option<&super::action_log::ActionNote> {
         self.note.as_deref()
+    }
+    pub fn receipt(&self) -> Option<&super::receipts::ApiReceipt> {
+        self.receipt.as_deref()
     }
 }
 

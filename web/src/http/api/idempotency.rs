@@ -87,6 +87,142 @@ fn json_response(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
+/// A keyed write whose key is not known yet (the up-front lookup found no answer).
+#[derive(Debug, Clone)]
+pub struct Keyed {
+    pub user_id: i64,
+    pub key: String,
+    pub path: String,
+    /// SHA-256 of method, path and body, in hex.
+    pub request_hash: String,
+}
+
+impl Keyed {
+    /// The key hashed with the user id, for the ledger's and the console's keys.
+    pub fn caller(&self) -> CallerKey {
+        CallerKey(hex::encode(Sha256::digest(
+            format!("{}:{}", self.user_id, self.key).as_bytes(),
+        )))
+    }
+}
+
+/// Where a write stands after [`begin`].
+pub enum Begun {
+    /// No `Idempotency-Key`: nothing is remembered.
+    Unkeyed,
+    /// A key with no answer yet: the write goes ahead.
+    Keyed(Keyed),
+    /// Answered already: a bad key, a replay, a conflict, or a store error.
+    Answered(Response),
+}
+
+/// Reads the key, hashes the request and looks the key up: the same request replays the
+/// remembered answer, another request under the key is 409 `idempotency_conflict`.
+pub async fn begin(
+    state: &AppState,
+    auth: &ApiAuth,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Begun {
+    let key = match key_of(headers) {
+        Ok(Some(key)) => key,
+        Ok(None) => return Begun::Unkeyed,
+        Err(error) => return Begun::Answered(error.into_response()),
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(method.as_str().as_bytes());
+    hasher.update(b"\n");
+    hasher.update(path.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(body);
+    let keyed = Keyed {
+        user_id: auth.user.id,
+        key,
+        path: path.to_owned(),
+        request_hash: hex::encode(hasher.finalize()),
+    };
+    match stored_answer(state, &keyed).await {
+        Some(answer) => Begun::Answered(answer),
+        None => Begun::Keyed(keyed),
+    }
+}
+
+fn conflict() -> Response {
+    ApiError::coded(
+        StatusCode::CONFLICT,
+        "idempotency_conflict",
+        "This Idempotency-Key was used for another request.",
+    )
+    .into_response()
+}
+
+/// The answer remembered under the key: replayed if it answered this request, 409 if
+/// another; `None` when there is none.
+async fn stored_answer(state: &AppState, keyed: &Keyed) -> Option<Response> {
+    match tokens::remembered(&state.store, keyed.user_id, &keyed.key).await {
+        Ok(Some(answer)) if answer.request_hash == keyed.request_hash => {
+            let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+            Some(json_response(status, answer.response))
+        }
+        Ok(Some(_)) => Some(conflict()),
+        Ok(None) => None,
+        Err(error) => Some(ApiError::from(error).into_response()),
+    }
+}
+
+/// Remembers a write's answer with its own write (`tokens::remember`) and answers it.
+/// Server errors and rate limits are not remembered (a retry may succeed).
+async fn remember_answer(state: &AppState, keyed: &Keyed, result: ApiResult<Written>) -> Response {
+    let (status, response) = match result {
+        Ok(written) => (written.status, written.body.to_string()),
+        Err(ApiError::RateLimited(limited)) => return limited.into_response(),
+        Err(error) => {
+            let status = error.status();
+            if status.is_server_error() {
+                return error.into_response();
+            }
+            let body = serde_json::to_string(&error.problem()).unwrap_or_default();
+            (status, body)
+        }
+    };
+    let answer = Remembered {
+        request_hash: keyed.request_hash.clone(),
+        status: status.as_u16(),
+        response,
+    };
+    let stored = tokens::remember(
+        &state.store,
+        keyed.user_id,
+        &keyed.key,
+        &keyed.path,
+        &answer,
+    );
+    if let Err(error) = stored.await {
+        return ApiError::from(error).into_response();
+    }
+    json_response(status, answer.response)
+}
+
+/// Answers a write whose operation was submitted with a receipt
+/// (`store::ApiReceipt`), once the store answered: the receipt was written in the
+/// operation's own batch, so the answer is read back and returned exactly (409 if another
+/// request under the key stored its answer first). With no receipt stored (the ledger
+/// replayed a decision made without one, e.g. before receipts existed, or the stored
+/// answer expired), `fallback` answers and is remembered as [`run`] does.
+pub async fn finish<F, Fut>(state: &AppState, keyed: &Keyed, fallback: F) -> Response
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = ApiResult<Written>>,
+{
+    if let Some(answer) = stored_answer(state, keyed).await {
+        return answer;
+    }
+    let result = fallback().await;
+    remember_answer(state, keyed, result).await
+}
+
 /// Answers a write: replays or refuses under a known key, else runs `write` (with the
 /// caller's key, if any) and remembers its answer. Server errors and rate limits are not
 /// remembered (a retry may succeed).
@@ -103,62 +239,16 @@ where
     F: FnOnce(Option<CallerKey>) -> Fut,
     Fut: Future<Output = ApiResult<Written>>,
 {
-    let key = match key_of(headers) {
-        Ok(key) => key,
-        Err(error) => return error.into_response(),
-    };
-    let Some(key) = key else {
-        return match write(None).await {
-            Ok(written) => json_response(written.status, written.body.to_string()),
-            Err(error) => error.into_response(),
-        };
-    };
-    let mut hasher = Sha256::new();
-    hasher.update(method.as_str().as_bytes());
-    hasher.update(b"\n");
-    hasher.update(path.as_bytes());
-    hasher.update(b"\n");
-    hasher.update(body);
-    let request_hash = hex::encode(hasher.finalize());
-    let user_id = auth.user.id;
-    match tokens::remembered(&state.store, user_id, &key).await {
-        Ok(Some(answer)) if answer.request_hash == request_hash => {
-            let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
-            return json_response(status, answer.response);
-        }
-        Ok(Some(_)) => {
-            return ApiError::coded(
-                StatusCode::CONFLICT,
-                "idempotency_conflict",
-                "This Idempotency-Key was used for another request.",
-            )
-            .into_response()
-        }
-        Ok(None) => {}
-        Err(error) => return ApiError::from(error).into_response(),
-    }
-    let caller = CallerKey(hex::encode(Sha256::digest(
-        format!("{user_id}:{key}").as_bytes(),
-    )));
-    let (status, response) = match write(Some(caller)).await {
-        Ok(written) => (written.status, written.body.to_string()),
-        Err(ApiError::RateLimited(limited)) => return limited.into_response(),
-        Err(error) => {
-            let status = error.status();
-            if status.is_server_error() {
-                return error.into_response();
+    let keyed = match begin(state, auth, method, path, headers, body).await {
+        Begun::Answered(answer) => return answer,
+        Begun::Unkeyed => {
+            return match write(None).await {
+                Ok(written) => json_response(written.status, written.body.to_string()),
+                Err(error) => error.into_response(),
             }
-            let body = serde_json::to_string(&error.problem()).unwrap_or_default();
-            (status, body)
         }
+        Begun::Keyed(keyed) => keyed,
     };
-    let answer = Remembered {
-        request_hash,
-        status: status.as_u16(),
-        response,
-    };
-    if let Err(error) = tokens::remember(&state.store, user_id, &key, path, &answer).await {
-        return ApiError::from(error).into_response();
-    }
-    json_response(status, answer.response)
+    let result = write(Some(keyed.caller())).await;
+    remember_answer(state, &keyed, result).await
 }

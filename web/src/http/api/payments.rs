@@ -3,20 +3,21 @@
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{NaiveDate, Utc};
-use ledger::{IdempotencyKey, Rejection};
+use ledger::{Account, IdempotencyKey, Outcome, Rejection};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::ApiAuth;
 use super::error::{ApiError, ApiResult, Problem};
-use super::idempotency::{self, CallerKey, Written};
+use super::idempotency::{self, Begun, CallerKey, Keyed, Written};
 use super::types::{self, money, unix_time};
 use crate::http::limits::{self, ErrorFormat};
 use crate::http::AppState;
 use crate::people::{self, Member};
+use crate::store::ApiReceipt;
 use crate::trade::{self, PaymentOrder, PaymentRequest, RequestStatus, Side};
 
 /// A payment to another member.
@@ -109,38 +110,79 @@ pub async fn pay(
         &auth.token.id.to_string(),
         ErrorFormat::Problem,
     )?;
-    let path = uri.path().to_owned();
-    Ok(idempotency::run(
-        &state,
-        &auth,
-        &method,
-        &path,
-        &headers,
-        &body,
-        |key| async {
-            let input: PaymentBody = types::json(&body)?;
-            let payee = other_member(&state, &payer, "payee", input.payee).await?;
-            let amount = types::positive_amount("amount", &input.amount)?;
-            let (reference, memo) = texts(&input.reference, &input.memo)?;
-            let key = CallerKey::or_random(key);
-            let ledger_key = IdempotencyKey::new(format!("api-pay-{}", key.0))
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-            let order = PaymentOrder {
-                amount,
-                reference,
-                memo,
-            };
-            let outcome = trade::pay(&state.store, ledger_key, &payer, &payee, order)
-                .await?
-                .map_err(ApiError::Rejected)?;
-            Written::created(PaymentDone {
-                transaction_id: outcome.tx().map(|t| t.0 as i64).unwrap_or_default(),
-                status: "completed".to_owned(),
-                payer_balance: balance_of(&state, &payer).await?,
-            })
+    let keyed = match idempotency::begin(&state, &auth, &method, uri.path(), &headers, &body).await
+    {
+        Begun::Answered(answer) => return Ok(answer),
+        Begun::Unkeyed => None,
+        Begun::Keyed(keyed) => Some(keyed),
+    };
+    // Invalid input is answered without remembering anything: only a payment the ledger
+    // decided has an answer to replay (docs/api.md).
+    let input: PaymentBody = types::json(&body)?;
+    let payee = other_member(&state, &payer, "payee", input.payee).await?;
+    let amount = types::positive_amount("amount", &input.amount)?;
+    let (reference, memo) = texts(&input.reference, &input.memo)?;
+    let key = CallerKey::or_random(keyed.as_ref().map(Keyed::caller));
+    let ledger_key = IdempotencyKey::new(format!("api-pay-{}", key.0))
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let order = PaymentOrder {
+        amount,
+        reference,
+        memo,
+    };
+    let payer_account = ledger::AccountId(payer.account_id as u64);
+    // With a key, the answer is stored in the payment's own database transaction.
+    let receipt = keyed
+        .as_ref()
+        .map(|k| {
+            ApiReceipt::new(
+                k.user_id,
+                &k.key,
+                &k.path,
+                &k.request_hash,
+                payer_account,
+                payment_answer,
+            )
+        })
+        .transpose()?;
+    let decision =
+        trade::pay_receipted(&state.store, ledger_key, &payer, &payee, order, receipt).await?;
+    let answer = || async {
+        let outcome = decision.clone().map_err(ApiError::Rejected)?;
+        Written::created(PaymentDone {
+            transaction_id: outcome.tx().map(|t| t.0 as i64).unwrap_or_default(),
+            status: "completed".to_owned(),
+            payer_balance: balance_of(&state, &payer).await?,
+        })
+    };
+    Ok(match keyed {
+        Some(keyed) => idempotency::finish(&state, &keyed, answer).await,
+        None => match answer().await {
+            Ok(written) => (written.status, Json(written.body)).into_response(),
+            Err(error) => error.into_response(),
         },
-    )
-    .await)
+    })
+}
+
+/// The answer to a payment, as its receipt stores it (rendered by the write path with the
+/// payer's account right after the payment): `201 PaymentDone`, or the ledger's refusal.
+fn payment_answer(decision: &Result<Outcome, Rejection>, payer: Option<&Account>) -> (u16, String) {
+    let written = match (decision, payer) {
+        (Ok(outcome), Some(payer)) => Written::created(PaymentDone {
+            transaction_id: outcome.tx().map(|t| t.0 as i64).unwrap_or_default(),
+            status: "completed".to_owned(),
+            payer_balance: money(payer.balance()),
+        }),
+        (Ok(_), None) => Err(ApiError::Internal("the payer is not in the batch".into())),
+        (Err(rejection), _) => Err(ApiError::Rejected(rejection.clone())),
+    };
+    match written {
+        Ok(written) => (written.status.as_u16(), written.body.to_string()),
+        Err(error) => (
+            error.status().as_u16(),
+            serde_json::to_string(&error.problem()).unwrap_or_default(),
+        ),
+    }
 }
 
 /// A payment request: the seller asks the buyer to pay.
