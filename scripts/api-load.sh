@@ -8,7 +8,8 @@
 # LOAD_THREADS (default 2), LOAD_KEYS (default on: every payment carries an Idempotency-Key;
 # off: none). A PostgreSQL URL must name an empty database.
 # Rate limits are switched off: the point is what the server can carry. Each payment is
-# 1.00 from one of the 30 demo members (its own `pay` token) to another chosen at random,
+# 1.00 from one of the active demo members (its own `pay` token; the manager first raises
+# its credit limit through the API, with no upper limit) to another chosen at random,
 # each with its own Idempotency-Key. Prints wrk's report (latency percentiles) and the
 # answers by status; docs/performance.md records the figures.
 set -euo pipefail
@@ -57,18 +58,34 @@ done
 python3 - "$TROC" "$DB" "$BASE" >"$WORK/payments.lua" <<'PY'
 import json, os, subprocess, sys, urllib.request
 troc, db, base = sys.argv[1:4]
+def call(method, path, token, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base + path, data=data, method=method,
+                                     headers={"Authorization": "Bearer " + token,
+                                              "Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(request))
+
+def new_token(email, scope):
+    out = subprocess.run([troc, "--database-url", db, "token", "create", "--email", email,
+                          "--scope", scope, "--name", "load"],
+                         check=True, capture_output=True, text=True).stdout
+    return out.strip().splitlines()[-1]
+
+# The manager gives every member room for the whole run (each payment of 1.00 costs its
+# seller the minimum commission), through the API itself.
+manager = new_token("gestion@demo.troc", "manage")
 tokens, members = [], []
 for n in range(1, 31):
-    email = f"membre{n:02d}@demo.troc"
-    out = subprocess.run([troc, "--database-url", db, "token", "create", "--email", email,
-                          "--scope", "pay", "--name", "load"],
-                         check=True, capture_output=True, text=True).stdout
-    token = out.strip().splitlines()[-1]
-    request = urllib.request.Request(base + "/api/v1/me",
-                                     headers={"Authorization": "Bearer " + token})
-    me = json.load(urllib.request.urlopen(request))
+    token = new_token(f"membre{n:02d}@demo.troc", "pay")
+    me = call("GET", "/api/v1/me", token)
+    account = call("GET", f"/api/v1/accounts/{me['account_id']}", token)
+    if account["status"] != "active":
+        continue
+    call("PUT", f"/api/v1/accounts/{me['account_id']}/credit-limit", manager,
+         {"credit_limit": "1000000.00", "reason": "load test"})
     tokens.append(token)
     members.append(me["member_id"])
+print(f"-- {len(members)} paying members", file=sys.stderr)
 print("local tokens = {" + ",".join(f'"{t}"' for t in tokens) + "}")
 print("local members = {" + ",".join(str(m) for m in members) + "}")
 print("local keys = " + ("true" if os.environ["LOAD_KEYS"] == "on" else "false"))
