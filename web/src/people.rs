@@ -285,7 +285,7 @@ pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-fn user_from_row<R>(row: &R) -> StoreResult<User>
+pub(crate) fn user_from_row<R>(row: &R) -> StoreResult<User>
 where
     R: Row,
     for<'a> &'a str: sqlx::ColumnIndex<R>,
@@ -328,7 +328,7 @@ where
     })
 }
 
-const USER_COLUMNS: &str = "users.id, users.email, users.display_name, users.role, \
+pub(crate) const USER_COLUMNS: &str = "users.id, users.email, users.display_name, users.role, \
                             users.member_id, users.lang";
 const MEMBER_COLUMNS: &str = "id, account_id, name, siren, address, city, postcode, sector, \
                               description, contact, hide_balance, in_directory";

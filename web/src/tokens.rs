@@ -6,6 +6,8 @@
 //! manager or accountant may do). Which scopes a user may hold depends on their role
 //! ([`scopes_for`]).
 
+use sqlx::Row;
+
 use crate::dispatch;
 use crate::people::{self, now_unix, Role, User};
 use crate::store::{Store, StoreError, StoreResult};
@@ -205,19 +207,40 @@ pub async fn find(store: &Store, token: &str) -> StoreResult<Found> {
         return Ok(Found::Unknown);
     }
     let hash = people::token_hash(token);
-    let sql = format!("SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1");
-    let raw: Option<Raw> = dispatch!(store.backend(), pool => {
-        sqlx::query_as(&sql).bind(&hash).fetch_optional(pool).await?
+    // The token and its user in one read (every API request starts here).
+    let sql = format!(
+        "SELECT api_tokens.id AS t_id, api_tokens.user_id AS t_user_id, \
+         api_tokens.name AS t_name, api_tokens.scope AS t_scope, \
+         api_tokens.created_at AS t_created_at, api_tokens.last_used_at AS t_last_used_at, \
+         api_tokens.revoked_at AS t_revoked_at, {} \
+         FROM api_tokens JOIN users ON users.id = api_tokens.user_id \
+         WHERE api_tokens.token_hash = $1",
+        people::USER_COLUMNS
+    );
+    let found: Option<(TokenRow, User)> = dispatch!(store.backend(), pool => {
+        match sqlx::query(&sql).bind(&hash).fetch_optional(pool).await? {
+            None => None,
+            Some(row) => {
+                let raw: Raw = (
+                    row.try_get("t_id")?,
+                    row.try_get("t_user_id")?,
+                    row.try_get("t_name")?,
+                    row.try_get("t_scope")?,
+                    row.try_get("t_created_at")?,
+                    row.try_get("t_last_used_at")?,
+                    row.try_get("t_revoked_at")?,
+                );
+                Some((row_from(raw)?, people::user_from_row(&row)?))
+            }
+        }
     });
-    let Some(row) = raw.map(row_from).transpose()? else {
+    // A token without its user does not exist (deleting a user deletes its tokens).
+    let Some((row, user)) = found else {
         return Ok(Found::Unknown);
     };
     if row.revoked_at.is_some() {
         return Ok(Found::Revoked);
     }
-    let Some(user) = people::user(store, row.user_id).await? else {
-        return Ok(Found::Unknown);
-    };
     let now = now_unix();
     if row
         .last_used_at
