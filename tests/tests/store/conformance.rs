@@ -423,10 +423,7 @@ story!(
             let moves = store.balance_moves(b, 10).await.unwrap();
             assert_eq!(
                 moves,
-                (1..=5)
-                    .rev()
-                    .map(|units| Amount::from_units(units))
-                    .collect::<Vec<_>>()
+                (1..=5).rev().map(Amount::from_units).collect::<Vec<_>>()
             );
             let first_page = store.history(b, None, 2).await.unwrap();
             let nets: Vec<Amount> = first_page.entries.iter().map(|e| e.net).collect();
