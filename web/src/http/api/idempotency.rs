@@ -6,6 +6,8 @@
 
 use std::future::Future;
 
+use axum::body::Bytes;
+use axum::extract::{FromRequest, OriginalUri, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +22,45 @@ use crate::tokens::{self, Remembered};
 pub const HEADER: &str = "idempotency-key";
 /// Longest key, in bytes (visible ASCII only).
 pub const KEY_LEN_MAX: usize = 255;
+
+/// A write request as the idempotency rule reads it: the method, the path as the client
+/// sent it, the headers (for `Idempotency-Key`) and the body. The handlers of every POST and
+/// PUT take it as their last argument (it consumes the body).
+pub struct WriteRequest {
+    pub method: Method,
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl<S: Send + Sync> FromRequest<S> for WriteRequest {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<WriteRequest, ApiError> {
+        let method = request.method().clone();
+        let path = match request.extensions().get::<OriginalUri>() {
+            Some(OriginalUri(uri)) => uri.path().to_owned(),
+            None => request.uri().path().to_owned(),
+        };
+        let headers = request.headers().clone();
+        // The body's size is bounded before this by `limits::body_limit` (413).
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                ApiError::coded(
+                    rejection.status(),
+                    "bad_request",
+                    format!("The request body could not be read: {rejection}"),
+                )
+            })?;
+        Ok(WriteRequest {
+            method,
+            path,
+            headers,
+            body,
+        })
+    }
+}
 
 /// A successful write's answer.
 pub struct Written {
@@ -118,14 +159,13 @@ pub enum Begun {
 
 /// Reads the key, hashes the request and looks the key up: the same request replays the
 /// remembered answer, another request under the key is 409 `idempotency_conflict`.
-pub async fn begin(
-    state: &AppState,
-    auth: &ApiAuth,
-    method: &Method,
-    path: &str,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Begun {
+pub async fn begin(state: &AppState, auth: &ApiAuth, request: &WriteRequest) -> Begun {
+    let WriteRequest {
+        method,
+        path,
+        headers,
+        body,
+    } = request;
     let key = match key_of(headers) {
         Ok(Some(key)) => key,
         Ok(None) => return Begun::Unkeyed,
@@ -229,17 +269,14 @@ where
 pub async fn run<F, Fut>(
     state: &AppState,
     auth: &ApiAuth,
-    method: &Method,
-    path: &str,
-    headers: &HeaderMap,
-    body: &[u8],
+    request: &WriteRequest,
     write: F,
 ) -> Response
 where
     F: FnOnce(Option<CallerKey>) -> Fut,
     Fut: Future<Output = ApiResult<Written>>,
 {
-    let keyed = match begin(state, auth, method, path, headers, body).await {
+    let keyed = match begin(state, auth, request).await {
         Begun::Answered(answer) => return answer,
         Begun::Unkeyed => {
             return match write(None).await {

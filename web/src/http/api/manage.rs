@@ -2,9 +2,7 @@
 //! fund and defaults. Each calls the console's or the network's domain function, which
 //! checks the role (accountants read, managers act) and writes the action log.
 
-use axum::body::Bytes;
-use axum::extract::{OriginalUri, Path, State};
-use axum::http::{HeaderMap, Method};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::Json;
 use ledger::{AccountId, IdempotencyKey};
@@ -13,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::auth::ApiAuth;
 use super::error::{ApiError, ApiResult, Problem};
-use super::idempotency::{self, CallerKey, Written};
+use super::idempotency::{self, CallerKey, WriteRequest, Written};
 use super::types::{self, money};
 use crate::console::members::{self as console_members, LimitsChange, StatusSet};
 use crate::console::{BatchSource, NewMember, RequestKey, Target};
@@ -70,47 +68,41 @@ fn console_key(key: Option<CallerKey>) -> ApiResult<RequestKey> {
 pub async fn create_member(
     State(state): State<AppState>,
     auth: ApiAuth,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: WriteRequest,
 ) -> ApiResult<Response> {
     let actor = auth.console_actor()?;
     actor.require_manager()?;
-    let path = uri.path().to_owned();
-    Ok(
-        idempotency::run(&state, &auth, &method, &path, &headers, &body, |_| async {
-            let input: NewMemberBody = types::json(&body)?;
-            let credit_limit = input
-                .credit_limit
-                .as_deref()
-                .map(|t| types::amount("credit_limit", t))
-                .transpose()?;
-            let max_balance = input
-                .max_balance
-                .as_deref()
-                .map(|t| types::amount("max_balance", t))
-                .transpose()?;
-            let new = NewMember {
-                name: input.name,
-                siren: input.siren,
-                email: input.email,
-                category: input.category,
-                credit_limit,
-                max_balance,
-                source: BatchSource::Api,
-                ..NewMember::default()
-            };
-            let created = console_members::create_member(&state.store, &actor, new).await?;
-            Written::created(MemberCreated {
-                id: created.member_id,
-                account_id: created.account_id.0 as i64,
-                user_id: None,
-                invitation_url: created.invitation.link(state.config.base_url()),
-            })
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        let input: NewMemberBody = types::json(&request.body)?;
+        let credit_limit = input
+            .credit_limit
+            .as_deref()
+            .map(|t| types::amount("credit_limit", t))
+            .transpose()?;
+        let max_balance = input
+            .max_balance
+            .as_deref()
+            .map(|t| types::amount("max_balance", t))
+            .transpose()?;
+        let new = NewMember {
+            name: input.name,
+            siren: input.siren,
+            email: input.email,
+            category: input.category,
+            credit_limit,
+            max_balance,
+            source: BatchSource::Api,
+            ..NewMember::default()
+        };
+        let created = console_members::create_member(&state.store, &actor, new).await?;
+        Written::created(MemberCreated {
+            id: created.member_id,
+            account_id: created.account_id.0 as i64,
+            user_id: None,
+            invitation_url: created.invitation.link(state.config.base_url()),
         })
-        .await,
-    )
+    })
+    .await)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -169,49 +161,32 @@ pub async fn set_credit_limit(
     State(state): State<AppState>,
     auth: ApiAuth,
     Path(id): Path<String>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: WriteRequest,
 ) -> ApiResult<Response> {
     let actor = auth.console_actor()?;
     actor.require_manager()?;
-    let path = uri.path().to_owned();
-    Ok(idempotency::run(
-        &state,
-        &auth,
-        &method,
-        &path,
-        &headers,
-        &body,
-        |key| async {
-            let target = account_target(&id)?;
-            let input: CreditLimitBody = types::json(&body)?;
-            let change = LimitsChange {
-                credit_limit: types::amount("credit_limit", &input.credit_limit)?,
-                max_balance: input
-                    .max_balance
-                    .as_deref()
-                    .map(|t| types::amount("max_balance", t))
-                    .transpose()?,
-                reason: input.reason,
-            };
-            let set = console_members::set_limits(
-                &state.store,
-                &actor,
-                target,
-                change,
-                &console_key(key)?,
-            )
-            .await?;
-            Written::ok(LimitsChanged {
-                account_id: set.account_id.0 as i64,
-                member_id: set.member_id,
-                before: limits_view(&set.before),
-                after: limits_view(&set.after),
-            })
-        },
-    )
+    Ok(idempotency::run(&state, &auth, &request, |key| async {
+        let target = account_target(&id)?;
+        let input: CreditLimitBody = types::json(&request.body)?;
+        let change = LimitsChange {
+            credit_limit: types::amount("credit_limit", &input.credit_limit)?,
+            max_balance: input
+                .max_balance
+                .as_deref()
+                .map(|t| types::amount("max_balance", t))
+                .transpose()?,
+            reason: input.reason,
+        };
+        let set =
+            console_members::set_limits(&state.store, &actor, target, change, &console_key(key)?)
+                .await?;
+        Written::ok(LimitsChanged {
+            account_id: set.account_id.0 as i64,
+            member_id: set.member_id,
+            before: limits_view(&set.before),
+            after: limits_view(&set.after),
+        })
+    })
     .await)
 }
 
@@ -240,39 +215,36 @@ fn status_changed(set: StatusSet) -> StatusChanged {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What `set_status` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StatusAction {
+    Freeze,
+    Unfreeze,
+}
+
 async fn set_status(
     state: AppState,
     auth: ApiAuth,
     id: String,
-    method: Method,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    body: Bytes,
-    freeze: bool,
+    request: WriteRequest,
+    action: StatusAction,
 ) -> ApiResult<Response> {
     let actor = auth.console_actor()?;
     actor.require_manager()?;
-    let path = uri.path().to_owned();
-    Ok(idempotency::run(
-        &state,
-        &auth,
-        &method,
-        &path,
-        &headers,
-        &body,
-        |key| async {
-            let target = account_target(&id)?;
-            let input: ReasonBody = types::json(&body)?;
-            let key = console_key(key)?;
-            let set = if freeze {
+    Ok(idempotency::run(&state, &auth, &request, |key| async {
+        let target = account_target(&id)?;
+        let input: ReasonBody = types::json(&request.body)?;
+        let key = console_key(key)?;
+        let set = match action {
+            StatusAction::Freeze => {
                 console_members::freeze(&state.store, &actor, target, &input.reason, &key).await?
-            } else {
+            }
+            StatusAction::Unfreeze => {
                 console_members::unfreeze(&state.store, &actor, target, &input.reason, &key).await?
-            };
-            Written::ok(status_changed(set))
-        },
-    )
+            }
+        };
+        Written::ok(status_changed(set))
+    })
     .await)
 }
 
@@ -296,12 +268,9 @@ pub async fn freeze(
     State(state): State<AppState>,
     auth: ApiAuth,
     Path(id): Path<String>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: WriteRequest,
 ) -> ApiResult<Response> {
-    set_status(state, auth, id, method, uri, headers, body, true).await
+    set_status(state, auth, id, request, StatusAction::Freeze).await
 }
 
 /// Unfreezes a member (manager).
@@ -324,12 +293,9 @@ pub async fn unfreeze(
     State(state): State<AppState>,
     auth: ApiAuth,
     Path(id): Path<String>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: WriteRequest,
 ) -> ApiResult<Response> {
-    set_status(state, auth, id, method, uri, headers, body, false).await
+    set_status(state, auth, id, request, StatusAction::Unfreeze).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -402,38 +368,25 @@ pub async fn default_member(
     State(state): State<AppState>,
     auth: ApiAuth,
     Path(id): Path<String>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: WriteRequest,
 ) -> ApiResult<Response> {
     let actor = auth.network_actor()?;
     crate::network::require(&actor, crate::network::Access::Act)?;
-    let path = uri.path().to_owned();
-    Ok(idempotency::run(
-        &state,
-        &auth,
-        &method,
-        &path,
-        &headers,
-        &body,
-        |key| async {
-            let member_id = types::path_id(&id)?;
-            let input: ReasonBody = types::json(&body)?;
-            let reason = Reason::parse(&input.reason)
-                .map_err(|e| ApiError::from(crate::network::NetworkError::from(e)))?;
-            let key = CallerKey::or_random(key);
-            let ledger_key = IdempotencyKey::new(format!("api-writeoff-{member_id}-{}", key.0))
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-            let done =
-                fund::write_off(&state.store, &actor, member_id, &reason, ledger_key).await?;
-            Written::ok(WrittenOff {
-                transaction_id: done.tx.0 as i64,
-                loss: money(done.absorption.loss),
-                from_fund: money(done.absorption.from_fund),
-                from_losses: money(done.absorption.from_losses),
-            })
-        },
-    )
+    Ok(idempotency::run(&state, &auth, &request, |key| async {
+        let member_id = types::path_id(&id)?;
+        let input: ReasonBody = types::json(&request.body)?;
+        let reason = Reason::parse(&input.reason)
+            .map_err(|e| ApiError::from(crate::network::NetworkError::from(e)))?;
+        let key = CallerKey::or_random(key);
+        let ledger_key = IdempotencyKey::new(format!("api-writeoff-{member_id}-{}", key.0))
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let done = fund::write_off(&state.store, &actor, member_id, &reason, ledger_key).await?;
+        Written::ok(WrittenOff {
+            transaction_id: done.tx.0 as i64,
+            loss: money(done.absorption.loss),
+            from_fund: money(done.absorption.from_fund),
+            from_losses: money(done.absorption.from_losses),
+        })
+    })
     .await)
 }

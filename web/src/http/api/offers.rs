@@ -1,8 +1,6 @@
 //! The marketplace's offers.
 
-use axum::body::Bytes;
-use axum::extract::{OriginalUri, RawQuery, State};
-use axum::http::{HeaderMap, Method};
+use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::Json;
 use chrono::{NaiveDate, Utc};
@@ -11,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::auth::ApiAuth;
 use super::error::{ApiError, ApiResult, Problem};
-use super::idempotency::{self, CallerKey, Written};
+use super::idempotency::{self, CallerKey, WriteRequest, Written};
 use super::types::{self, money, unix_time};
 use crate::http::AppState;
 use crate::market::{self, Kind, Listing, ListingContent, Search};
@@ -222,31 +220,19 @@ fn content(input: &NewOfferBody) -> Result<ListingContent, ApiError> {
 pub async fn create(
     State(state): State<AppState>,
     auth: ApiAuth,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: WriteRequest,
 ) -> ApiResult<Response> {
     let member = auth.payer()?.clone();
-    let path = uri.path().to_owned();
-    Ok(idempotency::run(
-        &state,
-        &auth,
-        &method,
-        &path,
-        &headers,
-        &body,
-        |key| async {
-            let input: NewOfferBody = types::json(&body)?;
-            let content = content(&input)?;
-            let key = CallerKey::or_random(key);
-            let form_token = format!("api-{}-{}", member.id, key.0);
-            let id = market::create(&state.store, member.id, &content, Some(&form_token)).await?;
-            let listing = market::get(&state.store, id)
-                .await?
-                .ok_or(ApiError::NotFound)?;
-            Written::created(offer_item(&listing))
-        },
-    )
+    Ok(idempotency::run(&state, &auth, &request, |key| async {
+        let input: NewOfferBody = types::json(&request.body)?;
+        let content = content(&input)?;
+        let key = CallerKey::or_random(key);
+        let form_token = format!("api-{}-{}", member.id, key.0);
+        let id = market::create(&state.store, member.id, &content, Some(&form_token)).await?;
+        let listing = market::get(&state.store, id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        Written::created(offer_item(&listing))
+    })
     .await)
 }

@@ -1,8 +1,7 @@
 //! Payments and payment requests.
 
-use axum::body::Bytes;
-use axum::extract::{OriginalUri, Path, RawQuery, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{NaiveDate, Utc};
@@ -12,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::auth::ApiAuth;
 use super::error::{ApiError, ApiResult, Problem};
-use super::idempotency::{self, Begun, CallerKey, Keyed, Written};
+use super::idempotency::{self, Begun, CallerKey, Keyed, WriteRequest, Written};
 use super::types::{self, money, unix_time};
 use crate::http::limits::{self, ErrorFormat};
 use crate::http::AppState;
@@ -99,10 +98,7 @@ async fn balance_of(state: &AppState, member: &Member) -> ApiResult<String> {
 pub async fn pay(
     State(state): State<AppState>,
     auth: ApiAuth,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: WriteRequest,
 ) -> ApiResult<Response> {
     let payer = auth.payer()?.clone();
     limits::check(
@@ -110,15 +106,14 @@ pub async fn pay(
         &auth.token.id.to_string(),
         ErrorFormat::Problem,
     )?;
-    let keyed = match idempotency::begin(&state, &auth, &method, uri.path(), &headers, &body).await
-    {
+    let keyed = match idempotency::begin(&state, &auth, &request).await {
         Begun::Answered(answer) => return Ok(answer),
         Begun::Unkeyed => None,
         Begun::Keyed(keyed) => Some(keyed),
     };
     // Invalid input is answered without remembering anything: only a payment the ledger
     // decided has an answer to replay (docs/api.md).
-    let input: PaymentBody = types::json(&body)?;
+    let input: PaymentBody = types::json(&request.body)?;
     let payee = other_member(&state, &payer, "payee", input.payee).await?;
     let amount = types::positive_amount("amount", &input.amount)?;
     let (reference, memo) = texts(&input.reference, &input.memo)?;
@@ -258,58 +253,46 @@ pub struct NewRequestBody {
 pub async fn create_request(
     State(state): State<AppState>,
     auth: ApiAuth,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: WriteRequest,
 ) -> ApiResult<Response> {
     let seller = auth.payer()?.clone();
-    let path = uri.path().to_owned();
-    Ok(idempotency::run(
-        &state,
-        &auth,
-        &method,
-        &path,
-        &headers,
-        &body,
-        |key| async {
-            let input: NewRequestBody = types::json(&body)?;
-            let buyer = other_member(&state, &seller, "payer", input.payer).await?;
-            let amount = types::positive_amount("amount", &input.amount)?;
-            let (reference, memo) = texts(&input.reference, &input.memo)?;
-            let due = NaiveDate::parse_from_str(input.due_date.trim(), "%Y-%m-%d")
-                .ok()
-                .filter(|day| *day >= Utc::now().date_naive())
-                .ok_or_else(|| {
-                    ApiError::invalid("due_date", "due_date must be a date, today or later.")
-                })?;
-            let expires_at = due
-                .and_hms_opt(23, 59, 59)
-                .map(|t| t.and_utc().timestamp())
-                .and_then(|t| t.checked_add(trade::REQUEST_GRACE_SECONDS))
-                .ok_or_else(|| ApiError::invalid("due_date", "due_date is out of range."))?;
-            let key = CallerKey::or_random(key);
-            let form_token = format!("api-{}-{}", seller.id, key.0);
-            let id = trade::create_request(
-                &state.store,
-                &trade::NewRequest {
-                    seller_member_id: seller.id,
-                    buyer_member_id: buyer.id,
-                    amount_minor: amount.minor(),
-                    reference: &reference,
-                    memo: &memo,
-                    due_date: &due.format("%Y-%m-%d").to_string(),
-                    expires_at,
-                    form_token: &form_token,
-                },
-            )
-            .await?;
-            let request = trade::request(&state.store, id)
-                .await?
-                .ok_or(ApiError::NotFound)?;
-            Written::created(request_item(&request))
-        },
-    )
+    Ok(idempotency::run(&state, &auth, &request, |key| async {
+        let input: NewRequestBody = types::json(&request.body)?;
+        let buyer = other_member(&state, &seller, "payer", input.payer).await?;
+        let amount = types::positive_amount("amount", &input.amount)?;
+        let (reference, memo) = texts(&input.reference, &input.memo)?;
+        let due = NaiveDate::parse_from_str(input.due_date.trim(), "%Y-%m-%d")
+            .ok()
+            .filter(|day| *day >= Utc::now().date_naive())
+            .ok_or_else(|| {
+                ApiError::invalid("due_date", "due_date must be a date, today or later.")
+            })?;
+        let expires_at = due
+            .and_hms_opt(23, 59, 59)
+            .map(|t| t.and_utc().timestamp())
+            .and_then(|t| t.checked_add(trade::REQUEST_GRACE_SECONDS))
+            .ok_or_else(|| ApiError::invalid("due_date", "due_date is out of range."))?;
+        let key = CallerKey::or_random(key);
+        let form_token = format!("api-{}-{}", seller.id, key.0);
+        let id = trade::create_request(
+            &state.store,
+            &trade::NewRequest {
+                seller_member_id: seller.id,
+                buyer_member_id: buyer.id,
+                amount_minor: amount.minor(),
+                reference: &reference,
+                memo: &memo,
+                due_date: &due.format("%Y-%m-%d").to_string(),
+                expires_at,
+                form_token: &form_token,
+            },
+        )
+        .await?;
+        let request = trade::request(&state.store, id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        Written::created(request_item(&request))
+    })
     .await)
 }
 
@@ -390,34 +373,28 @@ pub async fn accept_request(
     State(state): State<AppState>,
     auth: ApiAuth,
     Path(id): Path<String>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: WriteRequest,
 ) -> ApiResult<Response> {
     let buyer = auth.payer()?.clone();
-    let path = uri.path().to_owned();
-    Ok(
-        idempotency::run(&state, &auth, &method, &path, &headers, &body, |_| async {
-            let request = own_request(&state, &buyer, &id).await?;
-            match request.status {
-                RequestStatus::Paid => return Written::ok(request_item(&request)),
-                RequestStatus::Open => {}
-                _ => return Err(not_open()),
-            }
-            let seller = people::member(&state.store, request.seller_member_id)
-                .await?
-                .ok_or(ApiError::NotFound)?;
-            trade::accept_request(&state.store, &buyer, &seller, &request)
-                .await?
-                .map_err(ApiError::Rejected)?;
-            let request = trade::request(&state.store, request.id)
-                .await?
-                .ok_or(ApiError::NotFound)?;
-            Written::ok(request_item(&request))
-        })
-        .await,
-    )
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        let request = own_request(&state, &buyer, &id).await?;
+        match request.status {
+            RequestStatus::Paid => return Written::ok(request_item(&request)),
+            RequestStatus::Open => {}
+            _ => return Err(not_open()),
+        }
+        let seller = people::member(&state.store, request.seller_member_id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        trade::accept_request(&state.store, &buyer, &seller, &request)
+            .await?
+            .map_err(ApiError::Rejected)?;
+        let request = trade::request(&state.store, request.id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        Written::ok(request_item(&request))
+    })
+    .await)
 }
 
 /// Declines a request addressed to the caller (pay scope).
@@ -439,26 +416,20 @@ pub async fn decline_request(
     State(state): State<AppState>,
     auth: ApiAuth,
     Path(id): Path<String>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: WriteRequest,
 ) -> ApiResult<Response> {
     let buyer = auth.payer()?.clone();
-    let path = uri.path().to_owned();
-    Ok(
-        idempotency::run(&state, &auth, &method, &path, &headers, &body, |_| async {
-            let request = own_request(&state, &buyer, &id).await?;
-            if request.status != RequestStatus::Open
-                || !trade::decline_request(&state.store, request.id).await?
-            {
-                return Err(not_open());
-            }
-            let request = trade::request(&state.store, request.id)
-                .await?
-                .ok_or(ApiError::NotFound)?;
-            Written::ok(request_item(&request))
-        })
-        .await,
-    )
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        let request = own_request(&state, &buyer, &id).await?;
+        if request.status != RequestStatus::Open
+            || !trade::decline_request(&state.store, request.id).await?
+        {
+            return Err(not_open());
+        }
+        let request = trade::request(&state.store, request.id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        Written::ok(request_item(&request))
+    })
+    .await)
 }
