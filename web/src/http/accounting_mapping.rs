@@ -168,6 +168,14 @@ const MEMBER_SLOTS: &[Slot] = &[
 /// label (`<key>_num`, `<key>_label`), as typed or as stored.
 type Values = HashMap<String, String>;
 
+/// The form value `<key>_<part>` (`part` is `num` or `label`), empty when absent.
+fn slot_value(values: &Values, key: &str, part: &str) -> String {
+    values
+        .get(&format!("{key}_{part}"))
+        .cloned()
+        .unwrap_or_default()
+}
+
 fn put(values: &mut Values, key: &str, account: &GlAccount) {
     values.insert(format!("{key}_num"), account.num().to_owned());
     values.insert(format!("{key}_label"), account.label().to_owned());
@@ -489,14 +497,8 @@ fn effective(t: &Tr, slots: &[Slot], values: &Values, choices: &[&str]) -> Vec<E
         .map(|s| EffectiveRow {
             key: s.key,
             title: (s.title)(t),
-            num: values
-                .get(&format!("{}_num", s.key))
-                .cloned()
-                .unwrap_or_default(),
-            label: values
-                .get(&format!("{}_label", s.key))
-                .cloned()
-                .unwrap_or_default(),
+            num: slot_value(values, s.key, "num"),
+            label: slot_value(values, s.key, "label"),
         })
         .collect()
 }
@@ -512,14 +514,8 @@ fn fields(
         .map(|s| FieldView {
             key: s.key,
             title: (s.title)(t),
-            num: values
-                .get(&format!("{}_num", s.key))
-                .cloned()
-                .unwrap_or_default(),
-            label: values
-                .get(&format!("{}_label", s.key))
-                .cloned()
-                .unwrap_or_default(),
+            num: slot_value(values, s.key, "num"),
+            label: slot_value(values, s.key, "label"),
             error: errors.get(s.key).cloned(),
         })
         .collect()
