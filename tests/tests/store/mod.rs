@@ -5,6 +5,7 @@ mod action_log;
 mod concurrency;
 mod conformance;
 mod defenses;
+mod plans;
 mod receipts;
 
 use ledger::{
