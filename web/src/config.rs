@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The settings a file may hold, with their defaults (none: required nowhere).
-pub const SETTINGS: [(&str, Option<&str>); 15] = [
+pub const SETTINGS: [(&str, Option<&str>); 17] = [
     ("database_url", Some(crate::store::DATABASE_URL_DEFAULT)),
     ("addr", Some("127.0.0.1:8080")),
     ("base_url", None),
@@ -27,6 +27,8 @@ pub const SETTINGS: [(&str, Option<&str>); 15] = [
     ("rate_limit_api_payments", Some("120/1m")),
     ("trusted_proxies", None),
     ("shutdown_grace_seconds", Some("20")),
+    ("batch_ops_max", Some("1024")),
+    ("batch_wait_ms", Some("2")),
 ];
 /// Largest configuration file read.
 pub const CONFIG_FILE_LEN_MAX: u64 = 64 * 1024;
@@ -192,6 +194,20 @@ mod tests {
                     .to_string()
                     .as_str()
             )
+        );
+    }
+
+    #[test]
+    fn write_defaults_are_those_of_the_store() {
+        let default = |key: &str| SETTINGS.iter().find(|(k, _)| *k == key).unwrap().1;
+        let options = crate::store::StoreOptions::default();
+        assert_eq!(
+            default("batch_ops_max"),
+            Some(options.batch_ops_max.to_string().as_str())
+        );
+        assert_eq!(
+            default("batch_wait_ms"),
+            Some(options.batch_wait_max.as_millis().to_string().as_str())
         );
     }
 

@@ -30,6 +30,8 @@ struct Cli {
     /// lower case). Flags win over the environment, which wins over the file.
     #[arg(long, global = true, env = "TROC_CONFIG")]
     config: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    writes: WriteArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -169,6 +171,29 @@ struct LimitArgs {
     #[arg(long, env = "TROC_SHUTDOWN_GRACE_SECONDS", default_value_t = 20,
           value_parser = clap::value_parser!(u64).range(0..=3_600))]
     shutdown_grace_seconds: u64,
+}
+
+/// The group-commit writer's settings (docs/storage.md, "Group commit").
+#[derive(Args)]
+struct WriteArgs {
+    /// Group commit: most operations in one write batch.
+    #[arg(long, global = true, env = "TROC_BATCH_OPS_MAX", default_value_t = 1024,
+          value_parser = clap::value_parser!(u64).range(1..=web::store::BATCH_OPS_MAX_LIMIT as u64))]
+    batch_ops_max: u64,
+    /// Group commit: longest wait, in milliseconds, for a batch to fill.
+    #[arg(long, global = true, env = "TROC_BATCH_WAIT_MS", default_value_t = 2,
+          value_parser = clap::value_parser!(u64).range(0..=web::store::BATCH_WAIT_MAX_LIMIT.as_millis() as u64))]
+    batch_wait_ms: u64,
+}
+
+impl WriteArgs {
+    fn options(&self) -> web::store::StoreOptions {
+        web::store::StoreOptions {
+            batch_ops_max: self.batch_ops_max as usize,
+            batch_wait_max: std::time::Duration::from_millis(self.batch_wait_ms),
+            ..web::store::StoreOptions::default()
+        }
+    }
 }
 
 impl LimitArgs {
@@ -353,7 +378,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         // Two databases of its own; the default one is not opened.
         return migrate_data(from, to).await;
     }
-    let store = Store::connect(&cli.database_url).await?;
+    let store = Store::connect_with(&cli.database_url, cli.writes.options()).await?;
     match cli.command {
         Command::Serve {
             demo,
@@ -639,4 +664,27 @@ fn print_config(file: Option<&std::path::Path>, database_url: &str) -> ExitCode 
         println!("{key} = {value:?}  # {source}");
     }
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_commit_flags_reach_the_store_options() {
+        let cli = Cli::parse_from([
+            "troc",
+            "--batch-ops-max",
+            "8",
+            "--batch-wait-ms",
+            "0",
+            "migrate",
+        ]);
+        let options = cli.writes.options();
+        assert_eq!(options.batch_ops_max, 8);
+        assert_eq!(options.batch_wait_max, std::time::Duration::ZERO);
+        assert!(options.validate().is_ok());
+        let defaults = Cli::parse_from(["troc", "migrate"]).writes.options();
+        assert_eq!(defaults, web::store::StoreOptions::default());
+    }
 }

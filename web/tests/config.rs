@@ -155,3 +155,51 @@ fn limits_are_settings_like_the_others() {
         );
     }
 }
+
+#[test]
+fn group_commit_settings_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("troc.toml");
+    std::fs::write(&file, "batch_ops_max = 8192\n").unwrap();
+    let output = troc()
+        .args(["config", "--config"])
+        .arg(&file)
+        .env("TROC_BATCH_WAIT_MS", "1000")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    for line in [
+        "batch_ops_max = \"8192\"  # file",
+        "batch_wait_ms = \"1000\"  # environment",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from:\n{text}");
+    }
+    // One past each bound, and zero operations, stop the start naming the setting.
+    for (variable, value) in [
+        ("TROC_BATCH_OPS_MAX", "8193"),
+        ("TROC_BATCH_OPS_MAX", "0"),
+        ("TROC_BATCH_WAIT_MS", "1001"),
+    ] {
+        let output = troc()
+            .args(["migrate", "--database-url"])
+            .arg(format!("sqlite://{}", dir.path().join("t.db").display()))
+            .env(variable, value)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{variable}={value}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        let flag = variable
+            .trim_start_matches("TROC_")
+            .to_ascii_lowercase()
+            .replace('_', "-");
+        assert!(
+            stderr.contains(value) && stderr.contains(&format!("--{flag}")),
+            "{variable}={value}: {stderr}"
+        );
+    }
+    assert!(
+        !dir.path().join("t.db").exists(),
+        "nothing is created when a setting is invalid"
+    );
+}

@@ -41,7 +41,10 @@ pub use mapping::{MAPPING_ACTION, MEMBER_MAPPING_ACTION};
 pub use policies::{Effective, PolicyRecord};
 pub use receipts::{ApiReceipt, RenderFn};
 pub(crate) use rows::{id_list, in_id_list};
-pub use writer::{AllOrNone, StoreOptions, Submission, SUBMISSIONS_PER_CALL_MAX};
+pub use writer::{
+    AllOrNone, StoreOptions, Submission, BATCH_OPS_MAX_LIMIT, BATCH_WAIT_MAX_LIMIT,
+    SUBMISSIONS_PER_CALL_MAX,
+};
 
 use std::str::FromStr;
 use std::time::Duration;
