@@ -237,6 +237,56 @@ fn noted_action(
     }
 }
 
+/// One row per policy version in force over `[$1, $2]` (see `policies::COVERING_SQL`), each
+/// with the system accounts and the latest period lock, if any.
+const BATCH_CONTEXT_SQL: &str = "SELECT p.version, p.policy, p.effective_from, \
+     s.fund_account, s.fees_account, s.losses_account, s.migration_account, \
+     l.through, l.ends_at \
+     FROM ledger_settings s \
+     JOIN policies p ON p.version >= (SELECT COALESCE(MAX(version), 0) FROM policies \
+                       WHERE effective_from IS NULL OR effective_from <= $1) \
+         AND (p.effective_from IS NULL OR p.effective_from <= $2) \
+     LEFT JOIN (SELECT through, ends_at FROM period_locks ORDER BY through DESC LIMIT 1) l \
+         ON TRUE \
+     WHERE s.id = 1 \
+     ORDER BY p.version LIMIT $3";
+
+type BatchContextRow = (
+    i64,
+    String,
+    Option<DateTime<Utc>>,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<chrono::NaiveDate>,
+    Option<DateTime<Utc>>,
+);
+
+/// The system accounts, the policy schedule and the period lock in force, from the rows of
+/// [`BATCH_CONTEXT_SQL`] (none: no network yet).
+#[allow(clippy::type_complexity)]
+fn batch_context(
+    rows: Vec<BatchContextRow>,
+) -> StoreResult<(SystemAccounts, PolicySchedule, Option<ledger::LockedPeriod>)> {
+    let first = rows.first().ok_or(StoreError::NoNetwork)?;
+    let account = super::rows::account_id;
+    let system = SystemAccounts {
+        fund: account(first.3)?,
+        fees: account(first.4)?,
+        losses: account(first.5)?,
+        migration: account(first.6)?,
+    };
+    let locked = match first.7 {
+        Some(through) => Some(super::export::lock_in_force(through, first.8)?),
+        None => None,
+    };
+    let policies = super::policies::covering_schedule(
+        rows.into_iter().map(|row| (row.0, row.1, row.2)).collect(),
+    )?;
+    Ok((system, policies, locked))
+}
+
 fn in_text_list(kind: BackendKind, column: &str, param: u32) -> String {
     match kind {
         BackendKind::Sqlite => format!("{column} IN (SELECT value FROM json_each(${param}))"),
@@ -414,28 +464,16 @@ pub(crate) async fn execute_with(
         let conn = &mut *tx;
         let begun = started.elapsed();
 
-        let settings: Option<(i64, i64, i64, i64)> = sqlx::query_as(
-            "SELECT fund_account, fees_account, losses_account, migration_account \
-             FROM ledger_settings WHERE id = 1",
-        )
-        .fetch_optional(&mut *conn)
-        .await?;
-        let (fund, fees, losses, migration) = settings.ok_or(StoreError::NoNetwork)?;
-        let system = SystemAccounts {
-            fund: super::rows::account_id(fund)?,
-            fees: super::rows::account_id(fees)?,
-            losses: super::rows::account_id(losses)?,
-            migration: super::rows::account_id(migration)?,
-        };
-        let policy_rows: Vec<(i64, String, Option<DateTime<Utc>>)> =
-            sqlx::query_as(super::policies::COVERING_SQL)
-                .bind(first_time)
-                .bind(last_time)
-                .bind(ledger::POLICY_VERSIONS_MAX as i64)
-                .fetch_all(&mut *conn)
-                .await?;
-        let policies = super::policies::covering_schedule(policy_rows)?;
-
+        // The network's system accounts, the policy versions over the batch's times and the
+        // period lock, in ONE statement (one row per version): each statement is a round
+        // trip, and this is every batch's first read.
+        let rows: Vec<BatchContextRow> = sqlx::query_as(BATCH_CONTEXT_SQL)
+            .bind(first_time)
+            .bind(last_time)
+            .bind(ledger::POLICY_VERSIONS_MAX as i64)
+            .fetch_all(&mut *conn)
+            .await?;
+        let (system, policies, locked) = batch_context(rows)?;
         let sql = format!(
             "SELECT key, fingerprint, result FROM idempotency WHERE {}",
             in_text_list(kind, "key", 1)
@@ -470,33 +508,35 @@ pub(crate) async fn execute_with(
         }
 
         let mut snapshot = Snapshot::default();
-        // The period lock, read inside this transaction: the ledger refuses what would be
-        // dated inside it (`Rejection::PeriodLocked`). On SQLite `lock_period` also runs
+        // The period lock, read above inside this transaction: the ledger refuses what would
+        // be dated inside it (`Rejection::PeriodLocked`). On SQLite `lock_period` also runs
         // under the write lock, so this is exact; on PostgreSQL a lock committed after this
         // read is still enforced by the `transactions_not_in_locked_period` trigger.
-        let locked: Option<(chrono::NaiveDate, Option<DateTime<Utc>>)> = sqlx::query_as(
-            "SELECT through, ends_at FROM period_locks ORDER BY through DESC LIMIT 1",
-        )
-        .fetch_optional(&mut *conn)
-        .await?;
-        let locked = match locked {
-            Some((through, ends_at)) => Some(super::export::lock_in_force(through, ends_at)?),
-            None => None,
-        };
         snapshot.set_locked_period(locked);
         if !touched.is_empty() {
-            let lock = match kind {
-                BackendKind::Postgres => " FOR UPDATE",
-                BackendKind::Sqlite => "",
+            let ids = id_list(touched.iter().map(|a: &AccountId| a.0));
+            let rows: Vec<AccountRow> = match kind {
+                // Locked in id order: two processes never deadlock.
+                BackendKind::Postgres => {
+                    let sql = format!(
+                        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE {} ORDER BY id FOR UPDATE",
+                        in_id_list(kind, "id", 1)
+                    );
+                    sqlx::query_as(&sql).bind(ids).fetch_all(&mut *conn).await?
+                }
+                // sqlx's SQLite driver hands each row over from its worker thread on its
+                // own; one JSON row carries the batch's hundreds of accounts in one hand-off.
+                BackendKind::Sqlite => {
+                    let sql = format!(
+                        "SELECT json_group_array(json_array({ACCOUNT_COLUMNS})) \
+                         FROM accounts WHERE {}",
+                        in_id_list(kind, "id", 1)
+                    );
+                    let json: String =
+                        sqlx::query_scalar(&sql).bind(ids).fetch_one(&mut *conn).await?;
+                    super::rows::account_rows_from_json(&json)?
+                }
             };
-            let sql = format!(
-                "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE {} ORDER BY id{lock}",
-                in_id_list(kind, "id", 1)
-            );
-            let rows: Vec<AccountRow> = sqlx::query_as(&sql)
-                .bind(id_list(touched.iter().map(|a: &AccountId| a.0)))
-                .fetch_all(&mut *conn)
-                .await?;
             for row in rows {
                 snapshot.insert_account(account_from_row(row)?);
             }

@@ -23,6 +23,39 @@ pub(crate) type AccountRow = (
     Option<DateTime<Utc>>,
 );
 
+/// Account rows from a JSON array of `[ACCOUNT_COLUMNS...]` arrays (SQLite's
+/// `json_group_array(json_array(...))`; times as stored, RFC 3339).
+pub(crate) fn account_rows_from_json(json: &str) -> StoreResult<Vec<AccountRow>> {
+    type JsonRow = (
+        i64,
+        String,
+        String,
+        i64,
+        i64,
+        i64,
+        Option<i64>,
+        Option<String>,
+    );
+    let rows: Vec<JsonRow> = serde_json::from_str(json)
+        .map_err(|e| StoreError::Corrupt(format!("accounts read as JSON: {e}")))?;
+    rows.into_iter()
+        .map(|(id, kind, status, balance, pending, limit, max, since)| {
+            let since = since
+                .map(|text| {
+                    DateTime::parse_from_rfc3339(&text)
+                        .map(|t| t.with_timezone(&Utc))
+                        .map_err(|e| {
+                            StoreError::Corrupt(format!(
+                                "account {id}: negative_since {text:?}: {e}"
+                            ))
+                        })
+                })
+                .transpose()?;
+            Ok((id, kind, status, balance, pending, limit, max, since))
+        })
+        .collect()
+}
+
 pub(crate) fn account_from_row(row: AccountRow) -> StoreResult<Account> {
     let (id, kind, status, balance, pending, credit_limit, max_balance, negative_since) = row;
     let kind = AccountKind::parse(&kind)
@@ -181,4 +214,62 @@ pub(crate) fn in_id_list(kind: super::BackendKind, column: &str, param: u32) -> 
 /// what is read back are equal on both backends.
 pub(crate) fn micros(time: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(time.timestamp_micros()).unwrap_or(time)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_rows_read_as_json_keep_every_column() {
+        let json = r#"[[7,"member","frozen",-1250,300,5000,90000,"2026-12-02T06:33:35.199264+00:00"],
+                       [8,"guarantee_fund","active",40,0,0,null,null]]"#;
+        let rows = account_rows_from_json(json).unwrap();
+        let since = DateTime::parse_from_rfc3339("2026-12-02T06:33:35.199264Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            rows,
+            vec![
+                (
+                    7,
+                    "member".to_owned(),
+                    "frozen".to_owned(),
+                    -1250,
+                    300,
+                    5000,
+                    Some(90000),
+                    Some(since)
+                ),
+                (
+                    8,
+                    "guarantee_fund".to_owned(),
+                    "active".to_owned(),
+                    40,
+                    0,
+                    0,
+                    None,
+                    None
+                ),
+            ]
+        );
+        let account = account_from_row(rows[0].clone()).unwrap();
+        assert_eq!(account.balance().minor(), -1250);
+        assert_eq!(account.negative_since(), Some(since));
+        assert_eq!(account_rows_from_json("[]").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn account_rows_read_as_json_refuse_what_is_not_an_account() {
+        for bad in [
+            "{}",
+            r#"[[7,"member"]]"#,
+            r#"[[7,"member","active",0,0,0,null,"yesterday"]]"#,
+        ] {
+            assert!(
+                matches!(account_rows_from_json(bad), Err(StoreError::Corrupt(_))),
+                "{bad}"
+            );
+        }
+    }
 }
