@@ -6,7 +6,8 @@
 #
 # Settings (environment): LOAD_CONNECTIONS (default 64), LOAD_SECONDS (default 30),
 # LOAD_THREADS (default 2), LOAD_KEYS (default on: every payment carries an Idempotency-Key;
-# off: none). A PostgreSQL URL must name an empty database.
+# off: none), LOAD_BINARY (a troc binary to measure instead of building this checkout's).
+# A PostgreSQL URL must name an empty database.
 # Rate limits are switched off: the point is what the server can carry. Each payment is
 # 1.00 from one of the active demo members (its own `pay` token; the manager first raises
 # its credit limit through the API, with no upper limit) to another chosen at random,
@@ -24,8 +25,14 @@ SECONDS_RUN="${LOAD_SECONDS:-30}"
 THREADS="${LOAD_THREADS:-2}"
 export LOAD_KEYS="${LOAD_KEYS:-on}"
 
-cargo build -q --release --bin troc
-TROC=target/release/troc
+# LOAD_BINARY: a troc binary to measure as it is (to compare two builds); default: build
+# and use the release binary of this checkout.
+if [[ -n "${LOAD_BINARY:-}" ]]; then
+  TROC="$LOAD_BINARY"
+else
+  cargo build -q --release --bin troc
+  TROC=target/release/troc
+fi
 
 WORK="$(mktemp -d)"
 SERVER_PID=""

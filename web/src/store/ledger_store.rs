@@ -346,18 +346,35 @@ impl Store {
         count: usize,
     ) -> StoreResult<Vec<(i64, i64)>> {
         let before = before.map(|t| db_id(t.0)).unwrap_or(i64::MAX);
-        Ok(crate::dispatch!(self.backend(), pool => {
-            sqlx::query_as(
-                "SELECT tx_id, CAST(SUM(amount) AS BIGINT) FROM postings \
-                 WHERE account_id = $1 AND tx_id < $2 \
-                 GROUP BY tx_id ORDER BY tx_id DESC LIMIT $3",
-            )
-            .bind(db_id(account.0))
-            .bind(before)
-            .bind(count as i64)
-            .fetch_all(pool)
-            .await?
-        }))
+        const LINES_SQL: &str = "SELECT tx_id, CAST(SUM(amount) AS BIGINT) AS net FROM postings \
+             WHERE account_id = $1 AND tx_id < $2 \
+             GROUP BY tx_id ORDER BY tx_id DESC LIMIT $3";
+        Ok(match self.backend() {
+            super::Backend::Postgres(pool) => {
+                sqlx::query_as(LINES_SQL)
+                    .bind(db_id(account.0))
+                    .bind(before)
+                    .bind(count as i64)
+                    .fetch_all(pool)
+                    .await?
+            }
+            // One row, a JSON array of the lines: sqlx's SQLite driver hands each result row
+            // over from its worker thread separately, and the dashboard's chart reads 200.
+            super::Backend::Sqlite(pool) => {
+                let json: String = sqlx::query_scalar(&format!(
+                    "SELECT json_group_array(json_array(tx_id, net)) FROM ({LINES_SQL})"
+                ))
+                .bind(db_id(account.0))
+                .bind(before)
+                .bind(count as i64)
+                .fetch_one(pool)
+                .await?;
+                let mut lines: Vec<(i64, i64)> = serde_json::from_str(&json)
+                    .map_err(|e| StoreError::Corrupt(format!("history lines as JSON: {e}")))?;
+                lines.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+                lines
+            }
+        })
     }
 
     /// Releases open holds whose expiry is at or before `now`, oldest first, at most
