@@ -371,7 +371,7 @@ impl Store {
                 .await?;
                 let mut lines: Vec<(i64, i64)> = serde_json::from_str(&json)
                     .map_err(|e| StoreError::Corrupt(format!("history lines as JSON: {e}")))?;
-                lines.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+                lines.sort_unstable_by_key(|line| std::cmp::Reverse(line.0));
                 lines
             }
         })
