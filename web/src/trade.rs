@@ -169,6 +169,52 @@ pub async fn requests_of(
     })
 }
 
+/// A page of a member's payment requests, as buyer and as seller, newest first, strictly
+/// older than `before` (keyset pagination on the requests' ids: no OFFSET). Reads at most
+/// `limit + 1` per side; the page holds at most `limit`, and `next` is the cursor of the
+/// following page (the last id listed) when there is one.
+pub async fn requests_page(
+    store: &Store,
+    member_id: i64,
+    scope: Scope,
+    before: Option<i64>,
+    limit: i64,
+) -> StoreResult<(Vec<PaymentRequest>, Option<i64>)> {
+    let before = before.unwrap_or(i64::MAX);
+    let open = match scope {
+        Scope::Open => " AND status = 'open'",
+        Scope::All => "",
+    };
+    let mut requests = Vec::new();
+    for side in [Side::Buyer, Side::Seller] {
+        let sql = format!(
+            "SELECT {REQUEST_COLUMNS} FROM payment_requests WHERE {} = $1{open} AND id < $2 \
+             ORDER BY id DESC LIMIT $3",
+            side.column()
+        );
+        let rows: Vec<PaymentRequest> = dispatch!(store.backend(), pool => {
+            let rows = sqlx::query(&sql)
+                .bind(member_id)
+                .bind(before)
+                .bind(limit + 1)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(request_from_row).collect::<StoreResult<Vec<_>>>()?
+        });
+        requests.extend(rows);
+    }
+    // A member is never on both sides of one request: the two lists are disjoint.
+    requests.sort_by_key(|r| std::cmp::Reverse(r.id));
+    let more = requests.len() as i64 > limit;
+    requests.truncate(limit.max(0) as usize);
+    let next = if more {
+        requests.last().map(|r| r.id)
+    } else {
+        None
+    };
+    Ok((requests, next))
+}
+
 /// Which side of a trade a member is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {

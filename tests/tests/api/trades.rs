@@ -253,3 +253,74 @@ story!(payment_requests_and_offers, |db: &tests::TestDb| {
         store.close().await;
     }
 });
+
+story!(
+    payment_requests_come_in_keyset_pages,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, api, alpha, beta) = setup(&url).await;
+            let alpha_pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
+            let beta_pay = token(&store, "owner@beta.fr", Scope::Pay).await;
+            let due = (Utc::now() + Duration::days(10))
+                .format("%Y-%m-%d")
+                .to_string();
+            // Alpha is the buyer of five requests and the seller of two.
+            let mut created = Vec::new();
+            for (seller, buyer, n) in [(&beta_pay, alpha.id, 5), (&alpha_pay, beta.id, 2)] {
+                for i in 0..n {
+                    let body =
+                        json!({"payer": buyer, "amount": format!("{}", i + 1), "due_date": due});
+                    let request = api
+                        .post("/api/v1/payment-requests", seller, body)
+                        .await
+                        .ok(StatusCode::CREATED);
+                    created.push(request["id"].as_i64().unwrap());
+                }
+            }
+            created.sort_unstable_by(|a, b| b.cmp(a));
+            // Pages of 3: 3, 3, 1, newest first, each request once, no cursor after the last.
+            let mut seen = Vec::new();
+            let mut sizes = Vec::new();
+            let mut path = "/api/v1/payment-requests?limit=3".to_owned();
+            for _ in 0..10 {
+                let page = api.get(&path, &alpha_pay).await.ok(StatusCode::OK);
+                let items = page["items"].as_array().unwrap();
+                sizes.push(items.len());
+                seen.extend(items.iter().map(|i| i["id"].as_i64().unwrap()));
+                match page["next"].as_str() {
+                    Some(next) => path = format!("/api/v1/payment-requests?limit=3&after={next}"),
+                    None => break,
+                }
+            }
+            assert_eq!(sizes, vec![3, 3, 1]);
+            assert_eq!(seen, created);
+            // Exactly a full last page: no cursor pointing at an empty page.
+            let page = api
+                .get("/api/v1/payment-requests?limit=7", &alpha_pay)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(page["items"].as_array().unwrap().len(), 7);
+            assert!(page["next"].is_null());
+            // Beta sees only its own seven (as seller of five, buyer of two), open ones too.
+            let page = api
+                .get("/api/v1/payment-requests?status=open&limit=200", &beta_pay)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(page["items"].as_array().unwrap().len(), 7);
+            // The limit at its maximum and one past; cursors that are not cursors.
+            for (query, field) in [
+                ("limit=201", "limit"),
+                ("limit=0", "limit"),
+                ("after=abc", "after"),
+                ("after=0", "after"),
+            ] {
+                let problem = api
+                    .get(&format!("/api/v1/payment-requests?{query}"), &alpha_pay)
+                    .await
+                    .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+                assert_eq!(problem["field"], field, "{query}");
+            }
+        }
+    }
+);

@@ -17,7 +17,7 @@ use crate::http::limits::{self, ErrorFormat};
 use crate::http::AppState;
 use crate::people::{self, Member};
 use crate::store::ApiReceipt;
-use crate::trade::{self, PaymentOrder, PaymentRequest, RequestStatus, Side};
+use crate::trade::{self, PaymentOrder, PaymentRequest, RequestStatus};
 
 /// A payment to another member.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -217,6 +217,8 @@ fn request_item(r: &PaymentRequest) -> RequestItem {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RequestList {
     pub items: Vec<RequestItem>,
+    /// The cursor of the following page (pass it as `after`); none on the last page.
+    pub next: Option<String>,
 }
 
 /// A new payment request (the caller is the seller).
@@ -300,10 +302,11 @@ pub async fn create_request(
 #[utoipa::path(get, path = "/api/v1/payment-requests", tag = "payments",
     params(
         ("status" = Option<String>, Query, description = "`open` for open requests only; all by default"),
-        ("limit" = Option<i64>, Query, description = "1 to 200 per side, default 50", minimum = 1, maximum = 200),
+        ("limit" = Option<i64>, Query, description = "1 to 200, default 50", minimum = 1, maximum = 200),
+        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
     ),
     responses(
-        (status = 200, description = "The member's requests, as buyer and as seller, newest first", body = RequestList),
+        (status = 200, description = "The member's requests, as buyer and as seller, newest first, in keyset pages", body = RequestList),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a member company's user", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
@@ -322,14 +325,13 @@ pub async fn list_requests(
         Some("open") => trade::Scope::Open,
         Some(_) => return Err(ApiError::invalid("status", "status must be open or all.")),
     };
+    let after = types::cursor(&params, "after")?;
     trade::expire_requests(&state.store).await?;
-    let mut items = Vec::new();
-    for side in [Side::Buyer, Side::Seller] {
-        items.extend(trade::requests_of(&state.store, member.id, side, scope, limit as i64).await?);
-    }
-    items.sort_by_key(|r| std::cmp::Reverse(r.id));
+    let (items, next) =
+        trade::requests_page(&state.store, member.id, scope, after, limit as i64).await?;
     Ok(Json(RequestList {
         items: items.iter().map(request_item).collect(),
+        next: next.map(|id| id.to_string()),
     }))
 }
 
