@@ -580,20 +580,37 @@ pub async fn names_of_accounts(
     store: &Store,
     accounts: &BTreeSet<AccountId>,
 ) -> StoreResult<HashMap<AccountId, String>> {
+    Ok(holders_of_accounts(store, accounts)
+        .await?
+        .into_iter()
+        .map(|(account, (_, name))| (account, name))
+        .collect())
+}
+
+/// The member (id, name) holding each of these ledger accounts; accounts of no member are
+/// absent. One read, whatever the size of the network.
+pub async fn holders_of_accounts(
+    store: &Store,
+    accounts: &BTreeSet<AccountId>,
+) -> StoreResult<HashMap<AccountId, (i64, String)>> {
     if accounts.is_empty() {
         return Ok(HashMap::new());
     }
     let sql = format!(
-        "SELECT account_id, name FROM members WHERE {}",
+        "SELECT account_id, id, name FROM members WHERE {}",
         crate::store::in_id_list(store.kind(), "account_id", 1)
     );
     let ids = crate::store::id_list(accounts.iter().map(|a| a.0));
-    let rows: Vec<(i64, String)> = dispatch!(store.backend(), pool => {
+    let rows: Vec<(i64, i64, String)> = dispatch!(store.backend(), pool => {
         sqlx::query_as(&sql).bind(&ids).fetch_all(pool).await?
     });
     Ok(rows
         .into_iter()
-        .filter_map(|(id, name)| u64::try_from(id).ok().map(|id| (AccountId(id), name)))
+        .filter_map(|(account, member, name)| {
+            u64::try_from(account)
+                .ok()
+                .map(|account| (AccountId(account), (member, name)))
+        })
         .collect())
 }
 

@@ -194,23 +194,24 @@ pub async fn transactions(
         limit,
     )
     .await?;
-    let members: std::collections::HashMap<i64, people::Member> =
-        people::members(&state.store, crate::http::money::MEMBERS_LISTED_MAX)
-            .await?
-            .into_iter()
-            .map(|m| (m.account_id, m))
-            .collect();
+    // The members behind this page's counterparties only, in one read.
+    let counterparties: std::collections::BTreeSet<ledger::AccountId> = page
+        .lines
+        .iter()
+        .filter_map(|line| line.counterparty(me))
+        .collect();
+    let holders = people::holders_of_accounts(&state.store, &counterparties).await?;
     let items = page
         .lines
         .iter()
         .map(|line| {
             let tx = &line.transaction;
             let counterparty = line.counterparty(me).map(|other| {
-                let member = members.get(&(other.0 as i64));
+                let holder = holders.get(&other);
                 Counterparty {
                     account_id: other.0 as i64,
-                    member_id: member.map(|m| m.id),
-                    name: member.map(|m| m.name.clone()),
+                    member_id: holder.map(|(id, _)| *id),
+                    name: holder.map(|(_, name)| name.clone()),
                 }
             });
             TransactionItem {
