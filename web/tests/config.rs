@@ -12,6 +12,33 @@ fn troc() -> Command {
     command
 }
 
+/// `troc COMMAND` with `variable=value` stops with exit status 2 and a message holding
+/// `expected` and the setting's flag.
+fn assert_refused(
+    dir: &tempfile::TempDir,
+    command: &str,
+    variable: &str,
+    value: &str,
+    expected: &str,
+) {
+    let output = troc()
+        .args([command, "--database-url"])
+        .arg(format!("sqlite://{}", dir.path().join("t.db").display()))
+        .env(variable, value)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{variable}={value}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let flag = variable
+        .trim_start_matches("TROC_")
+        .to_ascii_lowercase()
+        .replace('_', "-");
+    assert!(
+        stderr.contains(expected) && stderr.contains(&format!("--{flag}")),
+        "{variable}={value}: {stderr}"
+    );
+}
+
 #[test]
 fn flags_beat_environment_beat_file_beat_defaults() {
     let dir = tempfile::tempdir().unwrap();
@@ -137,22 +164,7 @@ fn limits_are_settings_like_the_others() {
         ("TROC_TRUSTED_PROXIES", "localhost", "not an IP address"),
         ("TROC_SHUTDOWN_GRACE_SECONDS", "3601", "3601"),
     ] {
-        let output = troc()
-            .args(["serve", "--database-url"])
-            .arg(format!("sqlite://{}", dir.path().join("t.db").display()))
-            .env(variable, value)
-            .output()
-            .unwrap();
-        assert_eq!(output.status.code(), Some(2), "{variable}={value}");
-        let stderr = String::from_utf8(output.stderr).unwrap();
-        let flag = variable
-            .trim_start_matches("TROC_")
-            .to_ascii_lowercase()
-            .replace('_', "-");
-        assert!(
-            stderr.contains(expected) && stderr.contains(&format!("--{flag}")),
-            "{variable}={value}: {stderr}"
-        );
+        assert_refused(&dir, "serve", variable, value, expected);
     }
 }
 
@@ -181,22 +193,7 @@ fn group_commit_settings_are_bounded() {
         ("TROC_BATCH_OPS_MAX", "0"),
         ("TROC_BATCH_WAIT_MS", "1001"),
     ] {
-        let output = troc()
-            .args(["migrate", "--database-url"])
-            .arg(format!("sqlite://{}", dir.path().join("t.db").display()))
-            .env(variable, value)
-            .output()
-            .unwrap();
-        assert_eq!(output.status.code(), Some(2), "{variable}={value}");
-        let stderr = String::from_utf8(output.stderr).unwrap();
-        let flag = variable
-            .trim_start_matches("TROC_")
-            .to_ascii_lowercase()
-            .replace('_', "-");
-        assert!(
-            stderr.contains(value) && stderr.contains(&format!("--{flag}")),
-            "{variable}={value}: {stderr}"
-        );
+        assert_refused(&dir, "migrate", variable, value, value);
     }
     assert!(
         !dir.path().join("t.db").exists(),
