@@ -239,17 +239,17 @@ fn noted_action(
 
 /// One row per policy version in force over `[$1, $2]` (see `policies::COVERING_SQL`), each
 /// with the system accounts and the latest period lock, if any.
-const BATCH_CONTEXT_SQL: &str = "SELECT p.version, p.policy, p.effective_from, \
+const BATCH_CONTEXT_SQL: &str = concat!(
+    "SELECT p.version, p.policy, p.effective_from, \
      s.fund_account, s.fees_account, s.losses_account, s.migration_account, \
      l.through, l.ends_at \
-     FROM ledger_settings s \
-     JOIN policies p ON p.version >= (SELECT COALESCE(MAX(version), 0) FROM policies \
-                       WHERE effective_from IS NULL OR effective_from <= $1) \
-         AND (p.effective_from IS NULL OR p.effective_from <= $2) \
-     LEFT JOIN (SELECT through, ends_at FROM period_locks ORDER BY through DESC LIMIT 1) l \
-         ON TRUE \
+     FROM ledger_settings s JOIN policies p ON ",
+    super::policies::covering_versions!(),
+    " LEFT JOIN (SELECT through, ends_at FROM period_locks ORDER BY through DESC LIMIT 1) l \
+     ON TRUE \
      WHERE s.id = 1 \
-     ORDER BY p.version LIMIT $3";
+     ORDER BY p.version LIMIT $3"
+);
 
 type BatchContextRow = (
     i64,

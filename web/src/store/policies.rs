@@ -57,14 +57,24 @@ fn record_from_row(row: PolicyRow) -> StoreResult<PolicyRecord> {
     })
 }
 
+/// The condition on `policies p` that [`COVERING_SQL`] and the write batch's context read
+/// share: the version in force at `$1` and those starting up to `$2`.
+macro_rules! covering_versions {
+    () => {
+        "p.version >= (SELECT COALESCE(MAX(version), 0) FROM policies \
+         WHERE effective_from IS NULL OR effective_from <= $1) \
+         AND (p.effective_from IS NULL OR p.effective_from <= $2)"
+    };
+}
+pub(crate) use covering_versions;
+
 /// The versions in force at some time in `[from, to]`: the one in force at `from` and those
-/// starting up to `to`, oldest first. One statement; what a batch reads inside its
-/// transaction.
-pub(crate) const COVERING_SQL: &str = "SELECT version, policy, effective_from FROM policies \
-     WHERE version >= (SELECT COALESCE(MAX(version), 0) FROM policies \
-                       WHERE effective_from IS NULL OR effective_from <= $1) \
-     AND (effective_from IS NULL OR effective_from <= $2) \
-     ORDER BY version LIMIT $3";
+/// starting up to `to`, oldest first. One statement.
+pub(crate) const COVERING_SQL: &str = concat!(
+    "SELECT p.version, p.policy, p.effective_from FROM policies p WHERE ",
+    covering_versions!(),
+    " ORDER BY p.version LIMIT $3"
+);
 
 /// Builds the schedule from the rows of [`COVERING_SQL`].
 pub(crate) fn covering_schedule(
