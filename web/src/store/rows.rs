@@ -26,34 +26,9 @@ pub(crate) type AccountRow = (
 /// Account rows from a JSON array of `[ACCOUNT_COLUMNS...]` arrays (SQLite's
 /// `json_group_array(json_array(...))`; times as stored, RFC 3339).
 pub(crate) fn account_rows_from_json(json: &str) -> StoreResult<Vec<AccountRow>> {
-    type JsonRow = (
-        i64,
-        String,
-        String,
-        i64,
-        i64,
-        i64,
-        Option<i64>,
-        Option<String>,
-    );
-    let rows: Vec<JsonRow> = serde_json::from_str(json)
-        .map_err(|e| StoreError::Corrupt(format!("accounts read as JSON: {e}")))?;
-    rows.into_iter()
-        .map(|(id, kind, status, balance, pending, limit, max, since)| {
-            let since = since
-                .map(|text| {
-                    DateTime::parse_from_rfc3339(&text)
-                        .map(|t| t.with_timezone(&Utc))
-                        .map_err(|e| {
-                            StoreError::Corrupt(format!(
-                                "account {id}: negative_since {text:?}: {e}"
-                            ))
-                        })
-                })
-                .transpose()?;
-            Ok((id, kind, status, balance, pending, limit, max, since))
-        })
-        .collect()
+    // `AccountRow` itself: chrono's serde reads the stored RFC 3339 times.
+    serde_json::from_str(json)
+        .map_err(|e| StoreError::Corrupt(format!("accounts read as JSON: {e}")))
 }
 
 pub(crate) fn account_from_row(row: AccountRow) -> StoreResult<Account> {
