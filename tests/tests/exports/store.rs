@@ -584,7 +584,7 @@ story!(
         let url = db.url().to_owned();
         async move {
             // Defense in depth: the ledger decides `period_locked`, and the trigger of
-            // migration 0010 refuses the same rows written by raw SQL.
+            // migration 0010 (0017 on PostgreSQL) refuses the same rows written by raw SQL.
             let store = Store::connect(&url).await.unwrap();
             let members = seeded_store(&store).await;
             let (a, b) = (members[0], members[1]);
@@ -643,7 +643,56 @@ story!(
                 "{refused}"
             );
             // Control: the same rows dated the next day are accepted by the database.
-            raw(statements(900_002, "2025-12-31T23:00:00+00:00"))
+            let next = "2025-12-31T23:00:00+00:00";
+            raw(statements(900_002, next)).await.unwrap();
+            // The write path's form: several transactions in ONE statement (checked once per
+            // statement on PostgreSQL since migration 0017). One row inside the lock, first or
+            // last, refuses the whole statement.
+            let inside = "2025-12-31T22:59:59.999999+00:00";
+            let one_statement = |rows: [(i64, &str); 2]| -> Vec<String> {
+                let values: Vec<String> = rows
+                    .iter()
+                    .map(|(id, time)| {
+                        format!(
+                            "({id}, {id}, 'adjustment', '{time}', '', 'raw', 2, '{}')",
+                            "0".repeat(64)
+                        )
+                    })
+                    .collect();
+                let tx_rows = format!(
+                    "INSERT INTO transactions (id, seq, kind, time, reference, memo, \
+                     posting_count, hash) VALUES {}",
+                    values.join(", ")
+                );
+                let postings: Vec<String> = rows
+                    .iter()
+                    .flat_map(|(id, time)| statements(*id, time))
+                    .filter(|sql| sql.starts_with("INSERT INTO postings"))
+                    .collect();
+                match kind {
+                    web::store::BackendKind::Sqlite => {
+                        postings.into_iter().chain([tx_rows]).collect()
+                    }
+                    web::store::BackendKind::Postgres => {
+                        [tx_rows].into_iter().chain(postings).collect()
+                    }
+                }
+            };
+            for rows in [
+                [(900_003, inside), (900_004, next)],
+                [(900_005, next), (900_006, inside)],
+            ] {
+                let refused = raw(one_statement(rows)).await.unwrap_err();
+                assert!(refused.contains("inside"), "{refused}");
+            }
+            let raw_rows: i64 = web::dispatch!(store.backend(), pool => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM transactions WHERE memo = 'raw'")
+                    .fetch_one(pool)
+                    .await
+                    .unwrap()
+            });
+            assert_eq!(raw_rows, 1, "only the control's row is in");
+            raw(one_statement([(900_007, next), (900_008, next)]))
                 .await
                 .unwrap();
             store.close().await;

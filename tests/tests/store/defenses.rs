@@ -211,3 +211,83 @@ story!(
         }
     }
 );
+
+story!(
+    postings_name_real_accounts_and_accounts_are_never_deleted,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            // What the postings' foreign keys guarded (on PostgreSQL a per-statement check
+            // since migration 0017), and the accounts' side of it: an account is closed,
+            // never deleted nor renumbered.
+            let store = Store::connect(&url).await.unwrap();
+            let (_, members) = network(&store, 2, 100).await;
+            let (a, b) = (members[0].id(), members[1].id());
+            let Ok(Outcome::Posted { .. }) = submit(&store, "p", payment(a, b, 10)).await else {
+                panic!("posted")
+            };
+            let now = "'2026-01-01T00:00:00+00:00'";
+            let tx_row = format!(
+                "INSERT INTO transactions (id, seq, kind, time, reference, memo, posting_count, \
+                 hash) VALUES (900001, 900001, 'adjustment', {now}, '', 'raw', 2, '{}')",
+                "0".repeat(64)
+            );
+            let posting = |n: i64, account: u64, amount: i64| match store.kind() {
+                BackendKind::Sqlite => format!(
+                    "INSERT INTO postings (tx_id, n, account_id, amount, leg, time) \
+                     VALUES (900001, {n}, {account}, {amount}, 'principal', {now})"
+                ),
+                BackendKind::Postgres => format!(
+                    "INSERT INTO postings (tx_id, n, posting_count, account_id, amount, leg, \
+                     time) VALUES (900001, {n}, 2, {account}, {amount}, 'principal', {now})"
+                ),
+            };
+            let in_order = |second: u64| match store.kind() {
+                BackendKind::Sqlite => {
+                    vec![posting(0, a.0, -5), posting(1, second, 5), tx_row.clone()]
+                }
+                BackendKind::Postgres => {
+                    vec![tx_row.clone(), posting(0, a.0, -5), posting(1, second, 5)]
+                }
+            };
+            // A balanced transaction whose second posting names no account.
+            let refused = raw_transaction(&store, &in_order(999_999)).await;
+            assert!(refused.is_err(), "a posting on no account was accepted");
+            assert_eq!(count(&store, "SELECT COUNT(*) FROM postings").await, 2);
+            assert_eq!(count(&store, "SELECT COUNT(*) FROM transactions").await, 1);
+
+            for sql in [
+                format!("DELETE FROM accounts WHERE id = {a}"),
+                format!("UPDATE accounts SET id = 999999 WHERE id = {b}"),
+            ] {
+                let refused = raw(&store, &sql).await.expect_err(&sql);
+                assert!(
+                    refused.contains("never deleted nor renumbered"),
+                    "{sql}: {refused}"
+                );
+            }
+            if store.kind() == BackendKind::Postgres {
+                let refused = raw(&store, "TRUNCATE accounts CASCADE").await.unwrap_err();
+                assert!(
+                    refused.contains("never deleted") || refused.contains("append-only"),
+                    "{refused}"
+                );
+            }
+            assert_eq!(count(&store, "SELECT COUNT(*) FROM accounts").await, 6);
+            assert_eq!(balance(&store, a).await, -1_000);
+            // Controls: the same transaction on real accounts commits, and the account rows
+            // still take updates that keep their id.
+            raw_transaction(&store, &in_order(b.0)).await.unwrap();
+            assert_eq!(count(&store, "SELECT COUNT(*) FROM postings").await, 4);
+            assert_eq!(
+                raw(
+                    &store,
+                    &format!("UPDATE accounts SET id = id, credit_limit = 20000 WHERE id = {a}")
+                )
+                .await,
+                Ok(1)
+            );
+            store.close().await;
+        }
+    }
+);

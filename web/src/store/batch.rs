@@ -579,9 +579,11 @@ pub(crate) async fn execute_with(
             return Ok(plan.results);
         }
 
-        if !plan.transactions.is_empty() {
-            // The commit order: this row stays locked until COMMIT, and with it the chain's
-            // head (audit: the hash chain adds no lock of its own).
+        // The commit order: this row stays locked until COMMIT, and with it the chain's head
+        // (audit: the hash chain adds no lock of its own).
+        let (first_seq, hashes) = if plan.transactions.is_empty() {
+            (0, Vec::new())
+        } else {
             let (last, head): (i64, String) = sqlx::query_as(
                 "UPDATE ledger_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash",
             )
@@ -591,15 +593,22 @@ pub(crate) async fn execute_with(
             let first = last - plan.transactions.len() as i64 + 1;
             // Audit: link each transaction to the previous one.
             let hashes = super::chain::link(first, &head, &plan.transactions, &plan.signatures)?;
-            conn.write_transactions(&plan.transactions, first, &hashes).await?;
-            super::chain::WriteChain::write_chain(
-                &mut *conn,
-                &plan.transactions,
-                &plan.signatures,
-                hashes.last().expect("one hash per transaction"),
-            )
-            .await?;
-        }
+            (first, hashes)
+        };
+        conn.write_ledger(LedgerRows {
+            transactions: &plan.transactions,
+            first_seq,
+            hashes: &hashes,
+            accounts: &plan.accounts,
+            keys: &plan.keys,
+        })
+        .await?;
+        super::chain::WriteSignatures::write_signatures(
+            &mut *conn,
+            &plan.transactions,
+            &plan.signatures,
+        )
+        .await?;
         for hold in &plan.holds_new {
             sqlx::query(
                 "INSERT INTO holds (id, payer, payee, amount, reserved, created_at, expires_at, \
@@ -630,7 +639,6 @@ pub(crate) async fn execute_with(
                 .execute(&mut *conn)
                 .await?;
         }
-        conn.write_accounts(&plan.accounts).await?;
         for change in &plan.changes {
             match change {
                 ChangeRecord::Limits(c) => {
@@ -669,7 +677,6 @@ pub(crate) async fn execute_with(
                 }
             }
         }
-        conn.write_keys(&plan.keys).await?;
         if !plan.actions.is_empty() {
             conn.write_actions(&plan.actions).await?;
         }
@@ -742,17 +749,24 @@ impl AllocateIds for PgConnection {
     }
 }
 
+/// A batch's ledger rows, written together by [`WriteBatch::write_ledger`].
+pub(crate) struct LedgerRows<'a> {
+    /// In commit order, numbered from `first_seq`, each with its chain hash (the last one is
+    /// the chain's new head). Empty: no transaction, and the head is left alone.
+    pub(crate) transactions: &'a [Transaction],
+    pub(crate) first_seq: i64,
+    pub(crate) hashes: &'a [String],
+    /// The final state of every account the batch changed.
+    pub(crate) accounts: &'a [Account],
+    pub(crate) keys: &'a [KeyRow],
+}
+
 /// The bulk writes, in each backend's best form: multi-row `VALUES` on SQLite, `UNNEST` of
 /// arrays on PostgreSQL (one statement text whatever the batch size).
 pub(crate) trait WriteBatch {
-    async fn write_transactions(
-        &mut self,
-        txs: &[Transaction],
-        first_seq: i64,
-        hashes: &[String],
-    ) -> StoreResult<()>;
-    async fn write_accounts(&mut self, accounts: &[Account]) -> StoreResult<()>;
-    async fn write_keys(&mut self, keys: &[KeyRow]) -> StoreResult<()>;
+    /// Transactions, postings, the chain's head, the accounts' new state and the
+    /// idempotency records.
+    async fn write_ledger(&mut self, rows: LedgerRows<'_>) -> StoreResult<()>;
     async fn write_actions(&mut self, rows: &[super::action_log::ActionRow]) -> StoreResult<()>;
     async fn write_receipts(&mut self, rows: &[super::receipts::ReceiptRow]) -> StoreResult<()>;
 }
@@ -761,95 +775,18 @@ pub(crate) trait WriteBatch {
 const SQLITE_ROWS_PER_STATEMENT: usize = 500;
 
 impl WriteBatch for SqliteConnection {
-    /// Postings first, then the transaction rows that seal them (see the 0002 migration).
-    async fn write_transactions(
-        &mut self,
-        txs: &[Transaction],
-        first_seq: i64,
-        hashes: &[String],
-    ) -> StoreResult<()> {
-        let postings: Vec<(&Transaction, usize)> = txs
-            .iter()
-            .flat_map(|tx| (0..tx.postings().len()).map(move |n| (tx, n)))
-            .collect();
-        for chunk in postings.chunks(SQLITE_ROWS_PER_STATEMENT) {
-            let mut query = QueryBuilder::new(
-                "INSERT INTO postings (tx_id, n, account_id, amount, leg, time) ",
-            );
-            query.push_values(chunk, |mut row, (tx, n)| {
-                let posting = &tx.postings()[*n];
-                row.push_bind(db_id(tx.id().0))
-                    .push_bind(*n as i64)
-                    .push_bind(db_id(posting.account.0))
-                    .push_bind(posting.amount.minor())
-                    .push_bind(posting.leg.as_str())
-                    .push_bind(tx.time());
-            });
-            query.build().execute(&mut *self).await?;
+    /// One multi-row statement per table and chunk: each statement is a round trip to the
+    /// connection's thread, each row of a statement is not.
+    async fn write_ledger(&mut self, rows: LedgerRows<'_>) -> StoreResult<()> {
+        if let Some(head) = rows.hashes.last() {
+            sqlite_write_transactions(self, rows.transactions, rows.first_seq, rows.hashes).await?;
+            sqlx::query("UPDATE ledger_head SET hash = $1 WHERE id = 1")
+                .bind(head)
+                .execute(&mut *self)
+                .await?;
         }
-        let numbered: Vec<(i64, &Transaction, &String)> = txs
-            .iter()
-            .zip(hashes)
-            .enumerate()
-            .map(|(i, (tx, hash))| (first_seq + i as i64, tx, hash))
-            .collect();
-        for chunk in numbered.chunks(SQLITE_ROWS_PER_STATEMENT) {
-            let mut query = QueryBuilder::new(
-                "INSERT INTO transactions (id, seq, kind, time, reference, memo, \
-                 idempotency_key, reverses, posting_count, hash) ",
-            );
-            query.push_values(chunk, |mut row, (seq, tx, hash)| {
-                row.push_bind(db_id(tx.id().0))
-                    .push_bind(*seq)
-                    .push_bind(tx.kind().as_str())
-                    .push_bind(tx.time())
-                    .push_bind(tx.reference().to_owned())
-                    .push_bind(tx.memo().to_owned())
-                    .push_bind(tx.idempotency_key().map(|k| k.as_str().to_owned()))
-                    .push_bind(tx.reverses().map(|r| db_id(r.0)))
-                    .push_bind(tx.postings().len() as i64)
-                    .push_bind((*hash).clone());
-            });
-            query.build().execute(&mut *self).await?;
-        }
-        Ok(())
-    }
-
-    async fn write_accounts(&mut self, accounts: &[Account]) -> StoreResult<()> {
-        for chunk in accounts.chunks(SQLITE_ROWS_PER_STATEMENT) {
-            let mut query = QueryBuilder::new(
-                "UPDATE accounts SET status = v.column2, balance = v.column3, \
-                 pending = v.column4, credit_limit = v.column5, max_balance = v.column6, \
-                 negative_since = v.column7 FROM (",
-            );
-            query.push_values(chunk, |mut row, account| {
-                row.push_bind(db_id(account.id().0))
-                    .push_bind(account.status().as_str())
-                    .push_bind(account.balance().minor())
-                    .push_bind(account.pending().minor())
-                    .push_bind(account.credit_limit().minor())
-                    .push_bind(account.max_balance().map(|a| a.minor()))
-                    .push_bind(account.negative_since());
-            });
-            query.push(") AS v WHERE accounts.id = v.column1");
-            query.build().execute(&mut *self).await?;
-        }
-        Ok(())
-    }
-
-    async fn write_keys(&mut self, keys: &[KeyRow]) -> StoreResult<()> {
-        for chunk in keys.chunks(SQLITE_ROWS_PER_STATEMENT) {
-            let mut query =
-                QueryBuilder::new("INSERT INTO idempotency (key, fingerprint, result, time) ");
-            query.push_values(chunk, |mut row, key| {
-                row.push_bind(key.key.clone())
-                    .push_bind(key.fingerprint.clone())
-                    .push_bind(key.result.clone())
-                    .push_bind(key.time);
-            });
-            query.build().execute(&mut *self).await?;
-        }
-        Ok(())
+        sqlite_write_accounts(self, rows.accounts).await?;
+        sqlite_write_keys(self, rows.keys).await
     }
 
     async fn write_actions(&mut self, rows: &[super::action_log::ActionRow]) -> StoreResult<()> {
@@ -861,22 +798,137 @@ impl WriteBatch for SqliteConnection {
     }
 }
 
+/// Postings first, then the transaction rows that seal them (see the 0002 migration).
+async fn sqlite_write_transactions(
+    conn: &mut SqliteConnection,
+    txs: &[Transaction],
+    first_seq: i64,
+    hashes: &[String],
+) -> StoreResult<()> {
+    let postings: Vec<(&Transaction, usize)> = txs
+        .iter()
+        .flat_map(|tx| (0..tx.postings().len()).map(move |n| (tx, n)))
+        .collect();
+    for chunk in postings.chunks(SQLITE_ROWS_PER_STATEMENT) {
+        let mut query =
+            QueryBuilder::new("INSERT INTO postings (tx_id, n, account_id, amount, leg, time) ");
+        query.push_values(chunk, |mut row, (tx, n)| {
+            let posting = &tx.postings()[*n];
+            row.push_bind(db_id(tx.id().0))
+                .push_bind(*n as i64)
+                .push_bind(db_id(posting.account.0))
+                .push_bind(posting.amount.minor())
+                .push_bind(posting.leg.as_str())
+                .push_bind(tx.time());
+        });
+        query.build().execute(&mut *conn).await?;
+    }
+    let numbered: Vec<(i64, &Transaction, &String)> = txs
+        .iter()
+        .zip(hashes)
+        .enumerate()
+        .map(|(i, (tx, hash))| (first_seq + i as i64, tx, hash))
+        .collect();
+    for chunk in numbered.chunks(SQLITE_ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::new(
+            "INSERT INTO transactions (id, seq, kind, time, reference, memo, \
+             idempotency_key, reverses, posting_count, hash) ",
+        );
+        query.push_values(chunk, |mut row, (seq, tx, hash)| {
+            row.push_bind(db_id(tx.id().0))
+                .push_bind(*seq)
+                .push_bind(tx.kind().as_str())
+                .push_bind(tx.time())
+                .push_bind(tx.reference().to_owned())
+                .push_bind(tx.memo().to_owned())
+                .push_bind(tx.idempotency_key().map(|k| k.as_str().to_owned()))
+                .push_bind(tx.reverses().map(|r| db_id(r.0)))
+                .push_bind(tx.postings().len() as i64)
+                .push_bind((*hash).clone());
+        });
+        query.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn sqlite_write_accounts(
+    conn: &mut SqliteConnection,
+    accounts: &[Account],
+) -> StoreResult<()> {
+    for chunk in accounts.chunks(SQLITE_ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::new(
+            "UPDATE accounts SET status = v.column2, balance = v.column3, \
+             pending = v.column4, credit_limit = v.column5, max_balance = v.column6, \
+             negative_since = v.column7 FROM (",
+        );
+        query.push_values(chunk, |mut row, account| {
+            row.push_bind(db_id(account.id().0))
+                .push_bind(account.status().as_str())
+                .push_bind(account.balance().minor())
+                .push_bind(account.pending().minor())
+                .push_bind(account.credit_limit().minor())
+                .push_bind(account.max_balance().map(|a| a.minor()))
+                .push_bind(account.negative_since());
+        });
+        query.push(") AS v WHERE accounts.id = v.column1");
+        query.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn sqlite_write_keys(conn: &mut SqliteConnection, keys: &[KeyRow]) -> StoreResult<()> {
+    for chunk in keys.chunks(SQLITE_ROWS_PER_STATEMENT) {
+        let mut query =
+            QueryBuilder::new("INSERT INTO idempotency (key, fingerprint, result, time) ");
+        query.push_values(chunk, |mut row, key| {
+            row.push_bind(key.key.clone())
+                .push_bind(key.fingerprint.clone())
+                .push_bind(key.result.clone())
+                .push_bind(key.time);
+        });
+        query.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The PostgreSQL write of a batch's ledger rows: ONE statement of data-modifying CTEs, so
+/// one round trip whatever the batch holds. Transaction rows before postings is not needed
+/// inside one statement: the postings' check (`postings_belong`, migration 0017) runs at the
+/// statement's end, and the balance check at COMMIT. Arrays may be empty (no transaction,
+/// no account changed); the head is moved only with transactions (`$18` NULL otherwise).
+const PG_WRITE_LEDGER_SQL: &str = "\
+    WITH t AS (\
+        INSERT INTO transactions (id, seq, kind, time, reference, memo, idempotency_key, \
+        reverses, posting_count, hash) \
+        SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::text[], $4::timestamptz[], \
+        $5::text[], $6::text[], $7::text[], $8::int8[], $9::int2[], $10::text[])), \
+    p AS (\
+        INSERT INTO postings (tx_id, n, posting_count, account_id, amount, leg, time) \
+        SELECT * FROM UNNEST($11::int8[], $12::int2[], $13::int2[], $14::int8[], \
+        $15::int8[], $16::text[], $17::timestamptz[])), \
+    h AS (\
+        UPDATE ledger_head SET hash = $18::text WHERE id = 1 AND $18::text IS NOT NULL), \
+    a AS (\
+        UPDATE accounts AS a SET status = v.status, balance = v.balance, \
+        pending = v.pending, credit_limit = v.credit_limit, max_balance = v.max_balance, \
+        negative_since = v.negative_since \
+        FROM UNNEST($19::int8[], $20::text[], $21::int8[], $22::int8[], $23::int8[], \
+        $24::int8[], $25::timestamptz[]) \
+        AS v(id, status, balance, pending, credit_limit, max_balance, negative_since) \
+        WHERE a.id = v.id) \
+    INSERT INTO idempotency (key, fingerprint, result, time) \
+    SELECT * FROM UNNEST($26::text[], $27::text[], $28::text[], $29::timestamptz[])";
+
 impl WriteBatch for PgConnection {
-    /// Transaction rows first (the postings' key points at them); the balance check is
-    /// deferred to COMMIT.
-    async fn write_transactions(
-        &mut self,
-        txs: &[Transaction],
-        first_seq: i64,
-        hashes: &[String],
-    ) -> StoreResult<()> {
+    async fn write_ledger(&mut self, rows: LedgerRows<'_>) -> StoreResult<()> {
+        let txs = rows.transactions;
         let mut ids = Vec::with_capacity(txs.len());
         let mut seqs = Vec::with_capacity(txs.len());
         let mut kinds = Vec::with_capacity(txs.len());
         let mut times = Vec::with_capacity(txs.len());
         let mut references = Vec::with_capacity(txs.len());
         let mut memos = Vec::with_capacity(txs.len());
-        let mut keys = Vec::with_capacity(txs.len());
+        let mut tx_keys = Vec::with_capacity(txs.len());
         let mut reverses = Vec::with_capacity(txs.len());
         let mut counts = Vec::with_capacity(txs.len());
         let postings_len: usize = txs.iter().map(|t| t.postings().len()).sum();
@@ -889,12 +941,12 @@ impl WriteBatch for PgConnection {
         let mut p_time = Vec::with_capacity(postings_len);
         for (i, tx) in txs.iter().enumerate() {
             ids.push(db_id(tx.id().0));
-            seqs.push(first_seq + i as i64);
+            seqs.push(rows.first_seq + i as i64);
             kinds.push(tx.kind().as_str());
             times.push(tx.time());
             references.push(tx.reference());
             memos.push(tx.memo());
-            keys.push(tx.idempotency_key().map(|k| k.as_str()));
+            tx_keys.push(tx.idempotency_key().map(|k| k.as_str()));
             reverses.push(tx.reverses().map(|r| db_id(r.0)));
             let count = tx.postings().len() as i16;
             counts.push(count);
@@ -908,46 +960,8 @@ impl WriteBatch for PgConnection {
                 p_time.push(tx.time());
             }
         }
-        sqlx::query(
-            "INSERT INTO transactions (id, seq, kind, time, reference, memo, idempotency_key, \
-             reverses, posting_count, hash) \
-             SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::text[], $4::timestamptz[], \
-             $5::text[], $6::text[], $7::text[], $8::int8[], $9::int2[], $10::text[])",
-        )
-        .bind(ids)
-        .bind(seqs)
-        .bind(kinds)
-        .bind(times)
-        .bind(references)
-        .bind(memos)
-        .bind(keys)
-        .bind(reverses)
-        .bind(counts)
-        .bind(hashes)
-        .execute(&mut *self)
-        .await?;
-        sqlx::query(
-            "INSERT INTO postings (tx_id, n, posting_count, account_id, amount, leg, time) \
-             SELECT * FROM UNNEST($1::int8[], $2::int2[], $3::int2[], $4::int8[], $5::int8[], \
-             $6::text[], $7::timestamptz[])",
-        )
-        .bind(p_tx)
-        .bind(p_n)
-        .bind(p_count)
-        .bind(p_account)
-        .bind(p_amount)
-        .bind(p_leg)
-        .bind(p_time)
-        .execute(&mut *self)
-        .await?;
-        Ok(())
-    }
-
-    async fn write_accounts(&mut self, accounts: &[Account]) -> StoreResult<()> {
-        if accounts.is_empty() {
-            return Ok(());
-        }
-        let ids: Vec<i64> = accounts.iter().map(|a| db_id(a.id().0)).collect();
+        let accounts = rows.accounts;
+        let a_ids: Vec<i64> = accounts.iter().map(|a| db_id(a.id().0)).collect();
         let statuses: Vec<&str> = accounts.iter().map(|a| a.status().as_str()).collect();
         let balances: Vec<i64> = accounts.iter().map(|a| a.balance().minor()).collect();
         let pendings: Vec<i64> = accounts.iter().map(|a| a.pending().minor()).collect();
@@ -958,45 +972,43 @@ impl WriteBatch for PgConnection {
             .collect();
         let since: Vec<Option<DateTime<Utc>>> =
             accounts.iter().map(|a| a.negative_since()).collect();
-        sqlx::query(
-            "UPDATE accounts AS a SET status = v.status, balance = v.balance, \
-             pending = v.pending, credit_limit = v.credit_limit, max_balance = v.max_balance, \
-             negative_since = v.negative_since \
-             FROM UNNEST($1::int8[], $2::text[], $3::int8[], $4::int8[], $5::int8[], \
-             $6::int8[], $7::timestamptz[]) \
-             AS v(id, status, balance, pending, credit_limit, max_balance, negative_since) \
-             WHERE a.id = v.id",
-        )
-        .bind(ids)
-        .bind(statuses)
-        .bind(balances)
-        .bind(pendings)
-        .bind(limits)
-        .bind(maxes)
-        .bind(since)
-        .execute(&mut *self)
-        .await?;
-        Ok(())
-    }
-
-    async fn write_keys(&mut self, keys: &[KeyRow]) -> StoreResult<()> {
-        if keys.is_empty() {
-            return Ok(());
-        }
+        let keys = rows.keys;
         let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
         let fingerprints: Vec<&str> = keys.iter().map(|k| k.fingerprint.as_str()).collect();
         let results: Vec<&str> = keys.iter().map(|k| k.result.as_str()).collect();
-        let times: Vec<DateTime<Utc>> = keys.iter().map(|k| k.time).collect();
-        sqlx::query(
-            "INSERT INTO idempotency (key, fingerprint, result, time) \
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[])",
-        )
-        .bind(names)
-        .bind(fingerprints)
-        .bind(results)
-        .bind(times)
-        .execute(&mut *self)
-        .await?;
+        let key_times: Vec<DateTime<Utc>> = keys.iter().map(|k| k.time).collect();
+        sqlx::query(PG_WRITE_LEDGER_SQL)
+            .bind(ids)
+            .bind(seqs)
+            .bind(kinds)
+            .bind(times)
+            .bind(references)
+            .bind(memos)
+            .bind(tx_keys)
+            .bind(reverses)
+            .bind(counts)
+            .bind(rows.hashes)
+            .bind(p_tx)
+            .bind(p_n)
+            .bind(p_count)
+            .bind(p_account)
+            .bind(p_amount)
+            .bind(p_leg)
+            .bind(p_time)
+            .bind(rows.hashes.last())
+            .bind(a_ids)
+            .bind(statuses)
+            .bind(balances)
+            .bind(pendings)
+            .bind(limits)
+            .bind(maxes)
+            .bind(since)
+            .bind(names)
+            .bind(fingerprints)
+            .bind(results)
+            .bind(key_times)
+            .execute(&mut *self)
+            .await?;
         Ok(())
     }
 

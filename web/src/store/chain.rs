@@ -34,24 +34,23 @@ pub(crate) fn link(
     Ok(hashes)
 }
 
-/// Writes the payer signatures and the new head; the same SQL on both backends.
-pub(crate) trait WriteChain {
-    async fn write_chain(
+/// Writes the payer signatures; the same SQL on both backends. (The chain's new head is
+/// written with the batch's ledger rows, `batch::WriteBatch::write_ledger`.)
+pub(crate) trait WriteSignatures {
+    async fn write_signatures(
         &mut self,
         txs: &[Transaction],
         signatures: &[Option<PayerSignature>],
-        head: &str,
     ) -> StoreResult<()>;
 }
 
-macro_rules! write_chain_for {
+macro_rules! write_signatures_for {
     ($conn:ty) => {
-        impl WriteChain for $conn {
-            async fn write_chain(
+        impl WriteSignatures for $conn {
+            async fn write_signatures(
                 &mut self,
                 txs: &[Transaction],
                 signatures: &[Option<PayerSignature>],
-                head: &str,
             ) -> StoreResult<()> {
                 // Signed payments are few: one plain insert each.
                 for (tx, signature) in txs.iter().zip(signatures) {
@@ -68,15 +67,11 @@ macro_rules! write_chain_for {
                         .await?;
                     }
                 }
-                sqlx::query("UPDATE ledger_head SET hash = $1 WHERE id = 1")
-                    .bind(head)
-                    .execute(&mut *self)
-                    .await?;
                 Ok(())
             }
         }
     };
 }
 
-write_chain_for!(SqliteConnection);
-write_chain_for!(PgConnection);
+write_signatures_for!(SqliteConnection);
+write_signatures_for!(PgConnection);
