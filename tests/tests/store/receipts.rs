@@ -54,11 +54,14 @@ story!(
             let user = user(&store).await;
             let (_, members) = network(&store, 2, 100).await;
             let (a, b) = (members[0].id(), members[1].id());
+            let first = receipt(user, "k-1", "h1", a);
+            assert_eq!(
+                first.stored_answer(),
+                None,
+                "nothing stored before the batch"
+            );
             let answer = store
-                .submit(
-                    Submission::new(key("pay-1"), payment(a, b, 10))
-                        .receipted(receipt(user, "k-1", "h1", a)),
-                )
+                .submit(Submission::new(key("pay-1"), payment(a, b, 10)).receipted(first.clone()))
                 .await
                 .unwrap();
             let tx = answer.as_ref().unwrap().tx().unwrap().0;
@@ -74,11 +77,16 @@ story!(
                     response: format!("tx={tx} balance={payer_after}"),
                 })
             );
+            // The committed batch handed the same answer back to the caller's receipt.
+            assert_eq!(
+                first.stored_answer(),
+                Some((201, format!("tx={tx} balance={payer_after}")))
+            );
             // A rejection is an answer too.
+            let second = receipt(user, "k-2", "h2", a);
             let refused = store
                 .submit(
-                    Submission::new(key("pay-2"), payment(a, b, 1_000))
-                        .receipted(receipt(user, "k-2", "h2", a)),
+                    Submission::new(key("pay-2"), payment(a, b, 1_000)).receipted(second.clone()),
                 )
                 .await
                 .unwrap();
@@ -91,16 +99,20 @@ story!(
                 (stored.status, stored.response.as_str()),
                 (422, "insufficient_credit")
             );
-            // A ledger replay writes no receipt of its own: the first one stands.
+            assert_eq!(
+                second.stored_answer(),
+                Some((422, "insufficient_credit".to_owned()))
+            );
+            // A ledger replay writes no receipt of its own: the first one stands, and the
+            // replay's receipt holds no answer (its caller must read the stored one).
+            let third = receipt(user, "k-3", "h3", a);
             let again = store
-                .submit(
-                    Submission::new(key("pay-1"), payment(a, b, 10))
-                        .receipted(receipt(user, "k-3", "h3", a)),
-                )
+                .submit(Submission::new(key("pay-1"), payment(a, b, 10)).receipted(third.clone()))
                 .await
                 .unwrap();
             assert_eq!(again, answer);
             assert_eq!(tokens::remembered(&store, user, "k-3").await.unwrap(), None);
+            assert_eq!(third.stored_answer(), None);
             assert_eq!(balance(&store, a).await, payer_after);
             assert_invariants(&store).await;
             store.close().await;
@@ -128,14 +140,16 @@ story!(
                 .unwrap();
             let before = balance(&store, a).await;
             // One call: the operations are queued together, so they share a batch (or a few).
+            let (late, first, second) = (
+                receipt(user, "taken", "late", a),
+                receipt(user, "twice", "first", a),
+                receipt(user, "twice", "second", a),
+            );
             let answers = store
                 .submit_batch(vec![
-                    Submission::new(key("dup-1"), payment(a, b, 1))
-                        .receipted(receipt(user, "taken", "late", a)),
-                    Submission::new(key("dup-2"), payment(a, b, 2))
-                        .receipted(receipt(user, "twice", "first", a)),
-                    Submission::new(key("dup-3"), payment(a, b, 3))
-                        .receipted(receipt(user, "twice", "second", a)),
+                    Submission::new(key("dup-1"), payment(a, b, 1)).receipted(late.clone()),
+                    Submission::new(key("dup-2"), payment(a, b, 2)).receipted(first.clone()),
+                    Submission::new(key("dup-3"), payment(a, b, 3)).receipted(second.clone()),
                     Submission::new(key("dup-4"), payment(a, b, 4))
                         .receipted(receipt(user, "fresh", "h4", a)),
                 ])
@@ -156,22 +170,26 @@ story!(
                 .unwrap()
                 .unwrap();
             assert_eq!(twice.request_hash, "first");
+            // Receipts that were not stored hold no answer; one that was may hold it (not if
+            // its batch also met the stored key: which row went in is then unknown), and
+            // then it is exactly the stored one.
+            assert_eq!(late.stored_answer(), None);
+            assert_eq!(second.stored_answer(), None);
+            if let Some((status, body)) = first.stored_answer() {
+                assert_eq!((status, body), (twice.status, twice.response));
+            }
             let fresh = tokens::remembered(&store, user, "fresh")
                 .await
                 .unwrap()
                 .unwrap();
             assert_eq!(fresh.request_hash, "h4");
             // A group is always ONE batch: a stored key and a key twice in it, and it commits.
+            let one = receipt(user, "group-key", "one", a);
             let group = store
                 .submit_all_or_none(vec![
                     Submission::new(key("group-1"), payment(a, b, 5))
                         .receipted(receipt(user, "taken", "group", a)),
-                    Submission::new(key("group-2"), payment(a, b, 6)).receipted(receipt(
-                        user,
-                        "group-key",
-                        "one",
-                        a,
-                    )),
+                    Submission::new(key("group-2"), payment(a, b, 6)).receipted(one.clone()),
                     Submission::new(key("group-3"), payment(a, b, 7)).receipted(receipt(
                         user,
                         "group-key",
@@ -187,6 +205,9 @@ story!(
                 tokens::remembered(&store, user, "taken").await.unwrap(),
                 Some(earlier)
             );
+            // Its batch met the stored key "taken": no receipt of it holds an answer, even
+            // the one that went in (its caller reads it back).
+            assert_eq!(one.stored_answer(), None);
             let one = tokens::remembered(&store, user, "group-key")
                 .await
                 .unwrap()

@@ -572,7 +572,7 @@ pub(crate) async fn execute_with(
             hold_ids: hold_ids.into_iter().map(HoldId).collect(),
         };
         let loaded_at = started.elapsed();
-        let plan = decide_batch(submissions, &mut loaded, now);
+        let mut plan = decide_batch(submissions, &mut loaded, now);
         let decided_at = started.elapsed();
         if commit == Commit::IfAllAccepted && plan.results.iter().any(Result::is_err) {
             tx.rollback().await?;
@@ -680,11 +680,17 @@ pub(crate) async fn execute_with(
         if !plan.actions.is_empty() {
             conn.write_actions(&plan.actions).await?;
         }
-        if !plan.receipts.is_empty() {
-            conn.write_receipts(&plan.receipts).await?;
-        }
+        let receipts_all_stored =
+            plan.receipts.is_empty() || conn.write_receipts(&plan.receipts).await?;
         let written_at = started.elapsed();
         tx.commit().await?;
+        // Committed: hand each stored answer to its caller (see `receipts`). If some receipt
+        // met a stored key, which ones is not known here: the callers read theirs back.
+        if receipts_all_stored {
+            for row in std::mem::take(&mut plan.receipts) {
+                row.slot.fill(row.status as u16, row.response);
+            }
+        }
         tracing::debug!(
             operations = submissions.len(),
             begin_us = begun.as_micros() as u64,
@@ -768,7 +774,8 @@ pub(crate) trait WriteBatch {
     /// idempotency records.
     async fn write_ledger(&mut self, rows: LedgerRows<'_>) -> StoreResult<()>;
     async fn write_actions(&mut self, rows: &[super::action_log::ActionRow]) -> StoreResult<()>;
-    async fn write_receipts(&mut self, rows: &[super::receipts::ReceiptRow]) -> StoreResult<()>;
+    /// `true` when every receipt went in (none met a stored key).
+    async fn write_receipts(&mut self, rows: &[super::receipts::ReceiptRow]) -> StoreResult<bool>;
 }
 
 /// Rows per multi-row statement on SQLite (well under its 32,766 bound parameters).
@@ -793,7 +800,7 @@ impl WriteBatch for SqliteConnection {
         super::action_log::write_sqlite(self, rows).await
     }
 
-    async fn write_receipts(&mut self, rows: &[super::receipts::ReceiptRow]) -> StoreResult<()> {
+    async fn write_receipts(&mut self, rows: &[super::receipts::ReceiptRow]) -> StoreResult<bool> {
         super::receipts::write_sqlite(self, rows).await
     }
 }
@@ -1016,7 +1023,7 @@ impl WriteBatch for PgConnection {
         super::action_log::write_postgres(self, rows).await
     }
 
-    async fn write_receipts(&mut self, rows: &[super::receipts::ReceiptRow]) -> StoreResult<()> {
+    async fn write_receipts(&mut self, rows: &[super::receipts::ReceiptRow]) -> StoreResult<bool> {
         super::receipts::write_postgres(self, rows).await
     }
 }

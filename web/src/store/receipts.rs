@@ -15,8 +15,15 @@
 //! batch never fails over it. Within one batch, the first receipt of a `(user, key)` wins.
 //! An operation answered by the ledger's own idempotency (a replay of an earlier decision)
 //! writes no receipt: the batch that decided it wrote one.
+//!
+//! Once the batch has committed, it also hands the stored answer back to the caller
+//! ([`ApiReceipt::stored_answer`], shared by the receipt's clones), so that the API need not
+//! read back what it just wrote: only when it knows the row went in (every receipt of the
+//! batch inserted, no conflict). Otherwise the slot stays empty and the caller reads the
+//! stored answer, which is then another request's.
 
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use ledger::{Account, AccountId, Outcome, Rejection};
 
@@ -54,6 +61,41 @@ impl fmt::Debug for Render {
     }
 }
 
+/// Where a committed batch leaves the answer it stored for a receipt: `(status, body)`.
+/// Clones share it; two slots are equal when they are the same one.
+#[derive(Clone, Default)]
+pub(crate) struct Slot(Arc<OnceLock<(u16, String)>>);
+
+impl Slot {
+    /// Filled once, after COMMIT.
+    pub(crate) fn fill(&self, status: u16, body: String) {
+        let filled = self.0.set((status, body));
+        debug_assert!(filled.is_ok(), "a receipt's answer is stored once");
+    }
+}
+
+impl PartialEq for Slot {
+    fn eq(&self, other: &Slot) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Slot {}
+
+impl fmt::Debug for Slot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Slot({})",
+            if self.0.get().is_some() {
+                "filled"
+            } else {
+                "empty"
+            }
+        )
+    }
+}
+
 /// The answer to remember with an operation, for one user's `Idempotency-Key`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiReceipt {
@@ -63,6 +105,7 @@ pub struct ApiReceipt {
     request_hash: String,
     account: AccountId,
     render: Render,
+    stored: Slot,
 }
 
 impl ApiReceipt {
@@ -92,7 +135,15 @@ impl ApiReceipt {
             request_hash: request_hash.to_owned(),
             account,
             render: Render(render),
+            stored: Slot::default(),
         })
+    }
+
+    /// The answer stored with the operation, once its batch has committed — `None` if no
+    /// batch stored this receipt (the operation was a replay, an earlier receipt of the same
+    /// key won, or the batch could not tell): the stored answer must then be read.
+    pub fn stored_answer(&self) -> Option<(u16, String)> {
+        self.stored.0.get().cloned()
     }
 
     pub fn user_id(&self) -> i64 {
@@ -130,6 +181,7 @@ impl ApiReceipt {
             status: i64::from(status),
             response,
             created_at,
+            slot: self.stored.clone(),
         })
     }
 }
@@ -145,16 +197,20 @@ pub(crate) struct ReceiptRow {
     pub(crate) response: String,
     /// Unix seconds, as `tokens::remember` writes it.
     pub(crate) created_at: i64,
+    /// The receipt's slot, filled after COMMIT if the row went in.
+    pub(crate) slot: Slot,
 }
 
 /// Rows per multi-row statement on SQLite (7 parameters a row).
 const SQLITE_ROWS_PER_STATEMENT: usize = 500;
 
-/// Writes receipts on a SQLite connection (inside the batch's transaction).
+/// Writes receipts on a SQLite connection (inside the batch's transaction); `true` when
+/// every row went in (none met a stored key).
 pub(crate) async fn write_sqlite(
     conn: &mut sqlx::SqliteConnection,
     rows: &[ReceiptRow],
-) -> StoreResult<()> {
+) -> StoreResult<bool> {
+    let mut inserted = 0u64;
     for chunk in rows.chunks(SQLITE_ROWS_PER_STATEMENT) {
         let mut query = sqlx::QueryBuilder::new(
             "INSERT INTO api_idempotency (user_id, idem_key, route, request_hash, status, \
@@ -170,18 +226,19 @@ pub(crate) async fn write_sqlite(
                 .push_bind(r.created_at);
         });
         query.push(" ON CONFLICT (user_id, idem_key) DO NOTHING");
-        query.build().execute(&mut *conn).await?;
+        inserted += query.build().execute(&mut *conn).await?.rows_affected();
     }
-    Ok(())
+    Ok(inserted == rows.len() as u64)
 }
 
-/// Writes receipts on a PostgreSQL connection (inside the batch's transaction).
+/// Writes receipts on a PostgreSQL connection (inside the batch's transaction); `true` when
+/// every row went in (none met a stored key).
 pub(crate) async fn write_postgres(
     conn: &mut sqlx::PgConnection,
     rows: &[ReceiptRow],
-) -> StoreResult<()> {
+) -> StoreResult<bool> {
     if rows.is_empty() {
-        return Ok(());
+        return Ok(true);
     }
     let users: Vec<i64> = rows.iter().map(|r| r.user_id).collect();
     let keys: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();
@@ -190,7 +247,7 @@ pub(crate) async fn write_postgres(
     let statuses: Vec<i64> = rows.iter().map(|r| r.status).collect();
     let responses: Vec<&str> = rows.iter().map(|r| r.response.as_str()).collect();
     let times: Vec<i64> = rows.iter().map(|r| r.created_at).collect();
-    sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO api_idempotency (user_id, idem_key, route, request_hash, status, \
          response, created_at) \
          SELECT * FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::text[], $5::int8[], \
@@ -206,5 +263,5 @@ pub(crate) async fn write_postgres(
     .bind(times)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(inserted.rows_affected() == rows.len() as u64)
 }

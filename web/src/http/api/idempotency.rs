@@ -200,11 +200,16 @@ fn conflict() -> Response {
 
 /// The answer remembered under the key: replayed if it answered this request, 409 if
 /// another; `None` when there is none.
+/// A remembered answer as it is sent again: its status and body, with the content type of
+/// a success or a problem.
+pub fn remembered_response(status: u16, body: String) -> Response {
+    json_response(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body)
+}
+
 async fn stored_answer(state: &AppState, keyed: &Keyed) -> Option<Response> {
     match tokens::remembered(&state.store, keyed.user_id, &keyed.key).await {
         Ok(Some(answer)) if answer.request_hash == keyed.request_hash => {
-            let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
-            Some(json_response(status, answer.response))
+            Some(remembered_response(answer.status, answer.response))
         }
         Ok(Some(_)) => Some(conflict()),
         Ok(None) => None,

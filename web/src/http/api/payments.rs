@@ -140,8 +140,19 @@ pub async fn pay(
             )
         })
         .transpose()?;
-    let decision =
-        trade::pay_receipted(&state.store, ledger_key, &payer, &payee, order, receipt).await?;
+    let decision = trade::pay_receipted(
+        &state.store,
+        ledger_key,
+        &payer,
+        &payee,
+        order,
+        receipt.clone(),
+    )
+    .await?;
+    // The answer the payment's own batch stored for the key: sent as it is, not read back.
+    if let Some((status, body)) = receipt.as_ref().and_then(ApiReceipt::stored_answer) {
+        return Ok(idempotency::remembered_response(status, body));
+    }
     let answer = || async {
         let outcome = decision.clone().map_err(ApiError::Rejected)?;
         Written::created(PaymentDone {
