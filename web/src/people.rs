@@ -614,6 +614,27 @@ pub async fn holders_of_accounts(
         .collect())
 }
 
+/// The names of these members by member id (ids of no member are absent): one read,
+/// whatever the size of the network. Pages pass the ids of the rows they show.
+pub async fn names_of_members(
+    store: &Store,
+    members: &BTreeSet<i64>,
+) -> StoreResult<HashMap<i64, String>> {
+    if members.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT id, name FROM members WHERE {}",
+        crate::store::in_id_list(store.kind(), "id", 1)
+    );
+    // Member ids are positive: a negative one names no member and is left out.
+    let ids = crate::store::id_list(members.iter().filter_map(|id| u64::try_from(*id).ok()));
+    let rows: Vec<(i64, String)> = dispatch!(store.backend(), pool => {
+        sqlx::query_as(&sql).bind(&ids).fetch_all(pool).await?
+    });
+    Ok(rows.into_iter().collect())
+}
+
 /// A user by id.
 pub async fn user(store: &Store, user_id: i64) -> StoreResult<Option<User>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");

@@ -3,6 +3,7 @@
 mod auth;
 pub mod client;
 mod demo;
+mod large_network;
 mod market;
 mod members;
 mod money;

@@ -1,6 +1,8 @@
 //! The marketplace pages: search, my listings, create/edit/close, and ordering from an offer
 //! (which places a hold on the buyer's credit; see `trades` for what follows).
 
+use std::collections::BTreeSet;
+
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -147,7 +149,9 @@ async fn search(
     let mut found = market::search(&state.store, &search, &today).await?;
     let more = found.len() as i64 > market::SEARCH_PAGE_SIZE;
     found.truncate(market::SEARCH_PAGE_SIZE as usize);
-    let names = super::money::names_by_member(&state).await?;
+    // The names of the members of the listings shown, not of every member.
+    let shown: BTreeSet<i64> = found.iter().map(|l| l.member_id).collect();
+    let names = people::names_of_members(&state.store, &shown).await?;
     let next_url = match (more, found.last()) {
         (true, Some(last)) => {
             let mut q = form_urlencoded::Serializer::new(String::new());

@@ -60,22 +60,15 @@ pub async fn account_of(state: &AppState, member: &Member) -> AppResult<Account>
         .ok_or_else(|| AppError::Internal(format!("member {} has no account", member.id)))
 }
 
-/// Member names by ledger account, for counterparties.
-pub async fn names_by_account(state: &AppState) -> AppResult<HashMap<AccountId, String>> {
-    Ok(people::members(&state.store, MEMBERS_LISTED_MAX)
-        .await?
-        .into_iter()
-        .map(|m| (account_id(&m), m.name))
-        .collect())
-}
-
-/// Member names by member id.
-pub async fn names_by_member(state: &AppState) -> AppResult<HashMap<i64, String>> {
-    Ok(people::members(&state.store, MEMBERS_LISTED_MAX)
-        .await?
-        .into_iter()
-        .map(|m| (m.id, m.name))
-        .collect())
+/// The names of the counterparties of these lines, the ones the page shows: one read,
+/// bounded by the number of lines, whatever the size of the network.
+async fn counterparty_names(
+    state: &AppState,
+    me: AccountId,
+    lines: &[Line],
+) -> AppResult<HashMap<AccountId, String>> {
+    let shown: BTreeSet<AccountId> = lines.iter().filter_map(|l| l.counterparty(me)).collect();
+    Ok(people::names_of_accounts(&state.store, &shown).await?)
 }
 
 /// Form tokens are 64 hex characters (see `people::random_token`).
@@ -218,23 +211,18 @@ async fn dashboard(State(state): State<AppState>, auth: MemberReader) -> AppResu
     }
     balances.reverse();
     let page_data = state.store.history(me, None, RECENT_LINES).await?;
-    let counterparties: BTreeSet<AccountId> = page_data
+    let lines: Vec<Line> = page_data
         .entries
         .iter()
-        .flat_map(|e| e.transaction.postings().iter().map(|p| p.account))
-        .filter(|a| *a != me)
-        .collect();
-    let names = people::names_of_accounts(&state.store, &counterparties).await?;
-    let recent = page_data
-        .entries
-        .iter()
-        .map(|e| {
-            let line = Line {
-                transaction: e.transaction.clone(),
-                net: e.net,
-            };
-            line_view(t, me, &line, &names)
+        .map(|e| Line {
+            transaction: e.transaction.clone(),
+            net: e.net,
         })
+        .collect();
+    let names = counterparty_names(&state, me, &lines).await?;
+    let recent = lines
+        .iter()
+        .map(|line| line_view(t, me, line, &names))
         .collect();
     let requests = trade::requests_to_pay(&state, &auth.member, t, 5).await?;
     let mut reminders = Vec::new();
@@ -304,7 +292,8 @@ struct PayTemplate {
     figures: Figures,
 }
 
-async fn payees(state: &AppState, me: &Member) -> AppResult<Vec<(String, String)>> {
+/// The payee drop-down: every other member, by name (at most [`MEMBERS_LISTED_MAX`]).
+pub(super) async fn payees(state: &AppState, me: &Member) -> AppResult<Vec<(String, String)>> {
     Ok(people::members(&state.store, MEMBERS_LISTED_MAX)
         .await?
         .into_iter()
@@ -558,29 +547,37 @@ fn parse_day(text: &str) -> Result<Option<DateTime<Utc>>, AppError> {
 }
 
 impl HistoryQuery {
+    /// The member whose account the `counterparty` filter names (`None` without the filter),
+    /// or `BadRequest`: only members are counterparties; system accounts are not listed. One
+    /// read by account, whether or not the member is in the filter's drop-down list.
+    async fn counterparty(&self, state: &AppState) -> AppResult<Option<Member>> {
+        match self.counterparty.as_str() {
+            "" => Ok(None),
+            text => {
+                let account: i64 = text.parse().map_err(|_| AppError::BadRequest)?;
+                match people::member_by_account(&state.store, account).await? {
+                    Some(member) => Ok(Some(member)),
+                    None => Err(AppError::BadRequest),
+                }
+            }
+        }
+    }
+
     /// The filter, or `BadRequest` for malformed values. `to` is inclusive for people (the
-    /// whole day), exclusive for the query.
-    fn filter(&self, names: &HashMap<AccountId, String>) -> Result<Filter, AppError> {
+    /// whole day), exclusive for the query. `counterparty` is what [`Self::counterparty`]
+    /// found.
+    fn filter(&self, counterparty: Option<&Member>) -> Result<Filter, AppError> {
         let from = parse_day(&self.from)?;
         let to = parse_day(&self.to)?.map(|d| d + chrono::Duration::days(1));
         let kind = match self.kind.as_str() {
             "" => None,
             text => Some(TxKind::parse(text).ok_or(AppError::BadRequest)?),
         };
-        let counterparty = match self.counterparty.as_str() {
-            "" => None,
-            text => {
-                let id = AccountId(text.parse().map_err(|_| AppError::BadRequest)?);
-                // Only members are counterparties; system accounts are not listed.
-                names.get(&id).ok_or(AppError::BadRequest)?;
-                Some(id)
-            }
-        };
         Ok(Filter {
             from,
             to,
             kind,
-            counterparty,
+            counterparty: counterparty.map(account_id),
         })
     }
 
@@ -639,8 +636,8 @@ async fn history(
     Query(query): Query<HistoryQuery>,
 ) -> AppResult<Response> {
     let t = auth.tr();
-    let names = names_by_account(&state).await?;
-    let filter = query.filter(&names)?;
+    let chosen = query.counterparty(&state).await?;
+    let filter = query.filter(chosen.as_ref())?;
     let me = account_id(&auth.member);
     let result = activity::history(
         &state.store,
@@ -650,12 +647,21 @@ async fn history(
         query.page_size()?,
     )
     .await?;
-    let mut counterparties: Vec<(String, String)> = names
-        .iter()
-        .filter(|(id, _)| **id != me)
-        .map(|(id, name)| (id.to_string(), name.clone()))
+    // The filter's drop-down lists members (bounded, like the payee list), and keeps the
+    // chosen one even past the bound; the lines' names do not come from it.
+    let mut listed = people::members(&state.store, MEMBERS_LISTED_MAX).await?;
+    if let Some(chosen) = chosen {
+        if !listed.iter().any(|m| m.id == chosen.id) {
+            listed.push(chosen);
+        }
+    }
+    let mut counterparties: Vec<(String, String)> = listed
+        .into_iter()
+        .filter(|m| m.id != auth.member.id)
+        .map(|m| (m.account_id.to_string(), m.name))
         .collect();
     counterparties.sort_by(|a, b| a.1.cmp(&b.1));
+    let names = counterparty_names(&state, me, &result.lines).await?;
     let mut lines: Vec<LineView> = result
         .lines
         .iter()
@@ -691,8 +697,8 @@ async fn history_csv(
     auth: MemberReader,
     Query(query): Query<HistoryQuery>,
 ) -> AppResult<Response> {
-    let names = names_by_account(&state).await?;
-    let filter = query.filter(&names)?;
+    let chosen = query.counterparty(&state).await?;
+    let filter = query.filter(chosen.as_ref())?;
     let me = account_id(&auth.member);
     let result =
         activity::history(&state.store, me, &filter, None, activity::EXPORT_ROWS_MAX).await?;
@@ -701,6 +707,7 @@ async fn history_csv(
         let message = auth.tr().export_too_long(activity::EXPORT_ROWS_MAX);
         return too_long(&auth, &message);
     }
+    let names = counterparty_names(&state, me, &result.lines).await?;
     let mut csv = String::from(
         "date,transaction,kind,counterparty,reference,memo,amount,commission,fund_contribution\r\n",
     );
@@ -788,7 +795,7 @@ async fn statement(
         let message = t.statement_rows_too_many(activity::EXPORT_ROWS_MAX);
         return too_long(&auth, &message);
     }
-    let names = names_by_account(&state).await?;
+    let names = counterparty_names(&state, me, &result.lines).await?;
     let mut lines: Vec<LineView> = result
         .lines
         .iter()

@@ -3,7 +3,7 @@
 //! Authorisation: a request or an order is visible to its two members only; anyone else gets
 //! the same 404 as for an id that does not exist, so ids reveal nothing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -117,14 +117,22 @@ fn order_status_label(t: Tr, status: OrderStatus) -> &'static str {
     }
 }
 
-async fn member_names(state: &AppState) -> AppResult<HashMap<i64, String>> {
-    Ok(
-        people::members(&state.store, super::money::MEMBERS_LISTED_MAX)
-            .await?
-            .into_iter()
-            .map(|m| (m.id, m.name))
-            .collect(),
-    )
+/// The names of the members the page's rows show: one read, bounded by the rows, whatever
+/// the size of the network.
+async fn member_names(
+    state: &AppState,
+    shown: impl IntoIterator<Item = i64>,
+) -> AppResult<HashMap<i64, String>> {
+    let shown: BTreeSet<i64> = shown.into_iter().collect();
+    Ok(people::names_of_members(&state.store, &shown).await?)
+}
+
+fn request_members(r: &trade::PaymentRequest) -> [i64; 2] {
+    [r.seller_member_id, r.buyer_member_id]
+}
+
+fn order_members(o: &trade::Order) -> [i64; 2] {
+    [o.buyer_member_id, o.seller_member_id]
 }
 
 fn request_view(t: Tr, r: &trade::PaymentRequest, names: &HashMap<i64, String>) -> RequestView {
@@ -149,14 +157,13 @@ pub async fn requests_to_pay(
     limit: i64,
 ) -> AppResult<Vec<RequestView>> {
     trade::expire_requests(&state.store).await?;
-    let names = member_names(state).await?;
-    Ok(
-        trade::requests_of(&state.store, member.id, Side::Buyer, Scope::Open, limit)
-            .await?
-            .iter()
-            .map(|r| request_view(t, r, &names))
-            .collect(),
-    )
+    let requests =
+        trade::requests_of(&state.store, member.id, Side::Buyer, Scope::Open, limit).await?;
+    let names = member_names(state, requests.iter().flat_map(request_members)).await?;
+    Ok(requests
+        .iter()
+        .map(|r| request_view(t, r, &names))
+        .collect())
 }
 
 /// Held orders where the member is the seller (for the dashboard's reminders).
@@ -199,7 +206,6 @@ async fn requests_form(
 ) -> AppResult<Response> {
     let t = auth.tr();
     trade::expire_requests(&state.store).await?;
-    let names = member_names(state).await?;
     let to_pay = trade::requests_of(
         &state.store,
         auth.member.id,
@@ -216,11 +222,10 @@ async fn requests_form(
         trade::LIST_ROWS_MAX,
     )
     .await?;
-    let mut buyers: Vec<(String, String)> = names
-        .iter()
-        .filter(|(id, _)| **id != auth.member.id)
-        .map(|(id, name)| (id.to_string(), name.clone()))
-        .collect();
+    let names = member_names(state, to_pay.iter().chain(&sent).flat_map(request_members)).await?;
+    // The buyer drop-down lists members like the payee list; the rows' names do not come
+    // from it.
+    let mut buyers = super::money::payees(state, &auth.member).await?;
     buyers.sort_by(|a, b| a.1.cmp(&b.1));
     let failed = errors.pay.payee.is_some()
         || errors.pay.amount.is_some()
@@ -351,7 +356,7 @@ async fn request_page_with(
     message: Option<String>,
 ) -> AppResult<Response> {
     let request = visible_request(state, auth, id).await?;
-    let names = member_names(state).await?;
+    let names = member_names(state, request_members(&request)).await?;
     let failed = message.is_some();
     let mut response = page(RequestTemplate {
         c: auth.chrome(),
@@ -472,7 +477,6 @@ struct OrdersTemplate {
 async fn orders_page(State(state): State<AppState>, auth: MemberAuth) -> AppResult<Response> {
     sweep_orders(&state).await?;
     let t = auth.tr();
-    let names = member_names(&state).await?;
     let bought = trade::orders_of(
         &state.store,
         auth.member.id,
@@ -487,6 +491,7 @@ async fn orders_page(State(state): State<AppState>, auth: MemberAuth) -> AppResu
         trade::LIST_ROWS_MAX,
     )
     .await?;
+    let names = member_names(&state, bought.iter().chain(&sold).flat_map(order_members)).await?;
     page(OrdersTemplate {
         c: auth.chrome(),
         bought: bought.iter().map(|o| order_view(t, o, &names)).collect(),
@@ -521,7 +526,7 @@ async fn order_page_with(
     message: Option<String>,
 ) -> AppResult<Response> {
     let order = visible_order(state, auth, id).await?;
-    let names = member_names(state).await?;
+    let names = member_names(state, order_members(&order)).await?;
     let failed = message.is_some();
     let mut response = page(OrderTemplate {
         c: auth.chrome(),
