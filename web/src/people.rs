@@ -312,19 +312,48 @@ where
     for<'a> bool: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
 {
+    member_from_named_row(row, &MEMBER_FIELDS)
+}
+
+/// The member of a row that joined `members` with [`MEMBER_COLUMNS_JOINED`] (`None` when
+/// the join found no member).
+pub(crate) fn joined_member_from_row<R>(row: &R) -> StoreResult<Option<Member>>
+where
+    R: Row,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> bool: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let id: Option<i64> = row.try_get(MEMBER_FIELDS_JOINED[0])?;
+    match id {
+        None => Ok(None),
+        Some(_) => member_from_named_row(row, &MEMBER_FIELDS_JOINED).map(Some),
+    }
+}
+
+fn member_from_named_row<R>(row: &R, names: &[&str; 12]) -> StoreResult<Member>
+where
+    R: Row,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> bool: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
     Ok(Member {
-        id: row.try_get("id")?,
-        account_id: row.try_get("account_id")?,
-        name: row.try_get("name")?,
-        siren: row.try_get("siren")?,
-        address: row.try_get("address")?,
-        city: row.try_get("city")?,
-        postcode: row.try_get("postcode")?,
-        sector: row.try_get("sector")?,
-        description: row.try_get("description")?,
-        contact: row.try_get("contact")?,
-        hide_balance: row.try_get("hide_balance")?,
-        in_directory: row.try_get("in_directory")?,
+        id: row.try_get(names[0])?,
+        account_id: row.try_get(names[1])?,
+        name: row.try_get(names[2])?,
+        siren: row.try_get(names[3])?,
+        address: row.try_get(names[4])?,
+        city: row.try_get(names[5])?,
+        postcode: row.try_get(names[6])?,
+        sector: row.try_get(names[7])?,
+        description: row.try_get(names[8])?,
+        contact: row.try_get(names[9])?,
+        hide_balance: row.try_get(names[10])?,
+        in_directory: row.try_get(names[11])?,
     })
 }
 
@@ -332,6 +361,42 @@ pub(crate) const USER_COLUMNS: &str = "users.id, users.email, users.display_name
                             users.member_id, users.lang";
 const MEMBER_COLUMNS: &str = "id, account_id, name, siren, address, city, postcode, sector, \
                               description, contact, hide_balance, in_directory";
+/// [`MEMBER_COLUMNS`] one by one, in order.
+const MEMBER_FIELDS: [&str; 12] = [
+    "id",
+    "account_id",
+    "name",
+    "siren",
+    "address",
+    "city",
+    "postcode",
+    "sector",
+    "description",
+    "contact",
+    "hide_balance",
+    "in_directory",
+];
+/// The member columns for a read that joins `members` to another table (`m_` names).
+pub(crate) const MEMBER_COLUMNS_JOINED: &str = "members.id AS m_id, \
+     members.account_id AS m_account_id, members.name AS m_name, members.siren AS m_siren, \
+     members.address AS m_address, members.city AS m_city, members.postcode AS m_postcode, \
+     members.sector AS m_sector, members.description AS m_description, \
+     members.contact AS m_contact, members.hide_balance AS m_hide_balance, \
+     members.in_directory AS m_in_directory";
+const MEMBER_FIELDS_JOINED: [&str; 12] = [
+    "m_id",
+    "m_account_id",
+    "m_name",
+    "m_siren",
+    "m_address",
+    "m_city",
+    "m_postcode",
+    "m_sector",
+    "m_description",
+    "m_contact",
+    "m_hide_balance",
+    "m_in_directory",
+];
 
 /// Creates a user; `Ok(None)` when the email is taken.
 pub async fn create_user(

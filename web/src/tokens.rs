@@ -9,7 +9,7 @@
 use sqlx::Row;
 
 use crate::dispatch;
-use crate::people::{self, now_unix, Role, User};
+use crate::people::{self, now_unix, Member, Role, User};
 use crate::store::{Store, StoreError, StoreResult};
 
 /// The visible prefix of every API token.
@@ -196,7 +196,8 @@ pub async fn revoke(store: &Store, user_id: i64, token_id: i64) -> StoreResult<b
 /// What a presented token is.
 #[derive(Debug, Clone)]
 pub enum Found {
-    Valid(TokenRow, User),
+    /// The token, its user, and the user's member company if the user has one.
+    Valid(TokenRow, User, Option<Member>),
     Revoked,
     Unknown,
 }
@@ -207,17 +208,20 @@ pub async fn find(store: &Store, token: &str) -> StoreResult<Found> {
         return Ok(Found::Unknown);
     }
     let hash = people::token_hash(token);
-    // The token and its user in one read (every API request starts here).
+    // The token, its user and the user's member company in one read (every API request
+    // starts here).
     let sql = format!(
         "SELECT api_tokens.id AS t_id, api_tokens.user_id AS t_user_id, \
          api_tokens.name AS t_name, api_tokens.scope AS t_scope, \
          api_tokens.created_at AS t_created_at, api_tokens.last_used_at AS t_last_used_at, \
-         api_tokens.revoked_at AS t_revoked_at, {} \
+         api_tokens.revoked_at AS t_revoked_at, {}, {} \
          FROM api_tokens JOIN users ON users.id = api_tokens.user_id \
+         LEFT JOIN members ON members.id = users.member_id \
          WHERE api_tokens.token_hash = $1",
-        people::USER_COLUMNS
+        people::USER_COLUMNS,
+        people::MEMBER_COLUMNS_JOINED
     );
-    let found: Option<(TokenRow, User)> = dispatch!(store.backend(), pool => {
+    let found: Option<(TokenRow, User, Option<Member>)> = dispatch!(store.backend(), pool => {
         match sqlx::query(&sql).bind(&hash).fetch_optional(pool).await? {
             None => None,
             Some(row) => {
@@ -230,12 +234,16 @@ pub async fn find(store: &Store, token: &str) -> StoreResult<Found> {
                     row.try_get("t_last_used_at")?,
                     row.try_get("t_revoked_at")?,
                 );
-                Some((row_from(raw)?, people::user_from_row(&row)?))
+                Some((
+                    row_from(raw)?,
+                    people::user_from_row(&row)?,
+                    people::joined_member_from_row(&row)?,
+                ))
             }
         }
     });
     // A token without its user does not exist (deleting a user deletes its tokens).
-    let Some((row, user)) = found else {
+    let Some((row, user, member)) = found else {
         return Ok(Found::Unknown);
     };
     if row.revoked_at.is_some() {
@@ -251,7 +259,7 @@ pub async fn find(store: &Store, token: &str) -> StoreResult<Found> {
                 .bind(now).bind(row.id).execute(pool).await?;
         });
     }
-    Ok(Found::Valid(row, user))
+    Ok(Found::Valid(row, user, member))
 }
 
 /// A remembered answer to an API write.

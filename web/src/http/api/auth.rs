@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 
 use super::error::{ApiError, ApiResult};
 use crate::http::AppState;
-use crate::people::{self, Member, Role, User};
+use crate::people::{Member, Role, User};
 use crate::tokens::{self, Found, Scope, TokenRow};
 
 /// The caller of an API route: a valid, unrevoked token and its user (with the member
@@ -48,8 +48,8 @@ impl FromRequestParts<AppState> for ApiAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<ApiAuth> {
         let token = bearer(parts)?;
-        let (token, user) = match tokens::find(&state.store, token).await? {
-            Found::Valid(token, user) => (token, user),
+        let (token, user, member) = match tokens::find(&state.store, token).await? {
+            Found::Valid(token, user, member) => (token, user, member),
             Found::Revoked => return Err(ApiError::Unauthorized("This token was revoked.")),
             Found::Unknown => return Err(ApiError::Unauthorized("Unknown token.")),
         };
@@ -58,10 +58,8 @@ impl FromRequestParts<AppState> for ApiAuth {
                 "This user may not hold this token's scope.",
             ));
         }
-        let member = match user.member_id {
-            Some(id) if user.role.is_member_role() => people::member(&state.store, id).await?,
-            _ => None,
-        };
+        // Read with the token; only members' users act for their member company.
+        let member = member.filter(|_| user.role.is_member_role());
         Ok(ApiAuth {
             token,
             user,
