@@ -197,7 +197,7 @@ pub async fn revoke(store: &Store, user_id: i64, token_id: i64) -> StoreResult<b
 #[derive(Debug, Clone)]
 pub enum Found {
     /// The token, its user, and the user's member company if the user has one.
-    Valid(TokenRow, User, Option<Member>),
+    Valid(TokenRow, User, Option<Box<Member>>),
     Revoked,
     Unknown,
 }
@@ -221,7 +221,7 @@ pub async fn find(store: &Store, token: &str) -> StoreResult<Found> {
         people::USER_COLUMNS,
         people::MEMBER_COLUMNS_JOINED
     );
-    let found: Option<(TokenRow, User, Option<Member>)> = dispatch!(store.backend(), pool => {
+    let found: Option<(TokenRow, User, Option<Box<Member>>)> = dispatch!(store.backend(), pool => {
         match sqlx::query(&sql).bind(&hash).fetch_optional(pool).await? {
             None => None,
             Some(row) => {
@@ -237,7 +237,7 @@ pub async fn find(store: &Store, token: &str) -> StoreResult<Found> {
                 Some((
                     row_from(raw)?,
                     people::user_from_row(&row)?,
-                    people::joined_member_from_row(&row)?,
+                    people::joined_member_from_row(&row)?.map(Box::new),
                 ))
             }
         }

@@ -57,8 +57,10 @@ fn token_create_prints_the_token_on_the_last_line() {
     runtime.block_on(async {
         let store = web::store::Store::connect(&url).await.expect("store");
         match web::tokens::find(&store, last).await.expect("query") {
-            web::tokens::Found::Valid(row, user) => {
+            web::tokens::Found::Valid(row, user, member) => {
                 assert_eq!(user.email, "gestion@troc.fr");
+                // The network's manager acts for no member company.
+                assert!(member.is_none());
                 assert_eq!(row.name, "ci");
                 assert_eq!(row.scope, web::tokens::Scope::Manage);
             }

@@ -59,7 +59,9 @@ impl FromRequestParts<AppState> for ApiAuth {
             ));
         }
         // Read with the token; only members' users act for their member company.
-        let member = member.filter(|_| user.role.is_member_role());
+        let member = member
+            .filter(|_| user.role.is_member_role())
+            .map(|member| *member);
         Ok(ApiAuth {
             token,
             user,
