@@ -6,6 +6,7 @@ mod concurrency;
 mod conformance;
 mod defenses;
 mod plans;
+mod pool;
 mod receipts;
 
 use ledger::{
@@ -65,4 +66,27 @@ pub async fn assert_invariants(store: &Store) {
         .await
         .unwrap()
         .expect("the invariants hold");
+}
+
+/// Ends every other connection to this database and waits until they are gone: a backend
+/// reports its table counters as it ends. (`Store::close` returns once the pool is closed,
+/// but a connection handed back at that moment may linger idle for a while.)
+pub async fn end_other_backends(admin: &sqlx::PgPool) {
+    let others = "FROM pg_stat_activity \
+                  WHERE datname = current_database() AND pid <> pg_backend_pid()";
+    for _ in 0..200 {
+        let left: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {others}"))
+            .fetch_one(admin)
+            .await
+            .unwrap();
+        if left == 0 {
+            return;
+        }
+        sqlx::query(&format!("SELECT pg_terminate_backend(pid) {others}"))
+            .execute(admin)
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the store's connections did not end");
 }

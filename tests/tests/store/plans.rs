@@ -3,39 +3,14 @@
 //! nearly empty was a sequential scan, kept until autovacuum's next ANALYZE: reading 1,024
 //! keys among 100,000 records took 250-350 ms instead of a few (docs/performance.md).
 
-use std::time::Duration;
-
 use ledger::AccountId;
 
-use super::{network, payment, submit};
+use super::{end_other_backends, network, payment, submit};
 
 /// Payments submitted one at a time while the tables are small: more than the five custom
 /// plans after which PostgreSQL may switch to a cached generic plan.
 const PAYMENTS_EARLY: usize = 12;
 const PAYMENTS_LATE: usize = 20;
-
-/// Ends every other connection to this database and waits until they are gone: a backend
-/// reports its table counters as it ends. (`Store::close` returns once the pool is closed,
-/// but a connection handed back at that moment may linger idle for a while.)
-async fn end_other_backends(admin: &sqlx::PgPool) {
-    let others = "FROM pg_stat_activity \
-                  WHERE datname = current_database() AND pid <> pg_backend_pid()";
-    for _ in 0..200 {
-        let left: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {others}"))
-            .fetch_one(admin)
-            .await
-            .unwrap();
-        if left == 0 {
-            return;
-        }
-        sqlx::query(&format!("SELECT pg_terminate_backend(pid) {others}"))
-            .execute(admin)
-            .await
-            .unwrap();
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the store's connections did not end");
-}
 
 /// Adds `count` idempotency records behind the store's back (no ANALYZE).
 async fn bulk_records(admin: &sqlx::PgPool, prefix: &str, count: i64) {

@@ -70,6 +70,10 @@ pub const SQLITE_WAL_WRITER_CHECKPOINT_PAGES: u32 = 4 * SQLITE_WAL_AUTOCHECKPOIN
 pub const SQLITE_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
 /// Connections per pool.
 pub const POOL_CONNECTIONS_MAX: u32 = 16;
+/// A pooled PostgreSQL connection idle for longer than this is checked (a round trip)
+/// before it is handed out; one used more recently is handed out as it is. See
+/// [`postgres_pool_options`].
+pub const PG_POOL_PING_IDLE_AFTER: Duration = Duration::from_secs(1);
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -192,11 +196,7 @@ impl Store {
             BackendKind::Sqlite => Backend::Sqlite(connect_sqlite(url).await?),
             BackendKind::Postgres => {
                 let options = PgConnectOptions::from_str(url)?;
-                let pool = PgPoolOptions::new()
-                    .max_connections(POOL_CONNECTIONS_MAX)
-                    .acquire_timeout(Duration::from_secs(30))
-                    .connect_with(options)
-                    .await?;
+                let pool = postgres_pool_options().connect_with(options).await?;
                 Backend::Postgres(pool)
             }
         };
@@ -327,9 +327,33 @@ async fn connect_sqlite(url: &str) -> StoreResult<SqlitePool> {
     let pool = SqlitePoolOptions::new()
         .max_connections(POOL_CONNECTIONS_MAX)
         .acquire_timeout(Duration::from_secs(30))
+        // sqlx pings every connection it takes from the pool by default. A SQLite connection
+        // lives in this process (its own thread): the ping can only cost a round trip to that
+        // thread — one per statement, as much as the statement itself.
+        .test_before_acquire(false)
         .connect_with(options)
         .await?;
     Ok(pool)
+}
+
+/// The PostgreSQL pool. sqlx's default pings each connection it takes from the pool: one
+/// network round trip per query on top of the query's own. A connection used within the last
+/// [`PG_POOL_PING_IDLE_AFTER`] is handed out as it is (under load, every one); one idle for
+/// longer is pinged first, and replaced if the server has closed it (a restart, an idle
+/// timeout), so that a quiet server's first request does not fail on a dead connection.
+fn postgres_pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(POOL_CONNECTIONS_MAX)
+        .acquire_timeout(Duration::from_secs(30))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PG_POOL_PING_IDLE_AFTER {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
 }
 
 #[cfg(test)]
