@@ -196,33 +196,63 @@ pub async fn revoke(store: &Store, user_id: i64, token_id: i64) -> StoreResult<b
 /// What a presented token is.
 #[derive(Debug, Clone)]
 pub enum Found {
-    /// The token, its user, and the user's member company if the user has one.
-    Valid(TokenRow, User, Option<Box<Member>>),
+    Valid(Box<Caller>),
     Revoked,
     Unknown,
 }
 
-/// Looks a presented token up by its hash and notes its use.
-pub async fn find(store: &Store, token: &str) -> StoreResult<Found> {
+/// A valid token's caller, as one read finds it.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub token: TokenRow,
+    pub user: User,
+    /// The user's member company, if the user has one.
+    pub member: Option<Member>,
+    /// The answer remembered for the `Idempotency-Key` given to [`find`], if one was given.
+    pub remembered: Option<RememberedFor>,
+}
+
+/// The answer remembered for one key when the caller was read (see [`remembered`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RememberedFor {
+    pub key: String,
+    pub answer: Option<Remembered>,
+}
+
+/// Looks a presented token up by its hash and notes its use. With `idempotency_key`, the
+/// same read also fetches the answer the user's earlier request under that key left (every
+/// API write starts with both; one read instead of two).
+pub async fn find(store: &Store, token: &str, idempotency_key: Option<&str>) -> StoreResult<Found> {
     if !looks_like_token(token) {
         return Ok(Found::Unknown);
     }
     let hash = people::token_hash(token);
-    // The token, its user and the user's member company in one read (every API request
-    // starts here).
+    let since = now_unix() - IDEMPOTENCY_TTL_SECONDS;
+    // The token, its user, the user's member company and the remembered answer in one read
+    // (every API request starts here). Without a key, `$2` is NULL and joins nothing.
     let sql = format!(
         "SELECT api_tokens.id AS t_id, api_tokens.user_id AS t_user_id, \
          api_tokens.name AS t_name, api_tokens.scope AS t_scope, \
          api_tokens.created_at AS t_created_at, api_tokens.last_used_at AS t_last_used_at, \
-         api_tokens.revoked_at AS t_revoked_at, {}, {} \
+         api_tokens.revoked_at AS t_revoked_at, {}, {}, \
+         api_idempotency.request_hash AS r_request_hash, api_idempotency.status AS r_status, \
+         api_idempotency.response AS r_response \
          FROM api_tokens JOIN users ON users.id = api_tokens.user_id \
          LEFT JOIN members ON members.id = users.member_id \
+         LEFT JOIN api_idempotency ON api_idempotency.user_id = users.id \
+         AND api_idempotency.idem_key = $2 AND api_idempotency.created_at > $3 \
          WHERE api_tokens.token_hash = $1",
         people::USER_COLUMNS,
         people::MEMBER_COLUMNS_JOINED
     );
-    let found: Option<(TokenRow, User, Option<Box<Member>>)> = dispatch!(store.backend(), pool => {
-        match sqlx::query(&sql).bind(&hash).fetch_optional(pool).await? {
+    let found: Option<Caller> = dispatch!(store.backend(), pool => {
+        let row = sqlx::query(&sql)
+            .bind(&hash)
+            .bind(idempotency_key)
+            .bind(since)
+            .fetch_optional(pool)
+            .await?;
+        match row {
             None => None,
             Some(row) => {
                 let raw: Raw = (
@@ -234,32 +264,56 @@ pub async fn find(store: &Store, token: &str) -> StoreResult<Found> {
                     row.try_get("t_last_used_at")?,
                     row.try_get("t_revoked_at")?,
                 );
-                Some((
-                    row_from(raw)?,
-                    people::user_from_row(&row)?,
-                    people::joined_member_from_row(&row)?.map(Box::new),
-                ))
+                let answer: (Option<String>, Option<i64>, Option<String>) = (
+                    row.try_get("r_request_hash")?,
+                    row.try_get("r_status")?,
+                    row.try_get("r_response")?,
+                );
+                Some(Caller {
+                    token: row_from(raw)?,
+                    user: people::user_from_row(&row)?,
+                    member: people::joined_member_from_row(&row)?,
+                    remembered: idempotency_key.map(|key| RememberedFor {
+                        key: key.to_owned(),
+                        answer: remembered_from(answer),
+                    }),
+                })
             }
         }
     });
     // A token without its user does not exist (deleting a user deletes its tokens).
-    let Some((row, user, member)) = found else {
+    let Some(caller) = found else {
         return Ok(Found::Unknown);
     };
-    if row.revoked_at.is_some() {
+    if caller.token.revoked_at.is_some() {
         return Ok(Found::Revoked);
     }
     let now = now_unix();
-    if row
+    if caller
+        .token
         .last_used_at
         .is_none_or(|t| t <= now - LAST_USED_RESOLUTION_SECONDS)
     {
         dispatch!(store.backend(), pool => {
             sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-                .bind(now).bind(row.id).execute(pool).await?;
+                .bind(now).bind(caller.token.id).execute(pool).await?;
         });
     }
-    Ok(Found::Valid(row, user, member))
+    Ok(Found::Valid(Box::new(caller)))
+}
+
+/// A remembered answer from its three columns (all NULL: none).
+fn remembered_from(
+    (request_hash, status, response): (Option<String>, Option<i64>, Option<String>),
+) -> Option<Remembered> {
+    match (request_hash, status, response) {
+        (Some(request_hash), Some(status), Some(response)) => Some(Remembered {
+            request_hash,
+            status: u16::try_from(status).unwrap_or(500),
+            response,
+        }),
+        _ => None,
+    }
 }
 
 /// A remembered answer to an API write.
@@ -278,10 +332,8 @@ pub async fn remembered(store: &Store, user_id: i64, key: &str) -> StoreResult<O
                         WHERE user_id = $1 AND idem_key = $2 AND created_at > $3")
             .bind(user_id).bind(key).bind(since).fetch_optional(pool).await?
     });
-    Ok(row.map(|(request_hash, status, response)| Remembered {
-        request_hash,
-        status: u16::try_from(status).unwrap_or(500),
-        response,
+    Ok(row.and_then(|(request_hash, status, response)| {
+        remembered_from((Some(request_hash), Some(status), Some(response)))
     }))
 }
 

@@ -56,13 +56,41 @@ fn token_create_prints_the_token_on_the_last_line() {
     // Only the hash is stored, under the user, with the name and scope.
     runtime.block_on(async {
         let store = web::store::Store::connect(&url).await.expect("store");
-        match web::tokens::find(&store, last).await.expect("query") {
-            web::tokens::Found::Valid(row, user, member) => {
-                assert_eq!(user.email, "gestion@troc.fr");
+        match web::tokens::find(&store, last, None).await.expect("query") {
+            web::tokens::Found::Valid(caller) => {
+                assert_eq!(caller.user.email, "gestion@troc.fr");
                 // The network's manager acts for no member company.
-                assert!(member.is_none());
-                assert_eq!(row.name, "ci");
-                assert_eq!(row.scope, web::tokens::Scope::Manage);
+                assert!(caller.member.is_none());
+                assert_eq!(caller.token.name, "ci");
+                assert_eq!(caller.token.scope, web::tokens::Scope::Manage);
+                assert_eq!(caller.remembered, None);
+                // With an Idempotency-Key, the same read brings its remembered answer.
+                let with_key = |key: &'static str| {
+                    let store = store.clone();
+                    let token = last.to_owned();
+                    async move {
+                        match web::tokens::find(&store, &token, Some(key)).await.unwrap() {
+                            web::tokens::Found::Valid(caller) => caller.remembered,
+                            other => panic!("{other:?}"),
+                        }
+                    }
+                };
+                let none = web::tokens::RememberedFor {
+                    key: "k-1".into(),
+                    answer: None,
+                };
+                assert_eq!(with_key("k-1").await, Some(none));
+                let answer = web::tokens::Remembered {
+                    request_hash: "h".into(),
+                    status: 201,
+                    response: "{}".into(),
+                };
+                web::tokens::remember(&store, caller.user.id, "k-1", "/api/v1/x", &answer)
+                    .await
+                    .unwrap();
+                let found = with_key("k-1").await.unwrap();
+                assert_eq!((found.key.as_str(), found.answer), ("k-1", Some(answer)));
+                assert_eq!(with_key("k-2").await.unwrap().answer, None);
             }
             other => panic!("{other:?}"),
         }

@@ -19,6 +19,8 @@ pub struct ApiAuth {
     pub token: TokenRow,
     pub user: User,
     pub member: Option<Member>,
+    /// The answer remembered for the request's `Idempotency-Key`, read with the token.
+    pub remembered: Option<tokens::RememberedFor>,
 }
 
 /// The token of an `Authorization: Bearer TOKEN` header.
@@ -48,24 +50,32 @@ impl FromRequestParts<AppState> for ApiAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<ApiAuth> {
         let token = bearer(parts)?;
-        let (token, user, member) = match tokens::find(&state.store, token).await? {
-            Found::Valid(token, user, member) => (token, user, member),
+        // A write's Idempotency-Key (if well formed): its remembered answer comes with the
+        // token, in the same read (`idempotency::begin` uses it).
+        let key = super::idempotency::key_of(&parts.headers).ok().flatten();
+        let caller = match tokens::find(&state.store, token, key.as_deref()).await? {
+            Found::Valid(caller) => *caller,
             Found::Revoked => return Err(ApiError::Unauthorized("This token was revoked.")),
             Found::Unknown => return Err(ApiError::Unauthorized("Unknown token.")),
         };
+        let tokens::Caller {
+            token,
+            user,
+            member,
+            remembered,
+        } = caller;
         if !tokens::scopes_for(user.role).contains(&token.scope) {
             return Err(ApiError::forbidden(
                 "This user may not hold this token's scope.",
             ));
         }
         // Read with the token; only members' users act for their member company.
-        let member = member
-            .filter(|_| user.role.is_member_role())
-            .map(|member| *member);
+        let member = member.filter(|_| user.role.is_member_role());
         Ok(ApiAuth {
             token,
             user,
             member,
+            remembered,
         })
     }
 }
