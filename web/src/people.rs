@@ -315,21 +315,78 @@ where
     member_from_named_row(row, &MEMBER_FIELDS)
 }
 
-/// The member of a row that joined `members` with [`MEMBER_COLUMNS_JOINED`] (`None` when
-/// the join found no member).
-pub(crate) fn joined_member_from_row<R>(row: &R) -> StoreResult<Option<Member>>
-where
-    R: Row,
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> bool: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    let id: Option<i64> = row.try_get(MEMBER_FIELDS_JOINED[0])?;
-    match id {
-        None => Ok(None),
-        Some(_) => member_from_named_row(row, &MEMBER_FIELDS_JOINED).map(Some),
+/// A `members` row joined into another read (the caller's member company, a member the
+/// request names): the table's alias in the query and its columns' names in the result.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct JoinedMember {
+    alias: &'static str,
+    names: &'static [&'static str; 12],
+}
+
+/// The caller's member company (`members`, `m_` columns).
+pub(crate) const CALLER_MEMBER: JoinedMember = JoinedMember {
+    alias: "members",
+    names: &[
+        "m_id",
+        "m_account_id",
+        "m_name",
+        "m_siren",
+        "m_address",
+        "m_city",
+        "m_postcode",
+        "m_sector",
+        "m_description",
+        "m_contact",
+        "m_hide_balance",
+        "m_in_directory",
+    ],
+};
+
+/// A member the request names, e.g. a payment's payee (`named`, `n_` columns).
+pub(crate) const NAMED_MEMBER: JoinedMember = JoinedMember {
+    alias: "named",
+    names: &[
+        "n_id",
+        "n_account_id",
+        "n_name",
+        "n_siren",
+        "n_address",
+        "n_city",
+        "n_postcode",
+        "n_sector",
+        "n_description",
+        "n_contact",
+        "n_hide_balance",
+        "n_in_directory",
+    ],
+};
+
+impl JoinedMember {
+    /// The select list: `alias.column AS name`, for every member column.
+    pub(crate) fn columns(self) -> String {
+        MEMBER_FIELDS
+            .iter()
+            .zip(self.names)
+            .map(|(field, name)| format!("{}.{field} AS {name}", self.alias))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The member of a row read with [`Self::columns`] (`None` when the join found none).
+    pub(crate) fn read_from<R>(self, row: &R) -> StoreResult<Option<Member>>
+    where
+        R: Row,
+        for<'a> &'a str: sqlx::ColumnIndex<R>,
+        for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+        for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+        for<'a> bool: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+        for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    {
+        let id: Option<i64> = row.try_get(self.names[0])?;
+        match id {
+            None => Ok(None),
+            Some(_) => member_from_named_row(row, self.names).map(Some),
+        }
     }
 }
 
@@ -375,27 +432,6 @@ const MEMBER_FIELDS: [&str; 12] = [
     "contact",
     "hide_balance",
     "in_directory",
-];
-/// The member columns for a read that joins `members` to another table (`m_` names).
-pub(crate) const MEMBER_COLUMNS_JOINED: &str = "members.id AS m_id, \
-     members.account_id AS m_account_id, members.name AS m_name, members.siren AS m_siren, \
-     members.address AS m_address, members.city AS m_city, members.postcode AS m_postcode, \
-     members.sector AS m_sector, members.description AS m_description, \
-     members.contact AS m_contact, members.hide_balance AS m_hide_balance, \
-     members.in_directory AS m_in_directory";
-const MEMBER_FIELDS_JOINED: [&str; 12] = [
-    "m_id",
-    "m_account_id",
-    "m_name",
-    "m_siren",
-    "m_address",
-    "m_city",
-    "m_postcode",
-    "m_sector",
-    "m_description",
-    "m_contact",
-    "m_hide_balance",
-    "m_in_directory",
 ];
 
 /// Creates a user; `Ok(None)` when the email is taken.

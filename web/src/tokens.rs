@@ -210,6 +210,24 @@ pub struct Caller {
     pub member: Option<Member>,
     /// The answer remembered for the `Idempotency-Key` given to [`find`], if one was given.
     pub remembered: Option<RememberedFor>,
+    /// The member whose id was given to [`find`] (a payment's payee), if one was given.
+    pub named: Option<NamedMember>,
+}
+
+/// A member id a request names, and the member it is (`None`: no member has that id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedMember {
+    pub id: i64,
+    pub member: Option<Member>,
+}
+
+/// What [`find`] reads besides the caller: the answer remembered for an `Idempotency-Key`,
+/// and a member the request names. Every API write starts with these reads; one statement
+/// does them all.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AlsoRead<'a> {
+    pub idempotency_key: Option<&'a str>,
+    pub member_id: Option<i64>,
 }
 
 /// The answer remembered for one key when the caller was read (see [`remembered`]).
@@ -219,37 +237,45 @@ pub struct RememberedFor {
     pub answer: Option<Remembered>,
 }
 
-/// Looks a presented token up by its hash and notes its use. With `idempotency_key`, the
-/// same read also fetches the answer the user's earlier request under that key left (every
-/// API write starts with both; one read instead of two).
-pub async fn find(store: &Store, token: &str, idempotency_key: Option<&str>) -> StoreResult<Found> {
+/// Looks a presented token up by its hash and notes its use. The same read also fetches
+/// what `also` asks for: the answer the user's earlier request under an `Idempotency-Key`
+/// left, and a member the request names.
+pub async fn find(store: &Store, token: &str, also: AlsoRead<'_>) -> StoreResult<Found> {
+    let AlsoRead {
+        idempotency_key,
+        member_id,
+    } = also;
     if !looks_like_token(token) {
         return Ok(Found::Unknown);
     }
     let hash = people::token_hash(token);
     let since = now_unix() - IDEMPOTENCY_TTL_SECONDS;
-    // The token, its user, the user's member company and the remembered answer in one read
-    // (every API request starts here). Without a key, `$2` is NULL and joins nothing.
+    // The token, its user, the user's member company, the remembered answer and the named
+    // member in one read (every API request starts here). Without a key `$2` is NULL, and
+    // without a member `$4`: they join nothing.
     let sql = format!(
         "SELECT api_tokens.id AS t_id, api_tokens.user_id AS t_user_id, \
          api_tokens.name AS t_name, api_tokens.scope AS t_scope, \
          api_tokens.created_at AS t_created_at, api_tokens.last_used_at AS t_last_used_at, \
-         api_tokens.revoked_at AS t_revoked_at, {}, {}, \
+         api_tokens.revoked_at AS t_revoked_at, {}, {}, {}, \
          api_idempotency.request_hash AS r_request_hash, api_idempotency.status AS r_status, \
          api_idempotency.response AS r_response \
          FROM api_tokens JOIN users ON users.id = api_tokens.user_id \
          LEFT JOIN members ON members.id = users.member_id \
+         LEFT JOIN members AS named ON named.id = $4 \
          LEFT JOIN api_idempotency ON api_idempotency.user_id = users.id \
          AND api_idempotency.idem_key = $2 AND api_idempotency.created_at > $3 \
          WHERE api_tokens.token_hash = $1",
         people::USER_COLUMNS,
-        people::MEMBER_COLUMNS_JOINED
+        people::CALLER_MEMBER.columns(),
+        people::NAMED_MEMBER.columns(),
     );
     let found: Option<Caller> = dispatch!(store.backend(), pool => {
         let row = sqlx::query(&sql)
             .bind(&hash)
             .bind(idempotency_key)
             .bind(since)
+            .bind(member_id)
             .fetch_optional(pool)
             .await?;
         match row {
@@ -272,11 +298,18 @@ pub async fn find(store: &Store, token: &str, idempotency_key: Option<&str>) -> 
                 Some(Caller {
                     token: row_from(raw)?,
                     user: people::user_from_row(&row)?,
-                    member: people::joined_member_from_row(&row)?,
+                    member: people::CALLER_MEMBER.read_from(&row)?,
                     remembered: idempotency_key.map(|key| RememberedFor {
                         key: key.to_owned(),
                         answer: remembered_from(answer),
                     }),
+                    named: match member_id {
+                        Some(id) => Some(NamedMember {
+                            id,
+                            member: people::NAMED_MEMBER.read_from(&row)?,
+                        }),
+                        None => None,
+                    },
                 })
             }
         }

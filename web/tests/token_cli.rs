@@ -56,7 +56,10 @@ fn token_create_prints_the_token_on_the_last_line() {
     // Only the hash is stored, under the user, with the name and scope.
     runtime.block_on(async {
         let store = web::store::Store::connect(&url).await.expect("store");
-        match web::tokens::find(&store, last, None).await.expect("query") {
+        match web::tokens::find(&store, last, Default::default())
+            .await
+            .expect("query")
+        {
             web::tokens::Found::Valid(caller) => {
                 assert_eq!(caller.user.email, "gestion@troc.fr");
                 // The network's manager acts for no member company.
@@ -69,7 +72,11 @@ fn token_create_prints_the_token_on_the_last_line() {
                     let store = store.clone();
                     let token = last.to_owned();
                     async move {
-                        match web::tokens::find(&store, &token, Some(key)).await.unwrap() {
+                        let also = web::tokens::AlsoRead {
+                            idempotency_key: Some(key),
+                            member_id: None,
+                        };
+                        match web::tokens::find(&store, &token, also).await.unwrap() {
                             web::tokens::Found::Valid(caller) => caller.remembered,
                             other => panic!("{other:?}"),
                         }
@@ -91,6 +98,22 @@ fn token_create_prints_the_token_on_the_last_line() {
                 let found = with_key("k-1").await.unwrap();
                 assert_eq!((found.key.as_str(), found.answer), ("k-1", Some(answer)));
                 assert_eq!(with_key("k-2").await.unwrap().answer, None);
+                // A member the request names comes with the caller too (here: none has id 999).
+                let also = web::tokens::AlsoRead {
+                    idempotency_key: None,
+                    member_id: Some(999),
+                };
+                match web::tokens::find(&store, last, also).await.unwrap() {
+                    web::tokens::Found::Valid(caller) => assert_eq!(
+                        caller.named,
+                        Some(web::tokens::NamedMember {
+                            id: 999,
+                            member: None
+                        })
+                    ),
+                    other => panic!("{other:?}"),
+                }
+                assert_eq!(caller.named, None);
             }
             other => panic!("{other:?}"),
         }

@@ -6,6 +6,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 
 use super::error::{ApiError, ApiResult};
 use crate::http::AppState;
@@ -21,16 +22,16 @@ pub struct ApiAuth {
     pub member: Option<Member>,
     /// The answer remembered for the request's `Idempotency-Key`, read with the token.
     pub remembered: Option<tokens::RememberedFor>,
+    /// The member the request names (a payment's payee), read with the token when the route
+    /// asked for it ([`authenticate`]).
+    pub named: Option<tokens::NamedMember>,
 }
 
 /// The token of an `Authorization: Bearer TOKEN` header.
-pub fn bearer(parts: &Parts) -> ApiResult<&str> {
-    let header = parts
-        .headers
-        .get(AUTHORIZATION)
-        .ok_or(ApiError::Unauthorized(
-            "An Authorization: Bearer token is required.",
-        ))?;
+pub fn bearer(headers: &HeaderMap) -> ApiResult<&str> {
+    let header = headers.get(AUTHORIZATION).ok_or(ApiError::Unauthorized(
+        "An Authorization: Bearer token is required.",
+    ))?;
     let text = header
         .to_str()
         .map_err(|_| ApiError::Unauthorized("The Authorization header is malformed."))?;
@@ -49,35 +50,50 @@ impl FromRequestParts<AppState> for ApiAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<ApiAuth> {
-        let token = bearer(parts)?;
-        // A write's Idempotency-Key (if well formed): its remembered answer comes with the
-        // token, in the same read (`idempotency::begin` uses it).
-        let key = super::idempotency::key_of(&parts.headers).ok().flatten();
-        let caller = match tokens::find(&state.store, token, key.as_deref()).await? {
-            Found::Valid(caller) => *caller,
-            Found::Revoked => return Err(ApiError::Unauthorized("This token was revoked.")),
-            Found::Unknown => return Err(ApiError::Unauthorized("Unknown token.")),
-        };
-        let tokens::Caller {
-            token,
-            user,
-            member,
-            remembered,
-        } = caller;
-        if !tokens::scopes_for(user.role).contains(&token.scope) {
-            return Err(ApiError::forbidden(
-                "This user may not hold this token's scope.",
-            ));
-        }
-        // Read with the token; only members' users act for their member company.
-        let member = member.filter(|_| user.role.is_member_role());
-        Ok(ApiAuth {
-            token,
-            user,
-            member,
-            remembered,
-        })
+        authenticate(state, &parts.headers, None).await
     }
+}
+
+/// The caller of a request with these headers. The same read fetches the answer remembered
+/// for a write's `Idempotency-Key` (if well formed; `idempotency::begin` uses it) and, if
+/// the route names one, a member (`named_member`: a payment's payee).
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    named_member: Option<i64>,
+) -> ApiResult<ApiAuth> {
+    let token = bearer(headers)?;
+    let key = super::idempotency::key_of(headers).ok().flatten();
+    let also = tokens::AlsoRead {
+        idempotency_key: key.as_deref(),
+        member_id: named_member,
+    };
+    let caller = match tokens::find(&state.store, token, also).await? {
+        Found::Valid(caller) => *caller,
+        Found::Revoked => return Err(ApiError::Unauthorized("This token was revoked.")),
+        Found::Unknown => return Err(ApiError::Unauthorized("Unknown token.")),
+    };
+    let tokens::Caller {
+        token,
+        user,
+        member,
+        remembered,
+        named,
+    } = caller;
+    if !tokens::scopes_for(user.role).contains(&token.scope) {
+        return Err(ApiError::forbidden(
+            "This user may not hold this token's scope.",
+        ));
+    }
+    // Read with the token; only members' users act for their member company.
+    let member = member.filter(|_| user.role.is_member_role());
+    Ok(ApiAuth {
+        token,
+        user,
+        member,
+        remembered,
+        named,
+    })
 }
 
 impl ApiAuth {

@@ -1,6 +1,6 @@
 //! Payments and payment requests.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequest, Path, RawQuery, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -9,7 +9,7 @@ use ledger::{Account, IdempotencyKey, Outcome, Rejection};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::ApiAuth;
+use super::auth::{self, ApiAuth};
 use super::error::{ApiError, ApiResult, Problem};
 use super::idempotency::{self, Begun, CallerKey, Keyed, WriteRequest, Written};
 use super::types::{self, money, unix_time};
@@ -17,6 +17,7 @@ use crate::http::limits::{self, ErrorFormat};
 use crate::http::AppState;
 use crate::people::{self, Member};
 use crate::store::ApiReceipt;
+use crate::tokens::NamedMember;
 use crate::trade::{self, PaymentOrder, PaymentRequest, RequestStatus};
 
 /// A payment to another member.
@@ -48,17 +49,60 @@ pub struct PaymentDone {
     pub payer_balance: String,
 }
 
-/// The other member of a payment or request: not the caller, existing.
-async fn other_member(state: &AppState, me: &Member, field: &str, id: i64) -> ApiResult<Member> {
+/// The other member of a payment or request: not the caller, existing. Read with the
+/// caller's token when the route asked for it (`named`), else now.
+async fn other_member(
+    state: &AppState,
+    me: &Member,
+    field: &str,
+    id: i64,
+    named: Option<&NamedMember>,
+) -> ApiResult<Member> {
     if id == me.id {
         return Err(ApiError::invalid(
             field,
             format!("{field} cannot be yourself."),
         ));
     }
-    people::member(&state.store, id)
-        .await?
-        .ok_or_else(|| ApiError::invalid(field, format!("{field} is not a member.")))
+    let member = match named {
+        Some(named) if named.id == id => named.member.clone(),
+        _ => people::member(&state.store, id).await?,
+    };
+    member.ok_or_else(|| ApiError::invalid(field, format!("{field} is not a member.")))
+}
+
+/// A payment's caller and request. The caller is read together with the payee the body
+/// names (one read instead of two): the body is read first, and the token is checked
+/// whatever happens to the body, so a request without a valid token is answered 401 as on
+/// every route.
+pub struct PaymentCall {
+    auth: ApiAuth,
+    request: WriteRequest,
+}
+
+impl FromRequest<AppState> for PaymentCall {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> ApiResult<PaymentCall> {
+        let headers = request.headers().clone();
+        let request = match WriteRequest::from_request(request, state).await {
+            Ok(request) => request,
+            Err(error) => {
+                auth::authenticate(state, &headers, None).await?;
+                return Err(error);
+            }
+        };
+        /// Just the payee, if the body has one (the rest is checked by the handler).
+        #[derive(Deserialize)]
+        struct Payee {
+            payee: i64,
+        }
+        let payee = serde_json::from_slice::<Payee>(&request.body)
+            .ok()
+            .map(|body| body.payee);
+        let auth = auth::authenticate(state, &headers, payee).await?;
+        Ok(PaymentCall { auth, request })
+    }
 }
 
 /// Reference and memo within the ledger's limits.
@@ -97,8 +141,7 @@ async fn balance_of(state: &AppState, member: &Member) -> ApiResult<String> {
     security(("bearer" = [])))]
 pub async fn pay(
     State(state): State<AppState>,
-    auth: ApiAuth,
-    request: WriteRequest,
+    PaymentCall { auth, request }: PaymentCall,
 ) -> ApiResult<Response> {
     let payer = auth.payer()?.clone();
     limits::check(
@@ -114,7 +157,7 @@ pub async fn pay(
     // Invalid input is answered without remembering anything: only a payment the ledger
     // decided has an answer to replay (docs/api.md).
     let input: PaymentBody = types::json(&request.body)?;
-    let payee = other_member(&state, &payer, "payee", input.payee).await?;
+    let payee = other_member(&state, &payer, "payee", input.payee, auth.named.as_ref()).await?;
     let amount = types::positive_amount("amount", &input.amount)?;
     let (reference, memo) = texts(&input.reference, &input.memo)?;
     let key = CallerKey::or_random(keyed.as_ref().map(Keyed::caller));
@@ -271,7 +314,7 @@ pub async fn create_request(
     let seller = auth.payer()?.clone();
     Ok(idempotency::run(&state, &auth, &request, |key| async {
         let input: NewRequestBody = types::json(&request.body)?;
-        let buyer = other_member(&state, &seller, "payer", input.payer).await?;
+        let buyer = other_member(&state, &seller, "payer", input.payer, None).await?;
         let amount = types::positive_amount("amount", &input.amount)?;
         let (reference, memo) = texts(&input.reference, &input.memo)?;
         let due = NaiveDate::parse_from_str(input.due_date.trim(), "%Y-%m-%d")
