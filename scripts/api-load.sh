@@ -6,7 +6,9 @@
 #
 # Settings (environment): LOAD_CONNECTIONS (default 64), LOAD_SECONDS (default 30),
 # LOAD_THREADS (default 2), LOAD_KEYS (default on: every payment carries an Idempotency-Key;
-# off: none), LOAD_BINARY (a troc binary to measure instead of building this checkout's).
+# off: none), LOAD_BINARY (a troc binary to measure instead of building this checkout's),
+# LOAD_TROC_LOG (the server's log filter, default warn; e.g. web=debug for the writer's
+# per-batch timings) and LOAD_SERVER_LOG (a file to keep the server's log in).
 # A PostgreSQL URL must name an empty database.
 # Rate limits are switched off: the point is what the server can carry. Each payment is
 # 1.00 from one of the active demo members (its own `pay` token; the manager first raises
@@ -41,6 +43,9 @@ cleanup() {
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
   fi
+  if [[ -n "${LOAD_SERVER_LOG:-}" && -f "$WORK/server.log" ]]; then
+    cp "$WORK/server.log" "$LOAD_SERVER_LOG"
+  fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -49,7 +54,7 @@ DB="${1:-sqlite://$WORK/troc.db}"
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 BASE="http://127.0.0.1:$PORT"
 
-TROC_LOG=warn "$TROC" --database-url "$DB" serve --demo --addr "127.0.0.1:$PORT" \
+TROC_LOG="${LOAD_TROC_LOG:-warn}" "$TROC" --database-url "$DB" serve --demo --addr "127.0.0.1:$PORT" \
   --base-url "$BASE" --key-file "$WORK/network-key" \
   --rate-limit-login off --rate-limit-payments off --rate-limit-api-payments off \
   >"$WORK/server.log" 2>&1 &
