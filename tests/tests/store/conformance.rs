@@ -2,12 +2,13 @@
 
 use chrono::{Duration, Utc};
 use ledger::{
-    AccountStatus, Amount, ChargeKind, HoldId, HoldStatus, Operation, Outcome, Rejection, TxKind,
+    AccountId, AccountStatus, Amount, ChargeKind, HoldId, HoldStatus, Operation, Outcome,
+    Rejection, TxKind,
 };
 use tests::story;
 use web::store::{
-    Store, Submission, HISTORY_PAGE_SIZE_MAX, NETWORK_NAME_LEN_MAX, OPEN_ACCOUNTS_PER_CALL_MAX,
-    SUBMISSIONS_PER_CALL_MAX,
+    Store, StoreError, Submission, ACCOUNTS_READ_MAX, HISTORY_PAGE_SIZE_MAX, NETWORK_NAME_LEN_MAX,
+    OPEN_ACCOUNTS_PER_CALL_MAX, SUBMISSIONS_PER_CALL_MAX,
 };
 
 use super::{assert_invariants, balance, key, network, payment, submit};
@@ -609,3 +610,47 @@ async fn sqlite_wal_is_checkpointed_in_the_background() {
     );
     store.close().await;
 }
+
+story!(
+    several_accounts_are_read_at_once_within_a_bound,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let store = Store::connect(&url).await.unwrap();
+            let (system, members) = network(&store, 3, 100).await;
+            let (a, b, c) = (members[0].id(), members[1].id(), members[2].id());
+            assert!(submit(&store, "p", payment(a, b, 7)).await.is_ok());
+            // By id, with their current state; an id of no account is left out.
+            let ids: std::collections::BTreeSet<AccountId> =
+                [b, a, AccountId(999_999)].into_iter().collect();
+            let read = store.accounts_of(&ids).await.unwrap();
+            assert_eq!(read.iter().map(|x| x.id()).collect::<Vec<_>>(), vec![a, b]);
+            assert_eq!(read[0].balance().minor(), balance(&store, a).await);
+            assert_eq!(read[1].balance().minor(), balance(&store, b).await);
+            assert_eq!(read[0], store.account(a).await.unwrap().unwrap());
+            assert!(store
+                .accounts_of(&Default::default())
+                .await
+                .unwrap()
+                .is_empty());
+            // The bound: ACCOUNTS_READ_MAX ids are read, one more is refused.
+            let mut many: std::collections::BTreeSet<AccountId> = (1..=ACCOUNTS_READ_MAX as u64)
+                .map(|n| AccountId(1_000_000 + n))
+                .collect();
+            many.insert(system.fund);
+            many.remove(&AccountId(1_000_000 + 1));
+            assert_eq!(many.len(), ACCOUNTS_READ_MAX);
+            let read = store.accounts_of(&many).await.unwrap();
+            assert_eq!(
+                read.iter().map(|x| x.id()).collect::<Vec<_>>(),
+                vec![system.fund]
+            );
+            many.insert(c);
+            assert!(matches!(
+                store.accounts_of(&many).await,
+                Err(StoreError::Invalid(_))
+            ));
+            store.close().await;
+        }
+    }
+);

@@ -5,7 +5,7 @@ use tests::story;
 use web::people::{self, Role};
 
 use super::client::Client;
-use super::{siren, two_members, PASSWORD};
+use super::{balance, siren, two_members, PASSWORD};
 
 fn link_token(body: &str) -> String {
     let start = body.find("/invitation/").unwrap() + "/invitation/".len();
@@ -17,7 +17,7 @@ story!(
     |db: &tests::TestDb| {
         let url = db.url().to_owned();
         async move {
-            let (store, state, _alpha, _beta) = two_members(&url).await;
+            let (store, state, alpha, beta) = two_members(&url).await;
             let mut staff = Client::new(state);
             staff.login("staff@alpha.fr", PASSWORD).await;
             let page = staff.get("/company").await;
@@ -137,6 +137,33 @@ story!(
             let mut viewer = staff.sibling();
             viewer.login("owner@beta.fr", PASSWORD).await;
             viewer.get("/directory").await.assert_contains("Alpha SAS");
+            // Balances are shown (read in one go for the whole list): Alpha pays Beta 12.34.
+            let pay = ledger::Operation::Payment {
+                payer: ledger::AccountId(alpha.account_id as u64),
+                payee: ledger::AccountId(beta.account_id as u64),
+                amount: ledger::Amount::from_minor(1_234),
+                reference: String::new(),
+                memo: "annuaire".into(),
+            };
+            let key = ledger::IdempotencyKey::new("directory-pay".to_owned()).unwrap();
+            assert!(store
+                .submit(web::store::Submission::new(key, pay))
+                .await
+                .unwrap()
+                .is_ok());
+            let page = viewer.get("/directory").await;
+            let row_of = |name: &str| {
+                let start = page
+                    .body
+                    .find(name)
+                    .unwrap_or_else(|| panic!("{name}: {}", page.body));
+                page.body[start..].split("</tr>").next().unwrap().to_owned()
+            };
+            for (name, member) in [("<td>Alpha SAS", &alpha), ("<td>Beta &#38; Fils", &beta)] {
+                let shown = ledger::Amount::from_minor(balance(&store, member).await).to_french();
+                assert!(shown != "0,00", "{name} has moved money");
+                assert!(row_of(name).contains(&shown), "{shown}: {}", row_of(name));
+            }
             owner
                 .post("/company/privacy", &[("hide_balance", "1")])
                 .await;

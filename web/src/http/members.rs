@@ -2,6 +2,8 @@
 //! owner's) and the member directory. The network's side (creating and managing members) is
 //! the console, `http::console`.
 
+use std::collections::{BTreeSet, HashMap};
+
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -17,7 +19,8 @@ use super::money::account_id;
 use super::session::{Auth, MemberAuth, MemberReader};
 use super::templates::{page, role_label, Chrome};
 use super::AppState;
-use crate::people::{self, Profile, Role, DESCRIPTION_LEN_MAX, PROFILE_FIELD_LEN_MAX};
+use crate::people::{self, Member, Profile, Role, DESCRIPTION_LEN_MAX, PROFILE_FIELD_LEN_MAX};
+use ledger::AccountId;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -423,17 +426,30 @@ struct DirectoryTemplate {
 async fn directory(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
     auth.refuse_member_accountant()?;
     let t = auth.tr();
-    let members = people::members(&state.store, super::money::MEMBERS_LISTED_MAX).await?;
+    let members: Vec<Member> = people::members(&state.store, super::money::MEMBERS_LISTED_MAX)
+        .await?
+        .into_iter()
+        .filter(|m| m.in_directory)
+        .collect();
+    // The balances shown, in one read (not one per member).
+    let shown: BTreeSet<AccountId> = members
+        .iter()
+        .filter(|m| !m.hide_balance)
+        .map(account_id)
+        .collect();
+    let balances: HashMap<AccountId, ledger::Amount> = state
+        .store
+        .accounts_of(&shown)
+        .await?
+        .into_iter()
+        .map(|a| (a.id(), a.balance()))
+        .collect();
     let mut entries = Vec::new();
-    for m in members.into_iter().filter(|m| m.in_directory) {
+    for m in members {
         let balance = if m.hide_balance {
             None
         } else {
-            state
-                .store
-                .account(account_id(&m))
-                .await?
-                .map(|a| t.lang.amount(a.balance()))
+            balances.get(&account_id(&m)).map(|b| t.lang.amount(*b))
         };
         entries.push(DirectoryEntry {
             sector: sector_label(t, &m.sector),

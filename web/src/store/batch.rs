@@ -524,16 +524,12 @@ pub(crate) async fn execute_with(
                     );
                     sqlx::query_as(&sql).bind(ids).fetch_all(&mut *conn).await?
                 }
-                // sqlx's SQLite driver hands each row over from its worker thread on its
-                // own; one JSON row carries the batch's hundreds of accounts in one hand-off.
+                // One JSON row for the batch's hundreds of accounts (one thread hand-off).
                 BackendKind::Sqlite => {
-                    let sql = format!(
-                        "SELECT json_group_array(json_array({ACCOUNT_COLUMNS})) \
-                         FROM accounts WHERE {}",
-                        in_id_list(kind, "id", 1)
-                    );
-                    let json: String =
-                        sqlx::query_scalar(&sql).bind(ids).fetch_one(&mut *conn).await?;
+                    let json: String = sqlx::query_scalar(&super::rows::sqlite_accounts_json_sql())
+                        .bind(ids)
+                        .fetch_one(&mut *conn)
+                        .await?;
                     super::rows::account_rows_from_json(&json)?
                 }
             };

@@ -1,5 +1,7 @@
 //! The network, accounts and the read side: everything but the write path (see `writer`).
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 use ledger::{
     Account, AccountId, AccountKind, Amount, Hold, HoldId, IdempotencyKey, InvariantViolation,
@@ -19,6 +21,8 @@ pub const NETWORK_NAME_LEN_MAX: usize = 100;
 pub const OPEN_ACCOUNTS_PER_CALL_MAX: usize = 10_000;
 /// Most entries one history page may hold.
 pub const HISTORY_PAGE_SIZE_MAX: usize = 200;
+/// Most accounts one [`Store::accounts_of`] call reads.
+pub const ACCOUNTS_READ_MAX: usize = 1_000;
 
 /// One line of an account's history: a transaction and what it did to the account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,6 +217,43 @@ impl Store {
             sqlx::query_as(&sql).bind(db_id(id.0)).fetch_optional(pool).await?
         });
         row.map(account_from_row).transpose()
+    }
+
+    /// The accounts with these ids, by id (an id of no account is left out), in one read:
+    /// for a page that shows several members' balances. At most [`ACCOUNTS_READ_MAX`].
+    pub async fn accounts_of(&self, ids: &BTreeSet<AccountId>) -> StoreResult<Vec<Account>> {
+        if ids.len() > ACCOUNTS_READ_MAX {
+            return Err(StoreError::Invalid(format!(
+                "at most {ACCOUNTS_READ_MAX} accounts per read, got {}",
+                ids.len()
+            )));
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = id_list(ids.iter().map(|id| id.0));
+        let rows: Vec<AccountRow> = match self.backend() {
+            super::Backend::Sqlite(pool) => {
+                let json: String = sqlx::query_scalar(&super::rows::sqlite_accounts_json_sql())
+                    .bind(&list)
+                    .fetch_one(pool)
+                    .await?;
+                super::rows::account_rows_from_json(&json)?
+            }
+            super::Backend::Postgres(pool) => {
+                let sql = format!(
+                    "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE {}",
+                    in_id_list(self.kind(), "id", 1)
+                );
+                sqlx::query_as(&sql).bind(&list).fetch_all(pool).await?
+            }
+        };
+        let mut accounts = rows
+            .into_iter()
+            .map(account_from_row)
+            .collect::<StoreResult<Vec<Account>>>()?;
+        accounts.sort_by_key(Account::id);
+        Ok(accounts)
     }
 
     /// Every account, by id (for reports and checks; a network has thousands, not

@@ -23,6 +23,17 @@ pub(crate) type AccountRow = (
     Option<DateTime<Utc>>,
 );
 
+/// The accounts whose ids are the JSON array bound as `$1`, as ONE row holding a JSON array
+/// (SQLite: sqlx's driver hands each result row over from its worker thread on its own; one
+/// JSON row carries hundreds of accounts in one hand-off). Decode with
+/// [`account_rows_from_json`].
+pub(crate) fn sqlite_accounts_json_sql() -> String {
+    format!(
+        "SELECT json_group_array(json_array({ACCOUNT_COLUMNS})) FROM accounts WHERE {}",
+        in_id_list(super::BackendKind::Sqlite, "id", 1)
+    )
+}
+
 /// Account rows from a JSON array of `[ACCOUNT_COLUMNS...]` arrays (SQLite's
 /// `json_group_array(json_array(...))`; times as stored, RFC 3339).
 pub(crate) fn account_rows_from_json(json: &str) -> StoreResult<Vec<AccountRow>> {
