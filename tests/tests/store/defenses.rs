@@ -36,6 +36,53 @@ async fn count(store: &Store, sql: &str) -> i64 {
     })
 }
 
+/// When every raw row here is dated.
+const RAW_TIME: &str = "'2026-01-01T00:00:00+00:00'";
+
+/// A raw transaction row of two postings, with a well-formed (if false) chain hash: what
+/// these stories test is the database's own rules.
+fn raw_tx_row(id: i64, seq: i64) -> String {
+    format!(
+        "INSERT INTO transactions (id, seq, kind, time, reference, memo, posting_count, \
+         hash) VALUES ({id}, {seq}, 'adjustment', {RAW_TIME}, '', 'raw', 2, '{}')",
+        "0".repeat(64)
+    )
+}
+
+/// A raw posting `n` of transaction `tx`, in the backend's columns (PostgreSQL's carry the
+/// transaction's posting count, here 2).
+fn raw_posting(kind: BackendKind, tx: i64, n: i64, account: u64, amount: i64) -> String {
+    match kind {
+        BackendKind::Sqlite => format!(
+            "INSERT INTO postings (tx_id, n, account_id, amount, leg, time) \
+             VALUES ({tx}, {n}, {account}, {amount}, 'principal', {RAW_TIME})"
+        ),
+        BackendKind::Postgres => format!(
+            "INSERT INTO postings (tx_id, n, posting_count, account_id, amount, leg, time) \
+             VALUES ({tx}, {n}, 2, {account}, {amount}, 'principal', {RAW_TIME})"
+        ),
+    }
+}
+
+/// A raw two-posting transaction (`(account, amount)` each) in each backend's write order:
+/// PostgreSQL the transaction row first (checked at COMMIT), SQLite the postings first,
+/// sealed by the transaction row.
+fn raw_pair(
+    kind: BackendKind,
+    (tx, seq): (i64, i64),
+    first: (u64, i64),
+    second: (u64, i64),
+) -> Vec<String> {
+    let postings = [
+        raw_posting(kind, tx, 0, first.0, first.1),
+        raw_posting(kind, tx, 1, second.0, second.1),
+    ];
+    match kind {
+        BackendKind::Sqlite => postings.into_iter().chain([raw_tx_row(tx, seq)]).collect(),
+        BackendKind::Postgres => [raw_tx_row(tx, seq)].into_iter().chain(postings).collect(),
+    }
+}
+
 story!(
     postings_and_transactions_are_append_only,
     |db: &tests::TestDb| {
@@ -140,39 +187,9 @@ story!(
             let store = Store::connect(&url).await.unwrap();
             let (_, members) = network(&store, 2, 100).await;
             let (a, b) = (members[0].id(), members[1].id());
-            let now = "'2026-01-01T00:00:00+00:00'";
-            let tx_row = |id: i64, seq: i64| {
-                format!(
-                "INSERT INTO transactions (id, seq, kind, time, reference, memo, posting_count, \
-                 hash) VALUES ({id}, {seq}, 'adjustment', {now}, '', 'raw', 2, '{}')",
-                // A well-formed (if false) chain hash: what is tested here is the balance.
-                "0".repeat(64)
-            )
-            };
-            let posting =
-                |tx: i64, n: i64, account: ledger::AccountId, amount: i64| match store.kind() {
-                    BackendKind::Sqlite => format!(
-                        "INSERT INTO postings (tx_id, n, account_id, amount, leg, time) \
-                 VALUES ({tx}, {n}, {account}, {amount}, 'principal', {now})"
-                    ),
-                    BackendKind::Postgres => format!(
-                "INSERT INTO postings (tx_id, n, posting_count, account_id, amount, leg, time) \
-                 VALUES ({tx}, {n}, 2, {account}, {amount}, 'principal', {now})"
-            ),
-                };
-            // Each backend's write order: PostgreSQL transaction row first (checked at COMMIT),
-            // SQLite postings first, sealed by the transaction row.
-            let in_order = |tx: i64, seq: i64, first: i64, second: i64| match store.kind() {
-                BackendKind::Sqlite => vec![
-                    posting(tx, 0, a, first),
-                    posting(tx, 1, b, second),
-                    tx_row(tx, seq),
-                ],
-                BackendKind::Postgres => vec![
-                    tx_row(tx, seq),
-                    posting(tx, 0, a, first),
-                    posting(tx, 1, b, second),
-                ],
+            let kind = store.kind();
+            let in_order = |tx: i64, seq: i64, first: i64, second: i64| {
+                raw_pair(kind, (tx, seq), (a.0, first), (b.0, second))
             };
             let refused = raw_transaction(&store, &in_order(900_001, 900_001, -100, 99)).await;
             assert!(refused.unwrap_err().contains("balance"));
@@ -187,7 +204,10 @@ story!(
             });
             assert!(raw_transaction(&store, &missing).await.is_err());
             // Postings whose transaction row never comes cannot commit.
-            let orphan = vec![posting(900_003, 0, a, -5), posting(900_003, 1, b, 5)];
+            let orphan = vec![
+                raw_posting(kind, 900_003, 0, a.0, -5),
+                raw_posting(kind, 900_003, 1, b.0, 5),
+            ];
             assert!(raw_transaction(&store, &orphan).await.is_err());
             assert_eq!(count(&store, "SELECT COUNT(*) FROM postings").await, 0);
 
@@ -198,11 +218,14 @@ story!(
                 .unwrap();
             assert_eq!(count(&store, "SELECT COUNT(*) FROM postings").await, 2);
             // And nothing can be slipped into it afterwards, even balanced.
-            let slipped = match store.kind() {
-                BackendKind::Sqlite => vec![posting(900_004, 2, a, -1), posting(900_004, 3, b, 1)],
+            let slipped = match kind {
+                BackendKind::Sqlite => vec![
+                    raw_posting(kind, 900_004, 2, a.0, -1),
+                    raw_posting(kind, 900_004, 3, b.0, 1),
+                ],
                 BackendKind::Postgres => vec![
-                    posting(900_004, 2, a, -1).replace("2, 2,", "2, 4,"),
-                    posting(900_004, 3, b, 1).replace("3, 2,", "3, 4,"),
+                    raw_posting(kind, 900_004, 2, a.0, -1).replace("2, 2,", "2, 4,"),
+                    raw_posting(kind, 900_004, 3, b.0, 1).replace("3, 2,", "3, 4,"),
                 ],
             };
             assert!(raw_transaction(&store, &slipped).await.is_err());
@@ -226,30 +249,8 @@ story!(
             let Ok(Outcome::Posted { .. }) = submit(&store, "p", payment(a, b, 10)).await else {
                 panic!("posted")
             };
-            let now = "'2026-01-01T00:00:00+00:00'";
-            let tx_row = format!(
-                "INSERT INTO transactions (id, seq, kind, time, reference, memo, posting_count, \
-                 hash) VALUES (900001, 900001, 'adjustment', {now}, '', 'raw', 2, '{}')",
-                "0".repeat(64)
-            );
-            let posting = |n: i64, account: u64, amount: i64| match store.kind() {
-                BackendKind::Sqlite => format!(
-                    "INSERT INTO postings (tx_id, n, account_id, amount, leg, time) \
-                     VALUES (900001, {n}, {account}, {amount}, 'principal', {now})"
-                ),
-                BackendKind::Postgres => format!(
-                    "INSERT INTO postings (tx_id, n, posting_count, account_id, amount, leg, \
-                     time) VALUES (900001, {n}, 2, {account}, {amount}, 'principal', {now})"
-                ),
-            };
-            let in_order = |second: u64| match store.kind() {
-                BackendKind::Sqlite => {
-                    vec![posting(0, a.0, -5), posting(1, second, 5), tx_row.clone()]
-                }
-                BackendKind::Postgres => {
-                    vec![tx_row.clone(), posting(0, a.0, -5), posting(1, second, 5)]
-                }
-            };
+            let in_order =
+                |second: u64| raw_pair(store.kind(), (900_001, 900_001), (a.0, -5), (second, 5));
             // A balanced transaction whose second posting names no account.
             let refused = raw_transaction(&store, &in_order(999_999)).await;
             assert!(refused.is_err(), "a posting on no account was accepted");

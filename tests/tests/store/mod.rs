@@ -90,3 +90,18 @@ pub async fn end_other_backends(admin: &sqlx::PgPool) {
     }
     panic!("the store's connections did not end");
 }
+
+/// A fresh PostgreSQL database for a PostgreSQL-only story, and a one-connection pool on it
+/// for the story's own SQL; `None` (and a line saying so) without TROC_TEST_POSTGRES_URL.
+pub async fn postgres_with_admin() -> Option<(tests::TestDb, sqlx::PgPool)> {
+    let Some(db) = tests::TestDb::postgres().await else {
+        eprintln!("TROC_TEST_POSTGRES_URL is not set: PostgreSQL story skipped");
+        return None;
+    };
+    let admin = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(db.url())
+        .await
+        .unwrap();
+    Some((db, admin))
+}

@@ -5,7 +5,7 @@
 
 use ledger::AccountId;
 
-use super::{end_other_backends, network, payment, submit};
+use super::{end_other_backends, network, payment, postgres_with_admin, submit};
 
 /// Payments submitted one at a time while the tables are small: more than the five custom
 /// plans after which PostgreSQL may switch to a cached generic plan.
@@ -28,15 +28,9 @@ async fn bulk_records(admin: &sqlx::PgPool, prefix: &str, count: i64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn writer_lookups_stay_index_probes_as_tables_grow_on_postgres() {
-    let Some(db) = tests::TestDb::postgres().await else {
-        eprintln!("TROC_TEST_POSTGRES_URL is not set: PostgreSQL story skipped");
+    let Some((db, admin)) = postgres_with_admin().await else {
         return;
     };
-    let admin = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(db.url())
-        .await
-        .unwrap();
     // Set up (the migrations read the table once), then count from zero.
     let setup = db.store().await;
     let (_, members) = network(&setup, 4, 1_000).await;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use web::store::{Store, PG_POOL_PING_IDLE_AFTER};
 
-use super::end_other_backends;
+use super::{end_other_backends, postgres_with_admin};
 
 /// Concurrent reads: enough for the pool to open (or reuse) this many connections.
 const READS_CONCURRENT: usize = 8;
@@ -34,15 +34,9 @@ async fn concurrent_reads(store: &Store) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_idle_connection_the_server_closed_is_replaced_on_postgres() {
-    let Some(db) = tests::TestDb::postgres().await else {
-        eprintln!("TROC_TEST_POSTGRES_URL is not set: PostgreSQL story skipped");
+    let Some((db, admin)) = postgres_with_admin().await else {
         return;
     };
-    let admin = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(db.url())
-        .await
-        .unwrap();
     let store = db.store().await;
     assert_eq!(concurrent_reads(&store).await, Vec::<String>::new());
     // The server ends every connection of the store (the writer's too) while they sit idle.
