@@ -6,6 +6,8 @@
 //! manager or accountant may do). Which scopes a user may hold depends on their role
 //! ([`scopes_for`]).
 
+use std::sync::OnceLock;
+
 use sqlx::Row;
 
 use crate::dispatch;
@@ -237,6 +239,32 @@ pub struct RememberedFor {
     pub answer: Option<Remembered>,
 }
 
+/// The statement of [`find`]: the token, its user, the user's member company, the
+/// remembered answer and the named member in one read (every API request starts here).
+/// Without a key `$2` is NULL, and without a member `$4`: they join nothing. Built once.
+fn find_sql() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| {
+        format!(
+            "SELECT api_tokens.id AS t_id, api_tokens.user_id AS t_user_id, \
+             api_tokens.name AS t_name, api_tokens.scope AS t_scope, \
+             api_tokens.created_at AS t_created_at, api_tokens.last_used_at AS t_last_used_at, \
+             api_tokens.revoked_at AS t_revoked_at, {}, {}, {}, \
+             api_idempotency.request_hash AS r_request_hash, \
+             api_idempotency.status AS r_status, api_idempotency.response AS r_response \
+             FROM api_tokens JOIN users ON users.id = api_tokens.user_id \
+             LEFT JOIN members ON members.id = users.member_id \
+             LEFT JOIN members AS named ON named.id = $4 \
+             LEFT JOIN api_idempotency ON api_idempotency.user_id = users.id \
+             AND api_idempotency.idem_key = $2 AND api_idempotency.created_at > $3 \
+             WHERE api_tokens.token_hash = $1",
+            people::USER_COLUMNS,
+            people::CALLER_MEMBER.columns(),
+            people::NAMED_MEMBER.columns(),
+        )
+    })
+}
+
 /// Looks a presented token up by its hash and notes its use. The same read also fetches
 /// what `also` asks for: the answer the user's earlier request under an `Idempotency-Key`
 /// left, and a member the request names.
@@ -250,28 +278,9 @@ pub async fn find(store: &Store, token: &str, also: AlsoRead<'_>) -> StoreResult
     }
     let hash = people::token_hash(token);
     let since = now_unix() - IDEMPOTENCY_TTL_SECONDS;
-    // The token, its user, the user's member company, the remembered answer and the named
-    // member in one read (every API request starts here). Without a key `$2` is NULL, and
-    // without a member `$4`: they join nothing.
-    let sql = format!(
-        "SELECT api_tokens.id AS t_id, api_tokens.user_id AS t_user_id, \
-         api_tokens.name AS t_name, api_tokens.scope AS t_scope, \
-         api_tokens.created_at AS t_created_at, api_tokens.last_used_at AS t_last_used_at, \
-         api_tokens.revoked_at AS t_revoked_at, {}, {}, {}, \
-         api_idempotency.request_hash AS r_request_hash, api_idempotency.status AS r_status, \
-         api_idempotency.response AS r_response \
-         FROM api_tokens JOIN users ON users.id = api_tokens.user_id \
-         LEFT JOIN members ON members.id = users.member_id \
-         LEFT JOIN members AS named ON named.id = $4 \
-         LEFT JOIN api_idempotency ON api_idempotency.user_id = users.id \
-         AND api_idempotency.idem_key = $2 AND api_idempotency.created_at > $3 \
-         WHERE api_tokens.token_hash = $1",
-        people::USER_COLUMNS,
-        people::CALLER_MEMBER.columns(),
-        people::NAMED_MEMBER.columns(),
-    );
+    let sql = find_sql();
     let found: Option<Caller> = dispatch!(store.backend(), pool => {
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(sql)
             .bind(&hash)
             .bind(idempotency_key)
             .bind(since)
