@@ -54,6 +54,22 @@ pub struct Listing {
     pub created_at: i64,
 }
 
+impl Listing {
+    /// Its price, when it can be ordered on `today` (`YYYY-MM-DD`): an open offer with a
+    /// price, still active.
+    pub fn order_price(&self, today: &str) -> Option<i64> {
+        match (self.open, self.kind, self.price_minor) {
+            (true, Kind::Offer, Some(price)) if self.active_until.as_str() >= today => Some(price),
+            _ => None,
+        }
+    }
+}
+
+/// Today in UTC as `YYYY-MM-DD`, the form of [`Listing::active_until`].
+pub fn today() -> String {
+    chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string()
+}
+
 /// A listing's content as entered (validated by the caller).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListingContent {

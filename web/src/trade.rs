@@ -2,11 +2,14 @@
 //! until the seller confirms delivery). Rows only; the money moves through the store's
 //! write path, and every status change here follows a ledger outcome.
 
-use ledger::{AccountId, Amount, IdempotencyKey, Operation, Outcome, Rejection};
+use ledger::{
+    AccountId, Amount, HoldId, HoldStatus, IdempotencyKey, Operation, Outcome, Rejection,
+};
 use sqlx::Row;
 
 use crate::dispatch;
-use crate::people::{now_unix, Member};
+use crate::market::Listing;
+use crate::people::{self, now_unix, Member};
 use crate::store::{Store, StoreError, StoreResult, Submission};
 
 /// How long an unpaid request stays payable after its due date.
@@ -204,15 +207,17 @@ pub async fn requests_page(
         requests.extend(rows);
     }
     // A member is never on both sides of one request: the two lists are disjoint.
-    requests.sort_by_key(|r| std::cmp::Reverse(r.id));
-    let more = requests.len() as i64 > limit;
-    requests.truncate(limit.max(0) as usize);
-    let next = if more {
-        requests.last().map(|r| r.id)
-    } else {
-        None
-    };
-    Ok((requests, next))
+    Ok(newest_page(requests, |r| r.id, limit))
+}
+
+/// The page of `rows` (read as up to `limit + 1` per side, disjoint): the `limit` newest by
+/// id, and the cursor of the next page (the last id kept) when more were read.
+fn newest_page<T>(mut rows: Vec<T>, id: impl Fn(&T) -> i64, limit: i64) -> (Vec<T>, Option<i64>) {
+    rows.sort_by_key(|row| std::cmp::Reverse(id(row)));
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit.max(0) as usize);
+    let next = if more { rows.last().map(&id) } else { None };
+    (rows, next)
 }
 
 /// Which side of a trade a member is on.
@@ -465,6 +470,188 @@ pub async fn orders_of(
         let rows = sqlx::query(&sql).bind(member_id).bind(limit).fetch_all(pool).await?;
         rows.iter().map(order_from_row).collect()
     })
+}
+
+/// A page of a member's orders, as buyer and as seller, newest first, strictly older than
+/// `before` (keyset pagination, like [`requests_page`]).
+pub async fn orders_page(
+    store: &Store,
+    member_id: i64,
+    before: Option<i64>,
+    limit: i64,
+) -> StoreResult<(Vec<Order>, Option<i64>)> {
+    let before = before.unwrap_or(i64::MAX);
+    let mut orders = Vec::new();
+    for side in [Side::Buyer, Side::Seller] {
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE {} = $1 AND id < $2 \
+             ORDER BY id DESC LIMIT $3",
+            side.column()
+        );
+        let rows: Vec<Order> = dispatch!(store.backend(), pool => {
+            let rows = sqlx::query(&sql)
+                .bind(member_id)
+                .bind(before)
+                .bind(limit + 1)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(order_from_row).collect::<StoreResult<Vec<_>>>()?
+        });
+        orders.extend(rows);
+    }
+    // A member cannot order its own offer: the two lists are disjoint.
+    Ok(newest_page(orders, |o| o.id, limit))
+}
+
+/// Why an order was not placed.
+#[derive(Debug)]
+pub enum OrderRefusal {
+    /// The listing is not an open, still active offer with a price (or its member is gone).
+    NotOrderable,
+    /// A member does not order its own offer.
+    OwnOffer,
+    /// The ledger refused the hold (credit, frozen account...).
+    Rejected(Rejection),
+}
+
+/// The buyer orders an open, priced offer (the listing page's button and
+/// `POST /api/v1/offers/{id}/order`): a hold on the buyer's credit for the price, until the
+/// end of the day [`ORDER_HOLD_SECONDS`] from now; the seller's delivery captures it, a
+/// cancellation voids it. `token` names the request (the web form's token, the API's
+/// Idempotency-Key): a replay returns the first order, and one hold is placed at most.
+/// Returns the order's id.
+pub async fn place_order(
+    store: &Store,
+    buyer: &Member,
+    listing: &Listing,
+    token: &str,
+) -> StoreResult<Result<i64, OrderRefusal>> {
+    let Some(price) = listing.order_price(&crate::market::today()) else {
+        return Ok(Err(OrderRefusal::NotOrderable));
+    };
+    if listing.member_id == buyer.id {
+        return Ok(Err(OrderRefusal::OwnOffer));
+    }
+    let Some(seller) = people::member(store, listing.member_id).await? else {
+        return Ok(Err(OrderRefusal::NotOrderable));
+    };
+    let form_token = format!("{}-{token}", buyer.id);
+    if let Some(existing) = order_by_token(store, &form_token).await? {
+        return Ok(Ok(existing));
+    }
+    // The expiry is part of the operation's content, so it must not change between two
+    // submissions of one request: it is the end of the day, ORDER_HOLD_SECONDS from now.
+    let expires_at = (chrono::Utc::now() + chrono::Duration::seconds(ORDER_HOLD_SECONDS))
+        .date_naive()
+        .and_hms_opt(23, 59, 59)
+        .expect("end of day")
+        .and_utc();
+    let key = IdempotencyKey::new(format!("web-order-{}-{token}", buyer.id))
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let op = Operation::PlaceHold {
+        hold: HoldId(0),
+        payer: AccountId(buyer.account_id as u64),
+        payee: AccountId(seller.account_id as u64),
+        amount: Amount::from_minor(price),
+        expires_at,
+        reference: format!("annonce-{}", listing.id),
+        memo: listing.title.chars().take(ledger::MEMO_LEN_MAX).collect(),
+    };
+    match store.submit(Submission::new(key, op)).await? {
+        Ok(Outcome::HoldPlaced { hold }) => {
+            let id = create_order(
+                store,
+                &NewOrder {
+                    listing_id: listing.id,
+                    buyer_member_id: buyer.id,
+                    seller_member_id: seller.id,
+                    amount_minor: price,
+                    hold_id: hold.0 as i64,
+                    expires_at: expires_at.timestamp(),
+                    form_token: &form_token,
+                },
+            )
+            .await?;
+            Ok(Ok(id))
+        }
+        Ok(other) => Err(StoreError::Corrupt(format!(
+            "a hold was answered {other:?}"
+        ))),
+        Err(rejection) => Ok(Err(OrderRefusal::Rejected(rejection))),
+    }
+}
+
+/// What ends a held order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settlement {
+    /// The seller delivered: the hold is captured (the payment).
+    Deliver,
+    /// The buyer or the seller called it off: the hold is voided.
+    Cancel,
+}
+
+/// Captures or voids a held order's hold through the ledger and records the outcome on the
+/// order (the order page's buttons and `POST /api/v1/orders/{id}/deliver|cancel`). The key
+/// is the order's own: a repeated or concurrent settlement is one ledger operation. The
+/// caller has checked who may do it (only the seller delivers).
+pub async fn settle_order(
+    store: &Store,
+    order: &Order,
+    settlement: Settlement,
+) -> StoreResult<Result<(), Rejection>> {
+    let hold = HoldId(
+        order
+            .hold_id
+            .ok_or_else(|| StoreError::Corrupt(format!("order {} has no hold", order.id)))?
+            as u64,
+    );
+    let (key, op) = match settlement {
+        Settlement::Deliver => (
+            format!("web-order-capture-{}", order.id),
+            Operation::CaptureHold { hold, amount: None },
+        ),
+        Settlement::Cancel => (
+            format!("web-order-void-{}", order.id),
+            Operation::VoidHold { hold },
+        ),
+    };
+    let key = IdempotencyKey::new(key).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    match store.submit(Submission::new(key, op)).await? {
+        Ok(Outcome::HoldCaptured { tx, .. }) => {
+            resolve_order(store, order.id, OrderStatus::Delivered, Some(tx.0 as i64)).await?;
+            Ok(Ok(()))
+        }
+        Ok(_) => {
+            resolve_order(store, order.id, OrderStatus::Cancelled, None).await?;
+            Ok(Ok(()))
+        }
+        Err(rejection) => {
+            if let Rejection::HoldExpired { .. } = rejection {
+                sweep_orders(store).await?;
+            }
+            Ok(Err(rejection))
+        }
+    }
+}
+
+/// Releases holds past their expiry through the ledger, then records it on the orders.
+pub async fn sweep_orders(store: &Store) -> StoreResult<()> {
+    let due = held_orders_due(store).await?;
+    if due.is_empty() {
+        return Ok(());
+    }
+    store.expire_due_holds(chrono::Utc::now()).await?;
+    for order in due {
+        let Some(hold_id) = order.hold_id else {
+            continue;
+        };
+        if let Some(hold) = store.hold(HoldId(hold_id as u64)).await? {
+            if hold.status == HoldStatus::Expired {
+                resolve_order(store, order.id, OrderStatus::Expired, None).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Moves a held order to its final status (following the ledger's outcome).

@@ -3,6 +3,7 @@
 mod access;
 mod documents;
 mod manage;
+mod orders;
 mod payments;
 mod rate_limits;
 mod trades;

@@ -10,19 +10,18 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::{NaiveDate, Utc};
-use ledger::{Amount, HoldId, IdempotencyKey, Operation, Outcome};
+use ledger::Amount;
 use serde::Deserialize;
 
 use super::error::{AppError, AppResult};
 use super::i18n::{FieldError, Lang, Tr};
-use super::money::{account_id, token_is_valid};
+use super::money::token_is_valid;
 use super::session::{Auth, MemberAuth};
 use super::templates::{page, Chrome};
 use super::AppState;
 use crate::market::{self, Kind, Listing, ListingContent, Search};
 use crate::people::{self, SECTORS};
-use crate::store::Submission;
-use crate::trade;
+use crate::trade::{self, OrderRefusal};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -85,7 +84,7 @@ fn view(t: Tr, listing: &Listing, member: String) -> ListingView {
         active_until: listing.active_until.clone(),
         member,
         open: listing.open,
-        orderable: listing.open && listing.kind == Kind::Offer && listing.price_minor.is_some(),
+        orderable: listing.order_price(&market::today()).is_some(),
     }
 }
 
@@ -145,7 +144,7 @@ async fn search(
         kind,
         before,
     };
-    let today = Utc::now().format("%Y-%m-%d").to_string();
+    let today = market::today();
     let mut found = market::search(&state.store, &search, &today).await?;
     let more = found.len() as i64 > market::SEARCH_PAGE_SIZE;
     found.truncate(market::SEARCH_PAGE_SIZE as usize);
@@ -532,58 +531,11 @@ async fn order(
     let listing = market::get(&state.store, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let price = match (listing.open, listing.kind, listing.price_minor) {
-        (true, Kind::Offer, Some(price)) => price,
-        _ => return Err(AppError::NotFound),
-    };
-    if listing.member_id == auth.member.id {
-        return Err(AppError::BadRequest);
-    }
-    let seller = people::member(&state.store, listing.member_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let form_token = format!("{}-{}", auth.member.id, form.token);
-    if let Some(existing) = trade::order_by_token(&state.store, &form_token).await? {
-        // A replayed form: the order exists already.
-        return Ok(Redirect::to(&format!("/orders/{existing}")).into_response());
-    }
-    // The expiry is part of the operation's content, so it must not change between two
-    // submissions of one form: it is the end of the day, ORDER_HOLD_SECONDS from now.
-    let expires_at = (Utc::now() + chrono::Duration::seconds(trade::ORDER_HOLD_SECONDS))
-        .date_naive()
-        .and_hms_opt(23, 59, 59)
-        .expect("end of day")
-        .and_utc();
-    let key = IdempotencyKey::new(format!("web-order-{}-{}", auth.member.id, form.token))
-        .map_err(|_| AppError::BadRequest)?;
-    let op = Operation::PlaceHold {
-        hold: HoldId(0),
-        payer: account_id(&auth.member),
-        payee: account_id(&seller),
-        amount: Amount::from_minor(price),
-        expires_at,
-        reference: format!("annonce-{}", listing.id),
-        memo: listing.title.chars().take(ledger::MEMO_LEN_MAX).collect(),
-    };
-    match state.store.submit(Submission::new(key, op)).await? {
-        Ok(Outcome::HoldPlaced { hold }) => {
-            let order_id = trade::create_order(
-                &state.store,
-                &trade::NewOrder {
-                    listing_id: listing.id,
-                    buyer_member_id: auth.member.id,
-                    seller_member_id: seller.id,
-                    amount_minor: price,
-                    hold_id: hold.0 as i64,
-                    expires_at: expires_at.timestamp(),
-                    form_token: &form_token,
-                },
-            )
-            .await?;
-            Ok(Redirect::to(&format!("/orders/{order_id}")).into_response())
-        }
-        Ok(other) => Err(AppError::Internal(format!("unexpected outcome {other:?}"))),
-        Err(rejection) => {
+    match trade::place_order(&state.store, &auth.member, &listing, &form.token).await? {
+        Ok(order_id) => Ok(Redirect::to(&format!("/orders/{order_id}")).into_response()),
+        Err(OrderRefusal::NotOrderable) => Err(AppError::NotFound),
+        Err(OrderRefusal::OwnOffer) => Err(AppError::BadRequest),
+        Err(OrderRefusal::Rejected(rejection)) => {
             let message = auth.tr().rejection(&rejection);
             show_with(&state, &auth.auth, id, Some(message)).await
         }

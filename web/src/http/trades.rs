@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::{NaiveDate, Utc};
-use ledger::{Amount, HoldId, HoldStatus, IdempotencyKey, Operation, Outcome, Rejection};
+use ledger::Amount;
 use serde::Deserialize;
 
 use super::error::{AppError, AppResult};
@@ -22,8 +22,7 @@ use super::session::MemberAuth;
 use super::templates::{page, Chrome};
 use super::AppState;
 use crate::people::{self, Member};
-use crate::store::Submission;
-use crate::trade::{self, OrderStatus, RequestStatus, Scope, Side};
+use crate::trade::{self, OrderStatus, RequestStatus, Scope, Settlement, Side};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -448,22 +447,7 @@ fn order_view(t: Tr, o: &trade::Order, names: &HashMap<i64, String>) -> OrderVie
 
 /// Releases holds past their expiry through the ledger, then records it on the orders.
 pub async fn sweep_orders(state: &AppState) -> AppResult<()> {
-    let due = trade::held_orders_due(&state.store).await?;
-    if due.is_empty() {
-        return Ok(());
-    }
-    state.store.expire_due_holds(Utc::now()).await?;
-    for order in due {
-        let Some(hold_id) = order.hold_id else {
-            continue;
-        };
-        if let Some(hold) = state.store.hold(HoldId(hold_id as u64)).await? {
-            if hold.status == HoldStatus::Expired {
-                trade::resolve_order(&state.store, order.id, OrderStatus::Expired, None).await?;
-            }
-        }
-    }
-    Ok(())
+    Ok(trade::sweep_orders(&state.store).await?)
 }
 
 #[derive(Template)]
@@ -548,30 +532,17 @@ async fn order_page(
     order_page_with(&state, &auth, id, None).await
 }
 
-/// Applies a capture or a void to an order's hold and records the outcome.
+/// Applies a capture or a void to an order's hold and shows the order.
 async fn resolve(
     state: &AppState,
     auth: &MemberAuth,
     order: trade::Order,
-    op: Operation,
-    key: String,
+    settlement: Settlement,
 ) -> AppResult<Response> {
-    let key = IdempotencyKey::new(key).map_err(|e| AppError::Internal(e.to_string()))?;
     let id = order.id;
-    match state.store.submit(Submission::new(key, op)).await? {
-        Ok(Outcome::HoldCaptured { tx, .. }) => {
-            trade::resolve_order(&state.store, id, OrderStatus::Delivered, Some(tx.0 as i64))
-                .await?;
-            Ok(Redirect::to(&format!("/orders/{id}")).into_response())
-        }
-        Ok(_) => {
-            trade::resolve_order(&state.store, id, OrderStatus::Cancelled, None).await?;
-            Ok(Redirect::to(&format!("/orders/{id}")).into_response())
-        }
+    match trade::settle_order(&state.store, &order, settlement).await? {
+        Ok(()) => Ok(Redirect::to(&format!("/orders/{id}")).into_response()),
         Err(rejection) => {
-            if let Rejection::HoldExpired { .. } = rejection {
-                sweep_orders(state).await?;
-            }
             let message = auth.tr().rejection(&rejection);
             order_page_with(state, auth, id, Some(message)).await
         }
@@ -585,19 +556,10 @@ async fn deliver_order(
 ) -> AppResult<Response> {
     let order = visible_order(&state, &auth, id).await?;
     // Only the seller confirms delivery; the buyer gets the same answer as a stranger.
-    if order.seller_member_id != auth.member.id {
+    if order.seller_member_id != auth.member.id || order.hold_id.is_none() {
         return Err(AppError::NotFound);
     }
-    let hold = HoldId(order.hold_id.ok_or(AppError::NotFound)? as u64);
-    let key = format!("web-order-capture-{}", order.id);
-    resolve(
-        &state,
-        &auth,
-        order,
-        Operation::CaptureHold { hold, amount: None },
-        key,
-    )
-    .await
+    resolve(&state, &auth, order, Settlement::Deliver).await
 }
 
 async fn cancel_order(
@@ -606,7 +568,8 @@ async fn cancel_order(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let order = visible_order(&state, &auth, id).await?;
-    let hold = HoldId(order.hold_id.ok_or(AppError::NotFound)? as u64);
-    let key = format!("web-order-void-{}", order.id);
-    resolve(&state, &auth, order, Operation::VoidHold { hold }, key).await
+    if order.hold_id.is_none() {
+        return Err(AppError::NotFound);
+    }
+    resolve(&state, &auth, order, Settlement::Cancel).await
 }

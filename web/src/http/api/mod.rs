@@ -15,6 +15,7 @@ pub mod exports;
 pub mod idempotency;
 pub mod manage;
 pub mod offers;
+pub mod orders;
 pub mod payments;
 pub mod types;
 
@@ -78,7 +79,7 @@ impl utoipa::Modify for BearerSecurity {
     tags(
         (name = "accounts", description = "The caller, accounts and transactions"),
         (name = "payments", description = "Payments and payment requests"),
-        (name = "offers", description = "The marketplace"),
+        (name = "offers", description = "The marketplace: offers and orders"),
         (name = "manage", description = "The network manager's actions (manage tokens)"),
         (name = "network", description = "The whole network (manage tokens)"),
         (name = "exports", description = "Accountant exports"),
@@ -99,6 +100,13 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(payments::accept_request))
         .routes(routes!(payments::decline_request))
         .routes(routes!(offers::list, offers::create))
+        .routes(routes!(offers::show))
+        .routes(routes!(offers::close))
+        .routes(routes!(orders::place))
+        .routes(routes!(orders::list))
+        .routes(routes!(orders::show))
+        .routes(routes!(orders::deliver))
+        .routes(routes!(orders::cancel))
         .routes(routes!(manage::create_member))
         .routes(routes!(manage::set_credit_limit))
         .routes(routes!(manage::freeze))

@@ -1,6 +1,6 @@
 //! The marketplace's offers.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::Json;
 use chrono::{NaiveDate, Utc};
@@ -107,7 +107,7 @@ pub async fn list(
         kind: Some(Kind::Offer),
         before: after,
     };
-    let today = Utc::now().date_naive().format("%Y-%m-%d").to_string();
+    let today = market::today();
     let mut rows = market::search_page(&state.store, &search, &today, limit as i64 + 1).await?;
     let next = if rows.len() > limit {
         rows.truncate(limit);
@@ -233,6 +233,80 @@ pub async fn create(
             .await?
             .ok_or(ApiError::NotFound)?;
         Written::created(offer_item(&listing))
+    })
+    .await)
+}
+
+/// An offer visible to the caller: open offers to every trading user, a closed one to its
+/// own member's users only; a want, a closed offer of another member or an unknown id is
+/// 404.
+async fn visible_offer(state: &AppState, auth: &ApiAuth, id: &str) -> ApiResult<Listing> {
+    if auth.user.role == Role::MemberAccountant {
+        return Err(ApiError::forbidden(
+            "A member accountant does not see the marketplace.",
+        ));
+    }
+    let id = types::path_id(id)?;
+    let listing = market::get(&state.store, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let is_own = auth.member.as_ref().map(|m| m.id) == Some(listing.member_id);
+    if listing.kind != Kind::Offer || (!listing.open && !is_own) {
+        return Err(ApiError::NotFound);
+    }
+    Ok(listing)
+}
+
+/// One offer of the marketplace.
+#[utoipa::path(get, path = "/api/v1/offers/{id}", tag = "offers",
+    params(("id" = i64, Path, description = "Offer id")),
+    responses(
+        (status = 200, description = "The offer", body = OfferItem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Member accountants do not see the marketplace", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such offer (a closed one is its member's only)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn show(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<OfferItem>> {
+    Ok(Json(offer_item(&visible_offer(&state, &auth, &id).await?)))
+}
+
+/// Closes an offer of the caller's company (pay scope); closing it again answers it as it
+/// is. Orders already placed stay as they are.
+#[utoipa::path(post, path = "/api/v1/offers/{id}/close", tag = "offers",
+    params(
+        ("id" = i64, Path, description = "Offer id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+    ),
+    responses(
+        (status = 200, description = "Closed", body = OfferItem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such offer of the caller's company", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn close(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    let member = auth.payer()?.clone();
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        let listing = visible_offer(&state, &auth, &id).await?;
+        if listing.member_id != member.id || !market::close(&state.store, listing.id, member.id).await? {
+            return Err(ApiError::NotFound);
+        }
+        let listing = market::get(&state.store, listing.id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        Written::ok(offer_item(&listing))
     })
     .await)
 }

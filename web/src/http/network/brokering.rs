@@ -4,12 +4,12 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use chrono::Utc;
 
 use super::{actor, page_error};
 use crate::http::error::AppResult;
 use crate::http::i18n::Tr;
 use crate::http::market::sector_label;
+use crate::market;
 use crate::http::session::Auth;
 use crate::http::templates::{page, Chrome};
 use crate::http::AppState;
@@ -67,7 +67,7 @@ struct BrokeringTemplate {
 pub async fn show(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
     let actor = actor(&auth, Access::Act)?;
     let t = auth.tr();
-    let today = Utc::now().date_naive().format("%Y-%m-%d").to_string();
+    let today = market::today();
     let lists = brokering::brokering(&state.store, &actor, &today)
         .await
         .map_err(page_error)?;
