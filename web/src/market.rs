@@ -67,7 +67,10 @@ impl Listing {
 
 /// Today in UTC as `YYYY-MM-DD`, the form of [`Listing::active_until`].
 pub fn today() -> String {
-    chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string()
+    chrono::Utc::now()
+        .date_naive()
+        .format("%Y-%m-%d")
+        .to_string()
 }
 
 /// A listing's content as entered (validated by the caller).

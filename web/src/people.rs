@@ -675,6 +675,38 @@ pub async fn members(store: &Store, limit: i64) -> StoreResult<Vec<Member>> {
     })
 }
 
+/// A page of the members' directory (those who chose to appear in it), in id order, after
+/// the member `after` (keyset pagination), of one sector or all: at most `limit`, and the
+/// cursor of the next page (the last id listed) when there is one.
+pub async fn directory_page(
+    store: &Store,
+    sector: Option<&str>,
+    after: Option<i64>,
+    limit: i64,
+) -> StoreResult<(Vec<Member>, Option<i64>)> {
+    let sql = format!(
+        "SELECT {MEMBER_COLUMNS} FROM members WHERE in_directory AND id > $1 \
+         AND ($2 = '' OR sector = $2) ORDER BY id LIMIT $3"
+    );
+    let mut members: Vec<Member> = dispatch!(store.backend(), pool => {
+        let rows = sqlx::query(&sql)
+            .bind(after.unwrap_or(0))
+            .bind(sector.unwrap_or(""))
+            .bind(limit + 1)
+            .fetch_all(pool)
+            .await?;
+        rows.iter().map(member_from_row).collect::<StoreResult<Vec<_>>>()?
+    });
+    let more = members.len() as i64 > limit;
+    members.truncate(limit.max(0) as usize);
+    let next = if more {
+        members.last().map(|m| m.id)
+    } else {
+        None
+    };
+    Ok((members, next))
+}
+
 /// The names of the members holding these ledger accounts (accounts of no member, such as
 /// the network's own, are absent): one read, whatever the size of the network.
 pub async fn names_of_accounts(

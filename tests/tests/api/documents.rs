@@ -16,6 +16,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/accounts/{id}/freeze"),
     ("get", "/api/v1/accounts/{id}/transactions"),
     ("post", "/api/v1/accounts/{id}/unfreeze"),
+    ("get", "/api/v1/directory"),
     ("get", "/api/v1/docs"),
     ("get", "/api/v1/exports/{format}"),
     ("get", "/api/v1/guarantee-fund"),
@@ -38,6 +39,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/payment-requests/{id}/accept"),
     ("post", "/api/v1/payment-requests/{id}/decline"),
     ("post", "/api/v1/payments"),
+    ("get", "/api/v1/rules"),
 ];
 
 story!(openapi_document_lists_every_route, |db: &tests::TestDb| {

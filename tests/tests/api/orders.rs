@@ -47,147 +47,176 @@ fn ids(page: &Value) -> Vec<i64> {
         .collect()
 }
 
-story!(an_order_holds_credit_until_delivery_or_cancellation, |db: &tests::TestDb| {
-    let url = db.url().to_owned();
-    async move {
-        let (store, api, alpha, beta) = setup(&url).await;
-        let alpha_pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
-        let alpha_read = token(&store, "owner@alpha.fr", Scope::Read).await;
-        let beta_pay = token(&store, "owner@beta.fr", Scope::Pay).await;
-        let manager = token(&store, "gestion@troc.fr", Scope::Manage).await;
-        let audit = offer(&api, &beta_pay, "Audit", "100").await;
+story!(
+    an_order_holds_credit_until_delivery_or_cancellation,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, api, alpha, beta) = setup(&url).await;
+            let alpha_pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
+            let alpha_read = token(&store, "owner@alpha.fr", Scope::Read).await;
+            let beta_pay = token(&store, "owner@beta.fr", Scope::Pay).await;
+            let manager = token(&store, "gestion@troc.fr", Scope::Manage).await;
+            let audit = offer(&api, &beta_pay, "Audit", "100").await;
 
-        // Alpha orders: 100.00 plus the buyer's 1 % fund contribution held on its credit,
-        // nothing paid yet.
-        let path = format!("/api/v1/offers/{audit}/order");
-        let order = api
-            .post_key(&path, &alpha_pay, "order-1", json!({}))
-            .await
-            .ok(StatusCode::CREATED);
-        assert_eq!(order["status"], "held");
-        assert_eq!(order["amount"], "100.00");
-        assert_eq!(order["offer_id"], audit);
-        assert_eq!(order["buyer_member_id"], alpha.id);
-        assert_eq!(order["seller_member_id"], beta.id);
-        assert_eq!(order["transaction_id"], Value::Null);
-        let id = order["id"].as_i64().unwrap();
-        assert_eq!(pending(&store, &alpha).await, 10_100);
-        assert_eq!(balance(&store, &alpha).await, 0);
-        let account = api
-            .get(&format!("/api/v1/accounts/{}", alpha.account_id), &alpha_pay)
-            .await
-            .ok(StatusCode::OK);
-        assert_eq!(account["pending"], "101.00");
-        assert_eq!(account["available"], "899.00");
-        // Replayed under its key: the same order, one hold.
-        let again = api
-            .post_key(&path, &alpha_pay, "order-1", json!({}))
-            .await
-            .ok(StatusCode::CREATED);
-        assert_eq!(again["id"], id);
-        assert_eq!(pending(&store, &alpha).await, 10_100);
-        // Not one's own offer; not with a read token; not an unknown offer.
-        api.post(&path, &beta_pay, json!({}))
-            .await
-            .problem(StatusCode::CONFLICT, "own_offer");
-        api.post(&path, &alpha_read, json!({}))
-            .await
-            .problem(StatusCode::FORBIDDEN, "forbidden");
-        for unknown in ["999999", "0", "abc"] {
-            api.post(&format!("/api/v1/offers/{unknown}/order"), &alpha_pay, json!({}))
+            // Alpha orders: 100.00 plus the buyer's 1 % fund contribution held on its credit,
+            // nothing paid yet.
+            let path = format!("/api/v1/offers/{audit}/order");
+            let order = api
+                .post_key(&path, &alpha_pay, "order-1", json!({}))
                 .await
-                .problem(StatusCode::NOT_FOUND, "not_found");
-        }
-
-        // Both sides see it; the network's staff have no orders.
-        for caller in [&alpha_read, &beta_pay] {
-            let shown = api
-                .get(&format!("/api/v1/orders/{id}"), caller)
+                .ok(StatusCode::CREATED);
+            assert_eq!(order["status"], "held");
+            assert_eq!(order["amount"], "100.00");
+            assert_eq!(order["offer_id"], audit);
+            assert_eq!(order["buyer_member_id"], alpha.id);
+            assert_eq!(order["seller_member_id"], beta.id);
+            assert_eq!(order["transaction_id"], Value::Null);
+            let id = order["id"].as_i64().unwrap();
+            assert_eq!(pending(&store, &alpha).await, 10_100);
+            assert_eq!(balance(&store, &alpha).await, 0);
+            let account = api
+                .get(
+                    &format!("/api/v1/accounts/{}", alpha.account_id),
+                    &alpha_pay,
+                )
                 .await
                 .ok(StatusCode::OK);
-            assert_eq!(shown["status"], "held");
-            assert_eq!(ids(&api.get("/api/v1/orders", caller).await.ok(StatusCode::OK)), [id]);
+            assert_eq!(account["pending"], "101.00");
+            assert_eq!(account["available"], "899.00");
+            // Replayed under its key: the same order, one hold.
+            let again = api
+                .post_key(&path, &alpha_pay, "order-1", json!({}))
+                .await
+                .ok(StatusCode::CREATED);
+            assert_eq!(again["id"], id);
+            assert_eq!(pending(&store, &alpha).await, 10_100);
+            // Not one's own offer; not with a read token; not an unknown offer.
+            api.post(&path, &beta_pay, json!({}))
+                .await
+                .problem(StatusCode::CONFLICT, "own_offer");
+            api.post(&path, &alpha_read, json!({}))
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+            for unknown in ["999999", "0", "abc"] {
+                api.post(
+                    &format!("/api/v1/offers/{unknown}/order"),
+                    &alpha_pay,
+                    json!({}),
+                )
+                .await
+                .problem(StatusCode::NOT_FOUND, "not_found");
+            }
+
+            // Both sides see it; the network's staff have no orders.
+            for caller in [&alpha_read, &beta_pay] {
+                let shown = api
+                    .get(&format!("/api/v1/orders/{id}"), caller)
+                    .await
+                    .ok(StatusCode::OK);
+                assert_eq!(shown["status"], "held");
+                assert_eq!(
+                    ids(&api.get("/api/v1/orders", caller).await.ok(StatusCode::OK)),
+                    [id]
+                );
+            }
+            api.get("/api/v1/orders", &manager)
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+            api.get(&format!("/api/v1/orders/{id}"), &manager)
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+
+            // Only the seller delivers: the buyer gets 404, like a stranger.
+            let deliver = format!("/api/v1/orders/{id}/deliver");
+            api.post(&deliver, &alpha_pay, json!({}))
+                .await
+                .problem(StatusCode::NOT_FOUND, "not_found");
+            let delivered = api
+                .post(&deliver, &beta_pay, json!({}))
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(delivered["status"], "delivered");
+            let tx = delivered["transaction_id"].as_i64().unwrap();
+            assert_eq!(pending(&store, &alpha).await, 0);
+            assert_eq!(balance(&store, &alpha).await, -10_100);
+            assert!(balance(&store, &beta).await > 0);
+            let seller_balance = balance(&store, &beta).await;
+            // Again: the same answer, nothing paid twice; and no cancelling a delivered order.
+            let again = api
+                .post(&deliver, &beta_pay, json!({}))
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(again["transaction_id"], tx);
+            assert_eq!(balance(&store, &beta).await, seller_balance);
+            api.post(
+                &format!("/api/v1/orders/{id}/cancel"),
+                &alpha_pay,
+                json!({}),
+            )
+            .await
+            .problem(StatusCode::CONFLICT, "order_not_held");
+
+            // A second order, cancelled by the buyer: the hold is released.
+            let second = api
+                .post(&path, &alpha_pay, json!({}))
+                .await
+                .ok(StatusCode::CREATED);
+            let second_id = second["id"].as_i64().unwrap();
+            assert_ne!(second_id, id);
+            assert_eq!(pending(&store, &alpha).await, 10_100);
+            let cancel = format!("/api/v1/orders/{second_id}/cancel");
+            let cancelled = api
+                .post(&cancel, &alpha_pay, json!({}))
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(cancelled["status"], "cancelled");
+            assert_eq!(cancelled["transaction_id"], Value::Null);
+            assert_eq!(pending(&store, &alpha).await, 0);
+            assert_eq!(balance(&store, &alpha).await, -10_100);
+            api.post(&cancel, &alpha_pay, json!({}))
+                .await
+                .ok(StatusCode::OK);
+            api.post(
+                &format!("/api/v1/orders/{second_id}/deliver"),
+                &beta_pay,
+                json!({}),
+            )
+            .await
+            .problem(StatusCode::CONFLICT, "order_not_held");
+
+            // One cent more than the buyer's credit (899.00 left; 890.11 and its 8.90 make
+            // 899.01): refused by the ledger, no order, nothing held.
+            let yacht = offer(&api, &beta_pay, "Yacht", "890.11").await;
+            let refused = api
+                .post(
+                    &format!("/api/v1/offers/{yacht}/order"),
+                    &alpha_pay,
+                    json!({}),
+                )
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "insufficient_credit");
+            assert!(refused["detail"].is_string());
+            assert_eq!(pending(&store, &alpha).await, 0);
+            let all = api
+                .get("/api/v1/orders", &alpha_pay)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(ids(&all), [second_id, id]);
+            // Exactly the credit left (890.10 and 8.90): accepted.
+            let exact = offer(&api, &beta_pay, "Exact", "890.10").await;
+            api.post(
+                &format!("/api/v1/offers/{exact}/order"),
+                &alpha_pay,
+                json!({}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+            assert_eq!(pending(&store, &alpha).await, 89_900);
+            store.close().await;
         }
-        api.get("/api/v1/orders", &manager)
-            .await
-            .problem(StatusCode::FORBIDDEN, "forbidden");
-        api.get(&format!("/api/v1/orders/{id}"), &manager)
-            .await
-            .problem(StatusCode::FORBIDDEN, "forbidden");
-
-        // Only the seller delivers: the buyer gets 404, like a stranger.
-        let deliver = format!("/api/v1/orders/{id}/deliver");
-        api.post(&deliver, &alpha_pay, json!({}))
-            .await
-            .problem(StatusCode::NOT_FOUND, "not_found");
-        let delivered = api
-            .post(&deliver, &beta_pay, json!({}))
-            .await
-            .ok(StatusCode::OK);
-        assert_eq!(delivered["status"], "delivered");
-        let tx = delivered["transaction_id"].as_i64().unwrap();
-        assert_eq!(pending(&store, &alpha).await, 0);
-        assert_eq!(balance(&store, &alpha).await, -10_100);
-        assert!(balance(&store, &beta).await > 0);
-        let seller_balance = balance(&store, &beta).await;
-        // Again: the same answer, nothing paid twice; and no cancelling a delivered order.
-        let again = api
-            .post(&deliver, &beta_pay, json!({}))
-            .await
-            .ok(StatusCode::OK);
-        assert_eq!(again["transaction_id"], tx);
-        assert_eq!(balance(&store, &beta).await, seller_balance);
-        api.post(&format!("/api/v1/orders/{id}/cancel"), &alpha_pay, json!({}))
-            .await
-            .problem(StatusCode::CONFLICT, "order_not_held");
-
-        // A second order, cancelled by the buyer: the hold is released.
-        let second = api
-            .post(&path, &alpha_pay, json!({}))
-            .await
-            .ok(StatusCode::CREATED);
-        let second_id = second["id"].as_i64().unwrap();
-        assert_ne!(second_id, id);
-        assert_eq!(pending(&store, &alpha).await, 10_100);
-        let cancel = format!("/api/v1/orders/{second_id}/cancel");
-        let cancelled = api
-            .post(&cancel, &alpha_pay, json!({}))
-            .await
-            .ok(StatusCode::OK);
-        assert_eq!(cancelled["status"], "cancelled");
-        assert_eq!(cancelled["transaction_id"], Value::Null);
-        assert_eq!(pending(&store, &alpha).await, 0);
-        assert_eq!(balance(&store, &alpha).await, -10_100);
-        api.post(&cancel, &alpha_pay, json!({}))
-            .await
-            .ok(StatusCode::OK);
-        api.post(&format!("/api/v1/orders/{second_id}/deliver"), &beta_pay, json!({}))
-            .await
-            .problem(StatusCode::CONFLICT, "order_not_held");
-
-        // One cent more than the buyer's credit (899.00 left; 890.11 and its 8.90 make
-        // 899.01): refused by the ledger, no order, nothing held.
-        let yacht = offer(&api, &beta_pay, "Yacht", "890.11").await;
-        let refused = api
-            .post(&format!("/api/v1/offers/{yacht}/order"), &alpha_pay, json!({}))
-            .await
-            .problem(StatusCode::UNPROCESSABLE_ENTITY, "insufficient_credit");
-        assert!(refused["detail"].is_string());
-        assert_eq!(pending(&store, &alpha).await, 0);
-        let all = api
-            .get("/api/v1/orders", &alpha_pay)
-            .await
-            .ok(StatusCode::OK);
-        assert_eq!(ids(&all), [second_id, id]);
-        // Exactly the credit left (890.10 and 8.90): accepted.
-        let exact = offer(&api, &beta_pay, "Exact", "890.10").await;
-        api.post(&format!("/api/v1/offers/{exact}/order"), &alpha_pay, json!({}))
-            .await
-            .ok(StatusCode::CREATED);
-        assert_eq!(pending(&store, &alpha).await, 89_900);
-        store.close().await;
     }
-});
+);
 
 story!(orders_come_in_keyset_pages, |db: &tests::TestDb| {
     let url = db.url().to_owned();
@@ -200,14 +229,22 @@ story!(orders_come_in_keyset_pages, |db: &tests::TestDb| {
         let cheap = offer(&api, &beta_pay, "Cheap", "1").await;
         for _ in 0..2 {
             let order = api
-                .post(&format!("/api/v1/offers/{cheap}/order"), &alpha_pay, json!({}))
+                .post(
+                    &format!("/api/v1/offers/{cheap}/order"),
+                    &alpha_pay,
+                    json!({}),
+                )
                 .await
                 .ok(StatusCode::CREATED);
             made.push(order["id"].as_i64().unwrap());
         }
         let alphas = offer(&api, &alpha_pay, "Alpha's", "2").await;
         let order = api
-            .post(&format!("/api/v1/offers/{alphas}/order"), &beta_pay, json!({}))
+            .post(
+                &format!("/api/v1/offers/{alphas}/order"),
+                &beta_pay,
+                json!({}),
+            )
             .await
             .ok(StatusCode::CREATED);
         made.push(order["id"].as_i64().unwrap());
@@ -249,100 +286,115 @@ story!(orders_come_in_keyset_pages, |db: &tests::TestDb| {
     }
 });
 
-story!(offers_are_read_and_closed_one_by_one, |db: &tests::TestDb| {
-    let url = db.url().to_owned();
-    async move {
-        let (store, api, alpha, beta) = setup(&url).await;
-        let alpha_pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
-        let beta_pay = token(&store, "owner@beta.fr", Scope::Pay).await;
-        let beta_read = token(&store, "owner@beta.fr", Scope::Read).await;
-        let id = offer(&api, &beta_pay, "Conseil", "250.5").await;
-        let shown = api
-            .get(&format!("/api/v1/offers/{id}"), &alpha_pay)
-            .await
-            .ok(StatusCode::OK);
-        assert_eq!(shown["title"], "Conseil");
-        assert_eq!(shown["price"], "250.50");
-        assert_eq!(shown["member_id"], beta.id);
-        assert_eq!(shown["status"], "open");
-
-        // Only its member closes it (a read token may not; another member gets 404).
-        let close = format!("/api/v1/offers/{id}/close");
-        api.post(&close, &alpha_pay, json!({}))
-            .await
-            .problem(StatusCode::NOT_FOUND, "not_found");
-        api.post(&close, &beta_read, json!({}))
-            .await
-            .problem(StatusCode::FORBIDDEN, "forbidden");
-        let closed = api
-            .post(&close, &beta_pay, json!({}))
-            .await
-            .ok(StatusCode::OK);
-        assert_eq!(closed["status"], "closed");
-        api.post(&close, &beta_pay, json!({}))
-            .await
-            .ok(StatusCode::OK);
-        // A closed offer: its member still reads it, nobody else, and nobody orders it.
-        assert_eq!(
-            api.get(&format!("/api/v1/offers/{id}"), &beta_read)
+story!(
+    offers_are_read_and_closed_one_by_one,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, api, alpha, beta) = setup(&url).await;
+            let alpha_pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
+            let beta_pay = token(&store, "owner@beta.fr", Scope::Pay).await;
+            let beta_read = token(&store, "owner@beta.fr", Scope::Read).await;
+            let id = offer(&api, &beta_pay, "Conseil", "250.5").await;
+            let shown = api
+                .get(&format!("/api/v1/offers/{id}"), &alpha_pay)
                 .await
-                .ok(StatusCode::OK)["status"],
-            "closed"
-        );
-        api.get(&format!("/api/v1/offers/{id}"), &alpha_pay)
-            .await
-            .problem(StatusCode::NOT_FOUND, "not_found");
-        api.post(&format!("/api/v1/offers/{id}/order"), &alpha_pay, json!({}))
-            .await
-            .problem(StatusCode::NOT_FOUND, "not_found");
-        let listed = api
-            .get("/api/v1/offers", &alpha_pay)
-            .await
-            .ok(StatusCode::OK);
-        assert!(ids(&listed).is_empty());
-        // An offer past its last day is no longer ordered (nor listed).
-        let old = offer(&api, &beta_pay, "Ancien", "10").await;
-        let yesterday = (Utc::now() - Duration::days(1)).format("%Y-%m-%d").to_string();
-        let content = ListingContent {
-            kind: Kind::Offer,
-            title: "Ancien".into(),
-            description: String::new(),
-            category: "informatique".into(),
-            price_minor: Some(1_000),
-            vat_bp: 0,
-            city: "Lyon".into(),
-            active_until: yesterday,
-        };
-        assert!(market::update(&store, old, beta.id, &content).await.unwrap());
-        api.post(&format!("/api/v1/offers/{old}/order"), &alpha_pay, json!({}))
-            .await
-            .problem(StatusCode::NOT_FOUND, "not_found");
-        assert!(ids(&api.get("/api/v1/offers", &alpha_pay).await.ok(StatusCode::OK)).is_empty());
-        assert_eq!(pending(&store, &alpha).await, 0);
-        // Unknown ids, and the member accountant who does not see the marketplace.
-        for unknown in ["999999", "-1", "x"] {
-            api.get(&format!("/api/v1/offers/{unknown}"), &alpha_pay)
+                .ok(StatusCode::OK);
+            assert_eq!(shown["title"], "Conseil");
+            assert_eq!(shown["price"], "250.50");
+            assert_eq!(shown["member_id"], beta.id);
+            assert_eq!(shown["status"], "open");
+
+            // Only its member closes it (a read token may not; another member gets 404).
+            let close = format!("/api/v1/offers/{id}/close");
+            api.post(&close, &alpha_pay, json!({}))
                 .await
                 .problem(StatusCode::NOT_FOUND, "not_found");
+            api.post(&close, &beta_read, json!({}))
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+            let closed = api
+                .post(&close, &beta_pay, json!({}))
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(closed["status"], "closed");
+            api.post(&close, &beta_pay, json!({}))
+                .await
+                .ok(StatusCode::OK);
+            // A closed offer: its member still reads it, nobody else, and nobody orders it.
+            assert_eq!(
+                api.get(&format!("/api/v1/offers/{id}"), &beta_read)
+                    .await
+                    .ok(StatusCode::OK)["status"],
+                "closed"
+            );
+            api.get(&format!("/api/v1/offers/{id}"), &alpha_pay)
+                .await
+                .problem(StatusCode::NOT_FOUND, "not_found");
+            api.post(&format!("/api/v1/offers/{id}/order"), &alpha_pay, json!({}))
+                .await
+                .problem(StatusCode::NOT_FOUND, "not_found");
+            let listed = api
+                .get("/api/v1/offers", &alpha_pay)
+                .await
+                .ok(StatusCode::OK);
+            assert!(ids(&listed).is_empty());
+            // An offer past its last day is no longer ordered (nor listed).
+            let old = offer(&api, &beta_pay, "Ancien", "10").await;
+            let yesterday = (Utc::now() - Duration::days(1))
+                .format("%Y-%m-%d")
+                .to_string();
+            let content = ListingContent {
+                kind: Kind::Offer,
+                title: "Ancien".into(),
+                description: String::new(),
+                category: "informatique".into(),
+                price_minor: Some(1_000),
+                vat_bp: 0,
+                city: "Lyon".into(),
+                active_until: yesterday,
+            };
+            assert!(market::update(&store, old, beta.id, &content)
+                .await
+                .unwrap());
+            api.post(
+                &format!("/api/v1/offers/{old}/order"),
+                &alpha_pay,
+                json!({}),
+            )
+            .await
+            .problem(StatusCode::NOT_FOUND, "not_found");
+            assert!(ids(&api
+                .get("/api/v1/offers", &alpha_pay)
+                .await
+                .ok(StatusCode::OK))
+            .is_empty());
+            assert_eq!(pending(&store, &alpha).await, 0);
+            // Unknown ids, and the member accountant who does not see the marketplace.
+            for unknown in ["999999", "-1", "x"] {
+                api.get(&format!("/api/v1/offers/{unknown}"), &alpha_pay)
+                    .await
+                    .problem(StatusCode::NOT_FOUND, "not_found");
+            }
+            people::create_user(
+                &store,
+                "expert@alpha.fr",
+                PASSWORD,
+                "Expert",
+                Role::MemberAccountant,
+                Some(alpha.id),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+            let expert = token(&store, "expert@alpha.fr", Scope::Read).await;
+            api.get(&format!("/api/v1/offers/{id}"), &expert)
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+            api.get("/api/v1/orders", &expert)
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+            store.close().await;
         }
-        people::create_user(
-            &store,
-            "expert@alpha.fr",
-            PASSWORD,
-            "Expert",
-            Role::MemberAccountant,
-            Some(alpha.id),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-        let expert = token(&store, "expert@alpha.fr", Scope::Read).await;
-        api.get(&format!("/api/v1/offers/{id}"), &expert)
-            .await
-            .problem(StatusCode::FORBIDDEN, "forbidden");
-        api.get("/api/v1/orders", &expert)
-            .await
-            .problem(StatusCode::FORBIDDEN, "forbidden");
-        store.close().await;
     }
-});
+);

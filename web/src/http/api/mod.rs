@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod directory;
 pub mod error;
 pub mod exports;
 pub mod idempotency;
@@ -79,6 +80,7 @@ impl utoipa::Modify for BearerSecurity {
     tags(
         (name = "accounts", description = "The caller, accounts and transactions"),
         (name = "payments", description = "Payments and payment requests"),
+        (name = "directory", description = "The members' directory and the network's fee rules"),
         (name = "offers", description = "The marketplace: offers and orders"),
         (name = "manage", description = "The network manager's actions (manage tokens)"),
         (name = "network", description = "The whole network (manage tokens)"),
@@ -99,6 +101,8 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(payments::list_requests, payments::create_request))
         .routes(routes!(payments::accept_request))
         .routes(routes!(payments::decline_request))
+        .routes(routes!(directory::directory))
+        .routes(routes!(directory::rules))
         .routes(routes!(offers::list, offers::create))
         .routes(routes!(offers::show))
         .routes(routes!(offers::close))

@@ -300,7 +300,9 @@ pub async fn close(
     let member = auth.payer()?.clone();
     Ok(idempotency::run(&state, &auth, &request, |_| async {
         let listing = visible_offer(&state, &auth, &id).await?;
-        if listing.member_id != member.id || !market::close(&state.store, listing.id, member.id).await? {
+        if listing.member_id != member.id
+            || !market::close(&state.store, listing.id, member.id).await?
+        {
             return Err(ApiError::NotFound);
         }
         let listing = market::get(&state.store, listing.id)

@@ -9,10 +9,10 @@ use super::{actor, page_error};
 use crate::http::error::AppResult;
 use crate::http::i18n::Tr;
 use crate::http::market::sector_label;
-use crate::market;
 use crate::http::session::Auth;
 use crate::http::templates::{page, Chrome};
 use crate::http::AppState;
+use crate::market;
 use crate::network::brokering::{self, Suggestion};
 use crate::network::Access;
 

@@ -1,0 +1,193 @@
+//! The members' directory and the fee rules through the API.
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Duration, Utc};
+use ledger::{Amount, FundPayer};
+use serde_json::{json, Value};
+use tests::story;
+use web::actor::Actor;
+use web::network::fees::{self, FeeChange};
+use web::network::Reason;
+use web::people::{self, Role};
+use web::store::Effective;
+use web::tokens::Scope;
+
+use super::{setup, token, PASSWORD};
+
+fn members(page: &Value) -> Vec<i64> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["member_id"].as_i64().unwrap())
+        .collect()
+}
+
+story!(
+    the_directory_lists_who_chose_to_appear,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, api, alpha, beta) = setup(&url).await;
+            let alpha_read = token(&store, "owner@alpha.fr", Scope::Read).await;
+            let beta_pay = token(&store, "owner@beta.fr", Scope::Pay).await;
+            let manager = token(&store, "gestion@troc.fr", Scope::Manage).await;
+            api.post(
+                "/api/v1/payments",
+                &beta_pay,
+                json!({"payee": alpha.id, "amount": "10"}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+
+            let page = api
+                .get("/api/v1/directory", &alpha_read)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(members(&page), [alpha.id, beta.id]);
+            assert_eq!(page["next"], Value::Null);
+            let first = &page["items"][0];
+            assert_eq!(first["name"], "Alpha SARL");
+            assert_eq!(first["sector"], "informatique");
+            assert_eq!(first["city"], "Lyon");
+            // 10.00 sold, less the least commission (0.50).
+            assert_eq!(first["balance"], "9.50");
+            assert_eq!(page["items"][1]["name"], "Beta & Fils <SAS>");
+            // The network's staff read it too.
+            api.get("/api/v1/directory", &manager)
+                .await
+                .ok(StatusCode::OK);
+
+            // Beta hides its balance, then leaves the directory.
+            people::update_privacy(&store, beta.id, true, true)
+                .await
+                .unwrap();
+            let page = api
+                .get("/api/v1/directory", &alpha_read)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(page["items"][1]["balance"], Value::Null);
+            assert_eq!(page["items"][0]["balance"], "9.50");
+            people::update_privacy(&store, beta.id, true, false)
+                .await
+                .unwrap();
+            let page = api
+                .get("/api/v1/directory", &alpha_read)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(members(&page), [alpha.id]);
+            people::update_privacy(&store, beta.id, false, true)
+                .await
+                .unwrap();
+
+            // Keyset pages, a sector, and bad parameters.
+            let first = api
+                .get("/api/v1/directory?limit=1", &alpha_read)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(members(&first), [alpha.id]);
+            let next = first["next"].as_str().unwrap().to_owned();
+            let rest = api
+                .get(
+                    &format!("/api/v1/directory?limit=200&after={next}"),
+                    &alpha_read,
+                )
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(members(&rest), [beta.id]);
+            assert_eq!(rest["next"], Value::Null);
+            let sector = api
+                .get("/api/v1/directory?sector=btp", &alpha_read)
+                .await
+                .ok(StatusCode::OK);
+            assert!(members(&sector).is_empty());
+            let sector = api
+                .get("/api/v1/directory?sector=informatique", &alpha_read)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(members(&sector), [alpha.id, beta.id]);
+            for (bad, field) in [
+                ("sector=nope", "sector"),
+                ("limit=201", "limit"),
+                ("limit=0", "limit"),
+                ("after=x", "after"),
+            ] {
+                let problem = api
+                    .get(&format!("/api/v1/directory?{bad}"), &alpha_read)
+                    .await
+                    .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+                assert_eq!(problem["field"], field, "{bad}");
+            }
+            // A member accountant does not see the directory, as on the page.
+            people::create_user(
+                &store,
+                "expert@alpha.fr",
+                PASSWORD,
+                "Expert",
+                Role::MemberAccountant,
+                Some(alpha.id),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+            let expert = token(&store, "expert@alpha.fr", Scope::Read).await;
+            api.get("/api/v1/directory", &expert)
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+            store.close().await;
+        }
+    }
+);
+
+story!(the_fee_rules_and_announced_changes, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, api, _alpha, _beta) = setup(&url).await;
+        let alpha_read = token(&store, "owner@alpha.fr", Scope::Read).await;
+        let rules = api
+            .get("/api/v1/rules", &alpha_read)
+            .await
+            .ok(StatusCode::OK);
+        let in_force = &rules["in_force"];
+        assert_eq!(in_force["version"], 1);
+        assert_eq!(in_force["effective_from"], Value::Null);
+        assert_eq!(in_force["commission_bp"], 200);
+        assert_eq!(in_force["commission_min"], "0.50");
+        assert_eq!(in_force["fund_bp"], 100);
+        assert_eq!(in_force["fund_payer"], "buyer");
+        assert_eq!(in_force["amount_per_tx_max"], "100000.00");
+        assert_eq!(rules["upcoming"], json!([]));
+
+        // The manager announces a change for next month: members see it coming.
+        let at = Utc::now() + Duration::days(30);
+        let at = DateTime::from_timestamp(at.timestamp(), 0).unwrap();
+        let change = FeeChange::new(
+            fees::fee_policy(300, Amount::from_minor(100), 50, FundPayer::Seller).unwrap(),
+            Effective::At(at),
+            Reason::parse("Assemblée générale").unwrap(),
+        );
+        let manager = Actor::new(None, "gestion@troc.fr", Role::Manager);
+        fees::schedule_change(&store, &manager, &change)
+            .await
+            .unwrap();
+        let rules = api
+            .get("/api/v1/rules", &alpha_read)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(rules["in_force"]["commission_bp"], 200);
+        let upcoming = &rules["upcoming"][0];
+        assert_eq!(upcoming["version"], 2);
+        assert_eq!(
+            upcoming["effective_from"],
+            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        assert_eq!(upcoming["commission_bp"], 300);
+        assert_eq!(upcoming["commission_min"], "1.00");
+        assert_eq!(upcoming["fund_bp"], 50);
+        assert_eq!(upcoming["fund_payer"], "seller");
+        api.send(axum::http::Method::GET, "/api/v1/rules", None, &[], None)
+            .await
+            .problem(StatusCode::UNAUTHORIZED, "unauthorized");
+        store.close().await;
+    }
+});

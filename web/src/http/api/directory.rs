@@ -1,0 +1,175 @@
+//! What every member may read about the network: the members' directory (where an API
+//! client finds a payee's id) and the fee rules in force with the announced changes (the
+//! `/directory` and `/rules` pages).
+
+use std::collections::{BTreeSet, HashMap};
+
+use axum::extract::{RawQuery, State};
+use axum::Json;
+use chrono::Utc;
+use ledger::{AccountId, FundPayer, Policy};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::auth::ApiAuth;
+use super::error::{ApiError, ApiResult, Problem};
+use super::types::{self, money, time};
+use crate::http::AppState;
+use crate::network::fees::{self, FeeVersion};
+use crate::people::{self, Role};
+
+/// A member company as the directory shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DirectoryEntry {
+    /// The id to pay (`payee`) or to invoice (`payer`).
+    pub member_id: i64,
+    pub name: String,
+    /// A sector code (`informatique`, `restauration`...).
+    pub sector: String,
+    pub city: String,
+    pub contact: String,
+    pub description: String,
+    /// Null when the member chose not to show it.
+    #[schema(example = "-120.00")]
+    pub balance: Option<String>,
+}
+
+/// A page of the directory, in id order; pass `next` as `after` for the following page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DirectoryPage {
+    pub items: Vec<DirectoryEntry>,
+    pub next: Option<String>,
+}
+
+/// The members' directory: the member companies that chose to appear in it.
+#[utoipa::path(get, path = "/api/v1/directory", tag = "directory",
+    params(
+        ("sector" = Option<String>, Query, description = "A sector code: only that sector's members"),
+        ("limit" = Option<i64>, Query, description = "1 to 200, default 50", minimum = 1, maximum = 200),
+        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "Members, in id order", body = DirectoryPage),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Member accountants do not see the directory", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn directory(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<DirectoryPage>> {
+    if auth.user.role == Role::MemberAccountant {
+        return Err(ApiError::forbidden(
+            "A member accountant does not see the directory.",
+        ));
+    }
+    let params = types::query(raw.as_deref());
+    let limit = types::limit(&params)?;
+    let after = types::cursor(&params, "after")?;
+    let sector = types::param(&params, "sector");
+    if let Some(sector) = sector {
+        if !people::is_sector(sector) {
+            return Err(ApiError::invalid("sector", "sector is not a sector code."));
+        }
+    }
+    let (members, next) = people::directory_page(&state.store, sector, after, limit as i64).await?;
+    // The balances shown, in one read.
+    let shown: BTreeSet<AccountId> = members
+        .iter()
+        .filter(|m| !m.hide_balance)
+        .map(|m| AccountId(m.account_id as u64))
+        .collect();
+    let balances: HashMap<AccountId, ledger::Amount> = state
+        .store
+        .accounts_of(&shown)
+        .await?
+        .into_iter()
+        .map(|a| (a.id(), a.balance()))
+        .collect();
+    let items = members
+        .into_iter()
+        .map(|m| DirectoryEntry {
+            balance: balances
+                .get(&AccountId(m.account_id as u64))
+                .filter(|_| !m.hide_balance)
+                .map(|b| money(*b)),
+            member_id: m.id,
+            name: m.name,
+            sector: m.sector,
+            city: m.city,
+            contact: m.contact,
+            description: m.description,
+        })
+        .collect();
+    Ok(Json(DirectoryPage {
+        items,
+        next: next.map(|id| id.to_string()),
+    }))
+}
+
+/// One version of the network's fee rules.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RulesVersion {
+    /// Increases with every version.
+    pub version: u64,
+    /// From when it applies; null for the network's first rules (from the beginning).
+    #[schema(example = "2027-01-01T00:00:00Z")]
+    pub effective_from: Option<String>,
+    /// The operator's commission on each sale, in basis points (200 = 2 %).
+    pub commission_bp: u32,
+    /// The least commission on one sale.
+    #[schema(example = "0.50")]
+    pub commission_min: String,
+    /// The guarantee fund's contribution on each trade, in basis points.
+    pub fund_bp: u32,
+    /// Who pays the contribution: `buyer` or `seller`.
+    pub fund_payer: String,
+    /// The most one payment may move.
+    #[schema(example = "100000.00")]
+    pub amount_per_tx_max: String,
+}
+
+/// The rules in force and the changes announced, earliest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RulesBody {
+    pub in_force: RulesVersion,
+    pub upcoming: Vec<RulesVersion>,
+}
+
+fn rules_version(v: &FeeVersion) -> RulesVersion {
+    let version = &v.record.version;
+    let Policy {
+        fees,
+        amount_per_tx_max,
+    } = version.policy;
+    RulesVersion {
+        version: version.version,
+        effective_from: version.effective_from.map(time),
+        commission_bp: fees.commission_bp(),
+        commission_min: money(fees.commission_min()),
+        fund_bp: fees.fund_bp(),
+        fund_payer: match fees.fund_payer() {
+            FundPayer::Buyer => "buyer",
+            FundPayer::Seller => "seller",
+        }
+        .to_owned(),
+        amount_per_tx_max: money(amount_per_tx_max),
+    }
+}
+
+/// The network's fee rules: what every member pays, and what is announced.
+#[utoipa::path(get, path = "/api/v1/rules", tag = "directory",
+    responses(
+        (status = 200, description = "The rules in force and the announced changes", body = RulesBody),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn rules(State(state): State<AppState>, _auth: ApiAuth) -> ApiResult<Json<RulesBody>> {
+    let rules = fees::rules(&state.store, Utc::now()).await?;
+    Ok(Json(RulesBody {
+        in_force: rules_version(&rules.in_force),
+        upcoming: rules.upcoming.iter().map(rules_version).collect(),
+    }))
+}
