@@ -707,6 +707,25 @@ pub async fn directory_page(
     Ok((members, next))
 }
 
+/// The balances these members show in the directory (not those who hide theirs), by
+/// account, in one read.
+pub async fn shown_balances(
+    store: &Store,
+    members: &[Member],
+) -> StoreResult<HashMap<AccountId, ledger::Amount>> {
+    let shown: BTreeSet<AccountId> = members
+        .iter()
+        .filter(|m| !m.hide_balance)
+        .map(|m| AccountId(m.account_id as u64))
+        .collect();
+    Ok(store
+        .accounts_of(&shown)
+        .await?
+        .into_iter()
+        .map(|a| (a.id(), a.balance()))
+        .collect())
+}
+
 /// The names of the members holding these ledger accounts (accounts of no member, such as
 /// the network's own, are absent): one read, whatever the size of the network.
 pub async fn names_of_accounts(

@@ -12,15 +12,10 @@ use web::people::{self, Role};
 use web::store::Effective;
 use web::tokens::Scope;
 
-use super::{setup, token, PASSWORD};
+use super::{ids, member_accountant, setup, token};
 
 fn members(page: &Value) -> Vec<i64> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["member_id"].as_i64().unwrap())
-        .collect()
+    ids(page, "member_id")
 }
 
 story!(
@@ -119,18 +114,7 @@ story!(
                 assert_eq!(problem["field"], field, "{bad}");
             }
             // A member accountant does not see the directory, as on the page.
-            people::create_user(
-                &store,
-                "expert@alpha.fr",
-                PASSWORD,
-                "Expert",
-                Role::MemberAccountant,
-                Some(alpha.id),
-            )
-            .await
-            .unwrap()
-            .unwrap();
-            let expert = token(&store, "expert@alpha.fr", Scope::Read).await;
+            let expert = member_accountant(&store, &alpha).await;
             api.get("/api/v1/directory", &expert)
                 .await
                 .problem(StatusCode::FORBIDDEN, "forbidden");

@@ -3,11 +3,10 @@
 use axum::http::{header, Method, StatusCode};
 use serde_json::json;
 use tests::story;
-use web::people::{self, Role};
 use web::store::ActionNote;
 use web::tokens::Scope;
 
-use super::{setup, token, PASSWORD};
+use super::{member_accountant, setup, token};
 
 /// Every operation the API serves: the document must list exactly these.
 const OPERATIONS: &[(&str, &str)] = &[
@@ -186,18 +185,7 @@ story!(exports_through_the_api, |db: &tests::TestDb| {
         api.get(&format!("/api/v1/exports/csv?{query}"), &staff)
             .await
             .problem(StatusCode::FORBIDDEN, "forbidden");
-        people::create_user(
-            &store,
-            "expert@alpha.fr",
-            PASSWORD,
-            "Expert",
-            Role::MemberAccountant,
-            Some(alpha.id),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-        let expert = token(&store, "expert@alpha.fr", Scope::Read).await;
+        let expert = member_accountant(&store, &alpha).await;
         let books = api
             .get(&format!("/api/v1/exports/fec?{query}"), &expert)
             .await;

@@ -136,6 +136,33 @@ pub async fn token(store: &Store, email: &str, scope: Scope) -> String {
     tokens::create(store, &user, "test", scope).await.unwrap().1
 }
 
+/// A member accountant `expert@alpha.fr` of `member` (who reads its books and does not
+/// trade), and a `read` token of theirs.
+pub async fn member_accountant(store: &Store, member: &Member) -> String {
+    people::create_user(
+        store,
+        "expert@alpha.fr",
+        PASSWORD,
+        "Expert",
+        Role::MemberAccountant,
+        Some(member.id),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    token(store, "expert@alpha.fr", Scope::Read).await
+}
+
+/// The `field` of each item of a page (`{items: [...]}`).
+pub fn ids(page: &Value, field: &str) -> Vec<i64> {
+    page["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a page: {page}"))
+        .iter()
+        .map(|item| item[field].as_i64().unwrap())
+        .collect()
+}
+
 /// A network manager `gestion@troc.fr` and accountant `compta@troc.fr`.
 pub async fn staff(store: &Store) {
     for (email, role) in [

@@ -6,11 +6,15 @@ use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 use tests::story;
 use web::market::{self, Kind, ListingContent};
-use web::people::{self, Member, Role};
+use web::people::Member;
 use web::store::Store;
 use web::tokens::Scope;
 
-use super::{balance, setup, token, Api, PASSWORD};
+use super::{balance, ids, member_accountant, setup, token, Api};
+
+fn ids_of(page: &Value) -> Vec<i64> {
+    ids(page, "id")
+}
 
 async fn pending(store: &Store, member: &Member) -> i64 {
     store
@@ -36,15 +40,6 @@ async fn offer(api: &Api, seller: &str, title: &str, price: &str) -> i64 {
     .ok(StatusCode::CREATED)["id"]
         .as_i64()
         .unwrap()
-}
-
-fn ids(page: &Value) -> Vec<i64> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["id"].as_i64().unwrap())
-        .collect()
 }
 
 story!(
@@ -116,7 +111,7 @@ story!(
                     .ok(StatusCode::OK);
                 assert_eq!(shown["status"], "held");
                 assert_eq!(
-                    ids(&api.get("/api/v1/orders", caller).await.ok(StatusCode::OK)),
+                    ids_of(&api.get("/api/v1/orders", caller).await.ok(StatusCode::OK)),
                     [id]
                 );
             }
@@ -202,7 +197,7 @@ story!(
                 .get("/api/v1/orders", &alpha_pay)
                 .await
                 .ok(StatusCode::OK);
-            assert_eq!(ids(&all), [second_id, id]);
+            assert_eq!(ids_of(&all), [second_id, id]);
             // Exactly the credit left (890.10 and 8.90): accepted.
             let exact = offer(&api, &beta_pay, "Exact", "890.10").await;
             api.post(
@@ -254,19 +249,19 @@ story!(orders_come_in_keyset_pages, |db: &tests::TestDb| {
             .get("/api/v1/orders?limit=2", &alpha_pay)
             .await
             .ok(StatusCode::OK);
-        assert_eq!(ids(&first), made[..2]);
+        assert_eq!(ids_of(&first), made[..2]);
         let next = first["next"].as_str().unwrap().to_owned();
         let rest = api
             .get(&format!("/api/v1/orders?limit=2&after={next}"), &alpha_pay)
             .await
             .ok(StatusCode::OK);
-        assert_eq!(ids(&rest), made[2..]);
+        assert_eq!(ids_of(&rest), made[2..]);
         assert_eq!(rest["next"], Value::Null);
         let whole = api
             .get("/api/v1/orders?limit=3", &alpha_pay)
             .await
             .ok(StatusCode::OK);
-        assert_eq!(ids(&whole), made);
+        assert_eq!(ids_of(&whole), made);
         assert_eq!(whole["next"], Value::Null);
         api.get("/api/v1/orders?limit=200", &alpha_pay)
             .await
@@ -281,7 +276,7 @@ story!(orders_come_in_keyset_pages, |db: &tests::TestDb| {
             .get("/api/v1/orders", &beta_pay)
             .await
             .ok(StatusCode::OK);
-        assert_eq!(ids(&betas), made);
+        assert_eq!(ids_of(&betas), made);
         store.close().await;
     }
 });
@@ -338,7 +333,7 @@ story!(
                 .get("/api/v1/offers", &alpha_pay)
                 .await
                 .ok(StatusCode::OK);
-            assert!(ids(&listed).is_empty());
+            assert!(ids_of(&listed).is_empty());
             // An offer past its last day is no longer ordered (nor listed).
             let old = offer(&api, &beta_pay, "Ancien", "10").await;
             let yesterday = (Utc::now() - Duration::days(1))
@@ -364,10 +359,11 @@ story!(
             )
             .await
             .problem(StatusCode::NOT_FOUND, "not_found");
-            assert!(ids(&api
-                .get("/api/v1/offers", &alpha_pay)
-                .await
-                .ok(StatusCode::OK))
+            assert!(ids_of(
+                &api.get("/api/v1/offers", &alpha_pay)
+                    .await
+                    .ok(StatusCode::OK)
+            )
             .is_empty());
             assert_eq!(pending(&store, &alpha).await, 0);
             // Unknown ids, and the member accountant who does not see the marketplace.
@@ -376,18 +372,7 @@ story!(
                     .await
                     .problem(StatusCode::NOT_FOUND, "not_found");
             }
-            people::create_user(
-                &store,
-                "expert@alpha.fr",
-                PASSWORD,
-                "Expert",
-                Role::MemberAccountant,
-                Some(alpha.id),
-            )
-            .await
-            .unwrap()
-            .unwrap();
-            let expert = token(&store, "expert@alpha.fr", Scope::Read).await;
+            let expert = member_accountant(&store, &alpha).await;
             api.get(&format!("/api/v1/offers/{id}"), &expert)
                 .await
                 .problem(StatusCode::FORBIDDEN, "forbidden");

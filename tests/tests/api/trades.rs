@@ -4,10 +4,9 @@ use axum::http::StatusCode;
 use chrono::{Duration, Utc};
 use serde_json::json;
 use tests::story;
-use web::people::{self, Role};
 use web::tokens::Scope;
 
-use super::{balance, setup, token, PASSWORD};
+use super::{balance, member_accountant, setup, token};
 
 story!(payment_requests_and_offers, |db: &tests::TestDb| {
     let url = db.url().to_owned();
@@ -230,18 +229,7 @@ story!(payment_requests_and_offers, |db: &tests::TestDb| {
             .ok(StatusCode::OK);
         assert_eq!(found["items"].as_array().unwrap().len(), 1);
         // A member accountant neither trades nor sees the marketplace.
-        people::create_user(
-            &store,
-            "expert@alpha.fr",
-            PASSWORD,
-            "Expert",
-            Role::MemberAccountant,
-            Some(alpha.id),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-        let expert = token(&store, "expert@alpha.fr", Scope::Read).await;
+        let expert = member_accountant(&store, &alpha).await;
         api.get("/api/v1/offers", &expert)
             .await
             .problem(StatusCode::FORBIDDEN, "forbidden");

@@ -2,8 +2,6 @@
 //! owner's) and the member directory. The network's side (creating and managing members) is
 //! the console, `http::console`.
 
-use std::collections::{BTreeSet, HashMap};
-
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -20,7 +18,6 @@ use super::session::{Auth, MemberAuth, MemberReader};
 use super::templates::{page, role_label, Chrome};
 use super::AppState;
 use crate::people::{self, Member, Profile, Role, DESCRIPTION_LEN_MAX, PROFILE_FIELD_LEN_MAX};
-use ledger::AccountId;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -432,25 +429,10 @@ async fn directory(State(state): State<AppState>, auth: Auth) -> AppResult<Respo
         .filter(|m| m.in_directory)
         .collect();
     // The balances shown, in one read (not one per member).
-    let shown: BTreeSet<AccountId> = members
-        .iter()
-        .filter(|m| !m.hide_balance)
-        .map(account_id)
-        .collect();
-    let balances: HashMap<AccountId, ledger::Amount> = state
-        .store
-        .accounts_of(&shown)
-        .await?
-        .into_iter()
-        .map(|a| (a.id(), a.balance()))
-        .collect();
+    let balances = people::shown_balances(&state.store, &members).await?;
     let mut entries = Vec::new();
     for m in members {
-        let balance = if m.hide_balance {
-            None
-        } else {
-            balances.get(&account_id(&m)).map(|b| t.lang.amount(*b))
-        };
+        let balance = balances.get(&account_id(&m)).map(|b| t.lang.amount(*b));
         entries.push(DirectoryEntry {
             sector: sector_label(t, &m.sector),
             name: m.name,

@@ -2,8 +2,6 @@
 //! client finds a payee's id) and the fee rules in force with the announced changes (the
 //! `/directory` and `/rules` pages).
 
-use std::collections::{BTreeSet, HashMap};
-
 use axum::extract::{RawQuery, State};
 use axum::Json;
 use chrono::Utc;
@@ -75,25 +73,12 @@ pub async fn directory(
         }
     }
     let (members, next) = people::directory_page(&state.store, sector, after, limit as i64).await?;
-    // The balances shown, in one read.
-    let shown: BTreeSet<AccountId> = members
-        .iter()
-        .filter(|m| !m.hide_balance)
-        .map(|m| AccountId(m.account_id as u64))
-        .collect();
-    let balances: HashMap<AccountId, ledger::Amount> = state
-        .store
-        .accounts_of(&shown)
-        .await?
-        .into_iter()
-        .map(|a| (a.id(), a.balance()))
-        .collect();
+    let balances = people::shown_balances(&state.store, &members).await?;
     let items = members
         .into_iter()
         .map(|m| DirectoryEntry {
             balance: balances
                 .get(&AccountId(m.account_id as u64))
-                .filter(|_| !m.hide_balance)
                 .map(|b| money(*b)),
             member_id: m.id,
             name: m.name,
