@@ -26,6 +26,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/offers"),
     ("post", "/api/v1/offers"),
     ("get", "/api/v1/offers/{id}"),
+    ("put", "/api/v1/offers/{id}"),
     ("post", "/api/v1/offers/{id}/close"),
     ("post", "/api/v1/offers/{id}/order"),
     ("get", "/api/v1/openapi.json"),
@@ -39,6 +40,11 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/payment-requests/{id}/decline"),
     ("post", "/api/v1/payments"),
     ("get", "/api/v1/rules"),
+    ("get", "/api/v1/wants"),
+    ("post", "/api/v1/wants"),
+    ("get", "/api/v1/wants/{id}"),
+    ("put", "/api/v1/wants/{id}"),
+    ("post", "/api/v1/wants/{id}/close"),
 ];
 
 story!(openapi_document_lists_every_route, |db: &tests::TestDb| {

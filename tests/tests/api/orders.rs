@@ -1,5 +1,5 @@
 //! Orders of offers through the API: the hold on the buyer's credit, delivery, cancellation,
-//! who may do what, and offers read and closed one by one.
+//! who may do what; offers and wants read, changed and closed one by one.
 
 use axum::http::StatusCode;
 use chrono::{Duration, Utc};
@@ -379,6 +379,151 @@ story!(
             api.get("/api/v1/orders", &expert)
                 .await
                 .problem(StatusCode::FORBIDDEN, "forbidden");
+            store.close().await;
+        }
+    }
+);
+
+story!(
+    wants_and_offers_are_changed_and_closed_by_their_member,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, api, alpha, beta) = setup(&url).await;
+            let alpha_pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
+            let beta_pay = token(&store, "owner@beta.fr", Scope::Pay).await;
+            let until = (Utc::now() + Duration::days(30))
+                .format("%Y-%m-%d")
+                .to_string();
+            let body = json!({"title": "Cherche traiteur", "category": "informatique", "price": "300",
+                          "city": "Lyon", "active_until": until});
+            let want = api
+                .post("/api/v1/wants", &alpha_pay, body.clone())
+                .await
+                .ok(StatusCode::CREATED);
+            assert_eq!(want["kind"], "want");
+            assert_eq!(want["member_id"], alpha.id);
+            assert_eq!(want["price"], "300.00");
+            let id = want["id"].as_i64().unwrap();
+            // Wants and offers are apart: the want is no offer, and no one orders it.
+            let offer_id = offer(&api, &beta_pay, "Traiteur", "280").await;
+            assert_eq!(
+                ids_of(&api.get("/api/v1/wants", &beta_pay).await.ok(StatusCode::OK)),
+                [id]
+            );
+            assert_eq!(
+                ids_of(
+                    &api.get("/api/v1/offers", &alpha_pay)
+                        .await
+                        .ok(StatusCode::OK)
+                ),
+                [offer_id]
+            );
+            assert_eq!(
+                api.get(&format!("/api/v1/offers/{offer_id}"), &alpha_pay)
+                    .await
+                    .ok(StatusCode::OK)["kind"],
+                "offer"
+            );
+            api.get(&format!("/api/v1/offers/{id}"), &beta_pay)
+                .await
+                .problem(StatusCode::NOT_FOUND, "not_found");
+            api.get(&format!("/api/v1/wants/{offer_id}"), &alpha_pay)
+                .await
+                .problem(StatusCode::NOT_FOUND, "not_found");
+            api.post(&format!("/api/v1/offers/{id}/order"), &beta_pay, json!({}))
+                .await
+                .problem(StatusCode::NOT_FOUND, "not_found");
+            assert_eq!(
+                api.get(&format!("/api/v1/wants/{id}"), &beta_pay)
+                    .await
+                    .ok(StatusCode::OK)["title"],
+                "Cherche traiteur"
+            );
+
+            // Its member changes it, whole; another member gets 404 and nothing changes.
+            let mut changed = body.clone();
+            changed["title"] = json!("Cherche traiteur bio");
+            changed["price"] = Value::Null;
+            api.put(&format!("/api/v1/wants/{id}"), &beta_pay, changed.clone())
+                .await
+                .problem(StatusCode::NOT_FOUND, "not_found");
+            let after = api
+                .put(&format!("/api/v1/wants/{id}"), &alpha_pay, changed)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(after["title"], "Cherche traiteur bio");
+            assert_eq!(after["price"], Value::Null);
+            assert_eq!(after["kind"], "want");
+            // A bad field is refused and changes nothing; at the limit it is taken.
+            let mut bad = body.clone();
+            bad["title"] = json!("t".repeat(121));
+            let problem = api
+                .put(&format!("/api/v1/wants/{id}"), &alpha_pay, bad)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], "title");
+            assert_eq!(
+                api.get(&format!("/api/v1/wants/{id}"), &alpha_pay)
+                    .await
+                    .ok(StatusCode::OK)["title"],
+                "Cherche traiteur bio"
+            );
+            let mut longest = body.clone();
+            longest["title"] = json!("t".repeat(120));
+            api.put(&format!("/api/v1/wants/{id}"), &alpha_pay, longest)
+                .await
+                .ok(StatusCode::OK);
+
+            // An offer's new price is what the next order holds.
+            let mut cheaper = json!({"title": "Traiteur", "category": "informatique", "price": "250",
+                                 "city": "Lyon", "active_until": until});
+            api.put(
+                &format!("/api/v1/offers/{offer_id}"),
+                &alpha_pay,
+                cheaper.clone(),
+            )
+            .await
+            .problem(StatusCode::NOT_FOUND, "not_found");
+            cheaper["vat_bp"] = json!(2000);
+            let offer_after = api
+                .put(&format!("/api/v1/offers/{offer_id}"), &beta_pay, cheaper)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(offer_after["price"], "250.00");
+            assert_eq!(offer_after["vat_bp"], 2000);
+            let order = api
+                .post(
+                    &format!("/api/v1/offers/{offer_id}/order"),
+                    &alpha_pay,
+                    json!({}),
+                )
+                .await
+                .ok(StatusCode::CREATED);
+            assert_eq!(order["amount"], "250.00");
+
+            // Closed: gone from the list, still its member's to read.
+            let closed = api
+                .post(&format!("/api/v1/wants/{id}/close"), &alpha_pay, json!({}))
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(closed["status"], "closed");
+            assert!(
+                ids_of(&api.get("/api/v1/wants", &beta_pay).await.ok(StatusCode::OK)).is_empty()
+            );
+            api.get(&format!("/api/v1/wants/{id}"), &beta_pay)
+                .await
+                .problem(StatusCode::NOT_FOUND, "not_found");
+            api.get(&format!("/api/v1/wants/{id}"), &alpha_pay)
+                .await
+                .ok(StatusCode::OK);
+            api.post(
+                &format!("/api/v1/wants/{offer_id}/close"),
+                &beta_pay,
+                json!({}),
+            )
+            .await
+            .problem(StatusCode::NOT_FOUND, "not_found");
             store.close().await;
         }
     }

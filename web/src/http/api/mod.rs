@@ -81,7 +81,7 @@ impl utoipa::Modify for BearerSecurity {
         (name = "accounts", description = "The caller, accounts and transactions"),
         (name = "payments", description = "Payments and payment requests"),
         (name = "directory", description = "The members' directory and the network's fee rules"),
-        (name = "offers", description = "The marketplace: offers and orders"),
+        (name = "offers", description = "The marketplace: offers, wants and orders"),
         (name = "manage", description = "The network manager's actions (manage tokens)"),
         (name = "network", description = "The whole network (manage tokens)"),
         (name = "exports", description = "Accountant exports"),
@@ -104,8 +104,11 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(directory::directory))
         .routes(routes!(directory::rules))
         .routes(routes!(offers::list, offers::create))
-        .routes(routes!(offers::show))
+        .routes(routes!(offers::show, offers::update))
         .routes(routes!(offers::close))
+        .routes(routes!(offers::list_wants, offers::create_want))
+        .routes(routes!(offers::show_want, offers::update_want))
+        .routes(routes!(offers::close_want))
         .routes(routes!(orders::place))
         .routes(routes!(orders::list))
         .routes(routes!(orders::show))

@@ -1,4 +1,4 @@
-//! The marketplace's offers.
+//! The marketplace's listings: offers (what members sell) and wants (what they look for).
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
@@ -13,18 +13,20 @@ use super::idempotency::{self, CallerKey, WriteRequest, Written};
 use super::types::{self, money, unix_time};
 use crate::http::AppState;
 use crate::market::{self, Kind, Listing, ListingContent, Search};
-use crate::people::{self, Role};
+use crate::people::{self, Member, Role};
 
-/// An offer of the marketplace.
+/// A listing of the marketplace: an offer (what a member sells) or a want (what it looks for).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct OfferItem {
+pub struct ListingItem {
     pub id: i64,
+    /// `offer` or `want`.
+    pub kind: String,
     pub member_id: i64,
     pub title: String,
     pub description: String,
     /// A sector code (`informatique`, `restauration`...).
     pub category: String,
-    /// None: on quote.
+    /// An offer's price, a want's budget; None: on quote.
     #[schema(example = "120.00")]
     pub price: Option<String>,
     /// VAT in basis points (2000 = 20 %).
@@ -38,9 +40,10 @@ pub struct OfferItem {
     pub created_at: String,
 }
 
-fn offer_item(l: &Listing) -> OfferItem {
-    OfferItem {
+fn listing_item(l: &Listing) -> ListingItem {
+    ListingItem {
         id: l.id,
+        kind: l.kind.as_str().to_owned(),
         member_id: l.member_id,
         title: l.title.clone(),
         description: l.description.clone(),
@@ -54,40 +57,32 @@ fn offer_item(l: &Listing) -> OfferItem {
     }
 }
 
-/// A page of offers, newest first; pass `next` as `after` for the following page.
+/// A page of listings, newest first; pass `next` as `after` for the following page.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct OfferPage {
-    pub items: Vec<OfferItem>,
+pub struct ListingPage {
+    pub items: Vec<ListingItem>,
     pub next: Option<String>,
 }
 
-/// The marketplace's open offers.
-#[utoipa::path(get, path = "/api/v1/offers", tag = "offers",
-    params(
-        ("q" = Option<String>, Query, description = "Words of the title or description (at most 100 characters)"),
-        ("category" = Option<String>, Query, description = "A sector code"),
-        ("city" = Option<String>, Query, description = "A city"),
-        ("limit" = Option<i64>, Query, description = "1 to 200, default 50", minimum = 1, maximum = 200),
-        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
-    ),
-    responses(
-        (status = 200, description = "Open, active offers", body = OfferPage),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Member accountants do not see the marketplace", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = [])))]
-pub async fn list(
-    State(state): State<AppState>,
-    auth: ApiAuth,
-    RawQuery(raw): RawQuery,
-) -> ApiResult<Json<OfferPage>> {
+/// Member accountants do not see the marketplace (as on the pages).
+fn refuse_member_accountant(auth: &ApiAuth) -> ApiResult<()> {
     if auth.user.role == Role::MemberAccountant {
         return Err(ApiError::forbidden(
             "A member accountant does not see the marketplace.",
         ));
     }
-    let params = types::query(raw.as_deref());
+    Ok(())
+}
+
+/// The open, still active listings of one kind, searched.
+async fn list_of(
+    state: &AppState,
+    auth: &ApiAuth,
+    raw: Option<&str>,
+    kind: Kind,
+) -> ApiResult<Json<ListingPage>> {
+    refuse_member_accountant(auth)?;
+    let params = types::query(raw);
     let limit = types::limit(&params)?;
     let after = types::cursor(&params, "after")?;
     let text = types::param(&params, "q").unwrap_or("").to_owned();
@@ -104,7 +99,7 @@ pub async fn list(
         text,
         category: types::param(&params, "category").unwrap_or("").to_owned(),
         city: types::param(&params, "city").unwrap_or("").to_owned(),
-        kind: Some(Kind::Offer),
+        kind: Some(kind),
         before: after,
     };
     let today = market::today();
@@ -115,15 +110,63 @@ pub async fn list(
     } else {
         None
     };
-    Ok(Json(OfferPage {
-        items: rows.iter().map(offer_item).collect(),
+    Ok(Json(ListingPage {
+        items: rows.iter().map(listing_item).collect(),
         next,
     }))
 }
 
-/// A new offer of the caller's company.
+/// The marketplace's open offers.
+#[utoipa::path(get, path = "/api/v1/offers", tag = "offers",
+    params(
+        ("q" = Option<String>, Query, description = "Words of the title or description (at most 100 characters)"),
+        ("category" = Option<String>, Query, description = "A sector code"),
+        ("city" = Option<String>, Query, description = "A city"),
+        ("limit" = Option<i64>, Query, description = "1 to 200, default 50", minimum = 1, maximum = 200),
+        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "Open, active offers", body = ListingPage),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Member accountants do not see the marketplace", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<ListingPage>> {
+    list_of(&state, &auth, raw.as_deref(), Kind::Offer).await
+}
+
+/// The marketplace's open wants: what members look for.
+#[utoipa::path(get, path = "/api/v1/wants", tag = "offers",
+    params(
+        ("q" = Option<String>, Query, description = "Words of the title or description (at most 100 characters)"),
+        ("category" = Option<String>, Query, description = "A sector code"),
+        ("city" = Option<String>, Query, description = "A city"),
+        ("limit" = Option<i64>, Query, description = "1 to 200, default 50", minimum = 1, maximum = 200),
+        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "Open, active wants", body = ListingPage),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Member accountants do not see the marketplace", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn list_wants(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<ListingPage>> {
+    list_of(&state, &auth, raw.as_deref(), Kind::Want).await
+}
+
+/// An offer or a want of the caller's company, as entered.
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct NewOfferBody {
+pub struct ListingBody {
     /// 1 to 120 characters.
     #[schema(min_length = 1, max_length = 120)]
     pub title: String,
@@ -132,7 +175,7 @@ pub struct NewOfferBody {
     pub description: String,
     /// A sector code (`informatique`, `restauration`...).
     pub category: String,
-    /// A decimal string; absent or null: on quote.
+    /// A decimal string (an offer's price, a want's budget); absent or null: on quote.
     #[schema(example = "120.00", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
     #[serde(default)]
     pub price: Option<String>,
@@ -162,7 +205,7 @@ fn text(field: &str, value: &str, max: usize, required: bool) -> Result<String, 
     Ok(value.to_owned())
 }
 
-fn content(input: &NewOfferBody) -> Result<ListingContent, ApiError> {
+fn content(input: &ListingBody, kind: Kind) -> Result<ListingContent, ApiError> {
     let title = text("title", &input.title, market::TITLE_LEN_MAX, true)?;
     let description = text(
         "description",
@@ -194,7 +237,7 @@ fn content(input: &NewOfferBody) -> Result<ListingContent, ApiError> {
             )
         })?;
     Ok(ListingContent {
-        kind: Kind::Offer,
+        kind,
         title,
         description,
         category: input.category.clone(),
@@ -205,12 +248,34 @@ fn content(input: &NewOfferBody) -> Result<ListingContent, ApiError> {
     })
 }
 
+/// Lists an offer or a want of the caller's company.
+async fn create_of(
+    state: &AppState,
+    auth: &ApiAuth,
+    request: &WriteRequest,
+    kind: Kind,
+) -> ApiResult<Response> {
+    let member = auth.payer()?.clone();
+    Ok(idempotency::run(state, auth, request, |key| async {
+        let input: ListingBody = types::json(&request.body)?;
+        let content = content(&input, kind)?;
+        let key = CallerKey::or_random(key);
+        let form_token = format!("api-{}-{}", member.id, key.0);
+        let id = market::create(&state.store, member.id, &content, Some(&form_token)).await?;
+        let listing = market::get(&state.store, id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        Written::created(listing_item(&listing))
+    })
+    .await)
+}
+
 /// Lists an offer of the caller's company (pay scope).
 #[utoipa::path(post, path = "/api/v1/offers", tag = "offers",
-    request_body = NewOfferBody,
+    request_body = ListingBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
     responses(
-        (status = 201, description = "Listed", body = OfferItem),
+        (status = 201, description = "Listed", body = ListingItem),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
@@ -222,36 +287,56 @@ pub async fn create(
     auth: ApiAuth,
     request: WriteRequest,
 ) -> ApiResult<Response> {
-    let member = auth.payer()?.clone();
-    Ok(idempotency::run(&state, &auth, &request, |key| async {
-        let input: NewOfferBody = types::json(&request.body)?;
-        let content = content(&input)?;
-        let key = CallerKey::or_random(key);
-        let form_token = format!("api-{}-{}", member.id, key.0);
-        let id = market::create(&state.store, member.id, &content, Some(&form_token)).await?;
-        let listing = market::get(&state.store, id)
-            .await?
-            .ok_or(ApiError::NotFound)?;
-        Written::created(offer_item(&listing))
-    })
-    .await)
+    create_of(&state, &auth, &request, Kind::Offer).await
 }
 
-/// An offer visible to the caller: open offers to every trading user, a closed one to its
-/// own member's users only; a want, a closed offer of another member or an unknown id is
-/// 404.
-async fn visible_offer(state: &AppState, auth: &ApiAuth, id: &str) -> ApiResult<Listing> {
-    if auth.user.role == Role::MemberAccountant {
-        return Err(ApiError::forbidden(
-            "A member accountant does not see the marketplace.",
-        ));
-    }
+/// Lists a want of the caller's company: what it looks for (pay scope).
+#[utoipa::path(post, path = "/api/v1/wants", tag = "offers",
+    request_body = ListingBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    responses(
+        (status = 201, description = "Listed", body = ListingItem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn create_want(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    create_of(&state, &auth, &request, Kind::Want).await
+}
+
+/// A listing of this kind visible to the caller: open ones to every trading user, a closed
+/// one to its own member's users only; another kind, a closed listing of another member or
+/// an unknown id is 404.
+async fn visible(state: &AppState, auth: &ApiAuth, id: &str, kind: Kind) -> ApiResult<Listing> {
+    refuse_member_accountant(auth)?;
     let id = types::path_id(id)?;
     let listing = market::get(&state.store, id)
         .await?
         .ok_or(ApiError::NotFound)?;
     let is_own = auth.member.as_ref().map(|m| m.id) == Some(listing.member_id);
-    if listing.kind != Kind::Offer || (!listing.open && !is_own) {
+    if listing.kind != kind || (!listing.open && !is_own) {
+        return Err(ApiError::NotFound);
+    }
+    Ok(listing)
+}
+
+/// A listing of this kind of the caller's company, for a change (pay scope); any other is
+/// 404.
+async fn own(
+    state: &AppState,
+    auth: &ApiAuth,
+    member: &Member,
+    id: &str,
+    kind: Kind,
+) -> ApiResult<Listing> {
+    let listing = visible(state, auth, id, kind).await?;
+    if listing.member_id != member.id {
         return Err(ApiError::NotFound);
     }
     Ok(listing)
@@ -261,7 +346,7 @@ async fn visible_offer(state: &AppState, auth: &ApiAuth, id: &str) -> ApiResult<
 #[utoipa::path(get, path = "/api/v1/offers/{id}", tag = "offers",
     params(("id" = i64, Path, description = "Offer id")),
     responses(
-        (status = 200, description = "The offer", body = OfferItem),
+        (status = 200, description = "The offer", body = ListingItem),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Member accountants do not see the marketplace", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such offer (a closed one is its member's only)", body = Problem, content_type = "application/problem+json"),
@@ -271,8 +356,126 @@ pub async fn show(
     State(state): State<AppState>,
     auth: ApiAuth,
     Path(id): Path<String>,
-) -> ApiResult<Json<OfferItem>> {
-    Ok(Json(offer_item(&visible_offer(&state, &auth, &id).await?)))
+) -> ApiResult<Json<ListingItem>> {
+    Ok(Json(listing_item(
+        &visible(&state, &auth, &id, Kind::Offer).await?,
+    )))
+}
+
+/// One want of the marketplace.
+#[utoipa::path(get, path = "/api/v1/wants/{id}", tag = "offers",
+    params(("id" = i64, Path, description = "Want id")),
+    responses(
+        (status = 200, description = "The want", body = ListingItem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Member accountants do not see the marketplace", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such want (a closed one is its member's only)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn show_want(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ListingItem>> {
+    Ok(Json(listing_item(
+        &visible(&state, &auth, &id, Kind::Want).await?,
+    )))
+}
+
+/// Replaces a listing's content (its kind stays); orders already placed keep their price.
+async fn update_of(
+    state: &AppState,
+    auth: &ApiAuth,
+    id: &str,
+    request: &WriteRequest,
+    kind: Kind,
+) -> ApiResult<Response> {
+    let member = auth.payer()?.clone();
+    Ok(idempotency::run(state, auth, request, |_| async {
+        let listing = own(state, auth, &member, id, kind).await?;
+        let input: ListingBody = types::json(&request.body)?;
+        let content = content(&input, kind)?;
+        if !market::update(&state.store, listing.id, member.id, &content).await? {
+            return Err(ApiError::NotFound);
+        }
+        let listing = market::get(&state.store, listing.id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        Written::ok(listing_item(&listing))
+    })
+    .await)
+}
+
+/// Changes an offer of the caller's company (pay scope): the whole content, as when listed.
+#[utoipa::path(put, path = "/api/v1/offers/{id}", tag = "offers",
+    request_body = ListingBody,
+    params(
+        ("id" = i64, Path, description = "Offer id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+    ),
+    responses(
+        (status = 200, description = "Changed", body = ListingItem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such offer of the caller's company", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    update_of(&state, &auth, &id, &request, Kind::Offer).await
+}
+
+/// Changes a want of the caller's company (pay scope): the whole content, as when listed.
+#[utoipa::path(put, path = "/api/v1/wants/{id}", tag = "offers",
+    request_body = ListingBody,
+    params(
+        ("id" = i64, Path, description = "Want id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+    ),
+    responses(
+        (status = 200, description = "Changed", body = ListingItem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such want of the caller's company", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn update_want(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    update_of(&state, &auth, &id, &request, Kind::Want).await
+}
+
+/// Closes a listing of the caller's company; closing it again answers it as it is.
+async fn close_of(
+    state: &AppState,
+    auth: &ApiAuth,
+    id: &str,
+    request: &WriteRequest,
+    kind: Kind,
+) -> ApiResult<Response> {
+    let member = auth.payer()?.clone();
+    Ok(idempotency::run(state, auth, request, |_| async {
+        let listing = own(state, auth, &member, id, kind).await?;
+        if !market::close(&state.store, listing.id, member.id).await? {
+            return Err(ApiError::NotFound);
+        }
+        let listing = market::get(&state.store, listing.id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        Written::ok(listing_item(&listing))
+    })
+    .await)
 }
 
 /// Closes an offer of the caller's company (pay scope); closing it again answers it as it
@@ -283,7 +486,7 @@ pub async fn show(
         ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
     ),
     responses(
-        (status = 200, description = "Closed", body = OfferItem),
+        (status = 200, description = "Closed", body = ListingItem),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such offer of the caller's company", body = Problem, content_type = "application/problem+json"),
@@ -297,18 +500,29 @@ pub async fn close(
     Path(id): Path<String>,
     request: WriteRequest,
 ) -> ApiResult<Response> {
-    let member = auth.payer()?.clone();
-    Ok(idempotency::run(&state, &auth, &request, |_| async {
-        let listing = visible_offer(&state, &auth, &id).await?;
-        if listing.member_id != member.id
-            || !market::close(&state.store, listing.id, member.id).await?
-        {
-            return Err(ApiError::NotFound);
-        }
-        let listing = market::get(&state.store, listing.id)
-            .await?
-            .ok_or(ApiError::NotFound)?;
-        Written::ok(offer_item(&listing))
-    })
-    .await)
+    close_of(&state, &auth, &id, &request, Kind::Offer).await
+}
+
+/// Closes a want of the caller's company (pay scope); closing it again answers it as it is.
+#[utoipa::path(post, path = "/api/v1/wants/{id}/close", tag = "offers",
+    params(
+        ("id" = i64, Path, description = "Want id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+    ),
+    responses(
+        (status = 200, description = "Closed", body = ListingItem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such want of the caller's company", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn close_want(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    close_of(&state, &auth, &id, &request, Kind::Want).await
 }
