@@ -36,6 +36,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/orders/{id}/deliver"),
     ("get", "/api/v1/payment-requests"),
     ("post", "/api/v1/payment-requests"),
+    ("get", "/api/v1/payment-requests/{id}"),
     ("post", "/api/v1/payment-requests/{id}/accept"),
     ("post", "/api/v1/payment-requests/{id}/decline"),
     ("post", "/api/v1/payments"),

@@ -122,6 +122,19 @@ story!(
                 .await
                 .problem(StatusCode::FORBIDDEN, "forbidden");
 
+            // A stranger sees nothing of it, and can do nothing with it.
+            crate::web_front::member(&store, 3, "Gamma", "gamma", 100).await;
+            let gamma = token(&store, "owner@gamma.fr", Scope::Pay).await;
+            api.get(&format!("/api/v1/orders/{id}"), &gamma)
+                .await
+                .problem(StatusCode::NOT_FOUND, "not_found");
+            for action in ["deliver", "cancel"] {
+                api.post(&format!("/api/v1/orders/{id}/{action}"), &gamma, json!({}))
+                    .await
+                    .problem(StatusCode::NOT_FOUND, "not_found");
+            }
+            assert!(ids_of(&api.get("/api/v1/orders", &gamma).await.ok(StatusCode::OK)).is_empty());
+            assert_eq!(pending(&store, &alpha).await, 10_100);
             // Only the seller delivers: the buyer gets 404, like a stranger.
             let deliver = format!("/api/v1/orders/{id}/deliver");
             api.post(&deliver, &alpha_pay, json!({}))

@@ -114,6 +114,31 @@ story!(payment_requests_and_offers, |db: &tests::TestDb| {
             .ok(StatusCode::OK);
         assert_eq!(twice["transaction_id"], paid["transaction_id"]);
         assert_eq!(balance(&store, &alpha).await, alpha_after);
+        // The seller follows it one by one: paid, with its transaction; no one else sees it.
+        let followed = api
+            .get(&format!("/api/v1/payment-requests/{id}"), &beta_pay)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(followed["status"], "paid");
+        assert_eq!(followed["transaction_id"], paid["transaction_id"]);
+        assert_eq!(followed["amount"], "40.50");
+        api.get(&format!("/api/v1/payment-requests/{id}"), &alpha_pay)
+            .await
+            .ok(StatusCode::OK);
+        crate::web_front::member(&store, 3, "Gamma", "gamma", 100).await;
+        let gamma = token(&store, "owner@gamma.fr", Scope::Pay).await;
+        api.get(&format!("/api/v1/payment-requests/{id}"), &gamma)
+            .await
+            .problem(StatusCode::NOT_FOUND, "not_found");
+        let manager = token(&store, "gestion@troc.fr", Scope::Manage).await;
+        api.get(&format!("/api/v1/payment-requests/{id}"), &manager)
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+        for unknown in ["999999", "0", "x"] {
+            api.get(&format!("/api/v1/payment-requests/{unknown}"), &beta_pay)
+                .await
+                .problem(StatusCode::NOT_FOUND, "not_found");
+        }
         // Declining a paid request: 409.
         api.post(
             &format!("/api/v1/payment-requests/{id}/decline"),

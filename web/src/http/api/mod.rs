@@ -99,6 +99,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::network_accounts))
         .routes(routes!(payments::pay))
         .routes(routes!(payments::list_requests, payments::create_request))
+        .routes(routes!(payments::show_request))
         .routes(routes!(payments::accept_request))
         .routes(routes!(payments::decline_request))
         .routes(routes!(directory::directory))

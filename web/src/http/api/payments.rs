@@ -389,6 +389,33 @@ pub async fn list_requests(
     }))
 }
 
+/// One payment request of the caller's company (as buyer or seller): to follow its status.
+#[utoipa::path(get, path = "/api/v1/payment-requests/{id}", tag = "payments",
+    params(("id" = i64, Path, description = "Request id")),
+    responses(
+        (status = 200, description = "The request", body = RequestItem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a member company's user", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request of the caller's company", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn show_request(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RequestItem>> {
+    let member = auth.member()?;
+    let id = types::path_id(&id)?;
+    trade::expire_requests(&state.store).await?;
+    let request = trade::request(&state.store, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if request.buyer_member_id != member.id && request.seller_member_id != member.id {
+        return Err(ApiError::NotFound);
+    }
+    Ok(Json(request_item(&request)))
+}
+
 /// A request the caller must answer as its buyer; any other is 404.
 async fn own_request(state: &AppState, buyer: &Member, id: &str) -> ApiResult<PaymentRequest> {
     let id = types::path_id(id)?;
