@@ -402,7 +402,7 @@ story!(
     |db: &tests::TestDb| {
         let url = db.url().to_owned();
         async move {
-            let (store, api, alpha, beta) = setup(&url).await;
+            let (store, api, alpha, _beta) = setup(&url).await;
             let alpha_pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
             let beta_pay = token(&store, "owner@beta.fr", Scope::Pay).await;
             let until = (Utc::now() + Duration::days(30))
