@@ -11,10 +11,13 @@ use super::{member_accountant, setup, token};
 /// Every operation the API serves: the document must list exactly these.
 const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/accounts/{id}"),
+    ("post", "/api/v1/accounts/{id}/close"),
     ("put", "/api/v1/accounts/{id}/credit-limit"),
     ("post", "/api/v1/accounts/{id}/freeze"),
+    ("get", "/api/v1/accounts/{id}/limit-history"),
     ("get", "/api/v1/accounts/{id}/transactions"),
     ("post", "/api/v1/accounts/{id}/unfreeze"),
+    ("get", "/api/v1/action-log"),
     ("get", "/api/v1/directory"),
     ("get", "/api/v1/docs"),
     ("get", "/api/v1/exports/{format}"),

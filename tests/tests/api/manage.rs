@@ -230,3 +230,159 @@ story!(manager_routes, |db: &tests::TestDb| {
         store.close().await;
     }
 });
+
+story!(
+    limit_history_action_log_and_closing_through_the_api,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, api, alpha, beta) = setup(&url).await;
+            let manage = token(&store, "gestion@troc.fr", Scope::Manage).await;
+            let accountant = token(&store, "compta@troc.fr", Scope::Manage).await;
+            let alpha_pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
+            let limits = format!("/api/v1/accounts/{}/credit-limit", alpha.account_id);
+            for (limit, reason) in [("1500", "Bilan 2026"), ("1200", "Retards")] {
+                api.put(
+                    &limits,
+                    &manage,
+                    json!({"credit_limit": limit, "reason": reason}),
+                )
+                .await
+                .ok(StatusCode::OK);
+            }
+
+            // The limit history, oldest first, to the manager and the accountant.
+            let history = format!("/api/v1/accounts/{}/limit-history", alpha.account_id);
+            for caller in [&manage, &accountant] {
+                let items = api.get(&history, caller).await.ok(StatusCode::OK)["items"].clone();
+                let items = items.as_array().unwrap();
+                let last = &items[items.len() - 1];
+                let before_last = &items[items.len() - 2];
+                assert_eq!(before_last["credit_limit_after"], "1500.00");
+                assert_eq!(before_last["reason"], "Bilan 2026");
+                assert_eq!(last["credit_limit_before"], "1500.00");
+                assert_eq!(last["credit_limit_after"], "1200.00");
+                assert_eq!(last["reason"], "Retards");
+                assert_eq!(last["actor"], "gestion@troc.fr");
+                assert_eq!(last["below_current_debt"], false);
+            }
+            api.get(&history, &alpha_pay)
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+            api.get("/api/v1/accounts/999999/limit-history", &manage)
+                .await
+                .problem(StatusCode::NOT_FOUND, "not_found");
+
+            // Closing: refused while Beta has a balance, done once it is zero.
+            api.post(
+                "/api/v1/payments",
+                &alpha_pay,
+                json!({"payee": beta.id, "amount": "10"}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+            let close = format!("/api/v1/accounts/{}/close", beta.account_id);
+            api.post(&close, &manage, json!({"reason": "Départ"}))
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "non_zero_balance");
+            api.post(&close, &accountant, json!({"reason": "Départ"}))
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+            let gamma = crate::web_front::member(&store, 3, "Gamma", "gamma", 100).await;
+            let closed = api
+                .post(
+                    &format!("/api/v1/accounts/{}/close", gamma.account_id),
+                    &manage,
+                    json!({"reason": "Départ"}),
+                )
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(closed["before"], "active");
+            assert_eq!(closed["after"], "closed");
+            assert_eq!(closed["member_id"], gamma.id);
+            api.post(
+                "/api/v1/payments",
+                &alpha_pay,
+                json!({"payee": gamma.id, "amount": "1"}),
+            )
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "account_closed");
+            api.post(
+                &format!("/api/v1/accounts/{}/close", gamma.account_id),
+                &manage,
+                json!({"reason": "Encore"}),
+            )
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "status_unchanged");
+            assert_eq!(balance(&store, &gamma).await, 0);
+
+            // The action log holds all of it, newest first, in keyset pages.
+            let log = api
+                .get("/api/v1/action-log?limit=200", &accountant)
+                .await
+                .ok(StatusCode::OK);
+            let items = log["items"].as_array().unwrap();
+            assert_eq!(items[0]["member_id"], gamma.id);
+            assert_eq!(items[0]["reason"], "Départ");
+            assert_eq!(items[0]["actor"], "gestion@troc.fr");
+            assert_eq!(items[0]["before"]["account"]["status"], "active");
+            assert_eq!(items[0]["after"]["account"]["status"], "closed");
+            let ids: Vec<i64> = items.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+            assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
+            let alphas = api
+                .get(&format!("/api/v1/action-log?member={}", alpha.id), &manage)
+                .await
+                .ok(StatusCode::OK);
+            let reasons: Vec<&str> = alphas["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["reason"].as_str().unwrap())
+                .collect();
+            assert_eq!(reasons[..2], ["Retards", "Bilan 2026"]);
+            let action = items[0]["action"].as_str().unwrap().to_owned();
+            let same = api
+                .get(&format!("/api/v1/action-log?action={action}"), &manage)
+                .await
+                .ok(StatusCode::OK);
+            assert!(same["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["action"] == action.as_str()));
+            let first = api
+                .get("/api/v1/action-log?limit=1", &manage)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(first["items"][0]["id"], ids[0]);
+            let next = first["next"].as_str().unwrap().to_owned();
+            let second = api
+                .get(&format!("/api/v1/action-log?limit=1&after={next}"), &manage)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(second["items"][0]["id"], ids[1]);
+            for (bad, field) in [
+                ("limit=201", "limit"),
+                ("after=x", "after"),
+                ("member=0", "member"),
+                (&*format!("action={}", "a".repeat(65)), "action"),
+            ] {
+                let problem = api
+                    .get(&format!("/api/v1/action-log?{bad}"), &manage)
+                    .await
+                    .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+                assert_eq!(problem["field"], field, "{bad}");
+            }
+            api.get(
+                &format!("/api/v1/action-log?action={}", "a".repeat(64)),
+                &manage,
+            )
+            .await
+            .ok(StatusCode::OK);
+            api.get("/api/v1/action-log", &alpha_pay)
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+            store.close().await;
+        }
+    }
+);

@@ -2,7 +2,7 @@
 //! fund and defaults. Each calls the console's or the network's domain function, which
 //! checks the role (accountants read, managers act) and writes the action log.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::Json;
 use ledger::{AccountId, IdempotencyKey};
@@ -13,10 +13,12 @@ use super::auth::ApiAuth;
 use super::error::{ApiError, ApiResult, Problem};
 use super::idempotency::{self, CallerKey, WriteRequest, Written};
 use super::types::{self, money};
+use crate::console::history as console_history;
 use crate::console::members::{self as console_members, LimitsChange, StatusSet};
 use crate::console::{BatchSource, NewMember, RequestKey, Target};
 use crate::http::AppState;
 use crate::network::{fund, Reason};
+use crate::store::ActionFilter;
 
 /// A new member company.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -220,6 +222,7 @@ fn status_changed(set: StatusSet) -> StatusChanged {
 enum StatusAction {
     Freeze,
     Unfreeze,
+    Close,
 }
 
 async fn set_status(
@@ -241,6 +244,9 @@ async fn set_status(
             }
             StatusAction::Unfreeze => {
                 console_members::unfreeze(&state.store, &actor, target, &input.reason, &key).await?
+            }
+            StatusAction::Close => {
+                console_members::close(&state.store, &actor, target, &input.reason, &key).await?
             }
         };
         Written::ok(status_changed(set))
@@ -390,3 +396,197 @@ pub async fn default_member(
     })
     .await)
 }
+
+/// Closes a member's account for good: its balance must be zero and no hold open (manager).
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/close", tag = "manage",
+    request_body = ReasonBody,
+    params(
+        ("id" = i64, Path, description = "A member's account id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+    ),
+    responses(
+        (status = 200, description = "Closed: the member neither pays nor receives", body = StatusChanged),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such member account", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input or refused by the ledger (`non_zero_balance`, `open_holds`, `account_closed`...)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn close(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    set_status(state, auth, id, request, StatusAction::Close).await
+}
+
+/// One change of a member's limits.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LimitChangeItem {
+    #[schema(example = "2026-12-02T10:00:00Z")]
+    pub time: String,
+    /// Who decided it (the manager's email).
+    pub actor: String,
+    pub reason: String,
+    #[schema(example = "1000.00")]
+    pub credit_limit_before: String,
+    #[schema(example = "1500.00")]
+    pub credit_limit_after: String,
+    pub max_balance_before: Option<String>,
+    pub max_balance_after: Option<String>,
+    /// The new credit limit was below the member's debt at the time.
+    pub below_current_debt: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LimitHistory {
+    /// Oldest first.
+    pub items: Vec<LimitChangeItem>,
+}
+
+/// A member's credit and upper limit history, oldest first (manage: manager or accountant).
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/limit-history", tag = "manage",
+    params(("id" = i64, Path, description = "A member's account id")),
+    responses(
+        (status = 200, description = "Every change, with its author and reason", body = LimitHistory),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such member account", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn limit_history(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<LimitHistory>> {
+    let actor = auth.console_actor()?;
+    actor.require_reader()?;
+    let (member, _) = console_members::resolve(&state.store, account_target(&id)?).await?;
+    let records = console_history::limit_history(&state.store, &actor, member.id).await?;
+    let amount = |a: Option<ledger::Amount>| a.map(money);
+    Ok(Json(LimitHistory {
+        items: records
+            .into_iter()
+            .map(|r| LimitChangeItem {
+                time: types::time(r.time),
+                actor: r.actor,
+                reason: r.reason,
+                credit_limit_before: money(r.credit_limit_before),
+                credit_limit_after: money(r.credit_limit_after),
+                max_balance_before: amount(r.max_balance_before),
+                max_balance_after: amount(r.max_balance_after),
+                below_current_debt: r.below_current_debt,
+            })
+            .collect(),
+    }))
+}
+
+/// One entry of the action log: what an operator or the system did, with the state before
+/// and after.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActionItem {
+    pub id: i64,
+    #[schema(example = "2026-12-02T10:00:00Z")]
+    pub time: String,
+    /// Who (an email, or `system`).
+    pub actor: String,
+    /// What, e.g. `limits.set`, `status.set`, `fees.schedule`, `fund.write_off`.
+    pub action: String,
+    pub member_id: Option<i64>,
+    pub account_id: Option<i64>,
+    pub reason: String,
+    #[schema(value_type = Object)]
+    pub before: serde_json::Value,
+    #[schema(value_type = Object)]
+    pub after: serde_json::Value,
+    /// The ledger operation's idempotency key, for ledger actions.
+    pub idempotency_key: Option<String>,
+}
+
+/// A page of the action log, newest first; pass `next` as `after` for the following page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActionPage {
+    pub items: Vec<ActionItem>,
+    pub next: Option<String>,
+}
+
+/// The action log: everything an operator does is on the record (manage: manager or
+/// accountant).
+#[utoipa::path(get, path = "/api/v1/action-log", tag = "manage",
+    params(
+        ("action" = Option<String>, Query, description = "Only this action (at most 64 characters)"),
+        ("member" = Option<i64>, Query, description = "Only this member id's entries"),
+        ("limit" = Option<i64>, Query, description = "1 to 200, default 50", minimum = 1, maximum = 200),
+        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "Entries, newest first", body = ActionPage),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn action_log(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<ActionPage>> {
+    let actor = auth.console_actor()?;
+    let params = types::query(raw.as_deref());
+    let limit = types::limit(&params)?;
+    let action = types::param(&params, "action").map(str::to_owned);
+    if action
+        .as_ref()
+        .is_some_and(|a| a.chars().count() > ACTION_NAME_LEN_MAX)
+    {
+        return Err(ApiError::invalid(
+            "action",
+            format!("action is longer than {ACTION_NAME_LEN_MAX} characters."),
+        ));
+    }
+    let filter = ActionFilter {
+        action,
+        member_id: match types::param(&params, "member") {
+            None => None,
+            Some(text) => Some(
+                text.parse::<i64>()
+                    .ok()
+                    .filter(|id| *id > 0)
+                    .ok_or_else(|| ApiError::invalid("member", "member must be a member id."))?,
+            ),
+        },
+        before_id: types::cursor(&params, "after")?,
+        ..ActionFilter::default()
+    };
+    let mut entries =
+        console_history::actions(&state.store, &actor, &filter, limit as i64 + 1).await?;
+    let next = if entries.len() > limit {
+        entries.truncate(limit);
+        entries.last().map(|e| e.id.to_string())
+    } else {
+        None
+    };
+    Ok(Json(ActionPage {
+        items: entries
+            .into_iter()
+            .map(|e| ActionItem {
+                id: e.id,
+                time: types::time(e.time),
+                actor: e.actor,
+                action: e.action,
+                member_id: e.member_id,
+                account_id: e.account_id,
+                reason: e.reason,
+                before: e.before,
+                after: e.after,
+                idempotency_key: e.idempotency_key,
+            })
+            .collect(),
+        next,
+    }))
+}
+
+/// The longest `action` filter: action names are short (`limits.set`).
+const ACTION_NAME_LEN_MAX: usize = 64;
