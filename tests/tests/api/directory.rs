@@ -14,6 +14,10 @@ use web::tokens::Scope;
 
 use super::{ids, member_accountant, setup, token};
 
+async fn alpha_pay_token(store: &web::store::Store) -> String {
+    token(store, "owner@alpha.fr", Scope::Pay).await
+}
+
 fn members(page: &Value) -> Vec<i64> {
     ids(page, "member_id")
 }
@@ -172,6 +176,84 @@ story!(the_fee_rules_and_announced_changes, |db: &tests::TestDb| {
         api.send(axum::http::Method::GET, "/api/v1/rules", None, &[], None)
             .await
             .problem(StatusCode::UNAUTHORIZED, "unauthorized");
+
+        // The same through the API, by the manager's manage token: a later change.
+        let manage = token(&store, "gestion@troc.fr", Scope::Manage).await;
+        let accountant = token(&store, "compta@troc.fr", Scope::Manage).await;
+        let later = at + Duration::days(31);
+        let body = json!({"commission_bp": 5000, "commission_min": "0", "fund_bp": 0,
+                          "fund_payer": "buyer", "reason": "AG de printemps",
+                          "effective_from": later.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)});
+        for caller in [&accountant, &alpha_pay_token(&store).await] {
+            api.post("/api/v1/rules", caller, body.clone())
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+        }
+        // Each bad field, named; rates at 5000 taken and at 5001 refused; nothing scheduled.
+        let mut bad_cases = Vec::new();
+        for (field, value) in [
+            ("commission_bp", json!(5001)),
+            ("fund_bp", json!(5001)),
+            ("commission_min", json!("-1")),
+            ("commission_min", json!(1)),
+            ("fund_payer", json!("nobody")),
+            ("effective_from", json!("demain")),
+            ("reason", json!("")),
+            ("reason", json!("r".repeat(501))),
+        ] {
+            let mut bad = body.clone();
+            bad[field] = value;
+            bad_cases.push((field, bad));
+        }
+        for (field, bad) in bad_cases {
+            let problem = api
+                .post("/api/v1/rules", &manage, bad)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], field);
+        }
+        let mut past = body.clone();
+        past["effective_from"] = json!("2020-01-01T00:00:00Z");
+        api.post("/api/v1/rules", &manage, past)
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "effective_in_past");
+        let mut early = body.clone();
+        early["effective_from"] =
+            json!((at - Duration::days(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        api.post("/api/v1/rules", &manage, early)
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "before_scheduled_change");
+        assert_eq!(
+            api.get("/api/v1/rules", &alpha_read)
+                .await
+                .ok(StatusCode::OK)["upcoming"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        let mut longest = body.clone();
+        longest["reason"] = json!("r".repeat(500));
+        let scheduled = api
+            .post("/api/v1/rules", &manage, longest)
+            .await
+            .ok(StatusCode::CREATED);
+        assert_eq!(scheduled["version"], 3);
+        assert_eq!(scheduled["commission_bp"], 5000);
+        assert_eq!(scheduled["commission_min"], "0.00");
+        let rules = api
+            .get("/api/v1/rules", &alpha_read)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(rules["upcoming"][1]["version"], 3);
+        assert_eq!(rules["upcoming"][1]["fund_bp"], 0);
+        // On the record.
+        let log = api
+            .get("/api/v1/action-log?limit=1", &accountant)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(log["items"][0]["actor"], "gestion@troc.fr");
+        assert_eq!(log["items"][0]["reason"], "r".repeat(500));
         store.close().await;
     }
 });

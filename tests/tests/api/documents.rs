@@ -44,6 +44,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/payment-requests/{id}/decline"),
     ("post", "/api/v1/payments"),
     ("get", "/api/v1/rules"),
+    ("post", "/api/v1/rules"),
     ("get", "/api/v1/wants"),
     ("post", "/api/v1/wants"),
     ("get", "/api/v1/wants/{id}"),

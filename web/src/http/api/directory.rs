@@ -1,20 +1,24 @@
 //! What every member may read about the network: the members' directory (where an API
 //! client finds a payee's id) and the fee rules in force with the announced changes (the
-//! `/directory` and `/rules` pages).
+//! `/directory` and `/rules` pages); the manager announces new rules (the `/admin/fees` page).
 
 use axum::extract::{RawQuery, State};
+use axum::response::Response;
 use axum::Json;
-use chrono::Utc;
-use ledger::{AccountId, FundPayer, Policy};
-use serde::Serialize;
+use chrono::{DateTime, Utc};
+use ledger::{AccountId, FundPayer, Policy, FEE_BP_MAX};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::ApiAuth;
 use super::error::{ApiError, ApiResult, Problem};
+use super::idempotency::{self, WriteRequest, Written};
 use super::types::{self, money, time};
 use crate::http::AppState;
-use crate::network::fees::{self, FeeVersion};
+use crate::network::fees::{self, FeeChange};
+use crate::network::Reason;
 use crate::people::{self, Role};
+use crate::store::{Effective, PolicyRecord};
 
 /// A member company as the directory shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -123,8 +127,8 @@ pub struct RulesBody {
     pub upcoming: Vec<RulesVersion>,
 }
 
-fn rules_version(v: &FeeVersion) -> RulesVersion {
-    let version = &v.record.version;
+fn rules_version(record: &PolicyRecord) -> RulesVersion {
+    let version = &record.version;
     let Policy {
         fees,
         amount_per_tx_max,
@@ -154,7 +158,105 @@ fn rules_version(v: &FeeVersion) -> RulesVersion {
 pub async fn rules(State(state): State<AppState>, _auth: ApiAuth) -> ApiResult<Json<RulesBody>> {
     let rules = fees::rules(&state.store, Utc::now()).await?;
     Ok(Json(RulesBody {
-        in_force: rules_version(&rules.in_force),
-        upcoming: rules.upcoming.iter().map(rules_version).collect(),
+        in_force: rules_version(&rules.in_force.record),
+        upcoming: rules
+            .upcoming
+            .iter()
+            .map(|v| rules_version(&v.record))
+            .collect(),
     }))
+}
+
+/// A change of the fee rules, as a manager announces it.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RulesChangeBody {
+    /// The commission on each sale, in basis points, 0 to 5 000.
+    #[schema(minimum = 0, maximum = 5000)]
+    pub commission_bp: u32,
+    /// The least commission on one sale, a decimal string (may be `"0"`).
+    #[schema(example = "0.50", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
+    pub commission_min: String,
+    /// The guarantee fund's contribution, in basis points, 0 to 5 000.
+    #[schema(minimum = 0, maximum = 5000)]
+    pub fund_bp: u32,
+    /// `buyer` or `seller`.
+    pub fund_payer: String,
+    /// RFC 3339; not in the past, not before a change already announced. Absent: at once.
+    #[schema(example = "2027-01-01T00:00:00Z")]
+    #[serde(default)]
+    pub effective_from: Option<String>,
+    /// Why (the assembly's decision...), 1 to 500 characters; in the action log.
+    #[schema(min_length = 1, max_length = 500)]
+    pub reason: String,
+}
+
+/// Announces new fee rules (a manage token of the manager): every member sees them in
+/// `GET /api/v1/rules` until they apply, and every operation is decided with the rules in
+/// force at its own time.
+#[utoipa::path(post, path = "/api/v1/rules", tag = "directory",
+    request_body = RulesChangeBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    responses(
+        (status = 201, description = "Scheduled: the new version", body = RulesVersion),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of the network's manager", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input (`validation_failed`), or a date in the past or before an announced change (`effective_in_past`, `before_scheduled_change`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn schedule_rules(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    let actor = auth.network_actor()?;
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        let input: RulesChangeBody = types::json(&request.body)?;
+        for (field, bp) in [
+            ("commission_bp", input.commission_bp),
+            ("fund_bp", input.fund_bp),
+        ] {
+            if bp > FEE_BP_MAX {
+                return Err(ApiError::invalid(
+                    field,
+                    format!("{field} must be 0 to {FEE_BP_MAX}."),
+                ));
+            }
+        }
+        let commission_min = types::amount("commission_min", &input.commission_min)?;
+        let fund_payer = FundPayer::parse(&input.fund_payer).ok_or_else(|| {
+            ApiError::invalid("fund_payer", "fund_payer must be buyer or seller.")
+        })?;
+        let effective = match &input.effective_from {
+            None => Effective::Now,
+            Some(text) => Effective::At(
+                DateTime::parse_from_rfc3339(text)
+                    .map_err(|_| {
+                        ApiError::invalid(
+                            "effective_from",
+                            "effective_from must be an RFC 3339 time.",
+                        )
+                    })?
+                    .with_timezone(&Utc),
+            ),
+        };
+        let reason = Reason::parse(&input.reason)
+            .map_err(|invalid| ApiError::invalid("reason", invalid.to_string()))?;
+        // The rates and the minimum were checked above: what is left cannot fail.
+        let fees = fees::fee_policy(
+            input.commission_bp,
+            commission_min,
+            input.fund_bp,
+            fund_payer,
+        )
+        .map_err(|invalid| ApiError::invalid("body", invalid.to_string()))?;
+        let record = fees::schedule_change(
+            &state.store,
+            &actor,
+            &FeeChange::new(fees, effective, reason),
+        )
+        .await?;
+        Written::created(rules_version(&record))
+    })
+    .await)
 }

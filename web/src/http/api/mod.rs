@@ -103,7 +103,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(payments::accept_request))
         .routes(routes!(payments::decline_request))
         .routes(routes!(directory::directory))
-        .routes(routes!(directory::rules))
+        .routes(routes!(directory::rules, directory::schedule_rules))
         .routes(routes!(offers::list, offers::create))
         .routes(routes!(offers::show, offers::update))
         .routes(routes!(offers::close))
