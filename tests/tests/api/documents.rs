@@ -43,6 +43,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/payment-requests/{id}/accept"),
     ("post", "/api/v1/payment-requests/{id}/decline"),
     ("post", "/api/v1/payments"),
+    ("get", "/api/v1/period-locks"),
+    ("post", "/api/v1/period-locks"),
     ("get", "/api/v1/rules"),
     ("post", "/api/v1/rules"),
     ("get", "/api/v1/wants"),
@@ -219,6 +221,105 @@ story!(exports_through_the_api, |db: &tests::TestDb| {
         )
         .await
         .problem(StatusCode::NOT_FOUND, "not_found");
+        store.close().await;
+    }
+});
+
+story!(periods_are_locked_through_the_api, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, api, _alpha, _beta) = setup(&url).await;
+        let manage = token(&store, "gestion@troc.fr", Scope::Manage).await;
+        let accountant = token(&store, "compta@troc.fr", Scope::Manage).await;
+        let owner_pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
+        let owner_read = token(&store, "owner@alpha.fr", Scope::Read).await;
+        let today = web::export::calendar::day_of(chrono::Utc::now());
+        let day = |back: i64| {
+            (today - chrono::Duration::days(back))
+                .format("%Y-%m-%d")
+                .to_string()
+        };
+        let listed = api
+            .get("/api/v1/period-locks", &owner_read)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(listed["items"], json!([]));
+
+        // Members do not lock; the network's accountant does, with a reason up to 500.
+        api.post(
+            "/api/v1/period-locks",
+            &owner_pay,
+            json!({"through": day(10)}),
+        )
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+        for (body, field) in [
+            (json!({"through": "2026-13-01"}), "through"),
+            (json!({"reason": "x"}), "through"),
+            (
+                json!({"through": day(10), "reason": "r".repeat(501)}),
+                "reason",
+            ),
+        ] {
+            let problem = api
+                .post("/api/v1/period-locks", &accountant, body)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], field);
+        }
+        api.post(
+            "/api/v1/period-locks",
+            &accountant,
+            json!({"through": day(0)}),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "period_not_over");
+        assert!(store.locked_through().await.unwrap().is_none());
+        let locked = api
+            .post(
+                "/api/v1/period-locks",
+                &accountant,
+                json!({"through": day(10), "reason": "r".repeat(500)}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+        assert_eq!(locked["through"], day(10));
+        // Locks only move forward.
+        for back in [10, 11] {
+            api.post(
+                "/api/v1/period-locks",
+                &manage,
+                json!({"through": day(back)}),
+            )
+            .await
+            .problem(StatusCode::CONFLICT, "already_locked");
+        }
+        api.post("/api/v1/period-locks", &manage, json!({"through": day(1)}))
+            .await
+            .ok(StatusCode::CREATED);
+        let listed = api
+            .get("/api/v1/period-locks", &owner_read)
+            .await
+            .ok(StatusCode::OK);
+        let days: Vec<&str> = listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["through"].as_str().unwrap())
+            .collect();
+        assert_eq!(days, [day(10), day(1)]);
+        assert_eq!(
+            store.locked_through().await.unwrap(),
+            Some(today - chrono::Duration::days(1))
+        );
+        // On the record, with who and why.
+        let log = api
+            .get("/api/v1/action-log?limit=2", &manage)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(log["items"][0]["actor"], "gestion@troc.fr");
+        assert_eq!(log["items"][1]["actor"], "compta@troc.fr");
+        assert_eq!(log["items"][1]["reason"], "r".repeat(500));
         store.close().await;
     }
 });

@@ -14,6 +14,7 @@ pub mod directory;
 pub mod error;
 pub mod exports;
 pub mod idempotency;
+pub mod locks;
 pub mod manage;
 pub mod offers;
 pub mod orders;
@@ -125,6 +126,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(manage::guarantee_fund))
         .routes(routes!(manage::default_member))
         .routes(routes!(exports::export))
+        .routes(routes!(locks::list, locks::lock))
         .routes(routes!(openapi_json))
         .routes(routes!(docs))
         .split_for_parts()

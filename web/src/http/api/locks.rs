@@ -1,0 +1,135 @@
+//! Period locks (the accounting page's locks, `docs/exports.md`): once a period is over, the
+//! network's manager or accountant locks it, and nothing can be dated inside it any more. A
+//! FEC needs its period locked.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
+use chrono::{NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::ApiAuth;
+use super::error::{ApiError, ApiResult, Problem};
+use super::idempotency::{self, WriteRequest, Written};
+use super::types::{self, time};
+use crate::export::calendar;
+use crate::export::PeriodLock;
+use crate::http::AppState;
+use crate::store::{ActionNote, StoreError, ACTION_REASON_LEN_MAX, LOCK_ACTION};
+
+/// A locked period: every day up to `through` (Paris time), included.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LockItem {
+    #[schema(example = "2026-11-30", format = Date)]
+    pub through: String,
+    #[schema(example = "2026-12-02T10:00:00Z")]
+    pub locked_at: String,
+}
+
+fn lock_item(lock: &PeriodLock) -> LockItem {
+    LockItem {
+        through: lock.through.format("%Y-%m-%d").to_string(),
+        locked_at: time(lock.locked_at),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LockList {
+    /// Oldest first; the last one says through when the books are closed.
+    pub items: Vec<LockItem>,
+}
+
+/// The locked periods.
+#[utoipa::path(get, path = "/api/v1/period-locks", tag = "exports",
+    responses(
+        (status = 200, description = "Every lock, oldest first", body = LockList),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn list(State(state): State<AppState>, _auth: ApiAuth) -> ApiResult<Json<LockList>> {
+    let locks = state.store.period_locks().await?;
+    Ok(Json(LockList {
+        items: locks.iter().map(lock_item).collect(),
+    }))
+}
+
+/// A period to lock.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LockBody {
+    /// The last day locked, `YYYY-MM-DD`: before today (Paris), after the last lock.
+    #[schema(example = "2026-11-30", format = Date)]
+    pub through: String,
+    /// Why (at most 500 characters); in the action log.
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub reason: String,
+}
+
+fn already_locked(last: Option<NaiveDate>) -> ApiError {
+    ApiError::coded(
+        StatusCode::CONFLICT,
+        "already_locked",
+        match last {
+            Some(last) => format!("The books are already locked through {last}."),
+            None => "The books are already locked through that day.".to_owned(),
+        },
+    )
+}
+
+/// Locks every day up to `through` (a manage token of the network's manager or accountant).
+#[utoipa::path(post, path = "/api/v1/period-locks", tag = "exports",
+    request_body = LockBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    responses(
+        (status = 201, description = "Locked", body = LockItem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already locked through that day or later (`already_locked`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input, or a period not over yet (`period_not_over`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn lock(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    if !auth.is_network() {
+        return Err(ApiError::forbidden(
+            "Only the network's manager or accountant locks periods, with a manage token.",
+        ));
+    }
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        let input: LockBody = types::json(&request.body)?;
+        let through = NaiveDate::parse_from_str(input.through.trim(), "%Y-%m-%d")
+            .map_err(|_| ApiError::invalid("through", "through must be a date, YYYY-MM-DD."))?;
+        let reason = input.reason.trim();
+        if reason.chars().count() > ACTION_REASON_LEN_MAX {
+            return Err(ApiError::invalid(
+                "reason",
+                format!("reason is longer than {ACTION_REASON_LEN_MAX} characters."),
+            ));
+        }
+        let now = Utc::now();
+        if through >= calendar::day_of(now) {
+            return Err(ApiError::coded(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "period_not_over",
+                "Only a period that is over can be locked: through must be before today.",
+            ));
+        }
+        let last = state.store.locked_through().await?;
+        if last.is_some_and(|last| last >= through) {
+            return Err(already_locked(last));
+        }
+        let note = ActionNote::new(Some(auth.user.id), &auth.user.email, LOCK_ACTION, reason)?;
+        match state.store.lock_period_noted(through, note, now).await {
+            Ok(lock) => Written::created(lock_item(&lock)),
+            // Another lock went in meanwhile.
+            Err(StoreError::Invalid(_)) => Err(already_locked(state.store.locked_through().await?)),
+            Err(error) => Err(error.into()),
+        }
+    })
+    .await)
+}
