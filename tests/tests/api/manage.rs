@@ -5,7 +5,7 @@ use serde_json::json;
 use tests::story;
 use web::tokens::Scope;
 
-use super::{balance, setup, token};
+use super::{balance, ids, setup, token};
 
 story!(manager_routes, |db: &tests::TestDb| {
     let url = db.url().to_owned();
@@ -382,6 +382,136 @@ story!(
             api.get("/api/v1/action-log", &alpha_pay)
                 .await
                 .problem(StatusCode::FORBIDDEN, "forbidden");
+            store.close().await;
+        }
+    }
+);
+
+/// An application to join, as the public form would record it.
+async fn application(store: &web::store::Store, n: u32, email: &str) -> i64 {
+    web::console::applications::apply(
+        store,
+        &web::console::applications::ApplicationForm {
+            name: format!("Candidat {n}"),
+            siren: crate::web_front::siren(n),
+            email: email.into(),
+            contact: "Zoé".into(),
+            address: "2 rue de la Demande".into(),
+            city: "Lyon".into(),
+            postcode: "69002".into(),
+            sector: "informatique".into(),
+            description: String::new(),
+            declared_turnover: Some(ledger::Amount::from_units(100_000)),
+            message: "Nous voulons rejoindre le réseau".into(),
+        },
+    )
+    .await
+    .unwrap()
+}
+
+story!(
+    applications_are_decided_through_the_api,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, api, _alpha, _beta) = setup(&url).await;
+            let manage = token(&store, "gestion@troc.fr", Scope::Manage).await;
+            let accountant = token(&store, "compta@troc.fr", Scope::Manage).await;
+            let owner = token(&store, "owner@alpha.fr", Scope::Pay).await;
+            let first = application(&store, 41, "zoe@candidat.fr").await;
+            let second = application(&store, 42, "yves@candidat.fr").await;
+
+            let pending = api
+                .get("/api/v1/applications?status=pending", &accountant)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(ids(&pending, "id"), [second, first]);
+            let shown = api
+                .get(&format!("/api/v1/applications/{first}"), &accountant)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(shown["name"], "Candidat 41");
+            assert_eq!(shown["declared_turnover"], "100000.00");
+            assert_eq!(shown["status"], "pending");
+            api.get("/api/v1/applications", &owner)
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+            api.get("/api/v1/applications?status=maybe", &manage)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            api.get("/api/v1/applications/999999", &manage)
+                .await
+                .problem(StatusCode::NOT_FOUND, "not_found");
+
+            // The accountant does not decide; the manager admits the first with a limit.
+            let approve = format!("/api/v1/applications/{first}/approve");
+            api.post(&approve, &accountant, json!({}))
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+            api.post(&approve, &manage, json!({"credit_limit": "1,5"}))
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            let admitted = api
+                .post(
+                    &approve,
+                    &manage,
+                    json!({"credit_limit": "800", "reason": "Dossier complet"}),
+                )
+                .await
+                .ok(StatusCode::CREATED);
+            let account = admitted["account_id"].as_i64().unwrap();
+            assert!(admitted["invitation_url"]
+                .as_str()
+                .unwrap()
+                .starts_with("http://troc.test/invitation/"));
+            let read = api
+                .get(&format!("/api/v1/accounts/{account}"), &manage)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(read["credit_limit"], "800.00");
+            assert_eq!(read["balance"], "0.00");
+            let decided = api
+                .get(&format!("/api/v1/applications/{first}"), &manage)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(decided["status"], "approved");
+            assert_eq!(decided["member_id"], admitted["id"]);
+            // Decided once: no second member, no refusal after.
+            api.post(&approve, &manage, json!({}))
+                .await
+                .problem(StatusCode::CONFLICT, "already_decided");
+            api.post(
+                &format!("/api/v1/applications/{first}/refuse"),
+                &manage,
+                json!({"reason": "Trop tard"}),
+            )
+            .await
+            .problem(StatusCode::CONFLICT, "already_decided");
+
+            // The second is refused with a reason (1 to 500 characters).
+            let refuse = format!("/api/v1/applications/{second}/refuse");
+            for reason in [String::new(), "r".repeat(501)] {
+                api.post(&refuse, &manage, json!({ "reason": reason }))
+                    .await
+                    .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            }
+            let refused = api
+                .post(&refuse, &manage, json!({"reason": "r".repeat(500)}))
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(refused["status"], "refused");
+            assert_eq!(refused["decision_reason"], "r".repeat(500));
+            assert_eq!(refused["member_id"], serde_json::Value::Null);
+            let pending = api
+                .get("/api/v1/applications?status=pending", &manage)
+                .await
+                .ok(StatusCode::OK);
+            assert!(ids(&pending, "id").is_empty());
+            let log = api
+                .get("/api/v1/action-log?limit=1", &manage)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(log["items"][0]["action"], "application.refuse");
             store.close().await;
         }
     }

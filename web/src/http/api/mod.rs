@@ -9,6 +9,7 @@
 //! ([`idempotency`]). The handlers call the same domain layers as the pages.
 
 pub mod accounts;
+pub mod applications;
 pub mod auth;
 pub mod directory;
 pub mod error;
@@ -117,6 +118,10 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(orders::deliver))
         .routes(routes!(orders::cancel))
         .routes(routes!(manage::create_member))
+        .routes(routes!(applications::list))
+        .routes(routes!(applications::show))
+        .routes(routes!(applications::approve))
+        .routes(routes!(applications::refuse))
         .routes(routes!(manage::set_credit_limit))
         .routes(routes!(manage::freeze))
         .routes(routes!(manage::unfreeze))
