@@ -30,6 +30,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/members"),
     ("post", "/api/v1/members/{id}/default"),
     ("get", "/api/v1/network/accounts"),
+    ("get", "/api/v1/network/stats"),
     ("get", "/api/v1/offers"),
     ("post", "/api/v1/offers"),
     ("get", "/api/v1/offers/{id}"),

@@ -516,3 +516,71 @@ story!(
         }
     }
 );
+
+story!(the_network_health_through_the_api, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, api, _alpha, beta) = setup(&url).await;
+        let manage = token(&store, "gestion@troc.fr", Scope::Manage).await;
+        let accountant = token(&store, "compta@troc.fr", Scope::Manage).await;
+        let alpha_pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
+        api.post(
+            "/api/v1/payments",
+            &alpha_pay,
+            json!({"payee": beta.id, "amount": "10"}),
+        )
+        .await
+        .ok(StatusCode::CREATED);
+
+        let health = api
+            .get("/api/v1/network/stats?months=1", &accountant)
+            .await
+            .ok(StatusCode::OK);
+        let members = &health["members"];
+        assert_eq!(members["total"], 2);
+        assert_eq!(members["active"], 2);
+        assert_eq!(members["trading_30_days"], 2);
+        assert_eq!(members["debtors"], 1);
+        assert_eq!(members["creditors"], 1);
+        let months = health["months"].as_array().unwrap();
+        assert_eq!(months.len(), 1);
+        assert_eq!(months[0]["trades"], 1);
+        assert_eq!(months[0]["volume"], "10.00");
+        assert_eq!(months[0]["traders"], 2);
+        // Alpha owes 10.00 and its 1 % fund contribution; the fund holds the contribution.
+        assert_eq!(months[0]["exposure"], "10.10");
+        assert_eq!(months[0]["fund_balance"], "0.10");
+        assert_eq!(health["greco"]["debt"], "10.10");
+        let in_histogram: u64 = health["histogram"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["members"].as_u64().unwrap())
+            .sum();
+        assert_eq!(in_histogram, 2);
+        assert_eq!(health["sectors"][0]["sector"], "informatique");
+
+        // 24 months at most; the default is 12.
+        let default = api
+            .get("/api/v1/network/stats", &manage)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(default["months"].as_array().unwrap().len(), 12);
+        let longest = api
+            .get("/api/v1/network/stats?months=24", &manage)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(longest["months"].as_array().unwrap().len(), 24);
+        for bad in ["months=25", "months=0", "months=x"] {
+            let problem = api
+                .get(&format!("/api/v1/network/stats?{bad}"), &manage)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], "months");
+        }
+        api.get("/api/v1/network/stats", &alpha_pay)
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+        store.close().await;
+    }
+});

@@ -20,6 +20,7 @@ pub mod manage;
 pub mod offers;
 pub mod orders;
 pub mod payments;
+pub mod stats;
 pub mod types;
 
 use std::sync::OnceLock;
@@ -99,6 +100,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::account))
         .routes(routes!(accounts::transactions))
         .routes(routes!(accounts::network_accounts))
+        .routes(routes!(stats::network_stats))
         .routes(routes!(payments::pay))
         .routes(routes!(payments::list_requests, payments::create_request))
         .routes(routes!(payments::show_request))
