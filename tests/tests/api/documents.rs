@@ -29,6 +29,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/me"),
     ("post", "/api/v1/members"),
     ("post", "/api/v1/members/{id}/default"),
+    ("post", "/api/v1/members/{id}/recovery"),
     ("get", "/api/v1/network/accounts"),
     ("get", "/api/v1/network/stats"),
     ("get", "/api/v1/offers"),

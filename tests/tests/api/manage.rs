@@ -227,6 +227,54 @@ story!(manager_routes, |db: &tests::TestDb| {
             .ok(StatusCode::OK);
         assert_eq!(fund["balance"], "0.00");
         assert_eq!(fund["losses"], "1000.00");
+
+        // A recovery from the liquidator goes back to the fund; only for a written-off member.
+        let recovery = format!("/api/v1/members/{}/recovery", alpha.id);
+        let body = json!({"amount": "250", "memo": "Dividende du liquidateur"});
+        api.post(&recovery, &accountant, body.clone())
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+        for (bad, field) in [
+            (json!({"amount": "0", "memo": "x"}), "amount"),
+            (json!({"amount": "-5", "memo": "x"}), "amount"),
+            (json!({"amount": "5", "memo": ""}), "memo"),
+            (json!({"amount": "5", "memo": "m".repeat(281)}), "memo"),
+        ] {
+            let problem = api
+                .post(&recovery, &manage, bad)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], field);
+        }
+        api.post(
+            &format!("/api/v1/members/{}/recovery", beta.id),
+            &manage,
+            body.clone(),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "not_written_off");
+        let recovered = api
+            .post_key(&recovery, &manage, "rec-1", body.clone())
+            .await
+            .ok(StatusCode::CREATED);
+        assert_eq!(recovered["fund_balance"], "250.00");
+        let again = api
+            .post_key(&recovery, &manage, "rec-1", body)
+            .await
+            .ok(StatusCode::CREATED);
+        assert_eq!(again, recovered);
+        api.post(
+            &recovery,
+            &manage,
+            json!({"amount": "1", "memo": "m".repeat(280)}),
+        )
+        .await
+        .ok(StatusCode::CREATED);
+        let fund = api
+            .get("/api/v1/guarantee-fund", &manage)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(fund["balance"], "251.00");
         store.close().await;
     }
 });

@@ -17,7 +17,7 @@ use crate::console::history as console_history;
 use crate::console::members::{self as console_members, LimitsChange, StatusSet};
 use crate::console::{BatchSource, NewMember, RequestKey, Target};
 use crate::http::AppState;
-use crate::network::{fund, Reason};
+use crate::network::{fund, Memo, Reason};
 use crate::store::ActionFilter;
 
 /// A new member company.
@@ -392,6 +392,70 @@ pub async fn default_member(
             loss: money(done.absorption.loss),
             from_fund: money(done.absorption.from_fund),
             from_losses: money(done.absorption.from_losses),
+        })
+    })
+    .await)
+}
+
+/// Money recovered from a defaulted member.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RecoveryBody {
+    /// A decimal string, more than zero.
+    #[schema(example = "250.00", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
+    pub amount: String,
+    /// What it is (a liquidator's payment...), 1 to 280 characters; the transaction's memo.
+    #[schema(min_length = 1, max_length = 280)]
+    pub memo: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Recovered {
+    pub transaction_id: i64,
+    /// The guarantee fund's balance afterwards.
+    #[schema(example = "1250.00")]
+    pub fund_balance: String,
+}
+
+/// Records money recovered from a written-off member: it goes back to the guarantee fund
+/// (manager).
+#[utoipa::path(post, path = "/api/v1/members/{id}/recovery", tag = "manage",
+    request_body = RecoveryBody,
+    params(
+        ("id" = i64, Path, description = "Member id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+    ),
+    responses(
+        (status = 201, description = "Recorded: the fund is credited", body = Recovered),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input or refused by the ledger (a member not written off...)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn recovery(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    let actor = auth.network_actor()?;
+    crate::network::require(&actor, crate::network::Access::Act)?;
+    Ok(idempotency::run(&state, &auth, &request, |key| async {
+        let member_id = types::path_id(&id)?;
+        let input: RecoveryBody = types::json(&request.body)?;
+        let amount = types::positive_amount("amount", &input.amount)?;
+        let memo = Memo::parse(&input.memo)
+            .map_err(|e| ApiError::from(crate::network::NetworkError::from(e)))?;
+        let key = CallerKey::or_random(key);
+        let ledger_key = IdempotencyKey::new(format!("api-recovery-{member_id}-{}", key.0))
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let done =
+            fund::record_recovery(&state.store, &actor, member_id, amount, &memo, ledger_key)
+                .await?;
+        Written::created(Recovered {
+            transaction_id: done.tx.0 as i64,
+            fund_balance: money(done.fund_balance),
         })
     })
     .await)

@@ -132,6 +132,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(manage::action_log))
         .routes(routes!(manage::guarantee_fund))
         .routes(routes!(manage::default_member))
+        .routes(routes!(manage::recovery))
         .routes(routes!(exports::export))
         .routes(routes!(locks::list, locks::lock))
         .routes(routes!(openapi_json))
