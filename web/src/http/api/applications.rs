@@ -166,22 +166,14 @@ pub async fn approve(
     Ok(idempotency::run(&state, &auth, &request, |_| async {
         let id = types::path_id(&id)?;
         let input: ApprovalBody = types::json(&request.body)?;
-        let amount = |field: &str, text: &Option<String>| {
-            text.as_deref().map(|t| types::amount(field, t)).transpose()
-        };
         let approval = ApprovalInput {
             category: input.category,
-            credit_limit: amount("credit_limit", &input.credit_limit)?,
-            max_balance: amount("max_balance", &input.max_balance)?,
+            credit_limit: types::optional_amount("credit_limit", input.credit_limit.as_deref())?,
+            max_balance: types::optional_amount("max_balance", input.max_balance.as_deref())?,
             reason: input.reason,
         };
         let created = applications::approve(&state.store, &actor, id, &approval).await?;
-        Written::created(MemberCreated {
-            id: created.member_id,
-            account_id: created.account_id.0 as i64,
-            user_id: None,
-            invitation_url: created.invitation.link(state.config.base_url()),
-        })
+        Written::created(MemberCreated::of(&created, state.config.base_url()))
     })
     .await)
 }

@@ -14,7 +14,7 @@ use super::error::{ApiError, ApiResult, Problem};
 use super::idempotency::{self, CallerKey, WriteRequest, Written};
 use super::types::{self, money};
 use crate::console::history as console_history;
-use crate::console::members::{self as console_members, LimitsChange, StatusSet};
+use crate::console::members::{self as console_members, CreatedMember, LimitsChange, StatusSet};
 use crate::console::{BatchSource, NewMember, RequestKey, Target};
 use crate::http::AppState;
 use crate::network::{fund, Memo, Reason};
@@ -51,6 +51,19 @@ pub struct MemberCreated {
     pub invitation_url: String,
 }
 
+impl MemberCreated {
+    /// The answer for a member just created (by the API or an approved application): its
+    /// owner exists only once the invitation at `base_url` is accepted.
+    pub fn of(created: &CreatedMember, base_url: &str) -> MemberCreated {
+        MemberCreated {
+            id: created.member_id,
+            account_id: created.account_id.0 as i64,
+            user_id: None,
+            invitation_url: created.invitation.link(base_url),
+        }
+    }
+}
+
 fn console_key(key: Option<CallerKey>) -> ApiResult<RequestKey> {
     RequestKey::new(&CallerKey::or_random(key).0).map_err(ApiError::from)
 }
@@ -76,16 +89,8 @@ pub async fn create_member(
     actor.require_manager()?;
     Ok(idempotency::run(&state, &auth, &request, |_| async {
         let input: NewMemberBody = types::json(&request.body)?;
-        let credit_limit = input
-            .credit_limit
-            .as_deref()
-            .map(|t| types::amount("credit_limit", t))
-            .transpose()?;
-        let max_balance = input
-            .max_balance
-            .as_deref()
-            .map(|t| types::amount("max_balance", t))
-            .transpose()?;
+        let credit_limit = types::optional_amount("credit_limit", input.credit_limit.as_deref())?;
+        let max_balance = types::optional_amount("max_balance", input.max_balance.as_deref())?;
         let new = NewMember {
             name: input.name,
             siren: input.siren,
@@ -97,12 +102,7 @@ pub async fn create_member(
             ..NewMember::default()
         };
         let created = console_members::create_member(&state.store, &actor, new).await?;
-        Written::created(MemberCreated {
-            id: created.member_id,
-            account_id: created.account_id.0 as i64,
-            user_id: None,
-            invitation_url: created.invitation.link(state.config.base_url()),
-        })
+        Written::created(MemberCreated::of(&created, state.config.base_url()))
     })
     .await)
 }
@@ -172,11 +172,7 @@ pub async fn set_credit_limit(
         let input: CreditLimitBody = types::json(&request.body)?;
         let change = LimitsChange {
             credit_limit: types::amount("credit_limit", &input.credit_limit)?,
-            max_balance: input
-                .max_balance
-                .as_deref()
-                .map(|t| types::amount("max_balance", t))
-                .transpose()?,
+            max_balance: types::optional_amount("max_balance", input.max_balance.as_deref())?,
             reason: input.reason,
         };
         let set =

@@ -67,6 +67,11 @@ pub fn amount(field: &str, text: &str) -> ApiResult<Amount> {
     Amount::parse_signed(text).map_err(|_| ApiError::invalid(field, format!("{field} is invalid.")))
 }
 
+/// An optional amount that may be zero: absent stays absent.
+pub fn optional_amount(field: &str, text: Option<&str>) -> ApiResult<Option<Amount>> {
+    text.map(|t| amount(field, t)).transpose()
+}
+
 /// Parses a JSON body; a wrong or missing field is `validation_failed` naming it.
 pub fn json<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
