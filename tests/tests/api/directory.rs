@@ -257,3 +257,69 @@ story!(the_fee_rules_and_announced_changes, |db: &tests::TestDb| {
         store.close().await;
     }
 });
+
+story!(a_company_sets_what_it_shows, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, api, alpha, beta) = setup(&url).await;
+        let beta_owner = token(&store, "owner@beta.fr", Scope::Pay).await;
+        let beta_read = token(&store, "owner@beta.fr", Scope::Read).await;
+        let beta_staff = token(&store, "staff@beta.fr", Scope::Pay).await;
+        let alpha_read = token(&store, "owner@alpha.fr", Scope::Read).await;
+        let manager = token(&store, "gestion@troc.fr", Scope::Manage).await;
+        let company = api
+            .get("/api/v1/company", &beta_staff)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(company["member_id"], beta.id);
+        assert_eq!(company["account_id"], beta.account_id);
+        assert_eq!(company["name"], "Beta & Fils <SAS>");
+        assert_eq!(company["hide_balance"], false);
+        assert_eq!(company["in_directory"], true);
+        api.get("/api/v1/company", &manager)
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+
+        // Only the owner, with a pay token; a bad body changes nothing.
+        let privacy = json!({"hide_balance": true, "in_directory": true});
+        for caller in [&beta_staff, &beta_read] {
+            api.put("/api/v1/company/privacy", caller, privacy.clone())
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+        }
+        let problem = api
+            .put(
+                "/api/v1/company/privacy",
+                &beta_owner,
+                json!({"hide_balance": "yes", "in_directory": true}),
+            )
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(problem["field"], "hide_balance");
+        let set = api
+            .put("/api/v1/company/privacy", &beta_owner, privacy)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(set["hide_balance"], true);
+        let page = api
+            .get("/api/v1/directory", &alpha_read)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(members(&page), [alpha.id, beta.id]);
+        assert_eq!(page["items"][1]["balance"], Value::Null);
+        // Out of the directory altogether.
+        api.put(
+            "/api/v1/company/privacy",
+            &beta_owner,
+            json!({"hide_balance": true, "in_directory": false}),
+        )
+        .await
+        .ok(StatusCode::OK);
+        let page = api
+            .get("/api/v1/directory", &alpha_read)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(members(&page), [alpha.id]);
+        store.close().await;
+    }
+});

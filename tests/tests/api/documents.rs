@@ -22,6 +22,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/applications/{id}"),
     ("post", "/api/v1/applications/{id}/approve"),
     ("post", "/api/v1/applications/{id}/refuse"),
+    ("get", "/api/v1/company"),
+    ("put", "/api/v1/company/privacy"),
     ("get", "/api/v1/directory"),
     ("get", "/api/v1/docs"),
     ("get", "/api/v1/exports/{format}"),

@@ -260,3 +260,98 @@ pub async fn schedule_rules(
     })
     .await)
 }
+
+/// The caller's company as the network knows it, and what it shows in the directory.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompanyBody {
+    pub member_id: i64,
+    pub account_id: i64,
+    pub name: String,
+    pub siren: String,
+    pub address: String,
+    pub city: String,
+    pub postcode: String,
+    pub sector: String,
+    pub description: String,
+    pub contact: String,
+    /// The balance is not shown in the directory.
+    pub hide_balance: bool,
+    /// The company appears in the directory.
+    pub in_directory: bool,
+}
+
+fn company_body(m: &people::Member) -> CompanyBody {
+    CompanyBody {
+        member_id: m.id,
+        account_id: m.account_id,
+        name: m.name.clone(),
+        siren: m.siren.clone(),
+        address: m.address.clone(),
+        city: m.city.clone(),
+        postcode: m.postcode.clone(),
+        sector: m.sector.clone(),
+        description: m.description.clone(),
+        contact: m.contact.clone(),
+        hide_balance: m.hide_balance,
+        in_directory: m.in_directory,
+    }
+}
+
+/// The caller's company (any user of a member company).
+#[utoipa::path(get, path = "/api/v1/company", tag = "directory",
+    responses(
+        (status = 200, description = "The caller's company", body = CompanyBody),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a member company's user", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn company(auth: ApiAuth) -> ApiResult<Json<CompanyBody>> {
+    Ok(Json(company_body(auth.member()?)))
+}
+
+/// What the company shows in the directory.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PrivacyBody {
+    pub hide_balance: bool,
+    pub in_directory: bool,
+}
+
+/// Sets what the caller's company shows in the directory (its owner, with a pay token).
+#[utoipa::path(put, path = "/api/v1/company/privacy", tag = "directory",
+    request_body = PrivacyBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    responses(
+        (status = 200, description = "Set: the company as it is now", body = CompanyBody),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a pay token of the company's owner", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn set_privacy(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    let member = auth.payer()?.clone();
+    if auth.user.role != Role::Owner {
+        return Err(ApiError::forbidden(
+            "Only the company's owner sets what it shows.",
+        ));
+    }
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        let input: PrivacyBody = types::json(&request.body)?;
+        people::update_privacy(
+            &state.store,
+            member.id,
+            input.hide_balance,
+            input.in_directory,
+        )
+        .await?;
+        let now = people::member(&state.store, member.id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        Written::ok(company_body(&now))
+    })
+    .await)
+}

@@ -83,7 +83,7 @@ impl utoipa::Modify for BearerSecurity {
     tags(
         (name = "accounts", description = "The caller, accounts and transactions"),
         (name = "payments", description = "Payments and payment requests"),
-        (name = "directory", description = "The members' directory and the network's fee rules"),
+        (name = "directory", description = "The members' directory, the caller's company and the network's fee rules"),
         (name = "offers", description = "The marketplace: offers, wants and orders"),
         (name = "manage", description = "The network manager's actions (manage tokens)"),
         (name = "network", description = "The whole network (manage tokens)"),
@@ -107,6 +107,8 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(payments::accept_request))
         .routes(routes!(payments::decline_request))
         .routes(routes!(directory::directory))
+        .routes(routes!(directory::company))
+        .routes(routes!(directory::set_privacy))
         .routes(routes!(directory::rules, directory::schedule_rules))
         .routes(routes!(offers::list, offers::create))
         .routes(routes!(offers::show, offers::update))
