@@ -130,6 +130,13 @@ impl Api {
     }
 }
 
+/// The UTC date `days` from today (negative: past), as `YYYY-MM-DD`.
+pub fn day_in(days: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::days(days))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
 /// A new token for the user with this email.
 pub async fn token(store: &Store, email: &str, scope: Scope) -> String {
     let (user, _) = people::find_login(store, email).await.unwrap().unwrap();

@@ -2,7 +2,6 @@
 //! who may do what; offers and wants read, changed and closed one by one.
 
 use axum::http::StatusCode;
-use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 use tests::story;
 use web::market::{self, Kind, ListingContent};
@@ -10,7 +9,7 @@ use web::people::Member;
 use web::store::Store;
 use web::tokens::Scope;
 
-use super::{balance, ids, member_accountant, setup, token, Api};
+use super::{balance, day_in, ids, member_accountant, setup, token, Api};
 
 fn ids_of(page: &Value) -> Vec<i64> {
     ids(page, "id")
@@ -27,9 +26,7 @@ async fn pending(store: &Store, member: &Member) -> i64 {
 }
 
 async fn offer(api: &Api, seller: &str, title: &str, price: &str) -> i64 {
-    let until = (Utc::now() + Duration::days(30))
-        .format("%Y-%m-%d")
-        .to_string();
+    let until = day_in(30);
     api.post(
         "/api/v1/offers",
         seller,
@@ -349,9 +346,7 @@ story!(
             assert!(ids_of(&listed).is_empty());
             // An offer past its last day is no longer ordered (nor listed).
             let old = offer(&api, &beta_pay, "Ancien", "10").await;
-            let yesterday = (Utc::now() - Duration::days(1))
-                .format("%Y-%m-%d")
-                .to_string();
+            let yesterday = day_in(-1);
             let content = ListingContent {
                 kind: Kind::Offer,
                 title: "Ancien".into(),
@@ -405,9 +400,7 @@ story!(
             let (store, api, alpha, _beta) = setup(&url).await;
             let alpha_pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
             let beta_pay = token(&store, "owner@beta.fr", Scope::Pay).await;
-            let until = (Utc::now() + Duration::days(30))
-                .format("%Y-%m-%d")
-                .to_string();
+            let until = day_in(30);
             let body = json!({"title": "Cherche traiteur", "category": "informatique", "price": "300",
                           "city": "Lyon", "active_until": until});
             let want = api

@@ -1,12 +1,11 @@
 //! Payment requests and offers.
 
 use axum::http::StatusCode;
-use chrono::{Duration, Utc};
 use serde_json::json;
 use tests::story;
 use web::tokens::Scope;
 
-use super::{balance, member_accountant, setup, token};
+use super::{balance, day_in, member_accountant, setup, token};
 
 story!(payment_requests_and_offers, |db: &tests::TestDb| {
     let url = db.url().to_owned();
@@ -14,9 +13,7 @@ story!(payment_requests_and_offers, |db: &tests::TestDb| {
         let (store, api, alpha, beta) = setup(&url).await;
         let alpha_pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
         let beta_pay = token(&store, "owner@beta.fr", Scope::Pay).await;
-        let due = (Utc::now() + Duration::days(10))
-            .format("%Y-%m-%d")
-            .to_string();
+        let due = day_in(10);
 
         // Beta asks Alpha to pay.
         let body = json!({"payer": alpha.id, "amount": "40.5", "reference": "FA-9", "memo": "Audit", "due_date": due});
@@ -184,9 +181,7 @@ story!(payment_requests_and_offers, |db: &tests::TestDb| {
         .problem(StatusCode::CONFLICT, "request_not_open");
 
         // Offers.
-        let until = (Utc::now() + Duration::days(30))
-            .format("%Y-%m-%d")
-            .to_string();
+        let until = day_in(30);
         let offer = api
             .post(
                 "/api/v1/offers",
@@ -275,9 +270,7 @@ story!(
             let (store, api, alpha, beta) = setup(&url).await;
             let alpha_pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
             let beta_pay = token(&store, "owner@beta.fr", Scope::Pay).await;
-            let due = (Utc::now() + Duration::days(10))
-                .format("%Y-%m-%d")
-                .to_string();
+            let due = day_in(10);
             // Alpha is the buyer of five requests and the seller of two.
             let mut created = Vec::new();
             for (seller, buyer, n) in [(&beta_pay, alpha.id, 5), (&alpha_pay, beta.id, 2)] {
