@@ -323,3 +323,112 @@ story!(a_company_sets_what_it_shows, |db: &tests::TestDb| {
         store.close().await;
     }
 });
+
+story!(the_owner_edits_the_company_profile, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, api, alpha, beta) = setup(&url).await;
+        let beta_owner = token(&store, "owner@beta.fr", Scope::Pay).await;
+        let beta_read = token(&store, "owner@beta.fr", Scope::Read).await;
+        let beta_staff = token(&store, "staff@beta.fr", Scope::Pay).await;
+        let alpha_read = token(&store, "owner@alpha.fr", Scope::Read).await;
+        let manager = token(&store, "gestion@troc.fr", Scope::Manage).await;
+        let profile = json!({
+            "name": "Beta Frères",
+            "address": "3 quai <Rive>",
+            "city": "Nantes",
+            "postcode": "44000",
+            "sector": "commerce",
+            "description": "Traiteur",
+            "contact": "contact@beta.fr",
+        });
+        // Only the owner, with a pay token.
+        for caller in [&beta_staff, &beta_read, &manager] {
+            api.put("/api/v1/company", caller, profile.clone())
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+        }
+        let unchanged = api
+            .get("/api/v1/company", &beta_read)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(unchanged["name"], "Beta & Fils <SAS>");
+
+        // Every bad field is named at once, and nothing changes. The limits: a name of 200
+        // characters is accepted and of 201 refused, a description of 2,000 and 2,001.
+        let mut bad = profile.clone();
+        bad["name"] = json!("n".repeat(201));
+        bad["address"] = json!("   ");
+        bad["postcode"] = json!("4400");
+        bad["sector"] = json!("nothing");
+        bad["description"] = json!("d".repeat(2_001));
+        let problem = api
+            .put("/api/v1/company", &beta_owner, bad)
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        let fields: Vec<(&str, &str)> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+            .collect();
+        for expected in [
+            ("name", "too_long"),
+            ("address", "required"),
+            ("postcode", "invalid_postcode"),
+            ("sector", "invalid_choice"),
+            ("description", "too_long"),
+        ] {
+            assert!(fields.contains(&expected), "{expected:?} in {fields:?}");
+        }
+        let mut missing = profile.clone();
+        missing.as_object_mut().unwrap().remove("contact");
+        let problem = api
+            .put("/api/v1/company", &beta_owner, missing)
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(problem["field"], "contact");
+        assert_eq!(
+            api.get("/api/v1/company", &beta_read).await.json()["name"],
+            "Beta & Fils <SAS>"
+        );
+
+        let mut longest = profile.clone();
+        longest["name"] = json!("n".repeat(200));
+        longest["description"] = json!("d".repeat(2_000));
+        let saved = api
+            .put("/api/v1/company", &beta_owner, longest)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(saved["name"].as_str().unwrap().chars().count(), 200);
+        let saved = api
+            .put("/api/v1/company", &beta_owner, profile)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(saved["name"], "Beta Frères");
+        assert_eq!(saved["address"], "3 quai <Rive>");
+        assert_eq!(saved["postcode"], "44000");
+        assert_eq!(saved["sector"], "commerce");
+        // The SIREN is the company's identity: the profile does not change it.
+        assert_eq!(saved["siren"], unchanged["siren"]);
+        // Everyone sees the new profile: the directory (by sector) and the company.
+        let page = api
+            .get("/api/v1/directory?sector=commerce", &alpha_read)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(members(&page), [beta.id]);
+        assert_eq!(page["items"][0]["name"], "Beta Frères");
+        assert_eq!(page["items"][0]["city"], "Nantes");
+        let stored = people::member(&store, beta.id).await.unwrap().unwrap();
+        assert_eq!(stored.description, "Traiteur");
+        assert_eq!(
+            people::member(&store, alpha.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .name,
+            "Alpha SARL"
+        );
+        store.close().await;
+    }
+});

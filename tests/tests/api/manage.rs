@@ -632,3 +632,139 @@ story!(the_network_health_through_the_api, |db: &tests::TestDb| {
         store.close().await;
     }
 });
+
+story!(the_member_register_through_the_api, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, api, alpha, beta) = setup(&url).await;
+        let manage = token(&store, "gestion@troc.fr", Scope::Manage).await;
+        let accountant = token(&store, "compta@troc.fr", Scope::Manage).await;
+        let alpha_owner = token(&store, "owner@alpha.fr", Scope::Read).await;
+        let freeze = format!("/api/v1/accounts/{}/freeze", beta.account_id);
+        api.post(&freeze, &manage, json!({"reason": "Impayés"}))
+            .await
+            .ok(StatusCode::OK);
+
+        // The manager and the accountant read the register, in name order.
+        for caller in [&manage, &accountant] {
+            let page = api.get("/api/v1/members", caller).await.ok(StatusCode::OK);
+            assert_eq!(ids(&page, "id"), [alpha.id, beta.id]);
+            assert_eq!(page["total"], 2);
+            assert_eq!(page["next"], serde_json::Value::Null);
+        }
+        let page = api.get("/api/v1/members", &manage).await.ok(StatusCode::OK);
+        let first = &page["items"][0];
+        assert_eq!(first["name"], "Alpha SARL");
+        assert_eq!(first["category"], "standard");
+        assert_eq!(first["account"]["id"], alpha.account_id);
+        assert_eq!(first["account"]["credit_limit"], "1000.00");
+        assert_eq!(first["account"]["status"], "active");
+        assert_eq!(page["items"][1]["account"]["status"], "frozen");
+        // A member's user, even with a manage token, does not.
+        api.get("/api/v1/members", &alpha_owner)
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+        api.get(&format!("/api/v1/members/{}", alpha.id), &alpha_owner)
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+
+        // Filters: status, category, a search in name, SIREN and city.
+        let frozen = api
+            .get("/api/v1/members?status=frozen", &manage)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(ids(&frozen, "id"), [beta.id]);
+        assert_eq!(frozen["total"], 1);
+        let found = api
+            .get("/api/v1/members?q=ALPHA", &accountant)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(ids(&found, "id"), [alpha.id]);
+        let standard = api
+            .get("/api/v1/members?category=standard", &manage)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(ids(&standard, "id"), [alpha.id, beta.id]);
+        for (query, field) in [
+            ("status=asleep", "status"),
+            ("category=nothing", "category"),
+            ("limit=0", "limit"),
+            ("limit=201", "limit"),
+            ("after=x", "after"),
+        ] {
+            let problem = api
+                .get(&format!("/api/v1/members?{query}"), &manage)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], field, "{query}");
+        }
+        // The search at its limit (100 characters) and one past it.
+        let none = api
+            .get(&format!("/api/v1/members?q={}", "z".repeat(100)), &manage)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(none["total"], 0);
+        let problem = api
+            .get(&format!("/api/v1/members?q={}", "z".repeat(101)), &manage)
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(problem["field"], "q");
+
+        // Keyset pages: one member a page, then the next, with the largest page allowed.
+        let one = api
+            .get("/api/v1/members?limit=1", &manage)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(ids(&one, "id"), [alpha.id]);
+        let next = one["next"].as_str().unwrap().to_owned();
+        let two = api
+            .get(&format!("/api/v1/members?limit=1&after={next}"), &manage)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(ids(&two, "id"), [beta.id]);
+        assert_eq!(two["next"], serde_json::Value::Null);
+        let all = api
+            .get("/api/v1/members?limit=200", &manage)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(ids(&all, "id"), [alpha.id, beta.id]);
+
+        // One member: profile, account and users.
+        let detail = api
+            .get(&format!("/api/v1/members/{}", beta.id), &accountant)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(detail["id"], beta.id);
+        assert_eq!(detail["name"], "Beta & Fils <SAS>");
+        assert_eq!(detail["postcode"], "69001");
+        assert_eq!(detail["contact"], "contact@beta.fr");
+        assert_eq!(detail["account"]["status"], "frozen");
+        assert_eq!(detail["account"]["credit_limit"], "500.00");
+        let mut users: Vec<(String, String)> = detail["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| {
+                (
+                    u["email"].as_str().unwrap().to_owned(),
+                    u["role"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        users.sort();
+        assert_eq!(
+            users,
+            [
+                ("owner@beta.fr".to_owned(), "owner".to_owned()),
+                ("staff@beta.fr".to_owned(), "staff".to_owned())
+            ]
+        );
+        api.get("/api/v1/members/999999", &manage)
+            .await
+            .problem(StatusCode::NOT_FOUND, "not_found");
+        api.get("/api/v1/members/abc", &manage)
+            .await
+            .problem(StatusCode::NOT_FOUND, "not_found");
+        store.close().await;
+    }
+});

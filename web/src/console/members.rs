@@ -27,6 +27,8 @@ use crate::store::{Store, Submission};
 pub const MEMBERS_SCANNED_MAX: i64 = 20_000;
 /// Members on one page of the member list.
 pub const MEMBERS_PAGE_SIZE: usize = 100;
+/// Most members one page may hold when the caller picks the size (the API's `limit`).
+pub const MEMBERS_LIMIT_MAX: usize = 200;
 /// Longest search text of the member list, in characters.
 pub const SEARCH_LEN_MAX: usize = 100;
 
@@ -206,6 +208,41 @@ pub(crate) fn check_new(
         approval_reason: None,
         member_id: 0,
         account_id: 0,
+    }
+}
+
+/// Checks a company's profile as its owner edits it (the company page and
+/// `PUT /api/v1/company`): name, address, city and contact required and at most
+/// [`PROFILE_FIELD_LEN_MAX`] characters, a five-digit postcode, a sector code, a description
+/// of at most [`DESCRIPTION_LEN_MAX`] characters. Every problem at once; the SIREN is not
+/// edited here (it is the company's identity) and is returned as given.
+pub fn check_profile(profile: &people::Profile) -> Result<people::Profile, Vec<super::FieldIssue>> {
+    let mut issues = Issues::default();
+    let checked = people::Profile {
+        name: issues.text(Field::Name, &profile.name, PROFILE_FIELD_LEN_MAX),
+        siren: profile.siren.clone(),
+        address: issues.text(Field::Address, &profile.address, PROFILE_FIELD_LEN_MAX),
+        city: issues.text(Field::City, &profile.city, PROFILE_FIELD_LEN_MAX),
+        postcode: profile.postcode.trim().to_owned(),
+        sector: profile.sector.trim().to_owned(),
+        description: issues.optional_text(
+            Field::Description,
+            &profile.description,
+            DESCRIPTION_LEN_MAX,
+        ),
+        contact: issues.text(Field::Contact, &profile.contact, PROFILE_FIELD_LEN_MAX),
+    };
+    if checked.postcode.len() != 5 || !checked.postcode.bytes().all(|b| b.is_ascii_digit()) {
+        issues.add(Field::Postcode, Problem::InvalidPostcode);
+    }
+    if !people::is_sector(&checked.sector) {
+        issues.add(Field::Sector, Problem::InvalidChoice);
+    }
+    let issues = issues.into_vec();
+    if issues.is_empty() {
+        Ok(checked)
+    } else {
+        Err(issues)
     }
 }
 
@@ -595,6 +632,8 @@ pub struct MemberFilter {
     pub category_id: Option<i64>,
     pub search: String,
     pub after: Option<i64>,
+    /// Members on the page: 1 to [`MEMBERS_LIMIT_MAX`]; `None` is [`MEMBERS_PAGE_SIZE`].
+    pub limit: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -673,13 +712,15 @@ pub async fn list_members(
             .unwrap_or(total),
         None => 0,
     };
+    let page_size = filter.limit.unwrap_or(MEMBERS_PAGE_SIZE);
+    assert!((1..=MEMBERS_LIMIT_MAX).contains(&page_size));
     let rows: Vec<MemberRow> = matching
         .into_iter()
         .skip(start)
-        .take(MEMBERS_PAGE_SIZE + 1)
+        .take(page_size + 1)
         .collect();
-    let more = rows.len() > MEMBERS_PAGE_SIZE;
-    let rows: Vec<MemberRow> = rows.into_iter().take(MEMBERS_PAGE_SIZE).collect();
+    let more = rows.len() > page_size;
+    let rows: Vec<MemberRow> = rows.into_iter().take(page_size).collect();
     let next_after = if more {
         rows.last().map(|r| r.member.id)
     } else {

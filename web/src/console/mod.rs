@@ -34,7 +34,7 @@ use crate::store::{ActionNote, StoreError};
 #[doc(hidden)]
 pub use batch::write_interrupted_for_tests;
 pub use batch::{finish_batch, unfinished_batches, BatchSource, UnfinishedBatch};
-pub use members::{CreatedMember, Invitation, NewMember};
+pub use members::{check_profile, CreatedMember, Invitation, NewMember};
 
 /// Highest credit limit or upper limit a manager may grant (and a category may default to).
 pub const LIMIT_MAX: Amount = Amount::from_units(10_000_000);

@@ -17,7 +17,8 @@ use super::money::account_id;
 use super::session::{Auth, MemberAuth, MemberReader};
 use super::templates::{page, role_label, Chrome};
 use super::AppState;
-use crate::people::{self, Member, Profile, Role, DESCRIPTION_LEN_MAX, PROFILE_FIELD_LEN_MAX};
+use crate::console::{self, Field as ConsoleField, FieldIssue, Problem as ConsoleProblem};
+use crate::people::{self, Member, Profile, Role};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -78,43 +79,44 @@ impl ProfileErrors {
     }
 }
 
-fn text_error(t: Tr, text: &str, max: usize) -> Option<String> {
-    if text.trim().is_empty() {
-        Some(t.field_error(FieldError::Required))
-    } else if text.chars().count() > max {
-        Some(t.field_error(FieldError::TooLong { max }))
-    } else {
-        None
+impl ProfileValues {
+    fn profile(&self) -> Profile {
+        Profile {
+            name: self.name.clone(),
+            siren: self.siren.clone(),
+            address: self.address.clone(),
+            city: self.city.clone(),
+            postcode: self.postcode.clone(),
+            sector: self.sector.clone(),
+            description: self.description.clone(),
+            contact: self.contact.clone(),
+        }
     }
 }
 
-/// Checks the profile fields common to creation and editing.
-fn check_profile(t: Tr, v: &ProfileValues, errors: &mut ProfileErrors) -> Profile {
-    errors.name = text_error(t, &v.name, PROFILE_FIELD_LEN_MAX);
-    errors.address = text_error(t, &v.address, PROFILE_FIELD_LEN_MAX);
-    errors.city = text_error(t, &v.city, PROFILE_FIELD_LEN_MAX);
-    errors.contact = text_error(t, &v.contact, PROFILE_FIELD_LEN_MAX);
-    let postcode = v.postcode.trim();
-    if postcode.len() != 5 || !postcode.bytes().all(|b| b.is_ascii_digit()) {
-        errors.postcode = Some(t.field_error(FieldError::InvalidPostcode));
-    }
-    if !people::is_sector(&v.sector) {
-        errors.sector = Some(t.field_error(FieldError::InvalidChoice));
-    }
-    if v.description.chars().count() > DESCRIPTION_LEN_MAX {
-        errors.description = Some(t.field_error(FieldError::TooLong {
-            max: DESCRIPTION_LEN_MAX,
-        }));
-    }
-    Profile {
-        name: v.name.trim().to_owned(),
-        siren: v.siren.trim().to_owned(),
-        address: v.address.trim().to_owned(),
-        city: v.city.trim().to_owned(),
-        postcode: postcode.to_owned(),
-        sector: v.sector.clone(),
-        description: v.description.trim().to_owned(),
-        contact: v.contact.trim().to_owned(),
+impl ProfileErrors {
+    /// The page's words for the problems `console::check_profile` found.
+    fn from_issues(t: Tr, issues: &[FieldIssue]) -> ProfileErrors {
+        let mut errors = ProfileErrors::default();
+        for issue in issues {
+            let error = match issue.problem {
+                ConsoleProblem::Required => FieldError::Required,
+                ConsoleProblem::TooLong { max } => FieldError::TooLong { max },
+                ConsoleProblem::InvalidPostcode => FieldError::InvalidPostcode,
+                _ => FieldError::InvalidChoice,
+            };
+            let slot = match issue.field {
+                ConsoleField::Name => &mut errors.name,
+                ConsoleField::Address => &mut errors.address,
+                ConsoleField::City => &mut errors.city,
+                ConsoleField::Postcode => &mut errors.postcode,
+                ConsoleField::Sector => &mut errors.sector,
+                ConsoleField::Description => &mut errors.description,
+                _ => &mut errors.contact,
+            };
+            *slot = Some(t.field_error(error));
+        }
+        errors
     }
 }
 
@@ -243,20 +245,22 @@ async fn update_company(
     Form(values): Form<ProfileValues>,
 ) -> AppResult<Response> {
     require_owner(&auth)?;
-    let mut errors = ProfileErrors::default();
-    let profile = check_profile(auth.tr(), &values, &mut errors);
-    if errors.any() {
-        let reader = auth.into();
-        return company_page(
-            &state,
-            &reader,
-            Some(values),
-            errors,
-            None,
-            Invite::default(),
-        )
-        .await;
-    }
+    let profile = match console::check_profile(&values.profile()) {
+        Ok(profile) => profile,
+        Err(issues) => {
+            let errors = ProfileErrors::from_issues(auth.tr(), &issues);
+            let reader = auth.into();
+            return company_page(
+                &state,
+                &reader,
+                Some(values),
+                errors,
+                None,
+                Invite::default(),
+            )
+            .await;
+        }
+    };
     people::update_profile(&state.store, auth.member.id, &profile).await?;
     let auth = reload(&state, auth).await?;
     let saved = auth.tr().saved();
@@ -264,7 +268,7 @@ async fn update_company(
         &state,
         &auth.into(),
         None,
-        errors,
+        ProfileErrors::default(),
         Some(saved),
         Invite::default(),
     )

@@ -355,3 +355,74 @@ pub async fn set_privacy(
     })
     .await)
 }
+
+/// A company's profile as its owner edits it (the SIREN is the company's identity: not here).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ProfileBody {
+    /// 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+    #[schema(min_length = 1, max_length = 200)]
+    pub address: String,
+    #[schema(min_length = 1, max_length = 200)]
+    pub city: String,
+    /// Five digits.
+    #[schema(example = "69002", pattern = "^[0-9]{5}$")]
+    pub postcode: String,
+    /// A sector code (`GET /api/v1/directory` lists the members by sector).
+    #[schema(example = "informatique")]
+    pub sector: String,
+    /// At most 2,000 characters.
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub description: String,
+    /// How to reach the company (an email, a phone), 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
+    pub contact: String,
+}
+
+/// Changes the caller's company profile (its owner, with a pay token): what the directory
+/// and the company page show. Every bad field is named at once; nothing changes then.
+#[utoipa::path(put, path = "/api/v1/company", tag = "directory",
+    request_body = ProfileBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    responses(
+        (status = 200, description = "Saved: the company as it is now", body = CompanyBody),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a pay token of the company's owner", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input (`validation_failed`, every field at fault in `errors`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn set_profile(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    let member = auth.payer()?.clone();
+    if auth.user.role != Role::Owner {
+        return Err(ApiError::forbidden(
+            "Only the company's owner edits its profile.",
+        ));
+    }
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        let input: ProfileBody = types::json(&request.body)?;
+        let profile = crate::console::check_profile(&people::Profile {
+            name: input.name,
+            siren: member.siren.clone(),
+            address: input.address,
+            city: input.city,
+            postcode: input.postcode,
+            sector: input.sector,
+            description: input.description,
+            contact: input.contact,
+        })
+        .map_err(|issues| ApiError::from(crate::console::ConsoleError::Invalid(issues)))?;
+        people::update_profile(&state.store, member.id, &profile).await?;
+        let now = people::member(&state.store, member.id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        Written::ok(company_body(&now))
+    })
+    .await)
+}

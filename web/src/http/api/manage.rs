@@ -650,3 +650,203 @@ pub async fn action_log(
 
 /// The longest `action` filter: action names are short (`limits.set`).
 const ACTION_NAME_LEN_MAX: usize = 64;
+
+/// A member company in the manager's register, with its account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberItem {
+    pub id: i64,
+    pub name: String,
+    pub siren: String,
+    pub city: String,
+    /// A sector code.
+    pub sector: String,
+    /// The category's code (`standard`...): its default limits apply to new members.
+    pub category: String,
+    /// What the member declared as yearly turnover, if it did.
+    pub declared_turnover: Option<String>,
+    /// When the manager reviews its limits next (`YYYY-MM-DD`), if planned.
+    pub next_review: Option<String>,
+    pub created_at: String,
+    pub account: super::accounts::AccountBody,
+}
+
+/// A page of members in name order; pass `next` as `after` for the following page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberList {
+    pub items: Vec<MemberItem>,
+    pub next: Option<String>,
+    /// How many members match the filters, on every page.
+    pub total: usize,
+}
+
+fn member_item(
+    member: &crate::people::Member,
+    account: &ledger::Account,
+    fields: &console_members::ConsoleFields,
+    category: &str,
+) -> MemberItem {
+    MemberItem {
+        id: member.id,
+        name: member.name.clone(),
+        siren: member.siren.clone(),
+        city: member.city.clone(),
+        sector: member.sector.clone(),
+        category: category.to_owned(),
+        declared_turnover: fields.declared_turnover.map(money),
+        next_review: fields.next_review.map(|d| d.to_string()),
+        created_at: types::unix_time(fields.created_at),
+        account: super::accounts::account_body(account, Some(member.id)),
+    }
+}
+
+/// The member register (the `/admin/members` list): every member company with its account,
+/// filtered by status, category or a search in name, SIREN and city (manager or accountant).
+#[utoipa::path(get, path = "/api/v1/members", tag = "manage",
+    params(
+        ("status" = Option<String>, Query, description = "`active`, `frozen` or `closed`"),
+        ("category" = Option<String>, Query, description = "A category code"),
+        ("q" = Option<String>, Query, description = "Text in the name, SIREN or city, at most 100 characters"),
+        ("limit" = Option<i64>, Query, description = "1 to 200, default 50", minimum = 1, maximum = 200),
+        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "Members, in name order", body = MemberList),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn list_members(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<MemberList>> {
+    let actor = auth.console_actor()?;
+    actor.require_reader()?;
+    let params = types::query(raw.as_deref());
+    let limit = types::limit(&params)?;
+    let status = match types::param(&params, "status") {
+        None => None,
+        Some(text) => Some(ledger::AccountStatus::parse(text).ok_or_else(|| {
+            ApiError::invalid("status", "status must be active, frozen or closed.")
+        })?),
+    };
+    let categories = crate::console::categories::list(&state.store).await?;
+    let category_id = match types::param(&params, "category") {
+        None => None,
+        Some(code) => Some(
+            categories
+                .iter()
+                .find(|c| c.code == code)
+                .map(|c| c.id)
+                .ok_or_else(|| ApiError::invalid("category", "category is not a category code."))?,
+        ),
+    };
+    let search = types::param(&params, "q").unwrap_or_default().to_owned();
+    if search.chars().count() > console_members::SEARCH_LEN_MAX {
+        return Err(ApiError::invalid(
+            "q",
+            format!(
+                "q is longer than {} characters.",
+                console_members::SEARCH_LEN_MAX
+            ),
+        ));
+    }
+    let filter = console_members::MemberFilter {
+        status,
+        category_id,
+        search,
+        after: types::cursor(&params, "after")?,
+        limit: Some(limit),
+    };
+    let page = console_members::list_members(&state.store, &actor, &filter).await?;
+    let code_of = |id: i64| {
+        categories
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.code.as_str())
+            .unwrap_or_default()
+    };
+    Ok(Json(MemberList {
+        items: page
+            .rows
+            .iter()
+            .map(|r| {
+                member_item(
+                    &r.member,
+                    &r.account,
+                    &r.fields,
+                    code_of(r.fields.category_id),
+                )
+            })
+            .collect(),
+        next: page.next_after.map(|id| id.to_string()),
+        total: page.total,
+    }))
+}
+
+/// A user of a member company.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberUser {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    /// `owner`, `staff` or `member_accountant`.
+    pub role: String,
+}
+
+/// One member as the manager's member page shows it: profile, account, category, review
+/// date and the company's users.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberDetail {
+    #[serde(flatten)]
+    pub item: MemberItem,
+    pub address: String,
+    pub postcode: String,
+    pub description: String,
+    pub contact: String,
+    /// The company shows no balance in the directory.
+    pub hide_balance: bool,
+    pub in_directory: bool,
+    pub users: Vec<MemberUser>,
+}
+
+/// One member of the register (manager or accountant).
+#[utoipa::path(get, path = "/api/v1/members/{id}", tag = "manage",
+    params(("id" = i64, Path, description = "A member id")),
+    responses(
+        (status = 200, description = "The member", body = MemberDetail),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn show_member(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<MemberDetail>> {
+    let actor = auth.console_actor()?;
+    let id = types::path_id(&id)?;
+    let view = console_members::member_view(&state.store, &actor, id).await?;
+    let m = &view.member;
+    Ok(Json(MemberDetail {
+        item: member_item(m, &view.account, &view.fields, &view.category.code),
+        address: m.address.clone(),
+        postcode: m.postcode.clone(),
+        description: m.description.clone(),
+        contact: m.contact.clone(),
+        hide_balance: m.hide_balance,
+        in_directory: m.in_directory,
+        users: view
+            .users
+            .iter()
+            .map(|u| MemberUser {
+                id: u.id,
+                email: u.email.clone(),
+                name: u.display_name.clone(),
+                role: u.role.as_str().to_owned(),
+            })
+            .collect(),
+    }))
+}

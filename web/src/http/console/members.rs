@@ -88,6 +88,7 @@ pub async fn list(
             .take(console_members::SEARCH_LEN_MAX)
             .collect(),
         after: query.after,
+        limit: None,
     };
     let result = console_members::list_members(&state.store, &actor, &filter)
         .await
