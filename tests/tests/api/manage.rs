@@ -1,8 +1,12 @@
 //! The manager's routes.
 
 use axum::http::StatusCode;
+use ledger::Amount;
 use serde_json::json;
 use tests::story;
+use web::console::categories::{self, CategoryInput};
+use web::console::Actor;
+use web::people;
 use web::tokens::Scope;
 
 use super::{balance, ids, setup, token};
@@ -768,3 +772,206 @@ story!(the_member_register_through_the_api, |db: &tests::TestDb| {
         store.close().await;
     }
 });
+
+story!(
+    the_manager_keeps_the_register_through_the_api,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, api, alpha, beta) = setup(&url).await;
+            let manage = token(&store, "gestion@troc.fr", Scope::Manage).await;
+            let accountant = token(&store, "compta@troc.fr", Scope::Manage).await;
+            let alpha_read = token(&store, "owner@alpha.fr", Scope::Read).await;
+            let category = format!("/api/v1/members/{}/category", beta.id);
+            let review = format!("/api/v1/members/{}/review", beta.id);
+            let turnover = format!("/api/v1/members/{}/turnover", beta.id);
+            let invitation = format!("/api/v1/members/{}/invitation", beta.id);
+
+            // The accountant and the members read; only the manager acts.
+            for caller in [&accountant, &alpha_read] {
+                api.put(&category, caller, json!({"category": "standard"}))
+                    .await
+                    .problem(StatusCode::FORBIDDEN, "forbidden");
+                api.put(&review, caller, json!({"next_review": "2027-03-01"}))
+                    .await
+                    .problem(StatusCode::FORBIDDEN, "forbidden");
+                api.put(&turnover, caller, json!({"declared_turnover": "1"}))
+                    .await
+                    .problem(StatusCode::FORBIDDEN, "forbidden");
+                api.post(&invitation, caller, json!({"email": "new@beta.fr"}))
+                    .await
+                    .problem(StatusCode::FORBIDDEN, "forbidden");
+            }
+
+            // A category that does not exist, a reason one past its limit: nothing changes.
+            let problem = api
+                .put(&category, &manage, json!({"category": "nothing"}))
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], "category");
+            let problem = api
+                .put(
+                    &category,
+                    &manage,
+                    json!({"category": "standard", "reason": "r".repeat(501)}),
+                )
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], "reason");
+            let (manager, _) = people::find_login(&store, "gestion@troc.fr")
+                .await
+                .unwrap()
+                .unwrap();
+            let pme = CategoryInput {
+                code: "pme".into(),
+                name: "PME".into(),
+                credit_limit: Amount::from_units(5_000),
+                max_balance: None,
+            };
+            categories::create(&store, &Actor::from_user(&manager), &pme)
+                .await
+                .unwrap();
+            let set = api
+                .put(
+                    &category,
+                    &manage,
+                    json!({"category": "pme", "reason": "r".repeat(500)}),
+                )
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(set["category"], "pme");
+            // The limits stay as they were: the category's defaults are for new members.
+            assert_eq!(set["account"]["credit_limit"], "500.00");
+            let pmes = api
+                .get("/api/v1/members?category=pme", &accountant)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(ids(&pmes, "id"), [beta.id]);
+            api.put(
+                "/api/v1/members/999999/category",
+                &manage,
+                json!({"category": "standard"}),
+            )
+            .await
+            .problem(StatusCode::NOT_FOUND, "not_found");
+
+            // The review date, then none.
+            let problem = api
+                .put(&review, &manage, json!({"next_review": "2027-02-30"}))
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], "next_review");
+            let set = api
+                .put(
+                    &review,
+                    &manage,
+                    json!({"next_review": "2027-03-01", "reason": "Croissance"}),
+                )
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(set["next_review"], "2027-03-01");
+            let read = api
+                .get(&format!("/api/v1/members/{}", beta.id), &accountant)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(read["next_review"], "2027-03-01");
+            let cleared = api
+                .put(&review, &manage, json!({"next_review": null}))
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(cleared["next_review"], serde_json::Value::Null);
+
+            // The declared turnover: at its limit, one cent past it, negative, cleared.
+            let set = api
+                .put(
+                    &turnover,
+                    &manage,
+                    json!({"declared_turnover": "10000000000.00"}),
+                )
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(set["declared_turnover"], "10000000000.00");
+            for bad in ["10000000000.01", "-1", "abc"] {
+                let problem = api
+                    .put(&turnover, &manage, json!({"declared_turnover": bad}))
+                    .await
+                    .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+                assert_eq!(problem["field"], "declared_turnover", "{bad}");
+            }
+            let set = api
+                .put(
+                    &turnover,
+                    &manage,
+                    json!({"declared_turnover": "250000.50"}),
+                )
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(set["declared_turnover"], "250000.50");
+            let cleared = api
+                .put(&turnover, &manage, json!({"declared_turnover": null}))
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(cleared["declared_turnover"], serde_json::Value::Null);
+
+            // A new owner invitation; an email already in use is refused.
+            let problem = api
+                .post(&invitation, &manage, json!({"email": "owner@alpha.fr"}))
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], "email");
+            let created = api
+                .post(&invitation, &manage, json!({"email": "New@Beta.fr"}))
+                .await
+                .ok(StatusCode::CREATED);
+            assert_eq!(created["email"], "new@beta.fr");
+            assert!(created["invitation_url"]
+                .as_str()
+                .unwrap()
+                .starts_with("http://troc.test/invitation/"));
+            // A lost link: the same address again gets a new one.
+            let again = api
+                .post(&invitation, &manage, json!({"email": "new@beta.fr"}))
+                .await
+                .ok(StatusCode::CREATED);
+            assert_ne!(again["invitation_url"], created["invitation_url"]);
+            api.post(
+                "/api/v1/members/999999/invitation",
+                &manage,
+                json!({"email": "x@y.fr"}),
+            )
+            .await
+            .problem(StatusCode::NOT_FOUND, "not_found");
+
+            // Every change is on the record, with its actor.
+            let log = api
+                .get(
+                    &format!("/api/v1/action-log?member={}", beta.id),
+                    &accountant,
+                )
+                .await
+                .ok(StatusCode::OK);
+            let actions: Vec<&str> = log["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["action"].as_str().unwrap())
+                .collect();
+            for action in [
+                "member.category",
+                "member.review",
+                "member.turnover",
+                "member.invite",
+            ] {
+                assert!(actions.contains(&action), "{action} in {actions:?}");
+            }
+            assert!(!actions.is_empty());
+            assert_eq!(
+                api.get(&format!("/api/v1/members/{}", alpha.id), &manage)
+                    .await
+                    .ok(StatusCode::OK)["next_review"],
+                serde_json::Value::Null
+            );
+            store.close().await;
+        }
+    }
+);

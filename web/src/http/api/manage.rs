@@ -828,9 +828,17 @@ pub async fn show_member(
 ) -> ApiResult<Json<MemberDetail>> {
     let actor = auth.console_actor()?;
     let id = types::path_id(&id)?;
-    let view = console_members::member_view(&state.store, &actor, id).await?;
+    Ok(Json(member_detail(&state, &actor, id).await?))
+}
+
+async fn member_detail(
+    state: &AppState,
+    actor: &crate::console::Actor,
+    id: i64,
+) -> ApiResult<MemberDetail> {
+    let view = console_members::member_view(&state.store, actor, id).await?;
     let m = &view.member;
-    Ok(Json(MemberDetail {
+    Ok(MemberDetail {
         item: member_item(m, &view.account, &view.fields, &view.category.code),
         address: m.address.clone(),
         postcode: m.postcode.clone(),
@@ -848,5 +856,201 @@ pub async fn show_member(
                 role: u.role.as_str().to_owned(),
             })
             .collect(),
-    }))
+    })
+}
+
+/// A member's category.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CategoryBody {
+    /// A category code (`standard`...).
+    pub category: String,
+    /// Why, at most 500 characters; in the action log.
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub reason: String,
+}
+
+/// Moves a member to another category (manager). Its limits do not change: set them with
+/// `PUT /api/v1/accounts/{id}/credit-limit`. Logged as `member.category`.
+#[utoipa::path(put, path = "/api/v1/members/{id}/category", tag = "manage",
+    request_body = CategoryBody,
+    params(
+        ("id" = i64, Path, description = "A member id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+    ),
+    responses(
+        (status = 200, description = "Set: the member as it is now", body = MemberDetail),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown category (`validation_failed`, field `category`) or reason too long", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn set_category(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    let actor = auth.console_actor()?;
+    actor.require_manager()?;
+    let id = types::path_id(&id)?;
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        let input: CategoryBody = types::json(&request.body)?;
+        console_members::set_category(&state.store, &actor, id, &input.category, &input.reason)
+            .await?;
+        Written::ok(member_detail(&state, &actor, id).await?)
+    })
+    .await)
+}
+
+/// When the manager reviews a member's limits next.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReviewBody {
+    /// `YYYY-MM-DD`; null: no review planned.
+    #[schema(example = "2027-03-01")]
+    pub next_review: Option<String>,
+    /// Why, at most 500 characters; in the action log.
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub reason: String,
+}
+
+/// Plans (or clears) a member's next limit review (manager): the member then appears in
+/// the console's review list on that day. Logged as `member.review`.
+#[utoipa::path(put, path = "/api/v1/members/{id}/review", tag = "manage",
+    request_body = ReviewBody,
+    params(
+        ("id" = i64, Path, description = "A member id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+    ),
+    responses(
+        (status = 200, description = "Set: the member as it is now", body = MemberDetail),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a date, or reason too long", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn set_review(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    let actor = auth.console_actor()?;
+    actor.require_manager()?;
+    let id = types::path_id(&id)?;
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        let input: ReviewBody = types::json(&request.body)?;
+        let date = match input.next_review.as_deref() {
+            None => None,
+            Some(text) => Some(
+                chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+                    ApiError::invalid("next_review", "next_review must be a date YYYY-MM-DD.")
+                })?,
+            ),
+        };
+        console_members::set_review_date(&state.store, &actor, id, date, &input.reason).await?;
+        Written::ok(member_detail(&state, &actor, id).await?)
+    })
+    .await)
+}
+
+/// What a member declared as yearly turnover (in euros, outside the network).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TurnoverBody {
+    /// A decimal string, 0 to 10,000,000,000.00; null: not declared.
+    #[schema(example = "250000.00")]
+    pub declared_turnover: Option<String>,
+}
+
+/// Records a member's declared turnover (manager), which the console compares with its
+/// credit limit. Logged as `member.turnover`.
+#[utoipa::path(put, path = "/api/v1/members/{id}/turnover", tag = "manage",
+    request_body = TurnoverBody,
+    params(
+        ("id" = i64, Path, description = "A member id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+    ),
+    responses(
+        (status = 200, description = "Set: the member as it is now", body = MemberDetail),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an amount, negative or too large", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn set_turnover(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    let actor = auth.console_actor()?;
+    actor.require_manager()?;
+    let id = types::path_id(&id)?;
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        let input: TurnoverBody = types::json(&request.body)?;
+        let turnover =
+            types::optional_amount("declared_turnover", input.declared_turnover.as_deref())?;
+        console_members::set_turnover(&state.store, &actor, id, turnover).await?;
+        Written::ok(member_detail(&state, &actor, id).await?)
+    })
+    .await)
+}
+
+/// Who is invited to own a member company.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OwnerInvitationBody {
+    pub email: String,
+}
+
+/// A one-time invitation link.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationCreated {
+    pub email: String,
+    /// Shown once: whoever opens it chooses a password and becomes the user.
+    pub invitation_url: String,
+}
+
+/// A new invitation for a member's owner (manager): when the first link was lost or
+/// expired, or the owner changed. Logged as `member.invite`.
+#[utoipa::path(post, path = "/api/v1/members/{id}/invitation", tag = "manage",
+    request_body = OwnerInvitationBody,
+    params(
+        ("id" = i64, Path, description = "A member id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+    ),
+    responses(
+        (status = 201, description = "Invited", body = InvitationCreated),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid email, or already used or invited", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn invite_owner(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    let actor = auth.console_actor()?;
+    actor.require_manager()?;
+    let id = types::path_id(&id)?;
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        let input: OwnerInvitationBody = types::json(&request.body)?;
+        let invitation =
+            console_members::invite_owner(&state.store, &actor, id, &input.email).await?;
+        Written::created(InvitationCreated {
+            invitation_url: invitation.link(state.config.base_url()),
+            email: invitation.email,
+        })
+    })
+    .await)
 }
