@@ -865,6 +865,35 @@ pub async fn create_invitation(
     Ok(token)
 }
 
+/// Why an invitation was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InviteRefusal {
+    InvalidEmail,
+    /// A user already has this address.
+    EmailTaken,
+}
+
+/// Invites `email` to join with `role` (a company's staff or accountant invited by its
+/// owner, from the company page or the API): checks the address, then creates a one-time
+/// invitation and returns the normalized address and the token of its link.
+pub async fn invite(
+    store: &Store,
+    email: &str,
+    role: Role,
+    member_id: Option<i64>,
+    created_by: i64,
+) -> StoreResult<Result<(String, String), InviteRefusal>> {
+    let email = normalize_email(email);
+    if !email_is_valid(&email) {
+        return Ok(Err(InviteRefusal::InvalidEmail));
+    }
+    if email_taken(store, &email).await? {
+        return Ok(Err(InviteRefusal::EmailTaken));
+    }
+    let token = create_invitation(store, &email, role, member_id, created_by).await?;
+    Ok(Ok((email, token)))
+}
+
 /// A usable invitation (not used, not expired).
 pub async fn find_invitation(store: &Store, token: &str) -> StoreResult<Option<Invitation>> {
     let sql = "SELECT email, role, member_id FROM invitations \

@@ -432,3 +432,120 @@ story!(the_owner_edits_the_company_profile, |db: &tests::TestDb| {
         store.close().await;
     }
 });
+
+story!(the_owner_manages_the_company_users, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, api, alpha, beta) = setup(&url).await;
+        let beta_owner = token(&store, "owner@beta.fr", Scope::Pay).await;
+        let beta_read = token(&store, "owner@beta.fr", Scope::Read).await;
+        let beta_staff = token(&store, "staff@beta.fr", Scope::Pay).await;
+        let alpha_owner = token(&store, "owner@alpha.fr", Scope::Pay).await;
+        let manager = token(&store, "gestion@troc.fr", Scope::Manage).await;
+        let emails = |page: &Value| -> Vec<String> {
+            let mut emails: Vec<String> = page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["email"].as_str().unwrap().to_owned())
+                .collect();
+            emails.sort();
+            emails
+        };
+        // Every user of the company sees who works for it.
+        let users = api
+            .get("/api/v1/company/users", &beta_staff)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(emails(&users), ["owner@beta.fr", "staff@beta.fr"]);
+        api.get("/api/v1/company/users", &manager)
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+
+        // Only the owner invites, with a pay token; bad input changes nothing.
+        let invitation = json!({"email": "Compta@Beta.fr", "role": "member_accountant"});
+        for caller in [&beta_staff, &beta_read, &manager] {
+            api.post("/api/v1/company/invitations", caller, invitation.clone())
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+        }
+        for (body, field) in [
+            (json!({"email": "compta@beta.fr", "role": "owner"}), "role"),
+            (json!({"email": "compta", "role": "staff"}), "email"),
+            (json!({"email": "owner@alpha.fr", "role": "staff"}), "email"),
+        ] {
+            let problem = api
+                .post("/api/v1/company/invitations", &beta_owner, body)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], field);
+        }
+        let created = api
+            .post("/api/v1/company/invitations", &beta_owner, invitation)
+            .await
+            .ok(StatusCode::CREATED);
+        assert_eq!(created["email"], "compta@beta.fr");
+        assert_eq!(created["role"], "member_accountant");
+        let url = created["invitation_url"].as_str().unwrap();
+        let link = url.strip_prefix("http://troc.test/invitation/").unwrap();
+        let pending = people::find_invitation(&store, link)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(pending.email, "compta@beta.fr");
+        assert_eq!(pending.role, Role::MemberAccountant);
+        assert_eq!(pending.member_id, Some(beta.id));
+
+        // Removing: not the owner, not someone of another company, not by the staff.
+        let staff_id = users["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["email"] == "staff@beta.fr")
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        let owner_id = users["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["email"] == "owner@beta.fr")
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        let remove = |id: i64| format!("/api/v1/company/users/{id}/remove");
+        api.post(&remove(staff_id), &beta_staff, json!({}))
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+        api.post(&remove(staff_id), &alpha_owner, json!({}))
+            .await
+            .problem(StatusCode::NOT_FOUND, "not_found");
+        api.post(&remove(owner_id), &beta_owner, json!({}))
+            .await
+            .problem(StatusCode::NOT_FOUND, "not_found");
+        let left = api
+            .post(&remove(staff_id), &beta_owner, json!({}))
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(emails(&left), ["owner@beta.fr"]);
+        // Gone with its tokens; removing it again finds no one.
+        api.get("/api/v1/me", &beta_staff)
+            .await
+            .problem(StatusCode::UNAUTHORIZED, "unauthorized");
+        api.post(&remove(staff_id), &beta_owner, json!({}))
+            .await
+            .problem(StatusCode::NOT_FOUND, "not_found");
+        assert!(people::find_login(&store, "staff@beta.fr")
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(
+            people::users_of_member(&store, alpha.id)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        store.close().await;
+    }
+});

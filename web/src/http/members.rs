@@ -336,38 +336,37 @@ async fn invite_staff(
         _ => return Err(AppError::BadRequest),
     };
     let t = auth.tr();
-    let email = people::normalize_email(&form.email);
-    let error = if !people::email_is_valid(&email) {
-        Some(t.field_error(FieldError::InvalidEmail))
-    } else if people::email_taken(&state.store, &email).await? {
-        Some(t.field_error(FieldError::EmailTaken))
-    } else {
-        None
-    };
-    if error.is_some() {
-        let invite = Invite {
-            role: Some(role),
-            link: None,
-            error,
-        };
-        return company_page(
-            &state,
-            &auth.into(),
-            None,
-            ProfileErrors::default(),
-            None,
-            invite,
-        )
-        .await;
-    }
-    let token = people::create_invitation(
+    let invited = people::invite(
         &state.store,
-        &email,
+        &form.email,
         role,
         Some(auth.member.id),
         auth.auth.user.id,
     )
     .await?;
+    let token = match invited {
+        Ok((_, token)) => token,
+        Err(refusal) => {
+            let error = t.field_error(match refusal {
+                people::InviteRefusal::InvalidEmail => FieldError::InvalidEmail,
+                people::InviteRefusal::EmailTaken => FieldError::EmailTaken,
+            });
+            let invite = Invite {
+                role: Some(role),
+                link: None,
+                error: Some(error),
+            };
+            return company_page(
+                &state,
+                &auth.into(),
+                None,
+                ProfileErrors::default(),
+                None,
+                invite,
+            )
+            .await;
+        }
+    };
     let link = format!("{}/invitation/{token}", state.config.base_url());
     let invite = Invite {
         role: Some(role),

@@ -2,7 +2,7 @@
 //! client finds a payee's id) and the fee rules in force with the announced changes (the
 //! `/directory` and `/rules` pages); the manager announces new rules (the `/admin/fees` page).
 
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -423,6 +423,160 @@ pub async fn set_profile(
             .await?
             .ok_or(ApiError::NotFound)?;
         Written::ok(company_body(&now))
+    })
+    .await)
+}
+
+/// The caller's company's users.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompanyUsers {
+    pub items: Vec<super::manage::MemberUser>,
+}
+
+async fn company_users(state: &AppState, member_id: i64) -> ApiResult<CompanyUsers> {
+    Ok(CompanyUsers {
+        items: people::users_of_member(&state.store, member_id)
+            .await?
+            .into_iter()
+            .map(|u| super::manage::MemberUser {
+                id: u.id,
+                email: u.email,
+                name: u.display_name,
+                role: u.role.as_str().to_owned(),
+            })
+            .collect(),
+    })
+}
+
+/// The users of the caller's company (any of them).
+#[utoipa::path(get, path = "/api/v1/company/users", tag = "directory",
+    responses(
+        (status = 200, description = "The company's users", body = CompanyUsers),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a member company's user", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+) -> ApiResult<Json<CompanyUsers>> {
+    let member = auth.member()?;
+    Ok(Json(company_users(&state, member.id).await?))
+}
+
+/// Someone the owner invites into the company.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StaffInvitationBody {
+    pub email: String,
+    /// `staff` (pays and trades for the company) or `member_accountant` (reads its books).
+    pub role: String,
+}
+
+/// A one-time invitation into the company.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StaffInvitation {
+    pub email: String,
+    pub role: String,
+    /// Shown once: whoever opens it chooses a password and joins the company.
+    pub invitation_url: String,
+}
+
+/// The owner only, with a pay token: staff and accountants act for the company.
+fn company_owner(auth: &ApiAuth) -> ApiResult<people::Member> {
+    let member = auth.payer()?.clone();
+    if auth.user.role != Role::Owner {
+        return Err(ApiError::forbidden(
+            "Only the company's owner manages its users.",
+        ));
+    }
+    Ok(member)
+}
+
+/// Invites a member of staff or an accountant into the caller's company (its owner, with a
+/// pay token), as the company page does.
+#[utoipa::path(post, path = "/api/v1/company/invitations", tag = "directory",
+    request_body = StaffInvitationBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    responses(
+        (status = 201, description = "Invited", body = StaffInvitation),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a pay token of the company's owner", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid email or role, or an email already in use", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn invite_user(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    let member = company_owner(&auth)?;
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        let input: StaffInvitationBody = types::json(&request.body)?;
+        let role = match input.role.as_str() {
+            "staff" => Role::Staff,
+            "member_accountant" => Role::MemberAccountant,
+            _ => {
+                return Err(ApiError::invalid(
+                    "role",
+                    "role must be staff or member_accountant.",
+                ))
+            }
+        };
+        let invited = people::invite(
+            &state.store,
+            &input.email,
+            role,
+            Some(member.id),
+            auth.user.id,
+        )
+        .await?;
+        let (email, token) = invited.map_err(|refusal| {
+            ApiError::invalid(
+                "email",
+                match refusal {
+                    people::InviteRefusal::InvalidEmail => "email is not a valid address.",
+                    people::InviteRefusal::EmailTaken => "email is already a user's address.",
+                },
+            )
+        })?;
+        Written::created(StaffInvitation {
+            email,
+            role: role.as_str().to_owned(),
+            invitation_url: format!("{}/invitation/{token}", state.config.base_url()),
+        })
+    })
+    .await)
+}
+
+/// Removes a member of staff or an accountant from the caller's company (its owner, with a
+/// pay token): their sessions and API tokens end with them. The owner cannot be removed.
+#[utoipa::path(post, path = "/api/v1/company/users/{id}/remove", tag = "directory",
+    params(
+        ("id" = i64, Path, description = "A user id of the company"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+    ),
+    responses(
+        (status = 200, description = "Removed: the users left", body = CompanyUsers),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a pay token of the company's owner", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in the company, or its owner", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn remove_user(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    let member = company_owner(&auth)?;
+    let id = types::path_id(&id)?;
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        if !people::remove_member_user(&state.store, member.id, id).await? {
+            return Err(ApiError::NotFound);
+        }
+        Written::ok(company_users(&state, member.id).await?)
     })
     .await)
 }
