@@ -975,3 +975,172 @@ story!(
         }
     }
 );
+
+story!(member_categories_through_the_api, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, api, _alpha, _beta) = setup(&url).await;
+        let manage = token(&store, "gestion@troc.fr", Scope::Manage).await;
+        let accountant = token(&store, "compta@troc.fr", Scope::Manage).await;
+        let alpha_read = token(&store, "owner@alpha.fr", Scope::Read).await;
+        let codes = |page: &serde_json::Value| -> Vec<String> {
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["code"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let before = api
+            .get("/api/v1/categories", &accountant)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(codes(&before), ["standard"]);
+        assert_eq!(before["items"][0]["members"], 2);
+        api.get("/api/v1/categories", &alpha_read)
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+
+        let pme = json!({"code": "pme", "name": "PME", "credit_limit": "5000", "max_balance": "20000.00"});
+        api.post("/api/v1/categories", &accountant, pme.clone())
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+        // Bad input: every field at once, nothing created. The code at 32 characters and
+        // 33, the name at 100 and 101.
+        let problem = api
+            .post(
+                "/api/v1/categories",
+                &manage,
+                json!({"code": "c".repeat(33), "name": "n".repeat(101), "credit_limit": "5"}),
+            )
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        let fields: Vec<&str> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert!(
+            fields.contains(&"code") && fields.contains(&"name"),
+            "{fields:?}"
+        );
+        for (body, field) in [
+            (
+                json!({"code": "Big Code", "name": "X", "credit_limit": "1"}),
+                "code",
+            ),
+            (
+                json!({"code": "x", "name": "X", "credit_limit": "-1"}),
+                "credit_limit",
+            ),
+            (
+                json!({"code": "x", "name": "X", "credit_limit": "1.234"}),
+                "credit_limit",
+            ),
+        ] {
+            let problem = api
+                .post("/api/v1/categories", &manage, body)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], field);
+        }
+        let longest = api
+            .post(
+                "/api/v1/categories",
+                &manage,
+                json!({"code": "c".repeat(32), "name": "n".repeat(100), "credit_limit": "0"}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+        assert_eq!(longest["members"], 0);
+        let created = api
+            .post("/api/v1/categories", &manage, pme.clone())
+            .await
+            .ok(StatusCode::CREATED);
+        assert_eq!(created["code"], "pme");
+        assert_eq!(created["credit_limit"], "5000.00");
+        assert_eq!(created["max_balance"], "20000.00");
+        // The same code again is taken.
+        let problem = api
+            .post("/api/v1/categories", &manage, pme)
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(problem["errors"][0]["code"], "code_taken");
+
+        // A new member in it gets its defaults.
+        let member = api
+            .post(
+                "/api/v1/members",
+                &manage,
+                json!({"name": "Delta SA", "siren": crate::web_front::siren(4),
+                       "email": "owner@delta.fr", "category": "pme"}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+        let account = api
+            .get(
+                &format!("/api/v1/accounts/{}", member["account_id"]),
+                &manage,
+            )
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(account["credit_limit"], "5000.00");
+
+        // Changed: new defaults, the member keeps its limit.
+        let changed = api
+            .put(
+                "/api/v1/categories/pme",
+                &manage,
+                json!({"name": "Petites et moyennes", "credit_limit": "7500.50"}),
+            )
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(changed["name"], "Petites et moyennes");
+        assert_eq!(changed["credit_limit"], "7500.50");
+        assert_eq!(changed["max_balance"], serde_json::Value::Null);
+        assert_eq!(changed["members"], 1);
+        let account = api
+            .get(
+                &format!("/api/v1/accounts/{}", member["account_id"]),
+                &manage,
+            )
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(account["credit_limit"], "5000.00");
+        api.put(
+            "/api/v1/categories/nothing",
+            &manage,
+            json!({"name": "X", "credit_limit": "1"}),
+        )
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+        api.put(
+            "/api/v1/categories/pme",
+            &accountant,
+            json!({"name": "X", "credit_limit": "1"}),
+        )
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+        let problem = api
+            .put(
+                "/api/v1/categories/pme",
+                &manage,
+                json!({"name": " ", "credit_limit": "1"}),
+            )
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(problem["field"], "name");
+        let after = api
+            .get("/api/v1/categories", &manage)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(after["items"].as_array().unwrap().len(), 3);
+        let log = api
+            .get("/api/v1/action-log?action=category.update", &accountant)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(log["items"].as_array().unwrap().len(), 1);
+        store.close().await;
+    }
+});

@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod applications;
 pub mod auth;
+pub mod categories;
 pub mod directory;
 pub mod error;
 pub mod exports;
@@ -130,6 +131,8 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(manage::set_review))
         .routes(routes!(manage::set_turnover))
         .routes(routes!(manage::invite_owner))
+        .routes(routes!(categories::list, categories::create))
+        .routes(routes!(categories::update))
         .routes(routes!(applications::list))
         .routes(routes!(applications::show))
         .routes(routes!(applications::approve))
