@@ -6,7 +6,7 @@ use tests::story;
 use web::store::ActionNote;
 use web::tokens::Scope;
 
-use super::{member_accountant, setup, token};
+use super::{balance, member_accountant, setup, token};
 
 /// Every operation the API serves: the document must list exactly these.
 const OPERATIONS: &[(&str, &str)] = &[
@@ -66,6 +66,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/payments"),
     ("get", "/api/v1/period-locks"),
     ("post", "/api/v1/period-locks"),
+    ("get", "/api/v1/reports/statement"),
+    ("get", "/api/v1/reports/trial-balance"),
     ("get", "/api/v1/rules"),
     ("post", "/api/v1/rules"),
     ("get", "/api/v1/wants"),
@@ -341,6 +343,130 @@ story!(periods_are_locked_through_the_api, |db: &tests::TestDb| {
         assert_eq!(log["items"][0]["actor"], "gestion@troc.fr");
         assert_eq!(log["items"][1]["actor"], "compta@troc.fr");
         assert_eq!(log["items"][1]["reason"], "r".repeat(500));
+        store.close().await;
+    }
+});
+
+story!(reports_through_the_api, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, api, alpha, beta) = setup(&url).await;
+        let pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
+        for (amount, reference) in [("100", "F-1"), ("40.50", "F-2")] {
+            api.post(
+                "/api/v1/payments",
+                &pay,
+                json!({"payee": beta.id, "amount": amount, "reference": reference}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+        }
+        let today = web::export::calendar::day_of(chrono::Utc::now());
+        let from = today - chrono::Duration::days(10);
+        let query = format!("from={from}&to={today}");
+        let accountant = token(&store, "compta@troc.fr", Scope::Manage).await;
+        let owner = token(&store, "owner@alpha.fr", Scope::Read).await;
+        let staff = token(&store, "staff@alpha.fr", Scope::Read).await;
+
+        // Alpha's statement, as its owner reads it: two purchases and the running balance.
+        let statement = api
+            .get(&format!("/api/v1/reports/statement?{query}"), &owner)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(statement["member_id"], alpha.id);
+        assert_eq!(statement["opening_balance"], "0.00");
+        let lines = statement["lines"].as_array().unwrap();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["reference"], "F-1");
+        assert_eq!(lines[0]["kind"], "payment");
+        assert_eq!(lines[0]["counterparty"], "Beta & Fils <SAS>");
+        // The buyer pays the fund's contribution (1 %) on top of the price.
+        assert_eq!(lines[0]["amount"], "-101.00");
+        assert_eq!(lines[0]["fund_contribution"], "-1.00");
+        assert_eq!(lines[0]["balance"], "-101.00");
+        let minor = |v: &serde_json::Value| {
+            ledger::Amount::parse_signed(v.as_str().unwrap())
+                .unwrap()
+                .minor()
+        };
+        let second = minor(&lines[1]["amount"]);
+        assert_eq!(
+            second - minor(&lines[1]["fund_contribution"]) - minor(&lines[1]["commission"]),
+            -4_050
+        );
+        assert_eq!(minor(&lines[1]["balance"]), -10_100 + second);
+        assert_eq!(minor(&statement["debits"]), -10_100 + second);
+        assert_eq!(statement["credits"], "0.00");
+        let closing = ledger::Amount::from_minor(balance(&store, &alpha).await).to_plain();
+        assert_eq!(statement["closing_balance"], closing.as_str());
+        // The accountant names the member; the same statement.
+        let same = api
+            .get(
+                &format!("/api/v1/reports/statement?{query}&member={}", alpha.id),
+                &accountant,
+            )
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(same, statement);
+        let problem = api
+            .get(&format!("/api/v1/reports/statement?{query}"), &accountant)
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(problem["field"], "member");
+        // Another member's books answer 404; staff read none.
+        for report in ["statement", "trial-balance"] {
+            api.get(
+                &format!("/api/v1/reports/{report}?{query}&member={}", beta.id),
+                &owner,
+            )
+            .await
+            .problem(StatusCode::NOT_FOUND, "not_found");
+            api.get(&format!("/api/v1/reports/{report}?{query}"), &staff)
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+        }
+
+        // The network's trial balance balances; Alpha's shows its account.
+        let network = api
+            .get(
+                &format!("/api/v1/reports/trial-balance?{query}"),
+                &accountant,
+            )
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(network["member_id"], serde_json::Value::Null);
+        assert_eq!(network["debit_total"], network["credit_total"]);
+        assert_ne!(network["debit_total"], "0.00");
+        assert!(!network["rows"].as_array().unwrap().is_empty());
+        let own = api
+            .get(&format!("/api/v1/reports/trial-balance?{query}"), &owner)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(own["member_id"], alpha.id);
+        assert_eq!(own["debit_total"], own["credit_total"]);
+
+        // The period: at most PERIOD_DAYS_MAX days, both included, `from` not after `to`.
+        let longest = today - chrono::Duration::days(web::export::PERIOD_DAYS_MAX - 1);
+        api.get(
+            &format!("/api/v1/reports/trial-balance?from={longest}&to={today}"),
+            &accountant,
+        )
+        .await
+        .ok(StatusCode::OK);
+        let too_long = longest - chrono::Duration::days(1);
+        for query in [
+            format!("from={too_long}&to={today}"),
+            format!("from={today}&to={from}"),
+            format!("from=2026-13-01&to={today}"),
+            format!("to={today}"),
+        ] {
+            api.get(
+                &format!("/api/v1/reports/trial-balance?{query}"),
+                &accountant,
+            )
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        }
         store.close().await;
     }
 });

@@ -42,39 +42,8 @@ pub async fn export(
         _ => CsvOptions::FRENCH,
     };
     let format = Format::from_name(&format, options).ok_or(ApiError::NotFound)?;
-    let member = types::param(&params, "member").unwrap_or("").trim();
-    let books = if auth.is_network() {
-        if member.is_empty() {
-            Books::Network
-        } else {
-            let id = types::path_id(member)?;
-            let member = people::member(&state.store, id)
-                .await?
-                .ok_or(ApiError::NotFound)?;
-            Books::Member(ledger::AccountId(member.account_id as u64))
-        }
-    } else {
-        match auth.user.role {
-            Role::Owner | Role::MemberAccountant => {}
-            _ => {
-                return Err(ApiError::forbidden(
-                    "Only the network's staff (manage token), a member's owner or its accountant download books.",
-                ))
-            }
-        }
-        let own = auth.member()?;
-        if !member.is_empty() && member != own.id.to_string() {
-            return Err(ApiError::NotFound);
-        }
-        Books::Member(ledger::AccountId(own.account_id as u64))
-    };
-    let day = |name: &str| {
-        types::param(&params, name)
-            .and_then(|t| NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").ok())
-            .ok_or_else(|| ApiError::invalid(name, format!("{name} must be a date YYYY-MM-DD.")))
-    };
-    let period = Period::new(day("from")?, day("to")?)
-        .map_err(|e| ApiError::invalid("to", e.to_string()))?;
+    let books = books_of(&state, &auth, &params).await?;
+    let period = period_of(&params)?;
     let request = DownloadRequest {
         format,
         books,
@@ -83,4 +52,48 @@ pub async fn export(
     Ok(download::download(&state.store, &state.downloads, request)
         .await?
         .into_response())
+}
+
+/// Whose books a request is about (`member=<id>`): any member's or the network's (by
+/// default) for the network's staff; its own company's for a member's owner or accountant
+/// (another member's id answers 404, like a missing one); staff are refused.
+pub(super) async fn books_of(
+    state: &AppState,
+    auth: &ApiAuth,
+    params: &[(String, String)],
+) -> ApiResult<Books> {
+    let member = types::param(params, "member").unwrap_or("").trim();
+    if auth.is_network() {
+        if member.is_empty() {
+            return Ok(Books::Network);
+        }
+        let id = types::path_id(member)?;
+        let member = people::member(&state.store, id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        return Ok(Books::Member(ledger::AccountId(member.account_id as u64)));
+    }
+    match auth.user.role {
+        Role::Owner | Role::MemberAccountant => {}
+        _ => {
+            return Err(ApiError::forbidden(
+                "Only the network's staff (manage token), a member's owner or its accountant read the books.",
+            ))
+        }
+    }
+    let own = auth.member()?;
+    if !member.is_empty() && member != own.id.to_string() {
+        return Err(ApiError::NotFound);
+    }
+    Ok(Books::Member(ledger::AccountId(own.account_id as u64)))
+}
+
+/// The period of `from` and `to` (`YYYY-MM-DD`, both days included).
+pub(super) fn period_of(params: &[(String, String)]) -> ApiResult<Period> {
+    let day = |name: &str| {
+        types::param(params, name)
+            .and_then(|t| NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").ok())
+            .ok_or_else(|| ApiError::invalid(name, format!("{name} must be a date YYYY-MM-DD.")))
+    };
+    Period::new(day("from")?, day("to")?).map_err(|e| ApiError::invalid("to", e.to_string()))
 }

@@ -21,6 +21,7 @@ pub mod manage;
 pub mod offers;
 pub mod orders;
 pub mod payments;
+pub mod reports;
 pub mod stats;
 pub mod types;
 
@@ -147,6 +148,8 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(manage::default_member))
         .routes(routes!(manage::recovery))
         .routes(routes!(exports::export))
+        .routes(routes!(reports::trial_balance))
+        .routes(routes!(reports::statement))
         .routes(routes!(locks::list, locks::lock))
         .routes(routes!(openapi_json))
         .routes(routes!(docs))
