@@ -68,6 +68,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/period-locks"),
     ("get", "/api/v1/reports/statement"),
     ("get", "/api/v1/reports/trial-balance"),
+    ("get", "/api/v1/reviews"),
+    ("put", "/api/v1/reviews/settings"),
     ("get", "/api/v1/rules"),
     ("post", "/api/v1/rules"),
     ("get", "/api/v1/wants"),

@@ -1144,3 +1144,92 @@ story!(member_categories_through_the_api, |db: &tests::TestDb| {
         store.close().await;
     }
 });
+
+story!(the_review_lists_through_the_api, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, api, alpha, beta) = setup(&url).await;
+        let manage = token(&store, "gestion@troc.fr", Scope::Manage).await;
+        let accountant = token(&store, "compta@troc.fr", Scope::Manage).await;
+        let alpha_read = token(&store, "owner@alpha.fr", Scope::Read).await;
+        let beta_pay = token(&store, "owner@beta.fr", Scope::Pay).await;
+        // Beta (limit 500) buys 450: with the fund's 1 %, it uses 454.50, 90 % of its limit.
+        api.post(
+            "/api/v1/payments",
+            &beta_pay,
+            json!({"payee": alpha.id, "amount": "450"}),
+        )
+        .await
+        .ok(StatusCode::CREATED);
+        let today = chrono::Utc::now().date_naive().to_string();
+        api.put(
+            &format!("/api/v1/members/{}/review", alpha.id),
+            &manage,
+            json!({"next_review": today}),
+        )
+        .await
+        .ok(StatusCode::OK);
+
+        let lists = api
+            .get("/api/v1/reviews", &accountant)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(lists["settings"]["near_limit_pct"], 80);
+        let near = lists["near_limit"].as_array().unwrap();
+        assert_eq!(near.len(), 1);
+        assert_eq!(near[0]["member_id"], beta.id);
+        assert_eq!(near[0]["used"], "454.50");
+        assert_eq!(near[0]["used_pct"], 90);
+        assert_eq!(near[0]["credit_limit"], "500.00");
+        let due = lists["reviews_due"].as_array().unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0]["member_id"], alpha.id);
+        assert_eq!(due[0]["next_review"], today.as_str());
+        assert_eq!(lists["negative_too_long"], json!([]));
+        api.get("/api/v1/reviews", &alpha_read)
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+
+        // The settings: the manager only, each value within its range (at the edge and one
+        // past it), nothing changed by a refusal.
+        let settings = |near: i64| {
+            json!({"near_limit_pct": near, "negative_days": 365, "growth_months": 3,
+                   "turnover_share_bp": 500, "sales_months": 12, "sales_share_bp": 10000})
+        };
+        api.put("/api/v1/reviews/settings", &accountant, settings(95))
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+        for bad in [0, 101] {
+            let problem = api
+                .put("/api/v1/reviews/settings", &manage, settings(bad))
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["errors"][0]["code"], "out_of_range");
+        }
+        let mut past = settings(80);
+        past["sales_share_bp"] = json!(100_001);
+        api.put("/api/v1/reviews/settings", &manage, past)
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        let set = api
+            .put("/api/v1/reviews/settings", &manage, settings(100))
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(set["near_limit_pct"], 100);
+        let set = api
+            .put("/api/v1/reviews/settings", &manage, settings(95))
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(set["near_limit_pct"], 95);
+        // At 95 %, Beta's 90 % is no longer near its limit.
+        let lists = api.get("/api/v1/reviews", &manage).await.ok(StatusCode::OK);
+        assert_eq!(lists["near_limit"], json!([]));
+        assert_eq!(lists["settings"]["near_limit_pct"], 95);
+        let log = api
+            .get("/api/v1/action-log?action=settings.change", &accountant)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(log["items"].as_array().unwrap().len(), 2);
+        store.close().await;
+    }
+});

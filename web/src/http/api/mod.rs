@@ -22,6 +22,7 @@ pub mod offers;
 pub mod orders;
 pub mod payments;
 pub mod reports;
+pub mod reviews;
 pub mod stats;
 pub mod types;
 
@@ -134,6 +135,8 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(manage::invite_owner))
         .routes(routes!(categories::list, categories::create))
         .routes(routes!(categories::update))
+        .routes(routes!(reviews::lists))
+        .routes(routes!(reviews::set_settings))
         .routes(routes!(applications::list))
         .routes(routes!(applications::show))
         .routes(routes!(applications::approve))
