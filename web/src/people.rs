@@ -157,6 +157,13 @@ pub struct Member {
     pub in_directory: bool,
 }
 
+impl Member {
+    /// The member's ledger account.
+    pub fn account(&self) -> AccountId {
+        AccountId(u64::try_from(self.account_id).unwrap_or(u64::MAX))
+    }
+}
+
 /// A company profile as entered, before it has ids.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Profile {
@@ -716,7 +723,7 @@ pub async fn shown_balances(
     let shown: BTreeSet<AccountId> = members
         .iter()
         .filter(|m| !m.hide_balance)
-        .map(|m| AccountId(m.account_id as u64))
+        .map(|m| m.account())
         .collect();
     Ok(store
         .accounts_of(&shown)

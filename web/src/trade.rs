@@ -2,9 +2,7 @@
 //! until the seller confirms delivery). Rows only; the money moves through the store's
 //! write path, and every status change here follows a ledger outcome.
 
-use ledger::{
-    AccountId, Amount, HoldId, HoldStatus, IdempotencyKey, Operation, Outcome, Rejection,
-};
+use ledger::{Amount, HoldId, HoldStatus, IdempotencyKey, Operation, Outcome, Rejection};
 use sqlx::Row;
 
 use crate::dispatch;
@@ -266,8 +264,8 @@ pub async fn pay_receipted(
     receipt: Option<crate::store::ApiReceipt>,
 ) -> StoreResult<Result<Outcome, Rejection>> {
     let op = Operation::Payment {
-        payer: AccountId(payer.account_id as u64),
-        payee: AccountId(payee.account_id as u64),
+        payer: payer.account(),
+        payee: payee.account(),
         amount: order.amount,
         reference: order.reference,
         memo: order.memo,
@@ -550,8 +548,8 @@ pub async fn place_order(
         .map_err(|e| StoreError::Invalid(e.to_string()))?;
     let op = Operation::PlaceHold {
         hold: HoldId(0),
-        payer: AccountId(buyer.account_id as u64),
-        payee: AccountId(seller.account_id as u64),
+        payer: buyer.account(),
+        payee: seller.account(),
         amount: Amount::from_minor(price),
         expires_at,
         reference: format!("annonce-{}", listing.id),

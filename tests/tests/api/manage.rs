@@ -9,7 +9,7 @@ use web::console::Actor;
 use web::people;
 use web::tokens::Scope;
 
-use super::{balance, ids, setup, token};
+use super::{balance, day_in, ids, setup, token};
 
 story!(manager_routes, |db: &tests::TestDb| {
     let url = db.url().to_owned();
@@ -1233,3 +1233,127 @@ story!(the_review_lists_through_the_api, |db: &tests::TestDb| {
         store.close().await;
     }
 });
+
+story!(
+    fund_stress_write_offs_and_brokering,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, api, alpha, beta) = setup(&url).await;
+            let manage = token(&store, "gestion@troc.fr", Scope::Manage).await;
+            let accountant = token(&store, "compta@troc.fr", Scope::Manage).await;
+            let alpha_pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
+            let beta_pay = token(&store, "owner@beta.fr", Scope::Pay).await;
+            let until = day_in(30);
+            let listing = |title: &str| {
+                json!({"title": title, "category": "informatique", "price": "100", "city": "Lyon",
+                   "active_until": until})
+            };
+            let want = api
+                .post("/api/v1/wants", &alpha_pay, listing("Cherche un site"))
+                .await
+                .ok(StatusCode::CREATED)["id"]
+                .clone();
+            let offer = api
+                .post("/api/v1/offers", &beta_pay, listing("Sites web"))
+                .await
+                .ok(StatusCode::CREATED)["id"]
+                .clone();
+            // Beta buys 300 from Alpha: Beta owes 303 (the fund's 1 %), the fund holds 3.
+            api.post(
+                "/api/v1/payments",
+                &beta_pay,
+                json!({"payee": alpha.id, "amount": "300"}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+
+            // Brokering: Alpha could buy Beta's offer, Beta could fill Alpha's want.
+            let lists = api
+                .get("/api/v1/brokering", &manage)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(lists["creditors"][0]["member_id"], alpha.id);
+            // 300 less the seller's commission (2 %).
+            assert_eq!(lists["creditors"][0]["balance"], "294.00");
+            let to_buy = &lists["creditors"][0]["matches"][0];
+            assert_eq!(to_buy["listing"]["id"], offer);
+            assert_eq!(to_buy["counterparty_id"], beta.id);
+            assert_eq!(to_buy["same_city"], true);
+            assert_eq!(lists["debtors"][0]["member_id"], beta.id);
+            assert_eq!(lists["debtors"][0]["matches"][0]["listing"]["id"], want);
+            // Brokering is the manager's.
+            for caller in [&accountant, &alpha_pay] {
+                api.get("/api/v1/brokering", caller)
+                    .await
+                    .problem(StatusCode::FORBIDDEN, "forbidden");
+            }
+
+            // The stress test: the default k, k at 1 and at 1 000, past both ends.
+            let stress = api
+                .get("/api/v1/guarantee-fund/stress", &accountant)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(stress["k"], 1, "one debtor only");
+            assert_eq!(stress["debt"], "303.00");
+            assert_eq!(stress["absorbed_by_fund"], "3.00");
+            assert_eq!(stress["uncovered"], "300.00");
+            assert_eq!(stress["share_of_fund"], "101.0000");
+            assert_eq!(stress["debtors"][0]["member_id"], beta.id);
+            assert_eq!(stress["debtors"][0]["debt"], "303.00");
+            for k in [1, 1_000] {
+                api.get(&format!("/api/v1/guarantee-fund/stress?k={k}"), &manage)
+                    .await
+                    .ok(StatusCode::OK);
+            }
+            for k in ["0", "1001", "x"] {
+                let problem = api
+                    .get(&format!("/api/v1/guarantee-fund/stress?k={k}"), &manage)
+                    .await
+                    .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+                assert_eq!(problem["field"], "k");
+            }
+            api.get("/api/v1/guarantee-fund/stress", &alpha_pay)
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+
+            // Written off: listed with what the fund and the losses took, then a recovery.
+            let none = api
+                .get("/api/v1/guarantee-fund/written-off", &accountant)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(none["items"], json!([]));
+            let written = api
+                .post(
+                    &format!("/api/v1/members/{}/default", beta.id),
+                    &manage,
+                    json!({"reason": "Liquidation"}),
+                )
+                .await
+                .ok(StatusCode::OK);
+            api.post(
+                &format!("/api/v1/members/{}/recovery", beta.id),
+                &manage,
+                json!({"amount": "50", "memo": "Mandataire, acompte"}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+            let listed = api
+                .get("/api/v1/guarantee-fund/written-off", &accountant)
+                .await
+                .ok(StatusCode::OK);
+            let items = listed["items"].as_array().unwrap();
+            assert_eq!(items.len(), 1);
+            assert_eq!(items[0]["member_id"], beta.id);
+            assert_eq!(items[0]["transaction_id"], written["transaction_id"]);
+            assert_eq!(items[0]["loss"], "303.00");
+            assert_eq!(items[0]["from_fund"], "3.00");
+            assert_eq!(items[0]["from_losses"], "300.00");
+            assert_eq!(items[0]["recovered"], "50.00");
+            api.get("/api/v1/guarantee-fund/written-off", &beta_pay)
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+            store.close().await;
+        }
+    }
+);

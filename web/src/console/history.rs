@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use ledger::Amount;
 
-use super::members::{account_of, resolve};
+use super::members::resolve;
 use super::{Actor, ConsoleError, ConsoleResult, Target};
 use crate::dispatch;
 use crate::store::{ActionEntry, ActionFilter, Store, ACTIONS_PAGE_SIZE_MAX};
@@ -48,7 +48,7 @@ pub async fn limit_history(
 ) -> ConsoleResult<Vec<LimitRecord>> {
     actor.require_reader()?;
     let (member, _) = resolve(store, Target::Member(member_id)).await?;
-    let account = i64::try_from(account_of(&member).0).map_err(|_| ConsoleError::NotFound)?;
+    let account = i64::try_from(member.account().0).map_err(|_| ConsoleError::NotFound)?;
     let sql = "SELECT time, actor, reason, credit_limit_before, credit_limit_after, \
                max_balance_before, max_balance_after, below_current_debt FROM limit_changes \
                WHERE account_id = $1 ORDER BY id LIMIT $2";

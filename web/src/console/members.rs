@@ -349,14 +349,10 @@ pub async fn resolve(store: &Store, target: Target) -> ConsoleResult<(Member, Ac
     }
     .ok_or(ConsoleError::NotFound)?;
     let account = store
-        .account(account_of(&member))
+        .account(member.account())
         .await?
         .ok_or(ConsoleError::NotFound)?;
     Ok((member, account))
-}
-
-pub fn account_of(member: &Member) -> AccountId {
-    AccountId(member.account_id as u64)
 }
 
 fn limits_of(account: &Account) -> Limits {
@@ -386,7 +382,7 @@ pub async fn set_limits(
     }
     let reason = issues.reason(&change.reason);
     issues.finish()?;
-    let account = account_of(&member);
+    let account = member.account();
     let op = Operation::SetLimits {
         account,
         credit_limit: change.credit_limit,
@@ -478,7 +474,7 @@ pub async fn set_status(
     let mut issues = Issues::default();
     let reason = issues.reason(reason);
     issues.finish()?;
-    let account = account_of(&member);
+    let account = member.account();
     let op = Operation::SetStatus {
         account,
         status: action.target(),
@@ -664,7 +660,7 @@ pub(crate) async fn all_rows(store: &Store) -> ConsoleResult<Vec<MemberRow>> {
     Ok(members
         .into_iter()
         .filter_map(|member| {
-            let account = accounts.get(&account_of(&member))?.clone();
+            let account = accounts.get(&member.account())?.clone();
             let fields = fields.get(&member.id)?.clone();
             Some(MemberRow {
                 member,

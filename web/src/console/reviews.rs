@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use ledger::{AccountId, AccountStatus, Amount};
 use sqlx::Row;
 
-use super::members::{account_of, all_rows, MemberRow};
+use super::members::{all_rows, MemberRow};
 use super::settings::Settings;
 use super::{Actor, ConsoleResult};
 use crate::dispatch;
@@ -161,7 +161,7 @@ async fn growing_of(
         .into_iter()
         .filter_map(|row| {
             let balance = row.account.balance().minor();
-            let nets = since.get(&account_of(&row.member));
+            let nets = since.get(&row.member.account());
             let mut balances: Vec<Amount> = (0..points.len() - 1)
                 .map(|k| Amount::from_minor(balance - nets.map(|n| n[k]).unwrap_or(0)))
                 .collect();

@@ -17,7 +17,7 @@
 use chrono::{DateTime, Duration, Utc};
 use ledger::{Amount, MINOR_PER_UNIT};
 
-use super::members::{account_of, member_view};
+use super::members::member_view;
 use super::reviews::MONTH_DAYS;
 use super::settings::{self, Settings};
 use super::{Actor, ConsoleResult};
@@ -92,7 +92,7 @@ pub async fn suggest(
     let view = member_view(store, actor, member_id).await?;
     let settings = settings::get(store).await?;
     let since = now - Duration::days(settings.sales_months * MONTH_DAYS);
-    let sales = sales_since(store, account_of(&view.member), since).await?;
+    let sales = sales_since(store, view.member.account(), since).await?;
     let (from_turnover, from_sales, trading_cap, suggested) = rule(
         &settings,
         view.fields.declared_turnover,

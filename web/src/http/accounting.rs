@@ -275,7 +275,7 @@ impl Chosen {
     fn books(&self) -> Books {
         match self {
             Chosen::Network => Books::Network,
-            Chosen::Member(m) => Books::Member(super::money::account_id(m)),
+            Chosen::Member(m) => Books::Member(m.account()),
         }
     }
 }
@@ -528,7 +528,7 @@ async fn scope_of(
         Chosen::Network => Scope::Network,
         Chosen::Member(m) => Scope::Member(
             directory
-                .get(super::money::account_id(m))
+                .get(m.account())
                 .cloned()
                 .ok_or(AppError::NotFound)?,
         ),

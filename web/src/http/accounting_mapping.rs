@@ -682,7 +682,7 @@ async fn member_page(
     shown: Shown,
 ) -> AppResult<Response> {
     let t = auth.tr();
-    let account = super::money::account_id(member);
+    let account = member.account();
     let mapping = state.store.account_mapping().await?;
     let own = mapping.member_override(account).is_some();
     let mut stored = Values::new();
@@ -797,7 +797,7 @@ async fn save_member(
         return Err(AppError::Forbidden);
     }
     let t = auth.tr();
-    let account = super::money::account_id(&member);
+    let account = member.account();
     let note = ActionNote::new(
         Some(auth.user.id),
         &auth.user.email,

@@ -13,7 +13,6 @@ use serde::Deserialize;
 use super::error::{AppError, AppResult};
 use super::i18n::{FieldError, Tr};
 use super::market::{sector_label, sectors};
-use super::money::account_id;
 use super::session::{Auth, MemberAuth, MemberReader};
 use super::templates::{page, role_label, Chrome};
 use super::AppState;
@@ -435,7 +434,7 @@ async fn directory(State(state): State<AppState>, auth: Auth) -> AppResult<Respo
     let balances = people::shown_balances(&state.store, &members).await?;
     let mut entries = Vec::new();
     for m in members {
-        let balance = balances.get(&account_id(&m)).map(|b| t.lang.amount(*b));
+        let balance = balances.get(&m.account()).map(|b| t.lang.amount(*b));
         entries.push(DirectoryEntry {
             sector: sector_label(t, &m.sector),
             name: m.name,

@@ -48,14 +48,10 @@ pub const CHART_POINTS_MAX: usize = 200;
 /// Transactions listed on the dashboard.
 pub const RECENT_LINES: usize = 10;
 
-pub fn account_id(member: &Member) -> AccountId {
-    AccountId(member.account_id as u64)
-}
-
 pub async fn account_of(state: &AppState, member: &Member) -> AppResult<Account> {
     state
         .store
-        .account(account_id(member))
+        .account(member.account())
         .await?
         .ok_or_else(|| AppError::Internal(format!("member {} has no account", member.id)))
 }
@@ -577,7 +573,7 @@ impl HistoryQuery {
             from,
             to,
             kind,
-            counterparty: counterparty.map(account_id),
+            counterparty: counterparty.map(Member::account),
         })
     }
 
@@ -638,7 +634,7 @@ async fn history(
     let t = auth.tr();
     let chosen = query.counterparty(&state).await?;
     let filter = query.filter(chosen.as_ref())?;
-    let me = account_id(&auth.member);
+    let me = auth.member.account();
     let result = activity::history(
         &state.store,
         me,
@@ -699,7 +695,7 @@ async fn history_csv(
 ) -> AppResult<Response> {
     let chosen = query.counterparty(&state).await?;
     let filter = query.filter(chosen.as_ref())?;
-    let me = account_id(&auth.member);
+    let me = auth.member.account();
     let result =
         activity::history(&state.store, me, &filter, None, activity::EXPORT_ROWS_MAX).await?;
     if result.next_before.is_some() {
@@ -778,7 +774,7 @@ async fn statement(
         .ok_or(AppError::BadRequest)?;
     let start = Utc.from_utc_datetime(&first.and_hms_opt(0, 0, 0).expect("midnight"));
     let end = Utc.from_utc_datetime(&next.and_hms_opt(0, 0, 0).expect("midnight"));
-    let me = account_id(&auth.member);
+    let me = auth.member.account();
     let account = account_of(&state, &auth.member).await?;
     let opening =
         account.balance().minor() - activity::net_since(&state.store, me, start).await?.minor();

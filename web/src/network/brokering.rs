@@ -13,7 +13,7 @@ use ledger::{Account, AccountKind, AccountStatus, Amount};
 use sqlx::Row;
 
 use super::fund::members_by_account;
-use super::{account_of, require, Access, NetworkResult};
+use super::{require, Access, NetworkResult};
 use crate::actor::Actor;
 use crate::dispatch;
 use crate::market::{self, Kind, Listing};
@@ -174,7 +174,7 @@ async fn matching(
             continue;
         };
         let balance = store
-            .account(account_of(&counterparty))
+            .account(counterparty.account())
             .await?
             .map(|a| a.balance())
             .unwrap_or(Amount::ZERO);

@@ -17,9 +17,7 @@ use ledger::{
     Rejection, TxId, TxKind,
 };
 
-use super::{
-    account_of, member_of, require, Access, InvalidInput, Memo, NetworkError, NetworkResult, Reason,
-};
+use super::{member_of, require, Access, InvalidInput, Memo, NetworkError, NetworkResult, Reason};
 use crate::actor::Actor;
 use crate::dispatch;
 use crate::people::{self, Member};
@@ -27,6 +25,8 @@ use crate::store::{Store, StoreError, Submission};
 
 /// The largest `k` of the stress test (the ledger's bound on its sort).
 pub const STRESS_K_MAX: usize = ledger::fund::STRESS_K_MAX;
+/// The stress test's default k (the fund page and the API).
+pub const STRESS_K_DEFAULT: usize = 3;
 /// Written-off members listed at most, newest first.
 pub const WRITTEN_OFF_LISTED_MAX: usize = 100;
 /// Closed accounts examined at most when listing write-offs.
@@ -132,7 +132,7 @@ pub(crate) async fn members_by_account(store: &Store) -> NetworkResult<HashMap<A
     Ok(people::members(store, MEMBERS_READ_MAX)
         .await?
         .into_iter()
-        .map(|m| (account_of(&m), m))
+        .map(|m| (m.account(), m))
         .collect())
 }
 
@@ -162,7 +162,7 @@ pub async fn stress(store: &Store, actor: &Actor, k: usize) -> NetworkResult<Str
 async fn fund_and_member(store: &Store, member: &Member) -> NetworkResult<(Account, Account)> {
     let system = store.system_accounts().await?;
     let account = store
-        .account(account_of(member))
+        .account(member.account())
         .await?
         .ok_or_else(|| StoreError::Corrupt(format!("member {} has no account", member.id)))?;
     let fund = store
@@ -292,7 +292,7 @@ pub async fn record_recovery(
 ) -> NetworkResult<RecoveryDone> {
     require(actor, Access::Act)?;
     let member = member_of(store, member_id).await?;
-    let account = account_of(&member);
+    let account = member.account();
     let system = store.system_accounts().await?;
     let fund_before = store
         .account(system.fund)

@@ -195,10 +195,6 @@ pub(crate) async fn member_of(store: &Store, member_id: i64) -> NetworkResult<Me
         .ok_or(NetworkError::UnknownMember)
 }
 
-pub(crate) fn account_of(member: &Member) -> AccountId {
-    AccountId(u64::try_from(member.account_id).unwrap_or(u64::MAX))
-}
-
 /// An account id as the database stores it.
 pub(crate) fn db_id(id: AccountId) -> i64 {
     i64::try_from(id.0).unwrap_or(i64::MAX)

@@ -6,7 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use ledger::{AccountId, FundPayer, Policy, FEE_BP_MAX};
+use ledger::{FundPayer, Policy, FEE_BP_MAX};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -81,9 +81,7 @@ pub async fn directory(
     let items = members
         .into_iter()
         .map(|m| DirectoryEntry {
-            balance: balances
-                .get(&AccountId(m.account_id as u64))
-                .map(|b| money(*b)),
+            balance: balances.get(&m.account()).map(|b| money(*b)),
             member_id: m.id,
             name: m.name,
             sector: m.sector,

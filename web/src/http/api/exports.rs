@@ -71,7 +71,7 @@ pub(super) async fn books_of(
         let member = people::member(&state.store, id)
             .await?
             .ok_or(ApiError::NotFound)?;
-        return Ok(Books::Member(ledger::AccountId(member.account_id as u64)));
+        return Ok(Books::Member(member.account()));
     }
     match auth.user.role {
         Role::Owner | Role::MemberAccountant => {}
@@ -85,7 +85,7 @@ pub(super) async fn books_of(
     if !member.is_empty() && member != own.id.to_string() {
         return Err(ApiError::NotFound);
     }
-    Ok(Books::Member(ledger::AccountId(own.account_id as u64)))
+    Ok(Books::Member(own.account()))
 }
 
 /// The period of `from` and `to` (`YYYY-MM-DD`, both days included).

@@ -1054,3 +1054,197 @@ pub async fn invite_owner(
     })
     .await)
 }
+
+/// One of the largest debtors of a stress test.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StressDebtor {
+    pub account_id: i64,
+    pub member_id: Option<i64>,
+    pub name: Option<String>,
+    /// What it owes, as a positive amount.
+    pub debt: String,
+}
+
+/// What the default of the `k` largest debtors would do to the fund.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StressReport {
+    /// How many default (at most the number of debtors).
+    pub k: usize,
+    /// Their combined debt.
+    pub debt: String,
+    /// What the fund would absorb (at most its balance).
+    pub absorbed_by_fund: String,
+    /// What would be left for the losses account.
+    pub uncovered: String,
+    /// debt ÷ fund balance, 4 decimals; none when the fund is empty.
+    #[schema(example = "0.4000")]
+    pub share_of_fund: Option<String>,
+    /// Largest first.
+    pub debtors: Vec<StressDebtor>,
+}
+
+/// The fund's stress test (manager or accountant): what if the `k` largest debtors
+/// defaulted at once (the `/admin/fund` page).
+#[utoipa::path(get, path = "/api/v1/guarantee-fund/stress", tag = "manage",
+    params(("k" = Option<i64>, Query, description = "1 to 1 000 debtors, default 3", minimum = 1, maximum = 1000)),
+    responses(
+        (status = 200, description = "The stress test", body = StressReport),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`k` out of its range", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn fund_stress(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<StressReport>> {
+    let actor = auth.network_actor()?;
+    let params = types::query(raw.as_deref());
+    let k = match types::param(&params, "k") {
+        None => fund::STRESS_K_DEFAULT,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|k| (1..=fund::STRESS_K_MAX).contains(k))
+            .ok_or_else(|| {
+                ApiError::invalid("k", format!("k must be 1 to {}.", fund::STRESS_K_MAX))
+            })?,
+    };
+    let report = fund::stress(&state.store, &actor, k).await?;
+    Ok(Json(StressReport {
+        k: report.test.k,
+        debt: money(report.test.debt),
+        absorbed_by_fund: money(report.test.absorbed_by_fund),
+        uncovered: money(report.test.uncovered),
+        share_of_fund: report.test.share_of_fund.map(|d| format!("{d:.4}")),
+        debtors: report
+            .debtors
+            .iter()
+            .map(|d| StressDebtor {
+                account_id: d.account.0 as i64,
+                member_id: d.member.as_ref().map(|m| m.id),
+                name: d.member.as_ref().map(|m| m.name.clone()),
+                debt: money(d.debt),
+            })
+            .collect(),
+    }))
+}
+
+/// A member written off, and what was recovered since.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WrittenOffItem {
+    pub member_id: i64,
+    pub name: String,
+    /// The write-off.
+    pub transaction_id: i64,
+    pub time: String,
+    pub loss: String,
+    pub from_fund: String,
+    pub from_losses: String,
+    /// Recovered since (`POST /api/v1/members/{id}/recovery`).
+    pub recovered: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WrittenOffList {
+    pub items: Vec<WrittenOffItem>,
+}
+
+/// The members written off, with what was recovered from each (manager or accountant).
+#[utoipa::path(get, path = "/api/v1/guarantee-fund/written-off", tag = "manage",
+    responses(
+        (status = 200, description = "The write-offs", body = WrittenOffList),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn written_off(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+) -> ApiResult<Json<WrittenOffList>> {
+    let actor = auth.network_actor()?;
+    let listed = fund::written_off_members(&state.store, &actor).await?;
+    Ok(Json(WrittenOffList {
+        items: listed
+            .iter()
+            .map(|w| WrittenOffItem {
+                member_id: w.member.id,
+                name: w.member.name.clone(),
+                transaction_id: w.tx.0 as i64,
+                time: types::time(w.time),
+                loss: money(w.absorption.loss),
+                from_fund: money(w.absorption.from_fund),
+                from_losses: money(w.absorption.from_losses),
+                recovered: money(w.recovered),
+            })
+            .collect(),
+    }))
+}
+
+/// A listing suggested to a member, with who posted it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BrokeringMatch {
+    pub listing: super::offers::ListingItem,
+    pub counterparty_id: i64,
+    pub counterparty_name: String,
+    pub counterparty_balance: String,
+    pub same_city: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BrokeringSuggestion {
+    pub member_id: i64,
+    pub name: String,
+    pub balance: String,
+    pub matches: Vec<BrokeringMatch>,
+}
+
+/// The brokering lists: the largest creditors with offers they could buy, the largest
+/// debtors with wants they could fill (each at most 20 members, 5 listings each).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BrokeringLists {
+    pub creditors: Vec<BrokeringSuggestion>,
+    pub debtors: Vec<BrokeringSuggestion>,
+}
+
+fn suggestion(s: &crate::network::brokering::Suggestion) -> BrokeringSuggestion {
+    BrokeringSuggestion {
+        member_id: s.member.id,
+        name: s.member.name.clone(),
+        balance: money(s.balance),
+        matches: s
+            .matches
+            .iter()
+            .map(|m| BrokeringMatch {
+                listing: super::offers::listing_item(&m.listing),
+                counterparty_id: m.counterparty.id,
+                counterparty_name: m.counterparty.name.clone(),
+                counterparty_balance: money(m.counterparty_balance),
+                same_city: m.same_city,
+            })
+            .collect(),
+    }
+}
+
+/// Brokering (manager): who should trade with whom to bring balances back toward zero (the
+/// `/admin/brokering` page).
+#[utoipa::path(get, path = "/api/v1/brokering", tag = "manage",
+    responses(
+        (status = 200, description = "The brokering lists", body = BrokeringLists),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn brokering(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+) -> ApiResult<Json<BrokeringLists>> {
+    let actor = auth.network_actor()?;
+    let lists =
+        crate::network::brokering::brokering(&state.store, &actor, &crate::market::today()).await?;
+    Ok(Json(BrokeringLists {
+        creditors: lists.creditors.iter().map(suggestion).collect(),
+        debtors: lists.debtors.iter().map(suggestion).collect(),
+    }))
+}

@@ -40,7 +40,7 @@ pub struct ListingItem {
     pub created_at: String,
 }
 
-fn listing_item(l: &Listing) -> ListingItem {
+pub(super) fn listing_item(l: &Listing) -> ListingItem {
     ListingItem {
         id: l.id,
         kind: l.kind.as_str().to_owned(),

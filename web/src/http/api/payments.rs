@@ -120,7 +120,7 @@ fn texts(reference: &str, memo: &str) -> ApiResult<(String, String)> {
 async fn balance_of(state: &AppState, member: &Member) -> ApiResult<String> {
     let account = state
         .store
-        .account(ledger::AccountId(member.account_id as u64))
+        .account(member.account())
         .await?
         .ok_or_else(|| ApiError::Internal(format!("member {} has no account", member.id)))?;
     Ok(money(account.balance()))
@@ -168,7 +168,7 @@ pub async fn pay(
         reference,
         memo,
     };
-    let payer_account = ledger::AccountId(payer.account_id as u64);
+    let payer_account = payer.account();
     // With a key, the answer is stored in the payment's own database transaction.
     let receipt = keyed
         .as_ref()

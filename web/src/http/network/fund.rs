@@ -24,13 +24,10 @@ use crate::http::money::token_is_valid;
 use crate::http::session::Auth;
 use crate::http::templates::{page, Chrome};
 use crate::http::AppState;
-use crate::network::fund::{self, DefaultPreview, WrittenOff, STRESS_K_MAX};
+use crate::network::fund::{self, DefaultPreview, WrittenOff, STRESS_K_DEFAULT, STRESS_K_MAX};
 use crate::network::stats::{MonthFigures, STATS_MONTHS_DEFAULT, STATS_MONTHS_MAX};
 use crate::network::{Access, Memo, NetworkError, Reason};
 use crate::people::{self, Role};
-
-/// The stress test's default k.
-pub const STRESS_K_DEFAULT: usize = 3;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct FundQuery {
