@@ -48,7 +48,9 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/members/{id}/recovery"),
     ("put", "/api/v1/members/{id}/review"),
     ("put", "/api/v1/members/{id}/turnover"),
+    ("get", "/api/v1/network"),
     ("get", "/api/v1/network/accounts"),
+    ("put", "/api/v1/network/siren"),
     ("get", "/api/v1/network/stats"),
     ("get", "/api/v1/offers"),
     ("post", "/api/v1/offers"),
@@ -472,6 +474,56 @@ story!(reports_through_the_api, |db: &tests::TestDb| {
             .await
             .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
         }
+        store.close().await;
+    }
+});
+
+story!(the_network_siren_through_the_api, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, api, _alpha, _beta) = setup(&url).await;
+        let manage = token(&store, "gestion@troc.fr", Scope::Manage).await;
+        let accountant = token(&store, "compta@troc.fr", Scope::Manage).await;
+        let member = token(&store, "owner@alpha.fr", Scope::Read).await;
+        let network = api.get("/api/v1/network", &member).await.ok(StatusCode::OK);
+        assert!(!network["name"].as_str().unwrap().is_empty());
+        assert_eq!(network["siren"], serde_json::Value::Null);
+        for caller in [&accountant, &member] {
+            api.put(
+                "/api/v1/network/siren",
+                caller,
+                json!({"siren": "552100554"}),
+            )
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+        }
+        // Nine digits that fail the Luhn check, eight, ten: refused, nothing set.
+        for bad in ["552100555", "55210055", "5521005540"] {
+            let problem = api
+                .put("/api/v1/network/siren", &manage, json!({"siren": bad}))
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], "siren");
+        }
+        assert!(store.network_siren().await.unwrap().is_none());
+        let set = api
+            .put(
+                "/api/v1/network/siren",
+                &manage,
+                json!({"siren": " 552100554 "}),
+            )
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(set["siren"], "552100554");
+        assert_eq!(
+            store.network_siren().await.unwrap().unwrap().as_str(),
+            "552100554"
+        );
+        let log = api
+            .get("/api/v1/action-log?action=network.siren", &accountant)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(log["items"].as_array().unwrap().len(), 1);
         store.close().await;
     }
 });

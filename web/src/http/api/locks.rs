@@ -1,6 +1,7 @@
 //! Period locks (the accounting page's locks, `docs/exports.md`): once a period is over, the
 //! network's manager or accountant locks it, and nothing can be dated inside it any more. A
-//! FEC needs its period locked.
+//! FEC needs its period locked. And the network's name and SIREN, which every export
+//! carries.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -15,9 +16,9 @@ use super::error::{ApiError, ApiResult, Problem};
 use super::idempotency::{self, WriteRequest, Written};
 use super::types::{self, time};
 use crate::export::calendar;
-use crate::export::PeriodLock;
+use crate::export::{PeriodLock, Siren};
 use crate::http::AppState;
-use crate::store::{ActionNote, StoreError, ACTION_REASON_LEN_MAX, LOCK_ACTION};
+use crate::store::{ActionNote, StoreError, ACTION_REASON_LEN_MAX, LOCK_ACTION, SIREN_ACTION};
 
 /// A locked period: every day up to `through` (Paris time), included.
 #[derive(Debug, Serialize, ToSchema)]
@@ -130,6 +131,82 @@ pub async fn lock(
             Err(StoreError::Invalid(_)) => Err(already_locked(state.store.locked_through().await?)),
             Err(error) => Err(error.into()),
         }
+    })
+    .await)
+}
+
+/// The network as its books name it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NetworkBody {
+    pub name: String,
+    /// The operator's SIREN: exports need it (the FEC's file name, OFX's bank id); none
+    /// until the manager sets it.
+    pub siren: Option<String>,
+}
+
+async fn network_body(state: &AppState) -> ApiResult<NetworkBody> {
+    Ok(NetworkBody {
+        name: state.store.network_name().await?.unwrap_or_default(),
+        siren: state
+            .store
+            .network_siren()
+            .await?
+            .map(|s| s.as_str().to_owned()),
+    })
+}
+
+/// The network's name and SIREN (any token).
+#[utoipa::path(get, path = "/api/v1/network", tag = "exports",
+    responses(
+        (status = 200, description = "The network", body = NetworkBody),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn network(
+    State(state): State<AppState>,
+    _auth: ApiAuth,
+) -> ApiResult<Json<NetworkBody>> {
+    Ok(Json(network_body(&state).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SirenBody {
+    /// 9 digits passing the Luhn check.
+    #[schema(example = "552100554", pattern = "^[0-9]{9}$")]
+    pub siren: String,
+}
+
+/// Sets the network operator's SIREN (a manage token of the manager), recorded in the
+/// action log (`network.siren`), as the accounting page does.
+#[utoipa::path(put, path = "/api/v1/network/siren", tag = "exports",
+    request_body = SirenBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    responses(
+        (status = 200, description = "Set: the network", body = NetworkBody),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of the manager", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a valid SIREN", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn set_siren(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    auth.console_actor()?.require_manager()?;
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        let input: SirenBody = types::json(&request.body)?;
+        let typed = input.siren.trim();
+        let siren = Some(typed)
+            .filter(|s| crate::people::siren_is_valid(s))
+            .and_then(|s| Siren::new(s).ok())
+            .ok_or_else(|| {
+                ApiError::invalid("siren", "siren must be 9 digits passing the Luhn check.")
+            })?;
+        let note = ActionNote::new(Some(auth.user.id), &auth.user.email, SIREN_ACTION, "")?;
+        state.store.set_network_siren(&siren, note).await?;
+        Written::ok(network_body(&state).await?)
     })
     .await)
 }

@@ -157,6 +157,8 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(reports::trial_balance))
         .routes(routes!(reports::statement))
         .routes(routes!(locks::list, locks::lock))
+        .routes(routes!(locks::network))
+        .routes(routes!(locks::set_siren))
         .routes(routes!(openapi_json))
         .routes(routes!(docs))
         .split_for_parts()
