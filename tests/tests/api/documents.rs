@@ -10,6 +10,8 @@ use super::{balance, member_accountant, setup, token};
 
 /// Every operation the API serves: the document must list exactly these.
 const OPERATIONS: &[(&str, &str)] = &[
+    ("get", "/api/v1/accounting/mapping"),
+    ("put", "/api/v1/accounting/mapping"),
     ("get", "/api/v1/accounts/{id}"),
     ("post", "/api/v1/accounts/{id}/close"),
     ("put", "/api/v1/accounts/{id}/credit-limit"),
@@ -521,6 +523,87 @@ story!(the_network_siren_through_the_api, |db: &tests::TestDb| {
         );
         let log = api
             .get("/api/v1/action-log?action=network.siren", &accountant)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(log["items"].as_array().unwrap().len(), 1);
+        store.close().await;
+    }
+});
+
+story!(the_account_mapping_through_the_api, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, api, _alpha, _beta) = setup(&url).await;
+        let manage = token(&store, "gestion@troc.fr", Scope::Manage).await;
+        let accountant = token(&store, "compta@troc.fr", Scope::Manage).await;
+        let owner = token(&store, "owner@alpha.fr", Scope::Pay).await;
+        // The defaults until one is stored.
+        let mapping = api
+            .get("/api/v1/accounting/mapping", &accountant)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(mapping["operator"]["commission"]["num"], "706000");
+        assert_eq!(mapping["member_default"]["customers"]["num"], "411100");
+        api.get("/api/v1/accounting/mapping", &owner)
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+        api.put("/api/v1/accounting/mapping", &owner, mapping.clone())
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+
+        // A class 9 account, a label one past 100 characters: refused, the field named,
+        // nothing stored.
+        let mut bad = mapping.clone();
+        bad["operator"]["commission"]["num"] = json!("906000");
+        let problem = api
+            .put("/api/v1/accounting/mapping", &accountant, bad)
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(problem["field"], "operator.commission");
+        let mut long = mapping.clone();
+        long["member_default"]["suppliers"]["label"] = json!("é".repeat(101));
+        let problem = api
+            .put("/api/v1/accounting/mapping", &accountant, long)
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(problem["field"], "member_default.suppliers");
+        assert_eq!(
+            store
+                .account_mapping()
+                .await
+                .unwrap()
+                .operator
+                .commission
+                .num(),
+            "706000"
+        );
+
+        // The accountant's chart: a commission account of its own, a 100-character label.
+        let mut chart = mapping.clone();
+        chart["operator"]["commission"] = json!({"num": "706500", "label": "Commissions barter"});
+        chart["member_default"]["suppliers"]["label"] = json!("é".repeat(100));
+        let stored = api
+            .put("/api/v1/accounting/mapping", &accountant, chart)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(stored["operator"]["commission"]["num"], "706500");
+        let read = api
+            .get("/api/v1/accounting/mapping", &manage)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(read, stored);
+        assert_eq!(
+            store
+                .account_mapping()
+                .await
+                .unwrap()
+                .operator
+                .commission
+                .num(),
+            "706500"
+        );
+        let log = api
+            .get("/api/v1/action-log?action=accounting.mapping", &manage)
             .await
             .ok(StatusCode::OK);
         assert_eq!(log["items"].as_array().unwrap().len(), 1);

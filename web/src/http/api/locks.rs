@@ -1,7 +1,7 @@
 //! Period locks (the accounting page's locks, `docs/exports.md`): once a period is over, the
 //! network's manager or accountant locks it, and nothing can be dated inside it any more. A
-//! FEC needs its period locked. And the network's name and SIREN, which every export
-//! carries.
+//! FEC needs its period locked. And what every export carries: the network's name and
+//! SIREN, and its chart of accounts (the account mapping).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -16,9 +16,12 @@ use super::error::{ApiError, ApiResult, Problem};
 use super::idempotency::{self, WriteRequest, Written};
 use super::types::{self, time};
 use crate::export::calendar;
+use crate::export::mapping::{MemberMapping, OperatorMapping};
 use crate::export::{PeriodLock, Siren};
 use crate::http::AppState;
-use crate::store::{ActionNote, StoreError, ACTION_REASON_LEN_MAX, LOCK_ACTION, SIREN_ACTION};
+use crate::store::{
+    ActionNote, StoreError, ACTION_REASON_LEN_MAX, LOCK_ACTION, MAPPING_ACTION, SIREN_ACTION,
+};
 
 /// A locked period: every day up to `through` (Paris time), included.
 #[derive(Debug, Serialize, ToSchema)]
@@ -207,6 +210,83 @@ pub async fn set_siren(
         let note = ActionNote::new(Some(auth.user.id), &auth.user.email, SIREN_ACTION, "")?;
         state.store.set_network_siren(&siren, note).await?;
         Written::ok(network_body(&state).await?)
+    })
+    .await)
+}
+
+/// The network's chart of accounts for the exports: the operator's accounts and the
+/// members' default (each account `{num, label}`; positions `{"single": account}` or
+/// `{"split": {debit, credit}}`; the fund `{"deposits": {...}}` or `{"provision": {...}}`;
+/// docs/exports.md, "Account mapping").
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MappingBody {
+    #[schema(value_type = Object)]
+    pub operator: OperatorMapping,
+    #[schema(value_type = Object)]
+    pub member_default: MemberMapping,
+}
+
+async fn mapping_body(state: &AppState) -> ApiResult<MappingBody> {
+    let mapping = state.store.account_mapping().await?;
+    Ok(MappingBody {
+        operator: mapping.operator.clone(),
+        member_default: mapping.member_default.clone(),
+    })
+}
+
+fn network_staff(auth: &ApiAuth) -> ApiResult<()> {
+    if auth.is_network() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "Only the network's manager or accountant keeps its chart of accounts, with a manage token.",
+        ))
+    }
+}
+
+/// The network's account mapping, as the exports use it (manager or accountant).
+#[utoipa::path(get, path = "/api/v1/accounting/mapping", tag = "exports",
+    responses(
+        (status = 200, description = "The mapping (the defaults when none is stored)", body = MappingBody),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn mapping(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<Json<MappingBody>> {
+    network_staff(&auth)?;
+    Ok(Json(mapping_body(&state).await?))
+}
+
+/// Replaces the network's account mapping (manager or accountant): every account is
+/// checked (a number of 3 to 20 letters or digits starting with three digits, the first a
+/// PCG class 1 to 8; a label of 1 to 100 characters); the
+/// members' own overrides stay; recorded in the action log (`accounting.mapping`, before
+/// and after), as the accounting page's mapping form.
+#[utoipa::path(put, path = "/api/v1/accounting/mapping", tag = "exports",
+    request_body = MappingBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    responses(
+        (status = 200, description = "Stored: the mapping as it is now", body = MappingBody),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An invalid account (`field` is its path, e.g. `operator.commission`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn set_mapping(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    network_staff(&auth)?;
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        let input: MappingBody = types::json(&request.body)?;
+        let note = ActionNote::new(Some(auth.user.id), &auth.user.email, MAPPING_ACTION, "")?;
+        state
+            .store
+            .set_network_mapping(input.operator, input.member_default, note)
+            .await?;
+        Written::ok(mapping_body(&state).await?)
     })
     .await)
 }

@@ -159,6 +159,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(locks::list, locks::lock))
         .routes(routes!(locks::network))
         .routes(routes!(locks::set_siren))
+        .routes(routes!(locks::mapping, locks::set_mapping))
         .routes(routes!(openapi_json))
         .routes(routes!(docs))
         .split_for_parts()
