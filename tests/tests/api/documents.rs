@@ -12,6 +12,8 @@ use super::{balance, member_accountant, setup, token};
 const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/accounting/mapping"),
     ("put", "/api/v1/accounting/mapping"),
+    ("get", "/api/v1/accounting/member-mapping"),
+    ("put", "/api/v1/accounting/member-mapping"),
     ("get", "/api/v1/accounts/{id}"),
     ("post", "/api/v1/accounts/{id}/close"),
     ("put", "/api/v1/accounts/{id}/credit-limit"),
@@ -610,3 +612,97 @@ story!(the_account_mapping_through_the_api, |db: &tests::TestDb| {
         store.close().await;
     }
 });
+
+story!(
+    a_member_keeps_its_own_chart_of_accounts,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, api, alpha, beta) = setup(&url).await;
+            let accountant = token(&store, "compta@troc.fr", Scope::Manage).await;
+            let owner_pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
+            let owner_read = token(&store, "owner@alpha.fr", Scope::Read).await;
+            let staff = token(&store, "staff@alpha.fr", Scope::Pay).await;
+            let expert = member_accountant(&store, &alpha).await;
+
+            let own = api
+                .get("/api/v1/accounting/member-mapping", &expert)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(own["member_id"], alpha.id);
+            assert_eq!(own["own"], false);
+            assert_eq!(own["mapping"]["customers"]["num"], "411100");
+            // The network's staff name the member; a member cannot read another's.
+            let read = api
+                .get(
+                    &format!("/api/v1/accounting/member-mapping?member={}", alpha.id),
+                    &accountant,
+                )
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(read, own);
+            api.get("/api/v1/accounting/member-mapping", &accountant)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            api.get(
+                &format!("/api/v1/accounting/member-mapping?member={}", beta.id),
+                &owner_read,
+            )
+            .await
+            .problem(StatusCode::NOT_FOUND, "not_found");
+
+            // The company's accountant sets a chart with its read token; the owner needs pay;
+            // staff and the network's staff may not.
+            let mut chart = own["mapping"].clone();
+            chart["barter"] = json!({"single": {"num": "517000", "label": "Compte barter"}});
+            let body = json!({"mapping": chart});
+            for caller in [&owner_read, &staff, &accountant] {
+                api.put("/api/v1/accounting/member-mapping", caller, body.clone())
+                    .await
+                    .problem(StatusCode::FORBIDDEN, "forbidden");
+            }
+            let mut bad = body.clone();
+            bad["mapping"]["customers"]["num"] = json!("41");
+            let problem = api
+                .put("/api/v1/accounting/member-mapping", &expert, bad)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], "mapping.customers");
+            let set = api
+                .put("/api/v1/accounting/member-mapping", &expert, body.clone())
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(set["own"], true);
+            assert_eq!(set["mapping"]["barter"]["single"]["num"], "517000");
+            // Beta still uses the network's default.
+            let beta_chart = api
+                .get(
+                    &format!("/api/v1/accounting/member-mapping?member={}", beta.id),
+                    &accountant,
+                )
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(beta_chart["own"], false);
+            // The owner drops it: the default again.
+            let reset = api
+                .put(
+                    "/api/v1/accounting/member-mapping",
+                    &owner_pay,
+                    json!({"mapping": null}),
+                )
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(reset["own"], false);
+            assert_eq!(reset["mapping"], own["mapping"]);
+            let log = api
+                .get(
+                    "/api/v1/action-log?action=accounting.member_mapping",
+                    &accountant,
+                )
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(log["items"].as_array().unwrap().len(), 2);
+            store.close().await;
+        }
+    }
+);

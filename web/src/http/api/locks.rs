@@ -3,7 +3,7 @@
 //! FEC needs its period locked. And what every export carries: the network's name and
 //! SIREN, and its chart of accounts (the account mapping).
 
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
@@ -16,11 +16,13 @@ use super::error::{ApiError, ApiResult, Problem};
 use super::idempotency::{self, WriteRequest, Written};
 use super::types::{self, time};
 use crate::export::calendar;
+use crate::export::download::Books;
 use crate::export::mapping::{MemberMapping, OperatorMapping};
 use crate::export::{PeriodLock, Siren};
 use crate::http::AppState;
 use crate::store::{
-    ActionNote, StoreError, ACTION_REASON_LEN_MAX, LOCK_ACTION, MAPPING_ACTION, SIREN_ACTION,
+    ActionNote, StoreError, ACTION_REASON_LEN_MAX, LOCK_ACTION, MAPPING_ACTION,
+    MEMBER_MAPPING_ACTION, SIREN_ACTION,
 };
 
 /// A locked period: every day up to `through` (Paris time), included.
@@ -287,6 +289,112 @@ pub async fn set_mapping(
             .set_network_mapping(input.operator, input.member_default, note)
             .await?;
         Written::ok(mapping_body(&state).await?)
+    })
+    .await)
+}
+
+/// A member company's chart of accounts: the network's default, or its own.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberMappingBody {
+    pub member_id: i64,
+    /// The member's own chart (true) or the network's default (false).
+    pub own: bool,
+    /// The chart its books are exported with.
+    #[schema(value_type = Object)]
+    pub mapping: MemberMapping,
+}
+
+async fn member_mapping_body(
+    state: &AppState,
+    member: &crate::people::Member,
+) -> ApiResult<MemberMappingBody> {
+    let mapping = state.store.account_mapping().await?;
+    Ok(MemberMappingBody {
+        member_id: member.id,
+        own: mapping.member_override(member.account()).is_some(),
+        mapping: mapping.for_member(member.account()).clone(),
+    })
+}
+
+/// The chart of accounts a member's books are exported with: the caller's company for its
+/// owner or member accountant; any member (`member=`) for the network's staff.
+#[utoipa::path(get, path = "/api/v1/accounting/member-mapping", tag = "exports",
+    params(("member" = Option<i64>, Query, description = "A member id (the network's staff)")),
+    responses(
+        (status = 200, description = "The member's mapping", body = MemberMappingBody),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Staff do not read the books", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown member, or not the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No member named (the network's staff)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn member_mapping(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<MemberMappingBody>> {
+    let params = types::query(raw.as_deref());
+    let Books::Member(account) = super::exports::books_of(&state, &auth, &params).await? else {
+        return Err(ApiError::invalid("member", "Name the member: member=<id>."));
+    };
+    let member = crate::people::member_by_account(&state.store, account.0 as i64)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(member_mapping_body(&state, &member).await?))
+}
+
+/// The company's own chart, or none to use the network's default again.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MemberMappingChange {
+    #[schema(value_type = Option<Object>)]
+    pub mapping: Option<MemberMapping>,
+}
+
+/// Sets the caller's company's own chart of accounts, or drops it (`mapping: null`): its
+/// owner (a pay token) or its member accountant (its read token: the books are what it
+/// keeps). Recorded in the action log (`accounting.member_mapping`).
+#[utoipa::path(put, path = "/api/v1/accounting/member-mapping", tag = "exports",
+    request_body = MemberMappingChange,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    responses(
+        (status = 200, description = "Stored: the company's mapping as it is now", body = MemberMappingBody),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the company's owner or member accountant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An invalid account, named by its path", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn set_member_mapping(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    match auth.user.role {
+        // The owner acts with a pay token; a member accountant can only hold read tokens,
+        // and keeping the company's books is what it is there for (no money moves).
+        crate::people::Role::Owner => auth.require(crate::tokens::Scope::Pay)?,
+        crate::people::Role::MemberAccountant => {}
+        _ => {
+            return Err(ApiError::forbidden(
+                "Only the company's owner or its accountant chooses its chart of accounts.",
+            ))
+        }
+    }
+    let member = auth.member()?.clone();
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        let input: MemberMappingChange = types::json(&request.body)?;
+        let note = ActionNote::new(
+            Some(auth.user.id),
+            &auth.user.email,
+            MEMBER_MAPPING_ACTION,
+            "",
+        )?
+        .member(member.id);
+        state
+            .store
+            .set_member_mapping(member.account(), input.mapping, note)
+            .await?;
+        Written::ok(member_mapping_body(&state, &member).await?)
     })
     .await)
 }

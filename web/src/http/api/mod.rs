@@ -160,6 +160,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(locks::network))
         .routes(routes!(locks::set_siren))
         .routes(routes!(locks::mapping, locks::set_mapping))
+        .routes(routes!(locks::member_mapping, locks::set_member_mapping))
         .routes(routes!(openapi_json))
         .routes(routes!(docs))
         .split_for_parts()
