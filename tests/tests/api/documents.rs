@@ -45,6 +45,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/me"),
     ("get", "/api/v1/members"),
     ("post", "/api/v1/members"),
+    ("post", "/api/v1/members/import"),
     ("get", "/api/v1/members/{id}"),
     ("put", "/api/v1/members/{id}/category"),
     ("post", "/api/v1/members/{id}/default"),

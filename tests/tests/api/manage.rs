@@ -1357,3 +1357,103 @@ story!(
         }
     }
 );
+
+story!(
+    members_imported_from_a_file_through_the_api,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, api, _alpha, _beta) = setup(&url).await;
+            let manage = token(&store, "gestion@troc.fr", Scope::Manage).await;
+            let accountant = token(&store, "compta@troc.fr", Scope::Manage).await;
+            let import = |token: &str, csv: String| {
+                let token = token.to_owned();
+                let api = &api;
+                async move {
+                    api.send(
+                        axum::http::Method::POST,
+                        "/api/v1/members/import",
+                        Some(&token),
+                        &[],
+                        Some(csv),
+                    )
+                    .await
+                }
+            };
+            let siren = crate::web_front::siren;
+            let good = format!(
+            "name;siren;email;credit_limit\nGamma SAS;{};owner@gamma.fr;750\nDelta SA;{};owner@delta.fr;\n",
+            siren(3),
+            siren(4)
+        );
+            import(&accountant, good.clone())
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+
+            // Line 3's SIREN is taken by line 2, line 4's email is not one: nothing is created,
+            // and every problem comes with its line.
+            let bad = format!(
+            "name,siren,email\nGamma SAS,{s},owner@gamma.fr\nGamma bis,{s},x@gamma.fr\nDelta SA,{},pas-un-email\n",
+            siren(4),
+            s = siren(3)
+        );
+            let problem = import(&manage, bad)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_file");
+            let lines: Vec<(u64, &str)> = problem["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| (e["line"].as_u64().unwrap(), e["field"].as_str().unwrap()))
+                .collect();
+            assert!(lines.contains(&(3, "siren")), "{lines:?}");
+            assert!(lines.contains(&(4, "email")), "{lines:?}");
+            let register = api.get("/api/v1/members", &manage).await.ok(StatusCode::OK);
+            assert_eq!(register["total"], 2);
+
+            // More lines than allowed, a file larger than allowed: the file as a whole.
+            let mut long = String::from("name,siren,email\n");
+            for n in 0..=web::console::import::IMPORT_LINES_MAX as u32 {
+                long.push_str(&format!("M{n},{},m{n}@x.fr\n", siren(100 + n)));
+            }
+            let problem = import(&manage, long)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_file");
+            assert_eq!(problem["errors"][0]["code"], "too_many_lines");
+            assert_eq!(problem["errors"][0]["field"], "file");
+            let mut large = String::from("name,siren,email\n");
+            while large.len() <= web::console::import::IMPORT_FILE_LEN_MAX {
+                large.push('\n');
+            }
+            let problem = import(&manage, large)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_file");
+            assert_eq!(problem["errors"][0]["code"], "file_too_large");
+
+            // A clean file: every member, in file order, with the limits given or the category's.
+            let created = import(&manage, good).await.ok(StatusCode::CREATED);
+            let items = created["items"].as_array().unwrap();
+            assert_eq!(items.len(), 2);
+            for item in items {
+                assert!(item["invitation_url"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("http://troc.test/invitation/"));
+            }
+            let gamma = api
+                .get(&format!("/api/v1/members/{}", items[0]["id"]), &manage)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(gamma["name"], "Gamma SAS");
+            assert_eq!(gamma["account"]["credit_limit"], "750.00");
+            let register = api.get("/api/v1/members", &manage).await.ok(StatusCode::OK);
+            assert_eq!(register["total"], 4);
+            let log = api
+                .get("/api/v1/action-log?action=members.import", &accountant)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(log["items"].as_array().unwrap().len(), 1);
+            store.close().await;
+        }
+    }
+);

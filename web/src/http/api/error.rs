@@ -39,6 +39,9 @@ pub struct Problem {
 pub struct FieldProblem {
     pub field: String,
     pub code: String,
+    /// The line of an uploaded file at fault (`invalid_file`); none for the file as a whole.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
 }
 
 /// Why an API request was refused. Nothing was changed.
@@ -65,6 +68,8 @@ pub enum ApiError {
         code: &'static str,
         detail: String,
     },
+    /// 422 `invalid_file`: an uploaded file's problems, each with its line and field.
+    InvalidFile(Vec<FieldProblem>),
     /// 429 with `Retry-After`.
     RateLimited(RateLimited),
     /// 500; the message is logged, never shown.
@@ -99,7 +104,9 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Invalid { .. } | ApiError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Invalid { .. } | ApiError::Rejected(_) | ApiError::InvalidFile(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::Coded { status, .. } => *status,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -114,6 +121,7 @@ impl ApiError {
             ApiError::Invalid { .. } => "validation_failed",
             ApiError::Rejected(rejection) => rejection.code(),
             ApiError::Coded { code, .. } => code,
+            ApiError::InvalidFile(_) => "invalid_file",
             ApiError::RateLimited(_) => "rate_limited",
             ApiError::Internal(_) => "internal",
         }
@@ -133,6 +141,14 @@ impl ApiError {
             } => (detail.clone(), Some(field.clone()), errors.clone()),
             ApiError::Rejected(rejection) => (rejection.to_string(), None, Vec::new()),
             ApiError::Coded { detail, .. } => (detail.clone(), None, Vec::new()),
+            ApiError::InvalidFile(errors) => (
+                format!(
+                    "The file is invalid ({} problem(s)); nothing was imported.",
+                    errors.len()
+                ),
+                None,
+                errors.clone(),
+            ),
             ApiError::RateLimited(limited) => (
                 format!(
                     "Too many requests: retry in {} seconds.",
@@ -217,6 +233,7 @@ impl From<ConsoleError> for ApiError {
                     .map(|i| FieldProblem {
                         field: i.field.as_str().to_owned(),
                         code: i.problem.code().to_owned(),
+                        line: None,
                     })
                     .collect();
                 let field = errors.first().map(|e| e.field.clone()).unwrap_or_default();
@@ -231,10 +248,15 @@ impl From<ConsoleError> for ApiError {
                     errors,
                 }
             }
-            ConsoleError::InvalidFile(_) => ApiError::coded(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_file",
-                "The file is invalid.",
+            ConsoleError::InvalidFile(issues) => ApiError::InvalidFile(
+                issues
+                    .iter()
+                    .map(|i| FieldProblem {
+                        field: i.field.map(|f| f.as_str()).unwrap_or("file").to_owned(),
+                        code: i.problem.code().to_owned(),
+                        line: i.line,
+                    })
+                    .collect(),
             ),
             ConsoleError::Rejected(rejection) => ApiError::Rejected(rejection),
             error @ ConsoleError::Conflict(_) => {
@@ -268,6 +290,7 @@ impl From<NetworkError> for ApiError {
                 errors: vec![FieldProblem {
                     field: invalid_input_field(&invalid).to_owned(),
                     code: invalid.code().to_owned(),
+                    line: None,
                 }],
             },
             NetworkError::Rejected(rejection) => ApiError::Rejected(rejection),

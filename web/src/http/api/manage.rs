@@ -1248,3 +1248,46 @@ pub async fn brokering(
         debtors: lists.debtors.iter().map(suggestion).collect(),
     }))
 }
+
+/// The members an import created.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MembersImported {
+    /// In file order, each with its owner's invitation link (shown once).
+    pub items: Vec<MemberCreated>,
+}
+
+/// Imports members from a CSV file, the body itself (manager; the `/admin/import` page's
+/// file): header `name,siren,email[,category,credit_limit,max_balance,opening_balance]`
+/// (`,` or `;`, French names accepted), at most 500 lines and 128 KiB. Every line is
+/// checked first: one bad line and nothing is created, and the answer (`invalid_file`)
+/// lists every problem with its line and field. Otherwise all of them, in one batch.
+#[utoipa::path(post, path = "/api/v1/members/import", tag = "manage",
+    request_body(content = String, content_type = "text/csv", description = "The CSV file"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    responses(
+        (status = 201, description = "Every member created", body = MembersImported),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_file`: every problem in `errors`, with its `line`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn import_members(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    let actor = auth.console_actor()?;
+    actor.require_manager()?;
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        let created =
+            crate::console::import::import_members(&state.store, &actor, &request.body).await?;
+        Written::created(MembersImported {
+            items: created
+                .iter()
+                .map(|c| MemberCreated::of(c, state.config.base_url()))
+                .collect(),
+        })
+    })
+    .await)
+}

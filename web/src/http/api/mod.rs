@@ -129,6 +129,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(orders::cancel))
         .routes(routes!(manage::list_members, manage::create_member))
         .routes(routes!(manage::show_member))
+        .routes(routes!(manage::import_members))
         .routes(routes!(manage::set_category))
         .routes(routes!(manage::set_review))
         .routes(routes!(manage::set_turnover))
