@@ -176,3 +176,74 @@ story!(api_ignores_the_session_cookie, |db: &tests::TestDb| {
 });
 
 use super::balance;
+
+story!(a_user_lists_and_revokes_its_tokens, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, api, _, _) = setup(&url).await;
+        let first = token(&store, "owner@alpha.fr", Scope::Read).await;
+        let second = token(&store, "owner@alpha.fr", Scope::Pay).await;
+        let other = token(&store, "owner@beta.fr", Scope::Read).await;
+        let listed = api.get("/api/v1/tokens", &first).await.ok(StatusCode::OK);
+        let items = listed["items"].as_array().unwrap();
+        assert_eq!(items.len(), 2);
+        // Newest first; never the token itself.
+        assert_eq!(items[0]["scope"], "pay");
+        assert_eq!(items[1]["scope"], "read");
+        assert!(!listed.to_string().contains(&first[6..]));
+        let second_id = items[0]["id"].as_i64().unwrap();
+        let first_id = items[1]["id"].as_i64().unwrap();
+        // Beta's user sees its own token only, and cannot revoke Alpha's.
+        let theirs = api.get("/api/v1/tokens", &other).await.ok(StatusCode::OK);
+        assert_eq!(theirs["items"].as_array().unwrap().len(), 1);
+        api.post(
+            &format!("/api/v1/tokens/{second_id}/revoke"),
+            &other,
+            json!({}),
+        )
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+        api.get("/api/v1/me", &second).await.ok(StatusCode::OK);
+
+        // A read token revokes the pay one; it stops working at once.
+        let revoked = api
+            .post(
+                &format!("/api/v1/tokens/{second_id}/revoke"),
+                &first,
+                json!({}),
+            )
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(revoked["id"], second_id);
+        assert!(revoked["revoked_at"].is_string());
+        api.get("/api/v1/me", &second)
+            .await
+            .problem(StatusCode::UNAUTHORIZED, "unauthorized");
+        api.post(
+            &format!("/api/v1/tokens/{second_id}/revoke"),
+            &first,
+            json!({}),
+        )
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+        // The token in use revokes itself.
+        api.post(
+            &format!("/api/v1/tokens/{first_id}/revoke"),
+            &first,
+            json!({}),
+        )
+        .await
+        .ok(StatusCode::OK);
+        api.get("/api/v1/tokens", &first)
+            .await
+            .problem(StatusCode::UNAUTHORIZED, "unauthorized");
+        let (owner, _) = web::people::find_login(&store, "owner@alpha.fr")
+            .await
+            .unwrap()
+            .unwrap();
+        let rows = tokens::of_user(&store, owner.id).await.unwrap();
+        assert_eq!(rows.len(), 2);
+        assert!(rows.iter().all(|t| t.revoked_at.is_some()));
+        store.close().await;
+    }
+});

@@ -82,6 +82,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("put", "/api/v1/reviews/settings"),
     ("get", "/api/v1/rules"),
     ("post", "/api/v1/rules"),
+    ("get", "/api/v1/tokens"),
+    ("post", "/api/v1/tokens/{id}/revoke"),
     ("get", "/api/v1/wants"),
     ("post", "/api/v1/wants"),
     ("get", "/api/v1/wants/{id}"),

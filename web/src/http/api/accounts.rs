@@ -269,3 +269,81 @@ pub async fn network_accounts(
         total: money(ledger::Amount::from_minor(total)),
     }))
 }
+
+/// One of the caller's API tokens (never the token itself).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenItem {
+    pub id: i64,
+    pub name: String,
+    /// `read`, `pay` or `manage`.
+    pub scope: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    /// Set once revoked: the token no longer works.
+    pub revoked_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenList {
+    /// Newest first.
+    pub items: Vec<TokenItem>,
+}
+
+fn token_item(row: &crate::tokens::TokenRow) -> TokenItem {
+    TokenItem {
+        id: row.id,
+        name: row.name.clone(),
+        scope: row.scope.as_str().to_owned(),
+        created_at: types::unix_time(row.created_at),
+        last_used_at: row.last_used_at.map(types::unix_time),
+        revoked_at: row.revoked_at.map(types::unix_time),
+    }
+}
+
+/// The caller's API tokens (the `/settings/tokens` page's list). New tokens are made on
+/// that page or with `troc token create`, never through the API: a token cannot mint
+/// another.
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "accounts",
+    responses(
+        (status = 200, description = "The caller's tokens", body = TokenList),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn tokens(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<Json<TokenList>> {
+    let rows = crate::tokens::of_user(&state.store, auth.user.id).await?;
+    Ok(Json(TokenList {
+        items: rows.iter().map(token_item).collect(),
+    }))
+}
+
+/// Revokes one of the caller's tokens, the one in use included (a leaked token is revoked
+/// from any other). Another user's token, or one already revoked, is 404.
+#[utoipa::path(post, path = "/api/v1/tokens/{id}/revoke", tag = "accounts",
+    params(
+        ("id" = i64, Path, description = "A token id of the caller's"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+    ),
+    responses(
+        (status = 200, description = "Revoked", body = TokenItem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not the caller's token, or already revoked", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    request: super::idempotency::WriteRequest,
+) -> ApiResult<axum::response::Response> {
+    let id = types::path_id(&id)?;
+    Ok(super::idempotency::run(&state, &auth, &request, |_| async {
+        if !crate::tokens::revoke(&state.store, auth.user.id, id).await? {
+            return Err(ApiError::NotFound);
+        }
+        let rows = crate::tokens::of_user(&state.store, auth.user.id).await?;
+        let row = rows.iter().find(|r| r.id == id).ok_or(ApiError::NotFound)?;
+        super::idempotency::Written::ok(token_item(row))
+    })
+    .await)
+}

@@ -100,6 +100,8 @@ struct ApiDoc;
 fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::me))
+        .routes(routes!(accounts::tokens))
+        .routes(routes!(accounts::revoke_token))
         .routes(routes!(accounts::account))
         .routes(routes!(accounts::transactions))
         .routes(routes!(accounts::network_accounts))
