@@ -331,12 +331,7 @@ pub async fn set_privacy(
     auth: ApiAuth,
     request: WriteRequest,
 ) -> ApiResult<Response> {
-    let member = auth.payer()?.clone();
-    if auth.user.role != Role::Owner {
-        return Err(ApiError::forbidden(
-            "Only the company's owner sets what it shows.",
-        ));
-    }
+    let member = company_owner(&auth)?;
     Ok(idempotency::run(&state, &auth, &request, |_| async {
         let input: PrivacyBody = types::json(&request.body)?;
         people::update_privacy(
@@ -397,12 +392,7 @@ pub async fn set_profile(
     auth: ApiAuth,
     request: WriteRequest,
 ) -> ApiResult<Response> {
-    let member = auth.payer()?.clone();
-    if auth.user.role != Role::Owner {
-        return Err(ApiError::forbidden(
-            "Only the company's owner edits its profile.",
-        ));
-    }
+    let member = company_owner(&auth)?;
     Ok(idempotency::run(&state, &auth, &request, |_| async {
         let input: ProfileBody = types::json(&request.body)?;
         let profile = crate::console::check_profile(&people::Profile {
@@ -479,13 +469,12 @@ pub struct StaffInvitation {
     pub invitation_url: String,
 }
 
-/// The owner only, with a pay token: staff and accountants act for the company.
+/// The caller's company, for what only its owner does (with a pay token): its profile,
+/// what it shows, its users.
 fn company_owner(auth: &ApiAuth) -> ApiResult<people::Member> {
     let member = auth.payer()?.clone();
     if auth.user.role != Role::Owner {
-        return Err(ApiError::forbidden(
-            "Only the company's owner manages its users.",
-        ));
+        return Err(ApiError::forbidden("Only the company's owner may do this."));
     }
     Ok(member)
 }
