@@ -6,7 +6,7 @@ use tests::story;
 use web::store::ActionNote;
 use web::tokens::Scope;
 
-use super::{balance, member_accountant, setup, token};
+use super::{balance, logged, member_accountant, setup, token};
 
 /// Every operation the API serves: the document must list exactly these.
 const OPERATIONS: &[(&str, &str)] = &[
@@ -526,11 +526,7 @@ story!(the_network_siren_through_the_api, |db: &tests::TestDb| {
             store.network_siren().await.unwrap().unwrap().as_str(),
             "552100554"
         );
-        let log = api
-            .get("/api/v1/action-log?action=network.siren", &accountant)
-            .await
-            .ok(StatusCode::OK);
-        assert_eq!(log["items"].as_array().unwrap().len(), 1);
+        assert_eq!(logged(&api, &accountant, "network.siren").await, 1);
         store.close().await;
     }
 });
@@ -607,11 +603,7 @@ story!(the_account_mapping_through_the_api, |db: &tests::TestDb| {
                 .num(),
             "706500"
         );
-        let log = api
-            .get("/api/v1/action-log?action=accounting.mapping", &manage)
-            .await
-            .ok(StatusCode::OK);
-        assert_eq!(log["items"].as_array().unwrap().len(), 1);
+        assert_eq!(logged(&api, &manage, "accounting.mapping").await, 1);
         store.close().await;
     }
 });
@@ -697,14 +689,10 @@ story!(
                 .ok(StatusCode::OK);
             assert_eq!(reset["own"], false);
             assert_eq!(reset["mapping"], own["mapping"]);
-            let log = api
-                .get(
-                    "/api/v1/action-log?action=accounting.member_mapping",
-                    &accountant,
-                )
-                .await
-                .ok(StatusCode::OK);
-            assert_eq!(log["items"].as_array().unwrap().len(), 2);
+            assert_eq!(
+                logged(&api, &accountant, "accounting.member_mapping").await,
+                2
+            );
             store.close().await;
         }
     }

@@ -9,7 +9,7 @@ use web::console::Actor;
 use web::people;
 use web::tokens::Scope;
 
-use super::{balance, day_in, ids, setup, token};
+use super::{balance, day_in, ids, logged, setup, token};
 
 story!(manager_routes, |db: &tests::TestDb| {
     let url = db.url().to_owned();
@@ -1136,11 +1136,7 @@ story!(member_categories_through_the_api, |db: &tests::TestDb| {
             .await
             .ok(StatusCode::OK);
         assert_eq!(after["items"].as_array().unwrap().len(), 3);
-        let log = api
-            .get("/api/v1/action-log?action=category.update", &accountant)
-            .await
-            .ok(StatusCode::OK);
-        assert_eq!(log["items"].as_array().unwrap().len(), 1);
+        assert_eq!(logged(&api, &accountant, "category.update").await, 1);
         store.close().await;
     }
 });
@@ -1225,11 +1221,7 @@ story!(the_review_lists_through_the_api, |db: &tests::TestDb| {
         let lists = api.get("/api/v1/reviews", &manage).await.ok(StatusCode::OK);
         assert_eq!(lists["near_limit"], json!([]));
         assert_eq!(lists["settings"]["near_limit_pct"], 95);
-        let log = api
-            .get("/api/v1/action-log?action=settings.change", &accountant)
-            .await
-            .ok(StatusCode::OK);
-        assert_eq!(log["items"].as_array().unwrap().len(), 2);
+        assert_eq!(logged(&api, &accountant, "settings.change").await, 2);
         store.close().await;
     }
 });
@@ -1448,11 +1440,7 @@ story!(
             assert_eq!(gamma["account"]["credit_limit"], "750.00");
             let register = api.get("/api/v1/members", &manage).await.ok(StatusCode::OK);
             assert_eq!(register["total"], 4);
-            let log = api
-                .get("/api/v1/action-log?action=members.import", &accountant)
-                .await
-                .ok(StatusCode::OK);
-            assert_eq!(log["items"].as_array().unwrap().len(), 1);
+            assert_eq!(logged(&api, &accountant, "members.import").await, 1);
             store.close().await;
         }
     }

@@ -137,6 +137,15 @@ pub fn day_in(days: i64) -> String {
         .to_string()
 }
 
+/// How many entries of `action` the action log holds, as `token` reads it.
+pub async fn logged(api: &Api, token: &str, action: &str) -> usize {
+    let log = api
+        .get(&format!("/api/v1/action-log?action={action}"), token)
+        .await
+        .ok(StatusCode::OK);
+    log["items"].as_array().unwrap().len()
+}
+
 /// A new token for the user with this email.
 pub async fn token(store: &Store, email: &str, scope: Scope) -> String {
     let (user, _) = people::find_login(store, email).await.unwrap().unwrap();

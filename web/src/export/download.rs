@@ -24,6 +24,7 @@ use chrono::Utc;
 use ledger::AccountId;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
+use super::source::Directory;
 use super::{ExportError, ExportHeader, Exporter, Format, PagedWrite, Period, Scope};
 use crate::store::{ExportFailure, Store, StoreError};
 
@@ -70,6 +71,22 @@ pub enum Books {
     Network,
     /// One member company's books, by its ledger account.
     Member(AccountId),
+}
+
+impl Books {
+    /// The export scope of these books, with the member's directory entry; the account
+    /// back when it is not a member's.
+    pub fn scope(self, directory: &Directory) -> Result<Scope, AccountId> {
+        match self {
+            Books::Network => Ok(Scope::Network),
+            Books::Member(account) => match directory.get(account) {
+                Some(info) if info.kind() == ledger::AccountKind::Member => {
+                    Ok(Scope::Member(info.clone()))
+                }
+                _ => Err(account),
+            },
+        }
+    }
 }
 
 /// One download, as asked for (already authorised).
@@ -196,13 +213,10 @@ pub async fn download(
         .ok_or(DownloadError::NoNetwork)?;
     let siren = store.network_siren().await?.ok_or(DownloadError::NoSiren)?;
     let directory = store.export_directory().await?;
-    let scope = match request.books {
-        Books::Network => Scope::Network,
-        Books::Member(account) => match directory.get(account) {
-            Some(info) if info.kind() == ledger::AccountKind::Member => Scope::Member(info.clone()),
-            _ => return Err(DownloadError::UnknownMember(account)),
-        },
-    };
+    let scope = request
+        .books
+        .scope(&directory)
+        .map_err(DownloadError::UnknownMember)?;
     let locks = store.period_locks().await?;
     // The stored mapping (the defaults when nothing is stored): read before the response
     // starts, so that a broken one is a refusal and not a failed body.

@@ -295,6 +295,14 @@ fn company_body(m: &people::Member) -> CompanyBody {
     }
 }
 
+/// The company as it is now, read back after a change.
+async fn company_now(state: &AppState, member_id: i64) -> ApiResult<CompanyBody> {
+    let now = people::member(&state.store, member_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(company_body(&now))
+}
+
 /// The caller's company (any user of a member company).
 #[utoipa::path(get, path = "/api/v1/company", tag = "directory",
     responses(
@@ -341,10 +349,7 @@ pub async fn set_privacy(
             input.in_directory,
         )
         .await?;
-        let now = people::member(&state.store, member.id)
-            .await?
-            .ok_or(ApiError::NotFound)?;
-        Written::ok(company_body(&now))
+        Written::ok(company_now(&state, member.id).await?)
     })
     .await)
 }
@@ -407,10 +412,7 @@ pub async fn set_profile(
         })
         .map_err(|issues| ApiError::from(crate::console::ConsoleError::Invalid(issues)))?;
         people::update_profile(&state.store, member.id, &profile).await?;
-        let now = people::member(&state.store, member.id)
-            .await?
-            .ok_or(ApiError::NotFound)?;
-        Written::ok(company_body(&now))
+        Written::ok(company_now(&state, member.id).await?)
     })
     .await)
 }

@@ -34,13 +34,7 @@ async fn feed<F: Feed>(
     build: impl FnOnce(&Scope) -> F,
 ) -> ApiResult<(Scope, F)> {
     let directory = state.store.export_directory().await?;
-    let scope = match books {
-        Books::Network => Scope::Network,
-        Books::Member(account) => match directory.get(account) {
-            Some(info) if info.kind() == ledger::AccountKind::Member => Scope::Member(info.clone()),
-            _ => return Err(ApiError::NotFound),
-        },
-    };
+    let scope = books.scope(&directory).map_err(|_| ApiError::NotFound)?;
     let mut builder = build(&scope);
     match state
         .store
