@@ -60,6 +60,5 @@ run() { # $1: a label, $2: SQL run on the copy first (dropping an object), or no
 
 run "as it is" ""
 run "without postings_account_time" "DROP INDEX postings_account_time;"
-run "without postings_account_tx" "DROP INDEX postings_account_tx;"
 run "without postings_before_seal (trigger)" "DROP TRIGGER postings_before_seal;"
 run "without transactions_balanced (trigger)" "DROP TRIGGER transactions_balanced;"

@@ -74,29 +74,35 @@ pub async fn history(
     // Unused filters become values that match everything, so one SQL text serves all.
     // Plain four-digit years: SQLite compares these times as text.
     let from = filter.from.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-    let to = filter
-        .to
-        .unwrap_or_else(|| DateTime::from_timestamp(253_402_300_799, 0).expect("year 9999"));
+    let to = filter.to.unwrap_or_else(crate::store::time_last);
     let kind = filter.kind.map(|k| k.as_str()).unwrap_or("");
     let counterparty = match filter.counterparty {
         Some(id) => db_id(id.0)?,
         None => 0,
     };
-    let before = match before {
-        Some(id) => db_id(id.0)?,
-        None => i64::MAX,
+    // The keyset: older than the transaction `before` by (time, id); without one, older
+    // than the end of time. A `before` that names no transaction matches nothing.
+    let (before, newest) = match before {
+        Some(id) => (db_id(id.0)?, None),
+        None => (i64::MAX, Some(crate::store::time_last())),
     };
+    // One range of the `postings (account_id, time, tx_id)` index (a posting carries its
+    // transaction's time), newest first. The counterparty is looked up among the line's own
+    // postings (a primary-key range), not in the counterparty's whole history.
     let sql = "SELECT p.tx_id, CAST(SUM(p.amount) AS BIGINT) FROM postings p \
                JOIN transactions t ON t.id = p.tx_id \
-               WHERE p.account_id = $1 AND p.tx_id < $2 AND t.time >= $3 AND t.time < $4 \
+               WHERE p.account_id = $1 \
+               AND (p.time, p.tx_id) < \
+                   (COALESCE((SELECT time FROM transactions WHERE id = $2), $8), $2) \
+               AND p.time >= $3 AND p.time < $4 \
                AND ($5 = '' OR t.kind = $5) \
-               AND ($6 = 0 OR EXISTS (SELECT 1 FROM postings q \
-                                      WHERE q.tx_id = p.tx_id AND q.account_id = $6)) \
-               GROUP BY p.tx_id ORDER BY p.tx_id DESC LIMIT $7";
+               AND ($6 = 0 OR $6 IN (SELECT q.account_id FROM postings q \
+                                     WHERE q.tx_id = p.tx_id)) \
+               GROUP BY p.time, p.tx_id ORDER BY p.time DESC, p.tx_id DESC LIMIT $7";
     let rows: Vec<(i64, i64)> = dispatch!(store.backend(), pool => {
         sqlx::query_as(sql)
             .bind(db_id(account.0)?).bind(before).bind(from).bind(to).bind(kind)
-            .bind(counterparty).bind(page_size as i64 + 1)
+            .bind(counterparty).bind(page_size as i64 + 1).bind(newest)
             .fetch_all(pool).await?
     });
     let more = rows.len() > page_size;
@@ -142,9 +148,8 @@ pub async fn net_since(
     account: AccountId,
     since: DateTime<Utc>,
 ) -> StoreResult<Amount> {
-    let sql = "SELECT CAST(COALESCE(SUM(p.amount), 0) AS BIGINT) FROM postings p \
-               JOIN transactions t ON t.id = p.tx_id \
-               WHERE p.account_id = $1 AND t.time >= $2";
+    let sql = "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM postings \
+               WHERE account_id = $1 AND time >= $2";
     let net: i64 = dispatch!(store.backend(), pool => {
         sqlx::query_scalar(sql).bind(db_id(account.0)?).bind(since).fetch_one(pool).await?
     });

@@ -447,6 +447,100 @@ story!(
     }
 );
 
+story!(
+    history_is_in_date_order_with_back_dated_transactions,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let store = Store::connect(&url).await.unwrap();
+            let (_, members) = network(&store, 2, 1_000).await;
+            let (a, b) = (members[0].id(), members[1].id());
+            let now = Utc::now();
+            // Written in this order; dated now, 10 days ago, now, 20 days ago, and 10 days
+            // ago again (the same instant as the second: the later id comes first).
+            let ten_days_ago = now - Duration::days(10);
+            let dates = [
+                None,
+                Some(ten_days_ago),
+                None,
+                Some(now - Duration::days(20)),
+                Some(ten_days_ago),
+            ];
+            let mut posted = Vec::new();
+            for (i, date) in dates.into_iter().enumerate() {
+                let mut submission =
+                    Submission::new(key(&format!("d{i}")), payment(a, b, i as i64 + 1));
+                if let Some(date) = date {
+                    submission = submission.at(date);
+                }
+                let Ok(Ok(Outcome::Posted { tx })) = store.submit(submission).await else {
+                    panic!("posted")
+                };
+                posted.push(tx);
+            }
+            let expected = vec![posted[2], posted[0], posted[4], posted[1], posted[3]];
+            let everything = store.history(b, None, 10).await.unwrap();
+            let ids: Vec<_> = everything
+                .entries
+                .iter()
+                .map(|e| e.transaction.id())
+                .collect();
+            assert_eq!(ids, expected, "newest date first, then the higher id");
+            // Keyset pages of 2 walk the same order, each line once, across the equal dates.
+            let mut seen = Vec::new();
+            let mut before = None;
+            for _ in 0..10 {
+                let page = store.history(b, before, 2).await.unwrap();
+                seen.extend(page.entries.iter().map(|e| e.transaction.id()));
+                before = page.next_before;
+                if before.is_none() {
+                    break;
+                }
+            }
+            assert_eq!(seen, expected);
+            // The chart's nets and the web history's lines in the same order.
+            let units = [3, 1, 5, 2, 4];
+            assert_eq!(
+                store.balance_moves(b, 10).await.unwrap(),
+                units.map(Amount::from_units).to_vec()
+            );
+            let filter = web::activity::Filter::default();
+            let lines = web::activity::history(&store, b, &filter, None, 10)
+                .await
+                .unwrap();
+            let ids: Vec<_> = lines.lines.iter().map(|l| l.transaction.id()).collect();
+            assert_eq!(ids, expected);
+            let second = web::activity::history(&store, b, &filter, Some(posted[0]), 2)
+                .await
+                .unwrap();
+            let ids: Vec<_> = second.lines.iter().map(|l| l.transaction.id()).collect();
+            assert_eq!(ids, vec![posted[4], posted[1]]);
+            assert_eq!(second.next_before, Some(posted[1]));
+            // A period is a range of dates: only the two lines of ten days ago.
+            let period = web::activity::Filter {
+                from: Some(ten_days_ago - Duration::days(1)),
+                to: Some(ten_days_ago + Duration::days(1)),
+                ..Default::default()
+            };
+            let lines = web::activity::history(&store, b, &period, None, 10)
+                .await
+                .unwrap();
+            let ids: Vec<_> = lines.lines.iter().map(|l| l.transaction.id()).collect();
+            assert_eq!(ids, vec![posted[4], posted[1]]);
+            // A cursor naming no transaction gives an empty page, not the first one.
+            let nowhere = ledger::TxId(999_999);
+            let page = store.history(b, Some(nowhere), 10).await.unwrap();
+            assert!(page.entries.is_empty() && page.next_before.is_none());
+            let page = web::activity::history(&store, b, &filter, Some(nowhere), 10)
+                .await
+                .unwrap();
+            assert!(page.lines.is_empty());
+            assert_invariants(&store).await;
+            store.close().await;
+        }
+    }
+);
+
 story!(restart_changes_nothing, |db: &tests::TestDb| {
     let url = db.url().to_owned();
     async move {

@@ -327,7 +327,7 @@ pub async fn record_recovery(
 }
 
 /// Amounts recovered per written-off account, read from the migration account's postings
-/// (opening balances and recoveries only: a small set, on the `(account_id, tx_id)` index).
+/// (opening balances and recoveries only: a small set, on the account's postings index).
 async fn recovered_by_account(store: &Store) -> NetworkResult<HashMap<String, i64>> {
     let system = store.system_accounts().await?;
     let migration = super::db_id(system.migration);

@@ -312,8 +312,10 @@ impl Store {
         Ok(transactions)
     }
 
-    /// A page of `account`'s history, newest first, strictly older than `before` (keyset
-    /// pagination on the (account_id, tx_id) index: no OFFSET, every page costs the same).
+    /// A page of `account`'s history, newest first (by date, then by transaction id),
+    /// strictly older than the transaction `before` (keyset pagination on the `postings
+    /// (account_id, time, tx_id)` index: no OFFSET, every page costs the same). A `before`
+    /// that names no transaction gives an empty page.
     pub async fn history(
         &self,
         account: AccountId,
@@ -332,21 +334,27 @@ impl Store {
             .iter()
             .map(|(id, _)| unsigned(*id).map(TxId))
             .collect::<StoreResult<_>>()?;
-        let mut transactions = self.transactions(&ids).await?;
-        transactions.reverse();
-        if transactions.len() != lines.len() {
-            return Err(StoreError::Corrupt(format!(
-                "account {account}: postings without their transaction"
-            )));
-        }
-        let entries: Vec<HistoryEntry> = transactions
+        let mut by_id: std::collections::HashMap<TxId, Transaction> = self
+            .transactions(&ids)
+            .await?
             .into_iter()
-            .zip(lines)
-            .map(|(transaction, (_, net))| HistoryEntry {
-                transaction,
-                net: Amount::from_minor(*net),
-            })
+            .map(|tx| (tx.id(), tx))
             .collect();
+        let entries: Vec<HistoryEntry> = ids
+            .iter()
+            .zip(lines)
+            .map(|(id, (_, net))| {
+                let transaction = by_id.remove(id).ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "account {account}: postings without their transaction {id}"
+                    ))
+                })?;
+                Ok(HistoryEntry {
+                    transaction,
+                    net: Amount::from_minor(*net),
+                })
+            })
+            .collect::<StoreResult<_>>()?;
         let next_before = if more {
             entries.last().map(|e| e.transaction.id())
         } else {
@@ -378,42 +386,58 @@ impl Store {
             .collect())
     }
 
-    /// `(transaction id, net amount)` of the account's transactions before `before`, newest
-    /// first, at most `count`: one read of the `postings (account_id, tx_id)` index.
+    /// `(transaction id, net amount)` of the account's transactions older than the
+    /// transaction `before` (by date, then by id), newest first, at most `count`: one keyset
+    /// range of the `postings (account_id, time, tx_id)` index. A `before` that names no
+    /// transaction gives no line (its time is NULL, and so is the comparison).
     async fn net_lines(
         &self,
         account: AccountId,
         before: Option<TxId>,
         count: usize,
     ) -> StoreResult<Vec<(i64, i64)>> {
-        let before = before.map(|t| db_id(t.0)).unwrap_or(i64::MAX);
-        const LINES_SQL: &str = "SELECT tx_id, CAST(SUM(amount) AS BIGINT) AS net FROM postings \
-             WHERE account_id = $1 AND tx_id < $2 \
-             GROUP BY tx_id ORDER BY tx_id DESC LIMIT $3";
+        let (before, newest) = match before {
+            Some(t) => (db_id(t.0), None),
+            None => (i64::MAX, Some(super::rows::time_last())),
+        };
+        macro_rules! lines_from {
+            () => {
+                "FROM postings WHERE account_id = $1 AND (time, tx_id) < \
+                 (COALESCE((SELECT time FROM transactions WHERE id = $2), $3), $2) \
+                 GROUP BY time, tx_id ORDER BY time DESC, tx_id DESC LIMIT $4"
+            };
+        }
         Ok(match self.backend() {
             super::Backend::Postgres(pool) => {
-                sqlx::query_as(LINES_SQL)
-                    .bind(db_id(account.0))
-                    .bind(before)
-                    .bind(count as i64)
-                    .fetch_all(pool)
-                    .await?
+                sqlx::query_as(concat!(
+                    "SELECT tx_id, CAST(SUM(amount) AS BIGINT) ",
+                    lines_from!()
+                ))
+                .bind(db_id(account.0))
+                .bind(before)
+                .bind(newest)
+                .bind(count as i64)
+                .fetch_all(pool)
+                .await?
             }
             // One row, a JSON array of the lines: sqlx's SQLite driver hands each result row
             // over from its worker thread separately, and the dashboard's chart reads 200.
             super::Backend::Sqlite(pool) => {
-                let json: String = sqlx::query_scalar(&format!(
-                    "SELECT json_group_array(json_array(tx_id, net)) FROM ({LINES_SQL})"
+                let json: String = sqlx::query_scalar(concat!(
+                    "SELECT json_group_array(json_array(tx_id, net) \
+                     ORDER BY time DESC, tx_id DESC) \
+                     FROM (SELECT time, tx_id, CAST(SUM(amount) AS BIGINT) AS net ",
+                    lines_from!(),
+                    ")"
                 ))
                 .bind(db_id(account.0))
                 .bind(before)
+                .bind(newest)
                 .bind(count as i64)
                 .fetch_one(pool)
                 .await?;
-                let mut lines: Vec<(i64, i64)> = serde_json::from_str(&json)
-                    .map_err(|e| StoreError::Corrupt(format!("history lines as JSON: {e}")))?;
-                lines.sort_unstable_by_key(|line| std::cmp::Reverse(line.0));
-                lines
+                serde_json::from_str(&json)
+                    .map_err(|e| StoreError::Corrupt(format!("history lines as JSON: {e}")))?
             }
         })
     }

@@ -40,6 +40,7 @@ pub use ledger_store::{
 pub use mapping::{MAPPING_ACTION, MEMBER_MAPPING_ACTION};
 pub use policies::{Effective, PolicyRecord};
 pub use receipts::{ApiReceipt, RenderFn};
+pub use rows::time_last;
 pub(crate) use rows::{id_list, in_id_list};
 pub use writer::{
     AllOrNone, StoreOptions, Submission, BATCH_OPS_MAX_LIMIT, BATCH_WAIT_MAX_LIMIT,

@@ -196,6 +196,12 @@ pub(crate) fn in_id_list(kind: super::BackendKind, column: &str, param: u32) -> 
     }
 }
 
+/// The latest time the stores compare with, 9999-12-31T23:59:59Z: "no upper bound" in a
+/// query that takes one (four-digit years keep SQLite's text comparison in time order).
+pub fn time_last() -> DateTime<Utc> {
+    DateTime::from_timestamp(253_402_300_799, 0).expect("year 9999")
+}
+
 /// Truncates to microseconds, the precision PostgreSQL keeps, so that what is decided and
 /// what is read back are equal on both backends.
 pub(crate) fn micros(time: DateTime<Utc>) -> DateTime<Utc> {
