@@ -1201,12 +1201,24 @@ story!(the_review_lists_through_the_api, |db: &tests::TestDb| {
                 .await
                 .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
             assert_eq!(problem["errors"][0]["code"], "out_of_range");
+            assert_eq!(problem["errors"][0]["field"], "near_limit_pct");
+            assert_eq!(problem["errors"].as_array().unwrap().len(), 1);
         }
         let mut past = settings(80);
         past["sales_share_bp"] = json!(100_001);
-        api.put("/api/v1/reviews/settings", &manage, past)
+        past["negative_days"] = json!(0);
+        let problem = api
+            .put("/api/v1/reviews/settings", &manage, past)
             .await
             .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        // Every bad value at once, each on its own field.
+        let fields: Vec<&str> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, ["negative_days", "sales_share_bp"]);
         let set = api
             .put("/api/v1/reviews/settings", &manage, settings(100))
             .await

@@ -439,6 +439,8 @@ story!(
             let page = manager.post("/admin/settings", &past).await;
             assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
             page.assert_contains("entre 1 et 3650");
+            // The message names the setting by its label on the form.
+            page.assert_contains("Règle de retour à zéro (jours)");
             manager.get("/admin/reviews").await;
             let at = fields("3650");
             let at: Vec<(&str, &str)> = at.iter().map(|(k, v)| (*k, v.as_str())).collect();

@@ -174,7 +174,13 @@ pub enum Field {
     Contact,
     Message,
     Code,
-    Setting,
+    /// The review rules' and suggested limit's settings, one field each.
+    NearLimitPct,
+    NegativeDays,
+    GrowthMonths,
+    TurnoverShareBp,
+    SalesMonths,
+    SalesShareBp,
     File,
     RequestKey,
 }
@@ -200,7 +206,12 @@ impl Field {
             Field::Contact => "contact",
             Field::Message => "message",
             Field::Code => "code",
-            Field::Setting => "setting",
+            Field::NearLimitPct => "near_limit_pct",
+            Field::NegativeDays => "negative_days",
+            Field::GrowthMonths => "growth_months",
+            Field::TurnoverShareBp => "turnover_share_bp",
+            Field::SalesMonths => "sales_months",
+            Field::SalesShareBp => "sales_share_bp",
             Field::File => "file",
             Field::RequestKey => "idempotency_key",
         }

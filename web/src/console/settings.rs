@@ -54,16 +54,28 @@ impl Default for Settings {
 impl Settings {
     fn check(&self) -> ConsoleResult<()> {
         let mut issues = Issues::default();
-        for (value, (min, max)) in [
-            (self.near_limit_pct, NEAR_LIMIT_PCT_RANGE),
-            (self.negative_days, NEGATIVE_DAYS_RANGE),
-            (self.growth_months, GROWTH_MONTHS_RANGE),
-            (self.turnover_share_bp, TURNOVER_SHARE_BP_RANGE),
-            (self.sales_months, SALES_MONTHS_RANGE),
-            (self.sales_share_bp, SALES_SHARE_BP_RANGE),
+        for (field, value, (min, max)) in [
+            (
+                Field::NearLimitPct,
+                self.near_limit_pct,
+                NEAR_LIMIT_PCT_RANGE,
+            ),
+            (Field::NegativeDays, self.negative_days, NEGATIVE_DAYS_RANGE),
+            (Field::GrowthMonths, self.growth_months, GROWTH_MONTHS_RANGE),
+            (
+                Field::TurnoverShareBp,
+                self.turnover_share_bp,
+                TURNOVER_SHARE_BP_RANGE,
+            ),
+            (Field::SalesMonths, self.sales_months, SALES_MONTHS_RANGE),
+            (
+                Field::SalesShareBp,
+                self.sales_share_bp,
+                SALES_SHARE_BP_RANGE,
+            ),
         ] {
             if !(min..=max).contains(&value) {
-                issues.add(Field::Setting, Problem::OutOfRange { min, max });
+                issues.add(field, Problem::OutOfRange { min, max });
             }
         }
         issues.finish()

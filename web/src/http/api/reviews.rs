@@ -179,7 +179,7 @@ pub async fn lists(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<Js
 }
 
 /// Changes the review rules' settings (manager), logged as `settings.change`. A value out
-/// of its range is refused (`validation_failed`, field `setting`, code `out_of_range`).
+/// of its range is refused (`validation_failed`, each such field named, code `out_of_range`).
 #[utoipa::path(put, path = "/api/v1/reviews/settings", tag = "manage",
     request_body = ReviewSettings,
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),

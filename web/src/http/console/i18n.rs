@@ -152,9 +152,15 @@ impl Tr {
             Field::Contact => ("Contact", "Contact"),
             Field::Message => ("Message", "Message"),
             Field::Code => ("Code", "Code"),
-            Field::Setting => ("Réglage", "Setting"),
             Field::File => ("Fichier", "File"),
             Field::RequestKey => ("Jeton", "Token"),
+            // The settings form's own labels.
+            Field::NearLimitPct => return self.con_near_limit_pct(),
+            Field::NegativeDays => return self.con_negative_days(),
+            Field::GrowthMonths => return self.con_growth_months(),
+            Field::TurnoverShareBp => return self.con_turnover_share_bp(),
+            Field::SalesMonths => return self.con_sales_months(),
+            Field::SalesShareBp => return self.con_sales_share_bp(),
         };
         if fr {
             f
