@@ -733,6 +733,27 @@ pub async fn shown_balances(
         .collect())
 }
 
+/// The members holding these ledger accounts, by account (accounts of no member, such as
+/// the network's own, are absent): one read, whatever the size of the network.
+pub async fn members_of_accounts(
+    store: &Store,
+    accounts: &BTreeSet<AccountId>,
+) -> StoreResult<HashMap<AccountId, Member>> {
+    if accounts.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT {MEMBER_COLUMNS} FROM members WHERE {}",
+        crate::store::in_id_list(store.kind(), "account_id", 1)
+    );
+    let ids = crate::store::id_list(accounts.iter().map(|a| a.0));
+    let members: Vec<Member> = dispatch!(store.backend(), pool => {
+        let rows = sqlx::query(&sql).bind(&ids).fetch_all(pool).await?;
+        rows.iter().map(member_from_row).collect::<StoreResult<Vec<_>>>()?
+    });
+    Ok(members.into_iter().map(|m| (m.account(), m)).collect())
+}
+
 /// The names of the members holding these ledger accounts (accounts of no member, such as
 /// the network's own, are absent): one read, whatever the size of the network.
 pub async fn names_of_accounts(

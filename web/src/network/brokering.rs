@@ -12,12 +12,11 @@
 use ledger::{Account, AccountKind, AccountStatus, Amount};
 use sqlx::Row;
 
-use super::fund::members_by_account;
 use super::{require, Access, NetworkResult};
 use crate::actor::Actor;
 use crate::dispatch;
 use crate::market::{self, Kind, Listing};
-use crate::people::Member;
+use crate::people::{self, Member};
 use crate::store::{BackendKind, Store, StoreError};
 
 /// Members listed on each side at most.
@@ -56,25 +55,35 @@ pub struct Brokering {
 pub async fn brokering(store: &Store, actor: &Actor, today: &str) -> NetworkResult<Brokering> {
     require(actor, Access::Act)?;
     let accounts = store.accounts().await?;
-    let members = members_by_account(store).await?;
     let mut open: Vec<&Account> = accounts
         .iter()
         .filter(|a| a.kind() == AccountKind::Member && a.status() != AccountStatus::Closed)
         .collect();
     open.sort_by_key(|a| (std::cmp::Reverse(a.balance()), a.id()));
-    let creditors: Vec<(Member, Amount)> = open
+    let top: Vec<&Account> = open
         .iter()
         .filter(|a| a.balance().is_positive())
         .take(BROKERING_MEMBERS_MAX)
-        .filter_map(|a| members.get(&a.id()).map(|m| (m.clone(), a.balance())))
+        .copied()
         .collect();
-    let debtors: Vec<(Member, Amount)> = open
+    let bottom: Vec<&Account> = open
         .iter()
         .rev()
         .filter(|a| a.balance().is_negative())
         .take(BROKERING_MEMBERS_MAX)
-        .filter_map(|a| members.get(&a.id()).map(|m| (m.clone(), a.balance())))
+        .copied()
         .collect();
+    // The members of the listed accounts only, in one read.
+    let listed = top.iter().chain(&bottom).map(|a| a.id()).collect();
+    let members = people::members_of_accounts(store, &listed).await?;
+    let with_member = |accounts: Vec<&Account>| -> Vec<(Member, Amount)> {
+        accounts
+            .into_iter()
+            .filter_map(|a| members.get(&a.id()).map(|m| (m.clone(), a.balance())))
+            .collect()
+    };
+    let creditors = with_member(top);
+    let debtors = with_member(bottom);
     let mut result = Brokering {
         creditors: Vec::with_capacity(creditors.len()),
         debtors: Vec::with_capacity(debtors.len()),

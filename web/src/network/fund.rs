@@ -31,7 +31,8 @@ pub const STRESS_K_DEFAULT: usize = 3;
 pub const WRITTEN_OFF_LISTED_MAX: usize = 100;
 /// Closed accounts examined at most when listing write-offs.
 pub const CLOSED_READ_MAX: usize = 1_000;
-/// Members read at most to put names on accounts.
+/// Members read at most for the statistics' sectors (the other pages read only the
+/// members they name).
 pub const MEMBERS_READ_MAX: i64 = 100_000;
 /// Longest reason of a write-off, in characters: the ledger keeps it as the write-off
 /// transaction's memo, whose limit is shorter than an action's reason.
@@ -127,15 +128,6 @@ fn is_debtor(account: &Account) -> bool {
         && account.balance().is_negative()
 }
 
-/// Members by their ledger account.
-pub(crate) async fn members_by_account(store: &Store) -> NetworkResult<HashMap<AccountId, Member>> {
-    Ok(people::members(store, MEMBERS_READ_MAX)
-        .await?
-        .into_iter()
-        .map(|m| (m.account(), m))
-        .collect())
-}
-
 /// What the default of the `k` largest debtors would do (1 ≤ k ≤ [`STRESS_K_MAX`]).
 pub async fn stress(store: &Store, actor: &Actor, k: usize) -> NetworkResult<StressReport> {
     require(actor, Access::Read)?;
@@ -147,7 +139,8 @@ pub async fn stress(store: &Store, actor: &Actor, k: usize) -> NetworkResult<Str
     let mut debtors: Vec<&Account> = accounts.iter().filter(|a| is_debtor(a)).collect();
     debtors.sort_by_key(|a| (a.balance(), a.id()));
     debtors.truncate(test.k);
-    let mut members = members_by_account(store).await?;
+    let mut members =
+        people::members_of_accounts(store, &debtors.iter().map(|a| a.id()).collect()).await?;
     let debtors = debtors
         .into_iter()
         .map(|a| Debtor {
@@ -380,12 +373,14 @@ pub async fn written_off_members(store: &Store, actor: &Actor) -> NetworkResult<
         .filter(|a| a.kind() == AccountKind::Member && a.status() == AccountStatus::Closed)
         .collect();
     closed.sort_by_key(|a| std::cmp::Reverse(a.id()));
-    let mut members = members_by_account(store).await?;
+    closed.truncate(CLOSED_READ_MAX);
+    let mut members =
+        people::members_of_accounts(store, &closed.iter().map(|a| a.id()).collect()).await?;
     let recovered = recovered_by_account(store).await?;
     let system = store.system_accounts().await?;
     let mut listed = Vec::new();
     // Bounded: ordinary closures (at a zero balance) are read too, then skipped.
-    for account in closed.into_iter().take(CLOSED_READ_MAX) {
+    for account in closed {
         if listed.len() >= WRITTEN_OFF_LISTED_MAX {
             break;
         }

@@ -30,7 +30,7 @@ use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Utc};
 use ledger::{Account, AccountId, AccountKind, AccountStatus, Amount};
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use super::fund::members_by_account;
+use super::fund::MEMBERS_READ_MAX;
 use super::stats_cache;
 use super::{require, Access, InvalidInput, NetworkResult};
 use crate::actor::Actor;
@@ -251,10 +251,10 @@ async fn read(store: &Store, now: DateTime<Utc>, first: &str) -> NetworkResult<R
         .collect();
     Ok(Raw {
         accounts: store.accounts().await?,
-        sectors: members_by_account(store)
+        sectors: crate::people::members(store, MEMBERS_READ_MAX)
             .await?
             .into_iter()
-            .map(|(account, member)| (account, member.sector))
+            .map(|member| (member.account(), member.sector))
             .collect(),
         deltas,
         trades,
