@@ -6,7 +6,7 @@ use tests::story;
 use web::store::ActionNote;
 use web::tokens::Scope;
 
-use super::{balance, logged, member_accountant, setup, token};
+use super::{balance, logged, member_accountant, setup, texts, token};
 
 /// Every operation the API serves: the document must list exactly these.
 const OPERATIONS: &[(&str, &str)] = &[
@@ -338,12 +338,7 @@ story!(periods_are_locked_through_the_api, |db: &tests::TestDb| {
             .get("/api/v1/period-locks", &owner_read)
             .await
             .ok(StatusCode::OK);
-        let days: Vec<&str> = listed["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l["through"].as_str().unwrap())
-            .collect();
+        let days = texts(&listed["items"], "through");
         assert_eq!(days, [day(10), day(1)]);
         assert_eq!(
             store.locked_through().await.unwrap(),

@@ -9,7 +9,7 @@ use web::console::Actor;
 use web::people;
 use web::tokens::Scope;
 
-use super::{balance, day_in, ids, logged, setup, token};
+use super::{balance, day_in, ids, logged, setup, texts, token};
 
 story!(manager_routes, |db: &tests::TestDb| {
     let url = db.url().to_owned();
@@ -385,12 +385,7 @@ story!(
                 .get(&format!("/api/v1/action-log?member={}", alpha.id), &manage)
                 .await
                 .ok(StatusCode::OK);
-            let reasons: Vec<&str> = alphas["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e["reason"].as_str().unwrap())
-                .collect();
+            let reasons = texts(&alphas["items"], "reason");
             assert_eq!(reasons[..2], ["Retards", "Bilan 2026"]);
             let action = items[0]["action"].as_str().unwrap().to_owned();
             let same = api
@@ -950,12 +945,7 @@ story!(
                 )
                 .await
                 .ok(StatusCode::OK);
-            let actions: Vec<&str> = log["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e["action"].as_str().unwrap())
-                .collect();
+            let actions = texts(&log["items"], "action");
             for action in [
                 "member.category",
                 "member.review",
@@ -1015,12 +1005,7 @@ story!(member_categories_through_the_api, |db: &tests::TestDb| {
             )
             .await
             .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-        let fields: Vec<&str> = problem["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["field"].as_str().unwrap())
-            .collect();
+        let fields = texts(&problem["errors"], "field");
         assert!(
             fields.contains(&"code") && fields.contains(&"name"),
             "{fields:?}"
@@ -1212,12 +1197,7 @@ story!(the_review_lists_through_the_api, |db: &tests::TestDb| {
             .await
             .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
         // Every bad value at once, each on its own field.
-        let fields: Vec<&str> = problem["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["field"].as_str().unwrap())
-            .collect();
+        let fields = texts(&problem["errors"], "field");
         assert_eq!(fields, ["negative_days", "sales_share_bp"]);
         let set = api
             .put("/api/v1/reviews/settings", &manage, settings(100))

@@ -179,6 +179,20 @@ pub fn ids(page: &Value, field: &str) -> Vec<i64> {
         .collect()
 }
 
+/// The text `field` of each element of a JSON array (a page's `items`, a problem's
+/// `errors`).
+pub fn texts<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not an array: {list}"))
+        .iter()
+        .map(|element| {
+            element[field]
+                .as_str()
+                .unwrap_or_else(|| panic!("no text {field} in {element}"))
+        })
+        .collect()
+}
+
 /// A network manager `gestion@troc.fr` and accountant `compta@troc.fr`.
 pub async fn staff(store: &Store) {
     for (email, role) in [
