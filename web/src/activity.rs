@@ -117,22 +117,16 @@ pub async fn history(
         .collect::<StoreResult<_>>()?;
     // One query for the page's transactions (and one for their postings), not one per line.
     let ids: Vec<TxId> = rows.iter().map(|(id, _)| *id).collect();
-    let mut by_id: std::collections::HashMap<TxId, Transaction> = store
-        .transactions(&ids)
+    let lines: Vec<Line> = store
+        .transactions_by_ids(&ids)
         .await?
         .into_iter()
-        .map(|tx| (tx.id(), tx))
-        .collect();
-    let mut lines = Vec::with_capacity(rows.len());
-    for (id, net) in rows {
-        let transaction = by_id
-            .remove(&id)
-            .ok_or_else(|| StoreError::Corrupt(format!("transaction {id} has no header")))?;
-        lines.push(Line {
+        .zip(rows)
+        .map(|(transaction, (_, net))| Line {
             transaction,
             net: Amount::from_minor(net),
-        });
-    }
+        })
+        .collect();
     let next_before = if more {
         lines.last().map(|l| l.transaction.id())
     } else {

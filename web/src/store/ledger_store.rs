@@ -312,6 +312,25 @@ impl Store {
         Ok(transactions)
     }
 
+    /// The transactions with these ids, in the order given: one read of the headers and one
+    /// of their postings. The ids come from postings, so one without its transaction is
+    /// corruption.
+    pub(crate) async fn transactions_by_ids(&self, ids: &[TxId]) -> StoreResult<Vec<Transaction>> {
+        let mut by_id: std::collections::HashMap<TxId, Transaction> = self
+            .transactions(ids)
+            .await?
+            .into_iter()
+            .map(|tx| (tx.id(), tx))
+            .collect();
+        ids.iter()
+            .map(|id| {
+                by_id.remove(id).ok_or_else(|| {
+                    StoreError::Corrupt(format!("postings without their transaction {id}"))
+                })
+            })
+            .collect()
+    }
+
     /// A page of `account`'s history, newest first (by date, then by transaction id),
     /// strictly older than the transaction `before` (keyset pagination on the `postings
     /// (account_id, time, tx_id)` index: no OFFSET, every page costs the same). A `before`
@@ -334,27 +353,16 @@ impl Store {
             .iter()
             .map(|(id, _)| unsigned(*id).map(TxId))
             .collect::<StoreResult<_>>()?;
-        let mut by_id: std::collections::HashMap<TxId, Transaction> = self
-            .transactions(&ids)
+        let entries: Vec<HistoryEntry> = self
+            .transactions_by_ids(&ids)
             .await?
             .into_iter()
-            .map(|tx| (tx.id(), tx))
-            .collect();
-        let entries: Vec<HistoryEntry> = ids
-            .iter()
             .zip(lines)
-            .map(|(id, (_, net))| {
-                let transaction = by_id.remove(id).ok_or_else(|| {
-                    StoreError::Corrupt(format!(
-                        "account {account}: postings without their transaction {id}"
-                    ))
-                })?;
-                Ok(HistoryEntry {
-                    transaction,
-                    net: Amount::from_minor(*net),
-                })
+            .map(|(transaction, (_, net))| HistoryEntry {
+                transaction,
+                net: Amount::from_minor(*net),
             })
-            .collect::<StoreResult<_>>()?;
+            .collect();
         let next_before = if more {
             entries.last().map(|e| e.transaction.id())
         } else {
