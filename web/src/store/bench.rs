@@ -90,22 +90,21 @@ pub async fn payments(
     // Limits far beyond what a run can spend: the benchmark measures the write path, not
     // rejections.
     let ids = scratch_network(store, BENCH_ACCOUNTS, Amount::from_units(1_000_000_000_000)).await?;
-    let run = rand::random::<u32>();
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
     let mut tasks = Vec::with_capacity(submitters);
-    for task in 0..submitters {
+    for _ in 0..submitters {
         let store = store.clone();
         let ids = ids.clone();
         tasks.push(tokio::spawn(async move {
             let mut rng = rand::rngs::StdRng::from_entropy();
             let mut latencies = Vec::new();
-            let mut i = 0u64;
             while Instant::now() < deadline {
                 let (payer, payee) = pick(&mut rng, &ids, scenario);
-                let key =
-                    IdempotencyKey::new(format!("bench-{run}-{task}-{i}")).expect("a valid key");
-                i += 1;
+                // A random key, as API clients send (a UUID): each lands at a random place in
+                // the key indexes, where near-sequential keys would all land at a few.
+                let key = IdempotencyKey::new(format!("bench-{:032x}", rng.gen::<u128>()))
+                    .expect("a valid key");
                 let op = Operation::Payment {
                     payer,
                     payee,
