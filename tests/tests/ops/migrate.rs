@@ -836,3 +836,126 @@ async fn migrate_data_refuses_what_it_cannot_copy() {
     target_db.cleanup().await;
     source_db.cleanup().await;
 }
+
+/// Migration 0019 rebuilds SQLite's `transactions` (without the UNIQUE of its idempotency
+/// key) and `idempotency` (as a rowid table) by copying every row: run again through the
+/// migrator on the seeded network (which has every kind of row that references a
+/// transaction, and transactions inside a locked period), every table reads back the same,
+/// every reference holds, the chain verifies, the database's defenses still fire and the
+/// write path still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_rebuild_of_transactions_keeps_every_row_and_defense() {
+    let db = TestDb::sqlite().await;
+    let store = seed(db.url()).await;
+    let pair = store
+        .open_accounts(2, Amount::from_units(100), None)
+        .await
+        .unwrap();
+    let keyed = || Submission::new(key("before-0019"), payment(pair[0].id(), pair[1].id(), 7));
+    let decided = accepted(&store, keyed()).await;
+    let before = migrate::table_digests(&store).await.unwrap();
+    let head = store.chain_head().await.unwrap();
+    let tx_max = max_id(&store, "SELECT MAX(id) FROM transactions").await;
+    raw(&store, "DELETE FROM _sqlx_migrations WHERE version = 19").await;
+    store.close().await;
+
+    let store = Store::connect(db.url()).await.unwrap();
+    let applied: i64 = web::dispatch!(store.backend(), pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE version = 19")
+            .fetch_one(pool).await.unwrap()
+    });
+    assert_eq!(applied, 1, "0019 ran again");
+    assert_eq!(migrate::table_digests(&store).await.unwrap(), before);
+    assert!(rows(&before, "transactions") > COPY_PAGE_ROWS as u64);
+    assert!(rows(&before, "idempotency") > COPY_PAGE_ROWS as u64);
+    let (dangling, integrity, unique_key): (i64, String, i64) = web::dispatch!(store.backend(), pool => {
+        let dangling = sqlx::query_scalar("SELECT COUNT(*) FROM pragma_foreign_key_check")
+            .fetch_one(pool).await.unwrap();
+        let integrity = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_one(pool).await.unwrap();
+        let unique_key = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pragma_index_list('transactions') l, \
+             pragma_index_info(l.name) i WHERE i.name = 'idempotency_key'",
+        )
+        .fetch_one(pool).await.unwrap();
+        (dangling, integrity, unique_key)
+    });
+    assert_eq!(dangling, 0, "every reference to a transaction holds");
+    assert_eq!(integrity, "ok");
+    assert_eq!(
+        unique_key, 0,
+        "no index on transactions.idempotency_key any more"
+    );
+    assert_eq!(store.chain_head().await.unwrap(), head);
+    store
+        .verify_ledger()
+        .await
+        .unwrap()
+        .expect("the chain verifies after the rebuild");
+
+    // The triggers came back: transactions stay append-only, an unbalanced one cannot be
+    // sealed, and nothing is dated inside the locked period.
+    let refusals = [
+        (
+            "UPDATE transactions SET memo = 'forged' \
+             WHERE id = (SELECT MIN(id) FROM transactions)",
+            "append-only",
+        ),
+        (
+            "DELETE FROM transactions WHERE id = (SELECT MIN(id) FROM transactions)",
+            "append-only",
+        ),
+        (
+            "INSERT INTO transactions (id, seq, kind, time, reference, memo, posting_count, hash) \
+             VALUES (900001, 900001, 'adjustment', '2099-01-01T00:00:00+00:00', '', '', 2, \
+             '0000000000000000000000000000000000000000000000000000000000000000')",
+            "balance",
+        ),
+        (
+            "INSERT INTO transactions (id, seq, kind, time, reference, memo, posting_count, hash) \
+             VALUES (900002, 900002, 'adjustment', '2000-01-01T00:00:00+00:00', '', '', 2, \
+             '0000000000000000000000000000000000000000000000000000000000000000')",
+            "locked period",
+        ),
+    ];
+    for (sql, refusal) in refusals {
+        let refused: String = web::dispatch!(store.backend(), pool => {
+            sqlx::query(sql).execute(pool).await.unwrap_err().to_string()
+        });
+        assert!(refused.contains(refusal), "{sql}: {refused}");
+    }
+    // The idempotency table still makes a key unique, and still answers replays.
+    let duplicate: String = web::dispatch!(store.backend(), pool => {
+        sqlx::query(
+            "INSERT INTO idempotency (key, fingerprint, result, time) \
+             SELECT key, fingerprint, result, time FROM idempotency LIMIT 1",
+        )
+        .execute(pool).await.unwrap_err().to_string()
+    });
+    assert!(duplicate.contains("UNIQUE"), "{duplicate}");
+    assert_eq!(store.submit(keyed()).await.unwrap(), Ok(decided));
+    let other = store
+        .submit(Submission::new(
+            key("before-0019"),
+            payment(pair[1].id(), pair[0].id(), 7),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(other, Err(ledger::Rejection::IdempotencyConflict));
+    let Outcome::Posted { tx } = accepted(
+        &store,
+        Submission::new(key("after-0019"), payment(pair[0].id(), pair[1].id(), 3)),
+    )
+    .await
+    else {
+        panic!("a payment posts")
+    };
+    assert!(tx.0 as i64 > tx_max);
+    store
+        .check_invariants()
+        .await
+        .unwrap()
+        .expect("the invariants hold");
+    store.close().await;
+    db.cleanup().await;
+}

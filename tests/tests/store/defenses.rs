@@ -292,3 +292,57 @@ story!(
         }
     }
 );
+
+story!(
+    an_idempotency_key_is_unique_in_the_database,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            // The `idempotency` table's primary key is what makes a key unique (migration
+            // 0019 dropped the UNIQUE of `transactions.idempotency_key`, which repeated it):
+            // a second row for a used key is refused, even by raw SQL.
+            let store = Store::connect(&url).await.unwrap();
+            let (_, members) = network(&store, 2, 100).await;
+            let posted = submit(
+                &store,
+                "used",
+                payment(members[0].id(), members[1].id(), 10),
+            )
+            .await
+            .unwrap();
+            let again = raw(
+                &store,
+                "INSERT INTO idempotency (key, fingerprint, result, time) \
+                 SELECT key, 'other', result, time FROM idempotency WHERE key = 'used'",
+            )
+            .await;
+            let refused = again.expect_err("a second row for a used key");
+            assert!(
+                refused.to_lowercase().contains("unique") || refused.contains("duplicate key"),
+                "{refused}"
+            );
+            // Control: a new key is accepted.
+            assert_eq!(
+                raw(
+                    &store,
+                    "INSERT INTO idempotency (key, fingerprint, result, time) \
+                     SELECT 'fresh', fingerprint, result, time FROM idempotency \
+                     WHERE key = 'used'",
+                )
+                .await,
+                Ok(1)
+            );
+            // The stored decision still answers the key.
+            let replay = submit(
+                &store,
+                "used",
+                payment(members[0].id(), members[1].id(), 10),
+            )
+            .await
+            .unwrap();
+            assert_eq!(replay, posted);
+            assert_eq!(count(&store, "SELECT COUNT(*) FROM transactions").await, 1);
+            store.close().await;
+        }
+    }
+);

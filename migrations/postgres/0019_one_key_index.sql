@@ -1,0 +1,12 @@
+-- 0019: an idempotency key goes into one random index, not two (docs/storage.md,
+-- "Idempotency"; docs/performance.md, "Tenth look").
+--
+-- Keys are what clients choose (a UUID, a form's random token), so each new key lands on a
+-- random page of every index keyed by it: a page dirtied, and after each checkpoint a full
+-- page image in the WAL. A payment's key went into two such indexes: the primary key of
+-- `idempotency`, which makes keys unique in the database, and the UNIQUE index of
+-- `transactions.idempotency_key`, which only repeated that guarantee (every transaction made
+-- under a key is written in the same database transaction as the key's `idempotency` row,
+-- and nothing looks a transaction up by its key). The column stays: the audit bundle and
+-- the operator's reports show which key made a transaction.
+ALTER TABLE transactions DROP CONSTRAINT transactions_idempotency_key_key;
