@@ -46,6 +46,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/members"),
     ("post", "/api/v1/members"),
     ("post", "/api/v1/members/import"),
+    ("post", "/api/v1/members/import/{batch}/finish"),
+    ("get", "/api/v1/members/import/unfinished"),
     ("get", "/api/v1/members/{id}"),
     ("put", "/api/v1/members/{id}/category"),
     ("post", "/api/v1/members/{id}/default"),

@@ -1437,3 +1437,101 @@ story!(
         }
     }
 );
+
+story!(
+    an_interrupted_member_creation_is_listed_and_finished_through_the_api,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, api, _alpha, _beta) = setup(&url).await;
+            let manage = token(&store, "gestion@troc.fr", Scope::Manage).await;
+            let accountant = token(&store, "compta@troc.fr", Scope::Manage).await;
+            let (manager, _) = people::find_login(&store, "gestion@troc.fr")
+                .await
+                .unwrap()
+                .unwrap();
+            let actor = Actor::new(manager.id, "gestion@troc.fr", people::Role::Manager);
+            let none = api
+                .get("/api/v1/members/import/unfinished", &accountant)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(none["items"], json!([]));
+            let new = web::console::NewMember {
+                name: "Zeta SARL".to_owned(),
+                siren: crate::web_front::siren(6),
+                email: "owner@zeta.fr".to_owned(),
+                ..Default::default()
+            };
+            let batch = web::console::write_interrupted_for_tests(&store, &actor, new)
+                .await
+                .unwrap();
+
+            // Listed for the accountant too, with its source, author and size.
+            let listed = api
+                .get("/api/v1/members/import/unfinished", &accountant)
+                .await
+                .ok(StatusCode::OK);
+            let items = listed["items"].as_array().unwrap();
+            assert_eq!(items.len(), 1);
+            assert_eq!(items[0]["id"], batch);
+            assert_eq!(items[0]["source"], "form");
+            assert_eq!(items[0]["actor"], "gestion@troc.fr");
+            assert_eq!(items[0]["lines"], 1);
+            assert!(items[0]["created_at"].as_str().unwrap().ends_with('Z'));
+
+            // Only a manager finishes it; an unknown or malformed id is not found.
+            let finish = format!("/api/v1/members/import/{batch}/finish");
+            api.post(&finish, &accountant, json!({}))
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+            for path in [
+                format!("/api/v1/members/import/{}/finish", batch + 1000),
+                "/api/v1/members/import/zero/finish".to_owned(),
+            ] {
+                api.post(&path, &manage, json!({}))
+                    .await
+                    .problem(StatusCode::NOT_FOUND, "not_found");
+            }
+            let finished = api
+                .post_key(&finish, &manage, "finish-1", json!({}))
+                .await
+                .ok(StatusCode::CREATED);
+            let account = finished["items"][0]["account_id"].as_i64().unwrap();
+            assert!(finished["items"][0]["invitation_url"]
+                .as_str()
+                .unwrap()
+                .contains("/invitation/"));
+            let member = api
+                .get(
+                    &format!("/api/v1/members/{}", finished["items"][0]["id"]),
+                    &manage,
+                )
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(member["name"], "Zeta SARL");
+            let shown = api
+                .get(&format!("/api/v1/accounts/{account}"), &manage)
+                .await
+                .ok(StatusCode::OK);
+            assert_ne!(
+                shown["credit_limit"], "0.00",
+                "the creation's credit is granted"
+            );
+            // The same request again is the same answer; a second finish is a conflict.
+            let again = api
+                .post_key(&finish, &manage, "finish-1", json!({}))
+                .await
+                .ok(StatusCode::CREATED);
+            assert_eq!(again, finished);
+            api.post(&finish, &manage, json!({}))
+                .await
+                .problem(StatusCode::CONFLICT, "batch_not_unfinished");
+            let none = api
+                .get("/api/v1/members/import/unfinished", &manage)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(none["items"], json!([]));
+            store.close().await;
+        }
+    }
+);

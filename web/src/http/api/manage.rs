@@ -543,6 +543,95 @@ pub async fn limit_history(
     }))
 }
 
+/// A member creation that stopped half-way (the process ended between its steps).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnfinishedBatchItem {
+    pub id: i64,
+    /// Where the creation came from: `form`, `import`, `application` or `api`.
+    pub source: String,
+    /// Who started it.
+    pub actor: String,
+    /// How many members it creates.
+    pub lines: i64,
+    #[schema(example = "2026-12-02T10:00:00Z")]
+    pub created_at: String,
+}
+
+/// Unfinished member creations.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnfinishedBatches {
+    /// Oldest first, at most 100 (the `/admin/import` page's list).
+    pub items: Vec<UnfinishedBatchItem>,
+}
+
+/// Member creations that stopped half-way, as the `/admin/import` page lists them (manager
+/// or accountant): their members exist but have no credit and no invitation yet, until a
+/// manager finishes them.
+#[utoipa::path(get, path = "/api/v1/members/import/unfinished", tag = "manage",
+    responses(
+        (status = 200, description = "The unfinished creations", body = UnfinishedBatches),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn unfinished_imports(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+) -> ApiResult<Json<UnfinishedBatches>> {
+    let actor = auth.console_actor()?;
+    actor.require_reader()?;
+    let batches = crate::console::unfinished_batches(&state.store, &actor).await?;
+    Ok(Json(UnfinishedBatches {
+        items: batches
+            .into_iter()
+            .map(|b| UnfinishedBatchItem {
+                id: b.id,
+                source: b.source.as_str().to_owned(),
+                actor: b.actor,
+                lines: b.lines,
+                created_at: types::unix_time(b.created_at),
+            })
+            .collect(),
+    }))
+}
+
+/// Finishes a member creation that stopped half-way (manager), as the `/admin/import` page's
+/// button does: its ledger operations are resubmitted under their original keys (what was
+/// written is not written twice), then the invitations are made (new links: the first ones
+/// were never shown) and the creation is marked done.
+#[utoipa::path(post, path = "/api/v1/members/import/{batch}/finish", tag = "manage",
+    params(("batch" = i64, Path, description = "The creation's id, from `GET /api/v1/members/import/unfinished`"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    responses(
+        (status = 201, description = "The creation finished: its members", body = MembersImported),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such creation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`batch_not_unfinished`: the creation is already done or cancelled; or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The ledger refused the creation's operations (it is then cancelled)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn finish_import(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(batch): Path<String>,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    let actor = auth.console_actor()?;
+    actor.require_manager()?;
+    let batch = types::path_id(&batch)?;
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        let created = crate::console::finish_batch(&state.store, &actor, batch).await?;
+        Written::created(MembersImported {
+            items: created
+                .iter()
+                .map(|c| MemberCreated::of(c, state.config.base_url()))
+                .collect(),
+        })
+    })
+    .await)
+}
+
 /// One entry of the action log: what an operator or the system did, with the state before
 /// and after.
 #[derive(Debug, Serialize, ToSchema)]

@@ -132,6 +132,8 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(manage::list_members, manage::create_member))
         .routes(routes!(manage::show_member))
         .routes(routes!(manage::import_members))
+        .routes(routes!(manage::unfinished_imports))
+        .routes(routes!(manage::finish_import))
         .routes(routes!(manage::set_category))
         .routes(routes!(manage::set_review))
         .routes(routes!(manage::set_turnover))
