@@ -622,12 +622,7 @@ pub async fn finish_import(
     let batch = types::path_id(&batch)?;
     Ok(idempotency::run(&state, &auth, &request, |_| async {
         let created = crate::console::finish_batch(&state.store, &actor, batch).await?;
-        Written::created(MembersImported {
-            items: created
-                .iter()
-                .map(|c| MemberCreated::of(c, state.config.base_url()))
-                .collect(),
-        })
+        Written::created(MembersImported::of(&created, state.config.base_url()))
     })
     .await)
 }
@@ -1345,6 +1340,17 @@ pub struct MembersImported {
     pub items: Vec<MemberCreated>,
 }
 
+impl MembersImported {
+    fn of(created: &[CreatedMember], base_url: &str) -> MembersImported {
+        MembersImported {
+            items: created
+                .iter()
+                .map(|c| MemberCreated::of(c, base_url))
+                .collect(),
+        }
+    }
+}
+
 /// Imports members from a CSV file, the body itself (manager; the `/admin/import` page's
 /// file): header `name,siren,email[,category,credit_limit,max_balance,opening_balance]`
 /// (`,` or `;`, French names accepted), at most 500 lines and 128 KiB. Every line is
@@ -1371,12 +1377,7 @@ pub async fn import_members(
     Ok(idempotency::run(&state, &auth, &request, |_| async {
         let created =
             crate::console::import::import_members(&state.store, &actor, &request.body).await?;
-        Written::created(MembersImported {
-            items: created
-                .iter()
-                .map(|c| MemberCreated::of(c, state.config.base_url()))
-                .collect(),
-        })
+        Written::created(MembersImported::of(&created, state.config.base_url()))
     })
     .await)
 }
