@@ -6,17 +6,23 @@
 # optionally gives every stored idempotency key a random value (`random`: what API clients
 # send, a UUID; keys made by an older `troc bench` were near-sequential), then runs in the
 # sqlite3 shell two batches shaped like the writer's (1,000 payments with random keys: 2,000
-# postings, 1,000 transactions, 1,000 idempotency rows, their accounts updated, one COMMIT)
+# postings, 1,000 transactions, 1,000 idempotency rows, their accounts updated, one COMMIT;
+# PAGES_BATCH changes the count)
 # and prints the WAL frames and the seconds of the second, for each case:
 #   - as it is;
 #   - after migration 0019 (the file itself), if the database predates it;
 #   - without the idempotency rows; without the postings' account index (for comparison).
-# docs/performance.md ("Tenth look") has a run.
+# PAGES_BATCH sets the payments per batch (default 1000, at most 100000).
+# docs/performance.md ("Tenth look") has runs.
 #
 #   scripts/sqlite-batch-pages.sh /tmp/b/b.db random
+#   PAGES_BATCH=64 scripts/sqlite-batch-pages.sh /tmp/b/b.db
 set -euo pipefail
 SOURCE="${1:?a SQLite database filled by troc bench}"
 KEYS="${2:-as-stored}"
+BATCH="${PAGES_BATCH:-1000}"
+[[ "$BATCH" =~ ^[0-9]+$ ]] && (( BATCH >= 1 && BATCH <= 100000 )) ||
+  { echo "sqlite-batch-pages: PAGES_BATCH is 1 to 100000" >&2; exit 1; }
 HERE="$(cd "$(dirname "$0")" && pwd)"
 command -v sqlite3 >/dev/null 2>&1 || { echo "sqlite-batch-pages: sqlite3 is missing" >&2; exit 1; }
 WORK="$(mktemp -d)"
@@ -45,7 +51,7 @@ batch() { # $1: the first transaction id of the batch, $2: idem|noidem
   cat <<SQL
 BEGIN IMMEDIATE;
 DROP TABLE IF EXISTS temp.g;
-CREATE TEMP TABLE g AS WITH RECURSIVE c(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM c WHERE k < 1000)
+CREATE TEMP TABLE g AS WITH RECURSIVE c(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM c WHERE k < $BATCH)
   SELECT k, $1 + k AS id, abs(random()) % 10000 + 1 AS a, abs(random()) % 10000 + 1 AS b,
          abs(random()) % 9000 + 100 AS amt, lower(hex(randomblob(16))) AS key FROM c;
 INSERT INTO postings (tx_id, n, account_id, amount, leg, time)
