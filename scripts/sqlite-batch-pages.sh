@@ -11,7 +11,11 @@
 # and prints the WAL frames and the seconds of the second, for each case:
 #   - as it is;
 #   - after migration 0019 (the file itself), if the database predates it;
-#   - without the idempotency rows; without the postings' account index (for comparison).
+#   - without the idempotency rows, without the postings' account index, without the seal
+#     trigger and without the balance trigger (for comparison).
+# Each line gives the frames, the batch's seconds and each statement's. (This script
+# replaces scripts/sqlite-index-cost.sh, which timed the same statements without counting
+# frames.)
 # PAGES_BATCH sets the payments per batch (default 1000, at most 100000).
 # docs/performance.md ("Tenth look") has runs.
 #
@@ -60,9 +64,9 @@ INSERT INTO postings (tx_id, n, account_id, amount, leg, time)
 INSERT INTO transactions (id, seq, kind, time, reference, memo, idempotency_key, reverses, posting_count, hash)
   SELECT id, id, 'payment', '2026-12-03T16:00:00.000000+00:00', '', '', key, NULL, 2,
          '06dcf8b01a15e391551da1d2e9b00f1243df5ce6c762aaf9c43c86bf70de5f42' FROM g;
-$([[ $2 == idem ]] && echo "INSERT INTO idempotency (key, fingerprint, result, time)
+$(if [[ $2 == idem ]]; then echo "INSERT INTO idempotency (key, fingerprint, result, time)
   SELECT key, hex(randomblob(32)), '{\"Ok\":{\"Posted\":{\"transaction\":123456}}}',
-         '2026-12-03T16:00:00.000000+00:00' FROM g;")
+         '2026-12-03T16:00:00.000000+00:00' FROM g;"; else echo "SELECT 1;"; fi)
 UPDATE accounts SET balance = balance WHERE id IN (SELECT a FROM g UNION SELECT b FROM g);
 COMMIT;
 SQL
@@ -83,8 +87,12 @@ run() { # $1: a label, $2: SQL run on the copy first, or nothing, $3: idem|noide
     echo ".timer off"
     echo "PRAGMA wal_checkpoint(PASSIVE);"
   } | sqlite3 "$WORK/t.db" 2>&1 |
-    awk -v label="$1" '/^Run Time: real/ {s += $4} /^0\|/ {split($0, f, "|"); frames = f[2]}
-      END {printf "%-40s %5d WAL frames  %.3f s\n", label, frames, s}'
+    awk -v label="$1" '/^Run Time: real/ {t[++n] = $4; s += $4}
+      /^0\|/ {split($0, f, "|"); frames = f[2]}
+      # the timed statements: BEGIN, DROP, CREATE, postings, transactions, idempotency,
+      # accounts, COMMIT
+      END {printf "%-40s %5d WAL frames  %.3f s  (postings %s  transactions %s  idempotency %s  accounts %s  commit %s)\n",
+        label, frames, s, t[4], t[5], t[6], t[7], t[8]}'
 }
 
 run "as it is" "" idem
@@ -93,3 +101,5 @@ if (( $(sqlite3 "$WORK/source.db" "SELECT MAX(version) FROM _sqlx_migrations") <
 fi
 run "without the idempotency rows" "" noidem
 run "without postings_account_time" "DROP INDEX postings_account_time;" idem
+run "without postings_before_seal (trigger)" "DROP TRIGGER postings_before_seal;" idem
+run "without transactions_balanced (trigger)" "DROP TRIGGER transactions_balanced;" idem
