@@ -272,6 +272,27 @@ enum TokenCommand {
         /// The token's name, shown in the user's token list.
         #[arg(long, default_value = "troc token create")]
         name: String,
+        /// Days until the token stops working (1 to 3650); without it, the token works
+        /// until it is revoked.
+        #[arg(long)]
+        expires_in_days: Option<i64>,
+    },
+    /// List API tokens (never the tokens themselves: only their names, scopes and dates),
+    /// of every user or of one.
+    List {
+        /// Only this user's tokens.
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Revoke any user's API token (a leaked token, a user who left); recorded in the
+    /// action log.
+    Revoke {
+        /// The token's id, as `troc token list` shows it.
+        #[arg(long)]
+        id: i64,
+        /// Why, for the action log.
+        #[arg(long, default_value = "revoked by the operator")]
+        reason: String,
     },
 }
 
@@ -478,26 +499,97 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Token {
-            command: TokenCommand::Create { email, scope, name },
+            command:
+                TokenCommand::Create {
+                    email,
+                    scope,
+                    name,
+                    expires_in_days,
+                },
         } => {
             let scope = web::tokens::Scope::parse(scope.trim())
                 .ok_or_else(|| anyhow::anyhow!("the scope must be read, pay or manage"))?;
+            let lifetime = match expires_in_days {
+                None => web::tokens::Lifetime::UNLIMITED,
+                Some(days) => web::tokens::Lifetime::days(days)?,
+            };
             let found = people::find_login(&store, &email).await?;
             let Some((user, _)) = found else {
                 store.close().await;
                 anyhow::bail!("no user with the email {email}");
             };
-            let created = web::tokens::create(&store, &user, &name, scope).await;
+            let created =
+                web::tokens::create_as_operator(&store, &user, &name, scope, lifetime).await;
             store.close().await;
             let (row, token) = created?;
+            let expiry = match row.expires_at {
+                Some(t) => format!("expires {}", unix_utc(t)),
+                None => "never expires".to_owned(),
+            };
             println!(
-                "{} token {:?} (id {}) created for {}; it is shown once:",
+                "{} token {:?} (id {}) created for {}, {expiry}; it is shown once:",
                 scope.as_str(),
                 row.name,
                 row.id,
                 user.email
             );
             println!("{token}");
+            Ok(())
+        }
+        Command::Token {
+            command: TokenCommand::List { email },
+        } => {
+            let listing = match email {
+                None => web::tokens::Listing::Everyone,
+                Some(email) => match people::find_login(&store, &email).await? {
+                    Some((user, _)) => web::tokens::Listing::User(user.id),
+                    None => {
+                        store.close().await;
+                        anyhow::bail!("no user with the email {email}");
+                    }
+                },
+            };
+            let listed = web::tokens::list(&store, listing).await;
+            store.close().await;
+            let (tokens, more) = listed?;
+            let now = people::now_unix();
+            println!("id\tuser\tname\tscope\tstate\tcreated\tlast_used\texpires");
+            for listed in &tokens {
+                let t = &listed.token;
+                let when = |time: Option<i64>| time.map(unix_utc).unwrap_or_else(|| "-".into());
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    t.id,
+                    listed.email,
+                    t.name.replace(['\t', '\n', '\r'], " "),
+                    t.scope.as_str(),
+                    t.state(now).as_str(),
+                    unix_utc(t.created_at),
+                    when(t.last_used_at),
+                    t.expires_at.map(unix_utc).unwrap_or_else(|| "never".into()),
+                );
+            }
+            if more {
+                eprintln!(
+                    "only the first {} tokens are listed: give --email for one user's",
+                    web::tokens::TOKENS_LIST_MAX
+                );
+            }
+            Ok(())
+        }
+        Command::Token {
+            command: TokenCommand::Revoke { id, reason },
+        } => {
+            let revoked = web::tokens::revoke_as_operator(&store, id, &reason).await;
+            store.close().await;
+            let listed = revoked?;
+            println!(
+                "token {} ({:?}, {}) of {} revoked",
+                listed.token.id,
+                listed.token.name,
+                listed.token.scope.as_str(),
+                listed.email
+            );
             Ok(())
         }
         Command::Migrate => {
@@ -664,6 +756,13 @@ fn print_config(file: Option<&std::path::Path>, database_url: &str) -> ExitCode 
         println!("{key} = {value:?}  # {source}");
     }
     ExitCode::SUCCESS
+}
+
+/// Unix seconds as `2026-12-03T15:04:05Z` (the command line's lists).
+fn unix_utc(seconds: i64) -> String {
+    chrono::DateTime::from_timestamp(seconds, 0)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|| seconds.to_string())
 }
 
 #[cfg(test)]

@@ -12,7 +12,8 @@ use sqlx::Row;
 
 use crate::dispatch;
 use crate::people::{self, now_unix, Member, Role, User};
-use crate::store::{Store, StoreError, StoreResult};
+use crate::store::action_log::{insert_action, Conn};
+use crate::store::{ActionNote, Store, StoreError, StoreResult};
 
 /// The visible prefix of every API token.
 pub const TOKEN_PREFIX: &str = "troc_";
@@ -24,6 +25,57 @@ pub const TOKEN_NAME_LEN_MAX: usize = 100;
 pub const IDEMPOTENCY_TTL_SECONDS: i64 = 7 * 24 * 3600;
 /// `last_used_at` is written at most this often per token (reads stay reads).
 pub const LAST_USED_RESOLUTION_SECONDS: i64 = 60;
+/// Longest lifetime a token may be given, in days (ten years); a token may also never
+/// expire ([`Lifetime::UNLIMITED`]).
+pub const TOKEN_LIFETIME_DAYS_MAX: i64 = 3650;
+/// The lifetime the `/settings/tokens` form proposes first, in days.
+pub const TOKEN_LIFETIME_DAYS_DEFAULT: i64 = 90;
+/// Most tokens one [`list`] returns (the operator's `troc token list`).
+pub const TOKENS_LIST_MAX: i64 = 10_000;
+
+/// How long a new token works: a number of days (1 to [`TOKEN_LIFETIME_DAYS_MAX`]) or
+/// without end. Built only through [`Lifetime::days`], which refuses the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetime {
+    days: Option<i64>,
+}
+
+impl Lifetime {
+    /// A token that works until it is revoked.
+    pub const UNLIMITED: Lifetime = Lifetime { days: None };
+
+    /// A token that stops working `days` days after its creation.
+    pub fn days(days: i64) -> Result<Lifetime, TokenError> {
+        if (1..=TOKEN_LIFETIME_DAYS_MAX).contains(&days) {
+            Ok(Lifetime { days: Some(days) })
+        } else {
+            Err(TokenError::InvalidLifetime)
+        }
+    }
+
+    /// The expiry of a token created at `created_at` (Unix seconds); `None`: never.
+    pub fn expiry_from(self, created_at: i64) -> Option<i64> {
+        self.days.map(|days| created_at + days * 24 * 3600)
+    }
+}
+
+/// Where a token stands at a given time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenState {
+    Active,
+    Expired,
+    Revoked,
+}
+
+impl TokenState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenState::Active => "active",
+            TokenState::Expired => "expired",
+            TokenState::Revoked => "revoked",
+        }
+    }
+}
 
 /// What a token allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -69,6 +121,21 @@ pub struct TokenRow {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// When it stops working (Unix seconds); `None`: never.
+    pub expires_at: Option<i64>,
+}
+
+impl TokenRow {
+    /// Revoked wins over expired: a revoked token stays revoked.
+    pub fn state(&self, now: i64) -> TokenState {
+        if self.revoked_at.is_some() {
+            TokenState::Revoked
+        } else if self.expires_at.is_some_and(|t| t <= now) {
+            TokenState::Expired
+        } else {
+            TokenState::Active
+        }
+    }
 }
 
 /// Why a token was not created.
@@ -80,6 +147,8 @@ pub enum TokenError {
     ScopeNotAllowed(&'static str),
     #[error("at most {TOKENS_PER_USER_MAX} tokens per user")]
     TooMany,
+    #[error("a token's lifetime is 1 to {TOKEN_LIFETIME_DAYS_MAX} days, or unlimited")]
+    InvalidLifetime,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -103,6 +172,37 @@ pub async fn create(
     user: &User,
     name: &str,
     scope: Scope,
+    lifetime: Lifetime,
+) -> Result<(TokenRow, String), TokenError> {
+    insert(store, user, name, scope, lifetime, Creator::User).await
+}
+
+/// Like [`create`], for the operator (`troc token create`): the creation is recorded in the
+/// action log (`token.create`, actor `cli`) in the same database transaction.
+pub async fn create_as_operator(
+    store: &Store,
+    user: &User,
+    name: &str,
+    scope: Scope,
+    lifetime: Lifetime,
+) -> Result<(TokenRow, String), TokenError> {
+    insert(store, user, name, scope, lifetime, Creator::Operator).await
+}
+
+/// Who creates a token: its user (the page), or the operator (recorded in the action log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Creator {
+    User,
+    Operator,
+}
+
+async fn insert(
+    store: &Store,
+    user: &User,
+    name: &str,
+    scope: Scope,
+    lifetime: Lifetime,
+    creator: Creator,
 ) -> Result<(TokenRow, String), TokenError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > TOKEN_NAME_LEN_MAX {
@@ -114,50 +214,56 @@ pub async fn create(
     let token = format!("{TOKEN_PREFIX}{}", people::random_token());
     let hash = people::token_hash(&token);
     let now = now_unix();
-    let id: Option<i64> = dispatch!(store.backend(), pool => {
-        let mut tx = pool.begin().await?;
-        // Counting and inserting in one transaction; the users row is locked first (a no-op
-        // update) so two concurrent creations for one user are serialised on both backends.
-        sqlx::query("UPDATE users SET lang = lang WHERE id = $1")
-            .bind(user.id).execute(&mut *tx).await?;
-        let held: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL")
-            .bind(user.id).fetch_one(&mut *tx).await?;
-        if held >= TOKENS_PER_USER_MAX {
-            None
-        } else {
-            let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO api_tokens (user_id, name, scope, token_hash, created_at) \
-                     VALUES ($1, $2, $3, $4, $5) RETURNING id")
-                .bind(user.id).bind(name).bind(scope.as_str()).bind(&hash).bind(now)
-                .fetch_one(&mut *tx).await?;
-            tx.commit().await?;
-            Some(id)
-        }
-    });
-    let id = id.ok_or(TokenError::TooMany)?;
-    let row = TokenRow {
-        id,
+    let expires_at = lifetime.expiry_from(now);
+    let mut row = TokenRow {
+        id: 0,
         user_id: user.id,
         name: name.to_owned(),
         scope,
         created_at: now,
         last_used_at: None,
         revoked_at: None,
+        expires_at,
     };
+    let time = chrono::DateTime::from_timestamp(now, 0).unwrap_or_else(chrono::Utc::now);
+    let id: Option<i64> = dispatch!(store.backend(), pool => {
+        let mut tx = pool.begin().await?;
+        // Counting and inserting in one transaction; the users row is locked first (a no-op
+        // update) so two concurrent creations for one user are serialised on both backends.
+        sqlx::query("UPDATE users SET lang = lang WHERE id = $1")
+            .bind(user.id).execute(&mut *tx).await?;
+        // Active tokens only: revoked and expired ones stay listed but do not count.
+        let held: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL \
+                 AND (expires_at IS NULL OR expires_at > $2)")
+            .bind(user.id).bind(now).fetch_one(&mut *tx).await?;
+        if held >= TOKENS_PER_USER_MAX {
+            None
+        } else {
+            let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO api_tokens (user_id, name, scope, token_hash, created_at, \
+                     expires_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+                .bind(user.id).bind(name).bind(scope.as_str()).bind(&hash).bind(now)
+                .bind(expires_at)
+                .fetch_one(&mut *tx).await?;
+            if creator == Creator::Operator {
+                row.id = id;
+                let listed = ListedToken { token: row.clone(), email: user.email.clone() };
+                let note = operator_note(
+                    "token.create", "troc token create", serde_json::Value::Null, &listed, now,
+                )?;
+                insert_action(Conn::from(&mut *tx), note, time).await?;
+            }
+            tx.commit().await?;
+            Some(id)
+        }
+    });
+    row.id = id.ok_or(TokenError::TooMany)?;
     Ok((row, token))
 }
 
 fn row_from(
-    (id, user_id, name, scope, created_at, last_used_at, revoked_at): (
-        i64,
-        i64,
-        String,
-        String,
-        i64,
-        Option<i64>,
-        Option<i64>,
-    ),
+    (id, user_id, name, scope, created_at, last_used_at, revoked_at, expires_at): Raw,
 ) -> StoreResult<TokenRow> {
     Ok(TokenRow {
         id,
@@ -168,12 +274,22 @@ fn row_from(
         created_at,
         last_used_at,
         revoked_at,
+        expires_at,
     })
 }
 
-type Raw = (i64, i64, String, String, i64, Option<i64>, Option<i64>);
+type Raw = (
+    i64,
+    i64,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
 
-const COLUMNS: &str = "id, user_id, name, scope, created_at, last_used_at, revoked_at";
+const COLUMNS: &str = "id, user_id, name, scope, created_at, last_used_at, revoked_at, expires_at";
 
 /// A user's tokens, newest first (revoked ones included).
 pub async fn of_user(store: &Store, user_id: i64) -> StoreResult<Vec<TokenRow>> {
@@ -195,11 +311,166 @@ pub async fn revoke(store: &Store, user_id: i64, token_id: i64) -> StoreResult<b
     Ok(done == 1)
 }
 
+/// A token as the operator lists it: the row and its user's email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedToken {
+    pub token: TokenRow,
+    pub email: String,
+}
+
+/// Which tokens [`list`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    Everyone,
+    User(i64),
+    Token(i64),
+}
+
+/// Tokens of every user, of one user or one token, oldest first, at most
+/// [`TOKENS_LIST_MAX`]; for the operator (`troc token list`). The second value says whether
+/// more were left off.
+pub async fn list(store: &Store, listing: Listing) -> StoreResult<(Vec<ListedToken>, bool)> {
+    let columns = COLUMNS
+        .split(", ")
+        .map(|c| format!("api_tokens.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (filter, id) = match listing {
+        Listing::Everyone => ("", None),
+        Listing::User(id) => ("WHERE api_tokens.user_id = $2", Some(id)),
+        Listing::Token(id) => ("WHERE api_tokens.id = $2", Some(id)),
+    };
+    let sql = format!(
+        "SELECT {columns}, users.email FROM api_tokens \
+         JOIN users ON users.id = api_tokens.user_id {filter} \
+         ORDER BY api_tokens.id LIMIT $1"
+    );
+    let raw: Vec<(Raw, String)> = dispatch!(store.backend(), pool => {
+        let mut query = sqlx::query(&sql).bind(TOKENS_LIST_MAX + 1);
+        if let Some(id) = id {
+            query = query.bind(id);
+        }
+        let rows = query.fetch_all(pool).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push((
+                (
+                    row.try_get(0)?,
+                    row.try_get(1)?,
+                    row.try_get(2)?,
+                    row.try_get(3)?,
+                    row.try_get(4)?,
+                    row.try_get(5)?,
+                    row.try_get(6)?,
+                    row.try_get(7)?,
+                ),
+                row.try_get(8)?,
+            ));
+        }
+        out
+    });
+    let more = raw.len() as i64 > TOKENS_LIST_MAX;
+    let mut listed = Vec::with_capacity(raw.len());
+    for (row, email) in raw.into_iter().take(TOKENS_LIST_MAX as usize) {
+        listed.push(ListedToken {
+            token: row_from(row)?,
+            email,
+        });
+    }
+    Ok((listed, more))
+}
+
+/// A token's record in the action log (never the token: only what the lists show).
+fn token_json(listed: &ListedToken, now: i64) -> serde_json::Value {
+    serde_json::json!({
+        "token_id": listed.token.id,
+        "user": listed.email,
+        "name": listed.token.name,
+        "scope": listed.token.scope.as_str(),
+        "expires_at": listed.token.expires_at,
+        "revoked_at": listed.token.revoked_at,
+        "state": listed.token.state(now).as_str(),
+    })
+}
+
+/// The action-log note of an operator's token action (actor `cli`).
+fn operator_note(
+    action: &str,
+    reason: &str,
+    before: serde_json::Value,
+    after: &ListedToken,
+    now: i64,
+) -> StoreResult<ActionNote> {
+    Ok(ActionNote::new(None, "cli", action, reason)?.states(before, token_json(after, now)))
+}
+
+/// Why the operator could not revoke a token.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeError {
+    #[error("no API token has the id {0}")]
+    NotFound(i64),
+    #[error("the API token {0} was already revoked")]
+    AlreadyRevoked(i64),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for RevokeError {
+    fn from(error: sqlx::Error) -> RevokeError {
+        RevokeError::Store(StoreError::Database(error))
+    }
+}
+
+/// Revokes any user's token (the operator's `troc token revoke`) and records it in the
+/// action log with `reason`, in one database transaction.
+pub async fn revoke_as_operator(
+    store: &Store,
+    token_id: i64,
+    reason: &str,
+) -> Result<ListedToken, RevokeError> {
+    let (mut found, _) = list(store, Listing::Token(token_id)).await?;
+    let Some(before) = found.pop() else {
+        return Err(RevokeError::NotFound(token_id));
+    };
+    if before.token.revoked_at.is_some() {
+        return Err(RevokeError::AlreadyRevoked(token_id));
+    }
+    let now = now_unix();
+    let mut after = before.clone();
+    after.token.revoked_at = Some(now);
+    let note = operator_note(
+        "token.revoke",
+        reason,
+        token_json(&before, now),
+        &after,
+        now,
+    )?;
+    let time = chrono::DateTime::from_timestamp(now, 0).unwrap_or_else(chrono::Utc::now);
+    let done = dispatch!(store.backend(), pool => {
+        let mut tx = pool.begin().await?;
+        let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 \
+                                WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now).bind(token_id).execute(&mut *tx).await?.rows_affected();
+        if done == 1 {
+            insert_action(Conn::from(&mut *tx), note, time).await?;
+            tx.commit().await?;
+        }
+        done
+    });
+    if done == 1 {
+        Ok(after)
+    } else {
+        // Revoked by someone else between the read and the update.
+        Err(RevokeError::AlreadyRevoked(token_id))
+    }
+}
+
 /// What a presented token is.
 #[derive(Debug, Clone)]
 pub enum Found {
     Valid(Box<Caller>),
     Revoked,
+    Expired,
     Unknown,
 }
 
@@ -249,7 +520,8 @@ fn find_sql() -> &'static str {
             "SELECT api_tokens.id AS t_id, api_tokens.user_id AS t_user_id, \
              api_tokens.name AS t_name, api_tokens.scope AS t_scope, \
              api_tokens.created_at AS t_created_at, api_tokens.last_used_at AS t_last_used_at, \
-             api_tokens.revoked_at AS t_revoked_at, {}, {}, {}, \
+             api_tokens.revoked_at AS t_revoked_at, api_tokens.expires_at AS t_expires_at, \
+             {}, {}, {}, \
              api_idempotency.request_hash AS r_request_hash, \
              api_idempotency.status AS r_status, api_idempotency.response AS r_response \
              FROM api_tokens JOIN users ON users.id = api_tokens.user_id \
@@ -298,6 +570,7 @@ pub async fn find(store: &Store, token: &str, also: AlsoRead<'_>) -> StoreResult
                     row.try_get("t_created_at")?,
                     row.try_get("t_last_used_at")?,
                     row.try_get("t_revoked_at")?,
+                    row.try_get("t_expires_at")?,
                 );
                 let answer: (Option<String>, Option<i64>, Option<String>) = (
                     row.try_get("r_request_hash")?,
@@ -327,10 +600,12 @@ pub async fn find(store: &Store, token: &str, also: AlsoRead<'_>) -> StoreResult
     let Some(caller) = found else {
         return Ok(Found::Unknown);
     };
-    if caller.token.revoked_at.is_some() {
-        return Ok(Found::Revoked);
-    }
     let now = now_unix();
+    match caller.token.state(now) {
+        TokenState::Revoked => return Ok(Found::Revoked),
+        TokenState::Expired => return Ok(Found::Expired),
+        TokenState::Active => {}
+    }
     if caller
         .token
         .last_used_at

@@ -157,3 +157,138 @@ fn token_create_prints_the_token_on_the_last_line() {
     );
     assert!(!ok && err.contains("may not hold"), "{err}");
 }
+
+#[test]
+fn the_operator_lists_and_revokes_tokens_with_expiry() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("troc.db").display());
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let store = web::store::Store::connect(&url).await.expect("store");
+        for email in ["gestion@troc.fr", "compta@troc.fr"] {
+            web::people::create_user(
+                &store,
+                email,
+                "a long password",
+                "Gestion",
+                web::people::Role::Manager,
+                None,
+            )
+            .await
+            .expect("query")
+            .expect("created");
+        }
+        store.close().await;
+    });
+    let create = |email: &str, extra: &[&str]| {
+        let mut args = vec!["token", "create", "--email", email, "--scope", "manage"];
+        args.extend_from_slice(extra);
+        troc(&url, &args)
+    };
+    // The lifetime's limits: 1 to 3650 days; past them, refused and nothing created.
+    let max = web::tokens::TOKEN_LIFETIME_DAYS_MAX;
+    for bad in ["0".to_owned(), (max + 1).to_string(), "-1".to_owned()] {
+        let flag = format!("--expires-in-days={bad}");
+        let (ok, out, err) = create("gestion@troc.fr", &[&flag]);
+        assert!(!ok, "{bad}: {out}");
+        assert!(err.contains("1 to 3650 days"), "{bad}: {err}");
+    }
+    let (ok, out, err) = troc(&url, &["token", "list"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.lines().count(), 1, "only the header: {out}");
+
+    let (ok, out, err) = create(
+        "gestion@troc.fr",
+        &["--expires-in-days", &max.to_string(), "--name", "sync"],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("expires 20"), "{out}");
+    let expiring = out.lines().last().unwrap().to_owned();
+    let (ok, out, err) = create("compta@troc.fr", &[]);
+    assert!(ok, "{err}");
+    assert!(out.contains("never expires"), "{out}");
+    let forever = out.lines().last().unwrap().to_owned();
+
+    // The list: every user's tokens, never the tokens themselves.
+    let (ok, out, err) = troc(&url, &["token", "list"]);
+    assert!(ok, "{err}");
+    assert!(!out.contains(&expiring) && !out.contains(&forever));
+    let lines: Vec<Vec<&str>> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect())
+        .collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert_eq!(
+        lines[0][1..5],
+        ["gestion@troc.fr", "sync", "manage", "active"]
+    );
+    assert!(
+        lines[0][7].starts_with("20") && lines[0][7].ends_with('Z'),
+        "{out}"
+    );
+    assert_eq!(lines[1][1], "compta@troc.fr");
+    assert_eq!(lines[1][7], "never");
+    // One user's.
+    let (ok, out, _) = troc(&url, &["token", "list", "--email", "compta@troc.fr"]);
+    assert!(ok);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.contains("compta@troc.fr") && !out.contains("gestion@troc.fr"));
+    let (ok, _, err) = troc(&url, &["token", "list", "--email", "nobody@troc.fr"]);
+    assert!(!ok && err.contains("no user"), "{err}");
+
+    // Revoke: the token stops working, the list says so, the action log records it.
+    let id = lines[0][0];
+    let (ok, out, err) = troc(&url, &["token", "revoke", "--id", id, "--reason", "leaked"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("revoked") && out.contains("gestion@troc.fr"),
+        "{out}"
+    );
+    let (ok, out, _) = troc(&url, &["token", "list"]);
+    assert!(ok);
+    assert!(out.lines().nth(1).unwrap().contains("\trevoked\t"), "{out}");
+    // Again, or an id that does not exist: refused, nothing more recorded.
+    let (ok, _, err) = troc(&url, &["token", "revoke", "--id", id]);
+    assert!(!ok && err.contains("already revoked"), "{err}");
+    let (ok, _, err) = troc(&url, &["token", "revoke", "--id", "999"]);
+    assert!(!ok && err.contains("no API token has the id 999"), "{err}");
+    runtime.block_on(async {
+        let store = web::store::Store::connect(&url).await.expect("store");
+        assert!(matches!(
+            web::tokens::find(&store, &expiring, Default::default())
+                .await
+                .unwrap(),
+            web::tokens::Found::Revoked
+        ));
+        assert!(matches!(
+            web::tokens::find(&store, &forever, Default::default())
+                .await
+                .unwrap(),
+            web::tokens::Found::Valid(_)
+        ));
+        let log = |action: &str| {
+            let filter = web::store::ActionFilter {
+                action: Some(action.to_owned()),
+                ..Default::default()
+            };
+            let store = store.clone();
+            async move { store.actions(&filter, 10).await.unwrap() }
+        };
+        let created = log("token.create").await;
+        assert_eq!(created.len(), 2);
+        assert!(created.iter().all(|e| e.actor == "cli"));
+        let revoked = log("token.revoke").await;
+        assert_eq!(revoked.len(), 1);
+        assert_eq!(revoked[0].reason, "leaked");
+        assert_eq!(revoked[0].before["state"], "active");
+        assert_eq!(revoked[0].after["state"], "revoked");
+        assert_eq!(revoked[0].after["user"], "gestion@troc.fr");
+        // Nothing in the log holds a token.
+        for entry in created.iter().chain(&revoked) {
+            let text = format!("{} {}", entry.before, entry.after);
+            assert!(!text.contains("troc_"), "{text}");
+        }
+        store.close().await;
+    });
+}

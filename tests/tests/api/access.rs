@@ -123,7 +123,14 @@ story!(tokens_scopes_and_accounts, |db: &tests::TestDb| {
             .unwrap()
             .unwrap();
         assert!(matches!(
-            tokens::create(&store, &owner, "x", Scope::Manage).await,
+            tokens::create(
+                &store,
+                &owner,
+                "x",
+                Scope::Manage,
+                tokens::Lifetime::UNLIMITED
+            )
+            .await,
             Err(tokens::TokenError::ScopeNotAllowed(_))
         ));
 

@@ -149,7 +149,10 @@ pub async fn logged(api: &Api, token: &str, action: &str) -> usize {
 /// A new token for the user with this email.
 pub async fn token(store: &Store, email: &str, scope: Scope) -> String {
     let (user, _) = people::find_login(store, email).await.unwrap().unwrap();
-    tokens::create(store, &user, "test", scope).await.unwrap().1
+    tokens::create(store, &user, "test", scope, tokens::Lifetime::UNLIMITED)
+        .await
+        .unwrap()
+        .1
 }
 
 /// A member accountant `expert@alpha.fr` of `member` (who reads its books and does not

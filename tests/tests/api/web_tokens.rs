@@ -2,7 +2,10 @@
 
 use axum::http::StatusCode;
 use tests::story;
-use web::tokens::{TOKENS_PER_USER_MAX, TOKEN_NAME_LEN_MAX};
+use web::tokens::{
+    Lifetime, Scope, TokenState, TOKENS_LIST_MAX, TOKENS_PER_USER_MAX, TOKEN_LIFETIME_DAYS_DEFAULT,
+    TOKEN_LIFETIME_DAYS_MAX, TOKEN_NAME_LEN_MAX,
+};
 
 use super::{two_members, Api, PASSWORD};
 use crate::web_front::client::Client;
@@ -111,3 +114,314 @@ story!(tokens_in_the_web_ui, |db: &tests::TestDb| {
         store.close().await;
     }
 });
+
+/// Sets a token's expiry by hand (what time does to it).
+async fn expire_at(store: &web::store::Store, token_id: i64, at: i64) {
+    web::dispatch!(store.backend(), pool => {
+        sqlx::query("UPDATE api_tokens SET expires_at = $1 WHERE id = $2")
+            .bind(at).bind(token_id).execute(pool).await.unwrap();
+    });
+}
+
+story!(tokens_expire, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, state, _alpha, _beta) = two_members(&url).await;
+        let api = Api::new(state.clone());
+        let mut browser = Client::new(state);
+        browser.login("owner@alpha.fr", PASSWORD).await;
+        let page = browser.get("/settings/tokens").await;
+        // The form proposes lifetimes, the default selected, and "never".
+        page.assert_contains(&format!(
+            "<option value=\"{TOKEN_LIFETIME_DAYS_DEFAULT}\" selected>"
+        ));
+        page.assert_contains("<option value=\"never\">jamais</option>");
+        let (user, _) = web::people::find_login(&store, "owner@alpha.fr")
+            .await
+            .unwrap()
+            .unwrap();
+        let made = |name: &str| {
+            let store = store.clone();
+            let name = name.to_owned();
+            async move {
+                let rows = web::tokens::of_user(&store, user.id).await.unwrap();
+                rows.into_iter().find(|r| r.name == name).expect("created")
+            }
+        };
+        const DAY: i64 = 24 * 3600;
+
+        // Without a lifetime (an older form, a script): the default.
+        let page = browser
+            .post("/settings/tokens", &[("name", "plain"), ("scope", "read")])
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let row = made("plain").await;
+        assert_eq!(
+            row.expires_at,
+            Some(row.created_at + TOKEN_LIFETIME_DAYS_DEFAULT * DAY)
+        );
+        // At the limit and "never": accepted; the list shows the date and "jamais".
+        let longest = TOKEN_LIFETIME_DAYS_MAX.to_string();
+        for (name, lifetime) in [("longest", longest.as_str()), ("forever", "never")] {
+            let page = browser
+                .post(
+                    "/settings/tokens",
+                    &[("name", name), ("scope", "pay"), ("lifetime", lifetime)],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::OK, "{name}: {}", page.body);
+        }
+        let longest = made("longest").await;
+        assert_eq!(
+            longest.expires_at,
+            Some(longest.created_at + TOKEN_LIFETIME_DAYS_MAX * DAY)
+        );
+        assert_eq!(made("forever").await.expires_at, None);
+        let page = browser.get("/settings/tokens").await;
+        page.assert_contains("<td>jamais</td>");
+        let date = chrono::DateTime::from_timestamp(longest.expires_at.unwrap(), 0)
+            .unwrap()
+            .format("%Y-%m-%d")
+            .to_string();
+        page.assert_contains(&date);
+
+        // One past the limit, zero, negative, not a number: refused in the user's
+        // language, nothing created, the choice kept.
+        let before = web::tokens::of_user(&store, user.id).await.unwrap().len();
+        let past = (TOKEN_LIFETIME_DAYS_MAX + 1).to_string();
+        for lifetime in [past.as_str(), "0", "-5", "soon", ""] {
+            let page = browser
+                .post(
+                    "/settings/tokens",
+                    &[("name", "bad"), ("scope", "read"), ("lifetime", lifetime)],
+                )
+                .await;
+            assert_eq!(
+                page.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{lifetime:?}"
+            );
+            page.assert_contains(&format!(
+                "Choisissez une durée de 1 à {TOKEN_LIFETIME_DAYS_MAX} jours"
+            ));
+            assert!(!page.body.contains("troc_"));
+        }
+        let after = web::tokens::of_user(&store, user.id).await.unwrap().len();
+        assert_eq!(after, before);
+        // The same limits in the domain function.
+        assert!(Lifetime::days(0).is_err());
+        assert!(Lifetime::days(TOKEN_LIFETIME_DAYS_MAX + 1).is_err());
+        assert_eq!(
+            Lifetime::days(1).unwrap().expiry_from(1_000),
+            Some(1_000 + DAY)
+        );
+        assert_eq!(Lifetime::UNLIMITED.expiry_from(1_000), None);
+
+        // A token that expires works until then, listed as active with its expiry.
+        let (row, token) = web::tokens::create(
+            &store,
+            &user,
+            "short",
+            Scope::Pay,
+            Lifetime::days(1).unwrap(),
+        )
+        .await
+        .unwrap();
+        let listed = api.get("/api/v1/tokens", &token).await.ok(StatusCode::OK);
+        let item = listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == row.id)
+            .unwrap()
+            .clone();
+        assert_eq!(item["state"], "active");
+        assert!(item["expires_at"].as_str().unwrap().ends_with('Z'));
+        let forever = made("forever").await;
+        let item = listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == forever.id)
+            .unwrap()
+            .clone();
+        assert_eq!(item["expires_at"], serde_json::Value::Null);
+
+        // Its expiry passes: 401, saying why; listed as expired; the list on the web too.
+        let now = web::people::now_unix();
+        expire_at(&store, row.id, now).await;
+        let refused = api
+            .get("/api/v1/me", &token)
+            .await
+            .problem(StatusCode::UNAUTHORIZED, "unauthorized");
+        assert!(
+            refused["detail"].as_str().unwrap().contains("expired"),
+            "{refused}"
+        );
+        // A second before, it still worked (the expiry is the first second it does not).
+        expire_at(&store, row.id, now + 60).await;
+        api.get("/api/v1/me", &token).await.ok(StatusCode::OK);
+        expire_at(&store, row.id, now - 1).await;
+        api.get("/api/v1/me", &token)
+            .await
+            .problem(StatusCode::UNAUTHORIZED, "unauthorized");
+        let rows = web::tokens::of_user(&store, user.id).await.unwrap();
+        let expired = rows.iter().find(|r| r.id == row.id).unwrap();
+        assert_eq!(expired.state(now), TokenState::Expired);
+        let page = browser.get("/settings/tokens").await;
+        page.assert_contains("expiré");
+
+        // Expired tokens do not count toward the active ones: fill up to the limit...
+        let active = |rows: &[web::tokens::TokenRow]| {
+            rows.iter()
+                .filter(|r| r.state(web::people::now_unix()) == TokenState::Active)
+                .count() as i64
+        };
+        let rows = web::tokens::of_user(&store, user.id).await.unwrap();
+        for n in active(&rows)..TOKENS_PER_USER_MAX {
+            web::tokens::create(
+                &store,
+                &user,
+                &format!("fill{n}"),
+                Scope::Read,
+                Lifetime::UNLIMITED,
+            )
+            .await
+            .unwrap();
+        }
+        assert!(matches!(
+            web::tokens::create(&store, &user, "over", Scope::Read, Lifetime::UNLIMITED).await,
+            Err(web::tokens::TokenError::TooMany)
+        ));
+        // ...then one of them expires, and there is room again.
+        let rows = web::tokens::of_user(&store, user.id).await.unwrap();
+        let fill = rows.iter().find(|r| r.name.starts_with("fill"));
+        expire_at(&store, fill.unwrap().id, now - 1).await;
+        web::tokens::create(&store, &user, "room", Scope::Read, Lifetime::UNLIMITED)
+            .await
+            .unwrap();
+        store.close().await;
+    }
+});
+
+story!(
+    the_operator_lists_and_revokes_any_token,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            use web::tokens::{list, revoke_as_operator, Listing, RevokeError};
+            let (store, state, _alpha, _beta) = two_members(&url).await;
+            let api = Api::new(state);
+            let user = |email: &'static str| {
+                let store = store.clone();
+                async move {
+                    web::people::find_login(&store, email)
+                        .await
+                        .unwrap()
+                        .unwrap()
+                        .0
+                }
+            };
+            let (alpha, beta) = (user("owner@alpha.fr").await, user("owner@beta.fr").await);
+            let lifetime = Lifetime::days(7).unwrap();
+            let (a, a_token) = web::tokens::create(&store, &alpha, "a", Scope::Pay, lifetime)
+                .await
+                .unwrap();
+            // The operator's creation is on the record; a user's own is not an operator action.
+            let (b, _) = web::tokens::create_as_operator(
+                &store,
+                &beta,
+                "b",
+                Scope::Read,
+                Lifetime::UNLIMITED,
+            )
+            .await
+            .unwrap();
+            let filter = web::store::ActionFilter {
+                action: Some("token.create".into()),
+                ..Default::default()
+            };
+            let created = store.actions(&filter, 10).await.unwrap();
+            assert_eq!(created.len(), 1);
+            assert_eq!(created[0].actor, "cli");
+            assert_eq!(created[0].after["token_id"], b.id);
+            assert_eq!(created[0].after["user"], "owner@beta.fr");
+            assert_eq!(created[0].after["expires_at"], serde_json::Value::Null);
+            // Everyone's, oldest first, with the user's email; one user's; one token.
+            let (all, more) = list(&store, Listing::Everyone).await.unwrap();
+            assert!(!more);
+            let ids: Vec<i64> = all.iter().map(|t| t.token.id).collect();
+            assert_eq!(ids, [a.id, b.id]);
+            assert_eq!(all[0].email, "owner@alpha.fr");
+            assert_eq!(all[0].token.expires_at, a.expires_at);
+            let (theirs, _) = list(&store, Listing::User(beta.id)).await.unwrap();
+            assert_eq!(theirs.len(), 1);
+            assert_eq!(theirs[0].token.id, b.id);
+            let (one, _) = list(&store, Listing::Token(a.id)).await.unwrap();
+            assert_eq!(one.len(), 1);
+            assert!(list(&store, Listing::Token(a.id + 100))
+                .await
+                .unwrap()
+                .0
+                .is_empty());
+
+            // Revoked by the operator: refused at once, recorded, and only once.
+            api.get("/api/v1/me", &a_token).await.ok(StatusCode::OK);
+            let revoked = revoke_as_operator(&store, a.id, "leaked in a log")
+                .await
+                .unwrap();
+            assert!(revoked.token.revoked_at.is_some());
+            api.get("/api/v1/me", &a_token)
+                .await
+                .problem(StatusCode::UNAUTHORIZED, "unauthorized");
+            assert!(matches!(
+                revoke_as_operator(&store, a.id, "again").await,
+                Err(RevokeError::AlreadyRevoked(_))
+            ));
+            assert!(matches!(
+                revoke_as_operator(&store, a.id + 100, "none").await,
+                Err(RevokeError::NotFound(_))
+            ));
+            let filter = web::store::ActionFilter {
+                action: Some("token.revoke".into()),
+                ..Default::default()
+            };
+            let log = store.actions(&filter, 10).await.unwrap();
+            assert_eq!(log.len(), 1);
+            assert_eq!(log[0].reason, "leaked in a log");
+            assert_eq!(log[0].before["token_id"], a.id);
+            assert_eq!(log[0].after["state"], "revoked");
+            // The other user's token is untouched.
+            let (theirs, _) = list(&store, Listing::User(beta.id)).await.unwrap();
+            assert_eq!(theirs[0].token.revoked_at, None);
+
+            // The list's limit: at TOKENS_LIST_MAX all, one past it the first ones and a flag.
+            let fill = |count: i64, from: i64| {
+                let store = store.clone();
+                async move {
+                    web::dispatch!(store.backend(), pool => {
+                        sqlx::query(
+                            "INSERT INTO api_tokens (user_id, name, scope, token_hash, created_at, \
+                             revoked_at) WITH RECURSIVE n(i) AS (SELECT $1 UNION ALL SELECT i + 1 \
+                             FROM n WHERE i < $2) SELECT $3, 'old', 'read', 'h' || i, 1, 2 FROM n",
+                        )
+                        .bind(from)
+                        .bind(from + count - 1)
+                        .bind(beta.id)
+                        .execute(pool)
+                        .await
+                        .unwrap();
+                    });
+                }
+            };
+            fill(TOKENS_LIST_MAX - 2, 1).await;
+            let (all, more) = list(&store, Listing::Everyone).await.unwrap();
+            assert_eq!((all.len() as i64, more), (TOKENS_LIST_MAX, false));
+            fill(1, TOKENS_LIST_MAX).await;
+            let (all, more) = list(&store, Listing::Everyone).await.unwrap();
+            assert_eq!((all.len() as i64, more), (TOKENS_LIST_MAX, true));
+            assert_eq!(all[0].token.id, a.id, "oldest first");
+            store.close().await;
+        }
+    }
+);

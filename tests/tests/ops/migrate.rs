@@ -526,10 +526,13 @@ async fn seed(url: &str) -> Store {
         .await
         .unwrap()
         .unwrap();
-    let (row, _) = web::tokens::create(&store, &owner, "ci", web::tokens::Scope::Read)
+    // One expires (migration 0020), one never does.
+    let lifetime = web::tokens::Lifetime::days(30).unwrap();
+    let (row, _) = web::tokens::create(&store, &owner, "ci", web::tokens::Scope::Read, lifetime)
         .await
         .unwrap();
-    web::tokens::create(&store, &owner, "old", web::tokens::Scope::Pay)
+    let unlimited = web::tokens::Lifetime::UNLIMITED;
+    web::tokens::create(&store, &owner, "old", web::tokens::Scope::Pay, unlimited)
         .await
         .unwrap();
     assert!(web::tokens::revoke(&store, owner.id, row.id).await.unwrap());

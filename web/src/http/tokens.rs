@@ -15,7 +15,17 @@ use super::i18n::{Lang, Tr};
 use super::session::Auth;
 use super::templates::{page, Chrome};
 use super::AppState;
-use crate::tokens::{self, Scope, TokenError, TOKENS_PER_USER_MAX, TOKEN_NAME_LEN_MAX};
+use crate::people::now_unix;
+use crate::tokens::{
+    self, Lifetime, Scope, TokenError, TokenState, TOKENS_PER_USER_MAX,
+    TOKEN_LIFETIME_DAYS_DEFAULT, TOKEN_LIFETIME_DAYS_MAX, TOKEN_NAME_LEN_MAX,
+};
+
+/// The lifetimes the form proposes, in days (any other from 1 to
+/// `TOKEN_LIFETIME_DAYS_MAX` is accepted too), besides "never".
+const LIFETIME_CHOICES_DAYS: [i64; 4] = [7, 30, TOKEN_LIFETIME_DAYS_DEFAULT, 365];
+/// The form's value for a token that never expires.
+const LIFETIME_NEVER: &str = "never";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -29,7 +39,11 @@ pub struct TokenView {
     pub scope: &'static str,
     pub created: String,
     pub last_used: String,
-    pub revoked: bool,
+    /// The expiry date, or "never".
+    pub expires: String,
+    /// "revoked" or "expired" (translated); empty while the token works.
+    pub ended: &'static str,
+    pub active: bool,
 }
 
 #[derive(Template)]
@@ -43,6 +57,8 @@ struct TokensTemplate {
     error: Option<String>,
     name: String,
     name_max: usize,
+    /// (value, label, selected) of the lifetime choices.
+    lifetimes: Vec<(String, String, bool)>,
 }
 
 fn day_time(seconds: i64) -> String {
@@ -58,20 +74,49 @@ async fn draw(
     created: Option<String>,
     error: Option<String>,
     name: String,
+    lifetime: &str,
 ) -> AppResult<Response> {
     let t = auth.tr();
     let rows = tokens::of_user(&state.store, auth.user.id).await?;
+    let now = now_unix();
     let tokens = rows
         .into_iter()
-        .map(|r| TokenView {
-            id: r.id,
-            name: r.name,
-            scope: t.token_scope(r.scope),
-            created: day_time(r.created_at),
-            last_used: r.last_used_at.map(day_time).unwrap_or_else(|| "—".into()),
-            revoked: r.revoked_at.is_some(),
+        .map(|r| {
+            let state = r.state(now);
+            TokenView {
+                id: r.id,
+                scope: t.token_scope(r.scope),
+                created: day_time(r.created_at),
+                last_used: r.last_used_at.map(day_time).unwrap_or_else(|| "—".into()),
+                expires: r
+                    .expires_at
+                    .map(day_time)
+                    .unwrap_or_else(|| t.token_never().to_owned()),
+                ended: match state {
+                    TokenState::Active => "",
+                    TokenState::Expired => t.token_expired(),
+                    TokenState::Revoked => t.token_revoked(),
+                },
+                active: state == TokenState::Active,
+                name: r.name,
+            }
         })
         .collect();
+    let mut lifetimes: Vec<(String, String, bool)> = LIFETIME_CHOICES_DAYS
+        .iter()
+        .map(|days| (days.to_string(), t.token_days(*days), false))
+        .collect();
+    lifetimes.push((LIFETIME_NEVER.to_owned(), t.token_never().to_owned(), false));
+    // The choice just made stays selected after a refusal; the default otherwise.
+    let default = TOKEN_LIFETIME_DAYS_DEFAULT.to_string();
+    let chosen = if lifetimes.iter().any(|(v, _, _)| v == lifetime) {
+        lifetime
+    } else {
+        default.as_str()
+    };
+    for choice in &mut lifetimes {
+        choice.2 = choice.0 == chosen;
+    }
     let scopes = tokens::scopes_for(auth.user.role)
         .iter()
         .map(|s| (s.as_str(), t.token_scope(*s)))
@@ -84,13 +129,14 @@ async fn draw(
         error,
         name,
         name_max: TOKEN_NAME_LEN_MAX,
+        lifetimes,
     })?;
     *response.status_mut() = status;
     Ok(response)
 }
 
 async fn tokens_page(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
-    draw(&state, &auth, StatusCode::OK, None, None, String::new()).await
+    draw(&state, &auth, StatusCode::OK, None, None, String::new(), "").await
 }
 
 #[derive(Deserialize)]
@@ -99,6 +145,20 @@ struct NewToken {
     name: String,
     #[serde(default)]
     scope: String,
+    /// Days (1 to `TOKEN_LIFETIME_DAYS_MAX`) or "never"; absent: the default.
+    lifetime: Option<String>,
+}
+
+/// The form's lifetime: absent is the default, "never" is unlimited, else whole days.
+fn lifetime_of(field: Option<&str>) -> Result<Lifetime, TokenError> {
+    match field.map(str::trim) {
+        None => Lifetime::days(TOKEN_LIFETIME_DAYS_DEFAULT),
+        Some(LIFETIME_NEVER) => Ok(Lifetime::UNLIMITED),
+        Some(days) => days
+            .parse::<i64>()
+            .map_err(|_| TokenError::InvalidLifetime)
+            .and_then(Lifetime::days),
+    }
 }
 
 async fn create(
@@ -108,15 +168,26 @@ async fn create(
 ) -> AppResult<Response> {
     let t = auth.tr();
     let refused = |message: String| (StatusCode::UNPROCESSABLE_ENTITY, Some(message));
-    let outcome = match Scope::parse(&form.scope) {
-        None => Err(refused(t.token_scope_invalid().to_owned())),
-        Some(scope) => match tokens::create(&state.store, &auth.user, &form.name, scope).await {
-            Ok((_, token)) => Ok(token),
-            Err(TokenError::InvalidName) => Err(refused(t.token_name_invalid(TOKEN_NAME_LEN_MAX))),
-            Err(TokenError::ScopeNotAllowed(_)) => Err(refused(t.token_scope_invalid().to_owned())),
-            Err(TokenError::TooMany) => Err(refused(t.token_too_many(TOKENS_PER_USER_MAX))),
-            Err(TokenError::Store(error)) => return Err(AppError::Store(error)),
-        },
+    let lifetime = lifetime_of(form.lifetime.as_deref());
+    let outcome = match (Scope::parse(&form.scope), lifetime) {
+        (None, _) => Err(refused(t.token_scope_invalid().to_owned())),
+        (_, Err(_)) => Err(refused(t.token_lifetime_invalid(TOKEN_LIFETIME_DAYS_MAX))),
+        (Some(scope), Ok(lifetime)) => {
+            match tokens::create(&state.store, &auth.user, &form.name, scope, lifetime).await {
+                Ok((_, token)) => Ok(token),
+                Err(TokenError::InvalidName) => {
+                    Err(refused(t.token_name_invalid(TOKEN_NAME_LEN_MAX)))
+                }
+                Err(TokenError::ScopeNotAllowed(_)) => {
+                    Err(refused(t.token_scope_invalid().to_owned()))
+                }
+                Err(TokenError::TooMany) => Err(refused(t.token_too_many(TOKENS_PER_USER_MAX))),
+                Err(TokenError::InvalidLifetime) => {
+                    Err(refused(t.token_lifetime_invalid(TOKEN_LIFETIME_DAYS_MAX)))
+                }
+                Err(TokenError::Store(error)) => return Err(AppError::Store(error)),
+            }
+        }
     };
     match outcome {
         Ok(token) => {
@@ -127,10 +198,14 @@ async fn create(
                 Some(token),
                 None,
                 String::new(),
+                "",
             )
             .await
         }
-        Err((status, message)) => draw(&state, &auth, status, None, message, form.name).await,
+        Err((status, message)) => {
+            let lifetime = form.lifetime.unwrap_or_default();
+            draw(&state, &auth, status, None, message, form.name, &lifetime).await
+        }
     }
 }
 
@@ -253,6 +328,43 @@ impl Tr {
         match self.lang {
             Lang::Fr => format!("Donnez un nom de 1 à {max} caractères."),
             Lang::En => format!("Give a name of 1 to {max} characters."),
+        }
+    }
+
+    pub fn token_lifetime_label(&self) -> &'static str {
+        match self.lang {
+            Lang::Fr => "Expire",
+            Lang::En => "Expires",
+        }
+    }
+
+    pub fn token_never(&self) -> &'static str {
+        match self.lang {
+            Lang::Fr => "jamais",
+            Lang::En => "never",
+        }
+    }
+
+    pub fn token_expired(&self) -> &'static str {
+        match self.lang {
+            Lang::Fr => "expiré",
+            Lang::En => "expired",
+        }
+    }
+
+    pub fn token_days(&self, days: i64) -> String {
+        match (self.lang, days) {
+            (Lang::Fr, 365) => "dans 1 an".to_owned(),
+            (Lang::En, 365) => "in 1 year".to_owned(),
+            (Lang::Fr, days) => format!("dans {days} jours"),
+            (Lang::En, days) => format!("in {days} days"),
+        }
+    }
+
+    pub fn token_lifetime_invalid(&self, max: i64) -> String {
+        match self.lang {
+            Lang::Fr => format!("Choisissez une durée de 1 à {max} jours, ou « jamais »."),
+            Lang::En => format!("Choose a lifetime of 1 to {max} days, or \"never\"."),
         }
     }
 

@@ -502,6 +502,7 @@ pub const TABLES: &[Table] = &[
                 col("created_at", Int),
                 col("last_used_at", Int),
                 col("revoked_at", Int),
+                col("expires_at", Int),
             ],
         ),
         "id",

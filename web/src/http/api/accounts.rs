@@ -281,6 +281,10 @@ pub struct TokenItem {
     pub last_used_at: Option<String>,
     /// Set once revoked: the token no longer works.
     pub revoked_at: Option<String>,
+    /// When the token stops working; absent: it works until revoked.
+    pub expires_at: Option<String>,
+    /// `active`, `expired` or `revoked`.
+    pub state: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -297,6 +301,8 @@ fn token_item(row: &crate::tokens::TokenRow) -> TokenItem {
         created_at: types::unix_time(row.created_at),
         last_used_at: row.last_used_at.map(types::unix_time),
         revoked_at: row.revoked_at.map(types::unix_time),
+        expires_at: row.expires_at.map(types::unix_time),
+        state: row.state(crate::people::now_unix()).as_str().to_owned(),
     }
 }
 

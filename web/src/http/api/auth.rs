@@ -71,6 +71,7 @@ pub async fn authenticate(
     let caller = match tokens::find(&state.store, token, also).await? {
         Found::Valid(caller) => *caller,
         Found::Revoked => return Err(ApiError::Unauthorized("This token was revoked.")),
+        Found::Expired => return Err(ApiError::Unauthorized("This token has expired.")),
         Found::Unknown => return Err(ApiError::Unauthorized("Unknown token.")),
     };
     let tokens::Caller {
