@@ -17,26 +17,33 @@ fn troc(url: &str, args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// A new database holding network managers with these emails.
+fn managers(runtime: &tokio::runtime::Runtime, url: &str, emails: &[&str]) {
+    runtime.block_on(async {
+        let store = web::store::Store::connect(url).await.expect("store");
+        for email in emails {
+            web::people::create_user(
+                &store,
+                email,
+                "a long password",
+                "Gestion",
+                web::people::Role::Manager,
+                None,
+            )
+            .await
+            .expect("query")
+            .expect("created");
+        }
+        store.close().await;
+    });
+}
+
 #[test]
 fn token_create_prints_the_token_on_the_last_line() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = format!("sqlite://{}", dir.path().join("troc.db").display());
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    runtime.block_on(async {
-        let store = web::store::Store::connect(&url).await.expect("store");
-        web::people::create_user(
-            &store,
-            "gestion@troc.fr",
-            "a long password",
-            "Gestion",
-            web::people::Role::Manager,
-            None,
-        )
-        .await
-        .expect("query")
-        .expect("created");
-        store.close().await;
-    });
+    managers(&runtime, &url, &["gestion@troc.fr"]);
     let (ok, out, err) = troc(
         &url,
         &[
@@ -163,23 +170,7 @@ fn the_operator_lists_and_revokes_tokens_with_expiry() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = format!("sqlite://{}", dir.path().join("troc.db").display());
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    runtime.block_on(async {
-        let store = web::store::Store::connect(&url).await.expect("store");
-        for email in ["gestion@troc.fr", "compta@troc.fr"] {
-            web::people::create_user(
-                &store,
-                email,
-                "a long password",
-                "Gestion",
-                web::people::Role::Manager,
-                None,
-            )
-            .await
-            .expect("query")
-            .expect("created");
-        }
-        store.close().await;
-    });
+    managers(&runtime, &url, &["gestion@troc.fr", "compta@troc.fr"]);
     let create = |email: &str, extra: &[&str]| {
         let mut args = vec!["token", "create", "--email", email, "--scope", "manage"];
         args.extend_from_slice(extra);

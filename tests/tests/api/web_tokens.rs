@@ -10,13 +10,19 @@ use web::tokens::{
 use super::{two_members, Api, PASSWORD};
 use crate::web_front::client::Client;
 
+/// Two member companies, the API, and a browser logged in as Alpha's owner.
+async fn alpha_owner_logged_in(url: &str) -> (web::store::Store, Api, Client) {
+    let (store, state, _alpha, _beta) = two_members(url).await;
+    let api = Api::new(state.clone());
+    let mut browser = Client::new(state);
+    browser.login("owner@alpha.fr", PASSWORD).await;
+    (store, api, browser)
+}
+
 story!(tokens_in_the_web_ui, |db: &tests::TestDb| {
     let url = db.url().to_owned();
     async move {
-        let (store, state, _alpha, _beta) = two_members(&url).await;
-        let api = Api::new(state.clone());
-        let mut browser = Client::new(state);
-        browser.login("owner@alpha.fr", PASSWORD).await;
+        let (store, api, mut browser) = alpha_owner_logged_in(&url).await;
         let page = browser.get("/settings/tokens").await;
         assert_eq!(page.status, StatusCode::OK);
         page.assert_contains("Jetons d&#39;API");
@@ -115,6 +121,15 @@ story!(tokens_in_the_web_ui, |db: &tests::TestDb| {
     }
 });
 
+/// The action log's entries of one action code.
+async fn recorded(store: &web::store::Store, action: &str) -> Vec<web::store::ActionEntry> {
+    let filter = web::store::ActionFilter {
+        action: Some(action.to_owned()),
+        ..Default::default()
+    };
+    store.actions(&filter, 10).await.unwrap()
+}
+
 /// Sets a token's expiry by hand (what time does to it).
 async fn expire_at(store: &web::store::Store, token_id: i64, at: i64) {
     web::dispatch!(store.backend(), pool => {
@@ -126,10 +141,7 @@ async fn expire_at(store: &web::store::Store, token_id: i64, at: i64) {
 story!(tokens_expire, |db: &tests::TestDb| {
     let url = db.url().to_owned();
     async move {
-        let (store, state, _alpha, _beta) = two_members(&url).await;
-        let api = Api::new(state.clone());
-        let mut browser = Client::new(state);
-        browser.login("owner@alpha.fr", PASSWORD).await;
+        let (store, api, mut browser) = alpha_owner_logged_in(&url).await;
         let page = browser.get("/settings/tokens").await;
         // The form proposes lifetimes, the default selected, and "never".
         page.assert_contains(&format!(
@@ -337,11 +349,7 @@ story!(
             )
             .await
             .unwrap();
-            let filter = web::store::ActionFilter {
-                action: Some("token.create".into()),
-                ..Default::default()
-            };
-            let created = store.actions(&filter, 10).await.unwrap();
+            let created = recorded(&store, "token.create").await;
             assert_eq!(created.len(), 1);
             assert_eq!(created[0].actor, "cli");
             assert_eq!(created[0].after["token_id"], b.id);
@@ -382,11 +390,7 @@ story!(
                 revoke_as_operator(&store, a.id + 100, "none").await,
                 Err(RevokeError::NotFound(_))
             ));
-            let filter = web::store::ActionFilter {
-                action: Some("token.revoke".into()),
-                ..Default::default()
-            };
-            let log = store.actions(&filter, 10).await.unwrap();
+            let log = recorded(&store, "token.revoke").await;
             assert_eq!(log.len(), 1);
             assert_eq!(log[0].reason, "leaked in a log");
             assert_eq!(log[0].before["token_id"], a.id);
