@@ -291,6 +291,34 @@ type Raw = (
 
 const COLUMNS: &str = "id, user_id, name, scope, created_at, last_used_at, revoked_at, expires_at";
 
+/// The token's columns under `t_` names, for reads that join other tables
+/// ([`token_from_row`] decodes them).
+const ALIASED_COLUMNS: &str = "api_tokens.id AS t_id, api_tokens.user_id AS t_user_id, \
+     api_tokens.name AS t_name, api_tokens.scope AS t_scope, \
+     api_tokens.created_at AS t_created_at, api_tokens.last_used_at AS t_last_used_at, \
+     api_tokens.revoked_at AS t_revoked_at, api_tokens.expires_at AS t_expires_at";
+
+/// A token from a row read with [`ALIASED_COLUMNS`].
+fn token_from_row<R>(row: &R) -> StoreResult<TokenRow>
+where
+    R: Row,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    row_from((
+        row.try_get("t_id")?,
+        row.try_get("t_user_id")?,
+        row.try_get("t_name")?,
+        row.try_get("t_scope")?,
+        row.try_get("t_created_at")?,
+        row.try_get("t_last_used_at")?,
+        row.try_get("t_revoked_at")?,
+        row.try_get("t_expires_at")?,
+    ))
+}
+
 /// A user's tokens, newest first (revoked ones included).
 pub async fn of_user(store: &Store, user_id: i64) -> StoreResult<Vec<TokenRow>> {
     let sql = format!("SELECT {COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY id DESC");
@@ -330,53 +358,30 @@ pub enum Listing {
 /// [`TOKENS_LIST_MAX`]; for the operator (`troc token list`). The second value says whether
 /// more were left off.
 pub async fn list(store: &Store, listing: Listing) -> StoreResult<(Vec<ListedToken>, bool)> {
-    let columns = COLUMNS
-        .split(", ")
-        .map(|c| format!("api_tokens.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
     let (filter, id) = match listing {
         Listing::Everyone => ("", None),
         Listing::User(id) => ("WHERE api_tokens.user_id = $2", Some(id)),
         Listing::Token(id) => ("WHERE api_tokens.id = $2", Some(id)),
     };
     let sql = format!(
-        "SELECT {columns}, users.email FROM api_tokens \
+        "SELECT {ALIASED_COLUMNS}, users.email AS t_email FROM api_tokens \
          JOIN users ON users.id = api_tokens.user_id {filter} \
          ORDER BY api_tokens.id LIMIT $1"
     );
-    let raw: Vec<(Raw, String)> = dispatch!(store.backend(), pool => {
+    let mut listed: Vec<ListedToken> = dispatch!(store.backend(), pool => {
         let mut query = sqlx::query(&sql).bind(TOKENS_LIST_MAX + 1);
         if let Some(id) = id {
             query = query.bind(id);
         }
         let rows = query.fetch_all(pool).await?;
         let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push((
-                (
-                    row.try_get(0)?,
-                    row.try_get(1)?,
-                    row.try_get(2)?,
-                    row.try_get(3)?,
-                    row.try_get(4)?,
-                    row.try_get(5)?,
-                    row.try_get(6)?,
-                    row.try_get(7)?,
-                ),
-                row.try_get(8)?,
-            ));
+        for row in &rows {
+            out.push(ListedToken { token: token_from_row(row)?, email: row.try_get("t_email")? });
         }
         out
     });
-    let more = raw.len() as i64 > TOKENS_LIST_MAX;
-    let mut listed = Vec::with_capacity(raw.len());
-    for (row, email) in raw.into_iter().take(TOKENS_LIST_MAX as usize) {
-        listed.push(ListedToken {
-            token: row_from(row)?,
-            email,
-        });
-    }
+    let more = listed.len() as i64 > TOKENS_LIST_MAX;
+    listed.truncate(TOKENS_LIST_MAX as usize);
     Ok((listed, more))
 }
 
@@ -517,11 +522,7 @@ fn find_sql() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| {
         format!(
-            "SELECT api_tokens.id AS t_id, api_tokens.user_id AS t_user_id, \
-             api_tokens.name AS t_name, api_tokens.scope AS t_scope, \
-             api_tokens.created_at AS t_created_at, api_tokens.last_used_at AS t_last_used_at, \
-             api_tokens.revoked_at AS t_revoked_at, api_tokens.expires_at AS t_expires_at, \
-             {}, {}, {}, \
+            "SELECT {ALIASED_COLUMNS}, {}, {}, {}, \
              api_idempotency.request_hash AS r_request_hash, \
              api_idempotency.status AS r_status, api_idempotency.response AS r_response \
              FROM api_tokens JOIN users ON users.id = api_tokens.user_id \
@@ -562,23 +563,13 @@ pub async fn find(store: &Store, token: &str, also: AlsoRead<'_>) -> StoreResult
         match row {
             None => None,
             Some(row) => {
-                let raw: Raw = (
-                    row.try_get("t_id")?,
-                    row.try_get("t_user_id")?,
-                    row.try_get("t_name")?,
-                    row.try_get("t_scope")?,
-                    row.try_get("t_created_at")?,
-                    row.try_get("t_last_used_at")?,
-                    row.try_get("t_revoked_at")?,
-                    row.try_get("t_expires_at")?,
-                );
                 let answer: (Option<String>, Option<i64>, Option<String>) = (
                     row.try_get("r_request_hash")?,
                     row.try_get("r_status")?,
                     row.try_get("r_response")?,
                 );
                 Some(Caller {
-                    token: row_from(raw)?,
+                    token: token_from_row(&row)?,
                     user: people::user_from_row(&row)?,
                     member: people::CALLER_MEMBER.read_from(&row)?,
                     remembered: idempotency_key.map(|key| RememberedFor {

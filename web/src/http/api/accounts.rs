@@ -293,7 +293,8 @@ pub struct TokenList {
     pub items: Vec<TokenItem>,
 }
 
-fn token_item(row: &crate::tokens::TokenRow) -> TokenItem {
+/// A token as the API lists it; `now` (Unix seconds) decides whether it has expired.
+fn token_item(row: &crate::tokens::TokenRow, now: i64) -> TokenItem {
     TokenItem {
         id: row.id,
         name: row.name.clone(),
@@ -302,7 +303,7 @@ fn token_item(row: &crate::tokens::TokenRow) -> TokenItem {
         last_used_at: row.last_used_at.map(types::unix_time),
         revoked_at: row.revoked_at.map(types::unix_time),
         expires_at: row.expires_at.map(types::unix_time),
-        state: row.state(crate::people::now_unix()).as_str().to_owned(),
+        state: row.state(now).as_str().to_owned(),
     }
 }
 
@@ -317,8 +318,9 @@ fn token_item(row: &crate::tokens::TokenRow) -> TokenItem {
     security(("bearer" = [])))]
 pub async fn tokens(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<Json<TokenList>> {
     let rows = crate::tokens::of_user(&state.store, auth.user.id).await?;
+    let now = crate::people::now_unix();
     Ok(Json(TokenList {
-        items: rows.iter().map(token_item).collect(),
+        items: rows.iter().map(|row| token_item(row, now)).collect(),
     }))
 }
 
@@ -349,7 +351,7 @@ pub async fn revoke_token(
         }
         let rows = crate::tokens::of_user(&state.store, auth.user.id).await?;
         let row = rows.iter().find(|r| r.id == id).ok_or(ApiError::NotFound)?;
-        super::idempotency::Written::ok(token_item(row))
+        super::idempotency::Written::ok(token_item(row, crate::people::now_unix()))
     })
     .await)
 }
