@@ -25,7 +25,7 @@ story!(
                 payee: ids[1],
                 amount: Amount::from_units(7),
                 reference: "PO-1".into(),
-                idempotency_key: IdempotencyKey::new("signed-1").unwrap(),
+                idempotency_key: IdempotencyKey::new("order-signed-1").unwrap(),
                 expires_at: Utc::now() + Duration::minutes(5),
             };
             store

@@ -479,7 +479,7 @@ async fn seed(url: &str) -> Store {
         payee: id(alpha.account_id),
         amount: Amount::from_units(7),
         reference: "PO-1".into(),
-        idempotency_key: IdempotencyKey::new("signed-1").unwrap(),
+        idempotency_key: IdempotencyKey::new("order-signed-1").unwrap(),
         expires_at: Utc::now() + Duration::minutes(10),
     };
     let signature = sign_order(&member_key, &order);

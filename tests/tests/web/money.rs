@@ -330,7 +330,7 @@ story!(
                 payee,
                 amount: ledger::Amount::from_units(42),
                 reference: "SIGNED-1".into(),
-                idempotency_key: ledger::IdempotencyKey::new("signed-order-1").unwrap(),
+                idempotency_key: ledger::IdempotencyKey::new("order-signed-1").unwrap(),
                 expires_at: chrono::Utc::now() + chrono::Duration::minutes(10),
             };
             let signature = ledger::audit::sign_order(&key, &order);

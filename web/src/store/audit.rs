@@ -26,6 +26,12 @@ use super::{Store, StoreError, StoreResult, Submission};
 
 /// Most active keys one member account may hold.
 pub const MEMBER_KEYS_PER_ACCOUNT_MAX: usize = 8;
+/// Most keys, active and revoked, one member account may ever register (so that its list
+/// stays bounded; revoked keys are kept forever to verify old payments).
+pub const MEMBER_KEYS_EVER_MAX: usize = 1_000;
+/// Every signed order's idempotency key starts with this, so that an order can never take a
+/// key the network's own operations use (`web-pay-…`, `console-…`).
+pub const ORDER_KEY_PREFIX: &str = "order-";
 /// Longest validity a payment order may ask for (its expiry, from now).
 pub const ORDER_LIFETIME_MAX: chrono::Duration = chrono::Duration::days(31);
 /// Transactions read per query when walking the chain.
@@ -80,6 +86,31 @@ pub enum OrderError {
     Expired,
     #[error("the order's expiry is more than {} days away", ORDER_LIFETIME_MAX.num_days())]
     ExpiryTooFar,
+    #[error("the order's idempotency key must start with {ORDER_KEY_PREFIX:?} and go on after it")]
+    KeyOutsideNamespace,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a member key could not be registered or revoked; nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("a public key is 64 hex digits")]
+    Malformed,
+    #[error("not a valid Ed25519 public key")]
+    NotOnCurve,
+    #[error("a weak (small-order) Ed25519 key is refused")]
+    Weak,
+    #[error("account {0} is not a member account")]
+    NotMemberAccount(AccountId),
+    #[error("the account already has {MEMBER_KEYS_PER_ACCOUNT_MAX} active keys; revoke one first")]
+    TooManyActive,
+    #[error("the account has registered {MEMBER_KEYS_EVER_MAX} keys, the most it may")]
+    TooManyEver,
+    #[error("this public key is already registered (keys are never reused)")]
+    AlreadyRegistered,
+    #[error("the account has no active key {0}")]
+    NotActive(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -226,17 +257,22 @@ pub fn check_payer_signature(
     Ok(())
 }
 
-fn parse_verifying_key(public_key: &str) -> StoreResult<VerifyingKey> {
+/// A member's public key as registered: 64 hex digits (any case, trimmed; stored lowercase)
+/// of a valid Ed25519 point that is not of small order.
+pub fn parse_member_key(public_key: &str) -> Result<String, KeyError> {
+    let public_key = public_key.trim().to_ascii_lowercase();
+    parse_verifying_key(&public_key)?;
+    Ok(public_key)
+}
+
+fn parse_verifying_key(public_key: &str) -> Result<VerifyingKey, KeyError> {
     let bytes: [u8; 32] = hex::decode(public_key)
         .ok()
         .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| StoreError::Invalid("a public key is 64 hex digits".into()))?;
-    let key = VerifyingKey::from_bytes(&bytes)
-        .map_err(|_| StoreError::Invalid("not a valid Ed25519 public key".into()))?;
+        .ok_or(KeyError::Malformed)?;
+    let key = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::NotOnCurve)?;
     if key.is_weak() {
-        return Err(StoreError::Invalid(
-            "a weak (small-order) Ed25519 key is refused".into(),
-        ));
+        return Err(KeyError::Weak);
     }
     Ok(key)
 }
@@ -278,29 +314,24 @@ impl Store {
         &self,
         account: AccountId,
         public_key: &str,
-    ) -> StoreResult<MemberKey> {
-        let public_key = public_key.trim().to_ascii_lowercase();
-        parse_verifying_key(&public_key)?;
+    ) -> Result<MemberKey, KeyError> {
+        let public_key = parse_member_key(public_key)?;
         let owner = self
             .account(account)
             .await?
-            .ok_or_else(|| StoreError::Invalid(format!("unknown account {account}")))?;
+            .ok_or(KeyError::NotMemberAccount(account))?;
         if owner.kind() != AccountKind::Member {
-            return Err(StoreError::Invalid(format!(
-                "account {account} is not a member account"
-            )));
+            return Err(KeyError::NotMemberAccount(account));
         }
-        let active = self
-            .member_keys(account)
-            .await?
-            .iter()
-            .filter(|k| k.active)
-            .count();
-        if active >= MEMBER_KEYS_PER_ACCOUNT_MAX {
-            return Err(StoreError::Invalid(format!(
-                "account {account} already has {MEMBER_KEYS_PER_ACCOUNT_MAX} active keys; \
-                 revoke one first"
-            )));
+        if self.member_key(&public_key).await?.is_some() {
+            return Err(KeyError::AlreadyRegistered);
+        }
+        let keys = self.member_keys(account).await?;
+        if keys.iter().filter(|k| k.active).count() >= MEMBER_KEYS_PER_ACCOUNT_MAX {
+            return Err(KeyError::TooManyActive);
+        }
+        if keys.len() >= MEMBER_KEYS_EVER_MAX {
+            return Err(KeyError::TooManyEver);
         }
         let now = micros(Utc::now());
         let inserted = crate::dispatch!(self.backend(), pool => {
@@ -312,13 +343,13 @@ impl Store {
             .bind(db_id(account.0))
             .bind(now)
             .execute(pool)
-            .await?
+            .await
+            .map_err(StoreError::from)?
             .rows_affected()
         });
         if inserted == 0 {
-            return Err(StoreError::Invalid(
-                "this public key is already registered (keys are never reused)".into(),
-            ));
+            // Registered by a concurrent call since the check above.
+            return Err(KeyError::AlreadyRegistered);
         }
         Ok(MemberKey {
             public_key,
@@ -330,8 +361,12 @@ impl Store {
     }
 
     /// Revokes one of `account`'s keys: orders signed with it are refused from now on;
-    /// payments it signed before stay verifiable.
-    pub async fn revoke_member_key(&self, account: AccountId, public_key: &str) -> StoreResult<()> {
+    /// payments it signed before stay verifiable. Returns the key as it now is.
+    pub async fn revoke_member_key(
+        &self,
+        account: AccountId,
+        public_key: &str,
+    ) -> Result<MemberKey, KeyError> {
         let public_key = public_key.trim().to_ascii_lowercase();
         let now = micros(Utc::now());
         let changed = crate::dispatch!(self.backend(), pool => {
@@ -343,15 +378,17 @@ impl Store {
             .bind(db_id(account.0))
             .bind(now)
             .execute(pool)
-            .await?
+            .await
+            .map_err(StoreError::from)?
             .rows_affected()
         });
         if changed == 0 {
-            return Err(StoreError::Invalid(format!(
-                "account {account} has no active key {public_key}"
-            )));
+            return Err(KeyError::NotActive(public_key));
         }
-        Ok(())
+        let key = self.member_key(&public_key).await?.ok_or_else(|| {
+            StoreError::Corrupt(format!("member key {public_key} vanished after its revocation"))
+        })?;
+        Ok(key)
     }
 
     /// `account`'s keys, active and revoked, oldest first.
@@ -399,13 +436,18 @@ impl Store {
     /// payer and active, the signature must verify (`verify_strict`) and the order must not
     /// have expired. The payment is then submitted like any other (same idempotency rules),
     /// decided as of the moment of the check, with the signature stored with the transaction.
-    /// A signed payment's memo is empty: everything it says was signed by the payer.
+    /// A signed payment's memo is empty: everything it says was signed by the payer. The
+    /// order's idempotency key must start with [`ORDER_KEY_PREFIX`].
     pub async fn submit_signed_order(
         &self,
         order: &PaymentOrder,
         public_key: &str,
         signature: &str,
     ) -> Result<Result<Outcome, Rejection>, OrderError> {
+        let key_text = order.idempotency_key.as_str();
+        if key_text.len() <= ORDER_KEY_PREFIX.len() || !key_text.starts_with(ORDER_KEY_PREFIX) {
+            return Err(OrderError::KeyOutsideNamespace);
+        }
         let public_key = public_key.trim().to_ascii_lowercase();
         let signature = signature.trim().to_ascii_lowercase();
         let now = micros(Utc::now());

@@ -28,8 +28,9 @@ pub use action_log::{
 };
 pub use audit::{
     check_checkpoint, check_payer_signature, genesis_hex, AuditBreak, AuditSummary, ChainEntry,
-    MemberKey, NetworkKey, OrderError, SignedCheckpoint, CHECKPOINTS_PAGE_SIZE_MAX,
-    MEMBER_KEYS_PER_ACCOUNT_MAX, ORDER_LIFETIME_MAX,
+    parse_member_key, KeyError, MemberKey, NetworkKey, OrderError, SignedCheckpoint,
+    CHECKPOINTS_PAGE_SIZE_MAX, MEMBER_KEYS_EVER_MAX, MEMBER_KEYS_PER_ACCOUNT_MAX, ORDER_KEY_PREFIX,
+    ORDER_LIFETIME_MAX,
 };
 pub(crate) use chain::parse_hash;
 pub use export::{ExportFailure, ExportProgress, EXPORT_PAGE_SIZE, LOCK_ACTION, SIREN_ACTION};

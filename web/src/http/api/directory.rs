@@ -25,6 +25,8 @@ use crate::store::{Effective, PolicyRecord};
 pub struct DirectoryEntry {
     /// The id to pay (`payee`) or to invoice (`payer`).
     pub member_id: i64,
+    /// Its ledger account: the `payee` of a signed payment order.
+    pub account_id: i64,
     pub name: String,
     /// A sector code (`informatique`, `restauration`...).
     pub sector: String,
@@ -83,6 +85,7 @@ pub async fn directory(
         .map(|m| DirectoryEntry {
             balance: balances.get(&m.account()).map(|b| money(*b)),
             member_id: m.id,
+            account_id: m.account_id,
             name: m.name,
             sector: m.sector,
             city: m.city,

@@ -16,6 +16,7 @@ pub mod directory;
 pub mod error;
 pub mod exports;
 pub mod idempotency;
+pub mod keys;
 pub mod locks;
 pub mod manage;
 pub mod offers;
@@ -105,6 +106,9 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::account))
         .routes(routes!(accounts::transactions))
         .routes(routes!(accounts::network_accounts))
+        .routes(routes!(keys::list, keys::register))
+        .routes(routes!(keys::revoke))
+        .routes(routes!(keys::submit))
         .routes(routes!(stats::network_stats))
         .routes(routes!(payments::pay))
         .routes(routes!(payments::list_requests, payments::create_request))

@@ -1,0 +1,455 @@
+//! Members' signing keys and payment orders signed by the payer, over the API (docs/audit.md,
+//! docs/api.md): registered, listed and revoked by the account's own users; a signed order is
+//! paid once, by whichever of payer or payee submits it, and every refusal changes nothing.
+
+use axum::http::StatusCode;
+use chrono::{Duration, Timelike, Utc};
+use ed25519_dalek::SigningKey;
+use ledger::audit::{public_key_hex, sign_order, PaymentOrder};
+use ledger::{AccountId, Amount, IdempotencyKey, TxId};
+use serde_json::{json, Value};
+use tests::story;
+use web::people::Member;
+use web::store::{Store, MEMBER_KEYS_EVER_MAX, MEMBER_KEYS_PER_ACCOUNT_MAX};
+use web::tokens::Scope;
+
+use super::{balance, setup, texts, token};
+
+fn key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+fn keys_path(member: &Member) -> String {
+    format!("/api/v1/accounts/{}/keys", member.account_id)
+}
+
+/// A 64-hex-digit key that is a valid Ed25519 point of small order (refused).
+fn weak_key() -> String {
+    let mut bytes = [0u8; 32];
+    bytes[0] = 1;
+    hex::encode(bytes)
+}
+
+story!(
+    members_register_list_and_revoke_their_signing_keys,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, api, alpha, beta) = setup(&url).await;
+            let pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
+            let staff_pay = token(&store, "staff@alpha.fr", Scope::Pay).await;
+            let read = token(&store, "owner@alpha.fr", Scope::Read).await;
+            let beta_pay = token(&store, "owner@beta.fr", Scope::Pay).await;
+            let manage = token(&store, "gestion@troc.fr", Scope::Manage).await;
+            let path = keys_path(&alpha);
+
+            // Registered by the owner; any case, stored lowercase.
+            let first = public_key_hex(&key(1));
+            let item = api
+                .post(&path, &pay, json!({"public_key": first.to_uppercase()}))
+                .await
+                .ok(StatusCode::CREATED);
+            assert_eq!(item["public_key"], first.as_str());
+            assert_eq!(item["state"], "active");
+            assert!(item["revoked_at"].is_null());
+            // ...and by staff.
+            api.post(&path, &staff_pay, json!({"public_key": public_key_hex(&key(2))}))
+                .await
+                .ok(StatusCode::CREATED);
+
+            // Read by the account's users and by the network's manage token; nobody else.
+            for reader in [&read, &pay, &manage] {
+                let list = api.get(&path, reader).await.ok(StatusCode::OK);
+                assert_eq!(
+                    texts(&list["items"], "public_key"),
+                    [first.as_str(), public_key_hex(&key(2)).as_str()]
+                );
+            }
+            api.get(&path, &beta_pay)
+                .await
+                .problem(StatusCode::NOT_FOUND, "not_found");
+
+            // Changed only with a pay token of the account's own owner or staff.
+            let third = json!({"public_key": public_key_hex(&key(3))});
+            api.post(&path, &read, third.clone())
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+            api.post(&path, &manage, third.clone())
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+            api.post(&path, &beta_pay, third.clone())
+                .await
+                .problem(StatusCode::NOT_FOUND, "not_found");
+            api.post("/api/v1/accounts/x/keys", &pay, third.clone())
+                .await
+                .problem(StatusCode::NOT_FOUND, "not_found");
+
+            // Bad keys name the field; a key is never registered twice, on any account.
+            for bad in [
+                json!({"public_key": "abcd"}),
+                json!({"public_key": format!("{first}00")}),
+                json!({"public_key": "z".repeat(64)}),
+                json!({"public_key": weak_key()}),
+                json!({"public_key": 7}),
+                json!({}),
+            ] {
+                let problem = api
+                    .post(&path, &pay, bad.clone())
+                    .await
+                    .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+                assert_eq!(problem["field"], "public_key", "{bad}");
+            }
+            api.post(&path, &pay, json!({"public_key": first}))
+                .await
+                .problem(StatusCode::CONFLICT, "key_already_registered");
+            api.post(&keys_path(&beta), &beta_pay, json!({"public_key": first}))
+                .await
+                .problem(StatusCode::CONFLICT, "key_already_registered");
+            assert_eq!(store.member_keys(beta.account()).await.unwrap().len(), 0);
+
+            // At most MEMBER_KEYS_PER_ACCOUNT_MAX active keys: at the limit, and one past.
+            for seed in 3..=MEMBER_KEYS_PER_ACCOUNT_MAX as u8 {
+                api.post(&path, &pay, json!({"public_key": public_key_hex(&key(seed))}))
+                    .await
+                    .ok(StatusCode::CREATED);
+            }
+            let one_more = json!({"public_key": public_key_hex(&key(100))});
+            api.post(&path, &pay, one_more.clone())
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "too_many_keys");
+
+            // Revoked by the account's users; then there is room again.
+            let revoke = format!("{path}/{first}/revoke");
+            api.post(&revoke, &beta_pay, json!({}))
+                .await
+                .problem(StatusCode::NOT_FOUND, "not_found");
+            api.post(&revoke, &read, json!({}))
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+            let revoked = api.post(&revoke, &pay, json!({})).await.ok(StatusCode::OK);
+            assert_eq!(revoked["state"], "revoked");
+            assert!(revoked["revoked_at"].is_string());
+            api.post(&revoke, &pay, json!({}))
+                .await
+                .problem(StatusCode::NOT_FOUND, "not_found");
+            api.post(&format!("{path}/nothex/revoke"), &pay, json!({}))
+                .await
+                .problem(StatusCode::NOT_FOUND, "not_found");
+            api.post(&path, &pay, one_more)
+                .await
+                .ok(StatusCode::CREATED);
+            let list = api.get(&path, &pay).await.ok(StatusCode::OK);
+            let states = texts(&list["items"], "state");
+            assert_eq!(states.len(), MEMBER_KEYS_PER_ACCOUNT_MAX + 1);
+            assert_eq!(states.iter().filter(|s| **s == "revoked").count(), 1);
+            // A revoked key is never registered again.
+            api.post(&path, &pay, json!({"public_key": first}))
+                .await
+                .problem(StatusCode::CONFLICT, "key_already_registered");
+
+            // At most MEMBER_KEYS_EVER_MAX keys, revoked ones included, so the list stays
+            // bounded: fill Beta's account with revoked keys up to one below the limit.
+            fill_revoked_keys(&store, beta.account(), MEMBER_KEYS_EVER_MAX - 1).await;
+            let beta_path = keys_path(&beta);
+            api.post(
+                &beta_path,
+                &beta_pay,
+                json!({"public_key": public_key_hex(&key(200))}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+            api.post(
+                &beta_path,
+                &beta_pay,
+                json!({"public_key": public_key_hex(&key(201))}),
+            )
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "too_many_keys");
+            let list = api.get(&beta_path, &beta_pay).await.ok(StatusCode::OK);
+            assert_eq!(list["items"].as_array().unwrap().len(), MEMBER_KEYS_EVER_MAX);
+            store.close().await;
+        }
+    }
+);
+
+/// Inserts `count` revoked keys for `account` with raw SQL, in one transaction.
+async fn fill_revoked_keys(store: &Store, account: AccountId, count: usize) {
+    let time = Utc::now() - Duration::days(1);
+    web::dispatch!(store.backend(), pool => {
+        let mut tx = pool.begin().await.unwrap();
+        for n in 0..count {
+            sqlx::query(
+                "INSERT INTO member_keys (public_key, account_id, status, created_at, revoked_at) \
+                 VALUES ($1, $2, 'revoked', $3, $3)",
+            )
+            .bind(format!("{n:064x}"))
+            .bind(account.0 as i64)
+            .bind(time)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+    });
+}
+
+/// An order from Alpha to Beta, signed with `signer`, as the API's body.
+fn body(order: &PaymentOrder, signer: &SigningKey) -> Value {
+    json!({
+        "payer": order.payer.0,
+        "payee": order.payee.0,
+        "amount": format!("{}.{:02}", order.amount.minor() / 100, order.amount.minor() % 100),
+        "reference": order.reference,
+        "idempotency_key": order.idempotency_key.as_str(),
+        "expires_at": order.expires_at.to_rfc3339(),
+        "public_key": public_key_hex(signer),
+        "signature": sign_order(signer, order),
+    })
+}
+
+fn order(alpha: &Member, beta: &Member, units: i64, key: &str) -> PaymentOrder {
+    PaymentOrder {
+        payer: alpha.account(),
+        payee: beta.account(),
+        amount: Amount::from_units(units),
+        reference: "BC-2026-17".into(),
+        idempotency_key: IdempotencyKey::new(key).unwrap(),
+        expires_at: whole_seconds_from_now(Duration::minutes(10)),
+    }
+}
+
+/// A time in whole seconds (the API takes any RFC 3339 time of at most microsecond
+/// precision; the signed text always has six decimals).
+fn whole_seconds_from_now(delta: Duration) -> chrono::DateTime<Utc> {
+    (Utc::now() + delta).with_nanosecond(0).unwrap()
+}
+
+/// What a refusal must leave untouched: both balances and the chain's length.
+async fn ledger_state(store: &Store, alpha: &Member, beta: &Member) -> (i64, i64, u64) {
+    (
+        balance(store, alpha).await,
+        balance(store, beta).await,
+        store.chain_head().await.unwrap().0,
+    )
+}
+
+const SIGNED: &str = "/api/v1/signed-payments";
+
+story!(
+    signed_orders_are_paid_once_by_payer_or_payee,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, api, alpha, beta) = setup(&url).await;
+            let pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
+            let read = token(&store, "owner@alpha.fr", Scope::Read).await;
+            let beta_pay = token(&store, "owner@beta.fr", Scope::Pay).await;
+            let manage = token(&store, "gestion@troc.fr", Scope::Manage).await;
+            let signer = key(1);
+            api.post(
+                &keys_path(&alpha),
+                &pay,
+                json!({"public_key": public_key_hex(&signer)}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+
+            // Submitted by the payer: paid, with the signature stored and chained.
+            let first = order(&alpha, &beta, 100, "order-1");
+            let done = api
+                .post(SIGNED, &pay, body(&first, &signer))
+                .await
+                .ok(StatusCode::CREATED);
+            assert_eq!(done["status"], "completed");
+            assert_eq!(done["amount"], "100.00");
+            assert_eq!(done["public_key"], public_key_hex(&signer).as_str());
+            let tx = TxId(done["transaction_id"].as_u64().unwrap());
+            let signatures = store.payer_signatures(&[tx]).await.unwrap();
+            assert_eq!(signatures[&tx].signature, sign_order(&signer, &first));
+            // 2 % commission paid by the seller, 1 % to the fund by the buyer.
+            assert_eq!(balance(&store, &alpha).await, -10_100);
+            assert_eq!(balance(&store, &beta).await, 9_800);
+
+            // The same order again, now collected by the payee like a cheque: the same
+            // transaction, paid once.
+            let again = api
+                .post(SIGNED, &beta_pay, body(&first, &signer))
+                .await
+                .ok(StatusCode::CREATED);
+            assert_eq!(again["transaction_id"], done["transaction_id"]);
+            assert_eq!(balance(&store, &alpha).await, -10_100);
+
+            // A fresh order collected by the payee.
+            let second = order(&alpha, &beta, 10, "order-2");
+            api.post(SIGNED, &beta_pay, body(&second, &signer))
+                .await
+                .ok(StatusCode::CREATED);
+            let before = ledger_state(&store, &alpha, &beta).await;
+            assert_eq!(before.2, 2);
+
+            // Only a pay token of the payer's or the payee's owner or staff submits.
+            let third = order(&alpha, &beta, 10, "order-3");
+            api.post(SIGNED, &read, body(&third, &signer))
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+            api.post(SIGNED, &manage, body(&third, &signer))
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+            let mut elsewhere = body(&third, &signer);
+            elsewhere["payee"] = json!(store.system_accounts().await.unwrap().fund.0);
+            api.post(SIGNED, &beta_pay, elsewhere)
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+
+            // Orders the signature does not cover.
+            let mut tampered = body(&third, &signer);
+            tampered["amount"] = json!("1000.00");
+            api.post(SIGNED, &pay, tampered)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "bad_signature");
+            let mut tampered = body(&third, &signer);
+            tampered["reference"] = json!("BC-2026-18");
+            api.post(SIGNED, &beta_pay, tampered)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "bad_signature");
+            // Signed by a key nobody registered, or named with another key.
+            api.post(SIGNED, &pay, body(&third, &key(9)))
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "unknown_key");
+            let mut swapped = body(&third, &key(9));
+            swapped["public_key"] = json!(public_key_hex(&signer));
+            api.post(SIGNED, &pay, swapped)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "bad_signature");
+            // Expired, and too far away (31 days at most).
+            let mut stale = order(&alpha, &beta, 10, "order-4");
+            stale.expires_at = whole_seconds_from_now(Duration::seconds(-1));
+            api.post(SIGNED, &pay, body(&stale, &signer))
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "order_expired");
+            let mut far = order(&alpha, &beta, 10, "order-5");
+            far.expires_at = whole_seconds_from_now(Duration::days(32));
+            api.post(SIGNED, &pay, body(&far, &signer))
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "expiry_too_far");
+            // The ledger's refusal; the order's key stays failed, even once credit is there.
+            let too_much = order(&alpha, &beta, 100_000, "order-6");
+            api.post(SIGNED, &pay, body(&too_much, &signer))
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "insufficient_credit");
+            api.post(SIGNED, &pay, body(&too_much, &signer))
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_failed");
+            // Another order under a key already paid.
+            let reused = order(&alpha, &beta, 11, "order-1");
+            api.post(SIGNED, &pay, body(&reused, &signer))
+                .await
+                .problem(StatusCode::CONFLICT, "idempotency_conflict");
+
+            // Bad input names the field.
+            let outside = order(&alpha, &beta, 10, "pay-7");
+            let mut cases = vec![
+                (body(&outside, &signer), "idempotency_key"),
+                (
+                    body(&order(&alpha, &beta, 10, "order-"), &signer),
+                    "idempotency_key",
+                ),
+            ];
+            let mut nanos = body(&third, &signer);
+            nanos["expires_at"] = json!("2030-01-01T00:00:00.123456789Z");
+            cases.push((nanos, "expires_at"));
+            let mut not_time = body(&third, &signer);
+            not_time["expires_at"] = json!("tomorrow");
+            cases.push((not_time, "expires_at"));
+            let mut short = body(&third, &signer);
+            short["signature"] = json!("abcd");
+            cases.push((short, "signature"));
+            let mut not_key = body(&third, &signer);
+            not_key["public_key"] = json!("abcd");
+            cases.push((not_key, "public_key"));
+            let mut amount = body(&third, &signer);
+            amount["amount"] = json!("0");
+            cases.push((amount, "amount"));
+            let mut payer = body(&third, &signer);
+            payer["payer"] = json!(-1);
+            cases.push((payer, "payer"));
+            let mut long_key = body(&third, &signer);
+            long_key["idempotency_key"] = json!(format!("order-{}", "k".repeat(123)));
+            cases.push((long_key, "idempotency_key"));
+            let long_reference = PaymentOrder {
+                reference: "r".repeat(65),
+                ..order(&alpha, &beta, 10, "order-8")
+            };
+            cases.push((body(&long_reference, &signer), "reference"));
+            for (bad, field) in cases {
+                let problem = api
+                    .post(SIGNED, &pay, bad.clone())
+                    .await
+                    .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+                assert_eq!(problem["field"], field, "{bad}");
+            }
+            assert_eq!(
+                ledger_state(&store, &alpha, &beta).await,
+                before,
+                "no refusal changed anything"
+            );
+
+            // At the limits: a 64-character reference and a 128-character key.
+            let at_limits = PaymentOrder {
+                reference: "r".repeat(64),
+                idempotency_key: IdempotencyKey::new(format!("order-{}", "k".repeat(122)))
+                    .unwrap(),
+                ..order(&alpha, &beta, 1, "order-9")
+            };
+            api.post(SIGNED, &pay, body(&at_limits, &signer))
+                .await
+                .ok(StatusCode::CREATED);
+
+            // The Idempotency-Key header replays the answer exactly, as on every POST.
+            let keyed = order(&alpha, &beta, 1, "order-10");
+            let one = api
+                .post_key(SIGNED, &pay, "k-10", body(&keyed, &signer))
+                .await;
+            let two = api
+                .post_key(SIGNED, &pay, "k-10", body(&keyed, &signer))
+                .await;
+            assert_eq!(one.status, StatusCode::CREATED);
+            assert_eq!(one.text, two.text);
+            api.post_key(
+                SIGNED,
+                &pay,
+                "k-10",
+                body(&order(&alpha, &beta, 2, "order-11"), &signer),
+            )
+            .await
+            .problem(StatusCode::CONFLICT, "idempotency_conflict");
+
+            // A revoked key signs nothing more; what it signed before still verifies.
+            api.post(
+                &format!("{}/{}/revoke", keys_path(&alpha), public_key_hex(&signer)),
+                &pay,
+                json!({}),
+            )
+            .await
+            .ok(StatusCode::OK);
+            let before = ledger_state(&store, &alpha, &beta).await;
+            api.post(SIGNED, &pay, body(&order(&alpha, &beta, 1, "order-12"), &signer))
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "key_revoked");
+            assert_eq!(ledger_state(&store, &alpha, &beta).await, before);
+            let summary = store.verify_ledger().await.unwrap().unwrap();
+            assert_eq!(summary.signed_payments, 4);
+
+            // Members see signed payments in their history like any other.
+            let history = api
+                .get(
+                    &format!("/api/v1/accounts/{}/transactions", beta.account_id),
+                    &beta_pay,
+                )
+                .await
+                .ok(StatusCode::OK);
+            assert!(texts(&history["items"], "reference").contains(&"BC-2026-17"));
+            store.close().await;
+        }
+    }
+);
