@@ -141,6 +141,11 @@ enum Command {
         #[command(subcommand)]
         command: audit::KeysCommand,
     },
+    /// A member's signed payment orders: make a key, sign an order (opens no database).
+    Order {
+        #[command(subcommand)]
+        command: web::audit::orders::OrderCommand,
+    },
     /// Export data: the accountant's files (fec, hledger, beancount, csv, ofx) or an audit
     /// bundle.
     Export {
@@ -362,6 +367,9 @@ fn main() -> ExitCode {
     }) = &cli.command
     {
         return audit::verify_bundle(dir);
+    }
+    if let Command::Order { command } = &cli.command {
+        return order(command);
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -711,6 +719,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify(_) => audit::verify(&store).await,
         Command::Checkpoint(args) => audit::checkpoint(&store, &cli.database_url, &args).await,
         Command::Keys { command } => audit::keys(&store, &cli.database_url, command).await,
+        Command::Order { .. } => unreachable!("order runs before the runtime starts"),
+    }
+}
+
+/// `troc order keygen` prints the public key; `troc order sign` the API's JSON body.
+fn order(command: &web::audit::orders::OrderCommand) -> ExitCode {
+    use web::audit::orders::{self, OrderCommand};
+    let printed = match command {
+        OrderCommand::Keygen { out } => orders::keygen(out),
+        OrderCommand::Sign(args) => orders::sign(args, chrono::Utc::now()).map(|b| b.to_string()),
+    };
+    match printed {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("troc order: {error}");
+            ExitCode::from(2)
+        }
     }
 }
 

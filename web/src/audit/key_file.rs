@@ -77,7 +77,7 @@ pub fn load_key(path: &Path) -> Result<SigningKey, KeyFileError> {
 }
 
 /// Creates `path` with mode 0600 (never overwriting) and writes `key` into it, durably.
-fn write_new(path: &Path, key: &SigningKey) -> Result<(), KeyFileError> {
+pub(crate) fn write_new(path: &Path, key: &SigningKey) -> Result<(), KeyFileError> {
     if let Some(dir) = path.parent() {
         if !dir.as_os_str().is_empty() {
             fs::create_dir_all(dir).map_err(io(path))?;

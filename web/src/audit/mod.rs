@@ -6,6 +6,7 @@
 pub mod bundle;
 pub mod cli;
 pub mod key_file;
+pub mod orders;
 pub mod publish;
 
 use std::time::Duration;
