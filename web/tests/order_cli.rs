@@ -152,7 +152,10 @@ async fn a_key_made_and_an_order_signed_by_the_binary_are_paid_by_the_api() {
             let response = app.oneshot(request).await.unwrap();
             let status = response.status();
             let bytes = response.into_body().collect().await.unwrap().to_bytes();
-            (status, serde_json::from_slice::<serde_json::Value>(&bytes).unwrap())
+            (
+                status,
+                serde_json::from_slice::<serde_json::Value>(&bytes).unwrap(),
+            )
         }
     };
     let (status, done) = post(body.clone()).await;
@@ -169,17 +172,41 @@ async fn a_key_made_and_an_order_signed_by_the_binary_are_paid_by_the_api() {
         beta_balance
     );
     // An explicit key and expiry; the signed order verifies in `troc verify` terms.
-    let keyed = sign("1", &["--idempotency-key", "order-fa-2", "--expires-in-hours", "744"]);
+    let keyed = sign(
+        "1",
+        &[
+            "--idempotency-key",
+            "order-fa-2",
+            "--expires-in-hours",
+            "744",
+        ],
+    );
     assert!(keyed.status.success(), "{keyed:?}");
     let (status, _) = post(stdout(&keyed)).await;
     assert_eq!(status, StatusCode::CREATED);
-    assert_eq!(store.verify_ledger().await.unwrap().unwrap().signed_payments, 2);
+    assert_eq!(
+        store
+            .verify_ledger()
+            .await
+            .unwrap()
+            .unwrap()
+            .signed_payments,
+        2
+    );
 
     // Bad arguments stop with status 2 and a message naming the flag; nothing printed.
     for (amount, extra, flag) in [
         ("0", &[][..], "--amount"),
-        ("1", &["--expires-in-hours", "745"][..], "--expires-in-hours"),
-        ("1", &["--idempotency-key", "pay-3"][..], "--idempotency-key"),
+        (
+            "1",
+            &["--expires-in-hours", "745"][..],
+            "--expires-in-hours",
+        ),
+        (
+            "1",
+            &["--idempotency-key", "pay-3"][..],
+            "--idempotency-key",
+        ),
     ] {
         let refused = sign(amount, extra);
         assert_eq!(refused.status.code(), Some(2), "{refused:?}");

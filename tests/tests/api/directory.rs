@@ -44,7 +44,10 @@ story!(
                 .await
                 .ok(StatusCode::OK);
             assert_eq!(members(&page), [alpha.id, beta.id]);
-            assert_eq!(ids(&page, "account_id"), [alpha.account_id, beta.account_id]);
+            assert_eq!(
+                ids(&page, "account_id"),
+                [alpha.account_id, beta.account_id]
+            );
             assert_eq!(page["next"], Value::Null);
             let first = &page["items"][0];
             assert_eq!(first["name"], "Alpha SARL");

@@ -13,7 +13,8 @@ use web::people::Member;
 use web::store::{Store, MEMBER_KEYS_EVER_MAX, MEMBER_KEYS_PER_ACCOUNT_MAX};
 use web::tokens::Scope;
 
-use super::{balance, setup, texts, token};
+use super::{balance, member_accountant, setup, staff, texts, token, two_members, PASSWORD};
+use crate::web_front::client::Client;
 
 fn key(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&[seed; 32])
@@ -53,9 +54,13 @@ story!(
             assert_eq!(item["state"], "active");
             assert!(item["revoked_at"].is_null());
             // ...and by staff.
-            api.post(&path, &staff_pay, json!({"public_key": public_key_hex(&key(2))}))
-                .await
-                .ok(StatusCode::CREATED);
+            api.post(
+                &path,
+                &staff_pay,
+                json!({"public_key": public_key_hex(&key(2))}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
 
             // Read by the account's users and by the network's manage token; nobody else.
             for reader in [&read, &pay, &manage] {
@@ -109,9 +114,13 @@ story!(
 
             // At most MEMBER_KEYS_PER_ACCOUNT_MAX active keys: at the limit, and one past.
             for seed in 3..=MEMBER_KEYS_PER_ACCOUNT_MAX as u8 {
-                api.post(&path, &pay, json!({"public_key": public_key_hex(&key(seed))}))
-                    .await
-                    .ok(StatusCode::CREATED);
+                api.post(
+                    &path,
+                    &pay,
+                    json!({"public_key": public_key_hex(&key(seed))}),
+                )
+                .await
+                .ok(StatusCode::CREATED);
             }
             let one_more = json!({"public_key": public_key_hex(&key(100))});
             api.post(&path, &pay, one_more.clone())
@@ -166,7 +175,10 @@ story!(
             .await
             .problem(StatusCode::UNPROCESSABLE_ENTITY, "too_many_keys");
             let list = api.get(&beta_path, &beta_pay).await.ok(StatusCode::OK);
-            assert_eq!(list["items"].as_array().unwrap().len(), MEMBER_KEYS_EVER_MAX);
+            assert_eq!(
+                list["items"].as_array().unwrap().len(),
+                MEMBER_KEYS_EVER_MAX
+            );
             store.close().await;
         }
     }
@@ -397,8 +409,7 @@ story!(
             // At the limits: a 64-character reference and a 128-character key.
             let at_limits = PaymentOrder {
                 reference: "r".repeat(64),
-                idempotency_key: IdempotencyKey::new(format!("order-{}", "k".repeat(122)))
-                    .unwrap(),
+                idempotency_key: IdempotencyKey::new(format!("order-{}", "k".repeat(122))).unwrap(),
                 ..order(&alpha, &beta, 1, "order-9")
             };
             api.post(SIGNED, &pay, body(&at_limits, &signer))
@@ -433,9 +444,13 @@ story!(
             .await
             .ok(StatusCode::OK);
             let before = ledger_state(&store, &alpha, &beta).await;
-            api.post(SIGNED, &pay, body(&order(&alpha, &beta, 1, "order-12"), &signer))
-                .await
-                .problem(StatusCode::UNPROCESSABLE_ENTITY, "key_revoked");
+            api.post(
+                SIGNED,
+                &pay,
+                body(&order(&alpha, &beta, 1, "order-12"), &signer),
+            )
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "key_revoked");
             assert_eq!(ledger_state(&store, &alpha, &beta).await, before);
             let summary = store.verify_ledger().await.unwrap().unwrap();
             assert_eq!(summary.signed_payments, 4);
@@ -453,3 +468,139 @@ story!(
         }
     }
 );
+
+story!(signing_keys_in_the_web_ui, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, state, alpha, beta) = two_members(&url).await;
+        staff(&store).await;
+        let mut owner = Client::new(state.clone());
+        owner.login("owner@alpha.fr", PASSWORD).await;
+
+        // The account page leads to it; it names the account id to sign as the payer.
+        owner
+            .get("/account")
+            .await
+            .assert_contains("/settings/keys");
+        let page = owner.get("/settings/keys").await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("Clés de signature");
+        page.assert_contains(&format!("id=\"account-id\">{}<", alpha.account_id));
+        page.assert_contains("Aucune clé enregistrée.");
+
+        // Registered (any case, spaces around it), then listed in lowercase.
+        let first = public_key_hex(&key(1));
+        let typed = format!("  {}  ", first.to_uppercase());
+        let page = owner
+            .post("/settings/keys", &[("public_key", typed.as_str())])
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        let page = owner.get("/settings/keys").await;
+        page.assert_contains(&format!("<code>{first}</code>"));
+        assert_eq!(store.member_keys(alpha.account()).await.unwrap().len(), 1);
+
+        // Refusals in the user's language, the typed text kept, nothing registered.
+        for bad in ["abcd", "<script>alert(1)</script>", &weak_key(), ""] {
+            let page = owner.post("/settings/keys", &[("public_key", bad)]).await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+            page.assert_contains("Collez une clé publique Ed25519 valide");
+            assert!(!page.body.contains("<script>alert"));
+        }
+        let page = owner
+            .post("/settings/keys", &[("public_key", first.as_str())])
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains("déjà enregistrée");
+        owner.post("/lang", &[("lang", "en")]).await;
+        let page = owner
+            .post("/settings/keys", &[("public_key", "abcd")])
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains("Paste a valid Ed25519 public key");
+        // At the limit of active keys, and one past it.
+        for seed in 2..=MEMBER_KEYS_PER_ACCOUNT_MAX as u8 {
+            let page = owner
+                .post(
+                    "/settings/keys",
+                    &[("public_key", public_key_hex(&key(seed)).as_str())],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER);
+        }
+        let page = owner
+            .post(
+                "/settings/keys",
+                &[("public_key", public_key_hex(&key(50)).as_str())],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains("already has 8 active keys");
+        // Without the CSRF token: 403, nothing registered.
+        let page = owner
+            .post(
+                "/settings/keys",
+                &[
+                    ("public_key", public_key_hex(&key(51)).as_str()),
+                    ("csrf", "forged"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            store.member_keys(alpha.account()).await.unwrap().len(),
+            MEMBER_KEYS_PER_ACCOUNT_MAX
+        );
+
+        // Revoked by the account's users only: another company's owner gets 404.
+        let revoke = format!("/settings/keys/{first}/revoke");
+        let mut other = Client::new(state.clone());
+        other.login("owner@beta.fr", PASSWORD).await;
+        assert_eq!(other.post(&revoke, &[]).await.status, StatusCode::NOT_FOUND);
+        assert!(store.member_keys(alpha.account()).await.unwrap()[0].active);
+        let mut staff_user = Client::new(state.clone());
+        staff_user.login("staff@alpha.fr", PASSWORD).await;
+        assert_eq!(
+            staff_user.post(&revoke, &[]).await.status,
+            StatusCode::SEE_OTHER
+        );
+        assert!(!store.member_keys(alpha.account()).await.unwrap()[0].active);
+        assert_eq!(
+            staff_user.post(&revoke, &[]).await.status,
+            StatusCode::NOT_FOUND
+        );
+        let page = owner.get("/settings/keys").await;
+        assert_eq!(
+            page.body.matches("/revoke\"").count(),
+            MEMBER_KEYS_PER_ACCOUNT_MAX - 1
+        );
+        // Beta's page shows Beta's keys only.
+        let page = other.get("/settings/keys").await;
+        assert!(!page.body.contains(&first));
+        page.assert_contains(&format!("id=\"account-id\">{}<", beta.account_id));
+
+        // A member accountant reads the list without forms; the network's staff have no
+        // account of their own.
+        member_accountant(&store, &alpha).await;
+        let mut accountant = Client::new(state.clone());
+        accountant.login("expert@alpha.fr", PASSWORD).await;
+        let page = accountant.get("/settings/keys").await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains(&first);
+        assert!(!page.body.contains("action=\"/settings/keys\""));
+        assert!(!page.body.contains("/revoke\""));
+        let page = accountant
+            .post(
+                "/settings/keys",
+                &[("public_key", public_key_hex(&key(60)).as_str())],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        let mut manager = Client::new(state);
+        manager.login("gestion@troc.fr", PASSWORD).await;
+        assert_eq!(
+            manager.get("/settings/keys").await.status,
+            StatusCode::FORBIDDEN
+        );
+        store.close().await;
+    }
+});

@@ -92,7 +92,10 @@ pub fn sign(args: &SignArgs, now: DateTime<Utc>) -> Result<serde_json::Value, Or
         .map_err(|rejection| OrderCliError::Reference(rejection.to_string()))?;
     let key_text = match &args.idempotency_key {
         Some(key) => key.clone(),
-        None => format!("{ORDER_KEY_PREFIX}{}", hex::encode(rand::random::<[u8; 16]>())),
+        None => format!(
+            "{ORDER_KEY_PREFIX}{}",
+            hex::encode(rand::random::<[u8; 16]>())
+        ),
     };
     if key_text.len() <= ORDER_KEY_PREFIX.len() || !key_text.starts_with(ORDER_KEY_PREFIX) {
         return Err(OrderCliError::Key(format!(

@@ -23,6 +23,7 @@ pub mod console;
 pub mod error;
 pub mod health;
 pub mod i18n;
+pub mod keys;
 pub mod limits;
 pub mod market;
 pub mod members;
@@ -168,6 +169,7 @@ pub fn app(state: AppState) -> Router {
         .merge(accounting_mapping::router())
         .merge(network::router())
         .merge(tokens::router())
+        .merge(keys::router())
         .merge(api::router())
         .fallback(not_found)
         // Inside the session middleware, so that refusals are drawn in the user's language.

@@ -386,7 +386,9 @@ impl Store {
             return Err(KeyError::NotActive(public_key));
         }
         let key = self.member_key(&public_key).await?.ok_or_else(|| {
-            StoreError::Corrupt(format!("member key {public_key} vanished after its revocation"))
+            StoreError::Corrupt(format!(
+                "member key {public_key} vanished after its revocation"
+            ))
         })?;
         Ok(key)
     }

@@ -27,8 +27,8 @@ pub use action_log::{
     ActionEntry, ActionFilter, ActionNote, ACTIONS_PAGE_SIZE_MAX, ACTION_REASON_LEN_MAX,
 };
 pub use audit::{
-    check_checkpoint, check_payer_signature, genesis_hex, AuditBreak, AuditSummary, ChainEntry,
-    parse_member_key, KeyError, MemberKey, NetworkKey, OrderError, SignedCheckpoint,
+    check_checkpoint, check_payer_signature, genesis_hex, parse_member_key, AuditBreak,
+    AuditSummary, ChainEntry, KeyError, MemberKey, NetworkKey, OrderError, SignedCheckpoint,
     CHECKPOINTS_PAGE_SIZE_MAX, MEMBER_KEYS_EVER_MAX, MEMBER_KEYS_PER_ACCOUNT_MAX, ORDER_KEY_PREFIX,
     ORDER_LIFETIME_MAX,
 };

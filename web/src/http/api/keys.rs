@@ -77,12 +77,16 @@ fn key_error(error: KeyError) -> ApiError {
         KeyError::Malformed | KeyError::NotOnCurve | KeyError::Weak => {
             ApiError::invalid("public_key", format!("public_key: {error}."))
         }
-        KeyError::TooManyActive | KeyError::TooManyEver => {
-            ApiError::coded(StatusCode::UNPROCESSABLE_ENTITY, "too_many_keys", format!("{error}."))
-        }
-        KeyError::AlreadyRegistered => {
-            ApiError::coded(StatusCode::CONFLICT, "key_already_registered", format!("{error}."))
-        }
+        KeyError::TooManyActive | KeyError::TooManyEver => ApiError::coded(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too_many_keys",
+            format!("{error}."),
+        ),
+        KeyError::AlreadyRegistered => ApiError::coded(
+            StatusCode::CONFLICT,
+            "key_already_registered",
+            format!("{error}."),
+        ),
         KeyError::NotActive(_) | KeyError::NotMemberAccount(_) => ApiError::NotFound,
         KeyError::Store(error) => error.into(),
     }
@@ -346,9 +350,9 @@ pub async fn submit(
             ),
             other => ApiError::Rejected(other),
         })?;
-        let tx = outcome.tx().ok_or_else(|| {
-            ApiError::Internal(format!("a signed payment answered {outcome:?}"))
-        })?;
+        let tx = outcome
+            .tx()
+            .ok_or_else(|| ApiError::Internal(format!("a signed payment answered {outcome:?}")))?;
         Written::created(SignedPaymentDone {
             transaction_id: tx.0 as i64,
             status: "completed".to_owned(),
