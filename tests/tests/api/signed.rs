@@ -601,6 +601,28 @@ story!(signing_keys_in_the_web_ui, |db: &tests::TestDb| {
             manager.get("/settings/keys").await.status,
             StatusCode::FORBIDDEN
         );
+        // The manager's console shows each member's keys (read only), revoked ones too.
+        let page = manager.get(&format!("/admin/members/{}", alpha.id)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("id=\"signing-keys\"");
+        assert_eq!(
+            page.body.matches("<tr><td><code>").count(),
+            MEMBER_KEYS_PER_ACCOUNT_MAX
+        );
+        let row_of = |key: &str| {
+            page.body
+                .split("<tr>")
+                .find(|row| row.contains(key))
+                .unwrap()
+                .to_owned()
+        };
+        // The revoked key has its revocation time; an active one an empty cell.
+        assert!(!row_of(&first).contains("<td></td>"), "{}", row_of(&first));
+        let active = public_key_hex(&key(2));
+        assert!(row_of(&active).contains("<td></td>"), "{}", row_of(&active));
+        let page = manager.get(&format!("/admin/members/{}", beta.id)).await;
+        assert!(!page.body.contains(&first));
+        assert!(!page.body.contains("id=\"signing-keys\""));
         store.close().await;
     }
 });

@@ -147,6 +147,8 @@ struct MemberTemplate {
     unfinished: bool,
     categories: Vec<Category>,
     users: Vec<(String, &'static str)>,
+    /// The account's signing keys: public key, registered, revoked (empty while active).
+    keys: Vec<(String, String, String)>,
     history: Vec<HistoryRow>,
     actions: Vec<ActionRow>,
     suggestion: SuggestionView,
@@ -249,6 +251,16 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
         })
         .collect();
     let account = &view.account;
+    let minute = |time: chrono::DateTime<chrono::Utc>| time.format("%Y-%m-%d %H:%M").to_string();
+    let keys = store
+        .member_keys(account.id())
+        .await?
+        .into_iter()
+        .map(|k| {
+            let revoked = k.revoked_at.map(minute).unwrap_or_default();
+            (k.public_key, minute(k.created_at), revoked)
+        })
+        .collect();
     let values = values.unwrap_or_else(|| Values {
         credit_limit: account.credit_limit().to_plain(),
         max_balance: account
@@ -310,6 +322,7 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
             .iter()
             .map(|u| (u.email.clone(), role_label(t, u.role)))
             .collect(),
+        keys,
         history,
         actions,
         suggestion: suggestion_view(t, &suggestion),
