@@ -588,7 +588,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token {
             command: TokenCommand::Revoke { id, reason },
         } => {
-            let revoked = web::tokens::revoke_as_operator(&store, id, &reason).await;
+            let revoked =
+                web::tokens::revoke_by(&store, id, web::tokens::Revoker::Operator, &reason).await;
             store.close().await;
             let listed = revoked?;
             println!(

@@ -352,16 +352,19 @@ pub enum Listing {
     Everyone,
     User(i64),
     Token(i64),
+    /// The tokens of a member company's users (the manager's console).
+    Member(i64),
 }
 
-/// Tokens of every user, of one user or one token, oldest first, at most
-/// [`TOKENS_LIST_MAX`]; for the operator (`troc token list`). The second value says whether
-/// more were left off.
+/// Tokens of every user, of one user, of one member company's users or one token, oldest
+/// first, at most [`TOKENS_LIST_MAX`]; for the operator (`troc token list`) and the network's
+/// managers (a member's page). The second value says whether more were left off.
 pub async fn list(store: &Store, listing: Listing) -> StoreResult<(Vec<ListedToken>, bool)> {
     let (filter, id) = match listing {
         Listing::Everyone => ("", None),
         Listing::User(id) => ("WHERE api_tokens.user_id = $2", Some(id)),
         Listing::Token(id) => ("WHERE api_tokens.id = $2", Some(id)),
+        Listing::Member(id) => ("WHERE users.member_id = $2", Some(id)),
     };
     let sql = format!(
         "SELECT {ALIASED_COLUMNS}, users.email AS t_email FROM api_tokens \
@@ -409,11 +412,27 @@ fn operator_note(
     Ok(ActionNote::new(None, "cli", action, reason)?.states(before, token_json(after, now)))
 }
 
-/// Why the operator could not revoke a token.
+/// Who revokes a token its user did not revoke: the operator at the command line (any
+/// token), or a network manager from a member's page or the API (a token of that member's
+/// users only). Either way the revocation is in the action log.
+#[derive(Debug, Clone, Copy)]
+pub enum Revoker<'a> {
+    Operator,
+    Manager {
+        actor: &'a crate::console::Actor,
+        member_id: i64,
+    },
+}
+
+/// Why the operator or a manager could not revoke a token.
 #[derive(Debug, thiserror::Error)]
 pub enum RevokeError {
     #[error("no API token has the id {0}")]
     NotFound(i64),
+    #[error("only a network manager may revoke a member's API token")]
+    Forbidden,
+    #[error("invalid reason: {0}")]
+    InvalidReason(String),
     #[error("the API token {0} was already revoked")]
     AlreadyRevoked(i64),
     #[error(transparent)]
@@ -426,15 +445,32 @@ impl From<sqlx::Error> for RevokeError {
     }
 }
 
-/// Revokes any user's token (the operator's `troc token revoke`) and records it in the
-/// action log with `reason`, in one database transaction.
-pub async fn revoke_as_operator(
+/// Revokes a user's token for them: any token for [`Revoker::Operator`] (`troc token
+/// revoke`), a token of the member's users for [`Revoker::Manager`] (any other is
+/// `NotFound`, like a missing one). Recorded in the action log with `reason` (`token.revoke`,
+/// with the member for a manager), in the same database transaction.
+pub async fn revoke_by(
     store: &Store,
     token_id: i64,
+    by: Revoker<'_>,
     reason: &str,
 ) -> Result<ListedToken, RevokeError> {
-    let (mut found, _) = list(store, Listing::Token(token_id)).await?;
-    let Some(before) = found.pop() else {
+    let listing = match by {
+        Revoker::Operator => Listing::Token(token_id),
+        Revoker::Manager { actor, member_id } => {
+            actor
+                .require_manager()
+                .map_err(|_| RevokeError::Forbidden)?;
+            if reason.trim().is_empty() {
+                return Err(RevokeError::InvalidReason(
+                    "a manager gives a reason for the member".into(),
+                ));
+            }
+            Listing::Member(member_id)
+        }
+    };
+    let (found, _) = list(store, listing).await?;
+    let Some(before) = found.into_iter().find(|t| t.token.id == token_id) else {
         return Err(RevokeError::NotFound(token_id));
     };
     if before.token.revoked_at.is_some() {
@@ -443,13 +479,24 @@ pub async fn revoke_as_operator(
     let now = now_unix();
     let mut after = before.clone();
     after.token.revoked_at = Some(now);
-    let note = operator_note(
-        "token.revoke",
-        reason,
-        token_json(&before, now),
-        &after,
-        now,
-    )?;
+    let note = match by {
+        Revoker::Operator => operator_note(
+            "token.revoke",
+            reason,
+            token_json(&before, now),
+            &after,
+            now,
+        ),
+        Revoker::Manager { actor, member_id } => {
+            ActionNote::new(Some(actor.user_id()), actor.email(), "token.revoke", reason).map(
+                |note| {
+                    note.member(member_id)
+                        .states(token_json(&before, now), token_json(&after, now))
+                },
+            )
+        }
+    }
+    .map_err(|e| RevokeError::InvalidReason(e.to_string()))?;
     let time = chrono::DateTime::from_timestamp(now, 0).unwrap_or_else(chrono::Utc::now);
     let done = dispatch!(store.backend(), pool => {
         let mut tx = pool.begin().await?;

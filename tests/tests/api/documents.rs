@@ -57,6 +57,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/members/{id}/invitation"),
     ("post", "/api/v1/members/{id}/recovery"),
     ("put", "/api/v1/members/{id}/review"),
+    ("get", "/api/v1/members/{id}/tokens"),
+    ("post", "/api/v1/members/{id}/tokens/{token_id}/revoke"),
     ("put", "/api/v1/members/{id}/turnover"),
     ("get", "/api/v1/network"),
     ("get", "/api/v1/network/accounts"),

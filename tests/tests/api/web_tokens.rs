@@ -7,7 +7,7 @@ use web::tokens::{
     TOKEN_LIFETIME_DAYS_MAX, TOKEN_NAME_LEN_MAX,
 };
 
-use super::{two_members, Api, PASSWORD};
+use super::{ids, staff, texts, token, two_members, Api, PASSWORD};
 use crate::web_front::client::Client;
 
 /// Two member companies, the API, and a browser logged in as Alpha's owner.
@@ -321,7 +321,7 @@ story!(
     |db: &tests::TestDb| {
         let url = db.url().to_owned();
         async move {
-            use web::tokens::{list, revoke_as_operator, Listing, RevokeError};
+            use web::tokens::{list, revoke_by, Listing, RevokeError, Revoker};
             let (store, state, _alpha, _beta) = two_members(&url).await;
             let api = Api::new(state);
             let user = |email: &'static str| {
@@ -375,7 +375,7 @@ story!(
 
             // Revoked by the operator: refused at once, recorded, and only once.
             api.get("/api/v1/me", &a_token).await.ok(StatusCode::OK);
-            let revoked = revoke_as_operator(&store, a.id, "leaked in a log")
+            let revoked = revoke_by(&store, a.id, Revoker::Operator, "leaked in a log")
                 .await
                 .unwrap();
             assert!(revoked.token.revoked_at.is_some());
@@ -383,11 +383,11 @@ story!(
                 .await
                 .problem(StatusCode::UNAUTHORIZED, "unauthorized");
             assert!(matches!(
-                revoke_as_operator(&store, a.id, "again").await,
+                revoke_by(&store, a.id, Revoker::Operator, "again").await,
                 Err(RevokeError::AlreadyRevoked(_))
             ));
             assert!(matches!(
-                revoke_as_operator(&store, a.id + 100, "none").await,
+                revoke_by(&store, a.id + 100, Revoker::Operator, "none").await,
                 Err(RevokeError::NotFound(_))
             ));
             let log = recorded(&store, "token.revoke").await;
@@ -425,6 +425,167 @@ story!(
             let (all, more) = list(&store, Listing::Everyone).await.unwrap();
             assert_eq!((all.len() as i64, more), (TOKENS_LIST_MAX, true));
             assert_eq!(all[0].token.id, a.id, "oldest first");
+            store.close().await;
+        }
+    }
+);
+
+// A network manager sees the API tokens of a member's users on its page and through the
+// API, and revokes one with a reason (a leaked token while the owner cannot be reached);
+// the network's accountant only reads; every revocation is in the action log.
+story!(
+    managers_see_and_revoke_a_members_tokens,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, state, alpha, beta) = two_members(&url).await;
+            staff(&store).await;
+            let api = Api::new(state.clone());
+            let made = |email: &'static str, name: &'static str, scope: Scope| {
+                let store = store.clone();
+                async move {
+                    let (user, _) = web::people::find_login(&store, email)
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    web::tokens::create(&store, &user, name, scope, Lifetime::UNLIMITED)
+                        .await
+                        .unwrap()
+                }
+            };
+            let (owner_row, owner_token) = made("owner@alpha.fr", "erp", Scope::Pay).await;
+            let (staff_row, _) = made("staff@alpha.fr", "<b>script</b>", Scope::Read).await;
+            let (beta_row, _) = made("owner@beta.fr", "beta", Scope::Pay).await;
+            let manager = token(&store, "gestion@troc.fr", Scope::Manage).await;
+            let accountant = token(&store, "compta@troc.fr", Scope::Manage).await;
+            let path = format!("/api/v1/members/{}/tokens", alpha.id);
+
+            // Listed for the network's staff: Alpha's users' tokens only, oldest first.
+            for reader in [&manager, &accountant] {
+                let list = api.get(&path, reader).await.ok(StatusCode::OK);
+                assert_eq!(ids(&list, "id"), [owner_row.id, staff_row.id], "{list}");
+                assert_eq!(
+                    texts(&list["items"], "user"),
+                    ["owner@alpha.fr", "staff@alpha.fr"]
+                );
+                assert_eq!(list["items"][0]["state"], "active");
+            }
+            api.get(&path, &owner_token)
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+            api.get("/api/v1/members/999999/tokens", &manager)
+                .await
+                .problem(StatusCode::NOT_FOUND, "not_found");
+
+            // Revoked by a manager only, for a token of the member's users only, with a
+            // reason of 1 to 500 characters.
+            let revoke =
+                |token_id: i64| format!("/api/v1/members/{}/tokens/{token_id}/revoke", alpha.id);
+            let reason = serde_json::json!({"reason": "leaked in a support ticket"});
+            api.post(&revoke(owner_row.id), &accountant, reason.clone())
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+            api.post(&revoke(beta_row.id), &manager, reason.clone())
+                .await
+                .problem(StatusCode::NOT_FOUND, "not_found");
+            for bad in [
+                serde_json::json!({"reason": ""}),
+                serde_json::json!({"reason": "r".repeat(501)}),
+                serde_json::json!({}),
+            ] {
+                let problem = api
+                    .post(&revoke(owner_row.id), &manager, bad.clone())
+                    .await
+                    .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+                assert_eq!(problem["field"], "reason", "{bad}");
+            }
+            api.get("/api/v1/me", &owner_token).await.ok(StatusCode::OK);
+            assert!(recorded(&store, "token.revoke").await.is_empty());
+            let done = api
+                .post(
+                    &revoke(owner_row.id),
+                    &manager,
+                    serde_json::json!({"reason": "r".repeat(500)}),
+                )
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(done["state"], "revoked");
+            assert_eq!(done["user"], "owner@alpha.fr");
+            api.get("/api/v1/me", &owner_token)
+                .await
+                .problem(StatusCode::UNAUTHORIZED, "unauthorized");
+            // Again: answered as it is, recorded once.
+            let again = api
+                .post(&revoke(owner_row.id), &manager, reason.clone())
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(again["revoked_at"], done["revoked_at"]);
+            let log = recorded(&store, "token.revoke").await;
+            assert_eq!(log.len(), 1);
+            assert_eq!(log[0].actor, "gestion@troc.fr");
+            assert_eq!(log[0].member_id, Some(alpha.id));
+            assert_eq!(log[0].before["state"], "active");
+            assert_eq!(log[0].after["state"], "revoked");
+
+            // The member page: the tokens with their users, escaped; a revoke form for the
+            // manager, none for the accountant.
+            let mut browser = Client::new(state.clone());
+            browser.login("gestion@troc.fr", PASSWORD).await;
+            let page_path = format!("/admin/members/{}", alpha.id);
+            let page = browser.get(&page_path).await;
+            assert_eq!(page.status, StatusCode::OK);
+            page.assert_contains("id=\"api-tokens\"");
+            page.assert_contains("staff@alpha.fr");
+            page.assert_contains("&#60;b&#62;script&#60;/b&#62;");
+            assert!(!page.body.contains("<b>script</b>"));
+            let form = format!("/admin/members/{}/tokens/{}/revoke", alpha.id, staff_row.id);
+            page.assert_contains(&form);
+            assert!(!page
+                .body
+                .contains(&format!("/tokens/{}/revoke", owner_row.id)));
+            assert!(!browser
+                .get(&format!("/admin/members/{}", beta.id))
+                .await
+                .body
+                .contains("staff@alpha.fr"));
+            // No reason: refused on the page, in French, nothing revoked.
+            let page = browser.post(&form, &[("reason", "  ")]).await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+            page.assert_contains("id=\"tokens\"");
+            // Without the CSRF token: 403.
+            let page = browser
+                .post(&form, &[("reason", "left"), ("csrf", "forged")])
+                .await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN);
+            let (listed, _) = web::tokens::list(&store, web::tokens::Listing::Token(staff_row.id))
+                .await
+                .unwrap();
+            assert_eq!(listed[0].token.revoked_at, None);
+            // Another member's token through this member's page: 404.
+            let page = browser
+                .post(
+                    &format!("/admin/members/{}/tokens/{}/revoke", alpha.id, beta_row.id),
+                    &[("reason", "x")],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::NOT_FOUND);
+            let page = browser.post(&form, &[("reason", "left the company")]).await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+            let (listed, _) = web::tokens::list(&store, web::tokens::Listing::Token(staff_row.id))
+                .await
+                .unwrap();
+            assert!(listed[0].token.revoked_at.is_some());
+            assert_eq!(recorded(&store, "token.revoke").await.len(), 2);
+
+            let mut reader = Client::new(state);
+            reader.login("compta@troc.fr", PASSWORD).await;
+            let page = reader.get(&page_path).await;
+            page.assert_contains("id=\"api-tokens\"");
+            assert!(!page.body.contains("/revoke\""));
+            assert_eq!(
+                reader.post(&form, &[("reason", "x")]).await.status,
+                StatusCode::FORBIDDEN
+            );
             store.close().await;
         }
     }

@@ -22,6 +22,7 @@ use crate::people::{
 };
 use crate::store::action_log::insert_action;
 use crate::store::{Store, Submission};
+use crate::tokens;
 
 /// Most members the console reads for one list (a network has thousands, not millions).
 pub const MEMBERS_SCANNED_MAX: i64 = 20_000;
@@ -886,6 +887,53 @@ pub async fn invite_owner(
         now + people::INVITATION_TTL_SECONDS
     );
     Ok(Invitation { email, token })
+}
+
+/// The API tokens of a member company's users (managers and the network's accountants),
+/// oldest first, at most [`tokens::TOKENS_LIST_MAX`] (never the tokens themselves).
+pub async fn member_tokens(
+    store: &Store,
+    actor: &Actor,
+    member_id: i64,
+) -> ConsoleResult<Vec<tokens::ListedToken>> {
+    actor.require_reader()?;
+    resolve(store, Target::Member(member_id)).await?;
+    Ok(tokens::list(store, tokens::Listing::Member(member_id))
+        .await?
+        .0)
+}
+
+/// Revokes an API token of one of a member's users (managers only: a leaked token while
+/// the owner cannot be reached, a user who left), with a reason, logged as `token.revoke`
+/// with the member in the same transaction. Any other token is `NotFound`; one revoked
+/// already is returned as it is (the manager wanted it revoked: it is).
+pub async fn revoke_member_token(
+    store: &Store,
+    actor: &Actor,
+    member_id: i64,
+    token_id: i64,
+    reason: &str,
+) -> ConsoleResult<tokens::ListedToken> {
+    actor.require_manager()?;
+    resolve(store, Target::Member(member_id)).await?;
+    let mut issues = Issues::default();
+    let reason = issues.reason(reason);
+    issues.finish()?;
+    let by = tokens::Revoker::Manager { actor, member_id };
+    match tokens::revoke_by(store, token_id, by, &reason).await {
+        Ok(revoked) => Ok(revoked),
+        Err(tokens::RevokeError::AlreadyRevoked(_)) => member_tokens(store, actor, member_id)
+            .await?
+            .into_iter()
+            .find(|t| t.token.id == token_id)
+            .ok_or(ConsoleError::NotFound),
+        Err(tokens::RevokeError::NotFound(_)) => Err(ConsoleError::NotFound),
+        Err(tokens::RevokeError::Forbidden) => Err(ConsoleError::Forbidden),
+        Err(tokens::RevokeError::InvalidReason(_)) => {
+            Err(ConsoleError::invalid(Field::Reason, Problem::Required))
+        }
+        Err(tokens::RevokeError::Store(error)) => Err(error.into()),
+    }
 }
 
 /// How many members there are and how many are frozen (the landing page's figures).

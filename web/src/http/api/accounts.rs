@@ -294,7 +294,7 @@ pub struct TokenList {
 }
 
 /// A token as the API lists it; `now` (Unix seconds) decides whether it has expired.
-fn token_item(row: &crate::tokens::TokenRow, now: i64) -> TokenItem {
+pub(crate) fn token_item(row: &crate::tokens::TokenRow, now: i64) -> TokenItem {
     TokenItem {
         id: row.id,
         name: row.name.clone(),

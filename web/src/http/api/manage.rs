@@ -1381,3 +1381,113 @@ pub async fn import_members(
     })
     .await)
 }
+
+/// An API token of one of a member's users (never the token itself).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberTokenItem {
+    /// The user's email.
+    pub user: String,
+    pub id: i64,
+    pub name: String,
+    /// `read`, `pay` or `manage`.
+    pub scope: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+    /// When the token stops working; absent: it works until revoked.
+    pub expires_at: Option<String>,
+    /// `active`, `expired` or `revoked`.
+    pub state: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberTokenList {
+    /// Oldest first.
+    pub items: Vec<MemberTokenItem>,
+}
+
+fn member_token_item(listed: &crate::tokens::ListedToken, now: i64) -> MemberTokenItem {
+    let item = super::accounts::token_item(&listed.token, now);
+    MemberTokenItem {
+        user: listed.email.clone(),
+        id: item.id,
+        name: item.name,
+        scope: item.scope,
+        created_at: item.created_at,
+        last_used_at: item.last_used_at,
+        revoked_at: item.revoked_at,
+        expires_at: item.expires_at,
+        state: item.state,
+    }
+}
+
+/// The API tokens of a member's users (manager, accountant), as the member page lists them.
+#[utoipa::path(get, path = "/api/v1/members/{id}/tokens", tag = "manage",
+    params(("id" = i64, Path, description = "A member id")),
+    responses(
+        (status = 200, description = "The tokens of the member's users", body = MemberTokenList),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of the network's staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn member_tokens(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<MemberTokenList>> {
+    let actor = auth.console_actor()?;
+    let id = types::path_id(&id)?;
+    let listed = console_members::member_tokens(&state.store, &actor, id).await?;
+    let now = crate::people::now_unix();
+    Ok(Json(MemberTokenList {
+        items: listed.iter().map(|t| member_token_item(t, now)).collect(),
+    }))
+}
+
+/// Why a manager revokes a member's token.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TokenRevocationBody {
+    /// 1 to 500 characters, for the action log.
+    #[schema(min_length = 1, max_length = 500)]
+    pub reason: String,
+}
+
+/// Revokes an API token of one of a member's users (manager): a leaked token while the
+/// owner cannot be reached, a user who left. Logged as `token.revoke`; revoking a revoked
+/// token answers it as it is.
+#[utoipa::path(post, path = "/api/v1/members/{id}/tokens/{token_id}/revoke", tag = "manage",
+    request_body = TokenRevocationBody,
+    params(
+        ("id" = i64, Path, description = "A member id"),
+        ("token_id" = i64, Path, description = "A token id of one of the member's users"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+    ),
+    responses(
+        (status = 200, description = "Revoked", body = MemberTokenItem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such member, or not a token of its users", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No reason, or one too long", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn revoke_member_token(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path((id, token_id)): Path<(String, String)>,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    let actor = auth.console_actor()?;
+    actor.require_manager()?;
+    let id = types::path_id(&id)?;
+    let token_id = types::path_id(&token_id)?;
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        let input: TokenRevocationBody = types::json(&request.body)?;
+        let revoked =
+            console_members::revoke_member_token(&state.store, &actor, id, token_id, &input.reason)
+                .await?;
+        Written::ok(member_token_item(&revoked, crate::people::now_unix()))
+    })
+    .await)
+}

@@ -142,6 +142,8 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(manage::set_review))
         .routes(routes!(manage::set_turnover))
         .routes(routes!(manage::invite_owner))
+        .routes(routes!(manage::member_tokens))
+        .routes(routes!(manage::revoke_member_token))
         .routes(routes!(categories::list, categories::create))
         .routes(routes!(categories::update))
         .routes(routes!(reviews::lists))

@@ -25,6 +25,7 @@ use crate::http::session::Auth;
 use crate::http::templates::{page, role_label, Chrome};
 use crate::http::AppState;
 use crate::store::ActionFilter;
+use crate::tokens::TokenState;
 
 /// Action-log entries shown on the member page (the log page has them all).
 pub const MEMBER_ACTIONS_SHOWN: i64 = 20;
@@ -60,6 +61,20 @@ pub struct PageQuery {
     defaults: Option<String>,
     #[serde(default)]
     done: Option<String>,
+}
+
+/// One API token of the member's users, as the page lists it.
+pub struct TokenRow {
+    id: i64,
+    email: String,
+    name: String,
+    scope: &'static str,
+    created: String,
+    last_used: String,
+    expires: String,
+    /// "revoked" or "expired" (translated); empty while the token works.
+    ended: &'static str,
+    active: bool,
 }
 
 pub struct HistoryRow {
@@ -121,6 +136,7 @@ enum Section {
     Turnover,
     Review,
     Invite,
+    Tokens,
 }
 
 #[derive(Template)]
@@ -149,6 +165,7 @@ struct MemberTemplate {
     users: Vec<(String, &'static str)>,
     /// The account's signing keys: public key, registered, revoked (empty while active).
     keys: Vec<(String, String, String)>,
+    tokens: Vec<TokenRow>,
     history: Vec<HistoryRow>,
     actions: Vec<ActionRow>,
     suggestion: SuggestionView,
@@ -170,6 +187,7 @@ fn section_name(section: Section) -> &'static str {
         Section::Turnover => "turnover",
         Section::Review => "review",
         Section::Invite => "invite",
+        Section::Tokens => "tokens",
     }
 }
 
@@ -261,6 +279,32 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
             (k.public_key, minute(k.created_at), revoked)
         })
         .collect();
+    let now = crate::people::now_unix();
+    let never = || t.token_never().to_owned();
+    let tokens = console_members::member_tokens(store, &actor, id)
+        .await
+        .map_err(page_error)?
+        .into_iter()
+        .map(|listed| {
+            let token = listed.token;
+            let state = token.state(now);
+            TokenRow {
+                id: token.id,
+                email: listed.email,
+                scope: t.token_scope(token.scope),
+                created: time_text(token.created_at),
+                last_used: token.last_used_at.map(time_text).unwrap_or_default(),
+                expires: token.expires_at.map(time_text).unwrap_or_else(never),
+                ended: match state {
+                    TokenState::Active => "",
+                    TokenState::Expired => t.token_expired(),
+                    TokenState::Revoked => t.token_revoked(),
+                },
+                active: state == TokenState::Active,
+                name: token.name,
+            }
+        })
+        .collect();
     let values = values.unwrap_or_else(|| Values {
         credit_limit: account.credit_limit().to_plain(),
         max_balance: account
@@ -323,6 +367,7 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
             .map(|u| (u.email.clone(), role_label(t, u.role)))
             .collect(),
         keys,
+        tokens,
         history,
         actions,
         suggestion: suggestion_view(t, &suggestion),
@@ -565,6 +610,21 @@ pub async fn invite(
             draw(&state, &auth, id, extra).await
         }
     }
+}
+
+/// Revokes an API token of one of the member's users (managers), with a reason.
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, token_id)): Path<(i64, i64)>,
+    Form(values): Form<Values>,
+) -> AppResult<Response> {
+    let actor = manager(&auth)?;
+    let result =
+        console_members::revoke_member_token(&state.store, &actor, id, token_id, &values.reason)
+            .await
+            .map(|_| ());
+    answer(&state, &auth, id, values, Section::Tokens, result).await
 }
 
 pub async fn limits_csv(

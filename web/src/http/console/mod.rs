@@ -44,6 +44,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/members/{id}/review", post(member::review))
         .route("/admin/members/{id}/invite", post(member::invite))
         .route(
+            "/admin/members/{id}/tokens/{token}/revoke",
+            post(member::revoke_token),
+        )
+        .route(
             "/admin/categories",
             get(members::categories).post(members::create_category),
         )
