@@ -56,15 +56,27 @@ token() { "$TROC" --database-url "$DB" token create --email "$1" --scope "$2" --
 MEMBER_TOKEN="$(token membre01@demo.troc pay)"
 MANAGER_TOKEN="$(token gestion@demo.troc manage)"
 
-status=0
-for token in "$MEMBER_TOKEN" "$MANAGER_TOKEN"; do
+# The routes that revoke tokens are fuzzed last, on their own: run with the others, the
+# fuzzer soon revokes the very token it runs with (`POST /api/v1/tokens/1/revoke`) and every
+# later request is a 401 that tests nothing.
+REVOKING=("/api/v1/tokens/{id}/revoke" "/api/v1/members/{id}/tokens/{token_id}/revoke")
+fuzz() {
+  local token="$1"
+  shift
   schemathesis run "$BASE/api/v1/openapi.json" \
     --checks "${API_FUZZ_CHECKS:-not_a_server_error,response_schema_conformance}" \
     --header "Authorization: Bearer $token" \
     --max-examples "${API_FUZZ_MAX_EXAMPLES:-50}" \
     --seed 8 \
     --no-color \
-    || status=1
+    "$@"
+}
+status=0
+for token in "$MEMBER_TOKEN" "$MANAGER_TOKEN"; do
+  fuzz "$token" --exclude-path "${REVOKING[0]}" --exclude-path "${REVOKING[1]}" || status=1
+done
+for token in "$MEMBER_TOKEN" "$MANAGER_TOKEN"; do
+  fuzz "$token" --include-path "${REVOKING[0]}" --include-path "${REVOKING[1]}" || status=1
 done
 if [[ $status -ne 0 ]]; then
   echo "api-fuzz: schemathesis found problems (server log: last lines below)" >&2
