@@ -641,9 +641,11 @@ pub struct ActionItem {
     pub member_id: Option<i64>,
     pub account_id: Option<i64>,
     pub reason: String,
-    #[schema(value_type = Object)]
+    /// The state before; null when there was none (a creation, an invitation).
+    #[schema(value_type = Option<Object>)]
     pub before: serde_json::Value,
-    #[schema(value_type = Object)]
+    /// The state after; null when there is none.
+    #[schema(value_type = Option<Object>)]
     pub after: serde_json::Value,
     /// The ledger operation's idempotency key, for ledger actions.
     pub idempotency_key: Option<String>,
@@ -1382,22 +1384,14 @@ pub async fn import_members(
     .await)
 }
 
-/// An API token of one of a member's users (never the token itself).
+/// An API token of one of a member's users (never the token itself): its user and the
+/// fields of the user's own list.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MemberTokenItem {
     /// The user's email.
     pub user: String,
-    pub id: i64,
-    pub name: String,
-    /// `read`, `pay` or `manage`.
-    pub scope: String,
-    pub created_at: String,
-    pub last_used_at: Option<String>,
-    pub revoked_at: Option<String>,
-    /// When the token stops working; absent: it works until revoked.
-    pub expires_at: Option<String>,
-    /// `active`, `expired` or `revoked`.
-    pub state: String,
+    #[serde(flatten)]
+    pub token: super::accounts::TokenItem,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -1407,17 +1401,9 @@ pub struct MemberTokenList {
 }
 
 fn member_token_item(listed: &crate::tokens::ListedToken, now: i64) -> MemberTokenItem {
-    let item = super::accounts::token_item(&listed.token, now);
     MemberTokenItem {
         user: listed.email.clone(),
-        id: item.id,
-        name: item.name,
-        scope: item.scope,
-        created_at: item.created_at,
-        last_used_at: item.last_used_at,
-        revoked_at: item.revoked_at,
-        expires_at: item.expires_at,
-        state: item.state,
+        token: super::accounts::token_item(&listed.token, now),
     }
 }
 
