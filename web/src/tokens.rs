@@ -248,7 +248,11 @@ async fn insert(
                 .fetch_one(&mut *tx).await?;
             if creator == Creator::Operator {
                 row.id = id;
-                let listed = ListedToken { token: row.clone(), email: user.email.clone() };
+                let listed = ListedToken {
+                    token: row.clone(),
+                    email: user.email.clone(),
+                    member_id: user.member_id,
+                };
                 let note = operator_note(
                     "token.create", "troc token create", serde_json::Value::Null, &listed, now,
                 )?;
@@ -339,11 +343,13 @@ pub async fn revoke(store: &Store, user_id: i64, token_id: i64) -> StoreResult<b
     Ok(done == 1)
 }
 
-/// A token as the operator lists it: the row and its user's email.
+/// A token as the operator lists it: the row, its user's email and member company.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedToken {
     pub token: TokenRow,
     pub email: String,
+    /// The user's member company; none for the network's staff.
+    pub member_id: Option<i64>,
 }
 
 /// Which tokens [`list`] reads.
@@ -367,7 +373,8 @@ pub async fn list(store: &Store, listing: Listing) -> StoreResult<(Vec<ListedTok
         Listing::Member(id) => ("WHERE users.member_id = $2", Some(id)),
     };
     let sql = format!(
-        "SELECT {ALIASED_COLUMNS}, users.email AS t_email FROM api_tokens \
+        "SELECT {ALIASED_COLUMNS}, users.email AS t_email, users.member_id AS t_member_id \
+         FROM api_tokens \
          JOIN users ON users.id = api_tokens.user_id {filter} \
          ORDER BY api_tokens.id LIMIT $1"
     );
@@ -379,7 +386,11 @@ pub async fn list(store: &Store, listing: Listing) -> StoreResult<(Vec<ListedTok
         let rows = query.fetch_all(pool).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
-            out.push(ListedToken { token: token_from_row(row)?, email: row.try_get("t_email")? });
+            out.push(ListedToken {
+                token: token_from_row(row)?,
+                email: row.try_get("t_email")?,
+                member_id: row.try_get("t_member_id")?,
+            });
         }
         out
     });
@@ -455,24 +466,26 @@ pub async fn revoke_by(
     by: Revoker<'_>,
     reason: &str,
 ) -> Result<ListedToken, RevokeError> {
-    let listing = match by {
-        Revoker::Operator => Listing::Token(token_id),
-        Revoker::Manager { actor, member_id } => {
-            actor
-                .require_manager()
-                .map_err(|_| RevokeError::Forbidden)?;
-            if reason.trim().is_empty() {
-                return Err(RevokeError::InvalidReason(
-                    "a manager gives a reason for the member".into(),
-                ));
-            }
-            Listing::Member(member_id)
+    if let Revoker::Manager { actor, .. } = by {
+        actor
+            .require_manager()
+            .map_err(|_| RevokeError::Forbidden)?;
+        if reason.trim().is_empty() {
+            return Err(RevokeError::InvalidReason(
+                "a manager gives a reason for the member".into(),
+            ));
         }
-    };
-    let (found, _) = list(store, listing).await?;
-    let Some(before) = found.into_iter().find(|t| t.token.id == token_id) else {
+    }
+    let (mut found, _) = list(store, Listing::Token(token_id)).await?;
+    let Some(before) = found.pop() else {
         return Err(RevokeError::NotFound(token_id));
     };
+    // A manager reaches only the tokens of the member's users.
+    if let Revoker::Manager { member_id, .. } = by {
+        if before.member_id != Some(member_id) {
+            return Err(RevokeError::NotFound(token_id));
+        }
+    }
     if before.token.revoked_at.is_some() {
         return Err(RevokeError::AlreadyRevoked(token_id));
     }

@@ -13,7 +13,7 @@ use ledger::audit::{public_key_hex, sign_order, PaymentOrder};
 use ledger::{AccountId, IdempotencyKey};
 
 use super::key_file::{self, KeyFileError};
-use crate::store::{ORDER_KEY_PREFIX, ORDER_LIFETIME_MAX};
+use crate::store::{is_order_key, ORDER_KEY_PREFIX, ORDER_LIFETIME_MAX};
 
 /// Default validity of a signed order.
 pub const ORDER_HOURS_DEFAULT: i64 = 24;
@@ -97,7 +97,7 @@ pub fn sign(args: &SignArgs, now: DateTime<Utc>) -> Result<serde_json::Value, Or
             hex::encode(rand::random::<[u8; 16]>())
         ),
     };
-    if key_text.len() <= ORDER_KEY_PREFIX.len() || !key_text.starts_with(ORDER_KEY_PREFIX) {
+    if !is_order_key(&key_text) {
         return Err(OrderCliError::Key(format!(
             "must start with {ORDER_KEY_PREFIX:?} and go on after it"
         )));

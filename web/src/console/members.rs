@@ -922,11 +922,13 @@ pub async fn revoke_member_token(
     let by = tokens::Revoker::Manager { actor, member_id };
     match tokens::revoke_by(store, token_id, by, &reason).await {
         Ok(revoked) => Ok(revoked),
-        Err(tokens::RevokeError::AlreadyRevoked(_)) => member_tokens(store, actor, member_id)
-            .await?
-            .into_iter()
-            .find(|t| t.token.id == token_id)
-            .ok_or(ConsoleError::NotFound),
+        Err(tokens::RevokeError::AlreadyRevoked(_)) => {
+            tokens::list(store, tokens::Listing::Token(token_id))
+                .await?
+                .0
+                .pop()
+                .ok_or(ConsoleError::NotFound)
+        }
         Err(tokens::RevokeError::NotFound(_)) => Err(ConsoleError::NotFound),
         Err(tokens::RevokeError::Forbidden) => Err(ConsoleError::Forbidden),
         Err(tokens::RevokeError::InvalidReason(_)) => {

@@ -39,15 +39,13 @@ struct KeysTemplate {
     c: Chrome,
     account_id: i64,
     keys: Vec<KeyView>,
-    /// Owner and staff change keys; a member accountant only reads.
-    can_change: bool,
     error: Option<String>,
     /// The key just typed, kept after a refusal.
     typed: String,
 }
 
 fn minute(time: chrono::DateTime<chrono::Utc>) -> String {
-    time.format("%Y-%m-%d %H:%M UTC").to_string()
+    super::tokens::day_time(time.timestamp())
 }
 
 async fn draw(
@@ -73,10 +71,6 @@ async fn draw(
         c: reader.chrome(),
         account_id: reader.member.account_id,
         keys,
-        can_change: matches!(
-            reader.auth.user.role,
-            crate::people::Role::Owner | crate::people::Role::Staff
-        ),
         error,
         typed,
     })?;

@@ -61,7 +61,7 @@ struct TokensTemplate {
     lifetimes: Vec<(String, String, bool)>,
 }
 
-fn day_time(seconds: i64) -> String {
+pub(super) fn day_time(seconds: i64) -> String {
     chrono::DateTime::from_timestamp(seconds, 0)
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_default()

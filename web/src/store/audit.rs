@@ -32,6 +32,11 @@ pub const MEMBER_KEYS_EVER_MAX: usize = 1_000;
 /// Every signed order's idempotency key starts with this, so that an order can never take a
 /// key the network's own operations use (`web-pay-…`, `console-…`).
 pub const ORDER_KEY_PREFIX: &str = "order-";
+
+/// Whether `key` may be a signed order's idempotency key: [`ORDER_KEY_PREFIX`] and more.
+pub fn is_order_key(key: &str) -> bool {
+    key.len() > ORDER_KEY_PREFIX.len() && key.starts_with(ORDER_KEY_PREFIX)
+}
 /// Longest validity a payment order may ask for (its expiry, from now).
 pub const ORDER_LIFETIME_MAX: chrono::Duration = chrono::Duration::days(31);
 /// Transactions read per query when walking the chain.
@@ -369,28 +374,21 @@ impl Store {
     ) -> Result<MemberKey, KeyError> {
         let public_key = public_key.trim().to_ascii_lowercase();
         let now = micros(Utc::now());
-        let changed = crate::dispatch!(self.backend(), pool => {
-            sqlx::query(
+        let row: Option<MemberKeyRow> = crate::dispatch!(self.backend(), pool => {
+            sqlx::query_as(
                 "UPDATE member_keys SET status = 'revoked', revoked_at = $3 \
-                 WHERE public_key = $1 AND account_id = $2 AND status = 'active'",
+                 WHERE public_key = $1 AND account_id = $2 AND status = 'active' \
+                 RETURNING public_key, account_id, status, created_at, revoked_at",
             )
             .bind(&public_key)
             .bind(db_id(account.0))
             .bind(now)
-            .execute(pool)
+            .fetch_optional(pool)
             .await
             .map_err(StoreError::from)?
-            .rows_affected()
         });
-        if changed == 0 {
-            return Err(KeyError::NotActive(public_key));
-        }
-        let key = self.member_key(&public_key).await?.ok_or_else(|| {
-            StoreError::Corrupt(format!(
-                "member key {public_key} vanished after its revocation"
-            ))
-        })?;
-        Ok(key)
+        let row = row.ok_or(KeyError::NotActive(public_key))?;
+        Ok(member_key_from_row(row)?)
     }
 
     /// `account`'s keys, active and revoked, oldest first.
@@ -446,8 +444,7 @@ impl Store {
         public_key: &str,
         signature: &str,
     ) -> Result<Result<Outcome, Rejection>, OrderError> {
-        let key_text = order.idempotency_key.as_str();
-        if key_text.len() <= ORDER_KEY_PREFIX.len() || !key_text.starts_with(ORDER_KEY_PREFIX) {
+        if !is_order_key(order.idempotency_key.as_str()) {
             return Err(OrderError::KeyOutsideNamespace);
         }
         let public_key = public_key.trim().to_ascii_lowercase();

@@ -27,10 +27,10 @@ pub use action_log::{
     ActionEntry, ActionFilter, ActionNote, ACTIONS_PAGE_SIZE_MAX, ACTION_REASON_LEN_MAX,
 };
 pub use audit::{
-    check_checkpoint, check_payer_signature, genesis_hex, parse_member_key, AuditBreak,
-    AuditSummary, ChainEntry, KeyError, MemberKey, NetworkKey, OrderError, SignedCheckpoint,
-    CHECKPOINTS_PAGE_SIZE_MAX, MEMBER_KEYS_EVER_MAX, MEMBER_KEYS_PER_ACCOUNT_MAX, ORDER_KEY_PREFIX,
-    ORDER_LIFETIME_MAX,
+    check_checkpoint, check_payer_signature, genesis_hex, is_order_key, parse_member_key,
+    AuditBreak, AuditSummary, ChainEntry, KeyError, MemberKey, NetworkKey, OrderError,
+    SignedCheckpoint, CHECKPOINTS_PAGE_SIZE_MAX, MEMBER_KEYS_EVER_MAX, MEMBER_KEYS_PER_ACCOUNT_MAX,
+    ORDER_KEY_PREFIX, ORDER_LIFETIME_MAX,
 };
 pub(crate) use chain::parse_hash;
 pub use export::{ExportFailure, ExportProgress, EXPORT_PAGE_SIZE, LOCK_ACTION, SIREN_ACTION};

@@ -269,7 +269,7 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
         })
         .collect();
     let account = &view.account;
-    let minute = |time: chrono::DateTime<chrono::Utc>| time.format("%Y-%m-%d %H:%M").to_string();
+    let minute = |time: chrono::DateTime<chrono::Utc>| time_text(time.timestamp());
     let keys = store
         .member_keys(account.id())
         .await?
