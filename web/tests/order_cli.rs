@@ -91,7 +91,10 @@ async fn a_key_made_and_an_order_signed_by_the_binary_are_paid_by_the_api() {
         .unwrap();
     let alpha = member(&store, "Alpha", &luhn_siren(1), "owner@alpha.fr").await;
     let beta = member(&store, "Beta", &luhn_siren(2), "owner@beta.fr").await;
-    store.register_member_key(alpha, &public_key).await.unwrap();
+    store
+        .register_member_key(alpha, &public_key, "owner@example.com")
+        .await
+        .unwrap();
     let (beta_owner, _) = people::find_login(&store, "owner@beta.fr")
         .await
         .unwrap()

@@ -53,6 +53,9 @@ story!(
             assert_eq!(item["public_key"], first.as_str());
             assert_eq!(item["state"], "active");
             assert!(item["revoked_at"].is_null());
+            // Who registered it is on the record; nobody revoked it yet.
+            assert_eq!(item["registered_by"], "owner@alpha.fr");
+            assert!(item["revoked_by"].is_null());
             // ...and by staff.
             api.post(
                 &path,
@@ -135,9 +138,14 @@ story!(
             api.post(&revoke, &read, json!({}))
                 .await
                 .problem(StatusCode::FORBIDDEN, "forbidden");
-            let revoked = api.post(&revoke, &pay, json!({})).await.ok(StatusCode::OK);
+            let revoked = api
+                .post(&revoke, &staff_pay, json!({}))
+                .await
+                .ok(StatusCode::OK);
             assert_eq!(revoked["state"], "revoked");
             assert!(revoked["revoked_at"].is_string());
+            assert_eq!(revoked["registered_by"], "owner@alpha.fr");
+            assert_eq!(revoked["revoked_by"], "staff@alpha.fr");
             api.post(&revoke, &pay, json!({}))
                 .await
                 .problem(StatusCode::NOT_FOUND, "not_found");
@@ -563,7 +571,10 @@ story!(signing_keys_in_the_web_ui, |db: &tests::TestDb| {
             staff_user.post(&revoke, &[]).await.status,
             StatusCode::SEE_OTHER
         );
-        assert!(!store.member_keys(alpha.account()).await.unwrap()[0].active);
+        let revoked = &store.member_keys(alpha.account()).await.unwrap()[0];
+        assert!(!revoked.active);
+        assert_eq!(revoked.registered_by.as_deref(), Some("owner@alpha.fr"));
+        assert_eq!(revoked.revoked_by.as_deref(), Some("staff@alpha.fr"));
         assert_eq!(
             staff_user.post(&revoke, &[]).await.status,
             StatusCode::NOT_FOUND
@@ -618,6 +629,17 @@ story!(signing_keys_in_the_web_ui, |db: &tests::TestDb| {
         };
         // The revoked key has its revocation time; an active one an empty cell.
         assert!(!row_of(&first).contains("<td></td>"), "{}", row_of(&first));
+        // Who registered each key and who revoked it.
+        assert!(
+            row_of(&first).contains("owner@alpha.fr</small>"),
+            "{}",
+            row_of(&first)
+        );
+        assert!(
+            row_of(&first).contains("staff@alpha.fr</small>"),
+            "{}",
+            row_of(&first)
+        );
         let active = public_key_hex(&key(2));
         assert!(row_of(&active).contains("<td></td>"), "{}", row_of(&active));
         let page = manager.get(&format!("/admin/members/{}", beta.id)).await;

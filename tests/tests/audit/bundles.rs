@@ -17,7 +17,7 @@ story!(
             // A signed payment too.
             let member = signing_key(30);
             store
-                .register_member_key(ids[0], &public_key_hex(&member))
+                .register_member_key(ids[0], &public_key_hex(&member), "owner@example.com")
                 .await
                 .unwrap();
             let order = PaymentOrder {

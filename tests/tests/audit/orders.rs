@@ -5,7 +5,7 @@ use chrono::{Duration, Utc};
 use ledger::audit::{public_key_hex, sign_order, PaymentOrder, SignatureError};
 use ledger::{AccountId, Amount, IdempotencyKey, Outcome};
 use tests::story;
-use web::store::{OrderError, Store, MEMBER_KEYS_PER_ACCOUNT_MAX, ORDER_LIFETIME_MAX};
+use web::store::{KeyError, OrderError, Store, MEMBER_KEYS_PER_ACCOUNT_MAX, ORDER_LIFETIME_MAX};
 
 use super::{network, signing_key};
 
@@ -45,15 +45,15 @@ story!(
                 signing_key(14),
             );
             store
-                .register_member_key(a, &public_key_hex(&key_a))
+                .register_member_key(a, &public_key_hex(&key_a), "owner@example.com")
                 .await
                 .unwrap();
             store
-                .register_member_key(a, &public_key_hex(&key_a2))
+                .register_member_key(a, &public_key_hex(&key_a2), "owner@example.com")
                 .await
                 .unwrap();
             store
-                .register_member_key(c, &public_key_hex(&key_c))
+                .register_member_key(c, &public_key_hex(&key_c), "owner@example.com")
                 .await
                 .unwrap();
 
@@ -172,7 +172,7 @@ story!(
                 .unwrap();
             // Revoked.
             store
-                .revoke_member_key(a, &public_key_hex(&key_a))
+                .revoke_member_key(a, &public_key_hex(&key_a), "owner@example.com")
                 .await
                 .unwrap();
             let before = state(&store, &ids).await;
@@ -187,44 +187,58 @@ story!(
             let summary = store.verify_ledger().await.unwrap().unwrap();
             assert_eq!(summary.signed_payments, 2);
             assert!(store
-                .revoke_member_key(a, &public_key_hex(&key_a))
+                .revoke_member_key(a, &public_key_hex(&key_a), "owner@example.com")
                 .await
                 .is_err());
             // Keys: only members, valid keys, never reused, at most a few per account.
             assert!(store
-                .register_member_key(system.fund, &public_key_hex(&signing_key(20)))
+                .register_member_key(
+                    system.fund,
+                    &public_key_hex(&signing_key(20)),
+                    "owner@example.com"
+                )
                 .await
                 .is_err());
-            assert!(store.register_member_key(b, "abcd").await.is_err());
+            assert!(store
+                .register_member_key(b, "abcd", "owner@example.com")
+                .await
+                .is_err());
             let weak = hex::encode({
                 let mut bytes = [0u8; 32];
                 bytes[0] = 1;
                 bytes
             });
             assert!(
-                store.register_member_key(b, &weak).await.is_err(),
+                store
+                    .register_member_key(b, &weak, "owner@example.com")
+                    .await
+                    .is_err(),
                 "small-order key"
             );
             assert!(store
-                .register_member_key(b, &public_key_hex(&key_a))
+                .register_member_key(b, &public_key_hex(&key_a), "owner@example.com")
                 .await
                 .is_err());
             for seed in 0..MEMBER_KEYS_PER_ACCOUNT_MAX as u8 {
                 store
-                    .register_member_key(b, &public_key_hex(&signing_key(100 + seed)))
+                    .register_member_key(
+                        b,
+                        &public_key_hex(&signing_key(100 + seed)),
+                        "owner@example.com",
+                    )
                     .await
                     .unwrap();
             }
             assert!(store
-                .register_member_key(b, &public_key_hex(&signing_key(99)))
+                .register_member_key(b, &public_key_hex(&signing_key(99)), "owner@example.com")
                 .await
                 .is_err());
             store
-                .revoke_member_key(b, &public_key_hex(&signing_key(100)))
+                .revoke_member_key(b, &public_key_hex(&signing_key(100)), "owner@example.com")
                 .await
                 .unwrap();
             store
-                .register_member_key(b, &public_key_hex(&signing_key(99)))
+                .register_member_key(b, &public_key_hex(&signing_key(99)), "owner@example.com")
                 .await
                 .unwrap();
             let keys = store.member_keys(b).await.unwrap();
@@ -233,6 +247,92 @@ story!(
                 keys.iter().filter(|k| k.active).count(),
                 MEMBER_KEYS_PER_ACCOUNT_MAX
             );
+            store.close().await;
+        }
+    }
+);
+
+story!(
+    keys_record_who_and_concurrent_registrations_keep_the_limit,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let store = Store::connect(&url).await.unwrap();
+            let (_, members) = network(&store, 2).await;
+            let (a, b) = (members[0].id(), members[1].id());
+
+            // Twice the limit at once, on one account: exactly the limit is registered, the
+            // others are refused as too many, and nothing else goes wrong.
+            let attempts = 2 * MEMBER_KEYS_PER_ACCOUNT_MAX as u8;
+            let mut tasks = Vec::new();
+            for seed in 0..attempts {
+                let store = store.clone();
+                tasks.push(tokio::spawn(async move {
+                    store
+                        .register_member_key(
+                            a,
+                            &public_key_hex(&signing_key(150 + seed)),
+                            &format!("staff{seed}@example.com"),
+                        )
+                        .await
+                }));
+            }
+            let (mut registered, mut refused) = (0, 0);
+            for task in tasks {
+                match task.await.unwrap() {
+                    Ok(_) => registered += 1,
+                    Err(KeyError::TooManyActive) => refused += 1,
+                    Err(other) => panic!("unexpected refusal: {other}"),
+                }
+            }
+            assert_eq!(registered, MEMBER_KEYS_PER_ACCOUNT_MAX);
+            assert_eq!(refused, attempts as usize - MEMBER_KEYS_PER_ACCOUNT_MAX);
+            let keys = store.member_keys(a).await.unwrap();
+            assert_eq!(keys.len(), MEMBER_KEYS_PER_ACCOUNT_MAX);
+            assert!(keys.iter().all(|k| k.active && k.revoked_by.is_none()));
+
+            // Who registered and who revoked a key is on its record.
+            let key = public_key_hex(&signing_key(140));
+            let registered = store
+                .register_member_key(b, &key, "owner@beta.example")
+                .await
+                .unwrap();
+            assert_eq!(
+                registered.registered_by.as_deref(),
+                Some("owner@beta.example")
+            );
+            let revoked = store
+                .revoke_member_key(b, &key, "staff@beta.example")
+                .await
+                .unwrap();
+            assert_eq!(revoked.registered_by.as_deref(), Some("owner@beta.example"));
+            assert_eq!(revoked.revoked_by.as_deref(), Some("staff@beta.example"));
+            assert_eq!(store.member_keys(b).await.unwrap(), vec![revoked.clone()]);
+
+            // Raw SQL cannot rewrite who did it: the revoke-only trigger refuses.
+            for sql in [
+                format!("UPDATE member_keys SET registered_by = 'x@example.com' WHERE public_key = '{key}'"),
+                format!("UPDATE member_keys SET revoked_by = 'x@example.com' WHERE public_key = '{key}'"),
+            ] {
+                let refused = web::dispatch!(store.backend(), pool => {
+                    sqlx::query(&sql).execute(pool).await.map(|_| ())
+                });
+                let message = refused.expect_err("the trigger refuses").to_string();
+                assert!(message.contains("can only be revoked"), "{message}");
+            }
+            let active = public_key_hex(&signing_key(141));
+            store
+                .register_member_key(b, &active, "owner@beta.example")
+                .await
+                .unwrap();
+            let sql = format!(
+                "UPDATE member_keys SET registered_by = 'x@example.com' WHERE public_key = '{active}'"
+            );
+            let refused = web::dispatch!(store.backend(), pool => {
+                sqlx::query(&sql).execute(pool).await.map(|_| ())
+            });
+            assert!(refused.is_err(), "an active key's author is fixed too");
+            assert_eq!(store.member_keys(b).await.unwrap()[0], revoked);
             store.close().await;
         }
     }

@@ -471,7 +471,11 @@ async fn seed(url: &str) -> Store {
     // A payment order signed by its payer.
     let member_key = signing_key(21);
     store
-        .register_member_key(id(gamma.account_id), &public_key_hex(&member_key))
+        .register_member_key(
+            id(gamma.account_id),
+            &public_key_hex(&member_key),
+            "owner@example.com",
+        )
         .await
         .unwrap();
     let order = PaymentOrder {

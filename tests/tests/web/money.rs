@@ -324,7 +324,10 @@ story!(
             let payee = ledger::AccountId(beta.account_id as u64);
             let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
             let public_key = ledger::audit::public_key_hex(&key);
-            store.register_member_key(payer, &public_key).await.unwrap();
+            store
+                .register_member_key(payer, &public_key, "owner@example.com")
+                .await
+                .unwrap();
             let order = ledger::audit::PaymentOrder {
                 payer,
                 payee,

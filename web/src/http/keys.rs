@@ -17,7 +17,7 @@ use super::i18n::{Lang, Tr};
 use super::session::{MemberAuth, MemberReader};
 use super::templates::{page, Chrome};
 use super::AppState;
-use crate::store::{KeyError, MEMBER_KEYS_EVER_MAX, MEMBER_KEYS_PER_ACCOUNT_MAX};
+use crate::store::{KeyError, MemberKey, MEMBER_KEYS_EVER_MAX, MEMBER_KEYS_PER_ACCOUNT_MAX};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,6 +31,10 @@ pub struct KeyView {
     /// The revocation time; empty while the key is active.
     pub revoked: String,
     pub active: bool,
+    /// Who registered it (an email), empty when not recorded (before migration 0021).
+    pub registered_by: String,
+    /// Who revoked it, empty while the key is active.
+    pub revoked_by: String,
 }
 
 #[derive(Template)]
@@ -48,6 +52,19 @@ fn minute(time: chrono::DateTime<chrono::Utc>) -> String {
     super::tokens::day_time(time.timestamp())
 }
 
+impl From<MemberKey> for KeyView {
+    fn from(k: MemberKey) -> Self {
+        KeyView {
+            created: minute(k.created_at),
+            revoked: k.revoked_at.map(minute).unwrap_or_default(),
+            active: k.active,
+            public_key: k.public_key,
+            registered_by: k.registered_by.unwrap_or_default(),
+            revoked_by: k.revoked_by.unwrap_or_default(),
+        }
+    }
+}
+
 async fn draw(
     state: &AppState,
     reader: &MemberReader,
@@ -60,12 +77,7 @@ async fn draw(
         .member_keys(reader.member.account())
         .await?
         .into_iter()
-        .map(|k| KeyView {
-            created: minute(k.created_at),
-            revoked: k.revoked_at.map(minute).unwrap_or_default(),
-            active: k.active,
-            public_key: k.public_key,
-        })
+        .map(KeyView::from)
         .collect();
     let mut response = page(KeysTemplate {
         c: reader.chrome(),
@@ -96,7 +108,11 @@ async fn register(
     let t = auth.tr();
     let refusal = match state
         .store
-        .register_member_key(auth.member.account(), &form.public_key)
+        .register_member_key(
+            auth.member.account(),
+            &form.public_key,
+            &auth.auth.user.email,
+        )
         .await
     {
         Ok(_) => return Ok(Redirect::to("/settings/keys").into_response()),
@@ -127,7 +143,7 @@ async fn revoke(
 ) -> AppResult<Response> {
     match state
         .store
-        .revoke_member_key(auth.member.account(), &public_key)
+        .revoke_member_key(auth.member.account(), &public_key, &auth.auth.user.email)
         .await
     {
         Ok(_) => Ok(Redirect::to("/settings/keys").into_response()),

@@ -604,6 +604,8 @@ pub const TABLES: &[Table] = &[
             col("status", Text),
             col("created_at", Time),
             col("revoked_at", Time),
+            col("registered_by", Text),
+            col("revoked_by", Text),
         ],
     ),
     table(

@@ -52,6 +52,14 @@ pub struct MemberKey {
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The email of the user who registered the key, as it was then (`None` before
+    /// migration 0021). Not in audit bundles: who is the member's business, not the
+    /// auditor's, and the signature proves the account's consent either way.
+    #[serde(skip)]
+    pub registered_by: Option<String>,
+    /// The email of the user who revoked the key.
+    #[serde(skip)]
+    pub revoked_by: Option<String>,
 }
 
 impl MemberKey {
@@ -282,16 +290,29 @@ fn parse_verifying_key(public_key: &str) -> Result<VerifyingKey, KeyError> {
     Ok(key)
 }
 
-type MemberKeyRow = (String, i64, String, DateTime<Utc>, Option<DateTime<Utc>>);
+type MemberKeyRow = (
+    String,
+    i64,
+    String,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<String>,
+    Option<String>,
+);
+
+const MEMBER_KEY_COLUMNS: &str =
+    "public_key, account_id, status, created_at, revoked_at, registered_by, revoked_by";
 
 fn member_key_from_row(row: MemberKeyRow) -> StoreResult<MemberKey> {
-    let (public_key, account, status, created_at, revoked_at) = row;
+    let (public_key, account, status, created_at, revoked_at, registered_by, revoked_by) = row;
     Ok(MemberKey {
         public_key,
         account: account_id(account)?,
         active: status == "active",
         created_at,
         revoked_at,
+        registered_by,
+        revoked_by,
     })
 }
 
@@ -314,47 +335,76 @@ fn checkpoint_from_row(row: CheckpointRow) -> StoreResult<SignedCheckpoint> {
 }
 
 impl Store {
-    /// Registers a member's Ed25519 public key (64 hex digits) for signed payment orders.
+    /// Registers a member's Ed25519 public key (64 hex digits) for signed payment orders,
+    /// recording `by` (the email of the user who registers it). The counts are checked and
+    /// the key inserted in one write transaction that holds the account (PostgreSQL: its row
+    /// `FOR UPDATE`; SQLite: the write lock), so concurrent registrations never exceed
+    /// [`MEMBER_KEYS_PER_ACCOUNT_MAX`].
     pub async fn register_member_key(
         &self,
         account: AccountId,
         public_key: &str,
+        by: &str,
     ) -> Result<MemberKey, KeyError> {
         let public_key = parse_member_key(public_key)?;
-        let owner = self
-            .account(account)
-            .await?
-            .ok_or(KeyError::NotMemberAccount(account))?;
-        if owner.kind() != AccountKind::Member {
-            return Err(KeyError::NotMemberAccount(account));
-        }
-        if self.member_key(&public_key).await?.is_some() {
-            return Err(KeyError::AlreadyRegistered);
-        }
-        let keys = self.member_keys(account).await?;
-        if keys.iter().filter(|k| k.active).count() >= MEMBER_KEYS_PER_ACCOUNT_MAX {
-            return Err(KeyError::TooManyActive);
-        }
-        if keys.len() >= MEMBER_KEYS_EVER_MAX {
-            return Err(KeyError::TooManyEver);
-        }
+        let lock = match self.kind() {
+            super::BackendKind::Postgres => " FOR UPDATE",
+            super::BackendKind::Sqlite => "",
+        };
+        let account_sql = format!("SELECT kind FROM accounts WHERE id = $1{lock}");
+        let begin = self.begin_write_sql();
         let now = micros(Utc::now());
-        let inserted = crate::dispatch!(self.backend(), pool => {
-            sqlx::query(
-                "INSERT INTO member_keys (public_key, account_id, status, created_at) \
-                 VALUES ($1, $2, 'active', $3) ON CONFLICT (public_key) DO NOTHING",
+        let refused: Option<KeyError> = crate::dispatch!(self.backend(), pool => {
+            let mut tx = pool.begin_with(begin).await.map_err(StoreError::from)?;
+            let kind: Option<String> = sqlx::query_scalar(&account_sql)
+                .bind(db_id(account.0))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(StoreError::from)?;
+            let taken: Option<i64> = sqlx::query_scalar(
+                "SELECT account_id FROM member_keys WHERE public_key = $1",
             )
             .bind(&public_key)
-            .bind(db_id(account.0))
-            .bind(now)
-            .execute(pool)
+            .fetch_optional(&mut *tx)
             .await
-            .map_err(StoreError::from)?
-            .rows_affected()
+            .map_err(StoreError::from)?;
+            let (active, ever): (i64, i64) = sqlx::query_as(
+                "SELECT COALESCE(SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END), 0), \
+                 COUNT(*) FROM member_keys WHERE account_id = $1",
+            )
+            .bind(db_id(account.0))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+            let refusal = if kind.as_deref() != Some(AccountKind::Member.as_str()) {
+                Some(KeyError::NotMemberAccount(account))
+            } else if taken.is_some() {
+                Some(KeyError::AlreadyRegistered)
+            } else if active >= MEMBER_KEYS_PER_ACCOUNT_MAX as i64 {
+                Some(KeyError::TooManyActive)
+            } else if ever >= MEMBER_KEYS_EVER_MAX as i64 {
+                Some(KeyError::TooManyEver)
+            } else {
+                None
+            };
+            if refusal.is_none() {
+                sqlx::query(
+                    "INSERT INTO member_keys (public_key, account_id, status, created_at, \
+                     registered_by) VALUES ($1, $2, 'active', $3, $4)",
+                )
+                .bind(&public_key)
+                .bind(db_id(account.0))
+                .bind(now)
+                .bind(by)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from)?;
+                tx.commit().await.map_err(StoreError::from)?;
+            }
+            refusal
         });
-        if inserted == 0 {
-            // Registered by a concurrent call since the check above.
-            return Err(KeyError::AlreadyRegistered);
+        if let Some(refusal) = refused {
+            return Err(refusal);
         }
         Ok(MemberKey {
             public_key,
@@ -362,27 +412,33 @@ impl Store {
             active: true,
             created_at: now,
             revoked_at: None,
+            registered_by: Some(by.to_owned()),
+            revoked_by: None,
         })
     }
 
-    /// Revokes one of `account`'s keys: orders signed with it are refused from now on;
-    /// payments it signed before stay verifiable. Returns the key as it now is.
+    /// Revokes one of `account`'s keys, recording `by` (the email of the user who revokes
+    /// it): orders signed with it are refused from now on; payments it signed before stay
+    /// verifiable. Returns the key as it now is.
     pub async fn revoke_member_key(
         &self,
         account: AccountId,
         public_key: &str,
+        by: &str,
     ) -> Result<MemberKey, KeyError> {
         let public_key = public_key.trim().to_ascii_lowercase();
         let now = micros(Utc::now());
+        let sql = format!(
+            "UPDATE member_keys SET status = 'revoked', revoked_at = $3, revoked_by = $4 \
+             WHERE public_key = $1 AND account_id = $2 AND status = 'active' \
+             RETURNING {MEMBER_KEY_COLUMNS}"
+        );
         let row: Option<MemberKeyRow> = crate::dispatch!(self.backend(), pool => {
-            sqlx::query_as(
-                "UPDATE member_keys SET status = 'revoked', revoked_at = $3 \
-                 WHERE public_key = $1 AND account_id = $2 AND status = 'active' \
-                 RETURNING public_key, account_id, status, created_at, revoked_at",
-            )
+            sqlx::query_as(&sql)
             .bind(&public_key)
             .bind(db_id(account.0))
             .bind(now)
+            .bind(by)
             .fetch_optional(pool)
             .await
             .map_err(StoreError::from)?
@@ -393,11 +449,12 @@ impl Store {
 
     /// `account`'s keys, active and revoked, oldest first.
     pub async fn member_keys(&self, account: AccountId) -> StoreResult<Vec<MemberKey>> {
+        let sql = format!(
+            "SELECT {MEMBER_KEY_COLUMNS} FROM member_keys WHERE account_id = $1 \
+             ORDER BY created_at, public_key"
+        );
         let rows: Vec<MemberKeyRow> = crate::dispatch!(self.backend(), pool => {
-            sqlx::query_as(
-                "SELECT public_key, account_id, status, created_at, revoked_at FROM member_keys \
-                 WHERE account_id = $1 ORDER BY created_at, public_key",
-            )
+            sqlx::query_as(&sql)
             .bind(db_id(account.0))
             .fetch_all(pool)
             .await?
@@ -406,11 +463,9 @@ impl Store {
     }
 
     async fn member_key(&self, public_key: &str) -> StoreResult<Option<MemberKey>> {
+        let sql = format!("SELECT {MEMBER_KEY_COLUMNS} FROM member_keys WHERE public_key = $1");
         let row: Option<MemberKeyRow> = crate::dispatch!(self.backend(), pool => {
-            sqlx::query_as(
-                "SELECT public_key, account_id, status, created_at, revoked_at FROM member_keys \
-                 WHERE public_key = $1",
-            )
+            sqlx::query_as(&sql)
             .bind(public_key)
             .fetch_optional(pool)
             .await?
@@ -420,10 +475,9 @@ impl Store {
 
     /// Every member key ever registered, by public key (for verification and bundles).
     pub async fn all_member_keys(&self) -> StoreResult<HashMap<String, MemberKey>> {
+        let sql = format!("SELECT {MEMBER_KEY_COLUMNS} FROM member_keys");
         let rows: Vec<MemberKeyRow> = crate::dispatch!(self.backend(), pool => {
-            sqlx::query_as(
-                "SELECT public_key, account_id, status, created_at, revoked_at FROM member_keys",
-            )
+            sqlx::query_as(&sql)
             .fetch_all(pool)
             .await?
         });

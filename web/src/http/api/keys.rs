@@ -36,6 +36,11 @@ pub struct KeyItem {
     /// Set once revoked: orders it signs are refused from then on; payments it signed
     /// before stay verifiable.
     pub revoked_at: Option<String>,
+    /// The email of the user who registered the key, as it was then (null for keys
+    /// registered before Troc recorded it).
+    pub registered_by: Option<String>,
+    /// The email of the user who revoked the key.
+    pub revoked_by: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -58,6 +63,8 @@ pub fn key_item(key: &MemberKey) -> KeyItem {
         state: if key.active { "active" } else { "revoked" }.to_owned(),
         created_at: time(key.created_at),
         revoked_at: key.revoked_at.map(time),
+        registered_by: key.registered_by.clone(),
+        revoked_by: key.revoked_by.clone(),
     }
 }
 
@@ -141,7 +148,7 @@ pub async fn register(
         let input: KeyBody = types::json(&request.body)?;
         let key = state
             .store
-            .register_member_key(account, &input.public_key)
+            .register_member_key(account, &input.public_key, &auth.user.email)
             .await
             .map_err(key_error)?;
         Written::created(key_item(&key))
@@ -175,7 +182,7 @@ pub async fn revoke(
     Ok(idempotency::run(&state, &auth, &request, |_| async {
         let key = state
             .store
-            .revoke_member_key(account, &public_key)
+            .revoke_member_key(account, &public_key, &auth.user.email)
             .await
             .map_err(key_error)?;
         Written::ok(key_item(&key))

@@ -21,6 +21,7 @@ use crate::console::suggest::{self, Suggestion};
 use crate::console::{ConsoleError, Field, Problem, Target};
 use crate::http::error::{AppError, AppResult};
 use crate::http::i18n::Tr;
+use crate::http::keys::KeyView;
 use crate::http::session::Auth;
 use crate::http::templates::{page, role_label, Chrome};
 use crate::http::AppState;
@@ -163,8 +164,8 @@ struct MemberTemplate {
     unfinished: bool,
     categories: Vec<Category>,
     users: Vec<(String, &'static str)>,
-    /// The account's signing keys: public key, registered, revoked (empty while active).
-    keys: Vec<(String, String, String)>,
+    /// The account's signing keys, with who registered and revoked them.
+    keys: Vec<KeyView>,
     tokens: Vec<TokenRow>,
     history: Vec<HistoryRow>,
     actions: Vec<ActionRow>,
@@ -269,15 +270,11 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
         })
         .collect();
     let account = &view.account;
-    let minute = |time: chrono::DateTime<chrono::Utc>| time_text(time.timestamp());
     let keys = store
         .member_keys(account.id())
         .await?
         .into_iter()
-        .map(|k| {
-            let revoked = k.revoked_at.map(minute).unwrap_or_default();
-            (k.public_key, minute(k.created_at), revoked)
-        })
+        .map(KeyView::from)
         .collect();
     let now = crate::people::now_unix();
     let never = || t.token_never().to_owned();
