@@ -109,6 +109,20 @@ impl Amount {
         Ok(amount)
     }
 
+    /// Whether `text` has the plain unsigned shape of files and APIs: digits, then
+    /// optionally a point and one or two digits (`12`, `12.5`, `12.50`); no sign, space,
+    /// comma or exponent, at most [`AMOUNT_TEXT_LEN_MAX`] bytes. The value is not checked.
+    pub fn is_plain_unsigned(text: &str) -> bool {
+        let (units, decimals) = match text.split_once('.') {
+            Some((units, decimals)) => (units, Some(decimals)),
+            None => (text, None),
+        };
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        text.len() <= AMOUNT_TEXT_LEN_MAX
+            && digits(units)
+            && decimals.is_none_or(|d| digits(d) && d.len() <= 2)
+    }
+
     /// Parses an amount that may carry a sign (balances, opening balances).
     pub fn parse_signed(text: &str) -> Result<Amount, AmountError> {
         parse(text, SignPolicy::Signed)
@@ -249,6 +263,21 @@ fn parse(text: &str, sign_policy: SignPolicy) -> Result<Amount, AmountError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_plain_unsigned_shape() {
+        for good in ["0", "12", "12.5", "12.50", "007.10"] {
+            assert!(Amount::is_plain_unsigned(good), "{good}");
+        }
+        for bad in [
+            "", ".5", "12.", "12.505", "-1", "+1", "1e3", "1 000", "12,50", " 12", "1.2.3",
+        ] {
+            assert!(!Amount::is_plain_unsigned(bad), "{bad}");
+        }
+        let at_max = "1".repeat(AMOUNT_TEXT_LEN_MAX);
+        assert!(Amount::is_plain_unsigned(&at_max));
+        assert!(!Amount::is_plain_unsigned(&format!("{at_max}1")));
+    }
 
     #[test]
     fn parses_plain_and_french_forms() {

@@ -729,7 +729,8 @@ fn order(command: &web::audit::orders::OrderCommand) -> ExitCode {
     use web::audit::orders::{self, OrderCommand};
     let printed = match command {
         OrderCommand::Keygen { out } => orders::keygen(out),
-        OrderCommand::Sign(args) => orders::sign(args, chrono::Utc::now()).map(|b| b.to_string()),
+        OrderCommand::Sign(args) => orders::sign(args, chrono::Utc::now())
+            .map(|body| serde_json::to_string(&body).expect("an order serialises")),
     };
     match printed {
         Ok(text) => {

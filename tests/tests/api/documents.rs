@@ -108,6 +108,23 @@ story!(openapi_document_lists_every_route, |db: &tests::TestDb| {
             .await;
         let document = answer.ok(StatusCode::OK);
         assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+        // The signed order's body is one schema, shared with `troc order sign` and the page.
+        let body = &document["paths"]["/api/v1/signed-payments"]["post"]["requestBody"];
+        assert_eq!(
+            body["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/SignedPaymentBody"
+        );
+        let schema = &document["components"]["schemas"]["SignedPaymentBody"];
+        for field in [
+            "payer",
+            "payee",
+            "amount",
+            "idempotency_key",
+            "expires_at",
+            "signature",
+        ] {
+            assert!(schema["properties"][field].is_object(), "{field}");
+        }
         let mut listed = Vec::new();
         for (path, item) in document["paths"].as_object().unwrap() {
             for method in item.as_object().unwrap().keys() {

@@ -648,3 +648,229 @@ story!(signing_keys_in_the_web_ui, |db: &tests::TestDb| {
         store.close().await;
     }
 });
+
+story!(signed_orders_are_cashed_on_the_web, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, state, alpha, beta) = two_members(&url).await;
+        staff(&store).await;
+        let signer = key(7);
+        store
+            .register_member_key(alpha.account(), &public_key_hex(&signer), "owner@alpha.fr")
+            .await
+            .unwrap();
+        let mut payee = Client::new(state.clone());
+        payee.login("owner@beta.fr", PASSWORD).await;
+        let page = payee.get("/pay").await;
+        page.assert_contains("href=\"/pay/signed\"");
+        let page = payee.get("/pay/signed").await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("Encaisser un ordre de paiement signé");
+
+        // Checked first: who pays whom, how much; nothing is paid yet.
+        let cheque = order(&alpha, &beta, 40, "order-web-1");
+        let text = serde_json::to_string_pretty(&body(&cheque, &signer)).unwrap();
+        let before = ledger_state(&store, &alpha, &beta).await;
+        let page = payee
+            .post("/pay/signed", &[("step", "check"), ("order", &text)])
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        page.assert_contains("Signature vérifiée");
+        page.assert_contains("<td>Alpha SARL</td>");
+        page.assert_contains("<td>Beta &#38; Fils &#60;SAS&#62;</td>");
+        page.assert_contains("<td>40,00</td>");
+        page.assert_contains("<td>BC-2026-17</td>");
+        page.assert_contains(">Encaisser</button>");
+        page.assert_contains("name=\"step\" value=\"pay\"");
+        assert_eq!(ledger_state(&store, &alpha, &beta).await, before);
+
+        // Then paid, once: the same order again answers the same transaction.
+        let page = payee
+            .post("/pay/signed", &[("step", "pay"), ("order", &text)])
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        page.assert_contains("id=\"signed-paid\"");
+        // The network's fees apply as to any payment: 1 % to the fund from the payer, 2 %
+        // (at least 0,50) from the payee.
+        let (a, b, seq) = before;
+        assert_eq!(
+            ledger_state(&store, &alpha, &beta).await,
+            (a - 4_040, b + 3_920, seq + 1)
+        );
+        let summary = store.verify_ledger().await.unwrap().unwrap();
+        assert_eq!(summary.signed_payments, 1);
+        let again = payee
+            .post("/pay/signed", &[("step", "pay"), ("order", &text)])
+            .await;
+        assert_eq!(again.status, StatusCode::OK);
+        let tx = |page: &str| {
+            page.split("(n° ")
+                .nth(1)
+                .unwrap()
+                .split(')')
+                .next()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(tx(&again.body), tx(&page.body));
+        assert_eq!(
+            ledger_state(&store, &alpha, &beta).await,
+            (a - 4_040, b + 3_920, seq + 1)
+        );
+        let paid = ledger_state(&store, &alpha, &beta).await;
+
+        // Every refusal is a sentence in the user's language, keeps the text (escaped) and
+        // changes nothing.
+        let mut tampered = body(&order(&alpha, &beta, 41, "order-web-2"), &signer);
+        tampered["amount"] = json!("410.00");
+        // Signed with a key Alpha never registered.
+        let other_key = body(&order(&alpha, &beta, 1, "order-web-3"), &key(8));
+        let mut expired_order = order(&alpha, &beta, 1, "order-web-4");
+        expired_order.expires_at = whole_seconds_from_now(Duration::minutes(-1));
+        let mut stranger = order(&alpha, &beta, 1, "order-web-5");
+        stranger.payee = AccountId(9_999);
+        let mut outside = order(&alpha, &beta, 1, "order-web-6");
+        outside.idempotency_key = IdempotencyKey::new("web-pay-6").unwrap();
+        let too_much = order(&alpha, &beta, 5_000, "order-web-7");
+        let mut reused = order(&alpha, &beta, 2, "order-web-1");
+        reused.reference = "autre".into();
+        let cases: Vec<(String, &str)> = vec![
+            ("<script>alert(1)</script>".into(), "pas un ordre signé"),
+            ("{}".into(), "pas un ordre signé"),
+            (tampered.to_string(), "La signature ne correspond pas"),
+            (
+                other_key.to_string(),
+                "pas enregistrée pour le compte du payeur",
+            ),
+            (body(&expired_order, &signer).to_string(), "a expiré"),
+            (
+                body(&stranger, &signer).to_string(),
+                "ne concerne pas votre compte",
+            ),
+            (
+                body(&outside, &signer).to_string(),
+                "le champ « idempotency_key »",
+            ),
+            (body(&too_much, &signer).to_string(), "Crédit insuffisant"),
+            (
+                body(&reused, &signer).to_string(),
+                "déjà été payé sous la même clé",
+            ),
+        ];
+        for (text, message) in &cases {
+            for step in ["check", "pay"] {
+                if *step == *"check" && (message.contains("Crédit") || message.contains("déjà"))
+                {
+                    // The ledger's own refusals come only when paying.
+                    continue;
+                }
+                let page = payee
+                    .post("/pay/signed", &[("step", step), ("order", text)])
+                    .await;
+                assert_eq!(
+                    page.status,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "{step} {text}"
+                );
+                page.assert_contains(message);
+                assert!(!page.body.contains("<script>alert"), "escaped");
+                assert_eq!(
+                    ledger_state(&store, &alpha, &beta).await,
+                    paid,
+                    "{step} {text}"
+                );
+            }
+        }
+        // The text at the limit is read; one past it is refused unread.
+        let valid = body(&order(&alpha, &beta, 3, "order-web-8"), &signer).to_string();
+        let limit = web::http::signed::SIGNED_ORDER_TEXT_LEN_MAX;
+        let at_limit = format!("{valid}{}", " ".repeat(limit - valid.len()));
+        let page = payee
+            .post("/pay/signed", &[("step", "check"), ("order", &at_limit)])
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        page.assert_contains("Signature vérifiée");
+        let past = format!("{at_limit} ");
+        let page = payee
+            .post("/pay/signed", &[("step", "pay"), ("order", &past)])
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains(&format!("dépasse {limit} caractères"));
+        assert_eq!(ledger_state(&store, &alpha, &beta).await, paid);
+        // In English.
+        payee.post("/lang", &[("lang", "en")]).await;
+        let page = payee
+            .post(
+                "/pay/signed",
+                &[("step", "check"), ("order", &tampered.to_string())],
+            )
+            .await;
+        page.assert_contains("The signature does not match the order");
+        // A revoked key's orders are refused.
+        store
+            .revoke_member_key(alpha.account(), &public_key_hex(&signer), "owner@alpha.fr")
+            .await
+            .unwrap();
+        let page = payee
+            .post("/pay/signed", &[("step", "pay"), ("order", &valid)])
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains("The payer revoked the key");
+        // An unknown step and a forged CSRF token: refused, nothing paid.
+        let page = payee
+            .post("/pay/signed", &[("step", "later"), ("order", &valid)])
+            .await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST);
+        let page = payee
+            .post(
+                "/pay/signed",
+                &[("step", "pay"), ("order", &valid), ("csrf", "forged")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        assert_eq!(ledger_state(&store, &alpha, &beta).await, paid);
+
+        // The payer pays its own signed order from the same page ("Payer").
+        let signer2 = key(9);
+        store
+            .register_member_key(alpha.account(), &public_key_hex(&signer2), "owner@alpha.fr")
+            .await
+            .unwrap();
+        let mut payer = Client::new(state.clone());
+        payer.login("owner@alpha.fr", PASSWORD).await;
+        let own = body(&order(&alpha, &beta, 5, "order-web-9"), &signer2).to_string();
+        let page = payer
+            .post("/pay/signed", &[("step", "check"), ("order", &own)])
+            .await;
+        page.assert_contains(">Payer</button>");
+        let page = payer
+            .post("/pay/signed", &[("step", "pay"), ("order", &own)])
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let (a, b, seq) = paid;
+        assert_eq!(
+            ledger_state(&store, &alpha, &beta).await,
+            (a - 505, b + 450, seq + 1)
+        );
+
+        // A member accountant reads the books but cashes nothing; nor does the manager.
+        member_accountant(&store, &alpha).await;
+        let mut accountant = Client::new(state.clone());
+        accountant.login("expert@alpha.fr", PASSWORD).await;
+        assert_eq!(
+            accountant.get("/pay/signed").await.status,
+            StatusCode::FORBIDDEN
+        );
+        let page = accountant
+            .post("/pay/signed", &[("step", "pay"), ("order", &own)])
+            .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        let mut manager = Client::new(state);
+        manager.login("gestion@troc.fr", PASSWORD).await;
+        assert_eq!(
+            manager.get("/pay/signed").await.status,
+            StatusCode::FORBIDDEN
+        );
+        store.close().await;
+    }
+});

@@ -10,10 +10,141 @@ use chrono::{DateTime, Duration, Utc};
 use clap::{Args, Subcommand};
 use ed25519_dalek::SigningKey;
 use ledger::audit::{public_key_hex, sign_order, PaymentOrder};
-use ledger::{AccountId, IdempotencyKey};
+use ledger::{AccountId, Amount, IdempotencyKey};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::key_file::{self, KeyFileError};
-use crate::store::{is_order_key, ORDER_KEY_PREFIX, ORDER_LIFETIME_MAX};
+use crate::store::{is_order_key, parse_member_key, ORDER_KEY_PREFIX, ORDER_LIFETIME_MAX};
+
+/// A payment order signed by its payer, as JSON: what `troc order sign` prints, what
+/// `POST /api/v1/signed-payments` takes and what the `/pay/signed` page reads (see
+/// docs/audit.md, `troc-payment-order-v1`, for the exact bytes signed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = SignedPaymentBody)]
+pub struct SignedOrderBody {
+    /// The payer's account id.
+    #[schema(minimum = 1)]
+    pub payer: i64,
+    /// The payee's account id.
+    #[schema(minimum = 1)]
+    pub payee: i64,
+    /// A decimal string: `"12.50"`, `"12.5"` or `"12"`.
+    #[schema(example = "12.50", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
+    pub amount: String,
+    /// At most 64 characters.
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    pub reference: String,
+    /// `order-` and more, at most 128 visible ASCII characters: the order is paid once
+    /// under it, whoever submits it and however often.
+    #[schema(example = "order-2026-12-0042", min_length = 7, max_length = 128)]
+    pub idempotency_key: String,
+    /// RFC 3339, at most microsecond precision; in the future and at most 31 days away.
+    #[schema(example = "2026-12-31T23:59:59Z")]
+    pub expires_at: String,
+    /// The payer's registered key that signed, 64 hex digits.
+    #[schema(min_length = 64, max_length = 64)]
+    pub public_key: String,
+    /// The Ed25519 signature of the order's message, 128 hex digits.
+    #[schema(min_length = 128, max_length = 128)]
+    pub signature: String,
+}
+
+/// The field of a [`SignedOrderBody`] that does not describe an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderField {
+    Payer,
+    Payee,
+    Amount,
+    Reference,
+    IdempotencyKey,
+    ExpiresAt,
+    PublicKey,
+    Signature,
+}
+
+impl OrderField {
+    /// The field's name in the JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            OrderField::Payer => "payer",
+            OrderField::Payee => "payee",
+            OrderField::Amount => "amount",
+            OrderField::Reference => "reference",
+            OrderField::IdempotencyKey => "idempotency_key",
+            OrderField::ExpiresAt => "expires_at",
+            OrderField::PublicKey => "public_key",
+            OrderField::Signature => "signature",
+        }
+    }
+}
+
+/// Why a [`SignedOrderBody`] does not describe an order: the field at fault, and why (in
+/// English, for the API; pages say it in the user's language from the field).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{detail}")]
+pub struct OrderFieldError {
+    pub field: OrderField,
+    detail: String,
+}
+
+impl SignedOrderBody {
+    /// The order the body describes, with a well-formed public key and signature (whether
+    /// they match is the store's check), or the first field at fault.
+    pub fn order(&self) -> Result<PaymentOrder, OrderFieldError> {
+        let fault = |field: OrderField, detail: String| OrderFieldError { field, detail };
+        let account = |field: OrderField, id: i64| {
+            u64::try_from(id)
+                .ok()
+                .filter(|id| *id > 0)
+                .map(AccountId)
+                .ok_or_else(|| fault(field, format!("{} must be an account id", field.name())))
+        };
+        let payer = account(OrderField::Payer, self.payer)?;
+        let payee = account(OrderField::Payee, self.payee)?;
+        if !Amount::is_plain_unsigned(&self.amount) {
+            return Err(fault(
+                OrderField::Amount,
+                "amount must be a decimal string such as \"12.50\"".into(),
+            ));
+        }
+        let amount = Amount::parse_positive(&self.amount)
+            .map_err(|_| fault(OrderField::Amount, "amount must be positive".into()))?;
+        if let Err(rejection) = ledger::validate_text(&self.reference, "") {
+            return Err(fault(OrderField::Reference, rejection.to_string()));
+        }
+        let idempotency_key = IdempotencyKey::new(self.idempotency_key.clone())
+            .map_err(|e| fault(OrderField::IdempotencyKey, format!("idempotency_key: {e}")))?;
+        let expires_at = DateTime::parse_from_rfc3339(self.expires_at.trim())
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+            .filter(|t| t.timestamp_subsec_nanos() % 1_000 == 0)
+            .ok_or_else(|| {
+                fault(
+                    OrderField::ExpiresAt,
+                    "expires_at must be an RFC 3339 time with at most six fractional digits".into(),
+                )
+            })?;
+        parse_member_key(&self.public_key)
+            .map_err(|e| fault(OrderField::PublicKey, format!("public_key: {e}")))?;
+        let signature = self.signature.trim();
+        if signature.len() != 128 || !signature.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(fault(
+                OrderField::Signature,
+                "signature must be 128 hex digits".into(),
+            ));
+        }
+        Ok(PaymentOrder {
+            payer,
+            payee,
+            amount,
+            reference: self.reference.clone(),
+            idempotency_key,
+            expires_at,
+        })
+    }
+}
 
 /// Default validity of a signed order.
 pub const ORDER_HOURS_DEFAULT: i64 = 24;
@@ -82,7 +213,7 @@ pub fn keygen(path: &Path) -> Result<String, OrderCliError> {
 }
 
 /// The signed order `args` describe at `now`, as the API's JSON body.
-pub fn sign(args: &SignArgs, now: DateTime<Utc>) -> Result<serde_json::Value, OrderCliError> {
+pub fn sign(args: &SignArgs, now: DateTime<Utc>) -> Result<SignedOrderBody, OrderCliError> {
     if args.payer == 0 || args.payee == 0 || args.payer == args.payee {
         return Err(OrderCliError::Accounts);
     }
@@ -119,16 +250,16 @@ pub fn sign(args: &SignArgs, now: DateTime<Utc>) -> Result<serde_json::Value, Or
         idempotency_key,
         expires_at,
     };
-    Ok(serde_json::json!({
-        "payer": args.payer,
-        "payee": args.payee,
-        "amount": amount.to_plain(),
-        "reference": order.reference,
-        "idempotency_key": order.idempotency_key.as_str(),
-        "expires_at": expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "public_key": public_key_hex(&key),
-        "signature": sign_order(&key, &order),
-    }))
+    Ok(SignedOrderBody {
+        payer: args.payer as i64,
+        payee: args.payee as i64,
+        amount: amount.to_plain(),
+        reference: order.reference.clone(),
+        idempotency_key: order.idempotency_key.as_str().to_owned(),
+        expires_at: expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        public_key: public_key_hex(&key),
+        signature: sign_order(&key, &order),
+    })
 }
 
 #[cfg(test)]
@@ -155,9 +286,13 @@ mod tests {
         assert!(matches!(keygen(&path), Err(OrderCliError::KeyFile(_))));
         let now = Utc::now();
         let body = sign(&args(&path), now).unwrap();
-        assert_eq!(body["public_key"], public_key.as_str());
-        assert_eq!(body["amount"], "12.50");
-        let expires_at = DateTime::parse_from_rfc3339(body["expires_at"].as_str().unwrap())
+        assert_eq!(body.public_key, public_key);
+        assert_eq!(body.amount, "12.50");
+        // What it prints is what the API and the page read back.
+        let parsed: SignedOrderBody =
+            serde_json::from_str(&serde_json::to_string(&body).unwrap()).unwrap();
+        assert_eq!(parsed, body);
+        let expires_at = DateTime::parse_from_rfc3339(&body.expires_at)
             .unwrap()
             .with_timezone(&Utc);
         assert_eq!(expires_at.timestamp(), now.timestamp() + 7_200);
@@ -169,13 +304,7 @@ mod tests {
             idempotency_key: IdempotencyKey::new("order-1").unwrap(),
             expires_at,
         };
-        ledger::audit::verify_order(
-            &order,
-            &public_key,
-            body["signature"].as_str().unwrap(),
-            now,
-        )
-        .unwrap();
+        ledger::audit::verify_order(&order, &public_key, &body.signature, now).unwrap();
         // A fresh key by default, in the orders' namespace.
         let fresh = sign(
             &SignArgs {
@@ -185,11 +314,8 @@ mod tests {
             now,
         )
         .unwrap();
-        assert!(fresh["idempotency_key"]
-            .as_str()
-            .unwrap()
-            .starts_with("order-"));
-        assert_eq!(fresh["idempotency_key"].as_str().unwrap().len(), 38);
+        assert!(fresh.idempotency_key.starts_with("order-"));
+        assert_eq!(fresh.idempotency_key.len(), 38);
 
         let bad = [
             SignArgs {

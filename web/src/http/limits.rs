@@ -46,9 +46,11 @@ pub const BODY_LEN_MAX_BY_ROUTE: &[(&str, usize)] = &[];
 /// Routes whose `POST` counts as a login attempt, per client IP.
 pub const LOGIN_ROUTES: &[&str] = &["/login"];
 /// Routes whose `POST` moves money, counted per client IP: paying, accepting a payment
-/// request, ordering from an offer, confirming or cancelling an order.
+/// request, ordering from an offer, confirming or cancelling an order, checking or paying a
+/// signed payment order.
 pub const PAYMENT_ROUTES: &[&str] = &[
     "/pay",
+    "/pay/signed",
     "/requests/{id}/accept",
     "/market/{id}/order",
     "/orders/{id}/deliver",

@@ -30,6 +30,7 @@ pub mod members;
 pub mod money;
 pub mod network;
 pub mod session;
+pub mod signed;
 pub mod templates;
 pub mod tokens;
 pub mod trades;
@@ -170,6 +171,7 @@ pub fn app(state: AppState) -> Router {
         .merge(network::router())
         .merge(tokens::router())
         .merge(keys::router())
+        .merge(signed::router())
         .merge(api::router())
         .fallback(not_found)
         // Inside the session middleware, so that refusals are drawn in the user's language.

@@ -486,18 +486,17 @@ impl Store {
             .collect()
     }
 
-    /// Carries out a payment order signed by its payer: the key must be registered to the
-    /// payer and active, the signature must verify (`verify_strict`) and the order must not
-    /// have expired. The payment is then submitted like any other (same idempotency rules),
-    /// decided as of the moment of the check, with the signature stored with the transaction.
-    /// A signed payment's memo is empty: everything it says was signed by the payer. The
-    /// order's idempotency key must start with [`ORDER_KEY_PREFIX`].
-    pub async fn submit_signed_order(
+    /// Checks a payment order signed by its payer, as of now, without paying it: its
+    /// idempotency key starts with [`ORDER_KEY_PREFIX`], the key is registered to the payer
+    /// and active, the signature verifies (`verify_strict`) and the order has not expired
+    /// and expires at most [`ORDER_LIFETIME_MAX`] from now. Returns the key and the time of
+    /// the check. Whether the ledger accepts the payment is decided only when it is paid.
+    pub async fn check_signed_order(
         &self,
         order: &PaymentOrder,
         public_key: &str,
         signature: &str,
-    ) -> Result<Result<Outcome, Rejection>, OrderError> {
+    ) -> Result<(MemberKey, DateTime<Utc>), OrderError> {
         if !is_order_key(order.idempotency_key.as_str()) {
             return Err(OrderError::KeyOutsideNamespace);
         }
@@ -519,6 +518,23 @@ impl Store {
         if order.expires_at > now + ORDER_LIFETIME_MAX {
             return Err(OrderError::ExpiryTooFar);
         }
+        Ok((key, now))
+    }
+
+    /// Carries out a payment order signed by its payer, once [`Store::check_signed_order`]
+    /// accepts it. The payment is then submitted like any other (same idempotency rules),
+    /// decided as of the moment of the check, with the signature stored with the
+    /// transaction. A signed payment's memo is empty: everything it says was signed by the
+    /// payer.
+    pub async fn submit_signed_order(
+        &self,
+        order: &PaymentOrder,
+        public_key: &str,
+        signature: &str,
+    ) -> Result<Result<Outcome, Rejection>, OrderError> {
+        let (key, now) = self
+            .check_signed_order(order, public_key, signature)
+            .await?;
         let submission = Submission::new(
             order.idempotency_key.clone(),
             Operation::Payment {
@@ -533,8 +549,8 @@ impl Store {
         // `troc verify` can check both again against it.
         .at(now)
         .signed(PayerSignature {
-            public_key,
-            signature,
+            public_key: key.public_key,
+            signature: signature.trim().to_ascii_lowercase(),
             expires_at: micros(order.expires_at),
         });
         Ok(self.submit(submission).await?)

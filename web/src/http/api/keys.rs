@@ -8,9 +8,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use chrono::{DateTime, Utc};
 use ledger::audit::{PaymentOrder, SignatureError};
-use ledger::{AccountId, IdempotencyKey, Rejection};
+use ledger::{AccountId, Rejection};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -19,10 +18,11 @@ use super::auth::ApiAuth;
 use super::error::{ApiError, ApiResult, Problem};
 use super::idempotency::{self, WriteRequest, Written};
 use super::types::{self, money, time};
+use crate::audit::orders::SignedOrderBody;
 use crate::http::limits::{self, ErrorFormat};
 use crate::http::AppState;
 use crate::people::Member;
-use crate::store::{parse_member_key, KeyError, MemberKey, OrderError, ORDER_KEY_PREFIX};
+use crate::store::{KeyError, MemberKey, OrderError, ORDER_KEY_PREFIX};
 
 /// One of an account's signing keys (the public half only; Troc never sees the secret).
 #[derive(Debug, Serialize, ToSchema)]
@@ -190,38 +190,6 @@ pub async fn revoke(
     .await)
 }
 
-/// A payment order signed by its payer (see docs/audit.md, `troc-payment-order-v1`, for the
-/// exact bytes signed).
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct SignedPaymentBody {
-    /// The payer's account id.
-    #[schema(minimum = 1)]
-    pub payer: i64,
-    /// The payee's account id.
-    #[schema(minimum = 1)]
-    pub payee: i64,
-    /// A decimal string: `"12.50"`, `"12.5"` or `"12"`.
-    #[schema(example = "12.50", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
-    pub amount: String,
-    /// At most 64 characters.
-    #[serde(default)]
-    #[schema(max_length = 64)]
-    pub reference: String,
-    /// `order-` and more, at most 128 visible ASCII characters: the order is paid once
-    /// under it, whoever submits it and however often.
-    #[schema(example = "order-2026-12-0042", min_length = 7, max_length = 128)]
-    pub idempotency_key: String,
-    /// RFC 3339, at most microsecond precision; in the future and at most 31 days away.
-    #[schema(example = "2026-12-31T23:59:59Z")]
-    pub expires_at: String,
-    /// The payer's registered key that signed, 64 hex digits.
-    #[schema(min_length = 64, max_length = 64)]
-    pub public_key: String,
-    /// The Ed25519 signature of the order's message, 128 hex digits.
-    #[schema(min_length = 128, max_length = 128)]
-    pub signature: String,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SignedPaymentDone {
     pub transaction_id: i64,
@@ -235,50 +203,11 @@ pub struct SignedPaymentDone {
     pub public_key: String,
 }
 
-/// The order the body describes (with a well-formed key and signature), or the field at
-/// fault.
-fn order_of(input: &SignedPaymentBody) -> ApiResult<PaymentOrder> {
-    let account = |field: &str, id: i64| {
-        u64::try_from(id)
-            .ok()
-            .filter(|id| *id > 0)
-            .map(AccountId)
-            .ok_or_else(|| ApiError::invalid(field, format!("{field} must be an account id.")))
-    };
-    let amount = types::positive_amount("amount", &input.amount)?;
-    let reference = input.reference.clone();
-    if let Err(rejection) = ledger::validate_text(&reference, "") {
-        return Err(ApiError::invalid("reference", rejection.to_string()));
-    }
-    let idempotency_key = IdempotencyKey::new(input.idempotency_key.clone())
-        .map_err(|e| ApiError::invalid("idempotency_key", format!("idempotency_key: {e}.")))?;
-    let expires_at = DateTime::parse_from_rfc3339(input.expires_at.trim())
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-        .filter(|t| t.timestamp_subsec_nanos() % 1_000 == 0)
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "expires_at",
-                "expires_at must be an RFC 3339 time with at most six fractional digits.",
-            )
-        })?;
-    parse_member_key(&input.public_key)
-        .map_err(|e| ApiError::invalid("public_key", format!("public_key: {e}.")))?;
-    let signature = input.signature.trim();
-    if signature.len() != 128 || !signature.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(ApiError::invalid(
-            "signature",
-            "signature must be 128 hex digits.",
-        ));
-    }
-    Ok(PaymentOrder {
-        payer: account("payer", input.payer)?,
-        payee: account("payee", input.payee)?,
-        amount,
-        reference,
-        idempotency_key,
-        expires_at,
-    })
+/// The order the body describes, or `validation_failed` naming the field at fault.
+fn order_of(input: &SignedOrderBody) -> ApiResult<PaymentOrder> {
+    input
+        .order()
+        .map_err(|fault| ApiError::invalid(fault.field.name(), format!("{fault}.")))
 }
 
 fn order_error(error: OrderError) -> ApiError {
@@ -314,7 +243,7 @@ fn order_error(error: OrderError) -> ApiError {
 /// given, like a cheque). The order is paid at most once: submitting it again answers the
 /// same transaction.
 #[utoipa::path(post, path = "/api/v1/signed-payments", tag = "payments",
-    request_body = SignedPaymentBody,
+    request_body = SignedOrderBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
     responses(
         (status = 201, description = "Paid (or paid before, under the order's key)", body = SignedPaymentDone),
@@ -337,7 +266,7 @@ pub async fn submit(
         ErrorFormat::Problem,
     )?;
     Ok(idempotency::run(&state, &auth, &request, |_| async {
-        let input: SignedPaymentBody = types::json(&request.body)?;
+        let input: SignedOrderBody = types::json(&request.body)?;
         let order = order_of(&input)?;
         if caller != input.payer && caller != input.payee {
             return Err(ApiError::forbidden(

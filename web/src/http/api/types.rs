@@ -33,14 +33,7 @@ pub fn unix_time(seconds: i64) -> String {
 
 /// Digits with an optional point and one or two decimals: `12`, `12.5`, `12.50`.
 fn amount_shape(text: &str) -> bool {
-    let (units, decimals) = match text.split_once('.') {
-        Some((units, decimals)) => (units, Some(decimals)),
-        None => (text, None),
-    };
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    text.len() <= AMOUNT_TEXT_LEN_MAX
-        && digits(units)
-        && decimals.is_none_or(|d| digits(d) && d.len() <= 2)
+    text.len() <= AMOUNT_TEXT_LEN_MAX && Amount::is_plain_unsigned(text)
 }
 
 /// A strictly positive amount (`"12.50"`, `"12.5"`, `"12"`); anything else is
