@@ -278,6 +278,80 @@ pub async fn pay_receipted(
     store.submit(submission).await
 }
 
+/// A payment a member received and may refund: a `payment` or `hold_capture` whose traded
+/// amount (the principal leg) was credited to the member's account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refundable {
+    pub transaction: ledger::Transaction,
+    /// Who paid it, and gets it back.
+    pub payer: ledger::AccountId,
+    /// The traded amount (the fees are given back too: see [`refund`]).
+    pub amount: Amount,
+    /// The reversal that already refunded it.
+    pub refunded_by: Option<ledger::TxId>,
+}
+
+/// The payment `tx` if `member` received it; `None` for any other transaction, another
+/// member's payment or an unknown id, alike (the caller answers 404).
+pub async fn refundable(
+    store: &Store,
+    member: &Member,
+    tx: ledger::TxId,
+) -> StoreResult<Option<Refundable>> {
+    let Some(transaction) = store.transaction(tx).await? else {
+        return Ok(None);
+    };
+    if !matches!(
+        transaction.kind(),
+        ledger::TxKind::Payment | ledger::TxKind::HoldCapture
+    ) {
+        return Ok(None);
+    }
+    let principal = |credit: bool| {
+        transaction
+            .postings()
+            .iter()
+            .find(|p| p.leg == ledger::Leg::Principal && p.amount.is_positive() == credit)
+            .copied()
+    };
+    let (Some(received), Some(paid)) = (principal(true), principal(false)) else {
+        return Ok(None);
+    };
+    if received.account != member.account() {
+        return Ok(None);
+    }
+    let refunded_by = store.reversed_by(tx).await?;
+    Ok(Some(Refundable {
+        payer: paid.account,
+        amount: received.amount,
+        refunded_by,
+        transaction,
+    }))
+}
+
+/// The payee refunds a payment it received, in full: the ledger reverses it (every posting
+/// negated, so the payer gets back what it paid, fees included, and the network gives back
+/// its commission and the fund its contribution). At most once per payment (the ledger
+/// refuses a second reversal: `already_reversed`); the payee needs the credit to give the
+/// amount back, like any debit. `None`: not a payment `member` received. The caller checked
+/// that `member` acts through its owner or staff; a partial refund is a payment.
+pub async fn refund(
+    store: &Store,
+    key: IdempotencyKey,
+    member: &Member,
+    tx: ledger::TxId,
+    memo: String,
+) -> StoreResult<Option<Result<Outcome, Rejection>>> {
+    if refundable(store, member, tx).await?.is_none() {
+        return Ok(None);
+    }
+    let op = Operation::Reverse {
+        transaction: tx,
+        memo,
+    };
+    Ok(Some(store.submit(Submission::new(key, op)).await?))
+}
+
 /// The buyer pays an open request (the request page's button and
 /// `POST /api/v1/payment-requests/{id}/accept`). Concurrent acceptances read the same
 /// attempt count, hence share one key (`web-request-ID-ATTEMPTS`): one payment. A refusal

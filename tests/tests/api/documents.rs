@@ -81,6 +81,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/payment-requests/{id}/accept"),
     ("post", "/api/v1/payment-requests/{id}/decline"),
     ("post", "/api/v1/payments"),
+    ("post", "/api/v1/transactions/{id}/refund"),
     ("get", "/api/v1/period-locks"),
     ("post", "/api/v1/period-locks"),
     ("get", "/api/v1/reports/statement"),

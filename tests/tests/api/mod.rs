@@ -7,6 +7,7 @@ mod manage;
 mod orders;
 mod payments;
 mod rate_limits;
+mod refunds;
 mod signed;
 mod trades;
 mod web_tokens;

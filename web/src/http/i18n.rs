@@ -508,6 +508,13 @@ impl Tr {
                     )
                 }
             }
+            Rejection::AlreadyReversed { transaction, by } => {
+                if fr {
+                    format!("L'opération n° {transaction} a déjà été annulée (n° {by}).")
+                } else {
+                    format!("Transaction {transaction} was already reversed (by {by}).")
+                }
+            }
             Rejection::IdempotencyConflict | Rejection::IdempotencyKeyFailed => if fr {
                 "Ce formulaire a déjà été utilisé pour une autre opération. Rechargez la page."
             } else {

@@ -47,10 +47,11 @@ pub const BODY_LEN_MAX_BY_ROUTE: &[(&str, usize)] = &[];
 pub const LOGIN_ROUTES: &[&str] = &["/login"];
 /// Routes whose `POST` moves money, counted per client IP: paying, accepting a payment
 /// request, ordering from an offer, confirming or cancelling an order, checking or paying a
-/// signed payment order.
+/// signed payment order, refunding a payment received.
 pub const PAYMENT_ROUTES: &[&str] = &[
     "/pay",
     "/pay/signed",
+    "/payments/{id}/refund",
     "/requests/{id}/accept",
     "/market/{id}/order",
     "/orders/{id}/deliver",

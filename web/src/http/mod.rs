@@ -29,6 +29,7 @@ pub mod market;
 pub mod members;
 pub mod money;
 pub mod network;
+pub mod refunds;
 pub mod session;
 pub mod signed;
 pub mod templates;
@@ -172,6 +173,7 @@ pub fn app(state: AppState) -> Router {
         .merge(tokens::router())
         .merge(keys::router())
         .merge(signed::router())
+        .merge(refunds::router())
         .merge(api::router())
         .fallback(not_found)
         // Inside the session middleware, so that refusals are drawn in the user's language.

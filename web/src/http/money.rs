@@ -84,6 +84,9 @@ pub struct LineView {
     pub negative: bool,
     /// The payer signed the payment order with a registered key (docs/audit.md).
     pub signed: bool,
+    /// A payment the member received (a `payment` or `hold_capture` crediting it): its
+    /// owner and staff may refund it (`/payments/{id}/refund`).
+    pub received: bool,
 }
 
 fn line_view(t: Tr, me: AccountId, line: &Line, names: &HashMap<AccountId, String>) -> LineView {
@@ -101,6 +104,11 @@ fn line_view(t: Tr, me: AccountId, line: &Line, names: &HashMap<AccountId, Strin
         amount: t.lang.amount(line.net),
         negative: line.net.is_negative(),
         signed: false,
+        received: matches!(tx.kind(), TxKind::Payment | TxKind::HoldCapture)
+            && tx
+                .postings()
+                .iter()
+                .any(|p| p.leg == Leg::Principal && p.account == me && p.amount.is_positive()),
     }
 }
 
@@ -129,7 +137,7 @@ pub struct Figures {
     pub negative: bool,
 }
 
-fn figures(lang: Lang, account: &Account) -> Figures {
+pub(super) fn figures(lang: Lang, account: &Account) -> Figures {
     Figures {
         balance: lang.amount(account.balance()),
         credit_limit: lang.amount(account.credit_limit()),

@@ -278,6 +278,20 @@ impl Store {
         Ok(self.transactions(&[id]).await?.pop())
     }
 
+    /// The reversal of transaction `id`, if it was reversed (at most one: `reverses` is
+    /// UNIQUE).
+    pub async fn reversed_by(&self, id: TxId) -> StoreResult<Option<TxId>> {
+        let found: Option<i64> = crate::dispatch!(self.backend(), pool => {
+            sqlx::query_scalar("SELECT id FROM transactions WHERE reverses = $1")
+                .bind(super::rows::db_id(id.0))
+                .fetch_optional(pool)
+                .await?
+        });
+        found
+            .map(|id| super::rows::unsigned(id).map(TxId))
+            .transpose()
+    }
+
     /// The transactions with these ids that exist, by id.
     pub(crate) async fn transactions(&self, ids: &[TxId]) -> StoreResult<Vec<Transaction>> {
         if ids.is_empty() {

@@ -111,6 +111,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(keys::submit))
         .routes(routes!(stats::network_stats))
         .routes(routes!(payments::pay))
+        .routes(routes!(payments::refund))
         .routes(routes!(payments::list_requests, payments::create_request))
         .routes(routes!(payments::show_request))
         .routes(routes!(payments::accept_request))

@@ -516,3 +516,77 @@ pub async fn decline_request(
     })
     .await)
 }
+
+/// A refund of a payment received.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RefundBody {
+    /// Why (the payer sees it). At most 280 characters.
+    #[serde(default)]
+    #[schema(max_length = 280)]
+    pub memo: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefundDone {
+    /// The reversal's transaction id.
+    pub transaction_id: i64,
+    /// The payment it refunds.
+    pub reverses: i64,
+    /// `completed`.
+    pub status: String,
+    /// The caller's balance after the refund.
+    #[schema(example = "-12.74")]
+    pub balance: String,
+}
+
+/// Refunds, in full, a payment the caller received (pay scope, the payee's owner or staff):
+/// the ledger reverses it, so the payer gets back all it paid, fees included. At most once
+/// per payment (`already_reversed`); the caller needs the credit to give the amount back.
+#[utoipa::path(post, path = "/api/v1/transactions/{id}/refund", tag = "payments",
+    request_body = RefundBody,
+    params(
+        ("id" = i64, Path, description = "The payment's transaction id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+    ),
+    responses(
+        (status = 201, description = "Refunded", body = RefundDone),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No payment with this id received by the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid memo (`validation_failed`) or refused by the ledger (`already_reversed`, `insufficient_credit`, `account_frozen`...)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many payments for this token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn refund(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    let payee = auth.payer()?.clone();
+    limits::check(
+        &state.limits.api_payments,
+        &auth.token.id.to_string(),
+        ErrorFormat::Problem,
+    )?;
+    let tx = ledger::TxId(types::path_id(&id)? as u64);
+    Ok(idempotency::run(&state, &auth, &request, |key| async {
+        let input: RefundBody = types::json(&request.body)?;
+        let (_, memo) = texts("", &input.memo)?;
+        let key = CallerKey::or_random(key);
+        let ledger_key = IdempotencyKey::new(format!("api-refund-{}", key.0))
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let outcome = trade::refund(&state.store, ledger_key, &payee, tx, memo)
+            .await?
+            .ok_or(ApiError::NotFound)?
+            .map_err(ApiError::Rejected)?;
+        Written::created(RefundDone {
+            transaction_id: outcome.tx().map(|t| t.0 as i64).unwrap_or_default(),
+            reverses: tx.0 as i64,
+            status: "completed".to_owned(),
+            balance: balance_of(&state, &payee).await?,
+        })
+    })
+    .await)
+}
