@@ -8,6 +8,7 @@ mod orders;
 mod payments;
 mod rate_limits;
 mod refunds;
+mod reversals;
 mod signed;
 mod trades;
 mod web_tokens;

@@ -20,6 +20,7 @@ pub mod categories;
 pub mod history;
 pub mod import;
 pub mod members;
+pub mod reversals;
 pub mod reviews;
 pub mod settings;
 pub mod suggest;

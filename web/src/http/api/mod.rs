@@ -25,6 +25,7 @@ pub mod payments;
 pub mod reports;
 pub mod reviews;
 pub mod stats;
+pub mod transactions;
 pub mod types;
 
 use std::sync::OnceLock;
@@ -112,6 +113,8 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(stats::network_stats))
         .routes(routes!(payments::pay))
         .routes(routes!(payments::refund))
+        .routes(routes!(transactions::show))
+        .routes(routes!(transactions::reverse))
         .routes(routes!(payments::list_requests, payments::create_request))
         .routes(routes!(payments::show_request))
         .routes(routes!(payments::accept_request))

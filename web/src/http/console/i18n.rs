@@ -17,6 +17,15 @@ catalogue! {
     con_categories => "Catégories de membres", "Member categories";
     con_reviews => "Revues et alertes", "Reviews and alerts";
     con_log => "Journal des actions", "Action log";
+    con_transaction => "Opération", "Transaction";
+    con_find_transaction => "Ouvrir l'opération n°", "Open transaction no.";
+    con_reverses => "Annule l'opération", "Reverses";
+    con_reversed_by => "Annulée par", "Reversed by";
+    con_postings => "Écritures", "Postings";
+    con_account => "Compte", "Account";
+    con_leg => "Nature", "Leg";
+    con_reverse => "Annuler cette opération", "Reverse this transaction";
+    con_reverse_intro => "L'annulation passe l'opération inverse : chaque écriture est contre-passée, frais compris, et les deux membres lisent le motif dans leur historique. Une opération ne s'annule qu'une fois ; l'annulation respecte les limites comme tout débit et figure au journal des actions.", "The reversal posts the opposite transaction: every posting is negated, fees included, and both members read the reason in their history. A transaction is reversed only once; the reversal obeys limits like any debit and is recorded in the action log.";
     con_fees => "Commissions", "Fees";
     con_fund => "Fonds de garantie", "Guarantee fund";
     con_stats => "Santé du réseau", "Network health";

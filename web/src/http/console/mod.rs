@@ -15,6 +15,7 @@ mod log;
 mod member;
 mod members;
 mod reviews;
+mod transactions;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
@@ -75,6 +76,12 @@ pub fn router() -> Router<AppState> {
         .route("/admin/import/{batch}/finish", post(import::finish))
         .route("/admin/reviews", get(reviews::show))
         .route("/admin/settings", post(reviews::settings))
+        .route("/admin/transactions", get(transactions::find))
+        .route("/admin/transactions/{id}", get(transactions::show))
+        .route(
+            "/admin/transactions/{id}/reverse",
+            post(transactions::reverse),
+        )
         .route("/admin/log", get(log::show))
         .route("/admin/log.csv", get(log::csv))
 }

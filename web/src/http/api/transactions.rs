@@ -1,0 +1,149 @@
+//! One transaction: read by the network's staff and by the members it touches; reversed by
+//! a manager (`console::reversals`). Members refund what they received with
+//! `POST /api/v1/transactions/{id}/refund` (payments.rs).
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::Json;
+use ledger::{Transaction, TxId};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::ApiAuth;
+use super::error::{ApiError, ApiResult, Problem};
+use super::idempotency::{self, CallerKey, WriteRequest, Written};
+use super::types::{self, money, time};
+use crate::console::{reversals, RequestKey};
+use crate::http::AppState;
+use crate::people::Role;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PostingItem {
+    pub account_id: i64,
+    /// Signed: a credit is positive, a debit negative.
+    #[schema(example = "-12.50")]
+    pub amount: String,
+    /// `principal`, `commission` or `fund_contribution`.
+    pub leg: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransactionItem {
+    pub id: i64,
+    /// `payment`, `fee`, `fund_contribution`, `hold_capture`, `reversal`, `write_off`,
+    /// `recovery`, `opening_balance` or `adjustment`.
+    pub kind: String,
+    pub time: String,
+    pub reference: String,
+    pub memo: String,
+    /// The transaction this one reverses.
+    pub reverses: Option<i64>,
+    /// The reversal of this one, if it was reversed.
+    pub reversed_by: Option<i64>,
+    pub postings: Vec<PostingItem>,
+}
+
+fn item(transaction: &Transaction, reversed_by: Option<TxId>) -> TransactionItem {
+    TransactionItem {
+        id: transaction.id().0 as i64,
+        kind: transaction.kind().as_str().to_owned(),
+        time: time(transaction.time()),
+        reference: transaction.reference().to_owned(),
+        memo: transaction.memo().to_owned(),
+        reverses: transaction.reverses().map(|t| t.0 as i64),
+        reversed_by: reversed_by.map(|t| t.0 as i64),
+        postings: transaction
+            .postings()
+            .iter()
+            .map(|p| PostingItem {
+                account_id: p.account.0 as i64,
+                amount: money(p.amount),
+                leg: p.leg.as_str().to_owned(),
+            })
+            .collect(),
+    }
+}
+
+/// One transaction with its postings: for `manage` tokens, and for the users of a member
+/// whose account it touches (any other id is 404, like a missing one).
+#[utoipa::path(get, path = "/api/v1/transactions/{id}", tag = "accounts",
+    params(("id" = i64, Path, description = "Transaction id")),
+    responses(
+        (status = 200, description = "The transaction", body = TransactionItem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such transaction, or not the caller's", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn show(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<TransactionItem>> {
+    let tx = TxId(types::path_id(&id)? as u64);
+    let transaction = state
+        .store
+        .transaction(tx)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let staff = matches!(auth.user.role, Role::Manager | Role::Accountant);
+    let own = auth.member.as_ref().is_some_and(|member| {
+        transaction
+            .postings()
+            .iter()
+            .any(|p| p.account == member.account())
+    });
+    if !staff && !own {
+        return Err(ApiError::NotFound);
+    }
+    let reversed_by = state.store.reversed_by(tx).await?;
+    Ok(Json(item(&transaction, reversed_by)))
+}
+
+/// Why a manager reverses a transaction.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReverseBody {
+    /// Why, 1 to 280 characters: the reversal's memo, which both members read, and the
+    /// action log's reason.
+    #[schema(min_length = 1, max_length = 280)]
+    pub reason: String,
+}
+
+/// Reverses a transaction (a `manage` token of a manager): every posting negated, fees
+/// included, at most once; in the action log (`transaction.reverse`).
+#[utoipa::path(post, path = "/api/v1/transactions/{id}/reverse", tag = "manage",
+    request_body = ReverseBody,
+    params(
+        ("id" = i64, Path, description = "Transaction id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+    ),
+    responses(
+        (status = 201, description = "Reversed: the reversal", body = TransactionItem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such transaction", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid reason (`validation_failed`) or refused by the ledger (`already_reversed`, `not_reversible`, `insufficient_credit`, `period_locked`...)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn reverse(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    let actor = auth.console_actor()?;
+    actor.require_manager()?;
+    Ok(idempotency::run(&state, &auth, &request, |key| async {
+        let tx = TxId(types::path_id(&id)? as u64);
+        let input: ReverseBody = types::json(&request.body)?;
+        let key = RequestKey::new(&CallerKey::or_random(key).0)?;
+        let reversed = reversals::reverse(&state.store, &actor, tx, &input.reason, &key).await?;
+        let reversal = state
+            .store
+            .transaction(reversed.transaction)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        Written::created(item(&reversal, None))
+    })
+    .await)
+}
