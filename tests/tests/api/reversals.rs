@@ -39,7 +39,8 @@ story!(
         let url = db.url().to_owned();
         async move {
             let (store, api, alpha, beta) = setup(&url).await;
-            let gamma = member(&store, 3, "Gamma", "gamma", 100).await;
+            // A third member, whom the payment does not touch.
+            member(&store, 3, "Gamma", "gamma", 100).await;
             let alpha_pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
             let beta_read = token(&store, "owner@beta.fr", Scope::Read).await;
             let gamma_read = token(&store, "owner@gamma.fr", Scope::Read).await;
