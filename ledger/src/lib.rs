@@ -59,5 +59,9 @@ pub fn validate_text(reference: &str, memo: &str) -> Result<(), Rejection> {
             max: MEMO_LEN_MAX as u32,
         });
     }
+    // Databases refuse it (PostgreSQL's text cannot hold it) and no document needs it.
+    if reference.contains('\0') || memo.contains('\0') {
+        return Err(Rejection::NulCharacter);
+    }
     Ok(())
 }

@@ -351,6 +351,8 @@ pub enum Rejection {
     IdempotencyKeyFailed,
     #[error("the memo is {len} characters long, the maximum is {max}")]
     MemoTooLong { len: u32, max: u32 },
+    #[error("a reference or memo may not contain the NUL character")]
+    NulCharacter,
     #[error("the reference is {len} characters long, the maximum is {max}")]
     ReferenceTooLong { len: u32, max: u32 },
     #[error("the reason is missing or longer than {max} characters")]
@@ -412,6 +414,7 @@ impl Rejection {
             Rejection::IdempotencyConflict => "idempotency_conflict",
             Rejection::IdempotencyKeyFailed => "idempotency_key_failed",
             Rejection::MemoTooLong { .. } => "memo_too_long",
+            Rejection::NulCharacter => "nul_character",
             Rejection::ReferenceTooLong { .. } => "reference_too_long",
             Rejection::InvalidReason { .. } => "invalid_reason",
             Rejection::InvalidActor { .. } => "invalid_actor",

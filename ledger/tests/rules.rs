@@ -230,6 +230,17 @@ fn memo_and_reference_limits() {
             max: REFERENCE_LEN_MAX as u32
         })
     );
+    // The NUL character, which databases refuse, in either text; other characters pass.
+    assert_eq!(
+        h.run(pay("a\0b".into(), String::new())),
+        Err(Rejection::NulCharacter)
+    );
+    assert_eq!(
+        h.run(pay(String::new(), "\0".into())),
+        Err(Rejection::NulCharacter)
+    );
+    h.run(pay("ligne 1\r\nligne 2\t✓".into(), String::new()))
+        .unwrap();
 }
 
 #[test]

@@ -4,6 +4,7 @@ mod access;
 mod directory;
 mod documents;
 mod manage;
+mod nul;
 mod orders;
 mod payments;
 mod rate_limits;

@@ -24,6 +24,8 @@ pub enum AppError {
     TooLarge,
     #[error("bad request")]
     BadRequest,
+    #[error("the request holds the NUL character")]
+    NulCharacter,
     #[error("too many requests (retry in {} s)", .0.seconds())]
     TooManyRequests(RetryAfter),
     #[error("not available yet")]
@@ -48,6 +50,7 @@ pub enum ErrorPage {
     Csrf,
     TooLarge,
     BadRequest,
+    NulCharacter,
     TooManyRequests(RetryAfter),
     Unavailable,
     Internal,
@@ -60,7 +63,7 @@ impl AppError {
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::LoginRequired => StatusCode::SEE_OTHER,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::BadRequest => StatusCode::BAD_REQUEST,
+            AppError::BadRequest | AppError::NulCharacter => StatusCode::BAD_REQUEST,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Store(_)
@@ -77,6 +80,7 @@ impl AppError {
             AppError::Csrf => ErrorPage::Csrf,
             AppError::TooLarge => ErrorPage::TooLarge,
             AppError::BadRequest => ErrorPage::BadRequest,
+            AppError::NulCharacter => ErrorPage::NulCharacter,
             AppError::TooManyRequests(retry) => ErrorPage::TooManyRequests(*retry),
             AppError::Unavailable => ErrorPage::Unavailable,
             AppError::Store(_)

@@ -133,6 +133,7 @@ catalogue! {
     error_too_large => "La requête est trop volumineuse.", "The request is too large.";
     error_internal => "Une erreur interne s'est produite. Réessayez plus tard.", "An internal error occurred. Please try again later.";
     error_bad_request => "La requête est invalide.", "The request is invalid.";
+    error_nul_character => "Le texte envoyé contient un caractère invisible interdit (le caractère nul) : retapez-le sans le copier-coller d'un autre logiciel. Rien n'a été enregistré.", "The text sent holds a forbidden invisible character (the NUL character): type it again rather than pasting it from another program. Nothing was saved.";
     error_unavailable => "Ce service n'est pas encore disponible.", "This service is not available yet.";
     home_title => "Bienvenue sur Troc", "Welcome to Troc";
     home_text => "Les entreprises membres échangent biens et services sans trésorerie : une vente crédite le vendeur, un achat débite l'acheteur.", "Member companies trade goods and services without cash: a sale credits the seller, a purchase debits the buyer.";
@@ -508,6 +509,12 @@ impl Tr {
                     )
                 }
             }
+            Rejection::NulCharacter => if fr {
+                "La référence ou le libellé contient un caractère invisible interdit (le caractère nul)."
+            } else {
+                "The reference or memo holds a forbidden invisible character (the NUL character)."
+            }
+            .into(),
             Rejection::AlreadyReversed { transaction, by } => {
                 if fr {
                     format!("L'opération n° {transaction} a déjà été annulée (n° {by}).")

@@ -343,7 +343,13 @@ fn multipart_field(body: &[u8], boundary: &str, name: &str) -> Option<String> {
 /// The middleware described in the module documentation.
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
+    // The NUL character reaches no handler: PostgreSQL's text cannot hold it.
+    let nul_in_address = holds_nul(parts.uri.path().as_bytes())
+        || parts.uri.query().is_some_and(|q| holds_nul(q.as_bytes()));
     if super::api::is_api_path(parts.uri.path()) {
+        if nul_in_address {
+            return super::api::problem_for_error_page(AppError::NulCharacter.into_response());
+        }
         // The JSON API authenticates every request by its `Authorization: Bearer` token
         // (`http::api`) and never by the session cookie, so a forged cross-site request
         // carries no credential: no session is looked up and no CSRF token is checked.
@@ -366,10 +372,16 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     };
     let lang = lang_for(&parts.headers, session.as_ref());
     let ctx = Ctx { lang, session };
+    if nul_in_address {
+        return render_error(&ctx, AppError::NulCharacter.into_response());
+    }
     let body = if parts.method == Method::GET || parts.method == Method::HEAD {
         body
     } else {
         match check_csrf(&ctx, &parts.headers, body).await {
+            Ok(bytes) if holds_nul(&bytes) => {
+                return render_error(&ctx, AppError::NulCharacter.into_response())
+            }
             Ok(bytes) => Body::from(bytes),
             Err(AppError::TooLarge)
                 if limits::error_format(parts.uri.path(), &parts.headers)
@@ -383,6 +395,12 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     parts.extensions.insert(ctx.clone());
     let response = next.run(Request::from_parts(parts, body)).await;
     render_error(&ctx, response)
+}
+
+/// Whether `bytes` (a form body, a path or a query string) hold the NUL character, raw or
+/// percent-encoded.
+fn holds_nul(bytes: &[u8]) -> bool {
+    bytes.contains(&0) || bytes.windows(3).any(|w| w == b"%00")
 }
 
 async fn check_csrf(
@@ -428,6 +446,7 @@ fn render_error(ctx: &Ctx, response: Response) -> Response {
         ErrorPage::Csrf => t.error_csrf().into(),
         ErrorPage::TooLarge => t.error_too_large().into(),
         ErrorPage::BadRequest => t.error_bad_request().into(),
+        ErrorPage::NulCharacter => t.error_nul_character().into(),
         ErrorPage::TooManyRequests(retry) => t.error_too_many_requests(retry.seconds()).into(),
         ErrorPage::Unavailable => t.error_unavailable().into(),
         ErrorPage::Internal => t.error_internal().into(),
@@ -460,6 +479,14 @@ pub fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Respo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_the_nul_raw_or_percent_encoded() {
+        assert!(holds_nul(b"memo=a%00b&csrf=x"));
+        assert!(holds_nul(b"memo=a\0b"));
+        assert!(!holds_nul(b"memo=100%25&amount=%3000"));
+        assert!(!holds_nul(b""));
+    }
 
     #[test]
     fn reads_the_csrf_field_of_a_multipart_body() {

@@ -310,6 +310,10 @@ pub fn problem_for_error_page(response: Response) -> Response {
         ErrorPage::Csrf => ("forbidden", "Forbidden."),
         ErrorPage::TooLarge => ("payload_too_large", "The request body is too large."),
         ErrorPage::BadRequest => ("bad_request", "Bad request."),
+        ErrorPage::NulCharacter => (
+            "nul_character",
+            "The request's address holds the NUL character (%00).",
+        ),
         ErrorPage::TooManyRequests(_) => ("rate_limited", "Too many requests."),
         ErrorPage::Unavailable => ("unavailable", "Not available, try again later."),
         ErrorPage::Internal => ("internal", "Internal error."),

@@ -49,6 +49,21 @@ pub fn positive_amount(field: &str, text: &str) -> ApiResult<Amount> {
         .map_err(|_| ApiError::invalid(field, format!("{field} must be positive.")))
 }
 
+/// Whether a JSON text holds the NUL character, which it can only write as the escape
+/// `\u0000` (a raw NUL is not JSON): `u0000` after an odd number of backslashes.
+fn escapes_nul(body: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(at) = body[from..].windows(5).position(|w| w == b"u0000") {
+        let at = from + at;
+        let backslashes = body[..at].iter().rev().take_while(|b| **b == b'\\').count();
+        if backslashes % 2 == 1 {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
+}
+
 /// An amount that may be zero (limits).
 pub fn amount(field: &str, text: &str) -> ApiResult<Amount> {
     if !amount_shape(text) {
@@ -67,6 +82,12 @@ pub fn optional_amount(field: &str, text: Option<&str>) -> ApiResult<Option<Amou
 
 /// Parses a JSON body; a wrong or missing field is `validation_failed` naming it.
 pub fn json<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    if escapes_nul(body) {
+        return Err(ApiError::invalid(
+            "body",
+            "Text may not hold the NUL character (\\u0000).",
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -145,6 +166,15 @@ pub fn path_id(text: &str) -> ApiResult<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_the_escaped_nul_and_only_it() {
+        assert!(escapes_nul(br#"{"memo": "a\u0000b"}"#));
+        assert!(escapes_nul(br#"{"memo": "\\\u0000"}"#));
+        assert!(!escapes_nul(br#"{"memo": "\\u0000"}"#));
+        assert!(!escapes_nul(br#"{"memo": "u0000 \u00e9"}"#));
+        assert!(!escapes_nul(b""));
+    }
 
     #[test]
     fn amounts_are_decimal_strings() {
