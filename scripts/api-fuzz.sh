@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Fuzzes the JSON API with schemathesis (PyPI) against the OpenAPI document it serves:
-# a fresh SQLite database seeded by `troc serve --demo` on a free port, tokens made with
+# a fresh database seeded by `troc serve --demo` on a free port, tokens made with
 # `troc token create` (a member owner's `pay` token, the manager's `manage` token), and the
 # checks `not_a_server_error` and `response_schema_conformance`. Fails on any finding.
 #
 #   scripts/api-fuzz.sh [path/to/troc]    (default: builds and uses target/debug/troc)
+#
+# The database is a fresh SQLite file, or, with API_FUZZ_POSTGRES_URL set (a server URL such
+# as postgres://postgres@127.0.0.1:5432/postgres), a fresh PostgreSQL database created on
+# that server and dropped afterwards: some inputs only fail on one backend (PostgreSQL's text
+# cannot hold the NUL character that SQLite keeps).
 #
 # Bounded: API_FUZZ_MAX_EXAMPLES examples per operation (default 50), fixed seed.
 set -euo pipefail
@@ -22,17 +27,29 @@ fi
 
 WORK="$(mktemp -d)"
 SERVER_PID=""
+PG_SERVER="${API_FUZZ_POSTGRES_URL:-}"
+PG_NAME="troc_fuzz_$$"
 cleanup() {
   if [[ -n "$SERVER_PID" ]]; then
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  if [[ -n "$PG_SERVER" ]]; then
+    psql "$PG_SERVER" -q -c "DROP DATABASE IF EXISTS $PG_NAME WITH (FORCE)" >/dev/null 2>&1 || true
   fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-DB="sqlite://$WORK/troc.db"
+if [[ -n "$PG_SERVER" ]]; then
+  psql "$PG_SERVER" -q -c "CREATE DATABASE $PG_NAME" >/dev/null
+  DB="${PG_SERVER%/*}/$PG_NAME"
+  echo "api-fuzz: PostgreSQL database $PG_NAME"
+else
+  DB="sqlite://$WORK/troc.db"
+  echo "api-fuzz: SQLite database"
+fi
 BASE="http://127.0.0.1:$PORT"
 
 # Rate limits off: the fuzzer sends far more than a client would.

@@ -720,3 +720,63 @@ story!(
         }
     }
 );
+
+/// The `.rs` files under `dir`, recursively (a bounded walk: the source tree is small).
+fn rust_files(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, found);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            found.push(path);
+        }
+        assert!(found.len() < 10_000, "the walk is bounded");
+    }
+}
+
+/// utoipa names a component schema after its type (or `#[schema(as = ...)]`); two types of
+/// one name silently become one schema, and every answer of the other then "violates" the
+/// document (the fuzzer found `TransactionItem` twice). Every name must be unique.
+#[test]
+fn openapi_schema_names_are_unique() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut names: Vec<(String, String)> = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (n, line) in lines.iter().enumerate() {
+            if !(line.trim_start().starts_with("#[derive(") && line.contains("ToSchema")) {
+                continue;
+            }
+            let mut renamed = None;
+            let item = lines[n + 1..]
+                .iter()
+                .take(40)
+                .find_map(|l| {
+                    let l = l.trim_start();
+                    if let Some(rest) = l.strip_prefix("#[schema(as = ") {
+                        renamed = rest.split(')').next().map(str::to_owned);
+                    }
+                    ["pub struct ", "pub enum ", "struct ", "enum "]
+                        .iter()
+                        .find_map(|p| l.strip_prefix(p))
+                        .map(|rest| {
+                            rest.split(|c: char| !c.is_alphanumeric() && c != '_')
+                                .next()
+                                .unwrap()
+                                .to_owned()
+                        })
+                })
+                .unwrap_or_else(|| panic!("a type after {}:{}", file.display(), n + 1));
+            let name = renamed.unwrap_or(item);
+            names.push((name, format!("{}:{}", file.display(), n + 1)));
+        }
+    }
+    assert!(names.len() > 50, "found {} schemas", names.len());
+    names.sort();
+    for pair in names.windows(2) {
+        assert_ne!(pair[0].0, pair[1].0, "{} and {}", pair[0].1, pair[1].1);
+    }
+}

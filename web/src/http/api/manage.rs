@@ -947,7 +947,7 @@ async fn member_detail(
 
 /// A member's category.
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct CategoryBody {
+pub struct MemberCategoryBody {
     /// A category code (`standard`...).
     pub category: String,
     /// Why, at most 500 characters; in the action log.
@@ -959,7 +959,7 @@ pub struct CategoryBody {
 /// Moves a member to another category (manager). Its limits do not change: set them with
 /// `PUT /api/v1/accounts/{id}/credit-limit`. Logged as `member.category`.
 #[utoipa::path(put, path = "/api/v1/members/{id}/category", tag = "manage",
-    request_body = CategoryBody,
+    request_body = MemberCategoryBody,
     params(
         ("id" = i64, Path, description = "A member id"),
         ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
@@ -983,7 +983,7 @@ pub async fn set_category(
     actor.require_manager()?;
     let id = types::path_id(&id)?;
     Ok(idempotency::run(&state, &auth, &request, |_| async {
-        let input: CategoryBody = types::json(&request.body)?;
+        let input: MemberCategoryBody = types::json(&request.body)?;
         console_members::set_category(&state.store, &actor, id, &input.category, &input.reason)
             .await?;
         Written::ok(member_detail(&state, &actor, id).await?)

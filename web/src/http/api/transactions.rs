@@ -28,7 +28,7 @@ pub struct PostingItem {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct TransactionItem {
+pub struct TransactionDetail {
     pub id: i64,
     /// `payment`, `fee`, `fund_contribution`, `hold_capture`, `reversal`, `write_off`,
     /// `recovery`, `opening_balance` or `adjustment`.
@@ -43,8 +43,8 @@ pub struct TransactionItem {
     pub postings: Vec<PostingItem>,
 }
 
-fn item(transaction: &Transaction, reversed_by: Option<TxId>) -> TransactionItem {
-    TransactionItem {
+fn item(transaction: &Transaction, reversed_by: Option<TxId>) -> TransactionDetail {
+    TransactionDetail {
         id: transaction.id().0 as i64,
         kind: transaction.kind().as_str().to_owned(),
         time: time(transaction.time()),
@@ -69,7 +69,7 @@ fn item(transaction: &Transaction, reversed_by: Option<TxId>) -> TransactionItem
 #[utoipa::path(get, path = "/api/v1/transactions/{id}", tag = "accounts",
     params(("id" = i64, Path, description = "Transaction id")),
     responses(
-        (status = 200, description = "The transaction", body = TransactionItem),
+        (status = 200, description = "The transaction", body = TransactionDetail),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such transaction, or not the caller's", body = Problem, content_type = "application/problem+json"),
     ),
@@ -78,7 +78,7 @@ pub async fn show(
     State(state): State<AppState>,
     auth: ApiAuth,
     Path(id): Path<String>,
-) -> ApiResult<Json<TransactionItem>> {
+) -> ApiResult<Json<TransactionDetail>> {
     let tx = TxId(types::path_id(&id)? as u64);
     let transaction = state
         .store
@@ -117,7 +117,7 @@ pub struct ReverseBody {
         ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
     ),
     responses(
-        (status = 201, description = "Reversed: the reversal", body = TransactionItem),
+        (status = 201, description = "Reversed: the reversal", body = TransactionDetail),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such transaction", body = Problem, content_type = "application/problem+json"),
