@@ -167,10 +167,10 @@ story!(payees_refund_payments_on_the_web, |db: &tests::TestDb| {
         // The payee's history offers the refund; the payer's does not.
         let mut payee = Client::new(state_.clone());
         payee.login("owner@beta.fr", PASSWORD).await;
-        payee
-            .get("/history")
-            .await
-            .assert_contains(&refund_link(tx));
+        let history = payee.get("/history").await;
+        history.assert_contains(&refund_link(tx));
+        // Each line names its transaction, so a member can quote it.
+        history.assert_contains(&format!("n° {tx}</small>"));
         payee
             .get("/dashboard")
             .await
@@ -242,6 +242,10 @@ story!(payees_refund_payments_on_the_web, |db: &tests::TestDb| {
         let page = payee.get(&path).await;
         page.assert_contains("id=\"refund-already\"");
         assert!(!page.body.contains("name=\"token\""));
+        // The history marks the payment as reversed and offers no refund any more.
+        let history = payee.get("/history").await;
+        assert!(!history.body.contains(&refund_link(tx)));
+        history.assert_contains("class=\"muted reversed\">annulée</small>");
         let page = payee.post(&path, &[("token", &"b".repeat(64))]).await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
         page.assert_contains("déjà été annulée");

@@ -87,6 +87,8 @@ pub struct LineView {
     /// A payment the member received (a `payment` or `hold_capture` crediting it): its
     /// owner and staff may refund it (`/payments/{id}/refund`).
     pub received: bool,
+    /// Reversed since (refunded by the payee, or by a manager): no refund link then.
+    pub reversed: bool,
 }
 
 fn line_view(t: Tr, me: AccountId, line: &Line, names: &HashMap<AccountId, String>) -> LineView {
@@ -104,6 +106,7 @@ fn line_view(t: Tr, me: AccountId, line: &Line, names: &HashMap<AccountId, Strin
         amount: t.lang.amount(line.net),
         negative: line.net.is_negative(),
         signed: false,
+        reversed: false,
         received: matches!(tx.kind(), TxKind::Payment | TxKind::HoldCapture)
             && tx
                 .postings()
@@ -112,18 +115,21 @@ fn line_view(t: Tr, me: AccountId, line: &Line, names: &HashMap<AccountId, Strin
     }
 }
 
-/// Marks the lines whose payment order the payer signed.
-async fn mark_signed(state: &AppState, lines: &mut [LineView]) -> AppResult<()> {
+/// Marks the lines whose payment order the payer signed, and those reversed since: two
+/// reads, bounded by the number of lines.
+async fn mark_lines(state: &AppState, lines: &mut [LineView]) -> AppResult<()> {
     let ids: Vec<ledger::TxId> = lines
         .iter()
         .filter_map(|l| l.id.parse().ok().map(ledger::TxId))
         .collect();
     let signed = state.store.payer_signatures(&ids).await?;
+    let reversed = state.store.reversed_among(&ids).await?;
     for line in lines.iter_mut() {
-        line.signed = line
-            .id
-            .parse()
-            .is_ok_and(|id| signed.contains_key(&ledger::TxId(id)));
+        let Ok(id) = line.id.parse().map(ledger::TxId) else {
+            continue;
+        };
+        line.signed = signed.contains_key(&id);
+        line.reversed = reversed.contains(&id);
     }
     Ok(())
 }
@@ -224,10 +230,11 @@ async fn dashboard(State(state): State<AppState>, auth: MemberReader) -> AppResu
         })
         .collect();
     let names = counterparty_names(&state, me, &lines).await?;
-    let recent = lines
+    let mut recent: Vec<LineView> = lines
         .iter()
         .map(|line| line_view(t, me, line, &names))
         .collect();
+    mark_lines(&state, &mut recent).await?;
     let requests = trade::requests_to_pay(&state, &auth.member, t, 5).await?;
     let mut reminders = Vec::new();
     if let Some(since) = account.negative_since() {
@@ -671,7 +678,7 @@ async fn history(
         .iter()
         .map(|l| line_view(t, me, l, &names))
         .collect();
-    mark_signed(&state, &mut lines).await?;
+    mark_lines(&state, &mut lines).await?;
     page(HistoryTemplate {
         c: auth.chrome(),
         kinds: TxKind::ALL
@@ -806,7 +813,7 @@ async fn statement(
         .map(|l| line_view(t, me, l, &names))
         .collect();
     lines.reverse();
-    mark_signed(&state, &mut lines).await?;
+    mark_lines(&state, &mut lines).await?;
     page(StatementTemplate {
         c: auth.chrome(),
         member: auth.member.clone(),

@@ -190,6 +190,13 @@ impl Tr {
         }
     }
 
+    pub fn line_reversed(&self) -> &'static str {
+        match self.lang {
+            Lang::Fr => "annulée",
+            Lang::En => "reversed",
+        }
+    }
+
     pub fn refund_link(&self) -> &'static str {
         match self.lang {
             Lang::Fr => "Rembourser",

@@ -292,6 +292,27 @@ impl Store {
             .transpose()
     }
 
+    /// Those of `ids` that were reversed (for the history's marks).
+    pub async fn reversed_among(
+        &self,
+        ids: &[TxId],
+    ) -> StoreResult<std::collections::HashSet<TxId>> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let sql = format!(
+            "SELECT reverses FROM transactions WHERE {}",
+            super::rows::in_id_list(self.kind(), "reverses", 1)
+        );
+        let list = super::rows::id_list(ids.iter().map(|t| t.0));
+        let rows: Vec<i64> = crate::dispatch!(self.backend(), pool => {
+            sqlx::query_scalar(&sql).bind(&list).fetch_all(pool).await?
+        });
+        rows.into_iter()
+            .map(|id| super::rows::unsigned(id).map(TxId))
+            .collect()
+    }
+
     /// The transactions with these ids that exist, by id.
     pub(crate) async fn transactions(&self, ids: &[TxId]) -> StoreResult<Vec<Transaction>> {
         if ids.is_empty() {
