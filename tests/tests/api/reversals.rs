@@ -171,6 +171,9 @@ story!(
                     "{bad}"
                 );
             }
+            // The member page lists its latest transactions, each linked to its page.
+            let member_page = manager.get(&format!("/admin/members/{}", beta.id)).await;
+            member_page.assert_contains(&format!("<a href=\"{path}\">"));
             let page = manager.get(&path).await;
             assert_eq!(page.status, StatusCode::OK);
             page.assert_contains("Opération n° ");

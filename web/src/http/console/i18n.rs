@@ -18,6 +18,7 @@ catalogue! {
     con_reviews => "Revues et alertes", "Reviews and alerts";
     con_log => "Journal des actions", "Action log";
     con_transaction => "Opération", "Transaction";
+    con_latest_transactions => "Dernières opérations", "Latest transactions";
     con_find_transaction => "Ouvrir l'opération n°", "Open transaction no.";
     con_reverses => "Annule l'opération", "Reverses";
     con_reversed_by => "Annulée par", "Reversed by";

@@ -30,6 +30,8 @@ use crate::tokens::TokenState;
 
 /// Action-log entries shown on the member page (the log page has them all).
 pub const MEMBER_ACTIONS_SHOWN: i64 = 20;
+/// Transactions the member page lists (the latest; the rest through the exports).
+pub const MEMBER_TRANSACTIONS_SHOWN: usize = 20;
 
 /// What the page's forms hold (kept as typed when a form is redrawn).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -85,6 +87,16 @@ pub struct HistoryRow {
     before: String,
     after: String,
     below_debt: bool,
+}
+
+/// One of the member's latest transactions, linked to its page (where a manager may
+/// reverse it).
+pub struct TransactionRow {
+    id: u64,
+    time: String,
+    kind: &'static str,
+    amount: String,
+    negative: bool,
 }
 
 pub struct ActionRow {
@@ -169,6 +181,8 @@ struct MemberTemplate {
     tokens: Vec<TokenRow>,
     history: Vec<HistoryRow>,
     actions: Vec<ActionRow>,
+    /// The latest [`MEMBER_TRANSACTIONS_SHOWN`] transactions of the account.
+    transactions: Vec<TransactionRow>,
     suggestion: SuggestionView,
     values: Values,
     section: &'static str,
@@ -270,6 +284,24 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
         })
         .collect();
     let account = &view.account;
+    let transactions = crate::activity::history(
+        store,
+        account.id(),
+        &crate::activity::Filter::default(),
+        None,
+        MEMBER_TRANSACTIONS_SHOWN,
+    )
+    .await?
+    .lines
+    .into_iter()
+    .map(|line| TransactionRow {
+        id: line.transaction.id().0,
+        time: line.transaction.time().format("%Y-%m-%d %H:%M").to_string(),
+        kind: t.tx_kind(line.transaction.kind()),
+        amount: t.lang.amount(line.net),
+        negative: line.net.is_negative(),
+    })
+    .collect();
     let keys = store
         .member_keys(account.id())
         .await?
@@ -367,6 +399,7 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
         tokens,
         history,
         actions,
+        transactions,
         suggestion: suggestion_view(t, &suggestion),
         values,
         section: section_name(section),
