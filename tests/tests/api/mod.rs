@@ -215,6 +215,28 @@ pub async fn staff(store: &Store) {
 
 /// The app with two members (Alpha, limit 1 000; Beta, limit 500), the network's staff,
 /// and the API client.
+/// Two members' balances and the chain's length: what a refusal must leave untouched.
+pub async fn ledger_state(store: &Store, a: &Member, b: &Member) -> (i64, i64, u64) {
+    (
+        balance(store, a).await,
+        balance(store, b).await,
+        store.chain_head().await.unwrap().0,
+    )
+}
+
+/// `payer_pay` (a pay token) pays `payee` `amount` through the API, reference `FA-9`, memo
+/// `palettes`; the transaction's id.
+pub async fn pays(api: &Api, payer_pay: &str, payee: &Member, amount: &str) -> i64 {
+    let body = serde_json::json!({
+        "payee": payee.id, "amount": amount, "reference": "FA-9", "memo": "palettes",
+    });
+    let done = api
+        .post("/api/v1/payments", payer_pay, body)
+        .await
+        .ok(StatusCode::CREATED);
+    done["transaction_id"].as_i64().unwrap()
+}
+
 pub async fn setup(url: &str) -> (Store, Api, Member, Member) {
     let (store, state, alpha, beta) = two_members(url).await;
     staff(&store).await;

@@ -4,34 +4,12 @@
 use axum::http::StatusCode;
 use serde_json::json;
 use tests::story;
-use web::people::Member;
-use web::store::Store;
 use web::tokens::Scope;
 
-use super::{balance, member_accountant, setup, staff, token, two_members, Api, PASSWORD};
+use super::{
+    ledger_state, member_accountant, pays, setup, staff, token, two_members, Api, PASSWORD,
+};
 use crate::web_front::client::{hidden_value, Client};
-
-/// Alpha pays Beta `amount` through the API; the payment's transaction id.
-async fn alpha_pays_beta(api: &Api, alpha_pay: &str, beta: &Member, amount: &str) -> i64 {
-    let done = api
-        .post(
-            "/api/v1/payments",
-            alpha_pay,
-            json!({"payee": beta.id, "amount": amount, "reference": "FA-9", "memo": "palettes"}),
-        )
-        .await
-        .ok(StatusCode::CREATED);
-    done["transaction_id"].as_i64().unwrap()
-}
-
-/// Both balances, the chain's length and the fund's balance: what a refusal leaves alone.
-async fn state(store: &Store, alpha: &Member, beta: &Member) -> (i64, i64, u64) {
-    (
-        balance(store, alpha).await,
-        balance(store, beta).await,
-        store.chain_head().await.unwrap().0,
-    )
-}
 
 fn refund_path(tx: i64) -> String {
     format!("/api/v1/transactions/{tx}/refund")
@@ -45,9 +23,9 @@ story!(payees_refund_payments_over_the_api, |db: &tests::TestDb| {
         let beta_pay = token(&store, "staff@beta.fr", Scope::Pay).await;
         let beta_read = token(&store, "owner@beta.fr", Scope::Read).await;
         let manage = token(&store, "gestion@troc.fr", Scope::Manage).await;
-        let zero = state(&store, &alpha, &beta).await;
-        let tx = alpha_pays_beta(&api, &alpha_pay, &beta, "100.00").await;
-        let paid = state(&store, &alpha, &beta).await;
+        let zero = ledger_state(&store, &alpha, &beta).await;
+        let tx = pays(&api, &alpha_pay, &beta, "100.00").await;
+        let paid = ledger_state(&store, &alpha, &beta).await;
         assert_ne!(paid.0, zero.0);
 
         // Only the payee's owner or staff, with a pay token; anyone else: 403 or 404.
@@ -76,7 +54,7 @@ story!(payees_refund_payments_over_the_api, |db: &tests::TestDb| {
             .await
             .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
         assert_eq!(problem["field"], "memo", "{problem}");
-        assert_eq!(state(&store, &alpha, &beta).await, paid);
+        assert_eq!(ledger_state(&store, &alpha, &beta).await, paid);
 
         // Refunded in full: both balances back where they were, fees included.
         let memo = "m".repeat(280);
@@ -91,7 +69,7 @@ story!(payees_refund_payments_over_the_api, |db: &tests::TestDb| {
             .ok(StatusCode::CREATED);
         assert_eq!(done["reverses"], tx);
         assert_eq!(done["status"], "completed");
-        let (a, b, seq) = state(&store, &alpha, &beta).await;
+        let (a, b, seq) = ledger_state(&store, &alpha, &beta).await;
         assert_eq!((a, b, seq), (zero.0, zero.1, paid.2 + 1));
         assert_eq!(done["balance"], "0.00");
         // The same key and body: the same answer; the payer sees the refund and its memo.
@@ -125,11 +103,11 @@ story!(payees_refund_payments_over_the_api, |db: &tests::TestDb| {
         api.post(&refund_path(reversal), &alpha_pay, json!({}))
             .await
             .problem(StatusCode::NOT_FOUND, "not_found");
-        assert_eq!(state(&store, &alpha, &beta).await, (a, b, seq));
+        assert_eq!(ledger_state(&store, &alpha, &beta).await, (a, b, seq));
 
         // Giving back needs the credit, like any debit: Beta spends what it received and
         // more, then cannot refund; nothing changes.
-        let tx = alpha_pays_beta(&api, &alpha_pay, &beta, "200.00").await;
+        let tx = pays(&api, &alpha_pay, &beta, "200.00").await;
         api.post(
             "/api/v1/payments",
             &beta_pay,
@@ -137,11 +115,11 @@ story!(payees_refund_payments_over_the_api, |db: &tests::TestDb| {
         )
         .await
         .ok(StatusCode::CREATED);
-        let before = state(&store, &alpha, &beta).await;
+        let before = ledger_state(&store, &alpha, &beta).await;
         api.post(&refund_path(tx), &beta_pay, json!({}))
             .await
             .problem(StatusCode::UNPROCESSABLE_ENTITY, "insufficient_credit");
-        assert_eq!(state(&store, &alpha, &beta).await, before);
+        assert_eq!(ledger_state(&store, &alpha, &beta).await, before);
         let summary = store.verify_ledger().await.unwrap().unwrap();
         assert_eq!(summary.transactions, seq + 2);
         store.close().await;
@@ -159,9 +137,9 @@ story!(payees_refund_payments_on_the_web, |db: &tests::TestDb| {
         staff(&store).await;
         let api = Api::new(state_.clone());
         let alpha_pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
-        let zero = state(&store, &alpha, &beta).await;
-        let tx = alpha_pays_beta(&api, &alpha_pay, &beta, "40.00").await;
-        let paid = state(&store, &alpha, &beta).await;
+        let zero = ledger_state(&store, &alpha, &beta).await;
+        let tx = pays(&api, &alpha_pay, &beta, "40.00").await;
+        let paid = ledger_state(&store, &alpha, &beta).await;
         let path = format!("/payments/{tx}/refund");
 
         // The payee's history offers the refund; the payer's does not.
@@ -221,7 +199,7 @@ story!(payees_refund_payments_on_the_web, |db: &tests::TestDb| {
             .post(&path, &[("token", &form_token), ("csrf", "forged")])
             .await;
         assert_eq!(page.status, StatusCode::FORBIDDEN);
-        assert_eq!(state(&store, &alpha, &beta).await, paid);
+        assert_eq!(ledger_state(&store, &alpha, &beta).await, paid);
 
         // Refunded (at the memo's limit), once, even if the form is sent twice.
         let memo = format!("<b>{}", "m".repeat(277));
@@ -230,13 +208,13 @@ story!(payees_refund_payments_on_the_web, |db: &tests::TestDb| {
             .await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         page.assert_contains("id=\"refund-done\"");
-        let back = state(&store, &alpha, &beta).await;
+        let back = ledger_state(&store, &alpha, &beta).await;
         assert_eq!((back.0, back.1, back.2), (zero.0, zero.1, paid.2 + 1));
         let page = payee
             .post(&path, &[("token", &form_token), ("memo", &memo)])
             .await;
         assert_eq!(page.status, StatusCode::OK);
-        assert_eq!(state(&store, &alpha, &beta).await, back);
+        assert_eq!(ledger_state(&store, &alpha, &beta).await, back);
         // Afterwards the page says so and has no form; another form token is refused by the
         // ledger, in the user's language.
         let page = payee.get(&path).await;
@@ -252,7 +230,7 @@ story!(payees_refund_payments_on_the_web, |db: &tests::TestDb| {
         payee.post("/lang", &[("lang", "en")]).await;
         let page = payee.post(&path, &[("token", &"c".repeat(64))]).await;
         page.assert_contains("was already reversed");
-        assert_eq!(state(&store, &alpha, &beta).await, back);
+        assert_eq!(ledger_state(&store, &alpha, &beta).await, back);
         // The payer sees the refund and its memo, escaped.
         let history = payer.get("/history").await;
         history.assert_contains("&#60;b&#62;mmm");

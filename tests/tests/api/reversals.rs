@@ -5,33 +5,11 @@
 use axum::http::StatusCode;
 use serde_json::json;
 use tests::story;
-use web::people::Member;
-use web::store::Store;
 use web::tokens::Scope;
 
-use super::{balance, setup, staff, token, two_members, Api, PASSWORD};
+use super::{ledger_state, pays, setup, staff, token, two_members, Api, PASSWORD};
 use crate::web_front::client::{hidden_value, Client};
 use crate::web_front::member;
-
-async fn pays(api: &Api, payer_pay: &str, payee: &Member, amount: &str) -> i64 {
-    let done = api
-        .post(
-            "/api/v1/payments",
-            payer_pay,
-            json!({"payee": payee.id, "amount": amount, "reference": "FA-12"}),
-        )
-        .await
-        .ok(StatusCode::CREATED);
-    done["transaction_id"].as_i64().unwrap()
-}
-
-async fn state(store: &Store, alpha: &Member, beta: &Member) -> (i64, i64, u64) {
-    (
-        balance(store, alpha).await,
-        balance(store, beta).await,
-        store.chain_head().await.unwrap().0,
-    )
-}
 
 story!(
     managers_reverse_transactions_over_the_api,
@@ -46,9 +24,9 @@ story!(
             let gamma_read = token(&store, "owner@gamma.fr", Scope::Read).await;
             let manage = token(&store, "gestion@troc.fr", Scope::Manage).await;
             let accountant = token(&store, "compta@troc.fr", Scope::Manage).await;
-            let zero = state(&store, &alpha, &beta).await;
+            let zero = ledger_state(&store, &alpha, &beta).await;
             let tx = pays(&api, &alpha_pay, &beta, "100.00").await;
-            let paid = state(&store, &alpha, &beta).await;
+            let paid = ledger_state(&store, &alpha, &beta).await;
             let path = format!("/api/v1/transactions/{tx}");
 
             // Read by both parties and the network's staff; anyone else gets 404.
@@ -96,7 +74,7 @@ story!(
             )
             .await
             .problem(StatusCode::NOT_FOUND, "not_found");
-            assert_eq!(state(&store, &alpha, &beta).await, paid);
+            assert_eq!(ledger_state(&store, &alpha, &beta).await, paid);
 
             let reason = "r".repeat(280);
             let reversal = api
@@ -106,7 +84,7 @@ story!(
             assert_eq!(reversal["kind"], "reversal");
             assert_eq!(reversal["reverses"], tx);
             assert_eq!(reversal["memo"], reason.as_str());
-            let back = state(&store, &alpha, &beta).await;
+            let back = ledger_state(&store, &alpha, &beta).await;
             assert_eq!(back, (zero.0, zero.1, paid.2 + 1));
             let item = api.get(&path, &beta_read).await.ok(StatusCode::OK);
             assert_eq!(item["reversed_by"], reversal["id"]);
@@ -131,7 +109,7 @@ story!(
             api.post(&again, &manage, json!({"reason": "encore"}))
                 .await
                 .problem(StatusCode::UNPROCESSABLE_ENTITY, "not_reversible");
-            assert_eq!(state(&store, &alpha, &beta).await, back);
+            assert_eq!(ledger_state(&store, &alpha, &beta).await, back);
             store.verify_ledger().await.unwrap().unwrap();
             store.close().await;
         }
@@ -148,7 +126,7 @@ story!(
             let api = Api::new(state_.clone());
             let alpha_pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
             let tx = pays(&api, &alpha_pay, &beta, "40.00").await;
-            let paid = state(&store, &alpha, &beta).await;
+            let paid = ledger_state(&store, &alpha, &beta).await;
             let path = format!("/admin/transactions/{tx}");
 
             let mut manager = Client::new(state_.clone());
@@ -199,7 +177,7 @@ story!(
             let mut owner = Client::new(state_.clone());
             owner.login("owner@beta.fr", PASSWORD).await;
             assert_eq!(owner.get(&path).await.status, StatusCode::FORBIDDEN);
-            assert_eq!(state(&store, &alpha, &beta).await, paid);
+            assert_eq!(ledger_state(&store, &alpha, &beta).await, paid);
 
             // A missing reason redraws the page in the manager's language, nothing reversed.
             let page = manager.get(&path).await;
@@ -212,7 +190,7 @@ story!(
                 .await;
             assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
             refused.assert_contains("role=\"alert\"");
-            assert_eq!(state(&store, &alpha, &beta).await, paid);
+            assert_eq!(ledger_state(&store, &alpha, &beta).await, paid);
 
             // Reversed, once, even if the form is sent twice.
             let reason = "Erreur de bénéficiaire <b>";
@@ -225,7 +203,7 @@ story!(
                     .await;
                 assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
             }
-            let back = state(&store, &alpha, &beta).await;
+            let back = ledger_state(&store, &alpha, &beta).await;
             assert_eq!(back.2, paid.2 + 1);
             assert_eq!((back.0, back.1), (0, 0));
             let page = manager.get(&path).await;
@@ -240,7 +218,7 @@ story!(
                 .await;
             assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
             refused.assert_contains("déjà été annulée");
-            assert_eq!(state(&store, &alpha, &beta).await, back);
+            assert_eq!(ledger_state(&store, &alpha, &beta).await, back);
             // Both members read the reason, escaped, in their history.
             owner
                 .get("/history")

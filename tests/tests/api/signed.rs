@@ -13,7 +13,9 @@ use web::people::Member;
 use web::store::{Store, MEMBER_KEYS_EVER_MAX, MEMBER_KEYS_PER_ACCOUNT_MAX};
 use web::tokens::Scope;
 
-use super::{balance, member_accountant, setup, staff, texts, token, two_members, PASSWORD};
+use super::{
+    balance, ledger_state, member_accountant, setup, staff, texts, token, two_members, PASSWORD,
+};
 use crate::web_front::client::Client;
 
 fn key(seed: u8) -> SigningKey {
@@ -242,15 +244,6 @@ fn order(alpha: &Member, beta: &Member, units: i64, key: &str) -> PaymentOrder {
 /// precision; the signed text always has six decimals).
 fn whole_seconds_from_now(delta: Duration) -> chrono::DateTime<Utc> {
     (Utc::now() + delta).with_nanosecond(0).unwrap()
-}
-
-/// What a refusal must leave untouched: both balances and the chain's length.
-async fn ledger_state(store: &Store, alpha: &Member, beta: &Member) -> (i64, i64, u64) {
-    (
-        balance(store, alpha).await,
-        balance(store, beta).await,
-        store.chain_head().await.unwrap().0,
-    )
 }
 
 const SIGNED: &str = "/api/v1/signed-payments";
