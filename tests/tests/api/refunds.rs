@@ -95,6 +95,13 @@ story!(payees_refund_payments_over_the_api, |db: &tests::TestDb| {
         assert_eq!(refund["kind"], "reversal");
         assert_eq!(refund["memo"], memo.as_str());
         assert_eq!(refund["reference"], "FA-9");
+        assert_eq!(refund["reverses"], tx);
+        assert!(refund["reversed_by"].is_null());
+        // The payment itself says it was reversed, and by which transaction.
+        let original = &history["items"][1];
+        assert_eq!(original["id"], tx);
+        assert_eq!(original["reversed_by"], done["transaction_id"]);
+        assert!(original["reverses"].is_null());
         // Once only; and a refund is not a payment received.
         api.post(&refund_path(tx), &beta_pay, json!({}))
             .await

@@ -129,7 +129,7 @@ async fn mark_lines(state: &AppState, lines: &mut [LineView]) -> AppResult<()> {
             continue;
         };
         line.signed = signed.contains_key(&id);
-        line.reversed = reversed.contains(&id);
+        line.reversed = reversed.contains_key(&id);
     }
     Ok(())
 }

@@ -292,24 +292,29 @@ impl Store {
             .transpose()
     }
 
-    /// Those of `ids` that were reversed (for the history's marks).
+    /// Those of `ids` that were reversed, each with its reversal (for the history's marks).
     pub async fn reversed_among(
         &self,
         ids: &[TxId],
-    ) -> StoreResult<std::collections::HashSet<TxId>> {
+    ) -> StoreResult<std::collections::HashMap<TxId, TxId>> {
         if ids.is_empty() {
             return Ok(Default::default());
         }
         let sql = format!(
-            "SELECT reverses FROM transactions WHERE {}",
+            "SELECT reverses, id FROM transactions WHERE {}",
             super::rows::in_id_list(self.kind(), "reverses", 1)
         );
         let list = super::rows::id_list(ids.iter().map(|t| t.0));
-        let rows: Vec<i64> = crate::dispatch!(self.backend(), pool => {
-            sqlx::query_scalar(&sql).bind(&list).fetch_all(pool).await?
+        let rows: Vec<(i64, i64)> = crate::dispatch!(self.backend(), pool => {
+            sqlx::query_as(&sql).bind(&list).fetch_all(pool).await?
         });
         rows.into_iter()
-            .map(|id| super::rows::unsigned(id).map(TxId))
+            .map(|(reversed, by)| {
+                Ok((
+                    TxId(super::rows::unsigned(reversed)?),
+                    TxId(super::rows::unsigned(by)?),
+                ))
+            })
             .collect()
     }
 

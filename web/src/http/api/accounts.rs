@@ -151,6 +151,10 @@ pub struct TransactionItem {
     pub memo: String,
     #[schema(example = "2026-12-02T10:00:00Z")]
     pub created_at: String,
+    /// For a reversal (a refund, a manager's correction): the transaction it reverses.
+    pub reverses: Option<i64>,
+    /// The reversal of this transaction, if it was reversed since.
+    pub reversed_by: Option<i64>,
 }
 
 /// A page of transactions, newest first; `next` is the cursor of the following page (pass
@@ -201,6 +205,8 @@ pub async fn transactions(
         .filter_map(|line| line.counterparty(me))
         .collect();
     let holders = people::holders_of_accounts(&state.store, &counterparties).await?;
+    let ids: Vec<TxId> = page.lines.iter().map(|l| l.transaction.id()).collect();
+    let reversed = state.store.reversed_among(&ids).await?;
     let items = page
         .lines
         .iter()
@@ -222,6 +228,8 @@ pub async fn transactions(
                 reference: tx.reference().to_owned(),
                 memo: tx.memo().to_owned(),
                 created_at: time(tx.time()),
+                reverses: tx.reverses().map(|r| r.0 as i64),
+                reversed_by: reversed.get(&tx.id()).map(|r| r.0 as i64),
             }
         })
         .collect();
