@@ -379,7 +379,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         body
     } else {
         match check_csrf(&ctx, &parts.headers, body).await {
-            Ok(bytes) if holds_nul(&bytes) => {
+            Ok(bytes) if body_holds_nul(&parts.headers, &bytes) => {
                 return render_error(&ctx, AppError::NulCharacter.into_response())
             }
             Ok(bytes) => Body::from(bytes),
@@ -401,6 +401,20 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
 /// percent-encoded.
 fn holds_nul(bytes: &[u8]) -> bool {
     bytes.contains(&0) || bytes.windows(3).any(|w| w == b"%00")
+}
+
+/// Whether a request body holds the NUL character: percent-encoded only in a form, where
+/// `%00` means it (in a multipart upload, `%00` is just text of the file).
+fn body_holds_nul(headers: &HeaderMap, bytes: &[u8]) -> bool {
+    let form = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if form {
+        holds_nul(bytes)
+    } else {
+        bytes.contains(&0)
+    }
 }
 
 async fn check_csrf(
@@ -486,6 +500,23 @@ mod tests {
         assert!(holds_nul(b"memo=a\0b"));
         assert!(!holds_nul(b"memo=100%25&amount=%3000"));
         assert!(!holds_nul(b""));
+    }
+
+    #[test]
+    fn a_multipart_upload_may_hold_the_text_percent_00() {
+        let mut form = HeaderMap::new();
+        form.insert(
+            CONTENT_TYPE,
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        let mut upload = HeaderMap::new();
+        upload.insert(
+            CONTENT_TYPE,
+            "multipart/form-data; boundary=B".parse().unwrap(),
+        );
+        assert!(body_holds_nul(&form, b"memo=%00"));
+        assert!(!body_holds_nul(&upload, b"remise 100%00 sur tout"));
+        assert!(body_holds_nul(&upload, b"a\0b"));
     }
 
     #[test]
