@@ -187,6 +187,10 @@ story!(payees_refund_payments_on_the_web, |db: &tests::TestDb| {
         page.assert_contains("<td>Alpha SARL</td>");
         page.assert_contains("<td>40,00</td>");
         page.assert_contains("<td>palettes</td>");
+        // Exactly what moves: Beta gives back 40,00 less its 2 % commission (at least 0,50),
+        // Alpha gets back 40,00 and its 1 % fund contribution.
+        page.assert_contains("id=\"refund-debited\">39,20</td>");
+        page.assert_contains("id=\"refund-credited\">40,40</td>");
         let form_token = hidden_value(&page.body, "token").unwrap();
 
         // Refusals: a memo one past the limit (kept, escaped), a bad form token, a forged

@@ -37,6 +37,11 @@ struct RefundTemplate {
     amount: String,
     reference: String,
     memo: String,
+    /// What the refund takes from the caller's account: what it received, net of the
+    /// commission (which the network gives back).
+    debited: String,
+    /// What the payer gets back: what it paid, its fund contribution included.
+    credited: String,
     /// The reversal that refunded it already; no form then.
     refunded_by: Option<String>,
     /// The refund just made.
@@ -84,6 +89,17 @@ async fn draw(
         .map(|m| m.name)
         .unwrap_or_default();
     let account = account_of(state, &auth.member).await?;
+    // Each account's net in the payment, which the reversal negates.
+    let net = |account: ledger::AccountId| {
+        let minor: i64 = tx
+            .postings()
+            .iter()
+            .filter(|p| p.account == account)
+            .map(|p| p.amount.minor())
+            .sum();
+        t.lang
+            .amount(ledger::Amount::from_minor(minor.saturating_abs()))
+    };
     let mut response = page(RefundTemplate {
         c: auth.chrome(),
         id: tx.id().0,
@@ -92,6 +108,8 @@ async fn draw(
         amount: t.lang.amount(payment.amount),
         reference: tx.reference().to_owned(),
         memo: tx.memo().to_owned(),
+        debited: net(auth.member.account()),
+        credited: net(payment.payer),
         refunded_by: payment.refunded_by.map(|r| r.to_string()),
         done: outcome.done,
         error: outcome.error,
@@ -218,6 +236,20 @@ impl Tr {
                  available credit). A payment is refunded only once. To give back only part \
                  of it, make a payment."
             }
+        }
+    }
+
+    pub fn refund_debited(&self) -> &'static str {
+        match self.lang {
+            Lang::Fr => "Débité de votre compte (le montant reçu, net de la commission)",
+            Lang::En => "Taken from your account (the amount received, net of the commission)",
+        }
+    }
+
+    pub fn refund_credited(&self) -> &'static str {
+        match self.lang {
+            Lang::Fr => "Rendu au payeur (ce qu'il a payé, contribution au fonds comprise)",
+            Lang::En => "Given back to the payer (what it paid, fund contribution included)",
         }
     }
 
