@@ -291,6 +291,27 @@ pub struct Refundable {
     pub refunded_by: Option<ledger::TxId>,
 }
 
+/// The principal legs of a payment or a capture: the payer's debit and the payee's
+/// credit of the traded amount. `None` for any other kind of transaction.
+pub fn principal_legs(
+    transaction: &ledger::Transaction,
+) -> Option<(ledger::Posting, ledger::Posting)> {
+    if !matches!(
+        transaction.kind(),
+        ledger::TxKind::Payment | ledger::TxKind::HoldCapture
+    ) {
+        return None;
+    }
+    let principal = |credit: bool| {
+        transaction
+            .postings()
+            .iter()
+            .find(|p| p.leg == ledger::Leg::Principal && p.amount.is_positive() == credit)
+            .copied()
+    };
+    Some((principal(false)?, principal(true)?))
+}
+
 /// The payment `tx` if `member` received it; `None` for any other transaction, another
 /// member's payment or an unknown id, alike (the caller answers 404).
 pub async fn refundable(
@@ -301,20 +322,7 @@ pub async fn refundable(
     let Some(transaction) = store.transaction(tx).await? else {
         return Ok(None);
     };
-    if !matches!(
-        transaction.kind(),
-        ledger::TxKind::Payment | ledger::TxKind::HoldCapture
-    ) {
-        return Ok(None);
-    }
-    let principal = |credit: bool| {
-        transaction
-            .postings()
-            .iter()
-            .find(|p| p.leg == ledger::Leg::Principal && p.amount.is_positive() == credit)
-            .copied()
-    };
-    let (Some(received), Some(paid)) = (principal(true), principal(false)) else {
+    let Some((paid, received)) = principal_legs(&transaction) else {
         return Ok(None);
     };
     if received.account != member.account() {
@@ -333,23 +341,20 @@ pub async fn refundable(
 /// negated, so the payer gets back what it paid, fees included, and the network gives back
 /// its commission and the fund its contribution). At most once per payment (the ledger
 /// refuses a second reversal: `already_reversed`); the payee needs the credit to give the
-/// amount back, like any debit. `None`: not a payment `member` received. The caller checked
-/// that `member` acts through its owner or staff; a partial refund is a payment.
+/// amount back, like any debit. `payment` comes from [`refundable`], which checked that the
+/// member received it; the caller checked that the member acts through its owner or staff.
+/// A partial refund is a payment.
 pub async fn refund(
     store: &Store,
     key: IdempotencyKey,
-    member: &Member,
-    tx: ledger::TxId,
+    payment: &Refundable,
     memo: String,
-) -> StoreResult<Option<Result<Outcome, Rejection>>> {
-    if refundable(store, member, tx).await?.is_none() {
-        return Ok(None);
-    }
+) -> StoreResult<Result<Outcome, Rejection>> {
     let op = Operation::Reverse {
-        transaction: tx,
+        transaction: payment.transaction.id(),
         memo,
     };
-    Ok(Some(store.submit(Submission::new(key, op)).await?))
+    store.submit(Submission::new(key, op)).await
 }
 
 /// The buyer pays an open request (the request page's button and

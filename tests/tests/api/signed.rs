@@ -836,6 +836,20 @@ story!(signed_orders_are_cashed_on_the_web, |db: &tests::TestDb| {
             .post("/pay/signed", &[("step", "check"), ("order", &own)])
             .await;
         page.assert_contains(">Payer</button>");
+        // An order to an account that is no member's names its payee as the field at fault.
+        let mut nowhere = order(&alpha, &beta, 5, "order-web-10");
+        nowhere.payee = AccountId(9_999);
+        let page = payer
+            .post(
+                "/pay/signed",
+                &[
+                    ("step", "check"),
+                    ("order", &body(&nowhere, &signer2).to_string()),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains("le champ « payee »");
         let page = payer
             .post("/pay/signed", &[("step", "pay"), ("order", &own)])
             .await;

@@ -107,11 +107,7 @@ fn line_view(t: Tr, me: AccountId, line: &Line, names: &HashMap<AccountId, Strin
         negative: line.net.is_negative(),
         signed: false,
         reversed: false,
-        received: matches!(tx.kind(), TxKind::Payment | TxKind::HoldCapture)
-            && tx
-                .postings()
-                .iter()
-                .any(|p| p.leg == Leg::Principal && p.account == me && p.amount.is_positive()),
+        received: crate::trade::principal_legs(tx).is_some_and(|(_, payee)| payee.account == me),
     }
 }
 

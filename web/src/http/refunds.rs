@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
-use ledger::{IdempotencyKey, TxId, MEMO_LEN_MAX};
+use ledger::{IdempotencyKey, Rejection, TxId, MEMO_LEN_MAX};
 use serde::Deserialize;
 
 use super::error::{AppError, AppResult};
@@ -166,12 +166,15 @@ async fn refund(
     }
     let key = IdempotencyKey::new(format!("web-refund-{}-{}", auth.member.id, form.token))
         .map_err(|_| AppError::BadRequest)?;
-    let tx = payment.transaction.id();
-    let decision = trade::refund(&state.store, key, &auth.member, tx, memo)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    // Read again: the page shows the payment as it now is.
-    let payment = received(&state, &auth, &id).await?;
+    let decision = trade::refund(&state.store, key, &payment, memo).await?;
+    // The page shows the payment as it now is: refunded by this reversal, or by the one the
+    // ledger names when it refuses a second.
+    let mut payment = payment;
+    match &decision {
+        Ok(outcome) => payment.refunded_by = outcome.tx(),
+        Err(Rejection::AlreadyReversed { by, .. }) => payment.refunded_by = Some(*by),
+        Err(_) => {}
+    }
     match decision {
         Ok(outcome) => {
             let done = outcome.tx().map(|t| t.to_string());

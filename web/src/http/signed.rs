@@ -114,14 +114,14 @@ async fn read_order(
     if order.payer != own && order.payee != own {
         return Ok(Err(t.signed_not_yours().to_owned()));
     }
-    let name = |account: AccountId| async move {
-        let id = i64::try_from(account.0).unwrap_or(i64::MAX);
-        people::member_by_account(&state.store, id)
-            .await
-            .map(|member| member.map(|m| m.name))
-    };
-    let (Some(payer), Some(payee)) = (name(order.payer).await?, name(order.payee).await?) else {
+    let accounts = [order.payer, order.payee].into_iter().collect();
+    let holders = people::holders_of_accounts(&state.store, &accounts).await?;
+    let name = |account: AccountId| holders.get(&account).map(|(_, name)| name.clone());
+    let Some(payer) = name(order.payer) else {
         return Ok(Err(t.signed_field(OrderField::Payer)));
+    };
+    let Some(payee) = name(order.payee) else {
+        return Ok(Err(t.signed_field(OrderField::Payee)));
     };
     let view = OrderView {
         payer,

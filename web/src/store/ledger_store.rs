@@ -281,15 +281,7 @@ impl Store {
     /// The reversal of transaction `id`, if it was reversed (at most one: `reverses` is
     /// UNIQUE).
     pub async fn reversed_by(&self, id: TxId) -> StoreResult<Option<TxId>> {
-        let found: Option<i64> = crate::dispatch!(self.backend(), pool => {
-            sqlx::query_scalar("SELECT id FROM transactions WHERE reverses = $1")
-                .bind(super::rows::db_id(id.0))
-                .fetch_optional(pool)
-                .await?
-        });
-        found
-            .map(|id| super::rows::unsigned(id).map(TxId))
-            .transpose()
+        Ok(self.reversed_among(&[id]).await?.remove(&id))
     }
 
     /// Those of `ids` that were reversed, each with its reversal (for the history's marks).

@@ -577,9 +577,11 @@ pub async fn refund(
         let key = CallerKey::or_random(key);
         let ledger_key = IdempotencyKey::new(format!("api-refund-{}", key.0))
             .map_err(|e| ApiError::Internal(e.to_string()))?;
-        let outcome = trade::refund(&state.store, ledger_key, &payee, tx, memo)
+        let payment = trade::refundable(&state.store, &payee, tx)
             .await?
-            .ok_or(ApiError::NotFound)?
+            .ok_or(ApiError::NotFound)?;
+        let outcome = trade::refund(&state.store, ledger_key, &payment, memo)
+            .await?
             .map_err(ApiError::Rejected)?;
         Written::created(RefundDone {
             transaction_id: outcome.tx().map(|t| t.0 as i64).unwrap_or_default(),

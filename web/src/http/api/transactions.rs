@@ -15,7 +15,6 @@ use super::idempotency::{self, CallerKey, WriteRequest, Written};
 use super::types::{self, money, time};
 use crate::console::{reversals, RequestKey};
 use crate::http::AppState;
-use crate::people::Role;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PostingItem {
@@ -85,7 +84,7 @@ pub async fn show(
         .transaction(tx)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let staff = matches!(auth.user.role, Role::Manager | Role::Accountant);
+    let staff = auth.is_network();
     let own = auth.member.as_ref().is_some_and(|member| {
         transaction
             .postings()

@@ -94,12 +94,14 @@ async fn draw(
         .await
         .map_err(page_error)?;
     let tx = &reviewed.transaction;
+    // The members behind the postings in one read; a system account shows its kind.
+    let accounts = tx.postings().iter().map(|p| p.account).collect();
+    let holders = people::holders_of_accounts(&state.store, &accounts).await?;
     let mut postings = Vec::with_capacity(tx.postings().len());
     for p in tx.postings() {
-        let db_id = i64::try_from(p.account.0).unwrap_or(i64::MAX);
-        let member = people::member_by_account(&state.store, db_id).await?;
-        let account = match &member {
-            Some(member) => member.name.clone(),
+        let holder = holders.get(&p.account);
+        let account = match holder {
+            Some((_, name)) => name.clone(),
             None => state
                 .store
                 .account(p.account)
@@ -110,7 +112,7 @@ async fn draw(
         postings.push(PostingView {
             account_id: p.account.0,
             account,
-            member_id: member.map(|m| m.id),
+            member_id: holder.map(|(id, _)| *id),
             leg: p.leg.as_str(),
             amount: t.lang.amount(p.amount),
             negative: p.amount.is_negative(),
