@@ -3,6 +3,7 @@
 mod access;
 mod directory;
 mod documents;
+mod limit_requests;
 mod manage;
 mod nul;
 mod orders;

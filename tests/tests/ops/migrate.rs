@@ -244,6 +244,27 @@ async fn seed(url: &str) -> Store {
     )
     .await
     .unwrap();
+    // A credit-limit request of Alpha's owner, granted (the NULL-able columns filled).
+    let asked = web::console::limit_requests::ask(
+        &store,
+        &owner,
+        &alpha,
+        Amount::from_units(7_777),
+        "Nouveaux achats prévus",
+    )
+    .await
+    .unwrap();
+    web::console::limit_requests::grant(
+        &store,
+        &actor,
+        asked.id,
+        &web::console::limit_requests::Grant {
+            credit_limit: None,
+            reason: "Bon historique".into(),
+        },
+    )
+    .await
+    .unwrap();
 
     // The store's write path.
     let bulk = store

@@ -383,19 +383,34 @@ pub async fn set_limits(
     }
     let reason = issues.reason(&change.reason);
     issues.finish()?;
+    let note = actor
+        .note("limits.set", &reason)?
+        .member(member.id)
+        .account(member.account().0);
+    let key = request.ledger_key("limits", member.id);
+    let change = LimitsChange { reason, ..change };
+    write_limits(store, actor, &member, &before, change, key, note).await
+}
+
+/// Writes checked limits through the ledger with the action-log `note` (set_limits, and a
+/// granted credit-limit request).
+pub(crate) async fn write_limits(
+    store: &Store,
+    actor: &Actor,
+    member: &Member,
+    before: &Account,
+    change: LimitsChange,
+    key: ledger::IdempotencyKey,
+    note: crate::store::ActionNote,
+) -> ConsoleResult<LimitsSet> {
     let account = member.account();
     let op = Operation::SetLimits {
         account,
         credit_limit: change.credit_limit,
         max_balance: change.max_balance,
-        reason: reason.clone(),
+        reason: change.reason,
         actor: actor.email().to_owned(),
     };
-    let note = actor
-        .note("limits.set", &reason)?
-        .member(member.id)
-        .account(account.0);
-    let key = request.ledger_key("limits", member.id);
     match store.submit(Submission::new(key, op).noted(note)).await? {
         Ok(_) => {}
         Err(rejection) => return Err(ConsoleError::Rejected(rejection)),
@@ -407,7 +422,7 @@ pub async fn set_limits(
     Ok(LimitsSet {
         member_id: member.id,
         account_id: account,
-        before: limits_of(&before),
+        before: limits_of(before),
         after: limits_of(&after),
     })
 }

@@ -19,6 +19,7 @@ pub mod applications;
 pub mod categories;
 pub mod history;
 pub mod import;
+pub mod limit_requests;
 pub mod members;
 pub mod reversals;
 pub mod reviews;
@@ -276,6 +277,8 @@ pub enum Problem {
     MalformedLine,
     /// The ledger refused this line's operation when it was written.
     Rejected(Rejection),
+    /// The value asked is the one already in force.
+    SameAsCurrent,
 }
 
 impl Problem {
@@ -310,6 +313,7 @@ impl Problem {
             Problem::UnknownColumn { .. } => "unknown_column",
             Problem::MalformedLine => "malformed_line",
             Problem::Rejected(rejection) => rejection.code(),
+            Problem::SameAsCurrent => "same_as_current",
         }
     }
 }
@@ -339,6 +343,12 @@ pub enum Conflict {
     BatchNotUnfinished,
     /// Too many applications wait for a decision; the public form asks to try later.
     TooManyPending,
+    /// The credit-limit request was granted, declined or withdrawn already.
+    LimitRequestDecided,
+    /// The member has a credit-limit request waiting already.
+    LimitRequestPending,
+    /// The member made as many credit-limit requests as it may in 30 days.
+    TooManyLimitRequests,
 }
 
 /// Why a console action did not happen. Nothing was changed.
@@ -373,7 +383,7 @@ impl ConsoleError {
 
     /// A stable machine code: `forbidden`, `not_found`, `invalid`, `invalid_file`, the
     /// ledger rejection's own code, `already_decided`, `batch_not_unfinished`, `too_many_pending`,
-    /// `store_error`.
+    /// `already_pending`, `too_many_limit_requests`, `store_error`.
     pub fn code(&self) -> &'static str {
         match self {
             ConsoleError::Forbidden => "forbidden",
@@ -384,6 +394,9 @@ impl ConsoleError {
             ConsoleError::Conflict(Conflict::AlreadyDecided) => "already_decided",
             ConsoleError::Conflict(Conflict::BatchNotUnfinished) => "batch_not_unfinished",
             ConsoleError::Conflict(Conflict::TooManyPending) => "too_many_pending",
+            ConsoleError::Conflict(Conflict::LimitRequestDecided) => "already_decided",
+            ConsoleError::Conflict(Conflict::LimitRequestPending) => "already_pending",
+            ConsoleError::Conflict(Conflict::TooManyLimitRequests) => "too_many_limit_requests",
             ConsoleError::Store(_) => "store_error",
         }
     }

@@ -20,6 +20,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod console;
+pub mod credit;
 pub mod error;
 pub mod health;
 pub mod i18n;
@@ -174,6 +175,7 @@ pub fn app(state: AppState) -> Router {
         .merge(keys::router())
         .merge(signed::router())
         .merge(refunds::router())
+        .merge(credit::router())
         .merge(api::router())
         .fallback(not_found)
         // Inside the session middleware, so that refusals are drawn in the user's language.

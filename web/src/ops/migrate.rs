@@ -464,6 +464,27 @@ pub const TABLES: &[Table] = &[
         ),
         "id",
     ),
+    identity(
+        table(
+            "limit_requests",
+            &["id"],
+            &[
+                col("id", Int),
+                col("member_id", Int),
+                col("requested_by", Text),
+                col("credit_limit_before", Int),
+                col("credit_limit_asked", Int),
+                col("message", Text),
+                col("status", Text),
+                col("created_at", Int),
+                col("decided_at", Int),
+                col("decided_by", Text),
+                col("decision_reason", Text),
+                col("credit_limit_granted", Int),
+            ],
+        ),
+        "id",
+    ),
     table(
         "sessions",
         &["token_hash"],

@@ -17,6 +17,7 @@ pub mod error;
 pub mod exports;
 pub mod idempotency;
 pub mod keys;
+pub mod limit_requests;
 pub mod locks;
 pub mod manage;
 pub mod offers;
@@ -156,6 +157,11 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(applications::show))
         .routes(routes!(applications::approve))
         .routes(routes!(applications::refuse))
+        .routes(routes!(limit_requests::list, limit_requests::ask))
+        .routes(routes!(limit_requests::show))
+        .routes(routes!(limit_requests::withdraw))
+        .routes(routes!(limit_requests::grant))
+        .routes(routes!(limit_requests::decline))
         .routes(routes!(manage::set_credit_limit))
         .routes(routes!(manage::freeze))
         .routes(routes!(manage::unfreeze))

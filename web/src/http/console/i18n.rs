@@ -130,6 +130,18 @@ catalogue! {
     con_empty_default => "Vide : la valeur de la catégorie.", "Empty: the category's value.";
     con_invitation_sent => "Nouveau lien d'invitation (à usage unique) :", "New invitation link (single use):";
     con_clear_empty => "Vide pour effacer.", "Empty to clear.";
+    con_limit_requests => "Demandes de découvert", "Credit-limit requests";
+    con_limit_request => "Demande de découvert", "Credit-limit request";
+    con_asked => "Demandé", "Asked";
+    con_asked_by => "Demandé par", "Asked by";
+    con_limit_then => "Découvert lors de la demande", "Limit when asked";
+    con_limit_now => "Découvert actuel", "Limit now";
+    con_grant => "Accorder", "Grant";
+    con_decline => "Refuser la demande", "Decline the request";
+    con_granted => "Accordé", "Granted";
+    con_decided_by => "Décidé par", "Decided by";
+    con_grant_help => "Le montant demandé, ou un autre. Le plafond ne change pas. Le membre lit le motif.", "The amount asked, or another. The upper limit does not change. The member reads the reason.";
+    con_member_limit_request => "Demande de découvert en attente", "Credit-limit request waiting";
 }
 
 impl Tr {
@@ -302,6 +314,10 @@ impl Tr {
                 "malformed line (number of columns).",
             ),
             Problem::Rejected(rejection) => self.con_rejection(rejection),
+            Problem::SameAsCurrent => pick(
+                "c'est déjà la valeur en vigueur.",
+                "that is already the value in force.",
+            ),
         }
     }
 
@@ -375,6 +391,31 @@ impl Tr {
                     "Trop de candidatures en attente : réessayez dans quelques jours."
                 } else {
                     "Too many applications are waiting: please try again in a few days."
+                }
+            }
+            Conflict::LimitRequestDecided => {
+                if fr {
+                    "Cette demande de découvert a déjà été traitée ou retirée."
+                } else {
+                    "This credit-limit request was already decided or withdrawn."
+                }
+            }
+            Conflict::TooManyLimitRequests => {
+                if fr {
+                    "Vous avez fait le nombre maximal de demandes de découvert sur 30 jours : \
+                     contactez le gestionnaire du réseau."
+                } else {
+                    "You made the most credit-limit requests allowed in 30 days: contact the \
+                     network's manager."
+                }
+            }
+            Conflict::LimitRequestPending => {
+                if fr {
+                    "Une demande de découvert est déjà en attente : retirez-la ou attendez la \
+                     décision."
+                } else {
+                    "A credit-limit request is already waiting: withdraw it or wait for the \
+                     decision."
                 }
             }
         }

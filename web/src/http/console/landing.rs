@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::response::Response;
 
 use super::{page_error, reader};
-use crate::console::{applications, members, reviews};
+use crate::console::{applications, limit_requests, members, reviews};
 use crate::http::error::AppResult;
 use crate::http::session::Auth;
 use crate::http::templates::{page, Chrome};
@@ -19,6 +19,7 @@ struct LandingTemplate {
     members: i64,
     frozen: i64,
     pending: i64,
+    limit_requests: i64,
     reviews_due: usize,
     can_act: bool,
 }
@@ -27,6 +28,9 @@ pub async fn landing(State(state): State<AppState>, auth: Auth) -> AppResult<Res
     let actor = reader(&auth)?;
     let (members, frozen) = members::counts(&state.store).await.map_err(page_error)?;
     let pending = applications::pending_count(&state.store)
+        .await
+        .map_err(page_error)?;
+    let limit_requests = limit_requests::pending_count(&state.store)
         .await
         .map_err(page_error)?;
     let today = chrono::Utc::now().date_naive();
@@ -39,6 +43,7 @@ pub async fn landing(State(state): State<AppState>, auth: Auth) -> AppResult<Res
         members,
         frozen,
         pending,
+        limit_requests,
         reviews_due,
         can_act: actor.require_manager().is_ok(),
     })

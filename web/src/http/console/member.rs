@@ -184,6 +184,8 @@ struct MemberTemplate {
     /// The latest [`MEMBER_TRANSACTIONS_SHOWN`] transactions of the account.
     transactions: Vec<TransactionRow>,
     suggestion: SuggestionView,
+    /// The member's credit-limit request waiting, if any: its id and the amount asked.
+    limit_request: Option<(i64, String)>,
     values: Values,
     section: &'static str,
     messages: Vec<String>,
@@ -246,6 +248,10 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
     let suggestion = suggest::suggest(store, &actor, id, chrono::Utc::now())
         .await
         .map_err(page_error)?;
+    let limit_request = crate::console::limit_requests::pending_of(store, id)
+        .await
+        .map_err(page_error)?
+        .map(|r| (r.id, t.lang.amount(r.credit_limit_asked)));
     let history = limit_history(store, &actor, id)
         .await
         .map_err(page_error)?
@@ -401,6 +407,7 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
         actions,
         transactions,
         suggestion: suggestion_view(t, &suggestion),
+        limit_request,
         values,
         section: section_name(section),
         messages,

@@ -11,6 +11,7 @@ pub mod i18n;
 mod applications;
 mod import;
 mod landing;
+mod limit_requests;
 mod log;
 mod member;
 mod members;
@@ -74,6 +75,16 @@ pub fn router() -> Router<AppState> {
                 .layer(DefaultBodyLimit::max(MULTIPART_BODY_LEN_MAX)),
         )
         .route("/admin/import/{batch}/finish", post(import::finish))
+        .route("/admin/limit-requests", get(limit_requests::list))
+        .route("/admin/limit-requests/{id}", get(limit_requests::show))
+        .route(
+            "/admin/limit-requests/{id}/grant",
+            post(limit_requests::grant),
+        )
+        .route(
+            "/admin/limit-requests/{id}/decline",
+            post(limit_requests::decline),
+        )
         .route("/admin/reviews", get(reviews::show))
         .route("/admin/settings", post(reviews::settings))
         .route("/admin/transactions", get(transactions::find))
@@ -99,7 +110,7 @@ fn manager(auth: &Auth) -> AppResult<Actor> {
 }
 
 /// The errors that are not a form's to show.
-fn page_error(error: ConsoleError) -> AppError {
+pub(crate) fn page_error(error: ConsoleError) -> AppError {
     match error {
         ConsoleError::Forbidden => AppError::Forbidden,
         ConsoleError::NotFound => AppError::NotFound,
@@ -109,7 +120,7 @@ fn page_error(error: ConsoleError) -> AppError {
 }
 
 /// A form's problems to show (field errors, refusals, conflicts), or the error page.
-fn form_messages(t: super::i18n::Tr, error: ConsoleError) -> AppResult<Vec<String>> {
+pub(crate) fn form_messages(t: super::i18n::Tr, error: ConsoleError) -> AppResult<Vec<String>> {
     match error {
         ConsoleError::Invalid(_)
         | ConsoleError::InvalidFile(_)
@@ -153,7 +164,7 @@ fn csv_response(filename: &str, body: String) -> Response {
 }
 
 /// A unix time as the pages show it (UTC).
-fn time_text(seconds: i64) -> String {
+pub(crate) fn time_text(seconds: i64) -> String {
     chrono::DateTime::from_timestamp(seconds, 0)
         .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_default()
