@@ -62,6 +62,20 @@ story!(
             )
             .await
             .unwrap();
+            let (owner, _) = web::people::find_login(&store, "owner@alpha.fr")
+                .await
+                .unwrap()
+                .unwrap();
+            let asked = web::console::limit_requests::ask(
+                &store,
+                &owner,
+                &alpha,
+                Amount::from_units(4_000),
+                "Achats",
+            )
+            .await
+            .unwrap()
+            .id;
             let reads = [
                 "/admin".to_owned(),
                 "/admin/members".to_owned(),
@@ -70,6 +84,8 @@ story!(
                 "/admin/categories".to_owned(),
                 "/admin/applications".to_owned(),
                 format!("/admin/applications/{application}"),
+                "/admin/limit-requests".to_owned(),
+                format!("/admin/limit-requests/{asked}"),
                 "/admin/import".to_owned(),
                 "/admin/reviews".to_owned(),
                 "/admin/log".to_owned(),
@@ -87,6 +103,8 @@ story!(
                 "/admin/categories/1".to_owned(),
                 format!("/admin/applications/{application}/approve"),
                 format!("/admin/applications/{application}/refuse"),
+                format!("/admin/limit-requests/{asked}/grant"),
+                format!("/admin/limit-requests/{asked}/decline"),
                 "/admin/import/1/finish".to_owned(),
                 "/admin/settings".to_owned(),
             ];
@@ -155,6 +173,11 @@ story!(
                 .unwrap();
             assert_eq!(account.credit_limit(), Amount::from_units(1_000));
             assert_eq!(account.status(), ledger::AccountStatus::Active);
+            let still = web::console::limit_requests::pending_of(&store, id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(still.id, asked);
             assert!(store
                 .actions(&ActionFilter::default(), 10)
                 .await
@@ -165,6 +188,7 @@ story!(
             for link in [
                 "/admin/members",
                 "/admin/applications",
+                "/admin/limit-requests",
                 "/admin/import",
                 "/admin/categories",
                 "/admin/reviews",
