@@ -380,6 +380,21 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
         )
         .await?;
     }
+    // A credit-limit request waiting, so the console's list is not empty: the third member
+    // (limit 5 000) asks for 8 000.
+    let asker = members[2].clone();
+    let (owner, _) = people::find_login(store, "membre03@demo.troc")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo owner membre03 missing"))?;
+    crate::console::limit_requests::ask(
+        store,
+        &owner,
+        &asker,
+        Amount::from_units(8_000),
+        "Nous préparons la saison : nouveaux achats de matériel auprès des membres du réseau.",
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("demo credit-limit request: {e}"))?;
     println!(
         "Demo network seeded: {} member companies, {DEMO_PAYMENTS} trades over {DEMO_DAYS} days.",
         members.len()

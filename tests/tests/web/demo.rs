@@ -47,6 +47,13 @@ story!(demo_seeds_an_empty_database_once, |db: &tests::TestDb| {
             .get("/admin")
             .await
             .assert_contains("id=\"members-count\">30<");
+        // A credit-limit request waits in the console, from the third member.
+        let page = manager.get("/admin").await;
+        page.assert_contains("id=\"limit-requests-count\">1<");
+        manager
+            .get("/admin/limit-requests?status=pending")
+            .await
+            .assert_contains("8 000,00");
         store.close().await;
     }
 });
