@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod network;
 pub mod ops;
 pub mod people;
+pub mod standing;
 pub mod store;
 pub mod tokens;
 pub mod trade;

@@ -12,6 +12,7 @@ mod rate_limits;
 mod refunds;
 mod reversals;
 mod signed;
+mod standing;
 mod trades;
 mod web_tokens;
 

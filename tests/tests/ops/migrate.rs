@@ -265,6 +265,29 @@ async fn seed(url: &str) -> Store {
     )
     .await
     .unwrap();
+    // A standing order paid once, then stopped (the NULL-able columns filled).
+    let today = chrono::Utc::now().date_naive();
+    let standing = web::standing::create(
+        &store,
+        &owner,
+        &alpha,
+        &web::standing::NewStanding {
+            payee_member_id: beta.id,
+            amount: Amount::from_units(12),
+            reference: "LOYER".into(),
+            memo: "Bureau".into(),
+            every: web::standing::Every::Month,
+            first_date: today,
+            end_date: Some(today + chrono::Duration::days(400)),
+        },
+        today,
+    )
+    .await
+    .unwrap();
+    web::standing::run_due(&store, today).await.unwrap();
+    web::standing::cancel(&store, &owner, &alpha, standing.id)
+        .await
+        .unwrap();
 
     // The store's write path.
     let bulk = store

@@ -185,6 +185,12 @@ pub enum Field {
     SalesShareBp,
     File,
     RequestKey,
+    /// A standing order's fields (`crate::standing`).
+    Payee,
+    Amount,
+    Every,
+    FirstDate,
+    EndDate,
 }
 
 impl Field {
@@ -216,6 +222,11 @@ impl Field {
             Field::SalesShareBp => "sales_share_bp",
             Field::File => "file",
             Field::RequestKey => "idempotency_key",
+            Field::Payee => "payee",
+            Field::Amount => "amount",
+            Field::Every => "every",
+            Field::FirstDate => "first_date",
+            Field::EndDate => "end_date",
         }
     }
 }
@@ -349,6 +360,10 @@ pub enum Conflict {
     LimitRequestPending,
     /// The member made as many credit-limit requests as it may in 30 days.
     TooManyLimitRequests,
+    /// The member has as many active standing orders as it may.
+    TooManyStandingOrders,
+    /// The standing order was cancelled or finished already.
+    StandingOrderEnded,
 }
 
 /// Why a console action did not happen. Nothing was changed.
@@ -383,7 +398,8 @@ impl ConsoleError {
 
     /// A stable machine code: `forbidden`, `not_found`, `invalid`, `invalid_file`, the
     /// ledger rejection's own code, `already_decided`, `batch_not_unfinished`, `too_many_pending`,
-    /// `already_pending`, `too_many_limit_requests`, `store_error`.
+    /// `already_pending`, `too_many_limit_requests`, `too_many_standing_orders`,
+    /// `standing_order_ended`, `store_error`.
     pub fn code(&self) -> &'static str {
         match self {
             ConsoleError::Forbidden => "forbidden",
@@ -397,6 +413,8 @@ impl ConsoleError {
             ConsoleError::Conflict(Conflict::LimitRequestDecided) => "already_decided",
             ConsoleError::Conflict(Conflict::LimitRequestPending) => "already_pending",
             ConsoleError::Conflict(Conflict::TooManyLimitRequests) => "too_many_limit_requests",
+            ConsoleError::Conflict(Conflict::TooManyStandingOrders) => "too_many_standing_orders",
+            ConsoleError::Conflict(Conflict::StandingOrderEnded) => "standing_order_ended",
             ConsoleError::Store(_) => "store_error",
         }
     }

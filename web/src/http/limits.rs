@@ -47,9 +47,11 @@ pub const BODY_LEN_MAX_BY_ROUTE: &[(&str, usize)] = &[];
 pub const LOGIN_ROUTES: &[&str] = &["/login"];
 /// Routes whose `POST` moves money, counted per client IP: paying, accepting a payment
 /// request, ordering from an offer, confirming or cancelling an order, checking or paying a
-/// signed payment order, refunding a payment received.
+/// signed payment order, refunding a payment received, setting up a standing order (its
+/// first payment may be made at once).
 pub const PAYMENT_ROUTES: &[&str] = &[
     "/pay",
+    "/standing-orders",
     "/pay/signed",
     "/payments/{id}/refund",
     "/requests/{id}/accept",

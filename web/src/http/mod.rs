@@ -33,6 +33,7 @@ pub mod network;
 pub mod refunds;
 pub mod session;
 pub mod signed;
+pub mod standing;
 pub mod templates;
 pub mod tokens;
 pub mod trades;
@@ -176,6 +177,7 @@ pub fn app(state: AppState) -> Router {
         .merge(signed::router())
         .merge(refunds::router())
         .merge(credit::router())
+        .merge(standing::router())
         .merge(api::router())
         .fallback(not_found)
         // Inside the session middleware, so that refusals are drawn in the user's language.
@@ -251,7 +253,8 @@ pub async fn serve_on(state: AppState, listener: tokio::net::TcpListener) -> std
 }
 
 /// Housekeeping that must not wait for someone to open a page: release expired order holds
-/// (through the ledger), expire unpaid requests, drop expired sessions. Stops between two
+/// (through the ledger), expire unpaid requests, pay the standing orders due, drop expired
+/// sessions. Stops between two
 /// sweeps when `stopping` turns true, never in the middle of one.
 async fn housekeeping(state: AppState, mut stopping: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(SWEEP_INTERVAL);
@@ -265,6 +268,18 @@ async fn housekeeping(state: AppState, mut stopping: tokio::sync::watch::Receive
         }
         if let Err(error) = crate::trade::expire_requests(&state.store).await {
             tracing::warn!(%error, "could not expire payment requests");
+        }
+        let today = chrono::Utc::now().date_naive();
+        match crate::standing::run_due(&state.store, today).await {
+            Ok(swept) if swept.paid + swept.refused > 0 => {
+                tracing::info!(
+                    paid = swept.paid,
+                    refused = swept.refused,
+                    "standing orders paid"
+                );
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "could not pay standing orders"),
         }
         if let Err(error) = crate::people::purge_sessions(&state.store).await {
             tracing::warn!(%error, "could not purge expired sessions");

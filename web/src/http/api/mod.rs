@@ -25,6 +25,7 @@ pub mod orders;
 pub mod payments;
 pub mod reports;
 pub mod reviews;
+pub mod standing;
 pub mod stats;
 pub mod transactions;
 pub mod types;
@@ -114,6 +115,9 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(stats::network_stats))
         .routes(routes!(payments::pay))
         .routes(routes!(payments::refund))
+        .routes(routes!(standing::list, standing::create))
+        .routes(routes!(standing::show))
+        .routes(routes!(standing::cancel))
         .routes(routes!(transactions::show))
         .routes(routes!(transactions::reverse))
         .routes(routes!(payments::list_requests, payments::create_request))

@@ -176,6 +176,11 @@ impl Tr {
             Field::Code => ("Code", "Code"),
             Field::File => ("Fichier", "File"),
             Field::RequestKey => ("Jeton", "Token"),
+            Field::Payee => ("Bénéficiaire", "Payee"),
+            Field::Amount => ("Montant", "Amount"),
+            Field::Every => ("Périodicité", "Frequency"),
+            Field::FirstDate => ("Première échéance", "First payment"),
+            Field::EndDate => ("Dernière échéance", "Last payment"),
             // The settings form's own labels.
             Field::NearLimitPct => return self.con_near_limit_pct(),
             Field::NegativeDays => return self.con_negative_days(),
@@ -407,6 +412,21 @@ impl Tr {
                 } else {
                     "You made the most credit-limit requests allowed in 30 days: contact the \
                      network's manager."
+                }
+            }
+            Conflict::TooManyStandingOrders => {
+                if fr {
+                    "Vous avez déjà le nombre maximal de virements permanents actifs : \
+                     arrêtez-en un d'abord."
+                } else {
+                    "You already have the most active standing orders allowed: stop one first."
+                }
+            }
+            Conflict::StandingOrderEnded => {
+                if fr {
+                    "Ce virement permanent est déjà arrêté ou terminé."
+                } else {
+                    "This standing order was already stopped or finished."
                 }
             }
             Conflict::LimitRequestPending => {
