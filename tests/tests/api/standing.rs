@@ -414,6 +414,17 @@ story!(standing_orders_on_the_web, |db: &tests::TestDb| {
         let cancel = format!("/standing-orders/{id}/cancel");
         page.assert_contains(&format!("action=\"{cancel}\""));
 
+        // A due date the ledger refuses is on the payer's dashboard, escaped.
+        let before = ledger_state(&store, &alpha, &beta).await;
+        let page = post_form(&mut owner, fields("2 000", today_text.clone())).await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("refusée (insufficient_credit)");
+        assert_eq!(ledger_state(&store, &alpha, &beta).await, before);
+        let dashboard = owner.get("/dashboard").await;
+        dashboard.assert_contains("vers Beta &#38; Fils &#60;SAS&#62; : l&#39;échéance du");
+        dashboard.assert_contains("(2 000,00) n&#39;a pas été payée (crédit insuffisant)");
+        assert!(!payee.get("/dashboard").await.body.contains("pas été payée"));
+
         // The payee stops it; once.
         let mut stranger_page = accountant.post(&cancel, &[]).await;
         assert_eq!(stranger_page.status, StatusCode::FORBIDDEN);

@@ -198,8 +198,11 @@ struct DashboardTemplate {
     chart: Option<Chart>,
     recent: Vec<LineView>,
     requests: Vec<trade::RequestView>,
-    reminders: Vec<&'static str>,
+    reminders: Vec<String>,
 }
+
+/// How long the dashboard reminds a payer of a refused standing-order payment, in days.
+pub const STANDING_REFUSED_DAYS: i64 = 35;
 
 async fn dashboard(State(state): State<AppState>, auth: MemberReader) -> AppResult<Response> {
     let t = auth.tr();
@@ -235,15 +238,29 @@ async fn dashboard(State(state): State<AppState>, auth: MemberReader) -> AppResu
     let mut reminders = Vec::new();
     if let Some(since) = account.negative_since() {
         if Utc::now() - since > chrono::Duration::days(90) {
-            reminders.push(t.reminder_negative());
+            reminders.push(t.reminder_negative().to_owned());
         }
     }
     let limit = account.credit_limit().minor();
     if limit > 0 && -account.balance().minor() * 10 > limit * 8 {
-        reminders.push(t.reminder_near_limit());
+        reminders.push(t.reminder_near_limit().to_owned());
     }
     if trade::deliveries_waiting(&state, &auth.member).await? > 0 {
-        reminders.push(t.reminder_deliveries());
+        reminders.push(t.reminder_deliveries().to_owned());
+    }
+    // Standing orders whose due date the ledger refused lately: the payer must know.
+    let since = (Utc::now() - chrono::Duration::days(STANDING_REFUSED_DAYS)).timestamp();
+    let refused = crate::standing::refused_since(&state.store, auth.member.id, since)
+        .await
+        .map_err(super::console::page_error)?;
+    if !refused.is_empty() {
+        let payees: std::collections::BTreeSet<i64> =
+            refused.iter().map(|r| r.payee_member_id).collect();
+        let names = people::names_of_members(&state.store, &payees).await?;
+        for run in &refused {
+            let payee = names.get(&run.payee_member_id).map_or("", String::as_str);
+            reminders.push(t.reminder_standing_refused(run, payee));
+        }
     }
     page(DashboardTemplate {
         c: auth.chrome(),

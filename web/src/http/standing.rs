@@ -437,6 +437,34 @@ impl Tr {
         }
     }
 
+    /// A dashboard reminder: one refused due date of a standing order.
+    pub fn reminder_standing_refused(&self, run: &standing::RefusedRun, payee: &str) -> String {
+        let why = match (self.lang, run.rejection.as_str()) {
+            (Lang::Fr, "insufficient_credit") => "crédit insuffisant".to_owned(),
+            (Lang::Fr, "account_frozen") => "compte gelé".to_owned(),
+            (Lang::Fr, "account_closed") => "compte clôturé".to_owned(),
+            (Lang::Fr, code) => format!("refus du grand livre « {code} »"),
+            (Lang::En, "insufficient_credit") => "not enough credit".to_owned(),
+            (Lang::En, "account_frozen") => "account frozen".to_owned(),
+            (Lang::En, "account_closed") => "account closed".to_owned(),
+            (Lang::En, code) => format!("the ledger refused it: \"{code}\""),
+        };
+        let amount = self.lang.amount(run.amount);
+        let due = date_text(run.due_date);
+        match self.lang {
+            Lang::Fr => format!(
+                "Virement permanent n° {} vers {payee} : l'échéance du {due} ({amount}) n'a \
+                 pas été payée ({why}). Elle ne sera pas représentée.",
+                run.order_id
+            ),
+            Lang::En => format!(
+                "Standing order no. {} to {payee}: the payment due on {due} ({amount}) was not \
+                 made ({why}). It will not be tried again.",
+                run.order_id
+            ),
+        }
+    }
+
     pub fn so_status(&self, status: StandingStatus) -> &'static str {
         match (self.lang, status) {
             (Lang::Fr, StandingStatus::Active) => "actif",
