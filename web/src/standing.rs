@@ -251,13 +251,22 @@ pub async fn member_orders(
     store: &Store,
     member_id: i64,
 ) -> ConsoleResult<(Vec<StandingOrder>, Vec<StandingOrder>)> {
+    member_orders_upto(store, member_id, STANDING_ORDERS_LISTED_MAX).await
+}
+
+/// [`member_orders`], at most `limit` each (the data package).
+pub async fn member_orders_upto(
+    store: &Store,
+    member_id: i64,
+    limit: i64,
+) -> ConsoleResult<(Vec<StandingOrder>, Vec<StandingOrder>)> {
     let mut sides = Vec::with_capacity(2);
     for column in ["payer_member_id", "payee_member_id"] {
         let sql = format!(
             "SELECT {COLUMNS} FROM standing_orders WHERE {column} = $1 ORDER BY id DESC LIMIT $2"
         );
         let rows = dispatch!(store.backend(), pool => {
-            let rows = sqlx::query(&sql).bind(member_id).bind(STANDING_ORDERS_LISTED_MAX)
+            let rows = sqlx::query(&sql).bind(member_id).bind(limit)
                 .fetch_all(pool).await?;
             rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?
         });
@@ -270,11 +279,16 @@ pub async fn member_orders(
 
 /// An order's latest runs, newest first, at most [`RUNS_LISTED_MAX`].
 pub async fn runs(store: &Store, order_id: i64) -> ConsoleResult<Vec<Run>> {
+    runs_upto(store, order_id, RUNS_LISTED_MAX).await
+}
+
+/// An order's latest runs, newest first, at most `limit`.
+pub async fn runs_upto(store: &Store, order_id: i64, limit: i64) -> ConsoleResult<Vec<Run>> {
     let rows: Vec<RunRow> = dispatch!(store.backend(), pool => {
         sqlx::query_as(
             "SELECT due_date, tx_id, rejection, ran_at FROM standing_order_runs \
              WHERE order_id = $1 ORDER BY due_date DESC LIMIT $2")
-            .bind(order_id).bind(RUNS_LISTED_MAX).fetch_all(pool).await?
+            .bind(order_id).bind(limit).fetch_all(pool).await?
     });
     rows.into_iter()
         .map(|(due, tx_id, rejection, ran_at)| run_of(due, tx_id, rejection, ran_at))

@@ -57,6 +57,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/members/{id}/invitation"),
     ("post", "/api/v1/members/{id}/recovery"),
     ("put", "/api/v1/members/{id}/review"),
+    ("get", "/api/v1/company/data"),
     ("get", "/api/v1/limit-requests"),
     ("post", "/api/v1/limit-requests"),
     ("get", "/api/v1/limit-requests/{id}"),

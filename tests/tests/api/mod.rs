@@ -7,6 +7,7 @@ mod limit_requests;
 mod manage;
 mod nul;
 mod orders;
+mod package;
 mod payments;
 mod rate_limits;
 mod refunds;
@@ -68,13 +69,20 @@ impl Answer {
 #[derive(Clone)]
 pub struct Api {
     router: Router,
+    state: AppState,
 }
 
 impl Api {
     pub fn new(state: AppState) -> Api {
         Api {
-            router: web::http::app(state),
+            router: web::http::app(state.clone()),
+            state,
         }
+    }
+
+    /// The state the app serves (its limiters, its store).
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     pub async fn send(

@@ -268,11 +268,20 @@ pub async fn of_member(store: &Store, member_id: i64, id: i64) -> ConsoleResult<
 
 /// The member's requests, newest first, at most [`LIMIT_REQUESTS_OF_MEMBER_MAX`].
 pub async fn member_requests(store: &Store, member_id: i64) -> ConsoleResult<Vec<LimitRequest>> {
+    member_requests_upto(store, member_id, LIMIT_REQUESTS_OF_MEMBER_MAX).await
+}
+
+/// The member's requests, newest first, at most `limit` (the data package).
+pub async fn member_requests_upto(
+    store: &Store,
+    member_id: i64,
+    limit: i64,
+) -> ConsoleResult<Vec<LimitRequest>> {
     let filter = Filter {
         member_id,
         ..Filter::default()
     };
-    select(store, filter, LIMIT_REQUESTS_OF_MEMBER_MAX).await
+    select(store, filter, limit).await
 }
 
 /// The member's waiting request, if any.

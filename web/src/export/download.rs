@@ -56,6 +56,11 @@ impl DownloadLimiter {
     pub fn available(&self) -> usize {
         self.permits.available_permits()
     }
+
+    /// A permit for one more download, if one is free; held until the body ends.
+    pub fn try_permit(&self) -> Option<OwnedSemaphorePermit> {
+        self.permits.clone().try_acquire_owned().ok()
+    }
 }
 
 impl Default for DownloadLimiter {

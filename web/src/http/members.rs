@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/company/privacy", post(update_privacy))
         .route("/company/invite", post(invite_staff))
         .route("/company/users/{id}/remove", post(remove_user))
+        .route("/company/data.jsonl", get(data_package))
         .route("/directory", get(directory))
 }
 
@@ -448,4 +449,55 @@ async fn directory(State(state): State<AppState>, auth: Auth) -> AppResult<Respo
         c: auth.chrome(),
         entries,
     })
+}
+
+/// `/company/data.jsonl`: the company's data package (`api::package`), for any of its users.
+/// Too many downloads at once, or a kind with more rows than a package holds, answer 503:
+/// the API's `GET /api/v1/company/data` tells the two apart.
+async fn data_package(State(state): State<AppState>, auth: MemberReader) -> AppResult<Response> {
+    match super::api::package::package(&state, &auth.member).await {
+        Ok(response) => Ok(response),
+        Err(super::api::package::PackageError::Api(error)) => {
+            Err(AppError::Internal(format!("data package: {error:?}")))
+        }
+        Err(error) => {
+            tracing::warn!(%error, member = auth.member.id, "data package not started");
+            Err(AppError::Unavailable)
+        }
+    }
+}
+
+impl Tr {
+    pub fn data_title(&self) -> &'static str {
+        match self.lang {
+            super::i18n::Lang::Fr => "Vos données",
+            super::i18n::Lang::En => "Your data",
+        }
+    }
+
+    pub fn data_intro(&self) -> &'static str {
+        match self.lang {
+            super::i18n::Lang::Fr => {
+                "Tout ce que le réseau conserve sur votre entreprise, en un fichier à emporter \
+                 (JSON Lines, un enregistrement par ligne, format documenté) : profil, compte et \
+                 limites, utilisateurs, annonces, demandes de paiement, commandes, virements \
+                 permanents, demandes de découvert et toutes vos opérations. Vos livres existent \
+                 aussi aux formats des comptables (FEC, CSV, OFX…) sur la page Comptabilité."
+            }
+            super::i18n::Lang::En => {
+                "Everything the network keeps about your company, in one file to take with you \
+                 (JSON Lines, one record per line, a documented format): profile, account and \
+                 limits, users, listings, payment requests, orders, standing orders, credit-limit \
+                 requests and every transaction. Your books also come in the accountants' \
+                 formats (FEC, CSV, OFX...) on the Accounting page."
+            }
+        }
+    }
+
+    pub fn data_download(&self) -> &'static str {
+        match self.lang {
+            super::i18n::Lang::Fr => "Télécharger toutes vos données",
+            super::i18n::Lang::En => "Download all your data",
+        }
+    }
 }

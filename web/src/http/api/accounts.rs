@@ -189,15 +189,23 @@ pub async fn transactions(
     let limit = types::limit(&params)?;
     let after = types::cursor(&params, "after")?;
     let (account, _) = readable_account(&state, &auth, &id).await?;
-    let me = account.id();
-    let page = activity::history(
-        &state.store,
-        me,
-        &Filter::default(),
-        after.map(|id| TxId(id as u64)),
-        limit,
-    )
-    .await?;
+    let (items, next) =
+        transaction_items(&state, account.id(), after.map(|id| TxId(id as u64)), limit).await?;
+    Ok(Json(TransactionPage {
+        items,
+        next: next.map(|id| id.0.to_string()),
+    }))
+}
+
+/// One page of an account's transactions as the API shows them, newest first, before
+/// `after`; and the cursor of the next page. Also the data package's transaction records.
+pub(crate) async fn transaction_items(
+    state: &AppState,
+    me: ledger::AccountId,
+    after: Option<TxId>,
+    limit: usize,
+) -> ApiResult<(Vec<TransactionItem>, Option<TxId>)> {
+    let page = activity::history(&state.store, me, &Filter::default(), after, limit).await?;
     // The members behind this page's counterparties only, in one read.
     let counterparties: std::collections::BTreeSet<ledger::AccountId> = page
         .lines
@@ -233,10 +241,7 @@ pub async fn transactions(
             }
         })
         .collect();
-    Ok(Json(TransactionPage {
-        items,
-        next: page.next_before.map(|id| id.0.to_string()),
-    }))
+    Ok((items, page.next_before))
 }
 
 /// Every account of the network with its balance.

@@ -281,7 +281,7 @@ pub struct CompanyBody {
     pub in_directory: bool,
 }
 
-fn company_body(m: &people::Member) -> CompanyBody {
+pub(crate) fn company_body(m: &people::Member) -> CompanyBody {
     CompanyBody {
         member_id: m.id,
         account_id: m.account_id,
@@ -426,7 +426,7 @@ pub struct CompanyUsers {
     pub items: Vec<super::manage::MemberUser>,
 }
 
-async fn company_users(state: &AppState, member_id: i64) -> ApiResult<CompanyUsers> {
+pub(crate) async fn company_users(state: &AppState, member_id: i64) -> ApiResult<CompanyUsers> {
     Ok(CompanyUsers {
         items: people::users_of_member(&state.store, member_id)
             .await?

@@ -46,7 +46,7 @@ pub struct LimitRequestItem {
     pub credit_limit_granted: Option<String>,
 }
 
-fn item(r: &LimitRequest) -> LimitRequestItem {
+pub(crate) fn item(r: &LimitRequest) -> LimitRequestItem {
     LimitRequestItem {
         id: r.id,
         member_id: r.member_id,

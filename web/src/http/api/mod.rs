@@ -22,6 +22,7 @@ pub mod locks;
 pub mod manage;
 pub mod offers;
 pub mod orders;
+pub mod package;
 pub mod payments;
 pub mod reports;
 pub mod reviews;
@@ -127,6 +128,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(directory::directory))
         .routes(routes!(directory::company, directory::set_profile))
         .routes(routes!(directory::set_privacy))
+        .routes(routes!(package::data))
         .routes(routes!(directory::list_users))
         .routes(routes!(directory::invite_user))
         .routes(routes!(directory::remove_user))

@@ -41,7 +41,7 @@ pub struct OrderItem {
     pub expires_at: String,
 }
 
-fn order_item(o: &Order) -> OrderItem {
+pub(crate) fn order_item(o: &Order) -> OrderItem {
     OrderItem {
         id: o.id,
         offer_id: o.listing_id,

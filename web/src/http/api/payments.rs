@@ -253,7 +253,7 @@ pub struct RequestItem {
     pub created_at: String,
 }
 
-fn request_item(r: &PaymentRequest) -> RequestItem {
+pub(crate) fn request_item(r: &PaymentRequest) -> RequestItem {
     RequestItem {
         id: r.id,
         seller_member_id: r.seller_member_id,

@@ -76,7 +76,7 @@ fn day(date: NaiveDate) -> String {
     date.format("%Y-%m-%d").to_string()
 }
 
-fn item(order: &StandingOrder, runs: &[Run]) -> StandingOrderItem {
+pub(crate) fn item(order: &StandingOrder, runs: &[Run]) -> StandingOrderItem {
     StandingOrderItem {
         id: order.id,
         payer: order.payer_member_id,
