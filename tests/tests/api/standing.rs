@@ -411,6 +411,14 @@ story!(standing_orders_on_the_web, |db: &tests::TestDb| {
         let page = payee.get("/standing-orders").await;
         page.assert_contains("id=\"so-received\"");
         page.assert_contains("Alpha SARL");
+        // The manager sees the member's commitments on its console page.
+        let console = manager.get(&format!("/admin/members/{}", alpha.id)).await;
+        console.assert_contains("id=\"member-standing\"");
+        console.assert_contains("payé à Beta &#38; Fils &#60;SAS&#62;");
+        manager
+            .get(&format!("/admin/members/{}", beta.id))
+            .await
+            .assert_contains("reçu de Alpha SARL");
         let cancel = format!("/standing-orders/{id}/cancel");
         page.assert_contains(&format!("action=\"{cancel}\""));
 

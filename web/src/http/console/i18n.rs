@@ -142,6 +142,9 @@ catalogue! {
     con_decided_by => "Décidé par", "Decided by";
     con_grant_help => "Le montant demandé, ou un autre. Le plafond ne change pas. Le membre lit le motif.", "The amount asked, or another. The upper limit does not change. The member reads the reason.";
     con_member_limit_request => "Demande de découvert en attente", "Credit-limit request waiting";
+    con_standing => "Virements permanents actifs", "Active standing orders";
+    con_standing_paid => "payé à", "paid to";
+    con_standing_received => "reçu de", "received from";
 }
 
 impl Tr {

@@ -89,6 +89,17 @@ pub struct HistoryRow {
     below_debt: bool,
 }
 
+/// One of the member's active standing orders, paid or received.
+pub struct StandingRow {
+    id: i64,
+    /// « payé à » or « reçu de ».
+    direction: &'static str,
+    other: String,
+    amount: String,
+    every: &'static str,
+    next: String,
+}
+
 /// One of the member's latest transactions, linked to its page (where a manager may
 /// reverse it).
 pub struct TransactionRow {
@@ -184,6 +195,8 @@ struct MemberTemplate {
     /// The latest [`MEMBER_TRANSACTIONS_SHOWN`] transactions of the account.
     transactions: Vec<TransactionRow>,
     suggestion: SuggestionView,
+    /// Its active standing orders, paid then received (commitments the limits should allow).
+    standing: Vec<StandingRow>,
     /// The member's credit-limit request waiting, if any: its id and the amount asked.
     limit_request: Option<(i64, String)>,
     values: Values,
@@ -248,6 +261,39 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
     let suggestion = suggest::suggest(store, &actor, id, chrono::Utc::now())
         .await
         .map_err(page_error)?;
+    let standing = {
+        let (paid, received) = crate::standing::member_orders(store, id)
+            .await
+            .map_err(page_error)?;
+        let active = |o: &&crate::standing::StandingOrder| {
+            o.status == crate::standing::StandingStatus::Active
+        };
+        let others: std::collections::BTreeSet<i64> = paid
+            .iter()
+            .filter(active)
+            .map(|o| o.payee_member_id)
+            .chain(received.iter().filter(active).map(|o| o.payer_member_id))
+            .collect();
+        let names = crate::people::names_of_members(store, &others).await?;
+        let row = |o: &crate::standing::StandingOrder, direction, other: i64| StandingRow {
+            id: o.id,
+            direction,
+            other: names.get(&other).cloned().unwrap_or_default(),
+            amount: t.lang.amount(o.amount),
+            every: t.so_every(o.every),
+            next: o.next_date.map(|d| d.to_string()).unwrap_or_default(),
+        };
+        paid.iter()
+            .filter(active)
+            .map(|o| row(o, t.con_standing_paid(), o.payee_member_id))
+            .chain(
+                received
+                    .iter()
+                    .filter(active)
+                    .map(|o| row(o, t.con_standing_received(), o.payer_member_id)),
+            )
+            .collect::<Vec<_>>()
+    };
     let limit_request = crate::console::limit_requests::pending_of(store, id)
         .await
         .map_err(page_error)?
@@ -407,6 +453,7 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
         actions,
         transactions,
         suggestion: suggestion_view(t, &suggestion),
+        standing,
         limit_request,
         values,
         section: section_name(section),
