@@ -440,6 +440,21 @@ story!(
             page.assert_contains("Bon historique");
             page.assert_contains("<td>2 500,00</td>");
             page.assert_contains("id=\"lr-form\"");
+            owner
+                .get("/dashboard")
+                .await
+                .assert_contains("Votre demande de découvert n° ");
+            let mut english = owner.sibling();
+            english.login("owner@alpha.fr", PASSWORD).await;
+            english.post("/lang", &[("lang", "en")]).await;
+            english
+                .get("/dashboard")
+                .await
+                .assert_contains("was granted: 2,500.00. Reason: Bon historique");
+            let page = english.get("/credit-limit").await;
+            page.assert_contains("Earlier requests");
+            page.assert_contains("granted");
+            english.post("/lang", &[("lang", "fr")]).await;
 
             // Asked again, then withdrawn by the owner; staff may not, Beta's owner finds none.
             owner
@@ -494,6 +509,10 @@ story!(
             let page = owner.get("/credit-limit").await;
             page.assert_contains("refusée");
             page.assert_contains("Attendons le bilan");
+            owner
+                .get("/dashboard")
+                .await
+                .assert_contains("est refusée. Motif : Attendons le bilan");
             manager
                 .get("/admin")
                 .await

@@ -453,6 +453,17 @@ story!(standing_orders_on_the_web, |db: &tests::TestDb| {
         );
         let page = owner.get("/standing-orders").await;
         page.assert_contains("arrêté");
+        let mut english = owner.sibling();
+        english.login("owner@alpha.fr", PASSWORD).await;
+        english.post("/lang", &[("lang", "en")]).await;
+        let page = english.get("/standing-orders").await;
+        page.assert_contains("Orders you pay");
+        page.assert_contains("stopped");
+        english
+            .get("/dashboard")
+            .await
+            .assert_contains("(2,000.00) was not made (not enough credit)");
+        english.post("/lang", &[("lang", "fr")]).await;
         store.close().await;
     }
 });

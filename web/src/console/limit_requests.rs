@@ -284,6 +284,23 @@ pub async fn member_requests_upto(
     select(store, filter, limit).await
 }
 
+/// The member's requests granted or declined since `since` (unix seconds), newest first, at
+/// most 3: the dashboard tells the member the answer.
+pub async fn decided_since(
+    store: &Store,
+    member_id: i64,
+    since: i64,
+) -> ConsoleResult<Vec<LimitRequest>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM limit_requests WHERE member_id = $1 \
+         AND status IN ('granted', 'declined') AND decided_at >= $2 ORDER BY id DESC LIMIT 3"
+    );
+    dispatch!(store.backend(), pool => {
+        let rows = sqlx::query(&sql).bind(member_id).bind(since).fetch_all(pool).await?;
+        rows.iter().map(from_row).collect::<Result<Vec<_>, _>>().map_err(ConsoleError::from)
+    })
+}
+
 /// The member's waiting request, if any.
 pub async fn pending_of(store: &Store, member_id: i64) -> ConsoleResult<Option<LimitRequest>> {
     let filter = Filter {

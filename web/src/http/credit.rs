@@ -351,6 +351,38 @@ impl Tr {
         }
     }
 
+    /// A dashboard reminder: the network's answer to a credit-limit request.
+    pub fn reminder_limit_answer(&self, r: &LimitRequest) -> String {
+        let fr = self.lang == Lang::Fr;
+        let reason = if r.decision_reason.is_empty() {
+            String::new()
+        } else if fr {
+            format!(" Motif : {}", r.decision_reason)
+        } else {
+            format!(" Reason: {}", r.decision_reason)
+        };
+        match (r.credit_limit_granted, fr) {
+            (Some(granted), true) => format!(
+                "Votre demande de découvert n° {} est accordée : {}.{reason}",
+                r.id,
+                self.lang.amount(granted)
+            ),
+            (Some(granted), false) => format!(
+                "Your credit-limit request no. {} was granted: {}.{reason}",
+                r.id,
+                self.lang.amount(granted)
+            ),
+            (None, true) => format!(
+                "Votre demande de découvert n° {} est refusée.{reason}",
+                r.id
+            ),
+            (None, false) => format!(
+                "Your credit-limit request no. {} was declined.{reason}",
+                r.id
+            ),
+        }
+    }
+
     pub fn lr_status(&self, status: LimitRequestStatus) -> &'static str {
         let fr = self.lang == Lang::Fr;
         match status {

@@ -201,6 +201,9 @@ struct DashboardTemplate {
     reminders: Vec<String>,
 }
 
+/// How long the dashboard shows the answer to a credit-limit request, in days.
+pub const LIMIT_ANSWER_DAYS: i64 = 14;
+
 /// How long the dashboard reminds a payer of a refused standing-order payment, in days.
 pub const STANDING_REFUSED_DAYS: i64 = 35;
 
@@ -247,6 +250,15 @@ async fn dashboard(State(state): State<AppState>, auth: MemberReader) -> AppResu
     }
     if trade::deliveries_waiting(&state, &auth.member).await? > 0 {
         reminders.push(t.reminder_deliveries().to_owned());
+    }
+    // The network's answers to the member's credit-limit requests, lately.
+    let since = (Utc::now() - chrono::Duration::days(LIMIT_ANSWER_DAYS)).timestamp();
+    let answered =
+        crate::console::limit_requests::decided_since(&state.store, auth.member.id, since)
+            .await
+            .map_err(super::console::page_error)?;
+    for request in &answered {
+        reminders.push(t.reminder_limit_answer(request));
     }
     // Standing orders whose due date the ledger refused lately: the payer must know.
     let since = (Utc::now() - chrono::Duration::days(STANDING_REFUSED_DAYS)).timestamp();
