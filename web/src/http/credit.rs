@@ -152,11 +152,7 @@ async fn refused(
     error: ConsoleError,
     typed: AskForm,
 ) -> AppResult<Response> {
-    let error = match error {
-        ConsoleError::Forbidden => return Err(AppError::Forbidden),
-        ConsoleError::NotFound => return Err(AppError::NotFound),
-        other => other,
-    };
+    // 403 and 404 are the error page's (`form_messages` hands them back).
     let messages = form_messages(auth.tr(), error)?;
     let outcome = Outcome {
         status: StatusCode::UNPROCESSABLE_ENTITY,

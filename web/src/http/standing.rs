@@ -186,11 +186,7 @@ async fn refused(
     error: ConsoleError,
     values: StandingForm,
 ) -> AppResult<Response> {
-    let error = match error {
-        ConsoleError::Forbidden => return Err(AppError::Forbidden),
-        ConsoleError::NotFound => return Err(AppError::NotFound),
-        other => other,
-    };
+    // 403 and 404 are the error page's (`form_messages` hands them back).
     let outcome = Outcome {
         status: StatusCode::UNPROCESSABLE_ENTITY,
         done: None,
