@@ -37,6 +37,8 @@ pub const END_DATE_AFTER_DAYS_MAX: i64 = 3_660;
 pub const RUNS_PER_SWEEP_MAX: usize = 1_000;
 /// Orders one read of [`run_due`] takes.
 const DUE_BATCH_ROWS: i64 = 200;
+/// Reads of due orders one [`run_due`] makes at most.
+const SWEEP_ROUNDS_MAX: usize = 50;
 /// Runs an order's detail shows (newest first).
 pub const RUNS_LISTED_MAX: i64 = 24;
 
@@ -486,7 +488,12 @@ pub async fn run_due(store: &Store, today: NaiveDate) -> ConsoleResult<Swept> {
         "SELECT {COLUMNS} FROM standing_orders WHERE status = 'active' AND next_date <= $1 \
          ORDER BY next_date, id LIMIT $2"
     );
-    while swept.paid + swept.refused < RUNS_PER_SWEEP_MAX {
+    // Each round reads the orders still due; a round where another process moved every one
+    // on first pays nothing, so the rounds are bounded too.
+    for _round in 0..SWEEP_ROUNDS_MAX {
+        if swept.paid + swept.refused >= RUNS_PER_SWEEP_MAX {
+            break;
+        }
         let due: Vec<StandingOrder> = dispatch!(store.backend(), pool => {
             let rows = sqlx::query(&sql).bind(&today_text).bind(DUE_BATCH_ROWS)
                 .fetch_all(pool).await?;
