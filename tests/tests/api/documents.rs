@@ -104,6 +104,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/standing-orders"),
     ("get", "/api/v1/standing-orders/{id}"),
     ("post", "/api/v1/standing-orders/{id}/cancel"),
+    ("get", "/api/v1/suggestions"),
     ("get", "/api/v1/tokens"),
     ("post", "/api/v1/tokens/{id}/revoke"),
     ("get", "/api/v1/wants"),

@@ -14,6 +14,7 @@ mod refunds;
 mod reversals;
 mod signed;
 mod standing;
+mod suggestions;
 mod trades;
 mod web_tokens;
 

@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/market", get(search).post(create))
         .route("/market/mine", get(mine))
+        .route("/market/for-you", get(for_you))
         .route("/market/new", get(new_form))
         .route("/market/{id}", get(show).post(update))
         .route("/market/{id}/edit", get(edit_form))
@@ -195,6 +196,36 @@ async fn mine(State(state): State<AppState>, auth: MemberAuth) -> AppResult<Resp
             .iter()
             .map(|l| view(t, l, auth.member.name.clone()))
             .collect(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "market_for_you.html")]
+struct ForYouTemplate {
+    c: Chrome,
+    to_buy: Vec<ListingView>,
+    to_sell: Vec<ListingView>,
+}
+
+/// `/market/for-you`: offers that meet the company's wants and wants its offers could fill
+/// (`network::brokering::for_member`), so that a positive balance finds something to buy and
+/// a debt a buyer. Owner and staff.
+async fn for_you(State(state): State<AppState>, auth: MemberAuth) -> AppResult<Response> {
+    let t = auth.tr();
+    let (to_buy, to_sell) =
+        crate::network::brokering::for_member(&state.store, &auth.member, &market::today())
+            .await
+            .map_err(|e| AppError::Internal(format!("suggestions: {e}")))?;
+    let views = |matches: &[crate::network::brokering::Match]| -> Vec<ListingView> {
+        matches
+            .iter()
+            .map(|m| view(t, &m.listing, m.counterparty.name.clone()))
+            .collect()
+    };
+    page(ForYouTemplate {
+        c: auth.chrome(),
+        to_buy: views(&to_buy),
+        to_sell: views(&to_sell),
     })
 }
 
@@ -538,6 +569,45 @@ async fn order(
         Err(OrderRefusal::Rejected(rejection)) => {
             let message = auth.tr().rejection(&rejection);
             show_with(&state, &auth.auth, id, Some(message)).await
+        }
+    }
+}
+
+impl Tr {
+    pub fn for_you_title(&self) -> &'static str {
+        match self.lang {
+            Lang::Fr => "Pour vous",
+            Lang::En => "For you",
+        }
+    }
+
+    pub fn for_you_intro(&self) -> &'static str {
+        match self.lang {
+            Lang::Fr => {
+                "Le réseau vit quand les soldes reviennent vers zéro : dépensez ce que vous avez \
+                 gagné, vendez pour rembourser ce que vous devez. Voici les offres qui répondent \
+                 à vos demandes, et les demandes que vos offres peuvent satisfaire, près de chez \
+                 vous d'abord."
+            }
+            Lang::En => {
+                "The network lives when balances come back to zero: spend what you earned, sell \
+                 to pay back what you owe. Here are the offers that meet your wants and the \
+                 wants your offers could fill, nearby first."
+            }
+        }
+    }
+
+    pub fn for_you_buy(&self) -> &'static str {
+        match self.lang {
+            Lang::Fr => "Des offres pour vos demandes",
+            Lang::En => "Offers for your wants",
+        }
+    }
+
+    pub fn for_you_sell(&self) -> &'static str {
+        match self.lang {
+            Lang::Fr => "Des demandes pour vos offres",
+            Lang::En => "Wants your offers could fill",
         }
     }
 }

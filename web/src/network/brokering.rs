@@ -112,6 +112,26 @@ pub async fn brokering(store: &Store, actor: &Actor, today: &str) -> NetworkResu
     Ok(result)
 }
 
+/// What the network suggests to one member (its own page, `/market/for-you`): open offers of
+/// other members in the categories of its open wants (any category when it has none) — what
+/// it could buy —, and open wants of other members in its sector and the categories of its
+/// open offers — what it could sell —, ranked as for the managers' lists, at most
+/// [`BROKERING_MATCHES_MAX`] each. Any member may read its own; nothing is stored.
+pub async fn for_member(
+    store: &Store,
+    member: &Member,
+    today: &str,
+) -> NetworkResult<(Vec<Match>, Vec<Match>)> {
+    let wants = own_categories(store, member, Kind::Want, today).await?;
+    let to_buy = matching(store, member, Kind::Offer, &wants, today).await?;
+    let mut offered = own_categories(store, member, Kind::Offer, today).await?;
+    if !offered.contains(&member.sector) {
+        offered.push(member.sector.clone());
+    }
+    let to_sell = matching(store, member, Kind::Want, &offered, today).await?;
+    Ok((to_buy, to_sell))
+}
+
 /// The categories of a member's own open listings of `kind`.
 async fn own_categories(
     store: &Store,

@@ -139,6 +139,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(offers::list_wants, offers::create_want))
         .routes(routes!(offers::show_want, offers::update_want))
         .routes(routes!(offers::close_want))
+        .routes(routes!(offers::suggestions))
         .routes(routes!(orders::place))
         .routes(routes!(orders::list))
         .routes(routes!(orders::show))

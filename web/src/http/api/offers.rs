@@ -526,3 +526,59 @@ pub async fn close_want(
 ) -> ApiResult<Response> {
     close_of(&state, &auth, &id, &request, Kind::Want).await
 }
+
+/// A listing the network suggests to the caller's company, with who posted it (never its
+/// balance: members may hide it).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SuggestedListing {
+    pub listing: ListingItem,
+    pub counterparty_id: i64,
+    pub counterparty_name: String,
+    /// Posted by a member in the caller's city.
+    pub same_city: bool,
+}
+
+/// What the caller's company could buy and sell.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Suggestions {
+    /// Open offers in the categories of its open wants (any category when it has none),
+    /// at most 5.
+    pub to_buy: Vec<SuggestedListing>,
+    /// Open wants in its sector and the categories of its open offers, at most 5.
+    pub to_sell: Vec<SuggestedListing>,
+}
+
+fn suggested(matches: &[crate::network::brokering::Match]) -> Vec<SuggestedListing> {
+    matches
+        .iter()
+        .map(|m| SuggestedListing {
+            listing: listing_item(&m.listing),
+            counterparty_id: m.counterparty.id,
+            counterparty_name: m.counterparty.name.clone(),
+            same_city: m.same_city,
+        })
+        .collect()
+}
+
+/// Listings the network suggests to the caller's company (its owner or staff): offers that
+/// meet its wants, wants its offers could fill; in its city first (`/market/for-you`).
+#[utoipa::path(get, path = "/api/v1/suggestions", tag = "offers",
+    responses(
+        (status = 200, description = "Offers to buy, wants to fill", body = Suggestions),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a member's owner or staff", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn suggestions(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+) -> ApiResult<Json<Suggestions>> {
+    refuse_member_accountant(&auth)?;
+    let member = auth.member()?;
+    let (to_buy, to_sell) =
+        crate::network::brokering::for_member(&state.store, member, &market::today()).await?;
+    Ok(Json(Suggestions {
+        to_buy: suggested(&to_buy),
+        to_sell: suggested(&to_sell),
+    }))
+}
