@@ -325,10 +325,11 @@ pub async fn last_runs(
         .map_err(ConsoleError::from)
 }
 
-/// A due date the ledger refused, for the payer's reminders.
+/// A due date the ledger refused, for the reminders of both companies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefusedRun {
     pub order_id: i64,
+    pub payer_member_id: i64,
     pub payee_member_id: i64,
     pub amount: Amount,
     pub due_date: NaiveDate,
@@ -339,32 +340,37 @@ pub struct RefusedRun {
 /// Reminders shown at most (the latest refusals).
 pub const REFUSED_SHOWN_MAX: i64 = 5;
 
-/// The due dates of the member's orders refused since `since` (unix seconds), newest first,
-/// at most [`REFUSED_SHOWN_MAX`]: one read, usually empty (the dashboard's reminders).
+/// The due dates refused since `since` (unix seconds) of the orders the member pays or
+/// receives, newest first, at most [`REFUSED_SHOWN_MAX`]: one read, usually empty (the
+/// dashboard's reminders).
 pub async fn refused_since(
     store: &Store,
-    payer_member_id: i64,
+    member_id: i64,
     since: i64,
 ) -> ConsoleResult<Vec<RefusedRun>> {
-    let rows: Vec<(i64, i64, i64, String, String)> = dispatch!(store.backend(), pool => {
+    let rows: Vec<(i64, i64, i64, i64, String, String)> = dispatch!(store.backend(), pool => {
         sqlx::query_as(
-            "SELECT o.id, o.payee_member_id, o.amount, r.due_date, r.rejection \
-             FROM standing_orders o JOIN standing_order_runs r ON r.order_id = o.id \
-             WHERE o.payer_member_id = $1 AND r.rejection IS NOT NULL AND r.ran_at >= $2 \
+            "SELECT o.id, o.payer_member_id, o.payee_member_id, o.amount, r.due_date, \
+             r.rejection FROM standing_orders o JOIN standing_order_runs r ON r.order_id = o.id \
+             WHERE (o.payer_member_id = $1 OR o.payee_member_id = $1) \
+             AND r.rejection IS NOT NULL AND r.ran_at >= $2 \
              ORDER BY r.ran_at DESC, o.id DESC LIMIT $3")
-            .bind(payer_member_id).bind(since).bind(REFUSED_SHOWN_MAX)
+            .bind(member_id).bind(since).bind(REFUSED_SHOWN_MAX)
             .fetch_all(pool).await?
     });
     rows.into_iter()
-        .map(|(order_id, payee_member_id, amount, due, rejection)| {
-            Ok(RefusedRun {
-                order_id,
-                payee_member_id,
-                amount: Amount::from_minor(amount),
-                due_date: date_of(&due)?,
-                rejection,
-            })
-        })
+        .map(
+            |(order_id, payer_member_id, payee_member_id, amount, due, rejection)| {
+                Ok(RefusedRun {
+                    order_id,
+                    payer_member_id,
+                    payee_member_id,
+                    amount: Amount::from_minor(amount),
+                    due_date: date_of(&due)?,
+                    rejection,
+                })
+            },
+        )
         .collect::<Result<Vec<_>, sqlx::Error>>()
         .map_err(ConsoleError::from)
 }

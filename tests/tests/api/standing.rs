@@ -431,7 +431,11 @@ story!(standing_orders_on_the_web, |db: &tests::TestDb| {
         let dashboard = owner.get("/dashboard").await;
         dashboard.assert_contains("vers Beta &#38; Fils &#60;SAS&#62; : l&#39;échéance du");
         dashboard.assert_contains("(2 000,00) n&#39;a pas été payée (crédit insuffisant)");
-        assert!(!payee.get("/dashboard").await.body.contains("pas été payée"));
+        // The payee learns it was not paid, not why (the payer's credit is its own business).
+        let theirs = payee.get("/dashboard").await;
+        theirs.assert_contains("de Alpha SARL : l&#39;échéance du");
+        theirs.assert_contains("(2 000,00) ne vous a pas été payée.");
+        assert!(!theirs.body.contains("crédit insuffisant"));
 
         // The payee stops it; once.
         let mut stranger_page = accountant.post(&cancel, &[]).await;

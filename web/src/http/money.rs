@@ -260,18 +260,27 @@ async fn dashboard(State(state): State<AppState>, auth: MemberReader) -> AppResu
     for request in &answered {
         reminders.push(t.reminder_limit_answer(request));
     }
-    // Standing orders whose due date the ledger refused lately: the payer must know.
+    // Standing orders whose due date the ledger refused lately: both companies must know.
     let since = (Utc::now() - chrono::Duration::days(STANDING_REFUSED_DAYS)).timestamp();
     let refused = crate::standing::refused_since(&state.store, auth.member.id, since)
         .await
         .map_err(super::console::page_error)?;
     if !refused.is_empty() {
-        let payees: std::collections::BTreeSet<i64> =
-            refused.iter().map(|r| r.payee_member_id).collect();
-        let names = people::names_of_members(&state.store, &payees).await?;
+        let others: std::collections::BTreeSet<i64> = refused
+            .iter()
+            .flat_map(|r| [r.payer_member_id, r.payee_member_id])
+            .filter(|id| *id != auth.member.id)
+            .collect();
+        let names = people::names_of_members(&state.store, &others).await?;
         for run in &refused {
-            let payee = names.get(&run.payee_member_id).map_or("", String::as_str);
-            reminders.push(t.reminder_standing_refused(run, payee));
+            let reminder = if run.payer_member_id == auth.member.id {
+                let payee = names.get(&run.payee_member_id).map_or("", String::as_str);
+                t.reminder_standing_refused(run, payee)
+            } else {
+                let payer = names.get(&run.payer_member_id).map_or("", String::as_str);
+                t.reminder_standing_unpaid(run, payer)
+            };
+            reminders.push(reminder);
         }
     }
     page(DashboardTemplate {

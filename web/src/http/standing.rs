@@ -461,6 +461,25 @@ impl Tr {
         }
     }
 
+    /// A dashboard reminder for the payee: a due date of a standing order it receives was not
+    /// paid (why is the payer's business: not said).
+    pub fn reminder_standing_unpaid(&self, run: &standing::RefusedRun, payer: &str) -> String {
+        let amount = self.lang.amount(run.amount);
+        let due = date_text(run.due_date);
+        match self.lang {
+            Lang::Fr => format!(
+                "Virement permanent n° {} de {payer} : l'échéance du {due} ({amount}) ne vous a \
+                 pas été payée.",
+                run.order_id
+            ),
+            Lang::En => format!(
+                "Standing order no. {} from {payer}: the payment due on {due} ({amount}) was \
+                 not made to you.",
+                run.order_id
+            ),
+        }
+    }
+
     pub fn so_status(&self, status: StandingStatus) -> &'static str {
         match (self.lang, status) {
             (Lang::Fr, StandingStatus::Active) => "actif",
