@@ -3,8 +3,9 @@
 //! from a first date until an optional last date or until either company stops it.
 //!
 //! Rows only, like `trade`: the money moves through the store's write path. Each due date is
-//! paid by [`run_due`] (the server's housekeeping calls it every few minutes, and the pages
-//! after creating an order) under the idempotency key `standing-ID-DATE`, so a due date is
+//! paid by [`run_due`] (the server's housekeeping calls it every few minutes; the pages call
+//! [`run_due_of`] for the order they just set up) under the idempotency key
+//! `standing-ID-DATE`, so a due date is
 //! paid at most once whatever the number of processes, retries or restarts. A refused
 //! payment (not enough credit, a frozen account) is not retried: the due date is recorded
 //! with the ledger's refusal and the order moves on to the next one, as a bank does. A closed
@@ -488,11 +489,23 @@ pub struct Swept {
 /// an order past its last date, or whose payer or payee account closed, finishes.
 /// `today` is passed in so that tests drive the calendar.
 pub async fn run_due(store: &Store, today: NaiveDate) -> ConsoleResult<Swept> {
+    sweep(store, today, None).await
+}
+
+/// [`run_due`] for one order only: what the pages and the API call right after setting one
+/// up, so that a first date of today is paid before they answer, without paying the rest of
+/// the network's due dates on the member's request.
+pub async fn run_due_of(store: &Store, order_id: i64, today: NaiveDate) -> ConsoleResult<Swept> {
+    sweep(store, today, Some(order_id)).await
+}
+
+async fn sweep(store: &Store, today: NaiveDate, only: Option<i64>) -> ConsoleResult<Swept> {
     let mut swept = Swept::default();
     let today_text = day(today);
+    let only = only.unwrap_or(0);
     let sql = format!(
         "SELECT {COLUMNS} FROM standing_orders WHERE status = 'active' AND next_date <= $1 \
-         ORDER BY next_date, id LIMIT $2"
+         AND ($3 = 0 OR id = $3) ORDER BY next_date, id LIMIT $2"
     );
     // Each round reads the orders still due; a round where another process moved every one
     // on first pays nothing, so the rounds are bounded too.
@@ -501,7 +514,7 @@ pub async fn run_due(store: &Store, today: NaiveDate) -> ConsoleResult<Swept> {
             break;
         }
         let due: Vec<StandingOrder> = dispatch!(store.backend(), pool => {
-            let rows = sqlx::query(&sql).bind(&today_text).bind(DUE_BATCH_ROWS)
+            let rows = sqlx::query(&sql).bind(&today_text).bind(DUE_BATCH_ROWS).bind(only)
                 .fetch_all(pool).await?;
             rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?
         });

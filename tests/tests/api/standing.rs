@@ -308,12 +308,34 @@ story!(
             assert_eq!(store.chain_head().await.unwrap().0, head + 1);
             assert_eq!(standing::runs(&store, racing.id).await.unwrap().len(), 1);
 
+            // Setting an order up pays its own first date, not the other orders due.
+            let due_now = NewStanding {
+                first_date: today,
+                ..new.clone()
+            };
+            let waiting = standing::create(&store, &owner, &gamma, &due_now, today)
+                .await
+                .unwrap();
+            let set_up = api
+                .post(
+                    ORDERS,
+                    &gamma_pay,
+                    order(alpha.id, "3.00", "week", today, None),
+                )
+                .await
+                .ok(StatusCode::CREATED);
+            assert_eq!(set_up["runs"].as_array().unwrap().len(), 1, "{set_up}");
+            assert!(standing::runs(&store, waiting.id).await.unwrap().is_empty());
+            let swept = standing::run_due(&store, today).await.unwrap();
+            assert_eq!(swept.paid, 1);
+            assert_eq!(standing::runs(&store, waiting.id).await.unwrap().len(), 1);
+
             // At most 50 active orders per payer.
             let later = NewStanding {
                 first_date: today + Duration::days(366),
                 ..new
             };
-            let mut count = 1; // the racing order
+            let mut count = 3; // the racing order and the two set up today
             while count < STANDING_ORDERS_ACTIVE_MAX {
                 standing::create(&store, &owner, &gamma, &later, today)
                     .await

@@ -4,7 +4,7 @@
 //! optional last date) and stop one, paid or received. The member accountant reads. A first
 //! date of today is paid at once; later ones by the server's housekeeping.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -98,19 +98,15 @@ fn last_text(t: Tr, run: Option<&Run>) -> String {
     format!("{} : {outcome}", date_text(run.due_date))
 }
 
-async fn lines(
-    state: &AppState,
+/// The page's lines of one side; `runs` and `names` were read once for both sides.
+fn lines(
     t: Tr,
     orders: &[StandingOrder],
     other_of: fn(&StandingOrder) -> i64,
-) -> AppResult<Vec<OrderLine>> {
-    let ids: BTreeSet<i64> = orders.iter().map(|o| o.id).collect();
-    let others: BTreeSet<i64> = orders.iter().map(other_of).collect();
-    let runs = standing::last_runs(&state.store, &ids)
-        .await
-        .map_err(page_error)?;
-    let names = people::names_of_members(&state.store, &others).await?;
-    Ok(orders
+    runs: &HashMap<i64, Run>,
+    names: &HashMap<i64, String>,
+) -> Vec<OrderLine> {
+    orders
         .iter()
         .map(|o| OrderLine {
             id: o.id,
@@ -126,7 +122,7 @@ async fn lines(
             active: o.status == StandingStatus::Active,
             last: last_text(t, runs.get(&o.id)),
         })
-        .collect())
+        .collect()
 }
 
 struct Outcome {
@@ -152,6 +148,17 @@ async fn draw(state: &AppState, reader: &MemberReader, outcome: Outcome) -> AppR
     let (paid, received) = standing::member_orders(&state.store, reader.member.id)
         .await
         .map_err(page_error)?;
+    // The last runs and the other companies' names of both sides, one read each.
+    let ids: BTreeSet<i64> = paid.iter().chain(&received).map(|o| o.id).collect();
+    let runs = standing::last_runs(&state.store, &ids)
+        .await
+        .map_err(page_error)?;
+    let others: BTreeSet<i64> = paid
+        .iter()
+        .map(|o| o.payee_member_id)
+        .chain(received.iter().map(|o| o.payer_member_id))
+        .collect();
+    let names = people::names_of_members(&state.store, &others).await?;
     let can_act = matches!(reader.auth.user.role, Role::Owner | Role::Staff);
     let payees = if can_act {
         payees(state, &reader.member).await?
@@ -160,8 +167,8 @@ async fn draw(state: &AppState, reader: &MemberReader, outcome: Outcome) -> AppR
     };
     let mut response = page(StandingTemplate {
         c: reader.chrome(),
-        paid: lines(state, t, &paid, |o| o.payee_member_id).await?,
-        received: lines(state, t, &received, |o| o.payer_member_id).await?,
+        paid: lines(t, &paid, |o| o.payee_member_id, &runs, &names),
+        received: lines(t, &received, |o| o.payer_member_id, &runs, &names),
         payees,
         can_act,
         done: outcome.done,
@@ -249,7 +256,7 @@ async fn create(
         Err(error) => return refused(&state, auth, error, form).await,
     };
     // A first date of today is paid now rather than at the next sweep.
-    standing::run_due(&state.store, today)
+    standing::run_due_of(&state.store, order.id, today)
         .await
         .map_err(page_error)?;
     let t = auth.tr();

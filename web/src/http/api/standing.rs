@@ -249,7 +249,7 @@ pub async fn create(
         };
         let today = Utc::now().date_naive();
         let order = standing::create(&state.store, &auth.user, &payer, &new, today).await?;
-        standing::run_due(&state.store, today).await?;
+        standing::run_due_of(&state.store, order.id, today).await?;
         let order = standing::get(&state.store, order.id).await?;
         Written::created(detailed(&state, &order).await?)
     })
