@@ -395,6 +395,30 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
     )
     .await
     .map_err(|e| anyhow::anyhow!("demo credit-limit request: {e}"))?;
+    // An invoice: the first member invoices the latest payment it received.
+    let seller = members[0].clone();
+    let (owner, _) = people::find_login(store, "membre01@demo.troc")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo owner membre01 missing"))?;
+    let page = store.history(seller.account(), None, 50).await?;
+    let received = page.entries.iter().find(|e| {
+        crate::trade::principal_legs(&e.transaction)
+            .is_some_and(|(_, credited)| credited.account == seller.account())
+    });
+    if let Some(entry) = received {
+        let new = crate::invoices::NewInvoice {
+            tx: entry.transaction.id(),
+            description: format!(
+                "{} ({})",
+                entry.transaction.memo(),
+                entry.transaction.reference()
+            ),
+            vat_bp: 2_000,
+        };
+        crate::invoices::issue(store, &owner, &seller, &new, Utc::now().date_naive())
+            .await
+            .map_err(|e| anyhow::anyhow!("demo invoice: {e}"))?;
+    }
     println!(
         "Demo network seeded: {} member companies, {DEMO_PAYMENTS} trades over {DEMO_DAYS} days.",
         members.len()

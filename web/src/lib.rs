@@ -8,6 +8,7 @@ pub mod console;
 pub mod demo;
 pub mod export;
 pub mod http;
+pub mod invoices;
 pub mod market;
 pub mod metrics;
 pub mod network;

@@ -3,6 +3,7 @@
 mod access;
 mod directory;
 mod documents;
+mod invoices;
 mod limit_requests;
 mod manage;
 mod nul;

@@ -288,6 +288,26 @@ async fn seed(url: &str) -> Store {
     web::standing::cancel(&store, &owner, &alpha, standing.id)
         .await
         .unwrap();
+    // Beta invoices the standing order's payment (an append-only table).
+    let paid = web::standing::runs(&store, standing.id).await.unwrap();
+    let paid = paid[0].tx_id.expect("the first due date was paid");
+    let (beta_user, _) = people::find_login(&store, "owner@beta.fr")
+        .await
+        .unwrap()
+        .unwrap();
+    web::invoices::issue(
+        &store,
+        &beta_user,
+        &beta,
+        &web::invoices::NewInvoice {
+            tx: ledger::TxId(paid as u64),
+            description: "Loyer du bureau".into(),
+            vat_bp: 2_000,
+        },
+        today,
+    )
+    .await
+    .unwrap();
 
     // The store's write path.
     let bulk = store
@@ -852,13 +872,13 @@ async fn migrate_data_refuses_what_it_cannot_copy() {
     };
     // A database holding someone else's table is left alone (not even migrated).
     let admin = sqlx::PgPool::connect(target_db.url()).await.unwrap();
-    sqlx::query("CREATE TABLE invoices (id BIGINT PRIMARY KEY)")
+    sqlx::query("CREATE TABLE purchase_ledger (id BIGINT PRIMARY KEY)")
         .execute(&admin)
         .await
         .unwrap();
     let refused = migrate::migrate_data(source_db.url(), target_db.url(), &mut Vec::new()).await;
     assert!(
-        matches!(&refused, Err(MigrateError::TargetNotEmpty(what)) if what.contains("invoices")),
+        matches!(&refused, Err(MigrateError::TargetNotEmpty(what)) if what.contains("purchase_ledger")),
         "{refused:?}"
     );
     let tables: i64 = sqlx::query_scalar(

@@ -35,6 +35,12 @@ story!(demo_seeds_an_empty_database_once, |db: &tests::TestDb| {
         page.assert_contains("Boulangerie Martin");
         page.assert_contains("<polyline");
         page.assert_contains("DEMO-10");
+        // The first member invoiced the latest payment it received.
+        let year = chrono::Utc::now().format("%Y").to_string();
+        browser
+            .get("/invoices")
+            .await
+            .assert_contains(&format!(">FA-{year}-00001</a>"));
         let mut manager = browser.sibling();
         manager
             .login("gestion@demo.troc", web::demo::DEMO_PASSWORD)

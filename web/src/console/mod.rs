@@ -191,6 +191,8 @@ pub enum Field {
     Every,
     FirstDate,
     EndDate,
+    /// An invoice's VAT rate (`crate::invoices`).
+    VatRate,
 }
 
 impl Field {
@@ -227,6 +229,7 @@ impl Field {
             Field::Every => "every",
             Field::FirstDate => "first_date",
             Field::EndDate => "end_date",
+            Field::VatRate => "vat_bp",
         }
     }
 }
@@ -364,6 +367,12 @@ pub enum Conflict {
     TooManyStandingOrders,
     /// The standing order was cancelled or finished already.
     StandingOrderEnded,
+    /// The payment has an invoice already.
+    AlreadyInvoiced,
+    /// The payment was refunded: it is no sale to invoice.
+    PaymentRefunded,
+    /// The seller issued as many invoices this year as its numbers allow.
+    TooManyInvoices,
 }
 
 /// Why a console action did not happen. Nothing was changed.
@@ -399,7 +408,8 @@ impl ConsoleError {
     /// A stable machine code: `forbidden`, `not_found`, `invalid`, `invalid_file`, the
     /// ledger rejection's own code, `already_decided`, `batch_not_unfinished`, `too_many_pending`,
     /// `already_pending`, `too_many_limit_requests`, `too_many_standing_orders`,
-    /// `standing_order_ended`, `store_error`.
+    /// `standing_order_ended`, `already_invoiced`, `payment_refunded`, `too_many_invoices`,
+    /// `store_error`.
     pub fn code(&self) -> &'static str {
         match self {
             ConsoleError::Forbidden => "forbidden",
@@ -415,6 +425,9 @@ impl ConsoleError {
             ConsoleError::Conflict(Conflict::TooManyLimitRequests) => "too_many_limit_requests",
             ConsoleError::Conflict(Conflict::TooManyStandingOrders) => "too_many_standing_orders",
             ConsoleError::Conflict(Conflict::StandingOrderEnded) => "standing_order_ended",
+            ConsoleError::Conflict(Conflict::AlreadyInvoiced) => "already_invoiced",
+            ConsoleError::Conflict(Conflict::PaymentRefunded) => "payment_refunded",
+            ConsoleError::Conflict(Conflict::TooManyInvoices) => "too_many_invoices",
             ConsoleError::Store(_) => "store_error",
         }
     }

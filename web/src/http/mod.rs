@@ -24,6 +24,7 @@ pub mod credit;
 pub mod error;
 pub mod health;
 pub mod i18n;
+pub mod invoices;
 pub mod keys;
 pub mod limits;
 pub mod market;
@@ -178,6 +179,7 @@ pub fn app(state: AppState) -> Router {
         .merge(refunds::router())
         .merge(credit::router())
         .merge(standing::router())
+        .merge(invoices::router())
         .merge(api::router())
         .fallback(not_found)
         // Inside the session middleware, so that refusals are drawn in the user's language.

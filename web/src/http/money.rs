@@ -89,6 +89,8 @@ pub struct LineView {
     pub received: bool,
     /// Reversed since (refunded by the payee, or by a manager): no refund link then.
     pub reversed: bool,
+    /// The invoice of a payment received: its id and number (`crate::invoices`).
+    pub invoice: Option<(i64, String)>,
 }
 
 fn line_view(t: Tr, me: AccountId, line: &Line, names: &HashMap<AccountId, String>) -> LineView {
@@ -107,12 +109,13 @@ fn line_view(t: Tr, me: AccountId, line: &Line, names: &HashMap<AccountId, Strin
         negative: line.net.is_negative(),
         signed: false,
         reversed: false,
+        invoice: None,
         received: crate::trade::principal_legs(tx).is_some_and(|(_, payee)| payee.account == me),
     }
 }
 
-/// Marks the lines whose payment order the payer signed, and those reversed since: two
-/// reads, bounded by the number of lines.
+/// Marks the lines whose payment order the payer signed, those reversed since, and the
+/// invoices of the payments received: three reads at most, bounded by the number of lines.
 async fn mark_lines(state: &AppState, lines: &mut [LineView]) -> AppResult<()> {
     let ids: Vec<ledger::TxId> = lines
         .iter()
@@ -126,6 +129,21 @@ async fn mark_lines(state: &AppState, lines: &mut [LineView]) -> AppResult<()> {
         };
         line.signed = signed.contains_key(&id);
         line.reversed = reversed.contains_key(&id);
+    }
+    let received: Vec<i64> = lines
+        .iter()
+        .filter(|l| l.received)
+        .filter_map(|l| l.id.parse().ok())
+        .collect();
+    if !received.is_empty() {
+        let invoiced = crate::invoices::numbers_of(&state.store, &received)
+            .await
+            .map_err(super::console::page_error)?;
+        for line in lines.iter_mut() {
+            if let Ok(id) = line.id.parse::<i64>() {
+                line.invoice = invoiced.get(&id).cloned();
+            }
+        }
     }
     Ok(())
 }

@@ -16,6 +16,7 @@ pub mod directory;
 pub mod error;
 pub mod exports;
 pub mod idempotency;
+pub mod invoices;
 pub mod keys;
 pub mod limit_requests;
 pub mod locks;
@@ -119,6 +120,8 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(standing::list, standing::create))
         .routes(routes!(standing::show))
         .routes(routes!(standing::cancel))
+        .routes(routes!(invoices::list, invoices::create))
+        .routes(routes!(invoices::show))
         .routes(routes!(transactions::show))
         .routes(routes!(transactions::reverse))
         .routes(routes!(payments::list_requests, payments::create_request))

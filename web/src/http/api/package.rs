@@ -7,7 +7,8 @@
 //! API's item of that kind (docs/api.md): `header` (format `troc-member-data`, version 1,
 //! time, network, member id), `company`, `account`, `user`s, `listing`s (offers and wants,
 //! closed ones too), `payment_request`s and `order`s (both sides), `standing_order`s (both
-//! sides, with every run), `limit_request`s, `transaction`s (every one, newest first, as the
+//! sides, with every run), `limit_request`s, `invoice`s (issued, then received),
+//! `transaction`s (every one, newest first, as the
 //! account's history shows them), and last `end` with the number of records before it: a
 //! file without its `end` line is incomplete.
 //!
@@ -32,13 +33,14 @@ use super::auth::ApiAuth;
 use super::error::{ApiError, ApiResult, Problem};
 use crate::console::limit_requests;
 use crate::http::AppState;
+use crate::invoices::Side as InvoiceSide;
 use crate::people::Member;
 use crate::standing;
 use crate::store::StoreError;
 use crate::trade::{self, Scope, Side};
 
 /// Rows of one kind (listings, requests, orders, standing orders and their runs, limit
-/// requests) a package holds at most.
+/// requests, invoices) a package holds at most.
 pub const PACKAGE_ROWS_PER_KIND_MAX: i64 = 10_000;
 /// Transactions read per page while streaming.
 pub const PACKAGE_TRANSACTIONS_PAGE: usize = 100;
@@ -218,6 +220,12 @@ async fn head(state: &AppState, member: &Member) -> Result<Lines, PackageError> 
     let requests = limit_requests::member_requests_upto(store, member.id, over).await?;
     for request in &bounded("limit requests", requests)? {
         lines.push("limit_request", &super::limit_requests::item(request))?;
+    }
+    for side in [InvoiceSide::Issued, InvoiceSide::Received] {
+        let found = crate::invoices::member_invoices_upto(store, member.id, side, over).await?;
+        for invoice in &bounded("invoices", found)? {
+            lines.push("invoice", &super::invoices::item(invoice))?;
+        }
     }
     Ok(lines)
 }

@@ -184,6 +184,7 @@ impl Tr {
             Field::Every => ("Périodicité", "Frequency"),
             Field::FirstDate => ("Première échéance", "First payment"),
             Field::EndDate => ("Dernière échéance", "Last payment"),
+            Field::VatRate => ("Taux de TVA", "VAT rate"),
             // The settings form's own labels.
             Field::NearLimitPct => return self.con_near_limit_pct(),
             Field::NegativeDays => return self.con_negative_days(),
@@ -430,6 +431,27 @@ impl Tr {
                     "Ce virement permanent est déjà arrêté ou terminé."
                 } else {
                     "This standing order was already stopped or finished."
+                }
+            }
+            Conflict::AlreadyInvoiced => {
+                if fr {
+                    "Ce paiement a déjà sa facture."
+                } else {
+                    "This payment already has its invoice."
+                }
+            }
+            Conflict::PaymentRefunded => {
+                if fr {
+                    "Ce paiement a été remboursé : il n'y a pas de vente à facturer."
+                } else {
+                    "This payment was refunded: there is no sale to invoice."
+                }
+            }
+            Conflict::TooManyInvoices => {
+                if fr {
+                    "Vous avez émis le nombre maximal de factures pour cette année."
+                } else {
+                    "You issued the most invoices this year's numbers allow."
                 }
             }
             Conflict::LimitRequestPending => {

@@ -1,0 +1,222 @@
+//! Invoices (`crate::invoices`, the pages `/invoices`): the seller of a payment received
+//! issues its invoice (net, VAT, total, marked as settled by compensation). Both companies'
+//! users read it; the network's staff read any one, and a member's list with `member`.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use axum::Json;
+use ledger::TxId;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::ApiAuth;
+use super::error::{ApiError, ApiResult, Problem};
+use super::idempotency::{self, WriteRequest, Written};
+use super::types::{self, money, unix_time};
+use crate::http::AppState;
+use crate::invoices::{self, Invoice, NewInvoice, Party, Side};
+
+/// One party as the invoice names it, as it was when the invoice was issued.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoiceParty {
+    pub member_id: i64,
+    pub name: String,
+    pub siren: String,
+    /// Street, postcode and town.
+    pub address: String,
+}
+
+fn party(p: &Party) -> InvoiceParty {
+    InvoiceParty {
+        member_id: p.member_id,
+        name: p.name.clone(),
+        siren: p.siren.clone(),
+        address: p.address.clone(),
+    }
+}
+
+/// An invoice.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoiceItem {
+    pub id: i64,
+    /// The seller's series for the year, unbroken: `FA-2026-00001`.
+    #[schema(example = "FA-2026-00001")]
+    pub number: String,
+    pub seller: InvoiceParty,
+    pub buyer: InvoiceParty,
+    /// The payment it invoices.
+    pub transaction_id: i64,
+    #[schema(format = Date, example = "2026-12-04")]
+    pub issued_on: String,
+    /// When the payment was made.
+    pub paid_at: String,
+    pub description: String,
+    /// Basis points: 2000 = 20 %.
+    pub vat_bp: i64,
+    #[schema(example = "100.00")]
+    pub net: String,
+    #[schema(example = "20.00")]
+    pub vat: String,
+    /// Tax included: what the seller received.
+    #[schema(example = "120.00")]
+    pub total: String,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+pub(crate) fn item(i: &Invoice) -> InvoiceItem {
+    InvoiceItem {
+        id: i.id,
+        number: i.number.clone(),
+        seller: party(&i.seller),
+        buyer: party(&i.buyer),
+        transaction_id: i.tx_id,
+        issued_on: i.issued_on.format("%Y-%m-%d").to_string(),
+        paid_at: unix_time(i.paid_at),
+        description: i.description.clone(),
+        vat_bp: i.vat_bp,
+        net: money(i.net),
+        vat: money(i.vat),
+        total: money(i.total),
+        created_by: i.created_by.clone(),
+        created_at: unix_time(i.created_at),
+    }
+}
+
+/// A page of invoices, newest first; pass `next` as `after` for the following page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoicePage {
+    pub items: Vec<InvoiceItem>,
+    pub next: Option<String>,
+}
+
+/// A company's invoices: issued (its sales, by default) or received (its purchases). A
+/// member's users read their company's; the network's staff name the member.
+#[utoipa::path(get, path = "/api/v1/invoices", tag = "payments",
+    params(
+        ("side" = Option<String>, Query, description = "`issued` (default) or `received`"),
+        ("member" = Option<i64>, Query, description = "The member's id (the network's staff only, who must give it)"),
+        ("limit" = Option<i64>, Query, description = "1 to 200, default 50", minimum = 1, maximum = 200),
+        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "Newest first", body = InvoicePage),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither a member's user nor the network's staff with a manage token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<InvoicePage>> {
+    let params = types::query(raw.as_deref());
+    let side = match types::param(&params, "side") {
+        None => Side::Issued,
+        Some(text) => Side::parse(text)
+            .ok_or_else(|| ApiError::invalid("side", "side must be issued or received."))?,
+    };
+    let limit = types::limit(&params)? as i64;
+    let after = types::cursor(&params, "after")?;
+    let member_id = if auth.is_network() {
+        types::param(&params, "member")
+            .and_then(|m| m.parse::<i64>().ok())
+            .filter(|m| *m > 0)
+            .ok_or_else(|| ApiError::invalid("member", "member must be a member's id."))?
+    } else {
+        if types::param(&params, "member").is_some() {
+            return Err(ApiError::invalid(
+                "member",
+                "member is for the network's staff: a member's users read their own company's.",
+            ));
+        }
+        auth.member()?.id
+    };
+    let mut found = invoices::page(&state.store, member_id, side, after, limit + 1).await?;
+    let more = found.len() as i64 > limit;
+    found.truncate(limit as usize);
+    let next = match found.last() {
+        Some(last) if more => Some(last.id.to_string()),
+        _ => None,
+    };
+    Ok(Json(InvoicePage {
+        items: found.iter().map(item).collect(),
+        next,
+    }))
+}
+
+/// One invoice (the seller's or the buyer's users, or the network's staff); any other is 404.
+#[utoipa::path(get, path = "/api/v1/invoices/{id}", tag = "payments",
+    params(("id" = i64, Path, description = "Invoice id")),
+    responses(
+        (status = 200, description = "The invoice", body = InvoiceItem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such invoice the caller may see", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn show(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<InvoiceItem>> {
+    let id = types::path_id(&id)?;
+    let invoice = if auth.is_network() {
+        invoices::get(&state.store, id).await?
+    } else {
+        let member = auth.member.as_ref().ok_or(ApiError::NotFound)?;
+        invoices::of_member(&state.store, member.id, id).await?
+    };
+    Ok(Json(item(&invoice)))
+}
+
+/// A new invoice.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct InvoiceBody {
+    /// A payment the caller's company received (a `payment` or `hold_capture`).
+    pub transaction_id: i64,
+    /// What was sold: 1 to 500 characters.
+    #[schema(min_length = 1, max_length = 500)]
+    pub description: String,
+    /// The VAT rate in basis points, 0 to 10000 (2000 = 20 %).
+    #[schema(minimum = 0, maximum = 10000, example = 2000)]
+    pub vat_bp: i64,
+}
+
+/// Issues the invoice of a payment the caller's company received (pay scope, owner or
+/// staff), dated today and numbered next in the company's series for the year.
+#[utoipa::path(post, path = "/api/v1/invoices", tag = "payments",
+    request_body = InvoiceBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    responses(
+        (status = 201, description = "Issued", body = InvoiceItem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No payment the caller's company received with this id", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Invoiced already (`already_invoiced`), refunded (`payment_refunded`), the year's numbers used up (`too_many_invoices`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    let seller = auth.payer()?.clone();
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        let input: InvoiceBody = types::json(&request.body)?;
+        let tx = u64::try_from(input.transaction_id)
+            .ok()
+            .filter(|t| *t > 0)
+            .ok_or(ApiError::NotFound)?;
+        let new = NewInvoice {
+            tx: TxId(tx),
+            description: input.description,
+            vat_bp: input.vat_bp,
+        };
+        let today = chrono::Utc::now().date_naive();
+        let invoice = invoices::issue(&state.store, &auth.user, &seller, &new, today).await?;
+        Written::created(item(&invoice))
+    })
+    .await)
+}

@@ -1,0 +1,353 @@
+//! `/invoices`: a member company's invoices (`crate::invoices`), those it issued for its
+//! sales and those it received for its purchases, 50 to a page; `/invoices/new?tx=ID`: the
+//! seller's owner or staff invoices a payment received (linked from the history's lines);
+//! `/invoices/{id}`: the invoice, printable, for both companies' users and the network's
+//! staff. Anyone else, and any unknown id, gets 404.
+
+use askama::Template;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use ledger::{Amount, TxId};
+use serde::Deserialize;
+
+use super::console::{form_messages, page_error};
+use super::error::{AppError, AppResult};
+use super::i18n::{catalogue, Tr};
+use super::session::{Auth, MemberAuth, MemberReader};
+use super::templates::{page, Chrome};
+use super::AppState;
+use crate::console::{ConsoleError, Field, Problem};
+use crate::invoices::{
+    self, Invoice, Invoiceable, NewInvoice, Side, DESCRIPTION_LEN_MAX, INVOICES_PAGE_DEFAULT,
+};
+use crate::people::Role;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/invoices", get(list_page).post(issue))
+        .route("/invoices/new", get(new_page))
+        .route("/invoices/{id}", get(invoice_page))
+}
+
+fn date_of(seconds: i64) -> String {
+    chrono::DateTime::from_timestamp(seconds, 0)
+        .map(|t| t.format("%d/%m/%Y").to_string())
+        .unwrap_or_default()
+}
+
+fn rate_text(t: Tr, vat_bp: i64) -> String {
+    format!("{} %", t.lang.amount(Amount::from_minor(vat_bp)))
+}
+
+/// One invoice in a list.
+pub struct InvoiceLine {
+    id: i64,
+    number: String,
+    issued_on: String,
+    /// The buyer on the issued side, the seller on the received side.
+    other: String,
+    description: String,
+    net: String,
+    vat: String,
+    total: String,
+}
+
+#[derive(Template)]
+#[template(path = "invoices.html")]
+struct ListTemplate {
+    c: Chrome,
+    issued: bool,
+    lines: Vec<InvoiceLine>,
+    next: Option<String>,
+}
+
+fn query_value<'a>(raw: Option<&'a str>, name: &str) -> Option<&'a str> {
+    raw?.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key == name).then_some(value)
+    })
+}
+
+async fn list_page(
+    State(state): State<AppState>,
+    reader: MemberReader,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Response> {
+    let t = reader.tr();
+    let side = match query_value(raw.as_deref(), "side") {
+        None => Side::Issued,
+        Some(text) => Side::parse(text).ok_or(AppError::NotFound)?,
+    };
+    let before = match query_value(raw.as_deref(), "before") {
+        None => None,
+        Some(text) => Some(text.parse::<i64>().map_err(|_| AppError::NotFound)?),
+    };
+    let found = invoices::page(
+        &state.store,
+        reader.member.id,
+        side,
+        before,
+        INVOICES_PAGE_DEFAULT + 1,
+    )
+    .await
+    .map_err(page_error)?;
+    let more = found.len() as i64 > INVOICES_PAGE_DEFAULT;
+    let shown = &found[..found.len().min(INVOICES_PAGE_DEFAULT as usize)];
+    let next = match shown.last() {
+        Some(last) if more => Some(format!(
+            "/invoices?side={}&before={}",
+            side.as_str(),
+            last.id
+        )),
+        _ => None,
+    };
+    let lines = shown
+        .iter()
+        .map(|i| InvoiceLine {
+            id: i.id,
+            number: i.number.clone(),
+            issued_on: i.issued_on.format("%d/%m/%Y").to_string(),
+            other: match side {
+                Side::Issued => i.buyer.name.clone(),
+                Side::Received => i.seller.name.clone(),
+            },
+            description: i.description.clone(),
+            net: t.lang.amount(i.net),
+            vat: t.lang.amount(i.vat),
+            total: t.lang.amount(i.total),
+        })
+        .collect();
+    page(ListTemplate {
+        c: reader.chrome(),
+        issued: side == Side::Issued,
+        lines,
+        next,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "invoice_new.html")]
+struct NewTemplate {
+    c: Chrome,
+    tx: u64,
+    paid_on: String,
+    buyer: String,
+    total: String,
+    reference: String,
+    memo: String,
+    refunded: bool,
+    messages: Vec<String>,
+    description: String,
+    vat: String,
+    description_len_max: usize,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct InvoiceForm {
+    #[serde(default)]
+    tx: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    vat: String,
+}
+
+async fn draw_new(
+    auth: &MemberAuth,
+    found: &Invoiceable,
+    status: StatusCode,
+    messages: Vec<String>,
+    form: InvoiceForm,
+) -> AppResult<Response> {
+    let t = auth.tr();
+    let tx = &found.payment.transaction;
+    let mut response = page(NewTemplate {
+        c: auth.chrome(),
+        tx: tx.id().0,
+        paid_on: tx.time().format("%d/%m/%Y").to_string(),
+        buyer: found.buyer.name.clone(),
+        total: t.lang.amount(found.payment.amount),
+        reference: tx.reference().to_owned(),
+        memo: tx.memo().to_owned(),
+        refunded: found.payment.refunded_by.is_some(),
+        messages,
+        description: form.description,
+        vat: form.vat,
+        description_len_max: DESCRIPTION_LEN_MAX,
+    })?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+fn tx_of(text: &str) -> AppResult<TxId> {
+    text.trim()
+        .parse::<u64>()
+        .map(TxId)
+        .map_err(|_| AppError::NotFound)
+}
+
+/// The form, filled with the payment's reference and memo and a rate of 20 %; a payment
+/// invoiced already goes to its invoice.
+async fn new_page(
+    State(state): State<AppState>,
+    auth: MemberAuth,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Response> {
+    let tx = tx_of(query_value(raw.as_deref(), "tx").unwrap_or_default())?;
+    let found = invoices::invoiceable(&state.store, &auth.member, tx)
+        .await
+        .map_err(page_error)?;
+    if let Some(invoice) = &found.invoice {
+        return Ok(Redirect::to(&format!("/invoices/{}", invoice.id)).into_response());
+    }
+    let tx = &found.payment.transaction;
+    let description = [tx.reference(), tx.memo()]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" — ");
+    let form = InvoiceForm {
+        tx: String::new(),
+        description,
+        vat: "20".into(),
+    };
+    draw_new(&auth, &found, StatusCode::OK, Vec::new(), form).await
+}
+
+/// The rate typed in percent (`20`, `5,5`, `2.1`) in basis points.
+fn vat_bp(text: &str) -> Result<i64, ConsoleError> {
+    let text = if text.trim().is_empty() { "0" } else { text };
+    Amount::parse_signed(text).map(|a| a.minor()).map_err(|_| {
+        ConsoleError::invalid(
+            Field::VatRate,
+            Problem::OutOfRange {
+                min: 0,
+                max: invoices::VAT_BP_MAX,
+            },
+        )
+    })
+}
+
+async fn issue(
+    State(state): State<AppState>,
+    auth: MemberAuth,
+    Form(form): Form<InvoiceForm>,
+) -> AppResult<Response> {
+    let tx = tx_of(&form.tx)?;
+    let found = invoices::invoiceable(&state.store, &auth.member, tx)
+        .await
+        .map_err(page_error)?;
+    let issued = match vat_bp(&form.vat) {
+        Ok(vat_bp) => {
+            let new = NewInvoice {
+                tx,
+                description: form.description.clone(),
+                vat_bp,
+            };
+            let today = chrono::Utc::now().date_naive();
+            invoices::issue(&state.store, &auth.auth.user, &auth.member, &new, today).await
+        }
+        Err(error) => Err(error),
+    };
+    match issued {
+        Ok(invoice) => Ok(Redirect::to(&format!("/invoices/{}", invoice.id)).into_response()),
+        Err(error) => {
+            let messages = form_messages(auth.tr(), error)?;
+            draw_new(
+                &auth,
+                &found,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                messages,
+                form,
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "invoice.html")]
+struct InvoiceTemplate {
+    c: Chrome,
+    invoice: Invoice,
+    issued_on: String,
+    paid_on: String,
+    rate: String,
+    net: String,
+    vat: String,
+    total: String,
+    network: String,
+    /// The reversal that refunded the payment after the invoice was issued.
+    refunded_by: Option<u64>,
+}
+
+/// Both companies' users read the invoice, and the network's staff; anyone else gets 404.
+async fn invoice_page(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    let invoice = match (auth.user.member_id, auth.user.role) {
+        (Some(member_id), _) => invoices::of_member(&state.store, member_id, id).await,
+        (None, Role::Manager | Role::Accountant) => invoices::get(&state.store, id).await,
+        (None, _) => Err(ConsoleError::NotFound),
+    }
+    .map_err(page_error)?;
+    let t = auth.tr();
+    let refunded_by = state
+        .store
+        .reversed_by(TxId(u64::try_from(invoice.tx_id).unwrap_or_default()))
+        .await?
+        .map(|r| r.0);
+    let network = state.store.network_name().await?.unwrap_or_default();
+    page(InvoiceTemplate {
+        c: auth.chrome(),
+        issued_on: invoice.issued_on.format("%d/%m/%Y").to_string(),
+        paid_on: date_of(invoice.paid_at),
+        rate: rate_text(t, invoice.vat_bp),
+        net: t.lang.amount(invoice.net),
+        vat: t.lang.amount(invoice.vat),
+        total: t.lang.amount(invoice.total),
+        network,
+        refunded_by,
+        invoice,
+    })
+}
+
+catalogue! {
+    inv_title => "Factures", "Invoices";
+    inv_intro => "Chaque vente réglée par le réseau se facture comme une vente ordinaire : hors taxes, taux et montant de TVA, TTC, avec la mention du règlement par compensation. Établissez la facture d'un paiement reçu depuis l'historique (« Facturer ») ; la TVA collectée se déclare et se paie en euros.", "Each sale settled through the network is invoiced like any other: net, VAT rate and amount, total, marked as settled by compensation. Invoice a payment received from the history (“Invoice”); the VAT collected is declared and paid in euros.";
+    inv_issued => "Factures émises", "Invoices issued";
+    inv_received => "Factures reçues", "Invoices received";
+    inv_number => "Numéro", "Number";
+    inv_issued_on => "Date d'émission", "Date of issue";
+    inv_customer => "Client", "Customer";
+    inv_supplier => "Fournisseur", "Supplier";
+    inv_seller => "Vendeur", "Seller";
+    inv_description => "Désignation", "Description";
+    inv_net => "Montant HT", "Net amount";
+    inv_rate => "Taux de TVA", "VAT rate";
+    inv_vat => "TVA", "VAT";
+    inv_total => "Total TTC", "Total";
+    inv_link => "Facturer", "Invoice";
+    inv_invoiced => "Facture", "Invoice";
+    inv_new_title => "Facturer un paiement reçu", "Invoice a payment received";
+    inv_new_intro => "Le montant reçu est le total TTC de la facture ; le montant HT et la TVA s'en déduisent au taux choisi. Une facture émise ne se modifie plus : une erreur se corrige par un avoir.", "The amount received is the invoice's total; the net amount and the VAT follow from the rate chosen. An invoice issued can no longer be changed: a mistake is corrected by a credit note.";
+    inv_paid_on => "Payé le", "Paid on";
+    inv_amount_received => "Montant reçu (TTC)", "Amount received (total)";
+    inv_rate_hint => "En pour cent : 20, 10, 5,5, 2,1 ou 0.", "In percent: 20, 10, 5.5, 2.1 or 0.";
+    inv_submit => "Émettre la facture", "Issue the invoice";
+    inv_refunded => "Ce paiement a été remboursé : il n'y a pas de vente à facturer.", "This payment was refunded: there is no sale to invoice.";
+    inv_invoice => "Facture", "Invoice";
+    inv_transaction => "Transaction", "Transaction";
+    inv_settled => "Facture acquittée par compensation via le réseau d'échange", "Invoice settled by compensation through the barter network";
+    inv_settled_tail => "Aucune somme n'est due en euros au titre de cette facture, hors la TVA que le vendeur reverse au Trésor.", "Nothing is owed in euros under this invoice, except the VAT that the seller pays to the Treasury.";
+    inv_refunded_after => "Le paiement de cette facture a été remboursé depuis (transaction", "The payment of this invoice was refunded since (transaction";
+    inv_credit_note => "établissez un avoir.", "issue a credit note.";
+    inv_print => "Imprimer ou enregistrer en PDF : utilisez la fonction d'impression du navigateur.", "To print or save as PDF, use the browser's print function.";
+    inv_siren => "SIREN", "SIREN";
+}

@@ -1,0 +1,471 @@
+//! Invoices (« factures »): the seller of a payment received issues the invoice of that sale,
+//! settled by compensation through the network. In France each side of a barter trade
+//! issues an ordinary invoice (net, VAT rate and amount, total) marked as paid by
+//! compensation (`../shared/reference/accounting-fr.md`, §2); the seller's is the one Troc
+//! can draw from the ledger, since it knows both companies and the amount settled.
+//!
+//! - One invoice per payment received (a `payment` or a `hold_capture`, the member being
+//!   credited the principal leg), issued by the seller's owner or staff; never for a payment
+//!   already refunded.
+//! - Numbers run in one unbroken chronological series per seller and year:
+//!   `FA-2026-00001`, `FA-2026-00002`... (a unique index guards the series; two invoices
+//!   issued at once both get a number, one after the other).
+//! - The total is what the seller received (tax included); the net and the VAT split it at
+//!   the rate the seller gives (basis points, rounded half up to the cent on the net).
+//! - The parties' names, SIRENs and addresses are copied when the invoice is issued, and
+//!   the rows are append-only in the database: an invoice is never changed. A mistake is
+//!   corrected by a credit note, which Troc does not issue.
+//!
+//! Not here: the buyer's own purchase record (its accountant books the seller's invoice),
+//! invoices for anything the ledger did not settle, several lines per invoice, euro parts,
+//! credit notes, and Factur-X or other structured e-invoices.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use ledger::{Amount, TxId};
+use sqlx::Row;
+
+use crate::console::{Conflict, ConsoleError, ConsoleResult, Field, Issues, Problem};
+use crate::dispatch;
+use crate::people::{self, now_unix, Member, Role, User};
+use crate::store::{BackendKind, Store};
+use crate::trade;
+
+/// Longest description of what was sold, in characters.
+pub const DESCRIPTION_LEN_MAX: usize = 500;
+/// Highest VAT rate, in basis points (100 %).
+pub const VAT_BP_MAX: i64 = 10_000;
+/// Invoices one seller issues in one calendar year at most (the number's five digits).
+pub const INVOICES_PER_YEAR_MAX: i64 = 99_999;
+/// Invoices one page of a list holds at most, and by default.
+pub const INVOICES_PAGE_MAX: i64 = 200;
+pub const INVOICES_PAGE_DEFAULT: i64 = 50;
+/// Transaction ids one read of [`numbers_of`] binds at most.
+const NUMBERS_PER_READ_MAX: usize = 500;
+
+/// Which of a company's invoices: those it issued (sales) or those it received (purchases).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Issued,
+    Received,
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Issued => "issued",
+            Side::Received => "received",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Side> {
+        [Side::Issued, Side::Received]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            Side::Issued => "seller_member_id",
+            Side::Received => "buyer_member_id",
+        }
+    }
+}
+
+/// One party as the invoice names it, copied when it was issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Party {
+    pub member_id: i64,
+    pub name: String,
+    pub siren: String,
+    /// Street, postcode and town on one line.
+    pub address: String,
+}
+
+impl Party {
+    fn of(member: &Member) -> Party {
+        Party {
+            member_id: member.id,
+            name: member.name.clone(),
+            siren: member.siren.clone(),
+            address: format!("{}, {} {}", member.address, member.postcode, member.city),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invoice {
+    pub id: i64,
+    /// `FA-2026-00001`: the seller's series for the year.
+    pub number: String,
+    pub year: i32,
+    pub seq: i64,
+    pub seller: Party,
+    pub buyer: Party,
+    /// The payment it invoices.
+    pub tx_id: i64,
+    pub issued_on: NaiveDate,
+    /// When the payment was made (Unix seconds): the date of the sale's settlement.
+    pub paid_at: i64,
+    pub description: String,
+    pub vat_bp: i64,
+    /// Tax included: what the seller received.
+    pub total: Amount,
+    pub net: Amount,
+    pub vat: Amount,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+/// What the seller asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewInvoice {
+    pub tx: TxId,
+    pub description: String,
+    pub vat_bp: i64,
+}
+
+/// The invoice number of rank `seq` in `year`.
+pub fn number(year: i32, seq: i64) -> String {
+    format!("FA-{year}-{seq:05}")
+}
+
+/// Splits a total (tax included) at `vat_bp` into the net and the VAT: the net is
+/// `total / (1 + rate)` rounded half up to the cent, the VAT the rest, so that the two
+/// always add up to the total.
+pub fn split(total: Amount, vat_bp: i64) -> (Amount, Amount) {
+    let total_minor = i128::from(total.minor());
+    let divisor = i128::from(10_000 + vat_bp.clamp(0, VAT_BP_MAX));
+    let net = (total_minor * 10_000 * 2 + divisor) / (2 * divisor);
+    let net = i64::try_from(net).unwrap_or(i64::MAX);
+    let vat = total.minor() - net;
+    debug_assert!(net >= 0 && vat >= 0);
+    (Amount::from_minor(net), Amount::from_minor(vat))
+}
+
+const COLUMNS: &str = "id, number, year, seq, seller_member_id, seller_name, seller_siren, \
+    seller_address, buyer_member_id, buyer_name, buyer_siren, buyer_address, tx_id, issued_on, \
+    paid_at, description, vat_bp, total, net, vat, created_by, created_at";
+
+fn from_row<R>(row: &R) -> Result<Invoice, sqlx::Error>
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let issued_on: String = row.try_get(13)?;
+    let issued_on = NaiveDate::parse_from_str(&issued_on, "%Y-%m-%d").map_err(|_| {
+        sqlx::Error::ColumnDecode {
+            index: "issued_on".into(),
+            source: format!("not a date: {issued_on:?}").into(),
+        }
+    })?;
+    let year: i64 = row.try_get(2)?;
+    Ok(Invoice {
+        id: row.try_get(0)?,
+        number: row.try_get(1)?,
+        year: i32::try_from(year).unwrap_or_default(),
+        seq: row.try_get(3)?,
+        seller: Party {
+            member_id: row.try_get(4)?,
+            name: row.try_get(5)?,
+            siren: row.try_get(6)?,
+            address: row.try_get(7)?,
+        },
+        buyer: Party {
+            member_id: row.try_get(8)?,
+            name: row.try_get(9)?,
+            siren: row.try_get(10)?,
+            address: row.try_get(11)?,
+        },
+        tx_id: row.try_get(12)?,
+        issued_on,
+        paid_at: row.try_get(14)?,
+        description: row.try_get(15)?,
+        vat_bp: row.try_get(16)?,
+        total: Amount::from_minor(row.try_get(17)?),
+        net: Amount::from_minor(row.try_get(18)?),
+        vat: Amount::from_minor(row.try_get(19)?),
+        created_by: row.try_get(20)?,
+        created_at: row.try_get(21)?,
+    })
+}
+
+async fn one(store: &Store, clause: &str, value: i64) -> ConsoleResult<Option<Invoice>> {
+    let sql = format!("SELECT {COLUMNS} FROM invoices WHERE {clause} = $1");
+    let found = dispatch!(store.backend(), pool => {
+        match sqlx::query(&sql).bind(value).fetch_optional(pool).await? {
+            Some(row) => Some(from_row(&row)?),
+            None => None,
+        }
+    });
+    Ok(found)
+}
+
+/// One invoice whoever's (the network's staff).
+pub async fn get(store: &Store, id: i64) -> ConsoleResult<Invoice> {
+    one(store, "id", id).await?.ok_or(ConsoleError::NotFound)
+}
+
+/// The invoice if `member_id` issued or received it; `NotFound` otherwise.
+pub async fn of_member(store: &Store, member_id: i64, id: i64) -> ConsoleResult<Invoice> {
+    let invoice = get(store, id).await?;
+    if invoice.seller.member_id != member_id && invoice.buyer.member_id != member_id {
+        return Err(ConsoleError::NotFound);
+    }
+    Ok(invoice)
+}
+
+/// The invoice of a payment, if one was issued.
+pub async fn of_transaction(store: &Store, tx: TxId) -> ConsoleResult<Option<Invoice>> {
+    let Ok(tx) = i64::try_from(tx.0) else {
+        return Ok(None);
+    };
+    one(store, "tx_id", tx).await
+}
+
+/// The invoices of the transactions among `txs` (a page's lines), by transaction id.
+pub async fn numbers_of(
+    store: &Store,
+    txs: &[i64],
+) -> ConsoleResult<std::collections::HashMap<i64, (i64, String)>> {
+    let mut found = std::collections::HashMap::new();
+    if txs.is_empty() {
+        return Ok(found);
+    }
+    // A page's lines, a few hundred parameters per statement at most.
+    for chunk in txs.chunks(NUMBERS_PER_READ_MAX) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT tx_id, id, number FROM invoices WHERE tx_id IN ({})",
+            marks.join(", ")
+        );
+        let rows: Vec<(i64, i64, String)> = dispatch!(store.backend(), pool => {
+            let mut query = sqlx::query_as(&sql);
+            for tx in chunk {
+                query = query.bind(*tx);
+            }
+            query.fetch_all(pool).await?
+        });
+        for (tx, id, number) in rows {
+            found.insert(tx, (id, number));
+        }
+    }
+    Ok(found)
+}
+
+/// A page of a company's invoices, newest first: those with an id below `before`, at most
+/// `limit` (1 to [`INVOICES_PAGE_MAX`]).
+pub async fn page(
+    store: &Store,
+    member_id: i64,
+    side: Side,
+    before: Option<i64>,
+    limit: i64,
+) -> ConsoleResult<Vec<Invoice>> {
+    rows_before(
+        store,
+        member_id,
+        side,
+        before,
+        limit.clamp(1, INVOICES_PAGE_MAX),
+    )
+    .await
+}
+
+/// A company's invoices of one side, newest first, at most `limit` (the data package).
+pub async fn member_invoices_upto(
+    store: &Store,
+    member_id: i64,
+    side: Side,
+    limit: i64,
+) -> ConsoleResult<Vec<Invoice>> {
+    rows_before(store, member_id, side, None, limit).await
+}
+
+async fn rows_before(
+    store: &Store,
+    member_id: i64,
+    side: Side,
+    before: Option<i64>,
+    limit: i64,
+) -> ConsoleResult<Vec<Invoice>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM invoices WHERE {} = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+        side.column()
+    );
+    let rows = dispatch!(store.backend(), pool => {
+        let rows = sqlx::query(&sql)
+            .bind(member_id).bind(before.unwrap_or(i64::MAX)).bind(limit)
+            .fetch_all(pool).await?;
+        rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?
+    });
+    Ok(rows)
+}
+
+/// A payment the member received, as an invoice would show it.
+#[derive(Debug, Clone)]
+pub struct Invoiceable {
+    pub payment: trade::Refundable,
+    pub buyer: Member,
+    /// The invoice issued for it already.
+    pub invoice: Option<Invoice>,
+}
+
+/// The payment `tx` if `member` received it from another member; `NotFound` for any other
+/// transaction, another member's payment or an unknown id, alike.
+pub async fn invoiceable(store: &Store, member: &Member, tx: TxId) -> ConsoleResult<Invoiceable> {
+    let payment = trade::refundable(store, member, tx)
+        .await?
+        .ok_or(ConsoleError::NotFound)?;
+    let payer = i64::try_from(payment.payer.0).map_err(|_| ConsoleError::NotFound)?;
+    let buyer = people::member_by_account(store, payer)
+        .await?
+        .ok_or(ConsoleError::NotFound)?;
+    let invoice = of_transaction(store, tx).await?;
+    Ok(Invoiceable {
+        payment,
+        buyer,
+        invoice,
+    })
+}
+
+/// The seller's owner or staff issues the invoice of a payment its company received, dated
+/// `today`. Checked: the payment is the seller's (else `NotFound`), not refunded
+/// (`payment_refunded`) and not invoiced yet (`already_invoiced`); a description of 1 to
+/// [`DESCRIPTION_LEN_MAX`] characters; a VAT rate of 0 to [`VAT_BP_MAX`] basis points; at
+/// most [`INVOICES_PER_YEAR_MAX`] invoices in the year (`too_many_invoices`).
+pub async fn issue(
+    store: &Store,
+    user: &User,
+    seller: &Member,
+    new: &NewInvoice,
+    today: NaiveDate,
+) -> ConsoleResult<Invoice> {
+    if user.member_id != Some(seller.id) || !matches!(user.role, Role::Owner | Role::Staff) {
+        return Err(ConsoleError::Forbidden);
+    }
+    let description = new.description.trim().to_owned();
+    let mut issues = Issues::default();
+    let length = description.chars().count();
+    if length == 0 {
+        issues.add(Field::Description, Problem::Required);
+    } else if length > DESCRIPTION_LEN_MAX {
+        issues.add(
+            Field::Description,
+            Problem::TooLong {
+                max: DESCRIPTION_LEN_MAX,
+            },
+        );
+    }
+    if !(0..=VAT_BP_MAX).contains(&new.vat_bp) {
+        issues.add(
+            Field::VatRate,
+            Problem::OutOfRange {
+                min: 0,
+                max: VAT_BP_MAX,
+            },
+        );
+    }
+    let found = invoiceable(store, seller, new.tx).await?;
+    issues.finish()?;
+    if found.payment.refunded_by.is_some() {
+        return Err(ConsoleError::Conflict(Conflict::PaymentRefunded));
+    }
+    if found.invoice.is_some() {
+        return Err(ConsoleError::Conflict(Conflict::AlreadyInvoiced));
+    }
+    let total = found.payment.amount;
+    let (net, vat) = split(total, new.vat_bp);
+    debug_assert_eq!(net.minor() + vat.minor(), total.minor());
+    let (seller_party, buyer_party) = (Party::of(seller), Party::of(&found.buyer));
+    let paid_at: DateTime<Utc> = found.payment.transaction.time();
+    let tx_id = i64::try_from(new.tx.0).map_err(|_| ConsoleError::NotFound)?;
+    let year = today.year();
+    let issued_on = today.format("%Y-%m-%d").to_string();
+    // The next number, under a lock on the seller's series: SQLite's write lock (`BEGIN
+    // IMMEDIATE`), PostgreSQL the seller's member row. Two invoices of one seller issued
+    // at once are numbered one after the other, never the same nor with a gap.
+    let begin = store.begin_write_sql();
+    let lock_series = match store.kind() {
+        BackendKind::Postgres => Some("SELECT id FROM members WHERE id = $1 FOR UPDATE"),
+        BackendKind::Sqlite => None,
+    };
+    let inserted: Result<Option<i64>, sqlx::Error> = dispatch!(store.backend(), pool => {
+        async {
+            let mut tx = pool.begin_with(begin).await?;
+            if let Some(sql) = lock_series {
+                sqlx::query(sql).bind(seller.id).execute(&mut *tx).await?;
+            }
+            let last: Option<i64> = sqlx::query_scalar(
+                "SELECT MAX(seq) FROM invoices WHERE seller_member_id = $1 AND year = $2")
+                .bind(seller.id).bind(i64::from(year)).fetch_one(&mut *tx).await?;
+            let seq = last.unwrap_or(0) + 1;
+            if seq > INVOICES_PER_YEAR_MAX {
+                return Ok(None);
+            }
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO invoices (seller_member_id, buyer_member_id, tx_id, year, seq, \
+                 number, issued_on, paid_at, description, vat_bp, total, net, vat, seller_name, \
+                 seller_siren, seller_address, buyer_name, buyer_siren, buyer_address, \
+                 created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+                 $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING id")
+                .bind(seller.id).bind(found.buyer.id).bind(tx_id).bind(i64::from(year))
+                .bind(seq).bind(number(year, seq)).bind(&issued_on).bind(paid_at.timestamp())
+                .bind(&description).bind(new.vat_bp).bind(total.minor()).bind(net.minor())
+                .bind(vat.minor()).bind(&seller_party.name).bind(&seller_party.siren)
+                .bind(&seller_party.address).bind(&buyer_party.name).bind(&buyer_party.siren)
+                .bind(&buyer_party.address).bind(&user.email).bind(now_unix())
+                .fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Some(id))
+        }
+        .await
+    });
+    match inserted {
+        Ok(Some(id)) => get(store, id).await,
+        Ok(None) => Err(ConsoleError::Conflict(Conflict::TooManyInvoices)),
+        // The same payment invoiced at the same time by another request.
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            Err(ConsoleError::Conflict(Conflict::AlreadyInvoiced))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_adds_up_and_rounds_the_net_half_up() {
+        let cents = Amount::from_minor;
+        assert_eq!(
+            split(cents(120_000), 2_000),
+            (cents(100_000), cents(20_000))
+        );
+        assert_eq!(split(cents(10_000), 0), (cents(10_000), cents(0)));
+        // 1.00 at 5.5 %: 0.9478... → 0.95 net, 0.05 VAT.
+        assert_eq!(split(cents(100), 550), (cents(95), cents(5)));
+        // 0.01 at 20 %: 0.0083 → 0.01 net, no VAT.
+        assert_eq!(split(cents(1), 2_000), (cents(1), cents(0)));
+        // 100 % VAT: half and half.
+        assert_eq!(split(cents(1_000), 10_000), (cents(500), cents(500)));
+        for total in [1, 7, 99, 101, 12_345, 999_999_999] {
+            for bp in [0, 210, 550, 850, 1_000, 2_000, 10_000] {
+                let (net, vat) = split(cents(total), bp);
+                assert_eq!(net.minor() + vat.minor(), total);
+                assert!(net.minor() >= 0 && vat.minor() >= 0);
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_are_the_year_and_five_digits() {
+        assert_eq!(number(2026, 1), "FA-2026-00001");
+        assert_eq!(number(2027, INVOICES_PER_YEAR_MAX), "FA-2027-99999");
+        assert_eq!(Side::parse("issued"), Some(Side::Issued));
+        assert_eq!(Side::parse("received"), Some(Side::Received));
+        assert_eq!(Side::parse("all"), None);
+    }
+}
