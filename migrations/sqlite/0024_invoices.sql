@@ -1,17 +1,23 @@
--- 0024: invoices (« factures »). The seller of a payment received issues the invoice of that
--- sale, settled by compensation through the network (docs/web.md, "Invoices"). French law
--- wants each invoice numbered in one unbroken chronological series and never changed once
--- issued: the number is the seller's year and its rank in that year (`FA-2026-00001`), and
--- the rows are append-only (a mistake is corrected by a credit note, outside Troc).
+-- 0024: invoices (« factures ») and credit notes (« avoirs »). The seller of a payment
+-- received issues the invoice of that sale, settled by compensation through the network;
+-- once the payment is refunded, it issues the credit note that cancels the invoice
+-- (docs/web.md, "Invoices"). French law wants each invoice numbered in one unbroken
+-- chronological series and never changed once issued: the number is the seller's series
+-- (`FA` invoices, `AV` credit notes), the year and its rank in that year (`FA-2026-00001`),
+-- and the rows are append-only.
 --
 -- The parties' names, SIRENs and addresses are copied as they were when the invoice was
 -- issued, as the printed invoice shows them. `total` is the amount the seller received
 -- (the payment's principal leg, tax included); `net` and `vat` split it at `vat_bp`
--- (basis points: 2000 = 20 %). `created_by` is the issuer's email, as it was then.
+-- (basis points: 2000 = 20 %). `created_by` is the issuer's email, as it was then. A
+-- credit note repeats its invoice's figures, names the invoice it cancels (`credits`, at
+-- most one credit note per invoice) and the refund's transaction (`tx_id`).
 CREATE TABLE invoices (
     id INTEGER PRIMARY KEY,
     seller_member_id BIGINT NOT NULL REFERENCES members (id),
     buyer_member_id BIGINT NOT NULL REFERENCES members (id),
+    kind TEXT NOT NULL CHECK (kind IN ('invoice', 'credit_note')),
+    credits BIGINT UNIQUE REFERENCES invoices (id),
     tx_id BIGINT NOT NULL UNIQUE,
     year BIGINT NOT NULL CHECK (year BETWEEN 2000 AND 9999),
     seq BIGINT NOT NULL CHECK (seq BETWEEN 1 AND 99999),
@@ -32,9 +38,10 @@ CREATE TABLE invoices (
     created_by TEXT NOT NULL CHECK (length(created_by) BETWEEN 1 AND 254),
     created_at BIGINT NOT NULL,
     CHECK (net + vat = total),
-    CHECK (seller_member_id <> buyer_member_id)
+    CHECK (seller_member_id <> buyer_member_id),
+    CHECK ((kind = 'credit_note') = (credits IS NOT NULL))
 );
-CREATE UNIQUE INDEX invoices_number ON invoices (seller_member_id, year, seq);
+CREATE UNIQUE INDEX invoices_number ON invoices (seller_member_id, kind, year, seq);
 CREATE INDEX invoices_seller ON invoices (seller_member_id, id);
 CREATE INDEX invoices_buyer ON invoices (buyer_member_id, id);
 

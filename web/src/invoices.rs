@@ -7,18 +7,20 @@
 //! - One invoice per payment received (a `payment` or a `hold_capture`, the member being
 //!   credited the principal leg), issued by the seller's owner or staff; never for a payment
 //!   already refunded.
-//! - Numbers run in one unbroken chronological series per seller and year:
+//! - Numbers run in one unbroken chronological series per seller, kind and year:
 //!   `FA-2026-00001`, `FA-2026-00002`... (a unique index guards the series; two invoices
 //!   issued at once both get a number, one after the other).
 //! - The total is what the seller received (tax included); the net and the VAT split it at
 //!   the rate the seller gives (basis points, rounded half up to the cent on the net).
 //! - The parties' names, SIRENs and addresses are copied when the invoice is issued, and
-//!   the rows are append-only in the database: an invoice is never changed. A mistake is
-//!   corrected by a credit note, which Troc does not issue.
+//!   the rows are append-only in the database: an invoice is never changed.
+//! - Once the payment is refunded (a reversal), the seller issues the credit note
+//!   (« avoir ») that cancels the invoice: the same figures, its own series (`AV-2026-00001`),
+//!   naming the invoice and the refund ([`credit`]). At most one per invoice.
 //!
 //! Not here: the buyer's own purchase record (its accountant books the seller's invoice),
 //! invoices for anything the ledger did not settle, several lines per invoice, euro parts,
-//! credit notes, and Factur-X or other structured e-invoices.
+//! partial credit notes, and Factur-X or other structured e-invoices.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use ledger::{Amount, TxId};
@@ -71,6 +73,36 @@ impl Side {
     }
 }
 
+/// An invoice, or the credit note that cancels one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Invoice,
+    CreditNote,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Invoice => "invoice",
+            Kind::CreditNote => "credit_note",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Kind> {
+        [Kind::Invoice, Kind::CreditNote]
+            .into_iter()
+            .find(|k| k.as_str() == text)
+    }
+
+    /// The series' letters in the number.
+    fn prefix(self) -> &'static str {
+        match self {
+            Kind::Invoice => "FA",
+            Kind::CreditNote => "AV",
+        }
+    }
+}
+
 /// One party as the invoice names it, copied when it was issued.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Party {
@@ -95,16 +127,19 @@ impl Party {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invoice {
     pub id: i64,
-    /// `FA-2026-00001`: the seller's series for the year.
+    pub kind: Kind,
+    /// The invoice a credit note cancels.
+    pub credits: Option<i64>,
+    /// `FA-2026-00001` (`AV-` for a credit note): the seller's series for the year.
     pub number: String,
     pub year: i32,
     pub seq: i64,
     pub seller: Party,
     pub buyer: Party,
-    /// The payment it invoices.
+    /// The payment it invoices (a credit note: the refund).
     pub tx_id: i64,
     pub issued_on: NaiveDate,
-    /// When the payment was made (Unix seconds): the date of the sale's settlement.
+    /// When that transaction was made (Unix seconds): the date of the settlement.
     pub paid_at: i64,
     pub description: String,
     pub vat_bp: i64,
@@ -124,9 +159,9 @@ pub struct NewInvoice {
     pub vat_bp: i64,
 }
 
-/// The invoice number of rank `seq` in `year`.
-pub fn number(year: i32, seq: i64) -> String {
-    format!("FA-{year}-{seq:05}")
+/// The number of rank `seq` in `year` of a series.
+pub fn number(kind: Kind, year: i32, seq: i64) -> String {
+    format!("{}-{year}-{seq:05}", kind.prefix())
 }
 
 /// Splits a total (tax included) at `vat_bp` into the net and the VAT: the net is
@@ -142,7 +177,8 @@ pub fn split(total: Amount, vat_bp: i64) -> (Amount, Amount) {
     (Amount::from_minor(net), Amount::from_minor(vat))
 }
 
-const COLUMNS: &str = "id, number, year, seq, seller_member_id, seller_name, seller_siren, \
+const COLUMNS: &str =
+    "id, kind, credits, number, year, seq, seller_member_id, seller_name, seller_siren, \
     seller_address, buyer_member_id, buyer_name, buyer_siren, buyer_address, tx_id, issued_on, \
     paid_at, description, vat_bp, total, net, vat, created_by, created_at";
 
@@ -151,43 +187,46 @@ where
     R: Row,
     usize: sqlx::ColumnIndex<R>,
     for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
 {
-    let issued_on: String = row.try_get(13)?;
-    let issued_on = NaiveDate::parse_from_str(&issued_on, "%Y-%m-%d").map_err(|_| {
-        sqlx::Error::ColumnDecode {
-            index: "issued_on".into(),
-            source: format!("not a date: {issued_on:?}").into(),
-        }
-    })?;
-    let year: i64 = row.try_get(2)?;
+    let corrupt = |what: &str, text: &str| sqlx::Error::ColumnDecode {
+        index: what.into(),
+        source: format!("not a {what}: {text:?}").into(),
+    };
+    let kind: String = row.try_get(1)?;
+    let issued_on: String = row.try_get(15)?;
+    let year: i64 = row.try_get(4)?;
     Ok(Invoice {
         id: row.try_get(0)?,
-        number: row.try_get(1)?,
+        kind: Kind::parse(&kind).ok_or_else(|| corrupt("kind", &kind))?,
+        credits: row.try_get(2)?,
+        number: row.try_get(3)?,
         year: i32::try_from(year).unwrap_or_default(),
-        seq: row.try_get(3)?,
+        seq: row.try_get(5)?,
         seller: Party {
-            member_id: row.try_get(4)?,
-            name: row.try_get(5)?,
-            siren: row.try_get(6)?,
-            address: row.try_get(7)?,
+            member_id: row.try_get(6)?,
+            name: row.try_get(7)?,
+            siren: row.try_get(8)?,
+            address: row.try_get(9)?,
         },
         buyer: Party {
-            member_id: row.try_get(8)?,
-            name: row.try_get(9)?,
-            siren: row.try_get(10)?,
-            address: row.try_get(11)?,
+            member_id: row.try_get(10)?,
+            name: row.try_get(11)?,
+            siren: row.try_get(12)?,
+            address: row.try_get(13)?,
         },
-        tx_id: row.try_get(12)?,
-        issued_on,
-        paid_at: row.try_get(14)?,
-        description: row.try_get(15)?,
-        vat_bp: row.try_get(16)?,
-        total: Amount::from_minor(row.try_get(17)?),
-        net: Amount::from_minor(row.try_get(18)?),
-        vat: Amount::from_minor(row.try_get(19)?),
-        created_by: row.try_get(20)?,
-        created_at: row.try_get(21)?,
+        tx_id: row.try_get(14)?,
+        issued_on: NaiveDate::parse_from_str(&issued_on, "%Y-%m-%d")
+            .map_err(|_| corrupt("date", &issued_on))?,
+        paid_at: row.try_get(16)?,
+        description: row.try_get(17)?,
+        vat_bp: row.try_get(18)?,
+        total: Amount::from_minor(row.try_get(19)?),
+        net: Amount::from_minor(row.try_get(20)?),
+        vat: Amount::from_minor(row.try_get(21)?),
+        created_by: row.try_get(22)?,
+        created_at: row.try_get(23)?,
     })
 }
 
@@ -224,7 +263,13 @@ pub async fn of_transaction(store: &Store, tx: TxId) -> ConsoleResult<Option<Inv
     one(store, "tx_id", tx).await
 }
 
-/// The invoices of the transactions among `txs` (a page's lines), by transaction id.
+/// The credit note that cancels `invoice`, if one was issued.
+pub async fn credit_note_of(store: &Store, invoice: i64) -> ConsoleResult<Option<Invoice>> {
+    one(store, "credits", invoice).await
+}
+
+/// The invoices and credit notes of the transactions among `txs` (a page's lines), by
+/// transaction id: the id and the number.
 pub async fn numbers_of(
     store: &Store,
     txs: &[i64],
@@ -378,9 +423,110 @@ pub async fn issue(
     let total = found.payment.amount;
     let (net, vat) = split(total, new.vat_bp);
     debug_assert_eq!(net.minor() + vat.minor(), total.minor());
-    let (seller_party, buyer_party) = (Party::of(seller), Party::of(&found.buyer));
-    let paid_at: DateTime<Utc> = found.payment.transaction.time();
-    let tx_id = i64::try_from(new.tx.0).map_err(|_| ConsoleError::NotFound)?;
+    let draft = Draft {
+        kind: Kind::Invoice,
+        credits: None,
+        seller: Party::of(seller),
+        buyer: Party::of(&found.buyer),
+        tx_id: i64::try_from(new.tx.0).map_err(|_| ConsoleError::NotFound)?,
+        paid_at: found.payment.transaction.time(),
+        description,
+        vat_bp: new.vat_bp,
+        total,
+        net,
+        vat,
+        created_by: user.email.clone(),
+    };
+    match insert_numbered(store, &draft, today).await {
+        // The same payment invoiced at the same time by another request.
+        Err(ConsoleError::Conflict(Conflict::AlreadyNumbered)) => {
+            Err(ConsoleError::Conflict(Conflict::AlreadyInvoiced))
+        }
+        other => other,
+    }
+}
+
+/// The seller's owner or staff issues the credit note that cancels `invoice_id`, one of its
+/// invoices whose payment was refunded, dated `today`: the invoice's figures and
+/// description, its own series (`AV-2026-00001`), naming the invoice and the refund.
+/// Checked: the invoice is the seller's (else `NotFound`: the buyer's users and strangers
+/// alike), is not itself a credit note (`not_creditable`), its payment was refunded
+/// (`payment_not_refunded`) and it has no credit note yet (`already_credited`).
+pub async fn credit(
+    store: &Store,
+    user: &User,
+    seller: &Member,
+    invoice_id: i64,
+    today: NaiveDate,
+) -> ConsoleResult<Invoice> {
+    if user.member_id != Some(seller.id) || !matches!(user.role, Role::Owner | Role::Staff) {
+        return Err(ConsoleError::Forbidden);
+    }
+    let invoice = get(store, invoice_id).await?;
+    if invoice.seller.member_id != seller.id {
+        return Err(ConsoleError::NotFound);
+    }
+    if invoice.kind != Kind::Invoice {
+        return Err(ConsoleError::Conflict(Conflict::NotCreditable));
+    }
+    if credit_note_of(store, invoice.id).await?.is_some() {
+        return Err(ConsoleError::Conflict(Conflict::AlreadyCredited));
+    }
+    let paid = TxId(u64::try_from(invoice.tx_id).map_err(|_| ConsoleError::NotFound)?);
+    let Some(refund) = store.reversed_by(paid).await? else {
+        return Err(ConsoleError::Conflict(Conflict::PaymentNotRefunded));
+    };
+    let refunded_at = store
+        .transaction(refund)
+        .await?
+        .map(|t| t.time())
+        .ok_or(ConsoleError::NotFound)?;
+    let buyer = people::member(store, invoice.buyer.member_id)
+        .await?
+        .ok_or(ConsoleError::NotFound)?;
+    let draft = Draft {
+        kind: Kind::CreditNote,
+        credits: Some(invoice.id),
+        seller: Party::of(seller),
+        buyer: Party::of(&buyer),
+        tx_id: i64::try_from(refund.0).map_err(|_| ConsoleError::NotFound)?,
+        paid_at: refunded_at,
+        description: invoice.description.clone(),
+        vat_bp: invoice.vat_bp,
+        total: invoice.total,
+        net: invoice.net,
+        vat: invoice.vat,
+        created_by: user.email.clone(),
+    };
+    match insert_numbered(store, &draft, today).await {
+        // Credited at the same time by another request.
+        Err(ConsoleError::Conflict(Conflict::AlreadyNumbered)) => {
+            Err(ConsoleError::Conflict(Conflict::AlreadyCredited))
+        }
+        other => other,
+    }
+}
+
+/// An invoice or credit note before its number.
+struct Draft {
+    kind: Kind,
+    credits: Option<i64>,
+    seller: Party,
+    buyer: Party,
+    tx_id: i64,
+    paid_at: DateTime<Utc>,
+    description: String,
+    vat_bp: i64,
+    total: Amount,
+    net: Amount,
+    vat: Amount,
+    created_by: String,
+}
+
+/// Numbers `draft` next in its seller's series for `today`'s year and stores it.
+/// `AlreadyNumbered` if its transaction (or its invoice, for a credit note) has a row
+/// already; `TooManyInvoices` past [`INVOICES_PER_YEAR_MAX`].
+async fn insert_numbered(store: &Store, draft: &Draft, today: NaiveDate) -> ConsoleResult<Invoice> {
     let year = today.year();
     let issued_on = today.format("%Y-%m-%d").to_string();
     // The next number, under a lock on the seller's series: SQLite's write lock (`BEGIN
@@ -391,31 +537,38 @@ pub async fn issue(
         BackendKind::Postgres => Some("SELECT id FROM members WHERE id = $1 FOR UPDATE"),
         BackendKind::Sqlite => None,
     };
+    let seller = draft.seller.member_id;
+    let kind = draft.kind;
     let inserted: Result<Option<i64>, sqlx::Error> = dispatch!(store.backend(), pool => {
         async {
             let mut tx = pool.begin_with(begin).await?;
             if let Some(sql) = lock_series {
-                sqlx::query(sql).bind(seller.id).execute(&mut *tx).await?;
+                sqlx::query(sql).bind(seller).execute(&mut *tx).await?;
             }
             let last: Option<i64> = sqlx::query_scalar(
-                "SELECT MAX(seq) FROM invoices WHERE seller_member_id = $1 AND year = $2")
-                .bind(seller.id).bind(i64::from(year)).fetch_one(&mut *tx).await?;
+                "SELECT MAX(seq) FROM invoices \
+                 WHERE seller_member_id = $1 AND kind = $2 AND year = $3")
+                .bind(seller).bind(kind.as_str()).bind(i64::from(year))
+                .fetch_one(&mut *tx).await?;
             let seq = last.unwrap_or(0) + 1;
             if seq > INVOICES_PER_YEAR_MAX {
                 return Ok(None);
             }
             let id: i64 = sqlx::query_scalar(
-                "INSERT INTO invoices (seller_member_id, buyer_member_id, tx_id, year, seq, \
-                 number, issued_on, paid_at, description, vat_bp, total, net, vat, seller_name, \
-                 seller_siren, seller_address, buyer_name, buyer_siren, buyer_address, \
-                 created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-                 $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING id")
-                .bind(seller.id).bind(found.buyer.id).bind(tx_id).bind(i64::from(year))
-                .bind(seq).bind(number(year, seq)).bind(&issued_on).bind(paid_at.timestamp())
-                .bind(&description).bind(new.vat_bp).bind(total.minor()).bind(net.minor())
-                .bind(vat.minor()).bind(&seller_party.name).bind(&seller_party.siren)
-                .bind(&seller_party.address).bind(&buyer_party.name).bind(&buyer_party.siren)
-                .bind(&buyer_party.address).bind(&user.email).bind(now_unix())
+                "INSERT INTO invoices (seller_member_id, buyer_member_id, kind, credits, tx_id, \
+                 year, seq, number, issued_on, paid_at, description, vat_bp, total, net, vat, \
+                 seller_name, seller_siren, seller_address, buyer_name, buyer_siren, \
+                 buyer_address, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, \
+                 $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) \
+                 RETURNING id")
+                .bind(seller).bind(draft.buyer.member_id).bind(kind.as_str()).bind(draft.credits)
+                .bind(draft.tx_id).bind(i64::from(year)).bind(seq)
+                .bind(number(kind, year, seq)).bind(&issued_on).bind(draft.paid_at.timestamp())
+                .bind(&draft.description).bind(draft.vat_bp).bind(draft.total.minor())
+                .bind(draft.net.minor()).bind(draft.vat.minor()).bind(&draft.seller.name)
+                .bind(&draft.seller.siren).bind(&draft.seller.address).bind(&draft.buyer.name)
+                .bind(&draft.buyer.siren).bind(&draft.buyer.address).bind(&draft.created_by)
+                .bind(now_unix())
                 .fetch_one(&mut *tx).await?;
             tx.commit().await?;
             Ok(Some(id))
@@ -425,9 +578,8 @@ pub async fn issue(
     match inserted {
         Ok(Some(id)) => get(store, id).await,
         Ok(None) => Err(ConsoleError::Conflict(Conflict::TooManyInvoices)),
-        // The same payment invoiced at the same time by another request.
         Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-            Err(ConsoleError::Conflict(Conflict::AlreadyInvoiced))
+            Err(ConsoleError::Conflict(Conflict::AlreadyNumbered))
         }
         Err(error) => Err(error.into()),
     }
@@ -462,8 +614,13 @@ mod tests {
 
     #[test]
     fn numbers_are_the_year_and_five_digits() {
-        assert_eq!(number(2026, 1), "FA-2026-00001");
-        assert_eq!(number(2027, INVOICES_PER_YEAR_MAX), "FA-2027-99999");
+        assert_eq!(number(Kind::Invoice, 2026, 1), "FA-2026-00001");
+        assert_eq!(
+            number(Kind::Invoice, 2027, INVOICES_PER_YEAR_MAX),
+            "FA-2027-99999"
+        );
+        assert_eq!(number(Kind::CreditNote, 2026, 12), "AV-2026-00012");
+        assert_eq!(Kind::parse("credit_note"), Some(Kind::CreditNote));
         assert_eq!(Side::parse("issued"), Some(Side::Issued));
         assert_eq!(Side::parse("received"), Some(Side::Received));
         assert_eq!(Side::parse("all"), None);

@@ -103,6 +103,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/invoices"),
     ("post", "/api/v1/invoices"),
     ("get", "/api/v1/invoices/{id}"),
+    ("post", "/api/v1/invoices/{id}/credit-note"),
     ("get", "/api/v1/standing-orders"),
     ("post", "/api/v1/standing-orders"),
     ("get", "/api/v1/standing-orders/{id}"),

@@ -263,6 +263,73 @@ story!(invoices_over_the_api, |db: &tests::TestDb| {
             .collect();
         assert_eq!(received.len(), 2, "{package}");
 
+        // A credit note cancels an invoice once its payment is refunded: the seller's, once.
+        let credit = |id: i64| format!("{INVOICES}/{id}/credit-note");
+        api.post(&credit(id), &beta_pay, json!({}))
+            .await
+            .problem(StatusCode::CONFLICT, "payment_not_refunded");
+        api.post(
+            &format!("/api/v1/transactions/{first}/refund"),
+            &beta_pay,
+            json!({"memo": "Annulé"}),
+        )
+        .await
+        .ok(StatusCode::CREATED);
+        for (refused, status, code) in [
+            (&alpha_pay, StatusCode::NOT_FOUND, "not_found"),
+            (&gamma_pay, StatusCode::NOT_FOUND, "not_found"),
+            (&beta_read, StatusCode::FORBIDDEN, "forbidden"),
+            (&manage, StatusCode::FORBIDDEN, "forbidden"),
+        ] {
+            api.post(&credit(id), refused, json!({}))
+                .await
+                .problem(status, code);
+        }
+        api.post(&credit(999_999), &beta_pay, json!({}))
+            .await
+            .problem(StatusCode::NOT_FOUND, "not_found");
+        let note = api
+            .post_key(&credit(id), &beta_pay, "credit-1", json!({}))
+            .await
+            .ok(StatusCode::CREATED);
+        assert_eq!(note["kind"], "credit_note");
+        assert_eq!(note["credits"], id);
+        assert_eq!(note["number"], format!("AV-{year}-00001"));
+        assert_ne!(note["transaction_id"], first, "the refund's transaction");
+        assert_eq!(
+            (
+                &note["net"],
+                &note["vat"],
+                &note["total"],
+                &note["description"]
+            ),
+            (
+                &issued["net"],
+                &issued["vat"],
+                &issued["total"],
+                &issued["description"]
+            )
+        );
+        let again = api
+            .post_key(&credit(id), &beta_pay, "credit-1", json!({}))
+            .await
+            .ok(StatusCode::CREATED);
+        assert_eq!(again, note);
+        api.post(&credit(id), &beta_pay, json!({}))
+            .await
+            .problem(StatusCode::CONFLICT, "already_credited");
+        let note_id = note["id"].as_i64().unwrap();
+        api.post(&credit(note_id), &beta_pay, json!({}))
+            .await
+            .problem(StatusCode::CONFLICT, "not_creditable");
+        let shown = api
+            .get(&format!("{INVOICES}/{note_id}"), &alpha_pay)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(shown, note);
+        // The invoice series goes on where it was: credit notes have their own.
+        assert_eq!(invoice_rows(&store).await, 3);
+
         // The year's series ends at 99 999: the last number is given, then refused.
         let (owner, _) = people::find_login(&store, "owner@beta.fr")
             .await
@@ -272,11 +339,11 @@ story!(invoices_over_the_api, |db: &tests::TestDb| {
         raw(
             &store,
             &format!(
-                "INSERT INTO invoices (seller_member_id, buyer_member_id, tx_id, year, seq, \
+                "INSERT INTO invoices (seller_member_id, buyer_member_id, kind, tx_id, year, seq, \
                  number, issued_on, paid_at, description, vat_bp, total, net, vat, seller_name, \
                  seller_siren, seller_address, buyer_name, buyer_siren, buyer_address, \
-                 created_by, created_at) VALUES ({}, {}, 888888, {year}, {last}, 'FA-x', \
-                 '2026-01-01', 0, 'x', 0, 1, 1, 0, 'b', 's', 'a', 'a', 's', 'a', 'x', 0)",
+                 created_by, created_at) VALUES ({}, {}, 'invoice', 888888, {year}, {last}, \
+                 'FA-x', '2026-01-01', 0, 'x', 0, 1, 1, 0, 'b', 's', 'a', 'a', 's', 'a', 'x', 0)",
                 beta.id, alpha.id
             ),
         )
@@ -457,10 +524,9 @@ story!(invoices_on_the_web, |db: &tests::TestDb| {
         let page = seller.get(&new).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER);
         assert_eq!(page.location.as_deref(), Some(at.as_str()));
-        seller
-            .get("/history")
-            .await
-            .assert_contains(&format!("Facture FA-{year}-00001"));
+        let number_link = format!("href=\"{at}\">FA-{year}-00001</a>");
+        seller.get("/history").await.assert_contains(&number_link);
+        buyer.get("/history").await.assert_contains(&number_link);
         let page = seller
             .post(
                 "/invoices",
@@ -493,6 +559,43 @@ story!(invoices_on_the_web, |db: &tests::TestDb| {
         stranger.login("owner@gamma.fr", PASSWORD).await;
         assert_eq!(stranger.get(&at).await.status, StatusCode::NOT_FOUND);
         assert!(gamma.id > 0);
+
+        // Refunded, then cancelled by a credit note from the invoice's page.
+        assert!(!seller.get(&at).await.body.contains("credit-form"));
+        let refund = format!("/payments/{tx}/refund");
+        let page = seller.get(&refund).await;
+        let token = crate::web_front::client::hidden_value(&page.body, "token").unwrap();
+        let page = seller
+            .post(&refund, &[("memo", "Annulé"), ("token", token.as_str())])
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let page = seller.get(&at).await;
+        page.assert_contains("id=\"inv-refunded\"");
+        page.assert_contains("id=\"credit-form\"");
+        assert!(!buyer.get(&at).await.body.contains("credit-form"));
+        let credit_note = format!("{at}/credit-note");
+        assert_eq!(
+            buyer.post(&credit_note, &[]).await.status,
+            StatusCode::NOT_FOUND
+        );
+        let page = seller.post(&credit_note, &[]).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        let note = page.location.clone().unwrap();
+        let page = buyer.get(&note).await;
+        page.assert_contains(&format!("id=\"inv-number\">AV-{year}-00001<"));
+        page.assert_contains(&format!("<a href=\"{at}\">FA-{year}-00001</a>"));
+        page.assert_contains("id=\"inv-total\">240,00<");
+        seller
+            .get(&at)
+            .await
+            .assert_contains(&format!("<a href=\"{note}\">AV-{year}-00001</a>"));
+        let page = seller.post(&credit_note, &[]).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains("déjà son avoir");
+        buyer
+            .get("/invoices?side=received")
+            .await
+            .assert_contains("(avoir)");
 
         // In English.
         seller.post("/lang", &[("lang", "en")]).await;

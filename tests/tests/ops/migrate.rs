@@ -295,7 +295,7 @@ async fn seed(url: &str) -> Store {
         .await
         .unwrap()
         .unwrap();
-    web::invoices::issue(
+    let invoice = web::invoices::issue(
         &store,
         &beta_user,
         &beta,
@@ -308,6 +308,18 @@ async fn seed(url: &str) -> Store {
     )
     .await
     .unwrap();
+    // Refunded, and cancelled by a credit note (`invoices.credits` filled).
+    let refundable = web::trade::refundable(&store, &beta, ledger::TxId(paid as u64))
+        .await
+        .unwrap()
+        .unwrap();
+    web::trade::refund(&store, key("refund-rent"), &refundable, "Annulé".into())
+        .await
+        .unwrap()
+        .unwrap();
+    web::invoices::credit(&store, &beta_user, &beta, invoice.id, today)
+        .await
+        .unwrap();
 
     // The store's write path.
     let bulk = store

@@ -373,6 +373,15 @@ pub enum Conflict {
     PaymentRefunded,
     /// The seller issued as many invoices this year as its numbers allow.
     TooManyInvoices,
+    /// The invoice has its credit note already.
+    AlreadyCredited,
+    /// A credit note is not credited in turn.
+    NotCreditable,
+    /// The invoice's payment was not refunded: nothing to cancel.
+    PaymentNotRefunded,
+    /// The row's transaction (or invoice) was numbered by another request at the same time
+    /// (`invoices`, which tells which of the conflicts above it is).
+    AlreadyNumbered,
 }
 
 /// Why a console action did not happen. Nothing was changed.
@@ -409,6 +418,7 @@ impl ConsoleError {
     /// ledger rejection's own code, `already_decided`, `batch_not_unfinished`, `too_many_pending`,
     /// `already_pending`, `too_many_limit_requests`, `too_many_standing_orders`,
     /// `standing_order_ended`, `already_invoiced`, `payment_refunded`, `too_many_invoices`,
+    /// `already_credited`, `not_creditable`, `payment_not_refunded`, `already_numbered`,
     /// `store_error`.
     pub fn code(&self) -> &'static str {
         match self {
@@ -428,6 +438,10 @@ impl ConsoleError {
             ConsoleError::Conflict(Conflict::AlreadyInvoiced) => "already_invoiced",
             ConsoleError::Conflict(Conflict::PaymentRefunded) => "payment_refunded",
             ConsoleError::Conflict(Conflict::TooManyInvoices) => "too_many_invoices",
+            ConsoleError::Conflict(Conflict::AlreadyCredited) => "already_credited",
+            ConsoleError::Conflict(Conflict::NotCreditable) => "not_creditable",
+            ConsoleError::Conflict(Conflict::PaymentNotRefunded) => "payment_not_refunded",
+            ConsoleError::Conflict(Conflict::AlreadyNumbered) => "already_numbered",
             ConsoleError::Store(_) => "store_error",
         }
     }

@@ -2,13 +2,14 @@
 //! sales and those it received for its purchases, 50 to a page; `/invoices/new?tx=ID`: the
 //! seller's owner or staff invoices a payment received (linked from the history's lines);
 //! `/invoices/{id}`: the invoice, printable, for both companies' users and the network's
-//! staff. Anyone else, and any unknown id, gets 404.
+//! staff; once its payment is refunded, the seller's owner or staff issue its credit note
+//! there (`POST /invoices/{id}/credit-note`). Anyone else, and any unknown id, gets 404.
 
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Form, Router};
 use ledger::{Amount, TxId};
 use serde::Deserialize;
@@ -21,7 +22,7 @@ use super::templates::{page, Chrome};
 use super::AppState;
 use crate::console::{ConsoleError, Field, Problem};
 use crate::invoices::{
-    self, Invoice, Invoiceable, NewInvoice, Side, DESCRIPTION_LEN_MAX, INVOICES_PAGE_DEFAULT,
+    self, Invoice, Invoiceable, Kind, NewInvoice, Side, DESCRIPTION_LEN_MAX, INVOICES_PAGE_DEFAULT,
 };
 use crate::people::Role;
 
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/invoices", get(list_page).post(issue))
         .route("/invoices/new", get(new_page))
         .route("/invoices/{id}", get(invoice_page))
+        .route("/invoices/{id}/credit-note", post(credit))
 }
 
 fn date_of(seconds: i64) -> String {
@@ -46,6 +48,7 @@ fn rate_text(t: Tr, vat_bp: i64) -> String {
 pub struct InvoiceLine {
     id: i64,
     number: String,
+    credit_note: bool,
     issued_on: String,
     /// The buyer on the issued side, the seller on the received side.
     other: String,
@@ -109,6 +112,7 @@ async fn list_page(
         .map(|i| InvoiceLine {
             id: i.id,
             number: i.number.clone(),
+            credit_note: i.kind == Kind::CreditNote,
             issued_on: i.issued_on.format("%d/%m/%Y").to_string(),
             other: match side {
                 Side::Issued => i.buyer.name.clone(),
@@ -273,6 +277,7 @@ async fn issue(
 struct InvoiceTemplate {
     c: Chrome,
     invoice: Invoice,
+    credit_note: bool,
     issued_on: String,
     paid_on: String,
     rate: String,
@@ -282,30 +287,46 @@ struct InvoiceTemplate {
     network: String,
     /// The reversal that refunded the payment after the invoice was issued.
     refunded_by: Option<u64>,
+    /// The credit note that cancels this invoice, or the invoice this credit note cancels:
+    /// its id and number.
+    other: Option<(i64, String)>,
+    /// The seller's owner or staff may issue the credit note now.
+    can_credit: bool,
+    messages: Vec<String>,
 }
 
-/// Both companies' users read the invoice, and the network's staff; anyone else gets 404.
-async fn invoice_page(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
+async fn draw_invoice(
+    state: &AppState,
+    auth: &Auth,
+    invoice: Invoice,
+    status: StatusCode,
+    messages: Vec<String>,
 ) -> AppResult<Response> {
-    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
-    let invoice = match (auth.user.member_id, auth.user.role) {
-        (Some(member_id), _) => invoices::of_member(&state.store, member_id, id).await,
-        (None, Role::Manager | Role::Accountant) => invoices::get(&state.store, id).await,
-        (None, _) => Err(ConsoleError::NotFound),
-    }
-    .map_err(page_error)?;
     let t = auth.tr();
-    let refunded_by = state
-        .store
-        .reversed_by(TxId(u64::try_from(invoice.tx_id).unwrap_or_default()))
-        .await?
-        .map(|r| r.0);
+    let credit_note = invoice.kind == Kind::CreditNote;
+    let (refunded_by, other) = if credit_note {
+        let cancelled = match invoice.credits {
+            Some(id) => Some(invoices::get(&state.store, id).await.map_err(page_error)?),
+            None => None,
+        };
+        (None, cancelled.map(|i| (i.id, i.number)))
+    } else {
+        let paid = TxId(u64::try_from(invoice.tx_id).unwrap_or_default());
+        let refunded_by = state.store.reversed_by(paid).await?.map(|r| r.0);
+        let note = invoices::credit_note_of(&state.store, invoice.id)
+            .await
+            .map_err(page_error)?;
+        (refunded_by, note.map(|n| (n.id, n.number)))
+    };
+    let can_credit = !credit_note
+        && refunded_by.is_some()
+        && other.is_none()
+        && auth.user.member_id == Some(invoice.seller.member_id)
+        && matches!(auth.user.role, Role::Owner | Role::Staff);
     let network = state.store.network_name().await?.unwrap_or_default();
-    page(InvoiceTemplate {
+    let mut response = page(InvoiceTemplate {
         c: auth.chrome(),
+        credit_note,
         issued_on: invoice.issued_on.format("%d/%m/%Y").to_string(),
         paid_on: date_of(invoice.paid_at),
         rate: rate_text(t, invoice.vat_bp),
@@ -314,13 +335,67 @@ async fn invoice_page(
         total: t.lang.amount(invoice.total),
         network,
         refunded_by,
+        other,
+        can_credit,
+        messages,
         invoice,
-    })
+    })?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+/// The invoice `id` if the user may read it: both companies' users, and the network's
+/// staff; `NotFound` for anyone else.
+async fn readable(state: &AppState, auth: &Auth, id: &str) -> AppResult<Invoice> {
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    match (auth.user.member_id, auth.user.role) {
+        (Some(member_id), _) => invoices::of_member(&state.store, member_id, id).await,
+        (None, Role::Manager | Role::Accountant) => invoices::get(&state.store, id).await,
+        (None, _) => Err(ConsoleError::NotFound),
+    }
+    .map_err(page_error)
+}
+
+async fn invoice_page(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let invoice = readable(&state, &auth, &id).await?;
+    draw_invoice(&state, &auth, invoice, StatusCode::OK, Vec::new()).await
+}
+
+/// The seller's owner or staff issue the credit note of an invoice whose payment was
+/// refunded; refusals are shown on the invoice's page.
+async fn credit(
+    State(state): State<AppState>,
+    auth: MemberAuth,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let invoice = readable(&state, &auth.auth, &id).await?;
+    let today = chrono::Utc::now().date_naive();
+    match invoices::credit(
+        &state.store,
+        &auth.auth.user,
+        &auth.member,
+        invoice.id,
+        today,
+    )
+    .await
+    {
+        Ok(note) => Ok(Redirect::to(&format!("/invoices/{}", note.id)).into_response()),
+        Err(error) => {
+            let messages = form_messages(auth.tr(), error)?;
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            draw_invoice(&state, &auth.auth, invoice, status, messages).await
+        }
+    }
 }
 
 catalogue! {
     inv_title => "Factures", "Invoices";
-    inv_intro => "Chaque vente réglée par le réseau se facture comme une vente ordinaire : hors taxes, taux et montant de TVA, TTC, avec la mention du règlement par compensation. Établissez la facture d'un paiement reçu depuis l'historique (« Facturer ») ; la TVA collectée se déclare et se paie en euros.", "Each sale settled through the network is invoiced like any other: net, VAT rate and amount, total, marked as settled by compensation. Invoice a payment received from the history (“Invoice”); the VAT collected is declared and paid in euros.";
+    inv_intro => "Chaque vente réglée par le réseau se facture comme une vente ordinaire : hors taxes, taux et montant de TVA, TTC, avec la mention du règlement par compensation. Établissez la facture d'un paiement reçu depuis l'historique (« Facturer ») ; la TVA collectée se déclare et se paie en euros. Un paiement remboursé s'annule par un avoir, depuis la page de sa facture.", "Each sale settled through the network is invoiced like any other: net, VAT rate and amount, total, marked as settled by compensation. Invoice a payment received from the history (“Invoice”); the VAT collected is declared and paid in euros. A refunded payment is cancelled by a credit note, from its invoice's page.";
+    inv_credit_note_short => "avoir", "credit note";
     inv_issued => "Factures émises", "Invoices issued";
     inv_received => "Factures reçues", "Invoices received";
     inv_number => "Numéro", "Number";
@@ -334,7 +409,6 @@ catalogue! {
     inv_vat => "TVA", "VAT";
     inv_total => "Total TTC", "Total";
     inv_link => "Facturer", "Invoice";
-    inv_invoiced => "Facture", "Invoice";
     inv_new_title => "Facturer un paiement reçu", "Invoice a payment received";
     inv_new_intro => "Le montant reçu est le total TTC de la facture ; le montant HT et la TVA s'en déduisent au taux choisi. Une facture émise ne se modifie plus : une erreur se corrige par un avoir.", "The amount received is the invoice's total; the net amount and the VAT follow from the rate chosen. An invoice issued can no longer be changed: a mistake is corrected by a credit note.";
     inv_paid_on => "Payé le", "Paid on";
@@ -347,7 +421,12 @@ catalogue! {
     inv_settled => "Facture acquittée par compensation via le réseau d'échange", "Invoice settled by compensation through the barter network";
     inv_settled_tail => "Aucune somme n'est due en euros au titre de cette facture, hors la TVA que le vendeur reverse au Trésor.", "Nothing is owed in euros under this invoice, except the VAT that the seller pays to the Treasury.";
     inv_refunded_after => "Le paiement de cette facture a été remboursé depuis (transaction", "The payment of this invoice was refunded since (transaction";
-    inv_credit_note => "établissez un avoir.", "issue a credit note.";
+    inv_credit_note_title => "Avoir", "Credit note";
+    inv_cancels => "Cet avoir annule la facture", "This credit note cancels invoice";
+    inv_refund_of => "à la suite du remboursement du paiement, transaction", "after the payment was refunded, transaction";
+    inv_credited_by => "Cette facture est annulée par l'avoir", "This invoice is cancelled by credit note";
+    inv_credit_submit => "Émettre l'avoir", "Issue the credit note";
+    inv_credit_intro => "Le paiement a été remboursé : émettez l'avoir qui annule cette facture (mêmes montants, numéroté dans la série des avoirs).", "The payment was refunded: issue the credit note that cancels this invoice (the same amounts, numbered in the credit notes' series).";
     inv_print => "Imprimer ou enregistrer en PDF : utilisez la fonction d'impression du navigateur.", "To print or save as PDF, use the browser's print function.";
     inv_siren => "SIREN", "SIREN";
 }

@@ -89,7 +89,8 @@ pub struct LineView {
     pub received: bool,
     /// Reversed since (refunded by the payee, or by a manager): no refund link then.
     pub reversed: bool,
-    /// The invoice of a payment received: its id and number (`crate::invoices`).
+    /// The invoice of a payment, or the credit note of a refund: its id and number
+    /// (`crate::invoices`), for both companies.
     pub invoice: Option<(i64, String)>,
 }
 
@@ -114,8 +115,8 @@ fn line_view(t: Tr, me: AccountId, line: &Line, names: &HashMap<AccountId, Strin
     }
 }
 
-/// Marks the lines whose payment order the payer signed, those reversed since, and the
-/// invoices of the payments received: three reads at most, bounded by the number of lines.
+/// Marks the lines whose payment order the payer signed, those reversed since, and their
+/// invoices or credit notes: three reads, bounded by the number of lines.
 async fn mark_lines(state: &AppState, lines: &mut [LineView]) -> AppResult<()> {
     let ids: Vec<ledger::TxId> = lines
         .iter()
@@ -130,19 +131,13 @@ async fn mark_lines(state: &AppState, lines: &mut [LineView]) -> AppResult<()> {
         line.signed = signed.contains_key(&id);
         line.reversed = reversed.contains_key(&id);
     }
-    let received: Vec<i64> = lines
-        .iter()
-        .filter(|l| l.received)
-        .filter_map(|l| l.id.parse().ok())
-        .collect();
-    if !received.is_empty() {
-        let invoiced = crate::invoices::numbers_of(&state.store, &received)
-            .await
-            .map_err(super::console::page_error)?;
-        for line in lines.iter_mut() {
-            if let Ok(id) = line.id.parse::<i64>() {
-                line.invoice = invoiced.get(&id).cloned();
-            }
+    let numbered: Vec<i64> = lines.iter().filter_map(|l| l.id.parse().ok()).collect();
+    let invoiced = crate::invoices::numbers_of(&state.store, &numbered)
+        .await
+        .map_err(super::console::page_error)?;
+    for line in lines.iter_mut() {
+        if let Ok(id) = line.id.parse::<i64>() {
+            line.invoice = invoiced.get(&id).cloned();
         }
     }
     Ok(())

@@ -529,6 +529,8 @@ pub const TABLES: &[Table] = &[
                 col("id", Int),
                 col("seller_member_id", Int),
                 col("buyer_member_id", Int),
+                col("kind", Text),
+                col("credits", Int),
                 col("tx_id", Int),
                 col("year", Int),
                 col("seq", Int),

@@ -1,6 +1,7 @@
 //! Invoices (`crate::invoices`, the pages `/invoices`): the seller of a payment received
-//! issues its invoice (net, VAT, total, marked as settled by compensation). Both companies'
-//! users read it; the network's staff read any one, and a member's list with `member`.
+//! issues its invoice (net, VAT, total, marked as settled by compensation), and once the
+//! payment is refunded, the credit note that cancels it. Both companies' users read them;
+//! the network's staff read any one, and a member's list with `member`.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
@@ -39,16 +40,21 @@ fn party(p: &Party) -> InvoiceParty {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InvoiceItem {
     pub id: i64,
-    /// The seller's series for the year, unbroken: `FA-2026-00001`.
+    /// `invoice` or `credit_note`.
+    pub kind: String,
+    /// The invoice a credit note cancels.
+    pub credits: Option<i64>,
+    /// The seller's series for the year, unbroken: `FA-2026-00001`, `AV-2026-00001` for
+    /// credit notes.
     #[schema(example = "FA-2026-00001")]
     pub number: String,
     pub seller: InvoiceParty,
     pub buyer: InvoiceParty,
-    /// The payment it invoices.
+    /// The payment it invoices (a credit note: the refund).
     pub transaction_id: i64,
     #[schema(format = Date, example = "2026-12-04")]
     pub issued_on: String,
-    /// When the payment was made.
+    /// When that transaction was made.
     pub paid_at: String,
     pub description: String,
     /// Basis points: 2000 = 20 %.
@@ -67,6 +73,8 @@ pub struct InvoiceItem {
 pub(crate) fn item(i: &Invoice) -> InvoiceItem {
     InvoiceItem {
         id: i.id,
+        kind: i.kind.as_str().to_owned(),
+        credits: i.credits,
         number: i.number.clone(),
         seller: party(&i.seller),
         buyer: party(&i.buyer),
@@ -217,6 +225,38 @@ pub async fn create(
         let today = chrono::Utc::now().date_naive();
         let invoice = invoices::issue(&state.store, &auth.user, &seller, &new, today).await?;
         Written::created(item(&invoice))
+    })
+    .await)
+}
+
+/// Issues the credit note that cancels one of the caller's company's invoices whose payment
+/// was refunded (pay scope, the seller's owner or staff): the invoice's figures, numbered
+/// next in the company's credit notes (`AV-2026-00001`), dated today.
+#[utoipa::path(post, path = "/api/v1/invoices/{id}/credit-note", tag = "payments",
+    params(
+        ("id" = i64, Path, description = "Invoice id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+    ),
+    responses(
+        (status = 201, description = "Issued", body = InvoiceItem),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No invoice the caller's company issued with this id", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Credited already (`already_credited`), a credit note (`not_creditable`), the payment not refunded (`payment_not_refunded`), the year's numbers used up (`too_many_invoices`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn credit(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    let seller = auth.payer()?.clone();
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        let id = types::path_id(&id)?;
+        let today = chrono::Utc::now().date_naive();
+        let note = invoices::credit(&state.store, &auth.user, &seller, id, today).await?;
+        Written::created(item(&note))
     })
     .await)
 }

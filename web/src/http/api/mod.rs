@@ -122,6 +122,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(standing::cancel))
         .routes(routes!(invoices::list, invoices::create))
         .routes(routes!(invoices::show))
+        .routes(routes!(invoices::credit))
         .routes(routes!(transactions::show))
         .routes(routes!(transactions::reverse))
         .routes(routes!(payments::list_requests, payments::create_request))

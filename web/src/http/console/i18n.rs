@@ -454,6 +454,27 @@ impl Tr {
                     "You issued the most invoices this year's numbers allow."
                 }
             }
+            Conflict::AlreadyCredited | Conflict::AlreadyNumbered => {
+                if fr {
+                    "Cette facture a déjà son avoir."
+                } else {
+                    "This invoice already has its credit note."
+                }
+            }
+            Conflict::NotCreditable => {
+                if fr {
+                    "Un avoir ne s'annule pas par un autre avoir."
+                } else {
+                    "A credit note is not cancelled by another one."
+                }
+            }
+            Conflict::PaymentNotRefunded => {
+                if fr {
+                    "Le paiement de cette facture n'a pas été remboursé : il n'y a rien à annuler."
+                } else {
+                    "This invoice's payment was not refunded: there is nothing to cancel."
+                }
+            }
             Conflict::LimitRequestPending => {
                 if fr {
                     "Une demande de découvert est déjà en attente : retirez-la ou attendez la \
