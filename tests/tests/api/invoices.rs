@@ -352,16 +352,24 @@ story!(invoices_over_the_api, |db: &tests::TestDb| {
         let today = Utc::now().date_naive();
         let at_limit = paid(&api, &alpha_pay, beta.id, "2.00").await;
         let over = paid(&api, &alpha_pay, beta.id, "3.00").await;
-        let new = |tx: i64| NewInvoice {
+        let new = |tx: i64, vat_bp: i64| NewInvoice {
             tx: ledger::TxId(tx as u64),
             description: "Pièces".into(),
-            vat_bp: 2_000,
+            vat_bp,
         };
-        let given = invoices::issue(&store, &owner, &beta, &new(at_limit), today)
-            .await
-            .unwrap();
+        // The highest rate too (100 %: half and half).
+        let given = invoices::issue(
+            &store,
+            &owner,
+            &beta,
+            &new(at_limit, invoices::VAT_BP_MAX),
+            today,
+        )
+        .await
+        .unwrap();
         assert_eq!(given.number, format!("FA-{year}-99999"));
-        let refused = invoices::issue(&store, &owner, &beta, &new(over), today).await;
+        assert_eq!((given.net.minor(), given.vat.minor()), (100, 100));
+        let refused = invoices::issue(&store, &owner, &beta, &new(over, 2_000), today).await;
         assert!(
             matches!(
                 refused,
@@ -482,8 +490,21 @@ story!(invoices_on_the_web, |db: &tests::TestDb| {
         for (description, vat, message) in [
             ("", "20", "Description : "),
             (long.as_str(), "20", "Description : "),
-            ("<Maintenance>", "abc", "Taux de TVA : "),
-            ("<Maintenance>", "100,01", "Taux de TVA : "),
+            (
+                "<Maintenance>",
+                "abc",
+                "Taux de TVA : un pourcentage de 0 à 100",
+            ),
+            (
+                "<Maintenance>",
+                "100,01",
+                "Taux de TVA : un pourcentage de 0 à 100",
+            ),
+            (
+                "<Maintenance>",
+                "-1",
+                "Taux de TVA : un pourcentage de 0 à 100",
+            ),
         ] {
             let page = seller
                 .post(

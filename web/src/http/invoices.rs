@@ -20,7 +20,7 @@ use super::i18n::{catalogue, Tr};
 use super::session::{Auth, MemberAuth, MemberReader};
 use super::templates::{page, Chrome};
 use super::AppState;
-use crate::console::{ConsoleError, Field, Problem};
+use crate::console::ConsoleError;
 use crate::invoices::{
     self, Invoice, Invoiceable, Kind, NewInvoice, Side, DESCRIPTION_LEN_MAX, INVOICES_PAGE_DEFAULT,
 };
@@ -221,18 +221,14 @@ async fn new_page(
     draw_new(&auth, &found, StatusCode::OK, Vec::new(), form).await
 }
 
-/// The rate typed in percent (`20`, `5,5`, `2.1`) in basis points.
-fn vat_bp(text: &str) -> Result<i64, ConsoleError> {
+/// The rate typed in percent (`20`, `5,5`, `2.1`) in basis points, if it is one from 0 to
+/// 100 %.
+fn vat_bp(text: &str) -> Option<i64> {
     let text = if text.trim().is_empty() { "0" } else { text };
-    Amount::parse_signed(text).map(|a| a.minor()).map_err(|_| {
-        ConsoleError::invalid(
-            Field::VatRate,
-            Problem::OutOfRange {
-                min: 0,
-                max: invoices::VAT_BP_MAX,
-            },
-        )
-    })
+    Amount::parse_signed(text)
+        .ok()
+        .map(|a| a.minor())
+        .filter(|bp| (0..=invoices::VAT_BP_MAX).contains(bp))
 }
 
 async fn issue(
@@ -244,18 +240,19 @@ async fn issue(
     let found = invoices::invoiceable(&state.store, &auth.member, tx)
         .await
         .map_err(page_error)?;
-    let issued = match vat_bp(&form.vat) {
-        Ok(vat_bp) => {
-            let new = NewInvoice {
-                tx,
-                description: form.description.clone(),
-                vat_bp,
-            };
-            let today = chrono::Utc::now().date_naive();
-            invoices::issue(&state.store, &auth.auth.user, &auth.member, &new, today).await
-        }
-        Err(error) => Err(error),
+    // The rate is typed in percent here: its own message rather than the API's bounds.
+    let Some(vat_bp) = vat_bp(&form.vat) else {
+        let messages = vec![auth.tr().inv_rate_invalid().to_owned()];
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        return draw_new(&auth, &found, status, messages, form).await;
     };
+    let new = NewInvoice {
+        tx,
+        description: form.description.clone(),
+        vat_bp,
+    };
+    let today = chrono::Utc::now().date_naive();
+    let issued = invoices::issue(&state.store, &auth.auth.user, &auth.member, &new, today).await;
     match issued {
         Ok(invoice) => Ok(Redirect::to(&format!("/invoices/{}", invoice.id)).into_response()),
         Err(error) => {
@@ -414,6 +411,7 @@ catalogue! {
     inv_paid_on => "Payé le", "Paid on";
     inv_amount_received => "Montant reçu (TTC)", "Amount received (total)";
     inv_rate_hint => "En pour cent : 20, 10, 5,5, 2,1 ou 0.", "In percent: 20, 10, 5.5, 2.1 or 0.";
+    inv_rate_invalid => "Taux de TVA : un pourcentage de 0 à 100, par exemple 20 ou 5,5.", "VAT rate: a percentage from 0 to 100, for example 20 or 5.5.";
     inv_submit => "Émettre la facture", "Issue the invoice";
     inv_refunded => "Ce paiement a été remboursé : il n'y a pas de vente à facturer.", "This payment was refunded: there is no sale to invoice.";
     inv_invoice => "Facture", "Invoice";
