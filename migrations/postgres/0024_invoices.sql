@@ -44,6 +44,8 @@ CREATE TABLE invoices (
 CREATE UNIQUE INDEX invoices_number ON invoices (seller_member_id, kind, year, seq);
 CREATE INDEX invoices_seller ON invoices (seller_member_id, id);
 CREATE INDEX invoices_buyer ON invoices (buyer_member_id, id);
+-- The order a capture settled: the invoice form proposes the listing's title and VAT rate.
+CREATE INDEX orders_tx ON orders (tx_id) WHERE tx_id IS NOT NULL;
 
 CREATE TRIGGER invoices_append_only BEFORE UPDATE OR DELETE ON invoices
     FOR EACH ROW EXECUTE FUNCTION troc_append_only();

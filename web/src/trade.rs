@@ -534,6 +534,17 @@ pub async fn order(store: &Store, id: i64) -> StoreResult<Option<Order>> {
     })
 }
 
+/// The order a capture settled, if `tx_id` is one (the index `orders_tx`, migration 0024).
+pub async fn order_of_transaction(store: &Store, tx_id: i64) -> StoreResult<Option<Order>> {
+    let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE tx_id = $1");
+    dispatch!(store.backend(), pool => {
+        match sqlx::query(&sql).bind(tx_id).fetch_optional(pool).await? {
+            Some(row) => Ok(Some(order_from_row(&row)?)),
+            None => Ok(None),
+        }
+    })
+}
+
 pub async fn orders_of(
     store: &Store,
     member_id: i64,

@@ -618,6 +618,44 @@ story!(invoices_on_the_web, |db: &tests::TestDb| {
             .await
             .assert_contains("(avoir)");
 
+        // An order's capture: the form proposes the listing's title and VAT rate.
+        seller.get("/market/new").await;
+        let page = seller
+            .post(
+                "/market",
+                &[
+                    ("kind", "offer"),
+                    ("title", "Révision de chaudière"),
+                    ("description", "Une visite"),
+                    ("category", "informatique"),
+                    ("price", "40"),
+                    ("vat", "5,5"),
+                    ("city", "Lyon"),
+                    ("active_until", "2099-12-31"),
+                ],
+            )
+            .await;
+        let listing = page
+            .location
+            .clone()
+            .unwrap_or_else(|| panic!("{}", page.body));
+        let page = buyer.get(&listing).await;
+        let token = crate::web_front::client::hidden_value(&page.body, "token").unwrap();
+        let page = buyer
+            .post(&format!("{listing}/order"), &[("token", token.as_str())])
+            .await;
+        let order = page.location.clone().unwrap();
+        seller.post(&format!("{order}/deliver"), &[]).await;
+        let orders = api
+            .get("/api/v1/orders", &alpha_pay)
+            .await
+            .ok(StatusCode::OK);
+        let capture = orders["items"][0]["transaction_id"].as_i64().unwrap();
+        let page = seller.get(&format!("/invoices/new?tx={capture}")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("Révision de chaudière</textarea>");
+        page.assert_contains("value=\"5.50\"");
+
         // In English.
         seller.post("/lang", &[("lang", "en")]).await;
         let page = seller.get(&at).await;

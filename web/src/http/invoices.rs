@@ -193,8 +193,8 @@ fn tx_of(text: &str) -> AppResult<TxId> {
         .map_err(|_| AppError::NotFound)
 }
 
-/// The form, filled with the payment's reference and memo and a rate of 20 %; a payment
-/// invoiced already goes to its invoice.
+/// The form, filled with the ordered listing's title and VAT rate, or else the payment's
+/// reference and memo and 20 %; a payment invoiced already goes to its invoice.
 async fn new_page(
     State(state): State<AppState>,
     auth: MemberAuth,
@@ -207,16 +207,32 @@ async fn new_page(
     if let Some(invoice) = &found.invoice {
         return Ok(Redirect::to(&format!("/invoices/{}", invoice.id)).into_response());
     }
+    // An order's capture: the listing's title and VAT rate; any other payment: its
+    // reference and memo, and 20 %.
     let tx = &found.payment.transaction;
-    let description = [tx.reference(), tx.memo()]
-        .into_iter()
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" — ");
-    let form = InvoiceForm {
-        tx: String::new(),
-        description,
-        vat: "20".into(),
+    let order = match i64::try_from(tx.id().0) {
+        Ok(id) => crate::trade::order_of_transaction(&state.store, id).await?,
+        Err(_) => None,
+    };
+    let listing = match order {
+        Some(order) => crate::market::get(&state.store, order.listing_id).await?,
+        None => None,
+    };
+    let form = match listing {
+        Some(listing) => InvoiceForm {
+            tx: String::new(),
+            description: listing.title,
+            vat: Amount::from_minor(listing.vat_bp).to_plain(),
+        },
+        None => InvoiceForm {
+            tx: String::new(),
+            description: [tx.reference(), tx.memo()]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(" — "),
+            vat: "20".into(),
+        },
     };
     draw_new(&auth, &found, StatusCode::OK, Vec::new(), form).await
 }
