@@ -41,7 +41,7 @@ pub const INVOICES_PER_YEAR_MAX: i64 = 99_999;
 /// Invoices one page of a list holds at most, and by default.
 pub const INVOICES_PAGE_MAX: i64 = 200;
 pub const INVOICES_PAGE_DEFAULT: i64 = 50;
-/// Transaction ids one read of [`numbers_of`] binds at most.
+/// Transaction ids one read of [`numbers_of`] lists at most.
 const NUMBERS_PER_READ_MAX: usize = 500;
 
 /// Which of a company's invoices: those it issued (sales) or those it received (purchases).
@@ -278,19 +278,15 @@ pub async fn numbers_of(
     if txs.is_empty() {
         return Ok(found);
     }
-    // A page's lines, a few hundred parameters per statement at most.
+    // One JSON list parameter, as the other reads by a page's ids (`store::in_id_list`).
     for chunk in txs.chunks(NUMBERS_PER_READ_MAX) {
-        let marks: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
         let sql = format!(
-            "SELECT tx_id, id, number FROM invoices WHERE tx_id IN ({})",
-            marks.join(", ")
+            "SELECT tx_id, id, number FROM invoices WHERE {}",
+            crate::store::in_id_list(store.kind(), "tx_id", 1)
         );
+        let ids = crate::store::id_list(chunk.iter().filter_map(|id| u64::try_from(*id).ok()));
         let rows: Vec<(i64, i64, String)> = dispatch!(store.backend(), pool => {
-            let mut query = sqlx::query_as(&sql);
-            for tx in chunk {
-                query = query.bind(*tx);
-            }
-            query.fetch_all(pool).await?
+            sqlx::query_as(&sql).bind(&ids).fetch_all(pool).await?
         });
         for (tx, id, number) in rows {
             found.insert(tx, (id, number));

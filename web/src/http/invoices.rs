@@ -253,36 +253,31 @@ async fn issue(
     Form(form): Form<InvoiceForm>,
 ) -> AppResult<Response> {
     let tx = tx_of(&form.tx)?;
+    let t = auth.tr();
+    // The rate is typed in percent here: its own message rather than the API's bounds.
+    let messages = match vat_bp(&form.vat) {
+        None => vec![t.inv_rate_invalid().to_owned()],
+        Some(vat_bp) => {
+            let new = NewInvoice {
+                tx,
+                description: form.description.clone(),
+                vat_bp,
+            };
+            let today = chrono::Utc::now().date_naive();
+            match invoices::issue(&state.store, &auth.auth.user, &auth.member, &new, today).await {
+                Ok(invoice) => {
+                    return Ok(Redirect::to(&format!("/invoices/{}", invoice.id)).into_response())
+                }
+                Err(error) => form_messages(t, error)?,
+            }
+        }
+    };
+    // Refused: the form again, with the payment (read only now; another company's is 404).
     let found = invoices::invoiceable(&state.store, &auth.member, tx)
         .await
         .map_err(page_error)?;
-    // The rate is typed in percent here: its own message rather than the API's bounds.
-    let Some(vat_bp) = vat_bp(&form.vat) else {
-        let messages = vec![auth.tr().inv_rate_invalid().to_owned()];
-        let status = StatusCode::UNPROCESSABLE_ENTITY;
-        return draw_new(&auth, &found, status, messages, form).await;
-    };
-    let new = NewInvoice {
-        tx,
-        description: form.description.clone(),
-        vat_bp,
-    };
-    let today = chrono::Utc::now().date_naive();
-    let issued = invoices::issue(&state.store, &auth.auth.user, &auth.member, &new, today).await;
-    match issued {
-        Ok(invoice) => Ok(Redirect::to(&format!("/invoices/{}", invoice.id)).into_response()),
-        Err(error) => {
-            let messages = form_messages(auth.tr(), error)?;
-            draw_new(
-                &auth,
-                &found,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                messages,
-                form,
-            )
-            .await
-        }
-    }
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    draw_new(&auth, &found, status, messages, form).await
 }
 
 #[derive(Template)]
@@ -385,24 +380,18 @@ async fn credit(
     auth: MemberAuth,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let invoice = readable(&state, &auth.auth, &id).await?;
+    let invoice_id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     let today = chrono::Utc::now().date_naive();
-    match invoices::credit(
-        &state.store,
-        &auth.auth.user,
-        &auth.member,
-        invoice.id,
-        today,
-    )
-    .await
+    let user = &auth.auth.user;
+    let messages = match invoices::credit(&state.store, user, &auth.member, invoice_id, today).await
     {
-        Ok(note) => Ok(Redirect::to(&format!("/invoices/{}", note.id)).into_response()),
-        Err(error) => {
-            let messages = form_messages(auth.tr(), error)?;
-            let status = StatusCode::UNPROCESSABLE_ENTITY;
-            draw_invoice(&state, &auth.auth, invoice, status, messages).await
-        }
-    }
+        Ok(note) => return Ok(Redirect::to(&format!("/invoices/{}", note.id)).into_response()),
+        Err(error) => form_messages(auth.tr(), error)?,
+    };
+    // Refused: the invoice's page again, with the reason (read only now).
+    let invoice = readable(&state, &auth.auth, &id).await?;
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    draw_invoice(&state, &auth.auth, invoice, status, messages).await
 }
 
 catalogue! {
