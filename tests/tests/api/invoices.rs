@@ -329,6 +329,34 @@ story!(invoices_over_the_api, |db: &tests::TestDb| {
         assert_eq!(shown, note);
         // The invoice series goes on where it was: credit notes have their own.
         assert_eq!(invoice_rows(&store).await, 3);
+        // In the seller's books the invoice and the credit note are the entries' pieces
+        // (the other payments keep their reference).
+        let siren = web::store::ActionNote::new(None, "cli", web::store::SIREN_ACTION, "").unwrap();
+        store
+            .set_network_siren(&web::export::Siren::new("552100554").unwrap(), siren)
+            .await
+            .unwrap();
+        let today_paris = web::export::calendar::day_of(Utc::now());
+        let books = api
+            .get(
+                &format!(
+                    "/api/v1/exports/hledger?from={}&to={}&member={}",
+                    today_paris - chrono::Duration::days(1),
+                    today_paris + chrono::Duration::days(1),
+                    beta.id
+                ),
+                &beta_read,
+            )
+            .await;
+        assert_eq!(books.status, StatusCode::OK, "{}", books.text);
+        for piece in [
+            format!("(FA-{year}-00001)"),
+            format!("(FA-{year}-00002)"),
+            format!("(AV-{year}-00001)"),
+            "(DEVIS-7)".to_owned(),
+        ] {
+            assert!(books.text.contains(&piece), "{piece}: {}", books.text);
+        }
 
         // The year's series ends at 99 999: the last number is given, then refused.
         let (owner, _) = people::find_login(&store, "owner@beta.fr")

@@ -183,7 +183,12 @@ fn entry_label(entry: &ExportEntry, names: &[&str]) -> String {
     truncate_chars(&label, ENTRY_LABEL_LEN_MAX)
 }
 
+/// The entry's piece: the invoice or credit note issued in Troc for it, else the
+/// transaction's reference (the members' own invoice number), else `T<id>`.
 fn piece_ref(entry: &ExportEntry) -> String {
+    if let Some(number) = &entry.invoice {
+        return one_line(number, &[]);
+    }
     let reference = one_line(&entry.reference, &[]);
     if reference.is_empty() {
         format!("T{}", entry.tx)
@@ -500,6 +505,7 @@ mod tests {
             reference: String::new(),
             memo: memo.to_owned(),
             reverses: None,
+            invoice: None,
             postings: vec![
                 ExportPosting {
                     account: member(1),
@@ -525,6 +531,12 @@ mod tests {
         let cut = entry_label(&entry(&"é".repeat(room + 1)), &[]);
         assert_eq!(cut.chars().count(), ENTRY_LABEL_LEN_MAX);
         assert_eq!(piece_ref(&entry("")), "T1");
+        // An invoice issued in Troc is the piece, before the transaction's reference.
+        let mut invoiced = entry("");
+        invoiced.reference = "DEVIS-7".into();
+        assert_eq!(piece_ref(&invoiced), "DEVIS-7");
+        invoiced.invoice = Some("FA-2026-00001".into());
+        assert_eq!(piece_ref(&invoiced), "FA-2026-00001");
     }
 
     #[test]

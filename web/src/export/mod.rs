@@ -195,6 +195,9 @@ pub struct ExportEntry {
     pub reference: String,
     pub memo: String,
     pub reverses: Option<TxId>,
+    /// The number of the invoice (or credit note) issued in Troc for this transaction, if
+    /// any (`crate::invoices`): the entry's piece reference then.
+    pub invoice: Option<String>,
     pub postings: Vec<ExportPosting>,
 }
 

@@ -407,6 +407,7 @@ mod tests {
             reference: String::new(),
             memo: String::new(),
             reverses: None,
+            invoice: None,
             postings: postings
                 .iter()
                 .map(|(id, k, amount, leg)| ExportPosting {

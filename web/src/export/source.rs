@@ -71,6 +71,7 @@ pub fn entry_for(tx: &Transaction, directory: &Directory) -> Option<ExportEntry>
         reference: tx.reference().to_owned(),
         memo: tx.memo().to_owned(),
         reverses: tx.reverses(),
+        invoice: None,
         postings,
     })
 }

@@ -3,6 +3,7 @@
 //! or `postings (account_id, time)`), so that an export runs in memory proportional to the
 //! number of accounts, whatever the number of postings.
 
+use std::collections::HashMap;
 use std::io::Write;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -397,6 +398,26 @@ impl Store {
         Ok(exporter.finish()?)
     }
 
+    /// The numbers of the invoices and credit notes issued for the transactions of `page`
+    /// (`crate::invoices`, migration 0024), by transaction: one read by the UNIQUE index on
+    /// `invoices (tx_id)` per export page.
+    async fn invoice_numbers(&self, page: &[Transaction]) -> StoreResult<HashMap<TxId, String>> {
+        if page.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let sql = format!(
+            "SELECT tx_id, number FROM invoices WHERE {}",
+            super::in_id_list(self.kind(), "tx_id", 1)
+        );
+        let ids = super::id_list(page.iter().map(|t| t.id().0));
+        let rows: Vec<(i64, String)> = crate::dispatch!(self.backend(), pool => {
+            sqlx::query_as(&sql).bind(&ids).fetch_all(pool).await?
+        });
+        rows.into_iter()
+            .map(|(tx, number)| Ok((TxId(unsigned(tx)?), number)))
+            .collect()
+    }
+
     /// Feeds the stored history in (time, id) order to `feed` (an exporter or a report
     /// builder): the history before `period` with `carry`, then the period with `push`, a
     /// page of [`EXPORT_PAGE_SIZE`] transactions at a time; for a member's books only the
@@ -431,13 +452,20 @@ impl Store {
                 let page = self
                     .transactions_in_order(member, after, phase_end, EXPORT_PAGE_SIZE)
                     .await?;
+                // The period's pieces: the invoices issued in Troc for its transactions.
+                let numbers = if carry {
+                    HashMap::new()
+                } else {
+                    self.invoice_numbers(&page).await?
+                };
                 for tx in &page {
-                    let entry = entry_for(tx, directory).ok_or_else(|| {
+                    let mut entry = entry_for(tx, directory).ok_or_else(|| {
                         StoreError::Corrupt(format!(
                             "transaction {} names an account missing from the directory",
                             tx.id()
                         ))
                     })?;
+                    entry.invoice = numbers.get(&tx.id()).cloned();
                     if carry {
                         feed.carry(&entry)?;
                     } else {
