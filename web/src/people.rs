@@ -139,6 +139,42 @@ pub struct User {
     pub role: Role,
     pub member_id: Option<i64>,
     pub lang: String,
+    /// The most this user may commit its company's credit to in one operation, in minor
+    /// units, set by the owner for staff users (`None`: no cap of its own). See
+    /// [`User::may_commit`].
+    pub payment_max: Option<i64>,
+}
+
+/// Highest payment limit an owner may give a staff user (10,000,000.00, the credit limit's
+/// bound), in minor units.
+pub const PAYMENT_MAX_MAX: i64 = 1_000_000_000;
+
+/// A staff user's operation above its payment limit: only the owner (or a user without a
+/// cap) may commit the company to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverPaymentMax {
+    pub max: ledger::Amount,
+}
+
+impl User {
+    /// Whether this user may commit its company's credit to `amount` in one operation (a
+    /// payment, a request accepted, an order's hold, a refund, a standing order's amount).
+    /// Only staff users have a cap; the owner's is the account's credit.
+    pub fn may_commit(&self, amount: ledger::Amount) -> Result<(), OverPaymentMax> {
+        match (self.role, self.payment_max) {
+            (Role::Staff, Some(max)) if amount.minor() > max => Err(OverPaymentMax {
+                max: ledger::Amount::from_minor(max),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The author record of what this user enters for its company (`transaction_authors`);
+    /// `None` for the network's staff, who act for no member.
+    pub fn author(&self) -> Option<crate::store::Author> {
+        self.member_id
+            .map(|member_id| crate::store::Author::new(member_id, &self.email))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -308,6 +344,7 @@ where
         role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
         member_id: row.try_get("member_id")?,
         lang: row.try_get("lang")?,
+        payment_max: row.try_get("payment_max")?,
     })
 }
 
@@ -422,7 +459,7 @@ where
 }
 
 pub(crate) const USER_COLUMNS: &str = "users.id, users.email, users.display_name, users.role, \
-                            users.member_id, users.lang";
+                            users.member_id, users.lang, users.payment_max";
 const MEMBER_COLUMNS: &str = "id, account_id, name, siren, address, city, postcode, sector, \
                               description, contact, hide_balance, in_directory";
 /// [`MEMBER_COLUMNS`] one by one, in order.
@@ -832,6 +869,25 @@ pub async fn users_of_member(store: &Store, member_id: i64) -> StoreResult<Vec<U
         let rows = sqlx::query(&sql).bind(member_id).fetch_all(pool).await?;
         rows.iter().map(user_from_row).collect()
     })
+}
+
+/// The owner sets (or, with `None`, lifts) a staff user's payment limit. `false` when
+/// `user_id` is not a staff user of `member_id` (nothing changes then). The caller checked
+/// that `max` is within 1 ..= [`PAYMENT_MAX_MAX`].
+pub async fn set_payment_max(
+    store: &Store,
+    member_id: i64,
+    user_id: i64,
+    max: Option<i64>,
+) -> StoreResult<bool> {
+    debug_assert!(max.is_none_or(|m| (1..=PAYMENT_MAX_MAX).contains(&m)));
+    let done = dispatch!(store.backend(), pool => {
+        sqlx::query("UPDATE users SET payment_max = $1 \
+                     WHERE id = $2 AND member_id = $3 AND role = 'staff'")
+            .bind(max).bind(user_id).bind(member_id)
+            .execute(pool).await?.rows_affected()
+    });
+    Ok(done == 1)
 }
 
 /// Removes a staff member or a member accountant from a company (its owner's decision):

@@ -416,6 +416,9 @@ pub async fn create(
         issues.add(Field::Amount, Problem::InvalidAmount);
     } else if new.amount > max {
         issues.add(Field::Amount, Problem::AmountAboveMax { max });
+    } else if let Err(over) = user.may_commit(new.amount) {
+        // Every run commits the company to the amount: a staff user's limit applies.
+        issues.add(Field::Amount, Problem::OverPaymentMax { max: over.max });
     }
     let ahead = today + Duration::days(FIRST_DATE_AHEAD_DAYS_MAX);
     if new.first_date < today || new.first_date > ahead {
@@ -557,7 +560,9 @@ async fn run_one(
         reference: order.reference.clone(),
         memo: order.memo.clone(),
     };
-    let decision = trade::pay(store, key, &payer, &payee, payment).await?;
+    // Entered by whoever set the order up, for the paying company.
+    let author = crate::store::Author::new(order.payer_member_id, &order.created_by);
+    let decision = trade::pay(store, key, &payer, &payee, payment, Some(author)).await?;
     let (tx_id, rejection) = match &decision {
         Ok(outcome) => (outcome.tx().map(|t| t.0 as i64), None),
         Err(rejection) => (None, Some(rejection.code().to_owned())),

@@ -243,15 +243,17 @@ pub struct PaymentOrder {
 }
 
 /// Pays `payee` from `payer` through the write path under `key` (the pay form and
-/// `POST /api/v1/payments`). The ledger decides; a refusal consumes the key.
+/// `POST /api/v1/payments`), recording `author` as who entered it. The ledger decides; a
+/// refusal consumes the key.
 pub async fn pay(
     store: &Store,
     key: IdempotencyKey,
     payer: &Member,
     payee: &Member,
     order: PaymentOrder,
+    author: Option<crate::store::Author>,
 ) -> StoreResult<Result<Outcome, Rejection>> {
-    pay_receipted(store, key, payer, payee, order, None).await
+    pay_receipted(store, key, payer, payee, order, author, None).await
 }
 
 /// [`pay`], storing `receipt`'s API answer in the payment's own database transaction.
@@ -261,6 +263,7 @@ pub async fn pay_receipted(
     payer: &Member,
     payee: &Member,
     order: PaymentOrder,
+    author: Option<crate::store::Author>,
     receipt: Option<crate::store::ApiReceipt>,
 ) -> StoreResult<Result<Outcome, Rejection>> {
     let op = Operation::Payment {
@@ -270,7 +273,7 @@ pub async fn pay_receipted(
         reference: order.reference,
         memo: order.memo,
     };
-    let submission = Submission::new(key, op);
+    let submission = Submission::new(key, op).authored(author);
     let submission = match receipt {
         Some(receipt) => submission.receipted(receipt),
         None => submission,
@@ -349,12 +352,15 @@ pub async fn refund(
     key: IdempotencyKey,
     payment: &Refundable,
     memo: String,
+    author: Option<crate::store::Author>,
 ) -> StoreResult<Result<Outcome, Rejection>> {
     let op = Operation::Reverse {
         transaction: payment.transaction.id(),
         memo,
     };
-    store.submit(Submission::new(key, op)).await
+    store
+        .submit(Submission::new(key, op).authored(author))
+        .await
 }
 
 /// The buyer pays an open request (the request page's button and
@@ -367,6 +373,7 @@ pub async fn accept_request(
     buyer: &Member,
     seller: &Member,
     request: &PaymentRequest,
+    author: Option<crate::store::Author>,
 ) -> StoreResult<Result<Outcome, Rejection>> {
     let key = IdempotencyKey::new(format!("web-request-{}-{}", request.id, request.attempts))
         .map_err(|e| StoreError::Invalid(e.to_string()))?;
@@ -375,7 +382,7 @@ pub async fn accept_request(
         reference: request.reference.clone(),
         memo: request.memo.clone(),
     };
-    match pay(store, key, buyer, seller, order).await? {
+    match pay(store, key, buyer, seller, order, author).await? {
         Ok(outcome) => {
             let tx = outcome.tx().map(|t| t.0 as i64).unwrap_or_default();
             mark_request_paid(store, request.id, tx).await?;
@@ -598,6 +605,8 @@ pub enum OrderRefusal {
     NotOrderable,
     /// A member does not order its own offer.
     OwnOffer,
+    /// A staff user's order above the payment limit its owner set.
+    OverPaymentMax(people::OverPaymentMax),
     /// The ledger refused the hold (credit, frozen account...).
     Rejected(Rejection),
 }
@@ -611,6 +620,7 @@ pub enum OrderRefusal {
 pub async fn place_order(
     store: &Store,
     buyer: &Member,
+    user: &people::User,
     listing: &Listing,
     token: &str,
 ) -> StoreResult<Result<i64, OrderRefusal>> {
@@ -626,6 +636,9 @@ pub async fn place_order(
     let form_token = format!("{}-{token}", buyer.id);
     if let Some(existing) = order_by_token(store, &form_token).await? {
         return Ok(Ok(existing));
+    }
+    if let Err(over) = user.may_commit(Amount::from_minor(price)) {
+        return Ok(Err(OrderRefusal::OverPaymentMax(over)));
     }
     // The expiry is part of the operation's content, so it must not change between two
     // submissions of one request: it is the end of the day, ORDER_HOLD_SECONDS from now.
@@ -686,6 +699,7 @@ pub async fn settle_order(
     store: &Store,
     order: &Order,
     settlement: Settlement,
+    author: Option<crate::store::Author>,
 ) -> StoreResult<Result<(), Rejection>> {
     let hold = HoldId(
         order
@@ -704,7 +718,10 @@ pub async fn settle_order(
         ),
     };
     let key = IdempotencyKey::new(key).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    match store.submit(Submission::new(key, op)).await? {
+    match store
+        .submit(Submission::new(key, op).authored(author))
+        .await?
+    {
         Ok(Outcome::HoldCaptured { tx, .. }) => {
             resolve_order(store, order.id, OrderStatus::Delivered, Some(tx.0 as i64)).await?;
             Ok(Ok(()))

@@ -14,6 +14,7 @@ mod rate_limits;
 mod refunds;
 mod reversals;
 mod signed;
+mod staff_limits;
 mod standing;
 mod suggestions;
 mod trades;

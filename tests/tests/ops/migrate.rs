@@ -104,6 +104,18 @@ async fn seed(url: &str) -> Store {
     let (store, state, alpha, beta) = two_members(url).await;
     let gamma = member(&store, 3, "Gamma", "gamma", 2_000).await;
     let delta = member(&store, 4, "Delta défaillant", "delta", 300).await;
+    // A staff user's payment limit (migration 0025).
+    let alpha_staff = people::users_of_member(&store, alpha.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.role == people::Role::Staff)
+        .unwrap();
+    assert!(
+        people::set_payment_max(&store, alpha.id, alpha_staff.id, Some(50_000))
+            .await
+            .unwrap()
+    );
 
     // The web front.
     let mut alpha_owner = Client::new(state.clone());
@@ -313,10 +325,17 @@ async fn seed(url: &str) -> Store {
         .await
         .unwrap()
         .unwrap();
-    web::trade::refund(&store, key("refund-rent"), &refundable, "Annulé".into())
-        .await
-        .unwrap()
-        .unwrap();
+    let author = beta_user.author();
+    web::trade::refund(
+        &store,
+        key("refund-rent"),
+        &refundable,
+        "Annulé".into(),
+        author,
+    )
+    .await
+    .unwrap()
+    .unwrap();
     web::invoices::credit(&store, &beta_user, &beta, invoice.id, today)
         .await
         .unwrap();

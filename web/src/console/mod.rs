@@ -251,6 +251,10 @@ pub enum Problem {
     AmountAboveMax {
         max: Amount,
     },
+    /// Above the payment limit the company's owner set for this staff user.
+    OverPaymentMax {
+        max: Amount,
+    },
     UnknownCategory,
     InvalidPostcode,
     InvalidChoice,
@@ -309,6 +313,7 @@ impl Problem {
             Problem::InvalidAmount => "invalid_amount",
             Problem::NegativeAmount => "negative_amount",
             Problem::AmountAboveMax { .. } => "amount_above_max",
+            Problem::OverPaymentMax { .. } => "over_payment_limit",
             Problem::UnknownCategory => "unknown_category",
             Problem::InvalidPostcode => "invalid_postcode",
             Problem::InvalidChoice => "invalid_choice",

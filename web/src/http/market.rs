@@ -562,10 +562,22 @@ async fn order(
     let listing = market::get(&state.store, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    match trade::place_order(&state.store, &auth.member, &listing, &form.token).await? {
+    let placed = trade::place_order(
+        &state.store,
+        &auth.member,
+        &auth.auth.user,
+        &listing,
+        &form.token,
+    )
+    .await?;
+    match placed {
         Ok(order_id) => Ok(Redirect::to(&format!("/orders/{order_id}")).into_response()),
         Err(OrderRefusal::NotOrderable) => Err(AppError::NotFound),
         Err(OrderRefusal::OwnOffer) => Err(AppError::BadRequest),
+        Err(OrderRefusal::OverPaymentMax(over)) => {
+            let message = auth.tr().over_payment_max(over.max);
+            show_with(&state, &auth.auth, id, Some(message)).await
+        }
         Err(OrderRefusal::Rejected(rejection)) => {
             let message = auth.tr().rejection(&rejection);
             show_with(&state, &auth.auth, id, Some(message)).await

@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/company/privacy", post(update_privacy))
         .route("/company/invite", post(invite_staff))
         .route("/company/users/{id}/remove", post(remove_user))
+        .route("/company/users/{id}/payment-limit", post(set_payment_limit))
         .route("/company/data.jsonl", get(data_package))
         .route("/directory", get(directory))
 }
@@ -127,14 +128,23 @@ pub struct UserView {
     role: &'static str,
     /// Staff and member accountants can be removed by the owner.
     removable: bool,
+    /// Staff users (whose payment limit the owner sets).
+    is_staff: bool,
+    /// The payment limit as shown, and as the form holds it (empty: none of their own).
+    limit_shown: String,
+    limit_value: String,
+    /// The limit form's refusal for this user, with the value typed.
+    limit_error: Option<(String, String)>,
 }
 
-/// The result of an invitation form, drawn under the form it came from.
+/// The result of an invitation form, drawn under the form it came from (and of a staff
+/// user's payment-limit form: `limit`, the user, the value typed and the refusal).
 #[derive(Default)]
 struct Invite {
     role: Option<Role>,
     link: Option<String>,
     error: Option<String>,
+    limit: Option<(i64, String, String)>,
 }
 
 impl Invite {
@@ -179,6 +189,20 @@ async fn company_page(
         .await?
         .into_iter()
         .map(|u| UserView {
+            is_staff: u.role == Role::Staff,
+            limit_shown: u
+                .payment_max
+                .map(|max| t.lang.amount(ledger::Amount::from_minor(max)))
+                .unwrap_or_else(|| t.payment_limit_none().to_owned()),
+            limit_value: u
+                .payment_max
+                .map(|max| ledger::Amount::from_minor(max).to_plain())
+                .unwrap_or_default(),
+            limit_error: invitation
+                .limit
+                .as_ref()
+                .filter(|(id, _, _)| *id == u.id)
+                .map(|(_, typed, error)| (typed.clone(), error.clone())),
             id: u.id,
             email: u.email,
             name: u.display_name,
@@ -186,7 +210,7 @@ async fn company_page(
             removable: matches!(u.role, Role::Staff | Role::MemberAccountant),
         })
         .collect();
-    let failed = errors.any() || invitation.error.is_some();
+    let failed = errors.any() || invitation.error.is_some() || invitation.limit.is_some();
     let (invitation_link, invite_error) = invitation.for_role(Role::Staff);
     let (accountant_link, accountant_error) = invitation.for_role(Role::MemberAccountant);
     let mut response = page(CompanyTemplate {
@@ -355,6 +379,7 @@ async fn invite_staff(
                 role: Some(role),
                 link: None,
                 error: Some(error),
+                limit: None,
             };
             return company_page(
                 &state,
@@ -372,6 +397,7 @@ async fn invite_staff(
         role: Some(role),
         link: Some(link),
         error: None,
+        limit: None,
     };
     company_page(
         &state,
@@ -379,6 +405,84 @@ async fn invite_staff(
         None,
         ProfileErrors::default(),
         None,
+        invite,
+    )
+    .await
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+struct PaymentLimitForm {
+    /// Empty: no limit of the user's own.
+    #[serde(default)]
+    payment_max: String,
+}
+
+/// Parses a payment limit as typed: empty is "none"; otherwise a positive amount up to
+/// [`people::PAYMENT_MAX_MAX`] (minor units).
+pub fn parse_payment_max(text: &str) -> Result<Option<i64>, PaymentMaxError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let amount = ledger::Amount::parse_positive(text).map_err(|_| PaymentMaxError::Invalid)?;
+    if amount.minor() > people::PAYMENT_MAX_MAX {
+        return Err(PaymentMaxError::TooHigh);
+    }
+    Ok(Some(amount.minor()))
+}
+
+/// Why a payment limit was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentMaxError {
+    Invalid,
+    TooHigh,
+}
+
+/// The owner sets (or lifts, with an empty field) a staff user's payment limit. Another
+/// company's user, the owner, an accountant or an unknown id: 404.
+async fn set_payment_limit(
+    State(state): State<AppState>,
+    auth: MemberAuth,
+    Path(user_id): Path<i64>,
+    Form(form): Form<PaymentLimitForm>,
+) -> AppResult<Response> {
+    require_owner(&auth)?;
+    let t = auth.tr();
+    let staff = people::users_of_member(&state.store, auth.member.id)
+        .await?
+        .into_iter()
+        .any(|u| u.id == user_id && u.role == Role::Staff);
+    if !staff {
+        return Err(AppError::NotFound);
+    }
+    let (notice, invite) = match parse_payment_max(&form.payment_max) {
+        Ok(max) => {
+            if !people::set_payment_max(&state.store, auth.member.id, user_id, max).await? {
+                return Err(AppError::NotFound);
+            }
+            (Some(t.payment_limit_saved()), Invite::default())
+        }
+        Err(error) => {
+            let message = match error {
+                PaymentMaxError::Invalid => t.field_error(FieldError::InvalidAmount),
+                PaymentMaxError::TooHigh => t.payment_limit_too_high().to_owned(),
+            };
+            let limit = Some((user_id, form.payment_max.clone(), message));
+            (
+                None,
+                Invite {
+                    limit,
+                    ..Invite::default()
+                },
+            )
+        }
+    };
+    company_page(
+        &state,
+        &auth.into(),
+        None,
+        ProfileErrors::default(),
+        notice,
         invite,
     )
     .await
@@ -405,6 +509,34 @@ async fn remove_user(
         Invite::default(),
     )
     .await
+}
+
+super::i18n::catalogue! {
+    payment_limit => "Plafond par opération", "Limit per operation";
+    payment_limit_none => "aucun (le crédit du compte)", "none (the account's credit)";
+    payment_limit_help => "Le plus qu'un salarié peut engager l'entreprise en une opération : paiement, demande acceptée, commande, remboursement, virement permanent. Vide : aucun plafond.", "The most a staff member may commit the company to in one operation: payment, request accepted, order, refund, standing order. Empty: no limit.";
+    payment_limit_set => "Enregistrer le plafond", "Save the limit";
+    payment_limit_saved => "Plafond enregistré.", "Limit saved.";
+    entered_by => "par", "by";
+    payment_limit_too_high => "Le plafond ne peut dépasser 10 000 000,00.", "The limit cannot exceed 10,000,000.00.";
+}
+
+impl Tr {
+    /// A staff user's operation above its payment limit.
+    pub fn over_payment_max(&self, max: ledger::Amount) -> String {
+        match self.lang {
+            super::i18n::Lang::Fr => format!(
+                "Ce montant dépasse votre plafond par opération ({}) : le titulaire du compte \
+                 peut faire cette opération, ou relever votre plafond sur la page Entreprise.",
+                self.lang.amount(max)
+            ),
+            super::i18n::Lang::En => format!(
+                "This amount is over your limit per operation ({}): the account's owner can \
+                 do it, or raise your limit on the Company page.",
+                self.lang.amount(max)
+            ),
+        }
+    }
 }
 
 pub struct DirectoryEntry {

@@ -92,6 +92,9 @@ pub struct LineView {
     /// The invoice of a payment, or the credit note of a refund: its id and number
     /// (`crate::invoices`), for both companies.
     pub invoice: Option<(i64, String)>,
+    /// Who in the member's own company entered it (`transaction_authors`); never the other
+    /// company's user.
+    pub author: Option<String>,
 }
 
 fn line_view(t: Tr, me: AccountId, line: &Line, names: &HashMap<AccountId, String>) -> LineView {
@@ -111,25 +114,32 @@ fn line_view(t: Tr, me: AccountId, line: &Line, names: &HashMap<AccountId, Strin
         signed: false,
         reversed: false,
         invoice: None,
+        author: None,
         received: crate::trade::principal_legs(tx).is_some_and(|(_, payee)| payee.account == me),
     }
 }
 
-/// Marks the lines whose payment order the payer signed, those reversed since, and their
-/// invoices or credit notes: three reads, bounded by the number of lines.
-async fn mark_lines(state: &AppState, lines: &mut [LineView]) -> AppResult<()> {
+/// Marks the lines whose payment order the payer signed, those reversed since, their
+/// invoices or credit notes, and who of `member_id`'s users entered them: four reads,
+/// bounded by the number of lines.
+async fn mark_lines(state: &AppState, member_id: i64, lines: &mut [LineView]) -> AppResult<()> {
     let ids: Vec<ledger::TxId> = lines
         .iter()
         .filter_map(|l| l.id.parse().ok().map(ledger::TxId))
         .collect();
     let signed = state.store.payer_signatures(&ids).await?;
     let reversed = state.store.reversed_among(&ids).await?;
+    let authors = state.store.authors_of(&ids).await?;
     for line in lines.iter_mut() {
         let Ok(id) = line.id.parse().map(ledger::TxId) else {
             continue;
         };
         line.signed = signed.contains_key(&id);
         line.reversed = reversed.contains_key(&id);
+        line.author = authors
+            .get(&id)
+            .filter(|a| a.member_id() == member_id)
+            .map(|a| a.author().to_owned());
     }
     let numbered: Vec<i64> = lines.iter().filter_map(|l| l.id.parse().ok()).collect();
     let invoiced = crate::invoices::numbers_of(&state.store, &numbered)
@@ -249,7 +259,7 @@ async fn dashboard(State(state): State<AppState>, auth: MemberReader) -> AppResu
         .iter()
         .map(|line| line_view(t, me, line, &names))
         .collect();
-    mark_lines(&state, &mut recent).await?;
+    mark_lines(&state, auth.member.id, &mut recent).await?;
     let requests = trade::requests_to_pay(&state, &auth.member, t, 5).await?;
     let mut reminders = Vec::new();
     if let Some(since) = account.negative_since() {
@@ -419,8 +429,11 @@ pub async fn validate_pay(
         errors.payee = Some(t.field_error(FieldError::UnknownMember));
     }
     let amount = Amount::parse_positive(&values.amount).ok();
-    if amount.is_none() {
-        errors.amount = Some(t.field_error(FieldError::InvalidAmount));
+    match amount.map(|a| auth.auth.user.may_commit(a)) {
+        None => errors.amount = Some(t.field_error(FieldError::InvalidAmount)),
+        // A staff user's payment above the limit its owner set.
+        Some(Err(over)) => errors.amount = Some(t.over_payment_max(over.max)),
+        Some(Ok(())) => {}
     }
     match validate_text(&values.reference, &values.memo) {
         Err(rejection @ Rejection::ReferenceTooLong { .. }) => {
@@ -553,7 +566,8 @@ async fn pay(
         reference: valid.reference.clone(),
         memo: valid.memo.clone(),
     };
-    match crate::trade::pay(&state.store, key, &auth.member, &valid.payee, order).await? {
+    let author = auth.auth.user.author();
+    match crate::trade::pay(&state.store, key, &auth.member, &valid.payee, order, author).await? {
         Ok(outcome) => {
             let tx = outcome.tx().map(|t| t.to_string()).unwrap_or_default();
             let account = account_of(&state, &auth.member).await?;
@@ -725,7 +739,7 @@ async fn history(
         .iter()
         .map(|l| line_view(t, me, l, &names))
         .collect();
-    mark_lines(&state, &mut lines).await?;
+    mark_lines(&state, auth.member.id, &mut lines).await?;
     page(HistoryTemplate {
         c: auth.chrome(),
         kinds: TxKind::ALL
@@ -860,7 +874,7 @@ async fn statement(
         .map(|l| line_view(t, me, l, &names))
         .collect();
     lines.reverse();
-    mark_lines(&state, &mut lines).await?;
+    mark_lines(&state, auth.member.id, &mut lines).await?;
     page(StatementTemplate {
         c: auth.chrome(),
         member: auth.member.clone(),

@@ -149,10 +149,20 @@ async fn refund(
     let t = auth.tr();
     let typed_memo: String = form.memo.chars().take(MEMO_LEN_MAX + 1).collect();
     let memo = form.memo.trim().to_owned();
-    if memo.chars().count() > MEMO_LEN_MAX {
+    let refused = if memo.chars().count() > MEMO_LEN_MAX {
+        Some(t.refund_memo_too_long(MEMO_LEN_MAX))
+    } else {
+        // A refund debits the company like a payment: a staff user's limit applies.
+        auth.auth
+            .user
+            .may_commit(payment.amount)
+            .err()
+            .map(|over| t.over_payment_max(over.max))
+    };
+    if let Some(error) = refused {
         let outcome = Outcome {
             done: None,
-            error: Some(t.refund_memo_too_long(MEMO_LEN_MAX)),
+            error: Some(error),
             typed_memo,
         };
         return draw(
@@ -166,7 +176,8 @@ async fn refund(
     }
     let key = IdempotencyKey::new(format!("web-refund-{}-{}", auth.member.id, form.token))
         .map_err(|_| AppError::BadRequest)?;
-    let decision = trade::refund(&state.store, key, &payment, memo).await?;
+    let author = auth.auth.user.author();
+    let decision = trade::refund(&state.store, key, &payment, memo, author).await?;
     // The page shows the payment as it now is: refunded by this reversal, or by the one the
     // ledger names when it refuses a second.
     let mut payment = payment;

@@ -394,10 +394,19 @@ async fn accept_request(
     if request.status != RequestStatus::Open {
         return Err(AppError::NotFound);
     }
+    if let Err(over) = auth
+        .auth
+        .user
+        .may_commit(Amount::from_minor(request.amount_minor))
+    {
+        let message = auth.tr().over_payment_max(over.max);
+        return request_page_with(&state, &auth, id, Some(message)).await;
+    }
     let seller = people::member(&state.store, request.seller_member_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    match trade::accept_request(&state.store, &auth.member, &seller, &request).await? {
+    let author = auth.auth.user.author();
+    match trade::accept_request(&state.store, &auth.member, &seller, &request, author).await? {
         Ok(_) => Ok(Redirect::to(&format!("/requests/{id}")).into_response()),
         Err(rejection) => {
             let message = auth.tr().rejection(&rejection);
@@ -540,7 +549,8 @@ async fn resolve(
     settlement: Settlement,
 ) -> AppResult<Response> {
     let id = order.id;
-    match trade::settle_order(&state.store, &order, settlement).await? {
+    let author = auth.auth.user.author();
+    match trade::settle_order(&state.store, &order, settlement, author).await? {
         Ok(()) => Ok(Redirect::to(&format!("/orders/{id}")).into_response()),
         Err(rejection) => {
             let message = auth.tr().rejection(&rejection);

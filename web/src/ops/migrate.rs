@@ -415,6 +415,7 @@ pub const TABLES: &[Table] = &[
                 col("member_id", Int),
                 col("lang", Text),
                 col("created_at", Int),
+                col("payment_max", Int),
             ],
         ),
         "id",
@@ -683,6 +684,15 @@ pub const TABLES: &[Table] = &[
             col("public_key", Text),
             col("signature", Text),
             col("expires_at", Time),
+        ],
+    ),
+    table(
+        "transaction_authors",
+        &["tx_id"],
+        &[
+            col("tx_id", Int),
+            col("member_id", Int),
+            col("author", Text),
         ],
     ),
     table(

@@ -51,6 +51,8 @@ pub(crate) struct Plan {
     pub(crate) actions: Vec<super::action_log::ActionRow>,
     /// API receipts of the operations decided here (the first per user and key).
     pub(crate) receipts: Vec<super::receipts::ReceiptRow>,
+    /// Who entered the accepted transactions that name an author.
+    pub(crate) authors: Vec<super::authors::AuthorRow>,
 }
 
 #[derive(Debug)]
@@ -148,6 +150,12 @@ pub(crate) fn decide_batch(
                     holds.insert(hold.id, hold);
                 }
                 if let Some(tx) = effect.transaction {
+                    if let Some(author) = submission.author() {
+                        plan.authors.push(super::authors::AuthorRow {
+                            tx: tx.id(),
+                            author: author.clone(),
+                        });
+                    }
                     plan.transactions.push(tx);
                     plan.signatures.push(submission.signature().cloned());
                 }
@@ -676,6 +684,9 @@ pub(crate) async fn execute_with(
         if !plan.actions.is_empty() {
             conn.write_actions(&plan.actions).await?;
         }
+        if !plan.authors.is_empty() {
+            conn.write_authors(&plan.authors).await?;
+        }
         let receipts_all_stored =
             plan.receipts.is_empty() || conn.write_receipts(&plan.receipts).await?;
         let written_at = started.elapsed();
@@ -772,6 +783,8 @@ pub(crate) trait WriteBatch {
     async fn write_actions(&mut self, rows: &[super::action_log::ActionRow]) -> StoreResult<()>;
     /// `true` when every receipt went in (none met a stored key).
     async fn write_receipts(&mut self, rows: &[super::receipts::ReceiptRow]) -> StoreResult<bool>;
+
+    async fn write_authors(&mut self, rows: &[super::authors::AuthorRow]) -> StoreResult<()>;
 }
 
 /// Rows per multi-row statement on SQLite (well under its 32,766 bound parameters).
@@ -798,6 +811,10 @@ impl WriteBatch for SqliteConnection {
 
     async fn write_receipts(&mut self, rows: &[super::receipts::ReceiptRow]) -> StoreResult<bool> {
         super::receipts::write_sqlite(self, rows).await
+    }
+
+    async fn write_authors(&mut self, rows: &[super::authors::AuthorRow]) -> StoreResult<()> {
+        super::authors::write_sqlite(self, rows).await
     }
 }
 
@@ -1021,5 +1038,9 @@ impl WriteBatch for PgConnection {
 
     async fn write_receipts(&mut self, rows: &[super::receipts::ReceiptRow]) -> StoreResult<bool> {
         super::receipts::write_postgres(self, rows).await
+    }
+
+    async fn write_authors(&mut self, rows: &[super::authors::AuthorRow]) -> StoreResult<()> {
+        super::authors::write_postgres(self, rows).await
     }
 }

@@ -11,6 +11,7 @@
 
 pub mod action_log;
 mod audit;
+pub mod authors;
 mod batch;
 pub mod bench;
 mod chain;
@@ -32,6 +33,7 @@ pub use audit::{
     SignedCheckpoint, CHECKPOINTS_PAGE_SIZE_MAX, MEMBER_KEYS_EVER_MAX, MEMBER_KEYS_PER_ACCOUNT_MAX,
     ORDER_KEY_PREFIX, ORDER_LIFETIME_MAX,
 };
+pub use authors::Author;
 pub(crate) use chain::parse_hash;
 pub use export::{ExportFailure, ExportProgress, EXPORT_PAGE_SIZE, LOCK_ACTION, SIREN_ACTION};
 pub use ledger_store::{

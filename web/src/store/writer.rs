@@ -83,6 +83,9 @@ pub struct Submission {
     note: Option<Box<super::action_log::ActionNote>>,
     /// The API answer to remember with the operation, in its batch (see `receipts`).
     receipt: Option<Box<super::receipts::ApiReceipt>>,
+    /// Who entered the operation for its member company, recorded with its transaction if it
+    /// is accepted (see `authors`).
+    author: Option<Box<super::authors::Author>>,
 }
 
 impl Submission {
@@ -94,7 +97,16 @@ impl Submission {
             signature: None,
             note: None,
             receipt: None,
+            author: None,
         }
+    }
+
+    /// Records `author` as the user who entered the operation (`transaction_authors`), with
+    /// its transaction, in the same database transaction, if the ledger accepts it and it
+    /// posts one. `None` changes nothing (the network's staff act for no member).
+    pub fn authored(mut self, author: Option<super::authors::Author>) -> Submission {
+        self.author = author.map(Box::new);
+        self
     }
 
     /// Records `note` in the action log in the same database transaction as the operation,
@@ -133,6 +145,9 @@ impl Submission {
     }
     pub fn time(&self) -> Option<DateTime<Utc>> {
         self.time
+    }
+    pub fn author(&self) -> Option<&super::authors::Author> {
+        self.author.as_deref()
     }
     pub fn signature(&self) -> Option<&PayerSignature> {
         self.signature.as_ref()

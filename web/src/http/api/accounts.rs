@@ -155,6 +155,11 @@ pub struct TransactionItem {
     pub reverses: Option<i64>,
     /// The reversal of this transaction, if it was reversed since.
     pub reversed_by: Option<i64>,
+    /// Who of the account's own company entered it (the user's email as it was then):
+    /// payments, requests accepted, refunds, deliveries, standing orders. `null` for what
+    /// the network or the other company entered.
+    #[schema(example = "compta@example.fr")]
+    pub entered_by: Option<String>,
 }
 
 /// A page of transactions, newest first; `next` is the cursor of the following page (pass
@@ -207,14 +212,18 @@ pub(crate) async fn transaction_items(
 ) -> ApiResult<(Vec<TransactionItem>, Option<TxId>)> {
     let page = activity::history(&state.store, me, &Filter::default(), after, limit).await?;
     // The members behind this page's counterparties only, in one read.
+    // And the account's own member, whose users' entries are named.
     let counterparties: std::collections::BTreeSet<ledger::AccountId> = page
         .lines
         .iter()
         .filter_map(|line| line.counterparty(me))
+        .chain([me])
         .collect();
     let holders = people::holders_of_accounts(&state.store, &counterparties).await?;
+    let own_member = holders.get(&me).map(|(id, _)| *id);
     let ids: Vec<TxId> = page.lines.iter().map(|l| l.transaction.id()).collect();
     let reversed = state.store.reversed_among(&ids).await?;
+    let authors = state.store.authors_of(&ids).await?;
     let items = page
         .lines
         .iter()
@@ -238,6 +247,10 @@ pub(crate) async fn transaction_items(
                 created_at: time(tx.time()),
                 reverses: tx.reverses().map(|r| r.0 as i64),
                 reversed_by: reversed.get(&tx.id()).map(|r| r.0 as i64),
+                entered_by: authors
+                    .get(&tx.id())
+                    .filter(|a| Some(a.member_id()) == own_member)
+                    .map(|a| a.author().to_owned()),
             }
         })
         .collect();

@@ -431,12 +431,7 @@ pub(crate) async fn company_users(state: &AppState, member_id: i64) -> ApiResult
         items: people::users_of_member(&state.store, member_id)
             .await?
             .into_iter()
-            .map(|u| super::manage::MemberUser {
-                id: u.id,
-                email: u.email,
-                name: u.display_name,
-                role: u.role.as_str().to_owned(),
-            })
+            .map(|u| super::manage::MemberUser::of(&u))
             .collect(),
     })
 }
@@ -566,6 +561,65 @@ pub async fn remove_user(
     let id = types::path_id(&id)?;
     Ok(idempotency::run(&state, &auth, &request, |_| async {
         if !people::remove_member_user(&state.store, member.id, id).await? {
+            return Err(ApiError::NotFound);
+        }
+        Written::ok(company_users(&state, member.id).await?)
+    })
+    .await)
+}
+
+/// A staff user's payment limit.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PaymentLimitBody {
+    /// The most the user may commit the company to in one operation (a payment, a request
+    /// accepted, an order, a refund, a standing order's amount): a decimal string, above
+    /// zero and at most `"10000000.00"`; `null` lifts the limit.
+    #[schema(example = "500.00")]
+    pub payment_limit: Option<String>,
+}
+
+/// Sets or lifts a staff user's payment limit (the caller's company's owner, with a pay
+/// token), as the company page does. Above it, the user's payments, acceptances, orders,
+/// refunds and standing orders are refused with `over_payment_limit`.
+#[utoipa::path(put, path = "/api/v1/company/users/{id}/payment-limit", tag = "directory",
+    request_body = PaymentLimitBody,
+    params(
+        ("id" = i64, Path, description = "A staff user id of the company"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+    ),
+    responses(
+        (status = 200, description = "Set: the company's users", body = CompanyUsers),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a pay token of the company's owner", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such staff user in the company", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn set_payment_limit(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    let member = company_owner(&auth)?;
+    let id = types::path_id(&id)?;
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        let input: PaymentLimitBody = types::json(&request.body)?;
+        let max = match input.payment_limit.as_deref() {
+            None => None,
+            Some(text) => {
+                let amount = types::positive_amount("payment_limit", text)?;
+                if amount.minor() > people::PAYMENT_MAX_MAX {
+                    return Err(ApiError::invalid(
+                        "payment_limit",
+                        "payment_limit must be at most \"10000000.00\".",
+                    ));
+                }
+                Some(amount.minor())
+            }
+        };
+        if !people::set_payment_max(&state.store, member.id, id, max).await? {
             return Err(ApiError::NotFound);
         }
         Written::ok(company_users(&state, member.id).await?)

@@ -222,6 +222,22 @@ impl From<RateLimited> for ApiError {
     }
 }
 
+/// A staff user's operation above the payment limit its owner set: 422
+/// `over_payment_limit`, nothing changed.
+impl From<crate::people::OverPaymentMax> for ApiError {
+    fn from(over: crate::people::OverPaymentMax) -> ApiError {
+        ApiError::Coded {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "over_payment_limit",
+            detail: format!(
+                "This amount is over your limit per operation ({}), which your company's owner \
+                 sets: the owner can do it, or raise your limit.",
+                over.max.to_plain()
+            ),
+        }
+    }
+}
+
 impl From<ConsoleError> for ApiError {
     fn from(error: ConsoleError) -> ApiError {
         match error {

@@ -879,6 +879,26 @@ pub struct MemberUser {
     pub name: String,
     /// `owner`, `staff` or `member_accountant`.
     pub role: String,
+    /// Staff users: the most they may commit the company to in one operation, which the
+    /// owner sets (`PUT /api/v1/company/users/{id}/payment-limit`); `null`: no limit of their
+    /// own. Always `null` for the other roles.
+    #[schema(example = "500.00")]
+    pub payment_limit: Option<String>,
+}
+
+impl MemberUser {
+    pub fn of(user: &crate::people::User) -> MemberUser {
+        MemberUser {
+            id: user.id,
+            email: user.email.clone(),
+            name: user.display_name.clone(),
+            role: user.role.as_str().to_owned(),
+            payment_limit: user
+                .payment_max
+                .filter(|_| user.role == crate::people::Role::Staff)
+                .map(|max| ledger::Amount::from_minor(max).to_plain()),
+        }
+    }
 }
 
 /// One member as the manager's member page shows it: profile, account, category, review
@@ -932,16 +952,7 @@ async fn member_detail(
         contact: m.contact.clone(),
         hide_balance: m.hide_balance,
         in_directory: m.in_directory,
-        users: view
-            .users
-            .iter()
-            .map(|u| MemberUser {
-                id: u.id,
-                email: u.email.clone(),
-                name: u.display_name.clone(),
-                role: u.role.as_str().to_owned(),
-            })
-            .collect(),
+        users: view.users.iter().map(MemberUser::of).collect(),
     })
 }
 

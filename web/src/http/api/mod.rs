@@ -136,6 +136,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(directory::list_users))
         .routes(routes!(directory::invite_user))
         .routes(routes!(directory::remove_user))
+        .routes(routes!(directory::set_payment_limit))
         .routes(routes!(directory::rules, directory::schedule_rules))
         .routes(routes!(offers::list, offers::create))
         .routes(routes!(offers::show, offers::update))

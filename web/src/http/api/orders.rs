@@ -99,7 +99,7 @@ pub async fn place(
             .await?
             .ok_or(ApiError::NotFound)?;
         let token = format!("api-{}", CallerKey::or_random(key).0);
-        match trade::place_order(&state.store, &buyer, &listing, &token).await? {
+        match trade::place_order(&state.store, &buyer, &auth.user, &listing, &token).await? {
             Ok(order_id) => {
                 let order = trade::order(&state.store, order_id)
                     .await?
@@ -112,6 +112,7 @@ pub async fn place(
                 "own_offer",
                 "A member does not order its own offer.",
             )),
+            Err(OrderRefusal::OverPaymentMax(over)) => Err(over.into()),
             Err(OrderRefusal::Rejected(rejection)) => Err(ApiError::Rejected(rejection)),
         }
     })
@@ -210,7 +211,7 @@ async fn settle(
                 format!("This order is {}.", order.status.as_str()),
             ));
         }
-        trade::settle_order(&state.store, &order, settlement)
+        trade::settle_order(&state.store, &order, settlement, auth.user.author())
             .await?
             .map_err(ApiError::Rejected)?;
         let order = trade::order(&state.store, order.id)

@@ -160,6 +160,7 @@ pub async fn pay(
     let payee = other_member(&state, &payer, "payee", input.payee, auth.named.as_ref()).await?;
     let amount = types::positive_amount("amount", &input.amount)?;
     let (reference, memo) = texts(&input.reference, &input.memo)?;
+    auth.user.may_commit(amount)?;
     let key = CallerKey::or_random(keyed.as_ref().map(Keyed::caller));
     let ledger_key = IdempotencyKey::new(format!("api-pay-{}", key.0))
         .map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -189,6 +190,7 @@ pub async fn pay(
         &payer,
         &payee,
         order,
+        auth.user.author(),
         receipt.clone(),
     )
     .await?;
@@ -466,10 +468,12 @@ pub async fn accept_request(
             RequestStatus::Open => {}
             _ => return Err(not_open()),
         }
+        auth.user
+            .may_commit(ledger::Amount::from_minor(request.amount_minor))?;
         let seller = people::member(&state.store, request.seller_member_id)
             .await?
             .ok_or(ApiError::NotFound)?;
-        trade::accept_request(&state.store, &buyer, &seller, &request)
+        trade::accept_request(&state.store, &buyer, &seller, &request, auth.user.author())
             .await?
             .map_err(ApiError::Rejected)?;
         let request = trade::request(&state.store, request.id)
@@ -580,7 +584,8 @@ pub async fn refund(
         let payment = trade::refundable(&state.store, &payee, tx)
             .await?
             .ok_or(ApiError::NotFound)?;
-        let outcome = trade::refund(&state.store, ledger_key, &payment, memo)
+        auth.user.may_commit(payment.amount)?;
+        let outcome = trade::refund(&state.store, ledger_key, &payment, memo, auth.user.author())
             .await?
             .map_err(ApiError::Rejected)?;
         Written::created(RefundDone {

@@ -243,6 +243,21 @@ impl Tr {
                     format!("at most {}.", a(*max))
                 }
             }
+            Problem::OverPaymentMax { max } => {
+                if fr {
+                    format!(
+                        "au-delà de votre plafond par opération ({}) : le titulaire du compte \
+                         peut le faire, ou relever votre plafond.",
+                        a(*max)
+                    )
+                } else {
+                    format!(
+                        "over your limit per operation ({}): the account's owner can do it, \
+                         or raise your limit.",
+                        a(*max)
+                    )
+                }
+            }
             Problem::UnknownCategory => pick("catégorie inconnue.", "unknown category."),
             Problem::InvalidPostcode => pick("5 chiffres.", "5 digits."),
             Problem::InvalidChoice => pick("choix invalide.", "invalid choice."),

@@ -1,0 +1,430 @@
+//! Staff payment limits and who entered a payment: a company's owner caps what each staff
+//! user may commit the company to in one operation, and the company's history names which
+//! of its users entered each payment; over the API and on the pages.
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+use tests::story;
+use web::people::{self, PAYMENT_MAX_MAX};
+use web::tokens::Scope;
+
+use super::{day_in, ledger_state, pays, setup, token, Api, PASSWORD};
+use crate::web_front::client::{hidden_value, Client};
+use crate::web_front::two_members;
+
+const USERS: &str = "/api/v1/company/users";
+
+fn limit_path(user_id: i64) -> String {
+    format!("{USERS}/{user_id}/payment-limit")
+}
+
+async fn user_id(store: &web::store::Store, member_id: i64, email: &str) -> i64 {
+    people::users_of_member(store, member_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.email == email)
+        .unwrap_or_else(|| panic!("no user {email}"))
+        .id
+}
+
+async fn author_rows(store: &web::store::Store) -> i64 {
+    web::dispatch!(store.backend(), pool => {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM transaction_authors")
+            .fetch_one(pool).await.unwrap()
+    })
+}
+
+async fn raw(store: &web::store::Store, sql: &str) -> Result<u64, String> {
+    web::dispatch!(store.backend(), pool => {
+        sqlx::query(sql).execute(pool).await.map(|r| r.rows_affected()).map_err(|e| e.to_string())
+    })
+}
+
+/// The `entered_by` of transaction `tx` in `account`'s list as `token` reads it.
+async fn entered_by(api: &Api, token: &str, account: i64, tx: i64) -> Value {
+    let page = api
+        .get(&format!("/api/v1/accounts/{account}/transactions"), token)
+        .await
+        .ok(StatusCode::OK);
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["id"] == tx)
+        .unwrap_or_else(|| panic!("no transaction {tx} in {page}"))["entered_by"]
+        .clone()
+}
+
+story!(staff_payment_limits_over_the_api, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, api, alpha, beta) = setup(&url).await;
+        let owner_pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
+        let owner_read = token(&store, "owner@alpha.fr", Scope::Read).await;
+        let staff_pay = token(&store, "staff@alpha.fr", Scope::Pay).await;
+        let beta_pay = token(&store, "owner@beta.fr", Scope::Pay).await;
+        let manage = token(&store, "gestion@troc.fr", Scope::Manage).await;
+        let staff_id = user_id(&store, alpha.id, "staff@alpha.fr").await;
+        let owner_id = user_id(&store, alpha.id, "owner@alpha.fr").await;
+        let beta_staff = user_id(&store, beta.id, "staff@beta.fr").await;
+
+        // Only the owner, with a pay token, sets a limit, and only on its own staff.
+        let body = json!({"payment_limit": "100.00"});
+        for (caller, path, status, code) in [
+            (
+                &staff_pay,
+                limit_path(staff_id),
+                StatusCode::FORBIDDEN,
+                "forbidden",
+            ),
+            (
+                &owner_read,
+                limit_path(staff_id),
+                StatusCode::FORBIDDEN,
+                "forbidden",
+            ),
+            (
+                &manage,
+                limit_path(staff_id),
+                StatusCode::FORBIDDEN,
+                "forbidden",
+            ),
+            (
+                &owner_pay,
+                limit_path(owner_id),
+                StatusCode::NOT_FOUND,
+                "not_found",
+            ),
+            (
+                &owner_pay,
+                limit_path(beta_staff),
+                StatusCode::NOT_FOUND,
+                "not_found",
+            ),
+            (
+                &owner_pay,
+                limit_path(999_999),
+                StatusCode::NOT_FOUND,
+                "not_found",
+            ),
+        ] {
+            api.put(&path, caller, body.clone())
+                .await
+                .problem(status, code);
+        }
+        // A bad limit names its field and changes nothing; the highest passes.
+        for bad in ["0.00", "10000000.01", "abc", "-5.00", "12,50"] {
+            let problem = api
+                .put(
+                    &limit_path(staff_id),
+                    &owner_pay,
+                    json!({"payment_limit": bad}),
+                )
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], "payment_limit", "{bad}");
+        }
+        let users = api.get(USERS, &staff_pay).await.ok(StatusCode::OK);
+        assert!(users["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["payment_limit"].is_null()));
+        let highest = format!("{}.00", PAYMENT_MAX_MAX / 100);
+        let set = api
+            .put(
+                &limit_path(staff_id),
+                &owner_pay,
+                json!({"payment_limit": highest}),
+            )
+            .await
+            .ok(StatusCode::OK);
+        let shown = |users: &Value, id: i64| {
+            users["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["id"] == id)
+                .unwrap()["payment_limit"]
+                .clone()
+        };
+        assert_eq!(shown(&set, staff_id), "10000000.00");
+        let set = api
+            .put(&limit_path(staff_id), &owner_pay, body.clone())
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(shown(&set, staff_id), "100.00");
+        assert!(shown(&set, owner_id).is_null());
+        // Every user of the company reads it; so does the manager on the member's page.
+        let users = api.get(USERS, &staff_pay).await.ok(StatusCode::OK);
+        assert_eq!(shown(&users, staff_id), "100.00");
+        let member = api
+            .get(&format!("/api/v1/members/{}", alpha.id), &manage)
+            .await
+            .ok(StatusCode::OK);
+        let staff_row = member["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["id"] == staff_id)
+            .unwrap()
+            .clone();
+        assert_eq!(staff_row["payment_limit"], "100.00");
+
+        // The staff user pays up to the limit; one cent more is refused and changes nothing.
+        let at_limit = pays(&api, &staff_pay, &beta, "100.00").await;
+        let before = ledger_state(&store, &alpha, &beta).await;
+        let authors_before = author_rows(&store).await;
+        let problem = api
+            .post(
+                "/api/v1/payments",
+                &staff_pay,
+                json!({"payee": beta.id, "amount": "100.01", "reference": "", "memo": ""}),
+            )
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "over_payment_limit");
+        assert!(problem["detail"].as_str().unwrap().contains("100.00"));
+        assert_eq!(ledger_state(&store, &alpha, &beta).await, before);
+        assert_eq!(author_rows(&store).await, authors_before);
+        // The owner has no limit of its own.
+        let by_owner = pays(&api, &owner_pay, &beta, "100.01").await;
+
+        // Accepting a request, and refunding a payment received, are capped alike.
+        let request = api
+            .post(
+                "/api/v1/payment-requests",
+                &beta_pay,
+                json!({"payer": alpha.id, "amount": "150.00", "reference": "FA-12", "memo": "Audit", "due_date": day_in(10)}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+        let accept = format!("/api/v1/payment-requests/{}/accept", request["id"]);
+        api.post(&accept, &staff_pay, json!({}))
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "over_payment_limit");
+        let received = pays(&api, &beta_pay, &alpha, "150.00").await;
+        let before = ledger_state(&store, &alpha, &beta).await;
+        let refund = format!("/api/v1/transactions/{received}/refund");
+        api.post(&refund, &staff_pay, json!({"memo": "Retour"}))
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "over_payment_limit");
+        // A standing order's amount too (each run commits the company to it).
+        let problem = api
+            .post(
+                "/api/v1/standing-orders",
+                &staff_pay,
+                json!({"payee": beta.id, "amount": "100.01", "every": "month",
+                       "first_date": day_in(3), "reference": "LOYER", "memo": ""}),
+            )
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(problem["errors"][0]["code"], "over_payment_limit");
+        // And an order's hold for an offer's price.
+        let offer = api
+            .post(
+                "/api/v1/offers",
+                &beta_pay,
+                json!({"title": "Audit", "category": "informatique", "price": "100.01",
+                       "city": "Lyon", "active_until": day_in(30)}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+        let order = format!("/api/v1/offers/{}/order", offer["id"]);
+        api.post(&order, &staff_pay, json!({}))
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "over_payment_limit");
+        assert_eq!(
+            api.get("/api/v1/orders", &staff_pay)
+                .await
+                .ok(StatusCode::OK)["items"],
+            json!([])
+        );
+        assert_eq!(ledger_state(&store, &alpha, &beta).await, before);
+
+        // Lifted, the staff user accepts the request.
+        let lifted = api
+            .put(
+                &limit_path(staff_id),
+                &owner_pay,
+                json!({"payment_limit": null}),
+            )
+            .await
+            .ok(StatusCode::OK);
+        assert!(shown(&lifted, staff_id).is_null());
+        let accepted = api
+            .post(&accept, &staff_pay, json!({}))
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(accepted["status"], "paid");
+        let request_tx = accepted["transaction_id"].as_i64().unwrap();
+
+        // Who entered what: the company and the network read it; the other company never.
+        let account = alpha.account_id;
+        for (tx, author) in [
+            (at_limit, "staff@alpha.fr"),
+            (by_owner, "owner@alpha.fr"),
+            (request_tx, "staff@alpha.fr"),
+        ] {
+            assert_eq!(entered_by(&api, &owner_read, account, tx).await, author);
+            assert_eq!(entered_by(&api, &staff_pay, account, tx).await, author);
+            assert_eq!(entered_by(&api, &manage, account, tx).await, author);
+            assert!(entered_by(&api, &beta_pay, beta.account_id, tx)
+                .await
+                .is_null());
+        }
+        // Beta's payment is Beta's entry: named in Beta's list, not in Alpha's.
+        assert!(entered_by(&api, &owner_read, account, received)
+            .await
+            .is_null());
+        assert_eq!(
+            entered_by(&api, &beta_pay, beta.account_id, received).await,
+            "owner@beta.fr"
+        );
+
+        // The record is append-only, whatever SQL asks.
+        let rows = author_rows(&store).await;
+        assert_eq!(rows, 4);
+        for sql in [
+            "UPDATE transaction_authors SET author = 'x@y.fr'",
+            "DELETE FROM transaction_authors",
+        ] {
+            let refused = raw(&store, sql).await.unwrap_err();
+            assert!(refused.contains("append-only"), "{sql}: {refused}");
+        }
+        assert_eq!(author_rows(&store).await, rows);
+    }
+});
+
+story!(staff_payment_limits_on_the_web, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, state, alpha, beta) = two_members(&url).await;
+        let staff_id = user_id(&store, alpha.id, "staff@alpha.fr").await;
+        let owner_id = user_id(&store, alpha.id, "owner@alpha.fr").await;
+        let mut owner = Client::new(state.clone());
+        owner.login("owner@alpha.fr", PASSWORD).await;
+        let mut staff = owner.sibling();
+        staff.login("staff@alpha.fr", PASSWORD).await;
+        let mut seller = owner.sibling();
+        seller.login("owner@beta.fr", PASSWORD).await;
+        let path = format!("/company/users/{staff_id}/payment-limit");
+
+        // The owner sees a limit form for its staff; the staff user only reads it.
+        let page = owner.get("/company").await;
+        page.assert_contains(&format!("action=\"{path}\""));
+        page.assert_contains("Plafond par opération : aucun");
+        let page = staff.get("/company").await;
+        assert!(!page.body.contains(&path));
+        assert_eq!(
+            staff.post(&path, &[("payment_max", "5")]).await.status,
+            StatusCode::FORBIDDEN
+        );
+        // Not a staff user of the company: 404.
+        let own = format!("/company/users/{owner_id}/payment-limit");
+        assert_eq!(
+            owner.post(&own, &[("payment_max", "5")]).await.status,
+            StatusCode::NOT_FOUND
+        );
+
+        // Refusals are worded, keep what was typed and change nothing.
+        for (typed, message) in [
+            ("abc", "Montant invalide"),
+            ("0", "Montant invalide"),
+            (
+                "10 000 000,01",
+                "Le plafond ne peut dépasser 10 000 000,00.",
+            ),
+        ] {
+            let page = owner.post(&path, &[("payment_max", typed)]).await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{typed}");
+            page.assert_contains(message);
+            page.assert_contains(&format!("value=\"{typed}\""));
+        }
+        let page = owner.post(&path, &[("payment_max", "10 000 000,00")]).await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("Plafond par opération : 10 000 000,00");
+        let page = owner.post(&path, &[("payment_max", "100,00")]).await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("Plafond enregistré.");
+        page.assert_contains("Plafond par opération : 100,00");
+        page.assert_contains("value=\"100.00\"");
+
+        // The staff user's payment above it is refused on the form, in words.
+        let beta_id = beta.id.to_string();
+        let form = staff.get("/pay").await;
+        let token = hidden_value(&form.body, "token").unwrap();
+        let over = [
+            ("payee", beta_id.as_str()),
+            ("amount", "100,01"),
+            ("reference", "FA-1"),
+            ("memo", ""),
+            ("token", token.as_str()),
+        ];
+        for step in ["/pay/confirm", "/pay"] {
+            let page = staff.post(step, &over).await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{step}");
+            page.assert_contains("Ce montant dépasse votre plafond par opération (100,00)");
+            page.assert_contains("value=\"100,01\"");
+        }
+        assert_eq!(crate::web_front::balance(&store, &alpha).await, 0);
+        let at = [
+            ("payee", beta_id.as_str()),
+            ("amount", "100,00"),
+            ("reference", "FA-1"),
+            ("memo", ""),
+            ("token", token.as_str()),
+        ];
+        let page = staff.post("/pay", &at).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        page.assert_contains("Paiement effectué.");
+
+        // Accepting a request above it is refused on the request's page.
+        let api = Api::new(state.clone());
+        let beta_pay = super::token(&store, "owner@beta.fr", Scope::Pay).await;
+        let request = api
+            .post(
+                "/api/v1/payment-requests",
+                &beta_pay,
+                json!({"payer": alpha.id, "amount": "150.00", "reference": "FA-12", "memo": "Audit", "due_date": day_in(10)}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+        let paid_before = crate::web_front::balance(&store, &alpha).await;
+        let page = staff
+            .post(&format!("/requests/{}/accept", request["id"]), &[])
+            .await;
+        page.assert_contains("Ce montant dépasse votre plafond par opération (100,00)");
+        assert_eq!(crate::web_front::balance(&store, &alpha).await, paid_before);
+
+        // The history names who of the company entered the payment; the payee's does not.
+        owner
+            .get("/history")
+            .await
+            .assert_contains("par staff@alpha.fr");
+        staff
+            .get("/history")
+            .await
+            .assert_contains("par staff@alpha.fr");
+        let page = seller.get("/history").await;
+        page.assert_contains("FA-1");
+        assert!(!page.body.contains("staff@alpha.fr"));
+
+        // Lifted with an empty field.
+        let page = owner.post(&path, &[("payment_max", "")]).await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("Plafond par opération : aucun");
+        let form = staff.get("/pay").await;
+        let token = hidden_value(&form.body, "token").unwrap();
+        let fields = [
+            ("payee", beta_id.as_str()),
+            ("amount", "100,01"),
+            ("reference", "FA-2"),
+            ("memo", ""),
+            ("token", token.as_str()),
+        ];
+        let page = staff.post("/pay", &fields).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        page.assert_contains("Paiement effectué.");
+    }
+});

@@ -1,0 +1,106 @@
+//! Who entered a transaction for its member company (table `transaction_authors`, migration
+//! 0025): the user's company and email as they were then.
+//!
+//! A caller attaches an [`Author`] to its [`Submission`](super::Submission)
+//! (`Submission::authored`); the batch that accepts the operation writes the row in the same
+//! database transaction as the transaction itself, so a payment and the name of whoever made
+//! it commit together or not at all. A rejected operation, or one answered by the ledger's
+//! own idempotency (a replay), writes none. The rows are append-only (database triggers).
+//!
+//! Readers: the company's own history and the API's transactions name the author only to
+//! the author's company and the network's staff ([`Store::authors_of`]); a counterparty
+//! never learns who in the other company entered a payment.
+
+use std::collections::HashMap;
+
+use ledger::TxId;
+use sqlx::QueryBuilder;
+
+use super::rows::{db_id, id_list, in_id_list};
+use super::{Store, StoreResult};
+use crate::dispatch;
+
+/// Longest author kept (an email), in characters.
+pub const AUTHOR_LEN_MAX: usize = 254;
+
+/// Transaction ids one read of [`Store::authors_of`] lists at most.
+pub const AUTHORS_PER_READ_MAX: usize = 500;
+
+/// Rows per multi-row statement (three parameters each: well under both backends' bounds).
+const AUTHOR_ROWS_PER_STATEMENT: usize = 500;
+
+/// The user who entered an operation, for its member company.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Author {
+    member_id: i64,
+    author: String,
+}
+
+impl Author {
+    /// `author` is the user's email (cut to [`AUTHOR_LEN_MAX`] characters; emails are
+    /// validated shorter when users are created).
+    pub fn new(member_id: i64, author: &str) -> Author {
+        Author {
+            member_id,
+            author: author.chars().take(AUTHOR_LEN_MAX).collect(),
+        }
+    }
+    pub fn member_id(&self) -> i64 {
+        self.member_id
+    }
+    pub fn author(&self) -> &str {
+        &self.author
+    }
+}
+
+/// One row to write: an accepted transaction and its author.
+#[derive(Debug, Clone)]
+pub(crate) struct AuthorRow {
+    pub(crate) tx: TxId,
+    pub(crate) author: Author,
+}
+
+macro_rules! write_authors_for {
+    ($name:ident, $conn:ty, $db:ty) => {
+        /// Writes the batch's author rows (inside the batch's transaction).
+        pub(crate) async fn $name(conn: &mut $conn, rows: &[AuthorRow]) -> StoreResult<()> {
+            for chunk in rows.chunks(AUTHOR_ROWS_PER_STATEMENT) {
+                let mut query: QueryBuilder<$db> = QueryBuilder::new(
+                    "INSERT INTO transaction_authors (tx_id, member_id, author) ",
+                );
+                query.push_values(chunk, |mut row, r| {
+                    row.push_bind(db_id(r.tx.0))
+                        .push_bind(r.author.member_id)
+                        .push_bind(r.author.author.clone());
+                });
+                query.build().execute(&mut *conn).await?;
+            }
+            Ok(())
+        }
+    };
+}
+
+write_authors_for!(write_sqlite, sqlx::SqliteConnection, sqlx::Sqlite);
+write_authors_for!(write_postgres, sqlx::PgConnection, sqlx::Postgres);
+
+impl Store {
+    /// The authors of those of `txs` that have one (one read by the primary key per
+    /// [`AUTHORS_PER_READ_MAX`] ids).
+    pub async fn authors_of(&self, txs: &[TxId]) -> StoreResult<HashMap<TxId, Author>> {
+        let mut found = HashMap::new();
+        for chunk in txs.chunks(AUTHORS_PER_READ_MAX) {
+            let sql = format!(
+                "SELECT tx_id, member_id, author FROM transaction_authors WHERE {}",
+                in_id_list(self.kind(), "tx_id", 1)
+            );
+            let ids = id_list(chunk.iter().map(|t| t.0));
+            let rows: Vec<(i64, i64, String)> = dispatch!(self.backend(), pool => {
+                sqlx::query_as(&sql).bind(&ids).fetch_all(pool).await?
+            });
+            for (tx, member_id, author) in rows {
+                found.insert(TxId(tx.max(0) as u64), Author { member_id, author });
+            }
+        }
+        Ok(found)
+    }
+}
