@@ -349,6 +349,14 @@ story!(staff_payment_limits_on_the_web, |db: &tests::TestDb| {
         page.assert_contains("Plafond enregistré.");
         page.assert_contains("Plafond par opération : 100,00");
         page.assert_contains("value=\"100.00\"");
+        // The manager reads it on the member's page.
+        crate::api::staff(&store).await;
+        let mut manager = owner.sibling();
+        manager.login("gestion@troc.fr", PASSWORD).await;
+        manager
+            .get(&format!("/admin/members/{}", alpha.id))
+            .await
+            .assert_contains("staff@alpha.fr (Collaborateur) — <span class=\"muted\">Plafond par opération : 100,00</span>");
 
         // The staff user's payment above it is refused on the form, in words.
         let beta_id = beta.id.to_string();

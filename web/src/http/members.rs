@@ -514,7 +514,7 @@ async fn remove_user(
 super::i18n::catalogue! {
     payment_limit => "Plafond par opération", "Limit per operation";
     payment_limit_none => "aucun (le crédit du compte)", "none (the account's credit)";
-    payment_limit_help => "Le plus qu'un salarié peut engager l'entreprise en une opération : paiement, demande acceptée, commande, remboursement, virement permanent. Vide : aucun plafond.", "The most a staff member may commit the company to in one operation: payment, request accepted, order, refund, standing order. Empty: no limit.";
+    payment_limit_help => "Le plus qu'un collaborateur peut engager l'entreprise en une opération : paiement, demande acceptée, commande, remboursement, virement permanent. Vide : aucun plafond.", "The most a staff member may commit the company to in one operation: payment, request accepted, order, refund, standing order. Empty: no limit.";
     payment_limit_set => "Enregistrer le plafond", "Save the limit";
     payment_limit_saved => "Plafond enregistré.", "Limit saved.";
     entered_by => "par", "by";

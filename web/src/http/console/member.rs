@@ -186,7 +186,8 @@ struct MemberTemplate {
     next_review: String,
     unfinished: bool,
     categories: Vec<Category>,
-    users: Vec<(String, &'static str)>,
+    /// Email, role, and a staff user's payment limit (empty: none).
+    users: Vec<(String, &'static str, String)>,
     /// The account's signing keys, with who registered and revoked them.
     keys: Vec<KeyView>,
     tokens: Vec<TokenRow>,
@@ -445,7 +446,20 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
         users: view
             .users
             .iter()
-            .map(|u| (u.email.clone(), role_label(t, u.role)))
+            .map(|u| {
+                let limit = u
+                    .payment_max
+                    .filter(|_| u.role == crate::people::Role::Staff)
+                    .map(|max| {
+                        format!(
+                            "{} : {}",
+                            t.payment_limit(),
+                            t.lang.amount(ledger::Amount::from_minor(max))
+                        )
+                    })
+                    .unwrap_or_default();
+                (u.email.clone(), role_label(t, u.role), limit)
+            })
             .collect(),
         keys,
         tokens,
