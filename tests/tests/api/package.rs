@@ -182,6 +182,14 @@ story!(members_take_all_their_data, |db: &tests::TestDb| {
         api.get(DATA, &alpha_read)
             .await
             .problem(StatusCode::UNPROCESSABLE_ENTITY, "package_too_large");
+        // The company page's link says why, in words (not "come back later").
+        let mut owner = Client::new(api.state().clone());
+        owner.login("owner@alpha.fr", PASSWORD).await;
+        let page = owner.get("/company/data.jsonl").await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains(&format!(
+            "Vos données comptent plus de {PACKAGE_ROWS_PER_KIND_MAX} lignes"
+        ));
         store.close().await;
     }
 });

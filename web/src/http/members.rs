@@ -522,6 +522,22 @@ super::i18n::catalogue! {
 }
 
 impl Tr {
+    /// The data package holds more than `max` rows of `kind` (a table's name).
+    pub fn package_too_large(&self, kind: &str, max: i64) -> String {
+        match self.lang {
+            super::i18n::Lang::Fr => format!(
+                "Vos données comptent plus de {max} lignes de « {kind} » : trop pour un seul \
+                 fichier. Les exports de la page Comptabilité et l'API (docs/api.md) les \
+                 donnent par partie ; le gestionnaire du réseau peut aussi vous aider."
+            ),
+            super::i18n::Lang::En => format!(
+                "Your data holds more than {max} rows of \"{kind}\": too many for one file. \
+                 The exports of the Accounting page and the API (docs/api.md) give them in \
+                 parts; the network's manager can help too."
+            ),
+        }
+    }
+
     /// A staff user's operation above its payment limit.
     pub fn over_payment_max(&self, max: ledger::Amount) -> String {
         match self.lang {
@@ -591,6 +607,11 @@ async fn data_package(State(state): State<AppState>, auth: MemberReader) -> AppR
         Ok(response) => Ok(response),
         Err(super::api::package::PackageError::Api(error)) => {
             Err(AppError::Internal(format!("data package: {error:?}")))
+        }
+        // Said in words (422), not as "come back later": waiting changes nothing.
+        Err(super::api::package::PackageError::TooLarge { kind, max }) => {
+            let message = auth.tr().package_too_large(kind, max);
+            super::money::too_long(&auth, &message)
         }
         Err(error) => {
             tracing::warn!(%error, member = auth.member.id, "data package not started");

@@ -937,7 +937,7 @@ async fn rules(State(state): State<AppState>, ctx: super::session::Ctx) -> AppRe
 }
 
 /// A 422 page saying that an export or a statement would pass its line limit.
-fn too_long(auth: &MemberReader, message: &str) -> AppResult<Response> {
+pub(super) fn too_long(auth: &MemberReader, message: &str) -> AppResult<Response> {
     let mut response = page(super::templates::ErrorTemplate {
         c: auth.chrome(),
         message,
