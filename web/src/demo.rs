@@ -419,6 +419,18 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
             .await
             .map_err(|e| anyhow::anyhow!("demo invoice: {e}"))?;
     }
+    // A staff user of the first member, whose owner capped its payments at 500,00.
+    let staff = people::create_user(
+        store,
+        "equipe01@demo.troc",
+        DEMO_PASSWORD,
+        "Équipe Boulangerie Martin",
+        Role::Staff,
+        Some(seller.id),
+    )
+    .await?
+    .ok_or_else(|| anyhow::anyhow!("demo staff user exists already"))?;
+    people::set_payment_max(store, seller.id, staff, Some(50_000)).await?;
     println!(
         "Demo network seeded: {} member companies, {DEMO_PAYMENTS} trades over {DEMO_DAYS} days.",
         members.len()
@@ -427,6 +439,7 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
     println!("  network manager: gestion@demo.troc");
     println!("  accountant:      compta@demo.troc");
     println!("  member owners:   membre01@demo.troc … membre30@demo.troc");
+    println!("  staff (limit 500,00 per operation): equipe01@demo.troc");
     Ok(true)
 }
 

@@ -37,6 +37,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("put", "/api/v1/company"),
     ("post", "/api/v1/company/invitations"),
     ("put", "/api/v1/company/privacy"),
+    ("put", "/api/v1/company/users/{id}/payment-limit"),
     ("get", "/api/v1/company/users"),
     ("post", "/api/v1/company/users/{id}/remove"),
     ("get", "/api/v1/directory"),

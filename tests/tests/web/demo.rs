@@ -41,6 +41,15 @@ story!(demo_seeds_an_empty_database_once, |db: &tests::TestDb| {
             .get("/invoices")
             .await
             .assert_contains(&format!(">FA-{year}-00001</a>"));
+        // Its staff user pays within the 500,00 its owner allowed, and no more.
+        let mut staff = browser.sibling();
+        staff
+            .login("equipe01@demo.troc", web::demo::DEMO_PASSWORD)
+            .await;
+        staff
+            .get("/company")
+            .await
+            .assert_contains("Plafond par opération : 500,00");
         let mut manager = browser.sibling();
         manager
             .login("gestion@demo.troc", web::demo::DEMO_PASSWORD)
