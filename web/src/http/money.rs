@@ -120,23 +120,22 @@ fn line_view(t: Tr, me: AccountId, line: &Line, names: &HashMap<AccountId, Strin
 }
 
 /// Marks the lines whose payment order the payer signed, those reversed since, their
-/// invoices or credit notes, and who of `member_id`'s users entered them: four reads,
-/// bounded by the number of lines.
+/// invoices or credit notes, and who of `member_id`'s users entered them: two reads
+/// (`Store::line_marks`, `invoices::numbers_of`), bounded by the number of lines.
 async fn mark_lines(state: &AppState, member_id: i64, lines: &mut [LineView]) -> AppResult<()> {
     let ids: Vec<ledger::TxId> = lines
         .iter()
         .filter_map(|l| l.id.parse().ok().map(ledger::TxId))
         .collect();
-    let signed = state.store.payer_signatures(&ids).await?;
-    let reversed = state.store.reversed_among(&ids).await?;
-    let authors = state.store.authors_of(&ids).await?;
+    let marks = state.store.line_marks(&ids).await?;
     for line in lines.iter_mut() {
         let Ok(id) = line.id.parse().map(ledger::TxId) else {
             continue;
         };
-        line.signed = signed.contains_key(&id);
-        line.reversed = reversed.contains_key(&id);
-        line.author = authors
+        line.signed = marks.signed.contains(&id);
+        line.reversed = marks.reversed.contains_key(&id);
+        line.author = marks
+            .authors
             .get(&id)
             .filter(|a| a.member_id() == member_id)
             .map(|a| a.author().to_owned());

@@ -8,23 +8,18 @@
 //! own idempotency (a replay), writes none. The rows are append-only (database triggers).
 //!
 //! Readers: the company's own history and the API's transactions name the author only to
-//! the author's company and the network's staff ([`Store::authors_of`]); a counterparty
-//! never learns who in the other company entered a payment.
-
-use std::collections::HashMap;
+//! the author's company and the network's staff (read with the lines' other marks,
+//! [`Store::line_marks`](super::Store::line_marks)); a counterparty never learns who in the
+//! other company entered a payment.
 
 use ledger::TxId;
 use sqlx::QueryBuilder;
 
-use super::rows::{db_id, id_list, in_id_list};
-use super::{Store, StoreResult};
-use crate::dispatch;
+use super::rows::db_id;
+use super::StoreResult;
 
 /// Longest author kept (an email), in characters.
 pub const AUTHOR_LEN_MAX: usize = 254;
-
-/// Transaction ids one read of [`Store::authors_of`] lists at most.
-pub const AUTHORS_PER_READ_MAX: usize = 500;
 
 /// Rows per multi-row statement (three parameters each: well under both backends' bounds).
 const AUTHOR_ROWS_PER_STATEMENT: usize = 500;
@@ -82,25 +77,3 @@ macro_rules! write_authors_for {
 
 write_authors_for!(write_sqlite, sqlx::SqliteConnection, sqlx::Sqlite);
 write_authors_for!(write_postgres, sqlx::PgConnection, sqlx::Postgres);
-
-impl Store {
-    /// The authors of those of `txs` that have one (one read by the primary key per
-    /// [`AUTHORS_PER_READ_MAX`] ids).
-    pub async fn authors_of(&self, txs: &[TxId]) -> StoreResult<HashMap<TxId, Author>> {
-        let mut found = HashMap::new();
-        for chunk in txs.chunks(AUTHORS_PER_READ_MAX) {
-            let sql = format!(
-                "SELECT tx_id, member_id, author FROM transaction_authors WHERE {}",
-                in_id_list(self.kind(), "tx_id", 1)
-            );
-            let ids = id_list(chunk.iter().map(|t| t.0));
-            let rows: Vec<(i64, i64, String)> = dispatch!(self.backend(), pool => {
-                sqlx::query_as(&sql).bind(&ids).fetch_all(pool).await?
-            });
-            for (tx, member_id, author) in rows {
-                found.insert(TxId(tx.max(0) as u64), Author { member_id, author });
-            }
-        }
-        Ok(found)
-    }
-}

@@ -284,6 +284,54 @@ impl Store {
         Ok(self.reversed_among(&[id]).await?.remove(&id))
     }
 
+    /// What a page of history lines shows beside each of `ids`, in **one** read (three
+    /// index probes by the page's ids): which the payer signed, which were reversed since
+    /// (and by what), and who entered them (`transaction_authors`). Each read is a round
+    /// trip, and on SQLite a thread hand-off per statement: the dashboard and the history
+    /// read these together.
+    pub async fn line_marks(&self, ids: &[TxId]) -> StoreResult<LineMarks> {
+        let mut marks = LineMarks::default();
+        if ids.is_empty() {
+            return Ok(marks);
+        }
+        let kind = self.kind();
+        let sql = format!(
+            "SELECT CAST(0 AS BIGINT) AS mark, tx_id AS tx, CAST(NULL AS BIGINT) AS other, \
+                    CAST(NULL AS TEXT) AS text FROM payment_signatures WHERE {} \
+             UNION ALL SELECT CAST(1 AS BIGINT), reverses, id, CAST(NULL AS TEXT) \
+                    FROM transactions WHERE {} \
+             UNION ALL SELECT CAST(2 AS BIGINT), tx_id, member_id, author \
+                    FROM transaction_authors WHERE {}",
+            super::rows::in_id_list(kind, "tx_id", 1),
+            super::rows::in_id_list(kind, "reverses", 1),
+            super::rows::in_id_list(kind, "tx_id", 1),
+        );
+        let list = super::rows::id_list(ids.iter().map(|t| t.0));
+        let rows: Vec<(i64, i64, Option<i64>, Option<String>)> = crate::dispatch!(self.backend(), pool => {
+            sqlx::query_as(&sql).bind(&list).fetch_all(pool).await?
+        });
+        for (mark, tx, other, text) in rows {
+            let tx = TxId(super::rows::unsigned(tx)?);
+            match (mark, other, text) {
+                (0, _, _) => {
+                    marks.signed.insert(tx);
+                }
+                (1, Some(by), _) => {
+                    marks.reversed.insert(tx, TxId(super::rows::unsigned(by)?));
+                }
+                (2, Some(member_id), Some(author)) => {
+                    marks
+                        .authors
+                        .insert(tx, super::authors::Author::new(member_id, &author));
+                }
+                other => {
+                    return Err(StoreError::Corrupt(format!("line mark {other:?}")));
+                }
+            }
+        }
+        Ok(marks)
+    }
+
     /// Those of `ids` that were reversed, each with its reversal (for the history's marks).
     pub async fn reversed_among(
         &self,
@@ -612,4 +660,15 @@ impl Store {
             Ok(Ok(()))
         })
     }
+}
+
+/// What a page's lines show beside them ([`Store::line_marks`]).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct LineMarks {
+    /// Signed by their payer (docs/audit.md).
+    pub signed: std::collections::HashSet<TxId>,
+    /// Reversed since, by the reversal's id.
+    pub reversed: std::collections::HashMap<TxId, TxId>,
+    /// Who of a member company entered them.
+    pub authors: std::collections::HashMap<TxId, super::authors::Author>,
 }

@@ -37,8 +37,8 @@ pub use authors::Author;
 pub(crate) use chain::parse_hash;
 pub use export::{ExportFailure, ExportProgress, EXPORT_PAGE_SIZE, LOCK_ACTION, SIREN_ACTION};
 pub use ledger_store::{
-    HistoryEntry, HistoryPage, ACCOUNTS_READ_MAX, HISTORY_PAGE_SIZE_MAX, NETWORK_NAME_LEN_MAX,
-    OPEN_ACCOUNTS_PER_CALL_MAX,
+    HistoryEntry, HistoryPage, LineMarks, ACCOUNTS_READ_MAX, HISTORY_PAGE_SIZE_MAX,
+    NETWORK_NAME_LEN_MAX, OPEN_ACCOUNTS_PER_CALL_MAX,
 };
 pub use mapping::{MAPPING_ACTION, MEMBER_MAPPING_ACTION};
 pub use policies::{Effective, PolicyRecord};

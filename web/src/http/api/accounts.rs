@@ -222,8 +222,7 @@ pub(crate) async fn transaction_items(
     let holders = people::holders_of_accounts(&state.store, &counterparties).await?;
     let own_member = holders.get(&me).map(|(id, _)| *id);
     let ids: Vec<TxId> = page.lines.iter().map(|l| l.transaction.id()).collect();
-    let reversed = state.store.reversed_among(&ids).await?;
-    let authors = state.store.authors_of(&ids).await?;
+    let marks = state.store.line_marks(&ids).await?;
     let items = page
         .lines
         .iter()
@@ -246,8 +245,9 @@ pub(crate) async fn transaction_items(
                 memo: tx.memo().to_owned(),
                 created_at: time(tx.time()),
                 reverses: tx.reverses().map(|r| r.0 as i64),
-                reversed_by: reversed.get(&tx.id()).map(|r| r.0 as i64),
-                entered_by: authors
+                reversed_by: marks.reversed.get(&tx.id()).map(|r| r.0 as i64),
+                entered_by: marks
+                    .authors
                     .get(&tx.id())
                     .filter(|a| Some(a.member_id()) == own_member)
                     .map(|a| a.author().to_owned()),
