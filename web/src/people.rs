@@ -156,6 +156,25 @@ pub struct OverPaymentMax {
     pub max: ledger::Amount,
 }
 
+/// Whether the user who registered signing key `key` may commit its company to `amount`:
+/// an order signed with the key commits the company as that user would, so a staff user's
+/// payment limit holds for the orders its key signs, whoever submits them. A key whose user
+/// is gone was revoked with it (`remove_member_user`); one registered before migration 0021
+/// names nobody and has no limit.
+pub async fn signer_may_commit(
+    store: &Store,
+    key: &crate::store::MemberKey,
+    amount: ledger::Amount,
+) -> StoreResult<Result<(), OverPaymentMax>> {
+    let Some(email) = key.registered_by.as_deref() else {
+        return Ok(Ok(()));
+    };
+    Ok(match find_login(store, email).await? {
+        Some((user, _)) => user.may_commit(amount),
+        None => Ok(()),
+    })
+}
+
 impl User {
     /// Whether this user may commit its company's credit to `amount` in one operation (a
     /// payment, a request accepted, an order's hold, a refund, a standing order's amount).
@@ -890,21 +909,38 @@ pub async fn set_payment_max(
     Ok(done == 1)
 }
 
-/// Removes a staff member or a member accountant from a company (its owner's decision):
-/// the user and its sessions go, in one transaction. `false` when `user_id` is not a staff
-/// member or accountant of `member_id` (nothing changes then).
-pub async fn remove_member_user(store: &Store, member_id: i64, user_id: i64) -> StoreResult<bool> {
+/// Removes a staff member or a member accountant from a company (its owner's decision,
+/// `by` its email): the user, its sessions and API tokens go, and the signing keys it
+/// registered on the company's account are revoked (recorded as revoked by `by`: orders
+/// signed with them are refused from now on, those paid stay verifiable), in one
+/// transaction. `false` when `user_id` is not a staff member or accountant of `member_id`
+/// (nothing changes then).
+pub async fn remove_member_user(
+    store: &Store,
+    member_id: i64,
+    user_id: i64,
+    by: &str,
+) -> StoreResult<bool> {
+    let now = chrono::DateTime::from_timestamp_micros(chrono::Utc::now().timestamp_micros())
+        .expect("now is a valid time");
     dispatch!(store.backend(), pool => {
         let mut tx = pool.begin().await?;
-        let role: Option<String> = sqlx::query_scalar(
-                "SELECT role FROM users WHERE id = $1 AND member_id = $2")
+        let found: Option<(String, String)> = sqlx::query_as(
+                "SELECT role, email FROM users WHERE id = $1 AND member_id = $2")
             .bind(user_id).bind(member_id).fetch_optional(&mut *tx).await?;
-        let removable = role
-            .and_then(|r| Role::parse(&r))
+        let Some((role, email)) = found else {
+            return Ok(false);
+        };
+        let removable = Role::parse(&role)
             .is_some_and(|r| matches!(r, Role::Staff | Role::MemberAccountant));
         if !removable {
             return Ok(false);
         }
+        sqlx::query("UPDATE member_keys SET status = 'revoked', revoked_at = $1, revoked_by = $2 \
+                     WHERE account_id = (SELECT account_id FROM members WHERE id = $3) \
+                     AND registered_by = $4 AND status = 'active'")
+            .bind(now).bind(by).bind(member_id).bind(&email)
+            .execute(&mut *tx).await?;
         sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(user_id).execute(&mut *tx).await?;
         // Its API tokens and their remembered answers go with it (migration 0015).

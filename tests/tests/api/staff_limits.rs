@@ -3,6 +3,10 @@
 //! of its users entered each payment; over the API and on the pages.
 
 use axum::http::StatusCode;
+use chrono::{Duration, Timelike, Utc};
+use ed25519_dalek::SigningKey;
+use ledger::audit::{public_key_hex, sign_order, PaymentOrder};
+use ledger::{Amount, IdempotencyKey};
 use serde_json::{json, Value};
 use tests::story;
 use web::people::{self, PAYMENT_MAX_MAX};
@@ -38,6 +42,34 @@ async fn author_rows(store: &web::store::Store) -> i64 {
 async fn raw(store: &web::store::Store, sql: &str) -> Result<u64, String> {
     web::dispatch!(store.backend(), pool => {
         sqlx::query(sql).execute(pool).await.map(|r| r.rows_affected()).map_err(|e| e.to_string())
+    })
+}
+
+/// An order of `cents` from `payer` to `payee` under `key`, signed with `signer`, as the
+/// API's body.
+fn signed_order(
+    payer: &people::Member,
+    payee: &people::Member,
+    cents: i64,
+    key: &str,
+    signer: &SigningKey,
+) -> Value {
+    let order = PaymentOrder {
+        payer: payer.account(),
+        payee: payee.account(),
+        amount: Amount::from_minor(cents),
+        reference: "BC-1".into(),
+        idempotency_key: IdempotencyKey::new(key).unwrap(),
+        expires_at: (Utc::now() + Duration::minutes(10))
+            .with_nanosecond(0)
+            .unwrap(),
+    };
+    json!({
+        "payer": order.payer.0, "payee": order.payee.0,
+        "amount": format!("{}.{:02}", cents / 100, cents % 100),
+        "reference": order.reference, "idempotency_key": key,
+        "expires_at": order.expires_at.to_rfc3339(),
+        "public_key": public_key_hex(signer), "signature": sign_order(signer, &order),
     })
 }
 
@@ -242,6 +274,28 @@ story!(staff_payment_limits_over_the_api, |db: &tests::TestDb| {
         );
         assert_eq!(ledger_state(&store, &alpha, &beta).await, before);
 
+        // A key the staff user registered signs for it: an order above its limit is refused
+        // whoever submits it (the payee cashing it too); one within it is paid.
+        let signer = SigningKey::from_bytes(&[7; 32]);
+        api.post(
+            &format!("/api/v1/accounts/{}/keys", alpha.account_id),
+            &staff_pay,
+            json!({"public_key": public_key_hex(&signer)}),
+        )
+        .await
+        .ok(StatusCode::CREATED);
+        let big = signed_order(&alpha, &beta, 10_001, "order-big", &signer);
+        for submitter in [&staff_pay, &beta_pay] {
+            api.post("/api/v1/signed-payments", submitter, big.clone())
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "over_payment_limit");
+        }
+        assert_eq!(ledger_state(&store, &alpha, &beta).await, before);
+        let small = signed_order(&alpha, &beta, 5_000, "order-small", &signer);
+        api.post("/api/v1/signed-payments", &beta_pay, small)
+            .await
+            .ok(StatusCode::CREATED);
+
         // Lifted, the staff user accepts the request.
         let lifted = api
             .put(
@@ -282,7 +336,8 @@ story!(staff_payment_limits_over_the_api, |db: &tests::TestDb| {
             "owner@beta.fr"
         );
 
-        // The record is append-only, whatever SQL asks.
+        // The record is append-only, whatever SQL asks (the signed payment names no author:
+        // its signature does).
         let rows = author_rows(&store).await;
         assert_eq!(rows, 4);
         for sql in [
@@ -436,3 +491,53 @@ story!(staff_payment_limits_on_the_web, |db: &tests::TestDb| {
         page.assert_contains("Paiement effectué.");
     }
 });
+
+story!(
+    a_removed_staff_users_signing_keys_are_revoked,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, api, alpha, beta) = setup(&url).await;
+            let owner_pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
+            let staff_pay = token(&store, "staff@alpha.fr", Scope::Pay).await;
+            let beta_pay = token(&store, "owner@beta.fr", Scope::Pay).await;
+            let staff_id = user_id(&store, alpha.id, "staff@alpha.fr").await;
+            let keys = format!("/api/v1/accounts/{}/keys", alpha.account_id);
+            let staff_key = SigningKey::from_bytes(&[8; 32]);
+            let owner_key = SigningKey::from_bytes(&[9; 32]);
+            for (caller, key) in [(&staff_pay, &staff_key), (&owner_pay, &owner_key)] {
+                api.post(&keys, caller, json!({"public_key": public_key_hex(key)}))
+                    .await
+                    .ok(StatusCode::CREATED);
+            }
+            // The owner removes the staff user: its key is revoked with it, the owner's stays.
+            api.post(&format!("{USERS}/{staff_id}/remove"), &owner_pay, json!({}))
+                .await
+                .ok(StatusCode::OK);
+            let listed = api.get(&keys, &owner_pay).await.ok(StatusCode::OK);
+            let state_of = |key: &SigningKey| {
+                listed["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|k| k["public_key"] == public_key_hex(key))
+                    .unwrap()
+                    .clone()
+            };
+            assert_eq!(state_of(&staff_key)["state"], "revoked");
+            assert_eq!(state_of(&staff_key)["revoked_by"], "owner@alpha.fr");
+            assert_eq!(state_of(&owner_key)["state"], "active");
+            // An order the departed user signed is refused, even cashed by the payee.
+            let before = ledger_state(&store, &alpha, &beta).await;
+            let order = signed_order(&alpha, &beta, 1_000, "order-gone", &staff_key);
+            api.post("/api/v1/signed-payments", &beta_pay, order)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "key_revoked");
+            assert_eq!(ledger_state(&store, &alpha, &beta).await, before);
+            let order = signed_order(&alpha, &beta, 1_000, "order-owner", &owner_key);
+            api.post("/api/v1/signed-payments", &beta_pay, order)
+                .await
+                .ok(StatusCode::CREATED);
+        }
+    }
+);

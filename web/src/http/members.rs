@@ -496,7 +496,9 @@ async fn remove_user(
     Path(user_id): Path<i64>,
 ) -> AppResult<Response> {
     require_owner(&auth)?;
-    if !people::remove_member_user(&state.store, auth.member.id, user_id).await? {
+    if !people::remove_member_user(&state.store, auth.member.id, user_id, &auth.auth.user.email)
+        .await?
+    {
         return Err(AppError::NotFound);
     }
     let saved = auth.tr().user_removed();

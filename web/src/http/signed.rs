@@ -159,24 +159,29 @@ async fn cash(
     };
     let (public_key, signature) = (&body.public_key, &body.signature);
     match form.step.as_str() {
-        "pay" => match state
-            .store
-            .submit_signed_order(&order, public_key, signature)
-            .await
-        {
-            Ok(Ok(outcome)) => {
-                let tx = outcome.tx().map(|t| t.to_string()).unwrap_or_default();
-                draw(
-                    &auth,
-                    StatusCode::OK,
-                    String::new(),
-                    None,
-                    Some(view),
-                    Some(tx),
-                )
-            }
-            Ok(Err(Rejection::IdempotencyConflict)) => refused(t.signed_key_used().to_owned()),
-            Ok(Err(rejection)) => refused(t.rejection(&rejection)),
+        "pay" => match signer_limit(&state, &order, public_key, signature).await {
+            // The key signs for whoever registered it: a staff user's limit holds.
+            Ok(Err(over)) => refused(t.over_payment_max(over.max)),
+            Ok(Ok(())) => match state
+                .store
+                .submit_signed_order(&order, public_key, signature)
+                .await
+            {
+                Ok(Ok(outcome)) => {
+                    let tx = outcome.tx().map(|t| t.to_string()).unwrap_or_default();
+                    draw(
+                        &auth,
+                        StatusCode::OK,
+                        String::new(),
+                        None,
+                        Some(view),
+                        Some(tx),
+                    )
+                }
+                Ok(Err(Rejection::IdempotencyConflict)) => refused(t.signed_key_used().to_owned()),
+                Ok(Err(rejection)) => refused(t.rejection(&rejection)),
+                Err(error) => refused(order_refusal(&t, error)?),
+            },
             Err(error) => refused(order_refusal(&t, error)?),
         },
         "check" | "" => match state
@@ -189,6 +194,21 @@ async fn cash(
         },
         _ => Err(AppError::BadRequest),
     }
+}
+
+/// Whether the user who registered the order's key may commit the payer to its amount;
+/// the order's own refusal (unknown key, bad signature...) if it does not check.
+async fn signer_limit(
+    state: &AppState,
+    order: &ledger::audit::PaymentOrder,
+    public_key: &str,
+    signature: &str,
+) -> Result<Result<(), crate::people::OverPaymentMax>, OrderError> {
+    let (key, _) = state
+        .store
+        .check_signed_order(order, public_key, signature)
+        .await?;
+    Ok(crate::people::signer_may_commit(&state.store, &key, order.amount).await?)
 }
 
 /// Why the order was refused, in the user's language; a store failure stays an error.

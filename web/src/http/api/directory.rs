@@ -560,7 +560,7 @@ pub async fn remove_user(
     let member = company_owner(&auth)?;
     let id = types::path_id(&id)?;
     Ok(idempotency::run(&state, &auth, &request, |_| async {
-        if !people::remove_member_user(&state.store, member.id, id).await? {
+        if !people::remove_member_user(&state.store, member.id, id, &auth.user.email).await? {
             return Err(ApiError::NotFound);
         }
         Written::ok(company_users(&state, member.id).await?)

@@ -273,6 +273,13 @@ pub async fn submit(
                 "A signed order is submitted by its payer or its payee.",
             ));
         }
+        // The key signs for whoever registered it: a staff user's limit holds.
+        let (key, _) = state
+            .store
+            .check_signed_order(&order, &input.public_key, &input.signature)
+            .await
+            .map_err(order_error)?;
+        crate::people::signer_may_commit(&state.store, &key, order.amount).await??;
         let decision = state
             .store
             .submit_signed_order(&order, &input.public_key, &input.signature)
