@@ -45,6 +45,22 @@ async fn raw(store: &web::store::Store, sql: &str) -> Result<u64, String> {
     })
 }
 
+/// The pay form's fields.
+fn pay_fields<'a>(
+    payee: &'a str,
+    amount: &'a str,
+    reference: &'a str,
+    token: &'a str,
+) -> [(&'static str, &'a str); 5] {
+    [
+        ("payee", payee),
+        ("amount", amount),
+        ("reference", reference),
+        ("memo", ""),
+        ("token", token),
+    ]
+}
+
 /// An order of `cents` from `payer` to `payee` under `key`, signed with `signer`, as the
 /// API's body.
 fn signed_order(
@@ -417,13 +433,7 @@ story!(staff_payment_limits_on_the_web, |db: &tests::TestDb| {
         let beta_id = beta.id.to_string();
         let form = staff.get("/pay").await;
         let token = hidden_value(&form.body, "token").unwrap();
-        let over = [
-            ("payee", beta_id.as_str()),
-            ("amount", "100,01"),
-            ("reference", "FA-1"),
-            ("memo", ""),
-            ("token", token.as_str()),
-        ];
+        let over = pay_fields(&beta_id, "100,01", "FA-1", &token);
         for step in ["/pay/confirm", "/pay"] {
             let page = staff.post(step, &over).await;
             assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{step}");
@@ -431,13 +441,7 @@ story!(staff_payment_limits_on_the_web, |db: &tests::TestDb| {
             page.assert_contains("value=\"100,01\"");
         }
         assert_eq!(crate::web_front::balance(&store, &alpha).await, 0);
-        let at = [
-            ("payee", beta_id.as_str()),
-            ("amount", "100,00"),
-            ("reference", "FA-1"),
-            ("memo", ""),
-            ("token", token.as_str()),
-        ];
+        let at = pay_fields(&beta_id, "100,00", "FA-1", &token);
         let page = staff.post("/pay", &at).await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         page.assert_contains("Paiement effectué.");
@@ -460,6 +464,24 @@ story!(staff_payment_limits_on_the_web, |db: &tests::TestDb| {
         page.assert_contains("Ce montant dépasse votre plafond par opération (100,00)");
         assert_eq!(crate::web_front::balance(&store, &alpha).await, paid_before);
 
+        // A signed order from the staff user's key, cashed by the payee on the web, likewise.
+        let staff_pay = super::token(&store, "staff@alpha.fr", Scope::Pay).await;
+        let signer = SigningKey::from_bytes(&[6; 32]);
+        api.post(
+            &format!("/api/v1/accounts/{}/keys", alpha.account_id),
+            &staff_pay,
+            json!({"public_key": public_key_hex(&signer)}),
+        )
+        .await
+        .ok(StatusCode::CREATED);
+        let text = signed_order(&alpha, &beta, 10_001, "order-web", &signer).to_string();
+        let page = seller
+            .post("/pay/signed", &[("step", "pay"), ("order", &text)])
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains("Ce montant dépasse votre plafond par opération (100,00)");
+        assert_eq!(crate::web_front::balance(&store, &alpha).await, paid_before);
+
         // The history names who of the company entered the payment; the payee's does not.
         owner
             .get("/history")
@@ -479,13 +501,7 @@ story!(staff_payment_limits_on_the_web, |db: &tests::TestDb| {
         page.assert_contains("Plafond par opération : aucun");
         let form = staff.get("/pay").await;
         let token = hidden_value(&form.body, "token").unwrap();
-        let fields = [
-            ("payee", beta_id.as_str()),
-            ("amount", "100,01"),
-            ("reference", "FA-2"),
-            ("memo", ""),
-            ("token", token.as_str()),
-        ];
+        let fields = pay_fields(&beta_id, "100,01", "FA-2", &token);
         let page = staff.post("/pay", &fields).await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         page.assert_contains("Paiement effectué.");
