@@ -343,6 +343,17 @@ story!(staff_payment_limits_over_the_api, |db: &tests::TestDb| {
                 .await
                 .is_null());
         }
+        // One transaction read alone says the same.
+        let one = |tx: i64| format!("/api/v1/transactions/{tx}");
+        let shown = api
+            .get(&one(at_limit), &owner_read)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(shown["entered_by"], "staff@alpha.fr");
+        let shown = api.get(&one(at_limit), &manage).await.ok(StatusCode::OK);
+        assert_eq!(shown["entered_by"], "staff@alpha.fr");
+        let shown = api.get(&one(at_limit), &beta_pay).await.ok(StatusCode::OK);
+        assert!(shown["entered_by"].is_null());
         // Beta's payment is Beta's entry: named in Beta's list, not in Alpha's.
         assert!(entered_by(&api, &owner_read, account, received)
             .await
@@ -445,6 +456,14 @@ story!(staff_payment_limits_on_the_web, |db: &tests::TestDb| {
         let page = staff.post("/pay", &at).await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         page.assert_contains("Paiement effectué.");
+        let paid_tx: String = page
+            .body
+            .split("(n° ")
+            .nth(1)
+            .unwrap()
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
 
         // Accepting a request above it is refused on the request's page.
         let api = Api::new(state.clone());
@@ -481,6 +500,12 @@ story!(staff_payment_limits_on_the_web, |db: &tests::TestDb| {
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
         page.assert_contains("Ce montant dépasse votre plafond par opération (100,00)");
         assert_eq!(crate::web_front::balance(&store, &alpha).await, paid_before);
+
+        // The manager's page of the transaction names who entered it.
+        manager
+            .get(&format!("/admin/transactions/{paid_tx}"))
+            .await
+            .assert_contains("<td id=\"entered-by\">staff@alpha.fr</td>");
 
         // The history names who of the company entered the payment; the payee's does not.
         owner

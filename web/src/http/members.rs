@@ -520,6 +520,7 @@ super::i18n::catalogue! {
     payment_limit_set => "Enregistrer le plafond", "Save the limit";
     payment_limit_saved => "Plafond enregistré.", "Limit saved.";
     entered_by => "par", "by";
+    entered_by_label => "Saisi par", "Entered by";
     payment_limit_too_high => "Le plafond ne peut dépasser 10 000 000,00.", "The limit cannot exceed 10,000,000.00.";
 }
 

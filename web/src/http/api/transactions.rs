@@ -39,10 +39,19 @@ pub struct TransactionDetail {
     pub reverses: Option<i64>,
     /// The reversal of this one, if it was reversed.
     pub reversed_by: Option<i64>,
+    /// Who of the caller's company entered it (the user's email as it was then); `null` for
+    /// what the network or the other company entered. The network's staff see every
+    /// member's.
+    #[schema(example = "compta@example.fr")]
+    pub entered_by: Option<String>,
     pub postings: Vec<PostingItem>,
 }
 
-fn item(transaction: &Transaction, reversed_by: Option<TxId>) -> TransactionDetail {
+fn item(
+    transaction: &Transaction,
+    reversed_by: Option<TxId>,
+    entered_by: Option<String>,
+) -> TransactionDetail {
     TransactionDetail {
         id: transaction.id().0 as i64,
         kind: transaction.kind().as_str().to_owned(),
@@ -51,6 +60,7 @@ fn item(transaction: &Transaction, reversed_by: Option<TxId>) -> TransactionDeta
         memo: transaction.memo().to_owned(),
         reverses: transaction.reverses().map(|t| t.0 as i64),
         reversed_by: reversed_by.map(|t| t.0 as i64),
+        entered_by,
         postings: transaction
             .postings()
             .iter()
@@ -94,8 +104,17 @@ pub async fn show(
     if !staff && !own {
         return Err(ApiError::NotFound);
     }
-    let reversed_by = state.store.reversed_by(tx).await?;
-    Ok(Json(item(&transaction, reversed_by)))
+    let mut marks = state.store.line_marks(&[tx]).await?;
+    let entered_by = marks
+        .authors
+        .remove(&tx)
+        .filter(|a| staff || auth.member.as_ref().is_some_and(|m| m.id == a.member_id()))
+        .map(|a| a.author().to_owned());
+    Ok(Json(item(
+        &transaction,
+        marks.reversed.remove(&tx),
+        entered_by,
+    )))
 }
 
 /// Why a manager reverses a transaction.
@@ -142,7 +161,7 @@ pub async fn reverse(
             .transaction(reversed.transaction)
             .await?
             .ok_or(ApiError::NotFound)?;
-        Written::created(item(&reversal, None))
+        Written::created(item(&reversal, None, None))
     })
     .await)
 }

@@ -43,6 +43,8 @@ struct TransactionTemplate {
     memo: String,
     reverses: Option<u64>,
     reversed_by: Option<u64>,
+    /// Who of a member company entered it (`transaction_authors`).
+    entered_by: Option<String>,
     postings: Vec<PostingView>,
     can_act: bool,
     errors: Vec<String>,
@@ -133,6 +135,13 @@ async fn draw(
         memo: tx.memo().to_owned(),
         reverses: tx.reverses().map(|r| r.0),
         reversed_by: reviewed.reversed_by.map(|r| r.0),
+        entered_by: state
+            .store
+            .line_marks(&[tx.id()])
+            .await?
+            .authors
+            .remove(&tx.id())
+            .map(|a| a.author().to_owned()),
         postings,
         can_act: actor.require_manager().is_ok(),
         errors,
