@@ -423,6 +423,12 @@ story!(staff_payment_limits_on_the_web, |db: &tests::TestDb| {
             page.assert_contains(message);
             page.assert_contains(&format!("value=\"{typed}\""));
         }
+        // A long text is echoed cut at 32 characters.
+        let long = "9".repeat(40);
+        let page = owner.post(&path, &[("payment_max", &long)]).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains(&format!("value=\"{}\"", &long[..32]));
+        assert!(!page.body.contains(&long[..33]));
         let page = owner.post(&path, &[("payment_max", "10 000 000,00")]).await;
         assert_eq!(page.status, StatusCode::OK);
         page.assert_contains("Plafond par opération : 10 000 000,00");

@@ -410,6 +410,9 @@ async fn invite_staff(
     .await
 }
 
+/// Longest payment limit echoed back in the form after a refusal, in characters.
+const PAYMENT_MAX_TYPED_MAX: usize = 32;
+
 #[derive(Debug, Clone, Default, Deserialize)]
 struct PaymentLimitForm {
     /// Empty: no limit of the user's own.
@@ -467,7 +470,13 @@ async fn set_payment_limit(
                 PaymentMaxError::Invalid => t.field_error(FieldError::InvalidAmount),
                 PaymentMaxError::TooHigh => t.payment_limit_too_high().to_owned(),
             };
-            let limit = Some((user_id, form.payment_max.clone(), message));
+            // What is shown back is cut: a refused text is never echoed whole.
+            let typed: String = form
+                .payment_max
+                .chars()
+                .take(PAYMENT_MAX_TYPED_MAX)
+                .collect();
+            let limit = Some((user_id, typed, message));
             (
                 None,
                 Invite {
