@@ -169,10 +169,18 @@ pub async fn signer_may_commit(
     let Some(email) = key.registered_by.as_deref() else {
         return Ok(Ok(()));
     };
-    Ok(match find_login(store, email).await? {
-        Some((user, _)) => user.may_commit(amount),
-        None => Ok(()),
-    })
+    let Some((user, _)) = find_login(store, email).await? else {
+        return Ok(Ok(()));
+    };
+    // The same email may since belong to someone of another company: only the key's own
+    // company's user is held to its limit.
+    let own = match user.member_id {
+        Some(member_id) => member(store, member_id)
+            .await?
+            .is_some_and(|m| m.account() == key.account),
+        None => false,
+    };
+    Ok(if own { user.may_commit(amount) } else { Ok(()) })
 }
 
 impl User {
