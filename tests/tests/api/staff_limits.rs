@@ -162,13 +162,18 @@ story!(staff_payment_limits_over_the_api, |db: &tests::TestDb| {
                 .problem(status, code);
         }
         // A bad limit names its field and changes nothing; the highest passes.
-        for bad in ["0.00", "10000000.01", "abc", "-5.00", "12,50"] {
+        for bad in [
+            json!({"payment_limit": "0.00"}),
+            json!({"payment_limit": "10000000.01"}),
+            json!({"payment_limit": "abc"}),
+            json!({"payment_limit": "-5.00"}),
+            json!({"payment_limit": "12,50"}),
+            json!({"payment_limit": 12.5}),
+            // Missing is not null: an empty body lifts nothing.
+            json!({}),
+        ] {
             let problem = api
-                .put(
-                    &limit_path(staff_id),
-                    &owner_pay,
-                    json!({"payment_limit": bad}),
-                )
+                .put(&limit_path(staff_id), &owner_pay, bad.clone())
                 .await
                 .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
             assert_eq!(problem["field"], "payment_limit", "{bad}");

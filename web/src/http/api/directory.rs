@@ -573,9 +573,20 @@ pub async fn remove_user(
 pub struct PaymentLimitBody {
     /// The most the user may commit the company to in one operation (a payment, a request
     /// accepted, an order, a refund, a standing order's amount): a decimal string, above
-    /// zero and at most `"10000000.00"`; `null` lifts the limit.
-    #[schema(example = "500.00")]
-    pub payment_limit: Option<String>,
+    /// zero and at most `"10000000.00"`; `null` lifts the limit. Required: a body without it
+    /// is refused rather than taken for `null`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, required = true, example = "500.00")]
+    pub payment_limit: Option<Option<String>>,
+}
+
+/// A field given, `null` or not (`Some`), as opposed to a field missing (`None`, by
+/// `#[serde(default)]`).
+fn present<'de, D>(deserializer: D) -> Result<Option<Option<String>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Option::<String>::deserialize(deserializer).map(Some)
 }
 
 /// Sets or lifts a staff user's payment limit (the caller's company's owner, with a pay
@@ -606,7 +617,13 @@ pub async fn set_payment_limit(
     let id = types::path_id(&id)?;
     Ok(idempotency::run(&state, &auth, &request, |_| async {
         let input: PaymentLimitBody = types::json(&request.body)?;
-        let max = match input.payment_limit.as_deref() {
+        let Some(limit) = input.payment_limit else {
+            return Err(ApiError::invalid(
+                "payment_limit",
+                "payment_limit is required (null lifts the limit).",
+            ));
+        };
+        let max = match limit.as_deref() {
             None => None,
             Some(text) => {
                 let amount = types::positive_amount("payment_limit", text)?;
