@@ -1,6 +1,7 @@
 //! Troc application shell: the store, the HTTP front, exports, audit and operations tools,
 //! used by the thin `troc` binary.
 pub mod activity;
+pub mod approvals;
 pub mod actor;
 pub mod audit;
 pub mod config;

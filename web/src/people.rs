@@ -921,7 +921,8 @@ pub async fn set_payment_max(
 /// `by` its email): the user, its sessions and API tokens go, and the signing keys it
 /// registered on the company's account are revoked (recorded as revoked by `by`: orders
 /// signed with them are refused from now on, those paid stay verifiable), in one
-/// transaction. `false` when `user_id` is not a staff member or accountant of `member_id`
+/// transaction; its payments waiting for approval are withdrawn. `false` when `user_id` is
+/// not a staff member or accountant of `member_id`
 /// (nothing changes then).
 pub async fn remove_member_user(
     store: &Store,
@@ -949,6 +950,9 @@ pub async fn remove_member_user(
                      AND registered_by = $4 AND status = 'active'")
             .bind(now).bind(by).bind(member_id).bind(&email)
             .execute(&mut *tx).await?;
+        // Its payments waiting for the owner's approval are withdrawn (migration 0026).
+        sqlx::query(crate::approvals::WITHDRAW_ALL_OF_SQL)
+            .bind(by).bind(now.timestamp()).bind(user_id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(user_id).execute(&mut *tx).await?;
         // Its API tokens and their remembered answers go with it (migration 0015).

@@ -340,6 +340,48 @@ async fn seed(url: &str) -> Store {
         .await
         .unwrap();
 
+    // A staff payment over its limit, approved by the owner, and another still waiting
+    // (migration 0026).
+    let (alpha_user, _) = people::find_login(&store, "owner@alpha.fr")
+        .await
+        .unwrap()
+        .unwrap();
+    for (token, amount) in [("approval-1", 60_000), ("approval-2", 70_000)] {
+        let order = web::trade::PaymentOrder {
+            amount: Amount::from_minor(amount),
+            reference: "DEVIS-9".into(),
+            memo: "au-delà du plafond".into(),
+        };
+        web::approvals::create(
+            &store,
+            &web::approvals::NewApproval {
+                payer: &alpha,
+                payee: &gamma,
+                order: &order,
+                requested_by: &alpha_staff,
+                form_token: token,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    }
+    let (waiting, _) = web::approvals::page(
+        &store,
+        alpha.id,
+        None,
+        web::approvals::Filter::Pending,
+        None,
+        10,
+    )
+    .await
+    .unwrap();
+    let first = waiting.last().unwrap();
+    web::approvals::approve(&store, first, &alpha_user, &alpha, &gamma)
+        .await
+        .unwrap()
+        .unwrap();
+
     // The store's write path.
     let bulk = store
         .open_accounts(10, Amount::from_units(10_000), None)

@@ -1,5 +1,6 @@
 //! HTTP stories against the real app and a real database, on both backends.
 
+mod approvals;
 mod auth;
 pub mod client;
 mod demo;

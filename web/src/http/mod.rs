@@ -17,6 +17,7 @@ use crate::store::Store;
 pub mod accounting;
 pub mod accounting_mapping;
 pub mod api;
+pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod console;
@@ -180,6 +181,7 @@ pub fn app(state: AppState) -> Router {
         .merge(credit::router())
         .merge(standing::router())
         .merge(invoices::router())
+        .merge(approvals::router())
         .merge(api::router())
         .fallback(not_found)
         // Inside the session middleware, so that refusals are drawn in the user's language.

@@ -221,6 +221,8 @@ struct DashboardTemplate {
     recent: Vec<LineView>,
     requests: Vec<trade::RequestView>,
     reminders: Vec<String>,
+    /// Staff payments waiting for the owner's approval (read for the owner only).
+    approvals_waiting: i64,
 }
 
 /// How long the dashboard shows the answer to a credit-limit request, in days.
@@ -305,9 +307,15 @@ async fn dashboard(State(state): State<AppState>, auth: MemberReader) -> AppResu
             reminders.push(reminder);
         }
     }
+    let approvals_waiting = if auth.auth.user.role == people::Role::Owner {
+        crate::approvals::pending_count(&state.store, auth.member.id).await?
+    } else {
+        0
+    };
     page(DashboardTemplate {
         c: auth.chrome(),
         member_name: auth.member.name.clone(),
+        approvals_waiting,
         figures: figures(t.lang, &account),
         chart: chart(t.lang, &balances),
         recent,
@@ -337,6 +345,9 @@ pub struct PayErrors {
     pub amount: Option<String>,
     pub reference: Option<String>,
     pub memo: Option<String>,
+    /// The amount is over the staff user's payment limit (the message is `amount`): it may
+    /// ask the owner to approve the payment (`/pay/approval`).
+    pub over_limit: bool,
 }
 
 impl PayErrors {
@@ -346,6 +357,21 @@ impl PayErrors {
             || self.reference.is_some()
             || self.memo.is_some()
     }
+
+    /// The form is right but for the staff user's limit: the page offers to ask the owner.
+    pub fn may_ask_approval(&self) -> bool {
+        self.over_limit && self.payee.is_none() && self.reference.is_none() && self.memo.is_none()
+    }
+}
+
+/// What a checked pay form is for: a payment commits the company's credit now, so a staff
+/// user's limit holds; a payment request (the member is paid) and a payment waiting for
+/// the owner's approval commit nothing yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayPurpose {
+    Payment,
+    Request,
+    Approval,
 }
 
 #[derive(Template)]
@@ -369,7 +395,7 @@ pub(super) async fn payees(state: &AppState, me: &Member) -> AppResult<Vec<(Stri
         .collect())
 }
 
-async fn pay_form(
+pub(super) async fn pay_form(
     state: &AppState,
     auth: &MemberAuth,
     values: PayValues,
@@ -412,11 +438,13 @@ pub struct ValidPay {
     pub memo: String,
 }
 
-/// Checks a payment or request form: counterparty, amount, reference and memo.
+/// Checks a payment or request form: counterparty, amount, reference and memo; for a
+/// payment, the staff user's limit too.
 pub async fn validate_pay(
     state: &AppState,
     auth: &MemberAuth,
     values: &PayValues,
+    purpose: PayPurpose,
 ) -> AppResult<Result<ValidPay, PayErrors>> {
     let t = auth.tr();
     let mut errors = PayErrors::default();
@@ -428,11 +456,15 @@ pub async fn validate_pay(
         errors.payee = Some(t.field_error(FieldError::UnknownMember));
     }
     let amount = Amount::parse_positive(&values.amount).ok();
+    let commits = purpose == PayPurpose::Payment;
     match amount.map(|a| auth.auth.user.may_commit(a)) {
         None => errors.amount = Some(t.field_error(FieldError::InvalidAmount)),
         // A staff user's payment above the limit its owner set.
-        Some(Err(over)) => errors.amount = Some(t.over_payment_max(over.max)),
-        Some(Ok(())) => {}
+        Some(Err(over)) if commits => {
+            errors.amount = Some(t.over_payment_max(over.max));
+            errors.over_limit = true;
+        }
+        Some(_) => {}
     }
     match validate_text(&values.reference, &values.memo) {
         Err(rejection @ Rejection::ReferenceTooLong { .. }) => {
@@ -482,7 +514,7 @@ async fn pay_confirm(
     if !token_is_valid(&values.token) {
         return Err(AppError::BadRequest);
     }
-    let valid = match validate_pay(&state, &auth, &values).await? {
+    let valid = match validate_pay(&state, &auth, &values, PayPurpose::Payment).await? {
         Ok(valid) => valid,
         Err(errors) => return pay_form(&state, &auth, values, errors, None).await,
     };
@@ -554,7 +586,7 @@ async fn pay(
     if !token_is_valid(&values.token) {
         return Err(AppError::BadRequest);
     }
-    let valid = match validate_pay(&state, &auth, &values).await? {
+    let valid = match validate_pay(&state, &auth, &values, PayPurpose::Payment).await? {
         Ok(valid) => valid,
         Err(errors) => return pay_form(&state, &auth, values, errors, None).await,
     };

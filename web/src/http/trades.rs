@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::error::{AppError, AppResult};
 use super::i18n::{FieldError, Tr};
-use super::money::{token_is_valid, validate_pay, PayErrors, PayValues};
+use super::money::{token_is_valid, validate_pay, PayErrors, PayPurpose, PayValues};
 use super::session::MemberAuth;
 use super::templates::{page, Chrome};
 use super::AppState;
@@ -281,7 +281,7 @@ async fn create_request(
     }
     let t = auth.tr();
     // The form names the buyer in the `payee` field shared with the payment form.
-    let checked = validate_pay(&state, &auth, &form.values).await?;
+    let checked = validate_pay(&state, &auth, &form.values, PayPurpose::Request).await?;
     let today = Utc::now().date_naive();
     let due = NaiveDate::parse_from_str(form.due_date.trim(), "%Y-%m-%d");
     let due_error = match due {

@@ -1,0 +1,295 @@
+//! A staff user's payment over its limit, waiting for the owner's approval, on the pages:
+//! asked from the pay form, approved (paid once, entered by the staff user), refused by the
+//! ledger (still waiting), declined with a note, withdrawn, and withdrawn with its user.
+
+use axum::http::StatusCode;
+use tests::story;
+use web::approvals::{self, ApprovalStatus, Filter, APPROVAL_NOTE_LEN_MAX};
+use web::people;
+
+use super::client::{hidden_value, Client};
+use super::{balance, two_members, PASSWORD};
+
+async fn requests_of(store: &web::store::Store, member_id: i64) -> Vec<approvals::Approval> {
+    approvals::page(store, member_id, None, Filter::All, None, 50)
+        .await
+        .unwrap()
+        .0
+}
+
+/// Draws the pay form, then posts `amount` to `path` with its token; returns the token.
+async fn ask(client: &mut Client, path: &str, payee: &str, amount: &str) -> (String, StatusCode) {
+    let form = client.get("/pay").await;
+    let token = hidden_value(&form.body, "token").unwrap();
+    let page = client
+        .post(
+            path,
+            &[
+                ("payee", payee),
+                ("amount", amount),
+                ("reference", "DEVIS-7"),
+                ("memo", "Matériel"),
+                ("token", &token),
+            ],
+        )
+        .await;
+    (token, page.status)
+}
+
+story!(staff_payment_approval_on_the_web, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, state, alpha, beta) = two_members(&url).await;
+        let alpha_users = people::users_of_member(&store, alpha.id).await.unwrap();
+        let staff_user = alpha_users
+            .iter()
+            .find(|u| u.role == people::Role::Staff)
+            .unwrap()
+            .clone();
+        assert!(
+            people::set_payment_max(&store, alpha.id, staff_user.id, Some(10_000))
+                .await
+                .unwrap()
+        );
+        let mut owner = Client::new(state.clone());
+        owner.login("owner@alpha.fr", PASSWORD).await;
+        let mut staff = owner.sibling();
+        staff.login(&staff_user.email, PASSWORD).await;
+        let mut other = owner.sibling();
+        other.login("owner@beta.fr", PASSWORD).await;
+        let beta_id = beta.id.to_string();
+
+        // Over the limit, the pay form offers to ask the owner, with what was typed.
+        let form = staff.get("/pay").await;
+        let token = hidden_value(&form.body, "token").unwrap();
+        let fields = [
+            ("payee", beta_id.as_str()),
+            ("amount", "150,00"),
+            ("reference", "DEVIS-7"),
+            ("memo", "Matériel"),
+            ("token", token.as_str()),
+        ];
+        let page = staff.post("/pay/confirm", &fields).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains("Ce montant dépasse votre plafond par opération (100,00)");
+        page.assert_contains("action=\"/pay/approval\"");
+        page.assert_contains("id=\"ask-approval\"");
+        // Not offered for another mistake.
+        let wrong = [
+            ("payee", "0"),
+            ("amount", "150,00"),
+            ("token", token.as_str()),
+        ];
+        let page = staff.post("/pay/confirm", &wrong).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(!page.body.contains("action=\"/pay/approval\""));
+
+        // Asked: nothing moves; a replay of the same form asks once.
+        for _ in 0..2 {
+            let page = staff.post("/pay/approval", &fields).await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER);
+            assert!(page
+                .location
+                .as_deref()
+                .unwrap()
+                .starts_with("/approvals?done=asked"));
+        }
+        let asked = requests_of(&store, alpha.id).await;
+        assert_eq!(asked.len(), 1);
+        let first = asked[0].clone();
+        assert_eq!(first.status, ApprovalStatus::Pending);
+        assert_eq!(first.amount_minor, 15_000);
+        assert_eq!(first.requested_by_email, staff_user.email);
+        assert_eq!(balance(&store, &alpha).await, 0);
+        let page = staff.get("/approvals?done=asked").await;
+        page.assert_contains("Demande envoyée au titulaire du compte.");
+        page.assert_contains("150,00");
+        page.assert_contains("En attente");
+        page.assert_contains("Retirer la demande");
+        assert!(!page.body.contains("Approuver et payer"));
+
+        // The owner: the dashboard says so, the page offers the decision.
+        owner
+            .get("/dashboard")
+            .await
+            .assert_contains("1 paiement de votre équipe attend votre accord.");
+        assert!(!staff
+            .get("/dashboard")
+            .await
+            .body
+            .contains("attend votre accord"));
+        let page = owner.get("/approvals").await;
+        page.assert_contains("Approuver et payer");
+        page.assert_contains(&staff_user.email);
+        // Only the owner decides; another company sees nothing of it.
+        let approve = format!("/approvals/{}/approve", first.id);
+        assert_eq!(
+            staff.post(&approve, &[]).await.status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            other.post(&approve, &[]).await.status,
+            StatusCode::NOT_FOUND
+        );
+        assert!(!other.get("/approvals").await.body.contains("DEVIS-7"));
+        assert_eq!(balance(&store, &alpha).await, 0);
+
+        // Approved: paid once (150,00 and the 1 % fund contribution), entered by the staff.
+        for _ in 0..2 {
+            let page = owner.post(&approve, &[]).await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER);
+            assert_eq!(page.location.as_deref(), Some("/approvals?done=paid"));
+        }
+        assert_eq!(balance(&store, &alpha).await, -15_150);
+        let done = approvals::approval(&store, first.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(done.status, ApprovalStatus::Approved);
+        let tx = done.tx_id.unwrap();
+        let page = owner.get("/approvals?done=paid").await;
+        page.assert_contains("Paiement approuvé et effectué.");
+        page.assert_contains(&format!("Approuvé (n° {tx})"));
+        owner
+            .get("/history")
+            .await
+            .assert_contains(&format!("par {}", staff_user.email));
+
+        // Refused by the ledger: the request keeps waiting, a later approval pays it.
+        let (_, status) = ask(&mut staff, "/pay/approval", &beta_id, "2 000,00").await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let big = requests_of(&store, alpha.id).await[0].clone();
+        let page = owner
+            .post(&format!("/approvals/{}/approve", big.id), &[])
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains("Crédit insuffisant");
+        let waiting = approvals::approval(&store, big.id).await.unwrap().unwrap();
+        assert_eq!(waiting.status, ApprovalStatus::Pending);
+        assert_eq!(waiting.attempts, 1);
+        assert_eq!(balance(&store, &alpha).await, -15_150);
+
+        // Declined with a note of at most 280 characters; then no longer withdrawable.
+        let decline = format!("/approvals/{}/decline", big.id);
+        let long = "é".repeat(APPROVAL_NOTE_LEN_MAX + 1);
+        let page = owner.post(&decline, &[("note", &long)]).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains("Le motif fait au plus 280 caractères.");
+        assert!(approvals::approval(&store, big.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_pending());
+        assert_eq!(
+            staff.post(&decline, &[("note", "non")]).await.status,
+            StatusCode::FORBIDDEN
+        );
+        let note = "é".repeat(APPROVAL_NOTE_LEN_MAX);
+        let page = owner.post(&decline, &[("note", &note)]).await;
+        assert_eq!(page.location.as_deref(), Some("/approvals?done=declined"));
+        let declined = approvals::approval(&store, big.id).await.unwrap().unwrap();
+        assert_eq!(declined.status, ApprovalStatus::Declined);
+        assert_eq!(declined.note, note);
+        staff.get("/approvals").await.assert_contains("Refusé");
+        let page = staff
+            .post(&format!("/approvals/{}/withdraw", big.id), &[])
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains("plus en attente.");
+        // Nor approvable.
+        let page = owner
+            .post(&format!("/approvals/{}/approve", big.id), &[])
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(balance(&store, &alpha).await, -15_150);
+
+        // Withdrawn by the staff user who asked, not by the owner.
+        let (_, _) = ask(&mut staff, "/pay/approval", &beta_id, "120,00").await;
+        let third = requests_of(&store, alpha.id).await[0].clone();
+        let withdraw = format!("/approvals/{}/withdraw", third.id);
+        assert_eq!(
+            owner.post(&withdraw, &[]).await.status,
+            StatusCode::FORBIDDEN
+        );
+        let page = staff.post(&withdraw, &[]).await;
+        assert_eq!(page.location.as_deref(), Some("/approvals?done=withdrawn"));
+        assert_eq!(
+            approvals::approval(&store, third.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .status,
+            ApprovalStatus::Withdrawn
+        );
+
+        // The owner, or a staff user within its limit, just pays.
+        let (_, status) = ask(&mut owner, "/pay/approval", &beta_id, "150,00").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let (_, status) = ask(&mut staff, "/pay/approval", &beta_id, "100,00").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let form = staff.get("/pay").await;
+        let token = hidden_value(&form.body, "token").unwrap();
+        let page = staff
+            .post(
+                "/pay/approval",
+                &[("payee", &beta_id), ("amount", "100,00"), ("token", &token)],
+            )
+            .await;
+        page.assert_contains("Ce paiement est dans votre plafond : payez-le directement.");
+        assert_eq!(requests_of(&store, alpha.id).await.len(), 3);
+
+        // A payment request the staff user sends commits nothing: no limit applies.
+        let form = staff.get("/requests").await;
+        let token = hidden_value(&form.body, "token").unwrap();
+        let today = chrono::Utc::now().date_naive().to_string();
+        let page = staff
+            .post(
+                "/requests",
+                &[
+                    ("payee", &beta_id),
+                    ("amount", "500,00"),
+                    ("reference", "FA-9"),
+                    ("due_date", &today),
+                    ("token", &token),
+                ],
+            )
+            .await;
+        assert!(
+            !page.body.contains("dépasse votre plafond"),
+            "{}",
+            page.body
+        );
+        let sent = web::trade::requests_of(
+            &store,
+            alpha.id,
+            web::trade::Side::Seller,
+            web::trade::Scope::All,
+            10,
+        )
+        .await
+        .unwrap();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].amount_minor, 50_000);
+
+        // Removing the staff user withdraws what it left waiting.
+        ask(&mut staff, "/pay/approval", &beta_id, "130,00").await;
+        let left = requests_of(&store, alpha.id).await[0].clone();
+        assert!(left.is_pending());
+        assert!(
+            people::remove_member_user(&store, alpha.id, staff_user.id, "owner@alpha.fr")
+                .await
+                .unwrap()
+        );
+        let gone = approvals::approval(&store, left.id).await.unwrap().unwrap();
+        assert_eq!(gone.status, ApprovalStatus::Withdrawn);
+        assert_eq!(gone.decided_by.as_deref(), Some("owner@alpha.fr"));
+        assert_eq!(approvals::pending_count(&store, alpha.id).await.unwrap(), 0);
+        // The decided ones stay, with the email of who asked.
+        let kept = approvals::approval(&store, first.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(kept.requested_by_email, staff_user.email);
+        assert_eq!(balance(&store, &alpha).await, -15_150);
+    }
+});
