@@ -431,6 +431,27 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
     .await?
     .ok_or_else(|| anyhow::anyhow!("demo staff user exists already"))?;
     people::set_payment_max(store, seller.id, staff, Some(50_000)).await?;
+    // It asked its owner to approve a purchase above that limit (docs/web.md).
+    let staff = people::user(store, staff)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo staff user missing"))?;
+    let order = crate::trade::PaymentOrder {
+        amount: ledger::Amount::from_minor(75_000),
+        reference: "DEVIS-2026-114".into(),
+        memo: "Révision du four mixte".into(),
+    };
+    crate::approvals::create(
+        store,
+        &crate::approvals::NewApproval {
+            payer: &seller,
+            payee: &members[1],
+            order: &order,
+            requested_by: &staff,
+            form_token: "demo-approval-1",
+        },
+    )
+    .await?
+    .map_err(|_| anyhow::anyhow!("demo approvals full"))?;
     println!(
         "Demo network seeded: {} member companies, {DEMO_PAYMENTS} trades over {DEMO_DAYS} days.",
         members.len()
@@ -439,7 +460,9 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
     println!("  network manager: gestion@demo.troc");
     println!("  accountant:      compta@demo.troc");
     println!("  member owners:   membre01@demo.troc … membre30@demo.troc");
-    println!("  staff (limit 500,00 per operation): equipe01@demo.troc");
+    println!(
+        "  staff (limit 500,00 per operation, one payment awaiting approval): equipe01@demo.troc"
+    );
     Ok(true)
 }
 

@@ -33,6 +33,12 @@ story!(demo_seeds_an_empty_database_once, |db: &tests::TestDb| {
         let page = browser.get("/dashboard").await;
         assert_eq!(page.status, StatusCode::OK);
         page.assert_contains("Boulangerie Martin");
+        // Its staff user's purchase above its limit waits for the owner.
+        page.assert_contains("1 paiement de votre équipe attend votre accord.");
+        browser
+            .get("/approvals")
+            .await
+            .assert_contains("DEVIS-2026-114");
         page.assert_contains("<polyline");
         page.assert_contains("DEMO-10");
         // The first member invoiced the latest payment it received.
