@@ -1,8 +1,8 @@
 //! Troc application shell: the store, the HTTP front, exports, audit and operations tools,
 //! used by the thin `troc` binary.
 pub mod activity;
-pub mod approvals;
 pub mod actor;
+pub mod approvals;
 pub mod audit;
 pub mod config;
 pub mod console;

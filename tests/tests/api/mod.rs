@@ -1,6 +1,7 @@
 //! The JSON API's stories (docs/api.md), each on both backends.
 
 mod access;
+mod approvals;
 mod directory;
 mod documents;
 mod invoices;

@@ -48,6 +48,41 @@ story!(api_payments_are_limited_per_token, |db: &tests::TestDb| {
             .await
             .ok(StatusCode::CREATED);
         api.get("/api/v1/me", &first).await.ok(StatusCode::OK);
+
+        // Approving a staff user's payment pays too: it counts with the token's payments.
+        let staff_id = web::people::users_of_member(&store, alpha.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|u| u.email == "staff@alpha.fr")
+            .unwrap()
+            .id;
+        assert!(
+            web::people::set_payment_max(&store, alpha.id, staff_id, Some(100))
+                .await
+                .unwrap()
+        );
+        let staff_pay = token(&store, "staff@alpha.fr", Scope::Pay).await;
+        let asked = api
+            .post(
+                "/api/v1/payment-approvals",
+                &staff_pay,
+                json!({"payee": beta.id, "amount": "2.00"}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+        let approve = format!("/api/v1/payment-approvals/{}/approve", asked["id"]);
+        let paid = balance(&store, &alpha).await;
+        api.post(&approve, &first, json!({}))
+            .await
+            .problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+        assert_eq!(balance(&store, &alpha).await, paid);
+        let done = api
+            .post(&approve, &second, json!({}))
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(done["status"], "approved");
+        assert!(balance(&store, &alpha).await < paid);
         store.close().await;
     }
 });

@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod applications;
+pub mod approvals;
 pub mod auth;
 pub mod categories;
 pub mod directory;
@@ -91,7 +92,7 @@ impl utoipa::Modify for BearerSecurity {
     modifiers(&BearerSecurity),
     tags(
         (name = "accounts", description = "The caller, accounts and transactions"),
-        (name = "payments", description = "Payments and payment requests"),
+        (name = "payments", description = "Payments, payment requests and payments waiting for approval"),
         (name = "directory", description = "The members' directory, the caller's company and the network's fee rules"),
         (name = "offers", description = "The marketplace: offers, wants and orders"),
         (name = "manage", description = "The network manager's actions (manage tokens)"),
@@ -129,6 +130,11 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(payments::show_request))
         .routes(routes!(payments::accept_request))
         .routes(routes!(payments::decline_request))
+        .routes(routes!(approvals::list, approvals::create))
+        .routes(routes!(approvals::show))
+        .routes(routes!(approvals::approve))
+        .routes(routes!(approvals::decline))
+        .routes(routes!(approvals::withdraw))
         .routes(routes!(directory::directory))
         .routes(routes!(directory::company, directory::set_profile))
         .routes(routes!(directory::set_privacy))

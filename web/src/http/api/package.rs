@@ -6,11 +6,11 @@
 //! One JSON object per line, `{"record": KIND, "data": {...}}`, each `data` shaped as the
 //! API's item of that kind (docs/api.md): `header` (format `troc-member-data`, version 1,
 //! time, network, member id), `company`, `account`, `user`s, `listing`s (offers and wants,
-//! closed ones too), `payment_request`s and `order`s (both sides), `standing_order`s (both
-//! sides, with every run), `limit_request`s, `invoice`s (issued, then received),
-//! `transaction`s (every one, newest first, as the
-//! account's history shows them), and last `end` with the number of records before it: a
-//! file without its `end` line is incomplete.
+//! closed ones too), `payment_request`s (both sides), `payment_approval`s (the payments its
+//! staff asked its owner to approve, every user's), `order`s (both sides), `standing_order`s
+//! (both sides, with every run), `limit_request`s, `invoice`s (issued, then received),
+//! `transaction`s (every one, newest first, as the account's history shows them), and last
+//! `end` with the number of records before it: a file without its `end` line is incomplete.
 //!
 //! Everything but the transactions is read before the response starts: a kind with more
 //! than [`PACKAGE_ROWS_PER_KIND_MAX`] rows refuses the package (never a short file). The
@@ -31,6 +31,7 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::auth::ApiAuth;
 use super::error::{ApiError, ApiResult, Problem};
+use crate::approvals::{self, Approval, Filter as ApprovalFilter, APPROVALS_PAGE_MAX};
 use crate::console::limit_requests;
 use crate::http::AppState;
 use crate::invoices::Side as InvoiceSide;
@@ -39,8 +40,8 @@ use crate::standing;
 use crate::store::StoreError;
 use crate::trade::{self, Scope, Side};
 
-/// Rows of one kind (listings, requests, orders, standing orders and their runs, limit
-/// requests, invoices) a package holds at most.
+/// Rows of one kind (listings, requests, payment approvals, orders, standing orders and
+/// their runs, limit requests, invoices) a package holds at most.
 pub const PACKAGE_ROWS_PER_KIND_MAX: i64 = 10_000;
 /// Transactions read per page while streaming.
 pub const PACKAGE_TRANSACTIONS_PAGE: usize = 100;
@@ -197,6 +198,12 @@ async fn head(state: &AppState, member: &Member) -> Result<Lines, PackageError> 
             lines.push("payment_request", &super::payments::request_item(request))?;
         }
     }
+    for approval in &bounded(
+        "payment approvals",
+        approvals_upto(store, member.id, over).await?,
+    )? {
+        lines.push("payment_approval", &super::approvals::item(approval))?;
+    }
     for side in [Side::Buyer, Side::Seller] {
         let orders = bounded(
             "orders",
@@ -228,6 +235,35 @@ async fn head(state: &AppState, member: &Member) -> Result<Lines, PackageError> 
         }
     }
     Ok(lines)
+}
+
+/// The company's payments waiting for approval or decided, every user's, newest first: at
+/// most `upto`, read a page at a time.
+async fn approvals_upto(
+    store: &crate::store::Store,
+    member_id: i64,
+    upto: i64,
+) -> Result<Vec<Approval>, PackageError> {
+    let mut rows = Vec::new();
+    let mut before = None;
+    loop {
+        let (page, next) = approvals::page(
+            store,
+            member_id,
+            None,
+            ApprovalFilter::All,
+            before,
+            APPROVALS_PAGE_MAX,
+        )
+        .await?;
+        rows.extend(page);
+        match next {
+            Some(next) if (rows.len() as i64) < upto => before = Some(next),
+            _ => break,
+        }
+    }
+    rows.truncate(usize::try_from(upto).unwrap_or(usize::MAX));
+    Ok(rows)
 }
 
 /// Where the stream is.

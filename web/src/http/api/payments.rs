@@ -51,7 +51,7 @@ pub struct PaymentDone {
 
 /// The other member of a payment or request: not the caller, existing. Read with the
 /// caller's token when the route asked for it (`named`), else now.
-async fn other_member(
+pub(crate) async fn other_member(
     state: &AppState,
     me: &Member,
     field: &str,
@@ -106,7 +106,7 @@ impl FromRequest<AppState> for PaymentCall {
 }
 
 /// Reference and memo within the ledger's limits.
-fn texts(reference: &str, memo: &str) -> ApiResult<(String, String)> {
+pub(crate) fn texts(reference: &str, memo: &str) -> ApiResult<(String, String)> {
     let (reference, memo) = (reference.trim(), memo.trim());
     match ledger::validate_text(reference, memo) {
         Err(rejection @ Rejection::ReferenceTooLong { .. }) => {
