@@ -243,6 +243,30 @@ pub async fn pending_count(store: &Store, member_id: i64) -> StoreResult<i64> {
     Ok(count)
 }
 
+/// Most decisions [`decided_since`] returns.
+pub const DECIDED_LISTED_MAX: i64 = 20;
+
+/// The requests `requested_by` made for `member_id` that the owner approved or declined at
+/// or after `since` (unix seconds), newest first, at most [`DECIDED_LISTED_MAX`]: the staff
+/// user's dashboard tells it the answers.
+pub async fn decided_since(
+    store: &Store,
+    member_id: i64,
+    requested_by: i64,
+    since: i64,
+) -> StoreResult<Vec<Approval>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM payment_approvals WHERE member_id = $1 AND requested_by = $2 \
+         AND status IN ('approved', 'declined') AND decided_at >= $3 ORDER BY id DESC LIMIT $4"
+    );
+    dispatch!(store.backend(), pool => {
+        let rows = sqlx::query(&sql)
+            .bind(member_id).bind(requested_by).bind(since).bind(DECIDED_LISTED_MAX)
+            .fetch_all(pool).await?;
+        rows.iter().map(from_row).collect()
+    })
+}
+
 /// The owner approves a waiting request: the company pays it through the write path,
 /// recorded as entered by the staff user who asked. Concurrent approvals read the same
 /// attempt count, hence share one key (`web-approval-ID-ATTEMPTS`): one payment. A refusal

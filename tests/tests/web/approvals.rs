@@ -154,6 +154,10 @@ story!(staff_payment_approval_on_the_web, |db: &tests::TestDb| {
             .get("/history")
             .await
             .assert_contains(&format!("par {}", staff_user.email));
+        // The staff user's dashboard tells it the answer (escaped: the name holds & and <).
+        staff.get("/dashboard").await.assert_contains(
+            "Votre paiement de 150,00 à Beta &#38; Fils &#60;SAS&#62; a été approuvé et effectué.",
+        );
 
         // Refused by the ledger: the request keeps waiting, a later approval pays it.
         let (_, status) = ask(&mut staff, "/pay/approval", &beta_id, "2 000,00").await;
@@ -191,6 +195,9 @@ story!(staff_payment_approval_on_the_web, |db: &tests::TestDb| {
         assert_eq!(declined.status, ApprovalStatus::Declined);
         assert_eq!(declined.note, note);
         staff.get("/approvals").await.assert_contains("Refusé");
+        staff.get("/dashboard").await.assert_contains(&format!(
+            "Votre paiement de 2 000,00 à Beta &#38; Fils &#60;SAS&#62; a été refusé par le titulaire ({note})."
+        ));
         let page = staff
             .post(&format!("/approvals/{}/withdraw", big.id), &[])
             .await;

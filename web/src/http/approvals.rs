@@ -96,6 +96,30 @@ impl Tr {
         }
     }
 
+    /// A staff user's dashboard: the owner's answer to one of its requests.
+    pub fn reminder_approval_decided(&self, approval: &Approval, payee: &str) -> String {
+        let amount = self.lang.amount(approval.amount());
+        let note = if approval.note.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", approval.note)
+        };
+        match (self.lang, approval.status) {
+            (Lang::Fr, ApprovalStatus::Approved) => {
+                format!("Votre paiement de {amount} à {payee} a été approuvé et effectué.")
+            }
+            (Lang::Fr, _) => {
+                format!("Votre paiement de {amount} à {payee} a été refusé par le titulaire{note}.")
+            }
+            (Lang::En, ApprovalStatus::Approved) => {
+                format!("Your payment of {amount} to {payee} was approved and made.")
+            }
+            (Lang::En, _) => {
+                format!("Your payment of {amount} to {payee} was declined by the owner{note}.")
+            }
+        }
+    }
+
     fn approval_status(&self, status: ApprovalStatus) -> &'static str {
         match status {
             ApprovalStatus::Pending => self.approval_status_pending(),

@@ -225,7 +225,8 @@ struct DashboardTemplate {
     approvals_waiting: i64,
 }
 
-/// How long the dashboard shows the answer to a credit-limit request, in days.
+/// How long the dashboard shows the answer to a credit-limit request (and a staff user the
+/// answer to a payment it asked its owner to approve), in days.
 pub const LIMIT_ANSWER_DAYS: i64 = 14;
 
 /// How long the dashboard reminds a payer of a refused standing-order payment, in days.
@@ -307,10 +308,29 @@ async fn dashboard(State(state): State<AppState>, auth: MemberReader) -> AppResu
             reminders.push(reminder);
         }
     }
-    let approvals_waiting = if auth.auth.user.role == people::Role::Owner {
-        crate::approvals::pending_count(&state.store, auth.member.id).await?
-    } else {
-        0
+    let user = &auth.auth.user;
+    let approvals_waiting = match user.role {
+        people::Role::Owner => {
+            crate::approvals::pending_count(&state.store, auth.member.id).await?
+        }
+        // A staff user reads the owner's answers to its requests, lately.
+        people::Role::Staff => {
+            let since = (Utc::now() - chrono::Duration::days(LIMIT_ANSWER_DAYS)).timestamp();
+            let decided =
+                crate::approvals::decided_since(&state.store, auth.member.id, user.id, since)
+                    .await?;
+            let payees: std::collections::BTreeSet<i64> =
+                decided.iter().map(|a| a.payee_member_id).collect();
+            let names = people::names_of_members(&state.store, &payees).await?;
+            for approval in &decided {
+                let payee = names
+                    .get(&approval.payee_member_id)
+                    .map_or("", String::as_str);
+                reminders.push(t.reminder_approval_decided(approval, payee));
+            }
+            0
+        }
+        _ => 0,
     };
     page(DashboardTemplate {
         c: auth.chrome(),
