@@ -424,6 +424,31 @@ pub async fn bump_attempts(store: &Store, id: i64, seen: i64) -> StoreResult<()>
     Ok(())
 }
 
+/// What waits for a member company's decision, for its dashboard.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Waiting {
+    /// Orders it sold that hold the buyer's credit until it confirms delivery.
+    pub deliveries: i64,
+    /// Its staff's payments waiting for its owner's approval (`crate::approvals`).
+    pub approvals: i64,
+}
+
+/// Counts what waits for `member_id` in one read, through the indexes on
+/// `orders (seller_member_id, status)` and `payment_approvals (member_id, status, id)`.
+pub async fn waiting(store: &Store, member_id: i64) -> StoreResult<Waiting> {
+    let (deliveries, approvals): (i64, i64) = dispatch!(store.backend(), pool => {
+        sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM orders WHERE seller_member_id = $1 \
+                 AND status = 'held'), (SELECT COUNT(*) FROM payment_approvals \
+                 WHERE member_id = $1 AND status = 'pending')")
+            .bind(member_id).fetch_one(pool).await?
+    });
+    Ok(Waiting {
+        deliveries,
+        approvals,
+    })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderStatus {
     Held,

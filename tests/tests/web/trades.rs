@@ -281,6 +281,12 @@ story!(orders_hold_capture_void_and_idor, |db: &tests::TestDb| {
         assert_eq!(balance(&store, &beta).await, -20_200);
         assert_eq!(balance(&store, &alpha).await, 19_600);
         buyer.get(&order).await.assert_contains("Livrée et payée");
+        // Delivered: nothing waits for the seller any more.
+        assert!(!seller
+            .get("/dashboard")
+            .await
+            .body
+            .contains("Des commandes attendent"));
 
         // A second order, cancelled by the buyer: the hold is released.
         let page = buyer.get(&listing).await;

@@ -273,7 +273,9 @@ async fn dashboard(State(state): State<AppState>, auth: MemberReader) -> AppResu
     if limit > 0 && -account.balance().minor() * 10 > limit * 8 {
         reminders.push(t.reminder_near_limit().to_owned());
     }
-    if trade::deliveries_waiting(&state, &auth.member).await? > 0 {
+    // Orders to deliver and, for the owner, its staff's payments to approve: one read.
+    let waiting = crate::trade::waiting(&state.store, auth.member.id).await?;
+    if waiting.deliveries > 0 {
         reminders.push(t.reminder_deliveries().to_owned());
     }
     // The network's answers to the member's credit-limit requests, lately.
@@ -310,9 +312,7 @@ async fn dashboard(State(state): State<AppState>, auth: MemberReader) -> AppResu
     }
     let user = &auth.auth.user;
     let approvals_waiting = match user.role {
-        people::Role::Owner => {
-            crate::approvals::pending_count(&state.store, auth.member.id).await?
-        }
+        people::Role::Owner => waiting.approvals,
         // A staff user reads the owner's answers to its requests, lately.
         people::Role::Staff => {
             let since = (Utc::now() - chrono::Duration::days(LIMIT_ANSWER_DAYS)).timestamp();

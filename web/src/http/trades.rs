@@ -165,17 +165,6 @@ pub async fn requests_to_pay(
         .collect())
 }
 
-/// Held orders where the member is the seller (for the dashboard's reminders).
-pub async fn deliveries_waiting(state: &AppState, member: &Member) -> AppResult<usize> {
-    Ok(
-        trade::orders_of(&state.store, member.id, Side::Seller, trade::LIST_ROWS_MAX)
-            .await?
-            .iter()
-            .filter(|o| o.status == OrderStatus::Held)
-            .count(),
-    )
-}
-
 #[derive(Default)]
 struct RequestErrors {
     pay: PayErrors,
