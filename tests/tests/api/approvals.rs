@@ -13,7 +13,7 @@ use web::people::{self, Member, Role};
 use web::store::Store;
 use web::tokens::Scope;
 
-use super::{balance, ids, ledger_state, member_accountant, setup, token, Api, PASSWORD};
+use super::{balance, ids, ledger_state, member_accountant, setup, token, user_id, Api, PASSWORD};
 
 const APPROVALS: &str = "/api/v1/payment-approvals";
 
@@ -23,16 +23,6 @@ fn at(id: &Value, action: &str) -> String {
 
 fn one(id: &Value) -> String {
     format!("{APPROVALS}/{id}")
-}
-
-async fn user_id(store: &Store, member_id: i64, email: &str) -> i64 {
-    people::users_of_member(store, member_id)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|u| u.email == email)
-        .unwrap_or_else(|| panic!("no user {email}"))
-        .id
 }
 
 /// The owner (`owner_pay`) caps the staff user `email` of `member` at `limit`.

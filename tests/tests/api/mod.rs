@@ -256,3 +256,14 @@ pub async fn setup(url: &str) -> (Store, Api, Member, Member) {
     staff(&store).await;
     (store, Api::new(state), alpha, beta)
 }
+
+/// The id of `member_id`'s user `email`.
+pub async fn user_id(store: &Store, member_id: i64, email: &str) -> i64 {
+    web::people::users_of_member(store, member_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.email == email)
+        .unwrap_or_else(|| panic!("no user {email}"))
+        .id
+}

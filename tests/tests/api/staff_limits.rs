@@ -12,7 +12,7 @@ use tests::story;
 use web::people::{self, PAYMENT_MAX_MAX};
 use web::tokens::Scope;
 
-use super::{day_in, ledger_state, pays, setup, token, Api, PASSWORD};
+use super::{day_in, ledger_state, pays, setup, token, user_id, Api, PASSWORD};
 use crate::web_front::client::{hidden_value, Client};
 use crate::web_front::two_members;
 
@@ -20,16 +20,6 @@ const USERS: &str = "/api/v1/company/users";
 
 fn limit_path(user_id: i64) -> String {
     format!("{USERS}/{user_id}/payment-limit")
-}
-
-async fn user_id(store: &web::store::Store, member_id: i64, email: &str) -> i64 {
-    people::users_of_member(store, member_id)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|u| u.email == email)
-        .unwrap_or_else(|| panic!("no user {email}"))
-        .id
 }
 
 async fn author_rows(store: &web::store::Store) -> i64 {

@@ -121,6 +121,14 @@ story!(staff_payment_approval_on_the_web, |db: &tests::TestDb| {
         let page = owner.get("/approvals").await;
         page.assert_contains("Approuver et payer");
         page.assert_contains(&staff_user.email);
+        // Pages go back by id (keyset); a cursor that is not an id is refused.
+        assert_eq!(
+            owner.get("/approvals?before=abc").await.status,
+            StatusCode::BAD_REQUEST
+        );
+        let older = owner.get(&format!("/approvals?before={}", first.id)).await;
+        assert_eq!(older.status, StatusCode::OK);
+        assert!(!older.body.contains("DEVIS-7"));
         // Only the owner decides; another company sees nothing of it.
         let approve = format!("/approvals/{}/approve", first.id);
         assert_eq!(

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use super::console::time_text;
 use super::error::{AppError, AppResult};
 use super::i18n::{catalogue, Lang, Tr};
+use super::invoices::query_value;
 use super::money::{pay_form, token_is_valid, validate_pay, PayErrors, PayPurpose, PayValues};
 use super::session::MemberAuth;
 use super::templates::{page, Chrome};
@@ -202,13 +203,6 @@ struct ListTemplate {
     done: Option<&'static str>,
     message: Option<String>,
     note_max: usize,
-}
-
-fn query_value<'a>(raw: Option<&'a str>, name: &str) -> Option<&'a str> {
-    raw?.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=')?;
-        (key == name).then_some(value)
-    })
 }
 
 async fn list_page(

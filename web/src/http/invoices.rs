@@ -67,7 +67,8 @@ struct ListTemplate {
     next: Option<String>,
 }
 
-fn query_value<'a>(raw: Option<&'a str>, name: &str) -> Option<&'a str> {
+/// The raw value of `name` in a query string (not percent-decoded: for ids and codes).
+pub(super) fn query_value<'a>(raw: Option<&'a str>, name: &str) -> Option<&'a str> {
     raw?.split('&').find_map(|pair| {
         let (key, value) = pair.split_once('=')?;
         (key == name).then_some(value)
