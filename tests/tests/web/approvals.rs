@@ -120,6 +120,10 @@ story!(staff_payment_approval_on_the_web, |db: &tests::TestDb| {
             .contains("attend votre accord"));
         let page = owner.get("/approvals").await;
         page.assert_contains("Approuver et payer");
+        // What approving would debit: the amount and the buyer's 1 % fund contribution,
+        // beside the company's balance and available credit.
+        page.assert_contains(&format!("id=\"total-{}\">151,50</td>", first.id));
+        page.assert_contains("id=\"available\">1 000,00");
         page.assert_contains(&staff_user.email);
         // Pages go back by id (keyset); a cursor that is not an id is refused.
         assert_eq!(
@@ -158,6 +162,7 @@ story!(staff_payment_approval_on_the_web, |db: &tests::TestDb| {
         let page = owner.get("/approvals?done=paid").await;
         page.assert_contains("Paiement approuvé et effectué.");
         page.assert_contains(&format!("Approuvé (n° {tx})"));
+        page.assert_contains(&format!("id=\"total-{}\"></td>", first.id));
         owner
             .get("/history")
             .await

@@ -19,7 +19,10 @@ use super::console::time_text;
 use super::error::{AppError, AppResult};
 use super::i18n::{catalogue, Lang, Tr};
 use super::invoices::query_value;
-use super::money::{pay_form, token_is_valid, validate_pay, PayErrors, PayPurpose, PayValues};
+use super::money::{
+    account_of, figures, pay_form, token_is_valid, validate_pay, Figures, PayErrors, PayPurpose,
+    PayValues,
+};
 use super::session::MemberAuth;
 use super::templates::{page, Chrome};
 use super::AppState;
@@ -183,6 +186,9 @@ pub struct ApprovalLine {
     requested_by: String,
     payee: String,
     amount: String,
+    /// What approving it would debit now: the amount and the buyer's fees at the rules in
+    /// force (empty once decided).
+    total: String,
     reference: String,
     memo: String,
     status: &'static str,
@@ -198,6 +204,7 @@ pub struct ApprovalLine {
 struct ListTemplate {
     c: Chrome,
     owner: bool,
+    figures: Figures,
     lines: Vec<ApprovalLine>,
     next: Option<i64>,
     done: Option<&'static str>,
@@ -253,9 +260,20 @@ async fn list(
     let payees: BTreeSet<i64> = rows.iter().map(|a| a.payee_member_id).collect();
     let names = people::names_of_members(&state.store, &payees).await?;
     let t = auth.tr();
+    let account = account_of(state, &auth.member).await?;
+    let policy = state.store.policy().await?;
     let lines = rows
         .iter()
         .map(|a| ApprovalLine {
+            total: if a.is_pending() {
+                let fees = policy.fees.fees_for(a.amount());
+                a.amount()
+                    .checked_add(fees.buyer_extra())
+                    .map(|total| t.lang.amount(total))
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            },
             id: a.id,
             created: time_text(a.created_at),
             requested_by: a.requested_by_email.clone(),
@@ -274,6 +292,7 @@ async fn list(
     let mut response = page(ListTemplate {
         c: auth.chrome(),
         owner,
+        figures: figures(t.lang, &account),
         lines,
         next,
         done,
