@@ -210,6 +210,36 @@ story!(payments_are_limited_per_ip, |db: &tests::TestDb| {
             .await;
         assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(balance(&store, &alpha).await, -(max as i64) * 1_010);
+        // Approving a staff user's payment, likewise.
+        let staff = web::people::users_of_member(&store, alpha.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|u| u.role == web::people::Role::Staff)
+            .unwrap();
+        let order = web::trade::PaymentOrder {
+            amount: ledger::Amount::from_minor(500),
+            reference: String::new(),
+            memo: String::new(),
+        };
+        let asked = web::approvals::create(
+            &store,
+            &web::approvals::NewApproval {
+                payer: &alpha,
+                payee: &beta,
+                order: &order,
+                requested_by: &staff,
+                form_token: "limits-approval",
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let page = buyer
+            .post(&format!("/approvals/{asked}/approve"), &[])
+            .await;
+        assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(balance(&store, &alpha).await, -(max as i64) * 1_010);
         // The seller's address is not the buyer's: it may still pay.
         let page = pay(&mut seller, alpha.id, "1").await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);

@@ -48,10 +48,11 @@ pub const LOGIN_ROUTES: &[&str] = &["/login"];
 /// Routes whose `POST` moves money, counted per client IP: paying, accepting a payment
 /// request, ordering from an offer, confirming or cancelling an order, checking or paying a
 /// signed payment order, refunding a payment received, setting up a standing order (its
-/// first payment may be made at once).
+/// first payment may be made at once), approving a staff user's payment.
 pub const PAYMENT_ROUTES: &[&str] = &[
     "/pay",
     "/standing-orders",
+    "/approvals/{id}/approve",
     "/pay/signed",
     "/payments/{id}/refund",
     "/requests/{id}/accept",
