@@ -10,7 +10,7 @@ use ledger::{Amount, IdempotencyKey, Outcome, Rejection};
 use sqlx::Row;
 
 use crate::dispatch;
-use crate::people::{now_unix, Member, User};
+use crate::people::{now_unix, Member, Role, User};
 use crate::store::{Author, Store, StoreError, StoreResult};
 use crate::trade::{self, PaymentOrder};
 
@@ -84,6 +84,17 @@ impl Approval {
 
     pub fn is_pending(&self) -> bool {
         self.status == ApprovalStatus::Pending
+    }
+
+    /// Whether `user` may see this request: its company's owner sees every one, a staff user
+    /// those it asked; nobody else (the routes answer 404).
+    pub fn visible_to(&self, user: &User) -> bool {
+        user.member_id == Some(self.member_id)
+            && match user.role {
+                Role::Owner => true,
+                Role::Staff => self.requested_by == user.id,
+                _ => false,
+            }
     }
 }
 
@@ -231,16 +242,6 @@ pub async fn page(
         None
     };
     Ok((rows, next))
-}
-
-/// How many requests the company has waiting.
-pub async fn pending_count(store: &Store, member_id: i64) -> StoreResult<i64> {
-    let count: i64 = dispatch!(store.backend(), pool => {
-        sqlx::query_scalar("SELECT COUNT(*) FROM payment_approvals WHERE member_id = $1 \
-                            AND status = 'pending'")
-            .bind(member_id).fetch_one(pool).await?
-    });
-    Ok(count)
 }
 
 /// Most decisions [`decided_since`] returns.

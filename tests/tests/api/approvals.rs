@@ -543,7 +543,10 @@ story!(pending_approvals_are_capped, |db: &tests::TestDb| {
         }
         let last = ask(&api, &staff_pay, &beta, "200.00").await;
         assert_eq!(
-            approvals::pending_count(&store, alpha.id).await.unwrap(),
+            web::trade::waiting(&store, alpha.id)
+                .await
+                .unwrap()
+                .approvals,
             APPROVALS_PENDING_MAX
         );
         let asked = count_approvals(&store).await;

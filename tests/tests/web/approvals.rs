@@ -303,7 +303,13 @@ story!(staff_payment_approval_on_the_web, |db: &tests::TestDb| {
         let gone = approvals::approval(&store, left.id).await.unwrap().unwrap();
         assert_eq!(gone.status, ApprovalStatus::Withdrawn);
         assert_eq!(gone.decided_by.as_deref(), Some("owner@alpha.fr"));
-        assert_eq!(approvals::pending_count(&store, alpha.id).await.unwrap(), 0);
+        assert_eq!(
+            web::trade::waiting(&store, alpha.id)
+                .await
+                .unwrap()
+                .approvals,
+            0
+        );
         // The decided ones stay, with the email of who asked.
         let kept = approvals::approval(&store, first.id)
             .await

@@ -322,8 +322,7 @@ fn decided_text(a: &Approval) -> String {
 async fn visible(state: &AppState, auth: &MemberAuth, id: i64) -> AppResult<Approval> {
     let approval = approvals::approval(&state.store, id)
         .await?
-        .filter(|a| a.member_id == auth.member.id)
-        .filter(|a| is_owner(auth) || a.requested_by == auth.auth.user.id)
+        .filter(|a| a.visible_to(&auth.auth.user))
         .ok_or(AppError::NotFound)?;
     Ok(approval)
 }

@@ -1,8 +1,9 @@
 //! `/pay/signed`: a member cashes a payment order signed by its payer, like a cheque (or pays
 //! one its own key signed), from the web. The owner or staff pastes the order as `troc order
 //! sign` prints it; the page checks it first without paying (fields, key, signature, expiry:
-//! `Store::check_signed_order`) and shows who pays whom how much; a second button pays it
-//! through `Store::submit_signed_order`, the same path as `POST /api/v1/signed-payments`.
+//! `Store::check_signed_order`) and shows who pays whom how much; a second button checks it
+//! again, holds the key's registering user to its payment limit, and pays the checked order
+//! (`Store::submit_checked_order`), the same path as `POST /api/v1/signed-payments`.
 //! The order is paid at most once under its key, whoever submits it and however often.
 //! Forms carry the CSRF token like every form; refusals are in the user's language and
 //! change nothing.
@@ -24,7 +25,7 @@ use super::templates::{page, Chrome};
 use super::AppState;
 use crate::audit::orders::{OrderField, SignedOrderBody};
 use crate::people;
-use crate::store::{OrderError, ORDER_LIFETIME_MAX};
+use crate::store::{CheckedOrder, OrderError, ORDER_LIFETIME_MAX};
 
 /// Longest order text the page reads (a signed order is about 450 bytes; more room for
 /// indentation and line breaks).
@@ -162,12 +163,8 @@ async fn cash(
         "pay" => match signer_limit(&state, &order, public_key, signature).await {
             // The key signs for whoever registered it: a staff user's limit holds.
             Ok(Err(over)) => refused(t.over_payment_max(over.max)),
-            Ok(Ok(())) => match state
-                .store
-                .submit_signed_order(&order, public_key, signature)
-                .await
-            {
-                Ok(Ok(outcome)) => {
+            Ok(Ok(checked)) => match state.store.submit_checked_order(checked).await? {
+                Ok(outcome) => {
                     let tx = outcome.tx().map(|t| t.to_string()).unwrap_or_default();
                     draw(
                         &auth,
@@ -178,9 +175,8 @@ async fn cash(
                         Some(tx),
                     )
                 }
-                Ok(Err(Rejection::IdempotencyConflict)) => refused(t.signed_key_used().to_owned()),
-                Ok(Err(rejection)) => refused(t.rejection(&rejection)),
-                Err(error) => refused(order_refusal(&t, error)?),
+                Err(Rejection::IdempotencyConflict) => refused(t.signed_key_used().to_owned()),
+                Err(rejection) => refused(t.rejection(&rejection)),
             },
             Err(error) => refused(order_refusal(&t, error)?),
         },
@@ -196,19 +192,23 @@ async fn cash(
     }
 }
 
-/// Whether the user who registered the order's key may commit the payer to its amount;
-/// the order's own refusal (unknown key, bad signature...) if it does not check.
+/// The order as checked, if the user who registered its key may commit the payer to its
+/// amount; the order's own refusal (unknown key, bad signature...) if it does not check.
 async fn signer_limit(
     state: &AppState,
     order: &ledger::audit::PaymentOrder,
     public_key: &str,
     signature: &str,
-) -> Result<Result<(), crate::people::OverPaymentMax>, OrderError> {
-    let (key, _) = state
+) -> Result<Result<CheckedOrder, crate::people::OverPaymentMax>, OrderError> {
+    let checked = state
         .store
         .check_signed_order(order, public_key, signature)
         .await?;
-    Ok(crate::people::signer_may_commit(&state.store, &key, order.amount).await?)
+    Ok(
+        crate::people::signer_may_commit(&state.store, checked.key(), order.amount)
+            .await?
+            .map(|()| checked),
+    )
 }
 
 /// Why the order was refused, in the user's language; a store failure stays an error.

@@ -44,6 +44,23 @@ const CHAIN_PAGE_SIZE: i64 = 2_000;
 /// Most checkpoints one listing returns.
 pub const CHECKPOINTS_PAGE_SIZE_MAX: usize = 1_000;
 
+/// A payment order that [`Store::check_signed_order`] accepted: the order, its key, its
+/// signature (normalised) and the moment of the check. Only the check makes one.
+#[derive(Debug, Clone)]
+pub struct CheckedOrder {
+    order: PaymentOrder,
+    key: MemberKey,
+    signature: String,
+    checked_at: DateTime<Utc>,
+}
+
+impl CheckedOrder {
+    /// The payer's key that signed the order.
+    pub fn key(&self) -> &MemberKey {
+        &self.key
+    }
+}
+
 /// A member's registered public key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct MemberKey {
@@ -489,14 +506,15 @@ impl Store {
     /// Checks a payment order signed by its payer, as of now, without paying it: its
     /// idempotency key starts with [`ORDER_KEY_PREFIX`], the key is registered to the payer
     /// and active, the signature verifies (`verify_strict`) and the order has not expired
-    /// and expires at most [`ORDER_LIFETIME_MAX`] from now. Returns the key and the time of
-    /// the check. Whether the ledger accepts the payment is decided only when it is paid.
+    /// and expires at most [`ORDER_LIFETIME_MAX`] from now. Returns the order as checked
+    /// (its key and the time of the check), for [`Store::submit_checked_order`]. Whether the
+    /// ledger accepts the payment is decided only when it is paid.
     pub async fn check_signed_order(
         &self,
         order: &PaymentOrder,
         public_key: &str,
         signature: &str,
-    ) -> Result<(MemberKey, DateTime<Utc>), OrderError> {
+    ) -> Result<CheckedOrder, OrderError> {
         if !is_order_key(order.idempotency_key.as_str()) {
             return Err(OrderError::KeyOutsideNamespace);
         }
@@ -518,7 +536,12 @@ impl Store {
         if order.expires_at > now + ORDER_LIFETIME_MAX {
             return Err(OrderError::ExpiryTooFar);
         }
-        Ok((key, now))
+        Ok(CheckedOrder {
+            order: order.clone(),
+            key,
+            signature,
+            checked_at: now,
+        })
     }
 
     /// Carries out a payment order signed by its payer, once [`Store::check_signed_order`]
@@ -532,9 +555,25 @@ impl Store {
         public_key: &str,
         signature: &str,
     ) -> Result<Result<Outcome, Rejection>, OrderError> {
-        let (key, now) = self
+        let checked = self
             .check_signed_order(order, public_key, signature)
             .await?;
+        Ok(self.submit_checked_order(checked).await?)
+    }
+
+    /// [`Store::submit_signed_order`] for an order the caller checked already (to apply a
+    /// rule of its own to the key between the check and the payment), without checking it
+    /// twice.
+    pub async fn submit_checked_order(
+        &self,
+        checked: CheckedOrder,
+    ) -> StoreResult<Result<Outcome, Rejection>> {
+        let CheckedOrder {
+            order,
+            key,
+            signature,
+            checked_at: now,
+        } = checked;
         let submission = Submission::new(
             order.idempotency_key.clone(),
             Operation::Payment {
@@ -550,10 +589,10 @@ impl Store {
         .at(now)
         .signed(PayerSignature {
             public_key: key.public_key,
-            signature: signature.trim().to_ascii_lowercase(),
+            signature,
             expires_at: micros(order.expires_at),
         });
-        Ok(self.submit(submission).await?)
+        self.submit(submission).await
     }
 
     /// The payer signatures of those of `ids` that were signed (for statements).

@@ -29,9 +29,9 @@ pub use action_log::{
 };
 pub use audit::{
     check_checkpoint, check_payer_signature, genesis_hex, is_order_key, parse_member_key,
-    AuditBreak, AuditSummary, ChainEntry, KeyError, MemberKey, NetworkKey, OrderError,
-    SignedCheckpoint, CHECKPOINTS_PAGE_SIZE_MAX, MEMBER_KEYS_EVER_MAX, MEMBER_KEYS_PER_ACCOUNT_MAX,
-    ORDER_KEY_PREFIX, ORDER_LIFETIME_MAX,
+    AuditBreak, AuditSummary, ChainEntry, CheckedOrder, KeyError, MemberKey, NetworkKey,
+    OrderError, SignedCheckpoint, CHECKPOINTS_PAGE_SIZE_MAX, MEMBER_KEYS_EVER_MAX,
+    MEMBER_KEYS_PER_ACCOUNT_MAX, ORDER_KEY_PREFIX, ORDER_LIFETIME_MAX,
 };
 pub use authors::Author;
 pub(crate) use chain::parse_hash;

@@ -115,22 +115,12 @@ fn owner(auth: &ApiAuth) -> ApiResult<&Member> {
 
 /// The request `id` as the caller may see it: its company's for the owner, its own for a
 /// staff user; anything else is 404.
-async fn visible(
-    state: &AppState,
-    auth: &ApiAuth,
-    member: &Member,
-    id: &str,
-) -> ApiResult<Approval> {
+async fn visible(state: &AppState, auth: &ApiAuth, id: &str) -> ApiResult<Approval> {
     let id = types::path_id(id)?;
-    let approval = approvals::approval(&state.store, id)
+    approvals::approval(&state.store, id)
         .await?
-        .ok_or(ApiError::NotFound)?;
-    let mine = approval.member_id == member.id
-        && (auth.user.role == Role::Owner || approval.requested_by == auth.user.id);
-    if !mine {
-        return Err(ApiError::NotFound);
-    }
-    Ok(approval)
+        .filter(|a| a.visible_to(&auth.user))
+        .ok_or(ApiError::NotFound)
 }
 
 fn not_pending() -> ApiError {
@@ -271,8 +261,8 @@ pub async fn show(
     auth: ApiAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<PaymentApproval>> {
-    let member = trader(&auth)?;
-    Ok(Json(item(&visible(&state, &auth, member, &id).await?)))
+    trader(&auth)?;
+    Ok(Json(item(&visible(&state, &auth, &id).await?)))
 }
 
 /// Approves a waiting payment (pay scope, the company's owner): the company pays it, entered
@@ -306,7 +296,7 @@ pub async fn approve(
         ErrorFormat::Problem,
     )?;
     Ok(idempotency::run(&state, &auth, &request, |_| async {
-        let approval = visible(&state, &auth, &payer, &id).await?;
+        let approval = visible(&state, &auth, &id).await?;
         if !approval.is_pending() {
             return Err(not_pending());
         }
@@ -347,7 +337,7 @@ pub async fn decline(
     Path(id): Path<String>,
     request: WriteRequest,
 ) -> ApiResult<Response> {
-    let payer = owner(&auth)?.clone();
+    owner(&auth)?;
     Ok(idempotency::run(&state, &auth, &request, |_| async {
         let input: ApprovalDeclineBody = types::json(&request.body)?;
         let note = input.note.as_deref().unwrap_or("").trim();
@@ -357,7 +347,7 @@ pub async fn decline(
                 format!("note must be at most {APPROVAL_NOTE_LEN_MAX} characters."),
             ));
         }
-        let approval = visible(&state, &auth, &payer, &id).await?;
+        let approval = visible(&state, &auth, &id).await?;
         if !approval.is_pending()
             || !approvals::decline(&state.store, approval.id, &auth.user, note).await?
         {
@@ -392,14 +382,14 @@ pub async fn withdraw(
     Path(id): Path<String>,
     request: WriteRequest,
 ) -> ApiResult<Response> {
-    let payer = auth.payer()?.clone();
+    auth.payer()?;
     if auth.user.role != Role::Staff {
         return Err(ApiError::forbidden(
             "Only the staff user who asked withdraws a payment waiting for approval.",
         ));
     }
     Ok(idempotency::run(&state, &auth, &request, |_| async {
-        let approval = visible(&state, &auth, &payer, &id).await?;
+        let approval = visible(&state, &auth, &id).await?;
         if !approval.is_pending()
             || !approvals::withdraw(&state.store, approval.id, &auth.user).await?
         {

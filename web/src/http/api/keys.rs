@@ -274,17 +274,13 @@ pub async fn submit(
             ));
         }
         // The key signs for whoever registered it: a staff user's limit holds.
-        let (key, _) = state
+        let checked = state
             .store
             .check_signed_order(&order, &input.public_key, &input.signature)
             .await
             .map_err(order_error)?;
-        crate::people::signer_may_commit(&state.store, &key, order.amount).await??;
-        let decision = state
-            .store
-            .submit_signed_order(&order, &input.public_key, &input.signature)
-            .await
-            .map_err(order_error)?;
+        crate::people::signer_may_commit(&state.store, checked.key(), order.amount).await??;
+        let decision = state.store.submit_checked_order(checked).await?;
         let outcome = decision.map_err(|rejection| match rejection {
             Rejection::IdempotencyConflict => ApiError::coded(
                 StatusCode::CONFLICT,
