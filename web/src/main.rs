@@ -16,6 +16,11 @@ use web::people::{self, Role};
 use web::store::bench::{self, Scenario};
 use web::store::{Store, DATABASE_URL_DEFAULT};
 
+/// mimalloc instead of the system allocator: a request allocates many small short-lived
+/// values across tokio's worker threads (docs/performance.md, "Eighth HTTP run").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "troc",
