@@ -175,3 +175,13 @@ pub fn external_tool(name: &str) -> Option<std::path::PathBuf> {
     }
     found
 }
+
+/// Moves the asking time of payment approval `id` to `created_at` (unix seconds), as if it
+/// had been asked then: the stories of its 30-day expiry (`web::approvals`).
+pub async fn backdate_approval(store: &Store, id: i64, created_at: i64) {
+    let done = web::dispatch!(store.backend(), pool => {
+        sqlx::query("UPDATE payment_approvals SET created_at = $1 WHERE id = $2")
+            .bind(created_at).bind(id).execute(pool).await.unwrap().rows_affected()
+    });
+    assert_eq!(done, 1, "approval {id}");
+}

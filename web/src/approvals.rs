@@ -20,6 +20,11 @@ pub const APPROVALS_PENDING_MAX: i64 = 100;
 pub const APPROVAL_NOTE_LEN_MAX: usize = 280;
 /// Most requests one page lists.
 pub const APPROVALS_PAGE_MAX: i64 = 200;
+/// Days a request waits for the owner: after that it expires (nothing moves), as a payment
+/// request does when it falls due, and the staff user asks again if it still matters.
+pub const APPROVAL_WAIT_DAYS_MAX: i64 = 30;
+/// [`APPROVAL_WAIT_DAYS_MAX`] in seconds.
+pub const APPROVAL_WAIT_SECS_MAX: i64 = APPROVAL_WAIT_DAYS_MAX * 24 * 3600;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApprovalStatus {
@@ -27,14 +32,17 @@ pub enum ApprovalStatus {
     Approved,
     Declined,
     Withdrawn,
+    /// Nobody decided within [`APPROVAL_WAIT_DAYS_MAX`] days.
+    Expired,
 }
 
 impl ApprovalStatus {
-    pub const ALL: [ApprovalStatus; 4] = [
+    pub const ALL: [ApprovalStatus; 5] = [
         ApprovalStatus::Pending,
         ApprovalStatus::Approved,
         ApprovalStatus::Declined,
         ApprovalStatus::Withdrawn,
+        ApprovalStatus::Expired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +51,7 @@ impl ApprovalStatus {
             ApprovalStatus::Approved => "approved",
             ApprovalStatus::Declined => "declined",
             ApprovalStatus::Withdrawn => "withdrawn",
+            ApprovalStatus::Expired => "expired",
         }
     }
 
@@ -69,7 +78,8 @@ pub struct Approval {
     pub attempts: i64,
     /// The payment, once approved.
     pub tx_id: Option<i64>,
-    /// Who decided (the owner's email, or the staff user's for a withdrawal).
+    /// Who decided (the owner's email, or the staff user's for a withdrawal; none when the
+    /// request expired).
     pub decided_by: Option<String>,
     pub decided_at: Option<i64>,
     /// The owner's note with a refusal.
@@ -84,6 +94,11 @@ impl Approval {
 
     pub fn is_pending(&self) -> bool {
         self.status == ApprovalStatus::Pending
+    }
+
+    /// When the request stops waiting if nobody decides (unix seconds).
+    pub fn expires_at(&self) -> i64 {
+        self.created_at + APPROVAL_WAIT_SECS_MAX
     }
 
     /// Whether `user` may see this request: its company's owner sees every one, a staff user
@@ -163,6 +178,9 @@ pub async fn create(
         if let Some(id) = known {
             return Ok(Ok(id));
         }
+        // Expired requests do not count against the cap.
+        sqlx::query(EXPIRE_SQL).bind(now - APPROVAL_WAIT_SECS_MAX).bind(APPROVAL_WAIT_SECS_MAX)
+            .execute(&mut *tx).await?;
         let pending: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM payment_approvals WHERE member_id = $1 \
                  AND status = 'pending'")
@@ -182,6 +200,24 @@ pub async fn create(
         tx.commit().await?;
         Ok(Ok(id))
     })
+}
+
+/// Sets every request pending for [`APPROVAL_WAIT_DAYS_MAX`] days or more to `expired`,
+/// `decided_at` being the moment it expired (`$1`: the cutoff, `$2`: the wait in seconds).
+/// Through the partial index on the waiting requests' `created_at`.
+const EXPIRE_SQL: &str = "UPDATE payment_approvals SET status = 'expired', \
+     decided_at = created_at + $2 WHERE status = 'pending' AND created_at <= $1";
+
+/// Expires the requests nobody decided in time (see [`APPROVAL_WAIT_DAYS_MAX`]); the routes
+/// call it before they read or decide requests, as they do for payment requests
+/// (`trade::expire_requests`). Returns how many expired.
+pub async fn expire_overdue(store: &Store) -> StoreResult<u64> {
+    let cutoff = now_unix() - APPROVAL_WAIT_SECS_MAX;
+    let done = dispatch!(store.backend(), pool => {
+        sqlx::query(EXPIRE_SQL).bind(cutoff).bind(APPROVAL_WAIT_SECS_MAX)
+            .execute(pool).await?.rows_affected()
+    });
+    Ok(done)
 }
 
 /// One request, of any company (the caller checks it is the user's company's).
@@ -247,25 +283,41 @@ pub async fn page(
 /// Most decisions [`decided_since`] returns.
 pub const DECIDED_LISTED_MAX: i64 = 20;
 
-/// The requests `requested_by` made for `member_id` that the owner approved or declined at
-/// or after `since` (unix seconds), newest first, at most [`DECIDED_LISTED_MAX`]: the staff
-/// user's dashboard tells it the answers.
+/// The requests `requested_by` made for `member_id` that the owner approved or declined, or
+/// that expired, at or after `since` (unix seconds), newest first, at most
+/// [`DECIDED_LISTED_MAX`]: the staff user's dashboard tells it the answers.
 pub async fn decided_since(
     store: &Store,
     member_id: i64,
     requested_by: i64,
     since: i64,
 ) -> StoreResult<Vec<Approval>> {
+    // A request past its wait that no route has swept yet is read as the expired request
+    // it is (the dashboard only reads; `expire_overdue` writes the same values).
+    let cutoff = now_unix() - APPROVAL_WAIT_SECS_MAX;
     let sql = format!(
         "SELECT {COLUMNS} FROM payment_approvals WHERE member_id = $1 AND requested_by = $2 \
-         AND status IN ('approved', 'declined') AND decided_at >= $3 ORDER BY id DESC LIMIT $4"
+         AND ((status IN ('approved', 'declined', 'expired') AND decided_at >= $3) \
+         OR (status = 'pending' AND created_at <= $5 AND created_at >= $3 - $6)) \
+         ORDER BY id DESC LIMIT $4"
     );
-    dispatch!(store.backend(), pool => {
+    let rows: Vec<Approval> = dispatch!(store.backend(), pool => {
         let rows = sqlx::query(&sql)
             .bind(member_id).bind(requested_by).bind(since).bind(DECIDED_LISTED_MAX)
+            .bind(cutoff).bind(APPROVAL_WAIT_SECS_MAX)
             .fetch_all(pool).await?;
-        rows.iter().map(from_row).collect()
-    })
+        rows.iter().map(from_row).collect::<StoreResult<_>>()?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|mut a| {
+            if a.is_pending() {
+                a.status = ApprovalStatus::Expired;
+                a.decided_at = Some(a.expires_at());
+            }
+            a
+        })
+        .collect())
 }
 
 /// The owner approves a waiting request: the company pays it through the write path,

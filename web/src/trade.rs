@@ -435,13 +435,16 @@ pub struct Waiting {
 
 /// Counts what waits for `member_id` in one read, through the indexes on
 /// `orders (seller_member_id, status)` and `payment_approvals (member_id, status, id)`.
+/// A payment approval past its wait is not counted, swept or not
+/// (`approvals::APPROVAL_WAIT_DAYS_MAX`).
 pub async fn waiting(store: &Store, member_id: i64) -> StoreResult<Waiting> {
+    let cutoff = now_unix() - crate::approvals::APPROVAL_WAIT_SECS_MAX;
     let (deliveries, approvals): (i64, i64) = dispatch!(store.backend(), pool => {
         sqlx::query_as(
                 "SELECT (SELECT COUNT(*) FROM orders WHERE seller_member_id = $1 \
                  AND status = 'held'), (SELECT COUNT(*) FROM payment_approvals \
-                 WHERE member_id = $1 AND status = 'pending')")
-            .bind(member_id).fetch_one(pool).await?
+                 WHERE member_id = $1 AND status = 'pending' AND created_at > $2)")
+            .bind(member_id).bind(cutoff).fetch_one(pool).await?
     });
     Ok(Waiting {
         deliveries,

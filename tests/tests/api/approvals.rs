@@ -2,13 +2,15 @@
 //! limit asked, nothing moving while it waits; approved by the owner (paid, entered by the
 //! staff user), declined with a note, withdrawn by the staff user who asked; who sees and
 //! does what; a ledger refusal leaving it pending; the cap on pending requests; a removed
-//! staff user's requests withdrawn.
+//! staff user's requests withdrawn; a request nobody decides expiring after 30 days.
 
 use axum::http::StatusCode;
 use ledger::Amount;
 use serde_json::{json, Value};
 use tests::story;
-use web::approvals::{self, NewApproval, APPROVALS_PENDING_MAX, APPROVAL_NOTE_LEN_MAX};
+use web::approvals::{
+    self, NewApproval, APPROVALS_PENDING_MAX, APPROVAL_NOTE_LEN_MAX, APPROVAL_WAIT_SECS_MAX,
+};
 use web::people::{self, Member, Role};
 use web::store::Store;
 use web::tokens::Scope;
@@ -561,10 +563,30 @@ story!(pending_approvals_are_capped, |db: &tests::TestDb| {
         api.post(&at(&last["id"], "withdraw"), &staff_pay, json!({}))
             .await
             .ok(StatusCode::OK);
+        let newest = ask(&api, &staff_pay, &beta, "200.00").await;
+        api.post(APPROVALS, &staff_pay, body(&beta, "200.00"))
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "too_many_pending");
+        // So does one that expired, swept or not.
+        let id = newest["id"].as_i64().unwrap();
+        let now = chrono::Utc::now().timestamp();
+        tests::backdate_approval(&store, id, now - APPROVAL_WAIT_SECS_MAX - 1).await;
+        assert_eq!(
+            web::trade::waiting(&store, alpha.id)
+                .await
+                .unwrap()
+                .approvals,
+            APPROVALS_PENDING_MAX - 1
+        );
         ask(&api, &staff_pay, &beta, "200.00").await;
         api.post(APPROVALS, &staff_pay, body(&beta, "200.00"))
             .await
             .problem(StatusCode::UNPROCESSABLE_ENTITY, "too_many_pending");
+        let expired = api
+            .get(&one(&newest["id"]), &staff_pay)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(expired["status"], "expired");
         store.close().await;
     }
 });
@@ -627,6 +649,83 @@ story!(
             api.get(APPROVALS, &staff_pay)
                 .await
                 .problem(StatusCode::UNAUTHORIZED, "unauthorized");
+            store.close().await;
+        }
+    }
+);
+
+story!(
+    a_waiting_approval_expires_over_the_api,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, api, alpha, beta) = setup(&url).await;
+            let owner_pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
+            let staff_pay = token(&store, "staff@alpha.fr", Scope::Pay).await;
+            cap(&api, &store, &owner_pay, &alpha, "staff@alpha.fr", "100.00").await;
+            let late = ask(&api, &staff_pay, &beta, "150.00").await;
+            let in_time = ask(&api, &staff_pay, &beta, "160.00").await;
+            // Asked 30 days and a second ago, and 30 days less two minutes ago.
+            let now = chrono::Utc::now().timestamp();
+            let late_id = late["id"].as_i64().unwrap();
+            let asked_late = now - APPROVAL_WAIT_SECS_MAX - 1;
+            tests::backdate_approval(&store, late_id, asked_late).await;
+            let asked_in_time = now - APPROVAL_WAIT_SECS_MAX + 120;
+            tests::backdate_approval(&store, in_time["id"].as_i64().unwrap(), asked_in_time).await;
+            let time = |t: i64| {
+                chrono::DateTime::from_timestamp(t, 0)
+                    .unwrap()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            };
+
+            // Expired: decided by nobody, at the end of its 30 days; the other still waits.
+            let shown = api
+                .get(&one(&late["id"]), &owner_pay)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(shown["status"], "expired");
+            assert!(shown["decided_by"].is_null());
+            assert_eq!(
+                shown["decided_at"],
+                time(asked_late + APPROVAL_WAIT_SECS_MAX)
+            );
+            assert_eq!(shown["expires_at"], shown["decided_at"]);
+            assert!(shown["transaction_id"].is_null());
+            let waiting = api
+                .get(&format!("{APPROVALS}?status=pending"), &owner_pay)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(ids(&waiting, "id"), [in_time["id"].as_i64().unwrap()]);
+            assert_eq!(
+                waiting["items"][0]["expires_at"],
+                time(asked_in_time + APPROVAL_WAIT_SECS_MAX)
+            );
+
+            // Nothing may be done with it any more, and nothing moves.
+            let before = ledger_state(&store, &alpha, &beta).await;
+            for (caller, action) in [
+                (&owner_pay, "approve"),
+                (&owner_pay, "decline"),
+                (&staff_pay, "withdraw"),
+            ] {
+                api.post(&at(&late["id"], action), caller, json!({}))
+                    .await
+                    .problem(StatusCode::CONFLICT, "approval_not_pending");
+            }
+            assert_eq!(ledger_state(&store, &alpha, &beta).await, before);
+            let again = api
+                .get(&one(&late["id"]), &staff_pay)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(again["status"], "expired");
+
+            // The one in time is approved and paid.
+            let paid = api
+                .post(&at(&in_time["id"], "approve"), &owner_pay, json!({}))
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(paid["status"], "approved");
+            assert_eq!(balance(&store, &alpha).await, -16_160);
             store.close().await;
         }
     }

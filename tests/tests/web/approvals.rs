@@ -1,10 +1,11 @@
 //! A staff user's payment over its limit, waiting for the owner's approval, on the pages:
 //! asked from the pay form, approved (paid once, entered by the staff user), refused by the
-//! ledger (still waiting), declined with a note, withdrawn, and withdrawn with its user.
+//! ledger (still waiting), declined with a note, withdrawn, and withdrawn with its user;
+//! expired after 30 days without a decision.
 
 use axum::http::StatusCode;
 use tests::story;
-use web::approvals::{self, ApprovalStatus, Filter, APPROVAL_NOTE_LEN_MAX};
+use web::approvals::{self, ApprovalStatus, Filter, APPROVAL_NOTE_LEN_MAX, APPROVAL_WAIT_SECS_MAX};
 use web::people;
 
 use super::client::{hidden_value, Client};
@@ -319,3 +320,126 @@ story!(staff_payment_approval_on_the_web, |db: &tests::TestDb| {
         assert_eq!(balance(&store, &alpha).await, -15_150);
     }
 });
+
+/// The row of approval `id` on the approvals page.
+fn row<'a>(body: &'a str, id: i64) -> &'a str {
+    let start = body
+        .find(&format!("id=\"approval-{id}\""))
+        .unwrap_or_else(|| panic!("approval {id} not listed"));
+    let end = body[start..].find("</tr>").unwrap() + start;
+    &body[start..end]
+}
+
+story!(
+    a_waiting_approval_expires_after_thirty_days,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, state, alpha, beta) = two_members(&url).await;
+            let staff_user = people::users_of_member(&store, alpha.id)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|u| u.role == people::Role::Staff)
+                .unwrap();
+            assert!(
+                people::set_payment_max(&store, alpha.id, staff_user.id, Some(10_000))
+                    .await
+                    .unwrap()
+            );
+            let mut owner = Client::new(state.clone());
+            owner.login("owner@alpha.fr", PASSWORD).await;
+            let mut staff = owner.sibling();
+            staff.login(&staff_user.email, PASSWORD).await;
+            let beta_id = beta.id.to_string();
+            ask(&mut staff, "/pay/approval", &beta_id, "150,00").await;
+            ask(&mut staff, "/pay/approval", &beta_id, "160,00").await;
+            let asked = requests_of(&store, alpha.id).await;
+            let (late, in_time) = (asked[1].clone(), asked[0].clone());
+            assert_eq!(late.amount_minor, 15_000);
+            // One asked 30 days and a second ago, the other 30 days less two minutes ago.
+            let now = chrono::Utc::now().timestamp();
+            tests::backdate_approval(&store, late.id, now - APPROVAL_WAIT_SECS_MAX - 1).await;
+            tests::backdate_approval(&store, in_time.id, now - APPROVAL_WAIT_SECS_MAX + 120).await;
+
+            // The dashboards only read: the owner counts one waiting, the staff user is told
+            // the other expired with nothing paid, before anything swept it.
+            owner
+                .get("/dashboard")
+                .await
+                .assert_contains("1 paiement de votre équipe attend votre accord.");
+            assert_eq!(
+                approvals::approval(&store, late.id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .status,
+                ApprovalStatus::Pending
+            );
+            staff.get("/dashboard").await.assert_contains(
+            "Votre demande de paiement de 150,00 à Beta &#38; Fils &#60;SAS&#62; a expiré sans \
+             décision du titulaire après 30 jours",
+        );
+
+            // The list sweeps it: expired when its 30 days ran out, decided by nobody.
+            let page = owner.get("/approvals").await;
+            let expired = approvals::approval(&store, late.id).await.unwrap().unwrap();
+            assert_eq!(expired.status, ApprovalStatus::Expired);
+            assert_eq!(expired.decided_at, Some(expired.expires_at()));
+            assert_eq!(expired.decided_by, None);
+            let line = row(&page.body, late.id);
+            assert!(line.contains("<td>Expiré</td>"), "{line}");
+            assert!(!line.contains("/approve"), "{line}");
+            let line = row(&page.body, in_time.id);
+            assert!(line.contains("<td>En attente</td>"), "{line}");
+            let expires = approvals::approval(&store, in_time.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .expires_at();
+            assert_eq!(expires, now + 120);
+            let until = chrono::DateTime::from_timestamp(expires, 0)
+                .unwrap()
+                .format("expire le %Y-%m-%d %H:%M")
+                .to_string();
+            assert!(line.contains(&until), "{line}");
+
+            // Neither approved, declined nor withdrawn any more; nothing moves.
+            for action in ["approve", "decline", "withdraw"] {
+                let client = if action == "withdraw" {
+                    &mut staff
+                } else {
+                    &mut owner
+                };
+                let page = client
+                    .post(&format!("/approvals/{}/{action}", late.id), &[])
+                    .await;
+                assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{action}");
+                page.assert_contains("Cette demande n&#39;est plus en attente.");
+            }
+            assert_eq!(
+                approvals::approval(&store, late.id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .status,
+                ApprovalStatus::Expired
+            );
+            assert_eq!(balance(&store, &alpha).await, 0);
+
+            // The one still in time is approved and paid (160,00 and the 1 % contribution).
+            let page = owner
+                .post(&format!("/approvals/{}/approve", in_time.id), &[])
+                .await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER);
+            assert_eq!(balance(&store, &alpha).await, -16_160);
+            assert_eq!(
+                web::trade::waiting(&store, alpha.id)
+                    .await
+                    .unwrap()
+                    .approvals,
+                0
+            );
+        }
+    }
+);

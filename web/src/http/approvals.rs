@@ -28,7 +28,7 @@ use super::templates::{page, Chrome};
 use super::AppState;
 use crate::approvals::{
     self, Approval, ApprovalStatus, Filter, NewApproval, TooManyPending, APPROVALS_PENDING_MAX,
-    APPROVAL_NOTE_LEN_MAX,
+    APPROVAL_NOTE_LEN_MAX, APPROVAL_WAIT_DAYS_MAX,
 };
 use crate::people::{self, Role};
 use crate::trade::PaymentOrder;
@@ -67,6 +67,7 @@ catalogue! {
     approval_status_approved => "Approuvé", "Approved";
     approval_status_declined => "Refusé", "Declined";
     approval_status_withdrawn => "Retiré", "Withdrawn";
+    approval_status_expired => "Expiré", "Expired";
 }
 
 impl Tr {
@@ -112,12 +113,20 @@ impl Tr {
             (Lang::Fr, ApprovalStatus::Approved) => {
                 format!("Votre paiement de {amount} à {payee} a été approuvé et effectué.")
             }
+            (Lang::Fr, ApprovalStatus::Expired) => format!(
+                "Votre demande de paiement de {amount} à {payee} a expiré sans décision du \
+                 titulaire après {APPROVAL_WAIT_DAYS_MAX} jours : rien n'a été payé."
+            ),
             (Lang::Fr, _) => {
                 format!("Votre paiement de {amount} à {payee} a été refusé par le titulaire{note}.")
             }
             (Lang::En, ApprovalStatus::Approved) => {
                 format!("Your payment of {amount} to {payee} was approved and made.")
             }
+            (Lang::En, ApprovalStatus::Expired) => format!(
+                "Your request to pay {amount} to {payee} expired after \
+                 {APPROVAL_WAIT_DAYS_MAX} days without the owner's decision: nothing was paid."
+            ),
             (Lang::En, _) => {
                 format!("Your payment of {amount} to {payee} was declined by the owner{note}.")
             }
@@ -130,6 +139,7 @@ impl Tr {
             ApprovalStatus::Approved => self.approval_status_approved(),
             ApprovalStatus::Declined => self.approval_status_declined(),
             ApprovalStatus::Withdrawn => self.approval_status_withdrawn(),
+            ApprovalStatus::Expired => self.approval_status_expired(),
         }
     }
 }
@@ -244,6 +254,7 @@ async fn list(
     done: Option<&'static str>,
     message: Option<String>,
 ) -> AppResult<Response> {
+    approvals::expire_overdue(&state.store).await?;
     let owner = is_owner(auth);
     let user = &auth.auth.user;
     // The owner sees the company's requests; a staff user its own.
@@ -282,7 +293,7 @@ async fn list(
             reference: a.reference.clone(),
             memo: a.memo.clone(),
             status: t.approval_status(a.status),
-            decided: decided_text(a),
+            decided: decided_text(t.lang, a),
             tx: a.tx_id,
             can_decide: owner && a.is_pending(),
             can_withdraw: a.is_pending() && a.requested_by == user.id,
@@ -305,7 +316,19 @@ async fn list(
     Ok(response)
 }
 
-fn decided_text(a: &Approval) -> String {
+/// Who decided and when; for a waiting request, until when it waits; for an expired one,
+/// when it expired.
+fn decided_text(lang: Lang, a: &Approval) -> String {
+    match (a.status, lang) {
+        (ApprovalStatus::Pending, Lang::Fr) => {
+            return format!("expire le {}", time_text(a.expires_at()))
+        }
+        (ApprovalStatus::Pending, Lang::En) => {
+            return format!("expires {}", time_text(a.expires_at()))
+        }
+        (ApprovalStatus::Expired, _) => return time_text(a.decided_at.unwrap_or_default()),
+        _ => {}
+    }
     let (Some(by), Some(at)) = (&a.decided_by, a.decided_at) else {
         return String::new();
     };
@@ -320,6 +343,7 @@ fn decided_text(a: &Approval) -> String {
 /// The company's request `id`; another company's, or another staff user's when the caller
 /// is staff, is 404 like an unknown one.
 async fn visible(state: &AppState, auth: &MemberAuth, id: i64) -> AppResult<Approval> {
+    approvals::expire_overdue(&state.store).await?;
     let approval = approvals::approval(&state.store, id)
         .await?
         .filter(|a| a.visible_to(&auth.auth.user))

@@ -40,13 +40,15 @@ pub struct PaymentApproval {
     pub memo: String,
     /// The email of the staff user who asked.
     pub requested_by: String,
-    /// `pending`, `approved`, `declined` or `withdrawn`.
+    /// `pending`, `approved`, `declined`, `withdrawn` or `expired` (nobody decided within
+    /// 30 days of `created_at`; nothing was paid).
     pub status: String,
     /// Approvals the ledger refused so far (the request stays pending after each).
     pub attempts: i64,
     /// The payment, once approved.
     pub transaction_id: Option<i64>,
-    /// The owner who approved or declined it, or the user who withdrew it.
+    /// The owner who approved or declined it, or the user who withdrew it (none when it
+    /// expired).
     pub decided_by: Option<String>,
     #[schema(example = "2026-12-02T10:00:00Z")]
     pub decided_at: Option<String>,
@@ -54,6 +56,9 @@ pub struct PaymentApproval {
     pub note: String,
     #[schema(example = "2026-12-02T10:00:00Z")]
     pub created_at: String,
+    /// When a request nobody decides expires: `created_at` plus 30 days.
+    #[schema(example = "2027-01-01T10:00:00Z")]
+    pub expires_at: String,
 }
 
 pub(crate) fn item(a: &Approval) -> PaymentApproval {
@@ -72,6 +77,7 @@ pub(crate) fn item(a: &Approval) -> PaymentApproval {
         decided_at: a.decided_at.map(unix_time),
         note: a.note.clone(),
         created_at: unix_time(a.created_at),
+        expires_at: unix_time(a.expires_at()),
     }
 }
 
@@ -117,6 +123,7 @@ fn owner(auth: &ApiAuth) -> ApiResult<&Member> {
 /// staff user; anything else is 404.
 async fn visible(state: &AppState, auth: &ApiAuth, id: &str) -> ApiResult<Approval> {
     let id = types::path_id(id)?;
+    approvals::expire_overdue(&state.store).await?;
     approvals::approval(&state.store, id)
         .await?
         .filter(|a| a.visible_to(&auth.user))
@@ -230,6 +237,7 @@ pub async fn list(
     };
     let after = types::cursor(&params, "after")?;
     let requested_by = (auth.user.role == Role::Staff).then_some(auth.user.id);
+    approvals::expire_overdue(&state.store).await?;
     let (items, next) = approvals::page(
         &state.store,
         member.id,

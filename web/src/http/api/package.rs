@@ -244,6 +244,7 @@ async fn approvals_upto(
     member_id: i64,
     upto: i64,
 ) -> Result<Vec<Approval>, PackageError> {
+    approvals::expire_overdue(store).await?;
     let mut rows = Vec::new();
     let mut before = None;
     loop {
