@@ -322,7 +322,7 @@ story!(staff_payment_approval_on_the_web, |db: &tests::TestDb| {
 });
 
 /// The row of approval `id` on the approvals page.
-fn row<'a>(body: &'a str, id: i64) -> &'a str {
+fn row(body: &str, id: i64) -> &str {
     let start = body
         .find(&format!("id=\"approval-{id}\""))
         .unwrap_or_else(|| panic!("approval {id} not listed"));
