@@ -75,6 +75,7 @@ story!(staff_payment_approval_on_the_web, |db: &tests::TestDb| {
         page.assert_contains("Ce montant dépasse votre plafond par opération (100,00)");
         page.assert_contains("action=\"/pay/approval\"");
         page.assert_contains("id=\"ask-approval\"");
+        page.assert_contains("la demande expire au bout de 30 jours sans décision.");
         // Not offered for another mistake.
         let wrong = [
             ("payee", "0"),

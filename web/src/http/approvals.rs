@@ -49,7 +49,6 @@ catalogue! {
     approvals_title => "Paiements à approuver", "Payments awaiting approval";
     approvals_intro_owner => "Les paiements que votre équipe a demandés au-delà de son plafond par opération. Rien n'est payé avant votre accord.", "Payments your staff asked for above their limit per operation. Nothing is paid before you approve.";
     approvals_intro_staff => "Vos paiements au-delà de votre plafond, en attente de l'accord du titulaire du compte.", "Your payments above your limit, waiting for the account owner's approval.";
-    approval_offer => "Vous pouvez demander au titulaire du compte d'approuver ce paiement : rien n'est payé avant son accord.", "You may ask the account's owner to approve this payment: nothing is paid before they approve.";
     approval_ask => "Demander l'accord du titulaire", "Ask the owner to approve";
     approval_approve => "Approuver et payer", "Approve and pay";
     approval_decline => "Refuser", "Decline";
@@ -71,6 +70,22 @@ catalogue! {
 }
 
 impl Tr {
+    /// The pay form's offer to ask the owner, when only the staff limit refused it.
+    pub fn approval_offer(&self) -> String {
+        match self.lang {
+            Lang::Fr => format!(
+                "Vous pouvez demander au titulaire du compte d'approuver ce paiement : rien \
+                 n'est payé avant son accord, et la demande expire au bout de \
+                 {APPROVAL_WAIT_DAYS_MAX} jours sans décision."
+            ),
+            Lang::En => format!(
+                "You may ask the account's owner to approve this payment: nothing is paid \
+                 before they approve, and the request expires after {APPROVAL_WAIT_DAYS_MAX} \
+                 days without a decision."
+            ),
+        }
+    }
+
     pub fn approvals_too_many(&self) -> String {
         match self.lang {
             Lang::Fr => format!(

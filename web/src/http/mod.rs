@@ -257,8 +257,8 @@ pub async fn serve_on(state: AppState, listener: tokio::net::TcpListener) -> std
 }
 
 /// Housekeeping that must not wait for someone to open a page: release expired order holds
-/// (through the ledger), expire unpaid requests, pay the standing orders due, drop expired
-/// sessions. Stops between two
+/// (through the ledger), expire unpaid requests and payments nobody approved in time, pay the
+/// standing orders due, drop expired sessions. Stops between two
 /// sweeps when `stopping` turns true, never in the middle of one.
 async fn housekeeping(state: AppState, mut stopping: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(SWEEP_INTERVAL);
@@ -272,6 +272,9 @@ async fn housekeeping(state: AppState, mut stopping: tokio::sync::watch::Receive
         }
         if let Err(error) = crate::trade::expire_requests(&state.store).await {
             tracing::warn!(%error, "could not expire payment requests");
+        }
+        if let Err(error) = crate::approvals::expire_overdue(&state.store).await {
+            tracing::warn!(%error, "could not expire payments waiting for approval");
         }
         let today = chrono::Utc::now().date_naive();
         match crate::standing::run_due(&state.store, today).await {
