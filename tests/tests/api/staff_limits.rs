@@ -174,6 +174,8 @@ story!(staff_payment_limits_over_the_api, |db: &tests::TestDb| {
             .unwrap()
             .iter()
             .all(|u| u["payment_limit"].is_null()));
+        let me = api.get("/api/v1/me", &staff_pay).await.ok(StatusCode::OK);
+        assert!(me["payment_limit"].is_null(), "{me}");
         let highest = format!("{}.00", PAYMENT_MAX_MAX / 100);
         let set = api
             .put(
@@ -202,6 +204,14 @@ story!(staff_payment_limits_over_the_api, |db: &tests::TestDb| {
         // Every user of the company reads it; so does the manager on the member's page.
         let users = api.get(USERS, &staff_pay).await.ok(StatusCode::OK);
         assert_eq!(shown(&users, staff_id), "100.00");
+        // The staff user's own limit is in `/me`; the owner has none.
+        let me = |token: &str| {
+            let token = token.to_owned();
+            let api = &api;
+            async move { api.get("/api/v1/me", &token).await.ok(StatusCode::OK) }
+        };
+        assert_eq!(me(&staff_pay).await["payment_limit"], "100.00");
+        assert!(me(&owner_pay).await["payment_limit"].is_null());
         let member = api
             .get(&format!("/api/v1/members/{}", alpha.id), &manage)
             .await

@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
-use ledger::{Account, AccountId, TxId};
+use ledger::{Account, AccountId, Amount, TxId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -27,9 +27,15 @@ pub struct Me {
     pub token_id: i64,
     pub member_id: Option<i64>,
     pub account_id: Option<i64>,
+    /// The most the caller may pay in one operation, as its company's owner set it for a
+    /// staff user (`PUT /api/v1/company/users/{id}/payment-limit`); null: no cap of its own.
+    /// Above it, a payment is refused with `over_payment_limit` and may be asked of the owner
+    /// (`POST /api/v1/payment-approvals`).
+    #[schema(example = "100.00")]
+    pub payment_limit: Option<String>,
 }
 
-/// The caller: user, role, token scope, member and account ids.
+/// The caller: user, role, token scope, member and account ids, its payment limit.
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
     responses(
         (status = 200, description = "The caller", body = Me),
@@ -45,6 +51,10 @@ pub async fn me(auth: ApiAuth) -> ApiResult<Json<Me>> {
         token_id: auth.token.id,
         member_id: auth.member.as_ref().map(|m| m.id),
         account_id: auth.member.as_ref().map(|m| m.account_id),
+        payment_limit: auth
+            .user
+            .payment_max
+            .map(|max| money(Amount::from_minor(max))),
     }))
 }
 
