@@ -60,8 +60,12 @@ story!(staff_payment_approval_on_the_web, |db: &tests::TestDb| {
         other.login("owner@beta.fr", PASSWORD).await;
         let beta_id = beta.id.to_string();
 
-        // Over the limit, the pay form offers to ask the owner, with what was typed.
+        // The staff user's pay form says its limit; the owner's says none.
         let form = staff.get("/pay").await;
+        form.assert_contains("id=\"payment-max\">Votre plafond par opération : 100,00.");
+        assert!(!owner.get("/pay").await.body.contains("id=\"payment-max\""));
+
+        // Over the limit, the pay form offers to ask the owner, with what was typed.
         let token = hidden_value(&form.body, "token").unwrap();
         let fields = [
             ("payee", beta_id.as_str()),

@@ -546,6 +546,22 @@ impl Tr {
     }
 
     /// A staff user's operation above its payment limit.
+    /// The pay form's note to a staff user with a limit.
+    pub fn your_payment_max(&self, max: ledger::Amount) -> String {
+        match self.lang {
+            super::i18n::Lang::Fr => format!(
+                "Votre plafond par opération : {}. Au-delà, vous pouvez demander l'accord du \
+                 titulaire du compte.",
+                self.lang.amount(max)
+            ),
+            super::i18n::Lang::En => format!(
+                "Your limit per operation: {}. Above it, you may ask the account's owner to \
+                 approve the payment.",
+                self.lang.amount(max)
+            ),
+        }
+    }
+
     pub fn over_payment_max(&self, max: ledger::Amount) -> String {
         match self.lang {
             super::i18n::Lang::Fr => format!(

@@ -403,6 +403,8 @@ struct PayTemplate {
     errors: PayErrors,
     rejection: Option<String>,
     figures: Figures,
+    /// A staff user's own limit per operation, said before it types an amount.
+    payment_max: Option<String>,
 }
 
 /// The payee drop-down: every other member, by name (at most [`MEMBERS_LISTED_MAX`]).
@@ -435,6 +437,11 @@ pub(super) async fn pay_form(
         errors,
         rejection,
         figures: figures(auth.tr().lang, &account),
+        payment_max: auth
+            .auth
+            .user
+            .payment_max
+            .map(|max| auth.tr().your_payment_max(Amount::from_minor(max))),
     })?;
     *response.status_mut() = status;
     Ok(response)
