@@ -88,6 +88,28 @@ async fn posted(api: &Api, caller: &str, tx: i64, account: i64) -> i64 {
         .sum()
 }
 
+/// Approving or declining request `id` (the owner's token) and withdrawing it (the staff
+/// user's) are each 409 `approval_not_pending`, and nothing moves between the two members.
+async fn no_longer_pending(
+    api: &Api,
+    store: &Store,
+    id: &Value,
+    [owner_pay, staff_pay]: [&str; 2],
+    [payer, payee]: [&Member; 2],
+) {
+    let before = ledger_state(store, payer, payee).await;
+    for (caller, action) in [
+        (owner_pay, "approve"),
+        (owner_pay, "decline"),
+        (staff_pay, "withdraw"),
+    ] {
+        api.post(&at(id, action), caller, json!({}))
+            .await
+            .problem(StatusCode::CONFLICT, "approval_not_pending");
+    }
+    assert_eq!(ledger_state(store, payer, payee).await, before);
+}
+
 async fn count_approvals(store: &Store) -> i64 {
     web::dispatch!(store.backend(), pool => {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM payment_approvals")
@@ -345,16 +367,14 @@ story!(payment_approvals_over_the_api, |db: &tests::TestDb| {
         // Decided once: approving, declining or withdrawing it again is a conflict and
         // moves nothing.
         let after = ledger_state(&store, &alpha, &beta).await;
-        for (caller, action) in [
-            (&owner_pay, "approve"),
-            (&owner_pay, "decline"),
-            (&staff_pay, "withdraw"),
-        ] {
-            api.post(&at(&first["id"], action), caller, json!({}))
-                .await
-                .problem(StatusCode::CONFLICT, "approval_not_pending");
-        }
-        assert_eq!(ledger_state(&store, &alpha, &beta).await, after);
+        no_longer_pending(
+            &api,
+            &store,
+            &first["id"],
+            [&owner_pay, &staff_pay],
+            [&alpha, &beta],
+        )
+        .await;
 
         // Withdrawn by the staff user who asked: not by the owner, nor another staff user.
         let withdraw = at(&keyed["id"], "withdraw");
@@ -702,17 +722,14 @@ story!(
             );
 
             // Nothing may be done with it any more, and nothing moves.
-            let before = ledger_state(&store, &alpha, &beta).await;
-            for (caller, action) in [
-                (&owner_pay, "approve"),
-                (&owner_pay, "decline"),
-                (&staff_pay, "withdraw"),
-            ] {
-                api.post(&at(&late["id"], action), caller, json!({}))
-                    .await
-                    .problem(StatusCode::CONFLICT, "approval_not_pending");
-            }
-            assert_eq!(ledger_state(&store, &alpha, &beta).await, before);
+            no_longer_pending(
+                &api,
+                &store,
+                &late["id"],
+                [&owner_pay, &staff_pay],
+                [&alpha, &beta],
+            )
+            .await;
             let again = api
                 .get(&one(&late["id"]), &staff_pay)
                 .await

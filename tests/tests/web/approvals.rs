@@ -37,25 +37,54 @@ async fn ask(client: &mut Client, path: &str, payee: &str, amount: &str) -> (Str
     (token, page.status)
 }
 
+/// Two members; Alpha's staff user capped at 100,00, logged in beside Alpha's owner.
+struct Capped {
+    store: web::store::Store,
+    alpha: people::Member,
+    beta: people::Member,
+    staff_user: people::User,
+    owner: Client,
+    staff: Client,
+}
+
+async fn capped_staff(url: &str) -> Capped {
+    let (store, state, alpha, beta) = two_members(url).await;
+    let staff_user = people::users_of_member(&store, alpha.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.role == people::Role::Staff)
+        .unwrap();
+    assert!(
+        people::set_payment_max(&store, alpha.id, staff_user.id, Some(10_000))
+            .await
+            .unwrap()
+    );
+    let mut owner = Client::new(state);
+    owner.login("owner@alpha.fr", PASSWORD).await;
+    let mut staff = owner.sibling();
+    staff.login(&staff_user.email, PASSWORD).await;
+    Capped {
+        store,
+        alpha,
+        beta,
+        staff_user,
+        owner,
+        staff,
+    }
+}
+
 story!(staff_payment_approval_on_the_web, |db: &tests::TestDb| {
     let url = db.url().to_owned();
     async move {
-        let (store, state, alpha, beta) = two_members(&url).await;
-        let alpha_users = people::users_of_member(&store, alpha.id).await.unwrap();
-        let staff_user = alpha_users
-            .iter()
-            .find(|u| u.role == people::Role::Staff)
-            .unwrap()
-            .clone();
-        assert!(
-            people::set_payment_max(&store, alpha.id, staff_user.id, Some(10_000))
-                .await
-                .unwrap()
-        );
-        let mut owner = Client::new(state.clone());
-        owner.login("owner@alpha.fr", PASSWORD).await;
-        let mut staff = owner.sibling();
-        staff.login(&staff_user.email, PASSWORD).await;
+        let Capped {
+            store,
+            alpha,
+            beta,
+            staff_user,
+            mut owner,
+            mut staff,
+        } = capped_staff(&url).await;
         let mut other = owner.sibling();
         other.login("owner@beta.fr", PASSWORD).await;
         let beta_id = beta.id.to_string();
@@ -340,22 +369,14 @@ story!(
     |db: &tests::TestDb| {
         let url = db.url().to_owned();
         async move {
-            let (store, state, alpha, beta) = two_members(&url).await;
-            let staff_user = people::users_of_member(&store, alpha.id)
-                .await
-                .unwrap()
-                .into_iter()
-                .find(|u| u.role == people::Role::Staff)
-                .unwrap();
-            assert!(
-                people::set_payment_max(&store, alpha.id, staff_user.id, Some(10_000))
-                    .await
-                    .unwrap()
-            );
-            let mut owner = Client::new(state.clone());
-            owner.login("owner@alpha.fr", PASSWORD).await;
-            let mut staff = owner.sibling();
-            staff.login(&staff_user.email, PASSWORD).await;
+            let Capped {
+                store,
+                alpha,
+                beta,
+                mut owner,
+                mut staff,
+                ..
+            } = capped_staff(&url).await;
             let beta_id = beta.id.to_string();
             ask(&mut staff, "/pay/approval", &beta_id, "150,00").await;
             ask(&mut staff, "/pay/approval", &beta_id, "160,00").await;
