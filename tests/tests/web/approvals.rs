@@ -373,9 +373,9 @@ story!(
                 store,
                 alpha,
                 beta,
+                staff_user,
                 mut owner,
                 mut staff,
-                ..
             } = capped_staff(&url).await;
             let beta_id = beta.id.to_string();
             ask(&mut staff, "/pay/approval", &beta_id, "150,00").await;
@@ -430,6 +430,48 @@ story!(
                 .to_string();
             assert!(line.contains(&until), "{line}");
 
+            // « En attente seulement » leaves it out, page after page (keyset, 50 a page).
+            let order = web::trade::PaymentOrder {
+                amount: ledger::Amount::from_minor(12_000),
+                reference: String::new(),
+                memo: String::new(),
+            };
+            for n in 0..web::http::approvals::APPROVALS_PAGE_SIZE {
+                let form_token = format!("later-{n}");
+                let new = approvals::NewApproval {
+                    payer: &alpha,
+                    payee: &beta,
+                    order: &order,
+                    requested_by: &staff_user,
+                    form_token: &form_token,
+                };
+                approvals::create(&store, &new).await.unwrap().unwrap();
+            }
+            let shown = |body: &str, id: i64| body.contains(&format!("id=\"approval-{id}\""));
+            let first_page = owner.get("/approvals?status=pending").await;
+            first_page.assert_contains(
+                "href=\"/approvals?status=pending\" aria-current=\"page\">En attente seulement",
+            );
+            assert!(!shown(&first_page.body, in_time.id));
+            let next = first_page
+                .body
+                .split("href=\"/approvals?status=pending&amp;before=")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap_or_else(|| panic!("no next page: {}", first_page.body))
+                .to_owned();
+            let second = owner
+                .get(&format!("/approvals?status=pending&before={next}"))
+                .await;
+            assert!(shown(&second.body, in_time.id));
+            assert!(!shown(&second.body, late.id));
+            let all = owner.get(&format!("/approvals?before={next}")).await;
+            assert!(shown(&all.body, in_time.id) && shown(&all.body, late.id));
+            assert_eq!(
+                owner.get("/approvals?status=bogus").await.status,
+                StatusCode::BAD_REQUEST
+            );
+
             // Neither approved, declined nor withdrawn any more; nothing moves.
             for action in ["approve", "decline", "withdraw"] {
                 let client = if action == "withdraw" {
@@ -464,7 +506,7 @@ story!(
                     .await
                     .unwrap()
                     .approvals,
-                0
+                web::http::approvals::APPROVALS_PAGE_SIZE
             );
         }
     }

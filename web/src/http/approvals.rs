@@ -67,6 +67,8 @@ catalogue! {
     approval_status_declined => "Refusé", "Declined";
     approval_status_withdrawn => "Retiré", "Withdrawn";
     approval_status_expired => "Expiré", "Expired";
+    approvals_show_all => "Toutes les demandes", "All requests";
+    approvals_show_waiting => "En attente seulement", "Waiting only";
 }
 
 impl Tr {
@@ -231,6 +233,8 @@ struct ListTemplate {
     owner: bool,
     figures: Figures,
     lines: Vec<ApprovalLine>,
+    /// Only the requests still waiting (`?status=pending`).
+    waiting_only: bool,
     next: Option<i64>,
     done: Option<&'static str>,
     message: Option<String>,
@@ -259,13 +263,34 @@ async fn list_page(
         Some("withdrawn") => Some(t.approval_withdrawn()),
         _ => None,
     };
-    list(&state, &auth, before, done, None).await
+    let filter = match query_value(raw.as_deref(), "status") {
+        None | Some("") | Some("all") => Filter::All,
+        Some("pending") => Filter::Pending,
+        Some(_) => return Err(AppError::BadRequest),
+    };
+    list(&state, &auth, View { filter, before }, done, None).await
+}
+
+/// Which requests the list shows: all or only those waiting, from the page after `before`.
+#[derive(Debug, Clone, Copy)]
+struct View {
+    filter: Filter,
+    before: Option<i64>,
+}
+
+impl Default for View {
+    fn default() -> View {
+        View {
+            filter: Filter::All,
+            before: None,
+        }
+    }
 }
 
 async fn list(
     state: &AppState,
     auth: &MemberAuth,
-    before: Option<i64>,
+    view: View,
     done: Option<&'static str>,
     message: Option<String>,
 ) -> AppResult<Response> {
@@ -278,8 +303,8 @@ async fn list(
         &state.store,
         auth.member.id,
         requested_by,
-        Filter::All,
-        before,
+        view.filter,
+        view.before,
         APPROVALS_PAGE_SIZE,
     )
     .await?;
@@ -320,6 +345,7 @@ async fn list(
         owner,
         figures: figures(t.lang, &account),
         lines,
+        waiting_only: view.filter == Filter::Pending,
         next,
         done,
         message,
@@ -386,7 +412,7 @@ async fn approve(
             return list(
                 &state,
                 &auth,
-                None,
+                View::default(),
                 None,
                 Some(t.approval_not_pending().into()),
             )
@@ -406,7 +432,16 @@ async fn approve(
     .await?;
     match outcome {
         Ok(_) => Ok(Redirect::to("/approvals?done=paid").into_response()),
-        Err(rejection) => list(&state, &auth, None, None, Some(t.rejection(&rejection))).await,
+        Err(rejection) => {
+            list(
+                &state,
+                &auth,
+                View::default(),
+                None,
+                Some(t.rejection(&rejection)),
+            )
+            .await
+        }
     }
 }
 
@@ -429,13 +464,20 @@ async fn decline(
     let t = auth.tr();
     let note = form.note.trim();
     if ledger::char_len(note) > APPROVAL_NOTE_LEN_MAX {
-        return list(&state, &auth, None, None, Some(t.approval_note_too_long())).await;
+        return list(
+            &state,
+            &auth,
+            View::default(),
+            None,
+            Some(t.approval_note_too_long()),
+        )
+        .await;
     }
     if !approvals::decline(&state.store, approval.id, &auth.auth.user, note).await? {
         return list(
             &state,
             &auth,
-            None,
+            View::default(),
             None,
             Some(t.approval_not_pending().into()),
         )
@@ -455,7 +497,7 @@ async fn withdraw(
     }
     if !approvals::withdraw(&state.store, approval.id, &auth.auth.user).await? {
         let message = auth.tr().approval_not_pending().to_owned();
-        return list(&state, &auth, None, None, Some(message)).await;
+        return list(&state, &auth, View::default(), None, Some(message)).await;
     }
     Ok(Redirect::to("/approvals?done=withdrawn").into_response())
 }
