@@ -204,7 +204,7 @@ impl Store {
                 Backend::Postgres(pool)
             }
         };
-        let writer = writer::WriterHandle::spawn(backend.clone(), options);
+        let writer = writer::WriterHandle::spawn(backend.clone(), options)?;
         Ok(Store { backend, writer })
     }
 
