@@ -334,20 +334,58 @@ async fn wal_checkpointer(pool: sqlx::SqlitePool) {
     }
 }
 
-/// How the writer lets the callers it just answered run before it closes a batch.
+/// How the writer lets the callers it just answered run before it closes a batch for want
+/// of company.
 #[derive(Debug, Clone, Copy)]
 enum Pause {
-    /// The writer has a thread of its own: give the core to the other threads.
+    /// The writer has a thread of its own: the callers run on the other threads, and need a
+    /// few microseconds to take their answer and submit again; the writer yields its core
+    /// and looks again until [`THREAD_IDLE_MAX`] has passed with nothing queued.
     Thread,
-    /// The writer is a task of the server's runtime: let the other tasks run.
+    /// The writer is a task of the server's runtime: yielding twice lets the tasks it woke
+    /// run first.
     Task,
 }
 
+/// How long the writer on a thread of its own looks for company before closing a batch.
+const THREAD_IDLE_MAX: Duration = Duration::from_micros(100);
+/// How many times the writer task yields before closing a batch.
+const TASK_IDLE_ROUNDS_MAX: u32 = 2;
+
+/// The time a batch has spent waiting for company since its last submission.
+struct Idle {
+    rounds: u32,
+    since: Option<std::time::Instant>,
+}
+
 impl Pause {
-    async fn take(self) {
+    /// Whether to wait once more for company; `false` closes the batch.
+    async fn wait(self, idle: &mut Idle) -> bool {
         match self {
-            Pause::Thread => std::thread::yield_now(),
-            Pause::Task => tokio::task::yield_now().await,
+            Pause::Thread => {
+                let since = *idle.since.get_or_insert_with(std::time::Instant::now);
+                if since.elapsed() >= THREAD_IDLE_MAX {
+                    return false;
+                }
+                std::thread::yield_now();
+            }
+            Pause::Task => {
+                if idle.rounds >= TASK_IDLE_ROUNDS_MAX {
+                    return false;
+                }
+                tokio::task::yield_now().await;
+            }
+        }
+        idle.rounds += 1;
+        true
+    }
+}
+
+impl Idle {
+    fn new() -> Idle {
+        Idle {
+            rounds: 0,
+            since: None,
         }
     }
 }
@@ -375,25 +413,26 @@ async fn run(
         };
         let started = tokio::time::Instant::now();
         let mut jobs = vec![first];
-        let mut idle_rounds = 0;
+        let mut idle = Idle::new();
         // A group met while filling the batch closes it and runs right after it.
         let mut group = None;
         while jobs.len() < options.batch_ops_max && started.elapsed() < options.batch_wait_max {
             match queue.try_recv() {
                 Ok(Message::Job(job)) => {
                     jobs.push(job);
-                    idle_rounds = 0;
+                    idle = Idle::new();
                 }
                 Ok(Message::Group(next)) => {
                     group = Some(next);
                     break;
                 }
                 Ok(Message::Release(done)) => releases.push(done),
-                Err(mpsc::error::TryRecvError::Empty) if idle_rounds < 2 => {
+                Err(mpsc::error::TryRecvError::Empty) => {
                     // Callers woken by the previous batch's answers may be about to submit:
-                    // give them a moment of scheduling, not of clock time.
-                    idle_rounds += 1;
-                    pause.take().await;
+                    // give them a moment (see `Pause`).
+                    if !pause.wait(&mut idle).await {
+                        break;
+                    }
                 }
                 Err(_) => break,
             }
