@@ -8,6 +8,7 @@ mod defenses;
 mod plans;
 mod pool;
 mod receipts;
+mod upgrades;
 
 use ledger::{
     Account, AccountId, Amount, IdempotencyKey, Operation, Outcome, Policy, Rejection,
