@@ -29,7 +29,8 @@ pub struct StoreOptions {
     /// A batch closes when it holds this many operations...
     pub batch_ops_max: usize,
     /// ...or when this long has passed since its first operation, or as soon as no other
-    /// operation is waiting (a lone caller is never made to wait for company).
+    /// operation is waiting (a lone caller is not made to wait for company: at most a
+    /// moment of scheduling, see `Pause`).
     pub batch_wait_max: Duration,
     /// Submissions that may wait for the writer; callers beyond it wait to enqueue.
     pub queue_capacity: usize,
@@ -203,7 +204,7 @@ impl WriterHandle {
     /// Starts the writer. On SQLite it gets a thread of its own, with a single-threaded
     /// runtime: every statement of a batch is a round trip to SQLite's worker thread, and
     /// each await is then resumed at once instead of queueing behind the request handlers
-    /// on the server's runtime (a third less time per batch under HTTP load: see
+    /// on the server's runtime (15 % more API payments per second on average: see
     /// docs/performance.md, "Ninth HTTP run"). On PostgreSQL it stays a task of the
     /// server's runtime: the database server's CPU bounds the batch there, and a
     /// connection's socket belongs to the runtime that opened it. The writer ends when the
