@@ -8,7 +8,7 @@ use tests::story;
 use web::approvals::{self, ApprovalStatus, Filter, APPROVAL_NOTE_LEN_MAX, APPROVAL_WAIT_SECS_MAX};
 use web::people;
 
-use super::client::{hidden_value, Client};
+use super::client::{self, hidden_value, Client};
 use super::{balance, two_members, PASSWORD};
 
 async fn requests_of(store: &web::store::Store, member_id: i64) -> Vec<approvals::Approval> {
@@ -508,6 +508,68 @@ story!(
                     .approvals,
                 web::http::approvals::APPROVALS_PAGE_SIZE
             );
+        }
+    }
+);
+
+story!(
+    the_running_server_expires_overdue_approvals_by_itself,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let Capped {
+                store,
+                alpha,
+                beta,
+                mut staff,
+                ..
+            } = capped_staff(&url).await;
+            let beta_id = beta.id.to_string();
+            ask(&mut staff, "/pay/approval", &beta_id, "150,00").await;
+            ask(&mut staff, "/pay/approval", &beta_id, "160,00").await;
+            let asked = requests_of(&store, alpha.id).await;
+            let (late, in_time) = (asked[1].clone(), asked[0].clone());
+            let now = chrono::Utc::now().timestamp();
+            tests::backdate_approval(&store, late.id, now - APPROVAL_WAIT_SECS_MAX - 1).await;
+            let status = |id| {
+                let store = store.clone();
+                async move {
+                    approvals::approval(&store, id)
+                        .await
+                        .unwrap()
+                        .unwrap()
+                        .status
+                }
+            };
+            assert_eq!(status(late.id).await, ApprovalStatus::Pending);
+
+            // The server as `troc serve` runs it, with its housekeeping loop, which sweeps
+            // at once and then every `SWEEP_INTERVAL`; nobody opens a page.
+            let (_, state) = client::state(&url).await;
+            let listener = web::http::bind(([127, 0, 0, 1], 0).into()).await.unwrap();
+            let (stop, stop_requested) = tokio::sync::oneshot::channel::<()>();
+            let server = tokio::spawn(web::http::serve_until(state, listener, async move {
+                let _ = stop_requested.await;
+            }));
+            let mut rounds = 0;
+            while status(late.id).await == ApprovalStatus::Pending {
+                rounds += 1;
+                assert!(
+                    rounds <= 200,
+                    "the housekeeping loop did not sweep within 10 s"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            assert_eq!(status(late.id).await, ApprovalStatus::Expired);
+            assert_eq!(status(in_time.id).await, ApprovalStatus::Pending);
+
+            // Asked to stop, the server and its loop end, cleanly.
+            stop.send(()).unwrap();
+            tokio::time::timeout(std::time::Duration::from_secs(30), server)
+                .await
+                .expect("the server stops within its grace period")
+                .unwrap()
+                .unwrap();
         }
     }
 );

@@ -220,6 +220,17 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> 
 /// clients get no answer, and what they submitted is either committed by the writer before
 /// the store closes or not at all (a batch is one database transaction).
 pub async fn serve_on(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    serve_until(state, listener, shutdown_signal()).await
+}
+
+/// Like [`serve_on`], stopping the same way when `stop_requested` completes instead of on a signal:
+/// for the stories that run the whole server, housekeeping included, in a test binary
+/// (where a signal handler would take the signal from every test).
+pub async fn serve_until(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    stop_requested: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
     let (stop, stopping) = tokio::sync::watch::channel(false);
@@ -228,7 +239,7 @@ pub async fn serve_on(state: AppState, listener: tokio::net::TcpListener) -> std
     let signal = {
         let stop = stop.clone();
         async move {
-            shutdown_signal().await;
+            stop_requested.await;
             let _ = stop.send(true);
         }
     };
