@@ -364,6 +364,27 @@ fn row(body: &str, id: i64) -> &str {
     &body[start..end]
 }
 
+/// The staff user asks twice, 150,00 then 160,00, and the requests are made as old as 30
+/// days and a second (the first: overdue) and 30 days less two minutes (the second: still
+/// in time). Returns them, and the time they were aged from.
+async fn one_late_one_in_time(
+    store: &web::store::Store,
+    alpha: &people::Member,
+    beta: &people::Member,
+    staff: &mut Client,
+) -> (approvals::Approval, approvals::Approval, i64) {
+    let beta_id = beta.id.to_string();
+    ask(staff, "/pay/approval", &beta_id, "150,00").await;
+    ask(staff, "/pay/approval", &beta_id, "160,00").await;
+    let asked = requests_of(store, alpha.id).await;
+    let (late, in_time) = (asked[1].clone(), asked[0].clone());
+    assert_eq!(late.amount_minor, 15_000);
+    let now = chrono::Utc::now().timestamp();
+    tests::backdate_approval(store, late.id, now - APPROVAL_WAIT_SECS_MAX - 1).await;
+    tests::backdate_approval(store, in_time.id, now - APPROVAL_WAIT_SECS_MAX + 120).await;
+    (late, in_time, now)
+}
+
 story!(
     a_waiting_approval_expires_after_thirty_days,
     |db: &tests::TestDb| {
@@ -377,16 +398,8 @@ story!(
                 mut owner,
                 mut staff,
             } = capped_staff(&url).await;
-            let beta_id = beta.id.to_string();
-            ask(&mut staff, "/pay/approval", &beta_id, "150,00").await;
-            ask(&mut staff, "/pay/approval", &beta_id, "160,00").await;
-            let asked = requests_of(&store, alpha.id).await;
-            let (late, in_time) = (asked[1].clone(), asked[0].clone());
-            assert_eq!(late.amount_minor, 15_000);
-            // One asked 30 days and a second ago, the other 30 days less two minutes ago.
-            let now = chrono::Utc::now().timestamp();
-            tests::backdate_approval(&store, late.id, now - APPROVAL_WAIT_SECS_MAX - 1).await;
-            tests::backdate_approval(&store, in_time.id, now - APPROVAL_WAIT_SECS_MAX + 120).await;
+            let (late, in_time, now) =
+                one_late_one_in_time(&store, &alpha, &beta, &mut staff).await;
 
             // The dashboards only read: the owner counts one waiting, the staff user is told
             // the other expired with nothing paid, before anything swept it.
@@ -524,13 +537,7 @@ story!(
                 mut staff,
                 ..
             } = capped_staff(&url).await;
-            let beta_id = beta.id.to_string();
-            ask(&mut staff, "/pay/approval", &beta_id, "150,00").await;
-            ask(&mut staff, "/pay/approval", &beta_id, "160,00").await;
-            let asked = requests_of(&store, alpha.id).await;
-            let (late, in_time) = (asked[1].clone(), asked[0].clone());
-            let now = chrono::Utc::now().timestamp();
-            tests::backdate_approval(&store, late.id, now - APPROVAL_WAIT_SECS_MAX - 1).await;
+            let (late, in_time, _) = one_late_one_in_time(&store, &alpha, &beta, &mut staff).await;
             let status = |id| {
                 let store = store.clone();
                 async move {
