@@ -2,6 +2,7 @@
 //! concurrency. Each runs on SQLite and on PostgreSQL.
 
 mod action_log;
+mod authors;
 mod concurrency;
 mod conformance;
 mod defenses;
