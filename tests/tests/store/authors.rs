@@ -23,13 +23,19 @@ story!(
                 reference: format!("R-{n}"),
                 memo: String::new(),
             };
+            let who = |n: i64| {
+                if n % 2 == 0 {
+                    "a@alpha.fr"
+                } else {
+                    "b@alpha.fr"
+                }
+            };
             // 40 payments entered by two people in turn, one unauthored, one over the credit
             // limit: one call, so one or a few batches.
             let mut submissions: Vec<Submission> = (0..40)
                 .map(|n| {
-                    let who = if n % 2 == 0 { "a@alpha.fr" } else { "b@alpha.fr" };
                     Submission::new(key(&format!("authored-{n}")), pay(n, 1))
-                        .authored(Some(Author::new(alpha.id, who)))
+                        .authored(Some(Author::new(alpha.id, who(n))))
                 })
                 .collect();
             submissions.push(Submission::new(key("nobody"), pay(40, 1)));
@@ -41,10 +47,9 @@ story!(
             let mut expected = Vec::new();
             for (n, answer) in answers.into_iter().enumerate() {
                 match answer.unwrap() {
-                    Ok(Outcome::Posted { tx, .. }) if n < 40 => expected.push((
-                        tx.0 as i64,
-                        if n % 2 == 0 { "a@alpha.fr" } else { "b@alpha.fr" }.to_owned(),
-                    )),
+                    Ok(Outcome::Posted { tx, .. }) if n < 40 => {
+                        expected.push((tx.0 as i64, who(n as i64).to_owned()))
+                    }
                     Ok(Outcome::Posted { .. }) => assert_eq!(n, 40, "only the unauthored one"),
                     Err(rejection) => assert_eq!(n, 41, "{rejection:?}"),
                     other => panic!("{n}: {other:?}"),
