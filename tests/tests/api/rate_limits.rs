@@ -50,18 +50,8 @@ story!(api_payments_are_limited_per_token, |db: &tests::TestDb| {
         api.get("/api/v1/me", &first).await.ok(StatusCode::OK);
 
         // Approving a staff user's payment pays too: it counts with the token's payments.
-        let staff_id = web::people::users_of_member(&store, alpha.id)
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|u| u.email == "staff@alpha.fr")
-            .unwrap()
-            .id;
-        assert!(
-            web::people::set_payment_max(&store, alpha.id, staff_id, Some(100))
-                .await
-                .unwrap()
-        );
+        let staff_user = crate::web_front::staff_of(&store, &alpha, Some(100)).await;
+        assert_eq!(staff_user.email, "staff@alpha.fr");
         let staff_pay = token(&store, "staff@alpha.fr", Scope::Pay).await;
         let asked = api
             .post(

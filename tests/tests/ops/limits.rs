@@ -12,7 +12,7 @@ use web::http::limits::{LimitSettings, RateLimit, REQUEST_BODY_LEN_MAX};
 use web::http::{app, AppState};
 
 use crate::web_front::client::{hidden_value, Client, Page};
-use crate::web_front::{balance, two_members, PASSWORD};
+use crate::web_front::{balance, staff_of, two_members, PASSWORD};
 
 fn peer(ip: &str) -> SocketAddr {
     SocketAddr::new(ip.parse().unwrap(), 40_000)
@@ -211,12 +211,7 @@ story!(payments_are_limited_per_ip, |db: &tests::TestDb| {
         assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(balance(&store, &alpha).await, -(max as i64) * 1_010);
         // Approving a staff user's payment, likewise.
-        let staff = web::people::users_of_member(&store, alpha.id)
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|u| u.role == web::people::Role::Staff)
-            .unwrap();
+        let staff = staff_of(&store, &alpha, None).await;
         let order = web::trade::PaymentOrder {
             amount: ledger::Amount::from_minor(500),
             reference: String::new(),

@@ -14,7 +14,7 @@ use web::store::{ActionNote, Store, Submission};
 use crate::audit::signing_key;
 use crate::store::{key, payment};
 use crate::web_front::client::{hidden_value, Client};
-use crate::web_front::{member, two_members, PASSWORD};
+use crate::web_front::{member, staff_of, two_members, PASSWORD};
 
 async fn raw(store: &Store, sql: &str) {
     web::dispatch!(store.backend(), pool => {
@@ -105,17 +105,7 @@ async fn seed(url: &str) -> Store {
     let gamma = member(&store, 3, "Gamma", "gamma", 2_000).await;
     let delta = member(&store, 4, "Delta défaillant", "delta", 300).await;
     // A staff user's payment limit (migration 0025).
-    let alpha_staff = people::users_of_member(&store, alpha.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|u| u.role == people::Role::Staff)
-        .unwrap();
-    assert!(
-        people::set_payment_max(&store, alpha.id, alpha_staff.id, Some(50_000))
-            .await
-            .unwrap()
-    );
+    let alpha_staff = staff_of(&store, &alpha, Some(50_000)).await;
 
     // The web front.
     let mut alpha_owner = Client::new(state.clone());

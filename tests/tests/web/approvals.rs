@@ -9,7 +9,7 @@ use web::approvals::{self, ApprovalStatus, Filter, APPROVAL_NOTE_LEN_MAX, APPROV
 use web::people;
 
 use super::client::{self, hidden_value, Client};
-use super::{balance, two_members, PASSWORD};
+use super::{balance, staff_of, two_members, PASSWORD};
 
 async fn requests_of(store: &web::store::Store, member_id: i64) -> Vec<approvals::Approval> {
     approvals::page(store, member_id, None, Filter::All, None, 50)
@@ -49,17 +49,7 @@ struct Capped {
 
 async fn capped_staff(url: &str) -> Capped {
     let (store, state, alpha, beta) = two_members(url).await;
-    let staff_user = people::users_of_member(&store, alpha.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|u| u.role == people::Role::Staff)
-        .unwrap();
-    assert!(
-        people::set_payment_max(&store, alpha.id, staff_user.id, Some(10_000))
-            .await
-            .unwrap()
-    );
+    let staff_user = staff_of(&store, &alpha, Some(10_000)).await;
     let mut owner = Client::new(state);
     owner.login("owner@alpha.fr", PASSWORD).await;
     let mut staff = owner.sibling();

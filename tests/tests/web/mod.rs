@@ -77,6 +77,25 @@ pub async fn member(store: &Store, n: u32, name: &str, slug: &str, limit_units: 
     member
 }
 
+/// `member`'s staff user (`member` makes one per company, `staff@<slug>.fr`), capped by its
+/// owner at `payment_max` minor units per operation (`None`: left without a cap).
+pub async fn staff_of(store: &Store, member: &Member, payment_max: Option<i64>) -> people::User {
+    let staff = people::users_of_member(store, member.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.role == Role::Staff)
+        .expect("the member has a staff user");
+    if payment_max.is_some() {
+        assert!(
+            people::set_payment_max(store, member.id, staff.id, payment_max)
+                .await
+                .unwrap()
+        );
+    }
+    staff
+}
+
 /// The app with a network and two members, Alpha (limit 1 000) and Beta (limit 500).
 pub async fn two_members(url: &str) -> (Store, AppState, Member, Member) {
     let (store, state) = client::state(url).await;
