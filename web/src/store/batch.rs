@@ -409,6 +409,17 @@ impl WriterConn {
                 ))
                 .execute(&mut *conn)
                 .await?;
+                // Statement journals in memory: every multi-row statement of a batch may
+                // abort (constraints, the append-only triggers), so SQLite copies each page
+                // it changes into a statement journal, which spills to a temporary file past
+                // 64 KiB: a write system call per page, for a journal never read unless a
+                // statement fails. The journal needs no durability (the batch's own
+                // transaction is what COMMIT makes durable). Only the writer's connection:
+                // readers' large sorts keep spilling to disk (docs/performance.md, "Eleventh
+                // HTTP run").
+                sqlx::query("PRAGMA temp_store = MEMORY")
+                    .execute(&mut *conn)
+                    .await?;
                 WriterConn::Sqlite(conn)
             }
             Backend::Postgres(pool) => WriterConn::Postgres(pool.acquire().await?),
@@ -1042,5 +1053,40 @@ impl WriteBatch for PgConnection {
 
     async fn write_authors(&mut self, rows: &[super::authors::AuthorRow]) -> StoreResult<()> {
         super::authors::write_postgres(self, rows).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_sqlite_writer_keeps_its_statement_journals_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("troc.db").display());
+        let store = super::super::Store::connect(&url).await.unwrap();
+        let Backend::Sqlite(pool) = &store.backend else {
+            panic!("a SQLite store");
+        };
+        let mut writer = WriterConn::acquire(&store.backend).await.unwrap();
+        let WriterConn::Sqlite(conn) = &mut writer else {
+            panic!("a SQLite writer");
+        };
+        const TEMP_STORE: &str = "PRAGMA temp_store";
+        // 2 is MEMORY; a reader's connection keeps the default (0: files).
+        let writer_store: i64 = sqlx::query_scalar(TEMP_STORE)
+            .fetch_one(&mut **conn)
+            .await
+            .unwrap();
+        assert_eq!(writer_store, 2);
+        let mut reader = pool.acquire().await.unwrap();
+        let reader_store: i64 = sqlx::query_scalar(TEMP_STORE)
+            .fetch_one(&mut *reader)
+            .await
+            .unwrap();
+        assert_eq!(reader_store, 0);
+        drop(reader);
+        drop(writer);
+        store.close().await;
     }
 }
