@@ -420,6 +420,14 @@ impl WriterConn {
                 sqlx::query("PRAGMA temp_store = MEMORY")
                     .execute(&mut *conn)
                     .await?;
+                // A page cache of its own size: the writer's connection stays warm across
+                // batches, where a reader's is emptied by every commit.
+                sqlx::query(&format!(
+                    "PRAGMA cache_size = -{}",
+                    super::SQLITE_WRITER_CACHE_KIB
+                ))
+                .execute(&mut *conn)
+                .await?;
                 WriterConn::Sqlite(conn)
             }
             Backend::Postgres(pool) => WriterConn::Postgres(pool.acquire().await?),
@@ -1061,7 +1069,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn the_sqlite_writer_keeps_its_statement_journals_in_memory() {
+    async fn the_sqlite_writer_has_its_own_cache_and_keeps_statement_journals_in_memory() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("troc.db").display());
         let store = super::super::Store::connect(&url).await.unwrap();
@@ -1072,19 +1080,21 @@ mod tests {
         let WriterConn::Sqlite(conn) = &mut writer else {
             panic!("a SQLite writer");
         };
-        const TEMP_STORE: &str = "PRAGMA temp_store";
-        // 2 is MEMORY; a reader's connection keeps the default (0: files).
-        let writer_store: i64 = sqlx::query_scalar(TEMP_STORE)
+        let mut reader = pool.acquire().await.unwrap();
+        // (temp_store, cache_size): 2 is MEMORY, 0 the default (files); a negative cache
+        // size is in KiB.
+        const SETTINGS: &str = "SELECT temp_store, cache_size \
+                                FROM pragma_temp_store, pragma_cache_size";
+        let of_writer: (i64, i64) = sqlx::query_as(SETTINGS)
             .fetch_one(&mut **conn)
             .await
             .unwrap();
-        assert_eq!(writer_store, 2);
-        let mut reader = pool.acquire().await.unwrap();
-        let reader_store: i64 = sqlx::query_scalar(TEMP_STORE)
+        let of_reader: (i64, i64) = sqlx::query_as(SETTINGS)
             .fetch_one(&mut *reader)
             .await
             .unwrap();
-        assert_eq!(reader_store, 0);
+        assert_eq!(of_writer, (2, -super::super::SQLITE_WRITER_CACHE_KIB));
+        assert_eq!(of_reader, (0, -super::super::SQLITE_READER_CACHE_KIB));
         drop(reader);
         drop(writer);
         store.close().await;

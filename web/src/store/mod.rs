@@ -62,9 +62,16 @@ use sqlx::sqlite::{
 pub const DATABASE_URL_DEFAULT: &str = "sqlite://data/troc.db";
 /// How long a SQLite connection waits for the write lock before giving up.
 pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// SQLite page cache per connection, in KiB (written negative in the pragma: a size, not
-/// a page count).
-pub const SQLITE_CACHE_KIB: i64 = 65_536;
+/// The SQLite writer's page cache, in KiB (written negative in the pragma: a size, not a
+/// page count). The writer keeps its connection, and its cache stays warm across batches.
+pub const SQLITE_WRITER_CACHE_KIB: i64 = 65_536;
+/// A SQLite reader connection's page cache, in KiB. Small on purpose: every commit by the
+/// writer empties the cache of each reader connection at its next read (SQLite does not
+/// know which pages changed), and emptying frees every cached page and walks the cache's
+/// hash table, which never shrinks from the most pages the connection ever held. The pages
+/// come back from the operating system's file cache (docs/performance.md, "Eleventh HTTP
+/// run").
+pub const SQLITE_READER_CACHE_KIB: i64 = 2_048;
 /// WAL pages before SQLite checkpoints (about 40 MB with 4 KiB pages).
 pub const SQLITE_WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
 /// WAL pages after which the writer checkpoints on its own (a fallback: the background
@@ -341,9 +348,10 @@ async fn connect_sqlite(url: &str) -> StoreResult<SqlitePool> {
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(SQLITE_BUSY_TIMEOUT)
-        // A larger page cache (per connection; the writer keeps its own connection warm)
-        // and fewer, larger checkpoints: the postings indexes are written at random places.
-        .pragma("cache_size", format!("-{SQLITE_CACHE_KIB}"))
+        // A small page cache for readers (the writer sets its own, larger: see
+        // `SQLITE_READER_CACHE_KIB`) and fewer, larger checkpoints: the postings indexes are
+        // written at random places.
+        .pragma("cache_size", format!("-{SQLITE_READER_CACHE_KIB}"))
         .pragma(
             "wal_autocheckpoint",
             SQLITE_WAL_AUTOCHECKPOINT_PAGES.to_string(),
