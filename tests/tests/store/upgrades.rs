@@ -2,9 +2,12 @@
 //! table keep its rows. Each story stops the schema at the version before the change
 //! (`Store::migrate_to`), writes rows as that release did, upgrades, and reads them back.
 
+use ledger::{Operation, Rejection};
 use tests::story;
 use web::approvals::{self, ApprovalStatus};
 use web::store::Store;
+
+use super::{assert_invariants, network, payment, submit};
 
 async fn raw(store: &Store, sql: &str) {
     web::dispatch!(store.backend(), pool => {
@@ -140,6 +143,129 @@ story!(
                 )
                 .await
             );
+            if store.kind() == web::store::BackendKind::Sqlite {
+                web::dispatch!(store.backend(), pool => {
+                    let problems: Vec<(String,)> = sqlx::query_as(
+                        "SELECT \"table\" FROM pragma_foreign_key_check")
+                        .fetch_all(pool).await.unwrap();
+                    assert!(problems.is_empty(), "{problems:?}");
+                    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+                        .fetch_one(pool).await.unwrap();
+                    assert_eq!(integrity, "ok");
+                });
+            }
+            store.close().await;
+        }
+    }
+);
+
+/// Every column of every transaction, as text (both backends), in id order.
+const TRANSACTION_ROWS: &str = "SELECT CAST(id AS TEXT), CAST(seq AS TEXT), kind, \
+     CAST(time AS TEXT), reference, memo, idempotency_key, CAST(reverses AS TEXT), \
+     CAST(posting_count AS TEXT), hash FROM transactions ORDER BY id";
+type TransactionRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+);
+const KEY_ROWS: &str =
+    "SELECT key, fingerprint, result, CAST(time AS TEXT) FROM idempotency ORDER BY key";
+
+async fn rows_of(store: &Store) -> (Vec<TransactionRow>, Vec<(String, String, String, String)>) {
+    web::dispatch!(store.backend(), pool => {
+        let transactions = sqlx::query_as(TRANSACTION_ROWS).fetch_all(pool).await.unwrap();
+        let keys = sqlx::query_as(KEY_ROWS).fetch_all(pool).await.unwrap();
+        (transactions, keys)
+    })
+}
+
+story!(
+    migration_19_keeps_the_transactions_their_chain_and_their_keys,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            // Release 18's schema, filled by the write path as release 18 wrote it (the
+            // batch's tables and columns are the same): payments, a refusal whose key stays
+            // failed, a reversal.
+            let store = Store::connect_without_migrating(&url).await.unwrap();
+            store.migrate_to(18).await.unwrap();
+            assert_eq!(store.applied_migrations().await.unwrap().last(), Some(&18));
+            let (_, members) = network(&store, 3, 100).await;
+            let (a, b, c) = (members[0].id(), members[1].id(), members[2].id());
+            let first = submit(&store, "p1", payment(a, b, 10)).await.unwrap();
+            submit(&store, "p2", payment(b, c, 5)).await.unwrap();
+            submit(&store, "p3", payment(c, a, 2)).await.unwrap();
+            let refused = submit(&store, "too-much", payment(a, b, 1_000)).await;
+            assert!(matches!(refused, Err(Rejection::InsufficientCredit { .. })));
+            let reversed = first.tx().expect("a payment posts a transaction");
+            let reverse = Operation::Reverse {
+                transaction: reversed,
+                memo: "entered twice".into(),
+            };
+            submit(&store, "r1", reverse.clone()).await.unwrap();
+            let before = rows_of(&store).await;
+            assert_eq!(before.0.len(), 4);
+            // (`verify_ledger` reads tables of later releases: the head is read as it is.)
+            let head_before: (i64, String) = web::dispatch!(store.backend(), pool => {
+                sqlx::query_as("SELECT seq, hash FROM ledger_head WHERE id = 1")
+                    .fetch_one(pool).await.unwrap()
+            });
+
+            store.migrate().await.unwrap();
+            assert_eq!(store.pending_migrations().await.unwrap(), 0);
+
+            // Every row came through as it was: ids, commit order, keys, hashes.
+            assert_eq!(rows_of(&store).await, before);
+            let chain_after = store
+                .verify_ledger()
+                .await
+                .unwrap()
+                .expect("the chain holds");
+            assert_eq!(
+                (chain_after.transactions as i64, &chain_after.head),
+                (head_before.0, &head_before.1)
+            );
+            assert_invariants(&store).await;
+
+            // The keys answer as before: a replay, a conflict, a key that failed stays failed.
+            assert_eq!(
+                submit(&store, "p1", payment(a, b, 10)).await.unwrap().tx(),
+                Some(reversed)
+            );
+            assert!(matches!(
+                submit(&store, "p1", payment(a, b, 11)).await,
+                Err(Rejection::IdempotencyConflict)
+            ));
+            assert_eq!(
+                submit(&store, "too-much", payment(a, b, 1_000)).await,
+                Err(Rejection::IdempotencyKeyFailed)
+            );
+            // The reversal is still found through the rebuilt table: not twice.
+            assert!(matches!(
+                submit(&store, "r2", reverse).await,
+                Err(Rejection::AlreadyReversed { transaction, .. }) if transaction == reversed
+            ));
+            // New payments extend the same chain.
+            submit(&store, "p4", payment(b, a, 3)).await.unwrap();
+            let extended = store
+                .verify_ledger()
+                .await
+                .unwrap()
+                .expect("the chain holds");
+            assert_eq!(extended.transactions, chain_after.transactions + 1);
+            assert_eq!(rows_of(&store).await.0[..4], before.0[..]);
+            assert_invariants(&store).await;
+
+            // The rebuilt table is append-only again, and its reversal stays unique.
+            assert!(raw_fails(&store, "UPDATE transactions SET memo = 'changed'").await);
+            assert!(raw_fails(&store, "DELETE FROM transactions").await);
             if store.kind() == web::store::BackendKind::Sqlite {
                 web::dispatch!(store.backend(), pool => {
                     let problems: Vec<(String,)> = sqlx::query_as(
