@@ -6,7 +6,7 @@ use tests::story;
 use web::store::ActionNote;
 use web::tokens::Scope;
 
-use super::{balance, logged, member_accountant, setup, texts, token};
+use super::{balance, logged, member_accountant, pays, setup, texts, token};
 
 /// Every operation the API serves: the document must list exactly these.
 const OPERATIONS: &[(&str, &str)] = &[
@@ -803,3 +803,260 @@ fn openapi_schema_names_are_unique() {
         assert_ne!(pair[0].0, pair[1].0, "{} and {}", pair[0].1, pair[1].1);
     }
 }
+
+/// Every `$ref` under `value`, recursively (the document is a tree of bounded depth).
+fn references<'a>(value: &'a serde_json::Value, found: &mut Vec<&'a str>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(target) = map.get("$ref").and_then(|r| r.as_str()) {
+                found.push(target);
+            }
+            map.values().for_each(|v| references(v, found));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| references(v, found)),
+        _ => {}
+    }
+}
+
+/// The words of a schema that lists them (`enum`), following one reference.
+fn words(schemas: &serde_json::Value, schema: &serde_json::Value) -> Vec<String> {
+    let schema = match schema["$ref"].as_str() {
+        Some(target) => &schemas[target.trim_start_matches("#/components/schemas/")],
+        None => schema,
+    };
+    schema["enum"]
+        .as_array()
+        .map(|words| {
+            words
+                .iter()
+                .map(|w| w.as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+// The document tells clients (and the fuzzer, `scripts/api-fuzz.sh`) the words a string
+// parameter takes (`enum`) and the shapes of cursors, keys and amounts (`pattern`). What it
+// describes must be accepted by the server, or every client built from it sends what is
+// refused; and what the server refuses stays refused.
+story!(
+    openapi_choices_are_what_the_server_accepts,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, api, alpha, beta) = setup(&url).await;
+            let owner = token(&store, "owner@alpha.fr", Scope::Pay).await;
+            let manager = token(&store, "gestion@troc.fr", Scope::Manage).await;
+            let document = api
+                .send(Method::GET, "/api/v1/openapi.json", None, &[], None)
+                .await
+                .ok(StatusCode::OK);
+            let schemas = &document["components"]["schemas"];
+
+            // Every reference resolves (a schema named only by a query parameter is registered).
+            let mut targets = Vec::new();
+            references(&document, &mut targets);
+            assert!(targets.len() > 200, "{} references", targets.len());
+            for target in &targets {
+                let name = target
+                    .strip_prefix("#/components/schemas/")
+                    .unwrap_or_else(|| panic!("{target}"));
+                assert!(schemas[name].is_object(), "{target} is not in the document");
+            }
+
+            // Query parameters with words: each word is answered 200 to the member's owner or to
+            // the manager; a word not in the list is answered 200 to neither.
+            let mut lists = 0;
+            for (path, item) in document["paths"].as_object().unwrap() {
+                let Some(parameters) = item["get"]["parameters"].as_array() else {
+                    continue;
+                };
+                if path.contains('{') {
+                    continue;
+                }
+                for parameter in parameters.iter().filter(|p| p["in"] == "query") {
+                    let name = parameter["name"].as_str().unwrap();
+                    let listed = words(schemas, &parameter["schema"]);
+                    if listed.is_empty() {
+                        continue;
+                    }
+                    lists += 1;
+                    for word in listed.iter().map(String::as_str).chain(["not-a-word"]) {
+                        let uri = format!("{path}?{name}={word}");
+                        let statuses = [
+                            api.get(&uri, &owner).await.status,
+                            api.get(&uri, &manager).await.status,
+                        ];
+                        let served = statuses.contains(&StatusCode::OK);
+                        assert_eq!(served, word != "not-a-word", "{uri}: {statuses:?}");
+                    }
+                }
+            }
+            assert!(lists >= 7, "{lists} query parameters with words");
+
+            // Words of bodies: the code that reads them knows each one.
+            let property =
+                |body: &str, field: &str| words(schemas, &schemas[body]["properties"][field]);
+            let every = property("StandingOrderBody", "every");
+            assert_eq!(every.len(), 2);
+            assert!(every
+                .iter()
+                .all(|w| web::standing::Every::parse(w).is_some()));
+            let payers = property("RulesChangeBody", "fund_payer");
+            assert_eq!(payers.len(), 2);
+            assert!(payers.iter().all(|w| ledger::FundPayer::parse(w).is_some()));
+            let sectors = property("ListingBody", "category");
+            assert_eq!(sectors.len(), web::people::SECTORS.len());
+            assert!(sectors.iter().all(|w| web::people::is_sector(w)));
+            let roles = property("StaffInvitationBody", "role");
+            assert_eq!(roles.len(), 2);
+            for (n, role) in roles.iter().enumerate() {
+                let body = json!({"email": format!("invited{n}@alpha.fr"), "role": role});
+                api.post("/api/v1/company/invitations", &owner, body)
+                    .await
+                    .ok(StatusCode::CREATED);
+            }
+
+            // Cursors: the shape of `after` is the shape of the `next` the server hands out.
+            let mut cursors = Vec::new();
+            for item in document["paths"].as_object().unwrap().values() {
+                for parameter in item["get"]["parameters"].as_array().into_iter().flatten() {
+                    if parameter["name"] == "after" {
+                        cursors.push(parameter["schema"]["pattern"].as_str().unwrap().to_owned());
+                    }
+                }
+            }
+            cursors.dedup();
+            assert_eq!(cursors.len(), 1, "{cursors:?}");
+            let cursor = regex::Regex::new(&cursors[0]).unwrap();
+            let beta_owner = token(&store, "owner@beta.fr", Scope::Pay).await;
+            for _ in 0..2 {
+                pays(&api, &beta_owner, &alpha, "1.00").await;
+            }
+            let history = format!("/api/v1/accounts/{}/transactions", alpha.account_id);
+            let page = api
+                .get(&format!("{history}?limit=1"), &owner)
+                .await
+                .ok(StatusCode::OK);
+            let next = page["next"].as_str().unwrap();
+            assert!(cursor.is_match(next), "{next}");
+            api.get(&format!("{history}?limit=1&after={next}"), &owner)
+                .await
+                .ok(StatusCode::OK);
+            for refused in ["0", "-1", "", "x1"] {
+                assert!(!cursor.is_match(refused), "{refused:?}");
+                api.get(&format!("{history}?after={refused}"), &owner)
+                    .await
+                    .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            }
+
+            // The Idempotency-Key of every write: one shape, at the limit and one past it.
+            let mut keys = Vec::new();
+            for item in document["paths"].as_object().unwrap().values() {
+                for method in ["post", "put"] {
+                    if item[method].is_null() {
+                        continue;
+                    }
+                    let header = item[method]["parameters"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .find(|p| p["name"] == "Idempotency-Key")
+                        .unwrap_or_else(|| panic!("no Idempotency-Key: {method} {item}"));
+                    assert_eq!(header["schema"]["maxLength"], 255);
+                    keys.push(header["schema"]["pattern"].as_str().unwrap().to_owned());
+                }
+            }
+            assert!(keys.len() > 50, "{} writes", keys.len());
+            keys.dedup();
+            assert_eq!(keys.len(), 1, "{keys:?}");
+            let key = regex::Regex::new(&keys[0]).unwrap();
+            let payment = json!({"payee": beta.id, "amount": "1.00"});
+            for (sample, accepted) in [
+                ("~".repeat(255), true),
+                ("!".to_owned(), true),
+                ("~".repeat(256), false),
+                ("a b".to_owned(), false),
+                ("é".to_owned(), false),
+            ] {
+                assert_eq!(key.is_match(&sample), accepted, "{sample:?}");
+                let answer = api
+                    .send(
+                        Method::POST,
+                        "/api/v1/payments",
+                        Some(&owner),
+                        &[("idempotency-key", &sample)],
+                        Some(payment.to_string()),
+                    )
+                    .await;
+                if accepted {
+                    answer.ok(StatusCode::CREATED);
+                } else {
+                    answer.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+                }
+            }
+
+            // Amounts in bodies: whatever a documented pattern lets through, the server reads;
+            // where the pattern refuses zero, the server takes it as a positive amount.
+            let mut patterns = Vec::new();
+            for schema in schemas.as_object().unwrap().values() {
+                for (field, property) in schema["properties"].as_object().into_iter().flatten() {
+                    let amount_field = ["amount", "price", "credit_limit", "max_balance"]
+                        .contains(&field.as_str());
+                    if let (true, Some(pattern)) = (amount_field, property["pattern"].as_str()) {
+                        patterns.push(pattern.to_owned());
+                    }
+                }
+            }
+            patterns.sort();
+            let uses = patterns.len();
+            patterns.dedup();
+            assert!(
+                uses >= 15 && patterns.len() == 2,
+                "{uses} uses of {patterns:?}"
+            );
+            let samples = [
+                "0",
+                "0.0",
+                "0.00",
+                "0.01",
+                "0.1",
+                "0.5",
+                "0.10",
+                "1",
+                "1.5",
+                "12.50",
+                "012",
+                "999999999999999",
+                "999999999999999.99",
+                "1000000000000000",
+                "1.",
+                ".5",
+                "1.234",
+                "-1",
+                "+1",
+                "1e3",
+                " 1",
+                "12,50",
+            ];
+            let mut positive = 0;
+            for pattern in &patterns {
+                let shape = regex::Regex::new(pattern).unwrap();
+                let zero_refused = !shape.is_match("0");
+                positive += usize::from(zero_refused);
+                for sample in samples.iter().filter(|s| shape.is_match(s)) {
+                    use web::http::api::types;
+                    assert!(types::amount("a", sample).is_ok(), "{pattern}: {sample}");
+                    if zero_refused {
+                        assert!(
+                            types::positive_amount("a", sample).is_ok(),
+                            "{pattern}: {sample}"
+                        );
+                    }
+                }
+            }
+            assert_eq!(positive, 1, "one pattern for positive amounts");
+            store.close().await;
+        }
+    }
+);

@@ -30,7 +30,10 @@ pub struct SignedOrderBody {
     #[schema(minimum = 1)]
     pub payee: i64,
     /// A decimal string: `"12.50"`, `"12.5"` or `"12"`.
-    #[schema(example = "12.50", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
+    #[schema(
+        example = "12.50",
+        pattern = r"^([1-9][0-9]{0,14}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$"
+    )]
     pub amount: String,
     /// At most 64 characters.
     #[serde(default)]
@@ -38,16 +41,21 @@ pub struct SignedOrderBody {
     pub reference: String,
     /// `order-` and more, at most 128 visible ASCII characters: the order is paid once
     /// under it, whoever submits it and however often.
-    #[schema(example = "order-2026-12-0042", min_length = 7, max_length = 128)]
+    #[schema(
+        example = "order-2026-12-0042",
+        min_length = 7,
+        max_length = 128,
+        pattern = r"^order-[!-~]{1,122}$"
+    )]
     pub idempotency_key: String,
     /// RFC 3339, at most microsecond precision; in the future and at most 31 days away.
-    #[schema(example = "2026-12-31T23:59:59Z")]
+    #[schema(example = "2026-12-31T23:59:59Z", format = DateTime)]
     pub expires_at: String,
     /// The payer's registered key that signed, 64 hex digits.
-    #[schema(min_length = 64, max_length = 64)]
+    #[schema(min_length = 64, max_length = 64, pattern = "^[0-9a-f]{64}$")]
     pub public_key: String,
     /// The Ed25519 signature of the order's message, 128 hex digits.
-    #[schema(min_length = 128, max_length = 128)]
+    #[schema(min_length = 128, max_length = 128, pattern = "^[0-9a-f]{128}$")]
     pub signature: String,
 }
 

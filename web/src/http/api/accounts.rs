@@ -177,6 +177,7 @@ pub struct TransactionItem {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TransactionPage {
     pub items: Vec<TransactionItem>,
+    #[schema(pattern = r"^[1-9][0-9]{0,17}$")]
     pub next: Option<String>,
 }
 
@@ -185,7 +186,7 @@ pub struct TransactionPage {
     params(
         ("id" = i64, Path, description = "Account id"),
         ("limit" = Option<i64>, Query, description = "1 to 200, default 50", minimum = 1, maximum = 200),
-        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
+        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page", pattern = r"^[1-9][0-9]{0,17}$"),
     ),
     responses(
         (status = 200, description = "Newest first", body = TransactionPage),
@@ -365,7 +366,7 @@ pub async fn tokens(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<J
 #[utoipa::path(post, path = "/api/v1/tokens/{id}/revoke", tag = "accounts",
     params(
         ("id" = i64, Path, description = "A token id of the caller's"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Revoked", body = TokenItem),

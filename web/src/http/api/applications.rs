@@ -72,7 +72,7 @@ pub struct ApplicationList {
 
 /// Applications to join, newest first (manage: the network's manager or accountant).
 #[utoipa::path(get, path = "/api/v1/applications", tag = "manage",
-    params(("status" = Option<String>, Query, description = "`pending`, `approved` or `refused`; all by default")),
+    params(("status" = Option<crate::http::api::types::ApplicationState>, Query, description = "`pending`, `approved` or `refused`; all by default")),
     responses(
         (status = 200, description = "The 200 newest applications", body = ApplicationList),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -144,7 +144,7 @@ pub struct ApprovalBody {
     request_body = ApprovalBody,
     params(
         ("id" = i64, Path, description = "Application id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 201, description = "Admitted: the new member", body = MemberCreated),
@@ -190,7 +190,7 @@ pub struct RefusalBody {
     request_body = RefusalBody,
     params(
         ("id" = i64, Path, description = "Application id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Refused", body = ApplicationItem),

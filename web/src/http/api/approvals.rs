@@ -85,6 +85,7 @@ pub(crate) fn item(a: &Approval) -> PaymentApproval {
 pub struct PaymentApprovalList {
     pub items: Vec<PaymentApproval>,
     /// The cursor of the following page (pass it as `after`); none on the last page.
+    #[schema(pattern = r"^[1-9][0-9]{0,17}$")]
     pub next: Option<String>,
 }
 
@@ -142,7 +143,7 @@ fn not_pending() -> ApiError {
 /// staff user). Nothing moves until the owner approves it.
 #[utoipa::path(post, path = "/api/v1/payment-approvals", tag = "payments",
     request_body = PaymentBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Asked: the payment waits for the owner", body = PaymentApproval),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -206,9 +207,9 @@ pub async fn create(
 /// Payments waiting for approval: the company's for its owner, a staff user's own.
 #[utoipa::path(get, path = "/api/v1/payment-approvals", tag = "payments",
     params(
-        ("status" = Option<String>, Query, description = "`pending` for those waiting only; `all` (the default) for every one"),
+        ("status" = Option<crate::http::api::types::PendingOrAll>, Query, description = "`pending` for those waiting only; `all` (the default) for every one"),
         ("limit" = Option<i64>, Query, description = "1 to 200, default 50", minimum = 1, maximum = 200),
-        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
+        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page", pattern = r"^[1-9][0-9]{0,17}$"),
     ),
     responses(
         (status = 200, description = "The requests, newest first, in keyset pages", body = PaymentApprovalList),
@@ -278,7 +279,7 @@ pub async fn show(
 #[utoipa::path(post, path = "/api/v1/payment-approvals/{id}/approve", tag = "payments",
     params(
         ("id" = i64, Path, description = "Request id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Approved and paid", body = PaymentApproval),
@@ -328,7 +329,7 @@ pub async fn approve(
     request_body = ApprovalDeclineBody,
     params(
         ("id" = i64, Path, description = "Request id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Declined", body = PaymentApproval),
@@ -373,7 +374,7 @@ pub async fn decline(
 #[utoipa::path(post, path = "/api/v1/payment-approvals/{id}/withdraw", tag = "payments",
     params(
         ("id" = i64, Path, description = "Request id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Withdrawn", body = PaymentApproval),

@@ -81,10 +81,11 @@ pub struct NewCategoryBody {
     /// 1 to 100 characters.
     #[schema(min_length = 1, max_length = 100)]
     pub name: String,
-    #[schema(example = "5000.00")]
+    #[schema(example = "5000.00", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
     pub credit_limit: String,
     /// None when absent.
     #[serde(default)]
+    #[schema(pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
     pub max_balance: Option<String>,
 }
 
@@ -93,16 +94,17 @@ pub struct NewCategoryBody {
 pub struct CategoryBody {
     #[schema(min_length = 1, max_length = 100)]
     pub name: String,
-    #[schema(example = "5000.00")]
+    #[schema(example = "5000.00", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
     pub credit_limit: String,
     #[serde(default)]
+    #[schema(pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
     pub max_balance: Option<String>,
 }
 
 /// Creates a category (manager), logged as `category.create`.
 #[utoipa::path(post, path = "/api/v1/categories", tag = "manage",
     request_body = NewCategoryBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Created", body = CategoryItem),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -141,7 +143,7 @@ pub async fn create(
     request_body = CategoryBody,
     params(
         ("code" = String, Path, description = "A category code"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Changed: the category as it is now", body = CategoryItem),

@@ -42,15 +42,16 @@ pub struct DirectoryEntry {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DirectoryPage {
     pub items: Vec<DirectoryEntry>,
+    #[schema(pattern = r"^[1-9][0-9]{0,17}$")]
     pub next: Option<String>,
 }
 
 /// The members' directory: the member companies that chose to appear in it.
 #[utoipa::path(get, path = "/api/v1/directory", tag = "directory",
     params(
-        ("sector" = Option<String>, Query, description = "A sector code: only that sector's members"),
+        ("sector" = Option<crate::http::api::types::SectorCode>, Query, description = "A sector code: only that sector's members"),
         ("limit" = Option<i64>, Query, description = "1 to 200, default 50", minimum = 1, maximum = 200),
-        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
+        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page", pattern = r"^[1-9][0-9]{0,17}$"),
     ),
     responses(
         (status = 200, description = "Members, in id order", body = DirectoryPage),
@@ -181,6 +182,7 @@ pub struct RulesChangeBody {
     #[schema(minimum = 0, maximum = 5000)]
     pub fund_bp: u32,
     /// `buyer` or `seller`.
+    #[schema(value_type = crate::http::api::types::FundPayer)]
     pub fund_payer: String,
     /// RFC 3339; not in the past, not before a change already announced. Absent: at once.
     #[schema(example = "2027-01-01T00:00:00Z")]
@@ -196,7 +198,7 @@ pub struct RulesChangeBody {
 /// force at its own time.
 #[utoipa::path(post, path = "/api/v1/rules", tag = "directory",
     request_body = RulesChangeBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Scheduled: the new version", body = RulesVersion),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -328,7 +330,7 @@ pub struct PrivacyBody {
 /// Sets what the caller's company shows in the directory (its owner, with a pay token).
 #[utoipa::path(put, path = "/api/v1/company/privacy", tag = "directory",
     request_body = PrivacyBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 200, description = "Set: the company as it is now", body = CompanyBody),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -371,7 +373,7 @@ pub struct ProfileBody {
     #[schema(example = "69002", pattern = "^[0-9]{5}$")]
     pub postcode: String,
     /// A sector code (`GET /api/v1/directory` lists the members by sector).
-    #[schema(example = "informatique")]
+    #[schema(example = "informatique", value_type = crate::http::api::types::SectorCode)]
     pub sector: String,
     /// At most 2,000 characters.
     #[serde(default)]
@@ -386,7 +388,7 @@ pub struct ProfileBody {
 /// and the company page show. Every bad field is named at once; nothing changes then.
 #[utoipa::path(put, path = "/api/v1/company", tag = "directory",
     request_body = ProfileBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 200, description = "Saved: the company as it is now", body = CompanyBody),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -455,8 +457,10 @@ pub async fn list_users(
 /// Someone the owner invites into the company.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct StaffInvitationBody {
+    #[schema(format = Email)]
     pub email: String,
     /// `staff` (pays and trades for the company) or `member_accountant` (reads its books).
+    #[schema(value_type = crate::http::api::types::InvitedRole)]
     pub role: String,
 }
 
@@ -483,7 +487,7 @@ fn company_owner(auth: &ApiAuth) -> ApiResult<people::Member> {
 /// pay token), as the company page does.
 #[utoipa::path(post, path = "/api/v1/company/invitations", tag = "directory",
     request_body = StaffInvitationBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Invited", body = StaffInvitation),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -541,7 +545,7 @@ pub async fn invite_user(
 #[utoipa::path(post, path = "/api/v1/company/users/{id}/remove", tag = "directory",
     params(
         ("id" = i64, Path, description = "A user id of the company"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Removed: the users left", body = CompanyUsers),
@@ -596,7 +600,7 @@ where
     request_body = PaymentLimitBody,
     params(
         ("id" = i64, Path, description = "A staff user id of the company"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Set: the company's users", body = CompanyUsers),

@@ -17,8 +17,8 @@ use crate::people::{self, Role};
 #[utoipa::path(get, path = "/api/v1/exports/{format}", tag = "exports",
     params(
         ("format" = String, Path, description = "`fec`, `hledger`, `beancount`, `csv` or `ofx`"),
-        ("from" = String, Query, description = "First day, `YYYY-MM-DD` (Paris)"),
-        ("to" = String, Query, description = "Last day, `YYYY-MM-DD` (Paris)"),
+        ("from" = String, Query, description = "First day, `YYYY-MM-DD` (Paris)", format = Date),
+        ("to" = String, Query, description = "Last day, `YYYY-MM-DD` (Paris)", format = Date),
         ("member" = Option<i64>, Query, description = "A member id: that member's books (the network's by default for its staff; a member's user gets its own)"),
     ),
     responses(

@@ -95,6 +95,7 @@ pub(crate) fn item(i: &Invoice) -> InvoiceItem {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InvoicePage {
     pub items: Vec<InvoiceItem>,
+    #[schema(pattern = r"^[1-9][0-9]{0,17}$")]
     pub next: Option<String>,
 }
 
@@ -102,10 +103,10 @@ pub struct InvoicePage {
 /// member's users read their company's; the network's staff name the member.
 #[utoipa::path(get, path = "/api/v1/invoices", tag = "payments",
     params(
-        ("side" = Option<String>, Query, description = "`issued` (default) or `received`"),
+        ("side" = Option<crate::http::api::types::InvoiceSide>, Query, description = "`issued` (default) or `received`"),
         ("member" = Option<i64>, Query, description = "The member's id (the network's staff only, who must give it)"),
         ("limit" = Option<i64>, Query, description = "1 to 200, default 50", minimum = 1, maximum = 200),
-        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
+        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page", pattern = r"^[1-9][0-9]{0,17}$"),
     ),
     responses(
         (status = 200, description = "Newest first", body = InvoicePage),
@@ -195,7 +196,7 @@ pub struct InvoiceBody {
 /// staff), dated today and numbered next in the company's series for the year.
 #[utoipa::path(post, path = "/api/v1/invoices", tag = "payments",
     request_body = InvoiceBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Issued", body = InvoiceItem),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -235,7 +236,7 @@ pub async fn create(
 #[utoipa::path(post, path = "/api/v1/invoices/{id}/credit-note", tag = "payments",
     params(
         ("id" = i64, Path, description = "Invoice id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 201, description = "Issued", body = InvoiceItem),

@@ -83,7 +83,7 @@ fn owner(auth: &ApiAuth) -> ApiResult<&Member> {
 /// Credit-limit requests: the caller's company's (a member's users), or every member's
 /// (manage: the network's manager or accountant).
 #[utoipa::path(get, path = "/api/v1/limit-requests", tag = "accounts",
-    params(("status" = Option<String>, Query, description = "`pending`, `granted`, `declined` or `withdrawn`; all by default")),
+    params(("status" = Option<crate::http::api::types::LimitRequestState>, Query, description = "`pending`, `granted`, `declined` or `withdrawn`; all by default")),
     responses(
         (status = 200, description = "The requests, newest first", body = LimitRequestList),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -166,7 +166,7 @@ pub struct LimitRequestBody {
 /// waits at a time, and a member makes at most 5 in 30 days.
 #[utoipa::path(post, path = "/api/v1/limit-requests", tag = "accounts",
     request_body = LimitRequestBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Asked: the request waits for the manager", body = LimitRequestItem),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -201,7 +201,7 @@ pub async fn ask(
 #[utoipa::path(post, path = "/api/v1/limit-requests/{id}/withdraw", tag = "accounts",
     params(
         ("id" = i64, Path, description = "Request id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Withdrawn", body = LimitRequestItem),
@@ -244,7 +244,7 @@ pub struct GrantBody {
     request_body = GrantBody,
     params(
         ("id" = i64, Path, description = "Request id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Granted", body = LimitRequestItem),
@@ -282,7 +282,7 @@ pub async fn grant(
     request_body = RefusalBody,
     params(
         ("id" = i64, Path, description = "Request id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Declined", body = LimitRequestItem),

@@ -27,15 +27,16 @@ pub struct NewMemberBody {
     /// 9 digits passing the Luhn check.
     pub siren: String,
     /// The owner's email: the invitation link is for them.
+    #[schema(format = Email)]
     pub email: String,
     /// A category code; the default category when absent.
     #[serde(default)]
     pub category: Option<String>,
     /// A decimal string; the category's default when absent.
-    #[schema(example = "1000.00")]
+    #[schema(example = "1000.00", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
     #[serde(default)]
     pub credit_limit: Option<String>,
-    #[schema(example = "5000.00")]
+    #[schema(example = "5000.00", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
     #[serde(default)]
     pub max_balance: Option<String>,
 }
@@ -71,7 +72,7 @@ fn console_key(key: Option<CallerKey>) -> ApiResult<RequestKey> {
 /// Creates a member company and its account; returns the owner's invitation link (manager).
 #[utoipa::path(post, path = "/api/v1/members", tag = "manage",
     request_body = NewMemberBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Created", body = MemberCreated),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -113,6 +114,7 @@ pub struct CreditLimitBody {
     pub credit_limit: String,
     /// The upper limit of the balance; none when absent.
     #[serde(default)]
+    #[schema(pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
     pub max_balance: Option<String>,
     /// Why (kept in the limit history and the action log), 1 to 500 characters.
     pub reason: String,
@@ -148,7 +150,7 @@ fn account_target(id: &str) -> ApiResult<Target> {
     request_body = CreditLimitBody,
     params(
         ("id" = i64, Path, description = "A member's account id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Set", body = LimitsChanged),
@@ -255,7 +257,7 @@ async fn set_status(
     request_body = ReasonBody,
     params(
         ("id" = i64, Path, description = "A member's account id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Frozen: the member may receive, not pay", body = StatusChanged),
@@ -280,7 +282,7 @@ pub async fn freeze(
     request_body = ReasonBody,
     params(
         ("id" = i64, Path, description = "A member's account id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Active again", body = StatusChanged),
@@ -355,7 +357,7 @@ pub struct WrittenOff {
     request_body = ReasonBody,
     params(
         ("id" = i64, Path, description = "Member id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Written off: the fund absorbs the debt, then the losses account; the account is closed", body = WrittenOff),
@@ -397,7 +399,10 @@ pub async fn default_member(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RecoveryBody {
     /// A decimal string, more than zero.
-    #[schema(example = "250.00", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
+    #[schema(
+        example = "250.00",
+        pattern = r"^([1-9][0-9]{0,14}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$"
+    )]
     pub amount: String,
     /// What it is (a liquidator's payment...), 1 to 280 characters; the transaction's memo.
     #[schema(min_length = 1, max_length = 280)]
@@ -418,7 +423,7 @@ pub struct Recovered {
     request_body = RecoveryBody,
     params(
         ("id" = i64, Path, description = "Member id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 201, description = "Recorded: the fund is credited", body = Recovered),
@@ -462,7 +467,7 @@ pub async fn recovery(
     request_body = ReasonBody,
     params(
         ("id" = i64, Path, description = "A member's account id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Closed: the member neither pays nor receives", body = StatusChanged),
@@ -601,7 +606,7 @@ pub async fn unfinished_imports(
 /// were never shown) and the creation is marked done.
 #[utoipa::path(post, path = "/api/v1/members/import/{batch}/finish", tag = "manage",
     params(("batch" = i64, Path, description = "The creation's id, from `GET /api/v1/members/import/unfinished`"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "The creation finished: its members", body = MembersImported),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -655,6 +660,7 @@ pub struct ActionItem {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActionPage {
     pub items: Vec<ActionItem>,
+    #[schema(pattern = r"^[1-9][0-9]{0,17}$")]
     pub next: Option<String>,
 }
 
@@ -665,7 +671,7 @@ pub struct ActionPage {
         ("action" = Option<String>, Query, description = "Only this action (at most 64 characters)"),
         ("member" = Option<i64>, Query, description = "Only this member id's entries"),
         ("limit" = Option<i64>, Query, description = "1 to 200, default 50", minimum = 1, maximum = 200),
-        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
+        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page", pattern = r"^[1-9][0-9]{0,17}$"),
     ),
     responses(
         (status = 200, description = "Entries, newest first", body = ActionPage),
@@ -760,6 +766,7 @@ pub struct MemberItem {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MemberList {
     pub items: Vec<MemberItem>,
+    #[schema(pattern = r"^[1-9][0-9]{0,17}$")]
     pub next: Option<String>,
     /// How many members match the filters, on every page.
     pub total: usize,
@@ -789,11 +796,11 @@ fn member_item(
 /// filtered by status, category or a search in name, SIREN and city (manager or accountant).
 #[utoipa::path(get, path = "/api/v1/members", tag = "manage",
     params(
-        ("status" = Option<String>, Query, description = "`active`, `frozen` or `closed`"),
+        ("status" = Option<crate::http::api::types::AccountState>, Query, description = "`active`, `frozen` or `closed`"),
         ("category" = Option<String>, Query, description = "A category code"),
         ("q" = Option<String>, Query, description = "Text in the name, SIREN or city, at most 100 characters"),
         ("limit" = Option<i64>, Query, description = "1 to 200, default 50", minimum = 1, maximum = 200),
-        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
+        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page", pattern = r"^[1-9][0-9]{0,17}$"),
     ),
     responses(
         (status = 200, description = "Members, in name order", body = MemberList),
@@ -973,7 +980,7 @@ pub struct MemberCategoryBody {
     request_body = MemberCategoryBody,
     params(
         ("id" = i64, Path, description = "A member id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Set: the member as it is now", body = MemberDetail),
@@ -1020,7 +1027,7 @@ pub struct ReviewBody {
     request_body = ReviewBody,
     params(
         ("id" = i64, Path, description = "A member id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Set: the member as it is now", body = MemberDetail),
@@ -1070,7 +1077,7 @@ pub struct TurnoverBody {
     request_body = TurnoverBody,
     params(
         ("id" = i64, Path, description = "A member id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Set: the member as it is now", body = MemberDetail),
@@ -1103,6 +1110,7 @@ pub async fn set_turnover(
 /// Who is invited to own a member company.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct OwnerInvitationBody {
+    #[schema(format = Email)]
     pub email: String,
 }
 
@@ -1120,7 +1128,7 @@ pub struct InvitationCreated {
     request_body = OwnerInvitationBody,
     params(
         ("id" = i64, Path, description = "A member id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 201, description = "Invited", body = InvitationCreated),
@@ -1371,7 +1379,7 @@ impl MembersImported {
 /// lists every problem with its line and field. Otherwise all of them, in one batch.
 #[utoipa::path(post, path = "/api/v1/members/import", tag = "manage",
     request_body(content = String, content_type = "text/csv", description = "The CSV file"),
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Every member created", body = MembersImported),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -1458,7 +1466,7 @@ pub struct TokenRevocationBody {
     params(
         ("id" = i64, Path, description = "A member id"),
         ("token_id" = i64, Path, description = "A token id of one of the member's users"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Revoked", body = MemberTokenItem),

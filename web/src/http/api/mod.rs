@@ -90,6 +90,20 @@ impl utoipa::Modify for BearerSecurity {
                        every POST and PUT accepts an `Idempotency-Key`. See docs/api.md."
     ),
     modifiers(&BearerSecurity),
+    // The words of the string parameters (`types::choices!`): query parameters name them
+    // by reference, and utoipa registers only the schemas of bodies and answers itself.
+    components(schemas(
+        types::OpenOrAll,
+        types::PendingOrAll,
+        types::ApplicationState,
+        types::LimitRequestState,
+        types::AccountState,
+        types::InvoiceSide,
+        types::InvitedRole,
+        types::StandingEvery,
+        types::FundPayer,
+        types::SectorCode,
+    )),
     tags(
         (name = "accounts", description = "The caller, accounts and transactions"),
         (name = "payments", description = "Payments, payment requests and payments waiting for approval"),

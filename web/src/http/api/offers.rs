@@ -61,6 +61,7 @@ pub(super) fn listing_item(l: &Listing) -> ListingItem {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ListingPage {
     pub items: Vec<ListingItem>,
+    #[schema(pattern = r"^[1-9][0-9]{0,17}$")]
     pub next: Option<String>,
 }
 
@@ -123,7 +124,7 @@ async fn list_of(
         ("category" = Option<String>, Query, description = "A sector code"),
         ("city" = Option<String>, Query, description = "A city"),
         ("limit" = Option<i64>, Query, description = "1 to 200, default 50", minimum = 1, maximum = 200),
-        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
+        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page", pattern = r"^[1-9][0-9]{0,17}$"),
     ),
     responses(
         (status = 200, description = "Open, active offers", body = ListingPage),
@@ -147,7 +148,7 @@ pub async fn list(
         ("category" = Option<String>, Query, description = "A sector code"),
         ("city" = Option<String>, Query, description = "A city"),
         ("limit" = Option<i64>, Query, description = "1 to 200, default 50", minimum = 1, maximum = 200),
-        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
+        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page", pattern = r"^[1-9][0-9]{0,17}$"),
     ),
     responses(
         (status = 200, description = "Open, active wants", body = ListingPage),
@@ -174,9 +175,13 @@ pub struct ListingBody {
     #[serde(default)]
     pub description: String,
     /// A sector code (`informatique`, `restauration`...).
+    #[schema(value_type = crate::http::api::types::SectorCode)]
     pub category: String,
     /// A decimal string (an offer's price, a want's budget); absent or null: on quote.
-    #[schema(example = "120.00", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
+    #[schema(
+        example = "120.00",
+        pattern = r"^([1-9][0-9]{0,14}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$"
+    )]
     #[serde(default)]
     pub price: Option<String>,
     /// VAT in basis points, 0 to 10 000 (2000 = 20 %).
@@ -273,7 +278,7 @@ async fn create_of(
 /// Lists an offer of the caller's company (pay scope).
 #[utoipa::path(post, path = "/api/v1/offers", tag = "offers",
     request_body = ListingBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Listed", body = ListingItem),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -293,7 +298,7 @@ pub async fn create(
 /// Lists a want of the caller's company: what it looks for (pay scope).
 #[utoipa::path(post, path = "/api/v1/wants", tag = "offers",
     request_body = ListingBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Listed", body = ListingItem),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -411,7 +416,7 @@ async fn update_of(
     request_body = ListingBody,
     params(
         ("id" = i64, Path, description = "Offer id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Changed", body = ListingItem),
@@ -436,7 +441,7 @@ pub async fn update(
     request_body = ListingBody,
     params(
         ("id" = i64, Path, description = "Want id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Changed", body = ListingItem),
@@ -483,7 +488,7 @@ async fn close_of(
 #[utoipa::path(post, path = "/api/v1/offers/{id}/close", tag = "offers",
     params(
         ("id" = i64, Path, description = "Offer id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Closed", body = ListingItem),
@@ -507,7 +512,7 @@ pub async fn close(
 #[utoipa::path(post, path = "/api/v1/wants/{id}/close", tag = "offers",
     params(
         ("id" = i64, Path, description = "Want id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Closed", body = ListingItem),

@@ -59,6 +59,7 @@ pub(crate) fn order_item(o: &Order) -> OrderItem {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderPage {
     pub items: Vec<OrderItem>,
+    #[schema(pattern = r"^[1-9][0-9]{0,17}$")]
     pub next: Option<String>,
 }
 
@@ -75,7 +76,7 @@ fn trader(auth: &ApiAuth) -> ApiResult<&Member> {
 #[utoipa::path(post, path = "/api/v1/offers/{id}/order", tag = "offers",
     params(
         ("id" = i64, Path, description = "Offer id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 201, description = "Ordered: the price is held on the caller's credit", body = OrderItem),
@@ -123,7 +124,7 @@ pub async fn place(
 #[utoipa::path(get, path = "/api/v1/orders", tag = "offers",
     params(
         ("limit" = Option<i64>, Query, description = "1 to 200, default 50", minimum = 1, maximum = 200),
-        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
+        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page", pattern = r"^[1-9][0-9]{0,17}$"),
     ),
     responses(
         (status = 200, description = "Orders, newest first", body = OrderPage),
@@ -226,7 +227,7 @@ async fn settle(
 #[utoipa::path(post, path = "/api/v1/orders/{id}/deliver", tag = "offers",
     params(
         ("id" = i64, Path, description = "Order id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Delivered and paid (or already)", body = OrderItem),
@@ -250,7 +251,7 @@ pub async fn deliver(
 #[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "offers",
     params(
         ("id" = i64, Path, description = "Order id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Cancelled (or already)", body = OrderItem),

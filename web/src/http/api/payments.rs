@@ -27,7 +27,10 @@ pub struct PaymentBody {
     #[schema(minimum = 1)]
     pub payee: i64,
     /// A decimal string: `"12.50"`, `"12.5"` or `"12"`.
-    #[schema(example = "12.50", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
+    #[schema(
+        example = "12.50",
+        pattern = r"^([1-9][0-9]{0,14}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$"
+    )]
     pub amount: String,
     /// At most 64 characters.
     #[serde(default)]
@@ -129,7 +132,7 @@ async fn balance_of(state: &AppState, member: &Member) -> ApiResult<String> {
 /// Pays another member (pay scope).
 #[utoipa::path(post, path = "/api/v1/payments", tag = "payments",
     request_body = PaymentBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Paid", body = PaymentDone),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -274,6 +277,7 @@ pub(crate) fn request_item(r: &PaymentRequest) -> RequestItem {
 pub struct RequestList {
     pub items: Vec<RequestItem>,
     /// The cursor of the following page (pass it as `after`); none on the last page.
+    #[schema(pattern = r"^[1-9][0-9]{0,17}$")]
     pub next: Option<String>,
 }
 
@@ -283,7 +287,10 @@ pub struct NewRequestBody {
     /// The buyer's member id.
     #[schema(minimum = 1)]
     pub payer: i64,
-    #[schema(example = "12.50", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
+    #[schema(
+        example = "12.50",
+        pattern = r"^([1-9][0-9]{0,14}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$"
+    )]
     pub amount: String,
     #[serde(default)]
     #[schema(max_length = 64)]
@@ -299,7 +306,7 @@ pub struct NewRequestBody {
 /// Asks another member to pay (pay scope).
 #[utoipa::path(post, path = "/api/v1/payment-requests", tag = "payments",
     request_body = NewRequestBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Requested", body = RequestItem),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -357,9 +364,9 @@ pub async fn create_request(
 /// The caller's payment requests, as buyer and as seller.
 #[utoipa::path(get, path = "/api/v1/payment-requests", tag = "payments",
     params(
-        ("status" = Option<String>, Query, description = "`open` for open requests only; all by default"),
+        ("status" = Option<crate::http::api::types::OpenOrAll>, Query, description = "`open` for open requests only; all by default"),
         ("limit" = Option<i64>, Query, description = "1 to 200, default 50", minimum = 1, maximum = 200),
-        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
+        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page", pattern = r"^[1-9][0-9]{0,17}$"),
     ),
     responses(
         (status = 200, description = "The member's requests, as buyer and as seller, newest first, in keyset pages", body = RequestList),
@@ -443,7 +450,7 @@ fn not_open() -> ApiError {
 #[utoipa::path(post, path = "/api/v1/payment-requests/{id}/accept", tag = "payments",
     params(
         ("id" = i64, Path, description = "Request id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Paid (or already paid)", body = RequestItem),
@@ -488,7 +495,7 @@ pub async fn accept_request(
 #[utoipa::path(post, path = "/api/v1/payment-requests/{id}/decline", tag = "payments",
     params(
         ("id" = i64, Path, description = "Request id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Declined", body = RequestItem),
@@ -550,7 +557,7 @@ pub struct RefundDone {
     request_body = RefundBody,
     params(
         ("id" = i64, Path, description = "The payment's transaction id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 201, description = "Refunded", body = RefundDone),

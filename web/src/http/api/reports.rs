@@ -89,8 +89,8 @@ pub struct TrialBalanceBody {
 /// credits and closing balance, as the accounting page prints it.
 #[utoipa::path(get, path = "/api/v1/reports/trial-balance", tag = "exports",
     params(
-        ("from" = String, Query, description = "First day, `YYYY-MM-DD` (Paris)"),
-        ("to" = String, Query, description = "Last day, `YYYY-MM-DD` (Paris); at most 3,660 days in all"),
+        ("from" = String, Query, description = "First day, `YYYY-MM-DD` (Paris)", format = Date),
+        ("to" = String, Query, description = "Last day, `YYYY-MM-DD` (Paris); at most 3,660 days in all", format = Date),
         ("member" = Option<i64>, Query, description = "A member id: that member's books (the network's by default for its staff; a member's user gets its own)"),
     ),
     responses(
@@ -196,8 +196,8 @@ pub struct StatementBody {
 /// member; a member's owner or accountant gets its own.
 #[utoipa::path(get, path = "/api/v1/reports/statement", tag = "exports",
     params(
-        ("from" = String, Query, description = "First day, `YYYY-MM-DD` (Paris)"),
-        ("to" = String, Query, description = "Last day, `YYYY-MM-DD` (Paris); at most 3,660 days in all"),
+        ("from" = String, Query, description = "First day, `YYYY-MM-DD` (Paris)", format = Date),
+        ("to" = String, Query, description = "Last day, `YYYY-MM-DD` (Paris); at most 3,660 days in all", format = Date),
         ("member" = Option<i64>, Query, description = "A member id (required for the network's staff)"),
     ),
     responses(

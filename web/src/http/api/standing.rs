@@ -177,7 +177,10 @@ pub struct StandingOrderBody {
     /// The member paid (its member id).
     pub payee: i64,
     /// Above zero, at most the network's largest payment.
-    #[schema(example = "450.00", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
+    #[schema(
+        example = "450.00",
+        pattern = r"^([1-9][0-9]{0,14}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$"
+    )]
     pub amount: String,
     /// At most 64 characters.
     #[serde(default)]
@@ -188,7 +191,7 @@ pub struct StandingOrderBody {
     #[schema(max_length = 280)]
     pub memo: String,
     /// `week` or `month`.
-    #[schema(example = "month")]
+    #[schema(example = "month", value_type = crate::http::api::types::StandingEvery)]
     pub every: String,
     /// From today to 366 days ahead; today's is paid at once.
     #[schema(format = Date, example = "2027-01-31")]
@@ -209,7 +212,7 @@ fn date(field: &str, text: &str) -> ApiResult<NaiveDate> {
 /// housekeeping, every 5 minutes. Counted with payments in the per-token rate limit.
 #[utoipa::path(post, path = "/api/v1/standing-orders", tag = "payments",
     request_body = StandingOrderBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Set up", body = StandingOrderItem),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -260,7 +263,7 @@ pub async fn create(
 #[utoipa::path(post, path = "/api/v1/standing-orders/{id}/cancel", tag = "payments",
     params(
         ("id" = i64, Path, description = "Standing order id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Stopped", body = StandingOrderItem),

@@ -7,6 +7,73 @@ use serde::de::DeserializeOwned;
 
 use super::error::{ApiError, ApiResult};
 
+/// A string parameter or field that takes one word of a fixed list. The unit struct is its
+/// type in the OpenAPI document (`{"type": "string", "enum": [...]}`), so clients and the
+/// fuzzer know the words; the handler reads the text itself and answers `validation_failed`
+/// for any other. The story `api::documents::openapi_choices_are_what_the_server_accepts`
+/// sends every word of every list to the server.
+macro_rules! choices {
+    ($($(#[$doc:meta])* $name:ident = [$($word:literal),+ $(,)?];)+) => {$(
+        $(#[$doc])*
+        pub struct $name;
+
+        impl $name {
+            /// The words, in the document's order.
+            pub const WORDS: &'static [&'static str] = &[$($word),+];
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                words_schema(Self::WORDS.iter().copied())
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    )+};
+}
+
+choices! {
+    /// `open` (open requests only) or `all`.
+    OpenOrAll = ["open", "all"];
+    /// `pending` (waiting only) or `all`.
+    PendingOrAll = ["pending", "all"];
+    /// An application's state.
+    ApplicationState = ["pending", "approved", "refused"];
+    /// A credit limit request's state.
+    LimitRequestState = ["pending", "granted", "declined", "withdrawn"];
+    /// An account's state.
+    AccountState = ["active", "frozen", "closed"];
+    /// The invoices a company issued or those it received.
+    InvoiceSide = ["issued", "received"];
+    /// What an invited user may do for the company.
+    InvitedRole = ["staff", "member_accountant"];
+    /// How often a standing order pays.
+    StandingEvery = ["week", "month"];
+    /// Who pays the guarantee fund's contribution on a trade.
+    FundPayer = ["buyer", "seller"];
+}
+
+/// A sector code (`informatique`, `restauration`...): the network's fixed list
+/// ([`crate::people::SECTORS`]).
+pub struct SectorCode;
+
+impl utoipa::PartialSchema for SectorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        words_schema(crate::people::SECTORS.iter().map(|(code, _, _)| *code))
+    }
+}
+
+impl utoipa::ToSchema for SectorCode {}
+
+fn words_schema(
+    words: impl Iterator<Item = &'static str>,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(words))
+        .into()
+}
+
 /// Most items one list page holds.
 pub const LIST_LIMIT_MAX: usize = 200;
 /// Items of a list page when `limit` is not given.
