@@ -92,8 +92,11 @@ status=0
 for token in "$MEMBER_TOKEN" "$MANAGER_TOKEN"; do
   fuzz "$token" --exclude-path "${REVOKING[0]}" --exclude-path "${REVOKING[1]}" || status=1
 done
+# No stateful phase here: the document's links lead to none of these two routes, and
+# schemathesis counts a stateful phase whose links are all filtered out as an error.
 for token in "$MEMBER_TOKEN" "$MANAGER_TOKEN"; do
-  fuzz "$token" --include-path "${REVOKING[0]}" --include-path "${REVOKING[1]}" || status=1
+  fuzz "$token" --include-path "${REVOKING[0]}" --include-path "${REVOKING[1]}" \
+    --phases examples,coverage,fuzzing || status=1
 done
 if [[ $status -ne 0 ]]; then
   echo "api-fuzz: schemathesis found problems (server log: last lines below)" >&2

@@ -864,6 +864,38 @@ story!(
                 assert!(schemas[name].is_object(), "{target} is not in the document");
             }
 
+            // Operation ids are unique (OpenAPI requires it; links name their target by it), and
+            // every link names an operation of the document and only parameters it takes.
+            let mut operations = std::collections::BTreeMap::new();
+            for (path, item) in document["paths"].as_object().unwrap() {
+                for (method, operation) in item.as_object().unwrap() {
+                    if let Some(id) = operation["operationId"].as_str() {
+                        let before = operations.insert(id.to_owned(), operation.clone());
+                        assert!(before.is_none(), "operationId {id} twice ({method} {path})");
+                    }
+                }
+            }
+            assert!(operations.len() > 100, "{} operations", operations.len());
+            let mut linked = 0;
+            for operation in operations.values() {
+                for answer in operation["responses"].as_object().unwrap().values() {
+                    for link in answer["links"]
+                        .as_object()
+                        .into_iter()
+                        .flat_map(|l| l.values())
+                    {
+                        let target = link["operationId"].as_str().unwrap();
+                        let target = operations.get(target).unwrap_or_else(|| panic!("{target}"));
+                        for name in link["parameters"].as_object().unwrap().keys() {
+                            let takes = target["parameters"].as_array().into_iter().flatten();
+                            assert!(takes.clone().any(|p| p["name"] == *name), "{name}: {link}");
+                        }
+                        linked += 1;
+                    }
+                }
+            }
+            assert!(linked >= 20, "{linked} links");
+
             // Query parameters with words: each word is answered 200 to the member's owner or to
             // the manager; a word not in the list is answered 200 to neither.
             let mut lists = 0;

@@ -71,7 +71,7 @@ pub struct ApplicationList {
 }
 
 /// Applications to join, newest first (manage: the network's manager or accountant).
-#[utoipa::path(get, path = "/api/v1/applications", tag = "manage",
+#[utoipa::path(get, path = "/api/v1/applications", operation_id = "list_applications", tag = "manage",
     params(("status" = Option<crate::http::api::types::ApplicationState>, Query, description = "`pending`, `approved` or `refused`; all by default")),
     responses(
         (status = 200, description = "The 200 newest applications", body = ApplicationList),
@@ -100,7 +100,7 @@ pub async fn list(
 }
 
 /// One application (manage: the network's manager or accountant).
-#[utoipa::path(get, path = "/api/v1/applications/{id}", tag = "manage",
+#[utoipa::path(get, path = "/api/v1/applications/{id}", operation_id = "show_application", tag = "manage",
     params(("id" = i64, Path, description = "Application id")),
     responses(
         (status = 200, description = "The application", body = ApplicationItem),
@@ -140,7 +140,7 @@ pub struct ApprovalBody {
 
 /// Admits a pending applicant (manager): the member and its account are created as by
 /// `POST /api/v1/members`, and the invitation link is for the applicant's email.
-#[utoipa::path(post, path = "/api/v1/applications/{id}/approve", tag = "manage",
+#[utoipa::path(post, path = "/api/v1/applications/{id}/approve", operation_id = "approve_application", tag = "manage",
     request_body = ApprovalBody,
     params(
         ("id" = i64, Path, description = "Application id"),

@@ -141,11 +141,11 @@ fn not_pending() -> ApiError {
 
 /// Asks the company's owner to approve a payment over the caller's limit (pay scope, a
 /// staff user). Nothing moves until the owner approves it.
-#[utoipa::path(post, path = "/api/v1/payment-approvals", tag = "payments",
+#[utoipa::path(post, path = "/api/v1/payment-approvals", operation_id = "create_payment_approval", tag = "payments",
     request_body = PaymentBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
-        (status = 201, description = "Asked: the payment waits for the owner", body = PaymentApproval),
+        (status = 201, description = "Asked: the payment waits for the owner", body = PaymentApproval, links(("show" = (operation_id = "show_payment_approval", parameters(("id" = "$response.body#/id")))), ("approve" = (operation_id = "approve_payment", parameters(("id" = "$response.body#/id")))), ("decline" = (operation_id = "decline_payment_approval", parameters(("id" = "$response.body#/id")))), ("withdraw" = (operation_id = "withdraw_payment_approval", parameters(("id" = "$response.body#/id")))))),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
@@ -205,7 +205,7 @@ pub async fn create(
 }
 
 /// Payments waiting for approval: the company's for its owner, a staff user's own.
-#[utoipa::path(get, path = "/api/v1/payment-approvals", tag = "payments",
+#[utoipa::path(get, path = "/api/v1/payment-approvals", operation_id = "list_payment_approvals", tag = "payments",
     params(
         ("status" = Option<crate::http::api::types::PendingOrAll>, Query, description = "`pending` for those waiting only; `all` (the default) for every one"),
         ("limit" = Option<i64>, Query, description = "1 to 200, default 50", minimum = 1, maximum = 200),
@@ -256,7 +256,7 @@ pub async fn list(
 
 /// One payment waiting for approval (or decided): the company's for its owner, its own for a
 /// staff user.
-#[utoipa::path(get, path = "/api/v1/payment-approvals/{id}", tag = "payments",
+#[utoipa::path(get, path = "/api/v1/payment-approvals/{id}", operation_id = "show_payment_approval", tag = "payments",
     params(("id" = i64, Path, description = "Request id")),
     responses(
         (status = 200, description = "The request", body = PaymentApproval),
@@ -276,7 +276,7 @@ pub async fn show(
 
 /// Approves a waiting payment (pay scope, the company's owner): the company pays it, entered
 /// by the staff user who asked. A ledger refusal leaves it waiting.
-#[utoipa::path(post, path = "/api/v1/payment-approvals/{id}/approve", tag = "payments",
+#[utoipa::path(post, path = "/api/v1/payment-approvals/{id}/approve", operation_id = "approve_payment", tag = "payments",
     params(
         ("id" = i64, Path, description = "Request id"),
         ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
@@ -325,7 +325,7 @@ pub async fn approve(
 
 /// Declines a waiting payment, with an optional note the staff user reads (pay scope, the
 /// company's owner).
-#[utoipa::path(post, path = "/api/v1/payment-approvals/{id}/decline", tag = "payments",
+#[utoipa::path(post, path = "/api/v1/payment-approvals/{id}/decline", operation_id = "decline_payment_approval", tag = "payments",
     request_body = ApprovalDeclineBody,
     params(
         ("id" = i64, Path, description = "Request id"),
@@ -371,7 +371,7 @@ pub async fn decline(
 }
 
 /// Withdraws a waiting payment (pay scope, the staff user who asked it).
-#[utoipa::path(post, path = "/api/v1/payment-approvals/{id}/withdraw", tag = "payments",
+#[utoipa::path(post, path = "/api/v1/payment-approvals/{id}/withdraw", operation_id = "withdraw_payment_approval", tag = "payments",
     params(
         ("id" = i64, Path, description = "Request id"),
         ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),

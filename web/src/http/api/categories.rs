@@ -56,7 +56,7 @@ fn category_item(category: &Category, counts: &[(i64, i64)]) -> CategoryItem {
 }
 
 /// Every member category (manager or accountant; at most 100).
-#[utoipa::path(get, path = "/api/v1/categories", tag = "manage",
+#[utoipa::path(get, path = "/api/v1/categories", operation_id = "list_categories", tag = "manage",
     responses(
         (status = 200, description = "The categories, by name", body = CategoryList),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -102,7 +102,7 @@ pub struct CategoryBody {
 }
 
 /// Creates a category (manager), logged as `category.create`.
-#[utoipa::path(post, path = "/api/v1/categories", tag = "manage",
+#[utoipa::path(post, path = "/api/v1/categories", operation_id = "create_category", tag = "manage",
     request_body = NewCategoryBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
@@ -139,7 +139,7 @@ pub async fn create(
 
 /// Changes a category's name and default limits (manager), logged as `category.update`.
 /// Its members keep their limits: the defaults are for members created after.
-#[utoipa::path(put, path = "/api/v1/categories/{code}", tag = "manage",
+#[utoipa::path(put, path = "/api/v1/categories/{code}", operation_id = "update_category", tag = "manage",
     request_body = CategoryBody,
     params(
         ("code" = String, Path, description = "A category code"),

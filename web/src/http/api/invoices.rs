@@ -101,7 +101,7 @@ pub struct InvoicePage {
 
 /// A company's invoices: issued (its sales, by default) or received (its purchases). A
 /// member's users read their company's; the network's staff name the member.
-#[utoipa::path(get, path = "/api/v1/invoices", tag = "payments",
+#[utoipa::path(get, path = "/api/v1/invoices", operation_id = "list_invoices", tag = "payments",
     params(
         ("side" = Option<crate::http::api::types::InvoiceSide>, Query, description = "`issued` (default) or `received`"),
         ("member" = Option<i64>, Query, description = "The member's id (the network's staff only, who must give it)"),
@@ -156,7 +156,7 @@ pub async fn list(
 }
 
 /// One invoice (the seller's or the buyer's users, or the network's staff); any other is 404.
-#[utoipa::path(get, path = "/api/v1/invoices/{id}", tag = "payments",
+#[utoipa::path(get, path = "/api/v1/invoices/{id}", operation_id = "show_invoice", tag = "payments",
     params(("id" = i64, Path, description = "Invoice id")),
     responses(
         (status = 200, description = "The invoice", body = InvoiceItem),
@@ -194,11 +194,11 @@ pub struct InvoiceBody {
 
 /// Issues the invoice of a payment the caller's company received (pay scope, owner or
 /// staff), dated today and numbered next in the company's series for the year.
-#[utoipa::path(post, path = "/api/v1/invoices", tag = "payments",
+#[utoipa::path(post, path = "/api/v1/invoices", operation_id = "create_invoice", tag = "payments",
     request_body = InvoiceBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
-        (status = 201, description = "Issued", body = InvoiceItem),
+        (status = 201, description = "Issued", body = InvoiceItem, links(("show" = (operation_id = "show_invoice", parameters(("id" = "$response.body#/id")))), ("credit_note" = (operation_id = "credit", parameters(("id" = "$response.body#/id")))))),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No payment the caller's company received with this id", body = Problem, content_type = "application/problem+json"),

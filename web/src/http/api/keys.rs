@@ -100,7 +100,7 @@ fn key_error(error: KeyError) -> ApiError {
 }
 
 /// An account's signing keys: the caller's own account, or any with a `manage` token.
-#[utoipa::path(get, path = "/api/v1/accounts/{id}/keys", tag = "accounts",
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/keys", operation_id = "list_account_keys", tag = "accounts",
     params(("id" = i64, Path, description = "Account id")),
     responses(
         (status = 200, description = "The account's keys", body = KeyList),

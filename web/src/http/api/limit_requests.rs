@@ -82,7 +82,7 @@ fn owner(auth: &ApiAuth) -> ApiResult<&Member> {
 
 /// Credit-limit requests: the caller's company's (a member's users), or every member's
 /// (manage: the network's manager or accountant).
-#[utoipa::path(get, path = "/api/v1/limit-requests", tag = "accounts",
+#[utoipa::path(get, path = "/api/v1/limit-requests", operation_id = "list_limit_requests", tag = "accounts",
     params(("status" = Option<crate::http::api::types::LimitRequestState>, Query, description = "`pending`, `granted`, `declined` or `withdrawn`; all by default")),
     responses(
         (status = 200, description = "The requests, newest first", body = LimitRequestList),
@@ -135,7 +135,7 @@ async fn visible(state: &AppState, auth: &ApiAuth, id: &str) -> ApiResult<LimitR
 }
 
 /// One credit-limit request (its company's users, or the network's staff).
-#[utoipa::path(get, path = "/api/v1/limit-requests/{id}", tag = "accounts",
+#[utoipa::path(get, path = "/api/v1/limit-requests/{id}", operation_id = "show_limit_request", tag = "accounts",
     params(("id" = i64, Path, description = "Request id")),
     responses(
         (status = 200, description = "The request", body = LimitRequestItem),
@@ -198,7 +198,7 @@ pub async fn ask(
 }
 
 /// Withdraws the company's waiting request (pay scope, the member's owner).
-#[utoipa::path(post, path = "/api/v1/limit-requests/{id}/withdraw", tag = "accounts",
+#[utoipa::path(post, path = "/api/v1/limit-requests/{id}/withdraw", operation_id = "withdraw_limit_request", tag = "accounts",
     params(
         ("id" = i64, Path, description = "Request id"),
         ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
@@ -278,7 +278,7 @@ pub async fn grant(
 
 /// Declines a waiting request with a reason the member reads (manager). Logged as
 /// `limit_request.decline`.
-#[utoipa::path(post, path = "/api/v1/limit-requests/{id}/decline", tag = "manage",
+#[utoipa::path(post, path = "/api/v1/limit-requests/{id}/decline", operation_id = "decline_limit_request", tag = "manage",
     request_body = RefusalBody,
     params(
         ("id" = i64, Path, description = "Request id"),

@@ -48,7 +48,7 @@ pub struct LockList {
 }
 
 /// The locked periods.
-#[utoipa::path(get, path = "/api/v1/period-locks", tag = "exports",
+#[utoipa::path(get, path = "/api/v1/period-locks", operation_id = "list_period_locks", tag = "exports",
     responses(
         (status = 200, description = "Every lock, oldest first", body = LockList),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),

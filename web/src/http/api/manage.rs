@@ -463,7 +463,7 @@ pub async fn recovery(
 }
 
 /// Closes a member's account for good: its balance must be zero and no hold open (manager).
-#[utoipa::path(post, path = "/api/v1/accounts/{id}/close", tag = "manage",
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/close", operation_id = "close_account", tag = "manage",
     request_body = ReasonBody,
     params(
         ("id" = i64, Path, description = "A member's account id"),
@@ -803,7 +803,7 @@ fn member_item(
         ("after" = Option<String>, Query, description = "The `next` cursor of the previous page", pattern = r"^[1-9][0-9]{0,17}$"),
     ),
     responses(
-        (status = 200, description = "Members, in name order", body = MemberList),
+        (status = 200, description = "Members, in name order", body = MemberList, links(("member" = (operation_id = "show_member", parameters(("id" = "$response.body#/items/0/id")))), ("account" = (operation_id = "account", parameters(("id" = "$response.body#/items/0/account/id")))), ("history" = (operation_id = "transactions", parameters(("id" = "$response.body#/items/0/account/id")))), ("keys" = (operation_id = "list_account_keys", parameters(("id" = "$response.body#/items/0/account/id")))))),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),

@@ -229,10 +229,46 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
 fn document_json() -> &'static str {
     static JSON: OnceLock<String> = OnceLock::new();
     JSON.get_or_init(|| {
-        document()
-            .to_pretty_json()
-            .unwrap_or_else(|_| "{}".to_owned())
+        let mut value = serde_json::to_value(document()).unwrap_or_default();
+        links_in_camel_case(&mut value);
+        serde_json::to_string_pretty(&value).unwrap_or_else(|_| "{}".to_owned())
     })
+}
+
+/// utoipa 5.5 writes a response link's fields in snake case (`operation_id`), where OpenAPI
+/// names them `operationId`, `operationRef` and `requestBody`: renamed here, in the one place
+/// the document is rendered.
+fn links_in_camel_case(document: &mut serde_json::Value) {
+    let Some(paths) = document
+        .get_mut("paths")
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return;
+    };
+    let operations = paths
+        .values_mut()
+        .filter_map(serde_json::Value::as_object_mut)
+        .flat_map(|item| item.values_mut());
+    let responses = operations
+        .filter_map(|operation| operation.get_mut("responses"))
+        .filter_map(serde_json::Value::as_object_mut)
+        .flat_map(|responses| responses.values_mut());
+    let links = responses
+        .filter_map(|response| response.get_mut("links"))
+        .filter_map(serde_json::Value::as_object_mut)
+        .flat_map(|links| links.values_mut())
+        .filter_map(serde_json::Value::as_object_mut);
+    for link in links {
+        for (snake, camel) in [
+            ("operation_id", "operationId"),
+            ("operation_ref", "operationRef"),
+            ("request_body", "requestBody"),
+        ] {
+            if let Some(field) = link.remove(snake) {
+                link.insert(camel.to_owned(), field);
+            }
+        }
+    }
 }
 
 /// The API's routes (an unknown `/api/` path falls to the site's fallback, whose 404 the

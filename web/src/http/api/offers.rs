@@ -118,7 +118,7 @@ async fn list_of(
 }
 
 /// The marketplace's open offers.
-#[utoipa::path(get, path = "/api/v1/offers", tag = "offers",
+#[utoipa::path(get, path = "/api/v1/offers", operation_id = "list_offers", tag = "offers",
     params(
         ("q" = Option<String>, Query, description = "Words of the title or description (at most 100 characters)"),
         ("category" = Option<String>, Query, description = "A sector code"),
@@ -276,11 +276,11 @@ async fn create_of(
 }
 
 /// Lists an offer of the caller's company (pay scope).
-#[utoipa::path(post, path = "/api/v1/offers", tag = "offers",
+#[utoipa::path(post, path = "/api/v1/offers", operation_id = "create_offer", tag = "offers",
     request_body = ListingBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
-        (status = 201, description = "Listed", body = ListingItem),
+        (status = 201, description = "Listed", body = ListingItem, links(("show" = (operation_id = "show_offer", parameters(("id" = "$response.body#/id")))), ("update" = (operation_id = "update_offer", parameters(("id" = "$response.body#/id")))), ("close" = (operation_id = "close_listing", parameters(("id" = "$response.body#/id")))), ("order" = (operation_id = "place", parameters(("id" = "$response.body#/id")))))),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
@@ -348,7 +348,7 @@ async fn own(
 }
 
 /// One offer of the marketplace.
-#[utoipa::path(get, path = "/api/v1/offers/{id}", tag = "offers",
+#[utoipa::path(get, path = "/api/v1/offers/{id}", operation_id = "show_offer", tag = "offers",
     params(("id" = i64, Path, description = "Offer id")),
     responses(
         (status = 200, description = "The offer", body = ListingItem),
@@ -412,7 +412,7 @@ async fn update_of(
 }
 
 /// Changes an offer of the caller's company (pay scope): the whole content, as when listed.
-#[utoipa::path(put, path = "/api/v1/offers/{id}", tag = "offers",
+#[utoipa::path(put, path = "/api/v1/offers/{id}", operation_id = "update_offer", tag = "offers",
     request_body = ListingBody,
     params(
         ("id" = i64, Path, description = "Offer id"),
@@ -485,7 +485,7 @@ async fn close_of(
 
 /// Closes an offer of the caller's company (pay scope); closing it again answers it as it
 /// is. Orders already placed stay as they are.
-#[utoipa::path(post, path = "/api/v1/offers/{id}/close", tag = "offers",
+#[utoipa::path(post, path = "/api/v1/offers/{id}/close", operation_id = "close_listing", tag = "offers",
     params(
         ("id" = i64, Path, description = "Offer id"),
         ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),

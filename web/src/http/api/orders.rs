@@ -79,7 +79,7 @@ fn trader(auth: &ApiAuth) -> ApiResult<&Member> {
         ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
-        (status = 201, description = "Ordered: the price is held on the caller's credit", body = OrderItem),
+        (status = 201, description = "Ordered: the price is held on the caller's credit", body = OrderItem, links(("show" = (operation_id = "show_order", parameters(("id" = "$response.body#/id")))), ("deliver" = (operation_id = "deliver", parameters(("id" = "$response.body#/id")))), ("cancel" = (operation_id = "cancel_order", parameters(("id" = "$response.body#/id")))))),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such open, priced offer", body = Problem, content_type = "application/problem+json"),
@@ -121,7 +121,7 @@ pub async fn place(
 }
 
 /// The caller's orders, as buyer and as seller.
-#[utoipa::path(get, path = "/api/v1/orders", tag = "offers",
+#[utoipa::path(get, path = "/api/v1/orders", operation_id = "list_orders", tag = "offers",
     params(
         ("limit" = Option<i64>, Query, description = "1 to 200, default 50", minimum = 1, maximum = 200),
         ("after" = Option<String>, Query, description = "The `next` cursor of the previous page", pattern = r"^[1-9][0-9]{0,17}$"),
@@ -164,7 +164,7 @@ async fn own_order(state: &AppState, member: &Member, id: &str) -> ApiResult<Ord
 }
 
 /// One order of the caller's company.
-#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "offers",
+#[utoipa::path(get, path = "/api/v1/orders/{id}", operation_id = "show_order", tag = "offers",
     params(("id" = i64, Path, description = "Order id")),
     responses(
         (status = 200, description = "The order", body = OrderItem),
@@ -248,7 +248,7 @@ pub async fn deliver(
 }
 
 /// The buyer or the seller cancels a held order: the hold is released (pay scope).
-#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "offers",
+#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", operation_id = "cancel_order", tag = "offers",
     params(
         ("id" = i64, Path, description = "Order id"),
         ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),

@@ -134,7 +134,7 @@ async fn balance_of(state: &AppState, member: &Member) -> ApiResult<String> {
     request_body = PaymentBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
-        (status = 201, description = "Paid", body = PaymentDone),
+        (status = 201, description = "Paid", body = PaymentDone, links(("show" = (operation_id = "show_transaction", parameters(("id" = "$response.body#/transaction_id")))), ("refund" = (operation_id = "refund", parameters(("id" = "$response.body#/transaction_id")))), ("reverse" = (operation_id = "reverse", parameters(("id" = "$response.body#/transaction_id")))))),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
@@ -308,7 +308,7 @@ pub struct NewRequestBody {
     request_body = NewRequestBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
-        (status = 201, description = "Requested", body = RequestItem),
+        (status = 201, description = "Requested", body = RequestItem, links(("show" = (operation_id = "show_request", parameters(("id" = "$response.body#/id")))), ("accept" = (operation_id = "accept_request", parameters(("id" = "$response.body#/id")))), ("decline" = (operation_id = "decline_request", parameters(("id" = "$response.body#/id")))))),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),

@@ -112,7 +112,7 @@ pub struct StandingOrderList {
 }
 
 /// The caller's company's standing orders, paid and received (a member's users).
-#[utoipa::path(get, path = "/api/v1/standing-orders", tag = "payments",
+#[utoipa::path(get, path = "/api/v1/standing-orders", operation_id = "list_standing_orders", tag = "payments",
     responses(
         (status = 200, description = "Paid and received, each with its last run", body = StandingOrderList),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -148,7 +148,7 @@ pub async fn list(
 
 /// One standing order with its last 24 runs (the paying or receiving company's users, or
 /// the network's staff); any other is 404.
-#[utoipa::path(get, path = "/api/v1/standing-orders/{id}", tag = "payments",
+#[utoipa::path(get, path = "/api/v1/standing-orders/{id}", operation_id = "show_standing_order", tag = "payments",
     params(("id" = i64, Path, description = "Standing order id")),
     responses(
         (status = 200, description = "The order", body = StandingOrderItem),
@@ -210,11 +210,11 @@ fn date(field: &str, text: &str) -> ApiResult<NaiveDate> {
 /// Sets up a standing order paid by the caller's company (pay scope, owner or staff). A
 /// first date of today is paid before the answer (see `runs`); later ones by the server's
 /// housekeeping, every 5 minutes. Counted with payments in the per-token rate limit.
-#[utoipa::path(post, path = "/api/v1/standing-orders", tag = "payments",
+#[utoipa::path(post, path = "/api/v1/standing-orders", operation_id = "create_standing_order", tag = "payments",
     request_body = StandingOrderBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
-        (status = 201, description = "Set up", body = StandingOrderItem),
+        (status = 201, description = "Set up", body = StandingOrderItem, links(("show" = (operation_id = "show_standing_order", parameters(("id" = "$response.body#/id")))), ("cancel" = (operation_id = "cancel_standing_order", parameters(("id" = "$response.body#/id")))))),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Too many active orders (`too_many_standing_orders`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
@@ -260,7 +260,7 @@ pub async fn create(
 }
 
 /// Stops an active standing order, paid or received (pay scope, owner or staff).
-#[utoipa::path(post, path = "/api/v1/standing-orders/{id}/cancel", tag = "payments",
+#[utoipa::path(post, path = "/api/v1/standing-orders/{id}/cancel", operation_id = "cancel_standing_order", tag = "payments",
     params(
         ("id" = i64, Path, description = "Standing order id"),
         ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),

@@ -75,7 +75,7 @@ fn item(
 
 /// One transaction with its postings: for `manage` tokens, and for the users of a member
 /// whose account it touches (any other id is 404, like a missing one).
-#[utoipa::path(get, path = "/api/v1/transactions/{id}", tag = "accounts",
+#[utoipa::path(get, path = "/api/v1/transactions/{id}", operation_id = "show_transaction", tag = "accounts",
     params(("id" = i64, Path, description = "Transaction id")),
     responses(
         (status = 200, description = "The transaction", body = TransactionDetail),
