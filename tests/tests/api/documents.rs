@@ -925,6 +925,26 @@ story!(
                 }
             }
             assert!(lists >= 7, "{lists} query parameters with words");
+            // The export's format, in its path: each word is a file (or a reason why not, such
+            // as the network's SIREN not being set), another word is not found.
+            let export = &document["paths"]["/api/v1/exports/{format}"]["get"]["parameters"];
+            let format = export
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == "format")
+                .unwrap();
+            let formats = words(schemas, &format["schema"]);
+            assert_eq!(formats.len(), 5, "{formats:?}");
+            for word in formats.iter().map(String::as_str).chain(["not-a-word"]) {
+                let uri = format!("/api/v1/exports/{word}?from=2026-01-01&to=2026-12-31");
+                let status = api.get(&uri, &owner).await.status;
+                assert_eq!(
+                    status == StatusCode::NOT_FOUND,
+                    word == "not-a-word",
+                    "{uri}"
+                );
+            }
 
             // Words of bodies: the code that reads them knows each one.
             let property =

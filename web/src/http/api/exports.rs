@@ -16,7 +16,8 @@ use crate::people::{self, Role};
 /// An accountant export (FEC, hledger, Beancount, CSV, OFX), the file itself.
 #[utoipa::path(get, path = "/api/v1/exports/{format}", tag = "exports",
     params(
-        ("format" = String, Path, description = "`fec`, `hledger`, `beancount`, `csv` or `ofx`"),
+        ("format" = crate::http::api::types::ExportFormat, Path, description = "`fec`, `hledger`, `beancount`, `csv` or `ofx`"),
+        ("dates" = Option<crate::http::api::types::CsvDates>, Query, description = "A CSV's dates: `french` (DD/MM/YYYY, the default) or `iso` (YYYY-MM-DD)"),
         ("from" = String, Query, description = "First day, `YYYY-MM-DD` (Paris)", format = Date),
         ("to" = String, Query, description = "Last day, `YYYY-MM-DD` (Paris)", format = Date),
         ("member" = Option<i64>, Query, description = "A member id: that member's books (the network's by default for its staff; a member's user gets its own)"),

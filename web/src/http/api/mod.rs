@@ -102,6 +102,8 @@ impl utoipa::Modify for BearerSecurity {
         types::InvitedRole,
         types::StandingEvery,
         types::FundPayer,
+        types::ExportFormat,
+        types::CsvDates,
         types::SectorCode,
     )),
     tags(

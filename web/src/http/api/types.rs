@@ -51,6 +51,10 @@ choices! {
     StandingEvery = ["week", "month"];
     /// Who pays the guarantee fund's contribution on a trade.
     FundPayer = ["buyer", "seller"];
+    /// An accountant export's format (`export::Format::from_name`).
+    ExportFormat = ["fec", "hledger", "beancount", "csv", "ofx"];
+    /// How a CSV export writes its dates: `french` (DD/MM/YYYY, the default) or `iso`.
+    CsvDates = ["french", "iso"];
 }
 
 /// A sector code (`informatique`, `restauration`...): the network's fixed list
