@@ -38,7 +38,7 @@ pub struct Me {
 /// The caller: user, role, token scope, member and account ids, its payment limit.
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
     responses(
-        (status = 200, description = "The caller", body = Me),
+        (status = 200, description = "The caller", body = Me, links(("account" = (operation_id = "account", parameters(("id" = "$response.body#/account_id")))), ("history" = (operation_id = "transactions", parameters(("id" = "$response.body#/account_id")))), ("keys" = (operation_id = "list_account_keys", parameters(("id" = "$response.body#/account_id")))))),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
