@@ -960,6 +960,16 @@ story!(
             let sectors = property("ListingBody", "category");
             assert_eq!(sectors.len(), web::people::SECTORS.len());
             assert!(sectors.iter().all(|w| web::people::is_sector(w)));
+            // Words of answers: what the server writes is one of them (the fuzzer checks every
+            // answer against the document), and the code reads each back.
+            let user_roles = property("Me", "role");
+            assert_eq!(user_roles.len(), 5);
+            assert!(user_roles
+                .iter()
+                .all(|w| web::people::Role::parse(w).is_some()));
+            let scopes = property("Me", "scope");
+            assert_eq!(scopes, property("TokenItem", "scope"));
+            assert!(scopes.iter().all(|w| Scope::parse(w).is_some()));
             let roles = property("StaffInvitationBody", "role");
             assert_eq!(roles.len(), 2);
             for (n, role) in roles.iter().enumerate() {

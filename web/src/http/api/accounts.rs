@@ -21,8 +21,10 @@ pub struct Me {
     pub user_id: i64,
     pub email: String,
     /// `manager`, `accountant`, `owner`, `staff` or `member_accountant`.
+    #[schema(value_type = crate::http::api::types::UserRole)]
     pub role: String,
     /// The token's scope: `read`, `pay` or `manage`.
+    #[schema(value_type = crate::http::api::types::TokenScope)]
     pub scope: String,
     pub token_id: i64,
     pub member_id: Option<i64>,
@@ -313,6 +315,7 @@ pub struct TokenItem {
     pub id: i64,
     pub name: String,
     /// `read`, `pay` or `manage`.
+    #[schema(value_type = crate::http::api::types::TokenScope)]
     pub scope: String,
     pub created_at: String,
     pub last_used_at: Option<String>,

@@ -104,6 +104,8 @@ impl utoipa::Modify for BearerSecurity {
         types::FundPayer,
         types::ExportFormat,
         types::CsvDates,
+        types::UserRole,
+        types::TokenScope,
         types::SectorCode,
     )),
     tags(

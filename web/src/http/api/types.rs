@@ -53,6 +53,10 @@ choices! {
     FundPayer = ["buyer", "seller"];
     /// An accountant export's format (`export::Format::from_name`).
     ExportFormat = ["fec", "hledger", "beancount", "csv", "ofx"];
+    /// A user's role (`people::Role`).
+    UserRole = ["manager", "accountant", "owner", "staff", "member_accountant"];
+    /// An API token's scope (`tokens::Scope`).
+    TokenScope = ["read", "pay", "manage"];
     /// How a CSV export writes its dates: `french` (DD/MM/YYYY, the default) or `iso`.
     CsvDates = ["french", "iso"];
 }
