@@ -835,24 +835,24 @@ fn words(schemas: &serde_json::Value, schema: &serde_json::Value) -> Vec<String>
         .unwrap_or_default()
 }
 
-// The document tells clients (and the fuzzer, `scripts/api-fuzz.sh`) the words a string
-// parameter takes (`enum`) and the shapes of cursors, keys and amounts (`pattern`). What it
-// describes must be accepted by the server, or every client built from it sends what is
-// refused; and what the server refuses stays refused.
+/// The served OpenAPI document.
+async fn openapi_document(api: &super::Api) -> serde_json::Value {
+    api.send(Method::GET, "/api/v1/openapi.json", None, &[], None)
+        .await
+        .ok(StatusCode::OK)
+}
+
+// The document holds together: every `$ref` resolves (a schema named only by a query
+// parameter is registered too), no two operations share an id, and every link names an
+// operation of the document and parameters it takes (schemathesis follows the links).
 story!(
-    openapi_choices_are_what_the_server_accepts,
+    openapi_references_ids_and_links_hold,
     |db: &tests::TestDb| {
         let url = db.url().to_owned();
         async move {
-            let (store, api, alpha, beta) = setup(&url).await;
-            let owner = token(&store, "owner@alpha.fr", Scope::Pay).await;
-            let manager = token(&store, "gestion@troc.fr", Scope::Manage).await;
-            let document = api
-                .send(Method::GET, "/api/v1/openapi.json", None, &[], None)
-                .await
-                .ok(StatusCode::OK);
+            let (store, api, _, _) = setup(&url).await;
+            let document = openapi_document(&api).await;
             let schemas = &document["components"]["schemas"];
-
             // Every reference resolves (a schema named only by a query parameter is registered).
             let mut targets = Vec::new();
             references(&document, &mut targets);
@@ -896,6 +896,23 @@ story!(
             }
             assert!(linked >= 20, "{linked} links");
 
+            store.close().await;
+        }
+    }
+);
+
+// The words a string parameter takes (`enum`, docs/api.md "What the document promises")
+// are what the server accepts: clients and the fuzzer built from the document send them.
+story!(
+    openapi_words_are_what_the_server_accepts,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, api, _, _) = setup(&url).await;
+            let document = openapi_document(&api).await;
+            let schemas = &document["components"]["schemas"];
+            let owner = token(&store, "owner@alpha.fr", Scope::Pay).await;
+            let manager = token(&store, "gestion@troc.fr", Scope::Manage).await;
             // Query parameters with words: each word is answered 200 to the member's owner or to
             // the manager; a word not in the list is answered 200 to neither.
             let mut lists = 0;
@@ -979,6 +996,23 @@ story!(
                     .ok(StatusCode::CREATED);
             }
 
+            store.close().await;
+        }
+    }
+);
+
+// The shapes the document gives (`pattern`) to cursors, the Idempotency-Key and amounts
+// are no looser than the server: what they let through is accepted, and what the server
+// refuses they refuse.
+story!(
+    openapi_shapes_are_what_the_server_accepts,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, api, alpha, beta) = setup(&url).await;
+            let document = openapi_document(&api).await;
+            let schemas = &document["components"]["schemas"];
+            let owner = token(&store, "owner@alpha.fr", Scope::Pay).await;
             // Cursors: the shape of `after` is the shape of the `next` the server hands out.
             let mut cursors = Vec::new();
             for item in document["paths"].as_object().unwrap().values() {

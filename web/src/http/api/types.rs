@@ -10,7 +10,7 @@ use super::error::{ApiError, ApiResult};
 /// A string parameter or field that takes one word of a fixed list. The unit struct is its
 /// type in the OpenAPI document (`{"type": "string", "enum": [...]}`), so clients and the
 /// fuzzer know the words; the handler reads the text itself and answers `validation_failed`
-/// for any other. The story `api::documents::openapi_choices_are_what_the_server_accepts`
+/// for any other. The story `api::documents::openapi_words_are_what_the_server_accepts`
 /// sends every word of every list to the server.
 macro_rules! choices {
     ($($(#[$doc:meta])* $name:ident = [$($word:literal),+ $(,)?];)+) => {$(
