@@ -984,6 +984,12 @@ story!(
             assert!(user_roles
                 .iter()
                 .all(|w| web::people::Role::parse(w).is_some()));
+            assert_eq!(every, property("StandingOrderItem", "every"));
+            assert_eq!(payers, property("RulesVersion", "fund_payer"));
+            assert_eq!(
+                property("StaffInvitationBody", "role"),
+                property("StaffInvitation", "role")
+            );
             let scopes = property("Me", "scope");
             assert_eq!(scopes, property("TokenItem", "scope"));
             assert!(scopes.iter().all(|w| Scope::parse(w).is_some()));

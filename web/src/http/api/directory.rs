@@ -116,6 +116,7 @@ pub struct RulesVersion {
     /// The guarantee fund's contribution on each trade, in basis points.
     pub fund_bp: u32,
     /// Who pays the contribution: `buyer` or `seller`.
+    #[schema(value_type = crate::http::api::types::FundPayer)]
     pub fund_payer: String,
     /// The most one payment may move.
     #[schema(example = "100000.00")]
@@ -468,6 +469,7 @@ pub struct StaffInvitationBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StaffInvitation {
     pub email: String,
+    #[schema(value_type = crate::http::api::types::InvitedRole)]
     pub role: String,
     /// Shown once: whoever opens it chooses a password and joins the company.
     pub invitation_url: String,

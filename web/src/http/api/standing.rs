@@ -53,6 +53,7 @@ pub struct StandingOrderItem {
     pub reference: String,
     pub memo: String,
     /// `week` or `month`.
+    #[schema(value_type = crate::http::api::types::StandingEvery)]
     pub every: String,
     #[schema(format = Date, example = "2027-01-31")]
     pub first_date: String,
