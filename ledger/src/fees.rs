@@ -24,6 +24,9 @@ pub enum FundPayer {
 }
 
 impl FundPayer {
+    /// Every payer, in the order the API lists them.
+    pub const ALL: [FundPayer; 2] = [FundPayer::Buyer, FundPayer::Seller];
+
     pub fn as_str(self) -> &'static str {
         match self {
             FundPayer::Buyer => "buyer",
@@ -32,9 +35,7 @@ impl FundPayer {
     }
 
     pub fn parse(text: &str) -> Option<FundPayer> {
-        [FundPayer::Buyer, FundPayer::Seller]
-            .into_iter()
-            .find(|p| p.as_str() == text)
+        FundPayer::ALL.into_iter().find(|p| p.as_str() == text)
     }
 }
 

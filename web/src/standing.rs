@@ -50,6 +50,9 @@ pub enum Every {
 }
 
 impl Every {
+    /// Every period, in the order the API lists them.
+    pub const ALL: [Every; 2] = [Every::Week, Every::Month];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Every::Week => "week",
@@ -58,9 +61,7 @@ impl Every {
     }
 
     pub fn parse(text: &str) -> Option<Every> {
-        [Every::Week, Every::Month]
-            .into_iter()
-            .find(|e| e.as_str() == text)
+        Every::ALL.into_iter().find(|e| e.as_str() == text)
     }
 }
 

@@ -405,6 +405,9 @@ impl Format {
         }
     }
 
+    /// Every format's name (`from_name` reads each).
+    pub const NAMES: [&'static str; 5] = ["fec", "hledger", "beancount", "csv", "ofx"];
+
     pub fn name(&self) -> &'static str {
         match self {
             Format::Fec => "fec",

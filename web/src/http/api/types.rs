@@ -6,25 +6,28 @@ use ledger::Amount;
 use serde::de::DeserializeOwned;
 
 use super::error::{ApiError, ApiResult};
+use crate::export::Format;
+use crate::people::{Role, SECTORS};
+use crate::standing::Every;
+use crate::tokens::Scope;
 
 /// A string parameter or field that takes one word of a fixed list. The unit struct is its
 /// type in the OpenAPI document (`{"type": "string", "enum": [...]}`), so clients and the
 /// fuzzer know the words; the handler reads the text itself and answers `validation_failed`
-/// for any other. The story `api::documents::openapi_words_are_what_the_server_accepts`
+/// for any other. Where the code has the list (roles, scopes, sectors...), the words are
+/// taken from it. The story `api::documents::openapi_words_are_what_the_server_accepts`
 /// sends every word of every list to the server.
 macro_rules! choices {
-    ($($(#[$doc:meta])* $name:ident = [$($word:literal),+ $(,)?];)+) => {$(
+    ($($(#[$doc:meta])* $name:ident = $words:expr;)+) => {$(
         $(#[$doc])*
         pub struct $name;
 
-        impl $name {
-            /// The words, in the document's order.
-            pub const WORDS: &'static [&'static str] = &[$($word),+];
-        }
-
         impl utoipa::PartialSchema for $name {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                words_schema(Self::WORDS.iter().copied())
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some($words))
+                    .into()
             }
         }
 
@@ -45,41 +48,22 @@ choices! {
     AccountState = ["active", "frozen", "closed"];
     /// The invoices a company issued or those it received.
     InvoiceSide = ["issued", "received"];
-    /// What an invited user may do for the company.
-    InvitedRole = ["staff", "member_accountant"];
-    /// How often a standing order pays.
-    StandingEvery = ["week", "month"];
-    /// Who pays the guarantee fund's contribution on a trade.
-    FundPayer = ["buyer", "seller"];
-    /// An accountant export's format (`export::Format::from_name`).
-    ExportFormat = ["fec", "hledger", "beancount", "csv", "ofx"];
-    /// A user's role (`people::Role`).
-    UserRole = ["manager", "accountant", "owner", "staff", "member_accountant"];
-    /// An API token's scope (`tokens::Scope`).
-    TokenScope = ["read", "pay", "manage"];
     /// How a CSV export writes its dates: `french` (DD/MM/YYYY, the default) or `iso`.
     CsvDates = ["french", "iso"];
-}
-
-/// A sector code (`informatique`, `restauration`...): the network's fixed list
-/// ([`crate::people::SECTORS`]).
-pub struct SectorCode;
-
-impl utoipa::PartialSchema for SectorCode {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        words_schema(crate::people::SECTORS.iter().map(|(code, _, _)| *code))
-    }
-}
-
-impl utoipa::ToSchema for SectorCode {}
-
-fn words_schema(
-    words: impl Iterator<Item = &'static str>,
-) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-    utoipa::openapi::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::String)
-        .enum_values(Some(words))
-        .into()
+    /// What an invited user may do for the company.
+    InvitedRole = [Role::Staff, Role::MemberAccountant].map(Role::as_str);
+    /// A user's role.
+    UserRole = Role::ALL.map(Role::as_str);
+    /// An API token's scope.
+    TokenScope = Scope::ALL.map(Scope::as_str);
+    /// How often a standing order pays.
+    StandingEvery = Every::ALL.map(Every::as_str);
+    /// Who pays the guarantee fund's contribution on a trade.
+    FundPayer = ledger::FundPayer::ALL.map(ledger::FundPayer::as_str);
+    /// An accountant export's format.
+    ExportFormat = Format::NAMES;
+    /// A sector code (`informatique`, `restauration`...): the network's fixed list.
+    SectorCode = SECTORS.map(|(code, _, _)| code);
 }
 
 /// Most items one list page holds.
