@@ -1066,6 +1066,8 @@ story!(
                         .find(|p| p["name"] == "Idempotency-Key")
                         .unwrap_or_else(|| panic!("no Idempotency-Key: {method} {item}"));
                     assert_eq!(header["schema"]["maxLength"], 255);
+                    assert_eq!(header["schema"]["type"], "string", "{method} {item}");
+                    assert_eq!(header["in"], "header");
                     keys.push(header["schema"]["pattern"].as_str().unwrap().to_owned());
                 }
             }

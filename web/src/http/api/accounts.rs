@@ -369,7 +369,6 @@ pub async fn tokens(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<J
 #[utoipa::path(post, path = "/api/v1/tokens/{id}/revoke", tag = "accounts",
     params(
         ("id" = i64, Path, description = "A token id of the caller's"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Revoked", body = TokenItem),

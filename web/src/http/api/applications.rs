@@ -144,7 +144,6 @@ pub struct ApprovalBody {
     request_body = ApprovalBody,
     params(
         ("id" = i64, Path, description = "Application id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 201, description = "Admitted: the new member", body = MemberCreated),
@@ -190,7 +189,6 @@ pub struct RefusalBody {
     request_body = RefusalBody,
     params(
         ("id" = i64, Path, description = "Application id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Refused", body = ApplicationItem),

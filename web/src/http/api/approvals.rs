@@ -143,7 +143,6 @@ fn not_pending() -> ApiError {
 /// staff user). Nothing moves until the owner approves it.
 #[utoipa::path(post, path = "/api/v1/payment-approvals", operation_id = "create_payment_approval", tag = "payments",
     request_body = PaymentBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Asked: the payment waits for the owner", body = PaymentApproval, links(("show" = (operation_id = "show_payment_approval", parameters(("id" = "$response.body#/id")))), ("approve" = (operation_id = "approve_payment", parameters(("id" = "$response.body#/id")))), ("decline" = (operation_id = "decline_payment_approval", parameters(("id" = "$response.body#/id")))), ("withdraw" = (operation_id = "withdraw_payment_approval", parameters(("id" = "$response.body#/id")))))),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -279,7 +278,6 @@ pub async fn show(
 #[utoipa::path(post, path = "/api/v1/payment-approvals/{id}/approve", operation_id = "approve_payment", tag = "payments",
     params(
         ("id" = i64, Path, description = "Request id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Approved and paid", body = PaymentApproval),
@@ -329,7 +327,6 @@ pub async fn approve(
     request_body = ApprovalDeclineBody,
     params(
         ("id" = i64, Path, description = "Request id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Declined", body = PaymentApproval),
@@ -374,7 +371,6 @@ pub async fn decline(
 #[utoipa::path(post, path = "/api/v1/payment-approvals/{id}/withdraw", operation_id = "withdraw_payment_approval", tag = "payments",
     params(
         ("id" = i64, Path, description = "Request id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Withdrawn", body = PaymentApproval),

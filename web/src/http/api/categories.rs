@@ -104,7 +104,6 @@ pub struct CategoryBody {
 /// Creates a category (manager), logged as `category.create`.
 #[utoipa::path(post, path = "/api/v1/categories", operation_id = "create_category", tag = "manage",
     request_body = NewCategoryBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Created", body = CategoryItem),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -143,7 +142,6 @@ pub async fn create(
     request_body = CategoryBody,
     params(
         ("code" = String, Path, description = "A category code"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Changed: the category as it is now", body = CategoryItem),

@@ -199,7 +199,6 @@ pub struct RulesChangeBody {
 /// force at its own time.
 #[utoipa::path(post, path = "/api/v1/rules", tag = "directory",
     request_body = RulesChangeBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Scheduled: the new version", body = RulesVersion),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -331,7 +330,6 @@ pub struct PrivacyBody {
 /// Sets what the caller's company shows in the directory (its owner, with a pay token).
 #[utoipa::path(put, path = "/api/v1/company/privacy", tag = "directory",
     request_body = PrivacyBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 200, description = "Set: the company as it is now", body = CompanyBody),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -389,7 +387,6 @@ pub struct ProfileBody {
 /// and the company page show. Every bad field is named at once; nothing changes then.
 #[utoipa::path(put, path = "/api/v1/company", tag = "directory",
     request_body = ProfileBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 200, description = "Saved: the company as it is now", body = CompanyBody),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -489,7 +486,6 @@ fn company_owner(auth: &ApiAuth) -> ApiResult<people::Member> {
 /// pay token), as the company page does.
 #[utoipa::path(post, path = "/api/v1/company/invitations", tag = "directory",
     request_body = StaffInvitationBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Invited", body = StaffInvitation),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -547,7 +543,6 @@ pub async fn invite_user(
 #[utoipa::path(post, path = "/api/v1/company/users/{id}/remove", tag = "directory",
     params(
         ("id" = i64, Path, description = "A user id of the company"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Removed: the users left", body = CompanyUsers),
@@ -602,7 +597,6 @@ where
     request_body = PaymentLimitBody,
     params(
         ("id" = i64, Path, description = "A staff user id of the company"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Set: the company's users", body = CompanyUsers),

@@ -196,7 +196,6 @@ pub struct InvoiceBody {
 /// staff), dated today and numbered next in the company's series for the year.
 #[utoipa::path(post, path = "/api/v1/invoices", operation_id = "create_invoice", tag = "payments",
     request_body = InvoiceBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Issued", body = InvoiceItem, links(("show" = (operation_id = "show_invoice", parameters(("id" = "$response.body#/id")))), ("credit_note" = (operation_id = "credit", parameters(("id" = "$response.body#/id")))))),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -236,7 +235,6 @@ pub async fn create(
 #[utoipa::path(post, path = "/api/v1/invoices/{id}/credit-note", tag = "payments",
     params(
         ("id" = i64, Path, description = "Invoice id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 201, description = "Issued", body = InvoiceItem),

@@ -126,7 +126,6 @@ pub async fn list(
     request_body = KeyBody,
     params(
         ("id" = i64, Path, description = "The caller's own account id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 201, description = "Registered", body = KeyItem),
@@ -162,7 +161,6 @@ pub async fn register(
     params(
         ("id" = i64, Path, description = "The caller's own account id"),
         ("public_key" = String, Path, description = "The key's 64 hex digits"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Revoked", body = KeyItem),
@@ -244,7 +242,6 @@ fn order_error(error: OrderError) -> ApiError {
 /// same transaction.
 #[utoipa::path(post, path = "/api/v1/signed-payments", tag = "payments",
     request_body = SignedOrderBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Paid (or paid before, under the order's key)", body = SignedPaymentDone),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),

@@ -166,7 +166,6 @@ pub struct LimitRequestBody {
 /// waits at a time, and a member makes at most 5 in 30 days.
 #[utoipa::path(post, path = "/api/v1/limit-requests", tag = "accounts",
     request_body = LimitRequestBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Asked: the request waits for the manager", body = LimitRequestItem),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -201,7 +200,6 @@ pub async fn ask(
 #[utoipa::path(post, path = "/api/v1/limit-requests/{id}/withdraw", operation_id = "withdraw_limit_request", tag = "accounts",
     params(
         ("id" = i64, Path, description = "Request id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Withdrawn", body = LimitRequestItem),
@@ -244,7 +242,6 @@ pub struct GrantBody {
     request_body = GrantBody,
     params(
         ("id" = i64, Path, description = "Request id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Granted", body = LimitRequestItem),
@@ -282,7 +279,6 @@ pub async fn grant(
     request_body = RefusalBody,
     params(
         ("id" = i64, Path, description = "Request id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Declined", body = LimitRequestItem),

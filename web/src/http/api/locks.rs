@@ -87,7 +87,6 @@ fn already_locked(last: Option<NaiveDate>) -> ApiError {
 /// Locks every day up to `through` (a manage token of the network's manager or accountant).
 #[utoipa::path(post, path = "/api/v1/period-locks", tag = "exports",
     request_body = LockBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Locked", body = LockItem),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -185,7 +184,6 @@ pub struct SirenBody {
 /// action log (`network.siren`), as the accounting page does.
 #[utoipa::path(put, path = "/api/v1/network/siren", tag = "exports",
     request_body = SirenBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 200, description = "Set: the network", body = NetworkBody),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -266,7 +264,6 @@ pub async fn mapping(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<
 /// and after), as the accounting page's mapping form.
 #[utoipa::path(put, path = "/api/v1/accounting/mapping", tag = "exports",
     request_body = MappingBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 200, description = "Stored: the mapping as it is now", body = MappingBody),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -355,7 +352,6 @@ pub struct MemberMappingChange {
 /// keeps). Recorded in the action log (`accounting.member_mapping`).
 #[utoipa::path(put, path = "/api/v1/accounting/member-mapping", tag = "exports",
     request_body = MemberMappingChange,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 200, description = "Stored: the company's mapping as it is now", body = MemberMappingBody),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),

@@ -72,7 +72,6 @@ fn console_key(key: Option<CallerKey>) -> ApiResult<RequestKey> {
 /// Creates a member company and its account; returns the owner's invitation link (manager).
 #[utoipa::path(post, path = "/api/v1/members", tag = "manage",
     request_body = NewMemberBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Created", body = MemberCreated),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -150,7 +149,6 @@ fn account_target(id: &str) -> ApiResult<Target> {
     request_body = CreditLimitBody,
     params(
         ("id" = i64, Path, description = "A member's account id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Set", body = LimitsChanged),
@@ -257,7 +255,6 @@ async fn set_status(
     request_body = ReasonBody,
     params(
         ("id" = i64, Path, description = "A member's account id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Frozen: the member may receive, not pay", body = StatusChanged),
@@ -282,7 +279,6 @@ pub async fn freeze(
     request_body = ReasonBody,
     params(
         ("id" = i64, Path, description = "A member's account id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Active again", body = StatusChanged),
@@ -357,7 +353,6 @@ pub struct WrittenOff {
     request_body = ReasonBody,
     params(
         ("id" = i64, Path, description = "Member id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Written off: the fund absorbs the debt, then the losses account; the account is closed", body = WrittenOff),
@@ -423,7 +418,6 @@ pub struct Recovered {
     request_body = RecoveryBody,
     params(
         ("id" = i64, Path, description = "Member id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 201, description = "Recorded: the fund is credited", body = Recovered),
@@ -467,7 +461,6 @@ pub async fn recovery(
     request_body = ReasonBody,
     params(
         ("id" = i64, Path, description = "A member's account id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Closed: the member neither pays nor receives", body = StatusChanged),
@@ -605,8 +598,7 @@ pub async fn unfinished_imports(
 /// written is not written twice), then the invitations are made (new links: the first ones
 /// were never shown) and the creation is marked done.
 #[utoipa::path(post, path = "/api/v1/members/import/{batch}/finish", tag = "manage",
-    params(("batch" = i64, Path, description = "The creation's id, from `GET /api/v1/members/import/unfinished`"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
+    params(("batch" = i64, Path, description = "The creation's id, from `GET /api/v1/members/import/unfinished`")),
     responses(
         (status = 201, description = "The creation finished: its members", body = MembersImported),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -980,7 +972,6 @@ pub struct MemberCategoryBody {
     request_body = MemberCategoryBody,
     params(
         ("id" = i64, Path, description = "A member id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Set: the member as it is now", body = MemberDetail),
@@ -1027,7 +1018,6 @@ pub struct ReviewBody {
     request_body = ReviewBody,
     params(
         ("id" = i64, Path, description = "A member id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Set: the member as it is now", body = MemberDetail),
@@ -1077,7 +1067,6 @@ pub struct TurnoverBody {
     request_body = TurnoverBody,
     params(
         ("id" = i64, Path, description = "A member id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Set: the member as it is now", body = MemberDetail),
@@ -1128,7 +1117,6 @@ pub struct InvitationCreated {
     request_body = OwnerInvitationBody,
     params(
         ("id" = i64, Path, description = "A member id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 201, description = "Invited", body = InvitationCreated),
@@ -1379,7 +1367,6 @@ impl MembersImported {
 /// lists every problem with its line and field. Otherwise all of them, in one batch.
 #[utoipa::path(post, path = "/api/v1/members/import", tag = "manage",
     request_body(content = String, content_type = "text/csv", description = "The CSV file"),
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Every member created", body = MembersImported),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -1466,7 +1453,6 @@ pub struct TokenRevocationBody {
     params(
         ("id" = i64, Path, description = "A member id"),
         ("token_id" = i64, Path, description = "A token id of one of the member's users"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Revoked", body = MemberTokenItem),

@@ -123,7 +123,7 @@ struct ApiDoc;
 
 /// The API's routes with their OpenAPI document, from one list.
 fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::me))
         .routes(routes!(accounts::tokens))
         .routes(routes!(accounts::revoke_token))
@@ -220,7 +220,44 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(locks::member_mapping, locks::set_member_mapping))
         .routes(routes!(openapi_json))
         .routes(routes!(docs))
-        .split_for_parts()
+        .split_for_parts();
+    let document = with_idempotency_key(document);
+    (router, document)
+}
+
+/// Every POST and PUT honours an `Idempotency-Key` ([`idempotency`]): the header is written
+/// into the document here, once, rather than into each handler's attribute.
+fn with_idempotency_key(mut document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{ObjectBuilder, Required, Type};
+    let header = ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(format!(
+            "1 to {} visible ASCII characters",
+            idempotency::KEY_LEN_MAX
+        )))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(idempotency::KEY_LEN_MAX))
+                .pattern(Some(format!("^[!-~]{{1,{}}}$", idempotency::KEY_LEN_MAX))),
+        ))
+        .build();
+    for item in document.paths.paths.values_mut() {
+        for operation in [item.post.as_mut(), item.put.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            operation
+                .parameters
+                .get_or_insert_with(Vec::new)
+                .push(header.clone());
+        }
+    }
+    document
 }
 
 /// The OpenAPI document of the routes [`router`] serves.

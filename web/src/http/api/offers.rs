@@ -278,7 +278,6 @@ async fn create_of(
 /// Lists an offer of the caller's company (pay scope).
 #[utoipa::path(post, path = "/api/v1/offers", operation_id = "create_offer", tag = "offers",
     request_body = ListingBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Listed", body = ListingItem, links(("show" = (operation_id = "show_offer", parameters(("id" = "$response.body#/id")))), ("update" = (operation_id = "update_offer", parameters(("id" = "$response.body#/id")))), ("close" = (operation_id = "close_listing", parameters(("id" = "$response.body#/id")))), ("order" = (operation_id = "place", parameters(("id" = "$response.body#/id")))))),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -298,7 +297,6 @@ pub async fn create(
 /// Lists a want of the caller's company: what it looks for (pay scope).
 #[utoipa::path(post, path = "/api/v1/wants", tag = "offers",
     request_body = ListingBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Listed", body = ListingItem),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -416,7 +414,6 @@ async fn update_of(
     request_body = ListingBody,
     params(
         ("id" = i64, Path, description = "Offer id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Changed", body = ListingItem),
@@ -441,7 +438,6 @@ pub async fn update(
     request_body = ListingBody,
     params(
         ("id" = i64, Path, description = "Want id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Changed", body = ListingItem),
@@ -488,7 +484,6 @@ async fn close_of(
 #[utoipa::path(post, path = "/api/v1/offers/{id}/close", operation_id = "close_listing", tag = "offers",
     params(
         ("id" = i64, Path, description = "Offer id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Closed", body = ListingItem),
@@ -512,7 +507,6 @@ pub async fn close(
 #[utoipa::path(post, path = "/api/v1/wants/{id}/close", tag = "offers",
     params(
         ("id" = i64, Path, description = "Want id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Closed", body = ListingItem),

@@ -76,7 +76,6 @@ fn trader(auth: &ApiAuth) -> ApiResult<&Member> {
 #[utoipa::path(post, path = "/api/v1/offers/{id}/order", tag = "offers",
     params(
         ("id" = i64, Path, description = "Offer id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 201, description = "Ordered: the price is held on the caller's credit", body = OrderItem, links(("show" = (operation_id = "show_order", parameters(("id" = "$response.body#/id")))), ("deliver" = (operation_id = "deliver", parameters(("id" = "$response.body#/id")))), ("cancel" = (operation_id = "cancel_order", parameters(("id" = "$response.body#/id")))))),
@@ -227,7 +226,6 @@ async fn settle(
 #[utoipa::path(post, path = "/api/v1/orders/{id}/deliver", tag = "offers",
     params(
         ("id" = i64, Path, description = "Order id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Delivered and paid (or already)", body = OrderItem),
@@ -251,7 +249,6 @@ pub async fn deliver(
 #[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", operation_id = "cancel_order", tag = "offers",
     params(
         ("id" = i64, Path, description = "Order id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Cancelled (or already)", body = OrderItem),

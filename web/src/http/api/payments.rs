@@ -132,7 +132,6 @@ async fn balance_of(state: &AppState, member: &Member) -> ApiResult<String> {
 /// Pays another member (pay scope).
 #[utoipa::path(post, path = "/api/v1/payments", tag = "payments",
     request_body = PaymentBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Paid", body = PaymentDone, links(("show" = (operation_id = "show_transaction", parameters(("id" = "$response.body#/transaction_id")))), ("refund" = (operation_id = "refund", parameters(("id" = "$response.body#/transaction_id")))), ("reverse" = (operation_id = "reverse", parameters(("id" = "$response.body#/transaction_id")))))),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -306,7 +305,6 @@ pub struct NewRequestBody {
 /// Asks another member to pay (pay scope).
 #[utoipa::path(post, path = "/api/v1/payment-requests", tag = "payments",
     request_body = NewRequestBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Requested", body = RequestItem, links(("show" = (operation_id = "show_request", parameters(("id" = "$response.body#/id")))), ("accept" = (operation_id = "accept_request", parameters(("id" = "$response.body#/id")))), ("decline" = (operation_id = "decline_request", parameters(("id" = "$response.body#/id")))))),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -450,7 +448,6 @@ fn not_open() -> ApiError {
 #[utoipa::path(post, path = "/api/v1/payment-requests/{id}/accept", tag = "payments",
     params(
         ("id" = i64, Path, description = "Request id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Paid (or already paid)", body = RequestItem),
@@ -495,7 +492,6 @@ pub async fn accept_request(
 #[utoipa::path(post, path = "/api/v1/payment-requests/{id}/decline", tag = "payments",
     params(
         ("id" = i64, Path, description = "Request id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Declined", body = RequestItem),
@@ -557,7 +553,6 @@ pub struct RefundDone {
     request_body = RefundBody,
     params(
         ("id" = i64, Path, description = "The payment's transaction id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 201, description = "Refunded", body = RefundDone),

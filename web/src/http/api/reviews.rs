@@ -182,7 +182,6 @@ pub async fn lists(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<Js
 /// of its range is refused (`validation_failed`, each such field named, code `out_of_range`).
 #[utoipa::path(put, path = "/api/v1/reviews/settings", tag = "manage",
     request_body = ReviewSettings,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 200, description = "Set: the settings as they are now", body = ReviewSettings),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),

@@ -213,7 +213,6 @@ fn date(field: &str, text: &str) -> ApiResult<NaiveDate> {
 /// housekeeping, every 5 minutes. Counted with payments in the per-token rate limit.
 #[utoipa::path(post, path = "/api/v1/standing-orders", operation_id = "create_standing_order", tag = "payments",
     request_body = StandingOrderBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Set up", body = StandingOrderItem, links(("show" = (operation_id = "show_standing_order", parameters(("id" = "$response.body#/id")))), ("cancel" = (operation_id = "cancel_standing_order", parameters(("id" = "$response.body#/id")))))),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -264,7 +263,6 @@ pub async fn create(
 #[utoipa::path(post, path = "/api/v1/standing-orders/{id}/cancel", operation_id = "cancel_standing_order", tag = "payments",
     params(
         ("id" = i64, Path, description = "Standing order id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, description = "Stopped", body = StandingOrderItem),

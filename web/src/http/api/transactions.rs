@@ -132,7 +132,6 @@ pub struct ReverseBody {
     request_body = ReverseBody,
     params(
         ("id" = i64, Path, description = "Transaction id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$"),
     ),
     responses(
         (status = 201, description = "Reversed: the reversal", body = TransactionDetail),
