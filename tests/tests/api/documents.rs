@@ -183,6 +183,29 @@ story!(openapi_document_lists_every_route, |db: &tests::TestDb| {
                 "{method} {concrete}: {}",
                 answer.text
             );
+            // ... and the document says so, with the problem it is, and declares the token.
+            let operation = &document["paths"][path][method.as_str().to_lowercase()];
+            let unauthorized = &operation["responses"]["401"];
+            if expected == StatusCode::UNAUTHORIZED {
+                assert_eq!(operation["security"], json!([{"bearer": []}]), "{path}");
+                assert_eq!(
+                    unauthorized["content"]["application/problem+json"]["schema"]["$ref"],
+                    "#/components/schemas/Problem",
+                    "{method} {path}"
+                );
+            } else {
+                assert!(unauthorized.is_null(), "{path}");
+            }
+            // A write's key may have been used for another request: 409, said by every write.
+            if [Method::POST, Method::PUT].contains(&method) {
+                let conflict = &operation["responses"]["409"];
+                assert!(
+                    conflict["description"]
+                        .as_str()
+                        .is_some_and(|d| d.contains("Idempotency-Key")),
+                    "{method} {path}: {conflict}"
+                );
+            }
         }
         // Amounts are strings in the schemas, the bearer scheme is declared.
         let schemas = &document["components"]["schemas"];

@@ -41,7 +41,6 @@ pub struct Me {
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
     responses(
         (status = 200, description = "The caller", body = Me, links(("account" = (operation_id = "account", parameters(("id" = "$response.body#/account_id")))), ("history" = (operation_id = "transactions", parameters(("id" = "$response.body#/account_id")))), ("keys" = (operation_id = "list_account_keys", parameters(("id" = "$response.body#/account_id")))))),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn me(auth: ApiAuth) -> ApiResult<Json<Me>> {
@@ -128,7 +127,6 @@ pub async fn readable_account(
     params(("id" = i64, Path, description = "Account id")),
     responses(
         (status = 200, description = "The account", body = AccountBody),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account, or not the caller's", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -192,7 +190,6 @@ pub struct TransactionPage {
     ),
     responses(
         (status = 200, description = "Newest first", body = TransactionPage),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account, or not the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad limit or cursor", body = Problem, content_type = "application/problem+json"),
     ),
@@ -283,7 +280,6 @@ pub struct NetworkAccounts {
 #[utoipa::path(get, path = "/api/v1/network/accounts", tag = "network",
     responses(
         (status = 200, description = "Every account, system accounts included", body = NetworkAccounts),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of the network's staff", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -353,7 +349,6 @@ pub(crate) fn token_item(row: &crate::tokens::TokenRow, now: i64) -> TokenItem {
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "accounts",
     responses(
         (status = 200, description = "The caller's tokens", body = TokenList),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn tokens(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<Json<TokenList>> {
@@ -372,9 +367,7 @@ pub async fn tokens(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<J
     ),
     responses(
         (status = 200, description = "Revoked", body = TokenItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not the caller's token, or already revoked", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn revoke_token(

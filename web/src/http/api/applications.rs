@@ -75,7 +75,6 @@ pub struct ApplicationList {
     params(("status" = Option<crate::http::api::types::ApplicationState>, Query, description = "`pending`, `approved` or `refused`; all by default")),
     responses(
         (status = 200, description = "The 200 newest applications", body = ApplicationList),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
     ),
@@ -104,7 +103,6 @@ pub async fn list(
     params(("id" = i64, Path, description = "Application id")),
     responses(
         (status = 200, description = "The application", body = ApplicationItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
     ),
@@ -147,7 +145,6 @@ pub struct ApprovalBody {
     ),
     responses(
         (status = 201, description = "Admitted: the new member", body = MemberCreated),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of the manager", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already decided (`already_decided`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
@@ -192,7 +189,6 @@ pub struct RefusalBody {
     ),
     responses(
         (status = 200, description = "Refused", body = ApplicationItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of the manager", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already decided (`already_decided`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),

@@ -145,9 +145,7 @@ fn not_pending() -> ApiError {
     request_body = PaymentBody,
     responses(
         (status = 201, description = "Asked: the payment waits for the owner", body = PaymentApproval, links(("show" = (operation_id = "show_payment_approval", parameters(("id" = "$response.body#/id")))), ("approve" = (operation_id = "approve_payment", parameters(("id" = "$response.body#/id")))), ("decline" = (operation_id = "decline_payment_approval", parameters(("id" = "$response.body#/id")))), ("withdraw" = (operation_id = "withdraw_payment_approval", parameters(("id" = "$response.body#/id")))))),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input (`validation_failed`), the caller may pay this itself (`approval_not_needed`), or 100 payments wait already (`too_many_pending`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -212,7 +210,6 @@ pub async fn create(
     ),
     responses(
         (status = 200, description = "The requests, newest first, in keyset pages", body = PaymentApprovalList),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
     ),
@@ -259,7 +256,6 @@ pub async fn list(
     params(("id" = i64, Path, description = "Request id")),
     responses(
         (status = 200, description = "The request", body = PaymentApproval),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request the caller may see", body = Problem, content_type = "application/problem+json"),
     ),
@@ -281,7 +277,6 @@ pub async fn show(
     ),
     responses(
         (status = 200, description = "Approved and paid", body = PaymentApproval),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request of the caller's company", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No longer waiting (`approval_not_pending`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
@@ -330,7 +325,6 @@ pub async fn approve(
     ),
     responses(
         (status = 200, description = "Declined", body = PaymentApproval),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request of the caller's company", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No longer waiting (`approval_not_pending`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
@@ -374,7 +368,6 @@ pub async fn decline(
     ),
     responses(
         (status = 200, description = "Withdrawn", body = PaymentApproval),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's staff user", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request of the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No longer waiting (`approval_not_pending`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),

@@ -59,7 +59,6 @@ fn category_item(category: &Category, counts: &[(i64, i64)]) -> CategoryItem {
 #[utoipa::path(get, path = "/api/v1/categories", operation_id = "list_categories", tag = "manage",
     responses(
         (status = 200, description = "The categories, by name", body = CategoryList),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -106,9 +105,7 @@ pub struct CategoryBody {
     request_body = NewCategoryBody,
     responses(
         (status = 201, description = "Created", body = CategoryItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input, a code already taken (`code_taken` in `errors`) or 100 categories already", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -145,10 +142,8 @@ pub async fn create(
     ),
     responses(
         (status = 200, description = "Changed: the category as it is now", body = CategoryItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such category", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]

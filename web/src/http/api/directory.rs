@@ -55,7 +55,6 @@ pub struct DirectoryPage {
     ),
     responses(
         (status = 200, description = "Members, in id order", body = DirectoryPage),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Member accountants do not see the directory", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
     ),
@@ -155,7 +154,6 @@ fn rules_version(record: &PolicyRecord) -> RulesVersion {
 #[utoipa::path(get, path = "/api/v1/rules", tag = "directory",
     responses(
         (status = 200, description = "The rules in force and the announced changes", body = RulesBody),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn rules(State(state): State<AppState>, _auth: ApiAuth) -> ApiResult<Json<RulesBody>> {
@@ -201,9 +199,7 @@ pub struct RulesChangeBody {
     request_body = RulesChangeBody,
     responses(
         (status = 201, description = "Scheduled: the new version", body = RulesVersion),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of the network's manager", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input (`validation_failed`), or a date in the past or before an announced change (`effective_in_past`, `before_scheduled_change`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -312,7 +308,6 @@ async fn company_now(state: &AppState, member_id: i64) -> ApiResult<CompanyBody>
 #[utoipa::path(get, path = "/api/v1/company", tag = "directory",
     responses(
         (status = 200, description = "The caller's company", body = CompanyBody),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a member company's user", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -332,9 +327,7 @@ pub struct PrivacyBody {
     request_body = PrivacyBody,
     responses(
         (status = 200, description = "Set: the company as it is now", body = CompanyBody),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of the company's owner", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -389,9 +382,7 @@ pub struct ProfileBody {
     request_body = ProfileBody,
     responses(
         (status = 200, description = "Saved: the company as it is now", body = CompanyBody),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of the company's owner", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input (`validation_failed`, every field at fault in `errors`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -440,7 +431,6 @@ pub(crate) async fn company_users(state: &AppState, member_id: i64) -> ApiResult
 #[utoipa::path(get, path = "/api/v1/company/users", tag = "directory",
     responses(
         (status = 200, description = "The company's users", body = CompanyUsers),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a member company's user", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -488,9 +478,7 @@ fn company_owner(auth: &ApiAuth) -> ApiResult<people::Member> {
     request_body = StaffInvitationBody,
     responses(
         (status = 201, description = "Invited", body = StaffInvitation),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of the company's owner", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid email or role, or an email already in use", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -546,10 +534,8 @@ pub async fn invite_user(
     ),
     responses(
         (status = 200, description = "Removed: the users left", body = CompanyUsers),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of the company's owner", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user in the company, or its owner", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn remove_user(
@@ -600,10 +586,8 @@ where
     ),
     responses(
         (status = 200, description = "Set: the company's users", body = CompanyUsers),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of the company's owner", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such staff user in the company", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]

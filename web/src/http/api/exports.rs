@@ -24,7 +24,6 @@ use crate::people::{self, Role};
     ),
     responses(
         (status = 200, description = "The file", content_type = "application/octet-stream", body = String),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Staff may not download the books", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown format or member, or not the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad period, SIREN not set, OFX without a member...", body = Problem, content_type = "application/problem+json"),

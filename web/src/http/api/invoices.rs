@@ -110,7 +110,6 @@ pub struct InvoicePage {
     ),
     responses(
         (status = 200, description = "Newest first", body = InvoicePage),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Neither a member's user nor the network's staff with a manage token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
     ),
@@ -160,7 +159,6 @@ pub async fn list(
     params(("id" = i64, Path, description = "Invoice id")),
     responses(
         (status = 200, description = "The invoice", body = InvoiceItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such invoice the caller may see", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -198,7 +196,6 @@ pub struct InvoiceBody {
     request_body = InvoiceBody,
     responses(
         (status = 201, description = "Issued", body = InvoiceItem, links(("show" = (operation_id = "show_invoice", parameters(("id" = "$response.body#/id")))), ("credit_note" = (operation_id = "credit", parameters(("id" = "$response.body#/id")))))),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No payment the caller's company received with this id", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Invoiced already (`already_invoiced`), refunded (`payment_refunded`), the year's numbers used up (`too_many_invoices`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
@@ -238,7 +235,6 @@ pub async fn create(
     ),
     responses(
         (status = 201, description = "Issued", body = InvoiceItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No invoice the caller's company issued with this id", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Credited already (`already_credited`), a credit note (`not_creditable`), the payment not refunded (`payment_not_refunded`), the year's numbers used up (`too_many_invoices`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),

@@ -104,7 +104,6 @@ fn key_error(error: KeyError) -> ApiError {
     params(("id" = i64, Path, description = "Account id")),
     responses(
         (status = 200, description = "The account's keys", body = KeyList),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account, or not the caller's", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -129,7 +128,6 @@ pub async fn list(
     ),
     responses(
         (status = 201, description = "Registered", body = KeyItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not the caller's account", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The key is registered already (`key_already_registered`), or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
@@ -164,10 +162,8 @@ pub async fn register(
     ),
     responses(
         (status = 200, description = "Revoked", body = KeyItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not the caller's account, or no such active key", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn revoke(
@@ -244,7 +240,6 @@ fn order_error(error: OrderError) -> ApiError {
     request_body = SignedOrderBody,
     responses(
         (status = 201, description = "Paid (or paid before, under the order's key)", body = SignedPaymentDone),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of the payer's or the payee's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Another order was paid under the order's idempotency_key, or the Idempotency-Key header was used for another request (`idempotency_conflict`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input (`validation_failed`); the order refused (`unknown_key`, `key_revoked`, `bad_signature`, `order_expired`, `expiry_too_far`); or the payment refused by the ledger (`insufficient_credit`, `account_frozen`...)", body = Problem, content_type = "application/problem+json"),

@@ -86,7 +86,6 @@ fn owner(auth: &ApiAuth) -> ApiResult<&Member> {
     params(("status" = Option<crate::http::api::types::LimitRequestState>, Query, description = "`pending`, `granted`, `declined` or `withdrawn`; all by default")),
     responses(
         (status = 200, description = "The requests, newest first", body = LimitRequestList),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Neither a member's user nor the network's staff with a manage token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
     ),
@@ -139,7 +138,6 @@ async fn visible(state: &AppState, auth: &ApiAuth, id: &str) -> ApiResult<LimitR
     params(("id" = i64, Path, description = "Request id")),
     responses(
         (status = 200, description = "The request", body = LimitRequestItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request the caller may see", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -168,7 +166,6 @@ pub struct LimitRequestBody {
     request_body = LimitRequestBody,
     responses(
         (status = 201, description = "Asked: the request waits for the manager", body = LimitRequestItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A request waits already (`already_pending`), too many requests in 30 days (`too_many_limit_requests`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input (`same_as_current`...), or the account is closed", body = Problem, content_type = "application/problem+json"),
@@ -203,7 +200,6 @@ pub async fn ask(
     ),
     responses(
         (status = 200, description = "Withdrawn", body = LimitRequestItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request of the caller's company", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Decided or withdrawn already (`already_decided`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
@@ -245,7 +241,6 @@ pub struct GrantBody {
     ),
     responses(
         (status = 200, description = "Granted", body = LimitRequestItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of the manager", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Decided or withdrawn already (`already_decided`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
@@ -282,7 +277,6 @@ pub async fn grant(
     ),
     responses(
         (status = 200, description = "Declined", body = LimitRequestItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of the manager", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Decided or withdrawn already (`already_decided`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),

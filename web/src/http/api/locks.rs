@@ -51,7 +51,6 @@ pub struct LockList {
 #[utoipa::path(get, path = "/api/v1/period-locks", operation_id = "list_period_locks", tag = "exports",
     responses(
         (status = 200, description = "Every lock, oldest first", body = LockList),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, _auth: ApiAuth) -> ApiResult<Json<LockList>> {
@@ -89,7 +88,6 @@ fn already_locked(last: Option<NaiveDate>) -> ApiError {
     request_body = LockBody,
     responses(
         (status = 201, description = "Locked", body = LockItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already locked through that day or later (`already_locked`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input, or a period not over yet (`period_not_over`)", body = Problem, content_type = "application/problem+json"),
@@ -163,7 +161,6 @@ async fn network_body(state: &AppState) -> ApiResult<NetworkBody> {
 #[utoipa::path(get, path = "/api/v1/network", tag = "exports",
     responses(
         (status = 200, description = "The network", body = NetworkBody),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn network(
@@ -186,9 +183,7 @@ pub struct SirenBody {
     request_body = SirenBody,
     responses(
         (status = 200, description = "Set: the network", body = NetworkBody),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of the manager", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a valid SIREN", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -248,7 +243,6 @@ fn network_staff(auth: &ApiAuth) -> ApiResult<()> {
 #[utoipa::path(get, path = "/api/v1/accounting/mapping", tag = "exports",
     responses(
         (status = 200, description = "The mapping (the defaults when none is stored)", body = MappingBody),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -266,9 +260,7 @@ pub async fn mapping(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<
     request_body = MappingBody,
     responses(
         (status = 200, description = "Stored: the mapping as it is now", body = MappingBody),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An invalid account (`field` is its path, e.g. `operator.commission`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -319,7 +311,6 @@ async fn member_mapping_body(
     params(("member" = Option<i64>, Query, description = "A member id (the network's staff)")),
     responses(
         (status = 200, description = "The member's mapping", body = MemberMappingBody),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Staff do not read the books", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown member, or not the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No member named (the network's staff)", body = Problem, content_type = "application/problem+json"),
@@ -354,9 +345,7 @@ pub struct MemberMappingChange {
     request_body = MemberMappingChange,
     responses(
         (status = 200, description = "Stored: the company's mapping as it is now", body = MemberMappingBody),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the company's owner or member accountant", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An invalid account, named by its path", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]

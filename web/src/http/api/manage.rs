@@ -74,9 +74,7 @@ fn console_key(key: Option<CallerKey>) -> ApiResult<RequestKey> {
     request_body = NewMemberBody,
     responses(
         (status = 201, description = "Created", body = MemberCreated),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -152,10 +150,8 @@ fn account_target(id: &str) -> ApiResult<Target> {
     ),
     responses(
         (status = 200, description = "Set", body = LimitsChanged),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such member account", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input or refused by the ledger", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -258,10 +254,8 @@ async fn set_status(
     ),
     responses(
         (status = 200, description = "Frozen: the member may receive, not pay", body = StatusChanged),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such member account", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input or refused by the ledger (`status_unchanged`...)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -282,10 +276,8 @@ pub async fn freeze(
     ),
     responses(
         (status = 200, description = "Active again", body = StatusChanged),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such member account", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input or refused by the ledger (`status_unchanged`...)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -318,7 +310,6 @@ pub struct GuaranteeFund {
 #[utoipa::path(get, path = "/api/v1/guarantee-fund", tag = "manage",
     responses(
         (status = 200, description = "The fund's figures", body = GuaranteeFund),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of a manager or accountant", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -356,10 +347,8 @@ pub struct WrittenOff {
     ),
     responses(
         (status = 200, description = "Written off: the fund absorbs the debt, then the losses account; the account is closed", body = WrittenOff),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input or refused by the ledger (`nothing_to_write_off`...)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -421,10 +410,8 @@ pub struct Recovered {
     ),
     responses(
         (status = 201, description = "Recorded: the fund is credited", body = Recovered),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input or refused by the ledger (a member not written off...)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -464,10 +451,8 @@ pub async fn recovery(
     ),
     responses(
         (status = 200, description = "Closed: the member neither pays nor receives", body = StatusChanged),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such member account", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input or refused by the ledger (`non_zero_balance`, `open_holds`, `account_closed`...)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -509,7 +494,6 @@ pub struct LimitHistory {
     params(("id" = i64, Path, description = "A member's account id")),
     responses(
         (status = 200, description = "Every change, with its author and reason", body = LimitHistory),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such member account", body = Problem, content_type = "application/problem+json"),
     ),
@@ -568,7 +552,6 @@ pub struct UnfinishedBatches {
 #[utoipa::path(get, path = "/api/v1/members/import/unfinished", tag = "manage",
     responses(
         (status = 200, description = "The unfinished creations", body = UnfinishedBatches),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -601,7 +584,6 @@ pub async fn unfinished_imports(
     params(("batch" = i64, Path, description = "The creation's id, from `GET /api/v1/members/import/unfinished`")),
     responses(
         (status = 201, description = "The creation finished: its members", body = MembersImported),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such creation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`batch_not_unfinished`: the creation is already done or cancelled; or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
@@ -667,7 +649,6 @@ pub struct ActionPage {
     ),
     responses(
         (status = 200, description = "Entries, newest first", body = ActionPage),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
     ),
@@ -796,7 +777,6 @@ fn member_item(
     ),
     responses(
         (status = 200, description = "Members, in name order", body = MemberList, links(("member" = (operation_id = "show_member", parameters(("id" = "$response.body#/items/0/id")))), ("account" = (operation_id = "account", parameters(("id" = "$response.body#/items/0/account/id")))), ("history" = (operation_id = "transactions", parameters(("id" = "$response.body#/items/0/account/id")))), ("keys" = (operation_id = "list_account_keys", parameters(("id" = "$response.body#/items/0/account/id")))))),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
     ),
@@ -921,7 +901,6 @@ pub struct MemberDetail {
     params(("id" = i64, Path, description = "A member id")),
     responses(
         (status = 200, description = "The member", body = MemberDetail),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
     ),
@@ -975,10 +954,8 @@ pub struct MemberCategoryBody {
     ),
     responses(
         (status = 200, description = "Set: the member as it is now", body = MemberDetail),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown category (`validation_failed`, field `category`) or reason too long", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -1021,10 +998,8 @@ pub struct ReviewBody {
     ),
     responses(
         (status = 200, description = "Set: the member as it is now", body = MemberDetail),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a date, or reason too long", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -1070,10 +1045,8 @@ pub struct TurnoverBody {
     ),
     responses(
         (status = 200, description = "Set: the member as it is now", body = MemberDetail),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not an amount, negative or too large", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -1120,10 +1093,8 @@ pub struct InvitationCreated {
     ),
     responses(
         (status = 201, description = "Invited", body = InvitationCreated),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid email, or already used or invited", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -1182,7 +1153,6 @@ pub struct StressReport {
     params(("k" = Option<i64>, Query, description = "1 to 1 000 debtors, default 3", minimum = 1, maximum = 1000)),
     responses(
         (status = 200, description = "The stress test", body = StressReport),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`k` out of its range", body = Problem, content_type = "application/problem+json"),
     ),
@@ -1248,7 +1218,6 @@ pub struct WrittenOffList {
 #[utoipa::path(get, path = "/api/v1/guarantee-fund/written-off", tag = "manage",
     responses(
         (status = 200, description = "The write-offs", body = WrittenOffList),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -1325,7 +1294,6 @@ fn suggestion(s: &crate::network::brokering::Suggestion) -> BrokeringSuggestion 
 #[utoipa::path(get, path = "/api/v1/brokering", tag = "manage",
     responses(
         (status = 200, description = "The brokering lists", body = BrokeringLists),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -1369,9 +1337,7 @@ impl MembersImported {
     request_body(content = String, content_type = "text/csv", description = "The CSV file"),
     responses(
         (status = 201, description = "Every member created", body = MembersImported),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_file`: every problem in `errors`, with its `line`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -1418,7 +1384,6 @@ fn member_token_item(listed: &crate::tokens::ListedToken, now: i64) -> MemberTok
     params(("id" = i64, Path, description = "A member id")),
     responses(
         (status = 200, description = "The tokens of the member's users", body = MemberTokenList),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of the network's staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such member", body = Problem, content_type = "application/problem+json"),
     ),
@@ -1456,10 +1421,8 @@ pub struct TokenRevocationBody {
     ),
     responses(
         (status = 200, description = "Revoked", body = MemberTokenItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such member, or not a token of its users", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No reason, or one too long", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]

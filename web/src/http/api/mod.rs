@@ -221,15 +221,20 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(openapi_json))
         .routes(routes!(docs))
         .split_for_parts();
-    let document = with_idempotency_key(document);
+    let document = with_common_parts(document);
     (router, document)
 }
 
-/// Every POST and PUT honours an `Idempotency-Key` ([`idempotency`]): the header is written
-/// into the document here, once, rather than into each handler's attribute.
-fn with_idempotency_key(mut document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
-    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
-    use utoipa::openapi::{ObjectBuilder, Required, Type};
+/// What every operation of a kind shares is written into the document here, once, rather
+/// than into each handler's attribute:
+/// - every POST and PUT honours an `Idempotency-Key` ([`idempotency`]): the header, and the
+///   409 a reused key gets (an operation with 409s of its own names the key in its own);
+/// - every operation that takes a token answers 401 without a valid one.
+fn with_common_parts(mut document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{
+        ContentBuilder, ObjectBuilder, Ref, RefOr, Required, Response, ResponseBuilder, Type,
+    };
     let header = ParameterBuilder::new()
         .name("Idempotency-Key")
         .parameter_in(ParameterIn::Header)
@@ -246,6 +251,26 @@ fn with_idempotency_key(mut document: utoipa::openapi::OpenApi) -> utoipa::opena
                 .pattern(Some(format!("^[!-~]{{1,{}}}$", idempotency::KEY_LEN_MAX))),
         ))
         .build();
+    let problem = |description: &str| -> RefOr<Response> {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build()
+            .into()
+    };
+    let answer = |operation: &mut Operation, status: &str, description: &str| {
+        if !operation.responses.responses.contains_key(status) {
+            operation
+                .responses
+                .responses
+                .insert(status.to_owned(), problem(description));
+        }
+    };
     for item in document.paths.paths.values_mut() {
         for operation in [item.post.as_mut(), item.put.as_mut()]
             .into_iter()
@@ -255,6 +280,22 @@ fn with_idempotency_key(mut document: utoipa::openapi::OpenApi) -> utoipa::opena
                 .parameters
                 .get_or_insert_with(Vec::new)
                 .push(header.clone());
+            answer(
+                operation,
+                "409",
+                "The Idempotency-Key was used for another request",
+            );
+        }
+        let operations = [
+            item.get.as_mut(),
+            item.post.as_mut(),
+            item.put.as_mut(),
+            item.delete.as_mut(),
+        ];
+        for operation in operations.into_iter().flatten() {
+            if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                answer(operation, "401", "No valid token");
+            }
         }
     }
     document

@@ -128,7 +128,6 @@ async fn list_of(
     ),
     responses(
         (status = 200, description = "Open, active offers", body = ListingPage),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Member accountants do not see the marketplace", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
     ),
@@ -152,7 +151,6 @@ pub async fn list(
     ),
     responses(
         (status = 200, description = "Open, active wants", body = ListingPage),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Member accountants do not see the marketplace", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
     ),
@@ -280,9 +278,7 @@ async fn create_of(
     request_body = ListingBody,
     responses(
         (status = 201, description = "Listed", body = ListingItem, links(("show" = (operation_id = "show_offer", parameters(("id" = "$response.body#/id")))), ("update" = (operation_id = "update_offer", parameters(("id" = "$response.body#/id")))), ("close" = (operation_id = "close_listing", parameters(("id" = "$response.body#/id")))), ("order" = (operation_id = "place", parameters(("id" = "$response.body#/id")))))),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -299,9 +295,7 @@ pub async fn create(
     request_body = ListingBody,
     responses(
         (status = 201, description = "Listed", body = ListingItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -350,7 +344,6 @@ async fn own(
     params(("id" = i64, Path, description = "Offer id")),
     responses(
         (status = 200, description = "The offer", body = ListingItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Member accountants do not see the marketplace", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such offer (a closed one is its member's only)", body = Problem, content_type = "application/problem+json"),
     ),
@@ -370,7 +363,6 @@ pub async fn show(
     params(("id" = i64, Path, description = "Want id")),
     responses(
         (status = 200, description = "The want", body = ListingItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Member accountants do not see the marketplace", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such want (a closed one is its member's only)", body = Problem, content_type = "application/problem+json"),
     ),
@@ -417,10 +409,8 @@ async fn update_of(
     ),
     responses(
         (status = 200, description = "Changed", body = ListingItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such offer of the caller's company", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -441,10 +431,8 @@ pub async fn update(
     ),
     responses(
         (status = 200, description = "Changed", body = ListingItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such want of the caller's company", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -487,10 +475,8 @@ async fn close_of(
     ),
     responses(
         (status = 200, description = "Closed", body = ListingItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such offer of the caller's company", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -510,10 +496,8 @@ pub async fn close(
     ),
     responses(
         (status = 200, description = "Closed", body = ListingItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such want of the caller's company", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -564,7 +548,6 @@ fn suggested(matches: &[crate::network::brokering::Match]) -> Vec<SuggestedListi
 #[utoipa::path(get, path = "/api/v1/suggestions", tag = "offers",
     responses(
         (status = 200, description = "Offers to buy, wants to fill", body = Suggestions),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a member's owner or staff", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]

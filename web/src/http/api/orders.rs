@@ -79,7 +79,6 @@ fn trader(auth: &ApiAuth) -> ApiResult<&Member> {
     ),
     responses(
         (status = 201, description = "Ordered: the price is held on the caller's credit", body = OrderItem, links(("show" = (operation_id = "show_order", parameters(("id" = "$response.body#/id")))), ("deliver" = (operation_id = "deliver", parameters(("id" = "$response.body#/id")))), ("cancel" = (operation_id = "cancel_order", parameters(("id" = "$response.body#/id")))))),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such open, priced offer", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The caller's own offer (`own_offer`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
@@ -127,7 +126,6 @@ pub async fn place(
     ),
     responses(
         (status = 200, description = "Orders, newest first", body = OrderPage),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a trading member's user", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
     ),
@@ -167,7 +165,6 @@ async fn own_order(state: &AppState, member: &Member, id: &str) -> ApiResult<Ord
     params(("id" = i64, Path, description = "Order id")),
     responses(
         (status = 200, description = "The order", body = OrderItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a trading member's user", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such order of the caller's company", body = Problem, content_type = "application/problem+json"),
     ),
@@ -229,7 +226,6 @@ async fn settle(
     ),
     responses(
         (status = 200, description = "Delivered and paid (or already)", body = OrderItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such order sold by the caller's company", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Cancelled or expired (`order_not_held`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
@@ -252,7 +248,6 @@ pub async fn deliver(
     ),
     responses(
         (status = 200, description = "Cancelled (or already)", body = OrderItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such order of the caller's company", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Delivered or expired (`order_not_held`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),

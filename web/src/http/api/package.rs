@@ -112,7 +112,6 @@ impl From<PackageError> for ApiError {
 #[utoipa::path(get, path = "/api/v1/company/data", tag = "directory",
     responses(
         (status = 200, description = "The package: JSON Lines, streamed", body = String, content_type = "application/x-ndjson"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a member company's user", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "More rows of one kind than a package holds (`package_too_large`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Too many downloads at once (`busy`)", body = Problem, content_type = "application/problem+json"),

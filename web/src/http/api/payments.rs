@@ -134,9 +134,7 @@ async fn balance_of(state: &AppState, member: &Member) -> ApiResult<String> {
     request_body = PaymentBody,
     responses(
         (status = 201, description = "Paid", body = PaymentDone, links(("show" = (operation_id = "show_transaction", parameters(("id" = "$response.body#/transaction_id")))), ("refund" = (operation_id = "refund", parameters(("id" = "$response.body#/transaction_id")))), ("reverse" = (operation_id = "reverse", parameters(("id" = "$response.body#/transaction_id")))))),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input (`validation_failed`) or refused by the ledger (`insufficient_credit`, `over_upper_limit`, `account_frozen`...)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many payments for this token", body = Problem, content_type = "application/problem+json"),
     ),
@@ -307,9 +305,7 @@ pub struct NewRequestBody {
     request_body = NewRequestBody,
     responses(
         (status = 201, description = "Requested", body = RequestItem, links(("show" = (operation_id = "show_request", parameters(("id" = "$response.body#/id")))), ("accept" = (operation_id = "accept_request", parameters(("id" = "$response.body#/id")))), ("decline" = (operation_id = "decline_request", parameters(("id" = "$response.body#/id")))))),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -368,7 +364,6 @@ pub async fn create_request(
     ),
     responses(
         (status = 200, description = "The member's requests, as buyer and as seller, newest first, in keyset pages", body = RequestList),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a member company's user", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
     ),
@@ -401,7 +396,6 @@ pub async fn list_requests(
     params(("id" = i64, Path, description = "Request id")),
     responses(
         (status = 200, description = "The request", body = RequestItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a member company's user", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request of the caller's company", body = Problem, content_type = "application/problem+json"),
     ),
@@ -451,7 +445,6 @@ fn not_open() -> ApiError {
     ),
     responses(
         (status = 200, description = "Paid (or already paid)", body = RequestItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request for this buyer", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Declined or expired (`request_not_open`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
@@ -495,7 +488,6 @@ pub async fn accept_request(
     ),
     responses(
         (status = 200, description = "Declined", body = RequestItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request for this buyer", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not open (`request_not_open`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
@@ -556,10 +548,8 @@ pub struct RefundDone {
     ),
     responses(
         (status = 201, description = "Refunded", body = RefundDone),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No payment with this id received by the caller", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid memo (`validation_failed`) or refused by the ledger (`already_reversed`, `insufficient_credit`, `account_frozen`...)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many payments for this token", body = Problem, content_type = "application/problem+json"),
     ),

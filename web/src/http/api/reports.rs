@@ -95,7 +95,6 @@ pub struct TrialBalanceBody {
     ),
     responses(
         (status = 200, description = "The trial balance", body = TrialBalanceBody),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Staff may not read the books", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown member, or not the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad period (`validation_failed`) or too many lines (`too_many_lines`)", body = Problem, content_type = "application/problem+json"),
@@ -202,7 +201,6 @@ pub struct StatementBody {
     ),
     responses(
         (status = 200, description = "The statement", body = StatementBody),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Staff may not read the books", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown member, or not the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad period or no member (`validation_failed`), too many lines (`too_many_lines`)", body = Problem, content_type = "application/problem+json"),

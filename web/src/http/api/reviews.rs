@@ -126,7 +126,6 @@ pub struct ReviewLists {
 #[utoipa::path(get, path = "/api/v1/reviews", tag = "manage",
     responses(
         (status = 200, description = "The review lists", body = ReviewLists),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -184,9 +183,7 @@ pub async fn lists(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<Js
     request_body = ReviewSettings,
     responses(
         (status = 200, description = "Set: the settings as they are now", body = ReviewSettings),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A value out of its range", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]

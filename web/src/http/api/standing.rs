@@ -116,7 +116,6 @@ pub struct StandingOrderList {
 #[utoipa::path(get, path = "/api/v1/standing-orders", operation_id = "list_standing_orders", tag = "payments",
     responses(
         (status = 200, description = "Paid and received, each with its last run", body = StandingOrderList),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a member's user", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -153,7 +152,6 @@ pub async fn list(
     params(("id" = i64, Path, description = "Standing order id")),
     responses(
         (status = 200, description = "The order", body = StandingOrderItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such order the caller may see", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -215,7 +213,6 @@ fn date(field: &str, text: &str) -> ApiResult<NaiveDate> {
     request_body = StandingOrderBody,
     responses(
         (status = 201, description = "Set up", body = StandingOrderItem, links(("show" = (operation_id = "show_standing_order", parameters(("id" = "$response.body#/id")))), ("cancel" = (operation_id = "cancel_standing_order", parameters(("id" = "$response.body#/id")))))),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Too many active orders (`too_many_standing_orders`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
@@ -266,7 +263,6 @@ pub async fn create(
     ),
     responses(
         (status = 200, description = "Stopped", body = StandingOrderItem),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such order of the caller's company", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Stopped or finished already (`standing_order_ended`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),

@@ -179,7 +179,6 @@ fn health_body(h: &NetworkHealth) -> HealthBody {
     params(("months" = Option<u32>, Query, description = "1 to 24 months, default 12", minimum = 1, maximum = 24)),
     responses(
         (status = 200, description = "The health report", body = HealthBody),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
     ),

@@ -79,7 +79,6 @@ fn item(
     params(("id" = i64, Path, description = "Transaction id")),
     responses(
         (status = 200, description = "The transaction", body = TransactionDetail),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such transaction, or not the caller's", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -135,10 +134,8 @@ pub struct ReverseBody {
     ),
     responses(
         (status = 201, description = "Reversed: the reversal", body = TransactionDetail),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such transaction", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid reason (`validation_failed`) or refused by the ledger (`already_reversed`, `not_reversible`, `insufficient_credit`, `period_locked`...)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
