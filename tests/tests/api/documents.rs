@@ -101,6 +101,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/period-locks"),
     ("post", "/api/v1/period-locks"),
     ("get", "/api/v1/reports/statement"),
+    ("get", "/api/v1/reports/summary"),
     ("get", "/api/v1/reports/trial-balance"),
     ("get", "/api/v1/reviews"),
     ("put", "/api/v1/reviews/settings"),
@@ -550,6 +551,130 @@ story!(reports_through_the_api, |db: &tests::TestDb| {
             .await
             .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
         }
+        store.close().await;
+    }
+});
+
+// A member's annual summary: what its accountant books for the year, from the same builder
+// as the accounting page's, for the member itself or the network's staff naming it.
+story!(annual_summary_through_the_api, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        use chrono::Datelike;
+        let (store, api, alpha, beta) = setup(&url).await;
+        let pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
+        for amount in ["100", "40.50"] {
+            api.post(
+                "/api/v1/payments",
+                &pay,
+                json!({"payee": beta.id, "amount": amount}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+        }
+        let year = web::export::calendar::day_of(chrono::Utc::now()).year();
+        let owner = token(&store, "owner@alpha.fr", Scope::Read).await;
+        let accountant = token(&store, "compta@troc.fr", Scope::Manage).await;
+        let staff = token(&store, "staff@alpha.fr", Scope::Read).await;
+        let minor = |v: &serde_json::Value| {
+            ledger::Amount::parse_signed(v.as_str().unwrap())
+                .unwrap()
+                .minor()
+        };
+        // The figures add up to the closing balance, which is the ledger's.
+        let adds_up = |s: &serde_json::Value| {
+            minor(&s["opening_balance"]) + minor(&s["sales"])
+                - minor(&s["purchases"])
+                - minor(&s["commissions"])
+                - minor(&s["fees"])
+                - minor(&s["fund_contributions"])
+                + minor(&s["other"])
+                == minor(&s["closing_balance"])
+        };
+
+        // The buyer's own, as its owner reads it.
+        let mine = api
+            .get(&format!("/api/v1/reports/summary?year={year}"), &owner)
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(mine["year"], year);
+        assert_eq!(mine["member_id"], alpha.id);
+        assert_eq!(mine["opening_balance"], "0.00");
+        assert_eq!(mine["purchases"], "140.50");
+        assert_eq!(mine["sales"], "0.00");
+        assert_ne!(mine["fund_contributions"], "0.00");
+        assert_eq!(mine["transactions"], 2);
+        assert!(adds_up(&mine), "{mine}");
+        assert_eq!(
+            minor(&mine["closing_balance"]),
+            balance(&store, &alpha).await
+        );
+
+        // The seller's, as the network's accountant names it.
+        let theirs = api
+            .get(
+                &format!("/api/v1/reports/summary?year={year}&member={}", beta.id),
+                &accountant,
+            )
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(theirs["member_id"], beta.id);
+        assert_eq!(theirs["sales"], "140.50");
+        assert_eq!(theirs["purchases"], "0.00");
+        assert!(adds_up(&theirs), "{theirs}");
+        assert_eq!(
+            minor(&theirs["closing_balance"]),
+            balance(&store, &beta).await
+        );
+
+        // Last year: nothing yet; the year's bounds are accepted, one past them refused.
+        let before = api
+            .get(
+                &format!("/api/v1/reports/summary?year={}", year - 1),
+                &owner,
+            )
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(before["closing_balance"], "0.00");
+        assert_eq!(before["transactions"], 0);
+        for bound in [
+            web::http::accounting::SUMMARY_YEAR_MIN,
+            web::http::accounting::SUMMARY_YEAR_MAX,
+        ] {
+            api.get(&format!("/api/v1/reports/summary?year={bound}"), &owner)
+                .await
+                .ok(StatusCode::OK);
+        }
+        for bad in [
+            "?year=1999",
+            "?year=3000",
+            "?year=2026.5",
+            "?year=deux",
+            "?year=",
+            "",
+        ] {
+            let problem = api
+                .get(&format!("/api/v1/reports/summary{bad}"), &owner)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], "year", "{bad}");
+        }
+        // The network's staff name the member; another member's books are not found; the
+        // company's staff read none.
+        let problem = api
+            .get(&format!("/api/v1/reports/summary?year={year}"), &accountant)
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(problem["field"], "member");
+        api.get(
+            &format!("/api/v1/reports/summary?year={year}&member={}", beta.id),
+            &owner,
+        )
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+        api.get(&format!("/api/v1/reports/summary?year={year}"), &staff)
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
         store.close().await;
     }
 });

@@ -57,6 +57,20 @@ pub const MEMBERS_LISTED_MAX: i64 = super::money::MEMBERS_LISTED_MAX;
 pub const SUMMARY_YEAR_MIN: i32 = 2000;
 pub const SUMMARY_YEAR_MAX: i32 = 2999;
 
+/// The calendar year an annual summary covers, from its typed number (the page's form and
+/// the API's `year`); `None` for anything but a year from [`SUMMARY_YEAR_MIN`] to
+/// [`SUMMARY_YEAR_MAX`].
+pub fn summary_year(typed: &str) -> Option<Period> {
+    let year: i32 = typed
+        .trim()
+        .parse()
+        .ok()
+        .filter(|y| (SUMMARY_YEAR_MIN..=SUMMARY_YEAR_MAX).contains(y))?;
+    let first = NaiveDate::from_ymd_opt(year, 1, 1)?;
+    let last = NaiveDate::from_ymd_opt(year, 12, 31)?;
+    Period::new(first, last).ok()
+}
+
 catalogue! {
     nav_accounting => "Comptabilité", "Accounting";
     accounting_title => "Comptabilité et exports", "Accounting and exports";
@@ -344,18 +358,7 @@ impl BooksQuery {
     }
 
     fn year(&self, t: Tr) -> Result<Period, String> {
-        let year: i32 = self
-            .year
-            .trim()
-            .parse()
-            .ok()
-            .filter(|y| (SUMMARY_YEAR_MIN..=SUMMARY_YEAR_MAX).contains(y))
-            .ok_or_else(|| t.invalid_year().to_owned())?;
-        let first =
-            NaiveDate::from_ymd_opt(year, 1, 1).ok_or_else(|| t.invalid_year().to_owned())?;
-        let last =
-            NaiveDate::from_ymd_opt(year, 12, 31).ok_or_else(|| t.invalid_year().to_owned())?;
-        Period::new(first, last).map_err(|e| t.export_error(&e))
+        summary_year(&self.year).ok_or_else(|| t.invalid_year().to_owned())
     }
 
     /// Today's defaults: the current year so far.

@@ -213,6 +213,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(exports::export))
         .routes(routes!(reports::trial_balance))
         .routes(routes!(reports::statement))
+        .routes(routes!(reports::summary))
         .routes(routes!(locks::list, locks::lock))
         .routes(routes!(locks::network))
         .routes(routes!(locks::set_siren))

@@ -1,6 +1,7 @@
 //! The accounting page's printable reports as JSON: the trial balance of the network's or a
-//! member's books, and a member's statement with a running balance. Same books, same
-//! builders (`export::reports`) and same authorization as the exports (`exports::books_of`).
+//! member's books, a member's statement with a running balance, and a member's annual
+//! summary. Same books, same builders (`export::reports`) and same authorization as the
+//! exports (`exports::books_of`).
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -13,7 +14,7 @@ use super::error::{ApiError, ApiResult, Problem};
 use super::exports::{books_of, period_of};
 use super::types;
 use crate::export::download::Books;
-use crate::export::reports::{StatementBuilder, TrialBalanceBuilder};
+use crate::export::reports::{MemberSummaryBuilder, StatementBuilder, TrialBalanceBuilder};
 use crate::export::{ExportError, Feed, Period, Scope};
 use crate::http::AppState;
 use crate::store::ExportFailure;
@@ -250,6 +251,96 @@ pub async fn statement(
         credits: wide(statement.credits),
         debits: wide(statement.debits),
         closing_balance: wide(statement.closing_balance),
+    }))
+}
+
+/// A member's annual summary, from the member's side: what its accountant books for the
+/// year.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SummaryBody {
+    #[schema(example = 2026, minimum = 2000, maximum = 2999)]
+    pub year: i32,
+    pub member_id: Option<i64>,
+    #[schema(example = "0.00")]
+    pub opening_balance: String,
+    /// Sales to other members, net of reversed sales.
+    pub sales: String,
+    /// Purchases from other members, net of reversed purchases.
+    pub purchases: String,
+    /// Commissions paid to the network on sales.
+    pub commissions: String,
+    /// Membership and other fees charged.
+    pub fees: String,
+    /// Contributions to the guarantee fund.
+    pub fund_contributions: String,
+    /// Everything else, signed (credit > 0): opening balances brought in, adjustments, debts
+    /// written off.
+    pub other: String,
+    /// Opening + sales − purchases − commissions − fees − fund contributions + other.
+    pub closing_balance: String,
+    /// Transactions of the year on the member's account.
+    pub transactions: u64,
+}
+
+/// A member's annual summary (récapitulatif annuel) for its accountant: opening balance,
+/// sales and purchases net of reversals, commissions, fees, fund contributions, other
+/// movements and closing balance of a calendar year (Paris). The network's staff name the
+/// member; a member's owner or accountant gets its own.
+#[utoipa::path(get, path = "/api/v1/reports/summary", tag = "exports",
+    params(
+        ("year" = i32, Query, description = "The calendar year, 2000 to 2999", minimum = 2000, maximum = 2999),
+        ("member" = Option<i64>, Query, description = "A member id (required for the network's staff)"),
+    ),
+    responses(
+        (status = 200, description = "The summary", body = SummaryBody),
+        (status = 403, description = "Staff may not read the books", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown member, or not the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad year or no member (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn summary(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<SummaryBody>> {
+    let params = types::query(raw.as_deref());
+    let books = books_of(&state, &auth, &params).await?;
+    let period = types::param(&params, "year")
+        .and_then(crate::http::accounting::summary_year)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "year",
+                format!(
+                    "year must be a year from {} to {}.",
+                    crate::http::accounting::SUMMARY_YEAR_MIN,
+                    crate::http::accounting::SUMMARY_YEAR_MAX
+                ),
+            )
+        })?;
+    let Books::Member(account) = books else {
+        return Err(ApiError::invalid(
+            "member",
+            "A summary is one member's: name the member.",
+        ));
+    };
+    let (scope, builder) = feed(&state, books, period, |_| {
+        MemberSummaryBuilder::new(account, period)
+    })
+    .await?;
+    let summary = builder.finish();
+    let wide = |minor: i64| money_wide(minor.into());
+    Ok(Json(SummaryBody {
+        year: chrono::Datelike::year(&period.from()),
+        member_id: member_of(&state, &scope).await?,
+        opening_balance: wide(summary.opening_balance),
+        sales: wide(summary.sales),
+        purchases: wide(summary.purchases),
+        commissions: wide(summary.commissions),
+        fees: wide(summary.fees),
+        fund_contributions: wide(summary.fund_contributions),
+        other: wide(summary.other),
+        closing_balance: wide(summary.closing_balance),
+        transactions: summary.transactions,
     }))
 }
 
