@@ -1312,3 +1312,79 @@ story!(
         }
     }
 );
+
+// Every write the document says takes an `Idempotency-Key` reads it: a malformed key is
+// refused on that field, for a caller the operation lets in.
+story!(
+    every_write_reads_its_idempotency_key,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, api, alpha, _beta) = setup(&url).await;
+            let callers = [
+                token(&store, "gestion@troc.fr", Scope::Manage).await,
+                token(&store, "owner@alpha.fr", Scope::Pay).await,
+                token(&store, "owner@alpha.fr", Scope::Read).await,
+                token(&store, "staff@alpha.fr", Scope::Pay).await,
+            ];
+            let categories = api
+                .get("/api/v1/categories", &callers[0])
+                .await
+                .ok(StatusCode::OK);
+            let code = categories["items"][0]["code"].as_str().unwrap().to_owned();
+            let mut unread = Vec::new();
+            for (method, path) in OPERATIONS {
+                if !["post", "put"].contains(method) {
+                    continue;
+                }
+                let id = if path.starts_with("/api/v1/accounts/") {
+                    alpha.account().0.to_string()
+                } else {
+                    "1".to_owned()
+                };
+                let concrete = path
+                    .replace("{id}", &id)
+                    .replace("{batch}", "1")
+                    .replace("{code}", &code)
+                    .replace("{token_id}", "1")
+                    .replace("{public_key}", &"0".repeat(64));
+                let verb = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+                let mut read = false;
+                for caller in &callers {
+                    let answer = api
+                        .send(
+                            verb.clone(),
+                            &concrete,
+                            Some(caller),
+                            &[("idempotency-key", "a b")],
+                            Some("{}".into()),
+                        )
+                        .await;
+                    if answer.status == StatusCode::UNPROCESSABLE_ENTITY
+                        && answer.text.contains("\"field\":\"Idempotency-Key\"")
+                    {
+                        read = true;
+                        break;
+                    }
+                }
+                if !read {
+                    let answer = api
+                        .send(
+                            verb.clone(),
+                            &concrete,
+                            Some(&callers[1]),
+                            &[("idempotency-key", "a b")],
+                            Some("{}".into()),
+                        )
+                        .await;
+                    unread.push(format!(
+                        "{method} {path}: {} {}",
+                        answer.status, answer.text
+                    ));
+                }
+            }
+            assert!(unread.is_empty(), "{unread:#?}");
+            store.close().await;
+        }
+    }
+);
