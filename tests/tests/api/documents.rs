@@ -1308,6 +1308,48 @@ story!(
                 }
             }
             assert_eq!(positive, 1, "one pattern for positive amounts");
+
+            // Integers: JSON Schema counts `2.0` as the integer 2, and so does the server.
+            assert_eq!(
+                schemas["PaymentBody"]["properties"]["payee"]["type"],
+                "integer"
+            );
+            let whole = format!(r#"{{"payee": {}.0, "amount": "1.00"}}"#, beta.id);
+            let paid = api
+                .send(
+                    Method::POST,
+                    "/api/v1/payments",
+                    Some(&owner),
+                    &[],
+                    Some(whole),
+                )
+                .await
+                .ok(StatusCode::CREATED);
+            let shown = api
+                .get(
+                    &format!("/api/v1/transactions/{}", paid["transaction_id"]),
+                    &owner,
+                )
+                .await
+                .ok(StatusCode::OK);
+            let credited = shown["postings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["account_id"] == beta.account().0 && p["amount"] == "1.00");
+            assert!(credited, "the payee's account credited: {shown}");
+            let fraction = format!(r#"{{"payee": {}.5, "amount": "1.00"}}"#, beta.id);
+            let problem = api
+                .send(
+                    Method::POST,
+                    "/api/v1/payments",
+                    Some(&owner),
+                    &[],
+                    Some(fraction),
+                )
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], "payee");
             store.close().await;
         }
     }

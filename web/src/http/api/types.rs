@@ -147,6 +147,47 @@ pub fn json<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
             "Text may not hold the NUL character (\\u0000).",
         ));
     }
+    match parse(body) {
+        Ok(value) => Ok(value),
+        // JSON Schema counts `1.0` as an integer, as the document's integers are: a body
+        // that writes a whole number with a fraction is read again with it as an integer.
+        Err(error) => match whole_numbers(body) {
+            Some(normalized) => parse(&normalized).map_err(|_| error),
+            None => Err(error),
+        },
+    }
+}
+
+/// Whole numbers written with a fraction are read as integers below this (2^49).
+const WHOLE_NUMBER_FLOAT_MAX: f64 = 562_949_953_421_312.0;
+
+/// The body with every whole number written with a fraction (`12.0`, `1e3`) written as an
+/// integer; `None` if it holds none (or is not JSON).
+fn whole_numbers(body: &[u8]) -> Option<Vec<u8>> {
+    fn walk(value: &mut serde_json::Value, changed: &mut bool) {
+        match value {
+            serde_json::Value::Number(number) if number.is_f64() => {
+                let float = number.as_f64().unwrap_or(f64::NAN);
+                // Only below 2^49: serde_json reads a long number to within one unit of
+                // its last place, which there is under 1/8, so that an inexact reading
+                // keeps a fraction (and is refused) instead of becoming another integer.
+                if float.fract() == 0.0 && float.abs() < WHOLE_NUMBER_FLOAT_MAX {
+                    *value = serde_json::Value::from(float as i64);
+                    *changed = true;
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| walk(v, changed)),
+            serde_json::Value::Object(fields) => fields.values_mut().for_each(|v| walk(v, changed)),
+            _ => {}
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let mut changed = false;
+    walk(&mut value, &mut changed);
+    changed.then(|| serde_json::to_vec(&value).ok()).flatten()
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -225,6 +266,48 @@ pub fn path_id(text: &str) -> ApiResult<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Ids {
+        id: i64,
+        #[serde(default)]
+        more: Vec<i64>,
+    }
+
+    #[test]
+    fn whole_numbers_with_a_fraction_are_integers() {
+        let read = |body: &str| json::<Ids>(body.as_bytes()).map(|ids| (ids.id, ids.more));
+        assert_eq!(read(r#"{"id": 7}"#).unwrap(), (7, vec![]));
+        assert_eq!(read(r#"{"id": 7.0}"#).unwrap(), (7, vec![]));
+        assert_eq!(
+            read(r#"{"id": 1e3, "more": [2.0, 3]}"#).unwrap(),
+            (1000, vec![2, 3])
+        );
+        assert_eq!(read(r#"{"id": -0.0}"#).unwrap(), (0, vec![]));
+        // At the bound and one past it.
+        assert_eq!(
+            read(r#"{"id": 562949953421311.0}"#).unwrap().0,
+            562_949_953_421_311
+        );
+        assert_eq!(
+            read(r#"{"id": 562949953421311.000000}"#).unwrap().0,
+            562_949_953_421_311
+        );
+        // A fraction, 2^49 and past it, a string: refused on the field, as before.
+        for body in [
+            r#"{"id": 7.5}"#,
+            r#"{"id": 562949953421312.0}"#,
+            r#"{"id": 9007199254740991.0}"#,
+            r#"{"id": 1e300}"#,
+            r#"{"id": "7"}"#,
+        ] {
+            let problem = read(body).unwrap_err().problem();
+            assert_eq!(problem.code, "validation_failed", "{body}");
+            assert_eq!(problem.field.as_deref(), Some("id"), "{body}");
+        }
+        assert!(whole_numbers(br#"{"id": 7}"#).is_none());
+        assert!(whole_numbers(b"not json").is_none());
+    }
 
     #[test]
     fn finds_the_escaped_nul_and_only_it() {
