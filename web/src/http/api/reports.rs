@@ -140,6 +140,18 @@ pub async fn trial_balance(
     }))
 }
 
+/// The member account of books that a `report` covers for one member only: the network's
+/// staff, whose own books are the network's, must name the member.
+fn one_member(books: &Books, report: &str) -> ApiResult<ledger::AccountId> {
+    match books {
+        Books::Member(account) => Ok(*account),
+        Books::Network => Err(ApiError::invalid(
+            "member",
+            format!("A {report} is one member's: name the member."),
+        )),
+    }
+}
+
 /// The member id of a member's books.
 async fn member_of(state: &AppState, scope: &Scope) -> ApiResult<Option<i64>> {
     match scope {
@@ -215,12 +227,7 @@ pub async fn statement(
     let params = types::query(raw.as_deref());
     let books = books_of(&state, &auth, &params).await?;
     let period = period_of(&params)?;
-    let Books::Member(account) = books else {
-        return Err(ApiError::invalid(
-            "member",
-            "A statement is one member's: name the member.",
-        ));
-    };
+    let account = one_member(&books, "statement")?;
     let (scope, builder) = feed(&state, books, period, |_| {
         StatementBuilder::new(account, period)
     })
@@ -317,12 +324,7 @@ pub async fn summary(
                 ),
             )
         })?;
-    let Books::Member(account) = books else {
-        return Err(ApiError::invalid(
-            "member",
-            "A summary is one member's: name the member.",
-        ));
-    };
+    let account = one_member(&books, "summary")?;
     let (scope, builder) = feed(&state, books, period, |_| {
         MemberSummaryBuilder::new(account, period)
     })
