@@ -390,7 +390,7 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
         store,
         &owner,
         &asker,
-        Amount::from_units(8_000),
+        crate::console::limit_requests::Wanted::credit_limit(Amount::from_units(8_000)),
         "Nous préparons la saison : nouveaux achats de matériel auprès des membres du réseau.",
     )
     .await

@@ -1,11 +1,11 @@
-//! Credit-limit requests: a member's owner asks for another credit limit, the network's
-//! manager grants it (the amount asked or another) or declines it, the owner may withdraw it;
-//! over the API and on the pages, each refusal changing nothing.
+//! Limit requests: a member's owner asks for another credit limit, another upper limit or
+//! both, the network's manager grants it (the amounts asked or others) or declines it, the
+//! owner may withdraw it; over the API and on the pages, each refusal changing nothing.
 
 use axum::http::StatusCode;
 use serde_json::json;
 use tests::story;
-use web::console::limit_requests::{self, LIMIT_REQUEST_MESSAGE_LEN_MAX};
+use web::console::limit_requests::{self, Wanted, LIMIT_REQUEST_MESSAGE_LEN_MAX};
 use web::console::{Conflict, ConsoleError};
 use web::people;
 use web::tokens::Scope;
@@ -24,6 +24,23 @@ async fn limit_of(api: &Api, token: &str, account_id: i64) -> String {
 
 fn path(id: i64, action: &str) -> String {
     format!("/api/v1/limit-requests/{id}/{action}")
+}
+
+/// Another credit limit of `units`, asked through the library.
+fn credit(units: i64) -> Wanted {
+    Wanted::credit_limit(ledger::Amount::from_units(units))
+}
+
+/// The member's credit limit and upper limit as the API reads them.
+async fn limits_of(api: &Api, token: &str, account_id: i64) -> (String, serde_json::Value) {
+    let account = api
+        .get(&format!("/api/v1/accounts/{account_id}"), token)
+        .await
+        .ok(StatusCode::OK);
+    (
+        account["credit_limit"].as_str().unwrap().to_owned(),
+        account["max_balance"].clone(),
+    )
 }
 
 story!(
@@ -270,8 +287,8 @@ story!(
                 .unwrap()
                 .unwrap();
             let (a, b) = tokio::join!(
-                limit_requests::ask(&store, &user, &beta, ledger::Amount::from_units(900), "A"),
-                limit_requests::ask(&store, &user, &beta, ledger::Amount::from_units(800), "B"),
+                limit_requests::ask(&store, &user, &beta, credit(900), "A"),
+                limit_requests::ask(&store, &user, &beta, credit(800), "B"),
             );
             let refused = [a.is_err(), b.is_err()];
             assert_eq!(refused.iter().filter(|r| **r).count(), 1, "{a:?} {b:?}");
@@ -517,6 +534,337 @@ story!(
                 .get("/admin")
                 .await
                 .assert_contains("id=\"limit-requests-count\">0</div>");
+
+            // The upper limit: shown to the member (none yet), asked alone, granted at
+            // another amount; the credit limit stays.
+            let page = owner.get("/credit-limit").await;
+            page.assert_contains("id=\"lr-max-now\">aucun</td>");
+            page.assert_contains("id=\"max_balance\"");
+            let page = owner
+                .post(
+                    "/credit-limit",
+                    &[
+                        ("credit_limit", ""),
+                        ("max_balance", "abc"),
+                        ("message", "Ventes"),
+                    ],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+            page.assert_contains("Plafond : montant invalide");
+            page.assert_contains("value=\"abc\"");
+            let page = owner
+                .post(
+                    "/credit-limit",
+                    &[
+                        ("credit_limit", ""),
+                        ("max_balance", "50 000"),
+                        ("message", "Ventes"),
+                    ],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::OK);
+            page.assert_contains("id=\"lr-asked-max\">50 000,00</td>");
+            assert!(!page.body.contains("id=\"lr-asked\""));
+            let fourth = limit_requests::pending_of(&store, alpha.id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                fourth.max_balance_asked,
+                Some(ledger::Amount::from_units(50_000))
+            );
+            assert!(fourth.max_balance_before.is_none() && !fourth.asks_credit_limit());
+            let request = format!("/admin/limit-requests/{}", fourth.id);
+            let page = manager.get(&request).await;
+            page.assert_contains("id=\"request-asked\">plafond 50 000,00</td>");
+            page.assert_contains("id=\"max_balance\" name=\"max_balance\"");
+            page.assert_contains("value=\"50 000,00\"");
+            assert!(!page.body.contains("id=\"credit_limit\""));
+            manager
+                .get("/admin/limit-requests")
+                .await
+                .assert_contains("<td>plafond 50 000,00</td>");
+            manager
+                .get(&format!("/admin/members/{}", alpha.id))
+                .await
+                .assert_contains("plafond 50 000,00");
+            // A credit limit the request does not ask for is refused, worded.
+            let grant = format!("{request}/grant");
+            let page = manager
+                .post(
+                    &grant,
+                    &[
+                        ("credit_limit", "9 000"),
+                        ("max_balance", "45 000"),
+                        ("reason", "Non"),
+                    ],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+            page.assert_contains("la demande ne porte pas sur cette limite.");
+            let page = manager
+                .post(
+                    &grant,
+                    &[("max_balance", "45 000"), ("reason", "Ventes réelles")],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER);
+            let page = manager.get(&request).await;
+            page.assert_contains("id=\"request-granted\">plafond 45 000,00</td>");
+            page.assert_contains("id=\"request-max-now\">45 000,00</td>");
+            page.assert_contains("id=\"request-limit-now\">2 500,00</td>");
+            let page = owner.get("/credit-limit").await;
+            page.assert_contains("id=\"lr-max-now\">45 000,00</td>");
+            page.assert_contains("<td>plafond 45 000,00</td>");
+            owner
+                .get("/dashboard")
+                .await
+                .assert_contains("Votre demande de plafond n° ");
+            owner
+                .get("/dashboard")
+                .await
+                .assert_contains("est accordée : plafond 45 000,00. Motif : Ventes réelles");
+            store.close().await;
+        }
+    }
+);
+
+story!(
+    members_ask_for_upper_limits_over_the_api,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, api, alpha, _beta) = setup(&url).await;
+            let owner = token(&store, "owner@alpha.fr", Scope::Pay).await;
+            let manage = token(&store, "gestion@troc.fr", Scope::Manage).await;
+            let asks = "/api/v1/limit-requests";
+            // The network caps Alpha's balance at 20 000.
+            api.put(
+                &format!("/api/v1/accounts/{}/credit-limit", alpha.account_id),
+                &manage,
+                json!({"credit_limit": "1000.00", "max_balance": "20000.00", "reason": "Règle"}),
+            )
+            .await
+            .ok(StatusCode::OK);
+            let limits = |credit: &str, max: &str| (credit.to_owned(), json!(max));
+            assert_eq!(
+                limits_of(&api, &manage, alpha.account_id).await,
+                limits("1000.00", "20000.00")
+            );
+
+            // Bad input: each refused on its field, nothing recorded.
+            let cases = [
+                (json!({"message": "Rien"}), "credit_limit", "required"),
+                (
+                    json!({"max_balance": "20000.00", "message": "Le même"}),
+                    "max_balance",
+                    "same_as_current",
+                ),
+                (
+                    json!({"max_balance": "10000000.01", "message": "Trop"}),
+                    "max_balance",
+                    "amount_above_max",
+                ),
+                (
+                    json!({"credit_limit": "2000.00", "max_balance": "10000000.01",
+                           "message": "Trop"}),
+                    "max_balance",
+                    "amount_above_max",
+                ),
+            ];
+            for (input, field, code) in cases {
+                let problem = api
+                    .post(asks, &owner, input)
+                    .await
+                    .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+                assert_eq!(problem["field"], field, "{problem}");
+                assert_eq!(problem["errors"][0]["code"], code, "{problem}");
+            }
+            // Both the same as in force: both named.
+            let problem = api
+                .post(
+                    asks,
+                    &owner,
+                    json!({"credit_limit": "1000.00", "max_balance": "20000.00", "message": "x"}),
+                )
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            let fields: Vec<&str> = problem["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["field"].as_str().unwrap())
+                .collect();
+            assert_eq!(fields, ["credit_limit", "max_balance"], "{problem}");
+            for shape in ["-5.00", "abc", "1,5"] {
+                let problem = api
+                    .post(
+                        asks,
+                        &owner,
+                        json!({"max_balance": shape, "message": "Forme"}),
+                    )
+                    .await
+                    .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+                assert_eq!(problem["field"], "max_balance", "{problem}");
+            }
+            let none = api.get(asks, &owner).await.ok(StatusCode::OK);
+            assert_eq!(none["items"].as_array().unwrap().len(), 0);
+
+            // At the limit: the highest upper limit there is; then withdrawn.
+            let highest = api
+                .post(
+                    asks,
+                    &owner,
+                    json!({"max_balance": "10000000.00", "message": "Haut"}),
+                )
+                .await
+                .ok(StatusCode::CREATED);
+            assert_eq!(highest["max_balance_asked"], "10000000.00");
+            api.post(
+                &path(highest["id"].as_i64().unwrap(), "withdraw"),
+                &owner,
+                json!({}),
+            )
+            .await
+            .ok(StatusCode::OK);
+
+            // The upper limit alone: the credit limit is asked as it is.
+            let asked = api
+                .post(
+                    asks,
+                    &owner,
+                    json!({"max_balance": "30000.00", "message": "Ventes"}),
+                )
+                .await
+                .ok(StatusCode::CREATED);
+            let id = asked["id"].as_i64().unwrap();
+            assert_eq!(asked["credit_limit_before"], "1000.00");
+            assert_eq!(asked["credit_limit_asked"], "1000.00");
+            assert_eq!(asked["max_balance_before"], "20000.00");
+            assert_eq!(asked["max_balance_asked"], "30000.00");
+            assert!(asked["max_balance_granted"].is_null());
+            // The manager decides what was asked: the credit limit was not.
+            let problem = api
+                .post(
+                    &path(id, "grant"),
+                    &manage,
+                    json!({"credit_limit": "5000.00", "reason": "En plus"}),
+                )
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], "credit_limit", "{problem}");
+            assert_eq!(problem["errors"][0]["code"], "not_asked", "{problem}");
+            let problem = api
+                .post(
+                    &path(id, "grant"),
+                    &manage,
+                    json!({"max_balance": "10000000.01", "reason": "Trop"}),
+                )
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], "max_balance", "{problem}");
+            assert_eq!(
+                limits_of(&api, &manage, alpha.account_id).await,
+                limits("1000.00", "20000.00")
+            );
+            // Granted at another amount: the upper limit changes, the credit limit stays.
+            let granted = api
+                .post(
+                    &path(id, "grant"),
+                    &manage,
+                    json!({"max_balance": "25000.00", "reason": "Ventes réelles"}),
+                )
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(granted["status"], "granted");
+            assert_eq!(granted["max_balance_granted"], "25000.00");
+            assert_eq!(granted["credit_limit_granted"], "1000.00");
+            assert_eq!(
+                limits_of(&api, &manage, alpha.account_id).await,
+                limits("1000.00", "25000.00")
+            );
+            let history = api
+                .get(
+                    &format!("/api/v1/accounts/{}/limit-history", alpha.account_id),
+                    &manage,
+                )
+                .await
+                .ok(StatusCode::OK);
+            let last = history["items"].as_array().unwrap().last().unwrap().clone();
+            assert_eq!(last["max_balance_before"], "20000.00", "{history}");
+            assert_eq!(last["max_balance_after"], "25000.00", "{history}");
+            assert_eq!(last["reason"], "Ventes réelles", "{history}");
+            let log = api
+                .get("/api/v1/action-log?action=limit_request.grant", &manage)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(
+                log["items"][0]["before"]["detail"]["max_balance_asked"], 3_000_000,
+                "{log}"
+            );
+            assert_eq!(
+                log["items"][0]["after"]["detail"]["max_balance_granted"], 2_500_000,
+                "{log}"
+            );
+
+            // Both limits, granted as asked.
+            let both = api
+                .post(
+                    asks,
+                    &owner,
+                    json!({"credit_limit": "3000.00", "max_balance": "40000.00",
+                           "message": "Saison"}),
+                )
+                .await
+                .ok(StatusCode::CREATED);
+            let both = api
+                .post(
+                    &path(both["id"].as_i64().unwrap(), "grant"),
+                    &manage,
+                    json!({"reason": "Accordé"}),
+                )
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(both["credit_limit_granted"], "3000.00");
+            assert_eq!(both["max_balance_granted"], "40000.00");
+            assert_eq!(
+                limits_of(&api, &manage, alpha.account_id).await,
+                limits("3000.00", "40000.00")
+            );
+
+            // The credit limit alone: the upper limit is not the manager's to change here,
+            // and stays.
+            let third = api
+                .post(
+                    asks,
+                    &owner,
+                    json!({"credit_limit": "3500.00", "message": "Un peu"}),
+                )
+                .await
+                .ok(StatusCode::CREATED);
+            assert!(third["max_balance_asked"].is_null() && third["max_balance_before"].is_null());
+            let third = third["id"].as_i64().unwrap();
+            let problem = api
+                .post(
+                    &path(third, "grant"),
+                    &manage,
+                    json!({"max_balance": "50000.00", "reason": "Aussi"}),
+                )
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], "max_balance", "{problem}");
+            assert_eq!(problem["errors"][0]["code"], "not_asked", "{problem}");
+            let granted = api
+                .post(&path(third, "grant"), &manage, json!({"reason": "Oui"}))
+                .await
+                .ok(StatusCode::OK);
+            assert!(granted["max_balance_granted"].is_null(), "{granted}");
+            assert_eq!(
+                limits_of(&api, &manage, alpha.account_id).await,
+                limits("3500.00", "40000.00")
+            );
+            assert_eq!(logged(&api, &manage, "limit_request.grant").await, 3);
             store.close().await;
         }
     }

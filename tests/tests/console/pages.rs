@@ -70,7 +70,7 @@ story!(
                 &store,
                 &owner,
                 &alpha,
-                Amount::from_units(4_000),
+                web::console::limit_requests::Wanted::credit_limit(Amount::from_units(4_000)),
                 "Achats",
             )
             .await

@@ -246,12 +246,29 @@ async fn seed(url: &str) -> Store {
     )
     .await
     .unwrap();
-    // A credit-limit request of Alpha's owner, granted (the NULL-able columns filled).
+    // A limit request of Alpha's owner for both limits, granted (the NULL-able columns
+    // filled: Alpha has an upper limit first).
+    web::console::members::set_limits(
+        &store,
+        &actor,
+        web::console::Target::Member(alpha.id),
+        web::console::members::LimitsChange {
+            credit_limit: Amount::from_units(1_000),
+            max_balance: Some(Amount::from_units(60_000)),
+            reason: "Plafond du réseau".into(),
+        },
+        &web::console::RequestKey::random(),
+    )
+    .await
+    .unwrap();
     let asked = web::console::limit_requests::ask(
         &store,
         &owner,
         &alpha,
-        Amount::from_units(7_777),
+        web::console::limit_requests::Wanted {
+            credit_limit: Some(Amount::from_units(7_777)),
+            max_balance: Some(Amount::from_units(88_888)),
+        },
         "Nouveaux achats prévus",
     )
     .await
@@ -262,6 +279,7 @@ async fn seed(url: &str) -> Store {
         asked.id,
         &web::console::limit_requests::Grant {
             credit_limit: None,
+            max_balance: None,
             reason: "Bon historique".into(),
         },
     )

@@ -1,7 +1,8 @@
-//! Credit-limit requests: a member company's owner asks the network for another credit limit
-//! (higher or lower) with a message; a manager grants it, the amount asked or another, or
-//! declines it with a reason; the owner may withdraw it while it waits. One request waits
-//! per member at a time (a unique index says so too).
+//! Limit requests: a member company's owner asks the network for another credit limit
+//! (higher or lower), another upper limit (the largest balance it may hold), or both, with a
+//! message; a manager grants it, the amounts asked or others, or declines it with a reason;
+//! the owner may withdraw it while it waits. One request waits per member at a time (a
+//! unique index says so too).
 //!
 //! A grant changes the limit through the ledger like `members::set_limits`, logged as
 //! `limit_request.grant` in the ledger batch, under an idempotency key made of the request's
@@ -13,9 +14,10 @@
 //! do (asking, withdrawing) is theirs and is not in the action log: the request's row keeps
 //! who asked and when.
 //!
-//! Not here: the upper limit (`max_balance`), which a grant keeps as it is; and any
-//! automatic decision: the suggested limit (`suggest`) is shown to the manager, never
-//! applied.
+//! A grant decides what was asked and nothing else: the limit a request leaves alone stays
+//! as it is then (the member's limits form changes anything). Not here: asking to have no
+//! upper limit at all, and any automatic decision: the suggested limit (`suggest`) is shown
+//! to the manager, never applied.
 
 use ledger::{AccountStatus, Amount, IdempotencyKey, Rejection};
 use serde_json::json;
@@ -80,6 +82,8 @@ pub struct LimitRequest {
     pub requested_by: String,
     /// The credit limit when the member asked.
     pub credit_limit_before: Amount,
+    /// The credit limit wanted; the one in force then (`credit_limit_before`) when the
+    /// request leaves it alone ([`LimitRequest::asks_credit_limit`]).
     pub credit_limit_asked: Amount,
     pub message: String,
     pub status: LimitRequestStatus,
@@ -88,19 +92,69 @@ pub struct LimitRequest {
     /// The manager who granted or declined it, or the owner who withdrew it.
     pub decided_by: Option<String>,
     pub decision_reason: String,
+    /// The credit limit after the grant: the one in force when the request left it alone.
     pub credit_limit_granted: Option<Amount>,
+    /// The upper limit when the member asked (`None`: none then); `None` too when the
+    /// request leaves it alone.
+    pub max_balance_before: Option<Amount>,
+    /// The upper limit wanted; `None` when the request leaves it alone.
+    pub max_balance_asked: Option<Amount>,
+    /// The upper limit set by the grant; `None` unless granted and asked.
+    pub max_balance_granted: Option<Amount>,
 }
 
-/// What a manager decides when granting: the limit (the amount asked when `None`) and the
+impl LimitRequest {
+    /// Whether the request asks for another credit limit (it may ask only for another
+    /// upper limit).
+    pub fn asks_credit_limit(&self) -> bool {
+        self.credit_limit_asked != self.credit_limit_before
+    }
+
+    /// Whether the request asks for another upper limit.
+    pub fn asks_max_balance(&self) -> bool {
+        self.max_balance_asked.is_some()
+    }
+}
+
+/// What a member asks for: another credit limit, another upper limit, or both (`None`
+/// leaves that limit alone).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Wanted {
+    pub credit_limit: Option<Amount>,
+    pub max_balance: Option<Amount>,
+}
+
+impl Wanted {
+    /// Another credit limit only.
+    pub fn credit_limit(credit_limit: Amount) -> Wanted {
+        Wanted {
+            credit_limit: Some(credit_limit),
+            max_balance: None,
+        }
+    }
+
+    /// Another upper limit only.
+    pub fn max_balance(max_balance: Amount) -> Wanted {
+        Wanted {
+            credit_limit: None,
+            max_balance: Some(max_balance),
+        }
+    }
+}
+
+/// What a manager decides when granting: each limit the request asks for (the amount asked
+/// when `None`; giving one the request does not ask for is refused as `NotAsked`) and the
 /// reason, which the member reads and the ledger's limit history keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
     pub credit_limit: Option<Amount>,
+    pub max_balance: Option<Amount>,
     pub reason: String,
 }
 
 const COLUMNS: &str = "id, member_id, requested_by, credit_limit_before, credit_limit_asked, \
-     message, status, created_at, decided_at, decided_by, decision_reason, credit_limit_granted";
+     message, status, created_at, decided_at, decided_by, decision_reason, credit_limit_granted, \
+     max_balance_before, max_balance_asked, max_balance_granted";
 
 fn from_row<R>(row: &R) -> Result<LimitRequest, sqlx::Error>
 where
@@ -129,6 +183,9 @@ where
         decided_by: row.try_get(9)?,
         decision_reason: row.try_get(10)?,
         credit_limit_granted: row.try_get::<Option<i64>, _>(11)?.map(Amount::from_minor),
+        max_balance_before: row.try_get::<Option<i64>, _>(12)?.map(Amount::from_minor),
+        max_balance_asked: row.try_get::<Option<i64>, _>(13)?.map(Amount::from_minor),
+        max_balance_granted: row.try_get::<Option<i64>, _>(14)?.map(Amount::from_minor),
     })
 }
 
@@ -177,15 +234,16 @@ fn require_owner(user: &User, member: &Member) -> ConsoleResult<()> {
     }
 }
 
-/// Records the owner's request for `credit_limit` (0 to `LIMIT_MAX`, not the limit in
-/// force) with a message of 1 to [`LIMIT_REQUEST_MESSAGE_LEN_MAX`] characters. Refused when
-/// one waits already, past [`LIMIT_REQUESTS_PER_WINDOW_MAX`] requests in
-/// [`LIMIT_REQUESTS_WINDOW_DAYS`] days, and for a closed account.
+/// Records the owner's request for the limits `wanted` (at least one; each 0 to
+/// `LIMIT_MAX` and not the one in force) with a message of 1 to
+/// [`LIMIT_REQUEST_MESSAGE_LEN_MAX`] characters. Refused when one waits already, past
+/// [`LIMIT_REQUESTS_PER_WINDOW_MAX`] requests in [`LIMIT_REQUESTS_WINDOW_DAYS`] days, and
+/// for a closed account.
 pub async fn ask(
     store: &Store,
     user: &User,
     member: &Member,
-    credit_limit: Amount,
+    wanted: Wanted,
     message: &str,
 ) -> ConsoleResult<LimitRequest> {
     require_owner(user, member)?;
@@ -196,9 +254,20 @@ pub async fn ask(
         }));
     }
     let mut issues = Issues::default();
-    issues.limit(Field::CreditLimit, credit_limit);
-    if credit_limit == account.credit_limit() {
-        issues.add(Field::CreditLimit, Problem::SameAsCurrent);
+    if wanted == Wanted::default() {
+        issues.add(Field::CreditLimit, Problem::Required);
+    }
+    if let Some(credit_limit) = wanted.credit_limit {
+        issues.limit(Field::CreditLimit, credit_limit);
+        if credit_limit == account.credit_limit() {
+            issues.add(Field::CreditLimit, Problem::SameAsCurrent);
+        }
+    }
+    if let Some(max_balance) = wanted.max_balance {
+        issues.limit(Field::MaxBalance, max_balance);
+        if Some(max_balance) == account.max_balance() {
+            issues.add(Field::MaxBalance, Problem::SameAsCurrent);
+        }
     }
     let message = issues.text(Field::Message, message, LIMIT_REQUEST_MESSAGE_LEN_MAX);
     issues.finish()?;
@@ -215,13 +284,22 @@ pub async fn ask(
     if recent >= LIMIT_REQUESTS_PER_WINDOW_MAX {
         return Err(ConsoleError::Conflict(Conflict::TooManyLimitRequests));
     }
+    let credit_limit = wanted.credit_limit.unwrap_or(account.credit_limit());
+    // The upper limit then, only when the request is about it.
+    let max_balance_before = wanted
+        .max_balance
+        .and(account.max_balance())
+        .map(Amount::minor);
+    let max_balance_asked = wanted.max_balance.map(Amount::minor);
     let sql = "INSERT INTO limit_requests (member_id, requested_by, credit_limit_before, \
-               credit_limit_asked, message, status, created_at) \
-               VALUES ($1, $2, $3, $4, $5, 'pending', $6) RETURNING id";
+               credit_limit_asked, message, status, created_at, max_balance_before, \
+               max_balance_asked) \
+               VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8) RETURNING id";
     let inserted: Result<i64, sqlx::Error> = dispatch!(store.backend(), pool => {
         sqlx::query_scalar(sql)
             .bind(member.id).bind(&user.email).bind(account.credit_limit().minor())
             .bind(credit_limit.minor()).bind(&message).bind(now)
+            .bind(max_balance_before).bind(max_balance_asked)
             .fetch_one(pool).await
     });
     match inserted {
@@ -341,9 +419,9 @@ pub async fn pending_count(store: &Store) -> ConsoleResult<i64> {
     Ok(count)
 }
 
-/// Grants a waiting request (managers only): the member's credit limit becomes the amount
-/// asked, or the one given, through the ledger (its upper limit is kept), logged as
-/// `limit_request.grant`; then the request is marked granted.
+/// Grants a waiting request (managers only): each limit it asks for becomes the amount asked,
+/// or the one given, through the ledger (a limit it leaves alone stays as it is now), logged
+/// as `limit_request.grant`; then the request is marked granted.
 pub async fn grant(
     store: &Store,
     actor: &Actor,
@@ -355,27 +433,42 @@ pub async fn grant(
     if request.status != LimitRequestStatus::Pending {
         return Err(ConsoleError::Conflict(Conflict::LimitRequestDecided));
     }
-    let credit_limit = grant.credit_limit.unwrap_or(request.credit_limit_asked);
+    let (member, account) = resolve(store, Target::Member(request.member_id)).await?;
     let mut issues = Issues::default();
-    issues.limit(Field::CreditLimit, credit_limit);
+    let credit_limit = decided(
+        &mut issues,
+        Field::CreditLimit,
+        request
+            .asks_credit_limit()
+            .then_some(request.credit_limit_asked),
+        grant.credit_limit,
+    )
+    .unwrap_or(account.credit_limit());
+    let max_balance_granted = decided(
+        &mut issues,
+        Field::MaxBalance,
+        request.max_balance_asked,
+        grant.max_balance,
+    );
     let reason = issues.reason(&grant.reason);
     issues.finish()?;
-    let (member, account) = resolve(store, Target::Member(request.member_id)).await?;
     let note = actor
         .note("limit_request.grant", &reason)?
         .member(member.id)
         .account(member.account().0)
         .states(
             json!({ "limit_request": id, "status": "pending",
-                    "credit_limit_asked": request.credit_limit_asked.minor() }),
+                    "credit_limit_asked": request.credit_limit_asked.minor(),
+                    "max_balance_asked": request.max_balance_asked.map(Amount::minor) }),
             json!({ "limit_request": id, "status": "granted",
-                    "credit_limit_granted": credit_limit.minor() }),
+                    "credit_limit_granted": credit_limit.minor(),
+                    "max_balance_granted": max_balance_granted.map(Amount::minor) }),
         );
     let key = IdempotencyKey::new(format!("console-limit-request-{id}"))
         .expect("a console key is short visible ASCII");
     let change = LimitsChange {
         credit_limit,
-        max_balance: account.max_balance(),
+        max_balance: max_balance_granted.or(account.max_balance()),
         reason: reason.clone(),
     };
     match write_limits(store, actor, &member, &account, change, key, note).await {
@@ -391,12 +484,36 @@ pub async fn grant(
     dispatch!(store.backend(), pool => {
         sqlx::query(
             "UPDATE limit_requests SET status = 'granted', decided_at = $1, decided_by = $2, \
-             decision_reason = $3, credit_limit_granted = $4 WHERE id = $5 AND status <> 'granted'",
+             decision_reason = $3, credit_limit_granted = $4, max_balance_granted = $5 \
+             WHERE id = $6 AND status <> 'granted'",
         )
-        .bind(now_unix()).bind(actor.email()).bind(&reason).bind(credit_limit.minor()).bind(id)
+        .bind(now_unix()).bind(actor.email()).bind(&reason).bind(credit_limit.minor())
+        .bind(max_balance_granted.map(Amount::minor)).bind(id)
         .execute(pool).await?;
     });
     by_id(store, id).await
+}
+
+/// One limit a grant decides: the amount `given`, or the one `asked` when none is given,
+/// checked; `None` when the request does not ask for it, and giving one then is `NotAsked`.
+fn decided(
+    issues: &mut Issues,
+    field: Field,
+    asked: Option<Amount>,
+    given: Option<Amount>,
+) -> Option<Amount> {
+    match (asked, given) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            issues.add(field, Problem::NotAsked);
+            None
+        }
+        (Some(asked), given) => {
+            let amount = given.unwrap_or(asked);
+            issues.limit(field, amount);
+            Some(amount)
+        }
+    }
 }
 
 /// Declines a waiting request with a reason the member reads (managers only), logged as
@@ -417,7 +534,8 @@ pub async fn decline(
         .member(request.member_id)
         .states(
             json!({ "limit_request": id, "status": "pending",
-                    "credit_limit_asked": request.credit_limit_asked.minor() }),
+                    "credit_limit_asked": request.credit_limit_asked.minor(),
+                    "max_balance_asked": request.max_balance_asked.map(Amount::minor) }),
             json!({ "limit_request": id, "status": "declined" }),
         );
     let now = now_unix();

@@ -297,6 +297,8 @@ pub enum Problem {
     Rejected(Rejection),
     /// The value asked is the one already in force.
     SameAsCurrent,
+    /// A decision on something the request did not ask for (a limit request's grant).
+    NotAsked,
 }
 
 impl Problem {
@@ -333,6 +335,7 @@ impl Problem {
             Problem::MalformedLine => "malformed_line",
             Problem::Rejected(rejection) => rejection.code(),
             Problem::SameAsCurrent => "same_as_current",
+            Problem::NotAsked => "not_asked",
         }
     }
 }

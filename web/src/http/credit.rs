@@ -1,7 +1,8 @@
-//! `/credit-limit`: a member company asks the network for another credit limit
-//! (`console::limit_requests`). Its users see the limit in force, the request waiting and
-//! the past ones with the manager's decision and reason; its owner asks (the limit wanted and
-//! a message for the manager) and withdraws the request while it waits. Staff and the member
+//! `/credit-limit`: a member company asks the network for another credit limit, another
+//! upper limit, or both (`console::limit_requests`). Its users see the limits in force, the
+//! request waiting and the past ones with the manager's decision and reason; its owner asks
+//! (the limits wanted and a message for the manager) and withdraws the request while it
+//! waits. Staff and the member
 //! accountant read only (their posts answer 403). The figures link here from every page that
 //! shows them.
 
@@ -13,7 +14,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::console::{form_messages, page_error, time_text};
+use super::console::{amount_text, form_messages, page_error, time_text};
 use super::error::{AppError, AppResult};
 use super::i18n::{Lang, Tr};
 use super::money::{account_of, figures, Figures};
@@ -21,10 +22,11 @@ use super::session::{MemberAuth, MemberReader};
 use super::templates::{page, Chrome};
 use super::AppState;
 use crate::console::limit_requests::{
-    self, LimitRequest, LimitRequestStatus, LIMIT_REQUEST_MESSAGE_LEN_MAX,
+    self, LimitRequest, LimitRequestStatus, Wanted, LIMIT_REQUEST_MESSAGE_LEN_MAX,
 };
-use crate::console::{parse_amount, ConsoleError, Field, Problem};
+use crate::console::{parse_amount, ConsoleError, Field};
 use crate::people::Role;
+use ledger::Amount;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -37,11 +39,19 @@ pub struct RequestLine {
     pub id: i64,
     pub date: String,
     pub by: String,
+    /// Whether it asks for another credit limit, the one it asks for and the one then.
+    pub asks_credit: bool,
     pub before: String,
     pub asked: String,
+    /// Whether it asks for another upper limit, the one it asks for and the one then.
+    pub asks_max: bool,
+    pub max_before: String,
+    pub max_asked: String,
+    /// What it asks for in a few words (`Tr::lr_limits_text`).
+    pub asked_text: String,
     pub message: String,
     pub status: &'static str,
-    /// The limit granted, empty unless granted.
+    /// The limits granted, in the same few words; empty unless granted.
     pub granted: String,
     pub decided: String,
     pub decided_by: String,
@@ -50,18 +60,28 @@ pub struct RequestLine {
 
 impl RequestLine {
     pub fn of(t: Tr, r: &LimitRequest) -> RequestLine {
+        let asks_credit = r.asks_credit_limit();
+        let granted_credit = r.credit_limit_granted.filter(|_| asks_credit);
         RequestLine {
             id: r.id,
             date: time_text(r.created_at),
             by: r.requested_by.clone(),
+            asks_credit,
             before: t.lang.amount(r.credit_limit_before),
             asked: t.lang.amount(r.credit_limit_asked),
+            asks_max: r.asks_max_balance(),
+            max_before: amount_text(t, r.max_balance_before),
+            max_asked: r
+                .max_balance_asked
+                .map(|m| t.lang.amount(m))
+                .unwrap_or_default(),
+            asked_text: t.lr_limits_text(
+                asks_credit.then_some(r.credit_limit_asked),
+                r.max_balance_asked,
+            ),
             message: r.message.clone(),
             status: t.lr_status(r.status),
-            granted: r
-                .credit_limit_granted
-                .map(|g| t.lang.amount(g))
-                .unwrap_or_default(),
+            granted: t.lr_limits_text(granted_credit, r.max_balance_granted),
             decided: r.decided_at.map(time_text).unwrap_or_default(),
             decided_by: r.decided_by.clone().unwrap_or_default(),
             reason: r.decision_reason.clone(),
@@ -74,12 +94,15 @@ impl RequestLine {
 struct CreditTemplate {
     c: Chrome,
     figures: Figures,
+    /// The upper limit in force, or "none".
+    max_balance: String,
     pending: Option<RequestLine>,
     past: Vec<RequestLine>,
     can_ask: bool,
     done: Option<&'static str>,
     messages: Vec<String>,
     typed_limit: String,
+    typed_max: String,
     typed_message: String,
     message_len_max: usize,
 }
@@ -88,6 +111,8 @@ struct CreditTemplate {
 struct AskForm {
     #[serde(default)]
     credit_limit: String,
+    #[serde(default)]
+    max_balance: String,
     #[serde(default)]
     message: String,
 }
@@ -128,12 +153,14 @@ async fn draw(state: &AppState, reader: &MemberReader, outcome: Outcome) -> AppR
     let mut response = page(CreditTemplate {
         c: reader.chrome(),
         figures: figures(t.lang, &account),
+        max_balance: amount_text(t, account.max_balance()),
         pending: pending.first().map(|r| RequestLine::of(t, r)),
         past: past.iter().map(|r| RequestLine::of(t, r)).collect(),
         can_ask: reader.auth.user.role == Role::Owner,
         done: outcome.done,
         messages: outcome.messages,
         typed_limit: outcome.typed.credit_limit.chars().take(40).collect(),
+        typed_max: outcome.typed.max_balance.chars().take(40).collect(),
         typed_message,
         message_len_max: LIMIT_REQUEST_MESSAGE_LEN_MAX,
     })?;
@@ -171,22 +198,25 @@ async fn ask(
     if !auth.is_owner() {
         return Err(AppError::Forbidden);
     }
-    let credit_limit = match parse_amount(&form.credit_limit) {
-        Ok(Some(amount)) => amount,
-        Ok(None) => {
-            let error = ConsoleError::invalid(Field::CreditLimit, Problem::Required);
-            return refused(&state, auth, error, form).await;
-        }
-        Err(problem) => {
-            let error = ConsoleError::invalid(Field::CreditLimit, problem);
-            return refused(&state, auth, error, form).await;
-        }
+    // Each field may be left empty (that limit stays); `ask` wants at least one.
+    let parsed = |field: Field, text: &str| -> Result<Option<Amount>, ConsoleError> {
+        parse_amount(text).map_err(|problem| ConsoleError::invalid(field, problem))
+    };
+    let wanted = parsed(Field::CreditLimit, &form.credit_limit).and_then(|credit_limit| {
+        Ok(Wanted {
+            credit_limit,
+            max_balance: parsed(Field::MaxBalance, &form.max_balance)?,
+        })
+    });
+    let wanted = match wanted {
+        Ok(wanted) => wanted,
+        Err(error) => return refused(&state, auth, error, form).await,
     };
     let asked = limit_requests::ask(
         &state.store,
         &auth.auth.user,
         &auth.member,
-        credit_limit,
+        wanted,
         &form.message,
     )
     .await;
@@ -226,8 +256,8 @@ async fn withdraw(
 impl Tr {
     pub fn lr_title(&self) -> &'static str {
         match self.lang {
-            Lang::Fr => "Découvert autorisé",
-            Lang::En => "Credit limit",
+            Lang::Fr => "Découvert et plafond",
+            Lang::En => "Credit and upper limits",
         }
     }
 
@@ -238,21 +268,25 @@ impl Tr {
                  acheter dans le réseau. Pour le changer, demandez-le au gestionnaire du réseau \
                  en expliquant pourquoi (nouveaux achats prévus, activité en hausse ou en \
                  baisse) : il l'accorde, accorde un autre montant ou refuse, et vous lisez sa \
-                 réponse ici."
+                 réponse ici. Votre plafond est le solde le plus élevé que votre entreprise \
+                 peut détenir : au-delà, elle ne peut plus recevoir de paiements. Si vos ventes \
+                 l'atteignent, demandez-en un autre de la même façon."
             }
             Lang::En => {
                 "Your credit limit is how far below zero your company may buy in the network. \
                  To change it, ask the network's manager and say why (purchases planned, \
                  business growing or shrinking): the manager grants it, grants another amount \
-                 or declines, and you read the answer here."
+                 or declines, and you read the answer here. Your upper limit is the largest \
+                 balance your company may hold: beyond it, it cannot receive payments. If your \
+                 sales reach it, ask for another the same way."
             }
         }
     }
 
     pub fn lr_link(&self) -> &'static str {
         match self.lang {
-            Lang::Fr => "Demander un autre découvert",
-            Lang::En => "Ask for another credit limit",
+            Lang::Fr => "Demander un autre découvert ou plafond",
+            Lang::En => "Ask for another credit or upper limit",
         }
     }
 
@@ -267,6 +301,61 @@ impl Tr {
         match self.lang {
             Lang::Fr => "Découvert souhaité",
             Lang::En => "Credit limit wanted",
+        }
+    }
+
+    pub fn lr_max_now(&self) -> &'static str {
+        match self.lang {
+            Lang::Fr => "Plafond (solde maximal)",
+            Lang::En => "Upper limit (largest balance)",
+        }
+    }
+
+    pub fn lr_new_max(&self) -> &'static str {
+        match self.lang {
+            Lang::Fr => "Plafond souhaité",
+            Lang::En => "Upper limit wanted",
+        }
+    }
+
+    pub fn lr_max_before(&self) -> &'static str {
+        match self.lang {
+            Lang::Fr => "Plafond alors",
+            Lang::En => "Upper limit then",
+        }
+    }
+
+    pub fn lr_either(&self) -> &'static str {
+        match self.lang {
+            Lang::Fr => {
+                "Remplissez le découvert, le plafond ou les deux : ce que vous laissez \
+                         vide ne change pas."
+            }
+            Lang::En => {
+                "Fill in the credit limit, the upper limit or both: what you leave \
+                         empty stays as it is."
+            }
+        }
+    }
+
+    /// What a request asks for or was granted, in few words: a credit limit alone as its
+    /// amount (as before upper limits could be asked), else each limit named; empty for
+    /// neither.
+    pub fn lr_limits_text(
+        &self,
+        credit_limit: Option<Amount>,
+        max_balance: Option<Amount>,
+    ) -> String {
+        let (credit, max) = match self.lang {
+            Lang::Fr => ("découvert", "plafond"),
+            Lang::En => ("credit limit", "upper limit"),
+        };
+        let amount = |a: Amount| self.lang.amount(a);
+        match (credit_limit, max_balance) {
+            (Some(c), None) => amount(c),
+            (None, Some(m)) => format!("{max} {}", amount(m)),
+            (Some(c), Some(m)) => format!("{credit} {} · {max} {}", amount(c), amount(m)),
+            (None, None) => String::new(),
         }
     }
 
@@ -357,25 +446,30 @@ impl Tr {
         } else {
             format!(" Reason: {}", r.decision_reason)
         };
-        match (r.credit_limit_granted, fr) {
+        let asks_credit = r.asks_credit_limit();
+        let what = match (asks_credit, fr) {
+            (true, true) => "de découvert",
+            (false, true) => "de plafond",
+            (true, false) => "credit-limit",
+            (false, false) => "upper-limit",
+        };
+        let granted = (r.status == LimitRequestStatus::Granted).then(|| {
+            self.lr_limits_text(
+                r.credit_limit_granted.filter(|_| asks_credit),
+                r.max_balance_granted,
+            )
+        });
+        match (granted, fr) {
             (Some(granted), true) => format!(
-                "Votre demande de découvert n° {} est accordée : {}.{reason}",
-                r.id,
-                self.lang.amount(granted)
+                "Votre demande {what} n° {} est accordée : {granted}.{reason}",
+                r.id
             ),
             (Some(granted), false) => format!(
-                "Your credit-limit request no. {} was granted: {}.{reason}",
-                r.id,
-                self.lang.amount(granted)
-            ),
-            (None, true) => format!(
-                "Votre demande de découvert n° {} est refusée.{reason}",
+                "Your {what} request no. {} was granted: {granted}.{reason}",
                 r.id
             ),
-            (None, false) => format!(
-                "Your credit-limit request no. {} was declined.{reason}",
-                r.id
-            ),
+            (None, true) => format!("Votre demande {what} n° {} est refusée.{reason}", r.id),
+            (None, false) => format!("Your {what} request no. {} was declined.{reason}", r.id),
         }
     }
 

@@ -1,7 +1,7 @@
-//! Credit-limit requests (`console::limit_requests`, the pages `/credit-limit` and
-//! `/admin/limit-requests`): a member's owner asks for another credit limit and may withdraw
-//! the request while it waits; the network's manager grants it (the amount asked or another)
-//! or declines it. A member's users read their company's requests; the network's staff read
+//! Limit requests (`console::limit_requests`, the pages `/credit-limit` and
+//! `/admin/limit-requests`): a member's owner asks for another credit limit, another upper
+//! limit or both, and may withdraw the request while it waits; the network's manager grants
+//! it (the amounts asked or others) or declines it. A member's users read their company's requests; the network's staff read
 //! every request.
 
 use axum::extract::{Path, RawQuery, State};
@@ -15,12 +15,12 @@ use super::auth::ApiAuth;
 use super::error::{ApiError, ApiResult, Problem};
 use super::idempotency::{self, WriteRequest, Written};
 use super::types::{self, money, unix_time};
-use crate::console::limit_requests::{self, Grant, LimitRequest, LimitRequestStatus};
+use crate::console::limit_requests::{self, Grant, LimitRequest, LimitRequestStatus, Wanted};
 use crate::http::AppState;
 use crate::people::{Member, Role};
 use crate::tokens::Scope;
 
-/// A member's request for another credit limit.
+/// A member's request for another credit limit, another upper limit, or both.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LimitRequestItem {
     pub id: i64,
@@ -32,6 +32,7 @@ pub struct LimitRequestItem {
     /// The credit limit when the member asked.
     #[schema(example = "1000.00")]
     pub credit_limit_before: String,
+    /// The credit limit wanted: `credit_limit_before` when the request leaves it alone.
     #[schema(example = "3000.00")]
     pub credit_limit_asked: String,
     pub message: String,
@@ -42,8 +43,15 @@ pub struct LimitRequestItem {
     pub decided_by: Option<String>,
     /// The manager's reason, which the member reads.
     pub decision_reason: String,
-    /// The credit limit set, once granted.
+    /// The credit limit after the grant, once granted.
     pub credit_limit_granted: Option<String>,
+    /// The upper limit when the member asked (null: none then, or not asked).
+    pub max_balance_before: Option<String>,
+    /// The upper limit wanted; null when the request leaves it alone.
+    #[schema(example = "20000.00")]
+    pub max_balance_asked: Option<String>,
+    /// The upper limit set, once granted (null unless asked).
+    pub max_balance_granted: Option<String>,
 }
 
 pub(crate) fn item(r: &LimitRequest) -> LimitRequestItem {
@@ -60,6 +68,9 @@ pub(crate) fn item(r: &LimitRequest) -> LimitRequestItem {
         decided_by: r.decided_by.clone(),
         decision_reason: r.decision_reason.clone(),
         credit_limit_granted: r.credit_limit_granted.map(money),
+        max_balance_before: r.max_balance_before.map(money),
+        max_balance_asked: r.max_balance_asked.map(money),
+        max_balance_granted: r.max_balance_granted.map(money),
     }
 }
 
@@ -74,13 +85,13 @@ fn owner(auth: &ApiAuth) -> ApiResult<&Member> {
     auth.require(Scope::Pay)?;
     if auth.user.role != Role::Owner {
         return Err(ApiError::forbidden(
-            "Only a member's owner may ask for another credit limit.",
+            "Only a member's owner may ask the network for other limits.",
         ));
     }
     auth.member()
 }
 
-/// Credit-limit requests: the caller's company's (a member's users), or every member's
+/// Limit requests: the caller's company's (a member's users), or every member's
 /// (manage: the network's manager or accountant).
 #[utoipa::path(get, path = "/api/v1/limit-requests", operation_id = "list_limit_requests", tag = "accounts",
     params(("status" = Option<crate::http::api::types::LimitRequestState>, Query, description = "`pending`, `granted`, `declined` or `withdrawn`; all by default")),
@@ -149,19 +160,27 @@ pub async fn show(
     Ok(Json(item(&visible(&state, &auth, &id).await?)))
 }
 
-/// What a member's owner asks for.
+/// What a member's owner asks for: another credit limit, another upper limit, or both (at
+/// least one).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LimitRequestBody {
-    /// The credit limit wanted, higher or lower than the one in force (0 to 10 000 000).
+    /// The credit limit wanted, higher or lower than the one in force (0 to 10 000 000);
+    /// absent: the request leaves it alone.
     #[schema(example = "3000.00", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
-    pub credit_limit: String,
+    #[serde(default)]
+    pub credit_limit: Option<String>,
+    /// The upper limit wanted (the largest balance the member may hold), higher or lower than
+    /// the one in force (0 to 10 000 000); absent: the request leaves it alone.
+    #[schema(example = "20000.00", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
+    #[serde(default)]
+    pub max_balance: Option<String>,
     /// Why, for the manager: 1 to 1 000 characters.
     #[schema(min_length = 1, max_length = 1000)]
     pub message: String,
 }
 
-/// Asks the network for another credit limit (pay scope, the member's owner). One request
-/// waits at a time, and a member makes at most 5 in 30 days.
+/// Asks the network for another credit limit, another upper limit or both (pay scope, the
+/// member's owner). One request waits at a time, and a member makes at most 5 in 30 days.
 #[utoipa::path(post, path = "/api/v1/limit-requests", tag = "accounts",
     request_body = LimitRequestBody,
     responses(
@@ -179,15 +198,12 @@ pub async fn ask(
     let member = owner(&auth)?.clone();
     Ok(idempotency::run(&state, &auth, &request, |_| async {
         let input: LimitRequestBody = types::json(&request.body)?;
-        let credit_limit = types::amount("credit_limit", &input.credit_limit)?;
-        let asked = limit_requests::ask(
-            &state.store,
-            &auth.user,
-            &member,
-            credit_limit,
-            &input.message,
-        )
-        .await?;
+        let wanted = Wanted {
+            credit_limit: types::optional_amount("credit_limit", input.credit_limit.as_deref())?,
+            max_balance: types::optional_amount("max_balance", input.max_balance.as_deref())?,
+        };
+        let asked =
+            limit_requests::ask(&state.store, &auth.user, &member, wanted, &input.message).await?;
         Written::created(item(&asked))
     })
     .await)
@@ -220,20 +236,24 @@ pub async fn withdraw(
     .await)
 }
 
-/// The manager's grant: the limit (the amount asked when absent) and a reason.
+/// The manager's grant: each limit the request asks for (the amount asked when absent;
+/// one it does not ask for is `not_asked`) and a reason.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct GrantBody {
     #[schema(example = "2500.00", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
     #[serde(default)]
     pub credit_limit: Option<String>,
+    #[schema(example = "20000.00", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
+    #[serde(default)]
+    pub max_balance: Option<String>,
     /// Why, 1 to 500 characters: the member reads it, and the ledger's limit history and
     /// the action log keep it.
     #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
-/// Grants a waiting request (manager): the member's credit limit becomes the amount asked,
-/// or the one given; its upper limit stays. Logged as `limit_request.grant`.
+/// Grants a waiting request (manager): each limit it asks for becomes the amount asked, or
+/// the one given; a limit it leaves alone stays. Logged as `limit_request.grant`.
 #[utoipa::path(post, path = "/api/v1/limit-requests/{id}/grant", tag = "manage",
     request_body = GrantBody,
     params(
@@ -260,6 +280,7 @@ pub async fn grant(
         let input: GrantBody = types::json(&request.body)?;
         let decision = Grant {
             credit_limit: types::optional_amount("credit_limit", input.credit_limit.as_deref())?,
+            max_balance: types::optional_amount("max_balance", input.max_balance.as_deref())?,
             reason: input.reason,
         };
         let granted = limit_requests::grant(&state.store, &actor, id, &decision).await?;

@@ -130,8 +130,8 @@ catalogue! {
     con_empty_default => "Vide : la valeur de la catégorie.", "Empty: the category's value.";
     con_invitation_sent => "Nouveau lien d'invitation (à usage unique) :", "New invitation link (single use):";
     con_clear_empty => "Vide pour effacer.", "Empty to clear.";
-    con_limit_requests => "Demandes de découvert", "Credit-limit requests";
-    con_limit_request => "Demande de découvert", "Credit-limit request";
+    con_limit_requests => "Demandes de découvert ou de plafond", "Limit requests";
+    con_limit_request => "Demande de découvert ou de plafond", "Limit request";
     con_asked => "Demandé", "Asked";
     con_asked_by => "Demandé par", "Asked by";
     con_limit_then => "Découvert lors de la demande", "Limit when asked";
@@ -140,8 +140,8 @@ catalogue! {
     con_decline => "Refuser la demande", "Decline the request";
     con_granted => "Accordé", "Granted";
     con_decided_by => "Décidé par", "Decided by";
-    con_grant_help => "Le montant demandé, ou un autre. Le plafond ne change pas. Le membre lit le motif.", "The amount asked, or another. The upper limit does not change. The member reads the reason.";
-    con_member_limit_request => "Demande de découvert en attente", "Credit-limit request waiting";
+    con_grant_help => "Le montant demandé, ou un autre, pour chaque limite demandée ; l'autre ne change pas. Le membre lit le motif.", "The amount asked, or another, for each limit asked; the other does not change. The member reads the reason.";
+    con_member_limit_request => "Demande de découvert ou de plafond en attente", "Limit request waiting";
     con_standing => "Virements permanents actifs", "Active standing orders";
     con_standing_paid => "payé à", "paid to";
     con_standing_received => "reçu de", "received from";
@@ -341,6 +341,10 @@ impl Tr {
             Problem::SameAsCurrent => pick(
                 "c'est déjà la valeur en vigueur.",
                 "that is already the value in force.",
+            ),
+            Problem::NotAsked => pick(
+                "la demande ne porte pas sur cette limite.",
+                "the request does not ask for that limit.",
             ),
         }
     }

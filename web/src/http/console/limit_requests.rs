@@ -1,7 +1,8 @@
-//! `/admin/limit-requests`: the members' credit-limit requests (`console::limit_requests`).
-//! The list (by status); one request's page with the member's figures, its message and the
-//! suggested limit, and the manager's two forms: grant (the amount asked or another, with a
-//! reason) and decline (with a reason). Accountants read; their posts answer 403.
+//! `/admin/limit-requests`: the members' limit requests (`console::limit_requests`). The
+//! list (by status); one request's page with the member's figures, its message and the
+//! suggested limit, and the manager's two forms: grant (each limit asked, the amount asked
+//! or another, with a reason) and decline (with a reason). Accountants read; their posts
+//! answer 403.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -74,6 +75,8 @@ pub struct DecisionValues {
     #[serde(default)]
     credit_limit: String,
     #[serde(default)]
+    max_balance: String,
+    #[serde(default)]
     reason: String,
 }
 
@@ -120,9 +123,18 @@ async fn draw(
     };
     let failed = !messages.is_empty();
     let pending = request.status == LimitRequestStatus::Pending;
-    let values = if values.credit_limit.is_empty() && pending {
+    // A new page offers each amount asked; a refused form keeps what was typed.
+    let values = if pending && !failed {
         DecisionValues {
-            credit_limit: t.lang.amount(request.credit_limit_asked),
+            credit_limit: if request.asks_credit_limit() {
+                t.lang.amount(request.credit_limit_asked)
+            } else {
+                String::new()
+            },
+            max_balance: request
+                .max_balance_asked
+                .map(|m| t.lang.amount(m))
+                .unwrap_or_default(),
             ..values
         }
     } else {
@@ -172,8 +184,13 @@ pub async fn grant(
         let error = ConsoleError::invalid(Field::CreditLimit, Problem::InvalidAmount);
         return draw(&state, &auth, id, values, Some(error)).await;
     };
+    let Ok(max_balance) = optional_amount(&values.max_balance) else {
+        let error = ConsoleError::invalid(Field::MaxBalance, Problem::InvalidAmount);
+        return draw(&state, &auth, id, values, Some(error)).await;
+    };
     let decision = Grant {
         credit_limit,
+        max_balance,
         reason: values.reason.clone(),
     };
     match limit_requests::grant(&state.store, &actor, id, &decision).await {

@@ -298,7 +298,10 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
     let limit_request = crate::console::limit_requests::pending_of(store, id)
         .await
         .map_err(page_error)?
-        .map(|r| (r.id, t.lang.amount(r.credit_limit_asked)));
+        .map(|r| {
+            let credit = r.asks_credit_limit().then_some(r.credit_limit_asked);
+            (r.id, t.lr_limits_text(credit, r.max_balance_asked))
+        });
     let history = limit_history(store, &actor, id)
         .await
         .map_err(page_error)?

@@ -170,7 +170,7 @@ pub(crate) fn time_text(seconds: i64) -> String {
         .unwrap_or_default()
 }
 
-fn amount_text(t: super::i18n::Tr, amount: Option<Amount>) -> String {
+pub(crate) fn amount_text(t: super::i18n::Tr, amount: Option<Amount>) -> String {
     match amount {
         Some(amount) => t.lang.amount(amount),
         None => t.con_no_max().to_owned(),
