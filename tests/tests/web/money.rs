@@ -372,3 +372,66 @@ story!(
         }
     }
 );
+
+story!(
+    the_dashboard_warns_near_either_limit,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, state, alpha, beta) = two_members(&url).await;
+            crate::api::staff(&store).await;
+            let api = crate::api::Api::new(state.clone());
+            let manage =
+                crate::api::token(&store, "gestion@troc.fr", web::tokens::Scope::Manage).await;
+            let alpha_pay =
+                crate::api::token(&store, "owner@alpha.fr", web::tokens::Scope::Pay).await;
+            // Beta may hold at most 1 000.
+            api.put(
+                &format!("/api/v1/accounts/{}/credit-limit", beta.account_id),
+                &manage,
+                serde_json::json!({"credit_limit": "500.00", "max_balance": "1000.00",
+                                   "reason": "Règle du réseau"}),
+            )
+            .await
+            .ok(StatusCode::OK);
+            let mut buyer = Client::new(state.clone());
+            buyer.login("owner@alpha.fr", PASSWORD).await;
+            let mut seller = buyer.sibling();
+            seller.login("owner@beta.fr", PASSWORD).await;
+            let near_credit = "Vous avez utilisé plus de 80 % de votre découvert autorisé.";
+            let near_max = "Votre solde dépasse 80 % de votre plafond";
+
+            // Nothing to report yet; the upper limit is a figure of Beta's, not Alpha's.
+            let page = buyer.get("/dashboard").await;
+            assert!(!page.body.contains(near_credit) && !page.body.contains(near_max));
+            assert!(!page.body.contains("id=\"max-balance\""));
+            let page = seller.get("/dashboard").await;
+            assert!(!page.body.contains(near_credit) && !page.body.contains(near_max));
+            page.assert_contains("id=\"max-balance\">1 000,00</div>");
+            page.assert_contains("href=\"/credit-limit\"");
+
+            // 800 paid: Alpha owes 808 of 1 000 (the fund's 1 %), Beta holds 784 of 1 000
+            // (2 % commission): under 80 % for Beta only.
+            crate::api::pays(&api, &alpha_pay, &beta, "800.00").await;
+            buyer.get("/dashboard").await.assert_contains(near_credit);
+            let page = seller.get("/dashboard").await;
+            assert!(!page.body.contains(near_max), "784 is not past 80 %");
+            // 30 more: Beta holds 813.40, past 80 % of its upper limit.
+            crate::api::pays(&api, &alpha_pay, &beta, "30.00").await;
+            let page = seller.get("/dashboard").await;
+            page.assert_contains(near_max);
+            assert!(!page.body.contains(near_credit));
+            let page = buyer.get("/dashboard").await;
+            assert!(!page.body.contains(near_max));
+            let mut english = seller.sibling();
+            english.login("owner@beta.fr", PASSWORD).await;
+            english.post("/lang", &[("lang", "en")]).await;
+            english
+                .get("/dashboard")
+                .await
+                .assert_contains("Your balance is above 80% of your upper limit");
+            assert_eq!(balance(&store, &beta).await, 81_340);
+            store.close().await;
+        }
+    }
+);

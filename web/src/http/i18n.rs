@@ -238,6 +238,8 @@ catalogue! {
     rules_text => "Ces règles s'appliquent à chaque échange ; la commission et la contribution sont calculées au centime près, arrondies au demi-centime supérieur.", "These rules apply to every trade; the commission and the contribution are computed to the cent, half up.";
     reminder_negative => "Votre solde est négatif depuis plus de 90 jours : pensez à vendre pour revenir à zéro.", "Your balance has been negative for more than 90 days: sell to get back to zero.";
     reminder_near_limit => "Vous avez utilisé plus de 80 % de votre découvert autorisé.", "You have used more than 80% of your credit limit.";
+    reminder_near_max => "Votre solde dépasse 80 % de votre plafond : au-delà, vous ne pourrez plus être payé. Achetez dans le réseau, ou demandez un autre plafond.", "Your balance is above 80% of your upper limit: beyond it, you cannot be paid. Buy in the network, or ask for another upper limit.";
+    upper_limit => "Plafond", "Upper limit";
     reminder_deliveries => "Des commandes attendent votre confirmation de livraison.", "Orders are waiting for you to confirm delivery.";
     no_reminder => "Rien à signaler.", "Nothing to report.";
     see_all => "Tout voir", "See all";

@@ -159,6 +159,8 @@ pub struct Figures {
     pub available: String,
     pub pending: String,
     pub negative: bool,
+    /// The upper limit, when the member has one (the largest balance it may hold).
+    pub max_balance: Option<String>,
 }
 
 pub(super) fn figures(lang: Lang, account: &Account) -> Figures {
@@ -168,6 +170,7 @@ pub(super) fn figures(lang: Lang, account: &Account) -> Figures {
         available: lang.amount(account.available().unwrap_or(Amount::ZERO)),
         pending: lang.amount(account.pending()),
         negative: account.balance().is_negative(),
+        max_balance: account.max_balance().map(|max| lang.amount(max)),
     }
 }
 
@@ -272,6 +275,12 @@ async fn dashboard(State(state): State<AppState>, auth: MemberReader) -> AppResu
     let limit = account.credit_limit().minor();
     if limit > 0 && -account.balance().minor() * 10 > limit * 8 {
         reminders.push(t.reminder_near_limit().to_owned());
+    }
+    // A creditor near its upper limit soon cannot be paid: it should buy, or ask for more.
+    if let Some(max) = account.max_balance().map(Amount::minor) {
+        if max > 0 && account.balance().minor() * 10 > max * 8 {
+            reminders.push(t.reminder_near_max().to_owned());
+        }
     }
     // Orders to deliver and, for the owner, its staff's payments to approve: one read.
     let waiting = crate::trade::waiting(&state.store, auth.member.id).await?;
