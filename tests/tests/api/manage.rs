@@ -1167,6 +1167,37 @@ story!(the_review_lists_through_the_api, |db: &tests::TestDb| {
         assert_eq!(due[0]["member_id"], alpha.id);
         assert_eq!(due[0]["next_review"], today.as_str());
         assert_eq!(lists["negative_too_long"], json!([]));
+        assert_eq!(lists["near_max"], json!([]), "no upper limit anywhere");
+        // Alpha holds 441 (450 less the 2 % commission): exactly 80 % of an upper limit of
+        // 551.25, a little under 80 % of 551.26.
+        for (max, listed) in [("551.25", true), ("551.26", false)] {
+            api.put(
+                &format!("/api/v1/accounts/{}/credit-limit", alpha.account_id),
+                &manage,
+                json!({"credit_limit": "1000.00", "max_balance": max, "reason": "Plafond"}),
+            )
+            .await
+            .ok(StatusCode::OK);
+            let lists = api
+                .get("/api/v1/reviews", &accountant)
+                .await
+                .ok(StatusCode::OK);
+            let near_max = lists["near_max"].as_array().unwrap();
+            assert_eq!(near_max.len(), usize::from(listed), "{max}: {lists}");
+            if listed {
+                assert_eq!(near_max[0]["member_id"], alpha.id);
+                assert_eq!(near_max[0]["balance"], "441.00");
+                assert_eq!(near_max[0]["max_balance"], max);
+                assert_eq!(near_max[0]["used_pct"], 80);
+            }
+        }
+        api.put(
+            &format!("/api/v1/accounts/{}/credit-limit", alpha.account_id),
+            &manage,
+            json!({"credit_limit": "1000.00", "max_balance": "500.00", "reason": "Plafond"}),
+        )
+        .await
+        .ok(StatusCode::OK);
         api.get("/api/v1/reviews", &alpha_read)
             .await
             .problem(StatusCode::FORBIDDEN, "forbidden");
@@ -1209,9 +1240,11 @@ story!(the_review_lists_through_the_api, |db: &tests::TestDb| {
             .await
             .ok(StatusCode::OK);
         assert_eq!(set["near_limit_pct"], 95);
-        // At 95 %, Beta's 90 % is no longer near its limit.
+        // At 95 %, Beta's 90 % is no longer near its limit, nor Alpha's 88 % of its upper
+        // limit of 500 near that.
         let lists = api.get("/api/v1/reviews", &manage).await.ok(StatusCode::OK);
         assert_eq!(lists["near_limit"], json!([]));
+        assert_eq!(lists["near_max"], json!([]));
         assert_eq!(lists["settings"]["near_limit_pct"], 95);
         assert_eq!(logged(&api, &accountant, "settings.change").await, 2);
         store.close().await;

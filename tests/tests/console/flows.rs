@@ -420,7 +420,41 @@ story!(
             let unchanged = store.account(account(&alpha)).await.unwrap().unwrap();
             assert_eq!(unchanged.credit_limit(), Amount::from_units(1_000));
             // The review page lists them, and the settings form refuses a value out of
-            // range (at the limit, then one past it).
+            // range (at the limit, then one past it). Alpha holds 392 (400 sold, less the
+            // 2 % commission): with an upper limit of 490, exactly 80 % of it, it is near it.
+            let page = manager.get("/admin/reviews").await;
+            let near_max_part = &page.body[page.body.find("id=\"near-max\"").unwrap()..];
+            let near_max_part = &near_max_part[..near_max_part.find("</section>").unwrap()];
+            assert!(!near_max_part.contains("Alpha SARL"), "no upper limit yet");
+            for (max, listed) in [(490, true), (491, false)] {
+                members::set_limits(
+                    &store,
+                    &actor,
+                    Target::Member(alpha.id),
+                    LimitsChange {
+                        credit_limit: Amount::from_units(1_000),
+                        max_balance: Some(Amount::from_units(max)),
+                        reason: "plafond".into(),
+                    },
+                    &RequestKey::random(),
+                )
+                .await
+                .unwrap();
+                let near = reviews::lists(&store, &reader, &defaults, Utc::now())
+                    .await
+                    .unwrap()
+                    .near_max;
+                assert_eq!(near.len(), usize::from(listed), "upper limit {max}");
+                if listed {
+                    assert_eq!(near[0].used_pct, 80);
+                    assert_eq!(near[0].used, Amount::from_units(392));
+                    let page = manager.get("/admin/reviews").await;
+                    let part = &page.body[page.body.find("id=\"near-max\"").unwrap()..];
+                    let part = &part[..part.find("</section>").unwrap()];
+                    assert!(part.contains("Alpha SARL"), "{part}");
+                    assert!(part.contains("490,00 (80 %)"), "{part}");
+                }
+            }
             let page = manager.get("/admin/reviews").await;
             let growing_part = &page.body[page.body.find("id=\"growing\"").unwrap()..];
             assert!(growing_part.contains("Alpha SARL"));

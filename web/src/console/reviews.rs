@@ -1,6 +1,6 @@
-//! The review lists: members near their credit limit, members negative for too long (the
-//! network's return-to-zero rule), members whose positive balance keeps growing (they need
-//! to buy), and limit reviews due. Each rule is defined here precisely and in
+//! The review lists: members near their credit limit, members near their upper limit (soon
+//! nobody can pay them), members negative for too long (the network's return-to-zero rule),
+//! members whose positive balance keeps growing (they need to buy), and limit reviews due. Each rule is defined here precisely and in
 //! `docs/console.md`; the thresholds are the console's settings.
 
 use std::collections::HashMap;
@@ -21,8 +21,9 @@ pub const MONTH_DAYS: i64 = 30;
 /// Most members one review list shows.
 pub const REVIEW_ROWS_MAX: usize = 500;
 
-/// A member near its limit: it uses `used` of its credit limit (balance below zero plus
-/// what open holds reserve), that is `used_pct` % of it.
+/// A member near one of its limits: it uses `used` of it, that is `used_pct` % of it. Of its
+/// credit limit, `used` is its balance below zero plus what open holds reserve; of its upper
+/// limit, its balance above zero.
 #[derive(Debug, Clone)]
 pub struct NearLimit {
     pub row: MemberRow,
@@ -103,6 +104,36 @@ fn negative_of(rows: Vec<MemberRow>, settings: &Settings, now: DateTime<Utc>) ->
         })
         .collect();
     list.sort_by_key(|n| n.since);
+    list.truncate(REVIEW_ROWS_MAX);
+    list
+}
+
+/// Members (not closed) with an upper limit whose positive balance is at least
+/// `near_limit_pct` % of it, or above it (an upper limit lowered below their balance); the
+/// fullest first. Past it, the ledger refuses every payment to them.
+fn near_max_of(rows: Vec<MemberRow>, settings: &Settings) -> Vec<NearLimit> {
+    let mut list: Vec<NearLimit> = rows
+        .into_iter()
+        .filter(|r| r.account.status() != AccountStatus::Closed)
+        .filter_map(|row| {
+            let max = i128::from(row.account.max_balance()?.minor());
+            let held = i128::from(row.account.balance().minor());
+            if held <= 0 {
+                return None;
+            }
+            let used_pct = if max == 0 {
+                i64::MAX
+            } else {
+                i64::try_from(held * 100 / max).unwrap_or(i64::MAX)
+            };
+            (used_pct >= settings.near_limit_pct).then(|| NearLimit {
+                used: row.account.balance(),
+                used_pct,
+                row,
+            })
+        })
+        .collect();
+    list.sort_by(|a, b| b.used_pct.cmp(&a.used_pct).then(b.used.cmp(&a.used)));
     list.truncate(REVIEW_ROWS_MAX);
     list
 }
@@ -235,9 +266,10 @@ fn due_of(rows: Vec<MemberRow>, today: NaiveDate) -> Vec<MemberRow> {
     list
 }
 
-/// The four lists at once, over one read of the members (the review page).
+/// The five lists at once, over one read of the members (the review page).
 pub struct ReviewLists {
     pub near_limit: Vec<NearLimit>,
+    pub near_max: Vec<NearLimit>,
     pub negative_too_long: Vec<LongNegative>,
     pub growing: Vec<Growing>,
     pub reviews_due: Vec<MemberRow>,
@@ -253,6 +285,7 @@ pub async fn lists(
     let rows = all_rows(store).await?;
     Ok(ReviewLists {
         near_limit: near_limit_of(rows.clone(), settings),
+        near_max: near_max_of(rows.clone(), settings),
         negative_too_long: negative_of(rows.clone(), settings, now),
         reviews_due: due_of(rows.clone(), now.date_naive()),
         growing: growing_of(store, rows, settings, now).await?,

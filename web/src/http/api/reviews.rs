@@ -1,5 +1,5 @@
 //! The console's review lists (`/admin/reviews`, `docs/console.md`): the members a manager
-//! should look at (near their limit, negative for too long, a positive balance that keeps
+//! should look at (near their credit limit or their upper limit, negative for too long, a positive balance that keeps
 //! growing, a review date reached), and the settings of those rules.
 
 use axum::extract::State;
@@ -85,6 +85,16 @@ pub struct NearLimitItem {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+pub struct NearMaxItem {
+    #[serde(flatten)]
+    pub member: ReviewMember,
+    /// Its upper limit: the largest balance it may hold (payments to it past it are refused).
+    pub max_balance: String,
+    /// Its balance, in % of its upper limit (capped at 9 999 for a zero upper limit).
+    pub used_pct: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 pub struct NegativeItem {
     #[serde(flatten)]
     pub member: ReviewMember,
@@ -109,12 +119,15 @@ pub struct DueItem {
     pub next_review: String,
 }
 
-/// The four review lists (each at most 500 members) and the settings they use.
+/// The five review lists (each at most 500 members) and the settings they use.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReviewLists {
     pub settings: ReviewSettings,
     /// Most used first.
     pub near_limit: Vec<NearLimitItem>,
+    /// Members whose balance is at least `near_limit_pct` % of their upper limit; fullest
+    /// first.
+    pub near_max: Vec<NearMaxItem>,
     /// Longest first.
     pub negative_too_long: Vec<NegativeItem>,
     pub growing: Vec<GrowingItem>,
@@ -142,6 +155,15 @@ pub async fn lists(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<Js
             .map(|n| NearLimitItem {
                 member: review_member(&n.row),
                 used: money(n.used),
+                used_pct: n.used_pct.min(9_999),
+            })
+            .collect(),
+        near_max: lists
+            .near_max
+            .iter()
+            .map(|n| NearMaxItem {
+                member: review_member(&n.row),
+                max_balance: n.row.account.max_balance().map(money).unwrap_or_default(),
                 used_pct: n.used_pct.min(9_999),
             })
             .collect(),

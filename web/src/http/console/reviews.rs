@@ -1,5 +1,5 @@
-//! `/admin/reviews`: the review lists (near the limit, negative too long, growing positive
-//! balances, reviews due) and the settings that define them.
+//! `/admin/reviews`: the review lists (near the credit limit, near the upper limit, negative
+//! too long, growing positive balances, reviews due) and the settings that define them.
 
 use askama::Template;
 use axum::extract::State;
@@ -42,6 +42,7 @@ struct ReviewsTemplate {
     c: Chrome,
     settings: Settings,
     near: Vec<Line>,
+    near_max: Vec<Line>,
     negative: Vec<Line>,
     growing: Vec<Line>,
     due: Vec<Line>,
@@ -66,6 +67,18 @@ async fn draw(state: &AppState, auth: &Auth, failure: Option<ConsoleError>) -> A
                 t,
                 &n.row,
                 format!("{} ({} %)", t.lang.amount(n.used), n.used_pct.min(9_999)),
+            )
+        })
+        .collect();
+    let near_max = lists
+        .near_max
+        .iter()
+        .map(|n| {
+            let max = n.row.account.max_balance().unwrap_or(ledger::Amount::ZERO);
+            line(
+                t,
+                &n.row,
+                format!("{} ({} %)", t.lang.amount(max), n.used_pct.min(9_999)),
             )
         })
         .collect();
@@ -109,6 +122,7 @@ async fn draw(state: &AppState, auth: &Auth, failure: Option<ConsoleError>) -> A
         c: auth.chrome(),
         settings,
         near,
+        near_max,
         negative,
         growing,
         due,
