@@ -431,6 +431,7 @@ story!(
                 .await
                 .assert_contains("Your balance is above 80% of your upper limit");
             assert_eq!(balance(&store, &beta).await, 81_340);
+            assert_eq!(balance(&store, &alpha).await, -83_830);
             store.close().await;
         }
     }
