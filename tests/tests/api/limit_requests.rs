@@ -26,6 +26,23 @@ fn path(id: i64, action: &str) -> String {
     format!("/api/v1/limit-requests/{id}/{action}")
 }
 
+/// `body` posted to `path` is refused as `validation_failed`, first on `field` with `code`.
+async fn refused_on(
+    api: &Api,
+    token: &str,
+    path: &str,
+    body: serde_json::Value,
+    field: &str,
+    code: &str,
+) {
+    let problem = api
+        .post(path, token, body)
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(problem["field"], field, "{problem}");
+    assert_eq!(problem["errors"][0]["code"], code, "{problem}");
+}
+
 /// Another credit limit of `units`, asked through the library.
 fn credit(units: i64) -> Wanted {
     Wanted::credit_limit(ledger::Amount::from_units(units))
@@ -83,12 +100,7 @@ story!(
                 ),
             ];
             for (input, field, code) in cases {
-                let problem = api
-                    .post(asks, &owner, input)
-                    .await
-                    .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-                assert_eq!(problem["field"], field, "{problem}");
-                assert_eq!(problem["errors"][0]["code"], code, "{problem}");
+                refused_on(&api, &owner, asks, input, field, code).await;
             }
             for shape in ["-5.00", "abc", "1,5"] {
                 let problem = api
@@ -674,12 +686,7 @@ story!(
                 ),
             ];
             for (input, field, code) in cases {
-                let problem = api
-                    .post(asks, &owner, input)
-                    .await
-                    .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-                assert_eq!(problem["field"], field, "{problem}");
-                assert_eq!(problem["errors"][0]["code"], code, "{problem}");
+                refused_on(&api, &owner, asks, input, field, code).await;
             }
             // Both the same as in force: both named.
             let problem = api
@@ -745,16 +752,15 @@ story!(
             assert_eq!(asked["max_balance_asked"], "30000.00");
             assert!(asked["max_balance_granted"].is_null());
             // The manager decides what was asked: the credit limit was not.
-            let problem = api
-                .post(
-                    &path(id, "grant"),
-                    &manage,
-                    json!({"credit_limit": "5000.00", "reason": "En plus"}),
-                )
-                .await
-                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-            assert_eq!(problem["field"], "credit_limit", "{problem}");
-            assert_eq!(problem["errors"][0]["code"], "not_asked", "{problem}");
+            refused_on(
+                &api,
+                &manage,
+                &path(id, "grant"),
+                json!({"credit_limit": "5000.00", "reason": "En plus"}),
+                "credit_limit",
+                "not_asked",
+            )
+            .await;
             let problem = api
                 .post(
                     &path(id, "grant"),
@@ -845,16 +851,15 @@ story!(
                 .ok(StatusCode::CREATED);
             assert!(third["max_balance_asked"].is_null() && third["max_balance_before"].is_null());
             let third = third["id"].as_i64().unwrap();
-            let problem = api
-                .post(
-                    &path(third, "grant"),
-                    &manage,
-                    json!({"max_balance": "50000.00", "reason": "Aussi"}),
-                )
-                .await
-                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-            assert_eq!(problem["field"], "max_balance", "{problem}");
-            assert_eq!(problem["errors"][0]["code"], "not_asked", "{problem}");
+            refused_on(
+                &api,
+                &manage,
+                &path(third, "grant"),
+                json!({"max_balance": "50000.00", "reason": "Aussi"}),
+                "max_balance",
+                "not_asked",
+            )
+            .await;
             let granted = api
                 .post(&path(third, "grant"), &manage, json!({"reason": "Oui"}))
                 .await

@@ -44,7 +44,7 @@ pub async fn near_limit(
 }
 
 fn near_limit_of(rows: Vec<MemberRow>, settings: &Settings) -> Vec<NearLimit> {
-    let mut list: Vec<NearLimit> = rows
+    let list: Vec<NearLimit> = rows
         .into_iter()
         .filter(|r| r.account.status() != AccountStatus::Closed)
         .filter_map(|row| {
@@ -54,18 +54,29 @@ fn near_limit_of(rows: Vec<MemberRow>, settings: &Settings) -> Vec<NearLimit> {
                 return None;
             }
             let limit = i128::from(row.account.credit_limit().minor());
-            let used_pct = if limit == 0 {
-                i64::MAX
-            } else {
-                i64::try_from(used * 100 / limit).unwrap_or(i64::MAX)
-            };
-            (used_pct >= settings.near_limit_pct).then(|| NearLimit {
-                used: Amount::from_minor(i64::try_from(used).unwrap_or(i64::MAX)),
-                used_pct,
-                row,
-            })
+            near(row, used, limit, settings)
         })
         .collect();
+    fullest_first(list)
+}
+
+/// The member as near its limit when `used` (> 0) is at least `near_limit_pct` % of
+/// `limit` (a zero limit: always, at `i64::MAX` %).
+fn near(row: MemberRow, used: i128, limit: i128, settings: &Settings) -> Option<NearLimit> {
+    let used_pct = if limit == 0 {
+        i64::MAX
+    } else {
+        i64::try_from(used * 100 / limit).unwrap_or(i64::MAX)
+    };
+    (used_pct >= settings.near_limit_pct).then(|| NearLimit {
+        used: Amount::from_minor(i64::try_from(used).unwrap_or(i64::MAX)),
+        used_pct,
+        row,
+    })
+}
+
+/// Most used first, then the largest use; at most [`REVIEW_ROWS_MAX`].
+fn fullest_first(mut list: Vec<NearLimit>) -> Vec<NearLimit> {
     list.sort_by(|a, b| b.used_pct.cmp(&a.used_pct).then(b.used.cmp(&a.used)));
     list.truncate(REVIEW_ROWS_MAX);
     list
@@ -112,7 +123,7 @@ fn negative_of(rows: Vec<MemberRow>, settings: &Settings, now: DateTime<Utc>) ->
 /// `near_limit_pct` % of it, or above it (an upper limit lowered below their balance); the
 /// fullest first. Past it, the ledger refuses every payment to them.
 fn near_max_of(rows: Vec<MemberRow>, settings: &Settings) -> Vec<NearLimit> {
-    let mut list: Vec<NearLimit> = rows
+    let list: Vec<NearLimit> = rows
         .into_iter()
         .filter(|r| r.account.status() != AccountStatus::Closed)
         .filter_map(|row| {
@@ -121,21 +132,10 @@ fn near_max_of(rows: Vec<MemberRow>, settings: &Settings) -> Vec<NearLimit> {
             if held <= 0 {
                 return None;
             }
-            let used_pct = if max == 0 {
-                i64::MAX
-            } else {
-                i64::try_from(held * 100 / max).unwrap_or(i64::MAX)
-            };
-            (used_pct >= settings.near_limit_pct).then(|| NearLimit {
-                used: row.account.balance(),
-                used_pct,
-                row,
-            })
+            near(row, held, max, settings)
         })
         .collect();
-    list.sort_by(|a, b| b.used_pct.cmp(&a.used_pct).then(b.used.cmp(&a.used)));
-    list.truncate(REVIEW_ROWS_MAX);
-    list
+    fullest_first(list)
 }
 
 /// A member whose positive balance grew over each period: `balances` are its balances at
