@@ -628,6 +628,20 @@ story!(
             page.assert_contains("id=\"request-limit-now\">2 500,00</td>");
             let page = owner.get("/credit-limit").await;
             page.assert_contains("id=\"lr-max-now\">45 000,00</td>");
+            // The network's changes to its limits, newest first, with who and why.
+            let changes = &page.body[page.body.find("id=\"lr-changes\"").unwrap()..];
+            let newest = changes
+                .find("aucun → 45 000,00")
+                .expect("the upper limit's change");
+            let older = changes
+                .find("1 000,00 → 2 500,00")
+                .expect("the credit limit's");
+            assert!(newest < older, "newest first");
+            assert!(changes.contains("gestion@troc.fr") && changes.contains("Bon historique"));
+            staff_user
+                .get("/credit-limit")
+                .await
+                .assert_contains("aucun → 45 000,00");
             page.assert_contains("<td>plafond 45 000,00</td>");
             owner
                 .get("/dashboard")

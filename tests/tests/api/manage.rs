@@ -318,7 +318,25 @@ story!(
                 assert_eq!(last["actor"], "gestion@troc.fr");
                 assert_eq!(last["below_current_debt"], false);
             }
-            api.get(&history, &alpha_pay)
+            // The member's own users read the same record, with any scope; nobody else's.
+            let network_view = api.get(&history, &manage).await.ok(StatusCode::OK);
+            let staff_read = token(&store, "staff@alpha.fr", Scope::Read).await;
+            for caller in [&alpha_pay, &staff_read] {
+                let own = api.get(&history, caller).await.ok(StatusCode::OK);
+                assert_eq!(own, network_view);
+            }
+            let beta_read = token(&store, "owner@beta.fr", Scope::Read).await;
+            api.get(&history, &beta_read)
+                .await
+                .problem(StatusCode::NOT_FOUND, "not_found");
+            api.get(
+                &format!("/api/v1/accounts/{}/limit-history", beta.account_id),
+                &alpha_pay,
+            )
+            .await
+            .problem(StatusCode::NOT_FOUND, "not_found");
+            let manager_read = token(&store, "gestion@troc.fr", Scope::Read).await;
+            api.get(&history, &manager_read)
                 .await
                 .problem(StatusCode::FORBIDDEN, "forbidden");
             api.get("/api/v1/accounts/999999/limit-history", &manage)

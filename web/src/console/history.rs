@@ -47,6 +47,13 @@ pub async fn limit_history(
     member_id: i64,
 ) -> ConsoleResult<Vec<LimitRecord>> {
     actor.require_reader()?;
+    own_limit_history(store, member_id).await
+}
+
+/// A member's limit history, oldest first, for the member's own users (the `/credit-limit`
+/// page, the API's own account): the network's decisions on its limits are on its record
+/// too. The caller checks that the member is the user's own.
+pub async fn own_limit_history(store: &Store, member_id: i64) -> ConsoleResult<Vec<LimitRecord>> {
     let (member, _) = resolve(store, Target::Member(member_id)).await?;
     let account = i64::try_from(member.account().0).map_err(|_| ConsoleError::NotFound)?;
     let sql = "SELECT time, actor, reason, credit_limit_before, credit_limit_after, \

@@ -2,7 +2,8 @@
 //! upper limit, or both (`console::limit_requests`). Its users see the limits in force, the
 //! request waiting and the past ones with the manager's decision and reason; its owner asks
 //! (the limits wanted and a message for the manager) and withdraws the request while it
-//! waits. Staff and the member
+//! waits. The page also lists the network's last changes to the company's limits, with who
+//! decided each and why (the ledger's limit history). Staff and the member
 //! accountant read only (their posts answer 403). The figures link here from every page that
 //! shows them.
 
@@ -21,12 +22,17 @@ use super::money::{account_of, figures, Figures};
 use super::session::{MemberAuth, MemberReader};
 use super::templates::{page, Chrome};
 use super::AppState;
+use crate::console::history::{own_limit_history, LimitRecord};
 use crate::console::limit_requests::{
     self, LimitRequest, LimitRequestStatus, Wanted, LIMIT_REQUEST_MESSAGE_LEN_MAX,
 };
 use crate::console::{parse_amount, ConsoleError, Field};
 use crate::people::Role;
 use ledger::Amount;
+
+/// Most changes of the company's limits the page lists (newest first); the API gives them
+/// all (`GET /api/v1/accounts/{id}/limit-history`).
+pub const LIMIT_CHANGES_SHOWN_MAX: usize = 20;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -89,11 +95,47 @@ impl RequestLine {
     }
 }
 
+/// One change of the company's limits as the page shows it: each limit as "before → after",
+/// empty when that change left it alone.
+pub struct ChangeLine {
+    pub date: String,
+    pub credit: String,
+    pub max: String,
+    pub by: String,
+    pub reason: String,
+}
+
+impl ChangeLine {
+    fn of(t: Tr, r: &LimitRecord) -> ChangeLine {
+        let credit = if r.credit_limit_before == r.credit_limit_after {
+            String::new()
+        } else {
+            let (before, after) = (r.credit_limit_before, r.credit_limit_after);
+            format!("{} → {}", t.lang.amount(before), t.lang.amount(after))
+        };
+        let max = if r.max_balance_before == r.max_balance_after {
+            String::new()
+        } else {
+            let (before, after) = (r.max_balance_before, r.max_balance_after);
+            format!("{} → {}", amount_text(t, before), amount_text(t, after))
+        };
+        ChangeLine {
+            date: time_text(r.time.timestamp()),
+            credit,
+            max,
+            by: r.actor.clone(),
+            reason: r.reason.clone(),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "credit_limit.html")]
 struct CreditTemplate {
     c: Chrome,
     figures: Figures,
+    /// The network's last changes to the company's limits, newest first.
+    changes: Vec<ChangeLine>,
     /// The upper limit in force, or "none".
     max_balance: String,
     pending: Option<RequestLine>,
@@ -141,6 +183,15 @@ async fn draw(state: &AppState, reader: &MemberReader, outcome: Outcome) -> AppR
     let requests = limit_requests::member_requests(&state.store, reader.member.id)
         .await
         .map_err(page_error)?;
+    let changes = own_limit_history(&state.store, reader.member.id)
+        .await
+        .map_err(page_error)?;
+    let changes = changes
+        .iter()
+        .rev()
+        .take(LIMIT_CHANGES_SHOWN_MAX)
+        .map(|r| ChangeLine::of(t, r))
+        .collect();
     let (pending, past): (Vec<_>, Vec<_>) = requests
         .iter()
         .partition(|r| r.status == LimitRequestStatus::Pending);
@@ -154,6 +205,7 @@ async fn draw(state: &AppState, reader: &MemberReader, outcome: Outcome) -> AppR
         c: reader.chrome(),
         figures: figures(t.lang, &account),
         max_balance: amount_text(t, account.max_balance()),
+        changes,
         pending: pending.first().map(|r| RequestLine::of(t, r)),
         past: past.iter().map(|r| RequestLine::of(t, r)).collect(),
         can_ask: reader.auth.user.role == Role::Owner,
@@ -322,6 +374,20 @@ impl Tr {
         match self.lang {
             Lang::Fr => "Plafond alors",
             Lang::En => "Upper limit then",
+        }
+    }
+
+    pub fn lr_changes(&self) -> &'static str {
+        match self.lang {
+            Lang::Fr => "Changements de vos limites par le réseau",
+            Lang::En => "The network's changes to your limits",
+        }
+    }
+
+    pub fn lr_by(&self) -> &'static str {
+        match self.lang {
+            Lang::Fr => "Par",
+            Lang::En => "By",
         }
     }
 

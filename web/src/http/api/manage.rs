@@ -489,13 +489,14 @@ pub struct LimitHistory {
     pub items: Vec<LimitChangeItem>,
 }
 
-/// A member's credit and upper limit history, oldest first (manage: manager or accountant).
-#[utoipa::path(get, path = "/api/v1/accounts/{id}/limit-history", tag = "manage",
+/// A member's credit and upper limit history, oldest first: its own to a member's users (any
+/// scope), every member's to the network's manager or accountant (manage).
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/limit-history", tag = "accounts",
     params(("id" = i64, Path, description = "A member's account id")),
     responses(
         (status = 200, description = "Every change, with its author and reason", body = LimitHistory),
-        (status = 403, description = "Not a manage token of the network's manager or accountant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such member account", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The network's staff without a manage token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such member account, or not the caller's", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn limit_history(
@@ -503,10 +504,21 @@ pub async fn limit_history(
     auth: ApiAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<LimitHistory>> {
-    let actor = auth.console_actor()?;
-    actor.require_reader()?;
-    let (member, _) = console_members::resolve(&state.store, account_target(&id)?).await?;
-    let records = console_history::limit_history(&state.store, &actor, member.id).await?;
+    let records = match &auth.member {
+        // A member's users read their own account's; any other id is 404.
+        Some(member) => {
+            if types::path_id(&id)? != member.account_id {
+                return Err(ApiError::NotFound);
+            }
+            console_history::own_limit_history(&state.store, member.id).await?
+        }
+        None => {
+            let actor = auth.console_actor()?;
+            actor.require_reader()?;
+            let (member, _) = console_members::resolve(&state.store, account_target(&id)?).await?;
+            console_history::limit_history(&state.store, &actor, member.id).await?
+        }
+    };
     let amount = |a: Option<ledger::Amount>| a.map(money);
     Ok(Json(LimitHistory {
         items: records
