@@ -94,6 +94,14 @@ story!(members_take_all_their_data, |db: &tests::TestDb| {
         )
         .await
         .ok(StatusCode::CREATED);
+        // And a change of its limits by the network.
+        api.put(
+            &format!("/api/v1/accounts/{}/credit-limit", alpha.account_id),
+            &manage,
+            json!({"credit_limit": "1500.00", "max_balance": "90000.00", "reason": "Revue"}),
+        )
+        .await
+        .ok(StatusCode::OK);
 
         // Any of the company's users gets it, whatever the token's scope.
         let answer = api.get(DATA, &alpha_read).await;
@@ -131,6 +139,20 @@ story!(members_take_all_their_data, |db: &tests::TestDb| {
             of(&lines, "limit_request")[0]["credit_limit_asked"],
             "2000.00"
         );
+        // The network's changes to its limits, as the API's limit history gives them.
+        let changes: Vec<serde_json::Value> =
+            of(&lines, "limit_change").into_iter().cloned().collect();
+        let history = api
+            .get(
+                &format!("/api/v1/accounts/{}/limit-history", alpha.account_id),
+                &alpha_read,
+            )
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(&serde_json::Value::from(changes.clone()), &history["items"]);
+        let last = changes.last().expect("the manager's change");
+        assert_eq!(last["max_balance_after"], "90000.00");
+        assert_eq!(last["reason"], "Revue");
         // Every transaction, newest first, as the history shows them: 105 + 1 payments and
         // the standing order's first (the order is a hold, not a transaction yet).
         let transactions = of(&lines, "transaction");

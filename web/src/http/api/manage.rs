@@ -519,22 +519,24 @@ pub async fn limit_history(
             console_history::limit_history(&state.store, &actor, member.id).await?
         }
     };
-    let amount = |a: Option<ledger::Amount>| a.map(money);
     Ok(Json(LimitHistory {
-        items: records
-            .into_iter()
-            .map(|r| LimitChangeItem {
-                time: types::time(r.time),
-                actor: r.actor,
-                reason: r.reason,
-                credit_limit_before: money(r.credit_limit_before),
-                credit_limit_after: money(r.credit_limit_after),
-                max_balance_before: amount(r.max_balance_before),
-                max_balance_after: amount(r.max_balance_after),
-                below_current_debt: r.below_current_debt,
-            })
-            .collect(),
+        items: records.into_iter().map(limit_change_item).collect(),
     }))
+}
+
+/// One change of a member's limits, as the API and the data package give it.
+pub(crate) fn limit_change_item(r: console_history::LimitRecord) -> LimitChangeItem {
+    let amount = |a: Option<ledger::Amount>| a.map(money);
+    LimitChangeItem {
+        time: types::time(r.time),
+        actor: r.actor,
+        reason: r.reason,
+        credit_limit_before: money(r.credit_limit_before),
+        credit_limit_after: money(r.credit_limit_after),
+        max_balance_before: amount(r.max_balance_before),
+        max_balance_after: amount(r.max_balance_after),
+        below_current_debt: r.below_current_debt,
+    }
 }
 
 /// A member creation that stopped half-way (the process ended between its steps).

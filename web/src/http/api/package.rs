@@ -8,7 +8,8 @@
 //! time, network, member id), `company`, `account`, `user`s, `listing`s (offers and wants,
 //! closed ones too), `payment_request`s (both sides), `payment_approval`s (the payments its
 //! staff asked its owner to approve, every user's), `order`s (both sides), `standing_order`s
-//! (both sides, with every run), `limit_request`s, `invoice`s (issued, then received),
+//! (both sides, with every run), `limit_request`s, `limit_change`s (the network's changes
+//! to its limits, oldest first), `invoice`s (issued, then received),
 //! `transaction`s (every one, newest first, as the account's history shows them), and last
 //! `end` with the number of records before it: a file without its `end` line is incomplete.
 //!
@@ -226,6 +227,10 @@ async fn head(state: &AppState, member: &Member) -> Result<Lines, PackageError> 
     let requests = limit_requests::member_requests_upto(store, member.id, over).await?;
     for request in &bounded("limit requests", requests)? {
         lines.push("limit_request", &super::limit_requests::item(request))?;
+    }
+    let changes = crate::console::history::own_limit_history_upto(store, member.id, over).await?;
+    for change in bounded("limit changes", changes)? {
+        lines.push("limit_change", &super::manage::limit_change_item(change))?;
     }
     for side in [InvoiceSide::Issued, InvoiceSide::Received] {
         let found = crate::invoices::member_invoices_upto(store, member.id, side, over).await?;
