@@ -452,6 +452,7 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
     )
     .await?
     .map_err(|_| anyhow::anyhow!("demo approvals full"))?;
+    let creditor = near_upper_limit(store, &members).await?;
     println!(
         "Demo network seeded: {} member companies, {DEMO_PAYMENTS} trades over {DEMO_DAYS} days.",
         members.len()
@@ -463,7 +464,59 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
     println!(
         "  staff (limit 500,00 per operation, one payment awaiting approval): equipe01@demo.troc"
     );
+    if let Some(n) = creditor {
+        println!(
+            "  near its upper limit (dashboard reminder, review list): membre{n:02}@demo.troc"
+        );
+    }
     Ok(true)
+}
+
+/// The largest creditor gets an upper limit a little above its balance (110 %, rounded up
+/// to ten units), set by the manager with a reason: the console's review list shows it near
+/// its upper limit, and its dashboard tells it to buy or ask for more. Its number (1-based,
+/// as in its email), or `None` when nobody is in credit.
+async fn near_upper_limit(
+    store: &crate::store::Store,
+    members: &[people::Member],
+) -> anyhow::Result<Option<usize>> {
+    let mut creditor: Option<(usize, ledger::Account)> = None;
+    for (n, member) in members.iter().enumerate() {
+        let account = store
+            .account(member.account())
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("demo account missing"))?;
+        let larger = creditor
+            .as_ref()
+            .is_none_or(|(_, best)| account.balance() > best.balance());
+        if account.balance().is_positive() && larger {
+            creditor = Some((n, account));
+        }
+    }
+    let Some((n, account)) = creditor else {
+        return Ok(None);
+    };
+    let (manager, _) = people::find_login(store, "gestion@demo.troc")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo manager missing"))?;
+    let ten_units = 1_000;
+    let max = (account.balance().minor() * 11 / 10 / ten_units + 1) * ten_units;
+    let change = crate::console::members::LimitsChange {
+        credit_limit: account.credit_limit(),
+        max_balance: Some(Amount::from_minor(max)),
+        reason: "Solde élevé : à dépenser dans le réseau avant d'en recevoir davantage.".into(),
+    };
+    let key = crate::console::RequestKey::new("demo-upper-limit").expect("a short key");
+    crate::console::members::set_limits(
+        store,
+        &crate::console::Actor::from_user(&manager),
+        crate::console::Target::Member(members[n].id),
+        change,
+        &key,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("demo upper limit: {e}"))?;
+    Ok(Some(n + 1))
 }
 
 /// A few months of payments between the members, through the store's write path with past

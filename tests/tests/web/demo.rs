@@ -75,6 +75,33 @@ story!(demo_seeds_an_empty_database_once, |db: &tests::TestDb| {
             .get("/admin/limit-requests?status=pending")
             .await
             .assert_contains("8 000,00");
+        // The largest creditor is near the upper limit the manager gave it: on the review
+        // list, and reminded on its dashboard.
+        let page = manager.get("/admin/reviews").await;
+        let near_max = &page.body[page.body.find("id=\"near-max\"").unwrap()..];
+        let near_max = &near_max[..near_max.find("</section>").unwrap()];
+        let listed = near_max.matches("href=\"/admin/members/").count();
+        assert_eq!(listed, 1, "{near_max}");
+        let creditor = members
+            .iter()
+            .find(|m| near_max.contains(&format!("href=\"/admin/members/{}\"", m.id)))
+            .expect("a demo member");
+        let email = web::people::users_of_member(&store, creditor.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|u| u.role == web::people::Role::Owner)
+            .unwrap()
+            .email;
+        let mut owner = manager.sibling();
+        owner.login(&email, web::demo::DEMO_PASSWORD).await;
+        let page = owner.get("/dashboard").await;
+        page.assert_contains("Votre solde dépasse 80 % de votre plafond");
+        page.assert_contains("id=\"max-balance\"");
+        owner
+            .get("/credit-limit")
+            .await
+            .assert_contains("Solde élevé : à dépenser dans le réseau");
         store.close().await;
     }
 });
