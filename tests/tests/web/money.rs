@@ -374,7 +374,7 @@ story!(
 );
 
 story!(
-    the_dashboard_warns_near_either_limit,
+    limits_warn_on_the_dashboard_and_a_payees_upper_limit_stays_private,
     |db: &tests::TestDb| {
         let url = db.url().to_owned();
         async move {
@@ -430,6 +430,48 @@ story!(
                 .get("/dashboard")
                 .await
                 .assert_contains("Your balance is above 80% of your upper limit");
+            assert_eq!(balance(&store, &beta).await, 81_340);
+            assert_eq!(balance(&store, &alpha).await, -83_830);
+
+            // Past Beta's upper limit, a payment is refused, without telling the payer Beta's
+            // figures (its limit and the balance it would reach give its balance away).
+            api.put(
+                &format!("/api/v1/accounts/{}/credit-limit", alpha.account_id),
+                &manage,
+                serde_json::json!({"credit_limit": "5000.00", "reason": "Revue"}),
+            )
+            .await
+            .ok(StatusCode::OK);
+            let problem = api
+                .post(
+                    "/api/v1/payments",
+                    &alpha_pay,
+                    serde_json::json!({"payee": beta.id, "amount": "200.00"}),
+                )
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "over_upper_limit");
+            let detail = problem["detail"].as_str().unwrap();
+            assert!(detail.contains("upper limit"), "{problem}");
+            for figure in ["1000", "1009", "813", "1,000", "1 000"] {
+                assert!(!detail.contains(figure), "{figure} in {problem}");
+            }
+            let page = buyer.get("/pay").await;
+            let token = hidden_value(&page.body, "token").unwrap();
+            let beta_id = beta.id.to_string();
+            let page = buyer
+                .post(
+                    "/pay",
+                    &[
+                        ("payee", beta_id.as_str()),
+                        ("amount", "200"),
+                        ("token", token.as_str()),
+                    ],
+                )
+                .await;
+            page.assert_contains("Le bénéficiaire dépasserait son plafond");
+            for figure in ["1 000,00", "1 009,40", "813,40"] {
+                assert!(!page.body.contains(figure), "{figure} shown to the payer");
+            }
             assert_eq!(balance(&store, &beta).await, 81_340);
             assert_eq!(balance(&store, &alpha).await, -83_830);
             store.close().await;

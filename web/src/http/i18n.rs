@@ -414,25 +414,16 @@ impl Tr {
                     )
                 }
             }
-            Rejection::OverUpperLimit {
-                max_balance,
-                resulting,
-                ..
-            } => {
-                if fr {
-                    format!(
-                        "Le bénéficiaire dépasserait son plafond de {} (solde résultant {})",
-                        a(*max_balance),
-                        a(*resulting)
-                    )
-                } else {
-                    format!(
-                        "The payee would exceed its upper limit of {} (resulting balance {})",
-                        a(*max_balance),
-                        a(*resulting)
-                    )
-                }
+            // The payee's figures are not the payer's to read: its upper limit and the
+            // balance it would reach tell its balance, which it may hide.
+            Rejection::OverUpperLimit { .. } => if fr {
+                "Le bénéficiaire dépasserait son plafond (le solde le plus élevé qu'il peut \
+                 détenir) : il ne peut pas recevoir ce montant maintenant."
+            } else {
+                "The payee would exceed its upper limit (the largest balance it may hold): it \
+                 cannot receive this amount now."
             }
+            .to_owned(),
             Rejection::AccountFrozen { .. } => if fr {
                 "Le compte est gelé : il peut recevoir mais pas payer."
             } else {

@@ -139,7 +139,7 @@ impl ApiError {
                 detail,
                 errors,
             } => (detail.clone(), Some(field.clone()), errors.clone()),
-            ApiError::Rejected(rejection) => (rejection.to_string(), None, Vec::new()),
+            ApiError::Rejected(rejection) => (rejection_detail(rejection), None, Vec::new()),
             ApiError::Coded { detail, .. } => (detail.clone(), None, Vec::new()),
             ApiError::InvalidFile(errors) => (
                 format!(
@@ -168,6 +168,18 @@ impl ApiError {
             field,
             errors,
         }
+    }
+}
+
+/// The detail of a ledger refusal, in the ledger's words but one: an upper limit is the
+/// payee's, whose figures (its limit and the balance it would reach tell its balance, which
+/// it may hide) are not the caller's to read.
+fn rejection_detail(rejection: &Rejection) -> String {
+    match rejection {
+        Rejection::OverUpperLimit { account, .. } => format!(
+            "account {account} would exceed its upper limit: it cannot receive this amount now"
+        ),
+        other => other.to_string(),
     }
 }
 
