@@ -62,7 +62,8 @@ story!(
             );
             store.migrate_to(26).await.unwrap();
             assert_eq!(store.applied_migrations().await.unwrap().last(), Some(&26));
-            assert_eq!(store.pending_migrations().await.unwrap(), 1);
+            // 0027 waits, and whatever came after it.
+            assert!(store.pending_migrations().await.unwrap() >= 1);
             // 'expired' is not a status yet.
             let now = chrono::Utc::now().timestamp();
             assert!(
@@ -273,6 +274,70 @@ story!(
             // The rebuilt table is append-only again, and its reversal stays unique.
             assert!(raw_fails(&store, "UPDATE transactions SET memo = 'changed'").await);
             assert!(raw_fails(&store, "DELETE FROM transactions").await);
+            sqlite_file_checks(&store).await;
+            store.close().await;
+        }
+    }
+);
+
+story!(
+    migration_28_reads_the_older_limit_requests_as_asking_the_credit_limit_only,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let store = Store::connect_without_migrating(&url).await.unwrap();
+            store.migrate_to(27).await.unwrap();
+            raw(
+                &store,
+                "INSERT INTO members (id, account_id, name, siren, address, city, postcode, \
+                 sector, description, contact, created_at) VALUES \
+                 (1, 101, 'One', '000000001', '', '', '', '', '', '', 0)",
+            )
+            .await;
+            // A granted and a waiting request, as release 27 wrote them.
+            raw(
+                &store,
+                "INSERT INTO limit_requests (id, member_id, requested_by, credit_limit_before, \
+                 credit_limit_asked, message, status, created_at, decided_at, decided_by, \
+                 decision_reason, credit_limit_granted) VALUES \
+                 (1, 1, 'owner@one.test', 100000, 300000, 'Saison', 'granted', 10, 20, \
+                  'gestion@troc.test', 'Oui', 250000), \
+                 (2, 1, 'owner@one.test', 250000, 400000, 'Encore', 'pending', 30, NULL, \
+                  NULL, '', NULL)",
+            )
+            .await;
+            store.migrate().await.unwrap();
+            assert_eq!(store.pending_migrations().await.unwrap(), 0);
+            let requests = web::console::limit_requests::member_requests(&store, 1)
+                .await
+                .unwrap();
+            assert_eq!(requests.len(), 2);
+            for request in &requests {
+                assert!(request.asks_credit_limit(), "{request:?}");
+                assert!(!request.asks_max_balance(), "{request:?}");
+                assert_eq!(request.max_balance_before, None);
+                assert_eq!(request.max_balance_granted, None);
+            }
+            let granted = &requests[1];
+            assert_eq!(
+                granted.credit_limit_granted,
+                Some(ledger::Amount::from_minor(250_000))
+            );
+            // The new columns are checked: a granted upper limit needs one asked.
+            assert!(
+                raw_fails(
+                    &store,
+                    "UPDATE limit_requests SET max_balance_granted = 5 WHERE id = 1"
+                )
+                .await
+            );
+            assert!(
+                raw_fails(
+                    &store,
+                    "UPDATE limit_requests SET max_balance_asked = -1 WHERE id = 2"
+                )
+                .await
+            );
             sqlite_file_checks(&store).await;
             store.close().await;
         }
