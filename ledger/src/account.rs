@@ -194,6 +194,15 @@ impl Account {
         Some(Amount::from_minor(clamp_i64(available)))
     }
 
+    /// What the account can still receive before its upper limit: upper limit − balance,
+    /// zero at or past it (a limit lowered below the balance). `None` without an upper
+    /// limit. Incoming holds are not counted: a capture is checked when it happens.
+    pub fn receivable(&self) -> Option<Amount> {
+        let max = self.max_balance?;
+        let room = i128::from(max.minor()) - i128::from(self.balance.minor());
+        Some(Amount::from_minor(clamp_i64(room.max(0))))
+    }
+
     pub(crate) fn set_balance(&mut self, balance: Amount, at: DateTime<Utc>) {
         if balance.is_negative() && !self.balance.is_negative() {
             self.negative_since = Some(at);
@@ -287,6 +296,27 @@ mod tests {
         assert_eq!(account.negative_since(), None);
         let losses = Account::open(AccountId(2), AccountKind::Losses, Amount::ZERO, None).unwrap();
         assert_eq!(losses.available(), None);
+    }
+
+    #[test]
+    fn receivable_is_the_room_under_the_upper_limit() {
+        let mut account = Account::open(
+            AccountId(1),
+            AccountKind::Member,
+            Amount::from_units(100),
+            Some(Amount::from_units(500)),
+        )
+        .unwrap();
+        assert_eq!(account.receivable(), Some(Amount::from_units(500)));
+        account.set_balance(Amount::from_units(-30), DateTime::UNIX_EPOCH);
+        assert_eq!(account.receivable(), Some(Amount::from_units(530)));
+        account.set_balance(Amount::from_units(500), DateTime::UNIX_EPOCH);
+        assert_eq!(account.receivable(), Some(Amount::ZERO));
+        // An upper limit lowered below the balance: nothing more, never negative.
+        account.set_limits(Amount::from_units(100), Some(Amount::from_units(400)));
+        assert_eq!(account.receivable(), Some(Amount::ZERO));
+        account.set_limits(Amount::from_units(100), None);
+        assert_eq!(account.receivable(), None);
     }
 
     #[test]

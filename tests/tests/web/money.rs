@@ -432,6 +432,22 @@ story!(
                 .assert_contains("Your balance is above 80% of your upper limit");
             assert_eq!(balance(&store, &beta).await, 81_340);
             assert_eq!(balance(&store, &alpha).await, -83_830);
+            // What Beta can still receive, on its page (in English: Beta's owner chose it
+            // above) and through the API; none for Alpha.
+            seller
+                .get("/credit-limit")
+                .await
+                .assert_contains("id=\"lr-receivable\">186.60</td>");
+            assert!(!buyer
+                .get("/credit-limit")
+                .await
+                .body
+                .contains("id=\"lr-receivable\""));
+            let account = api
+                .get(&format!("/api/v1/accounts/{}", beta.account_id), &manage)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(account["receivable"], "186.60", "{account}");
 
             // Past Beta's upper limit, a payment is refused, without telling the payer Beta's
             // figures (its limit and the balance it would reach give its balance away).

@@ -138,6 +138,8 @@ struct CreditTemplate {
     changes: Vec<ChangeLine>,
     /// The upper limit in force, or "none".
     max_balance: String,
+    /// What the company can still receive before it, when it has one.
+    receivable: Option<String>,
     pending: Option<RequestLine>,
     past: Vec<RequestLine>,
     can_ask: bool,
@@ -205,6 +207,7 @@ async fn draw(state: &AppState, reader: &MemberReader, outcome: Outcome) -> AppR
         c: reader.chrome(),
         figures: figures(t.lang, &account),
         max_balance: amount_text(t, account.max_balance()),
+        receivable: account.receivable().map(|r| t.lang.amount(r)),
         changes,
         pending: pending.first().map(|r| RequestLine::of(t, r)),
         past: past.iter().map(|r| RequestLine::of(t, r)).collect(),
@@ -374,6 +377,13 @@ impl Tr {
         match self.lang {
             Lang::Fr => "Plafond alors",
             Lang::En => "Upper limit then",
+        }
+    }
+
+    pub fn lr_receivable(&self) -> &'static str {
+        match self.lang {
+            Lang::Fr => "Vous pouvez encore recevoir",
+            Lang::En => "You can still receive",
         }
     }
 

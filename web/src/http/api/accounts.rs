@@ -78,6 +78,9 @@ pub struct AccountBody {
     pub pending: String,
     /// What the account can still spend (none for unbounded system accounts).
     pub available: Option<String>,
+    /// What the account can still receive before its upper limit (none without one;
+    /// `0.00` at or past it): past it, payments to it are refused (`over_upper_limit`).
+    pub receivable: Option<String>,
     /// `active`, `frozen` or `closed`.
     pub status: String,
 }
@@ -92,6 +95,7 @@ pub fn account_body(account: &Account, member_id: Option<i64>) -> AccountBody {
         max_balance: account.max_balance().map(money),
         pending: money(account.pending()),
         available: account.available().map(money),
+        receivable: account.receivable().map(money),
         status: account.status().as_str().to_owned(),
     }
 }
