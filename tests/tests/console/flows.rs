@@ -445,6 +445,10 @@ story!(
                     .unwrap()
                     .near_max;
                 assert_eq!(near.len(), usize::from(listed), "upper limit {max}");
+                manager
+                    .get("/admin")
+                    .await
+                    .assert_contains(&format!("id=\"near-max-count\">{}<", usize::from(listed)));
                 if listed {
                     assert_eq!(near[0].used_pct, 80);
                     assert_eq!(near[0].used, Amount::from_units(392));

@@ -82,6 +82,10 @@ story!(demo_seeds_an_empty_database_once, |db: &tests::TestDb| {
         let near_max = &near_max[..near_max.find("</section>").unwrap()];
         let listed = near_max.matches("href=\"/admin/members/").count();
         assert_eq!(listed, 1, "{near_max}");
+        manager
+            .get("/admin")
+            .await
+            .assert_contains("id=\"near-max-count\">1<");
         let creditor = members
             .iter()
             .find(|m| near_max.contains(&format!("href=\"/admin/members/{}\"", m.id)))

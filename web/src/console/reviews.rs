@@ -266,6 +266,28 @@ fn due_of(rows: Vec<MemberRow>, today: NaiveDate) -> Vec<MemberRow> {
     list
 }
 
+/// How many members the console's landing page points at: reviews due, and members near
+/// their upper limit (soon nobody can pay them). One read of the members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttentionCounts {
+    pub reviews_due: usize,
+    pub near_max: usize,
+}
+
+pub async fn attention_counts(
+    store: &Store,
+    actor: &Actor,
+    settings: &Settings,
+    today: NaiveDate,
+) -> ConsoleResult<AttentionCounts> {
+    actor.require_reader()?;
+    let rows = all_rows(store).await?;
+    Ok(AttentionCounts {
+        reviews_due: due_of(rows.clone(), today).len(),
+        near_max: near_max_of(rows, settings).len(),
+    })
+}
+
 /// The five lists at once, over one read of the members (the review page).
 pub struct ReviewLists {
     pub near_limit: Vec<NearLimit>,

@@ -88,6 +88,7 @@ catalogue! {
     con_add => "Ajouter", "Add";
     con_count => "Nombre", "Count";
     con_near_limit => "Membres proches de leur découvert", "Members near their credit limit";
+    con_near_max_count => "Membres proches de leur plafond", "Members near their upper limit";
     con_near_max => "Membres proches de leur plafond (ils ne pourront bientôt plus être payés)", "Members near their upper limit (soon nobody can pay them)";
     con_used => "Utilisé", "Used";
     con_negative_long => "Membres négatifs depuis trop longtemps", "Members negative for too long";

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::response::Response;
 
 use super::{page_error, reader};
-use crate::console::{applications, limit_requests, members, reviews};
+use crate::console::{applications, limit_requests, members, reviews, settings};
 use crate::http::error::AppResult;
 use crate::http::session::Auth;
 use crate::http::templates::{page, Chrome};
@@ -21,6 +21,7 @@ struct LandingTemplate {
     pending: i64,
     limit_requests: i64,
     reviews_due: usize,
+    near_max: usize,
     can_act: bool,
 }
 
@@ -34,17 +35,18 @@ pub async fn landing(State(state): State<AppState>, auth: Auth) -> AppResult<Res
         .await
         .map_err(page_error)?;
     let today = chrono::Utc::now().date_naive();
-    let reviews_due = reviews::reviews_due(&state.store, &actor, today)
+    let settings = settings::get(&state.store).await.map_err(page_error)?;
+    let counts = reviews::attention_counts(&state.store, &actor, &settings, today)
         .await
-        .map_err(page_error)?
-        .len();
+        .map_err(page_error)?;
     page(LandingTemplate {
         c: auth.chrome(),
         members,
         frozen,
         pending,
         limit_requests,
-        reviews_due,
+        reviews_due: counts.reviews_due,
+        near_max: counts.near_max,
         can_act: actor.require_manager().is_ok(),
     })
 }
