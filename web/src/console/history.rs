@@ -50,27 +50,42 @@ pub async fn limit_history(
     own_limit_history(store, member_id).await
 }
 
-/// A member's limit history, oldest first, for the member's own users (the `/credit-limit`
-/// page, the API's own account): the network's decisions on its limits are on its record
-/// too. The caller checks that the member is the user's own.
+/// A member's limit history, oldest first, for the member's own users (the API's own
+/// account): the network's decisions on its limits are on its record too. The caller
+/// checks that the member is the user's own.
 pub async fn own_limit_history(store: &Store, member_id: i64) -> ConsoleResult<Vec<LimitRecord>> {
-    own_limit_history_upto(store, member_id, LIMIT_HISTORY_MAX).await
+    own_limit_history_upto(store, member_id, Order::OldestFirst, LIMIT_HISTORY_MAX).await
 }
 
-/// The member's oldest `limit` changes (the data package asks for one more than it holds,
-/// to refuse rather than cut).
+/// Which end of a member's limit history a read starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    OldestFirst,
+    NewestFirst,
+}
+
+/// At most `limit` of the member's changes from one end of its history: the newest for the
+/// `/credit-limit` page, the oldest for the data package (which asks for one more than it
+/// holds, to refuse rather than cut).
 pub async fn own_limit_history_upto(
     store: &Store,
     member_id: i64,
+    order: Order,
     limit: i64,
 ) -> ConsoleResult<Vec<LimitRecord>> {
     let (member, _) = resolve(store, Target::Member(member_id)).await?;
     let account = i64::try_from(member.account().0).map_err(|_| ConsoleError::NotFound)?;
-    let sql = "SELECT time, actor, reason, credit_limit_before, credit_limit_after, \
-               max_balance_before, max_balance_after, below_current_debt FROM limit_changes \
-               WHERE account_id = $1 ORDER BY id LIMIT $2";
+    let direction = match order {
+        Order::OldestFirst => "",
+        Order::NewestFirst => " DESC",
+    };
+    let sql = format!(
+        "SELECT time, actor, reason, credit_limit_before, credit_limit_after, \
+         max_balance_before, max_balance_after, below_current_debt FROM limit_changes \
+         WHERE account_id = $1 ORDER BY id{direction} LIMIT $2"
+    );
     let rows: Vec<LimitRow> = dispatch!(store.backend(), pool => {
-        sqlx::query_as(sql).bind(account).bind(limit).fetch_all(pool).await?
+        sqlx::query_as(&sql).bind(account).bind(limit).fetch_all(pool).await?
     });
     Ok(rows
         .into_iter()

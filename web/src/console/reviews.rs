@@ -40,12 +40,12 @@ pub async fn near_limit(
     settings: &Settings,
 ) -> ConsoleResult<Vec<NearLimit>> {
     actor.require_reader()?;
-    Ok(near_limit_of(all_rows(store).await?, settings))
+    Ok(near_limit_of(&all_rows(store).await?, settings))
 }
 
-fn near_limit_of(rows: Vec<MemberRow>, settings: &Settings) -> Vec<NearLimit> {
+fn near_limit_of(rows: &[MemberRow], settings: &Settings) -> Vec<NearLimit> {
     let list: Vec<NearLimit> = rows
-        .into_iter()
+        .iter()
         .filter(|r| r.account.status() != AccountStatus::Closed)
         .filter_map(|row| {
             let used = i128::from(row.account.pending().minor())
@@ -62,7 +62,7 @@ fn near_limit_of(rows: Vec<MemberRow>, settings: &Settings) -> Vec<NearLimit> {
 
 /// The member as near its limit when `used` (> 0) is at least `near_limit_pct` % of
 /// `limit` (a zero limit: always, at `i64::MAX` %).
-fn near(row: MemberRow, used: i128, limit: i128, settings: &Settings) -> Option<NearLimit> {
+fn near(row: &MemberRow, used: i128, limit: i128, settings: &Settings) -> Option<NearLimit> {
     let used_pct = if limit == 0 {
         i64::MAX
     } else {
@@ -71,7 +71,7 @@ fn near(row: MemberRow, used: i128, limit: i128, settings: &Settings) -> Option<
     (used_pct >= settings.near_limit_pct).then(|| NearLimit {
         used: Amount::from_minor(i64::try_from(used).unwrap_or(i64::MAX)),
         used_pct,
-        row,
+        row: row.clone(),
     })
 }
 
@@ -100,18 +100,23 @@ pub async fn negative_too_long(
     now: DateTime<Utc>,
 ) -> ConsoleResult<Vec<LongNegative>> {
     actor.require_reader()?;
-    Ok(negative_of(all_rows(store).await?, settings, now))
+    Ok(negative_of(&all_rows(store).await?, settings, now))
 }
 
-fn negative_of(rows: Vec<MemberRow>, settings: &Settings, now: DateTime<Utc>) -> Vec<LongNegative> {
+fn negative_of(rows: &[MemberRow], settings: &Settings, now: DateTime<Utc>) -> Vec<LongNegative> {
     let mut list: Vec<LongNegative> = rows
-        .into_iter()
+        .iter()
         .filter(|r| r.account.status() != AccountStatus::Closed)
         .filter_map(|row| {
             let since = row.account.negative_since()?;
             let days = (now - since).num_days();
-            (row.account.balance().is_negative() && days > settings.negative_days)
-                .then_some(LongNegative { row, since, days })
+            (row.account.balance().is_negative() && days > settings.negative_days).then(|| {
+                LongNegative {
+                    row: row.clone(),
+                    since,
+                    days,
+                }
+            })
         })
         .collect();
     list.sort_by_key(|n| n.since);
@@ -122,9 +127,9 @@ fn negative_of(rows: Vec<MemberRow>, settings: &Settings, now: DateTime<Utc>) ->
 /// Members (not closed) with an upper limit whose positive balance is at least
 /// `near_limit_pct` % of it, or above it (an upper limit lowered below their balance); the
 /// fullest first. Past it, the ledger refuses every payment to them.
-fn near_max_of(rows: Vec<MemberRow>, settings: &Settings) -> Vec<NearLimit> {
+fn near_max_of(rows: &[MemberRow], settings: &Settings) -> Vec<NearLimit> {
     let list: Vec<NearLimit> = rows
-        .into_iter()
+        .iter()
         .filter(|r| r.account.status() != AccountStatus::Closed)
         .filter_map(|row| {
             let max = i128::from(row.account.max_balance()?.minor());
@@ -246,20 +251,12 @@ async fn nets_since(
 }
 
 /// Members whose next limit review is due (on or before `today`); earliest first.
-pub async fn reviews_due(
-    store: &Store,
-    actor: &Actor,
-    today: NaiveDate,
-) -> ConsoleResult<Vec<MemberRow>> {
-    actor.require_reader()?;
-    Ok(due_of(all_rows(store).await?, today))
-}
-
-fn due_of(rows: Vec<MemberRow>, today: NaiveDate) -> Vec<MemberRow> {
+fn due_of(rows: &[MemberRow], today: NaiveDate) -> Vec<MemberRow> {
     let mut list: Vec<MemberRow> = rows
-        .into_iter()
+        .iter()
         .filter(|r| r.account.status() != AccountStatus::Closed)
         .filter(|r| r.fields.next_review.is_some_and(|d| d <= today))
+        .cloned()
         .collect();
     list.sort_by_key(|r| r.fields.next_review);
     list.truncate(REVIEW_ROWS_MAX);
@@ -283,8 +280,8 @@ pub async fn attention_counts(
     actor.require_reader()?;
     let rows = all_rows(store).await?;
     Ok(AttentionCounts {
-        reviews_due: due_of(rows.clone(), today).len(),
-        near_max: near_max_of(rows, settings).len(),
+        reviews_due: due_of(&rows, today).len(),
+        near_max: near_max_of(&rows, settings).len(),
     })
 }
 
@@ -306,10 +303,10 @@ pub async fn lists(
     actor.require_reader()?;
     let rows = all_rows(store).await?;
     Ok(ReviewLists {
-        near_limit: near_limit_of(rows.clone(), settings),
-        near_max: near_max_of(rows.clone(), settings),
-        negative_too_long: negative_of(rows.clone(), settings, now),
-        reviews_due: due_of(rows.clone(), now.date_naive()),
+        near_limit: near_limit_of(&rows, settings),
+        near_max: near_max_of(&rows, settings),
+        negative_too_long: negative_of(&rows, settings, now),
+        reviews_due: due_of(&rows, now.date_naive()),
         growing: growing_of(store, rows, settings, now).await?,
     })
 }

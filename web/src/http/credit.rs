@@ -22,7 +22,7 @@ use super::money::{account_of, figures, Figures};
 use super::session::{MemberAuth, MemberReader};
 use super::templates::{page, Chrome};
 use super::AppState;
-use crate::console::history::{own_limit_history, LimitRecord};
+use crate::console::history::{own_limit_history_upto, LimitRecord, Order};
 use crate::console::limit_requests::{
     self, LimitRequest, LimitRequestStatus, Wanted, LIMIT_REQUEST_MESSAGE_LEN_MAX,
 };
@@ -32,7 +32,7 @@ use ledger::Amount;
 
 /// Most changes of the company's limits the page lists (newest first); the API gives them
 /// all (`GET /api/v1/accounts/{id}/limit-history`).
-pub const LIMIT_CHANGES_SHOWN_MAX: usize = 20;
+pub const LIMIT_CHANGES_SHOWN_MAX: i64 = 20;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -136,8 +136,6 @@ struct CreditTemplate {
     figures: Figures,
     /// The network's last changes to the company's limits, newest first.
     changes: Vec<ChangeLine>,
-    /// The upper limit in force, or "none".
-    max_balance: String,
     /// What the company can still receive before it, when it has one.
     receivable: Option<String>,
     pending: Option<RequestLine>,
@@ -185,15 +183,17 @@ async fn draw(state: &AppState, reader: &MemberReader, outcome: Outcome) -> AppR
     let requests = limit_requests::member_requests(&state.store, reader.member.id)
         .await
         .map_err(page_error)?;
-    let changes = own_limit_history(&state.store, reader.member.id)
-        .await
-        .map_err(page_error)?;
-    let changes = changes
-        .iter()
-        .rev()
-        .take(LIMIT_CHANGES_SHOWN_MAX)
-        .map(|r| ChangeLine::of(t, r))
-        .collect();
+    let changes = own_limit_history_upto(
+        &state.store,
+        reader.member.id,
+        Order::NewestFirst,
+        LIMIT_CHANGES_SHOWN_MAX,
+    )
+    .await
+    .map_err(page_error)?
+    .iter()
+    .map(|r| ChangeLine::of(t, r))
+    .collect();
     let (pending, past): (Vec<_>, Vec<_>) = requests
         .iter()
         .partition(|r| r.status == LimitRequestStatus::Pending);
@@ -206,7 +206,6 @@ async fn draw(state: &AppState, reader: &MemberReader, outcome: Outcome) -> AppR
     let mut response = page(CreditTemplate {
         c: reader.chrome(),
         figures: figures(t.lang, &account),
-        max_balance: amount_text(t, account.max_balance()),
         receivable: account.receivable().map(|r| t.lang.amount(r)),
         changes,
         pending: pending.first().map(|r| RequestLine::of(t, r)),

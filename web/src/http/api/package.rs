@@ -33,6 +33,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::auth::ApiAuth;
 use super::error::{ApiError, ApiResult, Problem};
 use crate::approvals::{self, Approval, Filter as ApprovalFilter, APPROVALS_PAGE_MAX};
+use crate::console::history::Order;
 use crate::console::limit_requests;
 use crate::http::AppState;
 use crate::invoices::Side as InvoiceSide;
@@ -228,7 +229,9 @@ async fn head(state: &AppState, member: &Member) -> Result<Lines, PackageError> 
     for request in &bounded("limit requests", requests)? {
         lines.push("limit_request", &super::limit_requests::item(request))?;
     }
-    let changes = crate::console::history::own_limit_history_upto(store, member.id, over).await?;
+    let changes =
+        crate::console::history::own_limit_history_upto(store, member.id, Order::OldestFirst, over)
+            .await?;
     for change in bounded("limit changes", changes)? {
         lines.push("limit_change", &super::manage::limit_change_item(change))?;
     }
