@@ -431,24 +431,29 @@ pub struct Waiting {
     pub deliveries: i64,
     /// Its staff's payments waiting for its owner's approval (`crate::approvals`).
     pub approvals: i64,
+    /// Whether it gave notice that it leaves the network (`console::departures`).
+    pub departure: bool,
 }
 
 /// Counts what waits for `member_id` in one read, through the indexes on
-/// `orders (seller_member_id, status)` and `payment_approvals (member_id, status, id)`.
+/// `orders (seller_member_id, status)`, `payment_approvals (member_id, status, id)` and the
+/// one waiting notice of departure (`departures_one_pending`).
 /// A payment approval past its wait is not counted, swept or not
 /// (`approvals::APPROVAL_WAIT_DAYS_MAX`).
 pub async fn waiting(store: &Store, member_id: i64) -> StoreResult<Waiting> {
     let cutoff = now_unix() - crate::approvals::APPROVAL_WAIT_SECS_MAX;
-    let (deliveries, approvals): (i64, i64) = dispatch!(store.backend(), pool => {
+    let (deliveries, approvals, departures): (i64, i64, i64) = dispatch!(store.backend(), pool => {
         sqlx::query_as(
                 "SELECT (SELECT COUNT(*) FROM orders WHERE seller_member_id = $1 \
                  AND status = 'held'), (SELECT COUNT(*) FROM payment_approvals \
-                 WHERE member_id = $1 AND status = 'pending' AND created_at > $2)")
+                 WHERE member_id = $1 AND status = 'pending' AND created_at > $2), \
+                 (SELECT COUNT(*) FROM departures WHERE member_id = $1 AND status = 'pending')")
             .bind(member_id).bind(cutoff).fetch_one(pool).await?
     });
     Ok(Waiting {
         deliveries,
         approvals,
+        departure: departures > 0,
     })
 }
 

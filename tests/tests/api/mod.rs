@@ -2,6 +2,7 @@
 
 mod access;
 mod approvals;
+mod departures;
 mod directory;
 mod documents;
 mod invoices;

@@ -506,6 +506,10 @@ pub async fn set_status(
         Ok(Outcome::StatusChanged { .. }) | Ok(_) => {}
         Err(rejection) => return Err(ConsoleError::Rejected(rejection)),
     }
+    if action == StatusAction::Close {
+        // Its listings close with it, and its notice of departure is done.
+        super::departures::after_close(store, member.id, actor.email()).await?;
+    }
     Ok(StatusSet {
         member_id: member.id,
         account_id: account,

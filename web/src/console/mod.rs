@@ -17,6 +17,7 @@ macro_rules! conn_of {
 
 pub mod applications;
 pub mod categories;
+pub mod departures;
 pub mod history;
 pub mod import;
 pub mod limit_requests;
@@ -371,6 +372,12 @@ pub enum Conflict {
     LimitRequestPending,
     /// The member made as many credit-limit requests as it may in 30 days.
     TooManyLimitRequests,
+    /// The member gave notice already and it waits.
+    DeparturePending,
+    /// The notice was withdrawn, or the account closed, already.
+    DepartureDecided,
+    /// The member gave as many notices as it may in 30 days.
+    TooManyDepartures,
     /// The member has as many active standing orders as it may.
     TooManyStandingOrders,
     /// The standing order was cancelled or finished already.
@@ -424,7 +431,7 @@ impl ConsoleError {
 
     /// A stable machine code: `forbidden`, `not_found`, `invalid`, `invalid_file`, the
     /// ledger rejection's own code, `already_decided`, `batch_not_unfinished`, `too_many_pending`,
-    /// `already_pending`, `too_many_limit_requests`, `too_many_standing_orders`,
+    /// `already_pending`, `too_many_limit_requests`, `too_many_departures`, `too_many_standing_orders`,
     /// `standing_order_ended`, `already_invoiced`, `payment_refunded`, `too_many_invoices`,
     /// `already_credited`, `not_creditable`, `payment_not_refunded`, `already_numbered`,
     /// `store_error`.
@@ -441,6 +448,9 @@ impl ConsoleError {
             ConsoleError::Conflict(Conflict::LimitRequestDecided) => "already_decided",
             ConsoleError::Conflict(Conflict::LimitRequestPending) => "already_pending",
             ConsoleError::Conflict(Conflict::TooManyLimitRequests) => "too_many_limit_requests",
+            ConsoleError::Conflict(Conflict::DeparturePending) => "already_pending",
+            ConsoleError::Conflict(Conflict::DepartureDecided) => "already_decided",
+            ConsoleError::Conflict(Conflict::TooManyDepartures) => "too_many_departures",
             ConsoleError::Conflict(Conflict::TooManyStandingOrders) => "too_many_standing_orders",
             ConsoleError::Conflict(Conflict::StandingOrderEnded) => "standing_order_ended",
             ConsoleError::Conflict(Conflict::AlreadyInvoiced) => "already_invoiced",

@@ -22,6 +22,7 @@ pub mod audit;
 pub mod auth;
 pub mod console;
 pub mod credit;
+pub mod departure;
 pub mod error;
 pub mod health;
 pub mod i18n;
@@ -179,6 +180,7 @@ pub fn app(state: AppState) -> Router {
         .merge(signed::router())
         .merge(refunds::router())
         .merge(credit::router())
+        .merge(departure::router())
         .merge(standing::router())
         .merge(invoices::router())
         .merge(approvals::router())

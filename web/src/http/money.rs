@@ -287,6 +287,9 @@ async fn dashboard(State(state): State<AppState>, auth: MemberReader) -> AppResu
     if waiting.deliveries > 0 {
         reminders.push(t.reminder_deliveries().to_owned());
     }
+    if waiting.departure {
+        reminders.push(t.dep_reminder().to_owned());
+    }
     // The network's answers to the member's credit-limit requests, lately.
     let since = (Utc::now() - chrono::Duration::days(LIMIT_ANSWER_DAYS)).timestamp();
     let answered =

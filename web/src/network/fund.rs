@@ -242,6 +242,8 @@ pub async fn write_off(
     let Outcome::WrittenOff { tx, .. } = outcome else {
         return Err(StoreError::Corrupt(format!("a write-off answered {outcome:?}")).into());
     };
+    // The account is closed: its listings close, and its notice of departure is done.
+    crate::console::departures::after_close(store, member.id, actor.email()).await?;
     let transaction = store
         .transaction(tx)
         .await?

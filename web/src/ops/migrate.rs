@@ -491,6 +491,23 @@ pub const TABLES: &[Table] = &[
     ),
     identity(
         table(
+            "departures",
+            &["id"],
+            &[
+                col("id", Int),
+                col("member_id", Int),
+                col("requested_by", Text),
+                col("message", Text),
+                col("status", Text),
+                col("created_at", Int),
+                col("decided_at", Int),
+                col("decided_by", Text),
+            ],
+        ),
+        "id",
+    ),
+    identity(
+        table(
             "standing_orders",
             &["id"],
             &[

@@ -13,6 +13,7 @@ pub mod applications;
 pub mod approvals;
 pub mod auth;
 pub mod categories;
+pub mod departures;
 pub mod directory;
 pub mod error;
 pub mod exports;
@@ -193,6 +194,8 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(applications::show))
         .routes(routes!(applications::approve))
         .routes(routes!(applications::refuse))
+        .routes(routes!(departures::list, departures::give))
+        .routes(routes!(departures::withdraw))
         .routes(routes!(limit_requests::list, limit_requests::ask))
         .routes(routes!(limit_requests::show))
         .routes(routes!(limit_requests::withdraw))

@@ -9,7 +9,8 @@
 //! closed ones too), `payment_request`s (both sides), `payment_approval`s (the payments its
 //! staff asked its owner to approve, every user's), `order`s (both sides), `standing_order`s
 //! (both sides, with every run), `limit_request`s, `limit_change`s (the network's changes
-//! to its limits, oldest first), `invoice`s (issued, then received),
+//! to its limits, oldest first), `departure`s (its notices of departure, newest first),
+//! `invoice`s (issued, then received),
 //! `transaction`s (every one, newest first, as the account's history shows them), and last
 //! `end` with the number of records before it: a file without its `end` line is incomplete.
 //!
@@ -234,6 +235,11 @@ async fn head(state: &AppState, member: &Member) -> Result<Lines, PackageError> 
             .await?;
     for change in bounded("limit changes", changes)? {
         lines.push("limit_change", &super::manage::limit_change_item(change))?;
+    }
+    let notices =
+        crate::console::departures::member_departures_upto(store, member.id, over).await?;
+    for notice in &bounded("departures", notices)? {
+        lines.push("departure", &super::departures::item(notice))?;
     }
     for side in [InvoiceSide::Issued, InvoiceSide::Received] {
         let found = crate::invoices::member_invoices_upto(store, member.id, side, over).await?;

@@ -119,7 +119,16 @@ pub struct DueItem {
     pub next_review: String,
 }
 
-/// The five review lists (each at most 500 members) and the settings they use.
+/// A member that gave notice and whose account is not closed yet.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeavingItem {
+    #[serde(flatten)]
+    pub member: ReviewMember,
+    pub notice: super::departures::DepartureItem,
+    pub remaining: super::departures::RemainingItem,
+}
+
+/// The review lists (each at most 500 members; 200 leaving) and the settings they use.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReviewLists {
     pub settings: ReviewSettings,
@@ -133,6 +142,8 @@ pub struct ReviewLists {
     pub growing: Vec<GrowingItem>,
     /// Earliest first.
     pub reviews_due: Vec<DueItem>,
+    /// Members that gave notice of departure and are not closed yet, oldest notice first.
+    pub leaving: Vec<LeavingItem>,
 }
 
 /// The members to review (manager or accountant), as the `/admin/reviews` page lists them.
@@ -147,6 +158,7 @@ pub async fn lists(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<Js
     actor.require_reader()?;
     let settings = settings::get(&state.store).await?;
     let lists = reviews::lists(&state.store, &actor, &settings, Utc::now()).await?;
+    let leaving = crate::console::departures::leaving(&state.store, &actor).await?;
     Ok(Json(ReviewLists {
         settings: settings.into(),
         near_limit: lists
@@ -194,6 +206,20 @@ pub async fn lists(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<Js
                     .next_review
                     .map(|d| d.to_string())
                     .unwrap_or_default(),
+            })
+            .collect(),
+        leaving: leaving
+            .iter()
+            .map(|l| LeavingItem {
+                member: ReviewMember {
+                    member_id: l.member.id,
+                    name: l.member.name.clone(),
+                    account_id: l.member.account_id,
+                    balance: money(l.account.balance()),
+                    credit_limit: money(l.account.credit_limit()),
+                },
+                notice: super::departures::item(&l.departure),
+                remaining: super::departures::remaining_item(&l.remaining),
             })
             .collect(),
     }))

@@ -88,6 +88,10 @@ catalogue! {
     con_add => "Ajouter", "Add";
     con_count => "Nombre", "Count";
     con_near_limit => "Membres proches de leur découvert", "Members near their credit limit";
+    con_leaving => "Membres qui quittent le réseau (préavis en attente)", "Members leaving the network (notice waiting)";
+    con_leaving_count => "Membres qui quittent le réseau", "Members leaving the network";
+    con_leaving_detail => "Préavis · ce qui bloque la fermeture", "Notice · what blocks the closing";
+    con_departure => "Préavis de départ", "Notice of departure";
     con_near_max_count => "Membres proches de leur plafond", "Members near their upper limit";
     con_near_max => "Membres proches de leur plafond (ils ne pourront bientôt plus être payés)", "Members near their upper limit (soon nobody can pay them)";
     con_used => "Utilisé", "Used";
@@ -436,6 +440,29 @@ impl Tr {
                      contactez le gestionnaire du réseau."
                 } else {
                     "You made the most credit-limit requests allowed in 30 days: contact the \
+                     network's manager."
+                }
+            }
+            Conflict::DeparturePending => {
+                if fr {
+                    "Votre demande de départ est déjà en attente."
+                } else {
+                    "Your notice of departure is already waiting."
+                }
+            }
+            Conflict::DepartureDecided => {
+                if fr {
+                    "Cette demande de départ a déjà été retirée, ou le compte est fermé."
+                } else {
+                    "This notice of departure was already withdrawn, or the account is closed."
+                }
+            }
+            Conflict::TooManyDepartures => {
+                if fr {
+                    "Vous avez fait le nombre maximal de demandes de départ sur 30 jours : \
+                     contactez le gestionnaire du réseau."
+                } else {
+                    "You gave the most notices of departure allowed in 30 days: contact the \
                      network's manager."
                 }
             }

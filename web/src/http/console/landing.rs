@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::response::Response;
 
 use super::{page_error, reader};
-use crate::console::{applications, limit_requests, members, reviews, settings};
+use crate::console::{applications, departures, limit_requests, members, reviews, settings};
 use crate::http::error::AppResult;
 use crate::http::session::Auth;
 use crate::http::templates::{page, Chrome};
@@ -22,6 +22,7 @@ struct LandingTemplate {
     limit_requests: i64,
     reviews_due: usize,
     near_max: usize,
+    leaving: i64,
     can_act: bool,
 }
 
@@ -39,6 +40,9 @@ pub async fn landing(State(state): State<AppState>, auth: Auth) -> AppResult<Res
     let counts = reviews::attention_counts(&state.store, &actor, &settings, today)
         .await
         .map_err(page_error)?;
+    let leaving = departures::leaving_count(&state.store)
+        .await
+        .map_err(page_error)?;
     page(LandingTemplate {
         c: auth.chrome(),
         members,
@@ -47,6 +51,7 @@ pub async fn landing(State(state): State<AppState>, auth: Auth) -> AppResult<Res
         limit_requests,
         reviews_due: counts.reviews_due,
         near_max: counts.near_max,
+        leaving,
         can_act: actor.require_manager().is_ok(),
     })
 }

@@ -200,6 +200,9 @@ struct MemberTemplate {
     standing: Vec<StandingRow>,
     /// The member's credit-limit request waiting, if any: its id and the amount asked.
     limit_request: Option<(i64, String)>,
+    /// The member's notice of departure waiting, if any: when it gave it, who, and its
+    /// message.
+    departure: Option<(String, String, String)>,
     values: Values,
     section: &'static str,
     messages: Vec<String>,
@@ -302,6 +305,10 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
             let credit = r.asks_credit_limit().then_some(r.credit_limit_asked);
             (r.id, t.lr_limits_text(credit, r.max_balance_asked))
         });
+    let departure = crate::console::departures::pending_of(store, id)
+        .await
+        .map_err(page_error)?
+        .map(|d| (time_text(d.created_at), d.requested_by, d.message));
     let history = limit_history(store, &actor, id)
         .await
         .map_err(page_error)?
@@ -472,6 +479,7 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
         suggestion: suggestion_view(t, &suggestion),
         standing,
         limit_request,
+        departure,
         values,
         section: section_name(section),
         messages,

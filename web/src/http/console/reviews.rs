@@ -36,6 +36,28 @@ fn line(t: Tr, row: &MemberRow, detail: String) -> Line {
     }
 }
 
+/// A member leaving: when it gave notice, and what still blocks its closing (or that
+/// nothing does).
+fn leaving_line(t: Tr, l: &crate::console::departures::Leaving) -> Line {
+    let blocking: Vec<String> = crate::http::departure::to_do(t, &l.remaining)
+        .into_iter()
+        .filter(|item| item.blocks)
+        .map(|item| item.text)
+        .collect();
+    let left = if blocking.is_empty() {
+        t.dep_nothing_left().to_owned()
+    } else {
+        blocking.join(" ; ")
+    };
+    Line {
+        id: l.member.id,
+        name: l.member.name.clone(),
+        balance: t.lang.amount(l.remaining.balance),
+        credit_limit: t.lang.amount(l.account.credit_limit()),
+        detail: format!("{} · {left}", super::time_text(l.departure.created_at)),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "console/reviews.html")]
 struct ReviewsTemplate {
@@ -43,6 +65,8 @@ struct ReviewsTemplate {
     settings: Settings,
     near: Vec<Line>,
     near_max: Vec<Line>,
+    /// Members that gave notice and are not closed yet.
+    leaving: Vec<Line>,
     negative: Vec<Line>,
     growing: Vec<Line>,
     due: Vec<Line>,
@@ -81,6 +105,12 @@ async fn draw(state: &AppState, auth: &Auth, failure: Option<ConsoleError>) -> A
                 format!("{} ({} %)", t.lang.amount(max), n.used_pct.min(9_999)),
             )
         })
+        .collect();
+    let leaving = crate::console::departures::leaving(store, &actor)
+        .await
+        .map_err(page_error)?
+        .iter()
+        .map(|l| leaving_line(t, l))
         .collect();
     let negative = lists
         .negative_too_long
@@ -123,6 +153,7 @@ async fn draw(state: &AppState, auth: &Auth, failure: Option<ConsoleError>) -> A
         settings,
         near,
         near_max,
+        leaving,
         negative,
         growing,
         due,
