@@ -7,9 +7,12 @@ use axum::http::StatusCode;
 use serde_json::{json, Value};
 use tests::story;
 use web::console::departures::{self, DEPARTURES_PER_WINDOW_MAX, DEPARTURE_MESSAGE_LEN_MAX};
+use web::people;
 use web::tokens::Scope;
 
-use super::{day_in, member_accountant, pays, setup, staff, token, two_members, Api, PASSWORD};
+use super::{
+    day_in, logged, member_accountant, pays, setup, staff, token, two_members, Api, PASSWORD,
+};
 use crate::web_front::client::Client;
 
 const DEPARTURES: &str = "/api/v1/departures";
@@ -168,9 +171,9 @@ story!(
                 .collect();
             assert_eq!(ids, vec![third, second, first], "newest first");
 
-            // Beta leaves: the account cannot close while its balance is not zero (98.00:
-            // 100.00 less the 2 % commission); once it has spent it (97.03 and the fund's
-            // 0.97), the manager closes it, which closes the notice and its listing.
+            // Beta leaves with 98.00 (100.00 less the 2 % commission) and an offer Alpha
+            // orders: the account cannot close while its balance is not zero nor while the
+            // order is under way.
             let beta_offer = offer(&api, &beta_owner, "Sites web").await;
             let notice = api
                 .post(DEPARTURES, &beta_owner, json!({"message": "Nous partons"}))
@@ -178,25 +181,125 @@ story!(
                 .ok(StatusCode::CREATED)["id"]
                 .as_i64()
                 .unwrap();
-            let close = format!("/api/v1/accounts/{}/close", beta.account_id);
-            api.post(&close, &manage, json!({"reason": "Départ"}))
+            let order = api
+                .post(
+                    &format!("/api/v1/offers/{beta_offer}/order"),
+                    &owner,
+                    json!({}),
+                )
                 .await
-                .problem(StatusCode::UNPROCESSABLE_ENTITY, "non_zero_balance");
+                .ok(StatusCode::CREATED)["id"]
+                .as_i64()
+                .unwrap();
             let beta_state = state_of(&api, &beta_owner).await;
             assert_eq!(beta_state["items"][0]["status"], "pending");
             assert_eq!(beta_state["remaining"]["balance"], "98.00");
-            pays(&api, &beta_owner, &alpha, "97.03").await;
+            assert_eq!(beta_state["remaining"]["orders_to_deliver"], 1);
+            let close = format!("/api/v1/departures/{notice}/close");
+            let settle = |balance: &str| json!({"balance": balance, "reason": "Départ du réseau"});
+            api.post(&close, &manage, settle("98.00"))
+                .await
+                .problem(StatusCode::CONFLICT, "orders_under_way");
+            api.post(
+                &format!("/api/v1/orders/{order}/cancel"),
+                &beta_owner,
+                json!({}),
+            )
+            .await
+            .ok(StatusCode::OK);
+            // Spending it to the cent is not always possible: each payment costs the fund's
+            // 1 % on top. 97.00 costs 97.97; 0.03 is left, and the plain closing refuses it.
+            pays(&api, &beta_owner, &alpha, "97.00").await;
+            let accounts_close = format!("/api/v1/accounts/{}/close", beta.account_id);
+            api.post(&accounts_close, &manage, json!({"reason": "Départ"}))
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "non_zero_balance");
             assert_eq!(
                 state_of(&api, &beta_owner).await["remaining"]["settled"],
-                true
+                false
             );
-            api.post(&close, &manage, json!({"reason": "Départ"}))
+            // The manager moves the remainder to the guarantee fund and closes: only a
+            // manager, only with the balance as it is now, with a reason within 280
+            // characters; a refusal moves nothing.
+            let fund_before = api
+                .get("/api/v1/guarantee-fund", &manage)
+                .await
+                .ok(StatusCode::OK)["balance"]
+                .clone();
+            api.post(&close, &compta, settle("0.03"))
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+            let problem = api
+                .post(&close, &manage, settle("0.05"))
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], "balance", "{problem}");
+            assert_eq!(problem["errors"][0]["code"], "not_the_balance", "{problem}");
+            for reason in ["é".repeat(281), String::new()] {
+                let problem = api
+                    .post(
+                        &close,
+                        &manage,
+                        json!({"balance": "0.03", "reason": reason}),
+                    )
+                    .await
+                    .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+                assert_eq!(problem["field"], "reason", "{problem}");
+            }
+            assert_eq!(
+                api.get("/api/v1/guarantee-fund", &manage)
+                    .await
+                    .ok(StatusCode::OK)["balance"],
+                fund_before
+            );
+            assert_eq!(logged(&api, &manage, "member.departure_settle").await, 0);
+            let closed = api
+                .post(
+                    &close,
+                    &manage,
+                    json!({"balance": "0.03", "reason": "é".repeat(280)}),
+                )
                 .await
                 .ok(StatusCode::OK);
+            assert_eq!(closed["to_fund"], "0.03");
+            assert_eq!(closed["notice"]["status"], "closed");
+            assert_eq!(closed["notice"]["decided_by"], "gestion@troc.fr");
+            let fund_after = api
+                .get("/api/v1/guarantee-fund", &manage)
+                .await
+                .ok(StatusCode::OK)["balance"]
+                .clone();
+            let cents = |v: &Value| -> i64 {
+                (v.as_str().unwrap().parse::<f64>().unwrap() * 100.0).round() as i64
+            };
+            assert_eq!(cents(&fund_after) - cents(&fund_before), 3);
+            assert_eq!(logged(&api, &manage, "member.departure_settle").await, 1);
+            assert_eq!(logged(&api, &manage, "member.close").await, 1);
+            let account = api
+                .get(&format!("/api/v1/accounts/{}", beta.account_id), &manage)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(account["status"], "closed");
+            assert_eq!(account["balance"], "0.00");
+            // The member reads the adjustment in its history, with the reason.
+            let history = api
+                .get(
+                    &format!("/api/v1/accounts/{}/transactions", beta.account_id),
+                    &beta_owner,
+                )
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(history["items"][0]["amount"], "-0.03", "{history}");
+            assert_eq!(
+                history["items"][0]["reference"],
+                format!("departure:{notice}")
+            );
+            api.post(&close, &manage, settle("0.00"))
+                .await
+                .problem(StatusCode::CONFLICT, "already_decided");
             let beta_state = state_of(&api, &beta_owner).await;
             assert_eq!(beta_state["items"][0]["id"], notice);
             assert_eq!(beta_state["items"][0]["status"], "closed");
-            assert_eq!(beta_state["items"][0]["decided_by"], "gestion@troc.fr");
             assert_eq!(beta_state["remaining"]["open_listings"], 0);
             // Closed, the offer is gone from the market.
             api.get(&format!("/api/v1/offers/{beta_offer}"), &owner)
@@ -353,6 +456,24 @@ story!(
             // Notice again; the member defaults and is written off: the notice is closed
             // with its account, and the listing with it.
             owner.post("/departure", &[("message", "")]).await;
+            // In debt, the member page offers no closing but the default; a forged closing
+            // is refused in words.
+            let member_page = format!("/admin/members/{}", alpha.id);
+            let page = manager.get(&member_page).await;
+            page.assert_contains("id=\"departure-in-debt\"");
+            assert!(!page.body.contains("id=\"departure-form\""));
+            let refused = manager
+                .post(
+                    &format!("/admin/members/{}/departure", alpha.id),
+                    &[
+                        ("token", "t-1"),
+                        ("balance", "-252.50"),
+                        ("reason", "Départ"),
+                    ],
+                )
+                .await;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+            refused.assert_contains("Le solde du membre est négatif");
             let manage = token(&store, "gestion@troc.fr", Scope::Manage).await;
             api.post(
                 &format!("/api/v1/members/{}/default", alpha.id),
@@ -373,6 +494,53 @@ story!(
                 .await
                 .unwrap();
             assert_eq!(remaining.open_listings, 0);
+
+            // Beta leaves with 245.00 (250.00 less the 2 % commission): the member page
+            // offers to move it to the guarantee fund and close; a stale balance is refused.
+            let (beta_owner, _) = people::find_login(&store, "owner@beta.fr")
+                .await
+                .unwrap()
+                .unwrap();
+            departures::ask(&store, &beta_owner, &beta, "Fin d'activité")
+                .await
+                .unwrap();
+            let member_page = format!("/admin/members/{}", beta.id);
+            let page = manager.get(&member_page).await;
+            page.assert_contains("id=\"departure-to-fund\"");
+            page.assert_contains("245,00");
+            page.assert_contains("Fin d&#39;activité");
+            let close = format!("/admin/members/{}/departure", beta.id);
+            let stale = manager
+                .post(
+                    &close,
+                    &[
+                        ("token", "t-2"),
+                        ("balance", "200.00"),
+                        ("reason", "Départ"),
+                    ],
+                )
+                .await;
+            assert_eq!(stale.status, StatusCode::UNPROCESSABLE_ENTITY);
+            stale.assert_contains("ce n&#39;est plus le solde du compte");
+            assert_eq!(crate::web_front::balance(&store, &beta).await, 24_500);
+            let done = manager
+                .post(
+                    &close,
+                    &[
+                        ("token", "t-3"),
+                        ("balance", "245.00"),
+                        ("reason", "Départ"),
+                    ],
+                )
+                .await;
+            assert_eq!(done.status, StatusCode::SEE_OTHER);
+            assert_eq!(crate::web_front::balance(&store, &beta).await, 0);
+            let page = manager.get(&member_page).await;
+            assert!(!page.body.contains("id=\"departure\""));
+            let notices = departures::member_departures(&store, beta.id)
+                .await
+                .unwrap();
+            assert_eq!(notices[0].status.as_str(), "closed");
         }
     }
 );

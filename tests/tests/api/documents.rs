@@ -61,6 +61,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/company/data"),
     ("get", "/api/v1/departures"),
     ("post", "/api/v1/departures"),
+    ("post", "/api/v1/departures/{id}/close"),
     ("post", "/api/v1/departures/{id}/withdraw"),
     ("get", "/api/v1/limit-requests"),
     ("post", "/api/v1/limit-requests"),

@@ -10,6 +10,10 @@
 //! closing ends by itself (open listings, which [`after_close`] closes; standing orders and
 //! payment requests, which a closed account can no longer pay or receive).
 //!
+//! A member cannot always spend its balance to the cent (each payment costs it the fund's
+//! contribution on top): [`close_leaving`] moves what is left to the guarantee fund and
+//! closes the account.
+//!
 //! The notice is marked `closed` when a manager closes the account ([`after_close`], called
 //! by the status change and the write-off after the ledger's commit); should the process stop
 //! in between, readers still see the account closed and the review list leaves it out.
@@ -18,14 +22,16 @@
 //! departure date set by the network's rules, and anything done automatically on the
 //! member's behalf (nothing is paid or transferred for it).
 
-use ledger::{AccountStatus, Amount, Rejection};
+use ledger::{AccountStatus, Amount, Operation, Rejection};
 use sqlx::Row;
 
 use super::members::resolve;
-use super::{Actor, Conflict, ConsoleError, ConsoleResult, Field, Issues, Target};
+use super::{
+    Actor, Conflict, ConsoleError, ConsoleResult, Field, Issues, Problem, RequestKey, Target,
+};
 use crate::dispatch;
 use crate::people::{now_unix, Member, Role, User};
-use crate::store::{Store, StoreResult};
+use crate::store::{Store, StoreResult, Submission};
 
 /// Longest message a member writes with its notice, in characters (it may be empty).
 pub const DEPARTURE_MESSAGE_LEN_MAX: usize = 1_000;
@@ -37,6 +43,11 @@ pub const DEPARTURES_LISTED_MAX: i64 = 200;
 /// (giving and withdrawing in a loop would fill the table).
 pub const DEPARTURES_PER_WINDOW_MAX: i64 = 3;
 pub const DEPARTURES_WINDOW_DAYS: i64 = 30;
+/// Longest reason for closing a departure, in characters: it is the memo of the adjustment
+/// that moves the balance to the guarantee fund (the ledger's memo limit).
+pub const DEPARTURE_REASON_LEN_MAX: usize = 280;
+/// The action-log code of the adjustment that moves a leaving member's balance to the fund.
+pub const ACTION_DEPARTURE_SETTLE: &str = "member.departure_settle";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DepartureStatus {
@@ -346,6 +357,85 @@ pub async fn leaving_count(store: &Store) -> ConsoleResult<i64> {
             .fetch_one(pool).await?
     });
     Ok(count)
+}
+
+/// What closing a departure did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DepartureClosed {
+    /// The notice, now `closed`.
+    pub departure: Departure,
+    /// The balance moved to the guarantee fund (zero when there was none).
+    pub to_fund: Amount,
+}
+
+/// Closes the account of a member whose notice waits (managers only), with a reason of 1
+/// to [`DEPARTURE_REASON_LEN_MAX`] characters: its positive balance, which must be
+/// `balance` (what the manager was shown: `not_the_balance` otherwise), goes to the
+/// guarantee fund by an adjustment (reference `departure:ID`, the reason as memo, logged as
+/// [`ACTION_DEPARTURE_SETTLE`]), then the account closes through the ledger
+/// (`member.close`), which closes the notice and the member's listings. For the remainder a
+/// member cannot spend to the cent (a payment costs it the fund's contribution on top), or
+/// a balance it chose to leave to the network. Refused while orders are under way
+/// (`orders_under_way`) and for a negative balance (`in_debt`: it sells, or is written off).
+/// `request` makes a retry safe: each ledger step is keyed by it.
+pub async fn close_leaving(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    balance: Amount,
+    reason: &str,
+    request: &RequestKey,
+) -> ConsoleResult<DepartureClosed> {
+    actor.require_manager()?;
+    let departure = by_id(store, id).await?;
+    if departure.status != DepartureStatus::Pending {
+        return Err(ConsoleError::Conflict(Conflict::DepartureDecided));
+    }
+    let (member, account) = resolve(store, Target::Member(departure.member_id)).await?;
+    let mut issues = Issues::default();
+    let reason = issues.reason(reason);
+    if reason.chars().count() > DEPARTURE_REASON_LEN_MAX {
+        issues.add(
+            Field::Reason,
+            Problem::TooLong {
+                max: DEPARTURE_REASON_LEN_MAX,
+            },
+        );
+    }
+    if balance != account.balance() {
+        issues.add(Field::Balance, Problem::NotTheBalance);
+    }
+    issues.finish()?;
+    if balance.is_negative() {
+        return Err(ConsoleError::Conflict(Conflict::DepartureInDebt));
+    }
+    let left = remaining(store, member.id, balance).await?;
+    if left.orders_to_pay > 0 || left.orders_to_deliver > 0 {
+        return Err(ConsoleError::Conflict(Conflict::OrdersUnderWay));
+    }
+    if balance.is_positive() {
+        let fund = store.system_accounts().await?.fund;
+        let op = Operation::Adjustment {
+            from: member.account(),
+            to: fund,
+            amount: balance,
+            reference: format!("departure:{id}"),
+            memo: reason.clone(),
+        };
+        let note = actor
+            .note(ACTION_DEPARTURE_SETTLE, &reason)?
+            .member(member.id)
+            .account(member.account().0);
+        let key = request.ledger_key("departure-settle", member.id);
+        if let Err(rejection) = store.submit(Submission::new(key, op).noted(note)).await? {
+            return Err(ConsoleError::Rejected(rejection));
+        }
+    }
+    super::members::close(store, actor, Target::Member(member.id), &reason, request).await?;
+    Ok(DepartureClosed {
+        departure: by_id(store, id).await?,
+        to_fund: balance,
+    })
 }
 
 /// After the ledger closed `member_id`'s account (a manager's closing or a write-off): its

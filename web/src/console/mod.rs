@@ -194,6 +194,8 @@ pub enum Field {
     EndDate,
     /// An invoice's VAT rate (`crate::invoices`).
     VatRate,
+    /// The balance a departure's closing moves (`departures::close_leaving`).
+    Balance,
 }
 
 impl Field {
@@ -227,6 +229,7 @@ impl Field {
             Field::RequestKey => "idempotency_key",
             Field::Payee => "payee",
             Field::Amount => "amount",
+            Field::Balance => "balance",
             Field::Every => "every",
             Field::FirstDate => "first_date",
             Field::EndDate => "end_date",
@@ -300,6 +303,8 @@ pub enum Problem {
     SameAsCurrent,
     /// A decision on something the request did not ask for (a limit request's grant).
     NotAsked,
+    /// Not the account's balance now (a departure's closing confirms the balance it moves).
+    NotTheBalance,
 }
 
 impl Problem {
@@ -337,6 +342,7 @@ impl Problem {
             Problem::Rejected(rejection) => rejection.code(),
             Problem::SameAsCurrent => "same_as_current",
             Problem::NotAsked => "not_asked",
+            Problem::NotTheBalance => "not_the_balance",
         }
     }
 }
@@ -378,6 +384,10 @@ pub enum Conflict {
     DepartureDecided,
     /// The member gave as many notices as it may in 30 days.
     TooManyDepartures,
+    /// A leaving member's account is in debt: it sells, or is written off.
+    DepartureInDebt,
+    /// A leaving member still has orders to pay or to deliver.
+    OrdersUnderWay,
     /// The member has as many active standing orders as it may.
     TooManyStandingOrders,
     /// The standing order was cancelled or finished already.
@@ -431,7 +441,8 @@ impl ConsoleError {
 
     /// A stable machine code: `forbidden`, `not_found`, `invalid`, `invalid_file`, the
     /// ledger rejection's own code, `already_decided`, `batch_not_unfinished`, `too_many_pending`,
-    /// `already_pending`, `too_many_limit_requests`, `too_many_departures`, `too_many_standing_orders`,
+    /// `already_pending`, `too_many_limit_requests`, `too_many_departures`, `in_debt`,
+    /// `orders_under_way`, `too_many_standing_orders`,
     /// `standing_order_ended`, `already_invoiced`, `payment_refunded`, `too_many_invoices`,
     /// `already_credited`, `not_creditable`, `payment_not_refunded`, `already_numbered`,
     /// `store_error`.
@@ -451,6 +462,8 @@ impl ConsoleError {
             ConsoleError::Conflict(Conflict::DeparturePending) => "already_pending",
             ConsoleError::Conflict(Conflict::DepartureDecided) => "already_decided",
             ConsoleError::Conflict(Conflict::TooManyDepartures) => "too_many_departures",
+            ConsoleError::Conflict(Conflict::DepartureInDebt) => "in_debt",
+            ConsoleError::Conflict(Conflict::OrdersUnderWay) => "orders_under_way",
             ConsoleError::Conflict(Conflict::TooManyStandingOrders) => "too_many_standing_orders",
             ConsoleError::Conflict(Conflict::StandingOrderEnded) => "standing_order_ended",
             ConsoleError::Conflict(Conflict::AlreadyInvoiced) => "already_invoiced",

@@ -2,7 +2,9 @@
 //! that the company leaves the network, and may withdraw it while it waits; the company's
 //! users read its notices and what is left before its account can close. The network's
 //! staff read the members leaving in `GET /api/v1/reviews` (`leaving`), and close the
-//! account as any other (`POST /api/v1/accounts/{id}/close`), which closes the notice.
+//! account as any other (`POST /api/v1/accounts/{id}/close`), which closes the notice, or
+//! move what is left of a positive balance to the guarantee fund and close it
+//! (`POST /api/v1/departures/{id}/close`).
 
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -187,6 +189,66 @@ pub async fn withdraw(
         let id = types::path_id(&id)?;
         let done = departures::withdraw(&state.store, &auth.user, &member, id).await?;
         Written::ok(item(&done))
+    })
+    .await)
+}
+
+/// The manager's closing of a departure: the balance it moves to the guarantee fund, as
+/// read in `GET /api/v1/reviews` (`not_the_balance` if it changed since), and a reason.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CloseDepartureBody {
+    /// The member's balance now, zero or positive.
+    #[schema(example = "0.97", pattern = r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
+    pub balance: String,
+    /// Why, 1 to 280 characters: the adjustment's memo, which the member reads in its
+    /// history; the action log keeps it.
+    #[schema(min_length = 1, max_length = 280)]
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DepartureClosedItem {
+    pub notice: DepartureItem,
+    /// The balance moved to the guarantee fund (`0.00` when there was none).
+    pub to_fund: String,
+}
+
+/// Closes the account of a member whose notice waits (manager): its positive balance goes
+/// to the guarantee fund (an adjustment, `member.departure_settle`), then the account
+/// closes (`member.close`), which closes the notice and the member's listings.
+#[utoipa::path(post, path = "/api/v1/departures/{id}/close", operation_id = "close_departure", tag = "manage",
+    request_body = CloseDepartureBody,
+    params(
+        ("id" = i64, Path, description = "Notice id"),
+    ),
+    responses(
+        (status = 200, description = "Closed", body = DepartureClosedItem),
+        (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such notice", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Withdrawn or closed already (`already_decided`), a negative balance (`in_debt`), orders under way (`orders_under_way`), or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input (`not_the_balance`...), or refused by the ledger", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn close(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    let actor = auth.console_actor()?;
+    actor.require_manager()?;
+    Ok(idempotency::run(&state, &auth, &request, |key| async {
+        let id = types::path_id(&id)?;
+        let input: CloseDepartureBody = types::json(&request.body)?;
+        let balance = types::amount("balance", &input.balance)?;
+        let key = super::manage::console_key(key)?;
+        let done =
+            departures::close_leaving(&state.store, &actor, id, balance, &input.reason, &key)
+                .await?;
+        Written::ok(DepartureClosedItem {
+            notice: item(&done.departure),
+            to_fund: money(done.to_fund),
+        })
     })
     .await)
 }

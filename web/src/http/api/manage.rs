@@ -65,7 +65,7 @@ impl MemberCreated {
     }
 }
 
-fn console_key(key: Option<CallerKey>) -> ApiResult<RequestKey> {
+pub(crate) fn console_key(key: Option<CallerKey>) -> ApiResult<RequestKey> {
     RequestKey::new(&CallerKey::or_random(key).0).map_err(ApiError::from)
 }
 

@@ -196,6 +196,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(applications::refuse))
         .routes(routes!(departures::list, departures::give))
         .routes(routes!(departures::withdraw))
+        .routes(routes!(departures::close))
         .routes(routes!(limit_requests::list, limit_requests::ask))
         .routes(routes!(limit_requests::show))
         .routes(routes!(limit_requests::withdraw))

@@ -92,6 +92,12 @@ catalogue! {
     con_leaving_count => "Membres qui quittent le réseau", "Members leaving the network";
     con_leaving_detail => "Préavis · ce qui bloque la fermeture", "Notice · what blocks the closing";
     con_departure => "Préavis de départ", "Notice of departure";
+    con_departure_in_debt => "Solde négatif : le membre le rembourse en vendant dans le réseau, ou il est déclaré défaillant.", "Negative balance: the member pays it back by selling in the network, or is declared in default.";
+    con_departure_default_link => "Défaillance…", "Default…";
+    con_departure_orders => "Des commandes sont en cours : elles doivent être livrées ou annulées avant la fermeture.", "Orders are under way: they must be delivered or cancelled before the closing.";
+    con_departure_to_fund => "Le solde restant est versé au fonds de garantie (ajustement visible dans l'historique du membre, avec la raison) :", "The remaining balance goes to the guarantee fund (an adjustment the member sees in its history, with the reason):";
+    con_departure_settle_close => "Verser le solde au fonds et fermer le compte", "Move the balance to the fund and close the account";
+    con_departure_close => "Fermer le compte", "Close the account";
     con_near_max_count => "Membres proches de leur plafond", "Members near their upper limit";
     con_near_max => "Membres proches de leur plafond (ils ne pourront bientôt plus être payés)", "Members near their upper limit (soon nobody can pay them)";
     con_used => "Utilisé", "Used";
@@ -187,6 +193,7 @@ impl Tr {
             Field::RequestKey => ("Jeton", "Token"),
             Field::Payee => ("Bénéficiaire", "Payee"),
             Field::Amount => ("Montant", "Amount"),
+            Field::Balance => ("Solde", "Balance"),
             Field::Every => ("Périodicité", "Frequency"),
             Field::FirstDate => ("Première échéance", "First payment"),
             Field::EndDate => ("Dernière échéance", "Last payment"),
@@ -352,6 +359,10 @@ impl Tr {
                 "la demande ne porte pas sur cette limite.",
                 "the request does not ask for that limit.",
             ),
+            Problem::NotTheBalance => pick(
+                "ce n'est plus le solde du compte : il a changé, relisez la page.",
+                "that is no longer the account's balance: it changed, read the page again.",
+            ),
         }
     }
 
@@ -455,6 +466,24 @@ impl Tr {
                     "Cette demande de départ a déjà été retirée, ou le compte est fermé."
                 } else {
                     "This notice of departure was already withdrawn, or the account is closed."
+                }
+            }
+            Conflict::DepartureInDebt => {
+                if fr {
+                    "Le solde du membre est négatif : il le rembourse en vendant dans le \
+                     réseau, ou il est déclaré défaillant."
+                } else {
+                    "The member's balance is negative: it pays it back by selling in the \
+                     network, or it is declared in default."
+                }
+            }
+            Conflict::OrdersUnderWay => {
+                if fr {
+                    "Des commandes du membre sont en cours : elles doivent être livrées ou \
+                     annulées avant la fermeture."
+                } else {
+                    "Some of the member's orders are under way: they must be delivered or \
+                     cancelled before the closing."
                 }
             }
             Conflict::TooManyDepartures => {

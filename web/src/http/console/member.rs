@@ -54,6 +54,9 @@ pub struct Values {
     email: String,
     #[serde(default)]
     token: String,
+    /// The balance a departure's closing moves to the fund, as the page showed it.
+    #[serde(default)]
+    balance: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -161,6 +164,49 @@ enum Section {
     Review,
     Invite,
     Tokens,
+    Departure,
+}
+
+/// A leaving member's notice as the member page shows it, with what is left and how the
+/// manager may close it.
+pub struct DepartureView {
+    id: i64,
+    date: String,
+    by: String,
+    message: String,
+    /// What still blocks the closing, in words (empty when nothing does).
+    blocking: Vec<String>,
+    /// The balance the closing moves to the guarantee fund: plain (the form's) and worded.
+    balance_plain: String,
+    balance_text: String,
+    positive: bool,
+    negative: bool,
+    orders: bool,
+}
+
+impl DepartureView {
+    fn of(
+        t: Tr,
+        notice: &crate::console::departures::Departure,
+        left: &crate::console::departures::Remaining,
+    ) -> DepartureView {
+        DepartureView {
+            id: notice.id,
+            date: time_text(notice.created_at),
+            by: notice.requested_by.clone(),
+            message: notice.message.clone(),
+            blocking: crate::http::departure::to_do(t, left)
+                .into_iter()
+                .filter(|item| item.blocks)
+                .map(|item| item.text)
+                .collect(),
+            balance_plain: left.balance.to_string(),
+            balance_text: t.lang.amount(left.balance),
+            positive: left.balance.is_positive(),
+            negative: left.balance.is_negative(),
+            orders: left.orders_to_pay > 0 || left.orders_to_deliver > 0,
+        }
+    }
 }
 
 #[derive(Template)]
@@ -200,9 +246,8 @@ struct MemberTemplate {
     standing: Vec<StandingRow>,
     /// The member's credit-limit request waiting, if any: its id and the amount asked.
     limit_request: Option<(i64, String)>,
-    /// The member's notice of departure waiting, if any: when it gave it, who, and its
-    /// message.
-    departure: Option<(String, String, String)>,
+    /// The member's notice of departure waiting, if any.
+    departure: Option<DepartureView>,
     values: Values,
     section: &'static str,
     messages: Vec<String>,
@@ -222,6 +267,7 @@ fn section_name(section: Section) -> &'static str {
         Section::Review => "review",
         Section::Invite => "invite",
         Section::Tokens => "tokens",
+        Section::Departure => "departure",
     }
 }
 
@@ -305,10 +351,18 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
             let credit = r.asks_credit_limit().then_some(r.credit_limit_asked);
             (r.id, t.lr_limits_text(credit, r.max_balance_asked))
         });
-    let departure = crate::console::departures::pending_of(store, id)
+    let departure = match crate::console::departures::pending_of(store, id)
         .await
         .map_err(page_error)?
-        .map(|d| (time_text(d.created_at), d.requested_by, d.message));
+    {
+        Some(notice) => {
+            let left = crate::console::departures::remaining(store, id, view.account.balance())
+                .await
+                .map_err(page_error)?;
+            Some(DepartureView::of(t, &notice, &left))
+        }
+        None => None,
+    };
     let history = limit_history(store, &actor, id)
         .await
         .map_err(page_error)?
@@ -632,6 +686,38 @@ pub async fn status(
     .await
     .map(|_| ());
     answer(&state, &auth, id, values, Section::Status, result).await
+}
+
+/// Closes a leaving member's departure: its positive balance to the guarantee fund, then
+/// its account (`console::departures::close_leaving`).
+pub async fn close_departure(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(values): Form<Values>,
+) -> AppResult<Response> {
+    let actor = manager(&auth)?;
+    let result = async {
+        let notice = crate::console::departures::pending_of(&state.store, id)
+            .await?
+            .ok_or(ConsoleError::Conflict(
+                crate::console::Conflict::DepartureDecided,
+            ))?;
+        let balance = amount_field(&values.balance, Field::Balance)?
+            .ok_or_else(|| ConsoleError::invalid(Field::Balance, Problem::Required))?;
+        crate::console::departures::close_leaving(
+            &state.store,
+            &actor,
+            notice.id,
+            balance,
+            &values.reason,
+            &request_key(&values.token),
+        )
+        .await
+        .map(|_| ())
+    }
+    .await;
+    answer(&state, &auth, id, values, Section::Departure, result).await
 }
 
 pub async fn category(

@@ -41,6 +41,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/members/{id}/limits", post(member::limits))
         .route("/admin/members/{id}/limits.csv", get(member::limits_csv))
         .route("/admin/members/{id}/status", post(member::status))
+        .route(
+            "/admin/members/{id}/departure",
+            post(member::close_departure),
+        )
         .route("/admin/members/{id}/category", post(member::category))
         .route("/admin/members/{id}/turnover", post(member::turnover))
         .route("/admin/members/{id}/review", post(member::review))
