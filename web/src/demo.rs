@@ -453,6 +453,23 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
     .await?
     .map_err(|_| anyhow::anyhow!("demo approvals full"))?;
     let creditor = near_upper_limit(store, &members).await?;
+    // The last member gave notice that it leaves the network (docs/console.md,
+    // "Departures"): the review list and its dashboard show it.
+    let leaving = members
+        .last()
+        .ok_or_else(|| anyhow::anyhow!("demo members missing"))?;
+    let last_email = format!("membre{:02}@demo.troc", members.len());
+    let (owner, _) = people::find_login(store, &last_email)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo owner missing"))?;
+    crate::console::departures::ask(
+        store,
+        &owner,
+        leaving,
+        "Cessation d'activité à la fin de l'année : nous dépensons notre solde d'ici là.",
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("demo departure: {e}"))?;
     println!(
         "Demo network seeded: {} member companies, {DEMO_PAYMENTS} trades over {DEMO_DAYS} days.",
         members.len()
@@ -464,6 +481,7 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
     println!(
         "  staff (limit 500,00 per operation, one payment awaiting approval): equipe01@demo.troc"
     );
+    println!("  leaving the network (notice of departure waiting): {last_email}");
     if let Some(n) = creditor {
         println!(
             "  near its upper limit (dashboard reminder, review list): membre{n:02}@demo.troc"

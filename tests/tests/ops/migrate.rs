@@ -285,6 +285,13 @@ async fn seed(url: &str) -> Store {
     )
     .await
     .unwrap();
+    // A notice of departure given then withdrawn (the NULL-able columns filled).
+    let notice = web::console::departures::ask(&store, &owner, &alpha, "Départ envisagé")
+        .await
+        .unwrap();
+    web::console::departures::withdraw(&store, &owner, &alpha, notice.id)
+        .await
+        .unwrap();
     // A standing order paid once, then stopped (the NULL-able columns filled).
     let today = chrono::Utc::now().date_naive();
     let standing = web::standing::create(

@@ -106,6 +106,41 @@ story!(demo_seeds_an_empty_database_once, |db: &tests::TestDb| {
             .get("/credit-limit")
             .await
             .assert_contains("Solde élevé : à dépenser dans le réseau");
+        // The last member gave notice that it leaves: on the review list, counted on the
+        // landing page, and reminded on its dashboard.
+        let leaving = &page_section(&manager.get("/admin/reviews").await.body, "leaving");
+        let last = members.iter().max_by_key(|m| m.id).unwrap();
+        assert_eq!(
+            leaving.matches("href=\"/admin/members/").count(),
+            1,
+            "{leaving}"
+        );
+        assert!(leaving.contains(&format!("href=\"/admin/members/{}\"", last.id)));
+        manager
+            .get("/admin")
+            .await
+            .assert_contains("id=\"leaving-count\">1<");
+        let mut last_owner = manager.sibling();
+        last_owner
+            .login("membre30@demo.troc", web::demo::DEMO_PASSWORD)
+            .await;
+        last_owner
+            .get("/dashboard")
+            .await
+            .assert_contains("Votre préavis de départ est en attente");
+        last_owner
+            .get("/departure")
+            .await
+            .assert_contains("Cessation d&#39;activité");
         store.close().await;
     }
 });
+
+/// The `<section id="ID">` of a page, up to its end.
+fn page_section(body: &str, id: &str) -> String {
+    let start = body
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no section {id}"));
+    let rest = &body[start..];
+    rest[..rest.find("</section>").unwrap()].to_owned()
+}
