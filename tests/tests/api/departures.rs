@@ -346,6 +346,11 @@ story!(
             let mut manager = owner.sibling();
             manager.login("gestion@troc.fr", PASSWORD).await;
 
+            // The network's rules say how one leaves, to everyone.
+            owner
+                .get("/rules")
+                .await
+                .assert_contains("id=\"rules-departure\">Une entreprise peut quitter le réseau");
             // The company page leads to the page; the owner gets the form, the others read.
             owner
                 .get("/company")
