@@ -673,6 +673,9 @@ pub async fn place_order(
     if let Err(over) = user.may_commit(Amount::from_minor(price)) {
         return Ok(Err(OrderRefusal::OverPaymentMax(over)));
     }
+    if let Some(refused) = over_seller_max(store, &seller, price).await? {
+        return Ok(Err(OrderRefusal::Rejected(refused)));
+    }
     // The expiry is part of the operation's content, so it must not change between two
     // submissions of one request: it is the end of the day, ORDER_HOLD_SECONDS from now.
     let expires_at = (chrono::Utc::now() + chrono::Duration::seconds(ORDER_HOLD_SECONDS))
@@ -713,6 +716,46 @@ pub async fn place_order(
         ))),
         Err(rejection) => Ok(Err(OrderRefusal::Rejected(rejection))),
     }
+}
+
+/// Whether an order of `price` would take `seller` past its upper limit once delivered,
+/// counting the orders it already has to deliver (at their price, before the commission: a
+/// little stricter than the ledger's own check at delivery, which counts what the seller
+/// nets). The ledger holds only the buyer's credit and checks the seller's upper limit when
+/// the order is delivered; without this, an order the seller cannot be paid for would wait
+/// until it expires, or be delivered for nothing. `None`: the order may be placed (always,
+/// for a seller without an upper limit). Read before the hold is placed, so two orders at
+/// once may both pass: the ledger's check at delivery stays the guarantee.
+async fn over_seller_max(
+    store: &Store,
+    seller: &Member,
+    price: i64,
+) -> StoreResult<Option<Rejection>> {
+    let account = store
+        .account(seller.account())
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("member {} has no account", seller.id)))?;
+    let Some(max) = account.max_balance() else {
+        return Ok(None);
+    };
+    let incoming: i64 = dispatch!(store.backend(), pool => {
+        sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM orders \
+             WHERE seller_member_id = $1 AND status = 'held'")
+            .bind(seller.id).fetch_one(pool).await?
+    });
+    let resulting = account
+        .balance()
+        .minor()
+        .saturating_add(incoming)
+        .saturating_add(price);
+    Ok(
+        (resulting > max.minor()).then(|| Rejection::OverUpperLimit {
+            account: seller.account(),
+            max_balance: max,
+            resulting: Amount::from_minor(resulting),
+        }),
+    )
 }
 
 /// What ends a held order.

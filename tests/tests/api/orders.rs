@@ -534,3 +534,63 @@ story!(
         }
     }
 );
+
+story!(
+    an_order_the_seller_could_not_be_paid_for_is_refused_when_placed,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, api, alpha, beta) = setup(&url).await;
+            let alpha_pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
+            let beta_pay = token(&store, "owner@beta.fr", Scope::Pay).await;
+            let manager = token(&store, "gestion@troc.fr", Scope::Manage).await;
+            // Beta may hold at most 300.00.
+            api.put(
+                &format!("/api/v1/accounts/{}/credit-limit", beta.account_id),
+                &manager,
+                json!({"credit_limit": "500", "max_balance": "300", "reason": "Plafond"}),
+            )
+            .await
+            .ok(StatusCode::OK);
+            let big = offer(&api, &beta_pay, "Gros", "300.01").await;
+            let exact = offer(&api, &beta_pay, "Juste", "300").await;
+            let small = offer(&api, &beta_pay, "Petit", "0.01").await;
+            let order = |listing: i64| format!("/api/v1/offers/{listing}/order");
+
+            // One cent past what Beta may receive is refused when ordered, without telling
+            // Beta's figures, and holds nothing.
+            let problem = api
+                .post(&order(big), &alpha_pay, json!({}))
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "over_upper_limit");
+            assert!(
+                !problem["detail"].as_str().unwrap().contains("300"),
+                "{problem}"
+            );
+            assert_eq!(pending(&store, &alpha).await, 0);
+            // Exactly what it may receive is taken; then the orders it has to deliver
+            // count: even one cent more is refused.
+            let held = api
+                .post(&order(exact), &alpha_pay, json!({}))
+                .await
+                .ok(StatusCode::CREATED)["id"]
+                .as_i64()
+                .unwrap();
+            api.post(&order(small), &alpha_pay, json!({}))
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "over_upper_limit");
+            // Once that order is cancelled, the small one fits again.
+            api.post(
+                &format!("/api/v1/orders/{held}/cancel"),
+                &alpha_pay,
+                json!({}),
+            )
+            .await
+            .ok(StatusCode::OK);
+            api.post(&order(small), &alpha_pay, json!({}))
+                .await
+                .ok(StatusCode::CREATED);
+            assert_eq!(balance(&store, &beta).await, 0);
+        }
+    }
+);
