@@ -30,7 +30,7 @@ use super::{
     Actor, Conflict, ConsoleError, ConsoleResult, Field, Issues, Problem, RequestKey, Target,
 };
 use crate::dispatch;
-use crate::people::{now_unix, Member, Role, User};
+use crate::people::{now_unix, Member, User};
 use crate::store::{Store, StoreResult, Submission};
 
 /// Longest message a member writes with its notice, in characters (it may be empty).
@@ -171,15 +171,6 @@ pub async fn remaining(store: &Store, member_id: i64, balance: Amount) -> Consol
     })
 }
 
-/// Only the member's owner gives and withdraws notice: leaving commits the company.
-fn require_owner(user: &User, member: &Member) -> ConsoleResult<()> {
-    if user.role == Role::Owner && user.member_id == Some(member.id) {
-        Ok(())
-    } else {
-        Err(ConsoleError::Forbidden)
-    }
-}
-
 /// Which notices a read returns.
 #[derive(Debug, Clone, Copy)]
 enum Which {
@@ -227,7 +218,8 @@ pub async fn ask(
     member: &Member,
     message: &str,
 ) -> ConsoleResult<Departure> {
-    require_owner(user, member)?;
+    // Only the member's owner gives and withdraws notice: leaving commits the company.
+    super::require_owner(user, member)?;
     let (_, account) = resolve(store, Target::Member(member.id)).await?;
     if account.status() == AccountStatus::Closed {
         return Err(ConsoleError::Rejected(Rejection::AccountClosed {
@@ -275,7 +267,7 @@ pub async fn withdraw(
     member: &Member,
     id: i64,
 ) -> ConsoleResult<Departure> {
-    require_owner(user, member)?;
+    super::require_owner(user, member)?;
     let departure = by_id(store, id).await?;
     if departure.member_id != member.id {
         return Err(ConsoleError::NotFound);

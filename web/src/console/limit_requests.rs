@@ -26,7 +26,7 @@ use sqlx::Row;
 use super::members::{resolve, write_limits, LimitsChange};
 use super::{Actor, Conflict, ConsoleError, ConsoleResult, Field, Issues, Problem, Target};
 use crate::dispatch;
-use crate::people::{now_unix, Member, Role, User};
+use crate::people::{now_unix, Member, User};
 use crate::store::action_log::insert_action;
 use crate::store::Store;
 
@@ -225,18 +225,10 @@ async fn by_id(store: &Store, id: i64) -> ConsoleResult<LimitRequest> {
         .ok_or(ConsoleError::NotFound)
 }
 
-/// Only the member's owner asks and withdraws: a credit line commits the company.
-fn require_owner(user: &User, member: &Member) -> ConsoleResult<()> {
-    if user.role == Role::Owner && user.member_id == Some(member.id) {
-        Ok(())
-    } else {
-        Err(ConsoleError::Forbidden)
-    }
-}
-
 /// Records the owner's request for the limits `wanted` (at least one; each 0 to
 /// `LIMIT_MAX` and not the one in force) with a message of 1 to
-/// [`LIMIT_REQUEST_MESSAGE_LEN_MAX`] characters. Refused when one waits already, past
+/// [`LIMIT_REQUEST_MESSAGE_LEN_MAX`] characters (only the member's owner: a credit line
+/// commits the company). Refused when one waits already, past
 /// [`LIMIT_REQUESTS_PER_WINDOW_MAX`] requests in [`LIMIT_REQUESTS_WINDOW_DAYS`] days, and
 /// for a closed account.
 pub async fn ask(
@@ -246,7 +238,7 @@ pub async fn ask(
     wanted: Wanted,
     message: &str,
 ) -> ConsoleResult<LimitRequest> {
-    require_owner(user, member)?;
+    super::require_owner(user, member)?;
     let (_, account) = resolve(store, Target::Member(member.id)).await?;
     if account.status() == AccountStatus::Closed {
         return Err(ConsoleError::Rejected(Rejection::AccountClosed {
@@ -319,7 +311,7 @@ pub async fn withdraw(
     member: &Member,
     id: i64,
 ) -> ConsoleResult<LimitRequest> {
-    require_owner(user, member)?;
+    super::require_owner(user, member)?;
     let request = of_member(store, member.id, id).await?;
     let done: u64 = dispatch!(store.backend(), pool => {
         sqlx::query(

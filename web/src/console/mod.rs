@@ -480,6 +480,19 @@ impl ConsoleError {
 
 pub type ConsoleResult<T> = Result<T, ConsoleError>;
 
+/// Only `member`'s owner may do it (ask for limits, give notice of departure): it commits
+/// the company. Anyone else is `Forbidden`.
+pub(crate) fn require_owner(
+    user: &crate::people::User,
+    member: &crate::people::Member,
+) -> ConsoleResult<()> {
+    if user.role == crate::people::Role::Owner && user.member_id == Some(member.id) {
+        Ok(())
+    } else {
+        Err(ConsoleError::Forbidden)
+    }
+}
+
 /// Collects field issues while a form is checked.
 #[derive(Debug, Default)]
 pub(crate) struct Issues(Vec<FieldIssue>);
