@@ -246,6 +246,19 @@ story!(
                     .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
                 assert_eq!(problem["field"], "reason", "{problem}");
             }
+            // A frozen account cannot be debited: the closing is refused as a whole, and the
+            // account stays open.
+            let freeze = format!("/api/v1/accounts/{}/freeze", beta.account_id);
+            api.post(&freeze, &manage, json!({"reason": "Litige"}))
+                .await
+                .ok(StatusCode::OK);
+            api.post(&close, &manage, settle("0.03"))
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "account_frozen");
+            let unfreeze = format!("/api/v1/accounts/{}/unfreeze", beta.account_id);
+            api.post(&unfreeze, &manage, json!({"reason": "Litige réglé"}))
+                .await
+                .ok(StatusCode::OK);
             assert_eq!(
                 api.get("/api/v1/guarantee-fund", &manage)
                     .await
@@ -253,6 +266,7 @@ story!(
                 fund_before
             );
             assert_eq!(logged(&api, &manage, "member.departure_settle").await, 0);
+            assert_eq!(logged(&api, &manage, "member.close").await, 0);
             let closed = api
                 .post(
                     &close,

@@ -25,13 +25,13 @@
 use ledger::{AccountStatus, Amount, Operation, Rejection};
 use sqlx::Row;
 
-use super::members::resolve;
+use super::members::{resolve, status_submission, StatusAction};
 use super::{
     Actor, Conflict, ConsoleError, ConsoleResult, Field, Issues, Problem, RequestKey, Target,
 };
 use crate::dispatch;
 use crate::people::{now_unix, Member, User};
-use crate::store::{Store, StoreResult, Submission};
+use crate::store::{AllOrNone, Store, StoreResult, Submission};
 
 /// Longest message a member writes with its notice, in characters (it may be empty).
 pub const DEPARTURE_MESSAGE_LEN_MAX: usize = 1_000;
@@ -364,12 +364,13 @@ pub struct DepartureClosed {
 /// to [`DEPARTURE_REASON_LEN_MAX`] characters: its positive balance, which must be
 /// `balance` (what the manager was shown: `not_the_balance` otherwise), goes to the
 /// guarantee fund by an adjustment (reference `departure:ID`, the reason as memo, logged as
-/// [`ACTION_DEPARTURE_SETTLE`]), then the account closes through the ledger
-/// (`member.close`), which closes the notice and the member's listings. For the remainder a
+/// [`ACTION_DEPARTURE_SETTLE`]) and the account closes through the ledger (`member.close`),
+/// both or neither (`Store::submit_all_or_none`); then the notice and the member's listings
+/// close ([`after_close`]). For the remainder a
 /// member cannot spend to the cent (a payment costs it the fund's contribution on top), or
 /// a balance it chose to leave to the network. Refused while orders are under way
 /// (`orders_under_way`) and for a negative balance (`in_debt`: it sells, or is written off).
-/// `request` makes a retry safe: each ledger step is keyed by it.
+/// `request` makes a retry safe: the ledger's steps are keyed by it.
 pub async fn close_leaving(
     store: &Store,
     actor: &Actor,
@@ -405,6 +406,9 @@ pub async fn close_leaving(
     if left.orders_to_pay > 0 || left.orders_to_deliver > 0 {
         return Err(ConsoleError::Conflict(Conflict::OrdersUnderWay));
     }
+    // Both steps in one database transaction: if the balance changed since it was read (a
+    // payment at that moment), the closing is refused and nothing moves.
+    let mut steps = Vec::with_capacity(2);
     if balance.is_positive() {
         let fund = store.system_accounts().await?.fund;
         let op = Operation::Adjustment {
@@ -419,11 +423,23 @@ pub async fn close_leaving(
             .member(member.id)
             .account(member.account().0);
         let key = request.ledger_key("departure-settle", member.id);
-        if let Err(rejection) = store.submit(Submission::new(key, op).noted(note)).await? {
+        steps.push(Submission::new(key, op).noted(note));
+    }
+    steps.push(status_submission(
+        actor,
+        &member,
+        StatusAction::Close,
+        &reason,
+        request,
+    )?);
+    match store.submit_all_or_none(steps).await? {
+        AllOrNone::Committed(_) => {}
+        AllOrNone::Refused(mut refusals) => {
+            let (_, rejection) = refusals.remove(0);
             return Err(ConsoleError::Rejected(rejection));
         }
     }
-    super::members::close(store, actor, Target::Member(member.id), &reason, request).await?;
+    after_close(store, member.id, actor.email()).await?;
     Ok(DepartureClosed {
         departure: by_id(store, id).await?,
         to_fund: balance,

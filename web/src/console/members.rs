@@ -491,18 +491,8 @@ pub async fn set_status(
     let reason = issues.reason(reason);
     issues.finish()?;
     let account = member.account();
-    let op = Operation::SetStatus {
-        account,
-        status: action.target(),
-        reason: reason.clone(),
-        actor: actor.email().to_owned(),
-    };
-    let note = actor
-        .note(action.code(), &reason)?
-        .member(member.id)
-        .account(account.0);
-    let key = request.ledger_key(action.key_part(), member.id);
-    match store.submit(Submission::new(key, op).noted(note)).await? {
+    let submission = status_submission(actor, &member, action, &reason, request)?;
+    match store.submit(submission).await? {
         Ok(Outcome::StatusChanged { .. }) | Ok(_) => {}
         Err(rejection) => return Err(ConsoleError::Rejected(rejection)),
     }
@@ -516,6 +506,30 @@ pub async fn set_status(
         before: before.status(),
         after: action.target(),
     })
+}
+
+/// The ledger operation of a status change, noted for the action log (`member.freeze`...)
+/// and keyed by `request`; `reason` is checked already.
+pub(crate) fn status_submission(
+    actor: &Actor,
+    member: &Member,
+    action: StatusAction,
+    reason: &str,
+    request: &RequestKey,
+) -> ConsoleResult<Submission> {
+    let account = member.account();
+    let op = Operation::SetStatus {
+        account,
+        status: action.target(),
+        reason: reason.to_owned(),
+        actor: actor.email().to_owned(),
+    };
+    let note = actor
+        .note(action.code(), reason)?
+        .member(member.id)
+        .account(account.0);
+    let key = request.ledger_key(action.key_part(), member.id);
+    Ok(Submission::new(key, op).noted(note))
 }
 
 pub async fn freeze(
