@@ -422,6 +422,7 @@ story!(
                 "id=\"dep-listings\">Annonces ouvertes (fermées avec le compte) : 1",
             );
             assert!(!page.body.contains("id=\"dep-settled\""));
+            page.assert_contains("href=\"/market/for-you\" id=\"dep-for-you\"");
             assert!(!page.body.contains("id=\"dep-form\""));
             let id = departures::pending_of(&store, alpha.id)
                 .await

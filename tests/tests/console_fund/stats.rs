@@ -388,10 +388,38 @@ story!(
             assert_eq!(ids(&lists.debtors[1]), [e_want]);
             assert!(!lists.debtors[1].matches[0].same_city);
             assert_eq!(lists.debtors[1].matches[0].counterparty_balance, units(190));
+            assert!(lists.creditors.iter().all(|s| !s.leaving));
             assert!(matches!(
                 brokering::brokering(&store, &accountant(), today).await,
                 Err(NetworkError::Forbidden)
             ));
+
+            // E and D give notice that they leave: each comes first on its side, marked,
+            // whatever its balance.
+            for (member, email) in [(e, "owner@e.fr"), (d, "owner@d.fr")] {
+                let (owner, _) = web::people::find_login(&store, email)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                web::console::departures::ask(&store, &owner, member, "Départ")
+                    .await
+                    .unwrap();
+            }
+            let lists = brokering::brokering(&store, &manager(), today)
+                .await
+                .unwrap();
+            let creditors: Vec<(i64, bool)> = lists
+                .creditors
+                .iter()
+                .map(|s| (s.member.id, s.leaving))
+                .collect();
+            assert_eq!(creditors, [(e.id, true), (c.id, false), (b.id, false)]);
+            let debtors: Vec<(i64, bool)> = lists
+                .debtors
+                .iter()
+                .map(|s| (s.member.id, s.leaving))
+                .collect();
+            assert_eq!(debtors, [(d.id, true), (a.id, false)]);
             store.close().await;
         }
     }

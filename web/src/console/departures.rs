@@ -339,6 +339,23 @@ pub async fn leaving(store: &Store, actor: &Actor) -> ConsoleResult<Vec<Leaving>
     Ok(list)
 }
 
+/// The accounts of the members whose notice waits, at most [`DEPARTURES_LISTED_MAX`]
+/// (brokering lists them first).
+pub async fn leaving_accounts(
+    store: &Store,
+) -> StoreResult<std::collections::HashSet<ledger::AccountId>> {
+    let ids: Vec<i64> = dispatch!(store.backend(), pool => {
+        sqlx::query_scalar(
+            "SELECT m.account_id FROM departures d JOIN members m ON m.id = d.member_id \
+             WHERE d.status = 'pending' ORDER BY d.id LIMIT $1")
+            .bind(DEPARTURES_LISTED_MAX).fetch_all(pool).await?
+    });
+    Ok(ids
+        .into_iter()
+        .map(|id| ledger::AccountId(id.max(0) as u64))
+        .collect())
+}
+
 /// How many members gave notice and are not closed yet (the console's landing page).
 pub async fn leaving_count(store: &Store) -> ConsoleResult<i64> {
     let count: i64 = dispatch!(store.backend(), pool => {

@@ -8,6 +8,10 @@
 //! members in its sector and the categories of its own open offers, wants in its city first,
 //! then from buyers with the largest balances. Sellers must not be closed; buyers must be
 //! active. At most [`BROKERING_MATCHES_MAX`] listings per member.
+//!
+//! **Leaving members first.** A member whose notice of departure waits
+//! (`console::departures`) must bring its balance to zero before its account can close: on
+//! each side it comes before the others, whatever its balance, and is marked as leaving.
 
 use ledger::{Account, AccountKind, AccountStatus, Amount};
 use sqlx::Row;
@@ -40,6 +44,8 @@ pub struct Match {
 pub struct Suggestion {
     pub member: Member,
     pub balance: Amount,
+    /// Whether it gave notice that it leaves the network (listed first).
+    pub leaving: bool,
     pub matches: Vec<Match>,
 }
 
@@ -59,16 +65,19 @@ pub async fn brokering(store: &Store, actor: &Actor, today: &str) -> NetworkResu
         .iter()
         .filter(|a| a.kind() == AccountKind::Member && a.status() != AccountStatus::Closed)
         .collect();
-    open.sort_by_key(|a| (std::cmp::Reverse(a.balance()), a.id()));
+    let leaving = crate::console::departures::leaving_accounts(store).await?;
+    let is_leaving = |a: &Account| leaving.contains(&a.id());
+    // Leaving members first, then the largest balances (creditors) or debts (debtors).
+    open.sort_by_key(|a| (!is_leaving(a), std::cmp::Reverse(a.balance()), a.id()));
     let top: Vec<&Account> = open
         .iter()
         .filter(|a| a.balance().is_positive())
         .take(BROKERING_MEMBERS_MAX)
         .copied()
         .collect();
+    open.sort_by_key(|a| (!is_leaving(a), a.balance(), a.id()));
     let bottom: Vec<&Account> = open
         .iter()
-        .rev()
         .filter(|a| a.balance().is_negative())
         .take(BROKERING_MEMBERS_MAX)
         .copied()
@@ -76,10 +85,14 @@ pub async fn brokering(store: &Store, actor: &Actor, today: &str) -> NetworkResu
     // The members of the listed accounts only, in one read.
     let listed = top.iter().chain(&bottom).map(|a| a.id()).collect();
     let members = people::members_of_accounts(store, &listed).await?;
-    let with_member = |accounts: Vec<&Account>| -> Vec<(Member, Amount)> {
+    let with_member = |accounts: Vec<&Account>| -> Vec<(Member, Amount, bool)> {
         accounts
             .into_iter()
-            .filter_map(|a| members.get(&a.id()).map(|m| (m.clone(), a.balance())))
+            .filter_map(|a| {
+                members
+                    .get(&a.id())
+                    .map(|m| (m.clone(), a.balance(), is_leaving(a)))
+            })
             .collect()
     };
     let creditors = with_member(top);
@@ -88,16 +101,17 @@ pub async fn brokering(store: &Store, actor: &Actor, today: &str) -> NetworkResu
         creditors: Vec::with_capacity(creditors.len()),
         debtors: Vec::with_capacity(debtors.len()),
     };
-    for (member, balance) in creditors {
+    for (member, balance, leaving) in creditors {
         let categories = own_categories(store, &member, Kind::Want, today).await?;
         let matches = matching(store, &member, Kind::Offer, &categories, today).await?;
         result.creditors.push(Suggestion {
             member,
             balance,
+            leaving,
             matches,
         });
     }
-    for (member, balance) in debtors {
+    for (member, balance, leaving) in debtors {
         let mut categories = own_categories(store, &member, Kind::Offer, today).await?;
         if !categories.contains(&member.sector) {
             categories.push(member.sector.clone());
@@ -106,6 +120,7 @@ pub async fn brokering(store: &Store, actor: &Actor, today: &str) -> NetworkResu
         result.debtors.push(Suggestion {
             member,
             balance,
+            leaving,
             matches,
         });
     }

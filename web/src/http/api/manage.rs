@@ -1273,6 +1273,8 @@ pub struct BrokeringSuggestion {
     pub member_id: i64,
     pub name: String,
     pub balance: String,
+    /// Whether it gave notice that it leaves the network (such members come first).
+    pub leaving: bool,
     pub matches: Vec<BrokeringMatch>,
 }
 
@@ -1289,6 +1291,7 @@ fn suggestion(s: &crate::network::brokering::Suggestion) -> BrokeringSuggestion 
         member_id: s.member.id,
         name: s.member.name.clone(),
         balance: money(s.balance),
+        leaving: s.leaving,
         matches: s
             .matches
             .iter()

@@ -89,6 +89,7 @@ catalogue! {
     con_count => "Nombre", "Count";
     con_near_limit => "Membres proches de leur découvert", "Members near their credit limit";
     con_leaving => "Membres qui quittent le réseau (préavis en attente)", "Members leaving the network (notice waiting)";
+    con_leaving_badge => "quitte le réseau", "leaving the network";
     con_leaving_count => "Membres qui quittent le réseau", "Members leaving the network";
     con_leaving_detail => "Préavis · ce qui bloque la fermeture", "Notice · what blocks the closing";
     con_departure => "Préavis de départ", "Notice of departure";

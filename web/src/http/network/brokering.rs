@@ -31,6 +31,7 @@ pub struct SuggestionView {
     name: String,
     city: String,
     balance: String,
+    leaving: bool,
     matches: Vec<MatchView>,
 }
 
@@ -40,6 +41,7 @@ fn view(t: Tr, s: &Suggestion) -> SuggestionView {
         name: s.member.name.clone(),
         city: s.member.city.clone(),
         balance: t.lang.amount(s.balance),
+        leaving: s.leaving,
         matches: s
             .matches
             .iter()
