@@ -188,6 +188,7 @@ async fn select(store: &Store, which: Which, limit: i64) -> ConsoleResult<Vec<De
         Which::Id(id) => ("id = $1", id, "id"),
         Which::Member(id) => ("member_id = $1", id, "id DESC"),
         Which::MemberPending(id) => ("member_id = $1 AND status = 'pending'", id, "id"),
+        // No id to match: `$1` is bound to 0 so that every read binds the same parameters.
         Which::Pending => ("status = 'pending' AND $1 = 0", 0, "id"),
     };
     let sql =
