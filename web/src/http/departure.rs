@@ -113,6 +113,15 @@ pub fn to_do(t: Tr, r: &Remaining) -> Vec<ToDo> {
     list
 }
 
+/// What still blocks the closing, in words (the console's list and member page).
+pub fn blocking(t: Tr, r: &Remaining) -> Vec<String> {
+    to_do(t, r)
+        .into_iter()
+        .filter(|item| item.blocks)
+        .map(|item| item.text)
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "departure.html")]
 struct DepartureTemplate {

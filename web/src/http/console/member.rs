@@ -195,11 +195,7 @@ impl DepartureView {
             date: time_text(notice.created_at),
             by: notice.requested_by.clone(),
             message: notice.message.clone(),
-            blocking: crate::http::departure::to_do(t, left)
-                .into_iter()
-                .filter(|item| item.blocks)
-                .map(|item| item.text)
-                .collect(),
+            blocking: crate::http::departure::blocking(t, left),
             balance_plain: left.balance.to_string(),
             balance_text: t.lang.amount(left.balance),
             positive: left.balance.is_positive(),

@@ -39,11 +39,7 @@ fn line(t: Tr, row: &MemberRow, detail: String) -> Line {
 /// A member leaving: when it gave notice, and what still blocks its closing (or that
 /// nothing does).
 fn leaving_line(t: Tr, l: &crate::console::departures::Leaving) -> Line {
-    let blocking: Vec<String> = crate::http::departure::to_do(t, &l.remaining)
-        .into_iter()
-        .filter(|item| item.blocks)
-        .map(|item| item.text)
-        .collect();
+    let blocking = crate::http::departure::blocking(t, &l.remaining);
     let left = if blocking.is_empty() {
         t.dep_nothing_left().to_owned()
     } else {
