@@ -17,6 +17,7 @@ use crate::console::members::MemberRow;
 use crate::console::reviews;
 use crate::console::settings::{self, Settings};
 use crate::http::AppState;
+use crate::people::Member;
 
 /// The review rules' settings.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -65,12 +66,16 @@ pub struct ReviewMember {
 }
 
 fn review_member(row: &MemberRow) -> ReviewMember {
+    review_member_of(&row.member, &row.account)
+}
+
+fn review_member_of(member: &Member, account: &ledger::Account) -> ReviewMember {
     ReviewMember {
-        member_id: row.member.id,
-        name: row.member.name.clone(),
-        account_id: row.member.account_id,
-        balance: money(row.account.balance()),
-        credit_limit: money(row.account.credit_limit()),
+        member_id: member.id,
+        name: member.name.clone(),
+        account_id: member.account_id,
+        balance: money(account.balance()),
+        credit_limit: money(account.credit_limit()),
     }
 }
 
@@ -211,13 +216,7 @@ pub async fn lists(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<Js
         leaving: leaving
             .iter()
             .map(|l| LeavingItem {
-                member: ReviewMember {
-                    member_id: l.member.id,
-                    name: l.member.name.clone(),
-                    account_id: l.member.account_id,
-                    balance: money(l.account.balance()),
-                    credit_limit: money(l.account.credit_limit()),
-                },
+                member: review_member_of(&l.member, &l.account),
                 notice: super::departures::item(&l.departure),
                 remaining: super::departures::remaining_item(&l.remaining),
             })

@@ -17,6 +17,7 @@ use crate::http::i18n::Tr;
 use crate::http::session::Auth;
 use crate::http::templates::{page, Chrome};
 use crate::http::AppState;
+use crate::people::Member;
 
 pub struct Line {
     id: i64,
@@ -27,11 +28,15 @@ pub struct Line {
 }
 
 fn line(t: Tr, row: &MemberRow, detail: String) -> Line {
+    line_of(t, &row.member, &row.account, detail)
+}
+
+fn line_of(t: Tr, member: &Member, account: &ledger::Account, detail: String) -> Line {
     Line {
-        id: row.member.id,
-        name: row.member.name.clone(),
-        balance: t.lang.amount(row.account.balance()),
-        credit_limit: t.lang.amount(row.account.credit_limit()),
+        id: member.id,
+        name: member.name.clone(),
+        balance: t.lang.amount(account.balance()),
+        credit_limit: t.lang.amount(account.credit_limit()),
         detail,
     }
 }
@@ -45,13 +50,8 @@ fn leaving_line(t: Tr, l: &crate::console::departures::Leaving) -> Line {
     } else {
         blocking.join(" ; ")
     };
-    Line {
-        id: l.member.id,
-        name: l.member.name.clone(),
-        balance: t.lang.amount(l.remaining.balance),
-        credit_limit: t.lang.amount(l.account.credit_limit()),
-        detail: format!("{} · {left}", super::time_text(l.departure.created_at)),
-    }
+    let detail = format!("{} · {left}", super::time_text(l.departure.created_at));
+    line_of(t, &l.member, &l.account, detail)
 }
 
 #[derive(Template)]
