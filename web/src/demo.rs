@@ -470,6 +470,28 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
     )
     .await
     .map_err(|e| anyhow::anyhow!("demo departure: {e}"))?;
+    // The second member disputes the latest payment it made to another member (docs/web.md,
+    // "Disputes"): the payee's dashboard and the console's list show it.
+    let disputer = members[1].clone();
+    let (owner, _) = people::find_login(store, "membre02@demo.troc")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo owner membre02 missing"))?;
+    let page = store.history(disputer.account(), None, 50).await?;
+    let paid = page.entries.iter().find(|e| {
+        crate::trade::principal_legs(&e.transaction)
+            .is_some_and(|(debited, _)| debited.account == disputer.account())
+    });
+    if let Some(entry) = paid {
+        crate::console::disputes::open(
+            store,
+            &owner,
+            &disputer,
+            entry.transaction.id(),
+            "Prestation livrée incomplète : la moitié des pièces manquait à la livraison.",
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("demo dispute: {e}"))?;
+    }
     println!(
         "Demo network seeded: {} member companies, {DEMO_PAYMENTS} trades over {DEMO_DAYS} days.",
         members.len()
@@ -482,6 +504,7 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
         "  staff (limit 500,00 per operation, one payment awaiting approval): equipe01@demo.troc"
     );
     println!("  leaving the network (notice of departure waiting): {last_email}");
+    println!("  a dispute of a payment (opened by membre02@demo.troc): /admin/disputes");
     if let Some(n) = creditor {
         println!(
             "  near its upper limit (dashboard reminder, review list): membre{n:02}@demo.troc"

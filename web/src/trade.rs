@@ -346,7 +346,8 @@ pub async fn refundable(
 /// refuses a second reversal: `already_reversed`); the payee needs the credit to give the
 /// amount back, like any debit. `payment` comes from [`refundable`], which checked that the
 /// member received it; the caller checked that the member acts through its owner or staff.
-/// A partial refund is a payment.
+/// A partial refund is a payment. The refund closes the payment's open dispute as
+/// `refunded` (`console::disputes::after_reversal`).
 pub async fn refund(
     store: &Store,
     key: IdempotencyKey,
@@ -358,9 +359,22 @@ pub async fn refund(
         transaction: payment.transaction.id(),
         memo,
     };
-    store
+    let by = author.as_ref().map(|a| a.author().to_owned());
+    let result = store
         .submit(Submission::new(key, op).authored(author))
-        .await
+        .await?;
+    if result.is_ok() {
+        // The payment's open dispute, if any, is settled by the refund.
+        crate::console::disputes::after_reversal(
+            store,
+            payment.transaction.id(),
+            crate::console::disputes::DisputeStatus::Refunded,
+            by.as_deref(),
+            None,
+        )
+        .await?;
+    }
+    Ok(result)
 }
 
 /// The buyer pays an open request (the request page's button and
@@ -433,27 +447,32 @@ pub struct Waiting {
     pub approvals: i64,
     /// Whether it gave notice that it leaves the network (`console::departures`).
     pub departure: bool,
+    /// Open disputes about payments it received, waiting for its answer or refund
+    /// (`console::disputes`).
+    pub disputes: i64,
 }
 
 /// Counts what waits for `member_id` in one read, through the indexes on
 /// `orders (seller_member_id, status)`, `payment_approvals (member_id, status, id)` and the
-/// one waiting notice of departure (`departures_one_pending`).
-/// A payment approval past its wait is not counted, swept or not
+/// one waiting notice of departure (`departures_one_pending`), and `disputes (payee_member_id,
+/// id)`. A payment approval past its wait is not counted, swept or not
 /// (`approvals::APPROVAL_WAIT_DAYS_MAX`).
 pub async fn waiting(store: &Store, member_id: i64) -> StoreResult<Waiting> {
     let cutoff = now_unix() - crate::approvals::APPROVAL_WAIT_SECS_MAX;
-    let (deliveries, approvals, departures): (i64, i64, i64) = dispatch!(store.backend(), pool => {
+    let (deliveries, approvals, departures, disputes): (i64, i64, i64, i64) = dispatch!(store.backend(), pool => {
         sqlx::query_as(
                 "SELECT (SELECT COUNT(*) FROM orders WHERE seller_member_id = $1 \
                  AND status = 'held'), (SELECT COUNT(*) FROM payment_approvals \
                  WHERE member_id = $1 AND status = 'pending' AND created_at > $2), \
-                 (SELECT COUNT(*) FROM departures WHERE member_id = $1 AND status = 'pending')")
+                 (SELECT COUNT(*) FROM departures WHERE member_id = $1 AND status = 'pending'), \
+                 (SELECT COUNT(*) FROM disputes WHERE payee_member_id = $1 AND status = 'open')")
             .bind(member_id).bind(cutoff).fetch_one(pool).await?
     });
     Ok(Waiting {
         deliveries,
         approvals,
         departure: departures > 0,
+        disputes,
     })
 }
 

@@ -4,6 +4,7 @@ mod access;
 mod approvals;
 mod departures;
 mod directory;
+mod disputes;
 mod documents;
 mod invoices;
 mod limit_requests;

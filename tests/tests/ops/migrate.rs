@@ -335,6 +335,30 @@ async fn seed(url: &str) -> Store {
     )
     .await
     .unwrap();
+    // Alpha disputes the payment, Beta answers and a manager dismisses it (the NULL-able
+    // columns filled); the refund below finds no open dispute.
+    let dispute = web::console::disputes::open(
+        &store,
+        &owner,
+        &alpha,
+        ledger::TxId(paid as u64),
+        "Bureau non chauffé",
+    )
+    .await
+    .unwrap();
+    web::console::disputes::reply(&store, &beta_user, &beta, dispute.id, "Chauffage réparé")
+        .await
+        .unwrap();
+    web::console::disputes::decide(
+        &store,
+        &actor,
+        dispute.id,
+        web::console::disputes::Decision::Dismiss,
+        "Réglé à l'amiable",
+        &web::console::RequestKey::random(),
+    )
+    .await
+    .unwrap();
     // Refunded, and cancelled by a credit note (`invoices.credits` filled).
     let refundable = web::trade::refundable(&store, &beta, ledger::TxId(paid as u64))
         .await

@@ -132,6 +132,36 @@ story!(demo_seeds_an_empty_database_once, |db: &tests::TestDb| {
             .get("/departure")
             .await
             .assert_contains("Cessation d&#39;activité");
+        // The second member disputes a payment it made: counted and listed in the console,
+        // and its seller is told on its dashboard.
+        manager
+            .get("/admin")
+            .await
+            .assert_contains("id=\"disputes-count\">1<");
+        let mut ids: Vec<i64> = members.iter().map(|m| m.id).collect();
+        ids.sort_unstable();
+        let open = web::console::disputes::of_member(&store, ids[1], 5)
+            .await
+            .unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].payer_member_id, ids[1]);
+        manager
+            .get("/admin/disputes")
+            .await
+            .assert_contains("la moitié des pièces manquait");
+        let payee = web::people::users_of_member(&store, open[0].payee_member_id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|u| u.role == web::people::Role::Owner)
+            .unwrap()
+            .email;
+        let mut seller = manager.sibling();
+        seller.login(&payee, web::demo::DEMO_PASSWORD).await;
+        seller
+            .get("/dashboard")
+            .await
+            .assert_contains("id=\"disputes-link\"");
         store.close().await;
     }
 });

@@ -18,6 +18,7 @@ macro_rules! conn_of {
 pub mod applications;
 pub mod categories;
 pub mod departures;
+pub mod disputes;
 pub mod history;
 pub mod import;
 pub mod limit_requests;
@@ -196,6 +197,10 @@ pub enum Field {
     VatRate,
     /// The balance a departure's closing moves (`departures::close_leaving`).
     Balance,
+    /// The payee's answer to a dispute (`disputes::reply`).
+    Reply,
+    /// A manager's decision on a dispute, `reverse` or `dismiss` (`disputes::decide`).
+    Decision,
 }
 
 impl Field {
@@ -230,6 +235,8 @@ impl Field {
             Field::Payee => "payee",
             Field::Amount => "amount",
             Field::Balance => "balance",
+            Field::Reply => "reply",
+            Field::Decision => "decision",
             Field::Every => "every",
             Field::FirstDate => "first_date",
             Field::EndDate => "end_date",
@@ -388,6 +395,15 @@ pub enum Conflict {
     DepartureInDebt,
     /// A leaving member still has orders to pay or to deliver.
     OrdersUnderWay,
+    /// The payment has an open dispute already.
+    DisputeOpen,
+    /// The dispute was withdrawn, refunded, reversed or dismissed already (a dismissed
+    /// dispute is final for its payment).
+    DisputeDecided,
+    /// The member opened as many disputes as it may in 30 days.
+    TooManyDisputes,
+    /// The payment is too old to be disputed.
+    DisputeTooLate,
     /// The member has as many active standing orders as it may.
     TooManyStandingOrders,
     /// The standing order was cancelled or finished already.
@@ -442,7 +458,8 @@ impl ConsoleError {
     /// A stable machine code: `forbidden`, `not_found`, `invalid`, `invalid_file`, the
     /// ledger rejection's own code, `already_decided`, `batch_not_unfinished`, `too_many_pending`,
     /// `already_pending`, `too_many_limit_requests`, `too_many_departures`, `in_debt`,
-    /// `orders_under_way`, `too_many_standing_orders`,
+    /// `orders_under_way`, `already_disputed`, `too_many_disputes`, `too_late`,
+    /// `too_many_standing_orders`,
     /// `standing_order_ended`, `already_invoiced`, `payment_refunded`, `too_many_invoices`,
     /// `already_credited`, `not_creditable`, `payment_not_refunded`, `already_numbered`,
     /// `store_error`.
@@ -464,6 +481,10 @@ impl ConsoleError {
             ConsoleError::Conflict(Conflict::TooManyDepartures) => "too_many_departures",
             ConsoleError::Conflict(Conflict::DepartureInDebt) => "in_debt",
             ConsoleError::Conflict(Conflict::OrdersUnderWay) => "orders_under_way",
+            ConsoleError::Conflict(Conflict::DisputeOpen) => "already_disputed",
+            ConsoleError::Conflict(Conflict::DisputeDecided) => "already_decided",
+            ConsoleError::Conflict(Conflict::TooManyDisputes) => "too_many_disputes",
+            ConsoleError::Conflict(Conflict::DisputeTooLate) => "too_late",
             ConsoleError::Conflict(Conflict::TooManyStandingOrders) => "too_many_standing_orders",
             ConsoleError::Conflict(Conflict::StandingOrderEnded) => "standing_order_ended",
             ConsoleError::Conflict(Conflict::AlreadyInvoiced) => "already_invoiced",

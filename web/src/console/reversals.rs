@@ -6,10 +6,12 @@
 //! their history, and it goes in the action log (`transaction.reverse`) with the manager's
 //! name, against the member whose account the transaction credited, in the reversal's own
 //! database transaction. Accountants read transactions; only managers reverse them.
-//! Members refund what they received themselves (`trade::refund`).
+//! Members refund what they received themselves (`trade::refund`). A reversal closes the
+//! payment's open dispute as `reversed` (`disputes::after_reversal`).
 
 use ledger::{Leg, Operation, Transaction, TxId, MEMO_LEN_MAX};
 
+use super::disputes::DisputeStatus;
 use super::{Actor, ConsoleError, ConsoleResult, Field, Issues, RequestKey};
 use crate::people;
 use crate::store::{Store, StoreError, Submission};
@@ -76,12 +78,13 @@ pub async fn reverse(
             note = note.member(member.id);
         }
     }
+    let reason_kept = reason.clone();
     let op = Operation::Reverse {
         transaction: tx,
         memo: reason,
     };
     let key = request.ledger_key("reverse", i64::try_from(tx.0).unwrap_or(i64::MAX));
-    match store.submit(Submission::new(key, op).noted(note)).await? {
+    let reversed = match store.submit(Submission::new(key, op).noted(note)).await? {
         Ok(outcome) => outcome
             .tx()
             .map(|reversal| Reversed {
@@ -92,7 +95,17 @@ pub async fn reverse(
                 ConsoleError::Store(StoreError::Corrupt(format!(
                     "a reversal answered {outcome:?}"
                 )))
-            }),
-        Err(rejection) => Err(ConsoleError::Rejected(rejection)),
-    }
+            })?,
+        Err(rejection) => return Err(ConsoleError::Rejected(rejection)),
+    };
+    // The payment's open dispute, if any, is settled by the reversal.
+    super::disputes::after_reversal(
+        store,
+        tx,
+        DisputeStatus::Reversed,
+        Some(actor.email()),
+        Some(&reason_kept),
+    )
+    .await?;
+    Ok(reversed)
 }

@@ -23,6 +23,7 @@ pub mod auth;
 pub mod console;
 pub mod credit;
 pub mod departure;
+pub mod disputes;
 pub mod error;
 pub mod health;
 pub mod i18n;
@@ -181,6 +182,7 @@ pub fn app(state: AppState) -> Router {
         .merge(refunds::router())
         .merge(credit::router())
         .merge(departure::router())
+        .merge(disputes::router())
         .merge(standing::router())
         .merge(invoices::router())
         .merge(approvals::router())

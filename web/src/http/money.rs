@@ -87,6 +87,9 @@ pub struct LineView {
     /// A payment the member received (a `payment` or `hold_capture` crediting it): its
     /// owner and staff may refund it (`/payments/{id}/refund`).
     pub received: bool,
+    /// A payment the member made to another (the principal leg debits it): its owner and
+    /// staff may dispute it (`/payments/{id}/dispute`) until it is reversed.
+    pub paid: bool,
     /// Reversed since (refunded by the payee, or by a manager): no refund link then.
     pub reversed: bool,
     /// The invoice of a payment, or the credit note of a refund: its id and number
@@ -116,6 +119,7 @@ fn line_view(t: Tr, me: AccountId, line: &Line, names: &HashMap<AccountId, Strin
         invoice: None,
         author: None,
         received: crate::trade::principal_legs(tx).is_some_and(|(_, payee)| payee.account == me),
+        paid: crate::trade::principal_legs(tx).is_some_and(|(payer, _)| payer.account == me),
     }
 }
 
@@ -226,6 +230,8 @@ struct DashboardTemplate {
     reminders: Vec<String>,
     /// Staff payments waiting for the owner's approval (read for the owner only).
     approvals_waiting: i64,
+    /// Open disputes of payments the company received (`console::disputes`).
+    disputes_waiting: i64,
 }
 
 /// How long the dashboard shows the answer to a credit-limit request (and a staff user the
@@ -348,6 +354,7 @@ async fn dashboard(State(state): State<AppState>, auth: MemberReader) -> AppResu
         c: auth.chrome(),
         member_name: auth.member.name.clone(),
         approvals_waiting,
+        disputes_waiting: waiting.disputes,
         figures: figures(t.lang, &account),
         chart: chart(t.lang, &balances),
         recent,

@@ -508,6 +508,30 @@ pub const TABLES: &[Table] = &[
     ),
     identity(
         table(
+            "disputes",
+            &["id"],
+            &[
+                col("id", Int),
+                col("transaction_id", Int),
+                col("payer_member_id", Int),
+                col("payee_member_id", Int),
+                col("amount_minor", Int),
+                col("opened_by", Text),
+                col("reason", Text),
+                col("status", Text),
+                col("reply", Text),
+                col("replied_by", Text),
+                col("replied_at", Int),
+                col("created_at", Int),
+                col("decided_at", Int),
+                col("decided_by", Text),
+                col("decision_note", Text),
+            ],
+        ),
+        "id",
+    ),
+    identity(
+        table(
             "standing_orders",
             &["id"],
             &[

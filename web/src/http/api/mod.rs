@@ -15,6 +15,7 @@ pub mod auth;
 pub mod categories;
 pub mod departures;
 pub mod directory;
+pub mod disputes;
 pub mod error;
 pub mod exports;
 pub mod idempotency;
@@ -197,6 +198,10 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(departures::list, departures::give))
         .routes(routes!(departures::withdraw))
         .routes(routes!(departures::close))
+        .routes(routes!(disputes::list, disputes::open))
+        .routes(routes!(disputes::withdraw))
+        .routes(routes!(disputes::reply))
+        .routes(routes!(disputes::decide))
         .routes(routes!(limit_requests::list, limit_requests::ask))
         .routes(routes!(limit_requests::show))
         .routes(routes!(limit_requests::withdraw))

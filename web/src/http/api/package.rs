@@ -10,6 +10,7 @@
 //! staff asked its owner to approve, every user's), `order`s (both sides), `standing_order`s
 //! (both sides, with every run), `limit_request`s, `limit_change`s (the network's changes
 //! to its limits, oldest first), `departure`s (its notices of departure, newest first),
+//! `dispute`s (those it opened and those of payments it received, newest first),
 //! `invoice`s (issued, then received),
 //! `transaction`s (every one, newest first, as the account's history shows them), and last
 //! `end` with the number of records before it: a file without its `end` line is incomplete.
@@ -240,6 +241,10 @@ async fn head(state: &AppState, member: &Member) -> Result<Lines, PackageError> 
         crate::console::departures::member_departures_upto(store, member.id, over).await?;
     for notice in &bounded("departures", notices)? {
         lines.push("departure", &super::departures::item(notice))?;
+    }
+    let disputes = crate::console::disputes::of_member(store, member.id, over).await?;
+    for dispute in &bounded("disputes", disputes)? {
+        lines.push("dispute", &super::disputes::item(dispute))?;
     }
     for side in [InvoiceSide::Issued, InvoiceSide::Received] {
         let found = crate::invoices::member_invoices_upto(store, member.id, side, over).await?;

@@ -91,6 +91,13 @@ catalogue! {
     con_leaving => "Membres qui quittent le réseau (préavis en attente)", "Members leaving the network (notice waiting)";
     con_leaving_badge => "quitte le réseau", "leaving the network";
     con_leaving_count => "Membres qui quittent le réseau", "Members leaving the network";
+    con_disputes_count => "Contestations ouvertes", "Open disputes";
+    con_disputes_open => "Contestations ouvertes (les plus anciennes d'abord)", "Open disputes (oldest first)";
+    con_disputes_decided => "Contestations closes (les plus récentes d'abord)", "Closed disputes (newest first)";
+    con_dispute_note => "Note de décision (lue par les deux entreprises ; mémo de l'annulation)", "Decision note (both companies read it; the reversal's memo)";
+    con_dispute_reverse => "Annuler le paiement", "Reverse the payment";
+    con_dispute_dismiss => "Rejeter la contestation", "Dismiss the dispute";
+    con_dispute_hint => "Annuler le paiement rend au payeur tout ce qu'il a payé, frais compris, et le reprend au bénéficiaire (qui doit en avoir le crédit). Rejeter laisse le paiement tel quel.", "Reversing gives the payer back all it paid, fees included, and takes it back from the payee (who needs the credit for it). Dismissing leaves the payment as it is.";
     con_leaving_detail => "Préavis · ce qui bloque la fermeture", "Notice · what blocks the closing";
     con_departure => "Préavis de départ", "Notice of departure";
     con_departure_in_debt => "Solde négatif : le membre le rembourse en vendant dans le réseau, ou il est déclaré défaillant.", "Negative balance: the member pays it back by selling in the network, or is declared in default.";
@@ -195,6 +202,8 @@ impl Tr {
             Field::Payee => ("Bénéficiaire", "Payee"),
             Field::Amount => ("Montant", "Amount"),
             Field::Balance => ("Solde", "Balance"),
+            Field::Reply => ("Réponse", "Answer"),
+            Field::Decision => ("Décision", "Decision"),
             Field::Every => ("Périodicité", "Frequency"),
             Field::FirstDate => ("Première échéance", "First payment"),
             Field::EndDate => ("Dernière échéance", "Last payment"),
@@ -485,6 +494,40 @@ impl Tr {
                 } else {
                     "Some of the member's orders are under way: they must be delivered or \
                      cancelled before the closing."
+                }
+            }
+            Conflict::DisputeOpen => {
+                if fr {
+                    "Une contestation est déjà ouverte sur ce paiement."
+                } else {
+                    "A dispute is already open on this payment."
+                }
+            }
+            Conflict::DisputeDecided => {
+                if fr {
+                    "Cette contestation est déjà close (retirée, remboursée, annulée ou rejetée \
+                     par le réseau)."
+                } else {
+                    "This dispute is closed already (withdrawn, refunded, reversed or dismissed \
+                     by the network)."
+                }
+            }
+            Conflict::TooManyDisputes => {
+                if fr {
+                    "Vous avez ouvert le nombre maximal de contestations sur 30 jours : \
+                     contactez le gestionnaire du réseau."
+                } else {
+                    "You opened the most disputes allowed in 30 days: contact the network's \
+                     manager."
+                }
+            }
+            Conflict::DisputeTooLate => {
+                if fr {
+                    "Ce paiement a plus de 90 jours : il ne peut plus être contesté ici. \
+                     Contactez le gestionnaire du réseau."
+                } else {
+                    "This payment is more than 90 days old: it can no longer be disputed here. \
+                     Contact the network's manager."
                 }
             }
             Conflict::TooManyDepartures => {

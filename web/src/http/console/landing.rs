@@ -23,6 +23,7 @@ struct LandingTemplate {
     reviews_due: usize,
     near_max: usize,
     leaving: i64,
+    disputes: i64,
     can_act: bool,
 }
 
@@ -43,6 +44,9 @@ pub async fn landing(State(state): State<AppState>, auth: Auth) -> AppResult<Res
     let leaving = departures::leaving_count(&state.store)
         .await
         .map_err(page_error)?;
+    let disputes = crate::console::disputes::open_count(&state.store)
+        .await
+        .map_err(page_error)?;
     page(LandingTemplate {
         c: auth.chrome(),
         members,
@@ -52,6 +56,7 @@ pub async fn landing(State(state): State<AppState>, auth: Auth) -> AppResult<Res
         reviews_due: counts.reviews_due,
         near_max: counts.near_max,
         leaving,
+        disputes,
         can_act: actor.require_manager().is_ok(),
     })
 }

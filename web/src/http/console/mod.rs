@@ -9,6 +9,7 @@
 pub mod i18n;
 
 mod applications;
+mod disputes;
 mod import;
 mod landing;
 mod limit_requests;
@@ -89,6 +90,8 @@ pub fn router() -> Router<AppState> {
             "/admin/limit-requests/{id}/decline",
             post(limit_requests::decline),
         )
+        .route("/admin/disputes", get(disputes::list))
+        .route("/admin/disputes/{id}", post(disputes::decide))
         .route("/admin/reviews", get(reviews::show))
         .route("/admin/settings", post(reviews::settings))
         .route("/admin/transactions", get(transactions::find))
