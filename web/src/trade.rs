@@ -450,29 +450,39 @@ pub struct Waiting {
     /// Open disputes about payments it received, waiting for its answer or refund
     /// (`console::disputes`).
     pub disputes: i64,
+    /// Its disputes, either side, closed in the last [`DISPUTES_RECALLED_SECS`] seconds:
+    /// the dashboard then reads them (`console::disputes::closed_since`).
+    pub disputes_closed: i64,
 }
+
+/// How long the dashboard recalls a closed dispute, in seconds (14 days).
+pub const DISPUTES_RECALLED_SECS: i64 = 14 * 86_400;
 
 /// Counts what waits for `member_id` in one read, through the indexes on
 /// `orders (seller_member_id, status)`, `payment_approvals (member_id, status, id)` and the
 /// one waiting notice of departure (`departures_one_pending`), and `disputes (payee_member_id,
-/// id)`. A payment approval past its wait is not counted, swept or not
+/// id)` and `(payer_member_id, id)`. A payment approval past its wait is not counted, swept or not
 /// (`approvals::APPROVAL_WAIT_DAYS_MAX`).
 pub async fn waiting(store: &Store, member_id: i64) -> StoreResult<Waiting> {
     let cutoff = now_unix() - crate::approvals::APPROVAL_WAIT_SECS_MAX;
-    let (deliveries, approvals, departures, disputes): (i64, i64, i64, i64) = dispatch!(store.backend(), pool => {
+    let recalled = now_unix() - DISPUTES_RECALLED_SECS;
+    let (deliveries, approvals, departures, disputes, disputes_closed): (i64, i64, i64, i64, i64) = dispatch!(store.backend(), pool => {
         sqlx::query_as(
                 "SELECT (SELECT COUNT(*) FROM orders WHERE seller_member_id = $1 \
                  AND status = 'held'), (SELECT COUNT(*) FROM payment_approvals \
                  WHERE member_id = $1 AND status = 'pending' AND created_at > $2), \
                  (SELECT COUNT(*) FROM departures WHERE member_id = $1 AND status = 'pending'), \
-                 (SELECT COUNT(*) FROM disputes WHERE payee_member_id = $1 AND status = 'open')")
-            .bind(member_id).bind(cutoff).fetch_one(pool).await?
+                 (SELECT COUNT(*) FROM disputes WHERE payee_member_id = $1 AND status = 'open'), \
+                 (SELECT COUNT(*) FROM disputes WHERE (payer_member_id = $1 \
+                 OR payee_member_id = $1) AND status <> 'open' AND decided_at > $3)")
+            .bind(member_id).bind(cutoff).bind(recalled).fetch_one(pool).await?
     });
     Ok(Waiting {
         deliveries,
         approvals,
         departure: departures > 0,
         disputes,
+        disputes_closed,
     })
 }
 

@@ -450,11 +450,17 @@ story!(members_dispute_payments_on_the_web, |db: &tests::TestDb| {
         assert!(!list
             .body
             .contains(&format!("action=\"/disputes/{id}/withdraw\"")));
-        assert!(!seller
-            .get("/dashboard")
-            .await
-            .body
-            .contains("id=\"disputes-link\""));
+        let seller_board = seller.get("/dashboard").await;
+        assert!(!seller_board.body.contains("id=\"disputes-link\""));
+        // Both companies are told of the manager's decision on their dashboard.
+        let told = format!(
+            "Contestation n° {id} (paiement n° {tx}, 80,00, Beta &#38; Fils &#60;SAS&#62;) : \
+             rejetée par le réseau. Note : Livraison prouvée"
+        );
+        owner.get("/dashboard").await.assert_contains(&told);
+        seller_board.assert_contains(&format!(
+            "Contestation n° {id} (paiement n° {tx}, 80,00, Alpha SARL) : rejetée par le réseau."
+        ));
 
         // A second payment disputed and reversed from the console: Alpha is paid back.
         let before = crate::web_front::balance(&store, &alpha).await;
@@ -486,5 +492,25 @@ story!(members_dispute_payments_on_the_web, |db: &tests::TestDb| {
             .get(&format!("/payments/{tx2}/dispute"))
             .await
             .assert_contains("id=\"dispute-reversed\"");
+        owner.get("/dashboard").await.assert_contains(&format!(
+            "Contestation n° {id2} (paiement n° {tx2}, 20,00, Beta &#38; Fils &#60;SAS&#62;) : \
+             paiement annulé par le réseau. Note : Erreur"
+        ));
+
+        // Withdrawn by the buyer: the seller is told, the buyer is not reminded of its own
+        // step.
+        let tx3 = pays(&api, &alpha_pay, &beta, "5.00").await;
+        owner
+            .post(&format!("/payments/{tx3}/dispute"), &[("reason", "Doute")])
+            .await;
+        let id3 = disputes::of_member(&store, alpha.id, 10).await.unwrap()[0].id;
+        let page = owner.post(&format!("/disputes/{id3}/withdraw"), &[]).await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("id=\"dispute-done\"");
+        let withdrawn = format!("Contestation n° {id3} (paiement n° {tx3}");
+        seller.get("/dashboard").await.assert_contains(&format!(
+            "{withdrawn}, 5,00, Alpha SARL) : retirée par l&#39;acheteur."
+        ));
+        assert!(!owner.get("/dashboard").await.body.contains(&withdrawn));
     }
 });

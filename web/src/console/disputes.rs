@@ -396,6 +396,36 @@ pub async fn network(store: &Store, actor: &Actor) -> ConsoleResult<(Vec<Dispute
     Ok((open, decided))
 }
 
+/// Most disputes closed lately that a member's dashboard recalls.
+pub const DISPUTES_RECALLED_MAX: i64 = 10;
+
+/// The member's disputes closed after `since` (Unix seconds) by someone else, newest first,
+/// at most [`DISPUTES_RECALLED_MAX`], for its dashboard: the manager's decisions for both
+/// companies, the payee's refund for the payer, the payer's withdrawal for the payee.
+pub async fn closed_since(
+    store: &Store,
+    member_id: i64,
+    since: i64,
+) -> ConsoleResult<Vec<Dispute>> {
+    let sql = format!(
+        "{SELECT} WHERE (d.payer_member_id = $1 OR d.payee_member_id = $1) \
+         AND d.status <> 'open' AND d.decided_at > $2 ORDER BY d.id DESC LIMIT $3"
+    );
+    let rows = dispatch!(store.backend(), pool => {
+        let rows = sqlx::query(&sql).bind(member_id).bind(since)
+            .bind(DISPUTES_RECALLED_MAX).fetch_all(pool).await?;
+        rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?
+    });
+    Ok(rows
+        .into_iter()
+        .filter(|d| match d.status {
+            DisputeStatus::Withdrawn => d.payer_member_id != member_id,
+            DisputeStatus::Refunded => d.payee_member_id != member_id,
+            _ => true,
+        })
+        .collect())
+}
+
 /// How many disputes are open in the network (the console's landing page; a member's
 /// dashboard counts those about its sales with `trade::waiting`).
 pub async fn open_count(store: &Store) -> ConsoleResult<i64> {

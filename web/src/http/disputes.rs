@@ -366,6 +366,33 @@ impl Tr {
         }
     }
 
+    /// A dashboard reminder: one of the company's disputes closed lately.
+    pub fn reminder_dispute_closed(&self, d: &Dispute, me: i64) -> String {
+        use super::i18n::Lang;
+        let other = if d.payer_member_id == me {
+            &d.payee_name
+        } else {
+            &d.payer_name
+        };
+        let amount = self.lang.amount(d.amount);
+        let status = self.dispute_status(d.status);
+        let note = match (d.decision_note.as_deref(), self.lang) {
+            (Some(note), Lang::Fr) if !note.is_empty() => format!(" Note : {note}"),
+            (Some(note), Lang::En) if !note.is_empty() => format!(" Note: {note}"),
+            _ => String::new(),
+        };
+        match self.lang {
+            Lang::Fr => format!(
+                "Contestation n° {} (paiement n° {}, {amount}, {other}) : {status}.{note}",
+                d.id, d.transaction_id
+            ),
+            Lang::En => format!(
+                "Dispute n° {} (payment n° {}, {amount}, {other}): {status}.{note}",
+                d.id, d.transaction_id
+            ),
+        }
+    }
+
     pub fn disputes_waiting(&self, count: &i64) -> String {
         use super::i18n::Lang;
         match self.lang {

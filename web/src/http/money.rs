@@ -296,6 +296,16 @@ async fn dashboard(State(state): State<AppState>, auth: MemberReader) -> AppResu
     if waiting.departure {
         reminders.push(t.dep_reminder().to_owned());
     }
+    // Its disputes closed lately by someone else: read only when the count says so.
+    if waiting.disputes_closed > 0 {
+        let since = Utc::now().timestamp() - crate::trade::DISPUTES_RECALLED_SECS;
+        let closed = crate::console::disputes::closed_since(&state.store, auth.member.id, since)
+            .await
+            .map_err(super::console::page_error)?;
+        for dispute in &closed {
+            reminders.push(t.reminder_dispute_closed(dispute, auth.member.id));
+        }
+    }
     // The network's answers to the member's credit-limit requests, lately.
     let since = (Utc::now() - chrono::Duration::days(LIMIT_ANSWER_DAYS)).timestamp();
     let answered =
