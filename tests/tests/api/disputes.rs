@@ -474,6 +474,13 @@ story!(members_dispute_payments_on_the_web, |db: &tests::TestDb| {
         assert_eq!(page.status, StatusCode::OK);
         let id2 = disputes::of_member(&store, alpha.id, 10).await.unwrap()[0].id;
         assert_ne!(id2, id);
+        // The transaction's console page names its dispute.
+        manager
+            .get(&format!("/admin/transactions/{tx2}"))
+            .await
+            .assert_contains(&format!(
+            "id=\"tx-disputes\"><a href=\"/admin/disputes#dispute-{id2}\">n° {id2}</a> (ouverte)"
+        ));
         let done = manager
             .post(
                 &format!("/admin/disputes/{id2}"),

@@ -155,6 +155,8 @@ where
 #[derive(Debug, Clone, Copy)]
 enum Which {
     Id(i64),
+    /// The disputes of one payment, oldest first.
+    Transaction(i64),
     /// The member's, as payer or payee, newest first.
     Member(i64),
     /// Every open one, oldest first.
@@ -167,6 +169,7 @@ async fn select(store: &Store, which: Which, limit: i64) -> ConsoleResult<Vec<Di
     // Every read binds `$1` (0 when it matches no id) so that the statements share a shape.
     let (where_sql, id, order) = match which {
         Which::Id(id) => ("d.id = $1", id, "d.id"),
+        Which::Transaction(id) => ("d.transaction_id = $1", id, "d.id"),
         Which::Member(id) => (
             "(d.payer_member_id = $1 OR d.payee_member_id = $1)",
             id,
@@ -191,6 +194,14 @@ pub async fn by_id(store: &Store, id: i64) -> ConsoleResult<Dispute> {
         .await?
         .pop()
         .ok_or(ConsoleError::NotFound)
+}
+
+/// The disputes of transaction `tx`, oldest first, at most [`DISPUTES_PER_WINDOW_MAX`]
+/// (the console's transaction page; network staff only).
+pub async fn of_transaction(store: &Store, actor: &Actor, tx: TxId) -> ConsoleResult<Vec<Dispute>> {
+    actor.require_reader()?;
+    let tx_id = i64::try_from(tx.0).unwrap_or(i64::MAX);
+    select(store, Which::Transaction(tx_id), DISPUTES_PER_WINDOW_MAX).await
 }
 
 /// A payment `member` paid to another member, as the dispute form shows it.

@@ -46,6 +46,8 @@ struct TransactionTemplate {
     /// Who of a member company entered it (`transaction_authors`).
     entered_by: Option<String>,
     postings: Vec<PostingView>,
+    /// Its disputes (`console::disputes`): id and status in words, oldest first.
+    disputes: Vec<(i64, &'static str)>,
     can_act: bool,
     errors: Vec<String>,
     typed_reason: String,
@@ -120,6 +122,12 @@ async fn draw(
             negative: p.amount.is_negative(),
         });
     }
+    let disputes = crate::console::disputes::of_transaction(&state.store, &actor, id)
+        .await
+        .map_err(page_error)?
+        .iter()
+        .map(|d| (d.id, t.dispute_status(d.status)))
+        .collect();
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -143,6 +151,7 @@ async fn draw(
             .remove(&tx.id())
             .map(|a| a.author().to_owned()),
         postings,
+        disputes,
         can_act: actor.require_manager().is_ok(),
         errors,
         typed_reason,
