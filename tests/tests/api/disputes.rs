@@ -422,6 +422,15 @@ story!(members_dispute_payments_on_the_web, |db: &tests::TestDb| {
             .get("/admin")
             .await
             .assert_contains("id=\"disputes-count\">1<");
+        // Both members' console pages say so.
+        manager
+            .get(&format!("/admin/members/{}", alpha.id))
+            .await
+            .assert_contains("id=\"member-disputes\"><a href=\"/admin/disputes\">Contestations ouvertes : 1 par ce membre, 0 de ses ventes");
+        manager
+            .get(&format!("/admin/members/{}", beta.id))
+            .await
+            .assert_contains("Contestations ouvertes : 0 par ce membre, 1 de ses ventes");
         let console = manager.get("/admin/disputes").await;
         console.assert_contains(&format!("action=\"/admin/disputes/{id}\""));
         console.assert_contains("Livré le 3");

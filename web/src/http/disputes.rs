@@ -393,6 +393,17 @@ impl Tr {
         }
     }
 
+    /// The console's member page: its open disputes, as payer and as payee.
+    pub fn con_member_disputes(&self, opened: &usize, received: &usize) -> String {
+        use super::i18n::Lang;
+        match self.lang {
+            Lang::Fr => {
+                format!("Contestations ouvertes : {opened} par ce membre, {received} de ses ventes")
+            }
+            Lang::En => format!("Open disputes: {opened} by this member, {received} of its sales"),
+        }
+    }
+
     pub fn disputes_waiting(&self, count: &i64) -> String {
         use super::i18n::Lang;
         match self.lang {

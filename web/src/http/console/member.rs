@@ -244,6 +244,8 @@ struct MemberTemplate {
     limit_request: Option<(i64, String)>,
     /// The member's notice of departure waiting, if any.
     departure: Option<DepartureView>,
+    /// Its open disputes: those it opened as payer, and those of payments it received.
+    disputes_open: (usize, usize),
     values: Values,
     section: &'static str,
     messages: Vec<String>,
@@ -359,6 +361,20 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
         }
         None => None,
     };
+    let disputes = crate::console::disputes::of_member(
+        store,
+        id,
+        crate::console::disputes::DISPUTES_OF_MEMBER_MAX,
+    )
+    .await
+    .map_err(page_error)?;
+    let open = disputes
+        .iter()
+        .filter(|d| d.status == crate::console::disputes::DisputeStatus::Open);
+    let disputes_open = (
+        open.clone().filter(|d| d.payer_member_id == id).count(),
+        open.filter(|d| d.payee_member_id == id).count(),
+    );
     let history = limit_history(store, &actor, id)
         .await
         .map_err(page_error)?
@@ -530,6 +546,7 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
         standing,
         limit_request,
         departure,
+        disputes_open,
         values,
         section: section_name(section),
         messages,
