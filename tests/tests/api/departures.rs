@@ -564,3 +564,40 @@ story!(
         }
     }
 );
+
+story!(
+    what_is_left_leaves_out_payment_requests_past_their_expiry,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, api, alpha, beta) = setup(&url).await;
+            let owner_read = token(&store, "owner@alpha.fr", Scope::Read).await;
+            // Beta asks Alpha twice: one request waits, the other is past its expiry and
+            // the sweep has not marked it yet.
+            let now = chrono::Utc::now().timestamp();
+            for (form_token, expires_at) in [("waits", now + 86_400), ("past", now - 1)] {
+                web::trade::create_request(
+                    &store,
+                    &web::trade::NewRequest {
+                        seller_member_id: beta.id,
+                        buyer_member_id: alpha.id,
+                        amount_minor: 1_000,
+                        reference: "FA-1",
+                        memo: "",
+                        due_date: "",
+                        expires_at,
+                        form_token,
+                    },
+                )
+                .await
+                .unwrap();
+            }
+            let state = state_of(&api, &owner_read).await;
+            assert_eq!(state["remaining"]["requests_waiting"], 1, "{state}");
+            let left = departures::remaining(&store, beta.id, ledger::Amount::ZERO)
+                .await
+                .unwrap();
+            assert_eq!(left.requests_waiting, 1);
+        }
+    }
+);

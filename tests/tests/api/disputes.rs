@@ -97,7 +97,22 @@ story!(
                 .await
                 .problem(StatusCode::CONFLICT, "already_disputed");
 
-            // Both companies and the network's staff read it; nothing moved in the ledger.
+            // Both companies and the network's staff read it, alone or in their list; anyone
+            // else and an unknown id get 404; nothing moved in the ledger.
+            for reader in [&owner_read, &expert, &beta_owner, &manage, &compta] {
+                let one = api
+                    .get(&format!("{DISPUTES}/{first}"), reader)
+                    .await
+                    .ok(StatusCode::OK);
+                assert_eq!(one["reason"], at_limit);
+            }
+            crate::web_front::member(&store, 3, "Gamma", "gamma", 100).await;
+            let gamma = token(&store, "owner@gamma.fr", Scope::Read).await;
+            for (reader, id) in [(&gamma, first), (&owner_read, first + 1), (&owner_read, 0)] {
+                api.get(&format!("{DISPUTES}/{id}"), reader)
+                    .await
+                    .problem(StatusCode::NOT_FOUND, "not_found");
+            }
             for reader in [&owner_read, &expert, &beta_owner, &manage, &compta] {
                 let list = listed(&api, reader).await;
                 assert_eq!(list.len(), 1, "{list:?}");

@@ -65,6 +65,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/departures/{id}/withdraw"),
     ("get", "/api/v1/disputes"),
     ("post", "/api/v1/disputes"),
+    ("get", "/api/v1/disputes/{id}"),
     ("post", "/api/v1/disputes/{id}/decide"),
     ("post", "/api/v1/disputes/{id}/reply"),
     ("post", "/api/v1/disputes/{id}/withdraw"),

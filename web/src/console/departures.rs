@@ -135,7 +135,8 @@ pub struct Remaining {
     pub open_listings: i64,
     /// Active standing orders it pays or receives: a closed account ends them.
     pub standing_orders: i64,
-    /// Payment requests it sent or received that wait for an answer.
+    /// Payment requests it sent or received that wait for an answer (not past their
+    /// expiry, swept or not).
     pub requests_waiting: i64,
 }
 
@@ -156,10 +157,10 @@ pub async fn remaining(store: &Store, member_id: i64, balance: Amount) -> Consol
          (SELECT COUNT(*) FROM listings WHERE member_id = $1 AND status = 'open'), \
          (SELECT COUNT(*) FROM standing_orders WHERE status = 'active' \
             AND (payer_member_id = $1 OR payee_member_id = $1)), \
-         (SELECT COUNT(*) FROM payment_requests WHERE status = 'open' \
+         (SELECT COUNT(*) FROM payment_requests WHERE status = 'open' AND expires_at > $2 \
             AND (seller_member_id = $1 OR buyer_member_id = $1))";
     let (to_pay, to_deliver, listings, standing, requests): (i64, i64, i64, i64, i64) = dispatch!(store.backend(), pool => {
-        sqlx::query_as(sql).bind(member_id).fetch_one(pool).await?
+        sqlx::query_as(sql).bind(member_id).bind(now_unix()).fetch_one(pool).await?
     });
     Ok(Remaining {
         balance,

@@ -102,6 +102,33 @@ pub async fn list(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<Jso
     Ok(Json(DisputeList { items }))
 }
 
+/// One dispute: for the users of either company (any scope) and the network's staff;
+/// anyone else, and an unknown id, 404.
+#[utoipa::path(get, path = "/api/v1/disputes/{id}", operation_id = "get_dispute", tag = "payments",
+    params(
+        ("id" = i64, Path, description = "Dispute id"),
+    ),
+    responses(
+        (status = 200, description = "The dispute", body = DisputeItem),
+        (status = 404, description = "No such dispute of the caller's company", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<DisputeItem>> {
+    let id = types::path_id(&id)?;
+    let dispute = disputes::by_id(&state.store, id).await?;
+    if !auth.is_network() {
+        let member = auth.member().map_err(|_| ApiError::NotFound)?;
+        if member.id != dispute.payer_member_id && member.id != dispute.payee_member_id {
+            return Err(ApiError::NotFound);
+        }
+    }
+    Ok(Json(item(&dispute)))
+}
+
 /// A payment the caller's company made, and why it disputes it.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct DisputeBody {

@@ -199,6 +199,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(departures::withdraw))
         .routes(routes!(departures::close))
         .routes(routes!(disputes::list, disputes::open))
+        .routes(routes!(disputes::get))
         .routes(routes!(disputes::withdraw))
         .routes(routes!(disputes::reply))
         .routes(routes!(disputes::decide))
