@@ -84,6 +84,7 @@ pub struct DisputeList {
 #[utoipa::path(get, path = "/api/v1/disputes", operation_id = "list_disputes", tag = "payments",
     responses(
         (status = 200, description = "The disputes", body = DisputeList),
+        (status = 403, description = "Neither a member's user nor a manage token of the network's staff", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<Json<DisputeList>> {
