@@ -280,7 +280,25 @@ story!(orders_hold_capture_void_and_idor, |db: &tests::TestDb| {
         );
         assert_eq!(balance(&store, &beta).await, -20_200);
         assert_eq!(balance(&store, &alpha).await, 19_600);
-        buyer.get(&order).await.assert_contains("Livrée et payée");
+        let delivered = buyer.get(&order).await;
+        delivered.assert_contains("Livrée et payée");
+        // Delivered: the buyer may dispute the payment, the seller refund it, from the
+        // order's page; the link leads to the payment the buyer made.
+        let tx = {
+            let start = delivered.body.find("/payments/").expect("a payment link") + 10;
+            let end = start + delivered.body[start..].find('/').unwrap();
+            delivered.body[start..end].to_owned()
+        };
+        delivered.assert_contains(&format!(
+            "href=\"/payments/{tx}/dispute\" id=\"order-dispute\""
+        ));
+        assert_eq!(
+            buyer.get(&format!("/payments/{tx}/dispute")).await.status,
+            StatusCode::OK
+        );
+        seller.get(&order).await.assert_contains(&format!(
+            "href=\"/payments/{tx}/refund\" id=\"order-refund\""
+        ));
         // Delivered: nothing waits for the seller any more.
         assert!(!seller
             .get("/dashboard")

@@ -347,6 +347,7 @@ catalogue! {
     dispute_withdrawn_done => "La contestation est retirée.", "The dispute is withdrawn.";
     dispute_replied_done => "Votre réponse est enregistrée : l'acheteur et le gestionnaire du réseau la voient.", "Your answer is recorded: the buyer and the network's manager see it.";
     dispute_none => "Aucune contestation.", "No dispute.";
+    dispute_order_hint => "livraison absente ou non conforme ? Parlez-en au vendeur, puis contestez le paiement.", "delivery missing or not as agreed? Talk to the seller, then dispute the payment.";
 }
 
 impl Tr {

@@ -426,6 +426,9 @@ pub struct OrderView {
     pub status: &'static str,
     pub is_held: bool,
     pub expires: String,
+    /// The delivery's transaction (the hold's capture), once delivered: the buyer may
+    /// dispute it (`/payments/{id}/dispute`), the seller refund it.
+    pub paid_tx: Option<i64>,
 }
 
 fn order_view(t: Tr, o: &trade::Order, names: &HashMap<i64, String>) -> OrderView {
@@ -437,6 +440,7 @@ fn order_view(t: Tr, o: &trade::Order, names: &HashMap<i64, String>) -> OrderVie
         amount: t.lang.amount(Amount::from_minor(o.amount_minor)),
         status: order_status_label(t, o.status),
         is_held: o.status == OrderStatus::Held,
+        paid_tx: o.tx_id.filter(|_| o.status == OrderStatus::Delivered),
         expires: chrono::DateTime::from_timestamp(o.expires_at, 0)
             .map(|d| d.format("%d/%m/%Y").to_string())
             .unwrap_or_default(),
