@@ -598,6 +598,27 @@ story!(
                 .await
                 .unwrap();
             assert_eq!(left.requests_waiting, 1);
+
+            // Both give notice, Beta first: the review list reads them together (one read
+            // of what is left for all), oldest notice first, each with its own figures.
+            let manage = token(&store, "gestion@troc.fr", Scope::Manage).await;
+            let alpha_owner = token(&store, "owner@alpha.fr", Scope::Pay).await;
+            let beta_owner = token(&store, "owner@beta.fr", Scope::Pay).await;
+            pays(&api, &alpha_owner, &beta, "10.00").await;
+            for owner in [&beta_owner, &alpha_owner] {
+                api.post(DEPARTURES, owner, json!({}))
+                    .await
+                    .ok(StatusCode::CREATED);
+            }
+            let list = leaving(&api, &manage).await;
+            assert_eq!(list.len(), 2, "{list:?}");
+            assert_eq!(list[0]["member_id"], beta.id);
+            assert_eq!(list[0]["balance"], "9.50");
+            assert_eq!(list[0]["remaining"]["requests_waiting"], 1);
+            assert_eq!(list[1]["member_id"], alpha.id);
+            assert_eq!(list[1]["balance"], "-10.10");
+            assert_eq!(list[1]["remaining"]["requests_waiting"], 1);
+            assert_eq!(list[1]["remaining"]["settled"], false);
         }
     }
 );

@@ -22,6 +22,8 @@
 //! departure date set by the network's rules, and anything done automatically on the
 //! member's behalf (nothing is paid or transferred for it).
 
+use std::collections::{BTreeSet, HashMap};
+
 use ledger::{AccountStatus, Amount, Operation, Rejection};
 use sqlx::Row;
 
@@ -148,28 +150,40 @@ impl Remaining {
     }
 }
 
-/// What `member_id` (whose account is `balance`) has left to settle, in one read through
-/// the indexes on orders, listings, standing orders and payment requests by member.
-pub async fn remaining(store: &Store, member_id: i64, balance: Amount) -> ConsoleResult<Remaining> {
-    let sql = "SELECT \
-         (SELECT COUNT(*) FROM orders WHERE buyer_member_id = $1 AND status = 'held'), \
-         (SELECT COUNT(*) FROM orders WHERE seller_member_id = $1 AND status = 'held'), \
-         (SELECT COUNT(*) FROM listings WHERE member_id = $1 AND status = 'open'), \
-         (SELECT COUNT(*) FROM standing_orders WHERE status = 'active' \
-            AND (payer_member_id = $1 OR payee_member_id = $1)), \
-         (SELECT COUNT(*) FROM payment_requests WHERE status = 'open' AND expires_at > $2 \
-            AND (seller_member_id = $1 OR buyer_member_id = $1))";
-    let (to_pay, to_deliver, listings, standing, requests): (i64, i64, i64, i64, i64) = dispatch!(store.backend(), pool => {
-        sqlx::query_as(sql).bind(member_id).bind(now_unix()).fetch_one(pool).await?
-    });
-    Ok(Remaining {
+/// The counts of [`Remaining`] for the member `m` of a `FROM members m` read, through the
+/// indexes on orders, listings, standing orders and payment requests by member; `$2` is now
+/// (payment requests past their expiry are left out, swept or not).
+const REMAINING_COUNTS: &str = "\
+     (SELECT COUNT(*) FROM orders WHERE buyer_member_id = m.id AND status = 'held'), \
+     (SELECT COUNT(*) FROM orders WHERE seller_member_id = m.id AND status = 'held'), \
+     (SELECT COUNT(*) FROM listings WHERE member_id = m.id AND status = 'open'), \
+     (SELECT COUNT(*) FROM standing_orders WHERE status = 'active' \
+        AND (payer_member_id = m.id OR payee_member_id = m.id)), \
+     (SELECT COUNT(*) FROM payment_requests WHERE status = 'open' AND expires_at > $2 \
+        AND (seller_member_id = m.id OR buyer_member_id = m.id))";
+
+type Counts = (i64, i64, i64, i64, i64);
+
+fn remaining_from(balance: Amount, counts: Counts) -> Remaining {
+    let (to_pay, to_deliver, listings, standing, requests) = counts;
+    Remaining {
         balance,
         orders_to_pay: to_pay,
         orders_to_deliver: to_deliver,
         open_listings: listings,
         standing_orders: standing,
         requests_waiting: requests,
-    })
+    }
+}
+
+/// What `member_id` (whose account is `balance`) has left to settle, in one read
+/// ([`REMAINING_COUNTS`]).
+pub async fn remaining(store: &Store, member_id: i64, balance: Amount) -> ConsoleResult<Remaining> {
+    let sql = format!("SELECT {REMAINING_COUNTS} FROM members m WHERE m.id = $1");
+    let counts: Option<Counts> = dispatch!(store.backend(), pool => {
+        sqlx::query_as(&sql).bind(member_id).bind(now_unix()).fetch_optional(pool).await?
+    });
+    Ok(remaining_from(balance, counts.unwrap_or_default()))
 }
 
 /// Which notices a read returns.
@@ -321,21 +335,56 @@ pub struct Leaving {
 
 /// The waiting notices of members whose account is not closed yet, oldest first, at most
 /// [`DEPARTURES_LISTED_MAX`], each with what is left (readers: managers and accountants).
+/// Four reads, whatever the number of members leaving: the notices, what each member has
+/// left with its account id ([`REMAINING_COUNTS`]), the members and their accounts.
 pub async fn leaving(store: &Store, actor: &Actor) -> ConsoleResult<Vec<Leaving>> {
     actor.require_reader()?;
     let waiting = select(store, Which::Pending, DEPARTURES_LISTED_MAX).await?;
+    if waiting.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = crate::store::id_list(waiting.iter().map(|d| d.member_id.max(0) as u64));
+    let sql = format!(
+        "SELECT m.id, m.account_id, {REMAINING_COUNTS} FROM members m WHERE {}",
+        crate::store::in_id_list(store.kind(), "m.id", 1)
+    );
+    let rows: Vec<(i64, i64, i64, i64, i64, i64, i64)> = dispatch!(store.backend(), pool => {
+        sqlx::query_as(&sql).bind(&ids).bind(now_unix()).fetch_all(pool).await?
+    });
+    let counts: HashMap<i64, (ledger::AccountId, Counts)> = rows
+        .into_iter()
+        .map(|(id, account, a, b, c, d, e)| {
+            (
+                id,
+                (ledger::AccountId(account.max(0) as u64), (a, b, c, d, e)),
+            )
+        })
+        .collect();
+    let account_ids: BTreeSet<ledger::AccountId> = counts.values().map(|(a, _)| *a).collect();
+    let members = crate::people::members_of_accounts(store, &account_ids).await?;
+    let accounts: HashMap<ledger::AccountId, ledger::Account> = store
+        .accounts_of(&account_ids)
+        .await?
+        .into_iter()
+        .map(|a| (a.id(), a))
+        .collect();
     let mut list = Vec::with_capacity(waiting.len());
     for departure in waiting {
-        let (member, account) = resolve(store, Target::Member(departure.member_id)).await?;
+        let Some((account_id, left)) = counts.get(&departure.member_id) else {
+            continue;
+        };
+        let (Some(member), Some(account)) = (members.get(account_id), accounts.get(account_id))
+        else {
+            continue;
+        };
         if account.status() == AccountStatus::Closed {
             continue;
         }
-        let remaining = remaining(store, member.id, account.balance()).await?;
         list.push(Leaving {
+            remaining: remaining_from(account.balance(), *left),
+            member: member.clone(),
+            account: account.clone(),
             departure,
-            member,
-            account,
-            remaining,
         });
     }
     Ok(list)
