@@ -240,11 +240,13 @@ async fn draw_list(
     let (opened, received): (Vec<_>, Vec<_>) = all
         .iter()
         .partition(|d| d.payer_member_id == reader.member.id);
+    let c = reader.chrome();
+    let can_act = c.is_member();
     let mut response = page(ListTemplate {
-        c: reader.chrome(),
+        c,
         opened: opened.iter().map(|d| DisputeView::of(t, d)).collect(),
         received: received.iter().map(|d| DisputeView::of(t, d)).collect(),
-        can_act: reader.chrome().is_member(),
+        can_act,
         done: outcome.done,
         messages: outcome.messages,
         reply_for: outcome.reply_for,
@@ -329,7 +331,7 @@ catalogue! {
     dispute_reason => "Pourquoi contestez-vous ce paiement ?", "Why do you dispute this payment?";
     dispute_reason_short => "Motif", "Reason";
     dispute_submit => "Contester ce paiement", "Dispute this payment";
-    dispute_age => "Un paiement se conteste dans les jours qui suivent, au plus tard (jours) :", "A payment is disputed within days, at the latest (days):";
+    dispute_age => "Un paiement peut être contesté jusqu'à ce nombre de jours après avoir été fait :", "A payment may be disputed up to this many days after it was made:";
     dispute_reversed => "Ce paiement a été remboursé ou annulé : il n'y a plus rien à contester.", "This payment was refunded or reversed: there is nothing left to dispute.";
     dispute_already_open => "Une contestation est ouverte sur ce paiement :", "A dispute is open on this payment:";
     dispute_see_all => "voir vos contestations", "see your disputes";
