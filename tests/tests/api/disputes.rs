@@ -299,6 +299,13 @@ story!(
             let network = listed(&api, &compta).await;
             assert_eq!(network.len(), 10);
             assert!(network.iter().all(|d| d["status"] != "open"));
+            let all = api.get(DISPUTES, &compta).await.ok(StatusCode::OK);
+            assert_eq!(
+                all["counts"],
+                json!({"open": 0, "withdrawn": 7, "refunded": 1, "reversed": 1, "dismissed": 1})
+            );
+            let own = api.get(DISPUTES, &owner_read).await.ok(StatusCode::OK);
+            assert!(own.get("counts").is_none(), "{own}");
             for (reader, count) in [(&owner_read, 10), (&beta_owner, 10)] {
                 let package = api.get("/api/v1/company/data", reader).await;
                 let records = package
@@ -519,6 +526,16 @@ story!(members_dispute_payments_on_the_web, |db: &tests::TestDb| {
         assert_eq!(crate::web_front::balance(&store, &alpha).await, before);
         let closed = manager.get("/admin/disputes").await;
         closed.assert_contains("paiement annulé par le réseau");
+        // How disputes ended, counted: one dismissed, one reversed, none open.
+        for (status, count) in [
+            ("open", 0),
+            ("withdrawn", 0),
+            ("refunded", 0),
+            ("reversed", 1),
+            ("dismissed", 1),
+        ] {
+            closed.assert_contains(&format!("id=\"disputes-{status}\">{count}<"));
+        }
         owner
             .get(&format!("/payments/{tx2}/dispute"))
             .await

@@ -407,6 +407,27 @@ pub async fn network(store: &Store, actor: &Actor) -> ConsoleResult<(Vec<Dispute
     Ok((open, decided))
 }
 
+/// How many disputes the network has in each status, in [`DisputeStatus::ALL`]'s order
+/// (readers: managers and accountants): how disputes end, for the console's page. One read
+/// through `disputes_status`.
+pub async fn counts(store: &Store, actor: &Actor) -> ConsoleResult<Vec<(DisputeStatus, i64)>> {
+    actor.require_reader()?;
+    let rows: Vec<(String, i64)> = dispatch!(store.backend(), pool => {
+        sqlx::query_as("SELECT status, COUNT(*) FROM disputes GROUP BY status")
+            .fetch_all(pool).await?
+    });
+    Ok(DisputeStatus::ALL
+        .into_iter()
+        .map(|status| {
+            let count = rows
+                .iter()
+                .find(|(text, _)| text == status.as_str())
+                .map_or(0, |(_, count)| *count);
+            (status, count)
+        })
+        .collect())
+}
+
 /// Most disputes closed lately that a member's dashboard recalls.
 pub const DISPUTES_RECALLED_MAX: i64 = 10;
 

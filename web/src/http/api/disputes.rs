@@ -14,7 +14,7 @@ use super::auth::ApiAuth;
 use super::error::{ApiError, ApiResult, Problem};
 use super::idempotency::{self, WriteRequest, Written};
 use super::types::{self, money, unix_time};
-use crate::console::disputes::{self, Decision, Dispute, DISPUTES_OF_MEMBER_MAX};
+use crate::console::disputes::{self, Decision, Dispute, DisputeStatus, DISPUTES_OF_MEMBER_MAX};
 use crate::console::{ConsoleError, Field};
 use crate::http::AppState;
 
@@ -78,6 +78,37 @@ pub struct DisputeList {
     /// network's staff: the open disputes oldest first, then the last 200 closed ones
     /// newest first.
     pub items: Vec<DisputeItem>,
+    /// The network's staff only: how many disputes the network has in each status, all
+    /// time (how disputes end). Absent for a member's users.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counts: Option<DisputeCounts>,
+}
+
+/// How many disputes the network has in each status.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct DisputeCounts {
+    pub open: i64,
+    pub withdrawn: i64,
+    pub refunded: i64,
+    pub reversed: i64,
+    pub dismissed: i64,
+}
+
+impl DisputeCounts {
+    fn of(counts: &[(DisputeStatus, i64)]) -> DisputeCounts {
+        let mut all = DisputeCounts::default();
+        for (status, count) in counts {
+            let slot = match status {
+                DisputeStatus::Open => &mut all.open,
+                DisputeStatus::Withdrawn => &mut all.withdrawn,
+                DisputeStatus::Refunded => &mut all.refunded,
+                DisputeStatus::Reversed => &mut all.reversed,
+                DisputeStatus::Dismissed => &mut all.dismissed,
+            };
+            *slot = *count;
+        }
+        all
+    }
 }
 
 /// The caller's company's disputes, or the network's for its staff (any scope).
@@ -88,19 +119,25 @@ pub struct DisputeList {
     ),
     security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<Json<DisputeList>> {
-    let items = if auth.is_network() {
+    if auth.is_network() {
         let actor = auth.console_actor()?;
         let (open, decided) = disputes::network(&state.store, &actor).await?;
-        open.iter().chain(decided.iter()).map(item).collect()
-    } else {
-        let member = auth.member()?;
-        disputes::of_member(&state.store, member.id, DISPUTES_OF_MEMBER_MAX)
-            .await?
-            .iter()
-            .map(item)
-            .collect()
-    };
-    Ok(Json(DisputeList { items }))
+        let counts = disputes::counts(&state.store, &actor).await?;
+        return Ok(Json(DisputeList {
+            items: open.iter().chain(decided.iter()).map(item).collect(),
+            counts: Some(DisputeCounts::of(&counts)),
+        }));
+    }
+    let member = auth.member()?;
+    let items = disputes::of_member(&state.store, member.id, DISPUTES_OF_MEMBER_MAX)
+        .await?
+        .iter()
+        .map(item)
+        .collect();
+    Ok(Json(DisputeList {
+        items,
+        counts: None,
+    }))
 }
 
 /// One dispute: for the users of either company (any scope) and the network's staff;

@@ -27,6 +27,8 @@ struct DisputesTemplate {
     c: Chrome,
     open: Vec<DisputeView>,
     decided: Vec<DisputeView>,
+    /// How many disputes the network has in each status (its id, its words, the count).
+    counts: Vec<(&'static str, &'static str, i64)>,
     can_act: bool,
     messages: Vec<String>,
     /// The note typed for the dispute it was refused on, kept.
@@ -46,6 +48,12 @@ async fn draw(
     let (open, decided) = disputes::network(&state.store, &actor)
         .await
         .map_err(page_error)?;
+    let counts = disputes::counts(&state.store, &actor)
+        .await
+        .map_err(page_error)?
+        .into_iter()
+        .map(|(status, count)| (status.as_str(), t.dispute_status(status), count))
+        .collect();
     let (messages, note_for, typed_note) = match failure {
         Some((error, id, typed)) => (form_messages(t, error)?, id, typed),
         None => (Vec::new(), 0, String::new()),
@@ -55,6 +63,7 @@ async fn draw(
         c: auth.chrome(),
         open: open.iter().map(|d| DisputeView::of(t, d)).collect(),
         decided: decided.iter().map(|d| DisputeView::of(t, d)).collect(),
+        counts,
         can_act: actor.require_manager().is_ok(),
         messages,
         note_for,
