@@ -196,12 +196,12 @@ pub async fn by_id(store: &Store, id: i64) -> ConsoleResult<Dispute> {
         .ok_or(ConsoleError::NotFound)
 }
 
-/// The disputes of transaction `tx`, oldest first, at most [`DISPUTES_PER_WINDOW_MAX`]
+/// The disputes of transaction `tx`, oldest first, at most [`DISPUTES_OF_MEMBER_MAX`]
 /// (the console's transaction page; network staff only).
 pub async fn of_transaction(store: &Store, actor: &Actor, tx: TxId) -> ConsoleResult<Vec<Dispute>> {
     actor.require_reader()?;
     let tx_id = i64::try_from(tx.0).unwrap_or(i64::MAX);
-    select(store, Which::Transaction(tx_id), DISPUTES_PER_WINDOW_MAX).await
+    select(store, Which::Transaction(tx_id), DISPUTES_OF_MEMBER_MAX).await
 }
 
 /// A payment `member` paid to another member, as the dispute form shows it.
