@@ -450,8 +450,9 @@ pub struct Waiting {
     /// Open disputes about payments it received, waiting for its answer or refund
     /// (`console::disputes`).
     pub disputes: i64,
-    /// Its disputes, either side, closed in the last [`DISPUTES_RECALLED_SECS`] seconds:
-    /// the dashboard then reads them (`console::disputes::closed_since`).
+    /// Its disputes, either side, closed by someone else in the last
+    /// [`DISPUTES_RECALLED_SECS`] seconds (`console::disputes::recalled_where`): the
+    /// dashboard then reads them (`console::disputes::closed_since`).
     pub disputes_closed: i64,
 }
 
@@ -467,14 +468,14 @@ pub async fn waiting(store: &Store, member_id: i64) -> StoreResult<Waiting> {
     let cutoff = now_unix() - crate::approvals::APPROVAL_WAIT_SECS_MAX;
     let recalled = now_unix() - DISPUTES_RECALLED_SECS;
     let (deliveries, approvals, departures, disputes, disputes_closed): (i64, i64, i64, i64, i64) = dispatch!(store.backend(), pool => {
-        sqlx::query_as(
+        sqlx::query_as(concat!(
                 "SELECT (SELECT COUNT(*) FROM orders WHERE seller_member_id = $1 \
                  AND status = 'held'), (SELECT COUNT(*) FROM payment_approvals \
                  WHERE member_id = $1 AND status = 'pending' AND created_at > $2), \
                  (SELECT COUNT(*) FROM departures WHERE member_id = $1 AND status = 'pending'), \
                  (SELECT COUNT(*) FROM disputes WHERE payee_member_id = $1 AND status = 'open'), \
-                 (SELECT COUNT(*) FROM disputes WHERE (payer_member_id = $1 \
-                 OR payee_member_id = $1) AND status <> 'open' AND decided_at > $3)")
+                 (SELECT COUNT(*) FROM disputes WHERE ",
+                crate::console::disputes::recalled_where!(), ")"))
             .bind(member_id).bind(cutoff).bind(recalled).fetch_one(pool).await?
     });
     Ok(Waiting {

@@ -157,6 +157,8 @@ enum Which {
     Id(i64),
     /// The disputes of one payment, oldest first.
     Transaction(i64),
+    /// The open dispute of one payment.
+    OpenOn(i64),
     /// The member's, as payer or payee, newest first.
     Member(i64),
     /// Every open one, oldest first.
@@ -170,6 +172,7 @@ async fn select(store: &Store, which: Which, limit: i64) -> ConsoleResult<Vec<Di
     let (where_sql, id, order) = match which {
         Which::Id(id) => ("d.id = $1", id, "d.id"),
         Which::Transaction(id) => ("d.transaction_id = $1", id, "d.id"),
+        Which::OpenOn(id) => ("d.transaction_id = $1 AND d.status = 'open'", id, "d.id"),
         Which::Member(id) => (
             "(d.payer_member_id = $1 OR d.payee_member_id = $1)",
             id,
@@ -258,14 +261,7 @@ fn too_old(paid_at: i64, now: i64) -> bool {
 }
 
 async fn open_on(store: &Store, tx_id: i64) -> ConsoleResult<Option<Dispute>> {
-    let id: Option<i64> = dispatch!(store.backend(), pool => {
-        sqlx::query_scalar("SELECT id FROM disputes WHERE transaction_id = $1 AND status = 'open'")
-            .bind(tx_id).fetch_optional(pool).await?
-    });
-    match id {
-        Some(id) => Ok(Some(by_id(store, id).await?)),
-        None => Ok(None),
-    }
+    Ok(select(store, Which::OpenOn(tx_id), 1).await?.pop())
 }
 
 /// `member`'s user (its owner or staff: the caller checked) opens a dispute on a payment
@@ -431,6 +427,19 @@ pub async fn counts(store: &Store, actor: &Actor) -> ConsoleResult<Vec<(DisputeS
 /// Most disputes closed lately that a member's dashboard recalls.
 pub const DISPUTES_RECALLED_MAX: i64 = 10;
 
+/// Which disputes a member's dashboard recalls, as SQL over `disputes` (`$1` the member,
+/// `$3` the earliest closing time): closed after `$3`, and not by the member itself (the
+/// payer withdraws, the payee refunds). `trade::waiting` counts them with the same words.
+macro_rules! recalled_where {
+    () => {
+        "(payer_member_id = $1 OR payee_member_id = $1) AND status <> 'open' \
+         AND decided_at > $3 \
+         AND NOT (status = 'withdrawn' AND payer_member_id = $1) \
+         AND NOT (status = 'refunded' AND payee_member_id = $1)"
+    };
+}
+pub(crate) use recalled_where;
+
 /// The member's disputes closed after `since` (Unix seconds) by someone else, newest first,
 /// at most [`DISPUTES_RECALLED_MAX`], for its dashboard: the manager's decisions for both
 /// companies, the payee's refund for the payer, the payer's withdrawal for the payee.
@@ -440,22 +449,27 @@ pub async fn closed_since(
     since: i64,
 ) -> ConsoleResult<Vec<Dispute>> {
     let sql = format!(
-        "{SELECT} WHERE (d.payer_member_id = $1 OR d.payee_member_id = $1) \
-         AND d.status <> 'open' AND d.decided_at > $2 ORDER BY d.id DESC LIMIT $3"
+        "{SELECT} WHERE d.id IN (SELECT id FROM disputes WHERE {}) ORDER BY d.id DESC LIMIT $2",
+        recalled_where!()
     );
     let rows = dispatch!(store.backend(), pool => {
-        let rows = sqlx::query(&sql).bind(member_id).bind(since)
-            .bind(DISPUTES_RECALLED_MAX).fetch_all(pool).await?;
+        let rows = sqlx::query(&sql).bind(member_id).bind(DISPUTES_RECALLED_MAX)
+            .bind(since).fetch_all(pool).await?;
         rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?
     });
-    Ok(rows
-        .into_iter()
-        .filter(|d| match d.status {
-            DisputeStatus::Withdrawn => d.payer_member_id != member_id,
-            DisputeStatus::Refunded => d.payee_member_id != member_id,
-            _ => true,
-        })
-        .collect())
+    Ok(rows)
+}
+
+/// How many disputes are open that `member_id` opened, and that are about payments it
+/// received (the console's member page), in one read through `disputes_status`.
+pub async fn open_counts_of(store: &Store, member_id: i64) -> ConsoleResult<(i64, i64)> {
+    let counts: (i64, i64) = dispatch!(store.backend(), pool => {
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM disputes WHERE status = 'open' AND payer_member_id = $1), \
+             (SELECT COUNT(*) FROM disputes WHERE status = 'open' AND payee_member_id = $1)")
+            .bind(member_id).fetch_one(pool).await?
+    });
+    Ok(counts)
 }
 
 /// How many disputes are open in the network (the console's landing page; a member's

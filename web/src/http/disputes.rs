@@ -397,7 +397,7 @@ impl Tr {
     }
 
     /// The console's member page: its open disputes, as payer and as payee.
-    pub fn con_member_disputes(&self, opened: &usize, received: &usize) -> String {
+    pub fn con_member_disputes(&self, opened: &i64, received: &i64) -> String {
         use super::i18n::Lang;
         match self.lang {
             Lang::Fr => {

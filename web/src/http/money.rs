@@ -102,6 +102,7 @@ pub struct LineView {
 
 fn line_view(t: Tr, me: AccountId, line: &Line, names: &HashMap<AccountId, String>) -> LineView {
     let tx = &line.transaction;
+    let legs = crate::trade::principal_legs(tx);
     LineView {
         id: tx.id().to_string(),
         date: tx.time().format("%d/%m/%Y %H:%M").to_string(),
@@ -118,8 +119,8 @@ fn line_view(t: Tr, me: AccountId, line: &Line, names: &HashMap<AccountId, Strin
         reversed: false,
         invoice: None,
         author: None,
-        received: crate::trade::principal_legs(tx).is_some_and(|(_, payee)| payee.account == me),
-        paid: crate::trade::principal_legs(tx).is_some_and(|(payer, _)| payer.account == me),
+        received: legs.is_some_and(|(_, payee)| payee.account == me),
+        paid: legs.is_some_and(|(payer, _)| payer.account == me),
     }
 }
 

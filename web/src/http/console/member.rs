@@ -245,7 +245,7 @@ struct MemberTemplate {
     /// The member's notice of departure waiting, if any.
     departure: Option<DepartureView>,
     /// Its open disputes: those it opened as payer, and those of payments it received.
-    disputes_open: (usize, usize),
+    disputes_open: (i64, i64),
     values: Values,
     section: &'static str,
     messages: Vec<String>,
@@ -361,20 +361,9 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
         }
         None => None,
     };
-    let disputes = crate::console::disputes::of_member(
-        store,
-        id,
-        crate::console::disputes::DISPUTES_OF_MEMBER_MAX,
-    )
-    .await
-    .map_err(page_error)?;
-    let open = disputes
-        .iter()
-        .filter(|d| d.status == crate::console::disputes::DisputeStatus::Open);
-    let disputes_open = (
-        open.clone().filter(|d| d.payer_member_id == id).count(),
-        open.filter(|d| d.payee_member_id == id).count(),
-    );
+    let disputes_open = crate::console::disputes::open_counts_of(store, id)
+        .await
+        .map_err(page_error)?;
     let history = limit_history(store, &actor, id)
         .await
         .map_err(page_error)?
