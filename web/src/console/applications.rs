@@ -157,14 +157,11 @@ pub async fn apply(store: &Store, form: &ApplicationForm) -> ConsoleResult<i64> 
             .bind(&form.message).bind(now_unix())
             .fetch_one(pool).await
     });
-    match inserted {
-        Ok(id) => Ok(id),
-        // Two submissions of one company at once: the pending-SIREN index keeps one.
-        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-            Err(ConsoleError::invalid(Field::Siren, Problem::SirenPending))
-        }
-        Err(error) => Err(error.into()),
-    }
+    // Two submissions of one company at once: the pending-SIREN index keeps one.
+    super::inserted_or(
+        inserted,
+        ConsoleError::invalid(Field::Siren, Problem::SirenPending),
+    )
 }
 
 async fn pending_siren(store: &Store, siren: &str) -> ConsoleResult<bool> {

@@ -265,14 +265,9 @@ pub async fn ask(
             .bind(member.id).bind(&user.email).bind(&message).bind(now)
             .fetch_one(pool).await
     });
-    match inserted {
-        Ok(id) => by_id(store, id).await,
-        // Two notices at once: the one-pending index keeps one.
-        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-            Err(ConsoleError::Conflict(Conflict::DeparturePending))
-        }
-        Err(error) => Err(error.into()),
-    }
+    // Two notices at once: the one-pending index keeps one.
+    let id = super::inserted_or(inserted, ConsoleError::Conflict(Conflict::DeparturePending))?;
+    by_id(store, id).await
 }
 
 /// The owner withdraws its waiting notice: the company stays. Another member's notice is

@@ -320,14 +320,9 @@ pub async fn open(
             .bind(payment.amount.minor()).bind(&user.email).bind(&reason).bind(now)
             .fetch_one(pool).await
     });
-    match inserted {
-        Ok(id) => by_id(store, id).await,
-        // Two disputes at once: the one-open index keeps one.
-        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-            Err(ConsoleError::Conflict(Conflict::DisputeOpen))
-        }
-        Err(error) => Err(error.into()),
-    }
+    // Two disputes at once: the one-open index keeps one.
+    let id = super::inserted_or(inserted, ConsoleError::Conflict(Conflict::DisputeOpen))?;
+    by_id(store, id).await
 }
 
 /// The payer withdraws its open dispute. Another member's dispute is `NotFound` (the payee

@@ -294,14 +294,12 @@ pub async fn ask(
             .bind(max_balance_before).bind(max_balance_asked)
             .fetch_one(pool).await
     });
-    match inserted {
-        Ok(id) => by_id(store, id).await,
-        // Two requests at once: the one-pending index keeps one.
-        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-            Err(ConsoleError::Conflict(Conflict::LimitRequestPending))
-        }
-        Err(error) => Err(error.into()),
-    }
+    // Two requests at once: the one-pending index keeps one.
+    let id = super::inserted_or(
+        inserted,
+        ConsoleError::Conflict(Conflict::LimitRequestPending),
+    )?;
+    by_id(store, id).await
 }
 
 /// The owner withdraws its waiting request. Another member's request is `NotFound`.

@@ -514,6 +514,19 @@ pub(crate) fn require_owner(
     }
 }
 
+/// The id an `INSERT ... RETURNING id` gave, or `refusal` when a unique index refused the
+/// row (two requests at once: the index keeps one); any other failure is the store's.
+pub(crate) fn inserted_or(
+    inserted: Result<i64, sqlx::Error>,
+    refusal: ConsoleError,
+) -> ConsoleResult<i64> {
+    match inserted {
+        Ok(id) => Ok(id),
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Err(refusal),
+        Err(error) => Err(error.into()),
+    }
+}
+
 /// Collects field issues while a form is checked.
 #[derive(Debug, Default)]
 pub(crate) struct Issues(Vec<FieldIssue>);
