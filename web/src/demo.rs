@@ -413,6 +413,7 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
                 entry.transaction.memo(),
                 entry.transaction.reference()
             ),
+            supply: Some(crate::invoices::Supply::Services),
             vat_bp: 2_000,
         };
         crate::invoices::issue(store, &owner, &seller, &new, Utc::now().date_naive())

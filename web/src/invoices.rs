@@ -18,9 +18,13 @@
 //!   (« avoir ») that cancels the invoice: the same figures, its own series (`AV-2026-00001`),
 //!   naming the invoice and the refund ([`credit`]). At most one per invoice.
 //!
+//! - Each one is also a structured e-invoice (CII, Factur-X profile EN 16931:
+//!   [`crate::einvoice`]), for the platforms of the French e-invoicing reform; the seller
+//!   says what it sold (goods, services or both: [`Supply`]) for its billing frame.
+//!
 //! Not here: the buyer's own purchase record (its accountant books the seller's invoice),
 //! invoices for anything the ledger did not settle, several lines per invoice, euro parts,
-//! partial credit notes, and Factur-X or other structured e-invoices.
+//! partial credit notes, and the PDF half of a Factur-X file.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use ledger::{Amount, TxId};
@@ -103,6 +107,31 @@ impl Kind {
     }
 }
 
+/// What an invoice sold: the French e-invoicing rules' billing frame (BT-23) follows from
+/// it. Invoices issued before sellers said it (migration 0031) have none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Supply {
+    Goods,
+    Services,
+    Mixed,
+}
+
+impl Supply {
+    pub const ALL: [Supply; 3] = [Supply::Goods, Supply::Services, Supply::Mixed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Supply::Goods => "goods",
+            Supply::Services => "services",
+            Supply::Mixed => "mixed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Supply> {
+        Supply::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
 /// One party as the invoice names it, copied when it was issued.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Party {
@@ -142,6 +171,8 @@ pub struct Invoice {
     /// When that transaction was made (Unix seconds): the date of the settlement.
     pub paid_at: i64,
     pub description: String,
+    /// Goods, services or both; `None` for invoices issued before sellers said it.
+    pub supply: Option<Supply>,
     pub vat_bp: i64,
     /// Tax included: what the seller received.
     pub total: Amount,
@@ -156,6 +187,8 @@ pub struct Invoice {
 pub struct NewInvoice {
     pub tx: TxId,
     pub description: String,
+    /// What was sold (the web form asks for it; the API takes it when given).
+    pub supply: Option<Supply>,
     pub vat_bp: i64,
 }
 
@@ -180,7 +213,7 @@ pub fn split(total: Amount, vat_bp: i64) -> (Amount, Amount) {
 const COLUMNS: &str =
     "id, kind, credits, number, year, seq, seller_member_id, seller_name, seller_siren, \
     seller_address, buyer_member_id, buyer_name, buyer_siren, buyer_address, tx_id, issued_on, \
-    paid_at, description, vat_bp, total, net, vat, created_by, created_at";
+    paid_at, description, vat_bp, total, net, vat, created_by, created_at, supply";
 
 fn from_row<R>(row: &R) -> Result<Invoice, sqlx::Error>
 where
@@ -189,6 +222,7 @@ where
     for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
 {
     let corrupt = |what: &str, text: &str| sqlx::Error::ColumnDecode {
         index: what.into(),
@@ -197,6 +231,11 @@ where
     let kind: String = row.try_get(1)?;
     let issued_on: String = row.try_get(15)?;
     let year: i64 = row.try_get(4)?;
+    let supply: Option<String> = row.try_get(24)?;
+    let supply = match supply {
+        Some(text) => Some(Supply::parse(&text).ok_or_else(|| corrupt("supply", &text))?),
+        None => None,
+    };
     Ok(Invoice {
         id: row.try_get(0)?,
         kind: Kind::parse(&kind).ok_or_else(|| corrupt("kind", &kind))?,
@@ -221,6 +260,7 @@ where
             .map_err(|_| corrupt("date", &issued_on))?,
         paid_at: row.try_get(16)?,
         description: row.try_get(17)?,
+        supply,
         vat_bp: row.try_get(18)?,
         total: Amount::from_minor(row.try_get(19)?),
         net: Amount::from_minor(row.try_get(20)?),
@@ -344,6 +384,21 @@ async fn rows_before(
     Ok(rows)
 }
 
+/// The structured e-invoice of `invoice` (CII, Factur-X EN 16931: [`crate::einvoice`]):
+/// two reads, the network's name and, for a credit note, the invoice it cancels.
+pub async fn einvoice(store: &Store, invoice: &Invoice) -> ConsoleResult<String> {
+    let network = store.network_name().await?.unwrap_or_default();
+    let cancelled = match invoice.credits {
+        Some(id) => Some(get(store, id).await?),
+        None => None,
+    };
+    let context = crate::einvoice::Context {
+        network: &network,
+        cancels: cancelled.as_ref().map(|i| (i.number.as_str(), i.issued_on)),
+    };
+    Ok(crate::einvoice::cii(invoice, &context))
+}
+
 /// A payment the member received, as an invoice would show it.
 #[derive(Debug, Clone)]
 pub struct Invoiceable {
@@ -427,6 +482,7 @@ pub async fn issue(
         tx_id: i64::try_from(new.tx.0).map_err(|_| ConsoleError::NotFound)?,
         paid_at: found.payment.transaction.time(),
         description,
+        supply: new.supply,
         vat_bp: new.vat_bp,
         total,
         net,
@@ -488,6 +544,7 @@ pub async fn credit(
         tx_id: i64::try_from(refund.0).map_err(|_| ConsoleError::NotFound)?,
         paid_at: refunded_at,
         description: invoice.description.clone(),
+        supply: invoice.supply,
         vat_bp: invoice.vat_bp,
         total: invoice.total,
         net: invoice.net,
@@ -512,6 +569,7 @@ struct Draft {
     tx_id: i64,
     paid_at: DateTime<Utc>,
     description: String,
+    supply: Option<Supply>,
     vat_bp: i64,
     total: Amount,
     net: Amount,
@@ -554,9 +612,9 @@ async fn insert_numbered(store: &Store, draft: &Draft, today: NaiveDate) -> Cons
                 "INSERT INTO invoices (seller_member_id, buyer_member_id, kind, credits, tx_id, \
                  year, seq, number, issued_on, paid_at, description, vat_bp, total, net, vat, \
                  seller_name, seller_siren, seller_address, buyer_name, buyer_siren, \
-                 buyer_address, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, \
-                 $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) \
-                 RETURNING id")
+                 buyer_address, created_by, created_at, supply) VALUES ($1, $2, $3, $4, $5, $6, \
+                 $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
+                 $23, $24) RETURNING id")
                 .bind(seller).bind(draft.buyer.member_id).bind(kind.as_str()).bind(draft.credits)
                 .bind(draft.tx_id).bind(i64::from(year)).bind(seq)
                 .bind(number(kind, year, seq)).bind(&issued_on).bind(draft.paid_at.timestamp())
@@ -564,7 +622,7 @@ async fn insert_numbered(store: &Store, draft: &Draft, today: NaiveDate) -> Cons
                 .bind(draft.net.minor()).bind(draft.vat.minor()).bind(&draft.seller.name)
                 .bind(&draft.seller.siren).bind(&draft.seller.address).bind(&draft.buyer.name)
                 .bind(&draft.buyer.siren).bind(&draft.buyer.address).bind(&draft.created_by)
-                .bind(now_unix())
+                .bind(now_unix()).bind(draft.supply.map(Supply::as_str))
                 .fetch_one(&mut *tx).await?;
             tx.commit().await?;
             Ok(Some(id))

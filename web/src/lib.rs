@@ -7,6 +7,7 @@ pub mod audit;
 pub mod config;
 pub mod console;
 pub mod demo;
+pub mod einvoice;
 pub mod export;
 pub mod http;
 pub mod invoices;

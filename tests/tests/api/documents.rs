@@ -121,6 +121,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/invoices"),
     ("post", "/api/v1/invoices"),
     ("get", "/api/v1/invoices/{id}"),
+    ("get", "/api/v1/invoices/{id}/cii"),
     ("post", "/api/v1/invoices/{id}/credit-note"),
     ("get", "/api/v1/standing-orders"),
     ("post", "/api/v1/standing-orders"),

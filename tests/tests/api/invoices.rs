@@ -383,6 +383,7 @@ story!(invoices_over_the_api, |db: &tests::TestDb| {
         let new = |tx: i64, vat_bp: i64| NewInvoice {
             tx: ledger::TxId(tx as u64),
             description: "Pièces".into(),
+            supply: None,
             vat_bp,
         };
         // The highest rate too (100 %: half and half).
@@ -441,6 +442,7 @@ story!(invoices_at_once_take_each_a_number, |db: &tests::TestDb| {
                 let new = NewInvoice {
                     tx: ledger::TxId(tx as u64),
                     description: "Pièce".into(),
+                    supply: Some(invoices::Supply::Goods),
                     vat_bp: 2_000,
                 };
                 invoices::issue(&store, &owner, &beta, &new, today).await
@@ -506,43 +508,73 @@ story!(invoices_on_the_web, |db: &tests::TestDb| {
             buyer
                 .post(
                     "/invoices",
-                    &[("tx", &tx_text), ("description", "x"), ("vat", "20")]
+                    &[
+                        ("tx", &tx_text),
+                        ("description", "x"),
+                        ("vat", "20"),
+                        ("supply", "services")
+                    ]
                 )
                 .await
                 .status,
             StatusCode::NOT_FOUND
         );
 
-        // Refusals are worded, keep what was typed and change nothing.
+        // Refusals are worded, keep what was typed and change nothing; what was sold must
+        // be said.
         let long = "d".repeat(DESCRIPTION_LEN_MAX + 1);
-        for (description, vat, message) in [
-            ("", "20", "Description : "),
-            (long.as_str(), "20", "Description : "),
+        for (description, vat, supply, message) in [
+            ("", "20", "services", "Description : "),
+            (long.as_str(), "20", "goods", "Description : "),
+            (
+                "<Maintenance>",
+                "20",
+                "",
+                "Nature de la vente : choisissez biens, services ou les deux.",
+            ),
+            (
+                "<Maintenance>",
+                "20",
+                "software",
+                "Nature de la vente : choisissez biens, services ou les deux.",
+            ),
             (
                 "<Maintenance>",
                 "abc",
+                "mixed",
                 "Taux de TVA : un pourcentage de 0 à 100",
             ),
             (
                 "<Maintenance>",
                 "100,01",
+                "services",
                 "Taux de TVA : un pourcentage de 0 à 100",
             ),
             (
                 "<Maintenance>",
                 "-1",
+                "services",
                 "Taux de TVA : un pourcentage de 0 à 100",
             ),
         ] {
             let page = seller
                 .post(
                     "/invoices",
-                    &[("tx", &tx_text), ("description", description), ("vat", vat)],
+                    &[
+                        ("tx", &tx_text),
+                        ("description", description),
+                        ("vat", vat),
+                        ("supply", supply),
+                    ],
                 )
                 .await;
             assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{vat}");
             page.assert_contains(message);
             page.assert_contains(&format!("value=\"{vat}\""));
+            if supply == "goods" {
+                // The choice is kept.
+                page.assert_contains("value=\"goods\" checked");
+            }
         }
         assert_eq!(invoice_rows(&store).await, 0);
 
@@ -554,6 +586,7 @@ story!(invoices_on_the_web, |db: &tests::TestDb| {
                     ("tx", &tx_text),
                     ("description", "<Maintenance> & pièces"),
                     ("vat", "20"),
+                    ("supply", "services"),
                 ],
             )
             .await;
@@ -569,6 +602,13 @@ story!(invoices_on_the_web, |db: &tests::TestDb| {
         page.assert_contains("20,00 %");
         page.assert_contains(&format!("transaction n° {tx}"));
         page.assert_contains("acquittée par compensation");
+        page.assert_contains("id=\"inv-supply\">Prestation de services<");
+        page.assert_contains("escompte pour paiement anticipé.");
+        page.assert_contains(&format!(
+            "id=\"inv-seller-vat\">{}<",
+            web::einvoice::vat_number(&beta.siren).unwrap()
+        ));
+        page.assert_contains(&format!("href=\"{at}/cii.xml\""));
         // The form for the same payment now leads to its invoice; the history names it.
         let page = seller.get(&new).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER);
@@ -579,7 +619,12 @@ story!(invoices_on_the_web, |db: &tests::TestDb| {
         let page = seller
             .post(
                 "/invoices",
-                &[("tx", &tx_text), ("description", "Encore"), ("vat", "20")],
+                &[
+                    ("tx", &tx_text),
+                    ("description", "Encore"),
+                    ("vat", "20"),
+                    ("supply", "services"),
+                ],
             )
             .await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -6,6 +6,7 @@ mod departures;
 mod directory;
 mod disputes;
 mod documents;
+mod einvoices;
 mod invoices;
 mod limit_requests;
 mod manage;

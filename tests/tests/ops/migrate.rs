@@ -329,6 +329,7 @@ async fn seed(url: &str) -> Store {
         &web::invoices::NewInvoice {
             tx: ledger::TxId(paid as u64),
             description: "Loyer du bureau".into(),
+            supply: Some(web::invoices::Supply::Services),
             vat_bp: 2_000,
         },
         today,

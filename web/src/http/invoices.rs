@@ -3,10 +3,13 @@
 //! seller's owner or staff invoices a payment received (linked from the history's lines);
 //! `/invoices/{id}`: the invoice, printable, for both companies' users and the network's
 //! staff; once its payment is refunded, the seller's owner or staff issue its credit note
-//! there (`POST /invoices/{id}/credit-note`). Anyone else, and any unknown id, gets 404.
+//! there (`POST /invoices/{id}/credit-note`); `/invoices/{id}/cii.xml`: the same as a
+//! structured e-invoice (`crate::einvoice`), for the same users. Anyone else, and any
+//! unknown id, gets 404.
 
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -22,7 +25,8 @@ use super::templates::{page, Chrome};
 use super::AppState;
 use crate::console::ConsoleError;
 use crate::invoices::{
-    self, Invoice, Invoiceable, Kind, NewInvoice, Side, DESCRIPTION_LEN_MAX, INVOICES_PAGE_DEFAULT,
+    self, Invoice, Invoiceable, Kind, NewInvoice, Side, Supply, DESCRIPTION_LEN_MAX,
+    INVOICES_PAGE_DEFAULT,
 };
 use crate::people::Role;
 
@@ -31,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/invoices", get(list_page).post(issue))
         .route("/invoices/new", get(new_page))
         .route("/invoices/{id}", get(invoice_page))
+        .route("/invoices/{id}/cii.xml", get(einvoice_download))
         .route("/invoices/{id}/credit-note", post(credit))
 }
 
@@ -38,6 +43,34 @@ fn date_of(seconds: i64) -> String {
     chrono::DateTime::from_timestamp(seconds, 0)
         .map(|t| t.format("%d/%m/%Y").to_string())
         .unwrap_or_default()
+}
+
+/// What the seller said it sold, in words; `None` for invoices issued before it was asked.
+fn supply_text(t: Tr, supply: Option<Supply>) -> Option<&'static str> {
+    supply.map(|s| match s {
+        Supply::Goods => t.inv_supply_goods(),
+        Supply::Services => t.inv_supply_services(),
+        Supply::Mixed => t.inv_supply_mixed(),
+    })
+}
+
+/// An e-invoice as a download (`crate::einvoice`): for the page's link and for the API.
+pub(crate) fn xml_download(invoice: &Invoice, body: String) -> Response {
+    (
+        [
+            (CONTENT_TYPE, "application/xml; charset=utf-8".to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"{}\"",
+                    crate::einvoice::file_name(invoice)
+                ),
+            ),
+            (CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 fn rate_text(t: Tr, vat_bp: i64) -> String {
@@ -147,6 +180,8 @@ struct NewTemplate {
     messages: Vec<String>,
     description: String,
     vat: String,
+    /// The choice kept when the form comes back: `goods`, `services`, `mixed` or empty.
+    supply: String,
     description_len_max: usize,
 }
 
@@ -158,6 +193,8 @@ struct InvoiceForm {
     description: String,
     #[serde(default)]
     vat: String,
+    #[serde(default)]
+    supply: String,
 }
 
 async fn draw_new(
@@ -181,6 +218,7 @@ async fn draw_new(
         messages,
         description: form.description,
         vat: form.vat,
+        supply: form.supply,
         description_len_max: DESCRIPTION_LEN_MAX,
     })?;
     *response.status_mut() = status;
@@ -224,6 +262,7 @@ async fn new_page(
             tx: String::new(),
             description: listing.title,
             vat: Amount::from_minor(listing.vat_bp).to_plain(),
+            supply: String::new(),
         },
         None => InvoiceForm {
             tx: String::new(),
@@ -233,6 +272,7 @@ async fn new_page(
                 .collect::<Vec<_>>()
                 .join(" — "),
             vat: "20".into(),
+            supply: String::new(),
         },
     };
     draw_new(&auth, &found, StatusCode::OK, Vec::new(), form).await
@@ -255,13 +295,16 @@ async fn issue(
 ) -> AppResult<Response> {
     let tx = tx_of(&form.tx)?;
     let t = auth.tr();
-    // The rate is typed in percent here: its own message rather than the API's bounds.
-    let messages = match vat_bp(&form.vat) {
-        None => vec![t.inv_rate_invalid().to_owned()],
-        Some(vat_bp) => {
+    // The rate is typed in percent here: its own message rather than the API's bounds. What
+    // was sold is asked here (the API takes it when given).
+    let messages = match (vat_bp(&form.vat), Supply::parse(&form.supply)) {
+        (None, _) => vec![t.inv_rate_invalid().to_owned()],
+        (Some(_), None) => vec![t.inv_supply_required().to_owned()],
+        (Some(vat_bp), Some(supply)) => {
             let new = NewInvoice {
                 tx,
                 description: form.description.clone(),
+                supply: Some(supply),
                 vat_bp,
             };
             let today = chrono::Utc::now().date_naive();
@@ -293,6 +336,9 @@ struct InvoiceTemplate {
     net: String,
     vat: String,
     total: String,
+    supply: Option<&'static str>,
+    /// The seller's French VAT number, from its SIREN (`crate::einvoice::vat_number`).
+    seller_vat: Option<String>,
     network: String,
     /// The reversal that refunded the payment after the invoice was issued.
     refunded_by: Option<u64>,
@@ -342,6 +388,8 @@ async fn draw_invoice(
         net: t.lang.amount(invoice.net),
         vat: t.lang.amount(invoice.vat),
         total: t.lang.amount(invoice.total),
+        supply: supply_text(t, invoice.supply),
+        seller_vat: crate::einvoice::vat_number(&invoice.seller.siren),
         network,
         refunded_by,
         other,
@@ -372,6 +420,19 @@ async fn invoice_page(
 ) -> AppResult<Response> {
     let invoice = readable(&state, &auth, &id).await?;
     draw_invoice(&state, &auth, invoice, StatusCode::OK, Vec::new()).await
+}
+
+/// The invoice as a structured e-invoice (CII, Factur-X EN 16931), for whoever may read it.
+async fn einvoice_download(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let invoice = readable(&state, &auth, &id).await?;
+    let body = invoices::einvoice(&state.store, &invoice)
+        .await
+        .map_err(page_error)?;
+    Ok(xml_download(&invoice, body))
 }
 
 /// The seller's owner or staff issue the credit note of an invoice whose payment was
@@ -433,4 +494,13 @@ catalogue! {
     inv_credit_intro => "Le paiement a été remboursé : émettez l'avoir qui annule cette facture (mêmes montants, numéroté dans la série des avoirs).", "The payment was refunded: issue the credit note that cancels this invoice (the same amounts, numbered in the credit notes' series).";
     inv_print => "Imprimer ou enregistrer en PDF : utilisez la fonction d'impression du navigateur.", "To print or save as PDF, use the browser's print function.";
     inv_siren => "SIREN", "SIREN";
+    inv_supply => "Nature de la vente", "What was sold";
+    inv_supply_goods => "Livraison de biens", "Goods";
+    inv_supply_services => "Prestation de services", "Services";
+    inv_supply_mixed => "Biens et services", "Goods and services";
+    inv_supply_required => "Nature de la vente : choisissez biens, services ou les deux.", "What was sold: choose goods, services or both.";
+    inv_vat_number => "N° TVA", "VAT no.";
+    inv_terms => "Pas d'escompte pour paiement anticipé. Pénalités de retard (trois fois le taux d'intérêt légal) et indemnité forfaitaire pour frais de recouvrement (40 €) : sans objet, la facture étant réglée.", "No discount for early payment. Late-payment penalties (three times the legal interest rate) and the fixed recovery indemnity (€40): without object, the invoice being settled.";
+    inv_einvoice => "Facture électronique (XML CII, Factur-X EN 16931)", "E-invoice (CII XML, Factur-X EN 16931)";
+    inv_einvoice_hint => "Le format structuré de la réforme de la facturation électronique, à déposer sur votre plateforme agréée ou à remettre à votre comptable.", "The structured format of the French e-invoicing reform, to upload to your approved platform or give to your accountant.";
 }

@@ -595,6 +595,7 @@ pub const TABLES: &[Table] = &[
                 col("buyer_address", Text),
                 col("created_by", Text),
                 col("created_at", Int),
+                col("supply", Text),
             ],
         ),
         "id",

@@ -1,7 +1,8 @@
 //! Invoices (`crate::invoices`, the pages `/invoices`): the seller of a payment received
 //! issues its invoice (net, VAT, total, marked as settled by compensation), and once the
 //! payment is refunded, the credit note that cancels it. Both companies' users read them;
-//! the network's staff read any one, and a member's list with `member`.
+//! the network's staff read any one, and a member's list with `member`. Each one is also a
+//! structured e-invoice (`GET /api/v1/invoices/{id}/cii`, `crate::einvoice`).
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
@@ -15,7 +16,7 @@ use super::error::{ApiError, ApiResult, Problem};
 use super::idempotency::{self, WriteRequest, Written};
 use super::types::{self, money, unix_time};
 use crate::http::AppState;
-use crate::invoices::{self, Invoice, NewInvoice, Party, Side};
+use crate::invoices::{self, Invoice, NewInvoice, Party, Side, Supply};
 
 /// One party as the invoice names it, as it was when the invoice was issued.
 #[derive(Debug, Serialize, ToSchema)]
@@ -57,6 +58,9 @@ pub struct InvoiceItem {
     /// When that transaction was made.
     pub paid_at: String,
     pub description: String,
+    /// `goods`, `services` or `mixed`; none for invoices issued before it was asked.
+    #[schema(value_type = Option<crate::http::api::types::InvoiceSupply>)]
+    pub supply: Option<String>,
     /// Basis points: 2000 = 20 %.
     pub vat_bp: i64,
     #[schema(example = "100.00")]
@@ -82,6 +86,7 @@ pub(crate) fn item(i: &Invoice) -> InvoiceItem {
         issued_on: i.issued_on.format("%Y-%m-%d").to_string(),
         paid_at: unix_time(i.paid_at),
         description: i.description.clone(),
+        supply: i.supply.map(|s| s.as_str().to_owned()),
         vat_bp: i.vat_bp,
         net: money(i.net),
         vat: money(i.vat),
@@ -154,6 +159,19 @@ pub async fn list(
     }))
 }
 
+/// The invoice `id` if the caller may read it: the seller's or the buyer's users, or the
+/// network's staff; `NotFound` for any other.
+async fn readable(state: &AppState, auth: &ApiAuth, id: &str) -> ApiResult<Invoice> {
+    let id = types::path_id(id)?;
+    let invoice = if auth.is_network() {
+        invoices::get(&state.store, id).await?
+    } else {
+        let member = auth.member.as_ref().ok_or(ApiError::NotFound)?;
+        invoices::of_member(&state.store, member.id, id).await?
+    };
+    Ok(invoice)
+}
+
 /// One invoice (the seller's or the buyer's users, or the network's staff); any other is 404.
 #[utoipa::path(get, path = "/api/v1/invoices/{id}", operation_id = "show_invoice", tag = "payments",
     params(("id" = i64, Path, description = "Invoice id")),
@@ -167,14 +185,28 @@ pub async fn show(
     auth: ApiAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<InvoiceItem>> {
-    let id = types::path_id(&id)?;
-    let invoice = if auth.is_network() {
-        invoices::get(&state.store, id).await?
-    } else {
-        let member = auth.member.as_ref().ok_or(ApiError::NotFound)?;
-        invoices::of_member(&state.store, member.id, id).await?
-    };
+    let invoice = readable(&state, &auth, &id).await?;
     Ok(Json(item(&invoice)))
+}
+
+/// The invoice as a structured e-invoice: a Cross Industry Invoice (UN/CEFACT CII), the XML
+/// of the Factur-X profile EN 16931 that the French e-invoicing platforms accept, settled by
+/// clearing through the network. Read as `show_invoice` is (read scope suffices).
+#[utoipa::path(get, path = "/api/v1/invoices/{id}/cii", operation_id = "show_einvoice", tag = "payments",
+    params(("id" = i64, Path, description = "Invoice id")),
+    responses(
+        (status = 200, description = "The CII document (UTF-8), as a download named after the invoice's number", body = String, content_type = "application/xml"),
+        (status = 404, description = "No such invoice the caller may see", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn einvoice(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let invoice = readable(&state, &auth, &id).await?;
+    let body = invoices::einvoice(&state.store, &invoice).await?;
+    Ok(crate::http::invoices::xml_download(&invoice, body))
 }
 
 /// A new invoice.
@@ -188,6 +220,11 @@ pub struct InvoiceBody {
     /// The VAT rate in basis points, 0 to 10000 (2000 = 20 %).
     #[schema(minimum = 0, maximum = 10000, example = 2000)]
     pub vat_bp: i64,
+    /// What was sold: `goods`, `services` or `mixed`. It sets the e-invoice's billing frame
+    /// (`B2`, `S2`, `M2`); left out, the invoice does not say it and its e-invoice says `M2`.
+    #[serde(default)]
+    #[schema(example = "services", value_type = Option<crate::http::api::types::InvoiceSupply>)]
+    pub supply: Option<String>,
 }
 
 /// Issues the invoice of a payment the caller's company received (pay scope, owner or
@@ -214,9 +251,16 @@ pub async fn create(
             .ok()
             .filter(|t| *t > 0)
             .ok_or(ApiError::NotFound)?;
+        let supply = match input.supply.as_deref() {
+            None => None,
+            Some(text) => Some(Supply::parse(text).ok_or_else(|| {
+                ApiError::invalid("supply", "supply must be goods, services or mixed.")
+            })?),
+        };
         let new = NewInvoice {
             tx: TxId(tx),
             description: input.description,
+            supply,
             vat_bp: input.vat_bp,
         };
         let today = chrono::Utc::now().date_naive();

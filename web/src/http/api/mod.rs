@@ -101,6 +101,7 @@ impl utoipa::Modify for BearerSecurity {
         types::LimitRequestState,
         types::AccountState,
         types::InvoiceSide,
+        types::InvoiceSupply,
         types::InvitedRole,
         types::StandingEvery,
         types::FundPayer,
@@ -143,6 +144,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(standing::cancel))
         .routes(routes!(invoices::list, invoices::create))
         .routes(routes!(invoices::show))
+        .routes(routes!(invoices::einvoice))
         .routes(routes!(invoices::credit))
         .routes(routes!(transactions::show))
         .routes(routes!(transactions::reverse))

@@ -48,6 +48,8 @@ choices! {
     AccountState = ["active", "frozen", "closed"];
     /// The invoices a company issued or those it received.
     InvoiceSide = ["issued", "received"];
+    /// What an invoice sold: goods, services or both.
+    InvoiceSupply = crate::invoices::Supply::ALL.map(crate::invoices::Supply::as_str);
     /// How a CSV export writes its dates: `french` (DD/MM/YYYY, the default) or `iso`.
     CsvDates = ["french", "iso"];
     /// What an invited user may do for the company.
