@@ -406,16 +406,16 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
             .is_some_and(|(_, credited)| credited.account == seller.account())
     });
     if let Some(entry) = received {
-        let new = crate::invoices::NewInvoice {
-            tx: entry.transaction.id(),
-            description: format!(
+        let new = crate::invoices::NewInvoice::single(
+            entry.transaction.id(),
+            format!(
                 "{} ({})",
                 entry.transaction.memo(),
                 entry.transaction.reference()
             ),
-            supply: Some(crate::invoices::Supply::Services),
-            vat_bp: 2_000,
-        };
+            2_000,
+            Some(crate::invoices::Supply::Services),
+        );
         crate::invoices::issue(store, &owner, &seller, &new, Utc::now().date_naive())
             .await
             .map_err(|e| anyhow::anyhow!("demo invoice: {e}"))?;

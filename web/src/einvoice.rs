@@ -9,9 +9,9 @@
 //!   of issue (BT-2), and for a credit note the invoice it cancels (BT-25, BT-26);
 //! - the billing frame (BT-23) of an invoice already paid: `B2` goods, `S2` services, `M2`
 //!   both, and `M2` for invoices issued before sellers said what they sold;
-//! - one line (what was sold, quantity 1, the net as price), the VAT at the invoice's rate
-//!   (category `S`, or `E` with its reason at 0 %), the totals: net, VAT, total, all of it
-//!   paid (BT-113) and nothing due (BT-115);
+//! - its lines (each what was sold, quantity 1, its net as price, its rate), the VAT by
+//!   rate (category `S`, or `E` with its reason at 0 %: the lines' nets and VAT summed),
+//!   the totals: net, VAT, total, all of it paid (BT-113) and nothing due (BT-115);
 //! - settlement by clearing between partners (payment means 97, UNCL 4461) through the
 //!   network, on the day of the payment (the due date, BT-9, as the French rules require of
 //!   an invoice already paid);
@@ -206,9 +206,10 @@ impl Writer {
         self.close(tag);
     }
 
-    /// The VAT of the line or of the invoice: category `S` at the rate, or `E` at 0 %.
-    fn tax(&mut self, invoice: &Invoice, amounts: Option<(Amount, Amount)>) {
-        let exempt = invoice.vat_bp == 0;
+    /// The VAT of a line (no amounts) or of one rate of the invoice (its VAT and basis):
+    /// category `S` at the rate, or `E` at 0 %.
+    fn tax(&mut self, vat_bp: i64, amounts: Option<(Amount, Amount)>) {
+        let exempt = vat_bp == 0;
         self.open("ram:ApplicableTradeTax");
         if let Some((vat, _)) = amounts {
             self.leaf("ram:CalculatedAmount", &decimal(vat));
@@ -221,7 +222,7 @@ impl Writer {
             self.leaf("ram:BasisAmount", &decimal(basis));
         }
         self.leaf("ram:CategoryCode", if exempt { "E" } else { "S" });
-        self.leaf("ram:RateApplicablePercent", &percent(invoice.vat_bp));
+        self.leaf("ram:RateApplicablePercent", &percent(vat_bp));
         self.close("ram:ApplicableTradeTax");
     }
 }
@@ -235,6 +236,10 @@ pub fn cii(invoice: &Invoice, context: &Context) -> String {
     debug_assert_eq!(
         invoice.net.minor() + invoice.vat.minor(),
         invoice.total.minor()
+    );
+    debug_assert!(
+        !invoice.lines.is_empty(),
+        "an invoice has at least one line"
     );
     debug_assert_eq!(
         invoice.kind == Kind::CreditNote,
@@ -309,28 +314,30 @@ pub fn cii(invoice: &Invoice, context: &Context) -> String {
     w.close("rsm:ExchangedDocument");
 
     w.open("rsm:SupplyChainTradeTransaction");
-    w.open("ram:IncludedSupplyChainTradeLineItem");
-    w.open("ram:AssociatedDocumentLineDocument");
-    w.leaf("ram:LineID", "1");
-    w.close("ram:AssociatedDocumentLineDocument");
-    w.open("ram:SpecifiedTradeProduct");
-    w.leaf("ram:Name", &invoice.description);
-    w.close("ram:SpecifiedTradeProduct");
-    w.open("ram:SpecifiedLineTradeAgreement");
-    w.open("ram:NetPriceProductTradePrice");
-    w.leaf("ram:ChargeAmount", &decimal(invoice.net));
-    w.close("ram:NetPriceProductTradePrice");
-    w.close("ram:SpecifiedLineTradeAgreement");
-    w.open("ram:SpecifiedLineTradeDelivery");
-    w.leaf_with("ram:BilledQuantity", ("unitCode", "C62"), "1");
-    w.close("ram:SpecifiedLineTradeDelivery");
-    w.open("ram:SpecifiedLineTradeSettlement");
-    w.tax(invoice, None);
-    w.open("ram:SpecifiedTradeSettlementLineMonetarySummation");
-    w.leaf("ram:LineTotalAmount", &decimal(invoice.net));
-    w.close("ram:SpecifiedTradeSettlementLineMonetarySummation");
-    w.close("ram:SpecifiedLineTradeSettlement");
-    w.close("ram:IncludedSupplyChainTradeLineItem");
+    for (index, line) in invoice.lines.iter().enumerate() {
+        w.open("ram:IncludedSupplyChainTradeLineItem");
+        w.open("ram:AssociatedDocumentLineDocument");
+        w.leaf("ram:LineID", &(index + 1).to_string());
+        w.close("ram:AssociatedDocumentLineDocument");
+        w.open("ram:SpecifiedTradeProduct");
+        w.leaf("ram:Name", &line.description);
+        w.close("ram:SpecifiedTradeProduct");
+        w.open("ram:SpecifiedLineTradeAgreement");
+        w.open("ram:NetPriceProductTradePrice");
+        w.leaf("ram:ChargeAmount", &decimal(line.net));
+        w.close("ram:NetPriceProductTradePrice");
+        w.close("ram:SpecifiedLineTradeAgreement");
+        w.open("ram:SpecifiedLineTradeDelivery");
+        w.leaf_with("ram:BilledQuantity", ("unitCode", "C62"), "1");
+        w.close("ram:SpecifiedLineTradeDelivery");
+        w.open("ram:SpecifiedLineTradeSettlement");
+        w.tax(line.vat_bp, None);
+        w.open("ram:SpecifiedTradeSettlementLineMonetarySummation");
+        w.leaf("ram:LineTotalAmount", &decimal(line.net));
+        w.close("ram:SpecifiedTradeSettlementLineMonetarySummation");
+        w.close("ram:SpecifiedLineTradeSettlement");
+        w.close("ram:IncludedSupplyChainTradeLineItem");
+    }
 
     w.open("ram:ApplicableHeaderTradeAgreement");
     let seller_vat = vat_number(&invoice.seller.siren);
@@ -353,7 +360,9 @@ pub fn cii(invoice: &Invoice, context: &Context) -> String {
         &format!("Compensation via le réseau d'échange {}", context.network),
     );
     w.close("ram:SpecifiedTradeSettlementPaymentMeans");
-    w.tax(invoice, Some((invoice.vat, invoice.net)));
+    for (rate, net, vat) in invoice.vat_by_rate() {
+        w.tax(rate, Some((vat, net)));
+    }
     w.open("ram:SpecifiedTradePaymentTerms");
     w.leaf(
         "ram:Description",
@@ -430,6 +439,13 @@ mod tests {
             vat,
             created_by: "a@example.fr".into(),
             created_at: 0,
+            lines: vec![crate::invoices::Line {
+                description: "Conseil \"stratégie\"\u{1}".into(),
+                vat_bp,
+                total,
+                net,
+                vat,
+            }],
         }
     }
 
@@ -516,6 +532,51 @@ mod tests {
         assert_eq!(xml.matches("<ram:ExemptionReason>").count(), 1);
         assert!(xml.contains("<ram:TaxTotalAmount currencyID=\"EUR\">0.00</ram:TaxTotalAmount>"));
         assert!(!xml.contains("<ram:CategoryCode>S</ram:CategoryCode>"));
+    }
+
+    #[test]
+    fn several_lines_and_their_vat_by_rate() {
+        let mut meal = invoice(Kind::Invoice, 1_000, Some(Supply::Mixed));
+        let line = |description: &str, vat_bp: i64, total: i64| {
+            let (net, vat) = crate::invoices::split(Amount::from_minor(total), vat_bp);
+            crate::invoices::Line {
+                description: description.into(),
+                vat_bp,
+                total: Amount::from_minor(total),
+                net,
+                vat,
+            }
+        };
+        // 120.00: a meal 66.00 at 10 %, wine 24.00 at 20 %, coffee 30.00 at 10 %.
+        meal.lines = vec![
+            line("Repas", 1_000, 6_600),
+            line("Vin", 2_000, 2_400),
+            line("Cafés", 1_000, 3_000),
+        ];
+        meal.total = Amount::from_minor(12_000);
+        meal.net = Amount::from_minor(meal.lines.iter().map(|l| l.net.minor()).sum());
+        meal.vat = Amount::from_minor(meal.lines.iter().map(|l| l.vat.minor()).sum());
+        assert_eq!(
+            meal.vat_by_rate(),
+            vec![
+                (1_000, Amount::from_minor(8_727), Amount::from_minor(873)),
+                (2_000, Amount::from_minor(2_000), Amount::from_minor(400)),
+            ]
+        );
+        let xml = cii(&meal, &NETWORK);
+        assert_eq!(
+            xml.matches("<ram:IncludedSupplyChainTradeLineItem>")
+                .count(),
+            3
+        );
+        assert!(xml.contains("<ram:LineID>3</ram:LineID>"));
+        assert!(xml.contains("<ram:BasisAmount>87.27</ram:BasisAmount>"));
+        assert!(xml.contains("<ram:CalculatedAmount>8.73</ram:CalculatedAmount>"));
+        assert!(xml.contains("<ram:BasisAmount>20.00</ram:BasisAmount>"));
+        assert!(xml.contains("<ram:CalculatedAmount>4.00</ram:CalculatedAmount>"));
+        assert!(xml.contains("<ram:LineTotalAmount>107.27</ram:LineTotalAmount>"));
+        assert!(xml.contains("<ram:TaxTotalAmount currencyID=\"EUR\">12.73</ram:TaxTotalAmount>"));
+        assert!(xml.contains("<ram:GrandTotalAmount>120.00</ram:GrandTotalAmount>"));
     }
 
     #[test]

@@ -12,6 +12,10 @@
 //!   issued at once both get a number, one after the other).
 //! - The total is what the seller received (tax included); the net and the VAT split it at
 //!   the rate the seller gives (basis points, rounded half up to the cent on the net).
+//! - An invoice has one line, or up to [`LINES_MAX`] (a meal at 10 % and its wine at 20 %):
+//!   each its description, rate and amount tax included, split as above; they add up to
+//!   the payment. Several lines are kept in `invoice_lines` (migration 0032); one line in
+//!   the invoice's own columns.
 //! - The parties' names, SIRENs and addresses are copied when the invoice is issued, and
 //!   the rows are append-only in the database: an invoice is never changed.
 //! - Once the payment is refunded (a reversal), the seller issues the credit note
@@ -23,7 +27,7 @@
 //!   says what it sold (goods, services or both: [`Supply`]) for its billing frame.
 //!
 //! Not here: the buyer's own purchase record (its accountant books the seller's invoice),
-//! invoices for anything the ledger did not settle, several lines per invoice, euro parts,
+//! invoices for anything the ledger did not settle, quantities and unit prices, euro parts,
 //! partial credit notes, and the PDF half of a Factur-X file.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -45,6 +49,8 @@ pub const INVOICES_PER_YEAR_MAX: i64 = 99_999;
 /// Invoices one page of a list holds at most, and by default.
 pub const INVOICES_PAGE_MAX: i64 = 200;
 pub const INVOICES_PAGE_DEFAULT: i64 = 50;
+/// Lines one invoice holds at most.
+pub const LINES_MAX: usize = 20;
 /// Transaction ids one read of [`numbers_of`] lists at most.
 const NUMBERS_PER_READ_MAX: usize = 500;
 
@@ -105,6 +111,114 @@ impl Kind {
             Kind::CreditNote => "AV",
         }
     }
+}
+
+/// One line of an invoice: what was sold, at which VAT rate, for how much tax included,
+/// split into the net and the VAT as [`split`] does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub description: String,
+    pub vat_bp: i64,
+    pub total: Amount,
+    pub net: Amount,
+    pub vat: Amount,
+}
+
+/// A line the seller asks for. `total`: its amount tax included; `None` on an invoice of
+/// one line, which is the whole payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLine {
+    pub description: String,
+    pub vat_bp: i64,
+    pub total: Option<Amount>,
+}
+
+/// The lines of an invoice of `amount` as asked, checked: 1 to [`LINES_MAX`]; each a
+/// description of 1 to [`DESCRIPTION_LEN_MAX`] characters (trimmed) and a rate of 0 to
+/// [`VAT_BP_MAX`]; one line is the whole amount (a total, if given, must be it); several
+/// lines each have a total above zero and together make `amount`. Problems of one line of
+/// several name it (from 1).
+pub fn lines_of(asked: &[NewLine], amount: Amount) -> ConsoleResult<Vec<Line>> {
+    let mut issues = Issues::default();
+    if asked.is_empty() {
+        issues.add(Field::Lines, Problem::NoLines);
+        return issues.finish().map(|()| Vec::new());
+    }
+    if asked.len() > LINES_MAX {
+        issues.add(Field::Lines, Problem::TooManyLines { max: LINES_MAX });
+        return issues.finish().map(|()| Vec::new());
+    }
+    let several = asked.len() > 1;
+    let mut lines = Vec::with_capacity(asked.len());
+    let mut sum: i64 = 0;
+    for (index, line) in asked.iter().enumerate() {
+        let number = index as u64 + 1;
+        let mut add = |field: Field, problem: Problem| {
+            if several {
+                issues.add_on_line(number, field, problem);
+            } else {
+                issues.add(field, problem);
+            }
+        };
+        let description = line.description.trim().to_owned();
+        let length = description.chars().count();
+        if length == 0 {
+            add(Field::Description, Problem::Required);
+        } else if length > DESCRIPTION_LEN_MAX {
+            add(
+                Field::Description,
+                Problem::TooLong {
+                    max: DESCRIPTION_LEN_MAX,
+                },
+            );
+        }
+        if !(0..=VAT_BP_MAX).contains(&line.vat_bp) {
+            add(
+                Field::VatRate,
+                Problem::OutOfRange {
+                    min: 0,
+                    max: VAT_BP_MAX,
+                },
+            );
+        }
+        let total = match (several, line.total) {
+            (false, None) => amount,
+            (_, Some(total)) if total.minor() > 0 => total,
+            (true, None) => {
+                add(Field::Amount, Problem::Required);
+                continue;
+            }
+            (_, Some(_)) => {
+                add(Field::Amount, Problem::InvalidAmount);
+                continue;
+            }
+        };
+        sum = sum.saturating_add(total.minor());
+        let (net, vat) = split(total, line.vat_bp.clamp(0, VAT_BP_MAX));
+        debug_assert_eq!(net.minor() + vat.minor(), total.minor());
+        lines.push(Line {
+            description,
+            vat_bp: line.vat_bp,
+            total,
+            net,
+            vat,
+        });
+    }
+    if lines.len() == asked.len() && sum != amount.minor() {
+        issues.add(
+            Field::Lines,
+            Problem::LinesDoNotAddUp {
+                sum: Amount::from_minor(sum),
+                expected: amount,
+            },
+        );
+    }
+    issues.finish()?;
+    debug_assert_eq!(
+        lines.iter().map(|l| l.total.minor()).sum::<i64>(),
+        amount.minor()
+    );
+    Ok(lines)
 }
 
 /// What an invoice sold: the French e-invoicing rules' billing frame (BT-23) follows from
@@ -170,26 +284,68 @@ pub struct Invoice {
     pub issued_on: NaiveDate,
     /// When that transaction was made (Unix seconds): the date of the settlement.
     pub paid_at: i64,
+    /// The first line's description (the only one's, on an invoice of one line).
     pub description: String,
     /// Goods, services or both; `None` for invoices issued before sellers said it.
     pub supply: Option<Supply>,
+    /// The first line's rate.
     pub vat_bp: i64,
-    /// Tax included: what the seller received.
+    /// Tax included: what the seller received, the sum of the lines'.
     pub total: Amount,
+    /// The sums of the lines' net and VAT.
     pub net: Amount,
     pub vat: Amount,
     pub created_by: String,
     pub created_at: i64,
+    /// Its lines, in order: one or more (always filled when read through this module).
+    pub lines: Vec<Line>,
+}
+
+impl Invoice {
+    /// The VAT by rate, rates in ascending order: each `(rate, net, VAT)` summed over the
+    /// lines at that rate.
+    pub fn vat_by_rate(&self) -> Vec<(i64, Amount, Amount)> {
+        let mut by_rate: std::collections::BTreeMap<i64, (i64, i64)> = Default::default();
+        for line in &self.lines {
+            let entry = by_rate.entry(line.vat_bp).or_default();
+            entry.0 += line.net.minor();
+            entry.1 += line.vat.minor();
+        }
+        by_rate
+            .into_iter()
+            .map(|(rate, (net, vat))| (rate, Amount::from_minor(net), Amount::from_minor(vat)))
+            .collect()
+    }
 }
 
 /// What the seller asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewInvoice {
     pub tx: TxId,
-    pub description: String,
     /// What was sold (the web form asks for it; the API takes it when given).
     pub supply: Option<Supply>,
-    pub vat_bp: i64,
+    /// One or more lines ([`lines_of`]).
+    pub lines: Vec<NewLine>,
+}
+
+impl NewInvoice {
+    /// An invoice of one line, the whole payment.
+    pub fn single(
+        tx: TxId,
+        description: String,
+        vat_bp: i64,
+        supply: Option<Supply>,
+    ) -> NewInvoice {
+        NewInvoice {
+            tx,
+            supply,
+            lines: vec![NewLine {
+                description,
+                vat_bp,
+                total: None,
+            }],
+        }
+    }
 }
 
 /// The number of rank `seq` in `year` of a series.
@@ -213,7 +369,7 @@ pub fn split(total: Amount, vat_bp: i64) -> (Amount, Amount) {
 const COLUMNS: &str =
     "id, kind, credits, number, year, seq, seller_member_id, seller_name, seller_siren, \
     seller_address, buyer_member_id, buyer_name, buyer_siren, buyer_address, tx_id, issued_on, \
-    paid_at, description, vat_bp, total, net, vat, created_by, created_at, supply";
+    paid_at, description, vat_bp, total, net, vat, created_by, created_at, supply, line_count";
 
 fn from_row<R>(row: &R) -> Result<Invoice, sqlx::Error>
 where
@@ -232,6 +388,7 @@ where
     let issued_on: String = row.try_get(15)?;
     let year: i64 = row.try_get(4)?;
     let supply: Option<String> = row.try_get(24)?;
+    let line_count: i64 = row.try_get(25)?;
     let supply = match supply {
         Some(text) => Some(Supply::parse(&text).ok_or_else(|| corrupt("supply", &text))?),
         None => None,
@@ -267,7 +424,65 @@ where
         vat: Amount::from_minor(row.try_get(21)?),
         created_by: row.try_get(22)?,
         created_at: row.try_get(23)?,
+        lines: Vec::new(),
     })
+    .map(|mut invoice| {
+        // One line: the invoice's own columns. Several: read by [`with_lines`].
+        if line_count == 1 {
+            invoice.lines.push(Line {
+                description: invoice.description.clone(),
+                vat_bp: invoice.vat_bp,
+                total: invoice.total,
+                net: invoice.net,
+                vat: invoice.vat,
+            });
+        }
+        invoice
+    })
+}
+
+/// Fills the lines of the invoices of several lines among `invoices`: one read.
+async fn with_lines(store: &Store, mut invoices: Vec<Invoice>) -> ConsoleResult<Vec<Invoice>> {
+    let ids: Vec<u64> = invoices
+        .iter()
+        .filter(|i| i.lines.is_empty())
+        .filter_map(|i| u64::try_from(i.id).ok())
+        .collect();
+    if ids.is_empty() {
+        return Ok(invoices);
+    }
+    let sql = format!(
+        "SELECT invoice_id, description, vat_bp, total, net, vat FROM invoice_lines \
+         WHERE {} ORDER BY invoice_id, line_no",
+        crate::store::in_id_list(store.kind(), "invoice_id", 1)
+    );
+    let ids = crate::store::id_list(ids);
+    type LineRow = (i64, String, i64, i64, i64, i64);
+    let rows: Vec<LineRow> = dispatch!(store.backend(), pool => {
+        sqlx::query_as(&sql).bind(&ids).fetch_all(pool).await?
+    });
+    let mut by_invoice: std::collections::HashMap<i64, Vec<Line>> = Default::default();
+    for (invoice_id, description, vat_bp, total, net, vat) in rows {
+        by_invoice.entry(invoice_id).or_default().push(Line {
+            description,
+            vat_bp,
+            total: Amount::from_minor(total),
+            net: Amount::from_minor(net),
+            vat: Amount::from_minor(vat),
+        });
+    }
+    for invoice in invoices.iter_mut().filter(|i| i.lines.is_empty()) {
+        invoice.lines = by_invoice.remove(&invoice.id).unwrap_or_default();
+        debug_assert!(
+            invoice.lines.len() > 1,
+            "an invoice of several lines has them"
+        );
+        debug_assert_eq!(
+            invoice.lines.iter().map(|l| l.total.minor()).sum::<i64>(),
+            invoice.total.minor()
+        );
+    }
+    Ok(invoices)
 }
 
 async fn one(store: &Store, clause: &str, value: i64) -> ConsoleResult<Option<Invoice>> {
@@ -278,7 +493,10 @@ async fn one(store: &Store, clause: &str, value: i64) -> ConsoleResult<Option<In
             None => None,
         }
     });
-    Ok(found)
+    match found {
+        Some(invoice) => Ok(with_lines(store, vec![invoice]).await?.pop()),
+        None => Ok(None),
+    }
 }
 
 /// One invoice whoever's (the network's staff).
@@ -381,7 +599,7 @@ async fn rows_before(
             .fetch_all(pool).await?;
         rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?
     });
-    Ok(rows)
+    with_lines(store, rows).await
 }
 
 /// The structured e-invoice of `invoice` (CII, Factur-X EN 16931: [`crate::einvoice`]):
@@ -441,30 +659,8 @@ pub async fn issue(
     if user.member_id != Some(seller.id) || !matches!(user.role, Role::Owner | Role::Staff) {
         return Err(ConsoleError::Forbidden);
     }
-    let description = new.description.trim().to_owned();
-    let mut issues = Issues::default();
-    let length = description.chars().count();
-    if length == 0 {
-        issues.add(Field::Description, Problem::Required);
-    } else if length > DESCRIPTION_LEN_MAX {
-        issues.add(
-            Field::Description,
-            Problem::TooLong {
-                max: DESCRIPTION_LEN_MAX,
-            },
-        );
-    }
-    if !(0..=VAT_BP_MAX).contains(&new.vat_bp) {
-        issues.add(
-            Field::VatRate,
-            Problem::OutOfRange {
-                min: 0,
-                max: VAT_BP_MAX,
-            },
-        );
-    }
     let found = invoiceable(store, seller, new.tx).await?;
-    issues.finish()?;
+    let lines = lines_of(&new.lines, found.payment.amount)?;
     if found.payment.refunded_by.is_some() {
         return Err(ConsoleError::Conflict(Conflict::PaymentRefunded));
     }
@@ -472,7 +668,8 @@ pub async fn issue(
         return Err(ConsoleError::Conflict(Conflict::AlreadyInvoiced));
     }
     let total = found.payment.amount;
-    let (net, vat) = split(total, new.vat_bp);
+    let net = Amount::from_minor(lines.iter().map(|l| l.net.minor()).sum());
+    let vat = Amount::from_minor(lines.iter().map(|l| l.vat.minor()).sum());
     debug_assert_eq!(net.minor() + vat.minor(), total.minor());
     let draft = Draft {
         kind: Kind::Invoice,
@@ -481,13 +678,12 @@ pub async fn issue(
         buyer: Party::of(&found.buyer),
         tx_id: i64::try_from(new.tx.0).map_err(|_| ConsoleError::NotFound)?,
         paid_at: found.payment.transaction.time(),
-        description,
         supply: new.supply,
-        vat_bp: new.vat_bp,
         total,
         net,
         vat,
         created_by: user.email.clone(),
+        lines,
     };
     match insert_numbered(store, &draft, today).await {
         // The same payment invoiced at the same time by another request.
@@ -543,13 +739,12 @@ pub async fn credit(
         buyer: Party::of(&buyer),
         tx_id: i64::try_from(refund.0).map_err(|_| ConsoleError::NotFound)?,
         paid_at: refunded_at,
-        description: invoice.description.clone(),
         supply: invoice.supply,
-        vat_bp: invoice.vat_bp,
         total: invoice.total,
         net: invoice.net,
         vat: invoice.vat,
         created_by: user.email.clone(),
+        lines: invoice.lines.clone(),
     };
     match insert_numbered(store, &draft, today).await {
         // Credited at the same time by another request.
@@ -568,13 +763,13 @@ struct Draft {
     buyer: Party,
     tx_id: i64,
     paid_at: DateTime<Utc>,
-    description: String,
     supply: Option<Supply>,
-    vat_bp: i64,
     total: Amount,
     net: Amount,
     vat: Amount,
     created_by: String,
+    /// One or more; the first gives the invoice's description and rate.
+    lines: Vec<Line>,
 }
 
 /// Numbers `draft` next in its seller's series for `today`'s year and stores it.
@@ -593,6 +788,15 @@ async fn insert_numbered(store: &Store, draft: &Draft, today: NaiveDate) -> Cons
     };
     let seller = draft.seller.member_id;
     let kind = draft.kind;
+    let first = draft.lines.first().ok_or(ConsoleError::NotFound)?;
+    debug_assert!((1..=LINES_MAX).contains(&draft.lines.len()));
+    let line_count = draft.lines.len() as i64;
+    // Several lines are rows of their own; one stays in the invoice's columns.
+    let several = if draft.lines.len() > 1 {
+        &draft.lines[..]
+    } else {
+        &[]
+    };
     let inserted: Result<Option<i64>, sqlx::Error> = dispatch!(store.backend(), pool => {
         async {
             let mut tx = pool.begin_with(begin).await?;
@@ -612,18 +816,26 @@ async fn insert_numbered(store: &Store, draft: &Draft, today: NaiveDate) -> Cons
                 "INSERT INTO invoices (seller_member_id, buyer_member_id, kind, credits, tx_id, \
                  year, seq, number, issued_on, paid_at, description, vat_bp, total, net, vat, \
                  seller_name, seller_siren, seller_address, buyer_name, buyer_siren, \
-                 buyer_address, created_by, created_at, supply) VALUES ($1, $2, $3, $4, $5, $6, \
-                 $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
-                 $23, $24) RETURNING id")
+                 buyer_address, created_by, created_at, supply, line_count) VALUES ($1, $2, $3, \
+                 $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+                 $21, $22, $23, $24, $25) RETURNING id")
                 .bind(seller).bind(draft.buyer.member_id).bind(kind.as_str()).bind(draft.credits)
                 .bind(draft.tx_id).bind(i64::from(year)).bind(seq)
                 .bind(number(kind, year, seq)).bind(&issued_on).bind(draft.paid_at.timestamp())
-                .bind(&draft.description).bind(draft.vat_bp).bind(draft.total.minor())
+                .bind(&first.description).bind(first.vat_bp).bind(draft.total.minor())
                 .bind(draft.net.minor()).bind(draft.vat.minor()).bind(&draft.seller.name)
                 .bind(&draft.seller.siren).bind(&draft.seller.address).bind(&draft.buyer.name)
                 .bind(&draft.buyer.siren).bind(&draft.buyer.address).bind(&draft.created_by)
-                .bind(now_unix()).bind(draft.supply.map(Supply::as_str))
+                .bind(now_unix()).bind(draft.supply.map(Supply::as_str)).bind(line_count)
                 .fetch_one(&mut *tx).await?;
+            for (index, line) in several.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO invoice_lines (invoice_id, line_no, description, vat_bp, total, \
+                     net, vat) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(id).bind(index as i64 + 1).bind(&line.description).bind(line.vat_bp)
+                    .bind(line.total.minor()).bind(line.net.minor()).bind(line.vat.minor())
+                    .execute(&mut *tx).await?;
+            }
             tx.commit().await?;
             Ok(Some(id))
         }
@@ -664,6 +876,112 @@ mod tests {
                 assert!(net.minor() >= 0 && vat.minor() >= 0);
             }
         }
+    }
+
+    fn asked(description: &str, vat_bp: i64, total: Option<i64>) -> NewLine {
+        NewLine {
+            description: description.into(),
+            vat_bp,
+            total: total.map(Amount::from_minor),
+        }
+    }
+
+    fn problems(result: ConsoleResult<Vec<Line>>) -> Vec<(Option<u64>, Field, String)> {
+        match result {
+            Err(ConsoleError::Invalid(issues)) => issues
+                .into_iter()
+                .map(|i| (i.line, i.field, i.problem.code().to_owned()))
+                .collect(),
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn one_line_is_the_whole_payment() {
+        let amount = Amount::from_minor(12_000);
+        let lines = lines_of(&[asked(" Repas ", 1_000, None)], amount).unwrap();
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].description, "Repas");
+        assert_eq!(
+            (lines[0].net.minor(), lines[0].vat.minor()),
+            (10_909, 1_091)
+        );
+        // Its total, if given, is the payment's.
+        assert!(lines_of(&[asked("Repas", 1_000, Some(12_000))], amount).is_ok());
+        assert_eq!(
+            problems(lines_of(&[asked("Repas", 1_000, Some(11_999))], amount)),
+            vec![(None, Field::Lines, "lines_do_not_add_up".into())]
+        );
+        // Its problems name no line.
+        assert_eq!(
+            problems(lines_of(&[asked(" ", -1, None)], amount)),
+            vec![
+                (None, Field::Description, "required".into()),
+                (None, Field::VatRate, "out_of_range".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn several_lines_add_up_to_the_payment() {
+        let amount = Amount::from_minor(12_000);
+        let meal = [
+            asked("Repas", 1_000, Some(9_600)),
+            asked("Vin", 2_000, Some(2_400)),
+        ];
+        let lines = lines_of(&meal, amount).unwrap();
+        assert_eq!((lines[0].net.minor(), lines[0].vat.minor()), (8_727, 873));
+        assert_eq!((lines[1].net.minor(), lines[1].vat.minor()), (2_000, 400));
+        // A cent short, a line without its amount, a bad line: each named.
+        assert_eq!(
+            problems(lines_of(
+                &[
+                    asked("Repas", 1_000, Some(9_600)),
+                    asked("Vin", 2_000, Some(2_399))
+                ],
+                amount
+            )),
+            vec![(None, Field::Lines, "lines_do_not_add_up".into())]
+        );
+        assert_eq!(
+            problems(lines_of(
+                &[
+                    asked("Repas", 1_000, Some(9_600)),
+                    asked("", 10_001, None),
+                    asked("Café", 1_000, Some(0))
+                ],
+                amount
+            )),
+            vec![
+                (Some(2), Field::Description, "required".into()),
+                (Some(2), Field::VatRate, "out_of_range".into()),
+                (Some(2), Field::Amount, "required".into()),
+                (Some(3), Field::Amount, "invalid_amount".into()),
+            ]
+        );
+        // At most LINES_MAX lines, at least one.
+        let cent = |n: usize| {
+            (0..n)
+                .map(|_| asked("Vis", 2_000, Some(1)))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            lines_of(&cent(LINES_MAX), Amount::from_minor(LINES_MAX as i64))
+                .unwrap()
+                .len(),
+            LINES_MAX
+        );
+        assert_eq!(
+            problems(lines_of(
+                &cent(LINES_MAX + 1),
+                Amount::from_minor(LINES_MAX as i64 + 1)
+            )),
+            vec![(None, Field::Lines, "too_many_lines".into())]
+        );
+        assert_eq!(
+            problems(lines_of(&[], amount)),
+            vec![(None, Field::Lines, "no_lines".into())]
+        );
     }
 
     #[test]

@@ -70,7 +70,7 @@ story!(invoices_are_structured_e_invoices, |db: &tests::TestDb| {
         // Three sales, said to be goods, not said (the API leaves it optional), and both
         // goods and services at 0 %.
         let first = paid(&api, &alpha_pay, beta.id, "120.00").await;
-        let second = paid(&api, &alpha_pay, beta.id, "1.00").await;
+        let second = paid(&api, &alpha_pay, beta.id, "100.03").await;
         let third = paid(&api, &alpha_pay, beta.id, "50.00").await;
         for wrong in ["software", "", "Goods"] {
             let problem = api
@@ -105,6 +105,141 @@ story!(invoices_are_structured_e_invoices, |db: &tests::TestDb| {
                    "supply": "mixed"}),
         )
         .await;
+
+        // Several lines: a meal at 10 % and its wine at 20 %, adding up to the payment.
+        let fourth = paid(&api, &alpha_pay, beta.id, "120.00").await;
+        let line = |description: &str, vat_bp: i64, total: &str| json!({"description": description, "vat_bp": vat_bp, "total": total});
+        let several = |lines: Vec<Value>| json!({"transaction_id": fourth, "supply": "mixed", "lines": lines});
+        // Refused, each named, nothing issued.
+        for (body, field, code, at_line) in [
+            (
+                several(vec![
+                    line("Repas", 1000, "96.00"),
+                    line("Vin", 2000, "23.99"),
+                ]),
+                "lines",
+                "lines_do_not_add_up",
+                None,
+            ),
+            (
+                several(vec![line("Repas", 1000, "96.00"), line(" ", 2000, "24.00")]),
+                "description",
+                "required",
+                Some(2),
+            ),
+            (
+                several(vec![
+                    line("Repas", 1000, "96.00"),
+                    line("Vin", 10001, "24.00"),
+                ]),
+                "vat_bp",
+                "out_of_range",
+                Some(2),
+            ),
+            (
+                several(vec![line("Repas", 1000, "96.00"), line("Vin", 2000, "0")]),
+                "total",
+                "invalid_amount",
+                Some(2),
+            ),
+            (
+                several(vec![line("Repas", 1000, "96.00"), line("Vin", 2000, "abc")]),
+                "total",
+                "invalid_amount",
+                Some(2),
+            ),
+            (
+                several((0..21).map(|_| line("Vis", 2000, "1.00")).collect()),
+                "lines",
+                "",
+                None,
+            ),
+            (
+                json!({"transaction_id": fourth, "description": "Repas", "vat_bp": 1000,
+                       "lines": [line("Repas", 1000, "120.00")]}),
+                "lines",
+                "",
+                None,
+            ),
+            (several(vec![]), "lines", "no_lines", None),
+        ] {
+            let problem = api
+                .post(INVOICES, &beta_pay, body.clone())
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], field, "{body} {problem}");
+            if !code.is_empty() {
+                let errors = problem["errors"].as_array().unwrap();
+                assert_eq!(errors[0]["code"], code, "{problem}");
+                assert_eq!(errors[0]["line"].as_u64(), at_line, "{problem}");
+            }
+        }
+        let meal = issue(
+            &api,
+            &beta_pay,
+            several(vec![
+                line("Repas", 1000, "96.00"),
+                line("Vin", 2000, "24.00"),
+            ]),
+        )
+        .await;
+        assert_eq!(meal["description"], "Repas");
+        assert_eq!(
+            (&meal["net"], &meal["vat"], &meal["total"]),
+            (&json!("107.27"), &json!("12.73"), &json!("120.00"))
+        );
+        let lines = meal["lines"].as_array().unwrap();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(
+            (
+                &lines[1]["description"],
+                &lines[1]["vat_bp"],
+                &lines[1]["net"],
+                &lines[1]["vat"]
+            ),
+            (&json!("Vin"), &json!(2000), &json!("20.00"), &json!("4.00"))
+        );
+        assert_eq!(
+            api.get(&format!("{INVOICES}/{}", meal["id"]), &alpha_read)
+                .await
+                .ok(StatusCode::OK),
+            meal
+        );
+        // Nobody changes a line, not even with SQL.
+        for sql in [
+            "UPDATE invoice_lines SET total = 1",
+            "DELETE FROM invoice_lines",
+        ] {
+            let refused = web::dispatch!(store.backend(), pool => {
+                sqlx::query(sql).execute(pool).await.map(|_| ()).map_err(|e| e.to_string())
+            })
+            .expect_err(sql);
+            assert!(refused.contains("append-only"), "{sql}: {refused}");
+        }
+        // A one-line invoice lists its line too.
+        assert_eq!(goods["lines"][0]["total"], "120.00");
+        let (_, meal_xml) = einvoice(&api, &beta_pay, &meal["id"]).await;
+        assert_eq!(
+            meal_xml
+                .matches("<ram:IncludedSupplyChainTradeLineItem>")
+                .count(),
+            2
+        );
+        has(&meal_xml, "<ram:LineID>2</ram:LineID>");
+        has(&meal_xml, "<ram:BasisAmount>87.27</ram:BasisAmount>");
+        has(
+            &meal_xml,
+            "<ram:CalculatedAmount>8.73</ram:CalculatedAmount>",
+        );
+        has(&meal_xml, "<ram:BasisAmount>20.00</ram:BasisAmount>");
+        has(
+            &meal_xml,
+            "<ram:CalculatedAmount>4.00</ram:CalculatedAmount>",
+        );
+        has(
+            &meal_xml,
+            "<ram:TaxTotalAmount currencyID=\"EUR\">12.73</ram:TaxTotalAmount>",
+        );
 
         // The goods' e-invoice: its number as the file's name, the frame of goods already
         // paid, the invoice's figures, settled by clearing, nothing due.
@@ -167,16 +302,23 @@ story!(invoices_are_structured_e_invoices, |db: &tests::TestDb| {
             "the buyer's is not given"
         );
 
-        // Not said: goods and services; 5.5 %.
+        // Not said: goods and services. 100.03 at 5.5 %: the net 94.82 (rounded half up),
+        // the VAT the rest, 5.21, a cent under 94.82 × 5.5 % (5.2151): within the cent
+        // EN 16931 allows, and the total is what was paid.
         let (_, unsaid_xml) = einvoice(&api, &beta_pay, &unsaid["id"]).await;
         has(&unsaid_xml, "<ram:ID>M2</ram:ID>");
         has(
             &unsaid_xml,
             "<ram:RateApplicablePercent>5.50</ram:RateApplicablePercent>",
         );
+        has(&unsaid_xml, "<ram:BasisAmount>94.82</ram:BasisAmount>");
         has(
             &unsaid_xml,
-            "<ram:GrandTotalAmount>1.00</ram:GrandTotalAmount>",
+            "<ram:CalculatedAmount>5.21</ram:CalculatedAmount>",
+        );
+        has(
+            &unsaid_xml,
+            "<ram:GrandTotalAmount>100.03</ram:GrandTotalAmount>",
         );
         // 0 %: exempt, with its reason.
         let (_, exempt_xml) = einvoice(&api, &beta_pay, &exempt["id"]).await;
@@ -239,7 +381,7 @@ story!(invoices_are_structured_e_invoices, |db: &tests::TestDb| {
                 .problem(StatusCode::NOT_FOUND, "not_found");
         }
 
-        // The checkers a French platform runs accept all four, and refuse a broken copy.
+        // The checkers a French platform runs accept all five, and refuse a broken copy.
         if let Some(checker) = tests::einvoice_checker() {
             let dir = tempfile::tempdir().unwrap();
             let mut files = Vec::new();
@@ -248,6 +390,7 @@ story!(invoices_are_structured_e_invoices, |db: &tests::TestDb| {
                 ("unsaid.xml", &unsaid_xml),
                 ("exempt.xml", &exempt_xml),
                 ("note.xml", &note_xml),
+                ("meal.xml", &meal_xml),
             ] {
                 let path = dir.path().join(name);
                 std::fs::write(&path, text).unwrap();
@@ -256,7 +399,7 @@ story!(invoices_are_structured_e_invoices, |db: &tests::TestDb| {
             let (ok, out) = tests::check_einvoices(&checker, &files);
             assert!(ok, "{out}");
             let passed = out.lines().filter(|l| l.starts_with("ok ")).count();
-            assert_eq!(passed, 4, "{out}");
+            assert_eq!(passed, 5, "{out}");
             let broken = dir.path().join("broken.xml");
             std::fs::write(
                 &broken,
@@ -282,6 +425,72 @@ story!(invoices_are_structured_e_invoices, |db: &tests::TestDb| {
         let page = seller.get(&at).await;
         page.assert_contains(&format!("href=\"{at}/cii.xml\""));
         page.assert_contains("id=\"inv-supply\">Livraison de biens<");
+        // Several lines: each, the totals, the VAT by rate.
+        let page = buyer.get(&format!("/invoices/{}", meal["id"])).await;
+        page.assert_contains(
+            "<td>Vin</td><td class=\"num\">20,00</td><td class=\"num\">20,00 %</td>",
+        );
+        page.assert_contains("id=\"inv-net\">107,27<");
+        page.assert_contains("id=\"inv-vat-by-rate\"");
+        page.assert_contains(
+            "<td class=\"num\">10,00 %</td><td class=\"num\">87,27</td><td class=\"num\">8,73</td>",
+        );
+        // One rate: no breakdown.
+        assert!(!seller.get(&at).await.body.contains("inv-vat-by-rate"));
+
+        // The form takes several lines too; their refusals are worded, line by line, and
+        // keep what was typed.
+        let fifth = paid(&api, &alpha_pay, beta.id, "120.00").await.to_string();
+        let form = seller.get(&format!("/invoices/new?tx={fifth}")).await;
+        form.assert_contains("name=\"amount_6\"");
+        assert!(!form.body.contains("name=\"amount_7\""));
+        for (amount_2, message) in [
+            (
+                "19,99",
+                "Lignes : les montants des lignes font 119,99, le paiement 120,00",
+            ),
+            ("x", "Ligne 2 — Montant TTC : un montant positif"),
+        ] {
+            let page = seller
+                .post(
+                    "/invoices",
+                    &[
+                        ("tx", fifth.as_str()),
+                        ("supply", "mixed"),
+                        ("description", "Menu"),
+                        ("vat", "10"),
+                        ("amount", "100"),
+                        ("description_2", "Vin <rouge>"),
+                        ("vat_2", "20"),
+                        ("amount_2", amount_2),
+                    ],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{amount_2}");
+            page.assert_contains(message);
+            page.assert_contains("value=\"Vin &#60;rouge&#62;\"");
+            page.assert_contains(&format!("value=\"{amount_2}\""));
+        }
+        let page = seller
+            .post(
+                "/invoices",
+                &[
+                    ("tx", fifth.as_str()),
+                    ("supply", "mixed"),
+                    ("description", "Menu"),
+                    ("vat", "10"),
+                    ("amount", "100"),
+                    ("description_2", "Vin <rouge>"),
+                    ("vat_2", "20"),
+                    ("amount_2", "20"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        let page = seller.get(page.location.as_deref().unwrap()).await;
+        page.assert_contains("<td>Vin &#60;rouge&#62;</td>");
+        page.assert_contains("id=\"inv-total\">120,00<");
+        page.assert_contains("id=\"inv-vat-by-rate\"");
         // Not said: the page does not claim it.
         assert!(!seller
             .get(&format!("/invoices/{}", unsaid["id"]))

@@ -380,11 +380,8 @@ story!(invoices_over_the_api, |db: &tests::TestDb| {
         let today = Utc::now().date_naive();
         let at_limit = paid(&api, &alpha_pay, beta.id, "2.00").await;
         let over = paid(&api, &alpha_pay, beta.id, "3.00").await;
-        let new = |tx: i64, vat_bp: i64| NewInvoice {
-            tx: ledger::TxId(tx as u64),
-            description: "Pièces".into(),
-            supply: None,
-            vat_bp,
+        let new = |tx: i64, vat_bp: i64| {
+            NewInvoice::single(ledger::TxId(tx as u64), "Pièces".into(), vat_bp, None)
         };
         // The highest rate too (100 %: half and half).
         let given = invoices::issue(
@@ -439,12 +436,12 @@ story!(invoices_at_once_take_each_a_number, |db: &tests::TestDb| {
         for tx in txs.iter().copied().chain([txs[0]]) {
             let (store, owner, beta) = (store.clone(), owner.clone(), beta.clone());
             tasks.push(tokio::spawn(async move {
-                let new = NewInvoice {
-                    tx: ledger::TxId(tx as u64),
-                    description: "Pièce".into(),
-                    supply: Some(invoices::Supply::Goods),
-                    vat_bp: 2_000,
-                };
+                let new = NewInvoice::single(
+                    ledger::TxId(tx as u64),
+                    "Pièce".into(),
+                    2_000,
+                    Some(invoices::Supply::Goods),
+                );
                 invoices::issue(&store, &owner, &beta, &new, today).await
             }));
         }

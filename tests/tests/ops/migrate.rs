@@ -315,7 +315,7 @@ async fn seed(url: &str) -> Store {
     web::standing::cancel(&store, &owner, &alpha, standing.id)
         .await
         .unwrap();
-    // Beta invoices the standing order's payment (an append-only table).
+    // Beta invoices the standing order's payment in two lines (append-only tables).
     let paid = web::standing::runs(&store, standing.id).await.unwrap();
     let paid = paid[0].tx_id.expect("the first due date was paid");
     let (beta_user, _) = people::find_login(&store, "owner@beta.fr")
@@ -328,9 +328,19 @@ async fn seed(url: &str) -> Store {
         &beta,
         &web::invoices::NewInvoice {
             tx: ledger::TxId(paid as u64),
-            description: "Loyer du bureau".into(),
             supply: Some(web::invoices::Supply::Services),
-            vat_bp: 2_000,
+            lines: vec![
+                web::invoices::NewLine {
+                    description: "Loyer du bureau".into(),
+                    vat_bp: 2_000,
+                    total: Some(ledger::Amount::from_minor(1_000)),
+                },
+                web::invoices::NewLine {
+                    description: "Charges".into(),
+                    vat_bp: 550,
+                    total: Some(ledger::Amount::from_minor(200)),
+                },
+            ],
         },
         today,
     )

@@ -201,6 +201,8 @@ pub enum Field {
     Reply,
     /// A manager's decision on a dispute, `reverse` or `dismiss` (`disputes::decide`).
     Decision,
+    /// An invoice's lines as a whole (`crate::invoices`): their number, their sum.
+    Lines,
 }
 
 impl Field {
@@ -241,6 +243,7 @@ impl Field {
             Field::FirstDate => "first_date",
             Field::EndDate => "end_date",
             Field::VatRate => "vat_bp",
+            Field::Lines => "lines",
         }
     }
 }
@@ -312,6 +315,11 @@ pub enum Problem {
     NotAsked,
     /// Not the account's balance now (a departure's closing confirms the balance it moves).
     NotTheBalance,
+    /// An invoice's lines add up to `sum`, not to the payment's `expected`.
+    LinesDoNotAddUp {
+        sum: Amount,
+        expected: Amount,
+    },
 }
 
 impl Problem {
@@ -350,6 +358,7 @@ impl Problem {
             Problem::SameAsCurrent => "same_as_current",
             Problem::NotAsked => "not_asked",
             Problem::NotTheBalance => "not_the_balance",
+            Problem::LinesDoNotAddUp { .. } => "lines_do_not_add_up",
         }
     }
 }
@@ -359,6 +368,9 @@ impl Problem {
 pub struct FieldIssue {
     pub field: Field,
     pub problem: Problem,
+    /// The line of a list the field belongs to (an invoice's lines, from 1); `None` for a
+    /// form's own fields.
+    pub line: Option<u64>,
 }
 
 /// One problem of an imported file: on a line (numbered from 1, the header being line 1) or
@@ -452,7 +464,11 @@ impl From<sqlx::Error> for ConsoleError {
 
 impl ConsoleError {
     pub fn invalid(field: Field, problem: Problem) -> ConsoleError {
-        ConsoleError::Invalid(vec![FieldIssue { field, problem }])
+        ConsoleError::Invalid(vec![FieldIssue {
+            field,
+            problem,
+            line: None,
+        }])
     }
 
     /// A stable machine code: `forbidden`, `not_found`, `invalid`, `invalid_file`, the
@@ -533,7 +549,20 @@ pub(crate) struct Issues(Vec<FieldIssue>);
 
 impl Issues {
     pub(crate) fn add(&mut self, field: Field, problem: Problem) {
-        self.0.push(FieldIssue { field, problem });
+        self.0.push(FieldIssue {
+            field,
+            problem,
+            line: None,
+        });
+    }
+
+    /// A problem of `field` on line `line` (from 1) of a list.
+    pub(crate) fn add_on_line(&mut self, line: u64, field: Field, problem: Problem) {
+        self.0.push(FieldIssue {
+            field,
+            problem,
+            line: Some(line),
+        });
     }
 
     pub(crate) fn has(&self, field: Field) -> bool {

@@ -15,7 +15,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use ledger::{Amount, TxId};
-use serde::Deserialize;
 
 use super::console::{form_messages, page_error};
 use super::error::{AppError, AppResult};
@@ -25,7 +24,7 @@ use super::templates::{page, Chrome};
 use super::AppState;
 use crate::console::ConsoleError;
 use crate::invoices::{
-    self, Invoice, Invoiceable, Kind, NewInvoice, Side, Supply, DESCRIPTION_LEN_MAX,
+    self, Invoice, Invoiceable, Kind, NewInvoice, NewLine, Side, Supply, DESCRIPTION_LEN_MAX,
     INVOICES_PAGE_DEFAULT,
 };
 use crate::people::Role;
@@ -178,23 +177,90 @@ struct NewTemplate {
     memo: String,
     refunded: bool,
     messages: Vec<String>,
-    description: String,
-    vat: String,
+    /// The form's lines, [`FORM_LINES`] of them, as typed.
+    rows: Vec<RowView>,
     /// The choice kept when the form comes back: `goods`, `services`, `mixed` or empty.
     supply: String,
     description_len_max: usize,
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct InvoiceForm {
-    #[serde(default)]
-    tx: String,
-    #[serde(default)]
+/// Lines the web form offers (the API takes up to `invoices::LINES_MAX`).
+pub const FORM_LINES: usize = 6;
+
+/// One line of the form as typed: its description, rate and amount tax included.
+#[derive(Debug, Clone, Default)]
+struct Row {
     description: String,
-    #[serde(default)]
     vat: String,
-    #[serde(default)]
+    amount: String,
+}
+
+/// A line of the form as drawn: its number (from 1), its fields' names and values.
+struct RowView {
+    n: usize,
+    suffix: String,
+    row: Row,
+}
+
+#[derive(Debug, Default)]
+struct InvoiceForm {
+    tx: String,
     supply: String,
+    /// [`FORM_LINES`] rows: the first named `description`, `vat`, `amount`; the others
+    /// `description_2`, `vat_2`, `amount_2`...
+    rows: Vec<Row>,
+}
+
+impl InvoiceForm {
+    fn suffix(index: usize) -> String {
+        if index == 0 {
+            String::new()
+        } else {
+            format!("_{}", index + 1)
+        }
+    }
+
+    /// The form's fields, read by name; unknown names are ignored.
+    fn of(fields: Vec<(String, String)>) -> InvoiceForm {
+        let mut form = InvoiceForm {
+            rows: vec![Row::default(); FORM_LINES],
+            ..InvoiceForm::default()
+        };
+        for (name, value) in fields {
+            match name.as_str() {
+                "tx" => form.tx = value,
+                "supply" => form.supply = value,
+                _ => {
+                    for (index, row) in form.rows.iter_mut().enumerate() {
+                        let suffix = InvoiceForm::suffix(index);
+                        if name == format!("description{suffix}") {
+                            row.description = value.clone();
+                        } else if name == format!("vat{suffix}") {
+                            row.vat = value.clone();
+                        } else if name == format!("amount{suffix}") {
+                            row.amount = value.clone();
+                        }
+                    }
+                }
+            }
+        }
+        form
+    }
+
+    /// The first row with `description` and `vat`; the others empty.
+    fn single(description: String, vat: String) -> InvoiceForm {
+        let mut rows = vec![Row::default(); FORM_LINES];
+        rows[0] = Row {
+            description,
+            vat,
+            amount: String::new(),
+        };
+        InvoiceForm {
+            tx: String::new(),
+            supply: String::new(),
+            rows,
+        }
+    }
 }
 
 async fn draw_new(
@@ -216,8 +282,16 @@ async fn draw_new(
         memo: tx.memo().to_owned(),
         refunded: found.payment.refunded_by.is_some(),
         messages,
-        description: form.description,
-        vat: form.vat,
+        rows: form
+            .rows
+            .into_iter()
+            .enumerate()
+            .map(|(index, row)| RowView {
+                n: index + 1,
+                suffix: InvoiceForm::suffix(index),
+                row,
+            })
+            .collect(),
         supply: form.supply,
         description_len_max: DESCRIPTION_LEN_MAX,
     })?;
@@ -258,22 +332,17 @@ async fn new_page(
         None => None,
     };
     let form = match listing {
-        Some(listing) => InvoiceForm {
-            tx: String::new(),
-            description: listing.title,
-            vat: Amount::from_minor(listing.vat_bp).to_plain(),
-            supply: String::new(),
-        },
-        None => InvoiceForm {
-            tx: String::new(),
-            description: [tx.reference(), tx.memo()]
+        Some(listing) => {
+            InvoiceForm::single(listing.title, Amount::from_minor(listing.vat_bp).to_plain())
+        }
+        None => InvoiceForm::single(
+            [tx.reference(), tx.memo()]
                 .into_iter()
                 .filter(|s| !s.is_empty())
                 .collect::<Vec<_>>()
                 .join(" — "),
-            vat: "20".into(),
-            supply: String::new(),
-        },
+            "20".into(),
+        ),
     };
     draw_new(&auth, &found, StatusCode::OK, Vec::new(), form).await
 }
@@ -288,24 +357,67 @@ fn vat_bp(text: &str) -> Option<i64> {
         .filter(|bp| (0..=invoices::VAT_BP_MAX).contains(bp))
 }
 
+/// The lines typed: the first always, the others when they have a description or an
+/// amount. Rates typed in percent and amounts that do not read are worded here (the domain
+/// checks the rest: descriptions, bounds, the sum).
+fn typed_lines(t: Tr, rows: &[Row]) -> Result<Vec<NewLine>, Vec<String>> {
+    let used: Vec<(usize, &Row)> = rows
+        .iter()
+        .enumerate()
+        .filter(|(index, row)| {
+            *index == 0 || !row.description.trim().is_empty() || !row.amount.trim().is_empty()
+        })
+        .collect();
+    let several = used.len() > 1;
+    let mut lines = Vec::with_capacity(used.len());
+    let mut messages = Vec::new();
+    for (index, row) in used {
+        let place = if several {
+            format!("{} {} — ", t.inv_line(), index + 1)
+        } else {
+            String::new()
+        };
+        let vat_bp = vat_bp(&row.vat);
+        let total = crate::console::parse_amount(&row.amount);
+        if vat_bp.is_none() {
+            messages.push(format!("{place}{}", t.inv_rate_invalid()));
+        }
+        if total.is_err() {
+            messages.push(format!("{place}{}", t.inv_amount_invalid()));
+        }
+        if let (Some(vat_bp), Ok(total)) = (vat_bp, total) {
+            lines.push(NewLine {
+                description: row.description.clone(),
+                vat_bp,
+                total,
+            });
+        }
+    }
+    if messages.is_empty() {
+        Ok(lines)
+    } else {
+        Err(messages)
+    }
+}
+
 async fn issue(
     State(state): State<AppState>,
     auth: MemberAuth,
-    Form(form): Form<InvoiceForm>,
+    Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
+    let form = InvoiceForm::of(fields);
     let tx = tx_of(&form.tx)?;
     let t = auth.tr();
-    // The rate is typed in percent here: its own message rather than the API's bounds. What
-    // was sold is asked here (the API takes it when given).
-    let messages = match (vat_bp(&form.vat), Supply::parse(&form.supply)) {
-        (None, _) => vec![t.inv_rate_invalid().to_owned()],
-        (Some(_), None) => vec![t.inv_supply_required().to_owned()],
-        (Some(vat_bp), Some(supply)) => {
+    // The rates are typed in percent here: their own message rather than the API's bounds.
+    // What was sold is asked here (the API takes it when given).
+    let messages = match (typed_lines(t, &form.rows), Supply::parse(&form.supply)) {
+        (Err(messages), _) => messages,
+        (Ok(_), None) => vec![t.inv_supply_required().to_owned()],
+        (Ok(lines), Some(supply)) => {
             let new = NewInvoice {
                 tx,
-                description: form.description.clone(),
                 supply: Some(supply),
-                vat_bp,
+                lines,
             };
             let today = chrono::Utc::now().date_naive();
             match invoices::issue(&state.store, &auth.auth.user, &auth.member, &new, today).await {
@@ -324,6 +436,15 @@ async fn issue(
     draw_new(&auth, &found, status, messages, form).await
 }
 
+/// One line of an invoice, worded.
+struct LineView {
+    description: String,
+    net: String,
+    rate: String,
+    vat: String,
+    total: String,
+}
+
 #[derive(Template)]
 #[template(path = "invoice.html")]
 struct InvoiceTemplate {
@@ -337,6 +458,9 @@ struct InvoiceTemplate {
     vat: String,
     total: String,
     supply: Option<&'static str>,
+    lines: Vec<LineView>,
+    /// The VAT by rate: the rate, the net basis and the VAT, worded.
+    by_rate: Vec<(String, String, String)>,
     /// The seller's French VAT number, from its SIREN (`crate::einvoice::vat_number`).
     seller_vat: Option<String>,
     network: String,
@@ -389,6 +513,22 @@ async fn draw_invoice(
         vat: t.lang.amount(invoice.vat),
         total: t.lang.amount(invoice.total),
         supply: supply_text(t, invoice.supply),
+        lines: invoice
+            .lines
+            .iter()
+            .map(|l| LineView {
+                description: l.description.clone(),
+                net: t.lang.amount(l.net),
+                rate: rate_text(t, l.vat_bp),
+                vat: t.lang.amount(l.vat),
+                total: t.lang.amount(l.total),
+            })
+            .collect(),
+        by_rate: invoice
+            .vat_by_rate()
+            .into_iter()
+            .map(|(rate, net, vat)| (rate_text(t, rate), t.lang.amount(net), t.lang.amount(vat)))
+            .collect(),
         seller_vat: crate::einvoice::vat_number(&invoice.seller.siren),
         network,
         refunded_by,
@@ -495,6 +635,13 @@ catalogue! {
     inv_print => "Imprimer ou enregistrer en PDF : utilisez la fonction d'impression du navigateur.", "To print or save as PDF, use the browser's print function.";
     inv_siren => "SIREN", "SIREN";
     inv_supply => "Nature de la vente", "What was sold";
+    inv_line => "Ligne", "Line";
+    inv_amount_ttc => "Montant TTC", "Amount (total)";
+    inv_amount_invalid => "Montant TTC : un montant positif, par exemple 66 ou 24,50.", "Amount: a positive amount, for example 66 or 24.50.";
+    inv_lines_hint => "Une seule ligne : laissez son montant vide, c'est le montant reçu. Plusieurs lignes (des taux de TVA différents, par exemple un repas à 10 % et le vin à 20 %) : donnez à chacune son montant TTC ; ensemble, ils font le montant reçu.", "One line: leave its amount empty, it is the amount received. Several lines (different VAT rates, say a meal at 10 % and the wine at 20 %): give each its amount, tax included; together they make the amount received.";
+    inv_vat_by_rate => "Récapitulatif de la TVA", "VAT by rate";
+    inv_basis => "Base HT", "Net basis";
+    inv_totals => "Totaux", "Totals";
     inv_supply_goods => "Livraison de biens", "Goods";
     inv_supply_services => "Prestation de services", "Services";
     inv_supply_mixed => "Biens et services", "Goods and services";

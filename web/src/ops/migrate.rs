@@ -596,9 +596,23 @@ pub const TABLES: &[Table] = &[
                 col("created_by", Text),
                 col("created_at", Int),
                 col("supply", Text),
+                col("line_count", Int),
             ],
         ),
         "id",
+    ),
+    table(
+        "invoice_lines",
+        &["invoice_id", "line_no"],
+        &[
+            col("invoice_id", Int),
+            col("line_no", Int),
+            col("description", Text),
+            col("vat_bp", Int),
+            col("total", Int),
+            col("net", Int),
+            col("vat", Int),
+        ],
     ),
     table(
         "sessions",

@@ -39,7 +39,8 @@ pub struct Problem {
 pub struct FieldProblem {
     pub field: String,
     pub code: String,
-    /// The line of an uploaded file at fault (`invalid_file`); none for the file as a whole.
+    /// The line of an uploaded file at fault (`invalid_file`; none for the file as a whole),
+    /// or of a body's list (an invoice's `lines`, from 1).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
 }
@@ -261,7 +262,7 @@ impl From<ConsoleError> for ApiError {
                     .map(|i| FieldProblem {
                         field: i.field.as_str().to_owned(),
                         code: i.problem.code().to_owned(),
-                        line: None,
+                        line: i.line,
                     })
                     .collect();
                 let field = errors.first().map(|e| e.field.clone()).unwrap_or_default();

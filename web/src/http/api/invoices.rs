@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::ApiAuth;
-use super::error::{ApiError, ApiResult, Problem};
+use super::error::{ApiError, ApiResult, FieldProblem, Problem};
 use super::idempotency::{self, WriteRequest, Written};
 use super::types::{self, money, unix_time};
 use crate::http::AppState;
-use crate::invoices::{self, Invoice, NewInvoice, Party, Side, Supply};
+use crate::invoices::{self, Invoice, NewInvoice, NewLine, Party, Side, Supply};
 
 /// One party as the invoice names it, as it was when the invoice was issued.
 #[derive(Debug, Serialize, ToSchema)]
@@ -35,6 +35,21 @@ fn party(p: &Party) -> InvoiceParty {
         siren: p.siren.clone(),
         address: p.address.clone(),
     }
+}
+
+/// One line of an invoice.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoiceLineItem {
+    pub description: String,
+    /// Basis points: 2000 = 20 %.
+    pub vat_bp: i64,
+    #[schema(example = "100.00")]
+    pub net: String,
+    #[schema(example = "20.00")]
+    pub vat: String,
+    /// Tax included.
+    #[schema(example = "120.00")]
+    pub total: String,
 }
 
 /// An invoice.
@@ -57,21 +72,26 @@ pub struct InvoiceItem {
     pub issued_on: String,
     /// When that transaction was made.
     pub paid_at: String,
+    /// The first line's description.
     pub description: String,
     /// `goods`, `services` or `mixed`; none for invoices issued before it was asked.
     #[schema(value_type = Option<crate::http::api::types::InvoiceSupply>)]
     pub supply: Option<String>,
-    /// Basis points: 2000 = 20 %.
+    /// The first line's rate, in basis points: 2000 = 20 %.
     pub vat_bp: i64,
+    /// The lines' sum.
     #[schema(example = "100.00")]
     pub net: String,
+    /// The lines' sum.
     #[schema(example = "20.00")]
     pub vat: String,
-    /// Tax included: what the seller received.
+    /// Tax included: what the seller received, the lines' sum.
     #[schema(example = "120.00")]
     pub total: String,
     pub created_by: String,
     pub created_at: String,
+    /// One or more, in order.
+    pub lines: Vec<InvoiceLineItem>,
 }
 
 pub(crate) fn item(i: &Invoice) -> InvoiceItem {
@@ -93,6 +113,17 @@ pub(crate) fn item(i: &Invoice) -> InvoiceItem {
         total: money(i.total),
         created_by: i.created_by.clone(),
         created_at: unix_time(i.created_at),
+        lines: i
+            .lines
+            .iter()
+            .map(|l| InvoiceLineItem {
+                description: l.description.clone(),
+                vat_bp: l.vat_bp,
+                net: money(l.net),
+                vat: money(l.vat),
+                total: money(l.total),
+            })
+            .collect(),
     }
 }
 
@@ -209,17 +240,42 @@ pub async fn einvoice(
     Ok(crate::http::invoices::xml_download(&invoice, body))
 }
 
-/// A new invoice.
+/// A line of a new invoice of several.
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct InvoiceBody {
-    /// A payment the caller's company received (a `payment` or `hold_capture`).
-    pub transaction_id: i64,
+pub struct InvoiceLineBody {
     /// What was sold: 1 to 500 characters.
     #[schema(min_length = 1, max_length = 500)]
     pub description: String,
     /// The VAT rate in basis points, 0 to 10000 (2000 = 20 %).
-    #[schema(minimum = 0, maximum = 10000, example = 2000)]
+    #[schema(minimum = 0, maximum = 10000, example = 1000)]
     pub vat_bp: i64,
+    /// Its amount tax included; the lines add up to the payment.
+    #[schema(
+        example = "66.00",
+        pattern = r"^([1-9][0-9]{0,14}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$"
+    )]
+    pub total: String,
+}
+
+/// A new invoice: one line (`description` and `vat_bp`, the whole payment) or several
+/// (`lines`), not both.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct InvoiceBody {
+    /// A payment the caller's company received (a `payment` or `hold_capture`).
+    pub transaction_id: i64,
+    /// What was sold, on an invoice of one line: 1 to 500 characters.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 500)]
+    pub description: Option<String>,
+    /// The VAT rate of an invoice of one line, in basis points, 0 to 10000 (2000 = 20 %).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 10000, example = 2000)]
+    pub vat_bp: Option<i64>,
+    /// The lines of an invoice of several (different rates, say): 1 to 20, each with its
+    /// amount tax included, adding up to the payment (`lines_do_not_add_up`).
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub lines: Option<Vec<InvoiceLineBody>>,
     /// What was sold: `goods`, `services` or `mixed`. It sets the e-invoice's billing frame
     /// (`B2`, `S2`, `M2`); left out, the invoice does not say it and its e-invoice says `M2`.
     #[serde(default)]
@@ -257,11 +313,60 @@ pub async fn create(
                 ApiError::invalid("supply", "supply must be goods, services or mixed.")
             })?),
         };
+        let lines = match (input.lines, input.description, input.vat_bp) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                return Err(ApiError::invalid(
+                    "lines",
+                    "give description and vat_bp (one line), or lines, not both.",
+                ))
+            }
+            (Some(lines), None, None) => {
+                // Bounded before anything is read: the domain refuses more than 20 too.
+                if lines.len() > invoices::LINES_MAX {
+                    return Err(ApiError::invalid(
+                        "lines",
+                        format!("at most {} lines.", invoices::LINES_MAX),
+                    ));
+                }
+                let mut asked = Vec::with_capacity(lines.len());
+                for (index, line) in lines.into_iter().enumerate() {
+                    let total = types::positive_amount("total", &line.total).map_err(|_| {
+                        ApiError::Invalid {
+                            field: "total".into(),
+                            detail: format!(
+                                "line {}: total must be a positive decimal string such as \"12.50\".",
+                                index + 1
+                            ),
+                            errors: vec![FieldProblem {
+                                field: "total".into(),
+                                code: "invalid_amount".into(),
+                                line: Some(index as u64 + 1),
+                            }],
+                        }
+                    })?;
+                    asked.push(NewLine {
+                        description: line.description,
+                        vat_bp: line.vat_bp,
+                        total: Some(total),
+                    });
+                }
+                asked
+            }
+            (None, description, vat_bp) => {
+                let vat_bp = vat_bp.ok_or_else(|| {
+                    ApiError::invalid("vat_bp", "vat_bp is required (or give lines).")
+                })?;
+                vec![NewLine {
+                    description: description.unwrap_or_default(),
+                    vat_bp,
+                    total: None,
+                }]
+            }
+        };
         let new = NewInvoice {
             tx: TxId(tx),
-            description: input.description,
             supply,
-            vat_bp: input.vat_bp,
+            lines,
         };
         let today = chrono::Utc::now().date_naive();
         let invoice = invoices::issue(&state.store, &auth.user, &seller, &new, today).await?;

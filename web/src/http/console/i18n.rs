@@ -208,6 +208,7 @@ impl Tr {
             Field::FirstDate => ("Première échéance", "First payment"),
             Field::EndDate => ("Dernière échéance", "Last payment"),
             Field::VatRate => ("Taux de TVA", "VAT rate"),
+            Field::Lines => ("Lignes", "Lines"),
             // The settings form's own labels.
             Field::NearLimitPct => return self.con_near_limit_pct(),
             Field::NegativeDays => return self.con_negative_days(),
@@ -373,6 +374,21 @@ impl Tr {
                 "ce n'est plus le solde du compte : il a changé, relisez la page.",
                 "that is no longer the account's balance: it changed, read the page again.",
             ),
+            Problem::LinesDoNotAddUp { sum, expected } => {
+                if fr {
+                    format!(
+                        "les montants des lignes font {}, le paiement {} : ils doivent être égaux.",
+                        a(*sum),
+                        a(*expected)
+                    )
+                } else {
+                    format!(
+                        "the lines add up to {}, the payment is {}: they must be equal.",
+                        a(*sum),
+                        a(*expected)
+                    )
+                }
+            }
         }
     }
 
@@ -639,8 +655,12 @@ impl Tr {
             ConsoleError::Invalid(issues) => issues
                 .iter()
                 .map(|i| {
+                    let place = match i.line {
+                        Some(line) => format!("{} {line} — ", self.con_line()),
+                        None => String::new(),
+                    };
                     format!(
-                        "{}{}{}",
+                        "{place}{}{}{}",
                         self.con_field(i.field),
                         self.con_colon(),
                         self.con_problem(&i.problem)

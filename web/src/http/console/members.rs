@@ -294,6 +294,7 @@ fn amounts(values: &NewValues) -> Result<[Option<Amount>; 3], ConsoleError> {
             issues.push(crate::console::FieldIssue {
                 field,
                 problem: crate::console::Problem::InvalidAmount,
+                line: None,
             });
             None
         }
