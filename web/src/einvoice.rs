@@ -25,11 +25,13 @@
 //! `scripts/einvoice-check.py` checks the output against the Factur-X XSD, the EN 16931
 //! rules and the French rules (BR-FR), as the integration stories do on both backends.
 //!
+//! [`archive`] puts a period's e-invoices in one ZIP file.
+//!
 //! Not here: the PDF/A-3 half of a Factur-X file (the XML is an e-invoice on its own), the
 //! buyer's VAT number (not required between French businesses), delivery dates, and
 //! sending the invoice to a platform (the seller or its accountant uploads it).
 
-use chrono::{DateTime, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate};
 use ledger::Amount;
 
 use crate::invoices::{Invoice, Kind, Party, Supply};
@@ -45,6 +47,33 @@ pub struct Context<'a> {
 /// The file name an e-invoice is downloaded as.
 pub fn file_name(invoice: &Invoice) -> String {
     format!("{}.xml", invoice.number)
+}
+
+/// E-invoices in one ZIP archive (deflated), each under its [`file_name`] and dated the
+/// day its invoice was issued: what a platform's bulk upload or an accountant takes.
+pub fn archive<'a>(
+    files: impl IntoIterator<Item = (&'a Invoice, &'a str)>,
+) -> zip::result::ZipResult<Vec<u8>> {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (invoice, xml) in files {
+        let date = invoice.issued_on;
+        let stamp = zip::DateTime::from_date_and_time(
+            u16::try_from(date.year()).unwrap_or(1980),
+            date.month() as u8,
+            date.day() as u8,
+            0,
+            0,
+            0,
+        )
+        .unwrap_or_default();
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .last_modified_time(stamp);
+        writer.start_file(file_name(invoice), options)?;
+        writer.write_all(xml.as_bytes())?;
+    }
+    Ok(writer.finish()?.into_inner())
 }
 
 /// The French VAT number of a company from its SIREN: `FR`, a two-digit key

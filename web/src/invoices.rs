@@ -51,6 +51,10 @@ pub const INVOICES_PAGE_MAX: i64 = 200;
 pub const INVOICES_PAGE_DEFAULT: i64 = 50;
 /// Lines one invoice holds at most.
 pub const LINES_MAX: usize = 20;
+/// Invoices one archive of e-invoices holds at most ([`einvoices_of_period`]).
+pub const ARCHIVE_INVOICES_MAX: usize = 500;
+/// Days one archive's period spans at most, both ends included.
+pub const ARCHIVE_DAYS_MAX: i64 = 366;
 /// Transaction ids one read of [`numbers_of`] lists at most.
 const NUMBERS_PER_READ_MAX: usize = 500;
 
@@ -615,6 +619,93 @@ pub async fn einvoice(store: &Store, invoice: &Invoice) -> ConsoleResult<String>
         cancels: cancelled.as_ref().map(|i| (i.number.as_str(), i.issued_on)),
     };
     Ok(crate::einvoice::cii(invoice, &context))
+}
+
+/// Why a period's e-invoices cannot be put in one archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeriodRefusal {
+    /// `to` is before `from`.
+    Reversed,
+    /// More than [`ARCHIVE_DAYS_MAX`] days.
+    TooLong,
+    /// More than [`ARCHIVE_INVOICES_MAX`] invoices: a shorter period.
+    TooManyInvoices,
+}
+
+/// The e-invoices of a company's invoices (issued or received) dated from `from` to `to`
+/// (both included), oldest first, each with its CII text: at most
+/// [`ARCHIVE_INVOICES_MAX`] in a period of at most [`ARCHIVE_DAYS_MAX`] days. Four reads
+/// whatever their number: the invoices, their lines, the invoices their credit notes
+/// cancel, the network's name.
+pub async fn einvoices_of_period(
+    store: &Store,
+    member_id: i64,
+    side: Side,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> ConsoleResult<Result<Vec<(Invoice, String)>, PeriodRefusal>> {
+    if to < from {
+        return Ok(Err(PeriodRefusal::Reversed));
+    }
+    if (to - from).num_days() + 1 > ARCHIVE_DAYS_MAX {
+        return Ok(Err(PeriodRefusal::TooLong));
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM invoices WHERE {} = $1 AND issued_on >= $2 AND issued_on <= $3 \
+         ORDER BY id LIMIT $4",
+        side.column()
+    );
+    let (from_text, to_text) = (
+        from.format("%Y-%m-%d").to_string(),
+        to.format("%Y-%m-%d").to_string(),
+    );
+    let limit = ARCHIVE_INVOICES_MAX as i64 + 1;
+    let rows = dispatch!(store.backend(), pool => {
+        let rows = sqlx::query(&sql)
+            .bind(member_id).bind(&from_text).bind(&to_text).bind(limit)
+            .fetch_all(pool).await?;
+        rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?
+    });
+    if rows.len() > ARCHIVE_INVOICES_MAX {
+        return Ok(Err(PeriodRefusal::TooManyInvoices));
+    }
+    let found = with_lines(store, rows).await?;
+    // The invoices the credit notes cancel: their numbers and dates, in one read.
+    let cancelled: Vec<u64> = found
+        .iter()
+        .filter_map(|i| i.credits)
+        .filter_map(|id| u64::try_from(id).ok())
+        .collect();
+    let mut cancels: std::collections::HashMap<i64, (String, NaiveDate)> = Default::default();
+    if !cancelled.is_empty() {
+        let sql = format!(
+            "SELECT id, number, issued_on FROM invoices WHERE {}",
+            crate::store::in_id_list(store.kind(), "id", 1)
+        );
+        let ids = crate::store::id_list(cancelled);
+        let rows: Vec<(i64, String, String)> = dispatch!(store.backend(), pool => {
+            sqlx::query_as(&sql).bind(&ids).fetch_all(pool).await?
+        });
+        for (id, number, issued_on) in rows {
+            if let Ok(date) = NaiveDate::parse_from_str(&issued_on, "%Y-%m-%d") {
+                cancels.insert(id, (number, date));
+            }
+        }
+    }
+    let network = store.network_name().await?.unwrap_or_default();
+    let mut files = Vec::with_capacity(found.len());
+    for invoice in found {
+        let context = crate::einvoice::Context {
+            network: &network,
+            cancels: invoice
+                .credits
+                .and_then(|id| cancels.get(&id))
+                .map(|(number, date)| (number.as_str(), *date)),
+        };
+        let xml = crate::einvoice::cii(&invoice, &context);
+        files.push((invoice, xml));
+    }
+    Ok(Ok(files))
 }
 
 /// A payment the member received, as an invoice would show it.

@@ -122,6 +122,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/invoices"),
     ("get", "/api/v1/invoices/{id}"),
     ("get", "/api/v1/invoices/{id}/cii"),
+    ("get", "/api/v1/invoices/cii.zip"),
     ("post", "/api/v1/invoices/{id}/credit-note"),
     ("get", "/api/v1/standing-orders"),
     ("post", "/api/v1/standing-orders"),

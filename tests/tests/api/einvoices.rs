@@ -438,6 +438,105 @@ story!(invoices_are_structured_e_invoices, |db: &tests::TestDb| {
         // One rate: no breakdown.
         assert!(!seller.get(&at).await.body.contains("inv-vat-by-rate"));
 
+        // A period's e-invoices in one ZIP: the same files as one by one, oldest first.
+        let today = Utc::now().date_naive();
+        let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+        let period = format!("from={}&to={}", day(today), day(today));
+        let answer = api
+            .get(&format!("{INVOICES}/cii.zip?{period}"), &beta_pay)
+            .await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert_eq!(
+            answer.headers[CONTENT_TYPE].to_str().unwrap(),
+            "application/zip"
+        );
+        let files = unzip(&answer.bytes);
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [1, 2, 3, 4]
+                .iter()
+                .map(|n| format!("FA-{year}-0000{n}.xml"))
+                .chain([format!("AV-{year}-00001.xml")])
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(files[0].1, xml);
+        assert_eq!(files[3].1, meal_xml);
+        assert_eq!(files[4].1, note_xml);
+        // By default: from the first day of last month to today.
+        let default = api.get(&format!("{INVOICES}/cii.zip"), &beta_pay).await;
+        assert_eq!(unzip(&default.bytes), files);
+        // The buyer's side holds the same; the network's staff name the member; a stranger
+        // has none.
+        let received = api
+            .get(
+                &format!("{INVOICES}/cii.zip?{period}&side=received"),
+                &alpha_read,
+            )
+            .await;
+        assert_eq!(unzip(&received.bytes), files);
+        let by_manager = api
+            .get(
+                &format!("{INVOICES}/cii.zip?{period}&member={}", beta.id),
+                &manage,
+            )
+            .await;
+        assert_eq!(unzip(&by_manager.bytes), files);
+        let none = api
+            .get(&format!("{INVOICES}/cii.zip?{period}"), &gamma_read)
+            .await;
+        assert_eq!(none.status, StatusCode::OK);
+        assert!(unzip(&none.bytes).is_empty());
+        // 366 days, both ends included, is the longest period; one more day is refused.
+        let longest = format!(
+            "from={}&to={}",
+            day(today - chrono::Duration::days(365)),
+            day(today)
+        );
+        let answer = api
+            .get(&format!("{INVOICES}/cii.zip?{longest}"), &beta_pay)
+            .await;
+        assert_eq!(unzip(&answer.bytes).len(), 5);
+        for (query, token, field) in [
+            (
+                format!(
+                    "from={}&to={}",
+                    day(today - chrono::Duration::days(366)),
+                    day(today)
+                ),
+                &beta_pay,
+                "to",
+            ),
+            (
+                format!(
+                    "from={}&to={}",
+                    day(today),
+                    day(today - chrono::Duration::days(1))
+                ),
+                &beta_pay,
+                "to",
+            ),
+            (
+                format!("from=2026-02-30&to={}", day(today)),
+                &beta_pay,
+                "from",
+            ),
+            (
+                format!("from={}&to=31/12/2026", day(today)),
+                &beta_pay,
+                "to",
+            ),
+            (format!("{period}&side=all"), &beta_pay, "side"),
+            (format!("{period}&member={}", alpha.id), &beta_pay, "member"),
+            (period.clone(), &manage, "member"),
+        ] {
+            let problem = api
+                .get(&format!("{INVOICES}/cii.zip?{query}"), token)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], field, "{query} {problem}");
+        }
+
         // The form takes several lines too; their refusals are worded, line by line, and
         // keep what was typed.
         let fifth = paid(&api, &alpha_pay, beta.id, "120.00").await.to_string();
@@ -512,6 +611,135 @@ story!(invoices_are_structured_e_invoices, |db: &tests::TestDb| {
         ] {
             assert_eq!(stranger.get(&path).await.status, StatusCode::NOT_FOUND);
         }
+        // On the pages: the list proposes the last month; the archive for the period typed;
+        // a bad period worded on the list.
+        let list = seller.get("/invoices").await;
+        list.assert_contains("id=\"einvoices-form\"");
+        let first_of_month = today.with_day(1).unwrap();
+        let last_month_end = first_of_month.pred_opt().unwrap();
+        list.assert_contains(&format!("value=\"{}\"", day(last_month_end)));
+        list.assert_contains(&format!(
+            "value=\"{}\"",
+            day(last_month_end.with_day(1).unwrap())
+        ));
+        let file = seller
+            .get(&format!("/invoices/einvoices.zip?side=issued&{period}"))
+            .await;
+        assert_eq!(file.status, StatusCode::OK);
+        assert_eq!(
+            file.headers[CONTENT_TYPE].to_str().unwrap(),
+            "application/zip"
+        );
+        assert_eq!(unzip(&file.bytes).len(), 6, "the invoice of the form too");
+        let mut expert = seller.sibling();
+        expert.login("expert@alpha.fr", PASSWORD).await;
+        let file = expert
+            .get(&format!("/invoices/einvoices.zip?side=received&{period}"))
+            .await;
+        assert_eq!(unzip(&file.bytes).len(), 6);
+        for (query, message) in [
+            (
+                format!(
+                    "from={}&to={}",
+                    day(today),
+                    day(today - chrono::Duration::days(1))
+                ),
+                "la date de fin précède la date de début",
+            ),
+            (
+                format!(
+                    "from={}&to={}",
+                    day(today - chrono::Duration::days(366)),
+                    day(today)
+                ),
+                "366 jours au plus",
+            ),
+            (
+                "from=x&to=%3Cy%3E".to_owned(),
+                "deux dates au format AAAA-MM-JJ",
+            ),
+        ] {
+            let page = seller
+                .get(&format!("/invoices/einvoices.zip?{query}"))
+                .await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+            page.assert_contains(message);
+        }
+        assert_eq!(
+            stranger
+                .get(&format!("/invoices/einvoices.zip?side=all&{period}"))
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
         store.close().await;
     }
 });
+
+/// The files of a ZIP archive, in order: each name and text.
+fn unzip(bytes: &[u8]) -> Vec<(String, String)> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a ZIP file");
+    (0..archive.len())
+        .map(|index| {
+            let mut file = archive.by_index(index).unwrap();
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut file, &mut text).unwrap();
+            (file.name().unwrap().to_string(), text)
+        })
+        .collect()
+}
+
+story!(
+    an_archive_holds_at_most_500_e_invoices,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, api, alpha, beta) = setup(&url).await;
+            let beta_pay = token(&store, "staff@beta.fr", Scope::Pay).await;
+            // 500 invoices of January 2020, written straight in the table (append-only: INSERT
+            // is allowed), then one more.
+            let insert = |from: i64, to: i64| {
+                format!(
+                "WITH RECURSIVE n(i) AS (SELECT {from} UNION ALL SELECT i + 1 FROM n WHERE i < {to}) \
+                 INSERT INTO invoices (seller_member_id, buyer_member_id, kind, tx_id, year, seq, \
+                 number, issued_on, paid_at, description, vat_bp, total, net, vat, seller_name, \
+                 seller_siren, seller_address, buyer_name, buyer_siren, buyer_address, created_by, \
+                 created_at) SELECT {}, {}, 'invoice', 1000000 + i, 2020, i, 'FA-2020-' || i, \
+                 '2020-01-15', 1579046400, 'Vis', 2000, 120, 100, 20, 'Beta', '{}', \
+                 '1 rue, 69001 Lyon', 'Alpha', '{}', '2 rue, 69002 Lyon', 'staff@beta.fr', 0 FROM n",
+                beta.id, alpha.id, beta.siren, alpha.siren
+            )
+            };
+            let run = |sql: String| {
+                let store = store.clone();
+                async move {
+                    web::dispatch!(store.backend(), pool => {
+                        sqlx::query(&sql).execute(pool).await.unwrap().rows_affected()
+                    })
+                }
+            };
+            assert_eq!(run(insert(1, 500)).await, 500);
+            let january = format!("{INVOICES}/cii.zip?from=2020-01-01&to=2020-01-31");
+            let answer = api.get(&january, &beta_pay).await;
+            assert_eq!(answer.status, StatusCode::OK);
+            let files = unzip(&answer.bytes);
+            assert_eq!(files.len(), web::invoices::ARCHIVE_INVOICES_MAX);
+            assert_eq!(files[499].0, "FA-2020-500.xml");
+            assert_eq!(run(insert(501, 501)).await, 1);
+            let problem = api
+                .get(&january, &beta_pay)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["field"], "to", "{problem}");
+            // A shorter period that holds fewer passes.
+            let answer = api
+                .get(
+                    &format!("{INVOICES}/cii.zip?from=2020-01-16&to=2020-01-31"),
+                    &beta_pay,
+                )
+                .await;
+            assert!(unzip(&answer.bytes).is_empty());
+            store.close().await;
+        }
+    }
+);

@@ -42,6 +42,8 @@ pub struct Answer {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub text: String,
+    /// The body as sent (downloads that are not text).
+    pub bytes: Vec<u8>,
 }
 
 impl Answer {
@@ -122,6 +124,7 @@ impl Api {
             status,
             headers,
             text: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes: bytes.to_vec(),
         }
     }
 

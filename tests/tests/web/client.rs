@@ -16,6 +16,8 @@ pub struct Page {
     pub set_cookies: Vec<String>,
     pub content_type: Option<String>,
     pub body: String,
+    /// The body as sent (downloads that are not text).
+    pub bytes: Vec<u8>,
 }
 
 impl Page {
@@ -235,6 +237,7 @@ impl Client {
                 .get(header::CONTENT_TYPE)
                 .map(|v| v.to_str().unwrap().to_owned()),
             body: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes: bytes.to_vec(),
         };
         if let Some(csrf) = page.csrf() {
             self.csrf = Some(csrf);

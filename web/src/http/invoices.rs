@@ -14,6 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use chrono::{Datelike, NaiveDate};
 use ledger::{Amount, TxId};
 
 use super::console::{form_messages, page_error};
@@ -24,8 +25,8 @@ use super::templates::{page, Chrome};
 use super::AppState;
 use crate::console::ConsoleError;
 use crate::invoices::{
-    self, Invoice, Invoiceable, Kind, NewInvoice, NewLine, Side, Supply, DESCRIPTION_LEN_MAX,
-    INVOICES_PAGE_DEFAULT,
+    self, Invoice, Invoiceable, Kind, NewInvoice, NewLine, PeriodRefusal, Side, Supply,
+    DESCRIPTION_LEN_MAX, INVOICES_PAGE_DEFAULT,
 };
 use crate::people::Role;
 
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/invoices", get(list_page).post(issue))
         .route("/invoices/new", get(new_page))
+        .route("/invoices/einvoices.zip", get(archive_download))
         .route("/invoices/{id}", get(invoice_page))
         .route("/invoices/{id}/cii.xml", get(einvoice_download))
         .route("/invoices/{id}/credit-note", post(credit))
@@ -97,6 +99,10 @@ struct ListTemplate {
     issued: bool,
     lines: Vec<InvoiceLine>,
     next: Option<String>,
+    /// The archive form's period, as typed or proposed (the last month).
+    from: String,
+    to: String,
+    messages: Vec<String>,
 }
 
 /// The raw value of `name` in a query string (not percent-decoded: for ids and codes).
@@ -107,20 +113,44 @@ pub(super) fn query_value<'a>(raw: Option<&'a str>, name: &str) -> Option<&'a st
     })
 }
 
+fn side_of(raw: Option<&str>) -> AppResult<Side> {
+    match query_value(raw, "side") {
+        None => Ok(Side::Issued),
+        Some(text) => Side::parse(text).ok_or(AppError::NotFound),
+    }
+}
+
 async fn list_page(
     State(state): State<AppState>,
     reader: MemberReader,
     RawQuery(raw): RawQuery,
 ) -> AppResult<Response> {
-    let t = reader.tr();
-    let side = match query_value(raw.as_deref(), "side") {
-        None => Side::Issued,
-        Some(text) => Side::parse(text).ok_or(AppError::NotFound)?,
-    };
+    let side = side_of(raw.as_deref())?;
     let before = match query_value(raw.as_deref(), "before") {
         None => None,
         Some(text) => Some(text.parse::<i64>().map_err(|_| AppError::NotFound)?),
     };
+    // The archive form proposes the last calendar month.
+    let today = chrono::Utc::now().date_naive();
+    let first_of_month = today.with_day(1).unwrap_or(today);
+    let last_month_end = first_of_month.pred_opt().unwrap_or(first_of_month);
+    let last_month_start = last_month_end.with_day(1).unwrap_or(last_month_end);
+    let period = (
+        last_month_start.format("%Y-%m-%d").to_string(),
+        last_month_end.format("%Y-%m-%d").to_string(),
+    );
+    draw_list(&state, &reader, side, before, period, Vec::new()).await
+}
+
+async fn draw_list(
+    state: &AppState,
+    reader: &MemberReader,
+    side: Side,
+    before: Option<i64>,
+    (from, to): (String, String),
+    messages: Vec<String>,
+) -> AppResult<Response> {
+    let t = reader.tr();
     let found = invoices::page(
         &state.store,
         reader.member.id,
@@ -157,12 +187,87 @@ async fn list_page(
             total: t.lang.amount(i.total),
         })
         .collect();
-    page(ListTemplate {
+    let status = if messages.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut response = page(ListTemplate {
         c: reader.chrome(),
         issued: side == Side::Issued,
         lines,
         next,
-    })
+        from,
+        to,
+        messages,
+    })?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+/// The e-invoices of a period (`from`, `to`: `YYYY-MM-DD`, both included) of the invoices
+/// the company issued or received, in one ZIP file; a bad period is worded on the list.
+async fn archive_download(
+    State(state): State<AppState>,
+    reader: MemberReader,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Response> {
+    let t = reader.tr();
+    let side = side_of(raw.as_deref())?;
+    let typed = |name: &str| {
+        query_value(raw.as_deref(), name)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (from_text, to_text) = (typed("from"), typed("to"));
+    let date = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+    let refusal = match (date(&from_text), date(&to_text)) {
+        (Some(from), Some(to)) => {
+            match invoices::einvoices_of_period(&state.store, reader.member.id, side, from, to)
+                .await
+                .map_err(page_error)?
+            {
+                Ok(files) => {
+                    let body = crate::einvoice::archive(files.iter().map(|(i, x)| (i, x.as_str())))
+                        .map_err(|e| AppError::Internal(format!("e-invoice archive: {e}")))?;
+                    let name = format!(
+                        "factures-{}-{}-{from_text}-{to_text}.zip",
+                        reader.member.siren,
+                        side.as_str()
+                    );
+                    return Ok((
+                        [
+                            (CONTENT_TYPE, "application/zip".to_owned()),
+                            (
+                                CONTENT_DISPOSITION,
+                                format!("attachment; filename=\"{name}\""),
+                            ),
+                            (CACHE_CONTROL, "private, no-store".to_owned()),
+                        ],
+                        body,
+                    )
+                        .into_response());
+                }
+                Err(refusal) => Some(refusal),
+            }
+        }
+        _ => None,
+    };
+    let message = match refusal {
+        None => t.inv_archive_dates(),
+        Some(PeriodRefusal::Reversed) => t.inv_archive_reversed(),
+        Some(PeriodRefusal::TooLong) => t.inv_archive_too_long(),
+        Some(PeriodRefusal::TooManyInvoices) => t.inv_archive_too_many(),
+    };
+    draw_list(
+        &state,
+        &reader,
+        side,
+        None,
+        (from_text, to_text),
+        vec![message.to_owned()],
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -636,6 +741,15 @@ catalogue! {
     inv_siren => "SIREN", "SIREN";
     inv_supply => "Nature de la vente", "What was sold";
     inv_line => "Ligne", "Line";
+    inv_archive => "Factures électroniques d'une période (ZIP)", "E-invoices of a period (ZIP)";
+    inv_archive_intro => "Les factures électroniques (XML CII) de la période, dans un fichier ZIP : pour le dépôt groupé sur votre plateforme ou pour votre comptable. Jusqu'à 500 factures et 366 jours.", "The period's e-invoices (CII XML) in one ZIP file: for a bulk upload to your platform or for your accountant. Up to 500 invoices and 366 days.";
+    inv_archive_from => "Du", "From";
+    inv_archive_to => "au", "to";
+    inv_archive_submit => "Télécharger", "Download";
+    inv_archive_dates => "Période : deux dates au format AAAA-MM-JJ.", "Period: two dates as YYYY-MM-DD.";
+    inv_archive_reversed => "Période : la date de fin précède la date de début.", "Period: the end comes before the start.";
+    inv_archive_too_long => "Période : 366 jours au plus.", "Period: 366 days at most.";
+    inv_archive_too_many => "Plus de 500 factures sur cette période : choisissez une période plus courte.", "More than 500 invoices in this period: choose a shorter one.";
     inv_amount_ttc => "Montant TTC", "Amount (total)";
     inv_amount_invalid => "Montant TTC : un montant positif, par exemple 66 ou 24,50.", "Amount: a positive amount, for example 66 or 24.50.";
     inv_lines_hint => "Une seule ligne : laissez son montant vide, c'est le montant reçu. Plusieurs lignes (des taux de TVA différents, par exemple un repas à 10 % et le vin à 20 %) : donnez à chacune son montant TTC ; ensemble, ils font le montant reçu.", "One line: leave its amount empty, it is the amount received. Several lines (different VAT rates, say a meal at 10 % and the wine at 20 %): give each its amount, tax included; together they make the amount received.";

@@ -5,8 +5,10 @@
 //! structured e-invoice (`GET /api/v1/invoices/{id}/cii`, `crate::einvoice`).
 
 use axum::extract::{Path, RawQuery, State};
-use axum::response::Response;
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
+use chrono::Datelike;
 use ledger::TxId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -16,7 +18,7 @@ use super::error::{ApiError, ApiResult, FieldProblem, Problem};
 use super::idempotency::{self, WriteRequest, Written};
 use super::types::{self, money, unix_time};
 use crate::http::AppState;
-use crate::invoices::{self, Invoice, NewInvoice, NewLine, Party, Side, Supply};
+use crate::invoices::{self, Invoice, NewInvoice, NewLine, Party, PeriodRefusal, Side, Supply};
 
 /// One party as the invoice names it, as it was when the invoice was issued.
 #[derive(Debug, Serialize, ToSchema)]
@@ -163,20 +165,7 @@ pub async fn list(
     };
     let limit = types::limit(&params)? as i64;
     let after = types::cursor(&params, "after")?;
-    let member_id = if auth.is_network() {
-        types::param(&params, "member")
-            .and_then(|m| m.parse::<i64>().ok())
-            .filter(|m| *m > 0)
-            .ok_or_else(|| ApiError::invalid("member", "member must be a member's id."))?
-    } else {
-        if types::param(&params, "member").is_some() {
-            return Err(ApiError::invalid(
-                "member",
-                "member is for the network's staff: a member's users read their own company's.",
-            ));
-        }
-        auth.member()?.id
-    };
+    let member_id = member_of(&auth, &params)?;
     let mut found = invoices::page(&state.store, member_id, side, after, limit + 1).await?;
     let more = found.len() as i64 > limit;
     found.truncate(limit as usize);
@@ -255,6 +244,96 @@ pub struct InvoiceLineBody {
         pattern = r"^([1-9][0-9]{0,14}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$"
     )]
     pub total: String,
+}
+
+/// The e-invoices of a company's invoices dated in a period, in one ZIP file (each named
+/// after its number, as `show_einvoice` gives it): for a platform's bulk upload or an
+/// accountant. A member's users read their company's; the network's staff name the member.
+#[utoipa::path(get, path = "/api/v1/invoices/cii.zip", operation_id = "einvoices_archive", tag = "payments",
+    params(
+        ("from" = Option<String>, Query, description = "The first day, `YYYY-MM-DD`; by default the first day of last month", format = Date),
+        ("to" = Option<String>, Query, description = "The last day, `YYYY-MM-DD`, at most 365 days after `from`; by default today", format = Date),
+        ("side" = Option<crate::http::api::types::InvoiceSide>, Query, description = "`issued` (default) or `received`"),
+        ("member" = Option<i64>, Query, description = "The member's id (the network's staff only, who must give it)"),
+    ),
+    responses(
+        (status = 200, description = "A ZIP file of at most 500 CII documents, oldest first", body = Vec<u8>, content_type = "application/zip"),
+        (status = 403, description = "Neither a member's user nor the network's staff with a manage token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad parameter: a date, a period reversed or longer than 366 days, more than 500 invoices (`to`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn archive(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let params = types::query(raw.as_deref());
+    let side = match types::param(&params, "side") {
+        None => Side::Issued,
+        Some(text) => Side::parse(text)
+            .ok_or_else(|| ApiError::invalid("side", "side must be issued or received."))?,
+    };
+    let today = chrono::Utc::now().date_naive();
+    let last_month = today
+        .with_day(1)
+        .and_then(|d| d.pred_opt())
+        .unwrap_or(today);
+    let date = |name: &str, default: chrono::NaiveDate| match types::param(&params, name) {
+        None => Ok(default),
+        Some(text) => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map_err(|_| ApiError::invalid(name, format!("{name} must be a date, YYYY-MM-DD."))),
+    };
+    let from = date("from", last_month.with_day(1).unwrap_or(last_month))?;
+    let to = date("to", today)?;
+    let member_id = member_of(&auth, &params)?;
+    let files = invoices::einvoices_of_period(&state.store, member_id, side, from, to)
+        .await?
+        .map_err(|refusal| {
+            ApiError::invalid(
+                "to",
+                match refusal {
+                    PeriodRefusal::Reversed => "to must not be before from.",
+                    PeriodRefusal::TooLong => "the period spans 366 days at most.",
+                    PeriodRefusal::TooManyInvoices => {
+                        "more than 500 invoices in the period: ask for a shorter one."
+                    }
+                },
+            )
+        })?;
+    let body = crate::einvoice::archive(files.iter().map(|(i, x)| (i, x.as_str())))
+        .map_err(|e| ApiError::Internal(format!("e-invoice archive: {e}")))?;
+    let name = format!("factures-{}-{}-{from}-{to}.zip", member_id, side.as_str());
+    Ok((
+        [
+            (CONTENT_TYPE, "application/zip".to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// The member whose invoices a list or archive reads: the caller's company, or for the
+/// network's staff the `member` they must give.
+fn member_of(auth: &ApiAuth, params: &[(String, String)]) -> ApiResult<i64> {
+    if auth.is_network() {
+        types::param(params, "member")
+            .and_then(|m| m.parse::<i64>().ok())
+            .filter(|m| *m > 0)
+            .ok_or_else(|| ApiError::invalid("member", "member must be a member's id."))
+    } else {
+        if types::param(params, "member").is_some() {
+            return Err(ApiError::invalid(
+                "member",
+                "member is for the network's staff: a member's users read their own company's.",
+            ));
+        }
+        Ok(auth.member()?.id)
+    }
 }
 
 /// A new invoice: one line (`description` and `vat_bp`, the whole payment) or several

@@ -145,6 +145,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(invoices::list, invoices::create))
         .routes(routes!(invoices::show))
         .routes(routes!(invoices::einvoice))
+        .routes(routes!(invoices::archive))
         .routes(routes!(invoices::credit))
         .routes(routes!(transactions::show))
         .routes(routes!(transactions::reverse))
