@@ -435,6 +435,11 @@ story!(invoices_are_structured_e_invoices, |db: &tests::TestDb| {
         page.assert_contains(
             "<td class=\"num\">10,00 %</td><td class=\"num\">87,27</td><td class=\"num\">8,73</td>",
         );
+        // The list names the first line and counts the others.
+        seller
+            .get("/invoices")
+            .await
+            .assert_contains("Repas <small class=\"muted\">(+1 ligne(s) de plus)</small>");
         // One rate: no breakdown.
         assert!(!seller.get(&at).await.body.contains("inv-vat-by-rate"));
 

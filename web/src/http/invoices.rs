@@ -86,7 +86,9 @@ pub struct InvoiceLine {
     issued_on: String,
     /// The buyer on the issued side, the seller on the received side.
     other: String,
+    /// The first line's description, and how many lines follow it.
     description: String,
+    more_lines: usize,
     net: String,
     vat: String,
     total: String,
@@ -182,6 +184,7 @@ async fn draw_list(
                 Side::Received => i.seller.name.clone(),
             },
             description: i.description.clone(),
+            more_lines: i.lines.len().saturating_sub(1),
             net: t.lang.amount(i.net),
             vat: t.lang.amount(i.vat),
             total: t.lang.amount(i.total),
@@ -741,6 +744,7 @@ catalogue! {
     inv_siren => "SIREN", "SIREN";
     inv_supply => "Nature de la vente", "What was sold";
     inv_line => "Ligne", "Line";
+    inv_more_lines => "ligne(s) de plus", "more line(s)";
     inv_archive => "Factures électroniques d'une période (ZIP)", "E-invoices of a period (ZIP)";
     inv_archive_intro => "Les factures électroniques (XML CII) de la période, dans un fichier ZIP : pour le dépôt groupé sur votre plateforme ou pour votre comptable. Jusqu'à 500 factures et 366 jours.", "The period's e-invoices (CII XML) in one ZIP file: for a bulk upload to your platform or for your accountant. Up to 500 invoices and 366 days.";
     inv_archive_from => "Du", "From";
