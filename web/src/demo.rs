@@ -395,7 +395,8 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
     )
     .await
     .map_err(|e| anyhow::anyhow!("demo credit-limit request: {e}"))?;
-    // An invoice: the first member invoices the latest payment it received.
+    // An invoice: the first member (a bakery) invoices the latest payment it received in
+    // two lines, its bread at 5,5 % and the drinks at 20 % (a third of the amount).
     let seller = members[0].clone();
     let (owner, _) = people::find_login(store, "membre01@demo.troc")
         .await?
@@ -405,17 +406,30 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
         crate::trade::principal_legs(&e.transaction)
             .is_some_and(|(_, credited)| credited.account == seller.account())
     });
-    if let Some(entry) = received {
-        let new = crate::invoices::NewInvoice::single(
-            entry.transaction.id(),
-            format!(
-                "{} ({})",
-                entry.transaction.memo(),
-                entry.transaction.reference()
-            ),
-            2_000,
-            Some(crate::invoices::Supply::Services),
+    let amount = received.and_then(|e| {
+        crate::trade::principal_legs(&e.transaction).map(|(_, credited)| credited.amount)
+    });
+    if let (Some(entry), Some(amount)) = (received, amount) {
+        let drinks = amount.minor() / 3;
+        let line = |description: String, vat_bp: i64, total: i64| crate::invoices::NewLine {
+            description,
+            vat_bp,
+            total: Some(ledger::Amount::from_minor(total)),
+        };
+        let bread = format!(
+            "Pains et viennoiseries — {} ({})",
+            entry.transaction.memo(),
+            entry.transaction.reference()
         );
+        let mut lines = vec![line(bread, 550, amount.minor() - drinks)];
+        if drinks > 0 {
+            lines.push(line("Boissons".into(), 2_000, drinks));
+        }
+        let new = crate::invoices::NewInvoice {
+            tx: entry.transaction.id(),
+            supply: Some(crate::invoices::Supply::Goods),
+            lines,
+        };
         crate::invoices::issue(store, &owner, &seller, &new, Utc::now().date_naive())
             .await
             .map_err(|e| anyhow::anyhow!("demo invoice: {e}"))?;

@@ -41,12 +41,11 @@ story!(demo_seeds_an_empty_database_once, |db: &tests::TestDb| {
             .assert_contains("DEVIS-2026-114");
         page.assert_contains("<polyline");
         page.assert_contains("DEMO-10");
-        // The first member invoiced the latest payment it received.
+        // The first member invoiced the latest payment it received, in two lines.
         let year = chrono::Utc::now().format("%Y").to_string();
-        browser
-            .get("/invoices")
-            .await
-            .assert_contains(&format!(">FA-{year}-00001</a>"));
+        let invoices = browser.get("/invoices").await;
+        invoices.assert_contains(&format!(">FA-{year}-00001</a>"));
+        invoices.assert_contains("(+1 ligne(s) de plus)");
         // Its staff user pays within the 500,00 its owner allowed, and no more.
         let mut staff = browser.sibling();
         staff
