@@ -14,7 +14,8 @@
 //!   the totals: net, VAT, total, all of it paid (BT-113) and nothing due (BT-115);
 //! - settlement by clearing between partners (payment means 97, UNCL 4461) through the
 //!   network, on the day of the payment (the due date, BT-9, as the French rules require of
-//!   an invoice already paid);
+//!   an invoice already paid), which is also the date of the sale (BT-72: for a marketplace
+//!   order, the capture at delivery);
 //! - the parties as the invoice copied them: name, SIREN (scheme 0002) also as their
 //!   electronic address (scheme 0225, the French directory's), postal address in France,
 //!   and the seller's French VAT number, drawn from its SIREN;
@@ -28,7 +29,8 @@
 //! [`archive`] puts a period's e-invoices in one ZIP file.
 //!
 //! Not here: the PDF/A-3 half of a Factur-X file (the XML is an e-invoice on its own), the
-//! buyer's VAT number (not required between French businesses), delivery dates, and
+//! buyer's VAT number (not required between French businesses), a delivery date other
+//! than the payment's, and
 //! sending the invoice to a platform (the seller or its accountant uploads it).
 
 use chrono::{DateTime, Datelike, NaiveDate};
@@ -377,8 +379,13 @@ pub fn cii(invoice: &Invoice, context: &Context) -> String {
     );
     w.party("ram:BuyerTradeParty", &invoice.buyer, None);
     w.close("ram:ApplicableHeaderTradeAgreement");
-    w.indent();
-    w.out.push_str("<ram:ApplicableHeaderTradeDelivery/>\n");
+    // The sale's date (BT-72): the day of the payment, which for a marketplace order is the
+    // capture at delivery.
+    w.open("ram:ApplicableHeaderTradeDelivery");
+    w.open("ram:ActualDeliverySupplyChainEvent");
+    w.date("ram:OccurrenceDateTime", "udt", paid_on);
+    w.close("ram:ActualDeliverySupplyChainEvent");
+    w.close("ram:ApplicableHeaderTradeDelivery");
 
     w.open("ram:ApplicableHeaderTradeSettlement");
     w.leaf("ram:InvoiceCurrencyCode", "EUR");

@@ -21,7 +21,6 @@
 //! - Once the payment is refunded (a reversal), the seller issues the credit note
 //!   (« avoir ») that cancels the invoice: the same figures, its own series (`AV-2026-00001`),
 //!   naming the invoice and the refund ([`credit`]). At most one per invoice.
-//!
 //! - Each one is also a structured e-invoice (CII, Factur-X profile EN 16931:
 //!   [`crate::einvoice`]), for the platforms of the French e-invoicing reform; the seller
 //!   says what it sold (goods, services or both: [`Supply`]) for its billing frame.

@@ -400,6 +400,8 @@ story!(invoices_are_structured_e_invoices, |db: &tests::TestDb| {
             assert!(ok, "{out}");
             let passed = out.lines().filter(|l| l.starts_with("ok ")).count();
             assert_eq!(passed, 5, "{out}");
+            // Not even a warning (an empty element, say).
+            assert!(!out.contains("warning"), "{out}");
             let broken = dir.path().join("broken.xml");
             std::fs::write(
                 &broken,
