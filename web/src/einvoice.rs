@@ -16,6 +16,7 @@
 //!   network, on the day of the payment (the due date, BT-9, as the French rules require of
 //!   an invoice already paid), which is also the date of the sale (BT-72: for a marketplace
 //!   order, the capture at delivery);
+//! - the seller's legal mentions as the invoice copied them (BT-33), when it wrote some;
 //! - the parties as the invoice copied them: name, SIREN (scheme 0002) also as their
 //!   electronic address (scheme 0225, the French directory's), postal address in France,
 //!   and the seller's French VAT number, drawn from its SIREN;
@@ -209,9 +210,13 @@ impl Writer {
         self.close("ram:IncludedNote");
     }
 
-    fn party(&mut self, tag: &str, party: &Party, vat: Option<&str>) {
+    /// A party: `mentions` are the seller's legal mentions (BT-33), if any.
+    fn party(&mut self, tag: &str, party: &Party, mentions: &str, vat: Option<&str>) {
         self.open(tag);
         self.leaf("ram:Name", &party.name);
+        if !mentions.is_empty() {
+            self.leaf("ram:Description", mentions);
+        }
         self.open("ram:SpecifiedLegalOrganization");
         self.leaf_with("ram:ID", ("schemeID", "0002"), &party.siren);
         self.close("ram:SpecifiedLegalOrganization");
@@ -375,9 +380,10 @@ pub fn cii(invoice: &Invoice, context: &Context) -> String {
     w.party(
         "ram:SellerTradeParty",
         &invoice.seller,
+        &invoice.seller_mentions,
         seller_vat.as_deref(),
     );
-    w.party("ram:BuyerTradeParty", &invoice.buyer, None);
+    w.party("ram:BuyerTradeParty", &invoice.buyer, "", None);
     w.close("ram:ApplicableHeaderTradeAgreement");
     // The sale's date (BT-72): the day of the payment, which for a marketplace order is the
     // capture at delivery.
@@ -482,6 +488,7 @@ mod tests {
                 net,
                 vat,
             }],
+            seller_mentions: String::new(),
         }
     }
 

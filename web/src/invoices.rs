@@ -50,6 +50,8 @@ pub const INVOICES_PAGE_MAX: i64 = 200;
 pub const INVOICES_PAGE_DEFAULT: i64 = 50;
 /// Lines one invoice holds at most.
 pub const LINES_MAX: usize = 20;
+/// Longest legal mentions a company's invoices carry, in characters.
+pub const MENTIONS_LEN_MAX: usize = 500;
 /// Invoices one archive of e-invoices holds at most ([`einvoices_of_period`]).
 pub const ARCHIVE_INVOICES_MAX: usize = 500;
 /// Days one archive's period spans at most, both ends included.
@@ -302,6 +304,8 @@ pub struct Invoice {
     pub created_at: i64,
     /// Its lines, in order: one or more (always filled when read through this module).
     pub lines: Vec<Line>,
+    /// The seller's legal mentions as they were when it was issued (empty: none written).
+    pub seller_mentions: String,
 }
 
 impl Invoice {
@@ -372,7 +376,7 @@ pub fn split(total: Amount, vat_bp: i64) -> (Amount, Amount) {
 const COLUMNS: &str =
     "id, kind, credits, number, year, seq, seller_member_id, seller_name, seller_siren, \
     seller_address, buyer_member_id, buyer_name, buyer_siren, buyer_address, tx_id, issued_on, \
-    paid_at, description, vat_bp, total, net, vat, created_by, created_at, supply, line_count";
+    paid_at, description, vat_bp, total, net, vat, created_by, created_at, supply, line_count, seller_mentions";
 
 fn from_row<R>(row: &R) -> Result<Invoice, sqlx::Error>
 where
@@ -428,6 +432,7 @@ where
         created_by: row.try_get(22)?,
         created_at: row.try_get(23)?,
         lines: Vec::new(),
+        seller_mentions: row.try_get(26)?,
     })
     .map(|mut invoice| {
         // One line: the invoice's own columns. Several: read by [`with_lines`].
@@ -707,6 +712,44 @@ pub async fn einvoices_of_period(
     Ok(Ok(files))
 }
 
+/// The legal mentions `member_id`'s invoices carry now (empty: none written).
+pub async fn mentions_of(store: &Store, member_id: i64) -> ConsoleResult<String> {
+    let found: Option<String> = dispatch!(store.backend(), pool => {
+        sqlx::query_scalar("SELECT invoice_mentions FROM members WHERE id = $1")
+            .bind(member_id).fetch_optional(pool).await?
+    });
+    found.ok_or(ConsoleError::NotFound)
+}
+
+/// The owner writes the legal mentions its company's invoices carry from now on (legal
+/// form and capital, registration, a VAT exemption's article...): 0 to
+/// [`MENTIONS_LEN_MAX`] characters, trimmed; empty removes them. Invoices issued before
+/// keep theirs. Staff and the member accountant: `Forbidden`.
+pub async fn set_mentions(
+    store: &Store,
+    user: &User,
+    member: &Member,
+    text: &str,
+) -> ConsoleResult<String> {
+    if user.member_id != Some(member.id) || user.role != Role::Owner {
+        return Err(ConsoleError::Forbidden);
+    }
+    let text = text.trim().replace("\r\n", "\n");
+    if text.chars().count() > MENTIONS_LEN_MAX {
+        return Err(ConsoleError::invalid(
+            Field::Mentions,
+            Problem::TooLong {
+                max: MENTIONS_LEN_MAX,
+            },
+        ));
+    }
+    dispatch!(store.backend(), pool => {
+        sqlx::query("UPDATE members SET invoice_mentions = $1 WHERE id = $2")
+            .bind(&text).bind(member.id).execute(pool).await?;
+    });
+    Ok(text)
+}
+
 /// A payment the member received, as an invoice would show it.
 #[derive(Debug, Clone)]
 pub struct Invoiceable {
@@ -758,6 +801,7 @@ pub async fn issue(
         return Err(ConsoleError::Conflict(Conflict::AlreadyInvoiced));
     }
     let total = found.payment.amount;
+    let seller_mentions = mentions_of(store, seller.id).await?;
     let net = Amount::from_minor(lines.iter().map(|l| l.net.minor()).sum());
     let vat = Amount::from_minor(lines.iter().map(|l| l.vat.minor()).sum());
     debug_assert_eq!(net.minor() + vat.minor(), total.minor());
@@ -774,6 +818,7 @@ pub async fn issue(
         vat,
         created_by: user.email.clone(),
         lines,
+        seller_mentions,
     };
     match insert_numbered(store, &draft, today).await {
         // The same payment invoiced at the same time by another request.
@@ -835,6 +880,7 @@ pub async fn credit(
         vat: invoice.vat,
         created_by: user.email.clone(),
         lines: invoice.lines.clone(),
+        seller_mentions: mentions_of(store, seller.id).await?,
     };
     match insert_numbered(store, &draft, today).await {
         // Credited at the same time by another request.
@@ -860,6 +906,8 @@ struct Draft {
     created_by: String,
     /// One or more; the first gives the invoice's description and rate.
     lines: Vec<Line>,
+    /// The seller's legal mentions now.
+    seller_mentions: String,
 }
 
 /// Numbers `draft` next in its seller's series for `today`'s year and stores it.
@@ -906,9 +954,9 @@ async fn insert_numbered(store: &Store, draft: &Draft, today: NaiveDate) -> Cons
                 "INSERT INTO invoices (seller_member_id, buyer_member_id, kind, credits, tx_id, \
                  year, seq, number, issued_on, paid_at, description, vat_bp, total, net, vat, \
                  seller_name, seller_siren, seller_address, buyer_name, buyer_siren, \
-                 buyer_address, created_by, created_at, supply, line_count) VALUES ($1, $2, $3, \
-                 $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-                 $21, $22, $23, $24, $25) RETURNING id")
+                 buyer_address, created_by, created_at, supply, line_count, seller_mentions) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                 $17, $18, $19, $20, $21, $22, $23, $24, $25, $26) RETURNING id")
                 .bind(seller).bind(draft.buyer.member_id).bind(kind.as_str()).bind(draft.credits)
                 .bind(draft.tx_id).bind(i64::from(year)).bind(seq)
                 .bind(number(kind, year, seq)).bind(&issued_on).bind(draft.paid_at.timestamp())
@@ -917,6 +965,7 @@ async fn insert_numbered(store: &Store, draft: &Draft, today: NaiveDate) -> Cons
                 .bind(&draft.seller.siren).bind(&draft.seller.address).bind(&draft.buyer.name)
                 .bind(&draft.buyer.siren).bind(&draft.buyer.address).bind(&draft.created_by)
                 .bind(now_unix()).bind(draft.supply.map(Supply::as_str)).bind(line_count)
+                .bind(&draft.seller_mentions)
                 .fetch_one(&mut *tx).await?;
             for (index, line) in several.iter().enumerate() {
                 sqlx::query(

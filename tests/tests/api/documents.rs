@@ -123,6 +123,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/invoices/{id}"),
     ("get", "/api/v1/invoices/{id}/cii"),
     ("get", "/api/v1/invoices/cii.zip"),
+    ("get", "/api/v1/company/invoice-mentions"),
+    ("put", "/api/v1/company/invoice-mentions"),
     ("post", "/api/v1/invoices/{id}/credit-note"),
     ("get", "/api/v1/standing-orders"),
     ("post", "/api/v1/standing-orders"),

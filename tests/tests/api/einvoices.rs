@@ -83,6 +83,42 @@ story!(invoices_are_structured_e_invoices, |db: &tests::TestDb| {
                 .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
             assert_eq!(problem["field"], "supply", "{problem}");
         }
+        // Beta's owner writes the legal mentions its invoices carry: at most 500 characters;
+        // its staff may not.
+        let beta_owner = token(&store, "owner@beta.fr", Scope::Pay).await;
+        const MENTIONS: &str = "/api/v1/company/invoice-mentions";
+        api.put(MENTIONS, &beta_pay, json!({"mentions": "x"}))
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+        let problem = api
+            .put(MENTIONS, &beta_owner, json!({"mentions": "m".repeat(501)}))
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(problem["field"], "mentions");
+        let longest = api
+            .put(MENTIONS, &beta_owner, json!({"mentions": "m".repeat(500)}))
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(longest["mentions"].as_str().unwrap().len(), 500);
+        let legal = "SAS au capital de 5 000 €, RCS Lyon <B> & Cie";
+        let saved = api
+            .put(
+                MENTIONS,
+                &beta_owner,
+                json!({"mentions": format!("  {legal} ")}),
+            )
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(saved["mentions"], legal, "trimmed");
+        assert_eq!(
+            api.get(MENTIONS, &beta_pay).await.ok(StatusCode::OK)["mentions"],
+            legal
+        );
+        assert_eq!(
+            api.get(MENTIONS, &alpha_read).await.ok(StatusCode::OK)["mentions"],
+            "",
+            "each company its own"
+        );
         let goods = issue(
             &api,
             &beta_pay,
@@ -91,6 +127,11 @@ story!(invoices_are_structured_e_invoices, |db: &tests::TestDb| {
         )
         .await;
         assert_eq!(goods["supply"], "goods");
+        assert_eq!(goods["seller_mentions"], legal);
+        // Removed: the invoices issued from now on carry none; the one before keeps its own.
+        api.put(MENTIONS, &beta_owner, json!({"mentions": ""}))
+            .await
+            .ok(StatusCode::OK);
         let unsaid = issue(
             &api,
             &beta_pay,
@@ -98,6 +139,13 @@ story!(invoices_are_structured_e_invoices, |db: &tests::TestDb| {
         )
         .await;
         assert!(unsaid["supply"].is_null(), "{unsaid}");
+        assert_eq!(unsaid["seller_mentions"], "");
+        assert_eq!(
+            api.get(&format!("{INVOICES}/{}", goods["id"]), &alpha_read)
+                .await
+                .ok(StatusCode::OK)["seller_mentions"],
+            legal
+        );
         let exempt = issue(
             &api,
             &beta_pay,
@@ -282,6 +330,10 @@ story!(invoices_are_structured_e_invoices, |db: &tests::TestDb| {
         has(&xml, "<ram:Name>Beta &amp; Fils &lt;SAS&gt;</ram:Name>");
         has(
             &xml,
+            "<ram:Description>SAS au capital de 5 000 €, RCS Lyon &lt;B&gt; &amp; Cie</ram:Description>",
+        );
+        has(
+            &xml,
             &format!(
                 "<ram:ID schemeID=\"VA\">{}</ram:ID>",
                 web::einvoice::vat_number(&beta.siren).unwrap()
@@ -307,6 +359,9 @@ story!(invoices_are_structured_e_invoices, |db: &tests::TestDb| {
         // EN 16931 allows, and the total is what was paid.
         let (_, unsaid_xml) = einvoice(&api, &beta_pay, &unsaid["id"]).await;
         has(&unsaid_xml, "<ram:ID>M2</ram:ID>");
+        // No mentions, no element: the only description is the payment terms'.
+        assert_eq!(unsaid_xml.matches("<ram:Description>").count(), 1);
+        assert_eq!(xml.matches("<ram:Description>").count(), 2);
         has(
             &unsaid_xml,
             "<ram:RateApplicablePercent>5.50</ram:RateApplicablePercent>",
@@ -427,6 +482,9 @@ story!(invoices_are_structured_e_invoices, |db: &tests::TestDb| {
         let page = seller.get(&at).await;
         page.assert_contains(&format!("href=\"{at}/cii.xml\""));
         page.assert_contains("id=\"inv-supply\">Livraison de biens<");
+        page.assert_contains(
+            "id=\"inv-seller-mentions\">SAS au capital de 5 000 €, RCS Lyon &#60;B&#62; &#38; Cie<",
+        );
         // Several lines: each, the totals, the VAT by rate.
         let page = buyer.get(&format!("/invoices/{}", meal["id"])).await;
         page.assert_contains(
@@ -436,6 +494,35 @@ story!(invoices_are_structured_e_invoices, |db: &tests::TestDb| {
         page.assert_contains("id=\"inv-vat-by-rate\"");
         page.assert_contains(
             "<td class=\"num\">10,00 %</td><td class=\"num\">87,27</td><td class=\"num\">8,73</td>",
+        );
+        // The legal mentions on the list page: the owner's form, refused past 500 characters
+        // (worded, the text kept), saved; its staff reads them and may not post.
+        let list = seller.get("/invoices").await;
+        list.assert_contains("id=\"mentions-form\"");
+        let long = "m".repeat(501);
+        let page = seller
+            .post("/invoices/mentions", &[("mentions", long.as_str())])
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains("Mentions légales : ");
+        page.assert_contains(&format!(">{long}</textarea>"));
+        let page = seller
+            .post("/invoices/mentions", &[("mentions", "SARL <Martin>")])
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("Enregistré.");
+        page.assert_contains(">SARL &#60;Martin&#62;</textarea>");
+        let mut beta_staff = seller.sibling();
+        beta_staff.login("staff@beta.fr", PASSWORD).await;
+        let list = beta_staff.get("/invoices").await;
+        list.assert_contains("id=\"mentions-text\">SARL &#60;Martin&#62;<");
+        assert!(!list.body.contains("mentions-form"));
+        assert_eq!(
+            beta_staff
+                .post("/invoices/mentions", &[("mentions", "x")])
+                .await
+                .status,
+            StatusCode::FORBIDDEN
         );
         // The list names the first line and counts the others.
         seller

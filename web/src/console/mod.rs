@@ -203,6 +203,8 @@ pub enum Field {
     Decision,
     /// An invoice's lines as a whole (`crate::invoices`): their number, their sum.
     Lines,
+    /// The legal mentions a company's invoices carry (`invoices::set_mentions`).
+    Mentions,
 }
 
 impl Field {
@@ -244,6 +246,7 @@ impl Field {
             Field::EndDate => "end_date",
             Field::VatRate => "vat_bp",
             Field::Lines => "lines",
+            Field::Mentions => "mentions",
         }
     }
 }

@@ -16,6 +16,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::{Datelike, NaiveDate};
 use ledger::{Amount, TxId};
+use serde::Deserialize;
 
 use super::console::{form_messages, page_error};
 use super::error::{AppError, AppResult};
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/invoices", get(list_page).post(issue))
         .route("/invoices/new", get(new_page))
         .route("/invoices/einvoices.zip", get(archive_download))
+        .route("/invoices/mentions", post(save_mentions))
         .route("/invoices/{id}", get(invoice_page))
         .route("/invoices/{id}/cii.xml", get(einvoice_download))
         .route("/invoices/{id}/credit-note", post(credit))
@@ -105,6 +107,25 @@ struct ListTemplate {
     from: String,
     to: String,
     messages: Vec<String>,
+    /// The legal mentions the company's invoices carry, as saved or as typed; the owner
+    /// edits them here.
+    mentions: String,
+    can_edit_mentions: bool,
+    mentions_messages: Vec<String>,
+    mentions_len_max: usize,
+}
+
+/// What the list page shows besides the invoices: the forms' values and messages.
+#[derive(Default)]
+struct ListForms {
+    /// The archive's period, as typed or proposed.
+    period: (String, String),
+    messages: Vec<String>,
+    /// The mentions as typed, when the form comes back refused.
+    mentions: Option<String>,
+    mentions_messages: Vec<String>,
+    /// The mentions were saved.
+    saved: bool,
 }
 
 /// The raw value of `name` in a query string (not percent-decoded: for ids and codes).
@@ -113,6 +134,18 @@ pub(super) fn query_value<'a>(raw: Option<&'a str>, name: &str) -> Option<&'a st
         let (key, value) = pair.split_once('=')?;
         (key == name).then_some(value)
     })
+}
+
+/// The archive form's proposal: the last calendar month, as `YYYY-MM-DD` texts.
+fn last_month() -> (String, String) {
+    let today = chrono::Utc::now().date_naive();
+    let first_of_month = today.with_day(1).unwrap_or(today);
+    let end = first_of_month.pred_opt().unwrap_or(first_of_month);
+    let start = end.with_day(1).unwrap_or(end);
+    (
+        start.format("%Y-%m-%d").to_string(),
+        end.format("%Y-%m-%d").to_string(),
+    )
 }
 
 fn side_of(raw: Option<&str>) -> AppResult<Side> {
@@ -132,16 +165,12 @@ async fn list_page(
         None => None,
         Some(text) => Some(text.parse::<i64>().map_err(|_| AppError::NotFound)?),
     };
-    // The archive form proposes the last calendar month.
-    let today = chrono::Utc::now().date_naive();
-    let first_of_month = today.with_day(1).unwrap_or(today);
-    let last_month_end = first_of_month.pred_opt().unwrap_or(first_of_month);
-    let last_month_start = last_month_end.with_day(1).unwrap_or(last_month_end);
-    let period = (
-        last_month_start.format("%Y-%m-%d").to_string(),
-        last_month_end.format("%Y-%m-%d").to_string(),
-    );
-    draw_list(&state, &reader, side, before, period, Vec::new()).await
+    let period = last_month();
+    let forms = ListForms {
+        period,
+        ..ListForms::default()
+    };
+    draw_list(&state, &reader, side, before, forms).await
 }
 
 async fn draw_list(
@@ -149,10 +178,22 @@ async fn draw_list(
     reader: &MemberReader,
     side: Side,
     before: Option<i64>,
-    (from, to): (String, String),
-    messages: Vec<String>,
+    forms: ListForms,
 ) -> AppResult<Response> {
     let t = reader.tr();
+    let (from, to) = forms.period;
+    let messages = forms.messages;
+    let refused = !messages.is_empty() || !forms.mentions_messages.is_empty();
+    let mentions = match forms.mentions {
+        Some(typed) => typed,
+        None => invoices::mentions_of(&state.store, reader.member.id)
+            .await
+            .map_err(page_error)?,
+    };
+    let mut mentions_messages = forms.mentions_messages;
+    if forms.saved {
+        mentions_messages.push(t.saved().to_owned());
+    }
     let found = invoices::page(
         &state.store,
         reader.member.id,
@@ -190,10 +231,10 @@ async fn draw_list(
             total: t.lang.amount(i.total),
         })
         .collect();
-    let status = if messages.is_empty() {
-        StatusCode::OK
-    } else {
+    let status = if refused {
         StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
     };
     let mut response = page(ListTemplate {
         c: reader.chrome(),
@@ -203,6 +244,10 @@ async fn draw_list(
         from,
         to,
         messages,
+        mentions,
+        can_edit_mentions: reader.auth.user.role == Role::Owner,
+        mentions_messages,
+        mentions_len_max: invoices::MENTIONS_LEN_MAX,
     })?;
     *response.status_mut() = status;
     Ok(response)
@@ -262,15 +307,46 @@ async fn archive_download(
         Some(PeriodRefusal::TooLong) => t.inv_archive_too_long(),
         Some(PeriodRefusal::TooManyInvoices) => t.inv_archive_too_many(),
     };
-    draw_list(
-        &state,
-        &reader,
-        side,
-        None,
-        (from_text, to_text),
-        vec![message.to_owned()],
-    )
-    .await
+    let forms = ListForms {
+        period: (from_text, to_text),
+        messages: vec![message.to_owned()],
+        ..ListForms::default()
+    };
+    draw_list(&state, &reader, side, None, forms).await
+}
+
+#[derive(Debug, Deserialize)]
+struct MentionsForm {
+    #[serde(default)]
+    mentions: String,
+}
+
+/// The owner saves the legal mentions its invoices carry from now on.
+async fn save_mentions(
+    State(state): State<AppState>,
+    auth: MemberAuth,
+    Form(form): Form<MentionsForm>,
+) -> AppResult<Response> {
+    let t = auth.tr();
+    let forms =
+        match invoices::set_mentions(&state.store, &auth.auth.user, &auth.member, &form.mentions)
+            .await
+        {
+            Ok(_) => ListForms {
+                saved: true,
+                ..ListForms::default()
+            },
+            Err(ConsoleError::Forbidden) => return Err(AppError::Forbidden),
+            Err(error) => ListForms {
+                mentions: Some(form.mentions),
+                mentions_messages: form_messages(t, error)?,
+                ..ListForms::default()
+            },
+        };
+    let reader: MemberReader = auth.into();
+    let mut forms = forms;
+    forms.period = last_month();
+    draw_list(&state, &reader, Side::Issued, None, forms).await
 }
 
 #[derive(Template)]
@@ -745,6 +821,9 @@ catalogue! {
     inv_supply => "Nature de la vente", "What was sold";
     inv_line => "Ligne", "Line";
     inv_more_lines => "ligne(s) de plus", "more line(s)";
+    inv_mentions => "Mentions légales de vos factures", "Your invoices' legal mentions";
+    inv_mentions_intro => "Ce que chaque facture doit porter et que le réseau ne connaît pas : forme juridique et capital social, immatriculation (RCS et ville), mention d'exonération de TVA (« TVA non applicable, art. 293 B du CGI »)… Chaque facture émise ensuite les reprend ; celles déjà émises gardent les leurs.", "What every invoice must carry and the network does not know: legal form and share capital, registration (RCS and town), a VAT exemption's mention (“TVA non applicable, art. 293 B du CGI”)… Each invoice issued from now on copies them; those issued before keep theirs.";
+    inv_mentions_save => "Enregistrer les mentions", "Save the mentions";
     inv_archive => "Factures électroniques d'une période (ZIP)", "E-invoices of a period (ZIP)";
     inv_archive_intro => "Les factures électroniques (XML CII) de la période, dans un fichier ZIP : pour le dépôt groupé sur votre plateforme ou pour votre comptable. Jusqu'à 500 factures et 366 jours.", "The period's e-invoices (CII XML) in one ZIP file: for a bulk upload to your platform or for your accountant. Up to 500 invoices and 366 days.";
     inv_archive_from => "Du", "From";

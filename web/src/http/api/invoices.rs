@@ -94,6 +94,8 @@ pub struct InvoiceItem {
     pub created_at: String,
     /// One or more, in order.
     pub lines: Vec<InvoiceLineItem>,
+    /// The seller's legal mentions as they were when it was issued (empty: none).
+    pub seller_mentions: String,
 }
 
 pub(crate) fn item(i: &Invoice) -> InvoiceItem {
@@ -126,6 +128,7 @@ pub(crate) fn item(i: &Invoice) -> InvoiceItem {
                 total: money(l.total),
             })
             .collect(),
+        seller_mentions: i.seller_mentions.clone(),
     }
 }
 
@@ -334,6 +337,59 @@ fn member_of(auth: &ApiAuth, params: &[(String, String)]) -> ApiResult<i64> {
         }
         Ok(auth.member()?.id)
     }
+}
+
+/// The legal mentions a company's invoices carry.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MentionsBody {
+    /// Legal form and capital, registration, a VAT exemption's mention...: 0 to 500
+    /// characters; empty removes them.
+    #[schema(
+        max_length = 500,
+        example = "SARL au capital de 10 000 €, RCS Lyon 732 829 320"
+    )]
+    pub mentions: String,
+}
+
+/// The legal mentions the caller's company's invoices carry now (any of its users).
+#[utoipa::path(get, path = "/api/v1/company/invoice-mentions", operation_id = "show_invoice_mentions", tag = "payments",
+    responses(
+        (status = 200, description = "The mentions", body = MentionsBody),
+        (status = 403, description = "Not a member's user", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn show_mentions(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+) -> ApiResult<Json<MentionsBody>> {
+    let member = auth.member()?;
+    let mentions = invoices::mentions_of(&state.store, member.id).await?;
+    Ok(Json(MentionsBody { mentions }))
+}
+
+/// The owner sets the legal mentions its company's invoices carry from now on (pay
+/// scope); invoices issued before keep theirs.
+#[utoipa::path(put, path = "/api/v1/company/invoice-mentions", operation_id = "set_invoice_mentions", tag = "payments",
+    request_body = MentionsBody,
+    responses(
+        (status = 200, description = "Saved, as saved (trimmed)", body = MentionsBody),
+        (status = 403, description = "Not a pay token of the company's owner", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Longer than 500 characters", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn set_mentions(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    let member = auth.payer()?.clone();
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        let input: MentionsBody = types::json(&request.body)?;
+        let mentions =
+            invoices::set_mentions(&state.store, &auth.user, &member, &input.mentions).await?;
+        Written::ok(MentionsBody { mentions })
+    })
+    .await)
 }
 
 /// A new invoice: one line (`description` and `vat_bp`, the whole payment) or several

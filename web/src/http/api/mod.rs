@@ -146,6 +146,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(invoices::show))
         .routes(routes!(invoices::einvoice))
         .routes(routes!(invoices::archive))
+        .routes(routes!(invoices::show_mentions, invoices::set_mentions))
         .routes(routes!(invoices::credit))
         .routes(routes!(transactions::show))
         .routes(routes!(transactions::reverse))

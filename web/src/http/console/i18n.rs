@@ -209,6 +209,7 @@ impl Tr {
             Field::EndDate => ("Dernière échéance", "Last payment"),
             Field::VatRate => ("Taux de TVA", "VAT rate"),
             Field::Lines => ("Lignes", "Lines"),
+            Field::Mentions => ("Mentions légales", "Legal mentions"),
             // The settings form's own labels.
             Field::NearLimitPct => return self.con_near_limit_pct(),
             Field::NegativeDays => return self.con_negative_days(),
