@@ -512,6 +512,17 @@ story!(invoices_are_structured_e_invoices, |db: &tests::TestDb| {
         assert_eq!(page.status, StatusCode::OK);
         page.assert_contains("Enregistré.");
         page.assert_contains(">SARL &#60;Martin&#62;</textarea>");
+        // The data package carries them.
+        let package = api
+            .get("/api/v1/company/data", &beta_pay)
+            .await
+            .text
+            .clone();
+        let record = package
+            .lines()
+            .find(|l| l.contains("\"record\":\"invoice_mentions\""))
+            .unwrap_or_else(|| panic!("{package}"));
+        assert!(record.contains("SARL <Martin>"), "{record}");
         let mut beta_staff = seller.sibling();
         beta_staff.login("staff@beta.fr", PASSWORD).await;
         let list = beta_staff.get("/invoices").await;

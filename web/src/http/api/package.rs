@@ -252,6 +252,11 @@ async fn head(state: &AppState, member: &Member) -> Result<Lines, PackageError> 
             lines.push("invoice", &super::invoices::item(invoice))?;
         }
     }
+    let mentions = crate::invoices::mentions_of(store, member.id).await?;
+    lines.push(
+        "invoice_mentions",
+        &super::invoices::MentionsBody { mentions },
+    )?;
     Ok(lines)
 }
 
