@@ -648,6 +648,18 @@ story!(invoices_are_structured_e_invoices, |db: &tests::TestDb| {
         let form = seller.get(&format!("/invoices/new?tx={fifth}")).await;
         form.assert_contains("name=\"amount_6\"");
         assert!(!form.body.contains("name=\"amount_7\""));
+        let meal_form = |amount_2: &'static str| {
+            [
+                ("tx", fifth.as_str()),
+                ("supply", "mixed"),
+                ("description", "Menu"),
+                ("vat", "10"),
+                ("amount", "100"),
+                ("description_2", "Vin <rouge>"),
+                ("vat_2", "20"),
+                ("amount_2", amount_2),
+            ]
+        };
         for (amount_2, message) in [
             (
                 "19,99",
@@ -655,41 +667,13 @@ story!(invoices_are_structured_e_invoices, |db: &tests::TestDb| {
             ),
             ("x", "Ligne 2 — Montant TTC : un montant positif"),
         ] {
-            let page = seller
-                .post(
-                    "/invoices",
-                    &[
-                        ("tx", fifth.as_str()),
-                        ("supply", "mixed"),
-                        ("description", "Menu"),
-                        ("vat", "10"),
-                        ("amount", "100"),
-                        ("description_2", "Vin <rouge>"),
-                        ("vat_2", "20"),
-                        ("amount_2", amount_2),
-                    ],
-                )
-                .await;
+            let page = seller.post("/invoices", &meal_form(amount_2)).await;
             assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{amount_2}");
             page.assert_contains(message);
             page.assert_contains("value=\"Vin &#60;rouge&#62;\"");
             page.assert_contains(&format!("value=\"{amount_2}\""));
         }
-        let page = seller
-            .post(
-                "/invoices",
-                &[
-                    ("tx", fifth.as_str()),
-                    ("supply", "mixed"),
-                    ("description", "Menu"),
-                    ("vat", "10"),
-                    ("amount", "100"),
-                    ("description_2", "Vin <rouge>"),
-                    ("vat_2", "20"),
-                    ("amount_2", "20"),
-                ],
-            )
-            .await;
+        let page = seller.post("/invoices", &meal_form("20")).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
         let page = seller.get(page.location.as_deref().unwrap()).await;
         page.assert_contains("<td>Vin &#60;rouge&#62;</td>");
