@@ -31,8 +31,8 @@
 //!
 //! Not here: the PDF/A-3 half of a Factur-X file (the XML is an e-invoice on its own), the
 //! buyer's VAT number (not required between French businesses), a delivery date other
-//! than the payment's, and
-//! sending the invoice to a platform (the seller or its accountant uploads it).
+//! than the payment's, and sending the invoice to a platform (the seller or its accountant
+//! uploads it).
 
 use chrono::{DateTime, Datelike, NaiveDate};
 use ledger::Amount;

@@ -328,25 +328,23 @@ async fn save_mentions(
     Form(form): Form<MentionsForm>,
 ) -> AppResult<Response> {
     let t = auth.tr();
-    let forms =
-        match invoices::set_mentions(&state.store, &auth.auth.user, &auth.member, &form.mentions)
-            .await
-        {
-            Ok(_) => ListForms {
-                saved: true,
-                ..ListForms::default()
-            },
-            Err(ConsoleError::Forbidden) => return Err(AppError::Forbidden),
-            Err(error) => ListForms {
-                mentions: Some(form.mentions),
-                mentions_messages: form_messages(t, error)?,
-                ..ListForms::default()
-            },
-        };
-    let reader: MemberReader = auth.into();
-    let mut forms = forms;
-    forms.period = last_month();
-    draw_list(&state, &reader, Side::Issued, None, forms).await
+    let saved =
+        invoices::set_mentions(&state.store, &auth.auth.user, &auth.member, &form.mentions).await;
+    let forms = match saved {
+        Ok(_) => ListForms {
+            period: last_month(),
+            saved: true,
+            ..ListForms::default()
+        },
+        Err(ConsoleError::Forbidden) => return Err(AppError::Forbidden),
+        Err(error) => ListForms {
+            period: last_month(),
+            mentions: Some(form.mentions),
+            mentions_messages: form_messages(t, error)?,
+            ..ListForms::default()
+        },
+    };
+    draw_list(&state, &auth.into(), Side::Issued, None, forms).await
 }
 
 #[derive(Template)]
