@@ -636,12 +636,38 @@ pub enum PeriodRefusal {
     TooManyInvoices,
 }
 
+/// The last calendar month before `today`: its first and last days (what the archive
+/// proposes on the page, and where the API's period starts by default).
+pub fn last_month(today: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let first_of_month = today.with_day(1).unwrap_or(today);
+    let end = first_of_month.pred_opt().unwrap_or(first_of_month);
+    (end.with_day(1).unwrap_or(end), end)
+}
+
 /// The e-invoices of a company's invoices (issued or received) dated from `from` to `to`
-/// (both included), oldest first, each with its CII text: at most
-/// [`ARCHIVE_INVOICES_MAX`] in a period of at most [`ARCHIVE_DAYS_MAX`] days. Four reads
-/// whatever their number: the invoices, their lines, the invoices their credit notes
+/// (both included), in one ZIP file ([`crate::einvoice::archive`]), oldest first: at most
+/// [`ARCHIVE_INVOICES_MAX`] in a period of at most [`ARCHIVE_DAYS_MAX`] days.
+pub async fn einvoice_archive(
+    store: &Store,
+    member_id: i64,
+    side: Side,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> ConsoleResult<Result<Vec<u8>, PeriodRefusal>> {
+    let files = match einvoices_of_period(store, member_id, side, from, to).await? {
+        Ok(files) => files,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    // Written in memory: an error here is a bug, reported as the store's I/O error.
+    let zip = crate::einvoice::archive(files.iter().map(|(i, x)| (i, x.as_str())))
+        .map_err(|e| crate::store::StoreError::Io(std::io::Error::other(e)))?;
+    Ok(Ok(zip))
+}
+
+/// The e-invoices of a company's invoices dated in a period, each with its CII text. Four
+/// reads whatever their number: the invoices, their lines, the invoices their credit notes
 /// cancel, the network's name.
-pub async fn einvoices_of_period(
+async fn einvoices_of_period(
     store: &Store,
     member_id: i64,
     side: Side,
@@ -1120,6 +1146,23 @@ mod tests {
         assert_eq!(
             problems(lines_of(&[], amount)),
             vec![(None, Field::Lines, "no_lines".into())]
+        );
+    }
+
+    #[test]
+    fn last_month_is_the_calendar_month_before() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(
+            last_month(day(2026, 12, 6)),
+            (day(2026, 11, 1), day(2026, 11, 30))
+        );
+        assert_eq!(
+            last_month(day(2027, 1, 1)),
+            (day(2026, 12, 1), day(2026, 12, 31))
+        );
+        assert_eq!(
+            last_month(day(2028, 3, 31)),
+            (day(2028, 2, 1), day(2028, 2, 29))
         );
     }
 

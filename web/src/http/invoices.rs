@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use ledger::{Amount, TxId};
 use serde::Deserialize;
 
@@ -57,23 +57,46 @@ fn supply_text(t: Tr, supply: Option<Supply>) -> Option<&'static str> {
     })
 }
 
-/// An e-invoice as a download (`crate::einvoice`): for the page's link and for the API.
-pub(crate) fn xml_download(invoice: &Invoice, body: String) -> Response {
+/// A file to download, kept out of shared caches: an e-invoice or an archive of them,
+/// for the pages and for the API.
+pub(crate) fn download(
+    content_type: &'static str,
+    file_name: &str,
+    body: impl Into<axum::body::Body>,
+) -> Response {
     (
         [
-            (CONTENT_TYPE, "application/xml; charset=utf-8".to_owned()),
+            (CONTENT_TYPE, content_type.to_owned()),
             (
                 CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"{}\"",
-                    crate::einvoice::file_name(invoice)
-                ),
+                format!("attachment; filename=\"{file_name}\""),
             ),
             (CACHE_CONTROL, "private, no-store".to_owned()),
         ],
-        body,
+        body.into(),
     )
         .into_response()
+}
+
+/// An e-invoice as a download (`crate::einvoice`).
+pub(crate) fn xml_download(invoice: &Invoice, body: String) -> Response {
+    download(
+        "application/xml; charset=utf-8",
+        &crate::einvoice::file_name(invoice),
+        body,
+    )
+}
+
+/// A period's e-invoices as a download: `factures-{who}-{side}-{from}-{to}.zip`.
+pub(crate) fn zip_download(
+    who: &str,
+    side: Side,
+    period: (NaiveDate, NaiveDate),
+    body: Vec<u8>,
+) -> Response {
+    let (from, to) = period;
+    let name = format!("factures-{who}-{}-{from}-{to}.zip", side.as_str());
+    download("application/zip", &name, body)
 }
 
 fn rate_text(t: Tr, vat_bp: i64) -> String {
@@ -138,10 +161,7 @@ pub(super) fn query_value<'a>(raw: Option<&'a str>, name: &str) -> Option<&'a st
 
 /// The archive form's proposal: the last calendar month, as `YYYY-MM-DD` texts.
 fn last_month() -> (String, String) {
-    let today = chrono::Utc::now().date_naive();
-    let first_of_month = today.with_day(1).unwrap_or(today);
-    let end = first_of_month.pred_opt().unwrap_or(first_of_month);
-    let start = end.with_day(1).unwrap_or(end);
+    let (start, end) = invoices::last_month(chrono::Utc::now().date_naive());
     (
         start.format("%Y-%m-%d").to_string(),
         end.format("%Y-%m-%d").to_string(),
@@ -271,30 +291,13 @@ async fn archive_download(
     let date = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
     let refusal = match (date(&from_text), date(&to_text)) {
         (Some(from), Some(to)) => {
-            match invoices::einvoices_of_period(&state.store, reader.member.id, side, from, to)
+            match invoices::einvoice_archive(&state.store, reader.member.id, side, from, to)
                 .await
                 .map_err(page_error)?
             {
-                Ok(files) => {
-                    let body = crate::einvoice::archive(files.iter().map(|(i, x)| (i, x.as_str())))
-                        .map_err(|e| AppError::Internal(format!("e-invoice archive: {e}")))?;
-                    let name = format!(
-                        "factures-{}-{}-{from_text}-{to_text}.zip",
-                        reader.member.siren,
-                        side.as_str()
-                    );
-                    return Ok((
-                        [
-                            (CONTENT_TYPE, "application/zip".to_owned()),
-                            (
-                                CONTENT_DISPOSITION,
-                                format!("attachment; filename=\"{name}\""),
-                            ),
-                            (CACHE_CONTROL, "private, no-store".to_owned()),
-                        ],
-                        body,
-                    )
-                        .into_response());
+                Ok(zip) => {
+                    let who = &reader.member.siren;
+                    return Ok(zip_download(who, side, (from, to), zip));
                 }
                 Err(refusal) => Some(refusal),
             }

@@ -5,10 +5,8 @@
 //! structured e-invoice (`GET /api/v1/invoices/{id}/cii`, `crate::einvoice`).
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
-use chrono::Datelike;
 use ledger::TxId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -277,19 +275,15 @@ pub async fn archive(
             .ok_or_else(|| ApiError::invalid("side", "side must be issued or received."))?,
     };
     let today = chrono::Utc::now().date_naive();
-    let last_month = today
-        .with_day(1)
-        .and_then(|d| d.pred_opt())
-        .unwrap_or(today);
     let date = |name: &str, default: chrono::NaiveDate| match types::param(&params, name) {
         None => Ok(default),
         Some(text) => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
             .map_err(|_| ApiError::invalid(name, format!("{name} must be a date, YYYY-MM-DD."))),
     };
-    let from = date("from", last_month.with_day(1).unwrap_or(last_month))?;
+    let from = date("from", invoices::last_month(today).0)?;
     let to = date("to", today)?;
     let member_id = member_of(&auth, &params)?;
-    let files = invoices::einvoices_of_period(&state.store, member_id, side, from, to)
+    let zip = invoices::einvoice_archive(&state.store, member_id, side, from, to)
         .await?
         .map_err(|refusal| {
             ApiError::invalid(
@@ -303,21 +297,13 @@ pub async fn archive(
                 },
             )
         })?;
-    let body = crate::einvoice::archive(files.iter().map(|(i, x)| (i, x.as_str())))
-        .map_err(|e| ApiError::Internal(format!("e-invoice archive: {e}")))?;
-    let name = format!("factures-{}-{}-{from}-{to}.zip", member_id, side.as_str());
-    Ok((
-        [
-            (CONTENT_TYPE, "application/zip".to_owned()),
-            (
-                CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-            (CACHE_CONTROL, "private, no-store".to_owned()),
-        ],
-        body,
-    )
-        .into_response())
+    let who = member_id.to_string();
+    Ok(crate::http::invoices::zip_download(
+        &who,
+        side,
+        (from, to),
+        zip,
+    ))
 }
 
 /// The member whose invoices a list or archive reads: the caller's company, or for the
