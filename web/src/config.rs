@@ -11,12 +11,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The settings a file may hold, with their defaults (none: required nowhere).
-pub const SETTINGS: [(&str, Option<&str>); 17] = [
+pub const SETTINGS: [(&str, Option<&str>); 18] = [
     ("database_url", Some(crate::store::DATABASE_URL_DEFAULT)),
     ("addr", Some("127.0.0.1:8080")),
     ("base_url", None),
     ("secure_cookies", Some("false")),
     ("open_data", Some("false")),
+    ("webhook_targets", Some("public")),
     ("key_file", None),
     ("checkpoint_every", Some("1000")),
     ("network_siren", None),

@@ -20,3 +20,4 @@ pub mod standing;
 pub mod store;
 pub mod tokens;
 pub mod trade;
+pub mod webhooks;

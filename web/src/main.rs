@@ -65,6 +65,11 @@ enum Command {
         /// Sign a checkpoint after this many transactions (docs/audit.md).
         #[arg(long, env = "TROC_CHECKPOINT_EVERY", default_value_t = web::audit::CHECKPOINT_EVERY_DEFAULT)]
         checkpoint_every: u64,
+        /// Where members' webhooks may point: `public` (HTTPS to public addresses) or `any`
+        /// (also plain HTTP and private addresses: members' servers on the operator's own
+        /// network).
+        #[arg(long, env = "TROC_WEBHOOK_TARGETS", value_enum, default_value_t = web::webhooks::Targets::Public)]
+        webhook_targets: web::webhooks::Targets,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -422,6 +427,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             open_data,
             key,
             checkpoint_every,
+            webhook_targets,
             limits,
         } => {
             // Bound first, so that `--addr 127.0.0.1:0` gets a free port whose address is
@@ -435,6 +441,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 tracing::info!(path = %key_file.display(), "network signing key created");
             }
             store.ensure_network_key(&network_key).await?;
+            let webhooks = web::webhooks::Sender::new(network_key.clone(), webhook_targets)?;
             let (stop_checkpoints, checkpoints_stopped) = tokio::sync::watch::channel(false);
             let checkpointer = tokio::spawn(web::audit::run_checkpointer_until(
                 store.clone(),
@@ -461,8 +468,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_shutdown_grace(std::time::Duration::from_secs(
                     limits.shutdown_grace_seconds,
                 ))
-                .with_open_data(open_data);
-            let state = AppState::new(store.clone(), config).with_limits(&limits.settings());
+                .with_open_data(open_data)
+                .with_webhook_targets(webhook_targets);
+            let state = AppState::new(store.clone(), config)
+                .with_limits(&limits.settings())
+                .with_webhooks(webhooks);
             if demo {
                 web::demo::seed_if_empty(&state, &base_url).await?;
             }

@@ -138,6 +138,11 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/wants/{id}"),
     ("put", "/api/v1/wants/{id}"),
     ("post", "/api/v1/wants/{id}/close"),
+    ("get", "/api/v1/webhooks"),
+    ("post", "/api/v1/webhooks"),
+    ("get", "/api/v1/webhooks/{id}"),
+    ("post", "/api/v1/webhooks/{id}/remove"),
+    ("post", "/api/v1/webhooks/{id}/enable"),
 ];
 
 story!(openapi_document_lists_every_route, |db: &tests::TestDb| {

@@ -23,6 +23,7 @@ mod standing;
 mod suggestions;
 mod trades;
 mod web_tokens;
+mod webhooks;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};

@@ -370,6 +370,21 @@ async fn seed(url: &str) -> Store {
     )
     .await
     .unwrap();
+    // Beta hears of its account's transactions through a webhook whose server is not
+    // there: the refund waits in its queue, the failed attempt is recorded (migration 0034).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    web::webhooks::create(
+        &store,
+        &beta_user,
+        &beta,
+        &format!("http://{closed}/hook"),
+        web::webhooks::Targets::Any,
+    )
+    .await
+    .unwrap();
     // Refunded, and cancelled by a credit note (`invoices.credits` filled).
     let refundable = web::trade::refundable(&store, &beta, ledger::TxId(paid as u64))
         .await
@@ -389,6 +404,13 @@ async fn seed(url: &str) -> Store {
     web::invoices::credit(&store, &beta_user, &beta, invoice.id, today)
         .await
         .unwrap();
+    let sender = web::webhooks::Sender::new(
+        ed25519_dalek::SigningKey::from_bytes(&[3; 32]),
+        web::webhooks::Targets::Any,
+    )
+    .unwrap();
+    let round = web::webhooks::run_round(&store, &sender).await.unwrap();
+    assert_eq!((round.queued, round.failed), (1, 1));
 
     // A staff payment over its limit, approved by the owner, and another still waiting
     // (migration 0026).

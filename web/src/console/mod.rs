@@ -205,6 +205,8 @@ pub enum Field {
     Lines,
     /// The legal mentions a company's invoices carry (`invoices::set_mentions`).
     Mentions,
+    /// A webhook's address (`crate::webhooks`).
+    Url,
 }
 
 impl Field {
@@ -247,6 +249,7 @@ impl Field {
             Field::VatRate => "vat_bp",
             Field::Lines => "lines",
             Field::Mentions => "mentions",
+            Field::Url => "url",
         }
     }
 }
@@ -323,6 +326,10 @@ pub enum Problem {
         sum: Amount,
         expected: Amount,
     },
+    /// Not an address the server may post to (`https://` and a host; no user or password).
+    InvalidUrl,
+    /// The address names this machine or a private network.
+    PrivateAddress,
 }
 
 impl Problem {
@@ -362,6 +369,8 @@ impl Problem {
             Problem::NotAsked => "not_asked",
             Problem::NotTheBalance => "not_the_balance",
             Problem::LinesDoNotAddUp { .. } => "lines_do_not_add_up",
+            Problem::InvalidUrl => "invalid_url",
+            Problem::PrivateAddress => "private_address",
         }
     }
 }
@@ -438,6 +447,8 @@ pub enum Conflict {
     /// The row's transaction (or invoice) was numbered by another request at the same time
     /// (`invoices`, which tells which of the conflicts above it is).
     AlreadyNumbered,
+    /// The company has as many webhooks as it may.
+    TooManyWebhooks,
 }
 
 /// Why a console action did not happen. Nothing was changed.
@@ -481,7 +492,7 @@ impl ConsoleError {
     /// `too_many_standing_orders`,
     /// `standing_order_ended`, `already_invoiced`, `payment_refunded`, `too_many_invoices`,
     /// `already_credited`, `not_creditable`, `payment_not_refunded`, `already_numbered`,
-    /// `store_error`.
+    /// `too_many_webhooks`, `store_error`.
     pub fn code(&self) -> &'static str {
         match self {
             ConsoleError::Forbidden => "forbidden",
@@ -513,6 +524,7 @@ impl ConsoleError {
             ConsoleError::Conflict(Conflict::NotCreditable) => "not_creditable",
             ConsoleError::Conflict(Conflict::PaymentNotRefunded) => "payment_not_refunded",
             ConsoleError::Conflict(Conflict::AlreadyNumbered) => "already_numbered",
+            ConsoleError::Conflict(Conflict::TooManyWebhooks) => "too_many_webhooks",
             ConsoleError::Store(_) => "store_error",
         }
     }

@@ -41,6 +41,7 @@ pub mod standing;
 pub mod templates;
 pub mod tokens;
 pub mod trades;
+pub mod webhooks;
 
 pub use error::{AppError, AppResult};
 
@@ -71,6 +72,8 @@ pub struct Config {
     /// After SIGTERM, how long requests in flight may take before the server stops anyway.
     shutdown_grace: std::time::Duration,
     open_data: OpenData,
+    /// Where members' webhooks may point (`crate::webhooks::Targets`).
+    webhook_targets: crate::webhooks::Targets,
 }
 
 impl Config {
@@ -80,7 +83,18 @@ impl Config {
             base_url: base_url.trim_end_matches('/').to_owned(),
             shutdown_grace: SHUTDOWN_GRACE_DEFAULT,
             open_data: OpenData::Off,
+            webhook_targets: crate::webhooks::Targets::Public,
         }
+    }
+
+    /// Lets webhooks point where `targets` says (public HTTPS addresses unless asked).
+    pub fn with_webhook_targets(mut self, targets: crate::webhooks::Targets) -> Config {
+        self.webhook_targets = targets;
+        self
+    }
+
+    pub fn webhook_targets(&self) -> crate::webhooks::Targets {
+        self.webhook_targets
     }
 
     pub fn with_shutdown_grace(mut self, grace: std::time::Duration) -> Config {
@@ -122,6 +136,9 @@ pub struct AppState {
     pub limits: Arc<limits::Limits>,
     /// Bounds the accountant exports streaming at once (`export::download`).
     pub downloads: crate::export::download::DownloadLimiter,
+    /// Delivers the members' webhooks while the server runs (`serve` sets it; without it,
+    /// nothing is delivered, as in most tests).
+    pub webhooks: Option<crate::webhooks::Sender>,
 }
 
 impl AppState {
@@ -132,7 +149,14 @@ impl AppState {
             login_limiter: Arc::new(session::login_limiter()),
             limits: Arc::new(limits::Limits::default()),
             downloads: crate::export::download::DownloadLimiter::default(),
+            webhooks: None,
         }
+    }
+
+    /// The same state delivering webhooks with `sender` while [`serve_until`] runs.
+    pub fn with_webhooks(mut self, sender: crate::webhooks::Sender) -> AppState {
+        self.webhooks = Some(sender);
+        self
     }
 
     /// The same state with these rate limits and trusted proxies.
@@ -178,6 +202,7 @@ pub fn app(state: AppState) -> Router {
         .merge(network::router())
         .merge(tokens::router())
         .merge(keys::router())
+        .merge(webhooks::router())
         .merge(signed::router())
         .merge(refunds::router())
         .merge(credit::router())
@@ -239,6 +264,16 @@ pub async fn serve_until(
     tracing::info!(%addr, "listening");
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let sweeper = tokio::spawn(housekeeping(state.clone(), stopping.clone()));
+    let deliverer = state.webhooks.clone().map(|sender| {
+        let mut stopping = stopping.clone();
+        tokio::spawn(crate::webhooks::run_until(
+            state.store.clone(),
+            sender,
+            async move {
+                let _ = stopping.wait_for(|stopping| *stopping).await;
+            },
+        ))
+    });
     let grace = state.config.shutdown_grace();
     let signal = {
         let stop = stop.clone();
@@ -266,6 +301,11 @@ pub async fn serve_until(
     let _ = stop.send(true);
     if sweeper.await.is_err() {
         tracing::warn!("the housekeeping task failed");
+    }
+    if let Some(deliverer) = deliverer {
+        if deliverer.await.is_err() {
+            tracing::warn!("the webhook task failed");
+        }
     }
     tracing::info!("stopped serving");
     served

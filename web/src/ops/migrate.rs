@@ -113,7 +113,8 @@ pub enum Rows {
     Plain,
     /// `accounts`: inserted at zero (a trigger demands it), balances set afterwards.
     OpenedAtZero,
-    /// `ledger_head`: its migration inserts the genesis row, replaced by the source's.
+    /// `ledger_head`, `webhook_tail`: its migration inserts the first row, replaced by the
+    /// source's.
     Seeded,
     /// Settings a migration seeds with defaults (`member_categories`, `console_settings`):
     /// replaced by the source's rows; not counted when checking that the target is empty.
@@ -615,6 +616,54 @@ pub const TABLES: &[Table] = &[
             col("net", Int),
             col("vat", Int),
         ],
+    ),
+    identity(
+        table(
+            "webhooks",
+            &["id"],
+            &[
+                col("id", Int),
+                col("member_id", Int),
+                col("url", Text),
+                col("status", Text),
+                col("created_by", Text),
+                col("created_at", Int),
+                col("after_seq", Int),
+                col("failures", Int),
+                col("next_attempt_at", Int),
+                col("last_success_at", Int),
+                col("disabled_at", Int),
+            ],
+        ),
+        "id",
+    ),
+    table(
+        "webhook_events",
+        &["webhook_id", "seq"],
+        &[col("webhook_id", Int), col("seq", Int), col("tx_id", Int)],
+    ),
+    // Seeded by its migration with the ledger's head at the time: replaced by the source's.
+    Table {
+        rows: Rows::Seeded,
+        ..table("webhook_tail", &["id"], &[col("id", Int), col("seq", Int)])
+    },
+    identity(
+        table(
+            "webhook_deliveries",
+            &["id"],
+            &[
+                col("id", Int),
+                col("webhook_id", Int),
+                col("attempted_at", Int),
+                col("events", Int),
+                col("first_seq", Int),
+                col("last_seq", Int),
+                col("status_code", Int),
+                col("error", Text),
+                col("duration_ms", Int),
+            ],
+        ),
+        "id",
     ),
     table(
         "sessions",
@@ -1648,11 +1697,12 @@ async fn check_target_empty(target: &Store) -> Result<(), MigrateError> {
             // Defaults a migration seeds are replaced by the source's; they say nothing
             // about whether the target holds a network.
             Rows::SeededDefaults => continue,
-            Rows::Seeded => format!(
+            Rows::Seeded if table.name == "ledger_head" => format!(
                 "SELECT COUNT(*) FROM {} WHERE seq <> 0 OR hash <> '{}'",
                 table.name,
                 genesis_hex()
             ),
+            Rows::Seeded => format!("SELECT COUNT(*) FROM {} WHERE seq <> 0", table.name),
             _ => format!("SELECT COUNT(*) FROM {}", table.name),
         };
         let rows: i64 = sqlx::query_scalar(&sql).fetch_one(pool).await?;

@@ -44,7 +44,7 @@ pub use mapping::{MAPPING_ACTION, MEMBER_MAPPING_ACTION};
 pub use policies::{Effective, PolicyRecord};
 pub use receipts::{ApiReceipt, RenderFn};
 pub use rows::time_last;
-pub(crate) use rows::{id_list, in_id_list};
+pub(crate) use rows::{id_list, in_id_list, unsigned as unsigned_id};
 pub use writer::{
     AllOrNone, StoreOptions, Submission, BATCH_OPS_MAX_LIMIT, BATCH_WAIT_MAX_LIMIT,
     SUBMISSIONS_PER_CALL_MAX,

@@ -12,6 +12,7 @@ use super::types::{self, money, time};
 use crate::activity::{self, Filter};
 use crate::http::AppState;
 use crate::people;
+use crate::store::{Store, StoreResult};
 use crate::tokens::Scope;
 
 /// The caller: the token's user, its member company and account (none for the network's
@@ -225,20 +226,55 @@ pub(crate) async fn transaction_items(
     limit: usize,
 ) -> ApiResult<(Vec<TransactionItem>, Option<TxId>)> {
     let page = activity::history(&state.store, me, &Filter::default(), after, limit).await?;
-    // The members behind this page's counterparties only, in one read.
+    let items = items_of_lines(&state.store, me, &page.lines).await?;
+    Ok((items, page.next_before))
+}
+
+/// Transactions `ids` as account `me` sees them, in that order (the webhooks' events: the
+/// same item as the API's history).
+pub(crate) async fn items_of_transactions(
+    store: &Store,
+    me: ledger::AccountId,
+    ids: &[TxId],
+) -> StoreResult<Vec<TransactionItem>> {
+    let lines: Vec<activity::Line> = store
+        .transactions_by_ids(ids)
+        .await?
+        .into_iter()
+        .map(|transaction| {
+            let net = transaction
+                .postings()
+                .iter()
+                .filter(|p| p.account == me)
+                .map(|p| p.amount.minor())
+                .sum();
+            activity::Line {
+                transaction,
+                net: ledger::Amount::from_minor(net),
+            }
+        })
+        .collect();
+    items_of_lines(store, me, &lines).await
+}
+
+/// Lines of account `me` as the API shows them.
+async fn items_of_lines(
+    store: &Store,
+    me: ledger::AccountId,
+    lines: &[activity::Line],
+) -> StoreResult<Vec<TransactionItem>> {
+    // The members behind these lines' counterparties only, in one read.
     // And the account's own member, whose users' entries are named.
-    let counterparties: std::collections::BTreeSet<ledger::AccountId> = page
-        .lines
+    let counterparties: std::collections::BTreeSet<ledger::AccountId> = lines
         .iter()
         .filter_map(|line| line.counterparty(me))
         .chain([me])
         .collect();
-    let holders = people::holders_of_accounts(&state.store, &counterparties).await?;
+    let holders = people::holders_of_accounts(store, &counterparties).await?;
     let own_member = holders.get(&me).map(|(id, _)| *id);
-    let ids: Vec<TxId> = page.lines.iter().map(|l| l.transaction.id()).collect();
-    let marks = state.store.line_marks(&ids).await?;
-    let items = page
-        .lines
+    let ids: Vec<TxId> = lines.iter().map(|l| l.transaction.id()).collect();
+    let marks = store.line_marks(&ids).await?;
+    Ok(lines
         .iter()
         .map(|line| {
             let tx = &line.transaction;
@@ -267,8 +303,7 @@ pub(crate) async fn transaction_items(
                     .map(|a| a.author().to_owned()),
             }
         })
-        .collect();
-    Ok((items, page.next_before))
+        .collect())
 }
 
 /// Every account of the network with its balance.

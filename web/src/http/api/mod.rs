@@ -34,6 +34,7 @@ pub mod standing;
 pub mod stats;
 pub mod transactions;
 pub mod types;
+pub mod webhooks;
 
 use std::sync::OnceLock;
 
@@ -200,6 +201,10 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(applications::approve))
         .routes(routes!(applications::refuse))
         .routes(routes!(departures::list, departures::give))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::show))
+        .routes(routes!(webhooks::remove))
+        .routes(routes!(webhooks::enable))
         .routes(routes!(departures::withdraw))
         .routes(routes!(departures::close))
         .routes(routes!(disputes::list, disputes::open))

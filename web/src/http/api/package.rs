@@ -11,7 +11,7 @@
 //! (both sides, with every run), `limit_request`s, `limit_change`s (the network's changes
 //! to its limits, oldest first), `departure`s (its notices of departure, newest first),
 //! `dispute`s (those it opened and those of payments it received, newest first),
-//! `invoice`s (issued, then received),
+//! `invoice`s (issued, then received), `invoice_mentions`, `webhook`s (at most 5),
 //! `transaction`s (every one, newest first, as the account's history shows them), and last
 //! `end` with the number of records before it: a file without its `end` line is incomplete.
 //!
@@ -257,6 +257,9 @@ async fn head(state: &AppState, member: &Member) -> Result<Lines, PackageError> 
         "invoice_mentions",
         &super::invoices::MentionsBody { mentions },
     )?;
+    for hook in &crate::webhooks::list(store, member.id).await? {
+        lines.push("webhook", &super::webhooks::item(hook))?;
+    }
     Ok(lines)
 }
 

@@ -210,6 +210,7 @@ impl Tr {
             Field::VatRate => ("Taux de TVA", "VAT rate"),
             Field::Lines => ("Lignes", "Lines"),
             Field::Mentions => ("Mentions légales", "Legal mentions"),
+            Field::Url => ("Adresse", "Address"),
             // The settings form's own labels.
             Field::NearLimitPct => return self.con_near_limit_pct(),
             Field::NegativeDays => return self.con_negative_days(),
@@ -390,6 +391,17 @@ impl Tr {
                     )
                 }
             }
+            Problem::InvalidUrl => pick(
+                "une adresse https:// complète est attendue (sans identifiant ni mot de passe, \
+                 sans #).",
+                "a full https:// address is expected (no user or password, no #).",
+            ),
+            Problem::PrivateAddress => pick(
+                "cette adresse désigne ce serveur ou un réseau privé : donnez l'adresse \
+                 publique de votre serveur.",
+                "this address names this server or a private network: give your server's \
+                 public address.",
+            ),
         }
     }
 
@@ -611,6 +623,14 @@ impl Tr {
                     "Le paiement de cette facture n'a pas été remboursé : il n'y a rien à annuler."
                 } else {
                     "This invoice's payment was not refunded: there is nothing to cancel."
+                }
+            }
+            Conflict::TooManyWebhooks => {
+                if fr {
+                    "Votre entreprise a déjà le nombre maximal de webhooks : supprimez-en un \
+                     d'abord."
+                } else {
+                    "Your company already has the most webhooks allowed: delete one first."
                 }
             }
             Conflict::LimitRequestPending => {
