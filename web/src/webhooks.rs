@@ -625,10 +625,11 @@ pub struct Event {
     /// transaction; a receiver that has seen it may drop the event (delivery is at least
     /// once).
     pub id: i64,
-    /// Always `transaction` for now.
+    /// `transaction`, or `ping` for the owner's test (`id` 0, no transaction).
     #[serde(rename = "type")]
     pub kind: &'static str,
-    pub transaction: crate::http::api::accounts::TransactionItem,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<crate::http::api::accounts::TransactionItem>,
 }
 
 /// Claims webhook `id` and posts its oldest events. `None`: another process holds it or
@@ -682,24 +683,90 @@ async fn deliver(
             .map(|((seq, _), transaction)| Event {
                 id: *seq,
                 kind: "transaction",
-                transaction,
+                transaction: Some(transaction),
             })
             .collect(),
     };
     let events = body.events.len() as u64;
-    let bytes = serde_json::to_vec(&body)
+    let Attempt {
+        status_code,
+        error,
+        duration_ms,
+    } = post(sender, &url, id, &body, sent_at).await?;
+    let success = status_code.is_some_and(|s| (200..300).contains(&s));
+    let done = now_unix();
+    let failures_now = if success { 0 } else { failures + 1 };
+    let disable = !success && failures_now >= FAILURES_MAX;
+    dispatch!(store.backend(), pool => {
+        let mut tx = pool.begin_with(store.begin_write_sql()).await?;
+        if success {
+            sqlx::query("DELETE FROM webhook_events WHERE webhook_id = $1 AND seq <= $2")
+                .bind(id).bind(last.0).execute(&mut *tx).await?;
+            sqlx::query(
+                "UPDATE webhooks SET failures = 0, next_attempt_at = NULL, last_success_at = $1 \
+                 WHERE id = $2")
+                .bind(done).bind(id).execute(&mut *tx).await?;
+        } else if disable {
+            sqlx::query(
+                "UPDATE webhooks SET failures = $1, next_attempt_at = NULL, \
+                 status = 'disabled', disabled_at = $2 WHERE id = $3")
+                .bind(failures_now).bind(done).bind(id).execute(&mut *tx).await?;
+        } else {
+            sqlx::query("UPDATE webhooks SET failures = $1, next_attempt_at = $2 WHERE id = $3")
+                .bind(failures_now).bind(done + backoff(failures_now)).bind(id)
+                .execute(&mut *tx).await?;
+        }
+        sqlx::query(RECORD_ATTEMPT)
+            .bind(id).bind(now).bind(events as i64).bind(first.0).bind(last.0)
+            .bind(status_code).bind(error.as_deref()).bind(duration_ms)
+            .execute(&mut *tx).await?;
+        sqlx::query(KEEP_LAST_ATTEMPTS).bind(id).bind(DELIVERIES_KEPT).execute(&mut *tx).await?;
+        tx.commit().await?;
+    });
+    if disable {
+        tracing::warn!(
+            webhook = id,
+            "webhook disabled after {FAILURES_MAX} failed deliveries"
+        );
+    }
+    Ok(Some((success, events)))
+}
+
+const RECORD_ATTEMPT: &str = "INSERT INTO webhook_deliveries (webhook_id, attempted_at, \
+    events, first_seq, last_seq, status_code, error, duration_ms) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+/// Keeps a webhook's last attempts only.
+const KEEP_LAST_ATTEMPTS: &str = "DELETE FROM webhook_deliveries WHERE webhook_id = $1 AND \
+    id NOT IN (SELECT id FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY id DESC LIMIT $2)";
+
+/// What one POST came to.
+struct Attempt {
+    status_code: Option<i64>,
+    error: Option<String>,
+    duration_ms: i64,
+}
+
+/// Posts `body` to webhook `id` at `url`, signed; refused without connecting when the URL
+/// is not one `sender` may reach.
+async fn post(
+    sender: &Sender,
+    url: &str,
+    id: i64,
+    body: &DeliveryBody,
+    sent_at: DateTime<Utc>,
+) -> StoreResult<Attempt> {
+    let bytes = serde_json::to_vec(body)
         .map_err(|error| StoreError::Invalid(format!("webhook body: {error}")))?;
     let started = Instant::now();
     // A URL registered while any target was allowed is checked again: an address written
     // as an IP never goes through the resolver that keeps private addresses out.
-    let refused = url_problem(&url, sender.targets).is_some();
-    let answer = if refused {
+    let answer = if url_problem(url, sender.targets).is_some() {
         None
     } else {
         Some(
             sender
                 .client
-                .post(&url)
+                .post(url)
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .header(
                     "Troc-Signature",
@@ -725,49 +792,57 @@ async fn deliver(
             Some("address refused: not an https address of a public server".to_owned()),
         ),
     };
-    let success = status_code.is_some_and(|s| (200..300).contains(&s));
-    let done = now_unix();
-    let failures_now = if success { 0 } else { failures + 1 };
-    let disable = !success && failures_now >= FAILURES_MAX;
+    Ok(Attempt {
+        status_code,
+        error,
+        duration_ms,
+    })
+}
+
+/// The owner's test of webhook `id` (active or disabled): one POST at once, signed like a
+/// delivery, of a single event `{"id": 0, "type": "ping"}`. The attempt is recorded with
+/// the others; the queue, the failures and the next attempt are left as they are.
+pub async fn ping(
+    store: &Store,
+    sender: &Sender,
+    user: &User,
+    member: &Member,
+    id: i64,
+) -> ConsoleResult<Delivery> {
+    crate::console::require_owner(user, member)?;
+    let hook = get(store, member.id, id).await?;
+    let sent_at = Utc::now();
+    let body = DeliveryBody {
+        webhook_id: id,
+        account_id: member.account_id,
+        sent_at: crate::http::api::types::time(sent_at),
+        events: vec![Event {
+            id: 0,
+            kind: "ping",
+            transaction: None,
+        }],
+    };
+    let attempt = post(sender, &hook.url, id, &body, sent_at).await?;
+    let delivery = Delivery {
+        attempted_at: sent_at.timestamp(),
+        events: 1,
+        first_seq: 0,
+        last_seq: 0,
+        status_code: attempt.status_code,
+        error: attempt.error,
+        duration_ms: attempt.duration_ms,
+    };
     dispatch!(store.backend(), pool => {
         let mut tx = pool.begin_with(store.begin_write_sql()).await?;
-        if success {
-            sqlx::query("DELETE FROM webhook_events WHERE webhook_id = $1 AND seq <= $2")
-                .bind(id).bind(last.0).execute(&mut *tx).await?;
-            sqlx::query(
-                "UPDATE webhooks SET failures = 0, next_attempt_at = NULL, last_success_at = $1 \
-                 WHERE id = $2")
-                .bind(done).bind(id).execute(&mut *tx).await?;
-        } else if disable {
-            sqlx::query(
-                "UPDATE webhooks SET failures = $1, next_attempt_at = NULL, \
-                 status = 'disabled', disabled_at = $2 WHERE id = $3")
-                .bind(failures_now).bind(done).bind(id).execute(&mut *tx).await?;
-        } else {
-            sqlx::query("UPDATE webhooks SET failures = $1, next_attempt_at = $2 WHERE id = $3")
-                .bind(failures_now).bind(done + backoff(failures_now)).bind(id)
-                .execute(&mut *tx).await?;
-        }
-        sqlx::query(
-            "INSERT INTO webhook_deliveries (webhook_id, attempted_at, events, first_seq, \
-             last_seq, status_code, error, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-            .bind(id).bind(now).bind(events as i64).bind(first.0).bind(last.0)
-            .bind(status_code).bind(error.as_deref()).bind(duration_ms)
+        sqlx::query(RECORD_ATTEMPT)
+            .bind(id).bind(delivery.attempted_at).bind(1_i64).bind(0_i64).bind(0_i64)
+            .bind(delivery.status_code).bind(delivery.error.as_deref())
+            .bind(delivery.duration_ms)
             .execute(&mut *tx).await?;
-        // Keep the last attempts only.
-        sqlx::query(
-            "DELETE FROM webhook_deliveries WHERE webhook_id = $1 AND id NOT IN \
-             (SELECT id FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY id DESC LIMIT $2)")
-            .bind(id).bind(DELIVERIES_KEPT).execute(&mut *tx).await?;
+        sqlx::query(KEEP_LAST_ATTEMPTS).bind(id).bind(DELIVERIES_KEPT).execute(&mut *tx).await?;
         tx.commit().await?;
     });
-    if disable {
-        tracing::warn!(
-            webhook = id,
-            "webhook disabled after {FAILURES_MAX} failed deliveries"
-        );
-    }
-    Ok(Some((success, events)))
+    Ok(delivery)
 }
 
 /// Gives a claimed webhook back at once (its queue was empty).

@@ -143,6 +143,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/webhooks/{id}"),
     ("post", "/api/v1/webhooks/{id}/remove"),
     ("post", "/api/v1/webhooks/{id}/enable"),
+    ("post", "/api/v1/webhooks/{id}/ping"),
 ];
 
 story!(openapi_document_lists_every_route, |db: &tests::TestDb| {

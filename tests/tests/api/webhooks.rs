@@ -496,6 +496,51 @@ story!(
                 webhooks::DELIVERIES_KEPT
             );
 
+            // The owner tests a webhook: one signed `ping` event now, recorded with the
+            // attempts, the queue and failures left alone; a server that delivers no
+            // webhook answers 503.
+            let ping = format!("{WEBHOOKS}/{id}/ping");
+            api.post(&ping, &owner, json!({}))
+                .await
+                .problem(StatusCode::SERVICE_UNAVAILABLE, "webhooks_off");
+            let delivering = Api::new(app_anywhere(&store).with_webhooks(sender.clone()));
+            let before = api
+                .get(&format!("{WEBHOOKS}/{id}"), &owner)
+                .await
+                .ok(StatusCode::OK);
+            receiver.answer(200);
+            let n = receiver.count();
+            let attempt = delivering
+                .post(&ping, &owner, json!({}))
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(attempt["delivered"], true);
+            assert_eq!(attempt["status_code"], 200);
+            assert_eq!(
+                (attempt["first_event"].as_i64(), attempt["events"].as_i64()),
+                (Some(0), Some(1))
+            );
+            let body = receiver.body(n, &key_hex);
+            assert_eq!(body["events"], json!([{"id": 0, "type": "ping"}]));
+            assert_eq!(body["webhook_id"], id);
+            let after = api
+                .get(&format!("{WEBHOOKS}/{id}"), &owner)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(after["deliveries"][0]["first_event"], 0);
+            assert_eq!(after["deliveries"][0]["delivered"], true);
+            assert_eq!(after["webhook"]["waiting"], before["webhook"]["waiting"]);
+            assert_eq!(after["webhook"]["failures"], before["webhook"]["failures"]);
+            delivering
+                .post(&ping, &staff, json!({}))
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+            delivering
+                .post(&ping, &beta_owner, json!({}))
+                .await
+                .problem(StatusCode::NOT_FOUND, "not_found");
+            assert_eq!(receiver.count(), n + 1);
+
             // The company's data package carries its webhooks.
             let package = api.get("/api/v1/company/data", &owner_read).await;
             assert_eq!(package.status, StatusCode::OK);
@@ -613,8 +658,9 @@ story!(webhooks_page_and_server_loop, |db: &tests::TestDb| {
             .with_interval(std::time::Duration::from_millis(50));
         let listener = web::http::bind(([127, 0, 0, 1], 0).into()).await.unwrap();
         let (stop, stop_requested) = tokio::sync::oneshot::channel::<()>();
+        let delivering = state.clone().with_webhooks(sender);
         let server = tokio::spawn(web::http::serve_until(
-            state.clone().with_webhooks(sender),
+            delivering.clone(),
             listener,
             async move {
                 let _ = stop_requested.await;
@@ -639,9 +685,41 @@ story!(webhooks_page_and_server_loop, |db: &tests::TestDb| {
             .unwrap()
             .unwrap();
 
-        // The page shows the attempt; the owner removes the webhook.
+        // The page shows the attempt.
         let page = owner.get("/settings/webhooks").await;
         assert!(page.body.contains("class=\"delivered\""), "{}", page.body);
+
+        // The owner's test button: a server that delivers no webhook says so; one that
+        // does sends a ping at once, shown with the attempts; staff may not.
+        let ping = format!("/settings/webhooks/{id}/ping");
+        assert!(page.body.contains(&format!("action=\"{ping}\"")));
+        let off = owner.post(&ping, &[]).await;
+        assert_eq!(off.status, StatusCode::SERVICE_UNAVAILABLE);
+        let mut tester = Client::new(delivering.clone());
+        tester.login("owner@alpha.fr", PASSWORD).await;
+        tester.get("/settings/webhooks").await;
+        let sent = tester.post(&ping, &[]).await;
+        assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+        assert_eq!(receiver.count(), 2);
+        let body = receiver.body(1, &key_hex);
+        assert_eq!(body["events"], json!([{"id": 0, "type": "ping"}]));
+        let page = tester.get("/settings/webhooks").await;
+        assert_eq!(page.body.matches("class=\"delivered\"").count(), 2);
+        let mut staff_tester = Client::new(delivering);
+        staff_tester.login("staff@alpha.fr", PASSWORD).await;
+        staff_tester.get("/settings/webhooks").await;
+        assert!(!staff_tester
+            .get("/settings/webhooks")
+            .await
+            .body
+            .contains(&ping));
+        assert_eq!(
+            staff_tester.post(&ping, &[]).await.status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(receiver.count(), 2);
+
+        // The owner removes the webhook.
         let removed = owner
             .post(&format!("/settings/webhooks/{id}/remove"), &[])
             .await;

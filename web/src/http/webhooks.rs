@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/settings/webhooks", get(webhooks_page).post(create))
         .route("/settings/webhooks/{id}/remove", post(remove))
         .route("/settings/webhooks/{id}/enable", post(enable))
+        .route("/settings/webhooks/{id}/ping", post(ping))
 }
 
 pub struct DeliveryView {
@@ -208,7 +209,28 @@ async fn enable(
     Ok(Redirect::to("/settings/webhooks").into_response())
 }
 
+/// The owner's test: one `ping` POST now; its attempt shows on the page.
+async fn ping(
+    State(state): State<AppState>,
+    auth: MemberAuth,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let id = id_of(&id)?;
+    let sender = state.webhooks.clone().ok_or(AppError::Unavailable)?;
+    webhooks::ping(&state.store, &sender, &auth.auth.user, &auth.member, id)
+        .await
+        .map_err(super::console::page_error)?;
+    Ok(Redirect::to(&format!("/settings/webhooks#webhook-{id}")).into_response())
+}
+
 impl Tr {
+    pub fn webhook_ping(&self) -> &'static str {
+        match self.lang {
+            Lang::Fr => "Envoyer un test",
+            Lang::En => "Send a test",
+        }
+    }
+
     pub fn webhooks_title(&self) -> &'static str {
         match self.lang {
             Lang::Fr => "Webhooks",

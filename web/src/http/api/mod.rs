@@ -205,6 +205,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(webhooks::show))
         .routes(routes!(webhooks::remove))
         .routes(routes!(webhooks::enable))
+        .routes(routes!(webhooks::ping))
         .routes(routes!(departures::withdraw))
         .routes(routes!(departures::close))
         .routes(routes!(disputes::list, disputes::open))

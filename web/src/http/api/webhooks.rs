@@ -250,3 +250,38 @@ pub async fn enable(
     })
     .await)
 }
+
+/// Tests a webhook at once (pay scope, the member's owner): one signed POST of a single
+/// `ping` event (`id` 0, no transaction), whose answer comes back here and is recorded
+/// with the attempts. The queue and the failures are left as they are.
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/ping", operation_id = "ping_webhook", tag = "accounts",
+    params(("id" = i64, Path, description = "Webhook id")),
+    responses(
+        (status = 200, description = "The attempt: `delivered` when the receiver answered 2xx", body = DeliveryItem),
+        (status = 403, description = "Not a pay token of a member's owner", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such webhook of the caller's company", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "This server does not deliver webhooks (`webhooks_off`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn ping(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    let member = owner(&auth)?.clone();
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        let sender = state.webhooks.clone().ok_or_else(|| {
+            ApiError::coded(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "webhooks_off",
+                "This server does not deliver webhooks.",
+            )
+        })?;
+        let id = types::path_id(&id)?;
+        let attempt = webhooks::ping(&state.store, &sender, &auth.user, &member, id).await?;
+        Written::ok(delivery_item(&attempt))
+    })
+    .await)
+}
