@@ -45,6 +45,8 @@ pub const WEBHOOKS_PER_MEMBER_MAX: i64 = 5;
 pub const URL_LEN_MAX: usize = 500;
 /// Events in one POST.
 pub const EVENTS_PER_DELIVERY_MAX: i64 = 20;
+/// POSTs to one webhook in one round (while each carries a full load).
+pub const POSTS_PER_ROUND_MAX: usize = 10;
 /// Webhooks delivered to in one round (the others wait for the next round).
 pub const WEBHOOKS_PER_ROUND_MAX: i64 = 50;
 /// Deliveries under way at once in a round.
@@ -515,19 +517,39 @@ pub async fn run_round(store: &Store, sender: &Sender) -> StoreResult<Round> {
              ORDER BY w.next_attempt_at, w.id LIMIT $2")
             .bind(now).bind(WEBHOOKS_PER_ROUND_MAX).fetch_all(pool).await?
     });
-    let outcomes: Vec<StoreResult<Option<(bool, u64)>>> = futures_util::stream::iter(due)
-        .map(|id| deliver(store, sender, id, now))
+    let outcomes: Vec<StoreResult<Round>> = futures_util::stream::iter(due)
+        .map(|id| drain(store, sender, id, now))
         .buffer_unordered(DELIVERIES_AT_ONCE_MAX)
         .collect()
         .await;
     for outcome in outcomes {
-        match outcome? {
+        let one = outcome?;
+        round.delivered += one.delivered;
+        round.events_delivered += one.events_delivered;
+        round.failed += one.failed;
+    }
+    Ok(round)
+}
+
+/// Delivers to webhook `id` until its queue is empty, a POST fails, or it has had
+/// [`POSTS_PER_ROUND_MAX`] POSTs in this round (a backlog after an outage goes out at up
+/// to 200 events a round, without holding the round for one webhook).
+async fn drain(store: &Store, sender: &Sender, id: i64, now: i64) -> StoreResult<Round> {
+    let mut round = Round::default();
+    for _ in 0..POSTS_PER_ROUND_MAX {
+        match deliver(store, sender, id, now).await? {
             Some((true, events)) => {
                 round.delivered += 1;
                 round.events_delivered += events;
+                if events < EVENTS_PER_DELIVERY_MAX as u64 {
+                    break;
+                }
             }
-            Some((false, _)) => round.failed += 1,
-            None => {}
+            Some((false, _)) => {
+                round.failed += 1;
+                break;
+            }
+            None => break,
         }
     }
     Ok(round)

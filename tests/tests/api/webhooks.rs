@@ -414,6 +414,23 @@ story!(
                 .collect();
             assert_eq!(sent, paid);
 
+            // A backlog goes out in one round, 20 events per POST, in order.
+            let mut backlog = Vec::new();
+            for _ in 0..45 {
+                backlog.push(pays(&api, &owner, &beta, "1.00").await);
+            }
+            let before = receiver.count();
+            let round = webhooks::run_round(&store, &sender).await.unwrap();
+            assert_eq!((round.delivered, round.events_delivered), (3, 45));
+            let sizes: Vec<usize> = (before..receiver.count())
+                .map(|n| tx_ids(&receiver.body(n, &key_hex)).len())
+                .collect();
+            assert_eq!(sizes, vec![20, 20, 5]);
+            let sent: Vec<i64> = (before..receiver.count())
+                .flat_map(|n| tx_ids(&receiver.body(n, &key_hex)))
+                .collect();
+            assert_eq!(sent, backlog);
+
             // A sender limited to public targets refuses a private address it finds stored
             // (registered while any was allowed), without connecting.
             let public_sender = Sender::new(key.clone(), Targets::Public).unwrap();
