@@ -44,7 +44,7 @@ CREATE TABLE webhook_deliveries (
     id INTEGER PRIMARY KEY,
     webhook_id BIGINT NOT NULL REFERENCES webhooks (id),
     attempted_at BIGINT NOT NULL,
-    events BIGINT NOT NULL CHECK (events BETWEEN 1 AND 20),
+    events BIGINT NOT NULL CHECK (events BETWEEN 1 AND 100),
     first_seq BIGINT NOT NULL,
     last_seq BIGINT NOT NULL,
     -- The receiver's HTTP status; null when no answer came (refused, timed out...).

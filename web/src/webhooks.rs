@@ -44,15 +44,18 @@ pub const WEBHOOKS_PER_MEMBER_MAX: i64 = 5;
 /// Longest URL.
 pub const URL_LEN_MAX: usize = 500;
 /// Events in one POST.
-pub const EVENTS_PER_DELIVERY_MAX: i64 = 20;
-/// POSTs to one webhook in one round (while each carries a full load).
-pub const POSTS_PER_ROUND_MAX: usize = 10;
+pub const EVENTS_PER_DELIVERY_MAX: i64 = 100;
+/// POSTs to one webhook in one round (while each carries a full load): 5 000 events a
+/// round at most.
+pub const POSTS_PER_ROUND_MAX: usize = 50;
 /// Webhooks delivered to in one round (the others wait for the next round).
 pub const WEBHOOKS_PER_ROUND_MAX: i64 = 50;
 /// Deliveries under way at once in a round.
 pub const DELIVERIES_AT_ONCE_MAX: usize = 8;
-/// Ledger transactions queued in one round.
+/// Ledger transactions read at once while queuing.
 pub const TAIL_READ_MAX: i64 = 1_000;
+/// Reads of the ledger in one round (10 000 transactions a round at most).
+pub const FEEDS_PER_ROUND_MAX: usize = 10;
 /// Failed deliveries in a row before a webhook is disabled (about seven hours of retries).
 pub const FAILURES_MAX: i64 = 16;
 /// The longest wait between two attempts.
@@ -320,21 +323,31 @@ pub async fn create(
         issues.add(Field::Url, problem);
     }
     issues.finish()?;
-    let count: i64 = dispatch!(store.backend(), pool => {
-        sqlx::query_scalar("SELECT COUNT(*) FROM webhooks WHERE member_id = $1")
-            .bind(member.id).fetch_one(pool).await?
-    });
-    if count >= WEBHOOKS_PER_MEMBER_MAX {
-        return Err(ConsoleError::Conflict(Conflict::TooManyWebhooks));
-    }
-    let id: i64 = dispatch!(store.backend(), pool => {
-        sqlx::query_scalar(
+    // The count and the insert in one statement, under the write lock (SQLite) or the
+    // member's row lock (PostgreSQL): two requests at once cannot make a sixth.
+    let lock_sql = match store.kind() {
+        crate::store::BackendKind::Postgres => {
+            Some("SELECT id FROM members WHERE id = $1 FOR UPDATE")
+        }
+        crate::store::BackendKind::Sqlite => None,
+    };
+    let inserted: Option<i64> = dispatch!(store.backend(), pool => {
+        let mut tx = pool.begin_with(store.begin_write_sql()).await?;
+        if let Some(lock) = lock_sql {
+            sqlx::query(lock).bind(member.id).execute(&mut *tx).await?;
+        }
+        let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO webhooks (member_id, url, status, created_by, created_at, after_seq) \
-             VALUES ($1, $2, 'active', $3, $4, (SELECT seq FROM ledger_head WHERE id = 1)) \
+             SELECT $1, $2, 'active', $3, $4, (SELECT seq FROM ledger_head WHERE id = 1) \
+             WHERE (SELECT COUNT(*) FROM webhooks WHERE member_id = $1) < $5 \
              RETURNING id")
             .bind(member.id).bind(url).bind(&user.email).bind(now_unix())
-            .fetch_one(pool).await?
+            .bind(WEBHOOKS_PER_MEMBER_MAX)
+            .fetch_optional(&mut *tx).await?;
+        tx.commit().await?;
+        id
     });
+    let id = inserted.ok_or(ConsoleError::Conflict(Conflict::TooManyWebhooks))?;
     get(store, member.id, id).await
 }
 
@@ -504,10 +517,14 @@ pub struct Round {
 /// One round: queue what the ledger committed since the last round, then deliver to each
 /// webhook due (at most [`WEBHOOKS_PER_ROUND_MAX`], [`DELIVERIES_AT_ONCE_MAX`] at once).
 pub async fn run_round(store: &Store, sender: &Sender) -> StoreResult<Round> {
-    let mut round = Round {
-        queued: feed(store).await?,
-        ..Round::default()
-    };
+    let mut round = Round::default();
+    for _ in 0..FEEDS_PER_ROUND_MAX {
+        let (queued, caught_up) = feed(store).await?;
+        round.queued += queued;
+        if caught_up {
+            break;
+        }
+    }
     let now = now_unix();
     let due: Vec<i64> = dispatch!(store.backend(), pool => {
         sqlx::query_scalar(
@@ -533,7 +550,7 @@ pub async fn run_round(store: &Store, sender: &Sender) -> StoreResult<Round> {
 
 /// Delivers to webhook `id` until its queue is empty, a POST fails, or it has had
 /// [`POSTS_PER_ROUND_MAX`] POSTs in this round (a backlog after an outage goes out at up
-/// to 200 events a round, without holding the round for one webhook).
+/// to 5 000 events a round, without holding the round for one webhook for ever).
 async fn drain(store: &Store, sender: &Sender, id: i64, now: i64) -> StoreResult<Round> {
     let mut round = Round::default();
     for _ in 0..POSTS_PER_ROUND_MAX {
@@ -563,13 +580,14 @@ const HEAD: &str = "SELECT seq FROM ledger_head WHERE id = 1";
 
 /// Queues the transactions committed after the tail for the active webhooks of the
 /// accounts they touch, and moves the tail, in one database transaction. Returns the events
-/// queued (0 when another process moved the tail first).
+/// queued (0 when another process moved the tail first), and whether the tail reached the
+/// ledger's head (nothing more to read now).
 ///
 /// Plain reads decide first whether there is anything to do: with no active webhook, or
 /// nothing committed since, it takes no write lock (on SQLite the write lock is the
 /// group-commit writer's too). Nothing is read from before the oldest active webhook was
 /// registered, so the tail catches up at once after a time without webhooks.
-async fn feed(store: &Store) -> StoreResult<u64> {
+async fn feed(store: &Store) -> StoreResult<(u64, bool)> {
     let (hooks, tail, head): (Vec<(i64, i64, i64)>, i64, i64) = dispatch!(store.backend(), pool => {
         (
             sqlx::query_as(ACTIVE_HOOKS).fetch_all(pool).await?,
@@ -578,10 +596,10 @@ async fn feed(store: &Store) -> StoreResult<u64> {
         )
     });
     let Some(floor) = hooks.iter().map(|(_, _, after)| *after).min() else {
-        return Ok(0);
+        return Ok((0, true));
     };
     if head <= tail.max(floor) {
-        return Ok(0);
+        return Ok((0, true));
     }
     let queued = dispatch!(store.backend(), pool => {
         let mut tx = pool.begin_with(store.begin_write_sql()).await?;
@@ -622,10 +640,10 @@ async fn feed(store: &Store) -> StoreResult<u64> {
             .bind(upto.max(tail)).bind(tail).execute(&mut *tx).await?.rows_affected();
         if moved != 1 {
             tx.rollback().await?;
-            return Ok(0);
+            return Ok((0, true));
         }
         tx.commit().await?;
-        events.len() as u64
+        (events.len() as u64, upto >= head)
     });
     Ok(queued)
 }

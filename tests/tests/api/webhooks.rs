@@ -216,7 +216,7 @@ story!(
             assert_eq!(hook["status"], "active");
             assert_eq!(hook["created_by"], "owner@alpha.fr");
             assert_eq!(hook["waiting"], 0);
-            for n in 0..3 {
+            for n in 0..2 {
                 api.post(
                     WEBHOOKS,
                     &owner,
@@ -225,6 +225,22 @@ story!(
                 .await
                 .ok(StatusCode::CREATED);
             }
+            // Two at once for the fifth place: one gets it.
+            let (a, b) = tokio::join!(
+                api.post(
+                    WEBHOOKS,
+                    &owner,
+                    json!({ "url": "https://erp7.example.fr/" })
+                ),
+                api.post(
+                    WEBHOOKS,
+                    &owner,
+                    json!({ "url": "https://erp8.example.fr/" })
+                )
+            );
+            let mut statuses = vec![a.status, b.status];
+            statuses.sort();
+            assert_eq!(statuses, vec![StatusCode::CREATED, StatusCode::CONFLICT]);
             api.post(
                 WEBHOOKS,
                 &owner,
@@ -414,18 +430,23 @@ story!(
                 .collect();
             assert_eq!(sent, paid);
 
-            // A backlog goes out in one round, 20 events per POST, in order.
+            // A backlog goes out in one round, 100 events per POST, in order.
+            // (Three more tokens: a token makes at most 120 payments a minute.)
+            let mut payers = Vec::new();
+            for _ in 0..3 {
+                payers.push(token(&store, "owner@alpha.fr", Scope::Pay).await);
+            }
             let mut backlog = Vec::new();
-            for _ in 0..45 {
-                backlog.push(pays(&api, &owner, &beta, "1.00").await);
+            for n in 0..205 {
+                backlog.push(pays(&api, &payers[n % 3], &beta, "1.00").await);
             }
             let before = receiver.count();
             let round = webhooks::run_round(&store, &sender).await.unwrap();
-            assert_eq!((round.delivered, round.events_delivered), (3, 45));
+            assert_eq!((round.delivered, round.events_delivered), (3, 205));
             let sizes: Vec<usize> = (before..receiver.count())
                 .map(|n| tx_ids(&receiver.body(n, &key_hex)).len())
                 .collect();
-            assert_eq!(sizes, vec![20, 20, 5]);
+            assert_eq!(sizes, vec![100, 100, 5]);
             let sent: Vec<i64> = (before..receiver.count())
                 .flat_map(|n| tx_ids(&receiver.body(n, &key_hex)))
                 .collect();
