@@ -1,6 +1,6 @@
 //! Prometheus metrics, kept in memory by the process: requests by route and status, request
-//! latency histograms, write batches and their sizes, operations by outcome. The database pool
-//! is read when `/metrics` is scraped.
+//! latency histograms, write batches and their sizes, operations by outcome, webhook POSTs by
+//! outcome and the events delivered. The database pool is read when `/metrics` is scraped.
 //!
 //! One registry per process ([`global`]): the HTTP middleware and the store's writer record
 //! into it without being wired to each other.
@@ -65,6 +65,9 @@ struct Inner {
     latency: BTreeMap<String, Histogram>,
     batches: Histogram,
     outcomes: BTreeMap<String, u64>,
+    webhook_posts_delivered: u64,
+    webhook_posts_failed: u64,
+    webhook_events_delivered: u64,
 }
 
 #[derive(Debug, Default)]
@@ -130,6 +133,17 @@ impl Metrics {
         }
     }
 
+    /// One webhook POST (`crate::webhooks`): taken by the receiver with its `events`, or not.
+    pub fn record_webhook_post(&self, delivered: bool, events: u64) {
+        let mut inner = self.inner.lock().expect("metrics lock");
+        if delivered {
+            inner.webhook_posts_delivered += 1;
+            inner.webhook_events_delivered += events;
+        } else {
+            inner.webhook_posts_failed += 1;
+        }
+    }
+
     /// The Prometheus text exposition format.
     pub fn render(&self, pool: PoolUsage) -> String {
         let inner = self.inner.lock().expect("metrics lock");
@@ -176,6 +190,27 @@ impl Metrics {
                 escape(outcome)
             );
         }
+        out.push_str("# HELP troc_webhook_posts_total Webhook deliveries (POSTs) by outcome.\n");
+        out.push_str("# TYPE troc_webhook_posts_total counter\n");
+        let _ = writeln!(
+            out,
+            "troc_webhook_posts_total{{outcome=\"delivered\"}} {}",
+            inner.webhook_posts_delivered
+        );
+        let _ = writeln!(
+            out,
+            "troc_webhook_posts_total{{outcome=\"failed\"}} {}",
+            inner.webhook_posts_failed
+        );
+        out.push_str(
+            "# HELP troc_webhook_events_delivered_total Events taken by members' receivers.\n",
+        );
+        out.push_str("# TYPE troc_webhook_events_delivered_total counter\n");
+        let _ = writeln!(
+            out,
+            "troc_webhook_events_delivered_total {}",
+            inner.webhook_events_delivered
+        );
         out.push_str("# HELP troc_db_pool_connections Database pool connections.\n");
         out.push_str("# TYPE troc_db_pool_connections gauge\n");
         let _ = writeln!(
@@ -208,6 +243,9 @@ mod tests {
         metrics.record_request("/login", 200, Duration::from_millis(30));
         metrics.record_request("/login", 429, Duration::from_millis(1));
         metrics.record_batch(3, ["ok", "ok", "insufficient_credit"]);
+        metrics.record_webhook_post(true, 20);
+        metrics.record_webhook_post(true, 3);
+        metrics.record_webhook_post(false, 5);
         let text = metrics.render(PoolUsage {
             size: 4,
             idle: 3,
@@ -226,6 +264,9 @@ mod tests {
         assert!(text.contains("troc_operations_total{outcome=\"ok\"} 2\n"));
         assert!(text.contains("troc_operations_total{outcome=\"insufficient_credit\"} 1\n"));
         assert!(text.contains("troc_db_pool_connections{state=\"in_use\"} 1\n"));
+        assert!(text.contains("troc_webhook_posts_total{outcome=\"delivered\"} 2\n"));
+        assert!(text.contains("troc_webhook_posts_total{outcome=\"failed\"} 1\n"));
+        assert!(text.contains("troc_webhook_events_delivered_total 23\n"));
     }
 
     #[test]

@@ -763,6 +763,7 @@ async fn deliver(
         sqlx::query(KEEP_LAST_ATTEMPTS).bind(id).bind(DELIVERIES_KEPT).execute(&mut *tx).await?;
         tx.commit().await?;
     });
+    crate::metrics::global().record_webhook_post(success, events);
     if disable {
         tracing::warn!(
             webhook = id,

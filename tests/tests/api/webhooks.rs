@@ -716,6 +716,16 @@ story!(webhooks_page_and_server_loop, |db: &tests::TestDb| {
         let body = receiver.body(0, &key_hex);
         assert_eq!(body["account_id"], alpha.account_id);
         assert_eq!(tx_ids(&body), vec![three]);
+        // The process's metrics count it (the registry is shared by the tests running at
+        // once: at least this one).
+        let metrics = api.get("/metrics", &pay).await;
+        let delivered = metrics
+            .text
+            .lines()
+            .find_map(|l| l.strip_prefix("troc_webhook_posts_total{outcome=\"delivered\"} "))
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{}", metrics.text));
+        assert!(delivered >= 1);
         stop.send(()).unwrap();
         tokio::time::timeout(std::time::Duration::from_secs(30), server)
             .await
