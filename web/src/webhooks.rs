@@ -474,10 +474,6 @@ impl Sender {
         self
     }
 
-    pub fn targets(&self) -> Targets {
-        self.targets
-    }
-
     pub fn interval(&self) -> Duration {
         self.interval
     }
@@ -940,11 +936,6 @@ pub async fn run_until(store: Store, sender: Sender, stop: impl std::future::Fut
             Err(error) => tracing::error!(%error, "webhook round failed"),
         }
     }
-}
-
-/// When an attempt or a time happened, for pages.
-pub fn at(unix: i64) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(unix, 0)
 }
 
 #[cfg(test)]
