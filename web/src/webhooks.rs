@@ -202,15 +202,13 @@ pub async fn get(store: &Store, member_id: i64, id: i64) -> ConsoleResult<Webhoo
     found.ok_or(ConsoleError::NotFound)
 }
 
-/// The last attempts to deliver to the member's webhook `id`, newest first.
-pub async fn deliveries(store: &Store, member_id: i64, id: i64) -> ConsoleResult<Vec<Delivery>> {
-    get(store, member_id, id).await?;
-    let sql = format!(
-        "SELECT attempted_at, events, first_seq, last_seq, status_code, error, duration_ms \
-         FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY id DESC LIMIT {DELIVERIES_KEPT}"
-    );
+/// The last `max` attempts to deliver to `hook` (at most [`DELIVERIES_KEPT`] are kept),
+/// newest first. The caller read `hook` as its member's (`get`, `list`).
+pub async fn deliveries(store: &Store, hook: &Webhook, max: i64) -> ConsoleResult<Vec<Delivery>> {
+    let sql = "SELECT attempted_at, events, first_seq, last_seq, status_code, error, \
+               duration_ms FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY id DESC LIMIT $2";
     let rows = dispatch!(store.backend(), pool => {
-        sqlx::query(&sql).bind(id).fetch_all(pool).await?
+        sqlx::query(sql).bind(hook.id).bind(max.clamp(0, DELIVERIES_KEPT)).fetch_all(pool).await?
             .iter()
             .map(|row| -> Result<Delivery, sqlx::Error> {
                 let events: i64 = row.try_get(1)?;
@@ -351,10 +349,15 @@ pub async fn create(
     get(store, member.id, id).await
 }
 
-/// The owner removes a webhook, its queue and its record of attempts.
-pub async fn delete(store: &Store, user: &User, member: &Member, id: i64) -> ConsoleResult<()> {
+/// The owner removes a webhook, its queue and its record of attempts; the webhook as it was.
+pub async fn delete(
+    store: &Store,
+    user: &User,
+    member: &Member,
+    id: i64,
+) -> ConsoleResult<Webhook> {
     crate::console::require_owner(user, member)?;
-    get(store, member.id, id).await?;
+    let removed = get(store, member.id, id).await?;
     let lock_sql = match store.kind() {
         crate::store::BackendKind::Postgres => {
             Some("SELECT id FROM webhooks WHERE id = $1 FOR UPDATE")
@@ -376,7 +379,7 @@ pub async fn delete(store: &Store, user: &User, member: &Member, id: i64) -> Con
             .bind(id).bind(member.id).execute(&mut *tx).await?;
         tx.commit().await?;
     });
-    Ok(())
+    Ok(removed)
 }
 
 /// The owner enables a disabled webhook again: it is tried at once with the events that

@@ -23,7 +23,7 @@ use crate::console::ConsoleError;
 use crate::webhooks::{self, Status};
 
 /// Attempts the page shows per webhook (the API gives 20).
-pub const DELIVERIES_SHOWN_MAX: usize = 5;
+pub const DELIVERIES_SHOWN_MAX: i64 = 5;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -85,11 +85,10 @@ async fn draw(
         .await
         .map_err(super::console::page_error)?
     {
-        let deliveries = webhooks::deliveries(&state.store, member_id, hook.id)
+        let deliveries = webhooks::deliveries(&state.store, &hook, DELIVERIES_SHOWN_MAX)
             .await
             .map_err(super::console::page_error)?
             .into_iter()
-            .take(DELIVERIES_SHOWN_MAX)
             .map(|d| DeliveryView {
                 at: day_time(d.attempted_at),
                 events: d.events,

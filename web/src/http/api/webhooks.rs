@@ -192,7 +192,7 @@ pub async fn show(
     let member = auth.member()?;
     let id = types::path_id(&id)?;
     let hook = webhooks::get(&state.store, member.id, id).await?;
-    let deliveries = webhooks::deliveries(&state.store, member.id, id).await?;
+    let deliveries = webhooks::deliveries(&state.store, &hook, webhooks::DELIVERIES_KEPT).await?;
     Ok(Json(WebhookDetail {
         webhook: item(&hook),
         deliveries: deliveries.iter().map(delivery_item).collect(),
@@ -218,9 +218,8 @@ pub async fn remove(
     let member = owner(&auth)?.clone();
     Ok(idempotency::run(&state, &auth, &request, |_| async {
         let id = types::path_id(&id)?;
-        let hook = webhooks::get(&state.store, member.id, id).await?;
-        webhooks::delete(&state.store, &auth.user, &member, id).await?;
-        Written::ok(item(&hook))
+        let removed = webhooks::delete(&state.store, &auth.user, &member, id).await?;
+        Written::ok(item(&removed))
     })
     .await)
 }
