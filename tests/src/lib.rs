@@ -224,3 +224,146 @@ pub async fn backdate_approval(store: &Store, id: i64, created_at: i64) {
     });
     assert_eq!(done, 1, "approval {id}");
 }
+
+/// A stand-in SMTP relay on 127.0.0.1: it accepts every e-mail and keeps each message's
+/// DATA (headers and body as sent, dot-stuffing removed) for the test to read. It speaks
+/// the few commands a client needs (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT), nothing else.
+pub struct SmtpSink {
+    addr: std::net::SocketAddr,
+    received: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Longest message the sink keeps (a longer one fails the test that sent it).
+const SMTP_SINK_MESSAGE_LEN_MAX: usize = 1 << 20;
+
+impl SmtpSink {
+    pub async fn start() -> SmtpSink {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let keep = received.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let keep = keep.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = socket.into_split();
+                    let mut lines = BufReader::new(read);
+                    let _ = write.write_all(b"220 sink ESMTP\r\n").await;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                        let reply: &[u8] = match verb.as_str() {
+                            "EHLO" | "HELO" => b"250 sink\r\n",
+                            "DATA" => {
+                                let _ = write.write_all(b"354 go on\r\n").await;
+                                let mut data = String::new();
+                                loop {
+                                    line.clear();
+                                    if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
+                                        return;
+                                    }
+                                    if line == ".\r\n" {
+                                        break;
+                                    }
+                                    let text = line.strip_prefix('.').unwrap_or(&line);
+                                    assert!(data.len() + text.len() <= SMTP_SINK_MESSAGE_LEN_MAX);
+                                    data.push_str(text);
+                                }
+                                keep.lock().unwrap().push(data);
+                                b"250 queued\r\n"
+                            }
+                            "QUIT" => {
+                                let _ = write.write_all(b"221 bye\r\n").await;
+                                return;
+                            }
+                            _ => b"250 ok\r\n",
+                        };
+                        if write.write_all(reply).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        SmtpSink {
+            addr,
+            received,
+            task,
+        }
+    }
+
+    /// The URL to give `web::mail::Mailer::new`.
+    pub fn url(&self) -> String {
+        format!("smtp://{}", self.addr)
+    }
+
+    /// The messages received so far, oldest first.
+    pub fn received(&self) -> Vec<String> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The body of an e-mail as the sink received it: quoted-printable or base64 undone, so that
+/// a test can look for a link in it.
+pub fn mail_text(message: &str) -> String {
+    let (headers, body) = message.split_once("\r\n\r\n").unwrap_or((message, ""));
+    let lower = headers.to_ascii_lowercase();
+    if lower.contains("content-transfer-encoding: base64") {
+        return base64_decode(&body.replace(['\r', '\n'], ""));
+    }
+    if lower.contains("content-transfer-encoding: quoted-printable") {
+        let joined = body.replace("=\r\n", "");
+        let bytes = joined.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'=' && i + 2 < bytes.len() {
+                if let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        return String::from_utf8_lossy(&out).into_owned();
+    }
+    body.to_owned()
+}
+
+/// Standard base64 (with or without padding) to text.
+fn base64_decode(text: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let mut buffer = 0u32;
+    let mut bits = 0;
+    for c in text.bytes().filter(|c| *c != b'=') {
+        let Some(value) = ALPHABET.iter().position(|a| *a == c) else {
+            continue;
+        };
+        buffer = (buffer << 6) | value as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+            buffer &= (1 << bits) - 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -11,13 +11,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The settings a file may hold, with their defaults (none: required nowhere).
-pub const SETTINGS: [(&str, Option<&str>); 18] = [
+pub const SETTINGS: [(&str, Option<&str>); 20] = [
     ("database_url", Some(crate::store::DATABASE_URL_DEFAULT)),
     ("addr", Some("127.0.0.1:8080")),
     ("base_url", None),
     ("secure_cookies", Some("false")),
     ("open_data", Some("false")),
     ("webhook_targets", Some("public")),
+    ("smtp_url", None),
+    ("mail_from", None),
     ("key_file", None),
     ("checkpoint_every", Some("1000")),
     ("network_siren", None),
@@ -128,7 +130,7 @@ pub fn apply_file(path: &Path) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// Hides a password in a database URL.
+/// Hides a password in a database or SMTP URL.
 pub fn mask_secrets(value: &str) -> String {
     let Some(scheme_end) = value.find("://") else {
         return value.to_owned();

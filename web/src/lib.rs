@@ -11,6 +11,7 @@ pub mod einvoice;
 pub mod export;
 pub mod http;
 pub mod invoices;
+pub mod mail;
 pub mod market;
 pub mod metrics;
 pub mod network;

@@ -70,6 +70,14 @@ enum Command {
         /// network).
         #[arg(long, env = "TROC_WEBHOOK_TARGETS", value_enum, default_value_t = web::webhooks::Targets::Public)]
         webhook_targets: web::webhooks::Targets,
+        /// The SMTP relay that sends e-mail (password reset links, invitations):
+        /// `smtps://USER:PASSWORD@HOST:465`, `smtp://HOST:587?tls=required` (STARTTLS) or
+        /// `smtp://HOST:25` (unencrypted, a relay on the same machine). Unset: no e-mail.
+        #[arg(long, env = "TROC_SMTP_URL", requires = "mail_from")]
+        smtp_url: Option<String>,
+        /// The sender of the e-mails, `Name <address>` or an address.
+        #[arg(long, env = "TROC_MAIL_FROM", requires = "smtp_url")]
+        mail_from: Option<String>,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -428,8 +436,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             key,
             checkpoint_every,
             webhook_targets,
+            smtp_url,
+            mail_from,
             limits,
         } => {
+            let mailer = match (smtp_url, mail_from) {
+                (Some(url), Some(from)) => Some(web::mail::Mailer::new(&url, &from)?),
+                _ => None,
+            };
             // Bound first, so that `--addr 127.0.0.1:0` gets a free port whose address is
             // known to the invitation links and printed below.
             let listener = web::http::bind(addr).await?;
@@ -470,9 +484,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ))
                 .with_open_data(open_data)
                 .with_webhook_targets(webhook_targets);
-            let state = AppState::new(store.clone(), config)
+            let mut state = AppState::new(store.clone(), config)
                 .with_limits(&limits.settings())
                 .with_webhooks(webhooks);
+            if let Some(mailer) = mailer {
+                tracing::info!("e-mail on");
+                state = state.with_mail(mailer);
+            }
             if demo {
                 web::demo::seed_if_empty(&state, &base_url).await?;
             }

@@ -68,6 +68,8 @@ struct Inner {
     webhook_posts_delivered: u64,
     webhook_posts_failed: u64,
     webhook_events_delivered: u64,
+    /// E-mails by outcome (`crate::mail::MailOutcome`), in its order.
+    mails: [u64; 4],
 }
 
 #[derive(Debug, Default)]
@@ -87,6 +89,20 @@ pub struct PoolUsage {
     pub size: u32,
     pub idle: u32,
     pub max: u32,
+}
+
+const MAIL_OUTCOMES: [crate::mail::MailOutcome; 4] = [
+    crate::mail::MailOutcome::Sent,
+    crate::mail::MailOutcome::Retried,
+    crate::mail::MailOutcome::GivenUp,
+    crate::mail::MailOutcome::Dropped,
+];
+
+fn mail_index(outcome: crate::mail::MailOutcome) -> usize {
+    MAIL_OUTCOMES
+        .iter()
+        .position(|o| *o == outcome)
+        .expect("every outcome is listed")
 }
 
 fn escape(label: &str) -> String {
@@ -142,6 +158,12 @@ impl Metrics {
         } else {
             inner.webhook_posts_failed += 1;
         }
+    }
+
+    /// One e-mail sent, retried later, given up or dropped (`crate::mail`).
+    pub fn record_mail(&self, outcome: crate::mail::MailOutcome) {
+        let mut inner = self.inner.lock().expect("metrics lock");
+        inner.mails[mail_index(outcome)] += 1;
     }
 
     /// The Prometheus text exposition format.
@@ -211,6 +233,18 @@ impl Metrics {
             "troc_webhook_events_delivered_total {}",
             inner.webhook_events_delivered
         );
+        out.push_str(
+            "# HELP troc_mails_total E-mails by outcome (sent, retried, given_up, dropped).\n",
+        );
+        out.push_str("# TYPE troc_mails_total counter\n");
+        for outcome in MAIL_OUTCOMES {
+            let _ = writeln!(
+                out,
+                "troc_mails_total{{outcome=\"{}\"}} {}",
+                outcome.as_str(),
+                inner.mails[mail_index(outcome)]
+            );
+        }
         out.push_str("# HELP troc_db_pool_connections Database pool connections.\n");
         out.push_str("# TYPE troc_db_pool_connections gauge\n");
         let _ = writeln!(
@@ -246,6 +280,9 @@ mod tests {
         metrics.record_webhook_post(true, 20);
         metrics.record_webhook_post(true, 3);
         metrics.record_webhook_post(false, 5);
+        metrics.record_mail(crate::mail::MailOutcome::Sent);
+        metrics.record_mail(crate::mail::MailOutcome::Sent);
+        metrics.record_mail(crate::mail::MailOutcome::GivenUp);
         let text = metrics.render(PoolUsage {
             size: 4,
             idle: 3,
@@ -267,6 +304,9 @@ mod tests {
         assert!(text.contains("troc_webhook_posts_total{outcome=\"delivered\"} 2\n"));
         assert!(text.contains("troc_webhook_posts_total{outcome=\"failed\"} 1\n"));
         assert!(text.contains("troc_webhook_events_delivered_total 23\n"));
+        assert!(text.contains("troc_mails_total{outcome=\"sent\"} 2\n"));
+        assert!(text.contains("troc_mails_total{outcome=\"given_up\"} 1\n"));
+        assert!(text.contains("troc_mails_total{outcome=\"retried\"} 0\n"));
     }
 
     #[test]

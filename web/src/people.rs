@@ -31,6 +31,12 @@ pub const DESCRIPTION_LEN_MAX: usize = 2_000;
 pub const SESSION_TTL_SECONDS: i64 = 12 * 3600;
 /// How long an invitation link stays valid.
 pub const INVITATION_TTL_SECONDS: i64 = 7 * 24 * 3600;
+/// How long a password reset link asked for on `/password/forgot` works.
+pub const RESET_TTL_SECONDS: i64 = 3600;
+/// How long a password reset link made by a manager works (it is passed on by hand).
+pub const RESET_BY_MANAGER_TTL_SECONDS: i64 = 24 * 3600;
+/// Links a user may ask for in an hour; further asks are answered the same and ignored.
+pub const RESETS_PER_HOUR_MAX: i64 = 3;
 
 /// The fixed list of sectors, used for companies and listing categories.
 pub const SECTORS: [(&str, &str, &str); 14] = [
@@ -960,6 +966,8 @@ pub async fn remove_member_user(
             .bind(user_id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
             .bind(user_id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM password_resets WHERE user_id = $1")
+            .bind(user_id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(user_id).execute(&mut *tx).await?;
         tx.commit().await?;
@@ -995,6 +1003,99 @@ pub async fn create_invitation(
             .execute(pool).await?;
     });
     Ok(token)
+}
+
+/// Who made a password reset link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetAuthor {
+    /// The user, on `/password/forgot`: at most [`RESETS_PER_HOUR_MAX`] an hour, valid
+    /// [`RESET_TTL_SECONDS`].
+    User,
+    /// A manager (this user id), from the console: valid [`RESET_BY_MANAGER_TTL_SECONDS`].
+    Manager(i64),
+}
+
+/// Makes a one-time link that sets `user_id`'s password; returns its token (only its hash is
+/// stored). `None` when the user asked for [`RESETS_PER_HOUR_MAX`] links in the last hour.
+pub async fn create_password_reset(
+    store: &Store,
+    user_id: i64,
+    author: ResetAuthor,
+    now: i64,
+) -> StoreResult<Option<String>> {
+    let token = random_token();
+    let (created_by, ttl, max) = match author {
+        ResetAuthor::User => (None, RESET_TTL_SECONDS, RESETS_PER_HOUR_MAX),
+        ResetAuthor::Manager(id) => (Some(id), RESET_BY_MANAGER_TTL_SECONDS, i64::MAX),
+    };
+    // One statement: two asks at once cannot both pass the count.
+    let inserted = dispatch!(store.backend(), pool => {
+        sqlx::query(
+            "INSERT INTO password_resets (token_hash, user_id, created_by, created_at, expires_at) \
+             SELECT $1, $2, $3, $4, $5 WHERE (SELECT COUNT(*) FROM password_resets \
+             WHERE user_id = $2 AND created_by IS NULL AND created_at > $6) < $7")
+            .bind(token_hash(&token)).bind(user_id).bind(created_by).bind(now).bind(now + ttl)
+            .bind(now - 3600).bind(max)
+            .execute(pool).await?.rows_affected()
+    });
+    Ok((inserted == 1).then_some(token))
+}
+
+/// The user a usable password reset link (not used, not expired) is for.
+pub async fn find_password_reset(
+    store: &Store,
+    token: &str,
+    now: i64,
+) -> StoreResult<Option<User>> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM password_resets JOIN users ON users.id = password_resets.user_id \
+         WHERE password_resets.token_hash = $1 AND password_resets.used_at IS NULL \
+         AND password_resets.expires_at > $2"
+    );
+    dispatch!(store.backend(), pool => {
+        let row = sqlx::query(&sql).bind(token_hash(token)).bind(now)
+            .fetch_optional(pool).await?;
+        row.map(|row| user_from_row(&row)).transpose()
+    })
+}
+
+/// Uses a password reset link once, in one transaction: sets the password (`hash`, from
+/// [`hash_password`]), spends every other link of the user and closes all its sessions (its
+/// API tokens stay). `None` when the link is unknown, used or expired.
+pub async fn use_password_reset(
+    store: &Store,
+    token: &str,
+    hash: &str,
+    now: i64,
+) -> StoreResult<Option<User>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+    dispatch!(store.backend(), pool => {
+        let mut tx = pool.begin().await?;
+        let user_id: Option<i64> = sqlx::query_scalar(
+                "UPDATE password_resets SET used_at = $1 WHERE token_hash = $2 \
+                 AND used_at IS NULL AND expires_at > $1 RETURNING user_id")
+            .bind(now).bind(token_hash(token)).fetch_optional(&mut *tx).await?;
+        let Some(user_id) = user_id else { return Ok(None) };
+        sqlx::query("UPDATE password_resets SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
+            .bind(now).bind(user_id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash).bind(user_id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id).execute(&mut *tx).await?;
+        let row = sqlx::query(&sql).bind(user_id).fetch_one(&mut *tx).await?;
+        let user = user_from_row(&row)?;
+        tx.commit().await?;
+        Ok(Some(user))
+    })
+}
+
+/// Deletes password reset links that expired more than a day before `now`.
+pub async fn purge_password_resets(store: &Store, now: i64) -> StoreResult<u64> {
+    let deleted = dispatch!(store.backend(), pool => {
+        sqlx::query("DELETE FROM password_resets WHERE expires_at < $1")
+            .bind(now - 24 * 3600).execute(pool).await?.rows_affected()
+    });
+    Ok(deleted)
 }
 
 /// Why an invitation was refused.

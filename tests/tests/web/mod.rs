@@ -5,6 +5,7 @@ mod auth;
 pub mod client;
 mod demo;
 mod large_network;
+mod mail;
 mod market;
 mod members;
 mod money;

@@ -922,6 +922,42 @@ pub async fn invite_owner(
     Ok(Invitation { email, token })
 }
 
+/// A one-time link for the member's user `user_id` to choose a new password (managers
+/// only), valid [`people::RESET_BY_MANAGER_TTL_SECONDS`], logged as `user.password_reset_link`
+/// (the address, never the link). Its user's address and language, and the link's token.
+pub async fn password_reset_link(
+    store: &Store,
+    actor: &Actor,
+    member_id: i64,
+    user_id: i64,
+) -> ConsoleResult<(String, String, String)> {
+    actor.require_manager()?;
+    let (member, _) = resolve(store, Target::Member(member_id)).await?;
+    let user: Option<(String, String)> = dispatch!(store.backend(), pool => {
+        sqlx::query_as("SELECT email, lang FROM users WHERE id = $1 AND member_id = $2")
+            .bind(user_id).bind(member.id).fetch_optional(pool).await?
+    });
+    let (email, lang) = user.ok_or(ConsoleError::NotFound)?;
+    let token = people::random_token();
+    let now = now_unix();
+    let note = actor
+        .note("user.password_reset_link", "")?
+        .member(member.id)
+        .states(serde_json::Value::Null, json!({ "email": email }));
+    member_update!(
+        store,
+        note,
+        "INSERT INTO password_resets (token_hash, user_id, created_by, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+        people::token_hash(&token),
+        user_id,
+        actor.user_id(),
+        now,
+        now + people::RESET_BY_MANAGER_TTL_SECONDS
+    );
+    Ok((email, lang, token))
+}
+
 /// The API tokens of a member company's users (managers and the network's accountants),
 /// oldest first, at most [`tokens::TOKENS_LIST_MAX`] (never the tokens themselves).
 pub async fn member_tokens(

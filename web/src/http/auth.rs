@@ -202,11 +202,20 @@ struct AccountTemplate {
     errors: PasswordErrors,
 }
 
-async fn account_page(auth: Auth) -> AppResult<Response> {
+#[derive(Deserialize)]
+struct AccountQuery {
+    /// Set by `/password/reset/{token}` after a new password was saved.
+    reset: Option<String>,
+}
+
+async fn account_page(
+    auth: Auth,
+    axum::extract::Query(query): axum::extract::Query<AccountQuery>,
+) -> AppResult<Response> {
     page(AccountTemplate {
         c: auth.chrome(),
         email: auth.user.email.clone(),
-        notice: None,
+        notice: query.reset.map(|_| auth.tr().reset_sessions_closed()),
         errors: PasswordErrors::default(),
     })
 }

@@ -145,6 +145,8 @@ struct Invite {
     link: Option<String>,
     error: Option<String>,
     limit: Option<(i64, String, String)>,
+    /// The invitation was also e-mailed to its address.
+    mailed: bool,
 }
 
 impl Invite {
@@ -172,6 +174,7 @@ struct CompanyTemplate {
     invitation_link: Option<String>,
     invite_error: Option<String>,
     accountant_link: Option<String>,
+    invitation_mailed: bool,
     accountant_error: Option<String>,
 }
 
@@ -235,6 +238,7 @@ async fn company_page(
         invitation_link,
         invite_error,
         accountant_link,
+        invitation_mailed: invitation.mailed,
         accountant_error,
     })?;
     if failed {
@@ -368,8 +372,8 @@ async fn invite_staff(
         auth.auth.user.id,
     )
     .await?;
-    let token = match invited {
-        Ok((_, token)) => token,
+    let (email, token) = match invited {
+        Ok(invited) => invited,
         Err(refusal) => {
             let error = t.field_error(match refusal {
                 people::InviteRefusal::InvalidEmail => FieldError::InvalidEmail,
@@ -380,6 +384,7 @@ async fn invite_staff(
                 link: None,
                 error: Some(error),
                 limit: None,
+                mailed: false,
             };
             return company_page(
                 &state,
@@ -393,11 +398,22 @@ async fn invite_staff(
         }
     };
     let link = format!("{}/invitation/{token}", state.config.base_url());
+    let company = auth.member.name.clone();
+    let mailed = super::mail_invitation(
+        &state,
+        t.lang,
+        &email,
+        &auth.auth.user.display_name,
+        &company,
+        &link,
+    )
+    .await?;
     let invite = Invite {
         role: Some(role),
         link: Some(link),
         error: None,
         limit: None,
+        mailed,
     };
     company_page(
         &state,

@@ -34,6 +34,7 @@ pub mod market;
 pub mod members;
 pub mod money;
 pub mod network;
+pub mod password;
 pub mod refunds;
 pub mod session;
 pub mod signed;
@@ -139,6 +140,9 @@ pub struct AppState {
     /// Delivers the members' webhooks while the server runs (`serve` sets it; without it,
     /// nothing is delivered, as in most tests).
     pub webhooks: Option<crate::webhooks::Sender>,
+    /// Sends e-mail through the operator's SMTP relay (`serve --smtp-url`; without it, no
+    /// e-mail is queued and the pages show links to whoever may see them instead).
+    pub mail: Option<crate::mail::Mailer>,
 }
 
 impl AppState {
@@ -150,7 +154,15 @@ impl AppState {
             limits: Arc::new(limits::Limits::default()),
             downloads: crate::export::download::DownloadLimiter::default(),
             webhooks: None,
+            mail: None,
         }
+    }
+
+    /// The same state sending e-mail through `mailer` (queued by the routes, sent while
+    /// [`serve_until`] runs).
+    pub fn with_mail(mut self, mailer: crate::mail::Mailer) -> AppState {
+        self.mail = Some(mailer);
+        self
     }
 
     /// The same state delivering webhooks with `sender` while [`serve_until`] runs.
@@ -164,6 +176,26 @@ impl AppState {
         self.limits = Arc::new(limits::Limits::new(settings));
         self
     }
+}
+
+/// E-mails an invitation to `to` (its `link`, from `inviter`, to join `company`'s account, or
+/// the network's staff when empty) when the server sends e-mail; whether it was queued.
+pub(crate) async fn mail_invitation(
+    state: &AppState,
+    lang: i18n::Lang,
+    to: &str,
+    inviter: &str,
+    company: &str,
+    link: &str,
+) -> crate::store::StoreResult<bool> {
+    if state.mail.is_none() {
+        return Ok(false);
+    }
+    let Ok(message) = crate::mail::invitation(lang, to, inviter, company, link) else {
+        return Ok(false);
+    };
+    let queued = crate::mail::enqueue(&state.store, &message, crate::people::now_unix()).await?;
+    Ok(queued.is_ok())
 }
 
 /// How often `serve` expires holds, requests and sessions.
@@ -203,6 +235,7 @@ pub fn app(state: AppState) -> Router {
         .merge(tokens::router())
         .merge(keys::router())
         .merge(webhooks::router())
+        .merge(password::router())
         .merge(signed::router())
         .merge(refunds::router())
         .merge(credit::router())
@@ -274,6 +307,16 @@ pub async fn serve_until(
             },
         ))
     });
+    let mailer = state.mail.clone().map(|mailer| {
+        let mut stopping = stopping.clone();
+        tokio::spawn(crate::mail::run_until(
+            state.store.clone(),
+            mailer,
+            async move {
+                let _ = stopping.wait_for(|stopping| *stopping).await;
+            },
+        ))
+    });
     let grace = state.config.shutdown_grace();
     let signal = {
         let stop = stop.clone();
@@ -305,6 +348,11 @@ pub async fn serve_until(
     if let Some(deliverer) = deliverer {
         if deliverer.await.is_err() {
             tracing::warn!("the webhook task failed");
+        }
+    }
+    if let Some(mailer) = mailer {
+        if mailer.await.is_err() {
+            tracing::warn!("the mail task failed");
         }
     }
     tracing::info!("stopped serving");
@@ -348,6 +396,13 @@ async fn housekeeping(state: AppState, mut stopping: tokio::sync::watch::Receive
         }
         if let Err(error) = crate::tokens::purge_remembered(&state.store).await {
             tracing::warn!(%error, "could not purge remembered API answers");
+        }
+        let now = crate::people::now_unix();
+        if let Err(error) = crate::people::purge_password_resets(&state.store, now).await {
+            tracing::warn!(%error, "could not purge expired password reset links");
+        }
+        if let Err(error) = crate::mail::purge(&state.store, now).await {
+            tracing::warn!(%error, "could not purge old e-mails");
         }
     }
 }

@@ -665,6 +665,38 @@ pub const TABLES: &[Table] = &[
         ),
         "id",
     ),
+    identity(
+        table(
+            "mail_outbox",
+            &["id"],
+            &[
+                col("id", Int),
+                col("kind", Text),
+                col("to_addr", Text),
+                col("subject", Text),
+                col("body", Text),
+                col("created_at", Int),
+                col("attempts", Int),
+                col("next_attempt_at", Int),
+                col("sent_at", Int),
+                col("failed_at", Int),
+                col("last_error", Text),
+            ],
+        ),
+        "id",
+    ),
+    table(
+        "password_resets",
+        &["token_hash"],
+        &[
+            col("token_hash", Text),
+            col("user_id", Int),
+            col("created_by", Int),
+            col("created_at", Int),
+            col("expires_at", Int),
+            col("used_at", Int),
+        ],
+    ),
     table(
         "sessions",
         &["token_hash"],

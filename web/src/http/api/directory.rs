@@ -460,6 +460,8 @@ pub struct StaffInvitation {
     pub role: String,
     /// Shown once: whoever opens it chooses a password and joins the company.
     pub invitation_url: String,
+    /// Whether the link was also e-mailed to the address (when the server sends e-mail).
+    pub emailed: bool,
 }
 
 /// The caller's company, for what only its owner does (with a pay token): its profile,
@@ -517,10 +519,23 @@ pub async fn invite_user(
                 },
             )
         })?;
+        let invitation_url = format!("{}/invitation/{token}", state.config.base_url());
+        let lang =
+            crate::http::i18n::Lang::parse(&auth.user.lang).unwrap_or(crate::http::i18n::Lang::Fr);
+        let emailed = crate::http::mail_invitation(
+            &state,
+            lang,
+            &email,
+            &auth.user.display_name,
+            &member.name,
+            &invitation_url,
+        )
+        .await?;
         Written::created(StaffInvitation {
             email,
             role: role.as_str().to_owned(),
-            invitation_url: format!("{}/invitation/{token}", state.config.base_url()),
+            invitation_url,
+            emailed,
         })
     })
     .await)

@@ -1096,6 +1096,8 @@ pub struct InvitationCreated {
     pub email: String,
     /// Shown once: whoever opens it chooses a password and becomes the user.
     pub invitation_url: String,
+    /// Whether the link was also e-mailed to the address (when the server sends e-mail).
+    pub emailed: bool,
 }
 
 /// A new invitation for a member's owner (manager): when the first link was lost or
@@ -1125,9 +1127,26 @@ pub async fn invite_owner(
         let input: OwnerInvitationBody = types::json(&request.body)?;
         let invitation =
             console_members::invite_owner(&state.store, &actor, id, &input.email).await?;
+        let invitation_url = invitation.link(state.config.base_url());
+        let company = crate::people::member(&state.store, id)
+            .await?
+            .map(|m| m.name)
+            .unwrap_or_default();
+        let lang =
+            crate::http::i18n::Lang::parse(&auth.user.lang).unwrap_or(crate::http::i18n::Lang::Fr);
+        let emailed = crate::http::mail_invitation(
+            &state,
+            lang,
+            &invitation.email,
+            &auth.user.display_name,
+            &company,
+            &invitation_url,
+        )
+        .await?;
         Written::created(InvitationCreated {
-            invitation_url: invitation.link(state.config.base_url()),
+            invitation_url,
             email: invitation.email,
+            emailed,
         })
     })
     .await)

@@ -229,7 +229,8 @@ struct MemberTemplate {
     unfinished: bool,
     categories: Vec<Category>,
     /// Email, role, and a staff user's payment limit (empty: none).
-    users: Vec<(String, &'static str, String)>,
+    /// Email, role, payment limit, id.
+    users: Vec<(String, &'static str, String, i64)>,
     /// The account's signing keys, with who registered and revoked them.
     keys: Vec<KeyView>,
     tokens: Vec<TokenRow>,
@@ -251,8 +252,16 @@ struct MemberTemplate {
     messages: Vec<String>,
     notice: Option<&'static str>,
     invitation_link: Option<String>,
+    reset: Option<ResetShown>,
     token: String,
     can_act: bool,
+}
+
+/// A password reset link just made for one of the member's users: shown to the manager, or
+/// e-mailed to the user (then only the address is shown).
+enum ResetShown {
+    Link(String),
+    Mailed(String),
 }
 
 fn section_name(section: Section) -> &'static str {
@@ -277,6 +286,7 @@ struct Extra {
     failure: Option<ConsoleError>,
     notice: Option<&'static str>,
     invitation_link: Option<String>,
+    reset: Option<ResetShown>,
 }
 
 impl Extra {
@@ -287,6 +297,7 @@ impl Extra {
             failure: None,
             notice: None,
             invitation_link: None,
+            reset: None,
         }
     }
 }
@@ -299,6 +310,7 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
         failure,
         notice,
         invitation_link,
+        reset,
     } = extra;
     let actor = reader(auth)?;
     let t = auth.tr();
@@ -523,7 +535,7 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
                         )
                     })
                     .unwrap_or_default();
-                (u.email.clone(), role_label(t, u.role), limit)
+                (u.email.clone(), role_label(t, u.role), limit, u.id)
             })
             .collect(),
         keys,
@@ -541,6 +553,7 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
         messages,
         notice,
         invitation_link,
+        reset,
         token: crate::people::random_token(),
         can_act: actor.require_manager().is_ok(),
     })?;
@@ -790,8 +803,22 @@ pub async fn invite(
     match console_members::invite_owner(&state.store, &actor, id, &values.email).await {
         Ok(invitation) => {
             let link = invitation.link(state.config.base_url());
+            let company = crate::people::member(&state.store, id)
+                .await?
+                .map(|m| m.name)
+                .unwrap_or_default();
+            let mailed = crate::http::mail_invitation(
+                &state,
+                auth.tr().lang,
+                &invitation.email,
+                &auth.user.display_name,
+                &company,
+                &link,
+            )
+            .await?;
             let extra = Extra {
                 invitation_link: Some(link),
+                notice: mailed.then(|| auth.tr().invitation_mailed()),
                 ..Extra::none()
             };
             draw(&state, &auth, id, extra).await
@@ -807,6 +834,45 @@ pub async fn invite(
             draw(&state, &auth, id, extra).await
         }
     }
+}
+
+/// Makes a link for one of the member's users to choose a new password (managers): e-mailed
+/// to the user when the server sends e-mail, shown to the manager otherwise.
+pub async fn reset_link(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, user_id)): Path<(i64, i64)>,
+) -> AppResult<Response> {
+    let actor = manager(&auth)?;
+    let (email, lang, token) =
+        match console_members::password_reset_link(&state.store, &actor, id, user_id).await {
+            Ok(made) => made,
+            Err(ConsoleError::NotFound) => return Err(AppError::NotFound),
+            Err(error) => return Err(page_error(error)),
+        };
+    let link = format!("{}/password/reset/{token}", state.config.base_url());
+    let reset = if state.mail.is_some() {
+        let lang = crate::http::i18n::Lang::parse(&lang).unwrap_or(crate::http::i18n::Lang::Fr);
+        let message = crate::mail::password_reset(
+            lang,
+            &email,
+            &link,
+            crate::people::RESET_BY_MANAGER_TTL_SECONDS / 60,
+        )
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+        match crate::mail::enqueue(&state.store, &message, crate::people::now_unix()).await? {
+            Ok(()) => ResetShown::Mailed(email),
+            // The outbox is full: the manager passes the link on instead.
+            Err(_) => ResetShown::Link(link),
+        }
+    } else {
+        ResetShown::Link(link)
+    };
+    let extra = Extra {
+        reset: Some(reset),
+        ..Extra::none()
+    };
+    draw(&state, &auth, id, extra).await
 }
 
 /// Revokes an API token of one of the member's users (managers), with a reason.

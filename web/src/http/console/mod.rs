@@ -51,6 +51,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/members/{id}/review", post(member::review))
         .route("/admin/members/{id}/invite", post(member::invite))
         .route(
+            "/admin/members/{id}/users/{user}/reset-link",
+            post(member::reset_link),
+        )
+        .route(
             "/admin/members/{id}/tokens/{token}/revoke",
             post(member::revoke_token),
         )

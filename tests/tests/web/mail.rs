@@ -1,0 +1,462 @@
+//! E-mail and forgotten passwords: the link by e-mail, the manager's link, the outbox's
+//! retries and bounds, invitations e-mailed (docs/web.md, "Forgotten passwords";
+//! docs/operations.md, "E-mail").
+
+use axum::http::StatusCode;
+use tests::{mail_text, story, SmtpSink};
+use web::mail::{self, Mailer};
+use web::people::{self, Role};
+use web::store::Store;
+
+use super::client::Client;
+use super::{two_members, PASSWORD};
+
+const NEW_PASSWORD: &str = "a brand new passphrase";
+
+async fn outbox_count(store: &Store, kind: &str) -> i64 {
+    web::dispatch!(store.backend(), pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE kind = $1")
+            .bind(kind).fetch_one(pool).await.unwrap()
+    })
+}
+
+/// The token of the first `/password/reset/` link in `text`.
+fn reset_token(text: &str) -> String {
+    let start = text.find("/password/reset/").expect("a reset link") + "/password/reset/".len();
+    text[start..start + 64].to_owned()
+}
+
+story!(forgotten_password_by_email, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let sink = SmtpSink::start().await;
+        let (store, state, _alpha, _beta) = two_members(&url).await;
+        let mailer = Mailer::new(&sink.url(), "Troc <noreply@troc.test>").unwrap();
+        let state = state.with_mail(mailer.clone());
+        // The owner is logged in elsewhere: that session ends with the new password.
+        let mut elsewhere = Client::new(state.clone());
+        elsewhere.login("owner@alpha.fr", PASSWORD).await;
+        let mut browser = elsewhere.sibling();
+
+        let page = browser.get("/login").await;
+        page.assert_contains("href=\"/password/forgot\"");
+        let page = browser.get("/password/forgot").await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("action=\"/password/forgot\"");
+
+        // A malformed address is refused; the longest valid one is taken, one more is not.
+        let page = browser
+            .post("/password/forgot", &[("email", "not an address")])
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains("Adresse e-mail invalide.");
+        let longest = format!("{}@example.fr", "a".repeat(people::EMAIL_LEN_MAX - 11));
+        assert_eq!(longest.len(), people::EMAIL_LEN_MAX);
+        let page = browser
+            .post("/password/forgot", &[("email", &longest)])
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+        let one_more = format!("a{longest}");
+        let page = browser
+            .post("/password/forgot", &[("email", &one_more)])
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains("254 caractères au plus.");
+
+        // An unknown address and a member's get the same answer; only the member gets mail.
+        let unknown = browser
+            .post("/password/forgot", &[("email", "nobody@nowhere.fr")])
+            .await;
+        assert_eq!(unknown.status, StatusCode::OK);
+        unknown.assert_contains("id=\"link-sent\"");
+        assert_eq!(outbox_count(&store, "password_reset").await, 0);
+        let known = browser
+            .post("/password/forgot", &[("email", "OWNER@alpha.fr")])
+            .await;
+        assert_eq!(known.status, StatusCode::OK);
+        assert_eq!(known.body, unknown.body);
+        assert_eq!(outbox_count(&store, "password_reset").await, 1);
+        // At most three links an hour: the fourth ask is answered the same and ignored.
+        for _ in 0..3 {
+            let page = browser
+                .post("/password/forgot", &[("email", "owner@alpha.fr")])
+                .await;
+            assert_eq!(page.body, unknown.body);
+        }
+        assert_eq!(
+            outbox_count(&store, "password_reset").await,
+            people::RESETS_PER_HOUR_MAX
+        );
+
+        // The mail task sends them; the bodies (with their links) are erased once sent.
+        let now = people::now_unix();
+        let round = mail::run_round(&store, &mailer, now).await.unwrap();
+        assert_eq!(round.sent, 3);
+        assert_eq!(round.retried + round.given_up, 0);
+        let received = sink.received();
+        assert_eq!(received.len(), 3);
+        assert!(
+            received[0].contains("To: owner@alpha.fr"),
+            "{}",
+            received[0]
+        );
+        assert!(received[0].contains("From: Troc <noreply@troc.test>"));
+        let first = mail_text(&received[0]);
+        assert!(
+            first.contains("http://troc.test/password/reset/"),
+            "{first}"
+        );
+        let token = reset_token(&first);
+        let other = reset_token(&mail_text(&received[2]));
+        assert_ne!(token, other);
+        for queued in mail::recent(&store, 10).await.unwrap() {
+            assert!(queued.sent_at.is_some());
+            assert_eq!(queued.body, "");
+        }
+        // A second round has nothing to send.
+        let round = mail::run_round(&store, &mailer, now).await.unwrap();
+        assert_eq!(round, mail::Round::default());
+        assert_eq!(sink.received().len(), 3);
+
+        // A malformed or unknown link says it no longer works.
+        let page = browser.get("/password/reset/zz").await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+        page.assert_contains("id=\"link-gone\"");
+        let page = browser
+            .get(&format!("/password/reset/{}", "0".repeat(64)))
+            .await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+
+        // The link's form: short and mismatched passwords are refused and change nothing.
+        let link = format!("/password/reset/{token}");
+        let page = browser.get(&link).await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("owner@alpha.fr");
+        let page = browser
+            .post(&link, &[("new", "too short"), ("confirm", "too short")])
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains("12 caractères au moins.");
+        let page = browser
+            .post(
+                &link,
+                &[("new", NEW_PASSWORD), ("confirm", "something else")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let (_, hash) = people::find_login(&store, "owner@alpha.fr")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(people::verify_password(PASSWORD, &hash));
+
+        // The new password: logged in, other sessions closed, a notice e-mailed.
+        let page = browser
+            .post(&link, &[("new", NEW_PASSWORD), ("confirm", NEW_PASSWORD)])
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert_eq!(page.location.as_deref(), Some("/account?reset=1"));
+        let page = browser.get("/account?reset=1").await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("Vos autres sessions ont été fermées");
+        let page = elsewhere.get("/account").await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert_eq!(outbox_count(&store, "password_changed").await, 1);
+        mail::run_round(&store, &mailer, people::now_unix())
+            .await
+            .unwrap();
+        let notice = mail_text(sink.received().last().unwrap());
+        assert!(notice.contains("owner@alpha.fr"), "{notice}");
+        assert!(!notice.contains("/password/reset/"), "{notice}");
+
+        // The old password no longer works, the new one does.
+        let mut again = browser.sibling();
+        again.get("/login").await;
+        let page = again
+            .post(
+                "/login",
+                &[("email", "owner@alpha.fr"), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+        again.login("owner@alpha.fr", NEW_PASSWORD).await;
+
+        // The link worked once; the other links of the user are spent with it.
+        for token in [&token, &other] {
+            let page = again.get(&format!("/password/reset/{token}")).await;
+            assert_eq!(page.status, StatusCode::NOT_FOUND);
+            let page = again
+                .post(
+                    &format!("/password/reset/{token}"),
+                    &[
+                        ("new", "yet another passphrase"),
+                        ("confirm", "yet another passphrase"),
+                    ],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::NOT_FOUND);
+        }
+        let (_, hash) = people::find_login(&store, "owner@alpha.fr")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(people::verify_password(NEW_PASSWORD, &hash));
+    }
+});
+
+story!(
+    forgotten_password_without_email_and_the_managers_link,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, state, alpha, beta) = two_members(&url).await;
+            people::create_user(
+                &store,
+                "gestion@troc.fr",
+                PASSWORD,
+                "Gestion",
+                Role::Manager,
+                None,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+            let mut visitor = Client::new(state.clone());
+
+            // Without a relay, the page says whom to ask and nothing is made or queued.
+            let page = visitor.get("/password/forgot").await;
+            page.assert_contains("id=\"no-mail\"");
+            let page = visitor
+                .post("/password/forgot", &[("email", "owner@alpha.fr")])
+                .await;
+            assert_eq!(page.status, StatusCode::OK);
+            page.assert_contains("id=\"no-mail\"");
+            let links: i64 = web::dispatch!(store.backend(), pool => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM password_resets")
+                    .fetch_one(pool).await.unwrap()
+            });
+            assert_eq!(links, 0);
+            assert_eq!(mail::recent(&store, 10).await.unwrap().len(), 0);
+
+            // The manager makes a link for Alpha's staff user, shown on the page and logged.
+            let staff = crate::web_front::staff_of(&store, &alpha, None).await;
+            let beta_owner = people::users_of_member(&store, beta.id)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|u| u.role == Role::Owner)
+                .unwrap();
+            let mut manager = visitor.sibling();
+            manager.login("gestion@troc.fr", PASSWORD).await;
+            manager.get(&format!("/admin/members/{}", alpha.id)).await;
+            let page = manager
+                .post(
+                    &format!("/admin/members/{}/users/{}/reset-link", alpha.id, staff.id),
+                    &[],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::OK);
+            let token = reset_token(&page.body);
+            page.assert_contains("http://troc.test/password/reset/");
+            let logged: i64 = web::dispatch!(store.backend(), pool => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM action_log \
+                                    WHERE action = 'user.password_reset_link' AND member_id = $1")
+                    .bind(alpha.id).fetch_one(pool).await.unwrap()
+            });
+            assert_eq!(logged, 1);
+            // Another company's user under Alpha's address, or an unknown user: not found.
+            for user in [beta_owner.id, 999_999] {
+                let page = manager
+                    .post(
+                        &format!("/admin/members/{}/users/{user}/reset-link", alpha.id),
+                        &[],
+                    )
+                    .await;
+                assert_eq!(page.status, StatusCode::NOT_FOUND);
+            }
+            // A member's owner is not a manager.
+            let mut owner = visitor.sibling();
+            owner.login("owner@alpha.fr", PASSWORD).await;
+            let page = owner
+                .post(
+                    &format!("/admin/members/{}/users/{}/reset-link", alpha.id, staff.id),
+                    &[],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN);
+
+            // The staff user sets a password with it.
+            let mut user = visitor.sibling();
+            let link = format!("/password/reset/{token}");
+            user.get(&link).await.assert_contains("staff@alpha.fr");
+            let page = user
+                .post(&link, &[("new", NEW_PASSWORD), ("confirm", NEW_PASSWORD)])
+                .await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER);
+            user.sibling().login("staff@alpha.fr", NEW_PASSWORD).await;
+
+            // A link past its time no longer works.
+            let page = manager
+                .post(
+                    &format!("/admin/members/{}/users/{}/reset-link", alpha.id, staff.id),
+                    &[],
+                )
+                .await;
+            let late = reset_token(&page.body);
+            web::dispatch!(store.backend(), pool => {
+                sqlx::query("UPDATE password_resets SET created_at = $1 - 100, expires_at = $1 \
+                             WHERE used_at IS NULL")
+                    .bind(people::now_unix()).execute(pool).await.unwrap();
+            });
+            let page = user.get(&format!("/password/reset/{late}")).await;
+            assert_eq!(page.status, StatusCode::NOT_FOUND);
+            page.assert_contains("id=\"link-gone\"");
+
+            // Invitations without a relay are not said to be e-mailed.
+            let page = owner.get("/company").await;
+            assert_eq!(page.status, StatusCode::OK);
+            let page = owner
+                .post("/company/invite", &[("email", "new@alpha.fr")])
+                .await;
+            page.assert_contains("id=\"invitation-link\"");
+            assert!(!page.body.contains("id=\"invitation-mailed\""));
+        }
+    }
+);
+
+story!(
+    mails_are_retried_given_up_and_bounded,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let store = Store::connect(&url).await.unwrap();
+            // A relay nobody listens on.
+            let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = closed.local_addr().unwrap();
+            drop(closed);
+            let mailer = Mailer::new(&format!("smtp://{addr}"), "noreply@troc.test").unwrap();
+            let now = 1_800_000_000;
+            let message = mail::password_changed(
+                web::http::i18n::Lang::En,
+                "someone@example.fr",
+                "2027-01-15 08:00",
+            )
+            .unwrap();
+            assert_eq!(mail::enqueue(&store, &message, now).await.unwrap(), Ok(()));
+
+            // A failure is retried after the backoff, the body kept for the next attempt.
+            let round = mail::run_round(&store, &mailer, now).await.unwrap();
+            assert_eq!(round.retried, 1);
+            let queued = &mail::recent(&store, 1).await.unwrap()[0];
+            assert_eq!(queued.attempts, 1);
+            assert!(queued.last_error.is_some());
+            assert_eq!(queued.body, message.body());
+            assert_eq!(
+                mail::run_round(&store, &mailer, now + mail::backoff(1) - 1)
+                    .await
+                    .unwrap(),
+                mail::Round::default()
+            );
+            let round = mail::run_round(&store, &mailer, now + mail::backoff(1))
+                .await
+                .unwrap();
+            assert_eq!(round.retried, 1);
+
+            // The last attempt gives it up and erases the body.
+            web::dispatch!(store.backend(), pool => {
+                sqlx::query("UPDATE mail_outbox SET attempts = $1, next_attempt_at = $2")
+                    .bind(mail::ATTEMPTS_MAX - 1).bind(now).execute(pool).await.unwrap();
+            });
+            let round = mail::run_round(&store, &mailer, now).await.unwrap();
+            assert_eq!(round.given_up, 1);
+            let queued = &mail::recent(&store, 1).await.unwrap()[0];
+            assert!(queued.failed_at.is_some() && queued.sent_at.is_none());
+            assert_eq!(queued.body, "");
+            assert_eq!(
+                mail::run_round(&store, &mailer, now + 86_400)
+                    .await
+                    .unwrap(),
+                mail::Round::default()
+            );
+
+            // Rows are kept for a while, then purged.
+            assert_eq!(
+                mail::purge(&store, now + mail::KEPT_SECONDS).await.unwrap(),
+                0
+            );
+            assert_eq!(
+                mail::purge(&store, now + mail::KEPT_SECONDS + 1)
+                    .await
+                    .unwrap(),
+                1
+            );
+
+            // The outbox holds at most OUTBOX_PENDING_MAX e-mails waiting: the last one fits,
+            // one more is refused and nothing is written.
+            web::dispatch!(store.backend(), pool => {
+                sqlx::query(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
+                     INSERT INTO mail_outbox (kind, to_addr, subject, body, created_at, next_attempt_at) \
+                     SELECT 'invitation', 'x@example.fr', 'Hi', 'Body', $2, $3 FROM n")
+                    .bind(mail::OUTBOX_PENDING_MAX - 1).bind(now).bind(now + 3_600)
+                    .execute(pool).await.unwrap();
+            });
+            assert_eq!(mail::enqueue(&store, &message, now).await.unwrap(), Ok(()));
+            assert_eq!(
+                mail::enqueue(&store, &message, now).await.unwrap(),
+                Err(mail::MailError::OutboxFull)
+            );
+            let total: i64 = web::dispatch!(store.backend(), pool => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox").fetch_one(pool).await.unwrap()
+            });
+            assert_eq!(total, mail::OUTBOX_PENDING_MAX);
+            store.close().await;
+        }
+    }
+);
+
+story!(invitations_are_emailed, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let sink = SmtpSink::start().await;
+        let (store, state, _alpha, _beta) = two_members(&url).await;
+        let mailer = Mailer::new(&sink.url(), "noreply@troc.test").unwrap();
+        let state = state.with_mail(mailer.clone());
+        let mut owner = Client::new(state.clone());
+        owner.login("owner@alpha.fr", PASSWORD).await;
+        owner.get("/company").await;
+        let page = owner
+            .post("/company/invite", &[("email", "new@alpha.fr")])
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("id=\"invitation-mailed\"");
+        let shown = {
+            let start = page.body.find("/invitation/").unwrap();
+            page.body[start..start + "/invitation/".len() + 64].to_owned()
+        };
+        assert_eq!(outbox_count(&store, "invitation").await, 1);
+        let round = mail::run_round(&store, &mailer, people::now_unix())
+            .await
+            .unwrap();
+        assert_eq!(round.sent, 1);
+        let message = &sink.received()[0];
+        assert!(message.contains("To: new@alpha.fr"), "{message}");
+        let text = mail_text(message);
+        assert!(text.contains(&format!("http://troc.test{shown}")), "{text}");
+        assert!(text.contains("Alpha SARL"), "{text}");
+
+        // Through the API, the answer says the link was e-mailed too.
+        let token = crate::api::token(&store, "owner@alpha.fr", web::tokens::Scope::Pay).await;
+        let api = crate::api::Api::new(state.clone());
+        let created = api
+            .post(
+                "/api/v1/company/invitations",
+                &token,
+                serde_json::json!({"email": "second@alpha.fr", "role": "staff"}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+        assert_eq!(created["emailed"], true);
+        assert_eq!(outbox_count(&store, "invitation").await, 2);
+    }
+});

@@ -1,0 +1,574 @@
+//! E-mail: the few messages the server sends to people (a link to set a forgotten password,
+//! the notice that a password changed, an invitation), through the SMTP relay the operator
+//! names (`--smtp-url`, with `--mail-from`).
+//!
+//! How: a request that wants an e-mail writes it to `mail_outbox` ([`enqueue`], refused when
+//! [`OUTBOX_PENDING_MAX`] e-mails already wait) and answers at once; the mail task of
+//! `serve` ([`run_until`]) sends what is due every [`ROUND_INTERVAL`] ([`run_round`]): it
+//! claims up to [`SENDS_PER_ROUND_MAX`] e-mails for [`CLAIM_SECONDS`] (several server
+//! processes on one PostgreSQL database never send one twice while the claim lasts), sends
+//! each, and on a failure waits longer each time ([`backoff`]), giving up after
+//! [`ATTEMPTS_MAX`] attempts. Once an e-mail is sent or given up its body is erased (it may
+//! hold a one-time link); the row itself, with its address, subject and times, is deleted
+//! after [`KEPT_SECONDS`] by the housekeeping ([`purge`]).
+//!
+//! Without a relay ([`Mailer`] absent, the default) nothing is queued: the pages that would
+//! send an e-mail say so and show the link to the person who asked for it instead, when that
+//! person may see it (an invitation's author, a manager).
+//!
+//! It does *not* send HTML, attachments or bulk mail, read replies, or know whether an
+//! e-mail reached its reader: the relay's acceptance is the end of its job.
+
+use std::time::{Duration, Instant};
+
+use lettre::message::header::ContentType;
+use lettre::message::Mailbox;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+use crate::dispatch;
+use crate::http::i18n::Lang;
+use crate::store::{Backend, Store, StoreResult};
+
+/// Longest subject.
+pub const SUBJECT_LEN_MAX: usize = 200;
+/// Longest body.
+pub const BODY_LEN_MAX: usize = 10_000;
+/// E-mails waiting to be sent; past it, [`enqueue`] refuses (a relay down for long, or a
+/// flood of requests, cannot fill the database).
+pub const OUTBOX_PENDING_MAX: i64 = 10_000;
+/// E-mails claimed and sent in one round.
+pub const SENDS_PER_ROUND_MAX: i64 = 100;
+/// How long a claimed e-mail is left to the process that claimed it.
+pub const CLAIM_SECONDS: i64 = 120;
+/// Attempts before an e-mail is given up (about 17 hours of retries).
+pub const ATTEMPTS_MAX: i64 = 12;
+/// The longest wait between two attempts.
+pub const BACKOFF_MAX_SECONDS: i64 = 3_600;
+/// How long a sent or given-up e-mail's row (address, subject, times) is kept.
+pub const KEPT_SECONDS: i64 = 30 * 24 * 3_600;
+/// Longest error text kept from a failed attempt.
+pub const ERROR_LEN_MAX: usize = 300;
+/// How often `serve` sends what is due.
+pub const ROUND_INTERVAL: Duration = Duration::from_secs(2);
+/// How long one SMTP exchange may take.
+pub const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// What an e-mail is for (the `kind` column, in the metrics and the logs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    PasswordReset,
+    PasswordChanged,
+    Invitation,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::PasswordReset => "password_reset",
+            Kind::PasswordChanged => "password_changed",
+            Kind::Invitation => "invitation",
+        }
+    }
+}
+
+/// One plain-text e-mail to one address, checked when built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    kind: Kind,
+    to: String,
+    subject: String,
+    body: String,
+}
+
+/// Why an e-mail was not queued.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    #[error("not an e-mail address: {0:?}")]
+    Address(String),
+    #[error("the subject is empty or longer than {SUBJECT_LEN_MAX} characters")]
+    Subject,
+    #[error("the body is longer than {BODY_LEN_MAX} characters")]
+    Body,
+    #[error("{OUTBOX_PENDING_MAX} e-mails are already waiting to be sent")]
+    OutboxFull,
+    #[error("invalid SMTP setting: {0}")]
+    Setting(String),
+}
+
+impl Mail {
+    pub fn new(kind: Kind, to: &str, subject: &str, body: &str) -> Result<Mail, MailError> {
+        if !crate::people::email_is_valid(to) || to.parse::<Mailbox>().is_err() {
+            return Err(MailError::Address(to.to_owned()));
+        }
+        let subject_len = subject.chars().count();
+        if subject_len == 0 || subject_len > SUBJECT_LEN_MAX || subject.contains(['\r', '\n']) {
+            return Err(MailError::Subject);
+        }
+        if body.chars().count() > BODY_LEN_MAX {
+            return Err(MailError::Body);
+        }
+        Ok(Mail {
+            kind,
+            to: to.to_owned(),
+            subject: subject.to_owned(),
+            body: body.to_owned(),
+        })
+    }
+
+    pub fn to(&self) -> &str {
+        &self.to
+    }
+
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+}
+
+/// Queues `mail` to be sent as soon as the mail task runs. Refused (nothing written) when
+/// [`OUTBOX_PENDING_MAX`] e-mails already wait.
+pub async fn enqueue(store: &Store, mail: &Mail, now: i64) -> StoreResult<Result<(), MailError>> {
+    // One statement: the count and the insert cannot be split by another request.
+    let inserted = dispatch!(store.backend(), pool => {
+        sqlx::query(
+            "INSERT INTO mail_outbox (kind, to_addr, subject, body, created_at, next_attempt_at) \
+             SELECT $1, $2, $3, $4, $5, $5 \
+             WHERE (SELECT COUNT(*) FROM mail_outbox \
+                    WHERE sent_at IS NULL AND failed_at IS NULL) < $6")
+            .bind(mail.kind.as_str()).bind(&mail.to).bind(&mail.subject).bind(&mail.body)
+            .bind(now).bind(OUTBOX_PENDING_MAX)
+            .execute(pool).await?.rows_affected()
+    });
+    if inserted == 1 {
+        Ok(Ok(()))
+    } else {
+        tracing::warn!(
+            kind = mail.kind.as_str(),
+            "mail outbox full: e-mail dropped"
+        );
+        crate::metrics::global().record_mail(MailOutcome::Dropped);
+        Ok(Err(MailError::OutboxFull))
+    }
+}
+
+/// What happened to one e-mail, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailOutcome {
+    Sent,
+    Retried,
+    GivenUp,
+    Dropped,
+}
+
+impl MailOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailOutcome::Sent => "sent",
+            MailOutcome::Retried => "retried",
+            MailOutcome::GivenUp => "given_up",
+            MailOutcome::Dropped => "dropped",
+        }
+    }
+}
+
+/// The SMTP relay and the sender's address.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    interval: Duration,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer").field("from", &self.from).finish()
+    }
+}
+
+impl Mailer {
+    /// A relay from its URL: `smtps://user:password@host:465` (TLS), `smtp://host:587?tls=required`
+    /// (STARTTLS), or `smtp://host:25` (no encryption: a relay on the same machine or
+    /// network). `from` is the sender, `Name <address>` or an address.
+    pub fn new(smtp_url: &str, from: &str) -> Result<Mailer, MailError> {
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| MailError::Setting(format!("mail from {from:?}: {e}")))?;
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url)
+            .map_err(|e| {
+                MailError::Setting(format!(
+                    "SMTP URL {}: {e}",
+                    crate::config::mask_secrets(smtp_url)
+                ))
+            })?
+            .timeout(Some(SMTP_TIMEOUT))
+            .build();
+        Ok(Mailer {
+            transport,
+            from,
+            interval: ROUND_INTERVAL,
+        })
+    }
+
+    /// The same relay, with rounds every `interval` (for tests).
+    pub fn with_interval(mut self, interval: Duration) -> Mailer {
+        self.interval = interval;
+        self
+    }
+
+    async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), String> {
+        let to: Mailbox = to.parse().map_err(|e| format!("address: {e}"))?;
+        let message = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(body.to_owned())
+            .map_err(|e| format!("message: {e}"))?;
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The wait after `attempts` failed attempts: 30 s, doubling, at most an hour.
+pub fn backoff(attempts: i64) -> i64 {
+    let doublings = attempts.clamp(1, 20) - 1;
+    (30_i64 << doublings).min(BACKOFF_MAX_SECONDS)
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Round {
+    pub sent: u64,
+    pub retried: u64,
+    pub given_up: u64,
+}
+
+/// Claims the e-mails due at `now` (at most [`SENDS_PER_ROUND_MAX`]) and sends them, one
+/// after the other.
+pub async fn run_round(store: &Store, mailer: &Mailer, now: i64) -> StoreResult<Round> {
+    let claim = "UPDATE mail_outbox SET next_attempt_at = $1, attempts = attempts + 1 \
+                 WHERE id IN (SELECT id FROM mail_outbox WHERE sent_at IS NULL \
+                 AND failed_at IS NULL AND next_attempt_at <= $2 \
+                 ORDER BY next_attempt_at, id LIMIT $3 LOCKING) \
+                 RETURNING id, to_addr, subject, body, attempts";
+    let claim = match store.backend() {
+        // One writer at a time: the statement is its own claim.
+        Backend::Sqlite(_) => claim.replace(" LOCKING", ""),
+        Backend::Postgres(_) => claim.replace(" LOCKING", " FOR UPDATE SKIP LOCKED"),
+    };
+    let mut claimed: Vec<(i64, String, String, String, i64)> = dispatch!(store.backend(), pool => {
+        sqlx::query_as(&claim)
+            .bind(now + CLAIM_SECONDS).bind(now).bind(SENDS_PER_ROUND_MAX)
+            .fetch_all(pool).await?
+    });
+    let mut round = Round::default();
+    claimed.sort_by_key(|c| c.0);
+    for (id, to, subject, body, attempts) in claimed {
+        let started = Instant::now();
+        let result = mailer.send(&to, &subject, &body).await;
+        let outcome = match &result {
+            Ok(()) => {
+                dispatch!(store.backend(), pool => {
+                    sqlx::query("UPDATE mail_outbox SET sent_at = $1, body = '', last_error = NULL \
+                                 WHERE id = $2")
+                        .bind(now).bind(id).execute(pool).await?;
+                });
+                round.sent += 1;
+                MailOutcome::Sent
+            }
+            Err(error) => {
+                let error: String = error.chars().take(ERROR_LEN_MAX).collect();
+                if attempts >= ATTEMPTS_MAX {
+                    dispatch!(store.backend(), pool => {
+                        sqlx::query("UPDATE mail_outbox SET failed_at = $1, body = '', \
+                                     last_error = $2 WHERE id = $3")
+                            .bind(now).bind(&error).bind(id).execute(pool).await?;
+                    });
+                    round.given_up += 1;
+                    MailOutcome::GivenUp
+                } else {
+                    dispatch!(store.backend(), pool => {
+                        sqlx::query("UPDATE mail_outbox SET next_attempt_at = $1, last_error = $2 \
+                                     WHERE id = $3")
+                            .bind(now + backoff(attempts)).bind(&error).bind(id)
+                            .execute(pool).await?;
+                    });
+                    round.retried += 1;
+                    MailOutcome::Retried
+                }
+            }
+        };
+        crate::metrics::global().record_mail(outcome);
+        tracing::info!(
+            mail = id,
+            outcome = outcome.as_str(),
+            attempts,
+            ms = started.elapsed().as_millis() as u64,
+            error = result.err().unwrap_or_default(),
+            "e-mail"
+        );
+    }
+    Ok(round)
+}
+
+/// Deletes the rows of e-mails sent or given up before `now - KEPT_SECONDS`; returns how many.
+pub async fn purge(store: &Store, now: i64) -> StoreResult<u64> {
+    let deleted = dispatch!(store.backend(), pool => {
+        sqlx::query("DELETE FROM mail_outbox WHERE created_at < $1 \
+                     AND (sent_at IS NOT NULL OR failed_at IS NOT NULL)")
+            .bind(now - KEPT_SECONDS).execute(pool).await?.rows_affected()
+    });
+    Ok(deleted)
+}
+
+/// One e-mail of the outbox, as the tests and the operator read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queued {
+    pub id: i64,
+    pub kind: String,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub attempts: i64,
+    pub sent_at: Option<i64>,
+    pub failed_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// The last `max` e-mails of the outbox, newest first.
+pub async fn recent(store: &Store, max: i64) -> StoreResult<Vec<Queued>> {
+    type QueuedRow = (
+        i64,
+        String,
+        String,
+        String,
+        String,
+        i64,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+    );
+    let rows: Vec<QueuedRow> = dispatch!(store.backend(), pool => {
+        sqlx::query_as("SELECT id, kind, to_addr, subject, body, attempts, sent_at, failed_at, \
+                        last_error FROM mail_outbox ORDER BY id DESC LIMIT $1")
+            .bind(max.clamp(0, 1_000)).fetch_all(pool).await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, kind, to, subject, body, attempts, sent_at, failed_at, last_error)| Queued {
+                id,
+                kind,
+                to,
+                subject,
+                body,
+                attempts,
+                sent_at,
+                failed_at,
+                last_error,
+            },
+        )
+        .collect())
+}
+
+/// Sends what is due every round until `stop` completes.
+pub async fn run_until(store: Store, mailer: Mailer, stop: impl std::future::Future<Output = ()>) {
+    let mut ticks = tokio::time::interval(mailer.interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            () = &mut stop => return,
+        }
+        match run_round(&store, &mailer, crate::people::now_unix()).await {
+            Ok(round) if round.retried + round.given_up > 0 => {
+                tracing::warn!(?round, "some e-mails could not be sent")
+            }
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "mail round failed"),
+        }
+    }
+}
+
+// --- The messages -------------------------------------------------------------------------
+
+/// The e-mail with a link that sets `to`'s password, valid `minutes`.
+pub fn password_reset(lang: Lang, to: &str, link: &str, minutes: i64) -> Result<Mail, MailError> {
+    let (subject, body) = match lang {
+        Lang::Fr => (
+            "Troc : choisir un nouveau mot de passe".to_owned(),
+            format!(
+                "Bonjour,\n\nQuelqu'un (vous, sans doute) a demandé à choisir un nouveau mot de \
+                 passe pour le compte Troc de {to}.\n\nPour le choisir, ouvrez ce lien \
+                 (valable {minutes} minutes, une seule fois) :\n\n{link}\n\nSi vous n'avez rien \
+                 demandé, ignorez ce message : votre mot de passe reste le même.\n"
+            ),
+        ),
+        Lang::En => (
+            "Troc: choose a new password".to_owned(),
+            format!(
+                "Hello,\n\nSomeone (you, probably) asked to choose a new password for the Troc \
+                 account of {to}.\n\nTo choose it, open this link (valid for {minutes} minutes, \
+                 once):\n\n{link}\n\nIf you did not ask, ignore this message: your password \
+                 stays the same.\n"
+            ),
+        ),
+    };
+    Mail::new(Kind::PasswordReset, to, &subject, &body)
+}
+
+/// The notice that `to`'s password was changed (`when`, a UTC time as text).
+pub fn password_changed(lang: Lang, to: &str, when: &str) -> Result<Mail, MailError> {
+    let (subject, body) = match lang {
+        Lang::Fr => (
+            "Troc : votre mot de passe a changé".to_owned(),
+            format!(
+                "Bonjour,\n\nLe mot de passe du compte Troc de {to} a été changé le {when} (UTC) \
+                 et ses autres sessions ont été fermées.\n\nSi ce n'était pas vous, prévenez \
+                 sans attendre le gestionnaire de votre réseau.\n"
+            ),
+        ),
+        Lang::En => (
+            "Troc: your password was changed".to_owned(),
+            format!(
+                "Hello,\n\nThe password of the Troc account of {to} was changed on {when} (UTC) \
+                 and its other sessions were closed.\n\nIf this was not you, tell your network's \
+                 manager at once.\n"
+            ),
+        ),
+    };
+    Mail::new(Kind::PasswordChanged, to, &subject, &body)
+}
+
+/// An invitation to join the network at `link`, from `inviter`, for `company` (empty: the
+/// network's own staff).
+pub fn invitation(
+    lang: Lang,
+    to: &str,
+    inviter: &str,
+    company: &str,
+    link: &str,
+) -> Result<Mail, MailError> {
+    let (subject, body) = match lang {
+        Lang::Fr => {
+            let whom = if company.is_empty() {
+                "le réseau".to_owned()
+            } else {
+                format!("le compte de {company}")
+            };
+            (
+                "Troc : invitation".to_owned(),
+                format!(
+                    "Bonjour,\n\n{inviter} vous invite à rejoindre {whom} sur Troc.\n\nPour \
+                     accepter, ouvrez ce lien (une seule fois) et choisissez votre mot de \
+                     passe :\n\n{link}\n"
+                ),
+            )
+        }
+        Lang::En => {
+            let whom = if company.is_empty() {
+                "the network".to_owned()
+            } else {
+                format!("the account of {company}")
+            };
+            (
+                "Troc: invitation".to_owned(),
+                format!(
+                    "Hello,\n\n{inviter} invites you to join {whom} on Troc.\n\nTo accept, open \
+                     this link (once) and choose your password:\n\n{link}\n"
+                ),
+            )
+        }
+    };
+    Mail::new(Kind::Invitation, to, &subject, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mails_are_checked_when_built() {
+        assert!(Mail::new(Kind::Invitation, "a@b.fr", "Hi", "Body").is_ok());
+        assert_eq!(
+            Mail::new(Kind::Invitation, "not an address", "Hi", "Body"),
+            Err(MailError::Address("not an address".into()))
+        );
+        assert_eq!(
+            Mail::new(Kind::Invitation, "a@b.fr", "", "Body"),
+            Err(MailError::Subject)
+        );
+        assert_eq!(
+            Mail::new(Kind::Invitation, "a@b.fr", "Hi\r\nBcc: x@y.fr", "Body"),
+            Err(MailError::Subject)
+        );
+        let subject = "s".repeat(SUBJECT_LEN_MAX);
+        assert!(Mail::new(Kind::Invitation, "a@b.fr", &subject, "Body").is_ok());
+        let subject = "s".repeat(SUBJECT_LEN_MAX + 1);
+        assert_eq!(
+            Mail::new(Kind::Invitation, "a@b.fr", &subject, "Body"),
+            Err(MailError::Subject)
+        );
+        let body = "é".repeat(BODY_LEN_MAX);
+        assert!(Mail::new(Kind::Invitation, "a@b.fr", "Hi", &body).is_ok());
+        let body = "é".repeat(BODY_LEN_MAX + 1);
+        assert_eq!(
+            Mail::new(Kind::Invitation, "a@b.fr", "Hi", &body),
+            Err(MailError::Body)
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_an_hour() {
+        assert_eq!(backoff(1), 30);
+        assert_eq!(backoff(2), 60);
+        assert_eq!(backoff(7), 1_920);
+        assert_eq!(backoff(8), BACKOFF_MAX_SECONDS);
+        assert_eq!(backoff(ATTEMPTS_MAX), BACKOFF_MAX_SECONDS);
+        // Twelve attempts take about 17 hours.
+        let total: i64 = (1..ATTEMPTS_MAX).map(backoff).sum();
+        assert!((16 * 3_600..18 * 3_600).contains(&total), "{total}");
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        assert!(Mailer::new("smtp://127.0.0.1:2525", "Troc <noreply@troc.example>").is_ok());
+        assert!(Mailer::new("smtps://u:p@smtp.example.org", "noreply@troc.example").is_ok());
+        assert!(matches!(
+            Mailer::new("http://example.org", "noreply@troc.example"),
+            Err(MailError::Setting(_))
+        ));
+        let Err(MailError::Setting(text)) =
+            Mailer::new("ftp://u:s3cret@example.org", "noreply@troc.example")
+        else {
+            panic!("an unknown scheme is refused");
+        };
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(matches!(
+            Mailer::new("smtp://127.0.0.1:2525", "not an address"),
+            Err(MailError::Setting(_))
+        ));
+    }
+
+    #[test]
+    fn messages_carry_their_link() {
+        for lang in Lang::ALL {
+            let mail =
+                password_reset(lang, "a@b.fr", "https://t.example/password/reset/ab", 60).unwrap();
+            assert!(mail.body().contains("https://t.example/password/reset/ab"));
+            assert!(mail.body().contains("60"));
+            let mail = invitation(lang, "a@b.fr", "Alice", "Boulangerie", "https://t/i/x").unwrap();
+            assert!(mail.body().contains("https://t/i/x"));
+            assert!(mail.body().contains("Alice") && mail.body().contains("Boulangerie"));
+            let mail = password_changed(lang, "a@b.fr", "2026-12-07 10:00").unwrap();
+            assert!(mail.body().contains("2026-12-07 10:00"));
+        }
+    }
+}
