@@ -8,7 +8,8 @@
 -- hold a one-time link). Times are Unix seconds.
 CREATE TABLE mail_outbox (
     id INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ('password_reset', 'password_changed', 'invitation')),
+    kind TEXT NOT NULL CHECK (kind IN ('password_reset', 'password_changed', 'invitation',
+                                       'payment_request', 'approval_waiting')),
     to_addr TEXT NOT NULL CHECK (length(to_addr) BETWEEN 3 AND 254),
     subject TEXT NOT NULL CHECK (length(subject) BETWEEN 1 AND 200),
     body TEXT NOT NULL CHECK (length(body) <= 10000),
@@ -19,11 +20,17 @@ CREATE TABLE mail_outbox (
     sent_at BIGINT,
     failed_at BIGINT,
     last_error TEXT CHECK (last_error IS NULL OR length(last_error) <= 300),
+    -- A notice is queued once per user and object (`request:ID:USER`...); null otherwise.
+    notice_key TEXT UNIQUE CHECK (notice_key IS NULL OR length(notice_key) <= 100),
     CHECK (sent_at IS NULL OR failed_at IS NULL)
 );
 CREATE INDEX mail_outbox_due ON mail_outbox (next_attempt_at, id)
     WHERE sent_at IS NULL AND failed_at IS NULL;
 CREATE INDEX mail_outbox_created ON mail_outbox (created_at);
+
+-- Whether the user gets e-mail notices of what waits for their action (docs/web.md,
+-- "E-mail notices"): 1 (the default) or 0.
+ALTER TABLE users ADD COLUMN mail_notices BIGINT NOT NULL DEFAULT 1 CHECK (mail_notices IN (0, 1));
 
 -- A link that sets a user's password once. Only a SHA-256 of its token is stored.
 -- `created_by` is null when the user asked for it (/password/forgot), else the manager who

@@ -1,6 +1,6 @@
 //! E-mail: the few messages the server sends to people (a link to set a forgotten password,
-//! the notice that a password changed, an invitation), through the SMTP relay the operator
-//! names (`--smtp-url`, with `--mail-from`).
+//! the notice that a password changed, an invitation, the notices of `http::notices`), through
+//! the SMTP relay the operator names (`--smtp-url`, with `--mail-from`).
 //!
 //! How: a request that wants an e-mail writes it to `mail_outbox` ([`enqueue`], refused when
 //! [`OUTBOX_PENDING_MAX`] e-mails already wait) and answers at once; the mail task of
@@ -41,7 +41,7 @@ pub const SENDS_PER_ROUND_MAX: i64 = 100;
 /// How long a claimed e-mail is left to the process that claimed it.
 pub const CLAIM_SECONDS: i64 = 120;
 /// Attempts before an e-mail is given up (about 17 hours of retries).
-pub const ATTEMPTS_MAX: i64 = 12;
+pub const ATTEMPTS_MAX: i64 = 24;
 /// The longest wait between two attempts.
 pub const BACKOFF_MAX_SECONDS: i64 = 3_600;
 /// How long a sent or given-up e-mail's row (address, subject, times) is kept.
@@ -59,6 +59,8 @@ pub enum Kind {
     PasswordReset,
     PasswordChanged,
     Invitation,
+    PaymentRequest,
+    ApprovalWaiting,
 }
 
 impl Kind {
@@ -67,6 +69,8 @@ impl Kind {
             Kind::PasswordReset => "password_reset",
             Kind::PasswordChanged => "password_changed",
             Kind::Invitation => "invitation",
+            Kind::PaymentRequest => "payment_request",
+            Kind::ApprovalWaiting => "approval_waiting",
         }
     }
 }
@@ -78,7 +82,12 @@ pub struct Mail {
     to: String,
     subject: String,
     body: String,
+    /// Queued at most once under this key (a notice: `request:ID:USER`...).
+    once: Option<String>,
 }
+
+/// Longest key of an e-mail queued once.
+pub const ONCE_KEY_LEN_MAX: usize = 100;
 
 /// Why an e-mail was not queued.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -112,7 +121,15 @@ impl Mail {
             to: to.to_owned(),
             subject: subject.to_owned(),
             body: body.to_owned(),
+            once: None,
         })
+    }
+
+    /// The same e-mail, queued at most once under `key` (at most [`ONCE_KEY_LEN_MAX`]
+    /// characters, cut beyond): queuing it again changes nothing.
+    pub fn once(mut self, key: &str) -> Mail {
+        self.once = Some(key.chars().take(ONCE_KEY_LEN_MAX).collect());
+        self
     }
 
     pub fn to(&self) -> &str {
@@ -129,29 +146,39 @@ impl Mail {
 }
 
 /// Queues `mail` to be sent as soon as the mail task runs. Refused (nothing written) when
-/// [`OUTBOX_PENDING_MAX`] e-mails already wait.
+/// [`OUTBOX_PENDING_MAX`] e-mails already wait. An e-mail with a key ([`Mail::once`]) that was
+/// queued before is not queued again (`Ok`).
 pub async fn enqueue(store: &Store, mail: &Mail, now: i64) -> StoreResult<Result<(), MailError>> {
     // One statement: the count and the insert cannot be split by another request.
     let inserted = dispatch!(store.backend(), pool => {
         sqlx::query(
-            "INSERT INTO mail_outbox (kind, to_addr, subject, body, created_at, next_attempt_at) \
-             SELECT $1, $2, $3, $4, $5, $5 \
+            "INSERT INTO mail_outbox (kind, to_addr, subject, body, created_at, next_attempt_at, \
+             notice_key) SELECT $1, $2, $3, $4, $5, $5, $7 \
              WHERE (SELECT COUNT(*) FROM mail_outbox \
-                    WHERE sent_at IS NULL AND failed_at IS NULL) < $6")
+                    WHERE sent_at IS NULL AND failed_at IS NULL) < $6 \
+             ON CONFLICT (notice_key) DO NOTHING")
             .bind(mail.kind.as_str()).bind(&mail.to).bind(&mail.subject).bind(&mail.body)
-            .bind(now).bind(OUTBOX_PENDING_MAX)
+            .bind(now).bind(OUTBOX_PENDING_MAX).bind(&mail.once)
             .execute(pool).await?.rows_affected()
     });
     if inserted == 1 {
-        Ok(Ok(()))
-    } else {
-        tracing::warn!(
-            kind = mail.kind.as_str(),
-            "mail outbox full: e-mail dropped"
-        );
-        crate::metrics::global().record_mail(MailOutcome::Dropped);
-        Ok(Err(MailError::OutboxFull))
+        return Ok(Ok(()));
     }
+    if let Some(key) = &mail.once {
+        let queued: i64 = dispatch!(store.backend(), pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE notice_key = $1")
+                .bind(key).fetch_one(pool).await?
+        });
+        if queued > 0 {
+            return Ok(Ok(()));
+        }
+    }
+    tracing::warn!(
+        kind = mail.kind.as_str(),
+        "mail outbox full: e-mail dropped"
+    );
+    crate::metrics::global().record_mail(MailOutcome::Dropped);
+    Ok(Err(MailError::OutboxFull))
 }
 
 /// What happened to one e-mail, for the metrics.
@@ -490,6 +517,73 @@ pub fn invitation(
     Mail::new(Kind::Invitation, to, &subject, &body)
 }
 
+/// A payment request received: `seller` asks `to`'s company to pay `amount` (formatted),
+/// with `reference`, by `due` (a date as text), to read at `link`.
+pub fn payment_request(
+    lang: Lang,
+    to: &str,
+    seller: &str,
+    amount: &str,
+    reference: &str,
+    due: &str,
+    link: &str,
+) -> Result<Mail, MailError> {
+    let (subject, body) = match lang {
+        Lang::Fr => (
+            format!("Troc : demande de paiement de {seller}"),
+            format!(
+                "Bonjour,\n\n{seller} demande à votre entreprise de payer {amount} \
+                 (référence : {reference}), avant le {due}.\n\nPour la payer ou la refuser :\n\n\
+                 {link}\n\nVous recevez ce message parce que les avis par e-mail sont activés \
+                 sur votre compte (page « Mon compte »).\n"
+            ),
+        ),
+        Lang::En => (
+            format!("Troc: payment request from {seller}"),
+            format!(
+                "Hello,\n\n{seller} asks your company to pay {amount} (reference: {reference}) \
+                 by {due}.\n\nTo pay or decline it:\n\n{link}\n\nYou receive this message \
+                 because e-mail notices are on for your account (\"My account\" page).\n"
+            ),
+        ),
+    };
+    let subject: String = subject.chars().take(SUBJECT_LEN_MAX).collect();
+    Mail::new(Kind::PaymentRequest, to, &subject, &body)
+}
+
+/// A staff user's payment waiting for the owner's approval: `staff` (an address) would pay
+/// `amount` to `payee`; decided at `link`.
+pub fn approval_waiting(
+    lang: Lang,
+    to: &str,
+    staff: &str,
+    payee: &str,
+    amount: &str,
+    link: &str,
+) -> Result<Mail, MailError> {
+    let (subject, body) = match lang {
+        Lang::Fr => (
+            "Troc : un paiement attend votre approbation".to_owned(),
+            format!(
+                "Bonjour,\n\n{staff} a saisi un paiement de {amount} à {payee} qui dépasse son \
+                 plafond : il attend votre approbation.\n\nPour l'approuver ou le refuser :\n\n\
+                 {link}\n\nVous recevez ce message parce que les avis par e-mail sont activés \
+                 sur votre compte (page « Mon compte »).\n"
+            ),
+        ),
+        Lang::En => (
+            "Troc: a payment waits for your approval".to_owned(),
+            format!(
+                "Hello,\n\n{staff} entered a payment of {amount} to {payee} over their limit: \
+                 it waits for your approval.\n\nTo approve or refuse it:\n\n{link}\n\nYou \
+                 receive this message because e-mail notices are on for your account (\"My \
+                 account\" page).\n"
+            ),
+        ),
+    };
+    Mail::new(Kind::ApprovalWaiting, to, &subject, &body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -532,7 +626,7 @@ mod tests {
         assert_eq!(backoff(7), 1_920);
         assert_eq!(backoff(8), BACKOFF_MAX_SECONDS);
         assert_eq!(backoff(ATTEMPTS_MAX), BACKOFF_MAX_SECONDS);
-        // Twelve attempts take about 17 hours.
+        // The attempts take about 17 hours.
         let total: i64 = (1..ATTEMPTS_MAX).map(backoff).sum();
         assert!((16 * 3_600..18 * 3_600).contains(&total), "{total}");
     }

@@ -1089,6 +1089,61 @@ pub async fn use_password_reset(
     })
 }
 
+/// The users of `member_id` with one of `roles` who get e-mail notices
+/// (`users.mail_notices`), oldest first, at most `max`.
+pub async fn notice_recipients(
+    store: &Store,
+    member_id: i64,
+    roles: &[Role],
+    max: i64,
+) -> StoreResult<Vec<User>> {
+    if roles.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The roles' codes are this module's constants, never input.
+    let roles_sql = roles
+        .iter()
+        .map(|r| format!("'{}'", r.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE member_id = $1 AND mail_notices = 1 \
+         AND role IN ({roles_sql}) ORDER BY id LIMIT $2"
+    );
+    let users: Vec<User> = dispatch!(store.backend(), pool => {
+        let rows = sqlx::query(&sql).bind(member_id).bind(max.clamp(0, 1_000))
+            .fetch_all(pool).await?;
+        rows.iter().map(user_from_row).collect::<StoreResult<Vec<User>>>()?
+    });
+    Ok(users)
+}
+
+/// Whether `user_id` gets e-mail notices.
+pub async fn mail_notices(store: &Store, user_id: i64) -> StoreResult<bool> {
+    let on: i64 = dispatch!(store.backend(), pool => {
+        sqlx::query_scalar("SELECT mail_notices FROM users WHERE id = $1")
+            .bind(user_id).fetch_one(pool).await?
+    });
+    Ok(on == 1)
+}
+
+/// Whether a user gets e-mail notices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notices {
+    On,
+    Off,
+}
+
+/// Turns `user_id`'s e-mail notices on or off.
+pub async fn set_mail_notices(store: &Store, user_id: i64, notices: Notices) -> StoreResult<()> {
+    let on = i64::from(notices == Notices::On);
+    dispatch!(store.backend(), pool => {
+        sqlx::query("UPDATE users SET mail_notices = $1 WHERE id = $2")
+            .bind(on).bind(user_id).execute(pool).await?;
+    });
+    Ok(())
+}
+
 /// Deletes password reset links that expired more than a day before `now`.
 pub async fn purge_password_resets(store: &Store, now: i64) -> StoreResult<u64> {
     let deleted = dispatch!(store.backend(), pool => {

@@ -200,3 +200,56 @@ fn group_commit_settings_are_bounded() {
         "nothing is created when a setting is invalid"
     );
 }
+
+#[test]
+fn mail_settings_go_together_and_hide_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("troc.toml");
+    std::fs::write(
+        &file,
+        "smtp_url = \"smtps://mailer:s3cret@smtp.example.org\"\nmail_from = \"Troc <noreply@example.org>\"\n",
+    )
+    .unwrap();
+    let output = troc()
+        .args(["config", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.contains("smtp_url = \"smtps://mailer:***@smtp.example.org\"  # file"),
+        "{text}"
+    );
+    assert!(
+        text.contains("mail_from = \"Troc <noreply@example.org>\"  # file"),
+        "{text}"
+    );
+    assert!(!text.contains("s3cret"), "{text}");
+
+    // One without the other stops the start, naming the missing one.
+    let output = troc()
+        .args(["serve", "--smtp-url", "smtp://127.0.0.1:25"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("--mail-from"), "{stderr}");
+
+    // A relay URL of another scheme stops it too, its password masked.
+    let output = troc()
+        .args(["serve", "--addr", "127.0.0.1:0", "--database-url"])
+        .arg(format!("sqlite://{}", dir.path().join("t.db").display()))
+        .args([
+            "--smtp-url",
+            "ftp://mailer:s3cret@smtp.example.org",
+            "--mail-from",
+            "noreply@example.org",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("invalid SMTP setting"), "{stderr}");
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+}

@@ -411,6 +411,27 @@ async fn seed(url: &str) -> Store {
     .unwrap();
     let round = web::webhooks::run_round(&store, &sender).await.unwrap();
     assert_eq!((round.queued, round.failed), (1, 1));
+    // A password reset link asked for, its e-mail waiting for a relay that is not there
+    // (migration 0035).
+    let now = people::now_unix();
+    people::create_password_reset(&store, beta_user.id, people::ResetAuthor::User, now)
+        .await
+        .unwrap()
+        .unwrap();
+    let message = web::mail::password_reset(
+        web::http::i18n::Lang::Fr,
+        &beta_user.email,
+        "http://troc.test/password/reset/0",
+        60,
+    )
+    .unwrap();
+    web::mail::enqueue(&store, &message, now)
+        .await
+        .unwrap()
+        .unwrap();
+    let mailer = web::mail::Mailer::new(&format!("smtp://{closed}"), "noreply@troc.test").unwrap();
+    let round = web::mail::run_round(&store, &mailer, now).await.unwrap();
+    assert_eq!(round.retried, 1);
 
     // A staff payment over its limit, approved by the owner, and another still waiting
     // (migration 0026).

@@ -458,5 +458,246 @@ story!(invitations_are_emailed, |db: &tests::TestDb| {
             .ok(StatusCode::CREATED);
         assert_eq!(created["emailed"], true);
         assert_eq!(outbox_count(&store, "invitation").await, 2);
+
+        // A member admitted by a manager: its owner's invitation is e-mailed too, from the
+        // console and from the API.
+        people::create_user(
+            &store,
+            "gestion@troc.fr",
+            PASSWORD,
+            "Gestion",
+            Role::Manager,
+            None,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let mut manager = owner.sibling();
+        manager.login("gestion@troc.fr", PASSWORD).await;
+        manager.get("/admin/members/new").await;
+        let siren = crate::web_front::siren(7);
+        let page = manager
+            .post(
+                "/admin/members",
+                &[
+                    ("siren", siren.as_str()),
+                    ("name", "Delta Transports"),
+                    ("address", "3 quai"),
+                    ("city", "Nantes"),
+                    ("postcode", "44000"),
+                    ("sector", "transport"),
+                    ("contact", "02 00 00 00 00"),
+                    ("owner_email", "patron@delta.fr"),
+                    ("credit_limit", "2 000"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        page.assert_contains("id=\"invitation-mailed\"");
+        assert_eq!(outbox_count(&store, "invitation").await, 3);
+        let manage = crate::api::token(&store, "gestion@troc.fr", web::tokens::Scope::Manage).await;
+        let created = api
+            .post(
+                "/api/v1/members",
+                &manage,
+                serde_json::json!({"name": "Gamma SAS", "siren": crate::web_front::siren(3),
+                                   "email": "owner@gamma.fr", "credit_limit": "750"}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+        assert_eq!(created["emailed"], true);
+        let round = mail::run_round(&store, &mailer, people::now_unix())
+            .await
+            .unwrap();
+        assert_eq!(round.sent, 3);
+        let to: Vec<String> = sink
+            .received()
+            .iter()
+            .filter_map(|m| m.lines().find(|l| l.starts_with("To: ")).map(str::to_owned))
+            .collect();
+        assert_eq!(
+            to,
+            [
+                "To: new@alpha.fr",
+                "To: second@alpha.fr",
+                "To: patron@delta.fr",
+                "To: owner@gamma.fr"
+            ]
+        );
+        let gamma = mail_text(sink.received().last().unwrap());
+        assert!(gamma.contains("Gamma SAS"), "{gamma}");
+        assert!(
+            gamma.contains(created["invitation_url"].as_str().unwrap()),
+            "{gamma}"
+        );
+
+        // The server as `troc serve` runs it sends on its own, every round, and counts it.
+        let listener = web::http::bind(([127, 0, 0, 1], 0).into()).await.unwrap();
+        let (stop, stop_requested) = tokio::sync::oneshot::channel::<()>();
+        let sending = state
+            .clone()
+            .with_mail(mailer.with_interval(std::time::Duration::from_millis(50)));
+        let server = tokio::spawn(web::http::serve_until(sending, listener, async move {
+            let _ = stop_requested.await;
+        }));
+        owner
+            .post("/company/invite", &[("email", "third@alpha.fr")])
+            .await
+            .assert_contains("id=\"invitation-mailed\"");
+        let mut rounds = 0;
+        while sink.received().len() < 5 {
+            rounds += 1;
+            assert!(rounds <= 200, "no e-mail within 10 s");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(sink.received()[4].contains("To: third@alpha.fr"));
+        let metrics = api.get("/metrics", &manage).await;
+        let sent = metrics
+            .text
+            .lines()
+            .find_map(|l| l.strip_prefix("troc_mails_total{outcome=\"sent\"} "))
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{}", metrics.text));
+        assert!(sent >= 5, "{sent}");
+        stop.send(()).unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(30), server)
+            .await
+            .expect("the server stops within its grace period")
+            .unwrap()
+            .unwrap();
+    }
+});
+
+story!(notices_of_requests_and_approvals, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let sink = SmtpSink::start().await;
+        let (store, state, alpha, beta) = two_members(&url).await;
+        let mailer = Mailer::new(&sink.url(), "noreply@troc.test").unwrap();
+        let state = state.with_mail(mailer.clone());
+        // Alpha's staff user may pay 100,00 at most without the owner.
+        crate::web_front::staff_of(&store, &alpha, Some(10_000)).await;
+        let mut alpha_owner = Client::new(state.clone());
+        alpha_owner.login("owner@alpha.fr", PASSWORD).await;
+        let mut alpha_staff = alpha_owner.sibling();
+        alpha_staff.login("staff@alpha.fr", PASSWORD).await;
+
+        // The account page offers the choice, on by default.
+        let page = alpha_staff.get("/account").await;
+        page.assert_contains("id=\"notices\"");
+        page.assert_contains("name=\"mail_notices\" type=\"checkbox\" value=\"on\" checked");
+        // The staff user turns them off; a value other than `on` is refused.
+        let page = alpha_staff
+            .post("/account/notices", &[("mail_notices", "yes")])
+            .await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST);
+        let page = alpha_staff.post("/account/notices", &[]).await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("Enregistré.");
+        assert!(!page.body.contains("value=\"on\" checked"));
+        let staff_user = crate::web_front::staff_of(&store, &alpha, None).await;
+        assert!(!people::mail_notices(&store, staff_user.id).await.unwrap());
+
+        // Beta asks Alpha to pay: Alpha's owner is told (not its staff, who opted out), once
+        // even if the form is sent twice.
+        let mut beta_owner = alpha_owner.sibling();
+        beta_owner.login("owner@beta.fr", PASSWORD).await;
+        let page = beta_owner.get("/requests").await;
+        let token = crate::web_front::client::hidden_value(&page.body, "token").unwrap();
+        let alpha_id = alpha.id.to_string();
+        let fields = [
+            ("payee", alpha_id.as_str()),
+            ("amount", "50"),
+            ("reference", "FA-77"),
+            ("due_date", "2099-01-31"),
+            ("token", token.as_str()),
+        ];
+        for _ in 0..2 {
+            let page = beta_owner.post("/requests", &fields).await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER);
+        }
+        assert_eq!(outbox_count(&store, "payment_request").await, 1);
+        let request_id: i64 = web::dispatch!(store.backend(), pool => {
+            sqlx::query_scalar("SELECT id FROM payment_requests").fetch_one(pool).await.unwrap()
+        });
+
+        // Alpha's staff pays over its limit: the payment waits, and the owner is told.
+        let page = alpha_staff.get("/pay").await;
+        let token = crate::web_front::client::hidden_value(&page.body, "token").unwrap();
+        let beta_id = beta.id.to_string();
+        let page = alpha_staff
+            .post(
+                "/pay/approval",
+                &[
+                    ("payee", beta_id.as_str()),
+                    ("amount", "150,00"),
+                    ("reference", "DEVIS-7"),
+                    ("token", token.as_str()),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert_eq!(outbox_count(&store, "approval_waiting").await, 1);
+
+        let round = mail::run_round(&store, &mailer, people::now_unix())
+            .await
+            .unwrap();
+        assert_eq!(round.sent, 2);
+        let received = sink.received();
+        assert!(received.iter().all(|m| m.contains("To: owner@alpha.fr")));
+        let request = mail_text(&received[0]);
+        assert!(request.contains("Beta & Fils <SAS>"), "{request}");
+        assert!(
+            request.contains("50,00") && request.contains("FA-77"),
+            "{request}"
+        );
+        assert!(
+            request.contains(&format!("http://troc.test/requests/{request_id}")),
+            "{request}"
+        );
+        let approval = mail_text(&received[1]);
+        assert!(approval.contains("staff@alpha.fr"), "{approval}");
+        assert!(approval.contains("150,00"), "{approval}");
+        assert!(
+            approval.contains("http://troc.test/approvals#approval-"),
+            "{approval}"
+        );
+
+        // Through the API too, in the recipient's language.
+        people::set_lang(&store, staff_user.id, "en").await.unwrap();
+        people::set_mail_notices(&store, staff_user.id, people::Notices::On)
+            .await
+            .unwrap();
+        let beta_pay = crate::api::token(&store, "owner@beta.fr", web::tokens::Scope::Pay).await;
+        let api = crate::api::Api::new(state.clone());
+        api.post(
+            "/api/v1/payment-requests",
+            &beta_pay,
+            serde_json::json!({"payer": alpha.id, "amount": "12.00", "reference": "FA-78",
+                               "due_date": "2099-02-28", "memo": ""}),
+        )
+        .await
+        .ok(StatusCode::CREATED);
+        assert_eq!(outbox_count(&store, "payment_request").await, 3);
+        mail::run_round(&store, &mailer, people::now_unix())
+            .await
+            .unwrap();
+        let english = sink
+            .received()
+            .into_iter()
+            .find(|m| m.contains("To: staff@alpha.fr"))
+            .map(|m| mail_text(&m))
+            .unwrap();
+        assert!(
+            english.contains("asks your company to pay 12.00"),
+            "{english}"
+        );
+
+        // Without e-mail, the account page offers no choice and nothing is queued.
+        let (_, quiet) = crate::web_front::client::state(&url).await;
+        let mut owner = Client::new(quiet);
+        owner.login("owner@alpha.fr", PASSWORD).await;
+        let page = owner.get("/account").await;
+        assert!(!page.body.contains("id=\"notices\""));
     }
 });

@@ -198,7 +198,10 @@ async fn ask(
         form_token: &form_token,
     };
     match approvals::create(&state.store, &new).await? {
-        Ok(id) => Ok(Redirect::to(&format!("/approvals?done=asked#approval-{id}")).into_response()),
+        Ok(id) => {
+            super::notices::approval_waiting(&state, id).await?;
+            Ok(Redirect::to(&format!("/approvals?done=asked#approval-{id}")).into_response())
+        }
         Err(TooManyPending) => {
             let message = t.approvals_too_many();
             pay_form(&state, &auth, values, PayErrors::default(), Some(message)).await

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/lang", post(set_lang))
         .route("/account", get(account_page))
         .route("/account/password", post(change_password))
+        .route("/account/notices", post(set_notices))
         .route(
             "/invitation/{token}",
             get(invitation_page).post(accept_invitation),
@@ -200,6 +201,19 @@ struct AccountTemplate {
     email: String,
     notice: Option<&'static str>,
     errors: PasswordErrors,
+    /// Whether the user gets e-mail notices; `None` when the server sends no e-mail (the
+    /// form is not shown).
+    notices: Option<bool>,
+}
+
+/// The user's choice of e-mail notices, for the account page (`None` without e-mail).
+async fn notices_of(state: &AppState, auth: &Auth) -> AppResult<Option<bool>> {
+    if state.mail.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(
+        people::mail_notices(&state.store, auth.user.id).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -209,6 +223,7 @@ struct AccountQuery {
 }
 
 async fn account_page(
+    State(state): State<AppState>,
     auth: Auth,
     axum::extract::Query(query): axum::extract::Query<AccountQuery>,
 ) -> AppResult<Response> {
@@ -217,6 +232,34 @@ async fn account_page(
         email: auth.user.email.clone(),
         notice: query.reset.map(|_| auth.tr().reset_sessions_closed()),
         errors: PasswordErrors::default(),
+        notices: notices_of(&state, &auth).await?,
+    })
+}
+
+#[derive(Deserialize)]
+struct NoticesForm {
+    /// `on` when the box is ticked; absent otherwise.
+    #[serde(default)]
+    mail_notices: Option<String>,
+}
+
+async fn set_notices(
+    State(state): State<AppState>,
+    auth: Auth,
+    Form(form): Form<NoticesForm>,
+) -> AppResult<Response> {
+    let notices = match form.mail_notices.as_deref() {
+        None => people::Notices::Off,
+        Some("on") => people::Notices::On,
+        Some(_) => return Err(AppError::BadRequest),
+    };
+    people::set_mail_notices(&state.store, auth.user.id, notices).await?;
+    page(AccountTemplate {
+        c: auth.chrome(),
+        email: auth.user.email.clone(),
+        notice: Some(auth.tr().saved()),
+        errors: PasswordErrors::default(),
+        notices: notices_of(&state, &auth).await?,
     })
 }
 
@@ -269,11 +312,13 @@ async fn change_password(
     } else {
         axum::http::StatusCode::OK
     };
+    let notices = notices_of(&state, &auth).await?;
     let mut response = page(AccountTemplate {
         c: auth.chrome(),
         email: auth.user.email.clone(),
         notice,
         errors,
+        notices,
     })?;
     *response.status_mut() = status;
     Ok(response)

@@ -34,6 +34,7 @@ pub mod market;
 pub mod members;
 pub mod money;
 pub mod network;
+pub mod notices;
 pub mod password;
 pub mod refunds;
 pub mod session;
@@ -196,6 +197,43 @@ pub(crate) async fn mail_invitation(
     };
     let queued = crate::mail::enqueue(&state.store, &message, crate::people::now_unix()).await?;
     Ok(queued.is_ok())
+}
+
+/// Whether invitation links were also e-mailed (when the server sends e-mail).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emailed {
+    Yes,
+    No,
+}
+
+/// E-mails each new member's owner its invitation (members created by a manager, an
+/// approved application or an import), from `inviter`, when the server sends e-mail.
+/// `Emailed::Yes` when every one was queued.
+pub(crate) async fn mail_new_owners(
+    state: &AppState,
+    lang: i18n::Lang,
+    inviter: &str,
+    created: &[crate::console::members::CreatedMember],
+) -> crate::store::StoreResult<Emailed> {
+    if state.mail.is_none() || created.is_empty() {
+        return Ok(Emailed::No);
+    }
+    let mut every = true;
+    // Bounded by what one creation makes (an import: `console::IMPORT_LINES_MAX` lines).
+    for member in created {
+        let link = member.invitation.link(state.config.base_url());
+        let queued = mail_invitation(
+            state,
+            lang,
+            &member.invitation.email,
+            inviter,
+            &member.name,
+            &link,
+        )
+        .await?;
+        every &= queued;
+    }
+    Ok(if every { Emailed::Yes } else { Emailed::No })
 }
 
 /// How often `serve` expires holds, requests and sessions.

@@ -295,7 +295,7 @@ async fn create_request(
         .timestamp()
         + trade::REQUEST_GRACE_SECONDS;
     let form_token = format!("{}-{}", auth.member.id, form.values.token);
-    trade::create_request(
+    let id = trade::create_request(
         &state.store,
         &trade::NewRequest {
             seller_member_id: auth.member.id,
@@ -309,6 +309,7 @@ async fn create_request(
         },
     )
     .await?;
+    super::notices::request_received(&state, id).await?;
     Ok(Redirect::to("/requests").into_response())
 }
 

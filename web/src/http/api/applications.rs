@@ -169,7 +169,9 @@ pub async fn approve(
             reason: input.reason,
         };
         let created = applications::approve(&state.store, &actor, id, &approval).await?;
-        Written::created(MemberCreated::of(&created, state.config.base_url()))
+        let mut answers =
+            MemberCreated::mailed(&state, &auth, std::slice::from_ref(&created)).await?;
+        Written::created(answers.remove(0))
     })
     .await)
 }

@@ -193,6 +193,7 @@ pub async fn create(
                     ),
                 )
             })?;
+        crate::http::notices::approval_waiting(&state, id).await?;
         let approval = approvals::approval(&state.store, id)
             .await?
             .ok_or(ApiError::NotFound)?;

@@ -50,18 +50,42 @@ pub struct MemberCreated {
     pub user_id: Option<i64>,
     /// The one-time link the owner opens to choose a password (shown once).
     pub invitation_url: String,
+    /// Whether the link was also e-mailed to the owner (when the server sends e-mail).
+    pub emailed: bool,
 }
 
 impl MemberCreated {
     /// The answer for a member just created (by the API or an approved application): its
     /// owner exists only once the invitation at `base_url` is accepted.
-    pub fn of(created: &CreatedMember, base_url: &str) -> MemberCreated {
+    pub fn of(
+        created: &CreatedMember,
+        base_url: &str,
+        emailed: crate::http::Emailed,
+    ) -> MemberCreated {
         MemberCreated {
             id: created.member_id,
             account_id: created.account_id.0 as i64,
             user_id: None,
             invitation_url: created.invitation.link(base_url),
+            emailed: emailed == crate::http::Emailed::Yes,
         }
+    }
+
+    /// E-mails the new owners their invitations (when the server sends e-mail), then the
+    /// answers for `created`.
+    pub(crate) async fn mailed(
+        state: &AppState,
+        auth: &ApiAuth,
+        created: &[CreatedMember],
+    ) -> ApiResult<Vec<MemberCreated>> {
+        let lang =
+            crate::http::i18n::Lang::parse(&auth.user.lang).unwrap_or(crate::http::i18n::Lang::Fr);
+        let emailed =
+            crate::http::mail_new_owners(state, lang, &auth.user.display_name, created).await?;
+        Ok(created
+            .iter()
+            .map(|c| MemberCreated::of(c, state.config.base_url(), emailed))
+            .collect())
     }
 }
 
@@ -100,7 +124,9 @@ pub async fn create_member(
             ..NewMember::default()
         };
         let created = console_members::create_member(&state.store, &actor, new).await?;
-        Written::created(MemberCreated::of(&created, state.config.base_url()))
+        let mut answers =
+            MemberCreated::mailed(&state, &auth, std::slice::from_ref(&created)).await?;
+        Written::created(answers.remove(0))
     })
     .await)
 }
@@ -615,7 +641,7 @@ pub async fn finish_import(
     let batch = types::path_id(&batch)?;
     Ok(idempotency::run(&state, &auth, &request, |_| async {
         let created = crate::console::finish_batch(&state.store, &actor, batch).await?;
-        Written::created(MembersImported::of(&created, state.config.base_url()))
+        Written::created(MembersImported::mailed(&state, &auth, &created).await?)
     })
     .await)
 }
@@ -1354,13 +1380,14 @@ pub struct MembersImported {
 }
 
 impl MembersImported {
-    fn of(created: &[CreatedMember], base_url: &str) -> MembersImported {
-        MembersImported {
-            items: created
-                .iter()
-                .map(|c| MemberCreated::of(c, base_url))
-                .collect(),
-        }
+    async fn mailed(
+        state: &AppState,
+        auth: &ApiAuth,
+        created: &[CreatedMember],
+    ) -> ApiResult<MembersImported> {
+        Ok(MembersImported {
+            items: MemberCreated::mailed(state, auth, created).await?,
+        })
     }
 }
 
@@ -1387,7 +1414,7 @@ pub async fn import_members(
     Ok(idempotency::run(&state, &auth, &request, |_| async {
         let created =
             crate::console::import::import_members(&state.store, &actor, &request.body).await?;
-        Written::created(MembersImported::of(&created, state.config.base_url()))
+        Written::created(MembersImported::mailed(&state, &auth, &created).await?)
     })
     .await)
 }

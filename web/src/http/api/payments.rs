@@ -347,6 +347,7 @@ pub async fn create_request(
             },
         )
         .await?;
+        crate::http::notices::request_received(&state, id).await?;
         let request = trade::request(&state.store, id)
             .await?
             .ok_or(ApiError::NotFound)?;

@@ -203,6 +203,8 @@ struct PageTemplate {
     values: DecisionValues,
     messages: Vec<String>,
     link: Option<String>,
+    /// The link was also e-mailed to the applicant.
+    mailed: bool,
     can_act: bool,
 }
 
@@ -212,8 +214,10 @@ async fn draw(
     id: i64,
     values: DecisionValues,
     failure: Option<ConsoleError>,
-    link: Option<String>,
+    link: Option<(String, crate::http::Emailed)>,
 ) -> AppResult<Response> {
+    let mailed = link.as_ref().map(|l| l.1) == Some(crate::http::Emailed::Yes);
+    let link = link.map(|l| l.0);
     let actor = reader(auth)?;
     let t = auth.tr();
     let a = console_applications::get(&state.store, &actor, id)
@@ -239,6 +243,7 @@ async fn draw(
         values,
         messages,
         link,
+        mailed,
         can_act: actor.require_manager().is_ok(),
     })?;
     Ok(if failed {
@@ -279,6 +284,13 @@ pub async fn approve(
     };
     match console_applications::approve(&state.store, &actor, id, &input).await {
         Ok(created) => {
+            let emailed = crate::http::mail_new_owners(
+                &state,
+                auth.tr().lang,
+                &auth.user.display_name,
+                std::slice::from_ref(&created),
+            )
+            .await?;
             let link = created.invitation.link(state.config.base_url());
             draw(
                 &state,
@@ -286,7 +298,7 @@ pub async fn approve(
                 id,
                 DecisionValues::default(),
                 None,
-                Some(link),
+                Some((link, emailed)),
             )
             .await
         }

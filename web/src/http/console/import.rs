@@ -29,6 +29,8 @@ struct ImportTemplate {
     c: Chrome,
     messages: Vec<String>,
     links: Vec<(String, String)>,
+    /// The links were also e-mailed to the owners.
+    mailed: bool,
     unfinished: Vec<Unfinished>,
     file_len_max: usize,
     lines_max: usize,
@@ -41,6 +43,9 @@ async fn draw(
     failure: Option<ConsoleError>,
     created: Vec<CreatedMember>,
 ) -> AppResult<Response> {
+    let emailed =
+        crate::http::mail_new_owners(state, auth.tr().lang, &auth.user.display_name, &created)
+            .await?;
     let actor = reader(auth)?;
     let t = auth.tr();
     let messages = match failure {
@@ -68,6 +73,7 @@ async fn draw(
         c: auth.chrome(),
         messages,
         links,
+        mailed: emailed == crate::http::Emailed::Yes,
         unfinished,
         file_len_max: IMPORT_FILE_LEN_MAX,
         lines_max: IMPORT_LINES_MAX,

@@ -221,6 +221,8 @@ struct NewTemplate {
     sectors: Vec<(&'static str, String)>,
     categories: Vec<Category>,
     links: Vec<(String, String)>,
+    /// The links were also e-mailed to the owners.
+    mailed: bool,
 }
 
 async fn new_page(
@@ -229,6 +231,7 @@ async fn new_page(
     values: NewValues,
     failure: Option<ConsoleError>,
     links: Vec<(String, String)>,
+    emailed: crate::http::Emailed,
 ) -> AppResult<Response> {
     manager(auth)?;
     let t = auth.tr();
@@ -253,6 +256,7 @@ async fn new_page(
         sectors: sectors(t),
         categories,
         links,
+        mailed: emailed == crate::http::Emailed::Yes,
     })?;
     Ok(if failed {
         unprocessable(response)
@@ -282,7 +286,15 @@ fn errors_any(e: &NewErrors) -> bool {
 }
 
 pub async fn new_form(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
-    new_page(&state, &auth, NewValues::default(), None, Vec::new()).await
+    new_page(
+        &state,
+        &auth,
+        NewValues::default(),
+        None,
+        Vec::new(),
+        crate::http::Emailed::No,
+    )
+    .await
 }
 
 /// Reads the form's amounts; a field that does not parse is reported like the domain's.
@@ -320,7 +332,17 @@ pub async fn create(
     let actor = manager(&auth)?;
     let [credit_limit, max_balance, turnover] = match amounts(&values) {
         Ok(parsed) => parsed,
-        Err(error) => return new_page(&state, &auth, values, Some(error), Vec::new()).await,
+        Err(error) => {
+            return new_page(
+                &state,
+                &auth,
+                values,
+                Some(error),
+                Vec::new(),
+                crate::http::Emailed::No,
+            )
+            .await
+        }
     };
     let new = NewMember {
         name: values.name.clone(),
@@ -341,11 +363,28 @@ pub async fn create(
     };
     match console_members::create_member(&state.store, &actor, new).await {
         Ok(created) => {
+            let emailed = crate::http::mail_new_owners(
+                &state,
+                auth.tr().lang,
+                &auth.user.display_name,
+                std::slice::from_ref(&created),
+            )
+            .await?;
             let link = created.invitation.link(state.config.base_url());
             let links = vec![(created.name, link)];
-            new_page(&state, &auth, NewValues::default(), None, links).await
+            new_page(&state, &auth, NewValues::default(), None, links, emailed).await
         }
-        Err(error) => new_page(&state, &auth, values, Some(error), Vec::new()).await,
+        Err(error) => {
+            new_page(
+                &state,
+                &auth,
+                values,
+                Some(error),
+                Vec::new(),
+                crate::http::Emailed::No,
+            )
+            .await
+        }
     }
 }
 
