@@ -329,3 +329,82 @@ story!(unknown_pages_and_the_stylesheet, |db: &tests::TestDb| {
         store.close().await;
     }
 });
+
+story!(
+    every_response_carries_the_security_headers,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (_store, state) = state(&url).await;
+            let mut browser = Client::new(state);
+            // A page, a redirect, an unknown address, the style sheet, the API's answers.
+            for (path, status) in [
+                ("/login", StatusCode::OK),
+                ("/account", StatusCode::SEE_OTHER),
+                ("/no-such-page", StatusCode::NOT_FOUND),
+                ("/static/troc.css", StatusCode::OK),
+                ("/api/v1/me", StatusCode::UNAUTHORIZED),
+                ("/password/forgot", StatusCode::OK),
+            ] {
+                let page = browser.get(path).await;
+                assert_eq!(page.status, status, "{path}");
+                let header = |name: &str| {
+                    page.headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_else(|| panic!("{path}: no {name}"))
+                        .to_owned()
+                };
+                assert_eq!(
+                    header("content-security-policy"),
+                    web::http::CONTENT_SECURITY_POLICY,
+                    "{path}"
+                );
+                assert!(header("content-security-policy").contains("frame-ancestors 'none'"));
+                assert!(!header("content-security-policy").contains("unsafe-inline"));
+                assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+                assert_eq!(header("x-frame-options"), "DENY", "{path}");
+                assert_eq!(header("referrer-policy"), "same-origin", "{path}");
+            }
+        }
+    }
+);
+
+/// The pages obey the Content-Security-Policy: no template holds a script, an inline style or
+/// an inline event handler, which the policy would block.
+#[test]
+fn templates_hold_nothing_the_policy_blocks() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/templates");
+    let mut dirs = vec![root];
+    let mut seen = 0;
+    // Bounded: the template tree is two levels deep.
+    for _ in 0..8 {
+        let Some(dir) = dirs.pop() else { break };
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap().to_ascii_lowercase();
+            seen += 1;
+            for blocked in [
+                "<script",
+                " style=",
+                "<style",
+                " onclick=",
+                " onsubmit=",
+                " onload=",
+                "javascript:",
+            ] {
+                assert!(
+                    !text.contains(blocked),
+                    "{} holds {blocked:?}",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(dirs.is_empty(), "deeper than expected");
+    assert!(seen > 50, "{seen} templates read");
+}
