@@ -426,27 +426,74 @@ pub async fn run_until(store: Store, mailer: Mailer, stop: impl std::future::Fut
 
 // --- The messages -------------------------------------------------------------------------
 
-/// The e-mail with a link that sets `to`'s password, valid `minutes`.
-pub fn password_reset(lang: Lang, to: &str, link: &str, minutes: i64) -> Result<Mail, MailError> {
+/// Who asked for a password reset link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AskedBy {
+    /// The user, on `/password/forgot`.
+    User,
+    /// The network's manager, from the console.
+    Manager,
+}
+
+/// `minutes` in words: « 60 minutes », « 24 heures ».
+fn duration_text(lang: Lang, minutes: i64) -> String {
+    match (lang, minutes % 60 == 0 && minutes > 60) {
+        (Lang::Fr, true) => format!("{} heures", minutes / 60),
+        (Lang::En, true) => format!("{} hours", minutes / 60),
+        (Lang::Fr, false) | (Lang::En, false) => format!("{minutes} minutes"),
+    }
+}
+
+/// The e-mail with a link that sets `to`'s password, valid `minutes`, asked for by `asked_by`.
+pub fn password_reset(
+    lang: Lang,
+    to: &str,
+    link: &str,
+    minutes: i64,
+    asked_by: AskedBy,
+) -> Result<Mail, MailError> {
+    let valid = duration_text(lang, minutes);
     let (subject, body) = match lang {
-        Lang::Fr => (
-            "Troc : choisir un nouveau mot de passe".to_owned(),
-            format!(
-                "Bonjour,\n\nQuelqu'un (vous, sans doute) a demandé à choisir un nouveau mot de \
-                 passe pour le compte Troc de {to}.\n\nPour le choisir, ouvrez ce lien \
-                 (valable {minutes} minutes, une seule fois) :\n\n{link}\n\nSi vous n'avez rien \
-                 demandé, ignorez ce message : votre mot de passe reste le même.\n"
-            ),
-        ),
-        Lang::En => (
-            "Troc: choose a new password".to_owned(),
-            format!(
-                "Hello,\n\nSomeone (you, probably) asked to choose a new password for the Troc \
-                 account of {to}.\n\nTo choose it, open this link (valid for {minutes} minutes, \
-                 once):\n\n{link}\n\nIf you did not ask, ignore this message: your password \
-                 stays the same.\n"
-            ),
-        ),
+        Lang::Fr => {
+            let who = match asked_by {
+                AskedBy::User => format!(
+                    "Quelqu'un (vous, sans doute) a demandé à choisir un nouveau mot de passe \
+                     pour le compte Troc de {to}."
+                ),
+                AskedBy::Manager => format!(
+                    "Le gestionnaire de votre réseau a créé un lien pour choisir un nouveau mot \
+                     de passe pour le compte Troc de {to}."
+                ),
+            };
+            (
+                "Troc : choisir un nouveau mot de passe".to_owned(),
+                format!(
+                    "Bonjour,\n\n{who}\n\nPour le choisir, ouvrez ce lien (valable {valid}, une \
+                     seule fois) :\n\n{link}\n\nSi vous n'avez rien demandé, ignorez ce message : \
+                     votre mot de passe reste le même.\n"
+                ),
+            )
+        }
+        Lang::En => {
+            let who = match asked_by {
+                AskedBy::User => format!(
+                    "Someone (you, probably) asked to choose a new password for the Troc \
+                     account of {to}."
+                ),
+                AskedBy::Manager => format!(
+                    "Your network's manager made a link to choose a new password for the Troc \
+                     account of {to}."
+                ),
+            };
+            (
+                "Troc: choose a new password".to_owned(),
+                format!(
+                    "Hello,\n\n{who}\n\nTo choose it, open this link (valid for {valid}, \
+                     once):\n\n{link}\n\nIf you did not ask, ignore this message: your \
+                     password stays the same.\n"
+                ),
+            )
+        }
     };
     Mail::new(Kind::PasswordReset, to, &subject, &body)
 }
@@ -654,10 +701,26 @@ mod tests {
     #[test]
     fn messages_carry_their_link() {
         for lang in Lang::ALL {
-            let mail =
-                password_reset(lang, "a@b.fr", "https://t.example/password/reset/ab", 60).unwrap();
+            let mail = password_reset(
+                lang,
+                "a@b.fr",
+                "https://t.example/password/reset/ab",
+                60,
+                AskedBy::User,
+            )
+            .unwrap();
             assert!(mail.body().contains("https://t.example/password/reset/ab"));
-            assert!(mail.body().contains("60"));
+            assert!(mail.body().contains("60 minutes"), "{}", mail.body());
+            let mail =
+                password_reset(lang, "a@b.fr", "https://t/r", 1_440, AskedBy::Manager).unwrap();
+            let day = if lang == Lang::Fr {
+                "24 heures"
+            } else {
+                "24 hours"
+            };
+            assert!(mail.body().contains(day), "{}", mail.body());
+            assert!(!mail.body().contains("(you, probably)"));
+            assert!(!mail.body().contains("(vous, sans doute)"));
             let mail = invitation(lang, "a@b.fr", "Alice", "Boulangerie", "https://t/i/x").unwrap();
             assert!(mail.body().contains("https://t/i/x"));
             assert!(mail.body().contains("Alice") && mail.body().contains("Boulangerie"));

@@ -1005,37 +1005,28 @@ pub async fn create_invitation(
     Ok(token)
 }
 
-/// Who made a password reset link.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResetAuthor {
-    /// The user, on `/password/forgot`: at most [`RESETS_PER_HOUR_MAX`] an hour, valid
-    /// [`RESET_TTL_SECONDS`].
-    User,
-    /// A manager (this user id), from the console: valid [`RESET_BY_MANAGER_TTL_SECONDS`].
-    Manager(i64),
-}
+/// Inserts a password reset link: token hash, user, maker (null: the user), creation and
+/// expiry. The console's link (`console::members::password_reset_link`) is written with it.
+pub(crate) const INSERT_PASSWORD_RESET_SQL: &str = "INSERT INTO password_resets (token_hash, \
+     user_id, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
 
-/// Makes a one-time link that sets `user_id`'s password; returns its token (only its hash is
-/// stored). `None` when the user asked for [`RESETS_PER_HOUR_MAX`] links in the last hour.
+/// Makes a one-time link, asked for on `/password/forgot`, that sets `user_id`'s password
+/// within [`RESET_TTL_SECONDS`]; returns its token (only its hash is stored). `None` when the
+/// user asked for [`RESETS_PER_HOUR_MAX`] links in the last hour.
 pub async fn create_password_reset(
     store: &Store,
     user_id: i64,
-    author: ResetAuthor,
     now: i64,
 ) -> StoreResult<Option<String>> {
     let token = random_token();
-    let (created_by, ttl, max) = match author {
-        ResetAuthor::User => (None, RESET_TTL_SECONDS, RESETS_PER_HOUR_MAX),
-        ResetAuthor::Manager(id) => (Some(id), RESET_BY_MANAGER_TTL_SECONDS, i64::MAX),
-    };
     // One statement: two asks at once cannot both pass the count.
     let inserted = dispatch!(store.backend(), pool => {
         sqlx::query(
             "INSERT INTO password_resets (token_hash, user_id, created_by, created_at, expires_at) \
-             SELECT $1, $2, $3, $4, $5 WHERE (SELECT COUNT(*) FROM password_resets \
-             WHERE user_id = $2 AND created_by IS NULL AND created_at > $6) < $7")
-            .bind(token_hash(&token)).bind(user_id).bind(created_by).bind(now).bind(now + ttl)
-            .bind(now - 3600).bind(max)
+             SELECT $1, $2, NULL, $3, $4 WHERE (SELECT COUNT(*) FROM password_resets \
+             WHERE user_id = $2 AND created_by IS NULL AND created_at > $5) < $6")
+            .bind(token_hash(&token)).bind(user_id).bind(now).bind(now + RESET_TTL_SECONDS)
+            .bind(now - 3600).bind(RESETS_PER_HOUR_MAX)
             .execute(pool).await?.rows_affected()
     });
     Ok((inserted == 1).then_some(token))

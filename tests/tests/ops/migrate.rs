@@ -414,7 +414,7 @@ async fn seed(url: &str) -> Store {
     // A password reset link asked for, its e-mail waiting for a relay that is not there
     // (migration 0035).
     let now = people::now_unix();
-    people::create_password_reset(&store, beta_user.id, people::ResetAuthor::User, now)
+    people::create_password_reset(&store, beta_user.id, now)
         .await
         .unwrap()
         .unwrap();
@@ -423,6 +423,7 @@ async fn seed(url: &str) -> Store {
         &beta_user.email,
         "http://troc.test/password/reset/0",
         60,
+        web::mail::AskedBy::User,
     )
     .unwrap();
     web::mail::enqueue(&store, &message, now)

@@ -419,7 +419,7 @@ story!(invitations_are_emailed, |db: &tests::TestDb| {
     let url = db.url().to_owned();
     async move {
         let sink = SmtpSink::start().await;
-        let (store, state, _alpha, _beta) = two_members(&url).await;
+        let (store, state, alpha, _beta) = two_members(&url).await;
         let mailer = Mailer::new(&sink.url(), "noreply@troc.test").unwrap();
         let state = state.with_mail(mailer.clone());
         let mut owner = Client::new(state.clone());
@@ -534,9 +534,11 @@ story!(invitations_are_emailed, |db: &tests::TestDb| {
         // The server as `troc serve` runs it sends on its own, every round, and counts it.
         let listener = web::http::bind(([127, 0, 0, 1], 0).into()).await.unwrap();
         let (stop, stop_requested) = tokio::sync::oneshot::channel::<()>();
-        let sending = state
-            .clone()
-            .with_mail(mailer.with_interval(std::time::Duration::from_millis(50)));
+        let sending = state.clone().with_mail(
+            mailer
+                .clone()
+                .with_interval(std::time::Duration::from_millis(50)),
+        );
         let server = tokio::spawn(web::http::serve_until(sending, listener, async move {
             let _ = stop_requested.await;
         }));
@@ -565,6 +567,36 @@ story!(invitations_are_emailed, |db: &tests::TestDb| {
             .expect("the server stops within its grace period")
             .unwrap()
             .unwrap();
+
+        // With e-mail, the manager's reset link goes to the user, not to the page.
+        let staff = crate::web_front::staff_of(&store, &alpha, None).await;
+        manager.get(&format!("/admin/members/{}", alpha.id)).await;
+        let page = manager
+            .post(
+                &format!("/admin/members/{}/users/{}/reset-link", alpha.id, staff.id),
+                &[],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("id=\"reset-mailed\"");
+        assert!(
+            !page.body.contains("/password/reset/"),
+            "the link is not shown"
+        );
+        assert_eq!(outbox_count(&store, "password_reset").await, 1);
+        mail::run_round(&store, &mailer, people::now_unix())
+            .await
+            .unwrap();
+        let last = sink.received().last().unwrap().clone();
+        assert!(last.contains("To: staff@alpha.fr"), "{last}");
+        let text = mail_text(&last);
+        assert!(text.contains("Le gestionnaire de votre réseau"), "{text}");
+        assert!(text.contains("24 heures"), "{text}");
+        let token = reset_token(&text);
+        let mut user = manager.sibling();
+        let page = user.get(&format!("/password/reset/{token}")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("staff@alpha.fr");
     }
 });
 

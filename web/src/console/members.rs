@@ -947,8 +947,7 @@ pub async fn password_reset_link(
     member_update!(
         store,
         note,
-        "INSERT INTO password_resets (token_hash, user_id, created_by, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+        people::INSERT_PASSWORD_RESET_SQL,
         people::token_hash(&token),
         user_id,
         actor.user_id(),

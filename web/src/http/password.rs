@@ -20,7 +20,7 @@ use super::i18n::{FieldError, Lang};
 use super::session::{self, Ctx};
 use super::templates::{page, Chrome};
 use super::AppState;
-use crate::people::{self, ResetAuthor, PASSWORD_LEN_MAX, PASSWORD_LEN_MIN};
+use crate::people::{self, PASSWORD_LEN_MAX, PASSWORD_LEN_MIN};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -86,9 +86,7 @@ async fn forgot(
     if mail {
         let now = people::now_unix();
         if let Some((user, _)) = people::find_login(&state.store, &email).await? {
-            if let Some(token) =
-                people::create_password_reset(&state.store, user.id, ResetAuthor::User, now).await?
-            {
+            if let Some(token) = people::create_password_reset(&state.store, user.id, now).await? {
                 let link = format!("{}/password/reset/{token}", state.config.base_url());
                 let lang = Lang::parse(&user.lang).unwrap_or(Lang::Fr);
                 let message = crate::mail::password_reset(
@@ -96,6 +94,7 @@ async fn forgot(
                     &user.email,
                     &link,
                     people::RESET_TTL_SECONDS / 60,
+                    crate::mail::AskedBy::User,
                 )
                 .map_err(|e| AppError::Internal(e.to_string()))?;
                 // A full outbox drops the e-mail (logged, counted): the answer stays the same.

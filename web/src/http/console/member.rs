@@ -228,8 +228,7 @@ struct MemberTemplate {
     next_review: String,
     unfinished: bool,
     categories: Vec<Category>,
-    /// Email, role, and a staff user's payment limit (empty: none).
-    /// Email, role, payment limit, id.
+    /// Email, role, a staff user's payment limit (empty: none), and id.
     users: Vec<(String, &'static str, String, i64)>,
     /// The account's signing keys, with who registered and revoked them.
     keys: Vec<KeyView>,
@@ -858,6 +857,7 @@ pub async fn reset_link(
             &email,
             &link,
             crate::people::RESET_BY_MANAGER_TTL_SECONDS / 60,
+            crate::mail::AskedBy::Manager,
         )
         .map_err(|e| AppError::Internal(e.to_string()))?;
         match crate::mail::enqueue(&state.store, &message, crate::people::now_unix()).await? {
