@@ -210,17 +210,8 @@ story!(
         let url = db.url().to_owned();
         async move {
             let (store, state, alpha, beta) = two_members(&url).await;
-            people::create_user(
-                &store,
-                "gestion@troc.fr",
-                PASSWORD,
-                "Gestion",
-                Role::Manager,
-                None,
-            )
-            .await
-            .unwrap()
-            .unwrap();
+            // The network's manager gestion@troc.fr (and its accountant).
+            crate::api::staff(&store).await;
             let mut visitor = Client::new(state.clone());
 
             // Without a relay, the page says whom to ask and nothing is made or queued.
@@ -461,17 +452,7 @@ story!(invitations_are_emailed, |db: &tests::TestDb| {
 
         // A member admitted by a manager: its owner's invitation is e-mailed too, from the
         // console and from the API.
-        people::create_user(
-            &store,
-            "gestion@troc.fr",
-            PASSWORD,
-            "Gestion",
-            Role::Manager,
-            None,
-        )
-        .await
-        .unwrap()
-        .unwrap();
+        crate::api::staff(&store).await;
         let mut manager = owner.sibling();
         manager.login("gestion@troc.fr", PASSWORD).await;
         manager.get("/admin/members/new").await;
