@@ -383,7 +383,7 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
     // A credit-limit request waiting, so the console's list is not empty: the third member
     // (limit 5 000) asks for 8 000.
     let asker = members[2].clone();
-    let (owner, _) = people::find_login(store, "membre03@demo.troc")
+    let owner = people::user_by_email(store, "membre03@demo.troc")
         .await?
         .ok_or_else(|| anyhow::anyhow!("demo owner membre03 missing"))?;
     crate::console::limit_requests::ask(
@@ -398,7 +398,7 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
     // An invoice: the first member (a bakery) invoices the latest payment it received in
     // two lines, its bread at 5,5 % and the drinks at 20 % (a third of the amount).
     let seller = members[0].clone();
-    let (owner, _) = people::find_login(store, "membre01@demo.troc")
+    let owner = people::user_by_email(store, "membre01@demo.troc")
         .await?
         .ok_or_else(|| anyhow::anyhow!("demo owner membre01 missing"))?;
     let page = store.history(seller.account(), None, 50).await?;
@@ -474,7 +474,7 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
         .last()
         .ok_or_else(|| anyhow::anyhow!("demo members missing"))?;
     let last_email = format!("membre{:02}@demo.troc", members.len());
-    let (owner, _) = people::find_login(store, &last_email)
+    let owner = people::user_by_email(store, &last_email)
         .await?
         .ok_or_else(|| anyhow::anyhow!("demo owner missing"))?;
     crate::console::departures::ask(
@@ -488,7 +488,7 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
     // The second member disputes the latest payment it made to another member (docs/web.md,
     // "Disputes"): the payee's dashboard and the console's list show it.
     let disputer = members[1].clone();
-    let (owner, _) = people::find_login(store, "membre02@demo.troc")
+    let owner = people::user_by_email(store, "membre02@demo.troc")
         .await?
         .ok_or_else(|| anyhow::anyhow!("demo owner membre02 missing"))?;
     let page = store.history(disputer.account(), None, 50).await?;
@@ -552,7 +552,7 @@ async fn near_upper_limit(
     let Some((n, account)) = creditor else {
         return Ok(None);
     };
-    let (manager, _) = people::find_login(store, "gestion@demo.troc")
+    let manager = people::user_by_email(store, "gestion@demo.troc")
         .await?
         .ok_or_else(|| anyhow::anyhow!("demo manager missing"))?;
     let ten_units = 1_000;

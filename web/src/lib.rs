@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod network;
 pub mod ops;
 pub mod people;
+pub mod retry;
 pub mod standing;
 pub mod store;
 pub mod tokens;

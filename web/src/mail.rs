@@ -7,7 +7,7 @@
 //! `serve` ([`run_until`]) sends what is due every [`ROUND_INTERVAL`] ([`run_round`]): it
 //! claims up to [`SENDS_PER_ROUND_MAX`] e-mails for [`CLAIM_SECONDS`] (several server
 //! processes on one PostgreSQL database never send one twice while the claim lasts), sends
-//! each, and on a failure waits longer each time ([`backoff`]), giving up after
+//! each, and on a failure waits longer each time ([`BACKOFF`]), giving up after
 //! [`ATTEMPTS_MAX`] attempts. Once an e-mail is sent or given up its body is erased (it may
 //! hold a one-time link); the row itself, with its address, subject and times, is deleted
 //! after [`KEPT_SECONDS`] by the housekeeping ([`purge`]).
@@ -27,6 +27,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::dispatch;
 use crate::http::i18n::Lang;
+use crate::retry::Backoff;
 use crate::store::{Backend, Store, StoreResult};
 
 /// Longest subject.
@@ -262,11 +263,8 @@ impl Mailer {
     }
 }
 
-/// The wait after `attempts` failed attempts: 30 s, doubling, at most an hour.
-pub fn backoff(attempts: i64) -> i64 {
-    let doublings = attempts.clamp(1, 20) - 1;
-    (30_i64 << doublings).min(BACKOFF_MAX_SECONDS)
-}
+/// The wait after failed attempts: 30 s, doubling, at most an hour.
+pub const BACKOFF: Backoff = Backoff::new(30, BACKOFF_MAX_SECONDS);
 
 /// What one round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -323,7 +321,7 @@ pub async fn run_round(store: &Store, mailer: &Mailer, now: i64) -> StoreResult<
                     dispatch!(store.backend(), pool => {
                         sqlx::query("UPDATE mail_outbox SET next_attempt_at = $1, last_error = $2 \
                                      WHERE id = $3")
-                            .bind(now + backoff(attempts)).bind(&error).bind(id)
+                            .bind(now + BACKOFF.after(attempts)).bind(&error).bind(id)
                             .execute(pool).await?;
                     });
                     round.retried += 1;
@@ -668,13 +666,13 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_an_hour() {
-        assert_eq!(backoff(1), 30);
-        assert_eq!(backoff(2), 60);
-        assert_eq!(backoff(7), 1_920);
-        assert_eq!(backoff(8), BACKOFF_MAX_SECONDS);
-        assert_eq!(backoff(ATTEMPTS_MAX), BACKOFF_MAX_SECONDS);
+        assert_eq!(BACKOFF.after(1), 30);
+        assert_eq!(BACKOFF.after(2), 60);
+        assert_eq!(BACKOFF.after(7), 1_920);
+        assert_eq!(BACKOFF.after(8), BACKOFF_MAX_SECONDS);
+        assert_eq!(BACKOFF.after(ATTEMPTS_MAX), BACKOFF_MAX_SECONDS);
         // The attempts take about 17 hours.
-        let total: i64 = (1..ATTEMPTS_MAX).map(backoff).sum();
+        let total: i64 = (1..ATTEMPTS_MAX).map(|n| BACKOFF.after(n)).sum();
         assert!((16 * 3_600..18 * 3_600).contains(&total), "{total}");
     }
 

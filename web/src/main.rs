@@ -554,8 +554,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 None => web::tokens::Lifetime::UNLIMITED,
                 Some(days) => web::tokens::Lifetime::days(days)?,
             };
-            let found = people::find_login(&store, &email).await?;
-            let Some((user, _)) = found else {
+            let found = people::user_by_email(&store, &email).await?;
+            let Some(user) = found else {
                 store.close().await;
                 anyhow::bail!("no user with the email {email}");
             };
@@ -582,8 +582,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let listing = match email {
                 None => web::tokens::Listing::Everyone,
-                Some(email) => match people::find_login(&store, &email).await? {
-                    Some((user, _)) => web::tokens::Listing::User(user.id),
+                Some(email) => match people::user_by_email(&store, &email).await? {
+                    Some(user) => web::tokens::Listing::User(user.id),
                     None => {
                         store.close().await;
                         anyhow::bail!("no user with the email {email}");

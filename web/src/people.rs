@@ -175,7 +175,7 @@ pub async fn signer_may_commit(
     let Some(email) = key.registered_by.as_deref() else {
         return Ok(Ok(()));
     };
-    let Some((user, _)) = find_login(store, email).await? else {
+    let Some(user) = user_by_email(store, email).await? else {
         return Ok(Ok(()));
     };
     // The same email may since belong to someone of another company: only the key's own
@@ -883,6 +883,19 @@ pub async fn names_of_members(
         sqlx::query_as(&sql).bind(&ids).fetch_all(pool).await?
     });
     Ok(rows.into_iter().collect())
+}
+
+/// A user by address (normalized first), without the password hash that [`find_login`]
+/// reads for a login.
+pub async fn user_by_email(store: &Store, email: &str) -> StoreResult<Option<User>> {
+    let email = normalize_email(email);
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
+    dispatch!(store.backend(), pool => {
+        match sqlx::query(&sql).bind(&email).fetch_optional(pool).await? {
+            Some(row) => Ok(Some(user_from_row(&row)?)),
+            None => Ok(None),
+        }
+    })
 }
 
 /// A user by id.

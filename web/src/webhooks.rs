@@ -13,7 +13,7 @@
 //! database: the tail's compare-and-set lets one of them do it). Then it delivers: each
 //! webhook with events waiting and due is claimed for [`CLAIM_SECONDS`], gets one POST of its
 //! oldest events, and on a 2xx answer they leave the queue; on anything else the webhook
-//! waits longer each time ([`backoff`]) and after [`FAILURES_MAX`] failures in a row it is
+//! waits longer each time ([`BACKOFF`]) and after [`FAILURES_MAX`] failures in a row it is
 //! disabled: nothing is queued for it until the owner enables it again, when what waited
 //! is sent first. Every attempt is recorded (the last [`DELIVERIES_KEPT`] per webhook) for
 //! the owner to read.
@@ -37,6 +37,7 @@ use sqlx::Row;
 use crate::console::{Conflict, ConsoleError, ConsoleResult, Field, Issues, Problem};
 use crate::dispatch;
 use crate::people::{Member, User};
+use crate::retry::Backoff;
 use crate::store::{Store, StoreError, StoreResult};
 
 /// Webhooks a member company may have.
@@ -404,11 +405,8 @@ pub async fn enable(
     get(store, member.id, id).await
 }
 
-/// The wait after `failures` failed deliveries in a row: 10 s, doubling, at most an hour.
-pub fn backoff(failures: i64) -> i64 {
-    let doublings = failures.clamp(1, 20) - 1;
-    (10_i64 << doublings).min(BACKOFF_MAX_SECONDS)
-}
+/// The wait after failed deliveries in a row: 10 s, doubling, at most an hour.
+pub const BACKOFF: Backoff = Backoff::new(10, BACKOFF_MAX_SECONDS);
 
 /// What the server needs to deliver: an HTTP client that refuses what `targets` forbids,
 /// and the network key that signs.
@@ -752,7 +750,7 @@ async fn deliver(
                 .bind(failures_now).bind(done).bind(id).execute(&mut *tx).await?;
         } else {
             sqlx::query("UPDATE webhooks SET failures = $1, next_attempt_at = $2 WHERE id = $3")
-                .bind(failures_now).bind(done + backoff(failures_now)).bind(id)
+                .bind(failures_now).bind(done + BACKOFF.after(failures_now)).bind(id)
                 .execute(&mut *tx).await?;
         }
         sqlx::query(RECORD_ATTEMPT)
@@ -1032,12 +1030,12 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_an_hour() {
-        assert_eq!(backoff(1), 10);
-        assert_eq!(backoff(2), 20);
-        assert_eq!(backoff(9), 2_560);
-        assert_eq!(backoff(10), BACKOFF_MAX_SECONDS);
-        assert_eq!(backoff(FAILURES_MAX), BACKOFF_MAX_SECONDS);
-        let total: i64 = (1..FAILURES_MAX).map(backoff).sum();
+        assert_eq!(BACKOFF.after(1), 10);
+        assert_eq!(BACKOFF.after(2), 20);
+        assert_eq!(BACKOFF.after(9), 2_560);
+        assert_eq!(BACKOFF.after(10), BACKOFF_MAX_SECONDS);
+        assert_eq!(BACKOFF.after(FAILURES_MAX), BACKOFF_MAX_SECONDS);
+        let total: i64 = (1..FAILURES_MAX).map(|n| BACKOFF.after(n)).sum();
         assert!((7 * 3_600..8 * 3_600).contains(&total), "{total}");
     }
 

@@ -343,12 +343,12 @@ story!(
             assert!(queued.last_error.is_some());
             assert_eq!(queued.body, message.body());
             assert_eq!(
-                mail::run_round(&store, &mailer, now + mail::backoff(1) - 1)
+                mail::run_round(&store, &mailer, now + mail::BACKOFF.after(1) - 1)
                     .await
                     .unwrap(),
                 mail::Round::default()
             );
-            let round = mail::run_round(&store, &mailer, now + mail::backoff(1))
+            let round = mail::run_round(&store, &mailer, now + mail::BACKOFF.after(1))
                 .await
                 .unwrap();
             assert_eq!(round.retried, 1);

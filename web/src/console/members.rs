@@ -884,13 +884,13 @@ pub async fn set_review_date(
 }
 
 /// A new one-time invitation link for a member's owner (managers only: the first link was
-/// lost or expired), logged as `member.invite`.
+/// lost or expired), logged as `member.invite`; with the member's name (for the e-mail).
 pub async fn invite_owner(
     store: &Store,
     actor: &Actor,
     member_id: i64,
     email: &str,
-) -> ConsoleResult<Invitation> {
+) -> ConsoleResult<(Invitation, String)> {
     actor.require_manager()?;
     let (member, _) = resolve(store, Target::Member(member_id)).await?;
     let email = normalize_email(email);
@@ -919,7 +919,7 @@ pub async fn invite_owner(
         now,
         now + people::INVITATION_TTL_SECONDS
     );
-    Ok(Invitation { email, token })
+    Ok((Invitation { email, token }, member.name))
 }
 
 /// A one-time link for the member's user `user_id` to choose a new password (managers

@@ -85,7 +85,7 @@ async fn forgot(
     }
     if mail {
         let now = people::now_unix();
-        if let Some((user, _)) = people::find_login(&state.store, &email).await? {
+        if let Some(user) = people::user_by_email(&state.store, &email).await? {
             if let Some(token) = people::create_password_reset(&state.store, user.id, now).await? {
                 let link = format!("{}/password/reset/{token}", state.config.base_url());
                 let lang = Lang::parse(&user.lang).unwrap_or(Lang::Fr);

@@ -1151,13 +1151,9 @@ pub async fn invite_owner(
     let id = types::path_id(&id)?;
     Ok(idempotency::run(&state, &auth, &request, |_| async {
         let input: OwnerInvitationBody = types::json(&request.body)?;
-        let invitation =
+        let (invitation, company) =
             console_members::invite_owner(&state.store, &actor, id, &input.email).await?;
         let invitation_url = invitation.link(state.config.base_url());
-        let company = crate::people::member(&state.store, id)
-            .await?
-            .map(|m| m.name)
-            .unwrap_or_default();
         let lang =
             crate::http::i18n::Lang::parse(&auth.user.lang).unwrap_or(crate::http::i18n::Lang::Fr);
         let emailed = crate::http::mail_invitation(

@@ -800,12 +800,8 @@ pub async fn invite(
 ) -> AppResult<Response> {
     let actor = manager(&auth)?;
     match console_members::invite_owner(&state.store, &actor, id, &values.email).await {
-        Ok(invitation) => {
+        Ok((invitation, company)) => {
             let link = invitation.link(state.config.base_url());
-            let company = crate::people::member(&state.store, id)
-                .await?
-                .map(|m| m.name)
-                .unwrap_or_default();
             let mailed = crate::http::mail_invitation(
                 &state,
                 auth.tr().lang,
