@@ -62,6 +62,8 @@ pub enum Kind {
     Invitation,
     PaymentRequest,
     ApprovalWaiting,
+    PaymentsReceived,
+    NetworkAction,
 }
 
 impl Kind {
@@ -72,6 +74,8 @@ impl Kind {
             Kind::Invitation => "invitation",
             Kind::PaymentRequest => "payment_request",
             Kind::ApprovalWaiting => "approval_waiting",
+            Kind::PaymentsReceived => "payments_received",
+            Kind::NetworkAction => "network_action",
         }
     }
 }
@@ -629,6 +633,268 @@ pub fn approval_waiting(
     Mail::new(Kind::ApprovalWaiting, to, &subject, &body)
 }
 
+/// One payment in a digest of payments received, as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedLine {
+    pub time: String,
+    pub payer: String,
+    pub amount: String,
+    pub reference: String,
+}
+
+/// What a digest of payments received says: `company` received `count` payments for
+/// `total` (formatted) during `period` (as text); `lines` are the first of them (the others
+/// are counted); the history is at `link`.
+#[derive(Debug, Clone, Copy)]
+pub struct ReceivedDigest<'a> {
+    pub company: &'a str,
+    pub period: &'a str,
+    pub count: i64,
+    pub total: &'a str,
+    pub lines: &'a [ReceivedLine],
+    pub link: &'a str,
+}
+
+/// The digest of the payments a company received, to `to`.
+pub fn payments_received(
+    lang: Lang,
+    to: &str,
+    digest: &ReceivedDigest<'_>,
+) -> Result<Mail, MailError> {
+    let count = digest.count;
+    let others = count - digest.lines.len() as i64;
+    let mut listed = String::new();
+    for line in digest.lines {
+        let reference = match (lang, line.reference.is_empty()) {
+            (_, true) => String::new(),
+            (Lang::Fr, false) => format!(" (réf. {})", line.reference),
+            (Lang::En, false) => format!(" (ref. {})", line.reference),
+        };
+        listed.push_str(&format!(
+            "- {}  {}  {}{reference}\n",
+            line.time, line.payer, line.amount
+        ));
+    }
+    let (company, period, total, link) = (digest.company, digest.period, digest.total, digest.link);
+    let (subject, body) = match lang {
+        Lang::Fr => {
+            let what = if count == 1 {
+                "1 paiement reçu".to_owned()
+            } else {
+                format!("{count} paiements reçus")
+            };
+            if others > 0 {
+                listed.push_str(&format!("- et {others} de plus\n"));
+            }
+            (
+                format!("Troc : {what}, {total}"),
+                format!(
+                    "Bonjour,\n\n{company} : {what} {period}, pour {total} en tout.\n\n\
+                     {listed}\nL'historique du compte :\n\n{link}\n\nVous recevez ce message \
+                     parce que les avis par e-mail sont activés sur votre compte (page « Mon \
+                     compte »).\n"
+                ),
+            )
+        }
+        Lang::En => {
+            let what = if count == 1 {
+                "1 payment received".to_owned()
+            } else {
+                format!("{count} payments received")
+            };
+            if others > 0 {
+                listed.push_str(&format!("- and {others} more\n"));
+            }
+            (
+                format!("Troc: {what}, {total}"),
+                format!(
+                    "Hello,\n\n{company}: {what} {period}, {total} in all.\n\n{listed}\nThe \
+                     account's history:\n\n{link}\n\nYou receive this message because e-mail \
+                     notices are on for your account (\"My account\" page).\n"
+                ),
+            )
+        }
+    };
+    let subject: String = subject.chars().take(SUBJECT_LEN_MAX).collect();
+    Mail::new(Kind::PaymentsReceived, to, &subject, &body)
+}
+
+/// What the network's manager did to a company's account, as its notice tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetworkAction {
+    /// The limits were set (by hand, or granting the company's request): the credit limit
+    /// and the upper limit of the balance (`None`: none), before and after.
+    Limits {
+        credit_before: ledger::Amount,
+        credit_after: ledger::Amount,
+        max_before: Option<ledger::Amount>,
+        max_after: Option<ledger::Amount>,
+    },
+    /// The company's request for a credit limit of `asked` was declined.
+    LimitRequestDeclined { asked: ledger::Amount },
+    /// The account may receive but not pay.
+    Frozen,
+    /// The account may pay again.
+    Unfrozen,
+    /// The network's fees change at `effective` (`None`: at once); told to every company.
+    FeesChanged {
+        effective: Option<chrono::DateTime<chrono::Utc>>,
+    },
+}
+
+/// A notice of `action` on `company`'s account by `actor` (the manager's address), for
+/// `reason`; read more at `link`.
+#[derive(Debug, Clone, Copy)]
+pub struct ActionNotice<'a> {
+    pub company: &'a str,
+    pub actor: &'a str,
+    pub reason: &'a str,
+    pub action: &'a NetworkAction,
+    pub link: &'a str,
+}
+
+/// The e-mail telling `to` what the network's manager did to its company's account.
+pub fn network_action(lang: Lang, to: &str, notice: &ActionNotice<'_>) -> Result<Mail, MailError> {
+    let ActionNotice {
+        company,
+        actor,
+        reason,
+        action,
+        link,
+    } = *notice;
+    let amount = |a: ledger::Amount| lang.amount(a);
+    let upper = |a: Option<ledger::Amount>| match (lang, a) {
+        (_, Some(a)) => lang.amount(a),
+        (Lang::Fr, None) => "aucun".to_owned(),
+        (Lang::En, None) => "none".to_owned(),
+    };
+    let (subject, what) = match (lang, action) {
+        (
+            Lang::Fr,
+            NetworkAction::Limits {
+                credit_before,
+                credit_after,
+                max_before,
+                max_after,
+            },
+        ) => {
+            let mut what = format!(
+                "a changé les limites du compte de {company} :\n\n- limite de crédit : {} → \
+                 {}\n",
+                amount(*credit_before),
+                amount(*credit_after)
+            );
+            if max_before != max_after {
+                what.push_str(&format!(
+                    "- plafond du solde : {} → {}\n",
+                    upper(*max_before),
+                    upper(*max_after)
+                ));
+            }
+            (
+                format!("Troc : les limites du compte de {company} ont changé"),
+                what,
+            )
+        }
+        (
+            Lang::En,
+            NetworkAction::Limits {
+                credit_before,
+                credit_after,
+                max_before,
+                max_after,
+            },
+        ) => {
+            let mut what = format!(
+                "changed the limits of {company}'s account:\n\n- credit limit: {} → {}\n",
+                amount(*credit_before),
+                amount(*credit_after)
+            );
+            if max_before != max_after {
+                what.push_str(&format!(
+                    "- upper limit of the balance: {} → {}\n",
+                    upper(*max_before),
+                    upper(*max_after)
+                ));
+            }
+            (
+                format!("Troc: the limits of {company}'s account changed"),
+                what,
+            )
+        }
+        (Lang::Fr, NetworkAction::LimitRequestDeclined { asked }) => (
+            "Troc : demande de limite de crédit refusée".to_owned(),
+            format!(
+                "a refusé la demande de {company} d'une limite de crédit de {}.\n",
+                amount(*asked)
+            ),
+        ),
+        (Lang::En, NetworkAction::LimitRequestDeclined { asked }) => (
+            "Troc: credit limit request declined".to_owned(),
+            format!(
+                "declined {company}'s request for a credit limit of {}.\n",
+                amount(*asked)
+            ),
+        ),
+        (Lang::Fr, NetworkAction::Frozen) => (
+            format!("Troc : le compte de {company} est gelé"),
+            format!(
+                "a gelé le compte de {company} : il peut encore recevoir des paiements, mais \
+                 plus en faire.\n"
+            ),
+        ),
+        (Lang::En, NetworkAction::Frozen) => (
+            format!("Troc: {company}'s account is frozen"),
+            format!(
+                "froze {company}'s account: it may still receive payments, but not make \
+                 any.\n"
+            ),
+        ),
+        (Lang::Fr, NetworkAction::Unfrozen) => (
+            format!("Troc : le compte de {company} n'est plus gelé"),
+            format!("a dégelé le compte de {company} : il peut de nouveau payer.\n"),
+        ),
+        (Lang::En, NetworkAction::Unfrozen) => (
+            format!("Troc: {company}'s account is no longer frozen"),
+            format!("unfroze {company}'s account: it may pay again.\n"),
+        ),
+        (Lang::Fr, NetworkAction::FeesChanged { effective }) => {
+            let when = match effective {
+                Some(at) => format!("à partir du {} (UTC)", at.format("%d/%m/%Y %H:%M")),
+                None => "dès maintenant".to_owned(),
+            };
+            (
+                "Troc : les frais du réseau changent".to_owned(),
+                format!("a fixé de nouveaux frais, en vigueur {when}.\n"),
+            )
+        }
+        (Lang::En, NetworkAction::FeesChanged { effective }) => {
+            let when = match effective {
+                Some(at) => format!("from {} (UTC)", at.format("%Y-%m-%d %H:%M")),
+                None => "at once".to_owned(),
+            };
+            (
+                "Troc: the network's fees change".to_owned(),
+                format!("set new fees, in force {when}.\n"),
+            )
+        }
+    };
+    let body = match lang {
+        Lang::Fr => format!(
+            "Bonjour,\n\nLe gestionnaire du réseau ({actor}) {what}\nMotif : {reason}\n\n\
+             Pour en savoir plus :\n\n{link}\n\nVous recevez ce message parce que les avis \
+             par e-mail sont activés sur votre compte (page « Mon compte »).\n"
+        ),
+        Lang::En => format!(
+            "Hello,\n\nThe network's manager ({actor}) {what}\nReason: {reason}\n\nTo know \
+             more:\n\n{link}\n\nYou receive this message because e-mail notices are on for \
+             your account (\"My account\" page).\n"
+        ),
+    };
+    let subject: String = subject.chars().take(SUBJECT_LEN_MAX).collect();
+    Mail::new(Kind::NetworkAction, to, &subject, &body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -725,5 +991,106 @@ mod tests {
             let mail = password_changed(lang, "a@b.fr", "2026-12-07 10:00").unwrap();
             assert!(mail.body().contains("2026-12-07 10:00"));
         }
+    }
+
+    #[test]
+    fn a_limits_notice_names_only_what_changed() {
+        let action = NetworkAction::Limits {
+            credit_before: ledger::Amount::from_minor(50_000),
+            credit_after: ledger::Amount::from_minor(75_000),
+            max_before: None,
+            max_after: None,
+        };
+        let notice = ActionNotice {
+            company: "Alpha",
+            actor: "gestion@troc.fr",
+            reason: "Revue annuelle",
+            action: &action,
+            link: "https://t/credit-limit",
+        };
+        let fr = network_action(Lang::Fr, "a@b.fr", &notice).unwrap();
+        assert_eq!(
+            fr.subject(),
+            "Troc : les limites du compte de Alpha ont changé"
+        );
+        assert!(
+            fr.body().contains("- limite de crédit : 500,00 → 750,00\n"),
+            "{}",
+            fr.body()
+        );
+        assert!(!fr.body().contains("plafond"), "{}", fr.body());
+        assert!(fr.body().contains("Motif : Revue annuelle"));
+        let action = NetworkAction::Limits {
+            credit_before: ledger::Amount::from_minor(50_000),
+            credit_after: ledger::Amount::from_minor(75_000),
+            max_before: Some(ledger::Amount::from_minor(100)),
+            max_after: None,
+        };
+        let en = network_action(
+            Lang::En,
+            "a@b.fr",
+            &ActionNotice {
+                action: &action,
+                ..notice
+            },
+        )
+        .unwrap();
+        assert!(
+            en.body()
+                .contains("- upper limit of the balance: 1.00 → none\n"),
+            "{}",
+            en.body()
+        );
+        assert!(en.body().contains("https://t/credit-limit"));
+    }
+
+    #[test]
+    fn a_digest_lists_its_first_payments_and_counts_the_others() {
+        let lines = vec![
+            ReceivedLine {
+                time: "10:12".into(),
+                payer: "Boulangerie Martin".into(),
+                amount: "450,00".into(),
+                reference: "F-12".into(),
+            },
+            ReceivedLine {
+                time: "10:40".into(),
+                payer: "Garage Dupont".into(),
+                amount: "20,00".into(),
+                reference: String::new(),
+            },
+        ];
+        let digest = ReceivedDigest {
+            company: "Alpha",
+            period: "between 10:00 and 11:00",
+            count: 5,
+            total: "1 000,00",
+            lines: &lines,
+            link: "https://t/history",
+        };
+        let fr = payments_received(Lang::Fr, "a@b.fr", &digest).unwrap();
+        assert_eq!(fr.subject(), "Troc : 5 paiements reçus, 1 000,00");
+        assert!(fr
+            .body()
+            .contains("- 10:12  Boulangerie Martin  450,00 (réf. F-12)\n"));
+        assert!(fr.body().contains("- 10:40  Garage Dupont  20,00\n"));
+        assert!(fr.body().contains("- et 3 de plus\n"), "{}", fr.body());
+        assert!(fr.body().contains("https://t/history"));
+        let en =
+            payments_received(Lang::En, "a@b.fr", &ReceivedDigest { count: 2, ..digest }).unwrap();
+        assert_eq!(en.subject(), "Troc: 2 payments received, 1 000,00");
+        assert!(!en.body().contains("more"), "{}", en.body());
+        assert!(en.body().contains("(ref. F-12)"));
+        let one = payments_received(
+            Lang::En,
+            "a@b.fr",
+            &ReceivedDigest {
+                count: 1,
+                lines: &lines[..1],
+                ..digest
+            },
+        )
+        .unwrap();
+        assert_eq!(one.subject(), "Troc: 1 payment received, 1 000,00");
     }
 }

@@ -1122,6 +1122,22 @@ pub async fn notice_recipients(
     Ok(users)
 }
 
+/// The owners of member companies whose account is not closed and who get e-mail notices,
+/// at most `max` (1 to 10,000), oldest first: those told of a change of the network's rules.
+pub async fn owners_with_notices(store: &Store, max: i64) -> StoreResult<Vec<User>> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM users \
+         JOIN members m ON m.id = users.member_id JOIN accounts a ON a.id = m.account_id \
+         WHERE users.role = 'owner' AND users.mail_notices = 1 AND a.status <> 'closed' \
+         ORDER BY users.id LIMIT $1"
+    );
+    let users: Vec<User> = dispatch!(store.backend(), pool => {
+        let rows = sqlx::query(&sql).bind(max.clamp(1, 10_000)).fetch_all(pool).await?;
+        rows.iter().map(user_from_row).collect::<StoreResult<Vec<User>>>()?
+    });
+    Ok(users)
+}
+
 /// Whether `user_id` gets e-mail notices.
 pub async fn mail_notices(store: &Store, user_id: i64) -> StoreResult<bool> {
     let on: i64 = dispatch!(store.backend(), pool => {

@@ -47,6 +47,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/guarantee-fund/stress"),
     ("get", "/api/v1/guarantee-fund/written-off"),
     ("get", "/api/v1/me"),
+    ("put", "/api/v1/me/notices"),
     ("get", "/api/v1/members"),
     ("post", "/api/v1/members"),
     ("post", "/api/v1/members/import"),

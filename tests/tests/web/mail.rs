@@ -714,3 +714,426 @@ story!(notices_of_requests_and_approvals, |db: &tests::TestDb| {
         assert!(!page.body.contains("id=\"notices\""));
     }
 });
+
+async fn digest_through(store: &Store) -> i64 {
+    web::dispatch!(store.backend(), pool => {
+        sqlx::query_scalar("SELECT payments_through FROM notice_marks WHERE id = 1")
+            .fetch_one(pool).await.unwrap()
+    })
+}
+
+story!(digests_of_payments_received, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        use web::http::notices::{self, Digested};
+        let sink = SmtpSink::start().await;
+        let (store, state, alpha, beta) = two_members(&url).await;
+        let mailer = Mailer::new(&sink.url(), "noreply@troc.test").unwrap();
+        let quiet = state.clone();
+        let state = state.with_mail(mailer.clone());
+        let staff_user = crate::web_front::staff_of(&store, &alpha, None).await;
+        let api = crate::api::Api::new(state.clone());
+        let alpha_pay = crate::api::token(&store, "owner@alpha.fr", web::tokens::Scope::Pay).await;
+        let beta_pay = crate::api::token(&store, "owner@beta.fr", web::tokens::Scope::Pay).await;
+        let staff_pay = crate::api::token(&store, "staff@alpha.fr", web::tokens::Scope::Pay).await;
+        let staff_read =
+            crate::api::token(&store, "staff@alpha.fr", web::tokens::Scope::Read).await;
+
+        // The API shows and sets the choice: on by default; a read token changes nothing;
+        // a body without a boolean is refused.
+        let me = api.get("/api/v1/me", &staff_pay).await.ok(StatusCode::OK);
+        assert_eq!(me["mail_notices"], true);
+        api.put(
+            "/api/v1/me/notices",
+            &staff_read,
+            serde_json::json!({"mail_notices": false}),
+        )
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+        for body in [
+            serde_json::json!({"mail_notices": "no"}),
+            serde_json::json!({}),
+        ] {
+            api.put("/api/v1/me/notices", &staff_pay, body)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        }
+        assert!(people::mail_notices(&store, staff_user.id).await.unwrap());
+        let set = api
+            .put(
+                "/api/v1/me/notices",
+                &staff_pay,
+                serde_json::json!({"mail_notices": false}),
+            )
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(set["mail_notices"], false);
+        let me = api.get("/api/v1/me", &staff_pay).await.ok(StatusCode::OK);
+        assert_eq!(me["mail_notices"], false);
+        assert!(!people::mail_notices(&store, staff_user.id).await.unwrap());
+
+        // The hours before this one are digested (the mark is set here so that the story
+        // does not depend on when the database was migrated).
+        let set_through = |through: i64| {
+            let store = store.clone();
+            async move {
+                web::dispatch!(store.backend(), pool => {
+                    sqlx::query("UPDATE notice_marks SET payments_through = $1").bind(through)
+                        .execute(pool).await.unwrap();
+                });
+            }
+        };
+        let through = people::now_unix() / 3_600 * 3_600;
+        set_through(through).await;
+
+        // Beta pays Alpha twice, Alpha pays Beta once.
+        let paid = |payer: &str, payee: i64, amount: &str, reference: &str| {
+            let body = serde_json::json!({"payee": payee, "amount": amount,
+                                          "reference": reference, "memo": ""});
+            let (api, payer) = (api.clone(), payer.to_owned());
+            async move {
+                api.post("/api/v1/payments", &payer, body)
+                    .await
+                    .ok(StatusCode::CREATED);
+            }
+        };
+        paid(&beta_pay, alpha.id, "40.00", "FA-1").await;
+        paid(&beta_pay, alpha.id, "2.50", "FA-2").await;
+        paid(&alpha_pay, beta.id, "10.00", "").await;
+        // The end of the hour of the last payment: every payment is before it.
+        let hour_end = (people::now_unix() / 3_600 + 1) * 3_600;
+
+        // Nothing before an hour is over, and a minute more.
+        let digested = notices::payments_received(&state, through + 3_600 + 59)
+            .await
+            .unwrap();
+        assert_eq!(digested, Digested::default());
+        // Without e-mail, nothing either, and the hours stay to digest.
+        let digested = notices::payments_received(&quiet, hour_end + 60)
+            .await
+            .unwrap();
+        assert_eq!(digested, Digested::default());
+        assert_eq!(digest_through(&store).await, through);
+
+        // Then each company that received payments gets one digest per owner and staff user
+        // who wants notices: Alpha's owner (its staff opted out), Beta's owner and staff.
+        let digested = notices::payments_received(&state, hour_end + 60)
+            .await
+            .unwrap();
+        assert_eq!(
+            digested,
+            Digested {
+                from: through,
+                until: hour_end,
+                members: 2,
+                queued: 3,
+            }
+        );
+        assert_eq!(digest_through(&store).await, hour_end);
+        assert_eq!(outbox_count(&store, "payments_received").await, 3);
+        // Asked again, nothing new; a process that read the old mark queues nothing twice.
+        let again = notices::payments_received(&state, hour_end + 600)
+            .await
+            .unwrap();
+        assert_eq!(again, Digested::default());
+        set_through(through).await;
+        let again = notices::payments_received(&state, hour_end + 600)
+            .await
+            .unwrap();
+        assert_eq!(again.members, 2);
+        assert_eq!(outbox_count(&store, "payments_received").await, 3);
+
+        let round = mail::run_round(&store, &mailer, people::now_unix())
+            .await
+            .unwrap();
+        assert_eq!(round.sent, 3);
+        let received = sink.received();
+        let to = |address: &str| {
+            received
+                .iter()
+                .find(|m| m.contains(&format!("To: {address}")))
+                .map(|m| mail_text(m))
+                .unwrap_or_else(|| panic!("no e-mail to {address}"))
+        };
+        let alpha_mail = to("owner@alpha.fr");
+        assert!(alpha_mail.contains("2 paiements reçus"), "{alpha_mail}");
+        assert!(alpha_mail.contains("42,50 en tout"), "{alpha_mail}");
+        assert!(
+            alpha_mail.contains("Beta & Fils <SAS>  40,00 (réf. FA-1)"),
+            "{alpha_mail}"
+        );
+        assert!(alpha_mail.contains("2,50 (réf. FA-2)"), "{alpha_mail}");
+        assert!(
+            alpha_mail.contains("http://troc.test/history"),
+            "{alpha_mail}"
+        );
+        assert!(alpha_mail.contains("(UTC)"), "{alpha_mail}");
+        // Its payment to Beta is not in it.
+        assert!(!alpha_mail.contains("10,00"), "{alpha_mail}");
+        let beta_mail = to("owner@beta.fr");
+        assert!(beta_mail.contains("1 paiement reçu"), "{beta_mail}");
+        assert!(beta_mail.contains("Alpha SARL  10,00"), "{beta_mail}");
+        assert!(!beta_mail.contains("réf."), "{beta_mail}");
+        assert!(!received.iter().any(|m| m.contains("To: staff@alpha.fr")));
+
+        // A digest covers what the mark says is not digested yet. Moved back (as when a
+        // process stopped before marking), the next one covers the earlier payments again
+        // with a new one, in each recipient's language, to the staff user who turned notices
+        // on again; an e-mail queued before under the same key is not queued twice.
+        people::set_lang(&store, staff_user.id, "en").await.unwrap();
+        api.put(
+            "/api/v1/me/notices",
+            &staff_pay,
+            serde_json::json!({"mail_notices": true}),
+        )
+        .await
+        .ok(StatusCode::OK);
+        set_through(through).await;
+        paid(&beta_pay, alpha.id, "5.00", "FA-3").await;
+        let next_end = (people::now_unix() / 3_600 + 1) * 3_600;
+        let next = notices::payments_received(&state, next_end + 60)
+            .await
+            .unwrap();
+        assert_eq!((next.from, next.until), (through, next_end));
+        assert_eq!(next.members, 2);
+        // Alpha's owner and staff, Beta's owner and staff.
+        assert_eq!(next.queued, 4);
+        mail::run_round(&store, &mailer, people::now_unix())
+            .await
+            .unwrap();
+        let english = sink
+            .received()
+            .into_iter()
+            .find(|m| m.contains("To: staff@alpha.fr"))
+            .map(|m| mail_text(&m))
+            .unwrap();
+        assert!(english.contains("3 payments received"), "{english}");
+        assert!(english.contains("47.50 in all"), "{english}");
+        assert!(english.contains("(ref. FA-3)"), "{english}");
+
+        // A digest lists its first 10 payments and counts the others: Alpha received 3,
+        // and 8 more make 11 (over a period starting an hour earlier: another period, another
+        // e-mail).
+        for n in 0..8 {
+            paid(&beta_pay, alpha.id, "1.00", &format!("L-{n}")).await;
+        }
+        set_through(through - 3_600).await;
+        let lines_end = (people::now_unix() / 3_600 + 1) * 3_600;
+        notices::payments_received(&state, lines_end + 60)
+            .await
+            .unwrap();
+        mail::run_round(&store, &mailer, people::now_unix())
+            .await
+            .unwrap();
+        let listed = sink
+            .received()
+            .into_iter()
+            .filter(|m| m.contains("To: staff@alpha.fr"))
+            .map(|m| mail_text(&m))
+            .find(|text| text.contains("11 payments received"))
+            .expect("a digest of 11 payments");
+        assert_eq!(listed.matches("\n- ").count(), 11, "{listed}");
+        assert!(listed.contains("(ref. L-6)"), "{listed}");
+        assert!(!listed.contains("(ref. L-7)"), "{listed}");
+        assert!(listed.contains("- and 1 more"), "{listed}");
+
+        // After a long stop, a digest looks back a day at most.
+        let late = lines_end + 10 * 86_400 + 60;
+        let digested = notices::payments_received(&state, late).await.unwrap();
+        assert_eq!(
+            digested.until - digested.from,
+            notices::DIGEST_LOOKBACK_SECONDS_MAX
+        );
+        assert_eq!(digested.members, 0);
+        assert_eq!(digest_through(&store).await, digested.until);
+    }
+});
+
+story!(notices_of_the_networks_actions, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        use web::http::notices::{self, ActionsNotified};
+        let sink = SmtpSink::start().await;
+        let (store, state, alpha, beta) = two_members(&url).await;
+        crate::api::staff(&store).await;
+        let mailer = Mailer::new(&sink.url(), "noreply@troc.test").unwrap();
+        let quiet = state.clone();
+        let state = state.with_mail(mailer.clone());
+        let api = crate::api::Api::new(state.clone());
+        let manage = crate::api::token(&store, "gestion@troc.fr", web::tokens::Scope::Manage).await;
+        let beta_pay = crate::api::token(&store, "owner@beta.fr", web::tokens::Scope::Pay).await;
+        let beta_owner = crate::api::user_id(&store, beta.id, "owner@beta.fr").await;
+        people::set_lang(&store, beta_owner, "en").await.unwrap();
+        let set_mark = |id: i64| {
+            let store = store.clone();
+            async move {
+                web::dispatch!(store.backend(), pool => {
+                    sqlx::query("UPDATE notice_marks SET action_id = $1").bind(id)
+                        .execute(pool).await.unwrap();
+                });
+            }
+        };
+        let last_action = || {
+            let store = store.clone();
+            async move {
+                web::dispatch!(store.backend(), pool => {
+                    sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(id), 0) FROM action_log")
+                        .fetch_one(pool).await.unwrap()
+                })
+            }
+        };
+        set_mark(last_action().await).await;
+
+        // The manager raises Alpha's limits, sets them again unchanged, freezes and
+        // unfreezes Beta, and declines Beta's request for a higher limit.
+        let limits = format!("/api/v1/accounts/{}/credit-limit", alpha.account_id);
+        for _ in 0..2 {
+            api.put(
+                &limits,
+                &manage,
+                serde_json::json!({"credit_limit": "1500.00", "max_balance": "5000.00",
+                                   "reason": "Bon historique"}),
+            )
+            .await
+            .ok(StatusCode::OK);
+        }
+        for (action, reason) in [("freeze", "Impayés"), ("unfreeze", "Réglé")] {
+            api.post(
+                &format!("/api/v1/accounts/{}/{action}", beta.account_id),
+                &manage,
+                serde_json::json!({ "reason": reason }),
+            )
+            .await
+            .ok(StatusCode::OK);
+        }
+        let asked = api
+            .post(
+                "/api/v1/limit-requests",
+                &beta_pay,
+                serde_json::json!({"credit_limit": "800.00", "message": "Achats"}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+        api.post(
+            &format!("/api/v1/limit-requests/{}/decline", asked["id"]),
+            &manage,
+            serde_json::json!({"reason": "Trop tôt"}),
+        )
+        .await
+        .ok(StatusCode::OK);
+
+        // The manager announces new fees: every company's owner hears of it.
+        api.post(
+            "/api/v1/rules",
+            &manage,
+            serde_json::json!({"commission_bp": 300, "commission_min": "1.00", "fund_bp": 50,
+                               "fund_payer": "seller", "effective_from": "2099-01-01T00:00:00Z",
+                               "reason": "Assemblée générale"}),
+        )
+        .await
+        .ok(StatusCode::CREATED);
+
+        // Without e-mail, nothing is read.
+        assert_eq!(
+            notices::network_actions(&quiet).await.unwrap(),
+            ActionsNotified::default()
+        );
+        // With it, each owner hears of each change: six e-mails (the limits set unchanged
+        // and the request itself tell nothing); asked again, nothing new.
+        let notified = notices::network_actions(&state).await.unwrap();
+        assert_eq!(notified.queued, 6, "{notified:?}");
+        assert!(notified.read >= 6, "{notified:?}");
+        assert_eq!(
+            notices::network_actions(&state).await.unwrap(),
+            ActionsNotified::default()
+        );
+        assert_eq!(outbox_count(&store, "network_action").await, 6);
+        let round = mail::run_round(&store, &mailer, people::now_unix())
+            .await
+            .unwrap();
+        assert_eq!(round.sent, 6);
+        let received: Vec<String> = sink.received();
+        assert!(!received.iter().any(|m| m.contains("To: staff@")));
+        let alpha_mails: Vec<String> = received
+            .iter()
+            .filter(|m| m.contains("To: owner@alpha.fr"))
+            .map(|m| mail_text(m))
+            .collect();
+        assert_eq!(alpha_mails.len(), 2);
+        let alpha_mail = alpha_mails
+            .iter()
+            .find(|m| m.contains("les limites"))
+            .unwrap();
+        let fees_mail = alpha_mails.iter().find(|m| m.contains("frais")).unwrap();
+        assert!(
+            fees_mail.contains(
+                "a fixé de nouveaux frais, en vigueur à partir du 01/01/2099 00:00 (UTC)"
+            ),
+            "{fees_mail}"
+        );
+        assert!(
+            fees_mail.contains("Motif : Assemblée générale"),
+            "{fees_mail}"
+        );
+        assert!(fees_mail.contains("http://troc.test/rules"), "{fees_mail}");
+        assert!(
+            alpha_mail.contains("Le gestionnaire du réseau (gestion@troc.fr) a changé les limites"),
+            "{alpha_mail}"
+        );
+        assert!(
+            alpha_mail.contains("limite de crédit : 1 000,00 → 1 500,00"),
+            "{alpha_mail}"
+        );
+        assert!(
+            alpha_mail.contains("plafond du solde : aucun → 5 000,00"),
+            "{alpha_mail}"
+        );
+        assert!(
+            alpha_mail.contains("Motif : Bon historique"),
+            "{alpha_mail}"
+        );
+        assert!(
+            alpha_mail.contains("http://troc.test/credit-limit"),
+            "{alpha_mail}"
+        );
+        let beta_mails: Vec<String> = received
+            .iter()
+            .filter(|m| m.contains("To: owner@beta.fr"))
+            .map(|m| mail_text(m))
+            .collect();
+        assert_eq!(beta_mails.len(), 4);
+        let beta_all = beta_mails.join("\n");
+        for expected in [
+            "set new fees, in force from 2099-01-01 00:00 (UTC)",
+            "froze Beta & Fils <SAS>'s account: it may still receive payments",
+            "Reason: Impayés",
+            "unfroze Beta & Fils <SAS>'s account: it may pay again",
+            "declined Beta & Fils <SAS>'s request for a credit limit of 800.00",
+            "Reason: Trop tôt",
+            "http://troc.test/dashboard",
+        ] {
+            assert!(beta_all.contains(expected), "{expected}: {beta_all}");
+        }
+
+        // A process that read the old mark queues nothing twice.
+        set_mark(0).await;
+        notices::network_actions(&state).await.unwrap();
+        assert_eq!(outbox_count(&store, "network_action").await, 6);
+
+        // At most 500 entries are read a call: 501 more take two calls.
+        let mark = last_action().await;
+        set_mark(mark).await;
+        web::dispatch!(store.backend(), pool => {
+            sqlx::query(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 501) \
+                 INSERT INTO action_log (time, actor, action, reason, before, after) \
+                 SELECT 0, 'gestion@troc.fr', 'settings.change', '', 'null', 'null' FROM n")
+                .execute(pool).await.unwrap();
+        });
+        let first = notices::network_actions(&state).await.unwrap();
+        assert_eq!(first.read, notices::ACTIONS_READ_MAX as u64);
+        let second = notices::network_actions(&state).await.unwrap();
+        assert_eq!(second.read, 1);
+        assert_eq!(first.queued + second.queued, 0);
+    }
+});

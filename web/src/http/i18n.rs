@@ -130,7 +130,7 @@ catalogue! {
     con_reset_link_made => "Lien pour choisir un nouveau mot de passe (à usage unique, valable 24 heures, à transmettre à la personne seule) :", "Link to choose a new password (single use, valid 24 hours, give it to the person alone):";
     con_reset_link_mailed => "Un lien pour choisir un nouveau mot de passe (valable 24 heures) a été envoyé par e-mail à", "A link to choose a new password (valid 24 hours) was emailed to";
     notices_title => "Avis par e-mail", "Email notices";
-    notices_label => "M'envoyer un e-mail quand une demande de paiement arrive pour mon entreprise ou qu'un paiement attend mon approbation", "Email me when a payment request arrives for my company or a payment waits for my approval";
+    notices_label => "M'envoyer un e-mail quand une demande de paiement arrive pour mon entreprise, qu'un paiement attend mon approbation ou que le réseau change les limites ou le statut du compte ou ses frais, et un résumé des paiements reçus (au plus un par heure)", "Email me when a payment request arrives for my company, a payment waits for my approval or the network changes the account's limits or status or its fees, and a summary of the payments received (at most one an hour)";
     invitation_mailed => "L'invitation a aussi été envoyée par e-mail.", "The invitation was also emailed.";
     language => "Langue", "Language";
     save => "Enregistrer", "Save";

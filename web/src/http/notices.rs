@@ -1,21 +1,103 @@
-//! E-mail notices of what waits for a member's action, when the server sends e-mail: a
-//! payment request received (to the paying company's owner and staff) and a staff user's
-//! payment waiting for approval (to the company's owner). Each user chooses on `/account`
-//! whether to receive them (`users.mail_notices`, on by default).
+//! E-mail notices, when the server sends e-mail: a payment request received (to the paying
+//! company's owner and staff), a staff user's payment waiting for approval (to the company's
+//! owner), an hourly digest of the payments a company received (to its owner and staff), and
+//! what the network's manager did to a company's account (its limits, a request for a limit
+//! declined, a freeze: to its owner).
+//! Each user chooses on `/account` (or `PUT /api/v1/me/notices`) whether to receive them
+//! (`users.mail_notices`, on by default).
 //!
-//! Each notice is queued once per user and object (`mail::Mail::once`): a form sent twice or
-//! a request retried does not send it twice. It does *not* notify payments received, which
-//! the history, the dashboard and webhooks show (left for later).
+//! Each notice is queued once per user and object (`mail::Mail::once`): a form sent twice, a
+//! request retried or two processes digesting the same hour do not send it twice. It does
+//! *not* notify payments sent, fees or refunds (the history, the dashboard and webhooks show
+//! them), nor queue anything when the server sends no e-mail.
 
+use chrono::{DateTime, Utc};
 use ledger::Amount;
 
 use super::i18n::Lang;
 use super::AppState;
+use crate::dispatch;
+use crate::mail::{ActionNotice, Mail, MailError, NetworkAction, ReceivedDigest, ReceivedLine};
 use crate::people::{self, Role};
 use crate::store::StoreResult;
 
 /// Users one notice goes to at most (a company's owner and staff).
 pub const NOTICE_RECIPIENTS_MAX: i64 = 20;
+/// The period a digest of payments received covers: an hour.
+pub const DIGEST_PERIOD_SECONDS: i64 = 3_600;
+/// How long after the end of an hour its digest waits, so that a payment stamped just
+/// before the hour and committed just after it is in it.
+pub const DIGEST_GRACE_SECONDS: i64 = 60;
+/// The longest a digest looks back: after a server was stopped for longer, the hours before
+/// are not digested.
+pub const DIGEST_LOOKBACK_SECONDS_MAX: i64 = 86_400;
+/// Payments listed one by one in a digest (the others are counted).
+pub const DIGEST_LINES_MAX: i64 = 10;
+/// Companies digested for one period (ordered by member id; the others are skipped and
+/// logged: past this, the outbox's own bound would drop e-mails anyway).
+pub const DIGEST_MEMBERS_MAX: i64 = 5_000;
+/// Companies told of a change of the network's fees (their owners; past it, the outbox's
+/// own bound would drop e-mails anyway).
+pub const FEE_NOTICE_RECIPIENTS_MAX: i64 = 10_000;
+/// Action-log entries read at once when notifying the network's actions (the others wait
+/// for the next call).
+pub const ACTIONS_READ_MAX: i64 = 500;
+/// Longest payer's name and reference shown on a digest's line.
+const DIGEST_TEXT_LEN_MAX: usize = 60;
+
+/// Queues a notice to each user of `member_id` with one of `roles` who gets notices, written
+/// by `message` in the user's language to the user's address, at most once under
+/// `{key}:{user id}`. Returns how many were queued (or had been before).
+async fn notify<F>(
+    state: &AppState,
+    member_id: i64,
+    roles: &[Role],
+    key: &str,
+    message: F,
+) -> StoreResult<u64>
+where
+    F: Fn(Lang, &str) -> Result<Mail, MailError>,
+{
+    let recipients =
+        people::notice_recipients(&state.store, member_id, roles, NOTICE_RECIPIENTS_MAX).await?;
+    notify_users(state, &recipients, key, message).await
+}
+
+/// Queues a notice to each of `recipients` (see [`notify`]).
+async fn notify_users<F>(
+    state: &AppState,
+    recipients: &[people::User],
+    key: &str,
+    message: F,
+) -> StoreResult<u64>
+where
+    F: Fn(Lang, &str) -> Result<Mail, MailError>,
+{
+    let now = people::now_unix();
+    let mut queued = 0;
+    for user in recipients {
+        let lang = Lang::parse(&user.lang).unwrap_or(Lang::Fr);
+        let Ok(mail) = message(lang, &user.email) else {
+            continue;
+        };
+        let mail = mail.once(&format!("{key}:{}", user.id));
+        if crate::mail::enqueue(&state.store, &mail, now)
+            .await?
+            .is_ok()
+        {
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+/// The name of member `id` (empty when it is gone).
+async fn member_name(state: &AppState, id: i64) -> StoreResult<String> {
+    Ok(people::member(&state.store, id)
+        .await?
+        .map(|m| m.name)
+        .unwrap_or_default())
+}
 
 /// Notifies the buyer's users of payment request `id` (just created by its seller).
 pub(crate) async fn request_received(state: &AppState, id: i64) -> StoreResult<()> {
@@ -25,36 +107,27 @@ pub(crate) async fn request_received(state: &AppState, id: i64) -> StoreResult<(
     let Some(request) = crate::trade::request(&state.store, id).await? else {
         return Ok(());
     };
-    let seller = people::member(&state.store, request.seller_member_id)
-        .await?
-        .map(|m| m.name)
-        .unwrap_or_default();
+    let seller = member_name(state, request.seller_member_id).await?;
     let link = format!("{}/requests/{id}", state.config.base_url());
-    let recipients = people::notice_recipients(
-        &state.store,
+    notify(
+        state,
         request.buyer_member_id,
         &[Role::Owner, Role::Staff],
-        NOTICE_RECIPIENTS_MAX,
+        &format!("request:{id}"),
+        |lang, to| {
+            let amount = lang.amount(Amount::from_minor(request.amount_minor));
+            crate::mail::payment_request(
+                lang,
+                to,
+                &seller,
+                &amount,
+                &request.reference,
+                &request.due_date,
+                &link,
+            )
+        },
     )
     .await?;
-    let now = people::now_unix();
-    for user in recipients {
-        let lang = Lang::parse(&user.lang).unwrap_or(Lang::Fr);
-        let amount = lang.amount(Amount::from_minor(request.amount_minor));
-        let Ok(mail) = crate::mail::payment_request(
-            lang,
-            &user.email,
-            &seller,
-            &amount,
-            &request.reference,
-            &request.due_date,
-            &link,
-        ) else {
-            continue;
-        };
-        let mail = mail.once(&format!("request:{id}:{}", user.id));
-        let _ = crate::mail::enqueue(&state.store, &mail, now).await?;
-    }
     Ok(())
 }
 
@@ -66,34 +139,448 @@ pub(crate) async fn approval_waiting(state: &AppState, id: i64) -> StoreResult<(
     let Some(approval) = crate::approvals::approval(&state.store, id).await? else {
         return Ok(());
     };
-    let payee = people::member(&state.store, approval.payee_member_id)
-        .await?
-        .map(|m| m.name)
-        .unwrap_or_default();
+    let payee = member_name(state, approval.payee_member_id).await?;
     let link = format!("{}/approvals#approval-{id}", state.config.base_url());
-    let recipients = people::notice_recipients(
-        &state.store,
+    notify(
+        state,
         approval.member_id,
         &[Role::Owner],
-        NOTICE_RECIPIENTS_MAX,
+        &format!("approval:{id}"),
+        |lang, to| {
+            let amount = lang.amount(Amount::from_minor(approval.amount_minor));
+            crate::mail::approval_waiting(
+                lang,
+                to,
+                &approval.requested_by_email,
+                &payee,
+                &amount,
+                &link,
+            )
+        },
     )
     .await?;
-    let now = people::now_unix();
-    for user in recipients {
-        let lang = Lang::parse(&user.lang).unwrap_or(Lang::Fr);
-        let amount = lang.amount(Amount::from_minor(approval.amount_minor));
-        let Ok(mail) = crate::mail::approval_waiting(
-            lang,
-            &user.email,
-            &approval.requested_by_email,
-            &payee,
-            &amount,
-            &link,
-        ) else {
+    Ok(())
+}
+
+/// What one call of [`payments_received`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Digested {
+    /// The period digested, `[from, until)` in Unix seconds (both 0 when none was due).
+    pub from: i64,
+    pub until: i64,
+    /// Companies that received payments in it.
+    pub members: u64,
+    /// E-mails queued.
+    pub queued: u64,
+}
+
+/// The payments one company received in a period.
+#[derive(sqlx::FromRow)]
+struct Receipts {
+    member_id: i64,
+    account_id: i64,
+    name: String,
+    count: i64,
+    total: i64,
+}
+
+/// The trades that count as payments received: the principal leg credited to a member by a
+/// payment (direct, an accepted request, a paid order) or a captured hold.
+const RECEIPTS_SQL: &str = "SELECT m.id AS member_id, m.account_id, m.name, \
+     COUNT(*) AS count, CAST(SUM(p.amount) AS BIGINT) AS total \
+     FROM transactions t JOIN postings p ON p.tx_id = t.id \
+     JOIN members m ON m.account_id = p.account_id \
+     WHERE t.time >= $1 AND t.time < $2 AND t.kind IN ('payment', 'hold_capture') \
+     AND p.leg = 'principal' AND p.amount > 0 \
+     GROUP BY m.id, m.account_id, m.name ORDER BY m.id LIMIT $3";
+
+/// The first payments of one company's digest, with the paying member's name.
+const RECEIPT_LINES_SQL: &str = "SELECT p.time, t.reference, p.amount, \
+     COALESCE((SELECT m.name FROM postings q JOIN members m ON m.account_id = q.account_id \
+               WHERE q.tx_id = p.tx_id AND q.amount < 0 AND q.leg = 'principal' \
+               ORDER BY q.n LIMIT 1), '') \
+     FROM postings p JOIN transactions t ON t.id = p.tx_id \
+     WHERE p.account_id = $1 AND p.time >= $2 AND p.time < $3 \
+     AND t.kind IN ('payment', 'hold_capture') AND p.leg = 'principal' AND p.amount > 0 \
+     ORDER BY p.time, p.tx_id LIMIT $4";
+
+fn shortened(text: &str) -> String {
+    if text.chars().count() <= DIGEST_TEXT_LEN_MAX {
+        return text.to_owned();
+    }
+    let mut short: String = text.chars().take(DIGEST_TEXT_LEN_MAX - 1).collect();
+    short.push('…');
+    short
+}
+
+/// The period `[from, until)` in words, times in UTC.
+fn period_text(lang: Lang, from: DateTime<Utc>, until: DateTime<Utc>) -> String {
+    let last = until - chrono::Duration::seconds(1);
+    let one_day = from.date_naive() == last.date_naive();
+    match (lang, one_day) {
+        (Lang::Fr, true) => format!(
+            "le {} de {} à {} (UTC)",
+            from.format("%d/%m/%Y"),
+            from.format("%H:%M"),
+            until.format("%H:%M")
+        ),
+        (Lang::Fr, false) => format!(
+            "du {} au {} (UTC)",
+            from.format("%d/%m/%Y %H:%M"),
+            until.format("%d/%m/%Y %H:%M")
+        ),
+        (Lang::En, true) => format!(
+            "on {} from {} to {} (UTC)",
+            from.format("%Y-%m-%d"),
+            from.format("%H:%M"),
+            until.format("%H:%M")
+        ),
+        (Lang::En, false) => format!(
+            "from {} to {} (UTC)",
+            from.format("%Y-%m-%d %H:%M"),
+            until.format("%Y-%m-%d %H:%M")
+        ),
+    }
+}
+
+/// Digests the payments received since the last digest, when a whole hour has passed (and
+/// [`DIGEST_GRACE_SECONDS`] more) at `now`: to each company that received any, one e-mail
+/// per owner and staff user who gets notices, listing the first [`DIGEST_LINES_MAX`]. Then
+/// marks the hours digested. Run by the server's housekeeping; nothing when the server
+/// sends no e-mail.
+pub async fn payments_received(state: &AppState, now: i64) -> StoreResult<Digested> {
+    if state.mail.is_none() {
+        return Ok(Digested::default());
+    }
+    let until =
+        (now - DIGEST_GRACE_SECONDS).div_euclid(DIGEST_PERIOD_SECONDS) * DIGEST_PERIOD_SECONDS;
+    let through: i64 = dispatch!(state.store.backend(), pool => {
+        sqlx::query_scalar("SELECT payments_through FROM notice_marks WHERE id = 1")
+            .fetch_one(pool).await?
+    });
+    if until <= through {
+        return Ok(Digested::default());
+    }
+    let from = through.max(until - DIGEST_LOOKBACK_SECONDS_MAX);
+    assert!(from < until && (until - from) % DIGEST_PERIOD_SECONDS == 0);
+    let (Some(from_time), Some(until_time)) = (
+        DateTime::<Utc>::from_timestamp(from, 0),
+        DateTime::<Utc>::from_timestamp(until, 0),
+    ) else {
+        return Ok(Digested::default());
+    };
+    let receipts: Vec<Receipts> = dispatch!(state.store.backend(), pool => {
+        sqlx::query_as(RECEIPTS_SQL)
+            .bind(from_time).bind(until_time).bind(DIGEST_MEMBERS_MAX)
+            .fetch_all(pool).await?
+    });
+    if receipts.len() as i64 == DIGEST_MEMBERS_MAX {
+        tracing::warn!(
+            members_max = DIGEST_MEMBERS_MAX,
+            "more companies received payments than a digest covers: the others are skipped"
+        );
+    }
+    let one_day =
+        from_time.date_naive() == (until_time - chrono::Duration::seconds(1)).date_naive();
+    let link = format!("{}/history", state.config.base_url());
+    let mut digested = Digested {
+        from,
+        until,
+        ..Digested::default()
+    };
+    for receipt in &receipts {
+        let rows: Vec<(DateTime<Utc>, String, i64, String)> = dispatch!(state.store.backend(), pool => {
+            sqlx::query_as(RECEIPT_LINES_SQL)
+                .bind(receipt.account_id).bind(from_time).bind(until_time)
+                .bind(DIGEST_LINES_MAX)
+                .fetch_all(pool).await?
+        });
+        digested.members += 1;
+        digested.queued += notify(
+            state,
+            receipt.member_id,
+            &[Role::Owner, Role::Staff],
+            &format!("received:{from}-{until}"),
+            |lang, to| {
+                let time_format = match (lang, one_day) {
+                    (_, true) => "%H:%M",
+                    (Lang::Fr, false) => "%d/%m %H:%M",
+                    (Lang::En, false) => "%m-%d %H:%M",
+                };
+                let lines: Vec<ReceivedLine> = rows
+                    .iter()
+                    .map(|(time, reference, amount, payer)| ReceivedLine {
+                        time: time.format(time_format).to_string(),
+                        payer: shortened(payer),
+                        amount: lang.amount(Amount::from_minor(*amount)),
+                        reference: shortened(reference),
+                    })
+                    .collect();
+                let period = period_text(lang, from_time, until_time);
+                let total = lang.amount(Amount::from_minor(receipt.total));
+                crate::mail::payments_received(
+                    lang,
+                    to,
+                    &ReceivedDigest {
+                        company: &receipt.name,
+                        period: &period,
+                        count: receipt.count,
+                        total: &total,
+                        lines: &lines,
+                        link: &link,
+                    },
+                )
+            },
+        )
+        .await?;
+    }
+    // Another process may have digested the same hours (its e-mails had the same keys):
+    // only move forward.
+    dispatch!(state.store.backend(), pool => {
+        sqlx::query(
+            "UPDATE notice_marks SET payments_through = $1 WHERE id = 1 AND payments_through < $1")
+            .bind(until).execute(pool).await?;
+    });
+    Ok(digested)
+}
+
+/// What one call of [`network_actions`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ActionsNotified {
+    /// Action-log entries read (notified or not).
+    pub read: u64,
+    /// E-mails queued.
+    pub queued: u64,
+}
+
+/// The notice an action-log entry gives its member's owner, if any: the limits set (by hand
+/// or granting a request), a request declined, a freeze, an unfreeze.
+fn network_action_of(
+    action: &str,
+    before: &serde_json::Value,
+    after: &serde_json::Value,
+) -> Option<NetworkAction> {
+    let amount = |value: &serde_json::Value| value.as_i64().map(Amount::from_minor);
+    match action {
+        "limits.set" | "limit_request.grant" => {
+            let (before, after) = (&before["account"], &after["account"]);
+            let limits = NetworkAction::Limits {
+                credit_before: amount(&before["credit_limit"])?,
+                credit_after: amount(&after["credit_limit"])?,
+                max_before: amount(&before["max_balance"]),
+                max_after: amount(&after["max_balance"]),
+            };
+            // Limits set to what they were: nothing to tell.
+            (before["credit_limit"] != after["credit_limit"]
+                || before["max_balance"] != after["max_balance"])
+                .then_some(limits)
+        }
+        "limit_request.decline" => Some(NetworkAction::LimitRequestDeclined {
+            asked: amount(&before["credit_limit_asked"])?,
+        }),
+        "member.freeze" => Some(NetworkAction::Frozen),
+        "member.unfreeze" => Some(NetworkAction::Unfrozen),
+        crate::network::fees::ACTION_FEES_SCHEDULE => Some(NetworkAction::FeesChanged {
+            effective: match after["effective_from"].as_str() {
+                Some(text) => Some(DateTime::parse_from_rfc3339(text).ok()?.with_timezone(&Utc)),
+                None => None,
+            },
+        }),
+        _ => None,
+    }
+}
+
+/// Tells each member company's owner (if it gets notices) what the network's manager did to
+/// its account since the last call: its limits set, its request for a limit declined, the
+/// account frozen or unfrozen, from the console, the API or an import alike (read from the
+/// action log, at most [`ACTIONS_READ_MAX`] entries a call). Run by the server's
+/// housekeeping; nothing when the server sends no e-mail.
+pub async fn network_actions(state: &AppState) -> StoreResult<ActionsNotified> {
+    if state.mail.is_none() {
+        return Ok(ActionsNotified::default());
+    }
+    let mark: i64 = dispatch!(state.store.backend(), pool => {
+        sqlx::query_scalar("SELECT action_id FROM notice_marks WHERE id = 1")
+            .fetch_one(pool).await?
+    });
+    type Row = (i64, String, String, Option<i64>, String, String, String);
+    let rows: Vec<Row> = dispatch!(state.store.backend(), pool => {
+        sqlx::query_as(
+            "SELECT id, actor, action, member_id, reason, before, after FROM action_log \
+             WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(mark).bind(ACTIONS_READ_MAX).fetch_all(pool).await?
+    });
+    let Some(last) = rows.last().map(|row| row.0) else {
+        return Ok(ActionsNotified::default());
+    };
+    let mut notified = ActionsNotified {
+        read: rows.len() as u64,
+        queued: 0,
+    };
+    for (id, actor, action, member_id, reason, before, after) in &rows {
+        // A state this code cannot read is left out of the notices, never fatal.
+        let before: serde_json::Value = serde_json::from_str(before).unwrap_or_default();
+        let after: serde_json::Value = serde_json::from_str(after).unwrap_or_default();
+        let Some(network_action) = network_action_of(action, &before, &after) else {
             continue;
         };
-        let mail = mail.once(&format!("approval:{id}:{}", user.id));
-        let _ = crate::mail::enqueue(&state.store, &mail, now).await?;
+        // A member's action goes to its owner; the network's fees to every company's.
+        let (recipients, company) = match (*member_id, &network_action) {
+            (Some(member_id), _) => (
+                people::notice_recipients(
+                    &state.store,
+                    member_id,
+                    &[Role::Owner],
+                    NOTICE_RECIPIENTS_MAX,
+                )
+                .await?,
+                member_name(state, member_id).await?,
+            ),
+            (None, NetworkAction::FeesChanged { .. }) => (
+                people::owners_with_notices(&state.store, FEE_NOTICE_RECIPIENTS_MAX).await?,
+                String::new(),
+            ),
+            (None, _) => continue,
+        };
+        let page = match &network_action {
+            NetworkAction::Frozen | NetworkAction::Unfrozen => "/dashboard",
+            NetworkAction::FeesChanged { .. } => "/rules",
+            NetworkAction::Limits { .. } | NetworkAction::LimitRequestDeclined { .. } => {
+                "/credit-limit"
+            }
+        };
+        let link = format!("{}{page}", state.config.base_url());
+        notified.queued += notify_users(state, &recipients, &format!("action:{id}"), |lang, to| {
+            crate::mail::network_action(
+                lang,
+                to,
+                &ActionNotice {
+                    company: &company,
+                    actor,
+                    reason,
+                    action: &network_action,
+                    link: &link,
+                },
+            )
+        })
+        .await?;
     }
-    Ok(())
+    dispatch!(state.store.backend(), pool => {
+        sqlx::query("UPDATE notice_marks SET action_id = $1 WHERE id = 1 AND action_id < $1")
+            .bind(last).execute(pool).await?;
+    });
+    Ok(notified)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_read_as_one_day_or_two() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let from = at("2026-12-07T10:00:00Z");
+        let until = at("2026-12-07T11:00:00Z");
+        assert_eq!(
+            period_text(Lang::Fr, from, until),
+            "le 07/12/2026 de 10:00 à 11:00 (UTC)"
+        );
+        assert_eq!(
+            period_text(Lang::En, from, until),
+            "on 2026-12-07 from 10:00 to 11:00 (UTC)"
+        );
+        // The last hour of a day ends at midnight: still one day.
+        let late = at("2026-12-07T23:00:00Z");
+        let midnight = at("2026-12-08T00:00:00Z");
+        assert_eq!(
+            period_text(Lang::Fr, late, midnight),
+            "le 07/12/2026 de 23:00 à 00:00 (UTC)"
+        );
+        assert_eq!(
+            period_text(Lang::En, late, at("2026-12-08T02:00:00Z")),
+            "from 2026-12-07 23:00 to 2026-12-08 02:00 (UTC)"
+        );
+    }
+
+    #[test]
+    fn only_changes_of_the_account_are_told() {
+        use serde_json::json;
+        let state = |limit: i64, max: Option<i64>| json!({ "account": { "status": "active", "credit_limit": limit, "max_balance": max } });
+        assert_eq!(
+            network_action_of(
+                "limits.set",
+                &state(100_000, None),
+                &state(150_000, Some(500_000))
+            ),
+            Some(NetworkAction::Limits {
+                credit_before: Amount::from_minor(100_000),
+                credit_after: Amount::from_minor(150_000),
+                max_before: None,
+                max_after: Some(Amount::from_minor(500_000)),
+            })
+        );
+        // Set to what they were, or at a member's creation (no account before): nothing.
+        let same = state(100_000, Some(5));
+        assert_eq!(network_action_of("limit_request.grant", &same, &same), None);
+        let created = json!({ "account": null });
+        assert_eq!(network_action_of("limits.set", &created, &same), None);
+        assert_eq!(
+            network_action_of(
+                "limit_request.decline",
+                &json!({"credit_limit_asked": 80_000}),
+                &json!({})
+            ),
+            Some(NetworkAction::LimitRequestDeclined {
+                asked: Amount::from_minor(80_000)
+            })
+        );
+        assert_eq!(
+            network_action_of("member.freeze", &same, &same),
+            Some(NetworkAction::Frozen)
+        );
+        assert_eq!(
+            network_action_of("member.unfreeze", &same, &same),
+            Some(NetworkAction::Unfrozen)
+        );
+        // The network's fees: when they apply (none: at once); an unreadable date, nothing.
+        let at = DateTime::parse_from_rfc3339("2099-01-01T00:00:00+00:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        let scheduled = json!({ "effective_from": "2099-01-01T00:00:00+00:00" });
+        assert_eq!(
+            network_action_of("fees.schedule", &json!({}), &scheduled),
+            Some(NetworkAction::FeesChanged {
+                effective: Some(at)
+            })
+        );
+        assert_eq!(
+            network_action_of(
+                "fees.schedule",
+                &json!({}),
+                &json!({ "effective_from": null })
+            ),
+            Some(NetworkAction::FeesChanged { effective: None })
+        );
+        assert_eq!(
+            network_action_of(
+                "fees.schedule",
+                &json!({}),
+                &json!({ "effective_from": "soon" })
+            ),
+            None
+        );
+        // Other actions are not told.
+        assert_eq!(network_action_of("member.review", &same, &same), None);
+        assert_eq!(network_action_of("member.write_off", &same, &same), None);
+    }
+
+    #[test]
+    fn long_texts_are_shortened_at_the_limit() {
+        let at_limit = "a".repeat(DIGEST_TEXT_LEN_MAX);
+        assert_eq!(shortened(&at_limit), at_limit);
+        let past = "é".repeat(DIGEST_TEXT_LEN_MAX + 1);
+        let short = shortened(&past);
+        assert_eq!(short.chars().count(), DIGEST_TEXT_LEN_MAX);
+        assert!(short.ends_with('…'));
+    }
 }

@@ -116,8 +116,9 @@ pub enum Rows {
     /// `ledger_head`, `webhook_tail`: its migration inserts the first row, replaced by the
     /// source's.
     Seeded,
-    /// Settings a migration seeds with defaults (`member_categories`, `console_settings`):
-    /// replaced by the source's rows; not counted when checking that the target is empty.
+    /// Settings a migration seeds with defaults (`member_categories`, `console_settings`,
+    /// `notice_marks`): replaced by the source's rows; not counted when checking that the
+    /// target is empty.
     SeededDefaults,
     /// A column that points at a table copied later (a foreign-key cycle: members →
     /// member_batches → users → members): inserted NULL, set from the source once every
@@ -687,6 +688,19 @@ pub const TABLES: &[Table] = &[
         ),
         "id",
     ),
+    // Seeded by its migration with the hour and the log's last id: replaced by the source's.
+    Table {
+        rows: Rows::SeededDefaults,
+        ..table(
+            "notice_marks",
+            &["id"],
+            &[
+                col("id", Int),
+                col("payments_through", Int),
+                col("action_id", Int),
+            ],
+        )
+    },
     table(
         "password_resets",
         &["token_hash"],

@@ -1,13 +1,15 @@
 //! The caller, accounts, their transactions, and every account of the network.
 
 use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
 use axum::Json;
 use ledger::{Account, AccountId, Amount, TxId};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::ApiAuth;
 use super::error::{ApiError, ApiResult, Problem};
+use super::idempotency::{self, WriteRequest, Written};
 use super::types::{self, money, time};
 use crate::activity::{self, Filter};
 use crate::http::AppState;
@@ -36,6 +38,10 @@ pub struct Me {
     /// (`POST /api/v1/payment-approvals`).
     #[schema(example = "100.00")]
     pub payment_limit: Option<String>,
+    /// Whether the user gets e-mail notices (a payment request received, a payment waiting
+    /// for approval, the hourly digest of payments received) when the server sends e-mail;
+    /// set with `PUT /api/v1/me/notices`.
+    pub mail_notices: bool,
 }
 
 /// The caller: user, role, token scope, member and account ids, its payment limit.
@@ -44,8 +50,10 @@ pub struct Me {
         (status = 200, description = "The caller", body = Me, links(("account" = (operation_id = "account", parameters(("id" = "$response.body#/account_id")))), ("history" = (operation_id = "transactions", parameters(("id" = "$response.body#/account_id")))), ("keys" = (operation_id = "list_account_keys", parameters(("id" = "$response.body#/account_id")))))),
     ),
     security(("bearer" = [])))]
-pub async fn me(auth: ApiAuth) -> ApiResult<Json<Me>> {
+pub async fn me(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<Json<Me>> {
+    let mail_notices = people::mail_notices(&state.store, auth.user.id).await?;
     Ok(Json(Me {
+        mail_notices,
         user_id: auth.user.id,
         email: auth.user.email.clone(),
         role: auth.user.role.as_str().to_owned(),
@@ -58,6 +66,49 @@ pub async fn me(auth: ApiAuth) -> ApiResult<Json<Me>> {
             .payment_max
             .map(|max| money(Amount::from_minor(max))),
     }))
+}
+
+/// The caller's choice of e-mail notices.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NoticesBody {
+    /// `true`: e-mail notices of a payment request received, a payment waiting for
+    /// approval and the hourly digest of payments received (when the server sends e-mail);
+    /// `false`: none.
+    pub mail_notices: bool,
+}
+
+/// Turns the caller's e-mail notices on or off, as the `/account` page does (a `pay` or
+/// `manage` token: a `read` token changes nothing).
+#[utoipa::path(put, path = "/api/v1/me/notices", tag = "accounts",
+    request_body = NoticesBody,
+    responses(
+        (status = 200, description = "Set", body = NoticesBody),
+        (status = 403, description = "A read token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn set_notices(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    request: WriteRequest,
+) -> ApiResult<Response> {
+    if auth.token.scope == Scope::Read {
+        return Err(ApiError::forbidden(
+            "This needs a token with the pay or manage scope.",
+        ));
+    }
+    Ok(idempotency::run(&state, &auth, &request, |_| async {
+        let input: NoticesBody = types::json(&request.body)?;
+        let notices = if input.mail_notices {
+            people::Notices::On
+        } else {
+            people::Notices::Off
+        };
+        people::set_mail_notices(&state.store, auth.user.id, notices).await?;
+        let mail_notices = people::mail_notices(&state.store, auth.user.id).await?;
+        Written::ok(NoticesBody { mail_notices })
+    })
+    .await)
 }
 
 /// An account with its figures.

@@ -129,6 +129,7 @@ struct ApiDoc;
 fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::me))
+        .routes(routes!(accounts::set_notices))
         .routes(routes!(accounts::tokens))
         .routes(routes!(accounts::revoke_token))
         .routes(routes!(accounts::account))

@@ -1,0 +1,23 @@
+-- 0036: e-mail notices that follow the ledger and the action log: the hourly digest of the
+-- payments a member company received, the network's actions on its account (docs/web.md,
+-- "E-mail notices").
+--
+-- The outbox learns the two new kinds.
+ALTER TABLE mail_outbox DROP CONSTRAINT mail_outbox_kind_check;
+ALTER TABLE mail_outbox ADD CONSTRAINT mail_outbox_kind_check
+    CHECK (kind IN ('password_reset', 'password_changed', 'invitation', 'payment_request',
+                    'approval_waiting', 'payments_received', 'network_action'));
+
+-- How far the notices that follow the ledger and the action log have gone (one row):
+-- `payments_through`, the payments received are digested up to this time (Unix seconds, a
+-- whole hour), and `action_id`, the network's actions on members are notified up to this
+-- action-log id. Both start at the migration, so that a network does not hear of its past.
+CREATE TABLE notice_marks (
+    id BIGINT PRIMARY KEY CHECK (id = 1),
+    payments_through BIGINT NOT NULL
+        CHECK (payments_through >= 0 AND payments_through % 3600 = 0),
+    action_id BIGINT NOT NULL CHECK (action_id >= 0)
+);
+INSERT INTO notice_marks (id, payments_through, action_id)
+    SELECT 1, (EXTRACT(EPOCH FROM now())::BIGINT / 3600) * 3600, COALESCE(MAX(id), 0)
+    FROM action_log;
