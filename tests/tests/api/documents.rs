@@ -34,6 +34,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/categories"),
     ("put", "/api/v1/categories/{code}"),
     ("get", "/api/v1/company"),
+    ("get", "/api/v1/company/actions"),
     ("put", "/api/v1/company"),
     ("post", "/api/v1/company/invitations"),
     ("put", "/api/v1/company/privacy"),

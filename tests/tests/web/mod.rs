@@ -9,6 +9,7 @@ mod mail;
 mod market;
 mod members;
 mod money;
+mod record;
 mod trades;
 
 use ledger::{Amount, FeePolicy, FundPayer, Policy};

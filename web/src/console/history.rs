@@ -145,6 +145,34 @@ pub async fn actions(
     Ok(store.actions(filter, limit).await?)
 }
 
+/// The action log's entries about member `member_id`, oldest first, at most `max` (its data
+/// package: the caller asks one more than a package holds, to tell a full list from a cut
+/// one). Read newest first by pages of [`ACTIONS_PAGE_SIZE_MAX`].
+pub async fn own_actions_upto(
+    store: &Store,
+    member_id: i64,
+    max: i64,
+) -> ConsoleResult<Vec<ActionEntry>> {
+    let mut filter = ActionFilter {
+        member_id: Some(member_id),
+        ..ActionFilter::default()
+    };
+    let mut entries: Vec<ActionEntry> = Vec::new();
+    // Bounded: each page but the last adds ACTIONS_PAGE_SIZE_MAX entries, up to `max`.
+    while (entries.len() as i64) < max {
+        let page_size = ACTIONS_PAGE_SIZE_MAX.min(max - entries.len() as i64);
+        let page = store.actions(&filter, page_size).await?;
+        let full = page.len() as i64 == page_size;
+        filter.before_id = page.last().map(|e| e.id);
+        entries.extend(page);
+        if !full {
+            break;
+        }
+    }
+    entries.reverse();
+    Ok(entries)
+}
+
 /// Every entry matching `filter` (at most [`ACTIONS_EXPORT_MAX`], newest first), as CSV
 /// (readers). The states are kept as their JSON text.
 pub async fn actions_csv(

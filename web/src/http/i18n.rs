@@ -131,6 +131,11 @@ catalogue! {
     con_reset_link_mailed => "Un lien pour choisir un nouveau mot de passe (valable 24 heures) a été envoyé par e-mail à", "A link to choose a new password (valid 24 hours) was emailed to";
     notices_title => "Avis par e-mail", "Email notices";
     notices_label => "M'envoyer un e-mail quand une demande de paiement arrive pour mon entreprise, qu'un paiement attend mon approbation ou que le réseau change les limites ou le statut du compte ou ses frais, et un résumé des paiements reçus (au plus un par heure)", "Email me when a payment request arrives for my company, a payment waits for my approval or the network changes the account's limits or status or its fees, and a summary of the payments received (at most one an hour)";
+    record_title => "Journal du réseau", "Network record";
+    record_intro => "Tout ce que le gestionnaire du réseau a fait sur votre entreprise et son compte (limites, statut, catégorie, invitations…), avec qui et pourquoi, du plus récent au plus ancien. Vos propres opérations sont dans l'historique.", "Everything the network's manager did to your company and its account (limits, status, category, invitations…), with who and why, newest first. Your own operations are in the history.";
+    record_none => "Le réseau n'a encore rien fait sur votre entreprise.", "The network has done nothing to your company yet.";
+    record_action => "Action", "Action";
+    record_change => "Changement", "Change";
     invitation_mailed => "L'invitation a aussi été envoyée par e-mail.", "The invitation was also emailed.";
     language => "Langue", "Language";
     save => "Enregistrer", "Save";

@@ -36,6 +36,7 @@ pub mod money;
 pub mod network;
 pub mod notices;
 pub mod password;
+pub mod record;
 pub mod refunds;
 pub mod session;
 pub mod signed;
@@ -266,6 +267,7 @@ pub fn app(state: AppState) -> Router {
         .merge(trades::router())
         .merge(market::router())
         .merge(members::router())
+        .merge(record::router())
         .merge(console::router())
         .merge(accounting::router())
         .merge(accounting_mapping::router())

@@ -642,3 +642,46 @@ pub async fn set_payment_limit(
     })
     .await)
 }
+
+/// What the network's manager did to the caller's company (any of its users, any scope):
+/// its part of the action log, newest first, as `/company/record` shows it. The company's
+/// own steps are not in it.
+#[utoipa::path(get, path = "/api/v1/company/actions", tag = "directory",
+    params(
+        ("limit" = Option<i64>, Query, description = "1 to 200, default 50", minimum = 1, maximum = 200),
+        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page", pattern = r"^[1-9][0-9]{0,17}$"),
+    ),
+    responses(
+        (status = 200, description = "Entries, newest first", body = super::manage::ActionPage),
+        (status = 403, description = "Not a member company's user", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn company_actions(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<super::manage::ActionPage>> {
+    let member = auth.member()?;
+    let params = types::query(raw.as_deref());
+    let limit = types::limit(&params)?;
+    let filter = crate::store::ActionFilter {
+        member_id: Some(member.id),
+        before_id: types::cursor(&params, "after")?,
+        ..crate::store::ActionFilter::default()
+    };
+    let mut entries = state.store.actions(&filter, limit as i64 + 1).await?;
+    let next = if entries.len() > limit {
+        entries.truncate(limit);
+        entries.last().map(|e| e.id.to_string())
+    } else {
+        None
+    };
+    Ok(Json(super::manage::ActionPage {
+        items: entries
+            .into_iter()
+            .map(super::manage::action_item)
+            .collect(),
+        next,
+    }))
+}

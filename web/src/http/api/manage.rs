@@ -734,23 +734,25 @@ pub async fn action_log(
         None
     };
     Ok(Json(ActionPage {
-        items: entries
-            .into_iter()
-            .map(|e| ActionItem {
-                id: e.id,
-                time: types::time(e.time),
-                actor: e.actor,
-                action: e.action,
-                member_id: e.member_id,
-                account_id: e.account_id,
-                reason: e.reason,
-                before: e.before,
-                after: e.after,
-                idempotency_key: e.idempotency_key,
-            })
-            .collect(),
+        items: entries.into_iter().map(action_item).collect(),
         next,
     }))
+}
+
+/// An action-log entry as the API gives it.
+pub fn action_item(e: crate::store::ActionEntry) -> ActionItem {
+    ActionItem {
+        id: e.id,
+        time: types::time(e.time),
+        actor: e.actor,
+        action: e.action,
+        member_id: e.member_id,
+        account_id: e.account_id,
+        reason: e.reason,
+        before: e.before,
+        after: e.after,
+        idempotency_key: e.idempotency_key,
+    }
 }
 
 /// The longest `action` filter: action names are short (`limits.set`).

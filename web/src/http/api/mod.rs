@@ -161,6 +161,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(approvals::approve))
         .routes(routes!(approvals::decline))
         .routes(routes!(approvals::withdraw))
+        .routes(routes!(directory::company_actions))
         .routes(routes!(directory::directory))
         .routes(routes!(directory::company, directory::set_profile))
         .routes(routes!(directory::set_privacy))

@@ -237,6 +237,10 @@ async fn head(state: &AppState, member: &Member) -> Result<Lines, PackageError> 
     for change in bounded("limit changes", changes)? {
         lines.push("limit_change", &super::manage::limit_change_item(change))?;
     }
+    let actions = crate::console::history::own_actions_upto(store, member.id, over).await?;
+    for action in bounded("network actions", actions)? {
+        lines.push("network_action", &super::manage::action_item(action))?;
+    }
     let notices =
         crate::console::departures::member_departures_upto(store, member.id, over).await?;
     for notice in &bounded("departures", notices)? {
