@@ -8,7 +8,8 @@ CREATE TABLE mail_outbox_0036 (
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL CHECK (kind IN ('password_reset', 'password_changed', 'invitation',
                                        'payment_request', 'approval_waiting',
-                                       'payments_received', 'network_action')),
+                                       'payments_received', 'network_action',
+                                       'matches')),
     to_addr TEXT NOT NULL CHECK (length(to_addr) BETWEEN 3 AND 254),
     subject TEXT NOT NULL CHECK (length(subject) BETWEEN 1 AND 200),
     body TEXT NOT NULL CHECK (length(body) <= 10000),
@@ -34,15 +35,20 @@ CREATE INDEX mail_outbox_due ON mail_outbox (next_attempt_at, id)
     WHERE sent_at IS NULL AND failed_at IS NULL;
 CREATE INDEX mail_outbox_created ON mail_outbox (created_at);
 
--- How far the notices that follow the ledger and the action log have gone (one row):
--- `payments_through`, the payments received are digested up to this time (Unix seconds, a
--- whole hour), and `action_id`, the network's actions on members are notified up to this
--- action-log id. Both start at the migration, so that a network does not hear of its past.
+-- How far the notices that follow the ledger, the action log and the marketplace have gone
+-- (one row): `payments_through`, the payments received are digested up to this time (Unix
+-- seconds, a whole hour); `action_id`, the network's actions on members are notified up to
+-- this action-log id; `matches_through`, the weekly e-mail of new listings for each member
+-- is sent up to this time (a Monday, 00:00 UTC). All start at the migration, so that a
+-- network does not hear of its past.
 CREATE TABLE notice_marks (
     id BIGINT PRIMARY KEY CHECK (id = 1),
     payments_through BIGINT NOT NULL
         CHECK (payments_through >= 0 AND payments_through % 3600 = 0),
-    action_id BIGINT NOT NULL CHECK (action_id >= 0)
+    action_id BIGINT NOT NULL CHECK (action_id >= 0),
+    matches_through BIGINT NOT NULL CHECK ((matches_through - 345600) % 604800 = 0)
 );
-INSERT INTO notice_marks (id, payments_through, action_id)
-    SELECT 1, CAST(strftime('%s', 'now') AS INTEGER) / 3600 * 3600, COALESCE(MAX(id), 0) FROM action_log;
+INSERT INTO notice_marks (id, payments_through, action_id, matches_through)
+    SELECT 1, CAST(strftime('%s', 'now') AS INTEGER) / 3600 * 3600, COALESCE(MAX(id), 0),
+        (CAST(strftime('%s', 'now') AS INTEGER) - 345600) / 604800 * 604800 + 345600
+    FROM action_log;

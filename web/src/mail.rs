@@ -64,6 +64,7 @@ pub enum Kind {
     ApprovalWaiting,
     PaymentsReceived,
     NetworkAction,
+    Matches,
 }
 
 impl Kind {
@@ -76,6 +77,7 @@ impl Kind {
             Kind::ApprovalWaiting => "approval_waiting",
             Kind::PaymentsReceived => "payments_received",
             Kind::NetworkAction => "network_action",
+            Kind::Matches => "matches",
         }
     }
 }
@@ -895,6 +897,89 @@ pub fn network_action(lang: Lang, to: &str, notice: &ActionNotice<'_>) -> Result
     Mail::new(Kind::NetworkAction, to, &subject, &body)
 }
 
+/// A listing in the weekly e-mail of new listings, as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchLine {
+    pub title: String,
+    /// Who posted it, and where.
+    pub company: String,
+    pub city: String,
+    /// `None`: on quote (or a want).
+    pub price: Option<String>,
+}
+
+/// What the weekly e-mail of new listings says to `company`: posted during `period` (as
+/// text), offers that meet its wants (`to_buy`) and wants its offers could fill
+/// (`to_sell`); all suggestions at `link`.
+#[derive(Debug, Clone, Copy)]
+pub struct MatchesDigest<'a> {
+    pub company: &'a str,
+    pub period: &'a str,
+    pub to_buy: &'a [MatchLine],
+    pub to_sell: &'a [MatchLine],
+    pub link: &'a str,
+}
+
+/// The weekly e-mail of the new listings that could interest a company, to `to`.
+pub fn matches(lang: Lang, to: &str, digest: &MatchesDigest<'_>) -> Result<Mail, MailError> {
+    let lines = |list: &[MatchLine]| -> String {
+        list.iter()
+            .map(|l| {
+                let price = l
+                    .price
+                    .as_deref()
+                    .map(|p| format!(" — {p}"))
+                    .unwrap_or_default();
+                format!("- {} — {}, {}{price}\n", l.title, l.company, l.city)
+            })
+            .collect()
+    };
+    let MatchesDigest {
+        company,
+        period,
+        to_buy,
+        to_sell,
+        link,
+    } = *digest;
+    let (subject, intro, buy, sell, all, footer) = match lang {
+        Lang::Fr => (
+            format!("Troc : du nouveau sur la place de marché pour {company}"),
+            format!("De nouvelles annonces parues {period} peuvent intéresser {company}."),
+            "À acheter, des offres qui répondent à vos demandes :",
+            "À vendre, des demandes que vos offres pourraient satisfaire :",
+            "Toutes les suggestions :",
+            "Vous recevez ce message parce que les avis par e-mail sont activés sur votre compte \
+             (page « Mon compte »).",
+        ),
+        Lang::En => (
+            format!("Troc: new on the marketplace for {company}"),
+            format!("New listings posted {period} may interest {company}."),
+            "To buy, offers that meet your wants:",
+            "To sell, wants your offers could fill:",
+            "All suggestions:",
+            "You receive this message because e-mail notices are on for your account (\"My \
+             account\" page).",
+        ),
+    };
+    let mut body = format!("{}\n\n{intro}\n\n", lang_hello(lang));
+    if !to_buy.is_empty() {
+        body.push_str(&format!("{buy}\n\n{}\n", lines(to_buy)));
+    }
+    if !to_sell.is_empty() {
+        body.push_str(&format!("{sell}\n\n{}\n", lines(to_sell)));
+    }
+    body.push_str(&format!("{all}\n\n{link}\n\n{footer}\n"));
+    let subject: String = subject.chars().take(SUBJECT_LEN_MAX).collect();
+    Mail::new(Kind::Matches, to, &subject, &body)
+}
+
+fn lang_hello(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Fr => "Bonjour,",
+        Lang::En => "Hello,",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1042,6 +1127,53 @@ mod tests {
             en.body()
         );
         assert!(en.body().contains("https://t/credit-limit"));
+    }
+
+    #[test]
+    fn the_weekly_listings_say_only_the_sides_that_have_some() {
+        let line = MatchLine {
+            title: "Audit".into(),
+            company: "Beta".into(),
+            city: "Lyon".into(),
+            price: Some("1 200,00".into()),
+        };
+        let digest = MatchesDigest {
+            company: "Alpha",
+            period: "du 30/11/2026 au 06/12/2026",
+            to_buy: std::slice::from_ref(&line),
+            to_sell: &[],
+            link: "https://t/market/for-you",
+        };
+        let fr = matches(Lang::Fr, "a@b.fr", &digest).unwrap();
+        assert_eq!(
+            fr.subject(),
+            "Troc : du nouveau sur la place de marché pour Alpha"
+        );
+        assert!(fr.body().contains("parues du 30/11/2026 au 06/12/2026"));
+        assert!(fr.body().contains("- Audit — Beta, Lyon — 1 200,00\n"));
+        assert!(fr.body().contains("À acheter"));
+        assert!(!fr.body().contains("À vendre"), "{}", fr.body());
+        let want = MatchLine {
+            price: None,
+            ..line.clone()
+        };
+        let en = matches(
+            Lang::En,
+            "a@b.fr",
+            &MatchesDigest {
+                to_buy: &[],
+                to_sell: std::slice::from_ref(&want),
+                ..digest
+            },
+        )
+        .unwrap();
+        assert!(en.body().contains("To sell"), "{}", en.body());
+        assert!(!en.body().contains("To buy"), "{}", en.body());
+        assert!(
+            en.body().contains("- Audit — Beta, Lyon\n"),
+            "{}",
+            en.body()
+        );
     }
 
     #[test]

@@ -1137,3 +1137,136 @@ story!(notices_of_the_networks_actions, |db: &tests::TestDb| {
         assert_eq!(first.queued + second.queued, 0);
     }
 });
+
+story!(weekly_e_mail_of_new_listings, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        use web::http::notices::{self, week_start, Digested, MATCHES_PERIOD_SECONDS};
+        let sink = SmtpSink::start().await;
+        let (store, state, _, _) = two_members(&url).await;
+        let mailer = Mailer::new(&sink.url(), "noreply@troc.test").unwrap();
+        let quiet = state.clone();
+        let state = state.with_mail(mailer.clone());
+        let api = crate::api::Api::new(state.clone());
+        let alpha_pay = crate::api::token(&store, "owner@alpha.fr", web::tokens::Scope::Pay).await;
+        let beta_pay = crate::api::token(&store, "owner@beta.fr", web::tokens::Scope::Pay).await;
+        let until = crate::api::day_in(30);
+        let listing = |title: &str, price: Option<&str>| {
+            let mut body = serde_json::json!({"title": title, "category": "informatique",
+                                              "city": "Lyon", "active_until": until});
+            if let Some(price) = price {
+                body["price"] = price.into();
+            }
+            body
+        };
+        // This week: Alpha looks for maintenance, Beta offers an audit and looks for servers;
+        // Beta's older offer was posted the week before.
+        let this_week = week_start(people::now_unix());
+        let set_week = |week: i64| {
+            let store = store.clone();
+            async move {
+                web::dispatch!(store.backend(), pool => {
+                    sqlx::query("UPDATE notice_marks SET matches_through = $1").bind(week)
+                        .execute(pool).await.unwrap();
+                });
+            }
+        };
+        set_week(this_week).await;
+        api.post(
+            "/api/v1/wants",
+            &alpha_pay,
+            listing("Maintenance du parc", None),
+        )
+        .await
+        .ok(StatusCode::CREATED);
+        api.post(
+            "/api/v1/offers",
+            &beta_pay,
+            listing("Audit de sécurité", Some("1200")),
+        )
+        .await
+        .ok(StatusCode::CREATED);
+        api.post("/api/v1/wants", &beta_pay, listing("Serveurs", Some("900")))
+            .await
+            .ok(StatusCode::CREATED);
+        let old = api
+            .post(
+                "/api/v1/offers",
+                &beta_pay,
+                listing("Vieille offre", Some("10")),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+        web::dispatch!(store.backend(), pool => {
+            sqlx::query("UPDATE listings SET created_at = $1 WHERE id = $2")
+                .bind(this_week - 10).bind(old["id"].as_i64().unwrap())
+                .execute(pool).await.unwrap();
+        });
+
+        // Nothing before next Monday, a minute past midnight; nothing without e-mail.
+        let monday = this_week + MATCHES_PERIOD_SECONDS;
+        let early = notices::weekly_matches(&state, monday + 59).await.unwrap();
+        assert_eq!(early, Digested::default());
+        let none = notices::weekly_matches(&quiet, monday + 60).await.unwrap();
+        assert_eq!(none, Digested::default());
+
+        // Then each company hears of what is new for it, owner and staff.
+        let sent = notices::weekly_matches(&state, monday + 60).await.unwrap();
+        assert_eq!(
+            sent,
+            Digested {
+                from: this_week,
+                until: monday,
+                members: 2,
+                queued: 4,
+            }
+        );
+        assert_eq!(outbox_count(&store, "matches").await, 4);
+        assert_eq!(
+            notices::weekly_matches(&state, monday + 600).await.unwrap(),
+            Digested::default()
+        );
+        mail::run_round(&store, &mailer, people::now_unix())
+            .await
+            .unwrap();
+        let received = sink.received();
+        let to = |address: &str| {
+            received
+                .iter()
+                .find(|m| m.contains(&format!("To: {address}")))
+                .map(|m| mail_text(m))
+                .unwrap_or_else(|| panic!("no e-mail to {address}"))
+        };
+        let alpha_mail = to("owner@alpha.fr");
+        assert!(
+            alpha_mail.contains("- Audit de sécurité — Beta & Fils <SAS>, Lyon — 1 200,00"),
+            "{alpha_mail}"
+        );
+        // A want shows no price.
+        assert!(
+            alpha_mail.contains("- Serveurs — Beta & Fils <SAS>, Lyon"),
+            "{alpha_mail}"
+        );
+        assert!(!alpha_mail.contains("900,00"), "{alpha_mail}");
+        assert!(!alpha_mail.contains("Vieille offre"), "{alpha_mail}");
+        assert!(
+            alpha_mail.contains("http://troc.test/market/for-you"),
+            "{alpha_mail}"
+        );
+        let beta_mail = to("owner@beta.fr");
+        assert!(
+            beta_mail.contains("- Maintenance du parc — Alpha SARL, Lyon"),
+            "{beta_mail}"
+        );
+        assert!(!beta_mail.contains("Audit de sécurité"), "{beta_mail}");
+        assert!(to("staff@alpha.fr").contains("Audit de sécurité"));
+
+        // A week with nothing new sends nothing, and is marked.
+        let quiet_week = notices::weekly_matches(&state, monday + MATCHES_PERIOD_SECONDS + 60)
+            .await
+            .unwrap();
+        assert_eq!((quiet_week.members, quiet_week.queued), (0, 0));
+        assert_eq!(quiet_week.until, monday + MATCHES_PERIOD_SECONDS);
+        assert_eq!(outbox_count(&store, "matches").await, 4);
+    }
+});

@@ -481,6 +481,15 @@ async fn housekeeping(state: AppState, mut stopping: tokio::sync::watch::Receive
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "could not digest the payments received"),
         }
+        match notices::weekly_matches(&state, now).await {
+            Ok(digested) if digested.queued > 0 => tracing::info!(
+                members = digested.members,
+                queued = digested.queued,
+                "weekly e-mails of new listings queued"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "could not send the weekly new listings"),
+        }
         match notices::network_actions(&state).await {
             Ok(notified) if notified.queued > 0 => tracing::info!(
                 queued = notified.queued,

@@ -2,7 +2,8 @@
 //! company's owner and staff), a staff user's payment waiting for approval (to the company's
 //! owner), an hourly digest of the payments a company received (to its owner and staff), and
 //! what the network's manager did to a company's account (its limits, a request for a limit
-//! declined, a freeze: to its owner).
+//! declined, a freeze: to its owner; its fees: to every owner), and a weekly e-mail of the new
+//! listings that could interest a company (to its owner and staff).
 //! Each user chooses on `/account` (or `PUT /api/v1/me/notices`) whether to receive them
 //! (`users.mail_notices`, on by default).
 //!
@@ -17,7 +18,10 @@ use ledger::Amount;
 use super::i18n::Lang;
 use super::AppState;
 use crate::dispatch;
-use crate::mail::{ActionNotice, Mail, MailError, NetworkAction, ReceivedDigest, ReceivedLine};
+use crate::mail::{
+    ActionNotice, Mail, MailError, MatchLine, MatchesDigest, NetworkAction, ReceivedDigest,
+    ReceivedLine,
+};
 use crate::people::{self, Role};
 use crate::store::StoreResult;
 
@@ -42,6 +46,12 @@ pub const FEE_NOTICE_RECIPIENTS_MAX: i64 = 10_000;
 /// Action-log entries read at once when notifying the network's actions (the others wait
 /// for the next call).
 pub const ACTIONS_READ_MAX: i64 = 500;
+/// The period of the e-mail of new listings: a week, from Monday 00:00 UTC.
+pub const MATCHES_PERIOD_SECONDS: i64 = 7 * 86_400;
+/// Where weeks start: 1970-01-05, the first Monday after the Unix epoch (a Thursday).
+const MONDAY_SECONDS: i64 = 4 * 86_400;
+/// Companies sent the e-mail of new listings in one week (in member id order).
+pub const MATCHES_MEMBERS_MAX: i64 = 5_000;
 /// Longest payer's name and reference shown on a digest's line.
 const DIGEST_TEXT_LEN_MAX: usize = 60;
 
@@ -472,6 +482,128 @@ pub async fn network_actions(state: &AppState) -> StoreResult<ActionsNotified> {
     Ok(notified)
 }
 
+/// The Monday 00:00 UTC at or before `t`.
+pub fn week_start(t: i64) -> i64 {
+    (t - MONDAY_SECONDS).div_euclid(MATCHES_PERIOD_SECONDS) * MATCHES_PERIOD_SECONDS
+        + MONDAY_SECONDS
+}
+
+/// Once a week (on Mondays, a minute after midnight UTC, or at the first housekeeping after
+/// it): to each company whose account is not closed, the listings posted during the past
+/// week that `/market/for-you` would suggest it (offers that meet its wants, wants its offers
+/// could fill; at most 5 each), one e-mail per owner and staff user who gets notices; none
+/// when nothing new matches. Then marks the week sent. A week missed (the server stopped)
+/// is not sent late beyond the last one.
+pub async fn weekly_matches(state: &AppState, now: i64) -> StoreResult<Digested> {
+    if state.mail.is_none() {
+        return Ok(Digested::default());
+    }
+    let until = week_start(now - DIGEST_GRACE_SECONDS);
+    let through: i64 = dispatch!(state.store.backend(), pool => {
+        sqlx::query_scalar("SELECT matches_through FROM notice_marks WHERE id = 1")
+            .fetch_one(pool).await?
+    });
+    if until <= through {
+        return Ok(Digested::default());
+    }
+    let from = through.max(until - MATCHES_PERIOD_SECONDS);
+    assert!(from < until && until - from <= MATCHES_PERIOD_SECONDS);
+    let (Some(from_time), Some(until_time)) = (
+        DateTime::<Utc>::from_timestamp(from, 0),
+        DateTime::<Utc>::from_timestamp(until, 0),
+    ) else {
+        return Ok(Digested::default());
+    };
+    // The companies someone would hear it at: an owner or staff user with notices on.
+    let members: Vec<i64> = dispatch!(state.store.backend(), pool => {
+        sqlx::query_scalar(
+            "SELECT DISTINCT u.member_id FROM users u JOIN members m ON m.id = u.member_id \
+             JOIN accounts a ON a.id = m.account_id \
+             WHERE u.role IN ('owner', 'staff') AND u.mail_notices = 1 \
+             AND a.status <> 'closed' ORDER BY u.member_id LIMIT $1")
+            .bind(MATCHES_MEMBERS_MAX).fetch_all(pool).await?
+    });
+    if members.len() as i64 == MATCHES_MEMBERS_MAX {
+        tracing::warn!(
+            members_max = MATCHES_MEMBERS_MAX,
+            "more companies than the weekly e-mail of new listings covers: the others are skipped"
+        );
+    }
+    let today = until_time.format("%Y-%m-%d").to_string();
+    let posted = crate::network::brokering::Posted { from, until };
+    let link = format!("{}/market/for-you", state.config.base_url());
+    let mut digested = Digested {
+        from,
+        until,
+        ..Digested::default()
+    };
+    for member_id in members {
+        let Some(member) = people::member(&state.store, member_id).await? else {
+            continue;
+        };
+        let (to_buy, to_sell) =
+            crate::network::brokering::for_member_posted(&state.store, &member, &today, posted)
+                .await?;
+        if to_buy.is_empty() && to_sell.is_empty() {
+            continue;
+        }
+        digested.members += 1;
+        digested.queued += notify(
+            state,
+            member.id,
+            &[Role::Owner, Role::Staff],
+            &format!("matches:{from}-{until}"),
+            |lang, to| {
+                let lines = |matches: &[crate::network::brokering::Match]| -> Vec<MatchLine> {
+                    matches
+                        .iter()
+                        .map(|m| MatchLine {
+                            title: shortened(&m.listing.title),
+                            company: shortened(&m.counterparty.name),
+                            city: shortened(&m.listing.city),
+                            price: m
+                                .listing
+                                .price_minor
+                                .filter(|_| m.listing.kind == crate::market::Kind::Offer)
+                                .map(|p| lang.amount(Amount::from_minor(p))),
+                        })
+                        .collect()
+                };
+                let period = match lang {
+                    Lang::Fr => format!(
+                        "du {} au {}",
+                        from_time.format("%d/%m/%Y"),
+                        (until_time - chrono::Duration::days(1)).format("%d/%m/%Y")
+                    ),
+                    Lang::En => format!(
+                        "from {} to {}",
+                        from_time.format("%Y-%m-%d"),
+                        (until_time - chrono::Duration::days(1)).format("%Y-%m-%d")
+                    ),
+                };
+                crate::mail::matches(
+                    lang,
+                    to,
+                    &MatchesDigest {
+                        company: &member.name,
+                        period: &period,
+                        to_buy: &lines(&to_buy),
+                        to_sell: &lines(&to_sell),
+                        link: &link,
+                    },
+                )
+            },
+        )
+        .await?;
+    }
+    dispatch!(state.store.backend(), pool => {
+        sqlx::query(
+            "UPDATE notice_marks SET matches_through = $1 WHERE id = 1 AND matches_through < $1")
+            .bind(until).execute(pool).await?;
+    });
+    Ok(digested)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -572,6 +704,19 @@ mod tests {
         // Other actions are not told.
         assert_eq!(network_action_of("member.review", &same, &same), None);
         assert_eq!(network_action_of("member.write_off", &same, &same), None);
+    }
+
+    #[test]
+    fn weeks_start_on_monday_at_midnight() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().timestamp();
+        let monday = at("2026-12-07T00:00:00Z");
+        assert_eq!(week_start(monday), monday);
+        assert_eq!(week_start(monday - 1), at("2026-11-30T00:00:00Z"));
+        assert_eq!(week_start(at("2026-12-13T23:59:59Z")), monday);
+        assert_eq!(
+            week_start(at("1970-01-01T00:00:00Z")),
+            at("1969-12-29T00:00:00Z")
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::actor::Actor;
 use crate::dispatch;
 use crate::market::{self, Kind, Listing};
 use crate::people::{self, Member};
-use crate::store::{BackendKind, Store, StoreError};
+use crate::store::{BackendKind, Store, StoreError, StoreResult};
 
 /// Members listed on each side at most.
 pub const BROKERING_MEMBERS_MAX: usize = 20;
@@ -103,7 +103,8 @@ pub async fn brokering(store: &Store, actor: &Actor, today: &str) -> NetworkResu
     };
     for (member, balance, leaving) in creditors {
         let categories = own_categories(store, &member, Kind::Want, today).await?;
-        let matches = matching(store, &member, Kind::Offer, &categories, today).await?;
+        let matches =
+            matching(store, &member, Kind::Offer, &categories, today, Posted::ANY).await?;
         result.creditors.push(Suggestion {
             member,
             balance,
@@ -116,7 +117,7 @@ pub async fn brokering(store: &Store, actor: &Actor, today: &str) -> NetworkResu
         if !categories.contains(&member.sector) {
             categories.push(member.sector.clone());
         }
-        let matches = matching(store, &member, Kind::Want, &categories, today).await?;
+        let matches = matching(store, &member, Kind::Want, &categories, today, Posted::ANY).await?;
         result.debtors.push(Suggestion {
             member,
             balance,
@@ -136,14 +137,40 @@ pub async fn for_member(
     store: &Store,
     member: &Member,
     today: &str,
-) -> NetworkResult<(Vec<Match>, Vec<Match>)> {
+) -> StoreResult<(Vec<Match>, Vec<Match>)> {
+    for_member_posted(store, member, today, Posted::ANY).await
+}
+
+/// When the listings considered were posted: `[from, until)` in Unix seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Posted {
+    pub from: i64,
+    pub until: i64,
+}
+
+impl Posted {
+    /// Any time.
+    pub const ANY: Posted = Posted {
+        from: i64::MIN,
+        until: i64::MAX,
+    };
+}
+
+/// What [`for_member`] suggests among the listings posted in `posted` only: what is new for
+/// the member (the weekly e-mail, `http::notices::weekly_matches`).
+pub async fn for_member_posted(
+    store: &Store,
+    member: &Member,
+    today: &str,
+    posted: Posted,
+) -> StoreResult<(Vec<Match>, Vec<Match>)> {
     let wants = own_categories(store, member, Kind::Want, today).await?;
-    let to_buy = matching(store, member, Kind::Offer, &wants, today).await?;
+    let to_buy = matching(store, member, Kind::Offer, &wants, today, posted).await?;
     let mut offered = own_categories(store, member, Kind::Offer, today).await?;
     if !offered.contains(&member.sector) {
         offered.push(member.sector.clone());
     }
-    let to_sell = matching(store, member, Kind::Want, &offered, today).await?;
+    let to_sell = matching(store, member, Kind::Want, &offered, today, posted).await?;
     Ok((to_buy, to_sell))
 }
 
@@ -153,7 +180,7 @@ async fn own_categories(
     member: &Member,
     kind: Kind,
     today: &str,
-) -> NetworkResult<Vec<String>> {
+) -> StoreResult<Vec<String>> {
     let sql = "SELECT DISTINCT category FROM listings WHERE member_id = $1 AND kind = $2 \
                AND status = 'open' AND active_until >= $3 ORDER BY category LIMIT $4";
     let categories: Vec<String> = dispatch!(store.backend(), pool => {
@@ -181,7 +208,8 @@ async fn matching(
     kind: Kind,
     categories: &[String],
     today: &str,
-) -> NetworkResult<Vec<Match>> {
+    posted: Posted,
+) -> StoreResult<Vec<Match>> {
     let backend = store.kind();
     let (status, order) = match kind {
         // Offers: sellers in debt first; wants: the richest buyers first.
@@ -193,6 +221,7 @@ async fn matching(
          JOIN members m ON m.id = l.member_id JOIN accounts a ON a.id = m.account_id \
          WHERE l.status = 'open' AND l.active_until >= $1 AND l.kind = $2 \
          AND l.member_id <> $3 AND {status} AND ($5 = '[]' OR {}) \
+         AND l.created_at >= $7 AND l.created_at < $8 \
          ORDER BY same_city DESC, {order}, l.id DESC LIMIT $6",
         in_text_list(backend, "l.category", 5)
     );
@@ -201,7 +230,7 @@ async fn matching(
     let rows: Vec<(i64, bool)> = dispatch!(store.backend(), pool => {
         let rows = sqlx::query(&sql)
             .bind(today).bind(kind.as_str()).bind(member.id).bind(&city).bind(&list)
-            .bind(BROKERING_MATCHES_MAX)
+            .bind(BROKERING_MATCHES_MAX).bind(posted.from).bind(posted.until)
             .fetch_all(pool).await.map_err(StoreError::from)?;
         rows.iter()
             .map(|r| Ok((r.try_get::<i64, _>(0)?, r.try_get::<bool, _>(1)?)))

@@ -698,6 +698,7 @@ pub const TABLES: &[Table] = &[
                 col("id", Int),
                 col("payments_through", Int),
                 col("action_id", Int),
+                col("matches_through", Int),
             ],
         )
     },
