@@ -568,6 +568,34 @@ pub fn invitation(
     Mail::new(Kind::Invitation, to, &subject, &body)
 }
 
+/// The last line of every notice: why the user gets it, and where to stop it.
+fn notice_footer(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Fr => {
+            "Vous recevez ce message parce que les avis par e-mail sont activés sur votre \
+             compte (page « Mon compte »)."
+        }
+        Lang::En => {
+            "You receive this message because e-mail notices are on for your account (\"My \
+             account\" page)."
+        }
+    }
+}
+
+/// A notice of `kind` to `to`: its subject cut to [`SUBJECT_LEN_MAX`], its `body` followed by
+/// the footer ([`notice_footer`]).
+fn with_footer(
+    kind: Kind,
+    lang: Lang,
+    to: &str,
+    subject: &str,
+    body: &str,
+) -> Result<Mail, MailError> {
+    let subject: String = subject.chars().take(SUBJECT_LEN_MAX).collect();
+    let body = format!("{body}\n\n{}\n", notice_footer(lang));
+    Mail::new(kind, to, &subject, &body)
+}
+
 /// A payment request received: `seller` asks `to`'s company to pay `amount` (formatted),
 /// with `reference`, by `due` (a date as text), to read at `link`.
 pub fn payment_request(
@@ -585,21 +613,18 @@ pub fn payment_request(
             format!(
                 "Bonjour,\n\n{seller} demande à votre entreprise de payer {amount} \
                  (référence : {reference}), avant le {due}.\n\nPour la payer ou la refuser :\n\n\
-                 {link}\n\nVous recevez ce message parce que les avis par e-mail sont activés \
-                 sur votre compte (page « Mon compte »).\n"
+                 {link}"
             ),
         ),
         Lang::En => (
             format!("Troc: payment request from {seller}"),
             format!(
                 "Hello,\n\n{seller} asks your company to pay {amount} (reference: {reference}) \
-                 by {due}.\n\nTo pay or decline it:\n\n{link}\n\nYou receive this message \
-                 because e-mail notices are on for your account (\"My account\" page).\n"
+                 by {due}.\n\nTo pay or decline it:\n\n{link}"
             ),
         ),
     };
-    let subject: String = subject.chars().take(SUBJECT_LEN_MAX).collect();
-    Mail::new(Kind::PaymentRequest, to, &subject, &body)
+    with_footer(Kind::PaymentRequest, lang, to, &subject, &body)
 }
 
 /// A staff user's payment waiting for the owner's approval: `staff` (an address) would pay
@@ -618,21 +643,18 @@ pub fn approval_waiting(
             format!(
                 "Bonjour,\n\n{staff} a saisi un paiement de {amount} à {payee} qui dépasse son \
                  plafond : il attend votre approbation.\n\nPour l'approuver ou le refuser :\n\n\
-                 {link}\n\nVous recevez ce message parce que les avis par e-mail sont activés \
-                 sur votre compte (page « Mon compte »).\n"
+                 {link}"
             ),
         ),
         Lang::En => (
             "Troc: a payment waits for your approval".to_owned(),
             format!(
                 "Hello,\n\n{staff} entered a payment of {amount} to {payee} over their limit: \
-                 it waits for your approval.\n\nTo approve or refuse it:\n\n{link}\n\nYou \
-                 receive this message because e-mail notices are on for your account (\"My \
-                 account\" page).\n"
+                 it waits for your approval.\n\nTo approve or refuse it:\n\n{link}"
             ),
         ),
     };
-    Mail::new(Kind::ApprovalWaiting, to, &subject, &body)
+    with_footer(Kind::ApprovalWaiting, lang, to, &subject, &body)
 }
 
 /// One payment in a digest of payments received, as text.
@@ -692,9 +714,7 @@ pub fn payments_received(
                 format!("Troc : {what}, {total}"),
                 format!(
                     "Bonjour,\n\n{company} : {what} {period}, pour {total} en tout.\n\n\
-                     {listed}\nL'historique du compte :\n\n{link}\n\nVous recevez ce message \
-                     parce que les avis par e-mail sont activés sur votre compte (page « Mon \
-                     compte »).\n"
+                     {listed}\nL'historique du compte :\n\n{link}"
                 ),
             )
         }
@@ -711,14 +731,12 @@ pub fn payments_received(
                 format!("Troc: {what}, {total}"),
                 format!(
                     "Hello,\n\n{company}: {what} {period}, {total} in all.\n\n{listed}\nThe \
-                     account's history:\n\n{link}\n\nYou receive this message because e-mail \
-                     notices are on for your account (\"My account\" page).\n"
+                     account's history:\n\n{link}"
                 ),
             )
         }
     };
-    let subject: String = subject.chars().take(SUBJECT_LEN_MAX).collect();
-    Mail::new(Kind::PaymentsReceived, to, &subject, &body)
+    with_footer(Kind::PaymentsReceived, lang, to, &subject, &body)
 }
 
 /// What the network's manager did to a company's account, as its notice tells it.
@@ -884,17 +902,14 @@ pub fn network_action(lang: Lang, to: &str, notice: &ActionNotice<'_>) -> Result
     let body = match lang {
         Lang::Fr => format!(
             "Bonjour,\n\nLe gestionnaire du réseau ({actor}) {what}\nMotif : {reason}\n\n\
-             Pour en savoir plus :\n\n{link}\n\nVous recevez ce message parce que les avis \
-             par e-mail sont activés sur votre compte (page « Mon compte »).\n"
+             Pour en savoir plus :\n\n{link}"
         ),
         Lang::En => format!(
             "Hello,\n\nThe network's manager ({actor}) {what}\nReason: {reason}\n\nTo know \
-             more:\n\n{link}\n\nYou receive this message because e-mail notices are on for \
-             your account (\"My account\" page).\n"
+             more:\n\n{link}"
         ),
     };
-    let subject: String = subject.chars().take(SUBJECT_LEN_MAX).collect();
-    Mail::new(Kind::NetworkAction, to, &subject, &body)
+    with_footer(Kind::NetworkAction, lang, to, &subject, &body)
 }
 
 /// A listing in the weekly e-mail of new listings, as text.
@@ -941,15 +956,13 @@ pub fn matches(lang: Lang, to: &str, digest: &MatchesDigest<'_>) -> Result<Mail,
         to_sell,
         link,
     } = *digest;
-    let (subject, intro, buy, sell, all, footer) = match lang {
+    let (subject, intro, buy, sell, all) = match lang {
         Lang::Fr => (
             format!("Troc : du nouveau sur la place de marché pour {company}"),
             format!("De nouvelles annonces parues {period} peuvent intéresser {company}."),
             "À acheter, des offres qui répondent à vos demandes :",
             "À vendre, des demandes que vos offres pourraient satisfaire :",
             "Toutes les suggestions :",
-            "Vous recevez ce message parce que les avis par e-mail sont activés sur votre compte \
-             (page « Mon compte »).",
         ),
         Lang::En => (
             format!("Troc: new on the marketplace for {company}"),
@@ -957,27 +970,21 @@ pub fn matches(lang: Lang, to: &str, digest: &MatchesDigest<'_>) -> Result<Mail,
             "To buy, offers that meet your wants:",
             "To sell, wants your offers could fill:",
             "All suggestions:",
-            "You receive this message because e-mail notices are on for your account (\"My \
-             account\" page).",
         ),
     };
-    let mut body = format!("{}\n\n{intro}\n\n", lang_hello(lang));
+    let hello = match lang {
+        Lang::Fr => "Bonjour,",
+        Lang::En => "Hello,",
+    };
+    let mut body = format!("{hello}\n\n{intro}\n\n");
     if !to_buy.is_empty() {
         body.push_str(&format!("{buy}\n\n{}\n", lines(to_buy)));
     }
     if !to_sell.is_empty() {
         body.push_str(&format!("{sell}\n\n{}\n", lines(to_sell)));
     }
-    body.push_str(&format!("{all}\n\n{link}\n\n{footer}\n"));
-    let subject: String = subject.chars().take(SUBJECT_LEN_MAX).collect();
-    Mail::new(Kind::Matches, to, &subject, &body)
-}
-
-fn lang_hello(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Fr => "Bonjour,",
-        Lang::En => "Hello,",
-    }
+    body.push_str(&format!("{all}\n\n{link}"));
+    with_footer(Kind::Matches, lang, to, &subject, &body)
 }
 
 #[cfg(test)]
