@@ -1,16 +1,19 @@
 //! E-mail notices, when the server sends e-mail: a payment request received (to the paying
-//! company's owner and staff), a staff user's payment waiting for approval (to the company's
-//! owner), an hourly digest of the payments a company received (to its owner and staff), and
+//! company's owner and staff); a staff user's payment waiting for approval (to the company's
+//! owner); an hourly digest of the payments a company received (to its owner and staff);
 //! what the network's manager did to a company's account (its limits, a request for a limit
-//! declined, a freeze: to its owner; its fees: to every owner), and a weekly e-mail of the new
-//! listings that could interest a company (to its owner and staff).
-//! Each user chooses on `/account` (or `PUT /api/v1/me/notices`) whether to receive them
+//! declined, a freeze: to its owner) or to the network's fees (to every owner); a weekly
+//! e-mail of the new listings that could interest a company (to its owner and staff). Each
+//! user chooses on `/account` (or `PUT /api/v1/me/notices`) whether to receive them
 //! (`users.mail_notices`, on by default).
 //!
-//! Each notice is queued once per user and object (`mail::Mail::once`): a form sent twice, a
-//! request retried or two processes digesting the same hour do not send it twice. It does
-//! *not* notify payments sent, fees or refunds (the history, the dashboard and webhooks show
-//! them), nor queue anything when the server sends no e-mail.
+//! The first two are queued by the routes that create their object; the others by the
+//! server's housekeeping, which follows the ledger, the action log and the marketplace from
+//! the marks of `notice_marks`. Each notice is queued once per user and object
+//! (`mail::Mail::once`): a form sent twice, a request retried or two processes digesting
+//! the same hour do not send it twice. It does *not* notify payments sent, the fees charged
+//! on them or refunds (the history, the dashboard and webhooks show them), nor queue
+//! anything when the server sends no e-mail.
 
 use chrono::{DateTime, Utc};
 use ledger::Amount;
@@ -52,7 +55,8 @@ pub const MATCHES_PERIOD_SECONDS: i64 = 7 * 86_400;
 const MONDAY_SECONDS: i64 = 4 * 86_400;
 /// Companies sent the e-mail of new listings in one week (in member id order).
 pub const MATCHES_MEMBERS_MAX: i64 = 5_000;
-/// Longest payer's name and reference shown on a digest's line.
+/// Longest name, reference, title or city shown on a line of a digest or of the weekly
+/// e-mail of new listings.
 const DIGEST_TEXT_LEN_MAX: usize = 60;
 
 /// Queues a notice to each user of `member_id` with one of `roles` who gets notices, written
