@@ -52,3 +52,12 @@ INSERT INTO notice_marks (id, payments_through, action_id, matches_through)
     SELECT 1, CAST(strftime('%s', 'now') AS INTEGER) / 3600 * 3600, COALESCE(MAX(id), 0),
         (CAST(strftime('%s', 'now') AS INTEGER) - 345600) / 604800 * 604800 + 345600
     FROM action_log;
+
+-- Each user chooses the kinds of e-mail apart (docs/web.md, "E-mail notices"): besides
+-- `mail_notices` (what waits for the user's action, the network's changes to the account or
+-- its fees), the hourly digest of payments received and the weekly new listings; 1 (the
+-- default) or 0.
+ALTER TABLE users ADD COLUMN mail_receipts BIGINT NOT NULL DEFAULT 1
+    CHECK (mail_receipts IN (0, 1));
+ALTER TABLE users ADD COLUMN mail_listings BIGINT NOT NULL DEFAULT 1
+    CHECK (mail_listings IN (0, 1));

@@ -1093,26 +1093,68 @@ pub async fn use_password_reset(
     })
 }
 
-/// The users of `member_id` with one of `roles` who get e-mail notices
-/// (`users.mail_notices`), oldest first, at most `max`.
+/// The kinds of e-mail a user chooses to receive (on `/account` or with
+/// `PUT /api/v1/me/notices`), each a column of `users` (1: on, the default; 0: off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailKind {
+    /// What waits for the user's action (a payment request, a payment to approve) and the
+    /// network's changes to the account or its fees: `users.mail_notices`.
+    Notices,
+    /// The hourly digest of the payments received: `users.mail_receipts`.
+    Receipts,
+    /// The weekly e-mail of new listings: `users.mail_listings`.
+    Listings,
+}
+
+impl MailKind {
+    /// Its column: a constant, never input.
+    fn column(self) -> &'static str {
+        match self {
+            MailKind::Notices => "mail_notices",
+            MailKind::Receipts => "mail_receipts",
+            MailKind::Listings => "mail_listings",
+        }
+    }
+}
+
+/// A user's choice for each kind of e-mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailChoices {
+    pub notices: bool,
+    pub receipts: bool,
+    pub listings: bool,
+}
+
+impl MailChoices {
+    pub const ALL_ON: MailChoices = MailChoices {
+        notices: true,
+        receipts: true,
+        listings: true,
+    };
+}
+
+/// The users of `member_id` with one of `roles` who get e-mails of `kind`, oldest first, at
+/// most `max`.
 pub async fn notice_recipients(
     store: &Store,
     member_id: i64,
     roles: &[Role],
+    kind: MailKind,
     max: i64,
 ) -> StoreResult<Vec<User>> {
     if roles.is_empty() {
         return Ok(Vec::new());
     }
-    // The roles' codes are this module's constants, never input.
+    // The roles' codes and the kind's column are this module's constants, never input.
     let roles_sql = roles
         .iter()
         .map(|r| format!("'{}'", r.as_str()))
         .collect::<Vec<_>>()
         .join(", ");
     let sql = format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE member_id = $1 AND mail_notices = 1 \
-         AND role IN ({roles_sql}) ORDER BY id LIMIT $2"
+        "SELECT {USER_COLUMNS} FROM users WHERE member_id = $1 AND {} = 1 \
+         AND role IN ({roles_sql}) ORDER BY id LIMIT $2",
+        kind.column()
     );
     let users: Vec<User> = dispatch!(store.backend(), pool => {
         let rows = sqlx::query(&sql).bind(member_id).bind(max.clamp(0, 1_000))
@@ -1122,8 +1164,9 @@ pub async fn notice_recipients(
     Ok(users)
 }
 
-/// The owners of member companies whose account is not closed and who get e-mail notices,
-/// at most `max` (1 to 10,000), oldest first: those told of a change of the network's rules.
+/// The owners of member companies whose account is not closed and who get notices
+/// ([`MailKind::Notices`]), at most `max` (1 to 10,000), oldest first: those told of a
+/// change of the network's rules.
 pub async fn owners_with_notices(store: &Store, max: i64) -> StoreResult<Vec<User>> {
     let sql = format!(
         "SELECT {USER_COLUMNS} FROM users \
@@ -1138,28 +1181,33 @@ pub async fn owners_with_notices(store: &Store, max: i64) -> StoreResult<Vec<Use
     Ok(users)
 }
 
-/// Whether `user_id` gets e-mail notices.
-pub async fn mail_notices(store: &Store, user_id: i64) -> StoreResult<bool> {
-    let on: i64 = dispatch!(store.backend(), pool => {
-        sqlx::query_scalar("SELECT mail_notices FROM users WHERE id = $1")
+/// `user_id`'s choice of e-mails.
+pub async fn mail_choices(store: &Store, user_id: i64) -> StoreResult<MailChoices> {
+    let (notices, receipts, listings): (i64, i64, i64) = dispatch!(store.backend(), pool => {
+        sqlx::query_as(
+            "SELECT mail_notices, mail_receipts, mail_listings FROM users WHERE id = $1")
             .bind(user_id).fetch_one(pool).await?
     });
-    Ok(on == 1)
+    Ok(MailChoices {
+        notices: notices == 1,
+        receipts: receipts == 1,
+        listings: listings == 1,
+    })
 }
 
-/// Whether a user gets e-mail notices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Notices {
-    On,
-    Off,
-}
-
-/// Turns `user_id`'s e-mail notices on or off.
-pub async fn set_mail_notices(store: &Store, user_id: i64, notices: Notices) -> StoreResult<()> {
-    let on = i64::from(notices == Notices::On);
+/// Sets `user_id`'s choice of e-mails.
+pub async fn set_mail_choices(
+    store: &Store,
+    user_id: i64,
+    choices: MailChoices,
+) -> StoreResult<()> {
     dispatch!(store.backend(), pool => {
-        sqlx::query("UPDATE users SET mail_notices = $1 WHERE id = $2")
-            .bind(on).bind(user_id).execute(pool).await?;
+        sqlx::query(
+            "UPDATE users SET mail_notices = $1, mail_receipts = $2, mail_listings = $3 \
+             WHERE id = $4")
+            .bind(i64::from(choices.notices)).bind(i64::from(choices.receipts))
+            .bind(i64::from(choices.listings)).bind(user_id)
+            .execute(pool).await?;
     });
     Ok(())
 }

@@ -609,7 +609,28 @@ story!(notices_of_requests_and_approvals, |db: &tests::TestDb| {
         page.assert_contains("Enregistré.");
         assert!(!page.body.contains("value=\"on\" checked"));
         let staff_user = crate::web_front::staff_of(&store, &alpha, None).await;
-        assert!(!people::mail_notices(&store, staff_user.id).await.unwrap());
+        let none = people::MailChoices {
+            notices: false,
+            receipts: false,
+            listings: false,
+        };
+        assert_eq!(
+            people::mail_choices(&store, staff_user.id).await.unwrap(),
+            none
+        );
+        // Each kind is its own box.
+        let page = alpha_staff
+            .post("/account/notices", &[("mail_receipts", "on")])
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("name=\"mail_receipts\" type=\"checkbox\" value=\"on\" checked");
+        assert_eq!(
+            people::mail_choices(&store, staff_user.id).await.unwrap(),
+            people::MailChoices {
+                receipts: true,
+                ..none
+            }
+        );
 
         // Beta asks Alpha to pay: Alpha's owner is told (not its staff, who opted out), once
         // even if the form is sent twice.
@@ -678,7 +699,7 @@ story!(notices_of_requests_and_approvals, |db: &tests::TestDb| {
 
         // Through the API too, in the recipient's language.
         people::set_lang(&store, staff_user.id, "en").await.unwrap();
-        people::set_mail_notices(&store, staff_user.id, people::Notices::On)
+        people::set_mail_choices(&store, staff_user.id, people::MailChoices::ALL_ON)
             .await
             .unwrap();
         let beta_pay = crate::api::token(&store, "owner@beta.fr", web::tokens::Scope::Pay).await;
@@ -739,38 +760,48 @@ story!(digests_of_payments_received, |db: &tests::TestDb| {
         let staff_read =
             crate::api::token(&store, "staff@alpha.fr", web::tokens::Scope::Read).await;
 
-        // The API shows and sets the choice: on by default; a read token changes nothing;
-        // a body without a boolean is refused.
+        // The API shows and sets the choices: all on by default; a read token changes
+        // nothing; a body that sets nothing or not with a boolean is refused.
         let me = api.get("/api/v1/me", &staff_pay).await.ok(StatusCode::OK);
-        assert_eq!(me["mail_notices"], true);
+        assert_eq!(
+            me["mail"],
+            serde_json::json!({"notices": true, "receipts": true, "listings": true})
+        );
         api.put(
             "/api/v1/me/notices",
             &staff_read,
-            serde_json::json!({"mail_notices": false}),
+            serde_json::json!({"receipts": false}),
         )
         .await
         .problem(StatusCode::FORBIDDEN, "forbidden");
         for body in [
-            serde_json::json!({"mail_notices": "no"}),
+            serde_json::json!({"receipts": "no"}),
             serde_json::json!({}),
+            serde_json::json!({"receipts": null}),
         ] {
             api.put("/api/v1/me/notices", &staff_pay, body)
                 .await
                 .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
         }
-        assert!(people::mail_notices(&store, staff_user.id).await.unwrap());
+        assert_eq!(
+            people::mail_choices(&store, staff_user.id).await.unwrap(),
+            people::MailChoices::ALL_ON
+        );
+        // The staff user keeps the notices and the listings, not the digest.
         let set = api
             .put(
                 "/api/v1/me/notices",
                 &staff_pay,
-                serde_json::json!({"mail_notices": false}),
+                serde_json::json!({"receipts": false}),
             )
             .await
             .ok(StatusCode::OK);
-        assert_eq!(set["mail_notices"], false);
+        assert_eq!(
+            set,
+            serde_json::json!({"notices": true, "receipts": false, "listings": true})
+        );
         let me = api.get("/api/v1/me", &staff_pay).await.ok(StatusCode::OK);
-        assert_eq!(me["mail_notices"], false);
-        assert!(!people::mail_notices(&store, staff_user.id).await.unwrap());
+        assert_eq!(me["mail"], set);
 
         // The hours before this one are digested (the mark is set here so that the story
         // does not depend on when the database was migrated).
@@ -816,7 +847,7 @@ story!(digests_of_payments_received, |db: &tests::TestDb| {
         assert_eq!(digest_through(&store).await, through);
 
         // Then each company that received payments gets one digest per owner and staff user
-        // who wants notices: Alpha's owner (its staff opted out), Beta's owner and staff.
+        // who wants it: Alpha's owner (its staff opted out), Beta's owner and staff.
         let digested = notices::payments_received(&state, hour_end + 60)
             .await
             .unwrap();
@@ -884,7 +915,7 @@ story!(digests_of_payments_received, |db: &tests::TestDb| {
         api.put(
             "/api/v1/me/notices",
             &staff_pay,
-            serde_json::json!({"mail_notices": true}),
+            serde_json::json!({"receipts": true}),
         )
         .await
         .ok(StatusCode::OK);
@@ -1143,7 +1174,7 @@ story!(weekly_e_mail_of_new_listings, |db: &tests::TestDb| {
     async move {
         use web::http::notices::{self, week_start, Digested, MATCHES_PERIOD_SECONDS};
         let sink = SmtpSink::start().await;
-        let (store, state, _, _) = two_members(&url).await;
+        let (store, state, _, beta) = two_members(&url).await;
         let mailer = Mailer::new(&sink.url(), "noreply@troc.test").unwrap();
         let quiet = state.clone();
         let state = state.with_mail(mailer.clone());
@@ -1203,6 +1234,16 @@ story!(weekly_e_mail_of_new_listings, |db: &tests::TestDb| {
                 .execute(pool).await.unwrap();
         });
 
+        // Beta's staff user keeps every e-mail but this one.
+        let beta_staff = crate::api::user_id(&store, beta.id, "staff@beta.fr").await;
+        let choices = people::MailChoices {
+            listings: false,
+            ..people::MailChoices::ALL_ON
+        };
+        people::set_mail_choices(&store, beta_staff, choices)
+            .await
+            .unwrap();
+
         // Nothing before next Monday, a minute past midnight; nothing without e-mail.
         let monday = this_week + MATCHES_PERIOD_SECONDS;
         let early = notices::weekly_matches(&state, monday + 59).await.unwrap();
@@ -1210,7 +1251,7 @@ story!(weekly_e_mail_of_new_listings, |db: &tests::TestDb| {
         let none = notices::weekly_matches(&quiet, monday + 60).await.unwrap();
         assert_eq!(none, Digested::default());
 
-        // Then each company hears of what is new for it, owner and staff.
+        // Then each company hears of what is new for it, owner and staff (but Beta's).
         let sent = notices::weekly_matches(&state, monday + 60).await.unwrap();
         assert_eq!(
             sent,
@@ -1218,10 +1259,10 @@ story!(weekly_e_mail_of_new_listings, |db: &tests::TestDb| {
                 from: this_week,
                 until: monday,
                 members: 2,
-                queued: 4,
+                queued: 3,
             }
         );
-        assert_eq!(outbox_count(&store, "matches").await, 4);
+        assert_eq!(outbox_count(&store, "matches").await, 3);
         assert_eq!(
             notices::weekly_matches(&state, monday + 600).await.unwrap(),
             Digested::default()
@@ -1260,6 +1301,7 @@ story!(weekly_e_mail_of_new_listings, |db: &tests::TestDb| {
         );
         assert!(!beta_mail.contains("Audit de sécurité"), "{beta_mail}");
         assert!(to("staff@alpha.fr").contains("Audit de sécurité"));
+        assert!(!received.iter().any(|m| m.contains("To: staff@beta.fr")));
 
         // A week with nothing new sends nothing, and is marked.
         let quiet_week = notices::weekly_matches(&state, monday + MATCHES_PERIOD_SECONDS + 60)
@@ -1267,6 +1309,6 @@ story!(weekly_e_mail_of_new_listings, |db: &tests::TestDb| {
             .unwrap();
         assert_eq!((quiet_week.members, quiet_week.queued), (0, 0));
         assert_eq!(quiet_week.until, monday + MATCHES_PERIOD_SECONDS);
-        assert_eq!(outbox_count(&store, "matches").await, 4);
+        assert_eq!(outbox_count(&store, "matches").await, 3);
     }
 });

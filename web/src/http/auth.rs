@@ -201,18 +201,18 @@ struct AccountTemplate {
     email: String,
     notice: Option<&'static str>,
     errors: PasswordErrors,
-    /// Whether the user gets e-mail notices; `None` when the server sends no e-mail (the
-    /// form is not shown).
-    notices: Option<bool>,
+    /// Which e-mails the user gets; `None` when the server sends no e-mail (the form is not
+    /// shown).
+    notices: Option<people::MailChoices>,
 }
 
-/// The user's choice of e-mail notices, for the account page (`None` without e-mail).
-async fn notices_of(state: &AppState, auth: &Auth) -> AppResult<Option<bool>> {
+/// The user's choice of e-mails, for the account page (`None` without e-mail).
+async fn notices_of(state: &AppState, auth: &Auth) -> AppResult<Option<people::MailChoices>> {
     if state.mail.is_none() {
         return Ok(None);
     }
     Ok(Some(
-        people::mail_notices(&state.store, auth.user.id).await?,
+        people::mail_choices(&state.store, auth.user.id).await?,
     ))
 }
 
@@ -236,11 +236,24 @@ async fn account_page(
     })
 }
 
+/// One box per kind of e-mail: `on` when ticked, absent otherwise.
 #[derive(Deserialize)]
 struct NoticesForm {
-    /// `on` when the box is ticked; absent otherwise.
     #[serde(default)]
     mail_notices: Option<String>,
+    #[serde(default)]
+    mail_receipts: Option<String>,
+    #[serde(default)]
+    mail_listings: Option<String>,
+}
+
+/// A ticked box (`on`), an unticked one (absent), or a forged form.
+fn ticked(value: Option<&str>) -> AppResult<bool> {
+    match value {
+        None => Ok(false),
+        Some("on") => Ok(true),
+        Some(_) => Err(AppError::BadRequest),
+    }
 }
 
 async fn set_notices(
@@ -248,12 +261,12 @@ async fn set_notices(
     auth: Auth,
     Form(form): Form<NoticesForm>,
 ) -> AppResult<Response> {
-    let notices = match form.mail_notices.as_deref() {
-        None => people::Notices::Off,
-        Some("on") => people::Notices::On,
-        Some(_) => return Err(AppError::BadRequest),
+    let choices = people::MailChoices {
+        notices: ticked(form.mail_notices.as_deref())?,
+        receipts: ticked(form.mail_receipts.as_deref())?,
+        listings: ticked(form.mail_listings.as_deref())?,
     };
-    people::set_mail_notices(&state.store, auth.user.id, notices).await?;
+    people::set_mail_choices(&state.store, auth.user.id, choices).await?;
     page(AccountTemplate {
         c: auth.chrome(),
         email: auth.user.email.clone(),

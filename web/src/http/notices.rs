@@ -4,8 +4,9 @@
 //! what the network's manager did to a company's account (its limits, a request for a limit
 //! declined, a freeze: to its owner) or to the network's fees (to every owner); a weekly
 //! e-mail of the new listings that could interest a company (to its owner and staff). Each
-//! user chooses on `/account` (or `PUT /api/v1/me/notices`) whether to receive them
-//! (`users.mail_notices`, on by default).
+//! user chooses on `/account` (or `PUT /api/v1/me/notices`) which of three kinds to receive
+//! (`people::MailKind`: the notices, the digest of payments, the new listings; all on by
+//! default).
 //!
 //! The first two are queued by the routes that create their object; the others by the
 //! server's housekeeping, which follows the ledger, the action log and the marketplace from
@@ -25,7 +26,7 @@ use crate::mail::{
     ActionNotice, Mail, MailError, MatchLine, MatchesDigest, NetworkAction, ReceivedDigest,
     ReceivedLine,
 };
-use crate::people::{self, Role};
+use crate::people::{self, MailKind, Role};
 use crate::store::StoreResult;
 
 /// Users one notice goes to at most (a company's owner and staff).
@@ -59,13 +60,14 @@ pub const MATCHES_MEMBERS_MAX: i64 = 5_000;
 /// e-mail of new listings.
 const DIGEST_TEXT_LEN_MAX: usize = 60;
 
-/// Queues a notice to each user of `member_id` with one of `roles` who gets notices, written
-/// by `message` in the user's language to the user's address, at most once under
-/// `{key}:{user id}`. Returns how many were queued (or had been before).
+/// Queues an e-mail of `kind` to each user of `member_id` with one of `roles` who chose to
+/// get that kind, written by `message` in the user's language to the user's address, at
+/// most once under `{key}:{user id}`. Returns how many were queued (or had been before).
 async fn notify<F>(
     state: &AppState,
     member_id: i64,
     roles: &[Role],
+    kind: MailKind,
     key: &str,
     message: F,
 ) -> StoreResult<u64>
@@ -73,7 +75,8 @@ where
     F: Fn(Lang, &str) -> Result<Mail, MailError>,
 {
     let recipients =
-        people::notice_recipients(&state.store, member_id, roles, NOTICE_RECIPIENTS_MAX).await?;
+        people::notice_recipients(&state.store, member_id, roles, kind, NOTICE_RECIPIENTS_MAX)
+            .await?;
     notify_users(state, &recipients, key, message).await
 }
 
@@ -127,6 +130,7 @@ pub(crate) async fn request_received(state: &AppState, id: i64) -> StoreResult<(
         state,
         request.buyer_member_id,
         &[Role::Owner, Role::Staff],
+        MailKind::Notices,
         &format!("request:{id}"),
         |lang, to| {
             let amount = lang.amount(Amount::from_minor(request.amount_minor));
@@ -159,6 +163,7 @@ pub(crate) async fn approval_waiting(state: &AppState, id: i64) -> StoreResult<(
         state,
         approval.member_id,
         &[Role::Owner],
+        MailKind::Notices,
         &format!("approval:{id}"),
         |lang, to| {
             let amount = lang.amount(Amount::from_minor(approval.amount_minor));
@@ -314,6 +319,7 @@ pub async fn payments_received(state: &AppState, now: i64) -> StoreResult<Digest
             state,
             receipt.member_id,
             &[Role::Owner, Role::Staff],
+            MailKind::Receipts,
             &format!("received:{from}-{until}"),
             |lang, to| {
                 let time_format = match (lang, one_day) {
@@ -445,6 +451,7 @@ pub async fn network_actions(state: &AppState) -> StoreResult<ActionsNotified> {
                     &state.store,
                     member_id,
                     &[Role::Owner],
+                    MailKind::Notices,
                     NOTICE_RECIPIENTS_MAX,
                 )
                 .await?,
@@ -518,12 +525,12 @@ pub async fn weekly_matches(state: &AppState, now: i64) -> StoreResult<Digested>
     ) else {
         return Ok(Digested::default());
     };
-    // The companies someone would hear it at: an owner or staff user with notices on.
+    // The companies someone would hear it at: an owner or staff user who chose it.
     let members: Vec<i64> = dispatch!(state.store.backend(), pool => {
         sqlx::query_scalar(
             "SELECT DISTINCT u.member_id FROM users u JOIN members m ON m.id = u.member_id \
              JOIN accounts a ON a.id = m.account_id \
-             WHERE u.role IN ('owner', 'staff') AND u.mail_notices = 1 \
+             WHERE u.role IN ('owner', 'staff') AND u.mail_listings = 1 \
              AND a.status <> 'closed' ORDER BY u.member_id LIMIT $1")
             .bind(MATCHES_MEMBERS_MAX).fetch_all(pool).await?
     });
@@ -556,6 +563,7 @@ pub async fn weekly_matches(state: &AppState, now: i64) -> StoreResult<Digested>
             state,
             member.id,
             &[Role::Owner, Role::Staff],
+            MailKind::Listings,
             &format!("matches:{from}-{until}"),
             |lang, to| {
                 let lines = |matches: &[crate::network::brokering::Match]| -> Vec<MatchLine> {

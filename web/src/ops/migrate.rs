@@ -420,6 +420,8 @@ pub const TABLES: &[Table] = &[
                 col("created_at", Int),
                 col("payment_max", Int),
                 col("mail_notices", Int),
+                col("mail_receipts", Int),
+                col("mail_listings", Int),
             ],
         ),
         "id",

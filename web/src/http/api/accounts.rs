@@ -38,10 +38,31 @@ pub struct Me {
     /// (`POST /api/v1/payment-approvals`).
     #[schema(example = "100.00")]
     pub payment_limit: Option<String>,
-    /// Whether the user gets e-mail notices (a payment request received, a payment waiting
-    /// for approval, the hourly digest of payments received) when the server sends e-mail;
-    /// set with `PUT /api/v1/me/notices`.
-    pub mail_notices: bool,
+    /// Which e-mails the user chose to get when the server sends e-mail (set with
+    /// `PUT /api/v1/me/notices`).
+    pub mail: MailChoicesBody,
+}
+
+/// A user's choice of e-mails (each on by default).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MailChoicesBody {
+    /// What waits for the user's action (a payment request received, a payment waiting for
+    /// approval) and the network's changes to the account's limits or status or to its fees.
+    pub notices: bool,
+    /// The hourly digest of the payments the company received.
+    pub receipts: bool,
+    /// The weekly e-mail of new listings that could interest the company.
+    pub listings: bool,
+}
+
+impl From<people::MailChoices> for MailChoicesBody {
+    fn from(choices: people::MailChoices) -> MailChoicesBody {
+        MailChoicesBody {
+            notices: choices.notices,
+            receipts: choices.receipts,
+            listings: choices.listings,
+        }
+    }
 }
 
 /// The caller: user, role, token scope, member and account ids, its payment limit.
@@ -51,9 +72,11 @@ pub struct Me {
     ),
     security(("bearer" = [])))]
 pub async fn me(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<Json<Me>> {
-    let mail_notices = people::mail_notices(&state.store, auth.user.id).await?;
+    let mail = people::mail_choices(&state.store, auth.user.id)
+        .await?
+        .into();
     Ok(Json(Me {
-        mail_notices,
+        mail,
         user_id: auth.user.id,
         email: auth.user.email.clone(),
         role: auth.user.role.as_str().to_owned(),
@@ -68,21 +91,23 @@ pub async fn me(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<Json<
     }))
 }
 
-/// The caller's choice of e-mail notices.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct NoticesBody {
-    /// `true`: e-mail notices of a payment request received, a payment waiting for
-    /// approval and the hourly digest of payments received (when the server sends e-mail);
-    /// `false`: none.
-    pub mail_notices: bool,
+/// A change of the caller's choice of e-mails: each field given is set, the others stay.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MailChoicesChange {
+    /// What waits for the caller's action and the network's changes to the account or fees.
+    pub notices: Option<bool>,
+    /// The hourly digest of payments received.
+    pub receipts: Option<bool>,
+    /// The weekly new listings.
+    pub listings: Option<bool>,
 }
 
-/// Turns the caller's e-mail notices on or off, as the `/account` page does (a `pay` or
-/// `manage` token: a `read` token changes nothing).
+/// Chooses which e-mails the caller gets, as the `/account` page does (a `pay` or `manage`
+/// token: a `read` token changes nothing). A body that sets nothing is refused.
 #[utoipa::path(put, path = "/api/v1/me/notices", tag = "accounts",
-    request_body = NoticesBody,
+    request_body = MailChoicesChange,
     responses(
-        (status = 200, description = "Set", body = NoticesBody),
+        (status = 200, description = "Set: the caller's choice now", body = MailChoicesBody),
         (status = 403, description = "A read token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
     ),
@@ -98,15 +123,24 @@ pub async fn set_notices(
         ));
     }
     Ok(idempotency::run(&state, &auth, &request, |_| async {
-        let input: NoticesBody = types::json(&request.body)?;
-        let notices = if input.mail_notices {
-            people::Notices::On
-        } else {
-            people::Notices::Off
+        let change: MailChoicesChange = types::json(&request.body)?;
+        if change.notices.is_none() && change.receipts.is_none() && change.listings.is_none() {
+            return Err(ApiError::invalid(
+                "notices",
+                "Give at least one of notices, receipts and listings (true or false).",
+            ));
+        }
+        let now = people::mail_choices(&state.store, auth.user.id).await?;
+        let choices = people::MailChoices {
+            notices: change.notices.unwrap_or(now.notices),
+            receipts: change.receipts.unwrap_or(now.receipts),
+            listings: change.listings.unwrap_or(now.listings),
         };
-        people::set_mail_notices(&state.store, auth.user.id, notices).await?;
-        let mail_notices = people::mail_notices(&state.store, auth.user.id).await?;
-        Written::ok(NoticesBody { mail_notices })
+        people::set_mail_choices(&state.store, auth.user.id, choices).await?;
+        let set: MailChoicesBody = people::mail_choices(&state.store, auth.user.id)
+            .await?
+            .into();
+        Written::ok(set)
     })
     .await)
 }
