@@ -26,6 +26,37 @@ fn reset_token(text: &str) -> String {
     text[start..start + 64].to_owned()
 }
 
+/// Two members served without e-mail (`quiet`) and with it through a stand-in relay, with the
+/// API client of the latter: the set-up of the stories of what the housekeeping e-mails.
+struct Mailing {
+    sink: SmtpSink,
+    store: Store,
+    quiet: web::http::AppState,
+    state: web::http::AppState,
+    mailer: Mailer,
+    api: crate::api::Api,
+    alpha: web::people::Member,
+    beta: web::people::Member,
+}
+
+async fn mailing(url: &str) -> Mailing {
+    let sink = SmtpSink::start().await;
+    let (store, quiet, alpha, beta) = two_members(url).await;
+    let mailer = Mailer::new(&sink.url(), "noreply@troc.test").unwrap();
+    let state = quiet.clone().with_mail(mailer.clone());
+    let api = crate::api::Api::new(state.clone());
+    Mailing {
+        sink,
+        store,
+        quiet,
+        state,
+        mailer,
+        api,
+        alpha,
+        beta,
+    }
+}
+
 story!(forgotten_password_by_email, |db: &tests::TestDb| {
     let url = db.url().to_owned();
     async move {
@@ -747,13 +778,17 @@ story!(digests_of_payments_received, |db: &tests::TestDb| {
     let url = db.url().to_owned();
     async move {
         use web::http::notices::{self, Digested};
-        let sink = SmtpSink::start().await;
-        let (store, state, alpha, beta) = two_members(&url).await;
-        let mailer = Mailer::new(&sink.url(), "noreply@troc.test").unwrap();
-        let quiet = state.clone();
-        let state = state.with_mail(mailer.clone());
+        let Mailing {
+            sink,
+            store,
+            quiet,
+            state,
+            mailer,
+            api,
+            alpha,
+            beta,
+        } = mailing(&url).await;
         let staff_user = crate::web_front::staff_of(&store, &alpha, None).await;
-        let api = crate::api::Api::new(state.clone());
         let alpha_pay = crate::api::token(&store, "owner@alpha.fr", web::tokens::Scope::Pay).await;
         let beta_pay = crate::api::token(&store, "owner@beta.fr", web::tokens::Scope::Pay).await;
         let staff_pay = crate::api::token(&store, "staff@alpha.fr", web::tokens::Scope::Pay).await;
@@ -984,13 +1019,17 @@ story!(notices_of_the_networks_actions, |db: &tests::TestDb| {
     let url = db.url().to_owned();
     async move {
         use web::http::notices::{self, ActionsNotified};
-        let sink = SmtpSink::start().await;
-        let (store, state, alpha, beta) = two_members(&url).await;
+        let Mailing {
+            sink,
+            store,
+            quiet,
+            state,
+            mailer,
+            api,
+            alpha,
+            beta,
+        } = mailing(&url).await;
         crate::api::staff(&store).await;
-        let mailer = Mailer::new(&sink.url(), "noreply@troc.test").unwrap();
-        let quiet = state.clone();
-        let state = state.with_mail(mailer.clone());
-        let api = crate::api::Api::new(state.clone());
         let manage = crate::api::token(&store, "gestion@troc.fr", web::tokens::Scope::Manage).await;
         let beta_pay = crate::api::token(&store, "owner@beta.fr", web::tokens::Scope::Pay).await;
         let beta_owner = crate::api::user_id(&store, beta.id, "owner@beta.fr").await;
@@ -1173,12 +1212,16 @@ story!(weekly_e_mail_of_new_listings, |db: &tests::TestDb| {
     let url = db.url().to_owned();
     async move {
         use web::http::notices::{self, week_start, Digested, MATCHES_PERIOD_SECONDS};
-        let sink = SmtpSink::start().await;
-        let (store, state, _, beta) = two_members(&url).await;
-        let mailer = Mailer::new(&sink.url(), "noreply@troc.test").unwrap();
-        let quiet = state.clone();
-        let state = state.with_mail(mailer.clone());
-        let api = crate::api::Api::new(state.clone());
+        let Mailing {
+            sink,
+            store,
+            quiet,
+            state,
+            mailer,
+            api,
+            beta,
+            ..
+        } = mailing(&url).await;
         let alpha_pay = crate::api::token(&store, "owner@alpha.fr", web::tokens::Scope::Pay).await;
         let beta_pay = crate::api::token(&store, "owner@beta.fr", web::tokens::Scope::Pay).await;
         let until = crate::api::day_in(30);

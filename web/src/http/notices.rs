@@ -232,11 +232,14 @@ fn shortened(text: &str) -> String {
     short
 }
 
+/// Whether the period `[from, until)` lies within one day (it may end at midnight).
+fn within_one_day(from: DateTime<Utc>, until: DateTime<Utc>) -> bool {
+    from.date_naive() == (until - chrono::Duration::seconds(1)).date_naive()
+}
+
 /// The period `[from, until)` in words, times in UTC.
 fn period_text(lang: Lang, from: DateTime<Utc>, until: DateTime<Utc>) -> String {
-    let last = until - chrono::Duration::seconds(1);
-    let one_day = from.date_naive() == last.date_naive();
-    match (lang, one_day) {
+    match (lang, within_one_day(from, until)) {
         (Lang::Fr, true) => format!(
             "le {} de {} à {} (UTC)",
             from.format("%d/%m/%Y"),
@@ -299,8 +302,7 @@ pub async fn payments_received(state: &AppState, now: i64) -> StoreResult<Digest
             "more companies received payments than a digest covers: the others are skipped"
         );
     }
-    let one_day =
-        from_time.date_naive() == (until_time - chrono::Duration::seconds(1)).date_naive();
+    let one_day = within_one_day(from_time, until_time);
     let link = format!("{}/history", state.config.base_url());
     let mut digested = Digested {
         from,

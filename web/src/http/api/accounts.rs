@@ -137,10 +137,7 @@ pub async fn set_notices(
             listings: change.listings.unwrap_or(now.listings),
         };
         people::set_mail_choices(&state.store, auth.user.id, choices).await?;
-        let set: MailChoicesBody = people::mail_choices(&state.store, auth.user.id)
-            .await?
-            .into();
-        Written::ok(set)
+        Written::ok(MailChoicesBody::from(choices))
     })
     .await)
 }
