@@ -472,32 +472,7 @@ async fn housekeeping(state: AppState, mut stopping: tokio::sync::watch::Receive
         if let Err(error) = crate::mail::purge(&state.store, now).await {
             tracing::warn!(%error, "could not purge old e-mails");
         }
-        match notices::payments_received(&state, now).await {
-            Ok(digested) if digested.queued > 0 => tracing::info!(
-                members = digested.members,
-                queued = digested.queued,
-                "digests of payments received queued"
-            ),
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "could not digest the payments received"),
-        }
-        match notices::weekly_matches(&state, now).await {
-            Ok(digested) if digested.queued > 0 => tracing::info!(
-                members = digested.members,
-                queued = digested.queued,
-                "weekly e-mails of new listings queued"
-            ),
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "could not send the weekly new listings"),
-        }
-        match notices::network_actions(&state).await {
-            Ok(notified) if notified.queued > 0 => tracing::info!(
-                queued = notified.queued,
-                "notices of the network's actions queued"
-            ),
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "could not notify the network's actions"),
-        }
+        notices::run_due(&state, now).await;
     }
 }
 

@@ -181,6 +181,104 @@ pub(crate) async fn approval_waiting(state: &AppState, id: i64) -> StoreResult<(
     Ok(())
 }
 
+/// The marks of the periodic e-mails in `notice_marks`: each is sent up to its mark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    /// The hourly digest of payments received (`payments_through`).
+    Payments,
+    /// The weekly new listings (`matches_through`).
+    Matches,
+}
+
+/// A period `[from, until)` due, in Unix seconds and as times.
+struct Period {
+    from: i64,
+    until: i64,
+    from_time: DateTime<Utc>,
+    until_time: DateTime<Utc>,
+}
+
+impl Mark {
+    /// Its column: a constant, never input.
+    fn column(self) -> &'static str {
+        match self {
+            Mark::Payments => "payments_through",
+            Mark::Matches => "matches_through",
+        }
+    }
+
+    /// The period to send now that `until` has passed: from the mark, at most `lookback`
+    /// seconds back; none when the mark is at `until` already.
+    async fn due(self, state: &AppState, until: i64, lookback: i64) -> StoreResult<Option<Period>> {
+        let sql = format!("SELECT {} FROM notice_marks WHERE id = 1", self.column());
+        let through: i64 = dispatch!(state.store.backend(), pool => {
+            sqlx::query_scalar(&sql).fetch_one(pool).await?
+        });
+        if until <= through {
+            return Ok(None);
+        }
+        let from = through.max(until - lookback);
+        assert!(from < until && until - from <= lookback);
+        Ok(
+            match (
+                DateTime::<Utc>::from_timestamp(from, 0),
+                DateTime::<Utc>::from_timestamp(until, 0),
+            ) {
+                (Some(from_time), Some(until_time)) => Some(Period {
+                    from,
+                    until,
+                    from_time,
+                    until_time,
+                }),
+                _ => None,
+            },
+        )
+    }
+
+    /// Marks the period up to `until` sent. Another process may have sent the same period
+    /// (its e-mails had the same keys): the mark only moves forward.
+    async fn advance(self, state: &AppState, until: i64) -> StoreResult<()> {
+        let column = self.column();
+        let sql = format!("UPDATE notice_marks SET {column} = $1 WHERE id = 1 AND {column} < $1");
+        dispatch!(state.store.backend(), pool => {
+            sqlx::query(&sql).bind(until).execute(pool).await?;
+        });
+        Ok(())
+    }
+}
+
+/// Queues what the housekeeping e-mails at `now` (the digest of payments received, the
+/// weekly new listings, the notices of the network's actions), logging what it queued and
+/// what failed: one failure does not stop the others.
+pub async fn run_due(state: &AppState, now: i64) {
+    match payments_received(state, now).await {
+        Ok(done) if done.queued > 0 => tracing::info!(
+            members = done.members,
+            queued = done.queued,
+            "digests of payments received queued"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "could not digest the payments received"),
+    }
+    match weekly_matches(state, now).await {
+        Ok(done) if done.queued > 0 => tracing::info!(
+            members = done.members,
+            queued = done.queued,
+            "weekly e-mails of new listings queued"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "could not send the weekly new listings"),
+    }
+    match network_actions(state).await {
+        Ok(done) if done.queued > 0 => tracing::info!(
+            queued = done.queued,
+            "notices of the network's actions queued"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "could not notify the network's actions"),
+    }
+}
+
 /// What one call of [`payments_received`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Digested {
@@ -276,21 +374,19 @@ pub async fn payments_received(state: &AppState, now: i64) -> StoreResult<Digest
     }
     let until =
         (now - DIGEST_GRACE_SECONDS).div_euclid(DIGEST_PERIOD_SECONDS) * DIGEST_PERIOD_SECONDS;
-    let through: i64 = dispatch!(state.store.backend(), pool => {
-        sqlx::query_scalar("SELECT payments_through FROM notice_marks WHERE id = 1")
-            .fetch_one(pool).await?
-    });
-    if until <= through {
-        return Ok(Digested::default());
-    }
-    let from = through.max(until - DIGEST_LOOKBACK_SECONDS_MAX);
-    assert!(from < until && (until - from) % DIGEST_PERIOD_SECONDS == 0);
-    let (Some(from_time), Some(until_time)) = (
-        DateTime::<Utc>::from_timestamp(from, 0),
-        DateTime::<Utc>::from_timestamp(until, 0),
-    ) else {
+    let Some(period) = Mark::Payments
+        .due(state, until, DIGEST_LOOKBACK_SECONDS_MAX)
+        .await?
+    else {
         return Ok(Digested::default());
     };
+    let Period {
+        from,
+        until,
+        from_time,
+        until_time,
+    } = period;
+    assert!((until - from) % DIGEST_PERIOD_SECONDS == 0);
     let receipts: Vec<Receipts> = dispatch!(state.store.backend(), pool => {
         sqlx::query_as(RECEIPTS_SQL)
             .bind(from_time).bind(until_time).bind(DIGEST_MEMBERS_MAX)
@@ -356,13 +452,7 @@ pub async fn payments_received(state: &AppState, now: i64) -> StoreResult<Digest
         )
         .await?;
     }
-    // Another process may have digested the same hours (its e-mails had the same keys):
-    // only move forward.
-    dispatch!(state.store.backend(), pool => {
-        sqlx::query(
-            "UPDATE notice_marks SET payments_through = $1 WHERE id = 1 AND payments_through < $1")
-            .bind(until).execute(pool).await?;
-    });
+    Mark::Payments.advance(state, until).await?;
     Ok(digested)
 }
 
@@ -512,21 +602,18 @@ pub async fn weekly_matches(state: &AppState, now: i64) -> StoreResult<Digested>
         return Ok(Digested::default());
     }
     let until = week_start(now - DIGEST_GRACE_SECONDS);
-    let through: i64 = dispatch!(state.store.backend(), pool => {
-        sqlx::query_scalar("SELECT matches_through FROM notice_marks WHERE id = 1")
-            .fetch_one(pool).await?
-    });
-    if until <= through {
-        return Ok(Digested::default());
-    }
-    let from = through.max(until - MATCHES_PERIOD_SECONDS);
-    assert!(from < until && until - from <= MATCHES_PERIOD_SECONDS);
-    let (Some(from_time), Some(until_time)) = (
-        DateTime::<Utc>::from_timestamp(from, 0),
-        DateTime::<Utc>::from_timestamp(until, 0),
-    ) else {
+    let Some(period) = Mark::Matches
+        .due(state, until, MATCHES_PERIOD_SECONDS)
+        .await?
+    else {
         return Ok(Digested::default());
     };
+    let Period {
+        from,
+        until,
+        from_time,
+        until_time,
+    } = period;
     // The companies someone would hear it at: an owner or staff user who chose it.
     let members: Vec<i64> = dispatch!(state.store.backend(), pool => {
         sqlx::query_scalar(
@@ -610,11 +697,7 @@ pub async fn weekly_matches(state: &AppState, now: i64) -> StoreResult<Digested>
         )
         .await?;
     }
-    dispatch!(state.store.backend(), pool => {
-        sqlx::query(
-            "UPDATE notice_marks SET matches_through = $1 WHERE id = 1 AND matches_through < $1")
-            .bind(until).execute(pool).await?;
-    });
+    Mark::Matches.advance(state, until).await?;
     Ok(digested)
 }
 
