@@ -65,6 +65,7 @@ pub enum Kind {
     PaymentsReceived,
     NetworkAction,
     Matches,
+    Statement,
 }
 
 impl Kind {
@@ -78,6 +79,7 @@ impl Kind {
             Kind::PaymentsReceived => "payments_received",
             Kind::NetworkAction => "network_action",
             Kind::Matches => "matches",
+            Kind::Statement => "statement",
         }
     }
 }
@@ -987,6 +989,107 @@ pub fn matches(lang: Lang, to: &str, digest: &MatchesDigest<'_>) -> Result<Mail,
     with_footer(Kind::Matches, lang, to, &subject, &body)
 }
 
+/// What the monthly statement says to `company` of `month` (« novembre 2026 »): its
+/// balance at the start and at the end, what came in and went out, how many operations; its
+/// limits and available credit `today` (when the e-mail is made), and what its balance
+/// calls for (`reminders`, in words); the detailed statement at `link`. Amounts are
+/// formatted in the recipient's language.
+#[derive(Debug, Clone, Copy)]
+pub struct StatementMail<'a> {
+    pub company: &'a str,
+    pub month: &'a str,
+    pub opening: &'a str,
+    pub incoming: &'a str,
+    pub outgoing: &'a str,
+    pub closing: &'a str,
+    pub operations: i64,
+    pub credit_limit: &'a str,
+    /// `None`: no upper limit.
+    pub max_balance: Option<&'a str>,
+    pub available: &'a str,
+    pub reminders: &'a [String],
+    pub link: &'a str,
+}
+
+/// The monthly statement of a company's account, to `to`.
+pub fn statement(lang: Lang, to: &str, mail: &StatementMail<'_>) -> Result<Mail, MailError> {
+    let StatementMail {
+        company,
+        month,
+        opening,
+        incoming,
+        outgoing,
+        closing,
+        operations,
+        credit_limit,
+        max_balance,
+        available,
+        reminders,
+        link,
+    } = *mail;
+    let notes: String = reminders.iter().map(|r| format!("- {r}\n")).collect();
+    let (subject, body) = match lang {
+        Lang::Fr => {
+            let count = match operations {
+                0 => "Aucune opération ce mois-ci.".to_owned(),
+                1 => "1 opération ce mois-ci.".to_owned(),
+                n => format!("{n} opérations ce mois-ci."),
+            };
+            let max = max_balance
+                .map(|m| format!(", plafond {m}"))
+                .unwrap_or_default();
+            let notes = if notes.is_empty() {
+                String::new()
+            } else {
+                format!("À noter :\n\n{notes}\n")
+            };
+            (
+                format!("Troc : relevé de {month}, solde {closing}"),
+                format!(
+                    "Bonjour,\n\nLe relevé du compte de {company} pour {month} (UTC) :\n\n\
+                     - Solde en début de mois : {opening}\n\
+                     - Entrées : {incoming}\n\
+                     - Sorties : {outgoing}\n\
+                     - Solde en fin de mois : {closing}\n\n\
+                     {count}\n\n\
+                     Aujourd'hui : limite de crédit {credit_limit}{max}, crédit disponible \
+                     {available}.\n\n\
+                     {notes}Le relevé détaillé, opération par opération :\n\n{link}"
+                ),
+            )
+        }
+        Lang::En => {
+            let count = match operations {
+                0 => "No operations this month.".to_owned(),
+                1 => "1 operation this month.".to_owned(),
+                n => format!("{n} operations this month."),
+            };
+            let max = max_balance
+                .map(|m| format!(", upper limit {m}"))
+                .unwrap_or_default();
+            let notes = if notes.is_empty() {
+                String::new()
+            } else {
+                format!("Please note:\n\n{notes}\n")
+            };
+            (
+                format!("Troc: statement for {month}, balance {closing}"),
+                format!(
+                    "Hello,\n\nThe statement of {company}'s account for {month} (UTC):\n\n\
+                     - Balance at the start of the month: {opening}\n\
+                     - In: {incoming}\n\
+                     - Out: {outgoing}\n\
+                     - Balance at the end of the month: {closing}\n\n\
+                     {count}\n\n\
+                     Today: credit limit {credit_limit}{max}, available credit {available}.\n\n\
+                     {notes}The detailed statement, operation by operation:\n\n{link}"
+                ),
+            )
+        }
+    };
+    with_footer(Kind::Statement, lang, to, &subject, &body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1181,6 +1284,64 @@ mod tests {
             "{}",
             en.body()
         );
+    }
+
+    #[test]
+    fn a_statement_gives_the_months_figures_and_what_the_balance_calls_for() {
+        let reminders = vec!["Vendez.".to_owned()];
+        let mail = StatementMail {
+            company: "Alpha",
+            month: "novembre 2026",
+            opening: "-100,00",
+            incoming: "500,00",
+            outgoing: "250,00",
+            closing: "150,00",
+            operations: 3,
+            credit_limit: "1 000,00",
+            max_balance: Some("5 000,00"),
+            available: "1 150,00",
+            reminders: &reminders,
+            link: "https://t/statement?month=2026-11",
+        };
+        let fr = statement(Lang::Fr, "a@b.fr", &mail).unwrap();
+        assert_eq!(fr.subject(), "Troc : relevé de novembre 2026, solde 150,00");
+        for line in [
+            "- Solde en début de mois : -100,00\n",
+            "- Entrées : 500,00\n",
+            "- Sorties : 250,00\n",
+            "- Solde en fin de mois : 150,00\n",
+            "3 opérations ce mois-ci.",
+            "limite de crédit 1 000,00, plafond 5 000,00, crédit disponible 1 150,00.",
+            "À noter :\n\n- Vendez.\n",
+            "https://t/statement?month=2026-11",
+        ] {
+            assert!(fr.body().contains(line), "{line} in {}", fr.body());
+        }
+        let quiet = StatementMail {
+            operations: 0,
+            max_balance: None,
+            reminders: &[],
+            month: "November 2026",
+            ..mail
+        };
+        let en = statement(Lang::En, "a@b.fr", &quiet).unwrap();
+        assert_eq!(
+            en.subject(),
+            "Troc: statement for November 2026, balance 150,00"
+        );
+        assert!(
+            en.body().contains("No operations this month."),
+            "{}",
+            en.body()
+        );
+        assert!(
+            en.body()
+                .contains("credit limit 1 000,00, available credit"),
+            "{}",
+            en.body()
+        );
+        assert!(!en.body().contains("Please note"), "{}", en.body());
+        assert!(!en.body().contains("upper limit"), "{}", en.body());
     }
 
     #[test]

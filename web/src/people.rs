@@ -1104,6 +1104,8 @@ pub enum MailKind {
     Receipts,
     /// The weekly e-mail of new listings: `users.mail_listings`.
     Listings,
+    /// The monthly statement of the company's account: `users.mail_statements`.
+    Statements,
 }
 
 impl MailKind {
@@ -1113,6 +1115,7 @@ impl MailKind {
             MailKind::Notices => "mail_notices",
             MailKind::Receipts => "mail_receipts",
             MailKind::Listings => "mail_listings",
+            MailKind::Statements => "mail_statements",
         }
     }
 }
@@ -1123,6 +1126,7 @@ pub struct MailChoices {
     pub notices: bool,
     pub receipts: bool,
     pub listings: bool,
+    pub statements: bool,
 }
 
 impl MailChoices {
@@ -1130,6 +1134,7 @@ impl MailChoices {
         notices: true,
         receipts: true,
         listings: true,
+        statements: true,
     };
 }
 
@@ -1183,15 +1188,17 @@ pub async fn owners_with_notices(store: &Store, max: i64) -> StoreResult<Vec<Use
 
 /// `user_id`'s choice of e-mails.
 pub async fn mail_choices(store: &Store, user_id: i64) -> StoreResult<MailChoices> {
-    let (notices, receipts, listings): (i64, i64, i64) = dispatch!(store.backend(), pool => {
+    let (notices, receipts, listings, statements): (i64, i64, i64, i64) = dispatch!(store.backend(), pool => {
         sqlx::query_as(
-            "SELECT mail_notices, mail_receipts, mail_listings FROM users WHERE id = $1")
+            "SELECT mail_notices, mail_receipts, mail_listings, mail_statements \
+             FROM users WHERE id = $1")
             .bind(user_id).fetch_one(pool).await?
     });
     Ok(MailChoices {
         notices: notices == 1,
         receipts: receipts == 1,
         listings: listings == 1,
+        statements: statements == 1,
     })
 }
 
@@ -1203,10 +1210,11 @@ pub async fn set_mail_choices(
 ) -> StoreResult<()> {
     dispatch!(store.backend(), pool => {
         sqlx::query(
-            "UPDATE users SET mail_notices = $1, mail_receipts = $2, mail_listings = $3 \
-             WHERE id = $4")
+            "UPDATE users SET mail_notices = $1, mail_receipts = $2, mail_listings = $3, \
+             mail_statements = $4 WHERE id = $5")
             .bind(i64::from(choices.notices)).bind(i64::from(choices.receipts))
-            .bind(i64::from(choices.listings)).bind(user_id)
+            .bind(i64::from(choices.listings)).bind(i64::from(choices.statements))
+            .bind(user_id)
             .execute(pool).await?;
     });
     Ok(())

@@ -644,6 +644,7 @@ story!(notices_of_requests_and_approvals, |db: &tests::TestDb| {
             notices: false,
             receipts: false,
             listings: false,
+            statements: false,
         };
         assert_eq!(
             people::mail_choices(&store, staff_user.id).await.unwrap(),
@@ -655,6 +656,7 @@ story!(notices_of_requests_and_approvals, |db: &tests::TestDb| {
             .await;
         assert_eq!(page.status, StatusCode::OK);
         page.assert_contains("name=\"mail_receipts\" type=\"checkbox\" value=\"on\" checked");
+        page.assert_contains("name=\"mail_statements\" type=\"checkbox\" value=\"on\">");
         assert_eq!(
             people::mail_choices(&store, staff_user.id).await.unwrap(),
             people::MailChoices {
@@ -800,7 +802,8 @@ story!(digests_of_payments_received, |db: &tests::TestDb| {
         let me = api.get("/api/v1/me", &staff_pay).await.ok(StatusCode::OK);
         assert_eq!(
             me["mail"],
-            serde_json::json!({"notices": true, "receipts": true, "listings": true})
+            serde_json::json!({"notices": true, "receipts": true, "listings": true,
+                               "statements": true})
         );
         api.put(
             "/api/v1/me/notices",
@@ -833,10 +836,35 @@ story!(digests_of_payments_received, |db: &tests::TestDb| {
             .ok(StatusCode::OK);
         assert_eq!(
             set,
-            serde_json::json!({"notices": true, "receipts": false, "listings": true})
+            serde_json::json!({"notices": true, "receipts": false, "listings": true,
+                               "statements": true})
         );
         let me = api.get("/api/v1/me", &staff_pay).await.ok(StatusCode::OK);
         assert_eq!(me["mail"], set);
+        // Each choice is its own field: the statements too.
+        let set = api
+            .put(
+                "/api/v1/me/notices",
+                &staff_pay,
+                serde_json::json!({"statements": false}),
+            )
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(set["statements"], false);
+        assert_eq!(set["receipts"], false);
+        assert!(
+            !people::mail_choices(&store, staff_user.id)
+                .await
+                .unwrap()
+                .statements
+        );
+        api.put(
+            "/api/v1/me/notices",
+            &staff_pay,
+            serde_json::json!({"statements": true}),
+        )
+        .await
+        .ok(StatusCode::OK);
 
         // The hours before this one are digested (the mark is set here so that the story
         // does not depend on when the database was migrated).
@@ -1353,5 +1381,238 @@ story!(weekly_e_mail_of_new_listings, |db: &tests::TestDb| {
         assert_eq!((quiet_week.members, quiet_week.queued), (0, 0));
         assert_eq!(quiet_week.until, monday + MATCHES_PERIOD_SECONDS);
         assert_eq!(outbox_count(&store, "matches").await, 3);
+    }
+});
+
+story!(monthly_statements_by_e_mail, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        use chrono::{DateTime, Utc};
+        use ledger::{AccountId, Amount, IdempotencyKey, Operation};
+        use web::http::notices::{self, month_start, StatementsQueued, STATEMENT_MEMBERS_PER_CALL};
+        use web::store::Submission;
+        let Mailing {
+            sink,
+            store,
+            quiet,
+            state,
+            mailer,
+            alpha,
+            beta,
+            ..
+        } = mailing(&url).await;
+        // Alpha's accountant gets the statement; Beta's chose not to.
+        crate::api::member_accountant(&store, &alpha).await;
+        let beta_expert = people::create_user(
+            &store,
+            "expert@beta.fr",
+            PASSWORD,
+            "Expert",
+            Role::MemberAccountant,
+            Some(beta.id),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let choices = people::MailChoices {
+            statements: false,
+            ..people::MailChoices::ALL_ON
+        };
+        people::set_mail_choices(&store, beta_expert, choices)
+            .await
+            .unwrap();
+        // Idle companies, so that the first call fills its chunk and one is left for the next.
+        let idle_count = STATEMENT_MEMBERS_PER_CALL - 1;
+        let idle = (0..idle_count).map(|n| {
+            let store = store.clone();
+            async move {
+                let profile = people::Profile {
+                    name: format!("Idle {n}"),
+                    siren: crate::web_front::siren(10 + n as u32),
+                    address: "1 rue de la Paix".into(),
+                    city: "Lyon".into(),
+                    postcode: "69001".into(),
+                    sector: "informatique".into(),
+                    description: String::new(),
+                    contact: String::new(),
+                };
+                people::create_member_with_account(&store, &profile, Amount::from_units(100))
+                    .await
+                    .unwrap()
+                    .id
+            }
+        });
+        let idle_ids = futures_util::future::join_all(idle).await;
+        let last_idle = *idle_ids.iter().max().unwrap();
+
+        // The month that ended (`last`) and the one before: Beta pays Alpha before and during
+        // the last month, Alpha pays Beta during it, Beta pays Alpha again this month.
+        let now = people::now_unix();
+        let this_month = month_start(now);
+        let last = month_start(this_month - 1);
+        let time = |t: i64| DateTime::<Utc>::from_timestamp(t, 0).unwrap();
+        let pay = |n: u32, payer: &people::Member, payee: &people::Member, minor: i64, at: i64| {
+            let op = Operation::Payment {
+                payer: AccountId(payer.account_id as u64),
+                payee: AccountId(payee.account_id as u64),
+                amount: Amount::from_minor(minor),
+                reference: format!("F-{n}"),
+                memo: String::new(),
+            };
+            Submission::new(IdempotencyKey::new(format!("statement-{n}")).unwrap(), op).at(time(at))
+        };
+        let submissions = vec![
+            pay(1, &beta, &alpha, 30_000, last - 86_400),
+            pay(2, &beta, &alpha, 11_000, last + 2 * 86_400),
+            pay(3, &alpha, &beta, 1_000, last + 3 * 86_400),
+            pay(4, &beta, &alpha, 500, now),
+        ];
+        for answer in store.submit_batch(submissions).await.unwrap() {
+            assert!(answer.is_ok(), "{answer:?}");
+        }
+
+        // The mark two months back: the month missed before the last is not sent late.
+        let mark = || {
+            let store = store.clone();
+            async move {
+                let mark: (i64, Option<i64>) = web::dispatch!(store.backend(), pool => {
+                    sqlx::query_as("SELECT statements_month, statements_member_after \
+                                    FROM notice_marks")
+                        .fetch_one(pool).await.unwrap()
+                });
+                mark
+            }
+        };
+        web::dispatch!(store.backend(), pool => {
+            sqlx::query("UPDATE notice_marks SET statements_month = $1, \
+                         statements_member_after = NULL")
+                .bind(last).execute(pool).await.unwrap();
+        });
+        // Nothing during the month's last minute of grace, nor without e-mail.
+        assert_eq!(
+            notices::monthly_statements(&state, last + 2 * 86_400)
+                .await
+                .unwrap(),
+            StatementsQueued::default()
+        );
+        assert_eq!(
+            notices::monthly_statements(&state, this_month + 59)
+                .await
+                .unwrap(),
+            StatementsQueued::default()
+        );
+        assert_eq!(
+            notices::monthly_statements(&quiet, this_month + 60)
+                .await
+                .unwrap(),
+            StatementsQueued::default()
+        );
+        assert_eq!(mark().await, (last, None));
+        web::dispatch!(store.backend(), pool => {
+            sqlx::query("UPDATE notice_marks SET statements_month = $1")
+                .bind(month_start(last - 1)).execute(pool).await.unwrap();
+        });
+
+        // A minute after the month ended: the first 500 companies (Alpha, Beta and the idle
+        // ones, who have nothing to say), then the last one at the next call.
+        let first = notices::monthly_statements(&state, this_month + 60)
+            .await
+            .unwrap();
+        assert_eq!(first.from, last);
+        assert_eq!(first.until, this_month);
+        assert_eq!((first.members, first.queued), (2, 3));
+        let chunk_end = first.member_after.expect("more to go");
+        assert!(chunk_end < last_idle, "{chunk_end} {last_idle}");
+        assert_eq!(mark().await, (this_month, Some(chunk_end)));
+        let second = notices::monthly_statements(&state, this_month + 360)
+            .await
+            .unwrap();
+        assert_eq!(
+            second,
+            StatementsQueued {
+                from: last,
+                until: this_month,
+                members: 0,
+                queued: 0,
+                member_after: None,
+            }
+        );
+        assert_eq!(mark().await, (this_month, None));
+        assert_eq!(
+            notices::monthly_statements(&state, this_month + 660)
+                .await
+                .unwrap(),
+            StatementsQueued::default()
+        );
+        assert_eq!(outbox_count(&store, "statement").await, 3);
+
+        mail::run_round(&store, &mailer, people::now_unix())
+            .await
+            .unwrap();
+        let received = sink.received();
+        let to = |address: &str| {
+            received
+                .iter()
+                .find(|m| m.contains(&format!("To: {address}")))
+                .map(|m| mail_text(m).replace("\r\n", "\n"))
+                .unwrap_or_else(|| panic!("no e-mail to {address}"))
+        };
+        // Alpha: 294,00 (300,00 less its 2 % commission) at the start; 110,00 in; 2,20 of
+        // commission, 10,00 paid and its 0,10 of fund contribution out; this month's payment
+        // is not in it, but its available credit today is.
+        let first_day = time(last).date_naive();
+        let month_key = first_day.format("%Y-%m").to_string();
+        let alpha_mail = to("owner@alpha.fr");
+        for line in [
+            "Le relevé du compte de Alpha SARL pour ",
+            "- Solde en début de mois : 294,00\n",
+            "- Entrées : 110,00\n",
+            "- Sorties : 12,30\n",
+            "- Solde en fin de mois : 391,70\n",
+            "2 opérations ce mois-ci.",
+            "limite de crédit 1 000,00",
+            "crédit disponible 1 396,20.",
+        ] {
+            assert!(alpha_mail.contains(line), "{line} in {alpha_mail}");
+        }
+        assert!(
+            alpha_mail.contains(&format!("http://troc.test/statement?month={month_key}")),
+            "{alpha_mail}"
+        );
+        assert!(!alpha_mail.contains("À noter"), "{alpha_mail}");
+        assert!(to("expert@alpha.fr").contains("- Solde en fin de mois : 391,70\n"));
+        // Beta: -303,00 at the start, 10,00 in, 110,00 paid with 1,10 of contribution and 0,50
+        // of commission out; more than 80 % of its limit of 500,00 used today.
+        let beta_mail = to("owner@beta.fr");
+        for line in [
+            "- Solde en début de mois : -303,00\n",
+            "- Entrées : 10,00\n",
+            "- Sorties : 111,60\n",
+            "- Solde en fin de mois : -404,60\n",
+            "crédit disponible 90,35.",
+            "À noter :",
+            "Vous avez utilisé plus de 80 % de votre découvert autorisé.",
+        ] {
+            assert!(beta_mail.contains(line), "{line} in {beta_mail}");
+        }
+        for nobody in ["staff@alpha.fr", "staff@beta.fr", "expert@beta.fr"] {
+            assert!(
+                !received
+                    .iter()
+                    .any(|m| m.contains(&format!("To: {nobody}"))),
+                "{nobody}"
+            );
+        }
+        // The subject gives the month and the balance at its end.
+        let subject: String = web::dispatch!(store.backend(), pool => {
+            sqlx::query_scalar("SELECT subject FROM mail_outbox WHERE to_addr = 'owner@beta.fr' \
+                                AND kind = 'statement'")
+                .fetch_one(pool).await.unwrap()
+        });
+        assert!(subject.starts_with("Troc : relevé de "), "{subject}");
+        assert!(
+            subject.ends_with(&format!(" {}, solde -404,60", first_day.format("%Y"))),
+            "{subject}"
+        );
     }
 });

@@ -245,6 +245,8 @@ struct NoticesForm {
     mail_receipts: Option<String>,
     #[serde(default)]
     mail_listings: Option<String>,
+    #[serde(default)]
+    mail_statements: Option<String>,
 }
 
 /// A ticked box (`on`), an unticked one (absent), or a forged form.
@@ -265,6 +267,7 @@ async fn set_notices(
         notices: ticked(form.mail_notices.as_deref())?,
         receipts: ticked(form.mail_receipts.as_deref())?,
         listings: ticked(form.mail_listings.as_deref())?,
+        statements: ticked(form.mail_statements.as_deref())?,
     };
     people::set_mail_choices(&state.store, auth.user.id, choices).await?;
     page(AccountTemplate {

@@ -134,6 +134,7 @@ catalogue! {
     notices_label => "ce qui attend mon action (une demande de paiement reçue, un paiement à approuver) et les changements que le réseau fait sur le compte (limites, statut) ou sur ses frais", "what waits for my action (a payment request received, a payment to approve) and the network's changes to the account (limits, status) or to its fees";
     receipts_label => "un résumé des paiements reçus par mon entreprise, au plus un par heure", "a summary of the payments my company received, at most one an hour";
     listings_label => "chaque lundi, les nouvelles annonces qui peuvent intéresser mon entreprise", "every Monday, the new listings that may interest my company";
+    statements_label => "chaque mois, le relevé du compte de mon entreprise (au titulaire et au comptable de l'entreprise)", "every month, the statement of my company's account (to the company's owner and accountant)";
     record_title => "Journal du réseau", "Network record";
     record_intro => "Tout ce que le gestionnaire du réseau a fait sur votre entreprise et son compte (limites, statut, catégorie, invitations…), avec qui et pourquoi, du plus récent au plus ancien. Vos propres opérations sont dans l'historique.", "Everything the network's manager did to your company and its account (limits, status, category, invitations…), with who and why, newest first. Your own operations are in the history.";
     record_none => "Le réseau n'a encore rien fait sur votre entreprise.", "The network has done nothing to your company yet.";

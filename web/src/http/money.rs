@@ -273,22 +273,7 @@ async fn dashboard(State(state): State<AppState>, auth: MemberReader) -> AppResu
         .collect();
     mark_lines(&state, auth.member.id, &mut recent).await?;
     let requests = trade::requests_to_pay(&state, &auth.member, t, 5).await?;
-    let mut reminders = Vec::new();
-    if let Some(since) = account.negative_since() {
-        if Utc::now() - since > chrono::Duration::days(90) {
-            reminders.push(t.reminder_negative().to_owned());
-        }
-    }
-    let limit = account.credit_limit().minor();
-    if limit > 0 && -account.balance().minor() * 10 > limit * 8 {
-        reminders.push(t.reminder_near_limit().to_owned());
-    }
-    // A creditor near its upper limit soon cannot be paid: it should buy, or ask for more.
-    if let Some(max) = account.max_balance().map(Amount::minor) {
-        if max > 0 && account.balance().minor() * 10 > max * 8 {
-            reminders.push(t.reminder_near_max().to_owned());
-        }
-    }
+    let mut reminders = balance_reminders(t, &account, Utc::now());
     // Orders to deliver and, for the owner, its staff's payments to approve: one read.
     let waiting = crate::trade::waiting(&state.store, auth.member.id).await?;
     if waiting.deliveries > 0 {
@@ -901,6 +886,34 @@ async fn history_csv(
         csv,
     )
         .into_response())
+}
+
+/// What a company's balance calls for, in words (its dashboard and its monthly statement
+/// by e-mail say the same): negative for more than 90 days (sell to get back to zero), more
+/// than 80 % of its credit limit used, a balance above 80 % of its upper limit (buy, or ask
+/// for another: beyond it, nobody can pay it).
+pub(crate) fn balance_reminders(
+    t: Tr,
+    account: &ledger::Account,
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    let mut reminders = Vec::new();
+    if let Some(since) = account.negative_since() {
+        if now - since > chrono::Duration::days(90) {
+            reminders.push(t.reminder_negative().to_owned());
+        }
+    }
+    let limit = account.credit_limit().minor();
+    if limit > 0 && -account.balance().minor() * 10 > limit * 8 {
+        reminders.push(t.reminder_near_limit().to_owned());
+    }
+    // A creditor near its upper limit soon cannot be paid: it should buy, or ask for more.
+    if let Some(max) = account.max_balance().map(Amount::minor) {
+        if max > 0 && account.balance().minor() * 10 > max * 8 {
+            reminders.push(t.reminder_near_max().to_owned());
+        }
+    }
+    reminders
 }
 
 #[derive(Deserialize)]

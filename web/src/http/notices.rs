@@ -3,10 +3,11 @@
 //! owner); an hourly digest of the payments a company received (to its owner and staff);
 //! what the network's manager did to a company's account (its limits, a request for a limit
 //! declined, a freeze: to its owner) or to the network's fees (to every owner); a weekly
-//! e-mail of the new listings that could interest a company (to its owner and staff). Each
-//! user chooses on `/account` (or `PUT /api/v1/me/notices`) which of three kinds to receive
-//! (`people::MailKind`: the notices, the digest of payments, the new listings; all on by
-//! default).
+//! e-mail of the new listings that could interest a company (to its owner and staff); the
+//! monthly statement of a company's account (to its owner and accountant). Each user
+//! chooses on `/account` (or `PUT /api/v1/me/notices`) which of four kinds to receive
+//! (`people::MailKind`: the notices, the digest of payments, the new listings, the
+//! statements; all on by default).
 //!
 //! The first two are queued by the routes that create their object; the others by the
 //! server's housekeeping, which follows the ledger, the action log and the marketplace from
@@ -16,7 +17,7 @@
 //! on them or refunds (the history, the dashboard and webhooks show them), nor queue
 //! anything when the server sends no e-mail.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use ledger::Amount;
 
 use super::i18n::Lang;
@@ -24,7 +25,7 @@ use super::AppState;
 use crate::dispatch;
 use crate::mail::{
     ActionNotice, Mail, MailError, MatchLine, MatchesDigest, NetworkAction, ReceivedDigest,
-    ReceivedLine,
+    ReceivedLine, StatementMail,
 };
 use crate::people::{self, MailKind, Role};
 use crate::store::StoreResult;
@@ -56,6 +57,9 @@ pub const MATCHES_PERIOD_SECONDS: i64 = 7 * 86_400;
 const MONDAY_SECONDS: i64 = 4 * 86_400;
 /// Companies sent the e-mail of new listings in one week (in member id order).
 pub const MATCHES_MEMBERS_MAX: i64 = 5_000;
+/// Companies whose monthly statement is made in one call of the housekeeping (in member id
+/// order; the next calls go on from the last one).
+pub const STATEMENT_MEMBERS_PER_CALL: i64 = 500;
 /// Longest name, reference, title or city shown on a line of a digest or of the weekly
 /// e-mail of new listings.
 const DIGEST_TEXT_LEN_MAX: usize = 60;
@@ -268,6 +272,16 @@ pub async fn run_due(state: &AppState, now: i64) {
         ),
         Ok(_) => {}
         Err(error) => tracing::warn!(%error, "could not send the weekly new listings"),
+    }
+    match monthly_statements(state, now).await {
+        Ok(done) if done.queued > 0 => tracing::info!(
+            members = done.members,
+            queued = done.queued,
+            more = done.member_after.is_some(),
+            "monthly statements queued"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "could not send the monthly statements"),
     }
     match network_actions(state).await {
         Ok(done) if done.queued > 0 => tracing::info!(
@@ -701,6 +715,205 @@ pub async fn weekly_matches(state: &AppState, now: i64) -> StoreResult<Digested>
     Ok(digested)
 }
 
+/// The first instant of the month (UTC) of `t`, in Unix seconds.
+pub fn month_start(t: i64) -> i64 {
+    let date = DateTime::<Utc>::from_timestamp(t, 0)
+        .unwrap_or_default()
+        .date_naive();
+    let first = date.with_day(1).unwrap_or(date);
+    first.and_time(NaiveTime::MIN).and_utc().timestamp()
+}
+
+/// The month of `first` (its first day) in words: « novembre 2026 », "November 2026".
+fn month_text(lang: Lang, first: NaiveDate) -> String {
+    const FR: [&str; 12] = [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ];
+    match lang {
+        Lang::Fr => format!("{} {}", FR[first.month0() as usize], first.year()),
+        Lang::En => first.format("%B %Y").to_string(),
+    }
+}
+
+/// What one call of [`monthly_statements`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatementsQueued {
+    /// The month, `[from, until)` in Unix seconds (both 0 when none was due).
+    pub from: i64,
+    pub until: i64,
+    /// Companies sent a statement in this call.
+    pub members: u64,
+    /// E-mails queued.
+    pub queued: u64,
+    /// The last company looked at when the month's statements go on at the next call;
+    /// `None` once they are all queued.
+    pub member_after: Option<i64>,
+}
+
+/// One company's month: its balance now and the sums of its postings since the month began.
+#[derive(sqlx::FromRow)]
+struct MonthFigures {
+    member_id: i64,
+    account_id: i64,
+    name: String,
+    status: String,
+    balance: i64,
+    /// The net of its postings after the month.
+    since_end: i64,
+    /// What came in and went out during the month (both ≥ 0).
+    incoming: i64,
+    outgoing: i64,
+    /// Its transactions during the month.
+    operations: i64,
+}
+
+/// The month's figures of the next companies (after `$3`, at most `$4`), from their postings
+/// since the month began (`$1`; it ended at `$2`), through the postings' index by account
+/// and time.
+const MONTH_FIGURES_SQL: &str = "SELECT m.id AS member_id, m.account_id, m.name, a.status, \
+     a.balance, \
+     CAST(COALESCE(SUM(CASE WHEN p.time >= $2 THEN p.amount ELSE 0 END), 0) AS BIGINT) \
+         AS since_end, \
+     CAST(COALESCE(SUM(CASE WHEN p.time < $2 AND p.amount > 0 THEN p.amount ELSE 0 END), 0) \
+         AS BIGINT) AS incoming, \
+     CAST(COALESCE(SUM(CASE WHEN p.time < $2 AND p.amount < 0 THEN -p.amount ELSE 0 END), 0) \
+         AS BIGINT) AS outgoing, \
+     COUNT(DISTINCT CASE WHEN p.time < $2 THEN p.tx_id END) AS operations \
+     FROM members m JOIN accounts a ON a.id = m.account_id \
+     LEFT JOIN postings p ON p.account_id = m.account_id AND p.time >= $1 \
+     WHERE m.id IN (SELECT id FROM members WHERE id > $3 ORDER BY id LIMIT $4) \
+     GROUP BY m.id, m.account_id, m.name, a.status, a.balance ORDER BY m.id";
+
+/// Once a month (on the 1st, a minute after midnight UTC, or at the first housekeeping
+/// after it): to each company, the statement of its account for the month that ended: its
+/// balance at the start and at the end, what came in and went out, how many operations, its
+/// limits and available credit, what its balance calls for (as its dashboard says it), and
+/// a link to the detailed statement; one e-mail per owner and member accountant who chose
+/// it. None to a company with nothing to say (no operation and a zero balance) nor to a
+/// closed account without operations in the month. [`STATEMENT_MEMBERS_PER_CALL`]
+/// companies a call: the mark (`notice_marks.statements_month` and `_member_after`) keeps
+/// the place, and the next calls go on. A month missed (the server stopped) is not sent
+/// late beyond the last one.
+pub async fn monthly_statements(state: &AppState, now: i64) -> StoreResult<StatementsQueued> {
+    if state.mail.is_none() {
+        return Ok(StatementsQueued::default());
+    }
+    let until = month_start(now - DIGEST_GRACE_SECONDS);
+    let (month, member_after): (i64, Option<i64>) = dispatch!(state.store.backend(), pool => {
+        sqlx::query_as(
+            "SELECT statements_month, statements_member_after FROM notice_marks WHERE id = 1")
+            .fetch_one(pool).await?
+    });
+    let after = match (month < until, member_after) {
+        (true, _) => 0,
+        (false, Some(after)) if month == until => after,
+        _ => return Ok(StatementsQueued::default()),
+    };
+    let from = month_start(until - 1);
+    assert!(from < until && until - from <= 31 * 86_400);
+    let (Some(from_time), Some(until_time), Some(now_time)) = (
+        DateTime::<Utc>::from_timestamp(from, 0),
+        DateTime::<Utc>::from_timestamp(until, 0),
+        DateTime::<Utc>::from_timestamp(now, 0),
+    ) else {
+        return Ok(StatementsQueued::default());
+    };
+    let rows: Vec<MonthFigures> = dispatch!(state.store.backend(), pool => {
+        sqlx::query_as(MONTH_FIGURES_SQL)
+            .bind(from_time).bind(until_time).bind(after).bind(STATEMENT_MEMBERS_PER_CALL)
+            .fetch_all(pool).await?
+    });
+    let first = from_time.date_naive();
+    let month_key = first.format("%Y-%m").to_string();
+    let link = format!("{}/statement?month={month_key}", state.config.base_url());
+    let mut queued = StatementsQueued {
+        from,
+        until,
+        ..StatementsQueued::default()
+    };
+    for row in &rows {
+        let closing = row.balance - row.since_end;
+        let opening = closing - (row.incoming - row.outgoing);
+        let closed = row.status == "closed";
+        if row.operations == 0 && (closing == 0 || closed) {
+            continue;
+        }
+        let account_id = ledger::AccountId(u64::try_from(row.account_id).unwrap_or_default());
+        let Some(account) = state.store.account(account_id).await? else {
+            continue;
+        };
+        queued.members += 1;
+        queued.queued += notify(
+            state,
+            row.member_id,
+            &[Role::Owner, Role::MemberAccountant],
+            MailKind::Statements,
+            &format!("statement:{month_key}"),
+            |lang, to| {
+                let amount = |minor: i64| lang.amount(Amount::from_minor(minor));
+                let reminders = if closed {
+                    Vec::new()
+                } else {
+                    super::money::balance_reminders(super::i18n::Tr { lang }, &account, now_time)
+                };
+                let max_balance = account.max_balance().map(|m| lang.amount(m));
+                crate::mail::statement(
+                    lang,
+                    to,
+                    &StatementMail {
+                        company: &row.name,
+                        month: &month_text(lang, first),
+                        opening: &amount(opening),
+                        incoming: &amount(row.incoming),
+                        outgoing: &amount(row.outgoing),
+                        closing: &amount(closing),
+                        operations: row.operations,
+                        credit_limit: &lang.amount(account.credit_limit()),
+                        max_balance: max_balance.as_deref(),
+                        available: &lang.amount(account.available().unwrap_or(Amount::ZERO)),
+                        reminders: &reminders,
+                        link: &link,
+                    },
+                )
+            },
+        )
+        .await?;
+    }
+    // The mark only moves forward: another process going through the same month queued
+    // the same e-mails (their keys), and the one further on keeps its place.
+    if (rows.len() as i64) < STATEMENT_MEMBERS_PER_CALL {
+        dispatch!(state.store.backend(), pool => {
+            sqlx::query(
+                "UPDATE notice_marks SET statements_month = $1, statements_member_after = NULL \
+                 WHERE id = 1 AND (statements_month < $1 \
+                 OR statements_member_after IS NOT NULL)")
+                .bind(until).execute(pool).await?;
+        });
+    } else {
+        let last = rows.last().map(|r| r.member_id).unwrap_or(after);
+        dispatch!(state.store.backend(), pool => {
+            sqlx::query(
+                "UPDATE notice_marks SET statements_month = $1, statements_member_after = $2 \
+                 WHERE id = 1 AND (statements_month < $1 \
+                 OR (statements_month = $1 AND statements_member_after < $2))")
+                .bind(until).bind(last).execute(pool).await?;
+        });
+        queued.member_after = Some(last);
+    }
+    Ok(queued)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -801,6 +1014,24 @@ mod tests {
         // Other actions are not told.
         assert_eq!(network_action_of("member.review", &same, &same), None);
         assert_eq!(network_action_of("member.write_off", &same, &same), None);
+    }
+
+    #[test]
+    fn months_start_on_the_first_at_midnight_and_read_in_words() {
+        let t = |text: &str| DateTime::parse_from_rfc3339(text).unwrap().timestamp();
+        let december = t("2026-12-01T00:00:00Z");
+        assert_eq!(month_start(december), december);
+        assert_eq!(month_start(december - 1), t("2026-11-01T00:00:00Z"));
+        assert_eq!(month_start(t("2026-12-31T23:59:59Z")), december);
+        assert_eq!(
+            month_start(t("2024-02-29T12:00:00Z")),
+            t("2024-02-01T00:00:00Z")
+        );
+        let first = NaiveDate::from_ymd_opt(2026, 8, 1).unwrap();
+        assert_eq!(month_text(Lang::Fr, first), "août 2026");
+        assert_eq!(month_text(Lang::En, first), "August 2026");
+        let january = NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
+        assert_eq!(month_text(Lang::Fr, january), "janvier 2027");
     }
 
     #[test]

@@ -422,6 +422,7 @@ pub const TABLES: &[Table] = &[
                 col("mail_notices", Int),
                 col("mail_receipts", Int),
                 col("mail_listings", Int),
+                col("mail_statements", Int),
             ],
         ),
         "id",
@@ -701,6 +702,8 @@ pub const TABLES: &[Table] = &[
                 col("payments_through", Int),
                 col("action_id", Int),
                 col("matches_through", Int),
+                col("statements_month", Int),
+                col("statements_member_after", Int),
             ],
         )
     },

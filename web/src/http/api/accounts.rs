@@ -53,6 +53,8 @@ pub struct MailChoicesBody {
     pub receipts: bool,
     /// The weekly e-mail of new listings that could interest the company.
     pub listings: bool,
+    /// The monthly statement of the company's account (sent to its owner and accountant).
+    pub statements: bool,
 }
 
 impl From<people::MailChoices> for MailChoicesBody {
@@ -61,6 +63,7 @@ impl From<people::MailChoices> for MailChoicesBody {
             notices: choices.notices,
             receipts: choices.receipts,
             listings: choices.listings,
+            statements: choices.statements,
         }
     }
 }
@@ -100,6 +103,8 @@ pub struct MailChoicesChange {
     pub receipts: Option<bool>,
     /// The weekly new listings.
     pub listings: Option<bool>,
+    /// The monthly statement.
+    pub statements: Option<bool>,
 }
 
 /// Chooses which e-mails the caller gets, as the `/account` page does (a `pay` or `manage`
@@ -124,10 +129,15 @@ pub async fn set_notices(
     }
     Ok(idempotency::run(&state, &auth, &request, |_| async {
         let change: MailChoicesChange = types::json(&request.body)?;
-        if change.notices.is_none() && change.receipts.is_none() && change.listings.is_none() {
+        if change.notices.is_none()
+            && change.receipts.is_none()
+            && change.listings.is_none()
+            && change.statements.is_none()
+        {
             return Err(ApiError::invalid(
                 "notices",
-                "Give at least one of notices, receipts and listings (true or false).",
+                "Give at least one of notices, receipts, listings and statements (true or \
+                 false).",
             ));
         }
         let now = people::mail_choices(&state.store, auth.user.id).await?;
@@ -135,6 +145,7 @@ pub async fn set_notices(
             notices: change.notices.unwrap_or(now.notices),
             receipts: change.receipts.unwrap_or(now.receipts),
             listings: change.listings.unwrap_or(now.listings),
+            statements: change.statements.unwrap_or(now.statements),
         };
         people::set_mail_choices(&state.store, auth.user.id, choices).await?;
         Written::ok(MailChoicesBody::from(choices))
