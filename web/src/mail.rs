@@ -66,6 +66,9 @@ pub enum Kind {
     NetworkAction,
     Matches,
     Statement,
+    RequestOverdue,
+    RequestDeclined,
+    RequestExpired,
 }
 
 impl Kind {
@@ -80,6 +83,9 @@ impl Kind {
             Kind::NetworkAction => "network_action",
             Kind::Matches => "matches",
             Kind::Statement => "statement",
+            Kind::RequestOverdue => "request_overdue",
+            Kind::RequestDeclined => "request_declined",
+            Kind::RequestExpired => "request_expired",
         }
     }
 }
@@ -627,6 +633,126 @@ pub fn payment_request(
         ),
     };
     with_footer(Kind::PaymentRequest, lang, to, &subject, &body)
+}
+
+/// What a follow-up of a payment request says: the other company (`counterparty`: the
+/// seller to the buyer, the buyer to the seller), the amount (formatted), the reference, the
+/// due date and the last day it may be paid (dates as text), and the request's page.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestFollowUp<'a> {
+    pub counterparty: &'a str,
+    pub amount: &'a str,
+    pub reference: &'a str,
+    pub due: &'a str,
+    pub payable_until: &'a str,
+    pub link: &'a str,
+}
+
+/// To the buyer: a payment request whose due date passed is still neither paid nor
+/// declined.
+pub fn request_overdue(
+    lang: Lang,
+    to: &str,
+    request: &RequestFollowUp<'_>,
+) -> Result<Mail, MailError> {
+    let RequestFollowUp {
+        counterparty: seller,
+        amount,
+        reference,
+        due,
+        payable_until,
+        link,
+    } = *request;
+    let (subject, body) = match lang {
+        Lang::Fr => (
+            format!("Troc : la demande de paiement de {seller} est échue"),
+            format!(
+                "Bonjour,\n\nLa demande de paiement de {seller} ({amount}, référence : \
+                 {reference}) était à payer le {due} ; elle n'est ni payée ni refusée. Elle \
+                 reste payable jusqu'au {payable_until}, puis expire.\n\nPour la payer ou la \
+                 refuser :\n\n{link}"
+            ),
+        ),
+        Lang::En => (
+            format!("Troc: the payment request from {seller} is overdue"),
+            format!(
+                "Hello,\n\nThe payment request from {seller} ({amount}, reference: \
+                 {reference}) was due on {due}; it is neither paid nor declined. It can be paid \
+                 until {payable_until}, then expires.\n\nTo pay or decline it:\n\n{link}"
+            ),
+        ),
+    };
+    with_footer(Kind::RequestOverdue, lang, to, &subject, &body)
+}
+
+/// To the seller: the buyer declined its payment request.
+pub fn request_declined(
+    lang: Lang,
+    to: &str,
+    request: &RequestFollowUp<'_>,
+) -> Result<Mail, MailError> {
+    let RequestFollowUp {
+        counterparty: buyer,
+        amount,
+        reference,
+        link,
+        ..
+    } = *request;
+    let (subject, body) = match lang {
+        Lang::Fr => (
+            format!("Troc : {buyer} a refusé votre demande de paiement"),
+            format!(
+                "Bonjour,\n\n{buyer} a refusé votre demande de paiement de {amount} \
+                 (référence : {reference}). Rien n'a été payé.\n\nLa demande :\n\n{link}"
+            ),
+        ),
+        Lang::En => (
+            format!("Troc: {buyer} declined your payment request"),
+            format!(
+                "Hello,\n\n{buyer} declined your payment request for {amount} (reference: \
+                 {reference}). Nothing was paid.\n\nThe request:\n\n{link}"
+            ),
+        ),
+    };
+    with_footer(Kind::RequestDeclined, lang, to, &subject, &body)
+}
+
+/// To the seller: its payment request was neither paid nor declined by the last day it
+/// could be paid, and expired.
+pub fn request_expired(
+    lang: Lang,
+    to: &str,
+    request: &RequestFollowUp<'_>,
+) -> Result<Mail, MailError> {
+    let RequestFollowUp {
+        counterparty: buyer,
+        amount,
+        reference,
+        due,
+        payable_until,
+        link,
+    } = *request;
+    let (subject, body) = match lang {
+        Lang::Fr => (
+            format!("Troc : votre demande de paiement à {buyer} a expiré"),
+            format!(
+                "Bonjour,\n\nVotre demande de paiement de {amount} à {buyer} (référence : \
+                 {reference}, à payer le {due}) n'a été ni payée ni refusée au {payable_until} : \
+                 elle a expiré et rien n'a été payé. Vous pouvez en envoyer une nouvelle, ou \
+                 demander l'aide du gestionnaire du réseau.\n\nLa demande :\n\n{link}"
+            ),
+        ),
+        Lang::En => (
+            format!("Troc: your payment request to {buyer} expired"),
+            format!(
+                "Hello,\n\nYour payment request for {amount} to {buyer} (reference: \
+                 {reference}, due on {due}) was neither paid nor declined by {payable_until}: it \
+                 expired and nothing was paid. You may send a new one, or ask the network's \
+                 manager for help.\n\nThe request:\n\n{link}"
+            ),
+        ),
+    };
+    with_footer(Kind::RequestExpired, lang, to, &subject, &body)
 }
 
 /// A staff user's payment waiting for the owner's approval: `staff` (an address) would pay
@@ -1342,6 +1468,42 @@ mod tests {
         );
         assert!(!en.body().contains("Please note"), "{}", en.body());
         assert!(!en.body().contains("upper limit"), "{}", en.body());
+    }
+
+    #[test]
+    fn the_follow_ups_of_a_request_name_the_other_company_and_the_dates() {
+        let request = RequestFollowUp {
+            counterparty: "Beta",
+            amount: "50,00",
+            reference: "FA-77",
+            due: "31/01/2027",
+            payable_until: "02/03/2027",
+            link: "https://t/requests/7",
+        };
+        let overdue = request_overdue(Lang::Fr, "a@b.fr", &request).unwrap();
+        assert_eq!(
+            overdue.subject(),
+            "Troc : la demande de paiement de Beta est échue"
+        );
+        assert!(overdue
+            .body()
+            .contains("(50,00, référence : FA-77) était à payer le 31/01/2027"));
+        assert!(overdue.body().contains("payable jusqu'au 02/03/2027"));
+        assert!(overdue.body().contains("https://t/requests/7"));
+        let declined = request_declined(Lang::En, "a@b.fr", &request).unwrap();
+        assert_eq!(
+            declined.subject(),
+            "Troc: Beta declined your payment request"
+        );
+        assert!(declined.body().contains("for 50,00 (reference: FA-77)"));
+        let expired = request_expired(Lang::Fr, "a@b.fr", &request).unwrap();
+        assert_eq!(
+            expired.subject(),
+            "Troc : votre demande de paiement à Beta a expiré"
+        );
+        assert!(expired
+            .body()
+            .contains("à payer le 31/01/2027) n'a été ni payée ni refusée au 02/03/2027"));
     }
 
     #[test]

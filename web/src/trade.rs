@@ -119,6 +119,77 @@ pub async fn create_request(store: &Store, new: &NewRequest<'_>) -> StoreResult<
     })
 }
 
+/// How long after its moment a follow-up of a request is still sent (the buyer told that
+/// its due date passed, the seller told that it expired): a server without e-mail for
+/// longer does not send the older ones when e-mail is turned on.
+pub const FOLLOW_UP_WINDOW_SECONDS: i64 = 7 * 24 * 3600;
+
+/// A follow-up of a payment request, sent once (`payment_requests.overdue_noticed_at`,
+/// `expiry_noticed_at`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowUp {
+    /// To the buyer: the due date passed and the request is still open.
+    Overdue,
+    /// To the seller: the request expired unpaid.
+    Expired,
+}
+
+impl FollowUp {
+    /// The column that records it was sent: a constant, never input.
+    fn column(self) -> &'static str {
+        match self {
+            FollowUp::Overdue => "overdue_noticed_at",
+            FollowUp::Expired => "expiry_noticed_at",
+        }
+    }
+}
+
+/// The requests whose `follow_up` is due at `now` and not sent yet, oldest moment first,
+/// at most `max`: open requests whose due date passed less than
+/// [`FOLLOW_UP_WINDOW_SECONDS`] ago, or expired ones that expired less than that ago.
+pub async fn follow_ups_due(
+    store: &Store,
+    follow_up: FollowUp,
+    now: i64,
+    max: i64,
+) -> StoreResult<Vec<PaymentRequest>> {
+    // The due date's end is the expiry less the grace: [expires_at - grace, now) holds it.
+    let (status, shift) = match follow_up {
+        FollowUp::Overdue => ("open", REQUEST_GRACE_SECONDS),
+        FollowUp::Expired => ("expired", 0),
+    };
+    let sql = format!(
+        "SELECT {REQUEST_COLUMNS} FROM payment_requests WHERE status = '{status}' \
+         AND {} IS NULL AND expires_at < $1 AND expires_at >= $2 \
+         ORDER BY expires_at, id LIMIT $3",
+        follow_up.column()
+    );
+    let until = now + shift;
+    dispatch!(store.backend(), pool => {
+        let rows = sqlx::query(&sql)
+            .bind(until).bind(until - FOLLOW_UP_WINDOW_SECONDS).bind(max.clamp(0, 1_000))
+            .fetch_all(pool).await?;
+        rows.iter().map(request_from_row).collect()
+    })
+}
+
+/// Records that `follow_up` of request `id` was sent at `now`.
+pub async fn follow_up_sent(
+    store: &Store,
+    follow_up: FollowUp,
+    id: i64,
+    now: i64,
+) -> StoreResult<()> {
+    let sql = format!(
+        "UPDATE payment_requests SET {column} = $1 WHERE id = $2 AND {column} IS NULL",
+        column = follow_up.column()
+    );
+    dispatch!(store.backend(), pool => {
+        sqlx::query(&sql).bind(now).bind(id).execute(pool).await?;
+    });
+    Ok(())
+}
+
 /// Marks open requests past their expiry as expired.
 pub async fn expire_requests(store: &Store) -> StoreResult<u64> {
     let now = now_unix();

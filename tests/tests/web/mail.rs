@@ -1616,3 +1616,187 @@ story!(monthly_statements_by_e_mail, |db: &tests::TestDb| {
         );
     }
 });
+
+story!(follow_ups_of_payment_requests, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        use web::http::notices::{self, FollowUpsQueued};
+        use web::trade::{FOLLOW_UP_WINDOW_SECONDS, REQUEST_GRACE_SECONDS};
+        let Mailing {
+            sink,
+            store,
+            quiet,
+            state,
+            mailer,
+            api,
+            alpha,
+            ..
+        } = mailing(&url).await;
+        let alpha_pay = crate::api::token(&store, "owner@alpha.fr", web::tokens::Scope::Pay).await;
+        let beta_pay = crate::api::token(&store, "owner@beta.fr", web::tokens::Scope::Pay).await;
+        // Beta asks Alpha to pay five times, all due in 10 days.
+        let due = crate::api::day_in(10);
+        let mut ids = Vec::new();
+        for n in 1..=5 {
+            let body = serde_json::json!({"payer": alpha.id, "amount": format!("{n}0.00"),
+                                          "reference": format!("FA-{n}"), "due_date": due});
+            let made = api
+                .post("/api/v1/payment-requests", &beta_pay, body)
+                .await
+                .ok(StatusCode::CREATED);
+            ids.push(made["id"].as_i64().unwrap());
+        }
+        let expires_at = |id: i64| {
+            let store = store.clone();
+            async move {
+                let at: i64 = web::dispatch!(store.backend(), pool => {
+                    sqlx::query_scalar("SELECT expires_at FROM payment_requests WHERE id = $1")
+                        .bind(id).fetch_one(pool).await.unwrap()
+                });
+                at
+            }
+        };
+        let set_expiry = |id: i64, at: i64| {
+            let store = store.clone();
+            async move {
+                web::dispatch!(store.backend(), pool => {
+                    sqlx::query("UPDATE payment_requests SET expires_at = $1 WHERE id = $2")
+                        .bind(at).bind(id).execute(pool).await.unwrap();
+                });
+            }
+        };
+        // The due date's last second.
+        let due_end = expires_at(ids[0]).await - REQUEST_GRACE_SECONDS;
+
+        // Alpha declines the second through the API and the third on its page: Beta's owner
+        // and staff are told each time; a decline that changes nothing tells nothing.
+        api.post(
+            &format!("/api/v1/payment-requests/{}/decline", ids[1]),
+            &alpha_pay,
+            serde_json::json!({}),
+        )
+        .await
+        .ok(StatusCode::OK);
+        let mut alpha_owner = Client::new(state.clone());
+        alpha_owner.login("owner@alpha.fr", PASSWORD).await;
+        for _ in 0..2 {
+            let page = alpha_owner
+                .post(&format!("/requests/{}/decline", ids[2]), &[])
+                .await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER);
+        }
+        assert_eq!(outbox_count(&store, "request_declined").await, 4);
+
+        // Nothing is overdue on the due date's last second, nor without e-mail.
+        assert_eq!(
+            notices::request_follow_ups(&state, due_end).await.unwrap(),
+            FollowUpsQueued::default()
+        );
+        assert_eq!(
+            notices::request_follow_ups(&quiet, due_end + 1)
+                .await
+                .unwrap(),
+            FollowUpsQueued::default()
+        );
+        // The fourth's due date passed 7 days ago to the second (still told), the fifth's a
+        // second more (too old to be told).
+        let now = due_end + 1;
+        set_expiry(
+            ids[3],
+            now - FOLLOW_UP_WINDOW_SECONDS + REQUEST_GRACE_SECONDS,
+        )
+        .await;
+        set_expiry(
+            ids[4],
+            now - FOLLOW_UP_WINDOW_SECONDS + REQUEST_GRACE_SECONDS - 1,
+        )
+        .await;
+        // Then the buyer's owner and staff hear of the open ones, once.
+        let told = notices::request_follow_ups(&state, now).await.unwrap();
+        assert_eq!(
+            told,
+            FollowUpsQueued {
+                overdue: 2,
+                expired: 0,
+                queued: 4,
+            }
+        );
+        assert_eq!(
+            notices::request_follow_ups(&state, now + 600)
+                .await
+                .unwrap(),
+            FollowUpsQueued::default()
+        );
+        assert_eq!(outbox_count(&store, "request_overdue").await, 4);
+
+        // The first expires unpaid, the fourth expired 7 days ago to the second, the fifth a
+        // second earlier (the sweep marks the three): the seller hears of the first two, once.
+        let real_now = people::now_unix();
+        set_expiry(ids[0], real_now - 10).await;
+        set_expiry(ids[3], real_now - FOLLOW_UP_WINDOW_SECONDS).await;
+        set_expiry(ids[4], real_now - FOLLOW_UP_WINDOW_SECONDS - 1).await;
+        assert_eq!(web::trade::expire_requests(&store).await.unwrap(), 3);
+        let told = notices::request_follow_ups(&state, real_now).await.unwrap();
+        assert_eq!(
+            told,
+            FollowUpsQueued {
+                overdue: 0,
+                expired: 2,
+                queued: 4,
+            }
+        );
+        assert_eq!(
+            notices::request_follow_ups(&state, real_now + 600)
+                .await
+                .unwrap(),
+            FollowUpsQueued::default()
+        );
+
+        mail::run_round(&store, &mailer, people::now_unix())
+            .await
+            .unwrap();
+        let received: Vec<String> = sink
+            .received()
+            .iter()
+            .map(|m| {
+                // The recipient's line, then the text.
+                let to = m
+                    .lines()
+                    .find(|l| l.starts_with("To: "))
+                    .unwrap_or_default();
+                format!("{to}\n{}", mail_text(m).replace("\r\n", "\n"))
+            })
+            .collect();
+        let find =
+            |what: &str| -> Vec<&String> { received.iter().filter(|m| m.contains(what)).collect() };
+        let due_fr = chrono::NaiveDate::parse_from_str(&due, "%Y-%m-%d").unwrap();
+        let last_fr = due_fr + chrono::Duration::days(30);
+        let overdue = find("était à payer le");
+        assert_eq!(overdue.len(), 4, "{received:?}");
+        assert!(overdue.iter().any(|m| m.contains(&format!(
+            "La demande de paiement de Beta & Fils <SAS> (10,00, référence : FA-1) était à \
+             payer le {} ; elle n'est ni payée ni refusée. Elle reste payable jusqu'au {}",
+            due_fr.format("%d/%m/%Y"),
+            last_fr.format("%d/%m/%Y")
+        ))));
+        assert!(overdue
+            .iter()
+            .all(|m| m.contains("http://troc.test/requests/") && !m.contains("FA-5")));
+        let declined = find("a refusé votre demande de paiement de");
+        assert_eq!(declined.len(), 4);
+        assert!(declined.iter().any(|m| m.contains(
+            "Alpha SARL a refusé votre demande de paiement de 30,00 (référence : FA-3)"
+        )));
+        let expired = find("elle a expiré et rien n'a été payé");
+        assert_eq!(expired.len(), 4);
+        assert!(expired.iter().any(
+            |m| m.contains("Votre demande de paiement de 10,00 à Alpha SARL (référence : FA-1")
+        ));
+        assert!(!expired.iter().any(|m| m.contains("FA-5")));
+        // Each to the company it concerns: the overdue ones to Alpha, the others to Beta.
+        let to_beta =
+            |m: &&String| m.starts_with("To: owner@beta.fr") || m.starts_with("To: staff@beta.fr");
+        assert!(declined.iter().chain(expired.iter()).all(to_beta));
+        assert!(!overdue.iter().any(to_beta));
+    }
+});

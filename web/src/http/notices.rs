@@ -1,6 +1,7 @@
 //! E-mail notices, when the server sends e-mail: a payment request received (to the paying
-//! company's owner and staff); a staff user's payment waiting for approval (to the company's
-//! owner); an hourly digest of the payments a company received (to its owner and staff);
+//! company's owner and staff), and its follow-ups (overdue, to the same; declined or
+//! expired, to the seller's owner and staff); a staff user's payment waiting for approval
+//! (to the company's owner); an hourly digest of the payments a company received (to its owner and staff);
 //! what the network's manager did to a company's account (its limits, a request for a limit
 //! declined, a freeze: to its owner) or to the network's fees (to every owner); a weekly
 //! e-mail of the new listings that could interest a company (to its owner and staff); the
@@ -25,7 +26,7 @@ use super::AppState;
 use crate::dispatch;
 use crate::mail::{
     ActionNotice, Mail, MailError, MatchLine, MatchesDigest, NetworkAction, ReceivedDigest,
-    ReceivedLine, StatementMail,
+    ReceivedLine, RequestFollowUp, StatementMail,
 };
 use crate::people::{self, MailKind, Role};
 use crate::store::StoreResult;
@@ -153,6 +154,144 @@ pub(crate) async fn request_received(state: &AppState, id: i64) -> StoreResult<(
     Ok(())
 }
 
+/// The dates of request `request` as its follow-ups say them: its due date and the last day
+/// it may be paid (« 31/01/2027 », "2027-01-31").
+fn request_dates(lang: Lang, request: &crate::trade::PaymentRequest) -> (String, String) {
+    let Ok(due) = chrono::NaiveDate::parse_from_str(&request.due_date, "%Y-%m-%d") else {
+        return (request.due_date.clone(), String::new());
+    };
+    let last = due + chrono::Duration::seconds(crate::trade::REQUEST_GRACE_SECONDS);
+    let format = match lang {
+        Lang::Fr => "%d/%m/%Y",
+        Lang::En => "%Y-%m-%d",
+    };
+    (
+        due.format(format).to_string(),
+        last.format(format).to_string(),
+    )
+}
+
+/// What a follow-up of a payment request tells, and to whom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RequestNotice {
+    /// To the buyer: the due date passed.
+    Overdue,
+    /// To the seller: the buyer declined it.
+    Declined,
+    /// To the seller: it expired unpaid.
+    Expired,
+}
+
+impl RequestNotice {
+    /// The notice's key for request `id` (a user's id is added to it).
+    fn key(self, id: i64) -> String {
+        let what = match self {
+            RequestNotice::Overdue => "overdue",
+            RequestNotice::Declined => "declined",
+            RequestNotice::Expired => "expired",
+        };
+        format!("request-{what}:{id}")
+    }
+}
+
+/// Queues `notice` of `request` to the owner and staff of the company it goes to (the buyer
+/// for an overdue request, the seller for one declined or expired), once per user. Returns
+/// how many were queued.
+async fn request_follow_up(
+    state: &AppState,
+    request: &crate::trade::PaymentRequest,
+    notice: RequestNotice,
+) -> StoreResult<u64> {
+    let (member_id, counterparty_id) = match notice {
+        RequestNotice::Overdue => (request.buyer_member_id, request.seller_member_id),
+        RequestNotice::Declined | RequestNotice::Expired => {
+            (request.seller_member_id, request.buyer_member_id)
+        }
+    };
+    let counterparty = member_name(state, counterparty_id).await?;
+    let link = format!("{}/requests/{}", state.config.base_url(), request.id);
+    notify(
+        state,
+        member_id,
+        &[Role::Owner, Role::Staff],
+        MailKind::Notices,
+        &notice.key(request.id),
+        |lang, to| {
+            let amount = lang.amount(Amount::from_minor(request.amount_minor));
+            let (due, payable_until) = request_dates(lang, request);
+            let follow_up = RequestFollowUp {
+                counterparty: &counterparty,
+                amount: &amount,
+                reference: &request.reference,
+                due: &due,
+                payable_until: &payable_until,
+                link: &link,
+            };
+            match notice {
+                RequestNotice::Overdue => crate::mail::request_overdue(lang, to, &follow_up),
+                RequestNotice::Declined => crate::mail::request_declined(lang, to, &follow_up),
+                RequestNotice::Expired => crate::mail::request_expired(lang, to, &follow_up),
+            }
+        },
+    )
+    .await
+}
+
+/// Tells the seller's owner and staff that the buyer declined payment request `id` (just
+/// declined, on the request's page or through the API).
+pub(crate) async fn request_declined(state: &AppState, id: i64) -> StoreResult<()> {
+    if state.mail.is_none() {
+        return Ok(());
+    }
+    let Some(request) = crate::trade::request(&state.store, id).await? else {
+        return Ok(());
+    };
+    request_follow_up(state, &request, RequestNotice::Declined).await?;
+    Ok(())
+}
+
+/// What one call of [`request_follow_ups`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FollowUpsQueued {
+    /// Buyers told of a request whose due date passed (requests).
+    pub overdue: u64,
+    /// Sellers told that their request expired (requests).
+    pub expired: u64,
+    /// E-mails queued.
+    pub queued: u64,
+}
+
+/// Requests followed up in one call, of each kind (the rest at the next calls).
+pub const FOLLOW_UPS_PER_CALL: i64 = 500;
+
+/// The follow-ups of payment requests due at `now`: to the buyer's owner and staff, a
+/// request whose due date passed (the day after it, UTC) and that is neither paid nor
+/// declined, with the last day it may be paid; to the seller's, a request that expired
+/// unpaid. Each once (`payment_requests.overdue_noticed_at`, `expiry_noticed_at`), at most
+/// [`FOLLOW_UPS_PER_CALL`] of each a call, and none older than
+/// [`crate::trade::FOLLOW_UP_WINDOW_SECONDS`]. Run by the housekeeping after its sweep of
+/// expired requests; nothing when the server sends no e-mail.
+pub async fn request_follow_ups(state: &AppState, now: i64) -> StoreResult<FollowUpsQueued> {
+    use crate::trade::{follow_up_sent, follow_ups_due, FollowUp};
+    if state.mail.is_none() {
+        return Ok(FollowUpsQueued::default());
+    }
+    let mut done = FollowUpsQueued::default();
+    for request in follow_ups_due(&state.store, FollowUp::Overdue, now, FOLLOW_UPS_PER_CALL).await?
+    {
+        done.queued += request_follow_up(state, &request, RequestNotice::Overdue).await?;
+        follow_up_sent(&state.store, FollowUp::Overdue, request.id, now).await?;
+        done.overdue += 1;
+    }
+    for request in follow_ups_due(&state.store, FollowUp::Expired, now, FOLLOW_UPS_PER_CALL).await?
+    {
+        done.queued += request_follow_up(state, &request, RequestNotice::Expired).await?;
+        follow_up_sent(&state.store, FollowUp::Expired, request.id, now).await?;
+        done.expired += 1;
+    }
+    Ok(done)
+}
+
 /// Notifies the paying company's owner of approval request `id` (just made by a staff user).
 pub(crate) async fn approval_waiting(state: &AppState, id: i64) -> StoreResult<()> {
     if state.mail.is_none() {
@@ -272,6 +411,16 @@ pub async fn run_due(state: &AppState, now: i64) {
         ),
         Ok(_) => {}
         Err(error) => tracing::warn!(%error, "could not send the weekly new listings"),
+    }
+    match request_follow_ups(state, now).await {
+        Ok(done) if done.queued > 0 => tracing::info!(
+            overdue = done.overdue,
+            expired = done.expired,
+            queued = done.queued,
+            "follow-ups of payment requests queued"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "could not follow up the payment requests"),
     }
     match monthly_statements(state, now).await {
         Ok(done) if done.queued > 0 => tracing::info!(

@@ -414,7 +414,9 @@ async fn decline_request(
     if request.buyer_member_id != auth.member.id {
         return Err(AppError::NotFound);
     }
-    trade::decline_request(&state.store, request.id).await?;
+    if trade::decline_request(&state.store, request.id).await? {
+        super::notices::request_declined(&state, request.id).await?;
+    }
     Ok(Redirect::to(&format!("/requests/{id}")).into_response())
 }
 

@@ -816,6 +816,8 @@ pub const TABLES: &[Table] = &[
                 col("expires_at", Int),
                 col("form_token", Text),
                 col("attempts", Int),
+                col("overdue_noticed_at", Int),
+                col("expiry_noticed_at", Int),
             ],
         ),
         "id",

@@ -509,6 +509,7 @@ pub async fn decline_request(
         {
             return Err(not_open());
         }
+        crate::http::notices::request_declined(&state, request.id).await?;
         let request = trade::request(&state.store, request.id)
             .await?
             .ok_or(ApiError::NotFound)?;
