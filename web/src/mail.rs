@@ -69,6 +69,10 @@ pub enum Kind {
     RequestOverdue,
     RequestDeclined,
     RequestExpired,
+    OrderPlaced,
+    OrderDelivered,
+    OrderCancelled,
+    OrderExpired,
 }
 
 impl Kind {
@@ -86,6 +90,10 @@ impl Kind {
             Kind::RequestOverdue => "request_overdue",
             Kind::RequestDeclined => "request_declined",
             Kind::RequestExpired => "request_expired",
+            Kind::OrderPlaced => "order_placed",
+            Kind::OrderDelivered => "order_delivered",
+            Kind::OrderCancelled => "order_cancelled",
+            Kind::OrderExpired => "order_expired",
         }
     }
 }
@@ -753,6 +761,146 @@ pub fn request_expired(
         ),
     };
     with_footer(Kind::RequestExpired, lang, to, &subject, &body)
+}
+
+/// What an e-mail about an order says: the offer's `title`, the `buyer` and the `seller`,
+/// the amount held (formatted), the last day the seller may deliver (a date as text) and
+/// the order's page.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderMail<'a> {
+    pub title: &'a str,
+    pub buyer: &'a str,
+    pub seller: &'a str,
+    pub amount: &'a str,
+    pub deliver_by: &'a str,
+    pub link: &'a str,
+}
+
+/// To the seller: a buyer ordered its offer; the amount is held on the buyer's account until
+/// the seller delivers (and is paid) or the order is cancelled or expires.
+pub fn order_placed(lang: Lang, to: &str, order: &OrderMail<'_>) -> Result<Mail, MailError> {
+    let OrderMail {
+        title,
+        buyer,
+        amount,
+        deliver_by,
+        link,
+        ..
+    } = *order;
+    let (subject, body) = match lang {
+        Lang::Fr => (
+            format!("Troc : nouvelle commande de {buyer}"),
+            format!(
+                "Bonjour,\n\n{buyer} commande « {title} » pour {amount}. Le montant est réservé \
+                 sur son compte : vous serez payé en confirmant la livraison, au plus tard le \
+                 {deliver_by} ; sinon la commande expire et rien n'est payé.\n\nLa commande, \
+                 pour confirmer la livraison ou l'annuler :\n\n{link}"
+            ),
+        ),
+        Lang::En => (
+            format!("Troc: new order from {buyer}"),
+            format!(
+                "Hello,\n\n{buyer} orders \"{title}\" for {amount}. The amount is held on its \
+                 account: you are paid when you confirm the delivery, by {deliver_by} at the \
+                 latest; after that the order expires and nothing is paid.\n\nThe order, to \
+                 confirm the delivery or cancel it:\n\n{link}"
+            ),
+        ),
+    };
+    with_footer(Kind::OrderPlaced, lang, to, &subject, &body)
+}
+
+/// To the buyer: the seller confirmed the delivery, and the amount held was paid.
+pub fn order_delivered(lang: Lang, to: &str, order: &OrderMail<'_>) -> Result<Mail, MailError> {
+    let OrderMail {
+        title,
+        seller,
+        amount,
+        link,
+        ..
+    } = *order;
+    let (subject, body) = match lang {
+        Lang::Fr => (
+            format!("Troc : {seller} a livré votre commande"),
+            format!(
+                "Bonjour,\n\n{seller} a confirmé la livraison de « {title} » : les {amount} \
+                 réservés lui sont payés. En cas de problème, vous pouvez contester le paiement \
+                 depuis l'historique.\n\nLa commande :\n\n{link}"
+            ),
+        ),
+        Lang::En => (
+            format!("Troc: {seller} delivered your order"),
+            format!(
+                "Hello,\n\n{seller} confirmed the delivery of \"{title}\": the {amount} held \
+                 are paid to it. If something is wrong, you may dispute the payment from the \
+                 history.\n\nThe order:\n\n{link}"
+            ),
+        ),
+    };
+    with_footer(Kind::OrderDelivered, lang, to, &subject, &body)
+}
+
+/// To the other party: `by` (the buyer or the seller) cancelled the order; nothing was paid.
+pub fn order_cancelled(
+    lang: Lang,
+    to: &str,
+    order: &OrderMail<'_>,
+    by: &str,
+) -> Result<Mail, MailError> {
+    let OrderMail {
+        title,
+        amount,
+        link,
+        ..
+    } = *order;
+    let (subject, body) = match lang {
+        Lang::Fr => (
+            format!("Troc : {by} a annulé la commande « {title} »"),
+            format!(
+                "Bonjour,\n\n{by} a annulé la commande « {title} » ({amount}) : rien n'a été \
+                 payé, et le montant réservé est libéré.\n\nLa commande :\n\n{link}"
+            ),
+        ),
+        Lang::En => (
+            format!("Troc: {by} cancelled the order \"{title}\""),
+            format!(
+                "Hello,\n\n{by} cancelled the order \"{title}\" ({amount}): nothing was paid, \
+                 and the amount held is released.\n\nThe order:\n\n{link}"
+            ),
+        ),
+    };
+    with_footer(Kind::OrderCancelled, lang, to, &subject, &body)
+}
+
+/// To the buyer and the seller: the order was not delivered by its last day and expired.
+pub fn order_expired(lang: Lang, to: &str, order: &OrderMail<'_>) -> Result<Mail, MailError> {
+    let OrderMail {
+        title,
+        buyer,
+        seller,
+        amount,
+        deliver_by,
+        link,
+    } = *order;
+    let (subject, body) = match lang {
+        Lang::Fr => (
+            format!("Troc : la commande « {title} » a expiré"),
+            format!(
+                "Bonjour,\n\nLa commande « {title} » de {buyer} à {seller} ({amount}) n'a pas \
+                 été livrée au {deliver_by} : elle a expiré, rien n'a été payé et le montant \
+                 réservé est libéré.\n\nLa commande :\n\n{link}"
+            ),
+        ),
+        Lang::En => (
+            format!("Troc: the order \"{title}\" expired"),
+            format!(
+                "Hello,\n\nThe order \"{title}\" from {buyer} to {seller} ({amount}) was not \
+                 delivered by {deliver_by}: it expired, nothing was paid and the amount held is \
+                 released.\n\nThe order:\n\n{link}"
+            ),
+        ),
+    };
+    with_footer(Kind::OrderExpired, lang, to, &subject, &body)
 }
 
 /// A staff user's payment waiting for the owner's approval: `staff` (an address) would pay
@@ -1504,6 +1652,37 @@ mod tests {
         assert!(expired
             .body()
             .contains("à payer le 31/01/2027) n'a été ni payée ni refusée au 02/03/2027"));
+    }
+
+    #[test]
+    fn the_e_mails_of_an_order_name_the_offer_the_parties_and_the_last_day() {
+        let order = OrderMail {
+            title: "Audit",
+            buyer: "Alpha",
+            seller: "Beta",
+            amount: "1 200,00",
+            deliver_by: "21/12/2026",
+            link: "https://t/orders/3",
+        };
+        let placed = order_placed(Lang::Fr, "a@b.fr", &order).unwrap();
+        assert_eq!(placed.subject(), "Troc : nouvelle commande de Alpha");
+        assert!(placed
+            .body()
+            .contains("Alpha commande « Audit » pour 1 200,00."));
+        assert!(placed.body().contains("au plus tard le 21/12/2026"));
+        assert!(placed.body().contains("https://t/orders/3"));
+        let delivered = order_delivered(Lang::En, "a@b.fr", &order).unwrap();
+        assert_eq!(delivered.subject(), "Troc: Beta delivered your order");
+        assert!(delivered.body().contains("the 1 200,00 held are paid"));
+        let cancelled = order_cancelled(Lang::Fr, "a@b.fr", &order, "Beta").unwrap();
+        assert_eq!(
+            cancelled.subject(),
+            "Troc : Beta a annulé la commande « Audit »"
+        );
+        let expired = order_expired(Lang::Fr, "a@b.fr", &order).unwrap();
+        assert!(expired.body().contains(
+            "La commande « Audit » de Alpha à Beta (1 200,00) n'a pas été livrée au 21/12/2026"
+        ));
     }
 
     #[test]

@@ -119,9 +119,10 @@ pub async fn create_request(store: &Store, new: &NewRequest<'_>) -> StoreResult<
     })
 }
 
-/// How long after its moment a follow-up of a request is still sent (the buyer told that
-/// its due date passed, the seller told that it expired): a server without e-mail for
-/// longer does not send the older ones when e-mail is turned on.
+/// How long after its moment a follow-up of a request or an order is still sent (the buyer
+/// told that its due date passed, the seller that it expired; both parties that an order
+/// expired): a server without e-mail for longer does not send the older ones when e-mail
+/// is turned on.
 pub const FOLLOW_UP_WINDOW_SECONDS: i64 = 7 * 24 * 3600;
 
 /// A follow-up of a payment request, sent once (`payment_requests.overdue_noticed_at`,
@@ -950,11 +951,38 @@ pub async fn resolve_order(
     Ok(done == 1)
 }
 
-/// Held orders whose hold has passed its expiry.
+/// Expired orders whose buyer and seller are not yet told, that expired less than
+/// [`FOLLOW_UP_WINDOW_SECONDS`] before `now`, oldest first, at most `max`.
+pub async fn expired_orders_untold(store: &Store, now: i64, max: i64) -> StoreResult<Vec<Order>> {
+    let sql = format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE status = 'expired' \
+         AND expiry_noticed_at IS NULL AND expires_at <= $1 AND expires_at >= $2 \
+         ORDER BY expires_at, id LIMIT $3"
+    );
+    dispatch!(store.backend(), pool => {
+        let rows = sqlx::query(&sql)
+            .bind(now).bind(now - FOLLOW_UP_WINDOW_SECONDS).bind(max.clamp(0, 1_000))
+            .fetch_all(pool).await?;
+        rows.iter().map(order_from_row).collect()
+    })
+}
+
+/// Records that the parties of order `id` were told of its expiry at `now`.
+pub async fn order_expiry_told(store: &Store, id: i64, now: i64) -> StoreResult<()> {
+    dispatch!(store.backend(), pool => {
+        sqlx::query("UPDATE orders SET expiry_noticed_at = $1 \
+                     WHERE id = $2 AND expiry_noticed_at IS NULL")
+            .bind(now).bind(id).execute(pool).await?;
+    });
+    Ok(())
+}
+
+/// Held orders whose hold has passed its expiry, the oldest expiry first (through the
+/// partial index `orders_held_expiry`).
 pub async fn held_orders_due(store: &Store) -> StoreResult<Vec<Order>> {
     let sql = format!(
         "SELECT {ORDER_COLUMNS} FROM orders WHERE status = 'held' AND expires_at <= $1 \
-         ORDER BY id LIMIT $2"
+         ORDER BY expires_at, id LIMIT $2"
     );
     dispatch!(store.backend(), pool => {
         let rows = sqlx::query(&sql).bind(now_unix()).bind(LIST_ROWS_MAX)

@@ -1800,3 +1800,176 @@ story!(follow_ups_of_payment_requests, |db: &tests::TestDb| {
         assert!(!overdue.iter().any(to_beta));
     }
 });
+
+story!(e_mails_of_orders, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        use web::http::notices::{self, OrdersExpiredTold};
+        use web::trade::FOLLOW_UP_WINDOW_SECONDS;
+        let Mailing {
+            sink,
+            store,
+            quiet,
+            state,
+            mailer,
+            api,
+            ..
+        } = mailing(&url).await;
+        let alpha_pay = crate::api::token(&store, "owner@alpha.fr", web::tokens::Scope::Pay).await;
+        let beta_pay = crate::api::token(&store, "owner@beta.fr", web::tokens::Scope::Pay).await;
+        let offer = api
+            .post(
+                "/api/v1/offers",
+                &beta_pay,
+                serde_json::json!({"title": "Maintenance", "category": "informatique",
+                                   "city": "Lyon", "price": "100.00",
+                                   "active_until": crate::api::day_in(30)}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+        let offer_id = offer["id"].as_i64().unwrap();
+        // Alpha orders five times.
+        let mut orders = Vec::new();
+        for _ in 0..5 {
+            let order = api
+                .post(
+                    &format!("/api/v1/offers/{offer_id}/order"),
+                    &alpha_pay,
+                    serde_json::json!({}),
+                )
+                .await
+                .ok(StatusCode::CREATED);
+            orders.push(order["id"].as_i64().unwrap());
+        }
+        // Beta's owner and staff hear of each order.
+        assert_eq!(outbox_count(&store, "order_placed").await, 10);
+
+        // Beta delivers the first (Alpha hears of it); Alpha cancels the second on its page
+        // (Beta hears of it, once for two clicks); Beta cancels the third (Alpha hears).
+        api.post(
+            &format!("/api/v1/orders/{}/deliver", orders[0]),
+            &beta_pay,
+            serde_json::json!({}),
+        )
+        .await
+        .ok(StatusCode::OK);
+        let mut alpha_owner = Client::new(state.clone());
+        alpha_owner.login("owner@alpha.fr", PASSWORD).await;
+        for _ in 0..2 {
+            let page = alpha_owner
+                .post(&format!("/orders/{}/cancel", orders[1]), &[])
+                .await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER);
+        }
+        api.post(
+            &format!("/api/v1/orders/{}/cancel", orders[2]),
+            &beta_pay,
+            serde_json::json!({}),
+        )
+        .await
+        .ok(StatusCode::OK);
+        assert_eq!(outbox_count(&store, "order_delivered").await, 2);
+        assert_eq!(outbox_count(&store, "order_cancelled").await, 4);
+
+        // The fourth expired 7 days ago to the second, the fifth a second earlier (as the
+        // sweep leaves them): both parties hear of the fourth, once; the fifth is too old.
+        let now = people::now_unix();
+        for (order, at) in [
+            (orders[3], now - FOLLOW_UP_WINDOW_SECONDS),
+            (orders[4], now - FOLLOW_UP_WINDOW_SECONDS - 1),
+        ] {
+            web::dispatch!(store.backend(), pool => {
+                sqlx::query("UPDATE orders SET status = 'expired', expires_at = $1 WHERE id = $2")
+                    .bind(at).bind(order).execute(pool).await.unwrap();
+            });
+        }
+        assert_eq!(
+            notices::orders_expired(&quiet, now).await.unwrap(),
+            OrdersExpiredTold::default()
+        );
+        assert_eq!(
+            notices::orders_expired(&state, now).await.unwrap(),
+            OrdersExpiredTold {
+                orders: 1,
+                queued: 4,
+            }
+        );
+        assert_eq!(
+            notices::orders_expired(&state, now + 600).await.unwrap(),
+            OrdersExpiredTold::default()
+        );
+
+        mail::run_round(&store, &mailer, people::now_unix())
+            .await
+            .unwrap();
+        let received: Vec<String> = sink
+            .received()
+            .iter()
+            .map(|m| {
+                let to = m
+                    .lines()
+                    .find(|l| l.starts_with("To: "))
+                    .unwrap_or_default();
+                format!("{to}\n{}", mail_text(m).replace("\r\n", "\n"))
+            })
+            .collect();
+        let find = |to: &str, what: &str| -> Vec<&String> {
+            received
+                .iter()
+                .filter(|m| m.starts_with(&format!("To: {to}\n")) && m.contains(what))
+                .collect()
+        };
+        let placed = find(
+            "owner@beta.fr",
+            "Alpha SARL commande « Maintenance » pour 100,00. Le montant est réservé",
+        );
+        assert_eq!(placed.len(), 5, "{received:?}");
+        assert!(placed
+            .iter()
+            .any(|m| m.contains(&format!("http://troc.test/orders/{}", orders[0]))));
+        assert_eq!(
+            find("staff@beta.fr", "commande « Maintenance »").len(),
+            5 + 1 + 1
+        );
+        assert_eq!(
+            find(
+                "owner@alpha.fr",
+                "Beta & Fils <SAS> a confirmé la livraison de « Maintenance » : les 100,00"
+            )
+            .len(),
+            1
+        );
+        assert_eq!(
+            find(
+                "owner@beta.fr",
+                "Alpha SARL a annulé la commande « Maintenance »"
+            )
+            .len(),
+            1
+        );
+        assert_eq!(
+            find(
+                "staff@alpha.fr",
+                "Beta & Fils <SAS> a annulé la commande « Maintenance »"
+            )
+            .len(),
+            1
+        );
+        for to in [
+            "owner@alpha.fr",
+            "staff@alpha.fr",
+            "owner@beta.fr",
+            "staff@beta.fr",
+        ] {
+            let expired = find(
+                to,
+                "La commande « Maintenance » de Alpha SARL à Beta & Fils",
+            );
+            assert_eq!(expired.len(), 1, "{to}");
+            assert!(expired[0].contains(&format!("/orders/{}", orders[3])));
+        }
+        // Nobody hears of what it did itself.
+        assert!(find("owner@alpha.fr", "Alpha SARL a annulé").is_empty());
+        assert!(find("owner@beta.fr", "a confirmé la livraison").is_empty());
+    }
+});

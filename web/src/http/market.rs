@@ -571,7 +571,10 @@ async fn order(
     )
     .await?;
     match placed {
-        Ok(order_id) => Ok(Redirect::to(&format!("/orders/{order_id}")).into_response()),
+        Ok(order_id) => {
+            super::notices::order_placed(&state, order_id).await?;
+            Ok(Redirect::to(&format!("/orders/{order_id}")).into_response())
+        }
         Err(OrderRefusal::NotOrderable) => Err(AppError::NotFound),
         Err(OrderRefusal::OwnOffer) => Err(AppError::BadRequest),
         Err(OrderRefusal::OverPaymentMax(over)) => {

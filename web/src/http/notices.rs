@@ -1,6 +1,8 @@
 //! E-mail notices, when the server sends e-mail: a payment request received (to the paying
 //! company's owner and staff), and its follow-ups (overdue, to the same; declined or
-//! expired, to the seller's owner and staff); a staff user's payment waiting for approval
+//! expired, to the seller's owner and staff); an order (placed, to the seller; delivered,
+//! to the buyer; cancelled, to the other party; expired, to both); a staff user's payment
+//! waiting for approval
 //! (to the company's owner); an hourly digest of the payments a company received (to its owner and staff);
 //! what the network's manager did to a company's account (its limits, a request for a limit
 //! declined, a freeze: to its owner) or to the network's fees (to every owner); a weekly
@@ -25,8 +27,8 @@ use super::i18n::Lang;
 use super::AppState;
 use crate::dispatch;
 use crate::mail::{
-    ActionNotice, Mail, MailError, MatchLine, MatchesDigest, NetworkAction, ReceivedDigest,
-    ReceivedLine, RequestFollowUp, StatementMail,
+    ActionNotice, Mail, MailError, MatchLine, MatchesDigest, NetworkAction, OrderMail,
+    ReceivedDigest, ReceivedLine, RequestFollowUp, StatementMail,
 };
 use crate::people::{self, MailKind, Role};
 use crate::store::StoreResult;
@@ -292,6 +294,142 @@ pub async fn request_follow_ups(state: &AppState, now: i64) -> StoreResult<Follo
     Ok(done)
 }
 
+/// What an e-mail about an order tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OrderNotice {
+    /// To the seller: a new order.
+    Placed,
+    /// To the buyer: the seller delivered (and was paid).
+    Delivered,
+    /// To the party that did not cancel it (the member id of the one who did).
+    Cancelled { by: i64 },
+    /// To both parties: it expired undelivered.
+    Expired,
+}
+
+/// Queues `notice` of `order` to the owner and staff of the companies it goes to, once per
+/// user and order. Returns how many were queued.
+async fn order_notice(
+    state: &AppState,
+    order: &crate::trade::Order,
+    notice: OrderNotice,
+) -> StoreResult<u64> {
+    let (buyer, seller) = (order.buyer_member_id, order.seller_member_id);
+    let (recipients, what): (Vec<i64>, &str) = match notice {
+        OrderNotice::Placed => (vec![seller], "placed"),
+        OrderNotice::Delivered => (vec![buyer], "delivered"),
+        OrderNotice::Cancelled { by } if by == buyer => (vec![seller], "cancelled"),
+        OrderNotice::Cancelled { .. } => (vec![buyer], "cancelled"),
+        OrderNotice::Expired => (vec![buyer, seller], "expired"),
+    };
+    let title = crate::market::get(&state.store, order.listing_id)
+        .await?
+        .map(|l| shortened(&l.title))
+        .unwrap_or_default();
+    let buyer_name = member_name(state, buyer).await?;
+    let seller_name = member_name(state, seller).await?;
+    let link = format!("{}/orders/{}", state.config.base_url(), order.id);
+    let deliver_by = DateTime::<Utc>::from_timestamp(order.expires_at, 0).unwrap_or_default();
+    let mut queued = 0;
+    for member_id in recipients {
+        queued += notify(
+            state,
+            member_id,
+            &[Role::Owner, Role::Staff],
+            MailKind::Notices,
+            &format!("order-{what}:{}", order.id),
+            |lang, to| {
+                let amount = lang.amount(Amount::from_minor(order.amount_minor));
+                let deliver_by = match lang {
+                    Lang::Fr => deliver_by.format("%d/%m/%Y"),
+                    Lang::En => deliver_by.format("%Y-%m-%d"),
+                }
+                .to_string();
+                let mail = OrderMail {
+                    title: &title,
+                    buyer: &buyer_name,
+                    seller: &seller_name,
+                    amount: &amount,
+                    deliver_by: &deliver_by,
+                    link: &link,
+                };
+                match notice {
+                    OrderNotice::Placed => crate::mail::order_placed(lang, to, &mail),
+                    OrderNotice::Delivered => crate::mail::order_delivered(lang, to, &mail),
+                    OrderNotice::Cancelled { by } => {
+                        let by = if by == buyer {
+                            &buyer_name
+                        } else {
+                            &seller_name
+                        };
+                        crate::mail::order_cancelled(lang, to, &mail, by)
+                    }
+                    OrderNotice::Expired => crate::mail::order_expired(lang, to, &mail),
+                }
+            },
+        )
+        .await?;
+    }
+    Ok(queued)
+}
+
+/// Tells the seller's owner and staff of order `id` (just placed on its offer, on the
+/// listing's page or through the API; a replay tells nothing more).
+pub(crate) async fn order_placed(state: &AppState, id: i64) -> StoreResult<()> {
+    if state.mail.is_none() {
+        return Ok(());
+    }
+    if let Some(order) = crate::trade::order(&state.store, id).await? {
+        order_notice(state, &order, OrderNotice::Placed).await?;
+    }
+    Ok(())
+}
+
+/// Tells the other party that order `id` was just delivered (the buyer) or cancelled by
+/// member `by` (the party that did not cancel it).
+pub(crate) async fn order_settled(state: &AppState, id: i64, by: i64) -> StoreResult<()> {
+    if state.mail.is_none() {
+        return Ok(());
+    }
+    let Some(order) = crate::trade::order(&state.store, id).await? else {
+        return Ok(());
+    };
+    let notice = match order.status {
+        crate::trade::OrderStatus::Delivered => OrderNotice::Delivered,
+        crate::trade::OrderStatus::Cancelled => OrderNotice::Cancelled { by },
+        crate::trade::OrderStatus::Held | crate::trade::OrderStatus::Expired => return Ok(()),
+    };
+    order_notice(state, &order, notice).await?;
+    Ok(())
+}
+
+/// What one call of [`orders_expired`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OrdersExpiredTold {
+    /// Orders whose parties were told.
+    pub orders: u64,
+    /// E-mails queued.
+    pub queued: u64,
+}
+
+/// Tells the owner and staff of the buyer and of the seller of each order that expired
+/// undelivered (the sweep released its hold), once (`orders.expiry_noticed_at`), at most
+/// [`FOLLOW_UPS_PER_CALL`] a call, none more than [`crate::trade::FOLLOW_UP_WINDOW_SECONDS`]
+/// late. Run by the housekeeping after its sweep; nothing when the server sends no e-mail.
+pub async fn orders_expired(state: &AppState, now: i64) -> StoreResult<OrdersExpiredTold> {
+    if state.mail.is_none() {
+        return Ok(OrdersExpiredTold::default());
+    }
+    let mut told = OrdersExpiredTold::default();
+    for order in crate::trade::expired_orders_untold(&state.store, now, FOLLOW_UPS_PER_CALL).await?
+    {
+        told.queued += order_notice(state, &order, OrderNotice::Expired).await?;
+        crate::trade::order_expiry_told(&state.store, order.id, now).await?;
+        told.orders += 1;
+    }
+    Ok(told)
+}
+
 /// Notifies the paying company's owner of approval request `id` (just made by a staff user).
 pub(crate) async fn approval_waiting(state: &AppState, id: i64) -> StoreResult<()> {
     if state.mail.is_none() {
@@ -421,6 +559,15 @@ pub async fn run_due(state: &AppState, now: i64) {
         ),
         Ok(_) => {}
         Err(error) => tracing::warn!(%error, "could not follow up the payment requests"),
+    }
+    match orders_expired(state, now).await {
+        Ok(done) if done.queued > 0 => tracing::info!(
+            orders = done.orders,
+            queued = done.queued,
+            "notices of expired orders queued"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "could not tell of the expired orders"),
     }
     match monthly_statements(state, now).await {
         Ok(done) if done.queued > 0 => tracing::info!(

@@ -547,7 +547,10 @@ async fn resolve(
     let id = order.id;
     let author = auth.auth.user.author();
     match trade::settle_order(&state.store, &order, settlement, author).await? {
-        Ok(()) => Ok(Redirect::to(&format!("/orders/{id}")).into_response()),
+        Ok(()) => {
+            super::notices::order_settled(state, id, auth.member.id).await?;
+            Ok(Redirect::to(&format!("/orders/{id}")).into_response())
+        }
         Err(rejection) => {
             let message = auth.tr().rejection(&rejection);
             order_page_with(state, auth, id, Some(message)).await

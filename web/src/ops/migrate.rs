@@ -838,6 +838,7 @@ pub const TABLES: &[Table] = &[
                 col("created_at", Int),
                 col("expires_at", Int),
                 col("form_token", Text),
+                col("expiry_noticed_at", Int),
             ],
         ),
         "id",

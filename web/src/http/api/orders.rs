@@ -100,6 +100,7 @@ pub async fn place(
         let token = format!("api-{}", CallerKey::or_random(key).0);
         match trade::place_order(&state.store, &buyer, &auth.user, &listing, &token).await? {
             Ok(order_id) => {
+                crate::http::notices::order_placed(&state, order_id).await?;
                 let order = trade::order(&state.store, order_id)
                     .await?
                     .ok_or(ApiError::NotFound)?;
@@ -211,6 +212,7 @@ async fn settle(
         trade::settle_order(&state.store, &order, settlement, auth.user.author())
             .await?
             .map_err(ApiError::Rejected)?;
+        crate::http::notices::order_settled(state, order.id, member.id).await?;
         let order = trade::order(&state.store, order.id)
             .await?
             .ok_or(ApiError::NotFound)?;
