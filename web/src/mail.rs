@@ -73,6 +73,7 @@ pub enum Kind {
     OrderDelivered,
     OrderCancelled,
     OrderExpired,
+    NetworkInbox,
 }
 
 impl Kind {
@@ -94,6 +95,7 @@ impl Kind {
             Kind::OrderDelivered => "order_delivered",
             Kind::OrderCancelled => "order_cancelled",
             Kind::OrderExpired => "order_expired",
+            Kind::NetworkInbox => "network_inbox",
         }
     }
 }
@@ -903,6 +905,134 @@ pub fn order_expired(lang: Lang, to: &str, order: &OrderMail<'_>) -> Result<Mail
     with_footer(Kind::OrderExpired, lang, to, &subject, &body)
 }
 
+/// Something a member or an applicant asks of the network's managers, as their e-mail
+/// lists it (names and amounts as text), with its page in the console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboxItem {
+    /// A company applies to join.
+    Application { name: String, city: String },
+    /// A member asks for another credit limit.
+    LimitRequest {
+        member: String,
+        asked: String,
+        before: String,
+    },
+    /// A payer disputes a payment.
+    Dispute {
+        payer: String,
+        payee: String,
+        amount: String,
+    },
+    /// A member gives notice of leaving the network.
+    Departure { member: String },
+}
+
+/// One line of the managers' e-mail: what, and where to handle it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxLine {
+    pub item: InboxItem,
+    pub link: String,
+}
+
+/// To a manager: what members and applicants asked of the network since the last such
+/// e-mail (`lines`, and `more` not listed), with the console's link.
+pub fn network_inbox(
+    lang: Lang,
+    to: &str,
+    lines: &[InboxLine],
+    more: i64,
+    console: &str,
+) -> Result<Mail, MailError> {
+    let count = lines.len() as i64 + more;
+    let mut listed = String::new();
+    for line in lines {
+        let text = match (&line.item, lang) {
+            (InboxItem::Application { name, city }, Lang::Fr) => {
+                format!("Demande d'adhésion : {name} ({city})")
+            }
+            (InboxItem::Application { name, city }, Lang::En) => {
+                format!("Application to join: {name} ({city})")
+            }
+            (
+                InboxItem::LimitRequest {
+                    member,
+                    asked,
+                    before,
+                },
+                Lang::Fr,
+            ) => format!("{member} demande une limite de crédit de {asked} (aujourd'hui {before})"),
+            (
+                InboxItem::LimitRequest {
+                    member,
+                    asked,
+                    before,
+                },
+                Lang::En,
+            ) => format!("{member} asks for a credit limit of {asked} (now {before})"),
+            (
+                InboxItem::Dispute {
+                    payer,
+                    payee,
+                    amount,
+                },
+                Lang::Fr,
+            ) => format!("{payer} conteste un paiement de {amount} à {payee}"),
+            (
+                InboxItem::Dispute {
+                    payer,
+                    payee,
+                    amount,
+                },
+                Lang::En,
+            ) => format!("{payer} disputes a payment of {amount} to {payee}"),
+            (InboxItem::Departure { member }, Lang::Fr) => {
+                format!("{member} annonce son départ du réseau")
+            }
+            (InboxItem::Departure { member }, Lang::En) => {
+                format!("{member} gives notice of leaving the network")
+            }
+        };
+        listed.push_str(&format!("- {text}\n  {}\n", line.link));
+    }
+    let (subject, body) = match lang {
+        Lang::Fr => {
+            let what = if count == 1 {
+                "1 demande à traiter".to_owned()
+            } else {
+                format!("{count} demandes à traiter")
+            };
+            if more > 0 {
+                listed.push_str(&format!("- et {more} de plus\n"));
+            }
+            (
+                format!("Troc : {what}"),
+                format!(
+                    "Bonjour,\n\nDu nouveau pour la gestion du réseau : {what}.\n\n{listed}\n\
+                     La console :\n\n{console}"
+                ),
+            )
+        }
+        Lang::En => {
+            let what = if count == 1 {
+                "1 request to handle".to_owned()
+            } else {
+                format!("{count} requests to handle")
+            };
+            if more > 0 {
+                listed.push_str(&format!("- and {more} more\n"));
+            }
+            (
+                format!("Troc: {what}"),
+                format!(
+                    "Hello,\n\nNews for the network's management: {what}.\n\n{listed}\nThe \
+                     console:\n\n{console}"
+                ),
+            )
+        }
+    };
+    with_footer(Kind::NetworkInbox, lang, to, &subject, &body)
+}
+
 /// A staff user's payment waiting for the owner's approval: `staff` (an address) would pay
 /// `amount` to `payee`; decided at `link`.
 pub fn approval_waiting(
@@ -1683,6 +1813,39 @@ mod tests {
         assert!(expired.body().contains(
             "La commande « Audit » de Alpha à Beta (1 200,00) n'a pas été livrée au 21/12/2026"
         ));
+    }
+
+    #[test]
+    fn the_managers_e_mail_lists_what_waits_with_its_links() {
+        let lines = vec![
+            InboxLine {
+                item: InboxItem::Application {
+                    name: "Boulangerie Martin".into(),
+                    city: "Lyon".into(),
+                },
+                link: "https://t/admin/applications/4".into(),
+            },
+            InboxLine {
+                item: InboxItem::LimitRequest {
+                    member: "Alpha".into(),
+                    asked: "2 000,00".into(),
+                    before: "1 000,00".into(),
+                },
+                link: "https://t/admin/limit-requests/2".into(),
+            },
+        ];
+        let fr = network_inbox(Lang::Fr, "g@t.fr", &lines, 3, "https://t/admin").unwrap();
+        assert_eq!(fr.subject(), "Troc : 5 demandes à traiter");
+        assert!(fr.body().contains(
+            "- Demande d'adhésion : Boulangerie Martin (Lyon)\n  https://t/admin/applications/4\n"
+        ));
+        assert!(fr
+            .body()
+            .contains("- Alpha demande une limite de crédit de 2 000,00 (aujourd'hui 1 000,00)\n"));
+        assert!(fr.body().contains("- et 3 de plus\n"));
+        let en = network_inbox(Lang::En, "g@t.fr", &lines[..1], 0, "https://t/admin").unwrap();
+        assert_eq!(en.subject(), "Troc: 1 request to handle");
+        assert!(!en.body().contains("more"));
     }
 
     #[test]

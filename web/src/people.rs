@@ -1186,6 +1186,20 @@ pub async fn owners_with_notices(store: &Store, max: i64) -> StoreResult<Vec<Use
     Ok(users)
 }
 
+/// The network's managers who get notices ([`MailKind::Notices`]), oldest first, at most
+/// `max` (1 to 1,000): those told of what members and applicants ask of the network.
+pub async fn managers_with_notices(store: &Store, max: i64) -> StoreResult<Vec<User>> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE role = 'manager' AND mail_notices = 1 \
+         ORDER BY id LIMIT $1"
+    );
+    let users: Vec<User> = dispatch!(store.backend(), pool => {
+        let rows = sqlx::query(&sql).bind(max.clamp(1, 1_000)).fetch_all(pool).await?;
+        rows.iter().map(user_from_row).collect::<StoreResult<Vec<User>>>()?
+    });
+    Ok(users)
+}
+
 /// `user_id`'s choice of e-mails.
 pub async fn mail_choices(store: &Store, user_id: i64) -> StoreResult<MailChoices> {
     let (notices, receipts, listings, statements): (i64, i64, i64, i64) = dispatch!(store.backend(), pool => {

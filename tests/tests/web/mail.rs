@@ -1973,3 +1973,200 @@ story!(e_mails_of_orders, |db: &tests::TestDb| {
         assert!(find("owner@beta.fr", "a confirmé la livraison").is_empty());
     }
 });
+
+story!(the_managers_hear_of_what_waits, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        use web::console::applications::{apply, ApplicationForm};
+        use web::http::notices::{self, InboxTold, INBOX_LINES_MAX, INBOX_READ_MAX};
+        let Mailing {
+            sink,
+            store,
+            quiet,
+            state,
+            mailer,
+            api,
+            alpha,
+            ..
+        } = mailing(&url).await;
+        // The network's manager and accountant; a second manager who chose no notices.
+        crate::api::staff(&store).await;
+        let quiet_manager = people::create_user(
+            &store,
+            "gestion2@troc.fr",
+            PASSWORD,
+            "Gestion 2",
+            Role::Manager,
+            None,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let none = people::MailChoices {
+            notices: false,
+            ..people::MailChoices::ALL_ON
+        };
+        people::set_mail_choices(&store, quiet_manager, none)
+            .await
+            .unwrap();
+        assert_eq!(
+            notices::network_inbox(&state).await.unwrap(),
+            InboxTold::default()
+        );
+        let alpha_pay = crate::api::token(&store, "owner@alpha.fr", web::tokens::Scope::Pay).await;
+        let beta_pay = crate::api::token(&store, "owner@beta.fr", web::tokens::Scope::Pay).await;
+
+        // A company applies on the public form; Alpha asks for a higher limit; Beta asks too,
+        // then withdraws; Beta disputes a payment it made, and gives notice of leaving.
+        let mut visitor = Client::new(state.clone());
+        visitor.get("/apply").await;
+        let siren = crate::web_front::siren(50);
+        let page = visitor
+            .post(
+                "/apply",
+                &[
+                    ("name", "Omega Conseil"),
+                    ("siren", siren.as_str()),
+                    ("email", "dirigeant@omega.fr"),
+                    ("contact", "04 00 00 00 00"),
+                    ("address", "1 place Bellecour"),
+                    ("city", "Lyon"),
+                    ("postcode", "69002"),
+                    ("sector", "conseil"),
+                    ("turnover", "250 000"),
+                    ("message", "Bonjour"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        api.post(
+            "/api/v1/limit-requests",
+            &alpha_pay,
+            serde_json::json!({"credit_limit": "2000.00", "message": "Croissance"}),
+        )
+        .await
+        .ok(StatusCode::CREATED);
+        let asked = api
+            .post(
+                "/api/v1/limit-requests",
+                &beta_pay,
+                serde_json::json!({"credit_limit": "800.00", "message": "Saison"}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+        api.post(
+            &format!("/api/v1/limit-requests/{}/withdraw", asked["id"]),
+            &beta_pay,
+            serde_json::json!({}),
+        )
+        .await
+        .ok(StatusCode::OK);
+        let paid = crate::api::pays(&api, &beta_pay, &alpha, "10.00").await;
+        api.post(
+            "/api/v1/disputes",
+            &beta_pay,
+            serde_json::json!({"transaction_id": paid, "reason": "Jamais livré"}),
+        )
+        .await
+        .ok(StatusCode::CREATED);
+        api.post(
+            "/api/v1/departures",
+            &beta_pay,
+            serde_json::json!({"message": "Fin d'activité"}),
+        )
+        .await
+        .ok(StatusCode::CREATED);
+
+        // Without e-mail nothing is told, and nothing is marked.
+        assert_eq!(
+            notices::network_inbox(&quiet).await.unwrap(),
+            InboxTold::default()
+        );
+        // Then the manager who gets notices hears of the four that wait, once.
+        assert_eq!(
+            notices::network_inbox(&state).await.unwrap(),
+            InboxTold {
+                items: 4,
+                queued: 1,
+            }
+        );
+        assert_eq!(
+            notices::network_inbox(&state).await.unwrap(),
+            InboxTold::default()
+        );
+        mail::run_round(&store, &mailer, people::now_unix())
+            .await
+            .unwrap();
+        let received = sink.received();
+        assert_eq!(received.len(), 1);
+        assert!(received[0].contains("To: gestion@troc.fr"));
+        let text = mail_text(&received[0]).replace("\r\n", "\n");
+        for line in [
+            "4 demandes à traiter",
+            "- Demande d'adhésion : Omega Conseil (Lyon)\n  http://troc.test/admin/applications/",
+            "- Alpha SARL demande une limite de crédit de 2 000,00 (aujourd'hui 1 000,00)\n  \
+             http://troc.test/admin/limit-requests/",
+            "- Beta & Fils <SAS> conteste un paiement de 10,00 à Alpha SARL\n  \
+             http://troc.test/admin/disputes\n",
+            "- Beta & Fils <SAS> annonce son départ du réseau\n  \
+             http://troc.test/admin/reviews#leaving\n",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
+        assert!(!text.contains("800,00"), "{text}");
+
+        // Many at once: the first call reads 100 of a table and lists 20, the next the rest.
+        let count = INBOX_READ_MAX + 1;
+        for n in 0..count {
+            let form = ApplicationForm {
+                name: format!("Candidat {n}"),
+                siren: crate::web_front::siren(100 + n as u32),
+                email: format!("c{n}@candidat.fr"),
+                contact: "04 00 00 00 00".into(),
+                address: "1 rue".into(),
+                city: "Lyon".into(),
+                postcode: "69001".into(),
+                sector: "conseil".into(),
+                description: String::new(),
+                declared_turnover: None,
+                message: String::new(),
+            };
+            apply(&store, &form).await.unwrap();
+        }
+        assert_eq!(
+            notices::network_inbox(&state).await.unwrap(),
+            InboxTold {
+                items: INBOX_READ_MAX as u64,
+                queued: 1,
+            }
+        );
+        assert_eq!(
+            notices::network_inbox(&state).await.unwrap(),
+            InboxTold {
+                items: 1,
+                queued: 1,
+            }
+        );
+        mail::run_round(&store, &mailer, people::now_unix())
+            .await
+            .unwrap();
+        let received = sink.received();
+        assert_eq!(received.len(), 3);
+        let many = received
+            .iter()
+            .map(|m| mail_text(m).replace("\r\n", "\n"))
+            .find(|m| m.contains("100 demandes à traiter"))
+            .expect("the e-mail of the first 100");
+        assert_eq!(
+            many.matches("- Demande d'adhésion").count(),
+            INBOX_LINES_MAX
+        );
+        assert!(
+            many.contains(&format!(
+                "- et {} de plus\n",
+                INBOX_READ_MAX as usize - INBOX_LINES_MAX
+            )),
+            "{many}"
+        );
+    }
+});

@@ -2,19 +2,22 @@
 //! company's owner and staff), and its follow-ups (overdue, to the same; declined or
 //! expired, to the seller's owner and staff); an order (placed, to the seller; delivered,
 //! to the buyer; cancelled, to the other party; expired, to both); a staff user's payment
-//! waiting for approval
-//! (to the company's owner); an hourly digest of the payments a company received (to its owner and staff);
-//! what the network's manager did to a company's account (its limits, a request for a limit
-//! declined, a freeze: to its owner) or to the network's fees (to every owner); a weekly
-//! e-mail of the new listings that could interest a company (to its owner and staff); the
-//! monthly statement of a company's account (to its owner and accountant). Each user
+//! waiting for approval (to the company's owner); an hourly digest of the payments a
+//! company received (to its owner and staff); what the network's manager did to a
+//! company's account (its limits, a request for a limit declined, a freeze: to its owner)
+//! or to the network's fees (to every owner); a weekly e-mail of the new listings that
+//! could interest a company (to its owner and staff); the monthly statement of a company's
+//! account (to its owner and accountant); to the network's managers, what members and
+//! applicants ask of them (applications, limit requests, disputes, departures). Each user
 //! chooses on `/account` (or `PUT /api/v1/me/notices`) which of four kinds to receive
 //! (`people::MailKind`: the notices, the digest of payments, the new listings, the
 //! statements; all on by default).
 //!
-//! The first two are queued by the routes that create their object; the others by the
-//! server's housekeeping, which follows the ledger, the action log and the marketplace from
-//! the marks of `notice_marks`. Each notice is queued once per user and object
+//! A request received or declined, an order placed, delivered or cancelled and a payment
+//! waiting for approval are queued by the routes that make them; the others by the
+//! server's housekeeping ([`run_due`]), which follows the ledger, the action log, the
+//! marketplace and the members' requests from the marks of `notice_marks`, and the
+//! requests and orders that fell due from marks in their own rows. Each notice is queued once per user and object
 //! (`mail::Mail::once`): a form sent twice, a request retried or two processes digesting
 //! the same hour do not send it twice. It does *not* notify payments sent, the fees charged
 //! on them or refunds (the history, the dashboard and webhooks show them), nor queue
@@ -27,8 +30,8 @@ use super::i18n::Lang;
 use super::AppState;
 use crate::dispatch;
 use crate::mail::{
-    ActionNotice, Mail, MailError, MatchLine, MatchesDigest, NetworkAction, OrderMail,
-    ReceivedDigest, ReceivedLine, RequestFollowUp, StatementMail,
+    ActionNotice, InboxItem, InboxLine, Mail, MailError, MatchLine, MatchesDigest, NetworkAction,
+    OrderMail, ReceivedDigest, ReceivedLine, RequestFollowUp, StatementMail,
 };
 use crate::people::{self, MailKind, Role};
 use crate::store::StoreResult;
@@ -430,6 +433,210 @@ pub async fn orders_expired(state: &AppState, now: i64) -> StoreResult<OrdersExp
     Ok(told)
 }
 
+/// New rows read from each of the tables the managers hear of, in one call (the others at
+/// the next calls).
+pub const INBOX_READ_MAX: i64 = 100;
+/// Lines listed in a managers' e-mail (the others counted).
+pub const INBOX_LINES_MAX: usize = 20;
+/// Managers one such e-mail goes to at most.
+pub const INBOX_RECIPIENTS_MAX: i64 = 20;
+
+/// What one call of [`network_inbox`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InboxTold {
+    /// New applications, requests for a limit, disputes and notices of departure still
+    /// waiting, told.
+    pub items: u64,
+    /// E-mails queued.
+    pub queued: u64,
+}
+
+/// One new row the managers hear of, as read (amounts in minor units).
+enum Asked {
+    Application {
+        name: String,
+        city: String,
+    },
+    LimitRequest {
+        member: String,
+        asked: i64,
+        before: i64,
+    },
+    Dispute {
+        payer: String,
+        payee: String,
+        amount: i64,
+    },
+    Departure {
+        member: String,
+    },
+}
+
+impl Asked {
+    /// As the e-mail lists it, in `lang`.
+    fn item(&self, lang: Lang) -> InboxItem {
+        let amount = |minor: i64| lang.amount(Amount::from_minor(minor));
+        match self {
+            Asked::Application { name, city } => InboxItem::Application {
+                name: name.clone(),
+                city: city.clone(),
+            },
+            Asked::LimitRequest {
+                member,
+                asked,
+                before,
+            } => InboxItem::LimitRequest {
+                member: member.clone(),
+                asked: amount(*asked),
+                before: amount(*before),
+            },
+            Asked::Dispute {
+                payer,
+                payee,
+                amount: minor,
+            } => InboxItem::Dispute {
+                payer: payer.clone(),
+                payee: payee.clone(),
+                amount: amount(*minor),
+            },
+            Asked::Departure { member } => InboxItem::Departure {
+                member: member.clone(),
+            },
+        }
+    }
+}
+
+/// Tells the network's managers (those who get notices) of what members and applicants
+/// asked of them since the last call: applications to join, requests for another credit
+/// limit, disputes opened, notices of departure, each still waiting; one e-mail per manager
+/// listing at most [`INBOX_LINES_MAX`] with their console pages. Read from each table after
+/// its mark in `notice_marks` (at most [`INBOX_READ_MAX`] rows each), so what the web
+/// pages, the API and the public application form make is told alike; the marks then move.
+/// Run by the housekeeping; nothing when the server sends no e-mail.
+pub async fn network_inbox(state: &AppState) -> StoreResult<InboxTold> {
+    if state.mail.is_none() {
+        return Ok(InboxTold::default());
+    }
+    let (applications, limits, disputes, departures): (i64, i64, i64, i64) = dispatch!(state.store.backend(), pool => {
+        sqlx::query_as(
+            "SELECT application_id, limit_request_id, dispute_id, departure_id \
+             FROM notice_marks WHERE id = 1")
+            .fetch_one(pool).await?
+    });
+    // Each read: the id, its status (whether it still waits), and what to say.
+    let new_applications: Vec<(i64, String, String, String)> = dispatch!(state.store.backend(), pool => {
+        sqlx::query_as("SELECT id, status, name, city FROM applications WHERE id > $1 \
+                        ORDER BY id LIMIT $2")
+            .bind(applications).bind(INBOX_READ_MAX).fetch_all(pool).await?
+    });
+    let new_limits: Vec<(i64, String, String, i64, i64)> = dispatch!(state.store.backend(), pool => {
+        sqlx::query_as("SELECT r.id, r.status, m.name, r.credit_limit_asked, \
+                        r.credit_limit_before FROM limit_requests r \
+                        JOIN members m ON m.id = r.member_id WHERE r.id > $1 \
+                        ORDER BY r.id LIMIT $2")
+            .bind(limits).bind(INBOX_READ_MAX).fetch_all(pool).await?
+    });
+    let new_disputes: Vec<(i64, String, String, String, i64)> = dispatch!(state.store.backend(), pool => {
+        sqlx::query_as("SELECT d.id, d.status, p.name, q.name, d.amount_minor \
+                        FROM disputes d JOIN members p ON p.id = d.payer_member_id \
+                        JOIN members q ON q.id = d.payee_member_id WHERE d.id > $1 \
+                        ORDER BY d.id LIMIT $2")
+            .bind(disputes).bind(INBOX_READ_MAX).fetch_all(pool).await?
+    });
+    let new_departures: Vec<(i64, String, String)> = dispatch!(state.store.backend(), pool => {
+        sqlx::query_as("SELECT d.id, d.status, m.name FROM departures d \
+                        JOIN members m ON m.id = d.member_id WHERE d.id > $1 \
+                        ORDER BY d.id LIMIT $2")
+            .bind(departures).bind(INBOX_READ_MAX).fetch_all(pool).await?
+    });
+    let base = state.config.base_url();
+    let mut asked: Vec<(Asked, String)> = Vec::new();
+    for (id, status, name, city) in &new_applications {
+        if status == "pending" {
+            let item = Asked::Application {
+                name: shortened(name),
+                city: shortened(city),
+            };
+            asked.push((item, format!("{base}/admin/applications/{id}")));
+        }
+    }
+    for (id, status, member, asked_minor, before) in &new_limits {
+        if status == "pending" {
+            let item = Asked::LimitRequest {
+                member: shortened(member),
+                asked: *asked_minor,
+                before: *before,
+            };
+            asked.push((item, format!("{base}/admin/limit-requests/{id}")));
+        }
+    }
+    for (_, status, payer, payee, amount) in &new_disputes {
+        if status == "open" {
+            let item = Asked::Dispute {
+                payer: shortened(payer),
+                payee: shortened(payee),
+                amount: *amount,
+            };
+            asked.push((item, format!("{base}/admin/disputes")));
+        }
+    }
+    for (_, status, member) in &new_departures {
+        if status == "pending" {
+            let item = Asked::Departure {
+                member: shortened(member),
+            };
+            asked.push((item, format!("{base}/admin/reviews#leaving")));
+        }
+    }
+    // The marks after this call: the last row read of each table.
+    let marks = [
+        (
+            "application_id",
+            new_applications.last().map_or(applications, |r| r.0),
+        ),
+        (
+            "limit_request_id",
+            new_limits.last().map_or(limits, |r| r.0),
+        ),
+        ("dispute_id", new_disputes.last().map_or(disputes, |r| r.0)),
+        (
+            "departure_id",
+            new_departures.last().map_or(departures, |r| r.0),
+        ),
+    ];
+    let mut told = InboxTold::default();
+    if !asked.is_empty() {
+        let managers = people::managers_with_notices(&state.store, INBOX_RECIPIENTS_MAX).await?;
+        let key = format!(
+            "inbox:{}-{}-{}-{}",
+            marks[0].1, marks[1].1, marks[2].1, marks[3].1
+        );
+        let console = format!("{base}/admin");
+        let more = asked.len().saturating_sub(INBOX_LINES_MAX) as i64;
+        told.items = asked.len() as u64;
+        told.queued = notify_users(state, &managers, &key, |lang, to| {
+            let lines: Vec<InboxLine> = asked
+                .iter()
+                .take(INBOX_LINES_MAX)
+                .map(|(item, link)| InboxLine {
+                    item: item.item(lang),
+                    link: link.clone(),
+                })
+                .collect();
+            crate::mail::network_inbox(lang, to, &lines, more, &console)
+        })
+        .await?;
+    }
+    // Each mark only moves forward (another process may be further on).
+    for (column, to) in marks {
+        let sql = format!("UPDATE notice_marks SET {column} = $1 WHERE id = 1 AND {column} < $1");
+        dispatch!(state.store.backend(), pool => {
+            sqlx::query(&sql).bind(to).execute(pool).await?;
+        });
+    }
+    Ok(told)
+}
+
 /// Notifies the paying company's owner of approval request `id` (just made by a staff user).
 pub(crate) async fn approval_waiting(state: &AppState, id: i64) -> StoreResult<()> {
     if state.mail.is_none() {
@@ -559,6 +766,15 @@ pub async fn run_due(state: &AppState, now: i64) {
         ),
         Ok(_) => {}
         Err(error) => tracing::warn!(%error, "could not follow up the payment requests"),
+    }
+    match network_inbox(state).await {
+        Ok(done) if done.queued > 0 => tracing::info!(
+            items = done.items,
+            queued = done.queued,
+            "e-mails to the managers queued"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "could not tell the managers what waits"),
     }
     match orders_expired(state, now).await {
         Ok(done) if done.queued > 0 => tracing::info!(

@@ -704,6 +704,10 @@ pub const TABLES: &[Table] = &[
                 col("matches_through", Int),
                 col("statements_month", Int),
                 col("statements_member_after", Int),
+                col("application_id", Int),
+                col("limit_request_id", Int),
+                col("dispute_id", Int),
+                col("departure_id", Int),
             ],
         )
     },
