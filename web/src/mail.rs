@@ -74,6 +74,7 @@ pub enum Kind {
     OrderCancelled,
     OrderExpired,
     NetworkInbox,
+    Dispute,
 }
 
 impl Kind {
@@ -96,6 +97,7 @@ impl Kind {
             Kind::OrderCancelled => "order_cancelled",
             Kind::OrderExpired => "order_expired",
             Kind::NetworkInbox => "network_inbox",
+            Kind::Dispute => "dispute",
         }
     }
 }
@@ -1033,6 +1035,156 @@ pub fn network_inbox(
     with_footer(Kind::NetworkInbox, lang, to, &subject, &body)
 }
 
+/// A step of a dispute, as its e-mail tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisputeStep {
+    /// To the payee: the payer contests the payment (`text`: its reason).
+    Opened,
+    /// To the payer: the payee answered (`text`: the answer).
+    Replied,
+    /// To the payee: the payer withdrew it.
+    Withdrawn,
+    /// To the payer: the payee refunded the payment.
+    Refunded,
+    /// To both: the network's manager reversed the payment (`text`: its note).
+    Reversed,
+    /// To both: the network's manager dismissed the dispute (`text`: its note).
+    Dismissed,
+}
+
+/// What an e-mail of a dispute says: the payer and the payee, the amount disputed
+/// (formatted), the step's text (a reason, an answer, a note; may be empty) and the
+/// company's page of disputes.
+#[derive(Debug, Clone, Copy)]
+pub struct DisputeMail<'a> {
+    pub payer: &'a str,
+    pub payee: &'a str,
+    pub amount: &'a str,
+    pub text: &'a str,
+    pub link: &'a str,
+}
+
+/// A step of a dispute, to a user of the company it concerns.
+pub fn dispute(
+    lang: Lang,
+    to: &str,
+    step: DisputeStep,
+    mail: &DisputeMail<'_>,
+) -> Result<Mail, MailError> {
+    let DisputeMail {
+        payer,
+        payee,
+        amount,
+        text,
+        link,
+    } = *mail;
+    let quoted = |prefix: &str| {
+        if text.is_empty() {
+            String::new()
+        } else {
+            format!("{prefix}« {text} »\n\n")
+        }
+    };
+    let (subject, what) = match (lang, step) {
+        (Lang::Fr, DisputeStep::Opened) => (
+            format!("Troc : {payer} conteste un paiement de {amount}"),
+            format!(
+                "{payer} conteste le paiement de {amount} qu'il vous a fait. Sa raison :\n\n{}\
+                 Répondez-lui, ou remboursez le paiement ; à défaut d'accord, le gestionnaire \
+                 du réseau tranchera.",
+                quoted("")
+            ),
+        ),
+        (Lang::En, DisputeStep::Opened) => (
+            format!("Troc: {payer} disputes a payment of {amount}"),
+            format!(
+                "{payer} disputes the payment of {amount} it made to you. Its reason:\n\n{}\
+                 Answer it, or refund the payment; if you do not agree, the network's manager \
+                 will decide.",
+                quoted("")
+            ),
+        ),
+        (Lang::Fr, DisputeStep::Replied) => (
+            format!("Troc : {payee} a répondu à votre contestation"),
+            format!(
+                "{payee} a répondu à votre contestation du paiement de {amount} :\n\n{}\
+                 Retirez-la si vous êtes d'accord ; sinon le gestionnaire du réseau tranchera.",
+                quoted("")
+            ),
+        ),
+        (Lang::En, DisputeStep::Replied) => (
+            format!("Troc: {payee} answered your dispute"),
+            format!(
+                "{payee} answered your dispute of the payment of {amount}:\n\n{}\
+                 Withdraw it if you agree; otherwise the network's manager will decide.",
+                quoted("")
+            ),
+        ),
+        (Lang::Fr, DisputeStep::Withdrawn) => (
+            format!("Troc : {payer} a retiré sa contestation"),
+            format!(
+                "{payer} a retiré sa contestation du paiement de {amount} : le paiement reste \
+                 acquis."
+            ),
+        ),
+        (Lang::En, DisputeStep::Withdrawn) => (
+            format!("Troc: {payer} withdrew its dispute"),
+            format!("{payer} withdrew its dispute of the payment of {amount}: the payment stands."),
+        ),
+        (Lang::Fr, DisputeStep::Refunded) => (
+            format!("Troc : {payee} vous a remboursé"),
+            format!(
+                "{payee} a remboursé le paiement de {amount} que vous contestiez : la \
+                 contestation est close."
+            ),
+        ),
+        (Lang::En, DisputeStep::Refunded) => (
+            format!("Troc: {payee} refunded you"),
+            format!(
+                "{payee} refunded the payment of {amount} you disputed: the dispute is closed."
+            ),
+        ),
+        (Lang::Fr, DisputeStep::Reversed) => (
+            "Troc : le réseau a annulé le paiement contesté".to_owned(),
+            format!(
+                "Le gestionnaire du réseau a annulé le paiement de {amount} de {payer} à \
+                 {payee} : {payer} récupère ce qu'il a payé, frais compris.\n\n{}",
+                quoted("Sa note : ")
+            ),
+        ),
+        (Lang::En, DisputeStep::Reversed) => (
+            "Troc: the network reversed the disputed payment".to_owned(),
+            format!(
+                "The network's manager reversed the payment of {amount} from {payer} to \
+                 {payee}: {payer} gets back what it paid, fees included.\n\n{}",
+                quoted("Its note: ")
+            ),
+        ),
+        (Lang::Fr, DisputeStep::Dismissed) => (
+            "Troc : le réseau a rejeté la contestation".to_owned(),
+            format!(
+                "Le gestionnaire du réseau a rejeté la contestation du paiement de {amount} de \
+                 {payer} à {payee} : le paiement reste acquis.\n\n{}",
+                quoted("Sa note : ")
+            ),
+        ),
+        (Lang::En, DisputeStep::Dismissed) => (
+            "Troc: the network dismissed the dispute".to_owned(),
+            format!(
+                "The network's manager dismissed the dispute of the payment of {amount} from \
+                 {payer} to {payee}: the payment stands.\n\n{}",
+                quoted("Its note: ")
+            ),
+        ),
+    };
+    let (hello, page) = match lang {
+        Lang::Fr => ("Bonjour,", "Les contestations de votre entreprise :"),
+        Lang::En => ("Hello,", "Your company's disputes:"),
+    };
+    let body = format!("{hello}\n\n{}\n\n{page}\n\n{link}", what.trim_end());
+    with_footer(Kind::Dispute, lang, to, &subject, &body)
+}
+
 /// A staff user's payment waiting for the owner's approval: `staff` (an address) would pay
 /// `amount` to `payee`; decided at `link`.
 pub fn approval_waiting(
@@ -1846,6 +1998,47 @@ mod tests {
         let en = network_inbox(Lang::En, "g@t.fr", &lines[..1], 0, "https://t/admin").unwrap();
         assert_eq!(en.subject(), "Troc: 1 request to handle");
         assert!(!en.body().contains("more"));
+    }
+
+    #[test]
+    fn each_step_of_a_dispute_says_who_did_what() {
+        let mail = DisputeMail {
+            payer: "Alpha",
+            payee: "Beta",
+            amount: "120,00",
+            text: "Jamais livré",
+            link: "https://t/disputes",
+        };
+        let opened = dispute(Lang::Fr, "a@b.fr", DisputeStep::Opened, &mail).unwrap();
+        assert_eq!(
+            opened.subject(),
+            "Troc : Alpha conteste un paiement de 120,00"
+        );
+        assert!(opened
+            .body()
+            .contains("Sa raison :\n\n« Jamais livré »\n\nRépondez-lui"));
+        assert!(opened.body().contains("https://t/disputes"));
+        let dismissed = dispute(
+            Lang::En,
+            "a@b.fr",
+            DisputeStep::Dismissed,
+            &DisputeMail { text: "", ..mail },
+        )
+        .unwrap();
+        assert_eq!(
+            dismissed.subject(),
+            "Troc: the network dismissed the dispute"
+        );
+        assert!(
+            !dismissed.body().contains("Its note"),
+            "{}",
+            dismissed.body()
+        );
+        assert!(dismissed
+            .body()
+            .contains("from Alpha to Beta: the payment stands."));
+        let reversed = dispute(Lang::Fr, "a@b.fr", DisputeStep::Reversed, &mail).unwrap();
+        assert!(reversed.body().contains("Sa note : « Jamais livré »"));
     }
 
     #[test]

@@ -2170,3 +2170,191 @@ story!(the_managers_hear_of_what_waits, |db: &tests::TestDb| {
         );
     }
 });
+
+story!(the_steps_of_a_dispute_are_e_mailed, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        use web::http::notices::{self, DisputesClosedTold};
+        let Mailing {
+            sink,
+            store,
+            quiet,
+            state,
+            mailer,
+            api,
+            beta,
+            ..
+        } = mailing(&url).await;
+        crate::api::staff(&store).await;
+        let manage = crate::api::token(&store, "gestion@troc.fr", web::tokens::Scope::Manage).await;
+        let alpha_pay = crate::api::token(&store, "owner@alpha.fr", web::tokens::Scope::Pay).await;
+        let beta_pay = crate::api::token(&store, "owner@beta.fr", web::tokens::Scope::Pay).await;
+        // Alpha pays Beta four times and disputes each payment.
+        let mut disputes = Vec::new();
+        for n in 1..=4 {
+            let tx = crate::api::pays(&api, &alpha_pay, &beta, &format!("{n}0.00")).await;
+            let opened = api
+                .post(
+                    "/api/v1/disputes",
+                    &alpha_pay,
+                    serde_json::json!({"transaction_id": tx, "reason": format!("Raison {n}")}),
+                )
+                .await
+                .ok(StatusCode::CREATED);
+            disputes.push((opened["id"].as_i64().unwrap(), tx));
+        }
+        // Beta's owner and staff hear of each.
+        assert_eq!(outbox_count(&store, "dispute").await, 8);
+        // Beta answers the first on its page: Alpha's owner and staff hear of it.
+        let mut beta_owner = Client::new(state.clone());
+        beta_owner.login("owner@beta.fr", PASSWORD).await;
+        let page = beta_owner
+            .post(
+                &format!("/disputes/{}/reply", disputes[0].0),
+                &[("reply", "Livré le 3")],
+            )
+            .await;
+        assert!(page.status.is_success(), "{}", page.status);
+        assert_eq!(outbox_count(&store, "dispute").await, 10);
+        // A new answer (a second later: answers are stamped in seconds) replaces the last
+        // and is told too.
+        tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+        let page = beta_owner
+            .post(
+                &format!("/disputes/{}/reply", disputes[0].0),
+                &[("reply", "Livré le 3, signé")],
+            )
+            .await;
+        assert!(page.status.is_success(), "{}", page.status);
+        assert_eq!(outbox_count(&store, "dispute").await, 12);
+
+        // Alpha withdraws the first, Beta refunds the second, the manager reverses the
+        // third and dismisses the fourth.
+        let step = |id: i64, what: &str| format!("/api/v1/disputes/{id}/{what}");
+        api.post(
+            &step(disputes[0].0, "withdraw"),
+            &alpha_pay,
+            serde_json::json!({}),
+        )
+        .await
+        .ok(StatusCode::OK);
+        api.post(
+            &format!("/api/v1/transactions/{}/refund", disputes[1].1),
+            &beta_pay,
+            serde_json::json!({}),
+        )
+        .await
+        .ok(StatusCode::CREATED);
+        api.post(
+            &step(disputes[2].0, "decide"),
+            &manage,
+            serde_json::json!({"decision": "reverse", "note": "Livraison non prouvée"}),
+        )
+        .await
+        .ok(StatusCode::OK);
+        api.post(
+            &step(disputes[3].0, "decide"),
+            &manage,
+            serde_json::json!({"decision": "dismiss", "note": "Livré"}),
+        )
+        .await
+        .ok(StatusCode::OK);
+        // The ends are told by the housekeeping, once: the payee of a withdrawal, the payer
+        // of a refund, both of the manager's decisions.
+        let now = people::now_unix();
+        assert_eq!(
+            notices::disputes_closed(&quiet, now).await.unwrap(),
+            DisputesClosedTold::default()
+        );
+        assert_eq!(
+            notices::disputes_closed(&state, now).await.unwrap(),
+            DisputesClosedTold {
+                disputes: 4,
+                queued: 2 + 2 + 4 + 4,
+            }
+        );
+        assert_eq!(
+            notices::disputes_closed(&state, now + 600).await.unwrap(),
+            DisputesClosedTold::default()
+        );
+        // A dispute closed more than 7 days before is not told late.
+        web::dispatch!(store.backend(), pool => {
+            sqlx::query("UPDATE disputes SET closed_noticed_at = NULL, decided_at = $1 \
+                         WHERE id = $2")
+                .bind(now - web::trade::FOLLOW_UP_WINDOW_SECONDS - 1).bind(disputes[3].0)
+                .execute(pool).await.unwrap();
+        });
+        assert_eq!(
+            notices::disputes_closed(&state, now).await.unwrap(),
+            DisputesClosedTold::default()
+        );
+
+        mail::run_round(&store, &mailer, people::now_unix())
+            .await
+            .unwrap();
+        let received: Vec<String> = sink
+            .received()
+            .iter()
+            .map(|m| {
+                let to = m
+                    .lines()
+                    .find(|l| l.starts_with("To: "))
+                    .unwrap_or_default();
+                format!("{to}\n{}", mail_text(m).replace("\r\n", "\n"))
+            })
+            .collect();
+        let count = |to: &str, what: &str| {
+            received
+                .iter()
+                .filter(|m| m.starts_with(&format!("To: {to}\n")) && m.contains(what))
+                .count()
+        };
+        assert_eq!(
+            count(
+                "owner@beta.fr",
+                "Alpha SARL conteste le paiement de 10,00 qu'il vous a fait. Sa raison :\n\n\
+                 « Raison 1 »"
+            ),
+            1
+        );
+        assert_eq!(count("staff@beta.fr", "conteste le paiement de"), 4);
+        assert_eq!(
+            count(
+                "owner@alpha.fr",
+                "Beta & Fils <SAS> a répondu à votre contestation du paiement de 10,00 :\n\n\
+                 « Livré le 3 »"
+            ),
+            1
+        );
+        assert_eq!(
+            count("owner@beta.fr", "Alpha SARL a retiré sa contestation"),
+            1
+        );
+        assert_eq!(count("owner@alpha.fr", "a retiré sa contestation"), 0);
+        assert_eq!(
+            count(
+                "owner@alpha.fr",
+                "Beta & Fils <SAS> a remboursé le paiement de 20,00"
+            ),
+            1
+        );
+        for to in ["owner@alpha.fr", "staff@beta.fr"] {
+            assert_eq!(
+                count(
+                    to,
+                    "a annulé le paiement de 30,00 de Alpha SARL à Beta & Fils <SAS>"
+                ),
+                1,
+                "{to}"
+            );
+            assert_eq!(count(to, "« Livraison non prouvée »"), 1, "{to}");
+            assert_eq!(
+                count(to, "a rejeté la contestation du paiement de 40,00"),
+                1
+            );
+        }
+        assert!(received
+            .iter()
+            .all(|m| m.contains("http://troc.test/disputes")));
+    }
+});

@@ -171,7 +171,8 @@ async fn open(
     )
     .await
     {
-        Ok(_) => {
+        Ok(opened) => {
+            super::notices::dispute_changed(&state, opened.id).await?;
             let outcome = Outcome {
                 done: Some(auth.tr().dispute_opened_done()),
                 ..Outcome::shown()
@@ -316,6 +317,9 @@ async fn reply(
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     let result =
         disputes::reply(&state.store, &auth.auth.user, &auth.member, id, &form.reply).await;
+    if result.is_ok() {
+        super::notices::dispute_changed(&state, id).await?;
+    }
     let done = auth.tr().dispute_replied_done();
     after(&state, auth, result, done, (id, form.reply)).await
 }

@@ -1,7 +1,8 @@
 //! E-mail notices, when the server sends e-mail: a payment request received (to the paying
 //! company's owner and staff), and its follow-ups (overdue, to the same; declined or
 //! expired, to the seller's owner and staff); an order (placed, to the seller; delivered,
-//! to the buyer; cancelled, to the other party; expired, to both); a staff user's payment
+//! to the buyer; cancelled, to the other party; expired, to both); a dispute's steps (to
+//! the other company; the manager's decision to both); a staff user's payment
 //! waiting for approval (to the company's owner); an hourly digest of the payments a
 //! company received (to its owner and staff); what the network's manager did to a
 //! company's account (its limits, a request for a limit declined, a freeze: to its owner)
@@ -13,11 +14,12 @@
 //! (`people::MailKind`: the notices, the digest of payments, the new listings, the
 //! statements; all on by default).
 //!
-//! A request received or declined, an order placed, delivered or cancelled and a payment
-//! waiting for approval are queued by the routes that make them; the others by the
+//! A request received or declined, an order placed, delivered or cancelled, a dispute
+//! opened or answered and a payment waiting for approval are queued by the routes that make
+//! them; the others by the
 //! server's housekeeping ([`run_due`]), which follows the ledger, the action log, the
 //! marketplace and the members' requests from the marks of `notice_marks`, and the
-//! requests and orders that fell due from marks in their own rows. Each notice is queued once per user and object
+//! requests, orders and disputes that fell due or closed from marks in their own rows. Each notice is queued once per user and object
 //! (`mail::Mail::once`): a form sent twice, a request retried or two processes digesting
 //! the same hour do not send it twice. It does *not* notify payments sent, the fees charged
 //! on them or refunds (the history, the dashboard and webhooks show them), nor queue
@@ -30,8 +32,9 @@ use super::i18n::Lang;
 use super::AppState;
 use crate::dispatch;
 use crate::mail::{
-    ActionNotice, InboxItem, InboxLine, Mail, MailError, MatchLine, MatchesDigest, NetworkAction,
-    OrderMail, ReceivedDigest, ReceivedLine, RequestFollowUp, StatementMail,
+    ActionNotice, DisputeMail, DisputeStep, InboxItem, InboxLine, Mail, MailError, MatchLine,
+    MatchesDigest, NetworkAction, OrderMail, ReceivedDigest, ReceivedLine, RequestFollowUp,
+    StatementMail,
 };
 use crate::people::{self, MailKind, Role};
 use crate::store::StoreResult;
@@ -433,6 +436,143 @@ pub async fn orders_expired(state: &AppState, now: i64) -> StoreResult<OrdersExp
     Ok(told)
 }
 
+/// Tells the companies a dispute concerns of its `step`: the payee of a dispute opened or
+/// withdrawn, the payer of an answer or a refund, both of the manager's decision; their
+/// owner and staff, once per step (`dispute-{step}:{id}:{user}`; an answer, once per
+/// answer).
+async fn dispute_notice(
+    state: &AppState,
+    dispute: &crate::console::disputes::Dispute,
+    step: DisputeStep,
+) -> StoreResult<u64> {
+    let (payer, payee) = (dispute.payer_member_id, dispute.payee_member_id);
+    let (recipients, what, text): (Vec<i64>, &str, &str) = match step {
+        DisputeStep::Opened => (vec![payee], "opened", &dispute.reason),
+        DisputeStep::Replied => (
+            vec![payer],
+            "replied",
+            dispute.reply.as_deref().unwrap_or_default(),
+        ),
+        DisputeStep::Withdrawn => (vec![payee], "withdrawn", ""),
+        DisputeStep::Refunded => (vec![payer], "refunded", ""),
+        DisputeStep::Reversed => (
+            vec![payer, payee],
+            "reversed",
+            dispute.decision_note.as_deref().unwrap_or_default(),
+        ),
+        DisputeStep::Dismissed => (
+            vec![payer, payee],
+            "dismissed",
+            dispute.decision_note.as_deref().unwrap_or_default(),
+        ),
+    };
+    // Each answer is told (a new one replaces the last); each other step once.
+    let key = match (step, dispute.replied_at) {
+        (DisputeStep::Replied, Some(at)) => format!("dispute-{what}:{}-{at}", dispute.id),
+        _ => format!("dispute-{what}:{}", dispute.id),
+    };
+    let link = format!("{}/disputes", state.config.base_url());
+    let mut queued = 0;
+    for member_id in recipients {
+        queued += notify(
+            state,
+            member_id,
+            &[Role::Owner, Role::Staff],
+            MailKind::Notices,
+            &key,
+            |lang, to| {
+                let amount = lang.amount(dispute.amount);
+                let mail = DisputeMail {
+                    payer: &dispute.payer_name,
+                    payee: &dispute.payee_name,
+                    amount: &amount,
+                    text,
+                    link: &link,
+                };
+                crate::mail::dispute(lang, to, step, &mail)
+            },
+        )
+        .await?;
+    }
+    Ok(queued)
+}
+
+/// Tells the other company of dispute `id`'s step just taken by a member: the payee when it
+/// is opened, the payer when the payee answers (on the pages or through the API).
+pub(crate) async fn dispute_changed(state: &AppState, id: i64) -> StoreResult<()> {
+    use crate::console::disputes::{self, DisputeStatus};
+    if state.mail.is_none() {
+        return Ok(());
+    }
+    let dispute = match disputes::by_id(&state.store, id).await {
+        Ok(dispute) => dispute,
+        Err(crate::console::ConsoleError::Store(error)) => return Err(error),
+        Err(_) => return Ok(()),
+    };
+    let step = match (dispute.status, &dispute.reply) {
+        (DisputeStatus::Open, None) => DisputeStep::Opened,
+        (DisputeStatus::Open, Some(_)) => DisputeStep::Replied,
+        // Closed: told by the housekeeping (`disputes_closed`).
+        _ => return Ok(()),
+    };
+    dispute_notice(state, &dispute, step).await?;
+    Ok(())
+}
+
+/// What one call of [`disputes_closed`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DisputesClosedTold {
+    /// Disputes whose end was told.
+    pub disputes: u64,
+    /// E-mails queued.
+    pub queued: u64,
+}
+
+/// Tells the companies of each dispute that closed how it ended (withdrawn: the payee;
+/// refunded: the payer; reversed or dismissed by the manager: both), once
+/// (`disputes.closed_noticed_at`), at most [`FOLLOW_UPS_PER_CALL`] a call, none more than
+/// [`crate::trade::FOLLOW_UP_WINDOW_SECONDS`] late. Read from the table, so a dispute closed
+/// by a refund, a reversal in the console or the API is told alike. Run by the
+/// housekeeping; nothing when the server sends no e-mail.
+pub async fn disputes_closed(state: &AppState, now: i64) -> StoreResult<DisputesClosedTold> {
+    use crate::console::disputes::{self, DisputeStatus};
+    if state.mail.is_none() {
+        return Ok(DisputesClosedTold::default());
+    }
+    let ids: Vec<i64> = dispatch!(state.store.backend(), pool => {
+        sqlx::query_scalar(
+            "SELECT id FROM disputes WHERE status <> 'open' AND closed_noticed_at IS NULL \
+             AND decided_at >= $1 ORDER BY decided_at, id LIMIT $2")
+            .bind(now - crate::trade::FOLLOW_UP_WINDOW_SECONDS).bind(FOLLOW_UPS_PER_CALL)
+            .fetch_all(pool).await?
+    });
+    let mut told = DisputesClosedTold::default();
+    for id in ids {
+        let dispute = match disputes::by_id(&state.store, id).await {
+            Ok(dispute) => dispute,
+            Err(crate::console::ConsoleError::Store(error)) => return Err(error),
+            Err(_) => continue,
+        };
+        let step = match dispute.status {
+            DisputeStatus::Withdrawn => Some(DisputeStep::Withdrawn),
+            DisputeStatus::Refunded => Some(DisputeStep::Refunded),
+            DisputeStatus::Reversed => Some(DisputeStep::Reversed),
+            DisputeStatus::Dismissed => Some(DisputeStep::Dismissed),
+            DisputeStatus::Open => None,
+        };
+        if let Some(step) = step {
+            told.queued += dispute_notice(state, &dispute, step).await?;
+            told.disputes += 1;
+        }
+        dispatch!(state.store.backend(), pool => {
+            sqlx::query("UPDATE disputes SET closed_noticed_at = $1 \
+                         WHERE id = $2 AND closed_noticed_at IS NULL")
+                .bind(now).bind(id).execute(pool).await?;
+        });
+    }
+    Ok(told)
+}
+
 /// New rows read from each of the tables the managers hear of, in one call (the others at
 /// the next calls).
 pub const INBOX_READ_MAX: i64 = 100;
@@ -775,6 +915,15 @@ pub async fn run_due(state: &AppState, now: i64) {
         ),
         Ok(_) => {}
         Err(error) => tracing::warn!(%error, "could not tell the managers what waits"),
+    }
+    match disputes_closed(state, now).await {
+        Ok(done) if done.queued > 0 => tracing::info!(
+            disputes = done.disputes,
+            queued = done.queued,
+            "notices of closed disputes queued"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "could not tell of the closed disputes"),
     }
     match orders_expired(state, now).await {
         Ok(done) if done.queued > 0 => tracing::info!(

@@ -533,6 +533,7 @@ pub const TABLES: &[Table] = &[
                 col("decided_at", Int),
                 col("decided_by", Text),
                 col("decision_note", Text),
+                col("closed_noticed_at", Int),
             ],
         ),
         "id",

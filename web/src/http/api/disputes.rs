@@ -210,6 +210,7 @@ pub async fn open(
             &input.reason,
         )
         .await?;
+        crate::http::notices::dispute_changed(&state, opened.id).await?;
         Written::created(item(&opened))
     })
     .await)
@@ -278,6 +279,7 @@ pub async fn reply(
         let id = types::path_id(&id)?;
         let input: ReplyBody = types::json(&request.body)?;
         let done = disputes::reply(&state.store, &auth.user, &member, id, &input.reply).await?;
+        crate::http::notices::dispute_changed(&state, done.id).await?;
         Written::ok(item(&done))
     })
     .await)
