@@ -876,81 +876,53 @@ impl Mark {
 }
 
 /// Queues what the housekeeping e-mails at `now` (the digest of payments received, the
-/// weekly new listings, the notices of the network's actions), logging what it queued and
-/// what failed: one failure does not stop the others.
+/// weekly new listings, the follow-ups of requests, the managers' e-mail, closed disputes,
+/// expired orders, the monthly statements, the notices of the network's actions), logging
+/// what it queued and what failed: one failure does not stop the others.
 pub async fn run_due(state: &AppState, now: i64) {
-    match payments_received(state, now).await {
-        Ok(done) if done.queued > 0 => tracing::info!(
-            members = done.members,
-            queued = done.queued,
-            "digests of payments received queued"
-        ),
+    report(
+        "digest of payments received",
+        payments_received(state, now).await,
+        |d| d.queued,
+    );
+    report(
+        "weekly new listings",
+        weekly_matches(state, now).await,
+        |d| d.queued,
+    );
+    report(
+        "follow-ups of payment requests",
+        request_follow_ups(state, now).await,
+        |d| d.queued,
+    );
+    report("the managers' e-mail", network_inbox(state).await, |d| {
+        d.queued
+    });
+    report("closed disputes", disputes_closed(state, now).await, |d| {
+        d.queued
+    });
+    report("expired orders", orders_expired(state, now).await, |d| {
+        d.queued
+    });
+    report(
+        "monthly statements",
+        monthly_statements(state, now).await,
+        |d| d.queued,
+    );
+    report(
+        "notices of the network's actions",
+        network_actions(state).await,
+        |d| d.queued,
+    );
+}
+
+/// Logs what one of the periodic e-mails queued (when it queued any: `queued` counts them)
+/// or why it failed.
+fn report<T: std::fmt::Debug>(what: &str, result: StoreResult<T>, queued: fn(&T) -> u64) {
+    match result {
+        Ok(done) if queued(&done) > 0 => tracing::info!(?done, "{what}: e-mails queued"),
         Ok(_) => {}
-        Err(error) => tracing::warn!(%error, "could not digest the payments received"),
-    }
-    match weekly_matches(state, now).await {
-        Ok(done) if done.queued > 0 => tracing::info!(
-            members = done.members,
-            queued = done.queued,
-            "weekly e-mails of new listings queued"
-        ),
-        Ok(_) => {}
-        Err(error) => tracing::warn!(%error, "could not send the weekly new listings"),
-    }
-    match request_follow_ups(state, now).await {
-        Ok(done) if done.queued > 0 => tracing::info!(
-            overdue = done.overdue,
-            expired = done.expired,
-            queued = done.queued,
-            "follow-ups of payment requests queued"
-        ),
-        Ok(_) => {}
-        Err(error) => tracing::warn!(%error, "could not follow up the payment requests"),
-    }
-    match network_inbox(state).await {
-        Ok(done) if done.queued > 0 => tracing::info!(
-            items = done.items,
-            queued = done.queued,
-            "e-mails to the managers queued"
-        ),
-        Ok(_) => {}
-        Err(error) => tracing::warn!(%error, "could not tell the managers what waits"),
-    }
-    match disputes_closed(state, now).await {
-        Ok(done) if done.queued > 0 => tracing::info!(
-            disputes = done.disputes,
-            queued = done.queued,
-            "notices of closed disputes queued"
-        ),
-        Ok(_) => {}
-        Err(error) => tracing::warn!(%error, "could not tell of the closed disputes"),
-    }
-    match orders_expired(state, now).await {
-        Ok(done) if done.queued > 0 => tracing::info!(
-            orders = done.orders,
-            queued = done.queued,
-            "notices of expired orders queued"
-        ),
-        Ok(_) => {}
-        Err(error) => tracing::warn!(%error, "could not tell of the expired orders"),
-    }
-    match monthly_statements(state, now).await {
-        Ok(done) if done.queued > 0 => tracing::info!(
-            members = done.members,
-            queued = done.queued,
-            more = done.member_after.is_some(),
-            "monthly statements queued"
-        ),
-        Ok(_) => {}
-        Err(error) => tracing::warn!(%error, "could not send the monthly statements"),
-    }
-    match network_actions(state).await {
-        Ok(done) if done.queued > 0 => tracing::info!(
-            queued = done.queued,
-            "notices of the network's actions queued"
-        ),
-        Ok(_) => {}
-        Err(error) => tracing::warn!(%error, "could not notify the network's actions"),
+        Err(error) => tracing::warn!(%error, "{what}: could not queue the e-mails"),
     }
 }
 
