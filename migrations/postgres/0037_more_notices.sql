@@ -11,7 +11,7 @@ ALTER TABLE mail_outbox ADD CONSTRAINT mail_outbox_kind_check
                     'matches', 'statement',
                     'request_overdue', 'request_declined', 'request_expired',
                     'order_placed', 'order_delivered', 'order_cancelled',
-                    'order_expired', 'network_inbox', 'dispute'));
+                    'order_expired', 'order_expiring', 'network_inbox', 'dispute'));
 
 -- How far the monthly statements have gone: `statements_month`, the end of the month last
 -- sent or being sent (Unix seconds, the first instant of a month in UTC);
@@ -69,7 +69,10 @@ CREATE INDEX payment_requests_expired_untold ON payment_requests (expires_at)
 -- hear of its past.
 ALTER TABLE orders ADD COLUMN expiry_noticed_at BIGINT;
 UPDATE orders SET expiry_noticed_at = EXTRACT(EPOCH FROM now())::BIGINT WHERE status = 'expired';
--- The held orders by expiry: the sweep that releases them.
+-- When the seller was reminded that an order it has not delivered expires soon (Unix
+-- seconds; null until then).
+ALTER TABLE orders ADD COLUMN reminder_noticed_at BIGINT;
+-- The held orders by expiry: the sweep that releases them, and the reminders.
 CREATE INDEX orders_held_expiry ON orders (expires_at) WHERE status = 'held';
 -- The expired orders whose parties are not told yet.
 CREATE INDEX orders_expired_untold ON orders (expires_at)

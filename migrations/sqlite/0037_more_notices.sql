@@ -14,7 +14,8 @@ CREATE TABLE mail_outbox_0037 (
                                        'request_overdue', 'request_declined',
                                        'request_expired',
                                        'order_placed', 'order_delivered', 'order_cancelled',
-                                       'order_expired', 'network_inbox', 'dispute')),
+                                       'order_expired', 'order_expiring', 'network_inbox',
+                                       'dispute')),
     to_addr TEXT NOT NULL CHECK (length(to_addr) BETWEEN 3 AND 254),
     subject TEXT NOT NULL CHECK (length(subject) BETWEEN 1 AND 200),
     body TEXT NOT NULL CHECK (length(body) <= 10000),
@@ -96,7 +97,10 @@ CREATE INDEX payment_requests_expired_untold ON payment_requests (expires_at)
 -- hear of its past.
 ALTER TABLE orders ADD COLUMN expiry_noticed_at BIGINT;
 UPDATE orders SET expiry_noticed_at = CAST(strftime('%s', 'now') AS INTEGER) WHERE status = 'expired';
--- The held orders by expiry: the sweep that releases them.
+-- When the seller was reminded that an order it has not delivered expires soon (Unix
+-- seconds; null until then).
+ALTER TABLE orders ADD COLUMN reminder_noticed_at BIGINT;
+-- The held orders by expiry: the sweep that releases them, and the reminders.
 CREATE INDEX orders_held_expiry ON orders (expires_at) WHERE status = 'held';
 -- The expired orders whose parties are not told yet.
 CREATE INDEX orders_expired_untold ON orders (expires_at)

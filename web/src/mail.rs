@@ -73,6 +73,7 @@ pub enum Kind {
     OrderDelivered,
     OrderCancelled,
     OrderExpired,
+    OrderExpiring,
     NetworkInbox,
     Dispute,
 }
@@ -96,6 +97,7 @@ impl Kind {
             Kind::OrderDelivered => "order_delivered",
             Kind::OrderCancelled => "order_cancelled",
             Kind::OrderExpired => "order_expired",
+            Kind::OrderExpiring => "order_expiring",
             Kind::NetworkInbox => "network_inbox",
             Kind::Dispute => "dispute",
         }
@@ -874,6 +876,39 @@ pub fn order_cancelled(
         ),
     };
     with_footer(Kind::OrderCancelled, lang, to, &subject, &body)
+}
+
+/// To the seller: an order it has not delivered expires soon; delivering it is what pays.
+pub fn order_expiring(lang: Lang, to: &str, order: &OrderMail<'_>) -> Result<Mail, MailError> {
+    let OrderMail {
+        title,
+        buyer,
+        amount,
+        deliver_by,
+        link,
+        ..
+    } = *order;
+    let (subject, body) = match lang {
+        Lang::Fr => (
+            format!("Troc : la commande « {title} » de {buyer} expire le {deliver_by}"),
+            format!(
+                "Bonjour,\n\nLa commande « {title} » de {buyer} ({amount}) n'est pas encore \
+                 livrée. Confirmez la livraison au plus tard le {deliver_by} pour être payé : \
+                 ensuite la commande expire, rien n'est payé et le montant réservé est libéré.\
+                 \n\nLa commande :\n\n{link}"
+            ),
+        ),
+        Lang::En => (
+            format!("Troc: the order \"{title}\" from {buyer} expires on {deliver_by}"),
+            format!(
+                "Hello,\n\nThe order \"{title}\" from {buyer} ({amount}) is not delivered yet. \
+                 Confirm the delivery by {deliver_by} to be paid: after that the order \
+                 expires, nothing is paid and the amount held is released.\n\nThe \
+                 order:\n\n{link}"
+            ),
+        ),
+    };
+    with_footer(Kind::OrderExpiring, lang, to, &subject, &body)
 }
 
 /// To the buyer and the seller: the order was not delivered by its last day and expired.
@@ -1961,6 +1996,14 @@ mod tests {
             cancelled.subject(),
             "Troc : Beta a annulé la commande « Audit »"
         );
+        let expiring = order_expiring(Lang::Fr, "a@b.fr", &order).unwrap();
+        assert_eq!(
+            expiring.subject(),
+            "Troc : la commande « Audit » de Alpha expire le 21/12/2026"
+        );
+        assert!(expiring
+            .body()
+            .contains("Confirmez la livraison au plus tard le 21/12/2026 pour être payé"));
         let expired = order_expired(Lang::Fr, "a@b.fr", &order).unwrap();
         assert!(expired.body().contains(
             "La commande « Audit » de Alpha à Beta (1 200,00) n'a pas été livrée au 21/12/2026"

@@ -967,6 +967,39 @@ pub async fn expired_orders_untold(store: &Store, now: i64, max: i64) -> StoreRe
     })
 }
 
+/// How long before an undelivered order expires its seller is reminded.
+pub const ORDER_REMINDER_SECONDS: i64 = 2 * 24 * 3600;
+
+/// Held orders that expire within [`ORDER_REMINDER_SECONDS`] after `now` and whose seller
+/// is not reminded yet, soonest first, at most `max` (through `orders_held_expiry`).
+pub async fn orders_expiring_unreminded(
+    store: &Store,
+    now: i64,
+    max: i64,
+) -> StoreResult<Vec<Order>> {
+    let sql = format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE status = 'held' \
+         AND reminder_noticed_at IS NULL AND expires_at > $1 AND expires_at <= $2 \
+         ORDER BY expires_at, id LIMIT $3"
+    );
+    dispatch!(store.backend(), pool => {
+        let rows = sqlx::query(&sql)
+            .bind(now).bind(now + ORDER_REMINDER_SECONDS).bind(max.clamp(0, 1_000))
+            .fetch_all(pool).await?;
+        rows.iter().map(order_from_row).collect()
+    })
+}
+
+/// Records that the seller of order `id` was reminded at `now`.
+pub async fn order_reminded(store: &Store, id: i64, now: i64) -> StoreResult<()> {
+    dispatch!(store.backend(), pool => {
+        sqlx::query("UPDATE orders SET reminder_noticed_at = $1 \
+                     WHERE id = $2 AND reminder_noticed_at IS NULL")
+            .bind(now).bind(id).execute(pool).await?;
+    });
+    Ok(())
+}
+
 /// Records that the parties of order `id` were told of its expiry at `now`.
 pub async fn order_expiry_told(store: &Store, id: i64, now: i64) -> StoreResult<()> {
     dispatch!(store.backend(), pool => {

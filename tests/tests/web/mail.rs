@@ -1828,9 +1828,9 @@ story!(e_mails_of_orders, |db: &tests::TestDb| {
             .await
             .ok(StatusCode::CREATED);
         let offer_id = offer["id"].as_i64().unwrap();
-        // Alpha orders five times.
+        // Alpha orders seven times.
         let mut orders = Vec::new();
-        for _ in 0..5 {
+        for _ in 0..7 {
             let order = api
                 .post(
                     &format!("/api/v1/offers/{offer_id}/order"),
@@ -1842,7 +1842,7 @@ story!(e_mails_of_orders, |db: &tests::TestDb| {
             orders.push(order["id"].as_i64().unwrap());
         }
         // Beta's owner and staff hear of each order.
-        assert_eq!(outbox_count(&store, "order_placed").await, 10);
+        assert_eq!(outbox_count(&store, "order_placed").await, 14);
 
         // Beta delivers the first (Alpha hears of it); Alpha cancels the second on its page
         // (Beta hears of it, once for two clicks); Beta cancels the third (Alpha hears).
@@ -1899,6 +1899,42 @@ story!(e_mails_of_orders, |db: &tests::TestDb| {
             OrdersExpiredTold::default()
         );
 
+        // The sixth expires in two days to the second: its seller is reminded, once; the
+        // seventh a second later is not yet.
+        use web::trade::ORDER_REMINDER_SECONDS;
+        for (order, at) in [
+            (orders[5], now + ORDER_REMINDER_SECONDS),
+            (orders[6], now + ORDER_REMINDER_SECONDS + 1),
+        ] {
+            web::dispatch!(store.backend(), pool => {
+                sqlx::query("UPDATE orders SET expires_at = $1 WHERE id = $2")
+                    .bind(at).bind(order).execute(pool).await.unwrap();
+            });
+        }
+        assert_eq!(
+            notices::orders_expiring(&quiet, now).await.unwrap(),
+            OrdersExpiredTold::default()
+        );
+        assert_eq!(
+            notices::orders_expiring(&state, now).await.unwrap(),
+            OrdersExpiredTold {
+                orders: 1,
+                queued: 2,
+            }
+        );
+        assert_eq!(
+            notices::orders_expiring(&state, now + 1).await.unwrap(),
+            OrdersExpiredTold {
+                orders: 1,
+                queued: 2,
+            }
+        );
+        assert_eq!(
+            notices::orders_expiring(&state, now + 2).await.unwrap(),
+            OrdersExpiredTold::default()
+        );
+        assert_eq!(outbox_count(&store, "order_expiring").await, 4);
+
         mail::run_round(&store, &mailer, people::now_unix())
             .await
             .unwrap();
@@ -1923,14 +1959,24 @@ story!(e_mails_of_orders, |db: &tests::TestDb| {
             "owner@beta.fr",
             "Alpha SARL commande « Maintenance » pour 100,00. Le montant est réservé",
         );
-        assert_eq!(placed.len(), 5, "{received:?}");
+        assert_eq!(placed.len(), 7, "{received:?}");
         assert!(placed
             .iter()
             .any(|m| m.contains(&format!("http://troc.test/orders/{}", orders[0]))));
         assert_eq!(
             find("staff@beta.fr", "commande « Maintenance »").len(),
-            5 + 1 + 1
+            7 + 1 + 1 + 2
         );
+        let reminded = find(
+            "owner@beta.fr",
+            "La commande « Maintenance » de Alpha SARL (100,00) n'est pas encore livrée. \
+             Confirmez la livraison au plus tard le",
+        );
+        assert_eq!(reminded.len(), 2);
+        assert!(reminded
+            .iter()
+            .any(|m| m.contains(&format!("/orders/{}", orders[5]))));
+        assert!(find("owner@alpha.fr", "n'est pas encore livrée").is_empty());
         assert_eq!(
             find(
                 "owner@alpha.fr",

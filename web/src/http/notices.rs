@@ -1,7 +1,8 @@
 //! E-mail notices, when the server sends e-mail: a payment request received (to the paying
 //! company's owner and staff), and its follow-ups (overdue, to the same; declined or
 //! expired, to the seller's owner and staff); an order (placed, to the seller; delivered,
-//! to the buyer; cancelled, to the other party; expired, to both); a dispute's steps (to
+//! to the buyer; cancelled, to the other party; expiring undelivered, to the seller;
+//! expired, to both); a dispute's steps (to
 //! the other company; the manager's decision to both); a staff user's payment
 //! waiting for approval (to the company's owner); an hourly digest of the payments a
 //! company received (to its owner and staff); what the network's manager did to a
@@ -311,6 +312,8 @@ enum OrderNotice {
     Cancelled { by: i64 },
     /// To both parties: it expired undelivered.
     Expired,
+    /// To the seller: it expires soon, undelivered.
+    Expiring,
 }
 
 /// Queues `notice` of `order` to the owner and staff of the companies it goes to, once per
@@ -327,6 +330,7 @@ async fn order_notice(
         OrderNotice::Cancelled { by } if by == buyer => (vec![seller], "cancelled"),
         OrderNotice::Cancelled { .. } => (vec![buyer], "cancelled"),
         OrderNotice::Expired => (vec![buyer, seller], "expired"),
+        OrderNotice::Expiring => (vec![seller], "expiring"),
     };
     let title = crate::market::get(&state.store, order.listing_id)
         .await?
@@ -371,6 +375,7 @@ async fn order_notice(
                         crate::mail::order_cancelled(lang, to, &mail, by)
                     }
                     OrderNotice::Expired => crate::mail::order_expired(lang, to, &mail),
+                    OrderNotice::Expiring => crate::mail::order_expiring(lang, to, &mail),
                 }
             },
         )
@@ -409,13 +414,33 @@ pub(crate) async fn order_settled(state: &AppState, id: i64, by: i64) -> StoreRe
     Ok(())
 }
 
-/// What one call of [`orders_expired`] did.
+/// What one call of [`orders_expired`] or [`orders_expiring`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OrdersExpiredTold {
     /// Orders whose parties were told.
     pub orders: u64,
     /// E-mails queued.
     pub queued: u64,
+}
+
+/// Reminds the owner and staff of the seller of each held order that expires within
+/// [`crate::trade::ORDER_REMINDER_SECONDS`] (two days) that it is not delivered: delivering
+/// is what pays it. Once per order (`orders.reminder_noticed_at`), at most
+/// [`FOLLOW_UPS_PER_CALL`] a call. Run by the housekeeping; nothing when the server sends
+/// no e-mail.
+pub async fn orders_expiring(state: &AppState, now: i64) -> StoreResult<OrdersExpiredTold> {
+    if state.mail.is_none() {
+        return Ok(OrdersExpiredTold::default());
+    }
+    let mut told = OrdersExpiredTold::default();
+    let due =
+        crate::trade::orders_expiring_unreminded(&state.store, now, FOLLOW_UPS_PER_CALL).await?;
+    for order in due {
+        told.queued += order_notice(state, &order, OrderNotice::Expiring).await?;
+        crate::trade::order_reminded(&state.store, order.id, now).await?;
+        told.orders += 1;
+    }
+    Ok(told)
 }
 
 /// Tells the owner and staff of the buyer and of the seller of each order that expired
@@ -877,7 +902,7 @@ impl Mark {
 
 /// Queues what the housekeeping e-mails at `now` (the digest of payments received, the
 /// weekly new listings, the follow-ups of requests, the managers' e-mail, closed disputes,
-/// expired orders, the monthly statements, the notices of the network's actions), logging
+/// expired orders and those expiring soon, the monthly statements, the notices of the network's actions), logging
 /// what it queued and what failed: one failure does not stop the others.
 pub async fn run_due(state: &AppState, now: i64) {
     report(
@@ -904,6 +929,11 @@ pub async fn run_due(state: &AppState, now: i64) {
     report("expired orders", orders_expired(state, now).await, |d| {
         d.queued
     });
+    report(
+        "orders expiring soon",
+        orders_expiring(state, now).await,
+        |d| d.queued,
+    );
     report(
         "monthly statements",
         monthly_statements(state, now).await,

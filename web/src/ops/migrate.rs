@@ -844,6 +844,7 @@ pub const TABLES: &[Table] = &[
                 col("expires_at", Int),
                 col("form_token", Text),
                 col("expiry_noticed_at", Int),
+                col("reminder_noticed_at", Int),
             ],
         ),
         "id",
