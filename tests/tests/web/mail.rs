@@ -20,6 +20,21 @@ async fn outbox_count(store: &Store, kind: &str) -> i64 {
     })
 }
 
+/// Each e-mail the relay received as its `To:` line, a new line, then its text (line ends
+/// as `\n`).
+fn addressed_texts(sink: &SmtpSink) -> Vec<String> {
+    sink.received()
+        .iter()
+        .map(|m| {
+            let to = m
+                .lines()
+                .find(|l| l.starts_with("To: "))
+                .unwrap_or_default();
+            format!("{to}\n{}", mail_text(m).replace("\r\n", "\n"))
+        })
+        .collect()
+}
+
 /// The token of the first `/password/reset/` link in `text`.
 fn reset_token(text: &str) -> String {
     let start = text.find("/password/reset/").expect("a reset link") + "/password/reset/".len();
@@ -1755,18 +1770,7 @@ story!(follow_ups_of_payment_requests, |db: &tests::TestDb| {
         mail::run_round(&store, &mailer, people::now_unix())
             .await
             .unwrap();
-        let received: Vec<String> = sink
-            .received()
-            .iter()
-            .map(|m| {
-                // The recipient's line, then the text.
-                let to = m
-                    .lines()
-                    .find(|l| l.starts_with("To: "))
-                    .unwrap_or_default();
-                format!("{to}\n{}", mail_text(m).replace("\r\n", "\n"))
-            })
-            .collect();
+        let received = addressed_texts(&sink);
         let find =
             |what: &str| -> Vec<&String> { received.iter().filter(|m| m.contains(what)).collect() };
         let due_fr = chrono::NaiveDate::parse_from_str(&due, "%Y-%m-%d").unwrap();
@@ -1938,17 +1942,7 @@ story!(e_mails_of_orders, |db: &tests::TestDb| {
         mail::run_round(&store, &mailer, people::now_unix())
             .await
             .unwrap();
-        let received: Vec<String> = sink
-            .received()
-            .iter()
-            .map(|m| {
-                let to = m
-                    .lines()
-                    .find(|l| l.starts_with("To: "))
-                    .unwrap_or_default();
-                format!("{to}\n{}", mail_text(m).replace("\r\n", "\n"))
-            })
-            .collect();
+        let received = addressed_texts(&sink);
         let find = |to: &str, what: &str| -> Vec<&String> {
             received
                 .iter()
@@ -2349,17 +2343,7 @@ story!(the_steps_of_a_dispute_are_e_mailed, |db: &tests::TestDb| {
         mail::run_round(&store, &mailer, people::now_unix())
             .await
             .unwrap();
-        let received: Vec<String> = sink
-            .received()
-            .iter()
-            .map(|m| {
-                let to = m
-                    .lines()
-                    .find(|l| l.starts_with("To: "))
-                    .unwrap_or_default();
-                format!("{to}\n{}", mail_text(m).replace("\r\n", "\n"))
-            })
-            .collect();
+        let received = addressed_texts(&sink);
         let count = |to: &str, what: &str| {
             received
                 .iter()
