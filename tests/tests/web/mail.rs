@@ -1808,7 +1808,7 @@ story!(follow_ups_of_payment_requests, |db: &tests::TestDb| {
 story!(e_mails_of_orders, |db: &tests::TestDb| {
     let url = db.url().to_owned();
     async move {
-        use web::http::notices::{self, OrdersExpiredTold};
+        use web::http::notices::{self, Told};
         use web::trade::FOLLOW_UP_WINDOW_SECONDS;
         let Mailing {
             sink,
@@ -1889,18 +1889,18 @@ story!(e_mails_of_orders, |db: &tests::TestDb| {
         }
         assert_eq!(
             notices::orders_expired(&quiet, now).await.unwrap(),
-            OrdersExpiredTold::default()
+            Told::default()
         );
         assert_eq!(
             notices::orders_expired(&state, now).await.unwrap(),
-            OrdersExpiredTold {
-                orders: 1,
+            Told {
+                items: 1,
                 queued: 4,
             }
         );
         assert_eq!(
             notices::orders_expired(&state, now + 600).await.unwrap(),
-            OrdersExpiredTold::default()
+            Told::default()
         );
 
         // The sixth expires in two days to the second: its seller is reminded, once; the
@@ -1917,25 +1917,25 @@ story!(e_mails_of_orders, |db: &tests::TestDb| {
         }
         assert_eq!(
             notices::orders_expiring(&quiet, now).await.unwrap(),
-            OrdersExpiredTold::default()
+            Told::default()
         );
         assert_eq!(
             notices::orders_expiring(&state, now).await.unwrap(),
-            OrdersExpiredTold {
-                orders: 1,
+            Told {
+                items: 1,
                 queued: 2,
             }
         );
         assert_eq!(
             notices::orders_expiring(&state, now + 1).await.unwrap(),
-            OrdersExpiredTold {
-                orders: 1,
+            Told {
+                items: 1,
                 queued: 2,
             }
         );
         assert_eq!(
             notices::orders_expiring(&state, now + 2).await.unwrap(),
-            OrdersExpiredTold::default()
+            Told::default()
         );
         assert_eq!(outbox_count(&store, "order_expiring").await, 4);
 
@@ -2018,7 +2018,7 @@ story!(the_managers_hear_of_what_waits, |db: &tests::TestDb| {
     let url = db.url().to_owned();
     async move {
         use web::console::applications::{apply, ApplicationForm};
-        use web::http::notices::{self, InboxTold, INBOX_LINES_MAX, INBOX_READ_MAX};
+        use web::http::notices::{self, Told, INBOX_LINES_MAX, INBOX_READ_MAX};
         let Mailing {
             sink,
             store,
@@ -2051,7 +2051,7 @@ story!(the_managers_hear_of_what_waits, |db: &tests::TestDb| {
             .unwrap();
         assert_eq!(
             notices::network_inbox(&state).await.unwrap(),
-            InboxTold::default()
+            Told::default()
         );
         let alpha_pay = crate::api::token(&store, "owner@alpha.fr", web::tokens::Scope::Pay).await;
         let beta_pay = crate::api::token(&store, "owner@beta.fr", web::tokens::Scope::Pay).await;
@@ -2120,19 +2120,19 @@ story!(the_managers_hear_of_what_waits, |db: &tests::TestDb| {
         // Without e-mail nothing is told, and nothing is marked.
         assert_eq!(
             notices::network_inbox(&quiet).await.unwrap(),
-            InboxTold::default()
+            Told::default()
         );
         // Then the manager who gets notices hears of the four that wait, once.
         assert_eq!(
             notices::network_inbox(&state).await.unwrap(),
-            InboxTold {
+            Told {
                 items: 4,
                 queued: 1,
             }
         );
         assert_eq!(
             notices::network_inbox(&state).await.unwrap(),
-            InboxTold::default()
+            Told::default()
         );
         mail::run_round(&store, &mailer, people::now_unix())
             .await
@@ -2186,14 +2186,14 @@ story!(the_managers_hear_of_what_waits, |db: &tests::TestDb| {
         }
         assert_eq!(
             notices::network_inbox(&state).await.unwrap(),
-            InboxTold {
+            Told {
                 items: INBOX_READ_MAX as u64,
                 queued: 1,
             }
         );
         assert_eq!(
             notices::network_inbox(&state).await.unwrap(),
-            InboxTold {
+            Told {
                 items: 1,
                 queued: 1,
             }
@@ -2225,7 +2225,7 @@ story!(the_managers_hear_of_what_waits, |db: &tests::TestDb| {
 story!(the_steps_of_a_dispute_are_e_mailed, |db: &tests::TestDb| {
     let url = db.url().to_owned();
     async move {
-        use web::http::notices::{self, DisputesClosedTold};
+        use web::http::notices::{self, Told};
         let Mailing {
             sink,
             store,
@@ -2315,18 +2315,18 @@ story!(the_steps_of_a_dispute_are_e_mailed, |db: &tests::TestDb| {
         let now = people::now_unix();
         assert_eq!(
             notices::disputes_closed(&quiet, now).await.unwrap(),
-            DisputesClosedTold::default()
+            Told::default()
         );
         assert_eq!(
             notices::disputes_closed(&state, now).await.unwrap(),
-            DisputesClosedTold {
-                disputes: 4,
+            Told {
+                items: 4,
                 queued: 2 + 2 + 4 + 4,
             }
         );
         assert_eq!(
             notices::disputes_closed(&state, now + 600).await.unwrap(),
-            DisputesClosedTold::default()
+            Told::default()
         );
         // A dispute closed more than 7 days before is not told late.
         web::dispatch!(store.backend(), pool => {
@@ -2337,7 +2337,7 @@ story!(the_steps_of_a_dispute_are_e_mailed, |db: &tests::TestDb| {
         });
         assert_eq!(
             notices::disputes_closed(&state, now).await.unwrap(),
-            DisputesClosedTold::default()
+            Told::default()
         );
 
         mail::run_round(&store, &mailer, people::now_unix())

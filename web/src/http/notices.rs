@@ -414,11 +414,12 @@ pub(crate) async fn order_settled(state: &AppState, id: i64, by: i64) -> StoreRe
     Ok(())
 }
 
-/// What one call of [`orders_expired`] or [`orders_expiring`] did.
+/// What one call of a housekeeping notice that follows rows did ([`orders_expired`],
+/// [`orders_expiring`], [`disputes_closed`], [`network_inbox`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct OrdersExpiredTold {
-    /// Orders whose parties were told.
-    pub orders: u64,
+pub struct Told {
+    /// The orders, disputes or waiting requests told of.
+    pub items: u64,
     /// E-mails queued.
     pub queued: u64,
 }
@@ -428,17 +429,17 @@ pub struct OrdersExpiredTold {
 /// is what pays it. Once per order (`orders.reminder_noticed_at`), at most
 /// [`FOLLOW_UPS_PER_CALL`] a call. Run by the housekeeping; nothing when the server sends
 /// no e-mail.
-pub async fn orders_expiring(state: &AppState, now: i64) -> StoreResult<OrdersExpiredTold> {
+pub async fn orders_expiring(state: &AppState, now: i64) -> StoreResult<Told> {
     if state.mail.is_none() {
-        return Ok(OrdersExpiredTold::default());
+        return Ok(Told::default());
     }
-    let mut told = OrdersExpiredTold::default();
+    let mut told = Told::default();
     let due =
         crate::trade::orders_expiring_unreminded(&state.store, now, FOLLOW_UPS_PER_CALL).await?;
     for order in due {
         told.queued += order_notice(state, &order, OrderNotice::Expiring).await?;
         crate::trade::order_reminded(&state.store, order.id, now).await?;
-        told.orders += 1;
+        told.items += 1;
     }
     Ok(told)
 }
@@ -447,16 +448,16 @@ pub async fn orders_expiring(state: &AppState, now: i64) -> StoreResult<OrdersEx
 /// undelivered (the sweep released its hold), once (`orders.expiry_noticed_at`), at most
 /// [`FOLLOW_UPS_PER_CALL`] a call, none more than [`crate::trade::FOLLOW_UP_WINDOW_SECONDS`]
 /// late. Run by the housekeeping after its sweep; nothing when the server sends no e-mail.
-pub async fn orders_expired(state: &AppState, now: i64) -> StoreResult<OrdersExpiredTold> {
+pub async fn orders_expired(state: &AppState, now: i64) -> StoreResult<Told> {
     if state.mail.is_none() {
-        return Ok(OrdersExpiredTold::default());
+        return Ok(Told::default());
     }
-    let mut told = OrdersExpiredTold::default();
+    let mut told = Told::default();
     for order in crate::trade::expired_orders_untold(&state.store, now, FOLLOW_UPS_PER_CALL).await?
     {
         told.queued += order_notice(state, &order, OrderNotice::Expired).await?;
         crate::trade::order_expiry_told(&state.store, order.id, now).await?;
-        told.orders += 1;
+        told.items += 1;
     }
     Ok(told)
 }
@@ -544,25 +545,16 @@ pub(crate) async fn dispute_changed(state: &AppState, id: i64) -> StoreResult<()
     Ok(())
 }
 
-/// What one call of [`disputes_closed`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DisputesClosedTold {
-    /// Disputes whose end was told.
-    pub disputes: u64,
-    /// E-mails queued.
-    pub queued: u64,
-}
-
 /// Tells the companies of each dispute that closed how it ended (withdrawn: the payee;
 /// refunded: the payer; reversed or dismissed by the manager: both), once
 /// (`disputes.closed_noticed_at`), at most [`FOLLOW_UPS_PER_CALL`] a call, none more than
 /// [`crate::trade::FOLLOW_UP_WINDOW_SECONDS`] late. Read from the table, so a dispute closed
 /// by a refund, a reversal in the console or the API is told alike. Run by the
 /// housekeeping; nothing when the server sends no e-mail.
-pub async fn disputes_closed(state: &AppState, now: i64) -> StoreResult<DisputesClosedTold> {
+pub async fn disputes_closed(state: &AppState, now: i64) -> StoreResult<Told> {
     use crate::console::disputes::{self, DisputeStatus};
     if state.mail.is_none() {
-        return Ok(DisputesClosedTold::default());
+        return Ok(Told::default());
     }
     let ids: Vec<i64> = dispatch!(state.store.backend(), pool => {
         sqlx::query_scalar(
@@ -571,7 +563,7 @@ pub async fn disputes_closed(state: &AppState, now: i64) -> StoreResult<Disputes
             .bind(now - crate::trade::FOLLOW_UP_WINDOW_SECONDS).bind(FOLLOW_UPS_PER_CALL)
             .fetch_all(pool).await?
     });
-    let mut told = DisputesClosedTold::default();
+    let mut told = Told::default();
     for id in ids {
         let dispute = match disputes::by_id(&state.store, id).await {
             Ok(dispute) => dispute,
@@ -587,7 +579,7 @@ pub async fn disputes_closed(state: &AppState, now: i64) -> StoreResult<Disputes
         };
         if let Some(step) = step {
             told.queued += dispute_notice(state, &dispute, step).await?;
-            told.disputes += 1;
+            told.items += 1;
         }
         dispatch!(state.store.backend(), pool => {
             sqlx::query("UPDATE disputes SET closed_noticed_at = $1 \
@@ -605,16 +597,6 @@ pub const INBOX_READ_MAX: i64 = 100;
 pub const INBOX_LINES_MAX: usize = 20;
 /// Managers one such e-mail goes to at most.
 pub const INBOX_RECIPIENTS_MAX: i64 = 20;
-
-/// What one call of [`network_inbox`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct InboxTold {
-    /// New applications, requests for a limit, disputes and notices of departure still
-    /// waiting, told.
-    pub items: u64,
-    /// E-mails queued.
-    pub queued: u64,
-}
 
 /// One new row the managers hear of, as read (amounts in minor units).
 enum Asked {
@@ -678,9 +660,9 @@ impl Asked {
 /// its mark in `notice_marks` (at most [`INBOX_READ_MAX`] rows each), so what the web
 /// pages, the API and the public application form make is told alike; the marks then move.
 /// Run by the housekeeping; nothing when the server sends no e-mail.
-pub async fn network_inbox(state: &AppState) -> StoreResult<InboxTold> {
+pub async fn network_inbox(state: &AppState) -> StoreResult<Told> {
     if state.mail.is_none() {
-        return Ok(InboxTold::default());
+        return Ok(Told::default());
     }
     let (applications, limits, disputes, departures): (i64, i64, i64, i64) = dispatch!(state.store.backend(), pool => {
         sqlx::query_as(
@@ -769,7 +751,7 @@ pub async fn network_inbox(state: &AppState) -> StoreResult<InboxTold> {
             new_departures.last().map_or(departures, |r| r.0),
         ),
     ];
-    let mut told = InboxTold::default();
+    let mut told = Told::default();
     if !asked.is_empty() {
         let managers = people::managers_with_notices(&state.store, INBOX_RECIPIENTS_MAX).await?;
         let key = format!(
