@@ -951,61 +951,70 @@ pub async fn resolve_order(
     Ok(done == 1)
 }
 
-/// Expired orders whose buyer and seller are not yet told, that expired less than
-/// [`FOLLOW_UP_WINDOW_SECONDS`] before `now`, oldest first, at most `max`.
-pub async fn expired_orders_untold(store: &Store, now: i64, max: i64) -> StoreResult<Vec<Order>> {
-    let sql = format!(
-        "SELECT {ORDER_COLUMNS} FROM orders WHERE status = 'expired' \
-         AND expiry_noticed_at IS NULL AND expires_at <= $1 AND expires_at >= $2 \
-         ORDER BY expires_at, id LIMIT $3"
-    );
-    dispatch!(store.backend(), pool => {
-        let rows = sqlx::query(&sql)
-            .bind(now).bind(now - FOLLOW_UP_WINDOW_SECONDS).bind(max.clamp(0, 1_000))
-            .fetch_all(pool).await?;
-        rows.iter().map(order_from_row).collect()
-    })
-}
-
 /// How long before an undelivered order expires its seller is reminded.
 pub const ORDER_REMINDER_SECONDS: i64 = 2 * 24 * 3600;
 
-/// Held orders that expire within [`ORDER_REMINDER_SECONDS`] after `now` and whose seller
-/// is not reminded yet, soonest first, at most `max` (through `orders_held_expiry`).
-pub async fn orders_expiring_unreminded(
+/// A notice of an order that the housekeeping finds from the order's expiry, sent once
+/// (`orders.reminder_noticed_at`, `expiry_noticed_at`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderFollowUp {
+    /// To the seller: still held, it expires within [`ORDER_REMINDER_SECONDS`].
+    Expiring,
+    /// To both parties: it expired less than [`FOLLOW_UP_WINDOW_SECONDS`] ago.
+    Expired,
+}
+
+impl OrderFollowUp {
+    /// The column that records it was sent: a constant, never input.
+    fn column(self) -> &'static str {
+        match self {
+            OrderFollowUp::Expiring => "reminder_noticed_at",
+            OrderFollowUp::Expired => "expiry_noticed_at",
+        }
+    }
+}
+
+/// The orders whose `follow_up` is due at `now` and not sent yet, soonest expiry first, at
+/// most `max` (held ones through `orders_held_expiry`, expired ones through
+/// `orders_expired_untold`).
+pub async fn order_follow_ups_due(
     store: &Store,
+    follow_up: OrderFollowUp,
     now: i64,
     max: i64,
 ) -> StoreResult<Vec<Order>> {
+    // `expires_at` in `(from, until]`.
+    let (status, from, until) = match follow_up {
+        OrderFollowUp::Expiring => ("held", now, now + ORDER_REMINDER_SECONDS),
+        OrderFollowUp::Expired => ("expired", now - FOLLOW_UP_WINDOW_SECONDS - 1, now),
+    };
     let sql = format!(
-        "SELECT {ORDER_COLUMNS} FROM orders WHERE status = 'held' \
-         AND reminder_noticed_at IS NULL AND expires_at > $1 AND expires_at <= $2 \
-         ORDER BY expires_at, id LIMIT $3"
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE status = '{status}' \
+         AND {} IS NULL AND expires_at > $1 AND expires_at <= $2 \
+         ORDER BY expires_at, id LIMIT $3",
+        follow_up.column()
     );
     dispatch!(store.backend(), pool => {
         let rows = sqlx::query(&sql)
-            .bind(now).bind(now + ORDER_REMINDER_SECONDS).bind(max.clamp(0, 1_000))
+            .bind(from).bind(until).bind(max.clamp(0, 1_000))
             .fetch_all(pool).await?;
         rows.iter().map(order_from_row).collect()
     })
 }
 
-/// Records that the seller of order `id` was reminded at `now`.
-pub async fn order_reminded(store: &Store, id: i64, now: i64) -> StoreResult<()> {
+/// Records that `follow_up` of order `id` was sent at `now`.
+pub async fn order_follow_up_sent(
+    store: &Store,
+    follow_up: OrderFollowUp,
+    id: i64,
+    now: i64,
+) -> StoreResult<()> {
+    let sql = format!(
+        "UPDATE orders SET {column} = $1 WHERE id = $2 AND {column} IS NULL",
+        column = follow_up.column()
+    );
     dispatch!(store.backend(), pool => {
-        sqlx::query("UPDATE orders SET reminder_noticed_at = $1 \
-                     WHERE id = $2 AND reminder_noticed_at IS NULL")
-            .bind(now).bind(id).execute(pool).await?;
-    });
-    Ok(())
-}
-
-/// Records that the parties of order `id` were told of its expiry at `now`.
-pub async fn order_expiry_told(store: &Store, id: i64, now: i64) -> StoreResult<()> {
-    dispatch!(store.backend(), pool => {
-        sqlx::query("UPDATE orders SET expiry_noticed_at = $1 \
-                     WHERE id = $2 AND expiry_noticed_at IS NULL")
-            .bind(now).bind(id).execute(pool).await?;
+        sqlx::query(&sql).bind(now).bind(id).execute(pool).await?;
     });
     Ok(())
 }

@@ -39,6 +39,7 @@ use crate::mail::{
 };
 use crate::people::{self, MailKind, Role};
 use crate::store::StoreResult;
+use crate::trade::OrderFollowUp;
 
 /// Users one notice goes to at most (a company's owner and staff).
 pub const NOTICE_RECIPIENTS_MAX: i64 = 20;
@@ -70,6 +71,8 @@ pub const MATCHES_MEMBERS_MAX: i64 = 5_000;
 /// Companies whose monthly statement is made in one call of the housekeeping (in member id
 /// order; the next calls go on from the last one).
 pub const STATEMENT_MEMBERS_PER_CALL: i64 = 500;
+// A chunk's accounts are read at once.
+const _: () = assert!(STATEMENT_MEMBERS_PER_CALL as usize <= crate::store::ACCOUNTS_READ_MAX);
 /// Longest name, reference, title or city shown on a line of a digest or of the weekly
 /// e-mail of new listings.
 const DIGEST_TEXT_LEN_MAX: usize = 60;
@@ -430,18 +433,7 @@ pub struct Told {
 /// [`FOLLOW_UPS_PER_CALL`] a call. Run by the housekeeping; nothing when the server sends
 /// no e-mail.
 pub async fn orders_expiring(state: &AppState, now: i64) -> StoreResult<Told> {
-    if state.mail.is_none() {
-        return Ok(Told::default());
-    }
-    let mut told = Told::default();
-    let due =
-        crate::trade::orders_expiring_unreminded(&state.store, now, FOLLOW_UPS_PER_CALL).await?;
-    for order in due {
-        told.queued += order_notice(state, &order, OrderNotice::Expiring).await?;
-        crate::trade::order_reminded(&state.store, order.id, now).await?;
-        told.items += 1;
-    }
-    Ok(told)
+    order_follow_ups(state, now, OrderFollowUp::Expiring).await
 }
 
 /// Tells the owner and staff of the buyer and of the seller of each order that expired
@@ -449,14 +441,27 @@ pub async fn orders_expiring(state: &AppState, now: i64) -> StoreResult<Told> {
 /// [`FOLLOW_UPS_PER_CALL`] a call, none more than [`crate::trade::FOLLOW_UP_WINDOW_SECONDS`]
 /// late. Run by the housekeeping after its sweep; nothing when the server sends no e-mail.
 pub async fn orders_expired(state: &AppState, now: i64) -> StoreResult<Told> {
+    order_follow_ups(state, now, OrderFollowUp::Expired).await
+}
+
+/// Sends `follow_up` of each order it is due for at `now`, and marks it sent.
+async fn order_follow_ups(
+    state: &AppState,
+    now: i64,
+    follow_up: OrderFollowUp,
+) -> StoreResult<Told> {
+    use crate::trade::{order_follow_up_sent, order_follow_ups_due};
     if state.mail.is_none() {
         return Ok(Told::default());
     }
+    let notice = match follow_up {
+        OrderFollowUp::Expiring => OrderNotice::Expiring,
+        OrderFollowUp::Expired => OrderNotice::Expired,
+    };
     let mut told = Told::default();
-    for order in crate::trade::expired_orders_untold(&state.store, now, FOLLOW_UPS_PER_CALL).await?
-    {
-        told.queued += order_notice(state, &order, OrderNotice::Expired).await?;
-        crate::trade::order_expiry_told(&state.store, order.id, now).await?;
+    for order in order_follow_ups_due(&state.store, follow_up, now, FOLLOW_UPS_PER_CALL).await? {
+        told.queued += order_notice(state, &order, notice).await?;
+        order_follow_up_sent(&state.store, follow_up, order.id, now).await?;
         told.items += 1;
     }
     Ok(told)
@@ -1487,6 +1492,18 @@ pub async fn monthly_statements(state: &AppState, now: i64) -> StoreResult<State
         until,
         ..StatementsQueued::default()
     };
+    // The chunk's accounts (limits, holds, how long negative: what the reminders read) in
+    // one read rather than one each.
+    let account_id =
+        |row: &MonthFigures| ledger::AccountId(u64::try_from(row.account_id).unwrap_or_default());
+    let ids: std::collections::BTreeSet<ledger::AccountId> = rows.iter().map(account_id).collect();
+    let accounts: std::collections::HashMap<ledger::AccountId, ledger::Account> = state
+        .store
+        .accounts_of(&ids)
+        .await?
+        .into_iter()
+        .map(|a| (a.id(), a))
+        .collect();
     for row in &rows {
         let closing = row.balance - row.since_end;
         let opening = closing - (row.incoming - row.outgoing);
@@ -1494,8 +1511,7 @@ pub async fn monthly_statements(state: &AppState, now: i64) -> StoreResult<State
         if row.operations == 0 && (closing == 0 || closed) {
             continue;
         }
-        let account_id = ledger::AccountId(u64::try_from(row.account_id).unwrap_or_default());
-        let Some(account) = state.store.account(account_id).await? else {
+        let Some(account) = accounts.get(&account_id(row)) else {
             continue;
         };
         queued.members += 1;
@@ -1510,7 +1526,7 @@ pub async fn monthly_statements(state: &AppState, now: i64) -> StoreResult<State
                 let reminders = if closed {
                     Vec::new()
                 } else {
-                    super::money::balance_reminders(super::i18n::Tr { lang }, &account, now_time)
+                    super::money::balance_reminders(super::i18n::Tr { lang }, account, now_time)
                 };
                 let max_balance = account.max_balance().map(|m| lang.amount(m));
                 crate::mail::statement(
