@@ -446,6 +446,7 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
     .await?
     .ok_or_else(|| anyhow::anyhow!("demo staff user exists already"))?;
     people::set_payment_max(store, seller.id, staff, Some(50_000)).await?;
+    crate::spending::set_month_max(store, seller.id, staff, Some(200_000)).await?;
     // It asked its owner to approve a purchase above that limit (docs/web.md).
     let staff = people::user(store, staff)
         .await?
@@ -516,7 +517,7 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
     println!("  accountant:      compta@demo.troc");
     println!("  member owners:   membre01@demo.troc … membre30@demo.troc");
     println!(
-        "  staff (limit 500,00 per operation, one payment awaiting approval): equipe01@demo.troc"
+        "  staff (limits 500,00 per operation and 2 000,00 per month, one payment awaiting approval): equipe01@demo.troc"
     );
     println!("  leaving the network (notice of departure waiting): {last_email}");
     println!("  a dispute of a payment (opened by membre02@demo.troc): /admin/disputes");

@@ -18,6 +18,7 @@ pub mod network;
 pub mod ops;
 pub mod people;
 pub mod retry;
+pub mod spending;
 pub mod standing;
 pub mod store;
 pub mod tokens;

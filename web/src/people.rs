@@ -149,6 +149,10 @@ pub struct User {
     /// units, set by the owner for staff users (`None`: no cap of its own). See
     /// [`User::may_commit`].
     pub payment_max: Option<i64>,
+    /// The most this staff user may commit its company's credit to in one calendar month
+    /// (UTC), all its operations together, in minor units (`None`: no limit per month). See
+    /// [`commit_month`].
+    pub payment_month_max: Option<i64>,
 }
 
 /// Highest payment limit an owner may give a staff user (10,000,000.00, the credit limit's
@@ -162,21 +166,18 @@ pub struct OverPaymentMax {
     pub max: ledger::Amount,
 }
 
-/// Whether the user who registered signing key `key` may commit its company to `amount`:
-/// an order signed with the key commits the company as that user would, so a staff user's
-/// payment limit holds for the orders its key signs, whoever submits them. A key whose user
-/// is gone was revoked with it (`remove_member_user`); one registered before migration 0021
-/// names nobody and has no limit.
-pub async fn signer_may_commit(
-    store: &Store,
-    key: &crate::store::MemberKey,
-    amount: ledger::Amount,
-) -> StoreResult<Result<(), OverPaymentMax>> {
+/// The user of the key's own company who registered signing key `key`: an order signed
+/// with the key commits the company as that user would, so a staff user's limits (per
+/// operation and per month) hold for the orders its key signs, whoever submits them. A key
+/// whose user is gone was revoked with it (`remove_member_user`). `None` for a key that
+/// names nobody (registered before migration 0021) or whose email now belongs to no user of
+/// that company.
+pub async fn key_signer(store: &Store, key: &crate::store::MemberKey) -> StoreResult<Option<User>> {
     let Some(email) = key.registered_by.as_deref() else {
-        return Ok(Ok(()));
+        return Ok(None);
     };
     let Some(user) = user_by_email(store, email).await? else {
-        return Ok(Ok(()));
+        return Ok(None);
     };
     // The same email may since belong to someone of another company: only the key's own
     // company's user is held to its limit.
@@ -186,7 +187,7 @@ pub async fn signer_may_commit(
             .is_some_and(|m| m.account() == key.account),
         None => false,
     };
-    Ok(if own { user.may_commit(amount) } else { Ok(()) })
+    Ok(own.then_some(user))
 }
 
 impl User {
@@ -378,6 +379,7 @@ where
         member_id: row.try_get("member_id")?,
         lang: row.try_get("lang")?,
         payment_max: row.try_get("payment_max")?,
+        payment_month_max: row.try_get("payment_month_max")?,
     })
 }
 
@@ -492,7 +494,8 @@ where
 }
 
 pub(crate) const USER_COLUMNS: &str = "users.id, users.email, users.display_name, users.role, \
-                            users.member_id, users.lang, users.payment_max";
+                            users.member_id, users.lang, users.payment_max, \
+                            users.payment_month_max";
 const MEMBER_COLUMNS: &str = "id, account_id, name, siren, address, city, postcode, sector, \
                               description, contact, hide_balance, in_directory";
 /// [`MEMBER_COLUMNS`] one by one, in order.

@@ -420,6 +420,17 @@ pub async fn create(
     } else if let Err(over) = user.may_commit(new.amount) {
         // Every run commits the company to the amount: a staff user's limit applies.
         issues.add(Field::Amount, Problem::OverPaymentMax { max: over.max });
+    } else if let (Role::Staff, Some(max)) = (user.role, user.payment_month_max) {
+        // Each run counts in the month of whoever set it up: one run over the limit per
+        // month could never be paid.
+        if new.amount.minor() > max {
+            issues.add(
+                Field::Amount,
+                Problem::OverMonthMax {
+                    max: Amount::from_minor(max),
+                },
+            );
+        }
     }
     let ahead = today + Duration::days(FIRST_DATE_AHEAD_DAYS_MAX);
     if new.first_date < today || new.first_date > ahead {
@@ -539,6 +550,10 @@ async fn sweep(store: &Store, today: NaiveDate, only: Option<i64>) -> ConsoleRes
     Ok(swept)
 }
 
+/// The refusal recorded for a run that would take the staff user who set the order up
+/// over its limit per month (`spending`): the API's code for it too.
+pub const OVER_MONTH_LIMIT: &str = "over_month_limit";
+
 /// Pays `order`'s next due date and moves it on. `Some(true)` paid, `Some(false)` refused,
 /// `None` when another process moved it on first.
 async fn run_one(
@@ -561,14 +576,34 @@ async fn run_one(
         reference: order.reference.clone(),
         memo: order.memo.clone(),
     };
-    // Entered by whoever set the order up, for the paying company.
+    // Entered by whoever set the order up, for the paying company; a staff user's run counts
+    // in its month, as its own payment would (a run over it is refused, nothing paid).
     let author = crate::store::Author::new(order.payer_member_id, &order.created_by);
-    let decision = trade::pay(store, key, &payer, &payee, payment, Some(author)).await?;
+    let setter = people::user_by_email(store, &order.created_by)
+        .await?
+        .filter(|user| user.member_id == Some(order.payer_member_id));
+    let held = match &setter {
+        Some(user) => {
+            crate::spending::hold(store, user, key.as_str(), order.amount, now.timestamp()).await?
+        }
+        None => Ok(crate::spending::Held::nothing()),
+    };
+    let (decision, closed) = match held {
+        Ok(held) => {
+            let decision = trade::pay(store, key, &payer, &payee, payment, Some(author)).await?;
+            held.after(store, &decision).await?;
+            let closed = matches!(decision, Err(Rejection::AccountClosed { .. }));
+            (
+                decision.map_err(|rejection| rejection.code().to_owned()),
+                closed,
+            )
+        }
+        Err(_) => (Err(OVER_MONTH_LIMIT.to_owned()), false),
+    };
     let (tx_id, rejection) = match &decision {
         Ok(outcome) => (outcome.tx().map(|t| t.0 as i64), None),
-        Err(rejection) => (None, Some(rejection.code().to_owned())),
+        Err(code) => (None, Some(code.clone())),
     };
-    let closed = matches!(decision, Err(Rejection::AccountClosed { .. }));
     let next = due_date(order.first_date, order.every, order.runs + 1);
     let past_end = match (next, order.end_date) {
         (Some(next), Some(end)) => next > end,

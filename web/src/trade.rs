@@ -449,6 +449,12 @@ pub async fn refund(
     Ok(result)
 }
 
+/// The idempotency key of an attempt to pay `request`: what [`accept_request`] submits
+/// under, and what a staff user's month counts it under (`spending::hold`).
+pub fn accept_key(request: &PaymentRequest) -> String {
+    format!("web-request-{}-{}", request.id, request.attempts)
+}
+
 /// The buyer pays an open request (the request page's button and
 /// `POST /api/v1/payment-requests/{id}/accept`). Concurrent acceptances read the same
 /// attempt count, hence share one key (`web-request-ID-ATTEMPTS`): one payment. A refusal
@@ -461,8 +467,8 @@ pub async fn accept_request(
     request: &PaymentRequest,
     author: Option<crate::store::Author>,
 ) -> StoreResult<Result<Outcome, Rejection>> {
-    let key = IdempotencyKey::new(format!("web-request-{}-{}", request.id, request.attempts))
-        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let key =
+        IdempotencyKey::new(accept_key(request)).map_err(|e| StoreError::Invalid(e.to_string()))?;
     let order = PaymentOrder {
         amount: Amount::from_minor(request.amount_minor),
         reference: request.reference.clone(),
@@ -742,6 +748,8 @@ pub enum OrderRefusal {
     OwnOffer,
     /// A staff user's order above the payment limit its owner set.
     OverPaymentMax(people::OverPaymentMax),
+    /// Over what is left of the staff user's limit per month.
+    OverMonthMax(crate::spending::OverMonthMax),
     /// The ledger refused the hold (credit, frozen account...).
     Rejected(Rejection),
 }
@@ -785,8 +793,21 @@ pub async fn place_order(
         .and_hms_opt(23, 59, 59)
         .expect("end of day")
         .and_utc();
-    let key = IdempotencyKey::new(format!("web-order-{}-{token}", buyer.id))
+    let key = IdempotencyKey::new(format!("{ORDER_KEY_PREFIX}{form_token}"))
         .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    // Counted in a staff user's month until it is cancelled or expires (`resolve_order`).
+    let held = match crate::spending::hold(
+        store,
+        user,
+        key.as_str(),
+        Amount::from_minor(price),
+        people::now_unix(),
+    )
+    .await?
+    {
+        Ok(held) => held,
+        Err(over) => return Ok(Err(OrderRefusal::OverMonthMax(over))),
+    };
     let op = Operation::PlaceHold {
         hold: HoldId(0),
         payer: buyer.account(),
@@ -796,7 +817,9 @@ pub async fn place_order(
         reference: format!("annonce-{}", listing.id),
         memo: listing.title.chars().take(ledger::MEMO_LEN_MAX).collect(),
     };
-    match store.submit(Submission::new(key, op)).await? {
+    let decision = store.submit(Submission::new(key, op)).await?;
+    held.after(store, &decision).await?;
+    match decision {
         Ok(Outcome::HoldPlaced { hold }) => {
             let id = create_order(
                 store,
@@ -937,16 +960,34 @@ pub async fn sweep_orders(store: &Store) -> StoreResult<()> {
     Ok(())
 }
 
-/// Moves a held order to its final status (following the ledger's outcome).
+/// What an order's hold is submitted under, before its form token (`{buyer}-{token}`): also
+/// the key a staff user's month counts the order under (`spending::hold`).
+const ORDER_KEY_PREFIX: &str = "web-order-";
+
+/// Moves a held order to its final status (following the ledger's outcome). An order
+/// cancelled or expired gives back what it held in the month of the staff user who placed
+/// it (`staff_commitments`), in the same database transaction.
 pub async fn resolve_order(
     store: &Store,
     id: i64,
     status: OrderStatus,
     tx_id: Option<i64>,
 ) -> StoreResult<bool> {
+    let release = status != OrderStatus::Delivered;
+    let begin = store.begin_write_sql();
     let done = dispatch!(store.backend(), pool => {
-        sqlx::query("UPDATE orders SET status = $1, tx_id = $2 WHERE id = $3 AND status = 'held'")
-            .bind(status.as_str()).bind(tx_id).bind(id).execute(pool).await?.rows_affected()
+        let mut tx = pool.begin_with(begin).await?;
+        let done = sqlx::query(
+            "UPDATE orders SET status = $1, tx_id = $2 WHERE id = $3 AND status = 'held'")
+            .bind(status.as_str()).bind(tx_id).bind(id).execute(&mut *tx).await?.rows_affected();
+        if done == 1 && release {
+            sqlx::query(
+                "DELETE FROM staff_commitments WHERE op_key = \
+                 (SELECT CAST($1 AS TEXT) || form_token FROM orders WHERE id = $2)")
+                .bind(ORDER_KEY_PREFIX).bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        done
     });
     Ok(done == 1)
 }

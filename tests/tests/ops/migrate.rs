@@ -106,6 +106,26 @@ async fn seed(url: &str) -> Store {
     let delta = member(&store, 4, "Delta défaillant", "delta", 300).await;
     // A staff user's payment limit (migration 0025).
     let alpha_staff = staff_of(&store, &alpha, Some(50_000)).await;
+    // Its limit per month, and what it holds of it (migration 0038).
+    assert!(
+        web::spending::set_month_max(&store, alpha.id, alpha_staff.id, Some(200_000))
+            .await
+            .unwrap()
+    );
+    let month_staff = web::people::user(&store, alpha_staff.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let _held = web::spending::hold(
+        &store,
+        &month_staff,
+        "seed-month",
+        ledger::Amount::from_minor(1_000),
+        web::people::now_unix(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
 
     // The web front.
     let mut alpha_owner = Client::new(state.clone());

@@ -51,10 +51,9 @@ story!(demo_seeds_an_empty_database_once, |db: &tests::TestDb| {
         staff
             .login("equipe01@demo.troc", web::demo::DEMO_PASSWORD)
             .await;
-        staff
-            .get("/company")
-            .await
-            .assert_contains("Plafond par opération : 500,00");
+        let company = staff.get("/company").await;
+        company.assert_contains("Plafond par opération : 500,00");
+        company.assert_contains("Plafond par mois : 2 000,00, dont 0,00 engagés ce mois-ci");
         let mut manager = browser.sibling();
         manager
             .login("gestion@demo.troc", web::demo::DEMO_PASSWORD)

@@ -275,6 +275,10 @@ pub enum Problem {
     OverPaymentMax {
         max: Amount,
     },
+    /// Above the limit per month the company's owner set for this staff user.
+    OverMonthMax {
+        max: Amount,
+    },
     UnknownCategory,
     InvalidPostcode,
     InvalidChoice,
@@ -347,6 +351,7 @@ impl Problem {
             Problem::NegativeAmount => "negative_amount",
             Problem::AmountAboveMax { .. } => "amount_above_max",
             Problem::OverPaymentMax { .. } => "over_payment_limit",
+            Problem::OverMonthMax { .. } => "over_month_limit",
             Problem::UnknownCategory => "unknown_category",
             Problem::InvalidPostcode => "invalid_postcode",
             Problem::InvalidChoice => "invalid_choice",

@@ -179,8 +179,15 @@ async fn ask(
         Err(errors) => return pay_form(&state, &auth, values, errors, None).await,
     };
     let t = auth.tr();
-    if auth.auth.user.may_commit(valid.amount).is_ok() {
-        // The owner, or a staff user within its limit: nothing to approve.
+    if crate::spending::within_limits(
+        &state.store,
+        &auth.auth.user,
+        valid.amount,
+        crate::people::now_unix(),
+    )
+    .await?
+    {
+        // The owner, or a staff user within its limits: nothing to approve.
         let message = t.approval_not_needed().to_owned();
         return pay_form(&state, &auth, values, PayErrors::default(), Some(message)).await;
     }

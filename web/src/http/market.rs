@@ -581,6 +581,10 @@ async fn order(
             let message = auth.tr().over_payment_max(over.max);
             show_with(&state, &auth.auth, id, Some(message)).await
         }
+        Err(OrderRefusal::OverMonthMax(over)) => {
+            let message = auth.tr().over_payment_month_max(&over);
+            show_with(&state, &auth.auth, id, Some(message)).await
+        }
         Err(OrderRefusal::Rejected(rejection)) => {
             let message = auth.tr().rejection(&rejection);
             show_with(&state, &auth.auth, id, Some(message)).await

@@ -18,6 +18,7 @@ use super::templates::{page, role_label, Chrome};
 use super::AppState;
 use crate::console::{self, Field as ConsoleField, FieldIssue, Problem as ConsoleProblem};
 use crate::people::{self, Member, Profile, Role};
+use crate::spending;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -135,6 +136,11 @@ pub struct UserView {
     limit_value: String,
     /// The limit form's refusal for this user, with the value typed.
     limit_error: Option<(String, String)>,
+    /// The limit per month as shown (with what is used of it this month), and as the form
+    /// holds it.
+    month_shown: String,
+    month_value: String,
+    month_error: Option<(String, String)>,
 }
 
 /// The result of an invitation form, drawn under the form it came from (and of a staff
@@ -145,6 +151,8 @@ struct Invite {
     link: Option<String>,
     error: Option<String>,
     limit: Option<(i64, String, String)>,
+    /// The same for the limit per month.
+    month_limit: Option<(i64, String, String)>,
     /// The invitation was also e-mailed to its address.
     mailed: bool,
 }
@@ -188,10 +196,27 @@ async fn company_page(
 ) -> AppResult<Response> {
     let t = auth.tr();
     let m = &auth.member;
+    let used = spending::used_of_member(&state.store, m.id, people::now_unix()).await?;
     let users = people::users_of_member(&state.store, m.id)
         .await?
         .into_iter()
         .map(|u| UserView {
+            month_shown: u
+                .payment_month_max
+                .map(|max| {
+                    let used = used.get(&u.id).copied().unwrap_or(ledger::Amount::ZERO);
+                    t.month_limit_shown(ledger::Amount::from_minor(max), used)
+                })
+                .unwrap_or_else(|| t.month_limit_none().to_owned()),
+            month_value: u
+                .payment_month_max
+                .map(|max| ledger::Amount::from_minor(max).to_plain())
+                .unwrap_or_default(),
+            month_error: invitation
+                .month_limit
+                .as_ref()
+                .filter(|(id, _, _)| *id == u.id)
+                .map(|(_, typed, error)| (typed.clone(), error.clone())),
             is_staff: u.role == Role::Staff,
             limit_shown: u
                 .payment_max
@@ -213,7 +238,10 @@ async fn company_page(
             removable: matches!(u.role, Role::Staff | Role::MemberAccountant),
         })
         .collect();
-    let failed = errors.any() || invitation.error.is_some() || invitation.limit.is_some();
+    let failed = errors.any()
+        || invitation.error.is_some()
+        || invitation.limit.is_some()
+        || invitation.month_limit.is_some();
     let (invitation_link, invite_error) = invitation.for_role(Role::Staff);
     let (accountant_link, accountant_error) = invitation.for_role(Role::MemberAccountant);
     let mut response = page(CompanyTemplate {
@@ -383,8 +411,7 @@ async fn invite_staff(
                 role: Some(role),
                 link: None,
                 error: Some(error),
-                limit: None,
-                mailed: false,
+                ..Invite::default()
             };
             return company_page(
                 &state,
@@ -411,9 +438,8 @@ async fn invite_staff(
     let invite = Invite {
         role: Some(role),
         link: Some(link),
-        error: None,
-        limit: None,
         mailed,
+        ..Invite::default()
     };
     company_page(
         &state,
@@ -434,6 +460,9 @@ struct PaymentLimitForm {
     /// Empty: no limit of the user's own.
     #[serde(default)]
     payment_max: String,
+    /// The limit per month; empty: none. Left out (a form of before migration 0038): left as
+    /// it is.
+    payment_month_max: Option<String>,
 }
 
 /// Parses a payment limit as typed: empty is "none"; otherwise a positive amount up to
@@ -468,30 +497,45 @@ async fn set_payment_limit(
 ) -> AppResult<Response> {
     require_owner(&auth)?;
     let t = auth.tr();
-    let (notice, invite) = match parse_payment_max(&form.payment_max) {
-        Ok(max) => {
-            // `set_payment_max` changes only a staff user of this company: anyone else is 404.
+    let refusal = |error: PaymentMaxError| match error {
+        PaymentMaxError::Invalid => t.field_error(FieldError::InvalidAmount),
+        PaymentMaxError::TooHigh => t.payment_limit_too_high().to_owned(),
+    };
+    // What is shown back is cut: a refused text is never echoed whole.
+    let typed = |text: &str| -> String { text.chars().take(PAYMENT_MAX_TYPED_MAX).collect() };
+    let per_operation = parse_payment_max(&form.payment_max);
+    let per_month = form.payment_month_max.as_deref().map(parse_payment_max);
+    let (notice, invite) = match (per_operation, per_month) {
+        (Ok(max), Some(Ok(month_max))) => {
+            // Both set only when both are valid; each changes only a staff user of this
+            // company: anyone else is 404.
+            if !people::set_payment_max(&state.store, auth.member.id, user_id, max).await?
+                || !spending::set_month_max(&state.store, auth.member.id, user_id, month_max)
+                    .await?
+            {
+                return Err(AppError::NotFound);
+            }
+            (Some(t.payment_limit_saved()), Invite::default())
+        }
+        (Ok(max), None) => {
             if !people::set_payment_max(&state.store, auth.member.id, user_id, max).await? {
                 return Err(AppError::NotFound);
             }
             (Some(t.payment_limit_saved()), Invite::default())
         }
-        Err(error) => {
-            let message = match error {
-                PaymentMaxError::Invalid => t.field_error(FieldError::InvalidAmount),
-                PaymentMaxError::TooHigh => t.payment_limit_too_high().to_owned(),
+        (per_operation, per_month) => {
+            let limit = per_operation
+                .err()
+                .map(|error| (user_id, typed(&form.payment_max), refusal(error)));
+            let month_limit = match (per_month, form.payment_month_max.as_deref()) {
+                (Some(Err(error)), Some(text)) => Some((user_id, typed(text), refusal(error))),
+                _ => None,
             };
-            // What is shown back is cut: a refused text is never echoed whole.
-            let typed: String = form
-                .payment_max
-                .chars()
-                .take(PAYMENT_MAX_TYPED_MAX)
-                .collect();
-            let limit = Some((user_id, typed, message));
             (
                 None,
                 Invite {
                     limit,
+                    month_limit,
                     ..Invite::default()
                 },
             )
@@ -542,6 +586,9 @@ super::i18n::catalogue! {
     entered_by => "par", "by";
     entered_by_label => "Saisi par", "Entered by";
     payment_limit_too_high => "Le plafond ne peut dépasser 10 000 000,00.", "The limit cannot exceed 10,000,000.00.";
+    month_limit => "Plafond par mois", "Limit per month";
+    month_limit_none => "aucun", "none";
+    month_limit_help => "Le plus qu'un collaborateur peut engager l'entreprise sur un mois civil, toutes ses opérations ensemble (les échéances des virements permanents qu'il a mis en place comprises). Vide : aucun plafond.", "The most a staff member may commit the company to in a calendar month, all its operations together (the due dates of the standing orders it set up included). Empty: no limit.";
 }
 
 impl Tr {
@@ -574,6 +621,60 @@ impl Tr {
                 "Your limit per operation: {}. Above it, you may ask the account's owner to \
                  approve the payment.",
                 self.lang.amount(max)
+            ),
+        }
+    }
+
+    /// A staff user's limit per month on the company page, with what is used of it.
+    pub fn month_limit_shown(&self, max: ledger::Amount, used: ledger::Amount) -> String {
+        match self.lang {
+            super::i18n::Lang::Fr => format!(
+                "{}, dont {} engagés ce mois-ci",
+                self.lang.amount(max),
+                self.lang.amount(used)
+            ),
+            super::i18n::Lang::En => format!(
+                "{}, of which {} committed this month",
+                self.lang.amount(max),
+                self.lang.amount(used)
+            ),
+        }
+    }
+
+    /// The pay form's note to a staff user with a limit per month.
+    pub fn your_payment_month_max(&self, max: ledger::Amount, used: ledger::Amount) -> String {
+        match self.lang {
+            super::i18n::Lang::Fr => format!(
+                "Votre plafond par mois : {}, dont {} engagés ce mois-ci.",
+                self.lang.amount(max),
+                self.lang.amount(used)
+            ),
+            super::i18n::Lang::En => format!(
+                "Your limit per month: {}, of which {} committed this month.",
+                self.lang.amount(max),
+                self.lang.amount(used)
+            ),
+        }
+    }
+
+    /// A staff user's operation that would take its month over its limit per month.
+    pub fn over_payment_month_max(&self, over: &crate::spending::OverMonthMax) -> String {
+        match self.lang {
+            super::i18n::Lang::Fr => format!(
+                "Ce montant dépasse ce qui reste de votre plafond par mois ({} engagés ce \
+                 mois-ci sur {}, reste {}) : le titulaire du compte peut faire cette \
+                 opération, ou relever votre plafond sur la page Entreprise.",
+                self.lang.amount(over.used),
+                self.lang.amount(over.max),
+                self.lang.amount(over.left())
+            ),
+            super::i18n::Lang::En => format!(
+                "This amount is over what is left of your limit per month ({} committed this \
+                 month of {}, {} left): the account's owner can do it, or raise your limit on \
+                 the Company page.",
+                self.lang.amount(over.used),
+                self.lang.amount(over.max),
+                self.lang.amount(over.left())
             ),
         }
     }

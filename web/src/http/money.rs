@@ -28,7 +28,8 @@ use super::templates::{page, Chrome};
 use super::trades as trade;
 use super::AppState;
 use crate::activity::{self, Filter, Line};
-use crate::people::{self, Member};
+use crate::people::{self, now_unix, Member};
+use crate::spending;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -420,6 +421,23 @@ struct PayTemplate {
     figures: Figures,
     /// A staff user's own limit per operation, said before it types an amount.
     payment_max: Option<String>,
+    /// A staff user's limit per month and what it committed this month.
+    payment_month_max: Option<String>,
+}
+
+/// A staff user's limit per month and what is used of it, in words; `None` without one.
+async fn month_note(state: &AppState, auth: &MemberAuth) -> AppResult<Option<String>> {
+    let user = &auth.auth.user;
+    match (user.role, user.payment_month_max) {
+        (people::Role::Staff, Some(max)) => {
+            let used = spending::used(&state.store, user.id, now_unix()).await?;
+            Ok(Some(
+                auth.tr()
+                    .your_payment_month_max(Amount::from_minor(max), used),
+            ))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// The payee drop-down: every other member, by name (at most [`MEMBERS_LISTED_MAX`]).
@@ -457,6 +475,7 @@ pub(super) async fn pay_form(
             .user
             .payment_max
             .map(|max| auth.tr().your_payment_max(Amount::from_minor(max))),
+        payment_month_max: month_note(state, auth).await?,
     })?;
     *response.status_mut() = status;
     Ok(response)
@@ -505,6 +524,16 @@ pub async fn validate_pay(
         Some(Err(over)) if commits => {
             errors.amount = Some(t.over_payment_max(over.max));
             errors.over_limit = true;
+        }
+        Some(Ok(())) if commits => {
+            // Said before confirmation; the payment holds its place in the month again
+            // (`spending::hold`), which is what counts.
+            let amount = amount.expect("parsed");
+            let room = spending::room(&state.store, &auth.auth.user, amount, now_unix()).await?;
+            if let Err(over) = room {
+                errors.amount = Some(t.over_payment_month_max(&over));
+                errors.over_limit = true;
+            }
         }
         Some(_) => {}
     }
@@ -640,7 +669,29 @@ async fn pay(
         memo: valid.memo.clone(),
     };
     let author = auth.auth.user.author();
-    match crate::trade::pay(&state.store, key, &auth.member, &valid.payee, order, author).await? {
+    let held = spending::hold(
+        &state.store,
+        &auth.auth.user,
+        key.as_str(),
+        valid.amount,
+        now_unix(),
+    )
+    .await?;
+    let held = match held {
+        Ok(held) => held,
+        Err(over) => {
+            let errors = PayErrors {
+                amount: Some(auth.tr().over_payment_month_max(&over)),
+                over_limit: true,
+                ..PayErrors::default()
+            };
+            return pay_form(&state, &auth, values, errors, None).await;
+        }
+    };
+    let decision =
+        crate::trade::pay(&state.store, key, &auth.member, &valid.payee, order, author).await?;
+    held.after(&state.store, &decision).await?;
+    match decision {
         Ok(outcome) => {
             let tx = outcome.tx().map(|t| t.to_string()).unwrap_or_default();
             let account = account_of(&state, &auth.member).await?;

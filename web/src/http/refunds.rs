@@ -176,8 +176,35 @@ async fn refund(
     }
     let key = IdempotencyKey::new(format!("web-refund-{}-{}", auth.member.id, form.token))
         .map_err(|_| AppError::BadRequest)?;
+    let held = crate::spending::hold(
+        &state.store,
+        &auth.auth.user,
+        key.as_str(),
+        payment.amount,
+        crate::people::now_unix(),
+    )
+    .await?;
+    let held = match held {
+        Ok(held) => held,
+        Err(over) => {
+            let outcome = Outcome {
+                done: None,
+                error: Some(t.over_payment_month_max(&over)),
+                typed_memo,
+            };
+            return draw(
+                &state,
+                &auth,
+                &payment,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                outcome,
+            )
+            .await;
+        }
+    };
     let author = auth.auth.user.author();
     let decision = trade::refund(&state.store, key, &payment, memo, author).await?;
+    held.after(&state.store, &decision).await?;
     // The page shows the payment as it now is: refunded by this reversal, or by the one the
     // ledger names when it refuses a second.
     let mut payment = payment;

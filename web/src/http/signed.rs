@@ -161,23 +161,28 @@ async fn cash(
     let (public_key, signature) = (&body.public_key, &body.signature);
     match form.step.as_str() {
         "pay" => match signer_limit(&state, &order, public_key, signature).await {
-            // The key signs for whoever registered it: a staff user's limit holds.
-            Ok(Err(over)) => refused(t.over_payment_max(over.max)),
-            Ok(Ok(checked)) => match state.store.submit_checked_order(checked).await? {
-                Ok(outcome) => {
-                    let tx = outcome.tx().map(|t| t.to_string()).unwrap_or_default();
-                    draw(
-                        &auth,
-                        StatusCode::OK,
-                        String::new(),
-                        None,
-                        Some(view),
-                        Some(tx),
-                    )
+            // The key signs for whoever registered it: a staff user's limits hold.
+            Ok(Err(Over::Operation(over))) => refused(t.over_payment_max(over.max)),
+            Ok(Err(Over::Month(over))) => refused(t.over_payment_month_max(&over)),
+            Ok(Ok((checked, held))) => {
+                let decision = state.store.submit_checked_order(checked).await?;
+                held.after(&state.store, &decision).await?;
+                match decision {
+                    Ok(outcome) => {
+                        let tx = outcome.tx().map(|t| t.to_string()).unwrap_or_default();
+                        draw(
+                            &auth,
+                            StatusCode::OK,
+                            String::new(),
+                            None,
+                            Some(view),
+                            Some(tx),
+                        )
+                    }
+                    Err(Rejection::IdempotencyConflict) => refused(t.signed_key_used().to_owned()),
+                    Err(rejection) => refused(t.rejection(&rejection)),
                 }
-                Err(Rejection::IdempotencyConflict) => refused(t.signed_key_used().to_owned()),
-                Err(rejection) => refused(t.rejection(&rejection)),
-            },
+            }
             Err(error) => refused(order_refusal(&t, error)?),
         },
         "check" | "" => match state
@@ -192,22 +197,35 @@ async fn cash(
     }
 }
 
-/// The order as checked, if the user who registered its key may commit the payer to its
-/// amount; the order's own refusal (unknown key, bad signature...) if it does not check.
+/// Which of its limits a signed order would take the user who registered its key past.
+enum Over {
+    Operation(crate::people::OverPaymentMax),
+    Month(crate::spending::OverMonthMax),
+}
+
+/// The order as checked and held in its signer's month, if the user who registered its key
+/// may commit the payer to its amount; the order's own refusal (unknown key, bad
+/// signature...) if it does not check.
 async fn signer_limit(
     state: &AppState,
     order: &ledger::audit::PaymentOrder,
     public_key: &str,
     signature: &str,
-) -> Result<Result<CheckedOrder, crate::people::OverPaymentMax>, OrderError> {
+) -> Result<Result<(CheckedOrder, crate::spending::Held), Over>, OrderError> {
     let checked = state
         .store
         .check_signed_order(order, public_key, signature)
         .await?;
+    let signer = crate::people::key_signer(&state.store, checked.key()).await?;
+    if let Some(Err(over)) = signer.as_ref().map(|user| user.may_commit(order.amount)) {
+        return Ok(Err(Over::Operation(over)));
+    }
+    let now = crate::people::now_unix();
     Ok(
-        crate::people::signer_may_commit(&state.store, checked.key(), order.amount)
-            .await?
-            .map(|()| checked),
+        match crate::spending::hold_signed(&state.store, signer.as_ref(), order, now).await? {
+            Ok(held) => Ok((checked, held)),
+            Err(over) => Err(Over::Month(over)),
+        },
     )
 }
 

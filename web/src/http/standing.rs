@@ -447,11 +447,17 @@ impl Tr {
             (Lang::Fr, "account_frozen") => "compte gelé".to_owned(),
             (Lang::Fr, "account_closed") => "compte clôturé".to_owned(),
             (Lang::Fr, "over_upper_limit") => "plafond du bénéficiaire atteint".to_owned(),
+            (Lang::Fr, "over_month_limit") => {
+                "plafond par mois de la personne qui l'a mis en place atteint".to_owned()
+            }
             (Lang::Fr, code) => format!("refus du grand livre « {code} »"),
             (Lang::En, "insufficient_credit") => "not enough credit".to_owned(),
             (Lang::En, "account_frozen") => "account frozen".to_owned(),
             (Lang::En, "account_closed") => "account closed".to_owned(),
             (Lang::En, "over_upper_limit") => "the payee's upper limit reached".to_owned(),
+            (Lang::En, "over_month_limit") => {
+                "the monthly limit of whoever set it up reached".to_owned()
+            }
             (Lang::En, code) => format!("the ledger refused it: \"{code}\""),
         };
         let amount = self.lang.amount(run.amount);

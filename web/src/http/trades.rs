@@ -395,8 +395,26 @@ async fn accept_request(
     let seller = people::member(&state.store, request.seller_member_id)
         .await?
         .ok_or(AppError::NotFound)?;
+    let held = crate::spending::hold(
+        &state.store,
+        &auth.auth.user,
+        &trade::accept_key(&request),
+        Amount::from_minor(request.amount_minor),
+        people::now_unix(),
+    )
+    .await?;
+    let held = match held {
+        Ok(held) => held,
+        Err(over) => {
+            let message = auth.tr().over_payment_month_max(&over);
+            return request_page_with(&state, &auth, id, Some(message)).await;
+        }
+    };
     let author = auth.auth.user.author();
-    match trade::accept_request(&state.store, &auth.member, &seller, &request, author).await? {
+    let decision =
+        trade::accept_request(&state.store, &auth.member, &seller, &request, author).await?;
+    held.after(&state.store, &decision).await?;
+    match decision {
         Ok(_) => Ok(Redirect::to(&format!("/requests/{id}")).into_response()),
         Err(rejection) => {
             let message = auth.tr().rejection(&rejection);

@@ -419,6 +419,7 @@ pub const TABLES: &[Table] = &[
                 col("lang", Text),
                 col("created_at", Int),
                 col("payment_max", Int),
+                col("payment_month_max", Int),
                 col("mail_notices", Int),
                 col("mail_receipts", Int),
                 col("mail_listings", Int),
@@ -866,6 +867,17 @@ pub const TABLES: &[Table] = &[
             col("tx_id", Int),
             col("member_id", Int),
             col("author", Text),
+        ],
+    ),
+    table(
+        "staff_commitments",
+        &["op_key"],
+        &[
+            col("op_key", Text),
+            col("user_id", Int),
+            col("month", Text),
+            col("amount_minor", Int),
+            col("created_at", Int),
         ],
     ),
     identity(

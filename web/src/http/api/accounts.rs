@@ -38,6 +38,14 @@ pub struct Me {
     /// (`POST /api/v1/payment-approvals`).
     #[schema(example = "100.00")]
     pub payment_limit: Option<String>,
+    /// The most the caller may commit its company to in a calendar month (UTC), all its
+    /// operations together, as its owner set it for a staff user; null: no limit per month.
+    /// Past it, an operation is refused with `over_month_limit`.
+    #[schema(example = "2000.00")]
+    pub month_limit: Option<String>,
+    /// With a limit per month: what the caller committed its company to this month.
+    #[schema(example = "350.00")]
+    pub month_used: Option<String>,
     /// Which e-mails the user chose to get when the server sends e-mail (set with
     /// `PUT /api/v1/me/notices`).
     pub mail: MailChoicesBody,
@@ -78,6 +86,10 @@ pub async fn me(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<Json<
     let mail = people::mail_choices(&state.store, auth.user.id)
         .await?
         .into();
+    let month_limit = auth
+        .user
+        .payment_month_max
+        .filter(|_| auth.user.role == people::Role::Staff);
     Ok(Json(Me {
         mail,
         user_id: auth.user.id,
@@ -91,6 +103,13 @@ pub async fn me(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<Json<
             .user
             .payment_max
             .map(|max| money(Amount::from_minor(max))),
+        month_limit: month_limit.map(|max| money(Amount::from_minor(max))),
+        month_used: match month_limit {
+            Some(_) => Some(money(
+                crate::spending::used(&state.store, auth.user.id, people::now_unix()).await?,
+            )),
+            None => None,
+        },
     }))
 }
 

@@ -160,7 +160,9 @@ pub async fn create(
         let payee = other_member(&state, &payer, "payee", input.payee, None).await?;
         let amount = types::positive_amount("amount", &input.amount)?;
         let (reference, memo) = texts(&input.reference, &input.memo)?;
-        if auth.user.may_commit(amount).is_ok() {
+        if crate::spending::within_limits(&state.store, &auth.user, amount, people::now_unix())
+            .await?
+        {
             return Err(ApiError::coded(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "approval_not_needed",

@@ -418,11 +418,12 @@ pub struct CompanyUsers {
 }
 
 pub(crate) async fn company_users(state: &AppState, member_id: i64) -> ApiResult<CompanyUsers> {
+    let used = crate::spending::used_of_member(&state.store, member_id, people::now_unix()).await?;
     Ok(CompanyUsers {
         items: people::users_of_member(&state.store, member_id)
             .await?
             .into_iter()
-            .map(|u| super::manage::MemberUser::of(&u))
+            .map(|u| super::manage::MemberUser::of(&u, &used))
             .collect(),
     })
 }
@@ -570,16 +571,39 @@ pub async fn remove_user(
     .await)
 }
 
-/// A staff user's payment limit.
+/// A staff user's payment limits: each field given is set (`null` lifts it), a field left
+/// out stays as it is; at least one is required.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PaymentLimitBody {
     /// The most the user may commit the company to in one operation (a payment, a request
     /// accepted, an order, a refund, a standing order's amount): a decimal string, above
-    /// zero and at most `"10000000.00"`; `null` lifts the limit. Required: a body without it
-    /// is refused rather than taken for `null`.
+    /// zero and at most `"10000000.00"`; `null` lifts the limit.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, required = true, example = "500.00")]
+    #[schema(value_type = Option<String>, example = "500.00")]
     pub payment_limit: Option<Option<String>>,
+    /// The most the user may commit the company to in a calendar month (UTC), all its
+    /// operations together (standing orders' runs included): a decimal string, above zero and
+    /// at most `"10000000.00"`; `null` lifts the limit. What the user committed this month
+    /// stays counted.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "2000.00")]
+    pub month_limit: Option<Option<String>>,
+}
+
+/// A limit as given: `None` lifts it; otherwise above zero and at most
+/// [`people::PAYMENT_MAX_MAX`].
+fn limit_of(field: &'static str, given: Option<&str>) -> ApiResult<Option<i64>> {
+    let Some(text) = given else {
+        return Ok(None);
+    };
+    let amount = types::positive_amount(field, text)?;
+    if amount.minor() > people::PAYMENT_MAX_MAX {
+        return Err(ApiError::invalid(
+            field,
+            format!("{field} must be at most \"10000000.00\"."),
+        ));
+    }
+    Ok(Some(amount.minor()))
 }
 
 /// A field given, `null` or not (`Some`), as opposed to a field missing (`None`, by
@@ -591,9 +615,10 @@ where
     Option::<String>::deserialize(deserializer).map(Some)
 }
 
-/// Sets or lifts a staff user's payment limit (the caller's company's owner, with a pay
-/// token), as the company page does. Above it, the user's payments, acceptances, orders,
-/// refunds and standing orders are refused with `over_payment_limit`.
+/// Sets or lifts a staff user's payment limits, per operation and per month (the caller's
+/// company's owner, with a pay token), as the company page does. Above them, the user's
+/// payments, acceptances, orders, refunds and standing orders are refused with
+/// `over_payment_limit` or `over_month_limit`.
 #[utoipa::path(put, path = "/api/v1/company/users/{id}/payment-limit", tag = "directory",
     request_body = PaymentLimitBody,
     params(
@@ -616,27 +641,30 @@ pub async fn set_payment_limit(
     let id = types::path_id(&id)?;
     Ok(idempotency::run(&state, &auth, &request, |_| async {
         let input: PaymentLimitBody = types::json(&request.body)?;
-        let Some(limit) = input.payment_limit else {
+        if input.payment_limit.is_none() && input.month_limit.is_none() {
             return Err(ApiError::invalid(
                 "payment_limit",
-                "payment_limit is required (null lifts the limit).",
+                "payment_limit or month_limit is required (null lifts a limit).",
             ));
-        };
-        let max = match limit.as_deref() {
+        }
+        // Both checked before either is set: a refusal changes nothing.
+        let per_operation = match &input.payment_limit {
+            Some(given) => Some(limit_of("payment_limit", given.as_deref())?),
             None => None,
-            Some(text) => {
-                let amount = types::positive_amount("payment_limit", text)?;
-                if amount.minor() > people::PAYMENT_MAX_MAX {
-                    return Err(ApiError::invalid(
-                        "payment_limit",
-                        "payment_limit must be at most \"10000000.00\".",
-                    ));
-                }
-                Some(amount.minor())
-            }
         };
-        if !people::set_payment_max(&state.store, member.id, id, max).await? {
-            return Err(ApiError::NotFound);
+        let per_month = match &input.month_limit {
+            Some(given) => Some(limit_of("month_limit", given.as_deref())?),
+            None => None,
+        };
+        if let Some(max) = per_operation {
+            if !people::set_payment_max(&state.store, member.id, id, max).await? {
+                return Err(ApiError::NotFound);
+            }
+        }
+        if let Some(max) = per_month {
+            if !crate::spending::set_month_max(&state.store, member.id, id, max).await? {
+                return Err(ApiError::NotFound);
+            }
         }
         Written::ok(company_users(&state, member.id).await?)
     })

@@ -251,6 +251,25 @@ impl From<crate::people::OverPaymentMax> for ApiError {
     }
 }
 
+/// A staff user's operation that would take its month over the limit per month its owner
+/// set: 422 `over_month_limit`, nothing changed.
+impl From<crate::spending::OverMonthMax> for ApiError {
+    fn from(over: crate::spending::OverMonthMax) -> ApiError {
+        ApiError::Coded {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "over_month_limit",
+            detail: format!(
+                "This amount is over what is left of your limit per month ({} committed this \
+                 month of {}, {} left), which your company's owner sets: the owner can do it, \
+                 or raise your limit.",
+                over.used.to_plain(),
+                over.max.to_plain(),
+                over.left().to_plain()
+            ),
+        }
+    }
+}
+
 impl From<ConsoleError> for ApiError {
     fn from(error: ConsoleError) -> ApiError {
         match error {

@@ -2,6 +2,8 @@
 //! fund and defaults. Each calls the console's or the network's domain function, which
 //! checks the role (accountants read, managers act) and writes the action log.
 
+use std::collections::HashMap;
+
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::Json;
@@ -905,10 +907,21 @@ pub struct MemberUser {
     /// own. Always `null` for the other roles.
     #[schema(example = "500.00")]
     pub payment_limit: Option<String>,
+    /// Staff users: the most they may commit the company to in a calendar month (UTC), all
+    /// their operations together, which the owner sets (the same route); `null`: no limit per
+    /// month. Always `null` for the other roles.
+    #[schema(example = "2000.00")]
+    pub month_limit: Option<String>,
+    /// Staff users with a limit per month: what they committed the company to this month
+    /// ("0.00" when nothing; counted while they have the limit). `null` otherwise.
+    #[schema(example = "350.00")]
+    pub month_used: Option<String>,
 }
 
 impl MemberUser {
-    pub fn of(user: &crate::people::User) -> MemberUser {
+    /// `used`: what each user committed this month (`spending::used_of_member`).
+    pub fn of(user: &crate::people::User, used: &HashMap<i64, ledger::Amount>) -> MemberUser {
+        let staff = user.role == crate::people::Role::Staff;
         MemberUser {
             id: user.id,
             email: user.email.clone(),
@@ -916,8 +929,18 @@ impl MemberUser {
             role: user.role.as_str().to_owned(),
             payment_limit: user
                 .payment_max
-                .filter(|_| user.role == crate::people::Role::Staff)
+                .filter(|_| staff)
                 .map(|max| ledger::Amount::from_minor(max).to_plain()),
+            month_limit: user
+                .payment_month_max
+                .filter(|_| staff)
+                .map(|max| ledger::Amount::from_minor(max).to_plain()),
+            month_used: (staff && user.payment_month_max.is_some()).then(|| {
+                used.get(&user.id)
+                    .copied()
+                    .unwrap_or(ledger::Amount::ZERO)
+                    .to_plain()
+            }),
         }
     }
 }
@@ -972,7 +995,15 @@ async fn member_detail(
         contact: m.contact.clone(),
         hide_balance: m.hide_balance,
         in_directory: m.in_directory,
-        users: view.users.iter().map(MemberUser::of).collect(),
+        users: {
+            let used =
+                crate::spending::used_of_member(&state.store, m.id, crate::people::now_unix())
+                    .await?;
+            view.users
+                .iter()
+                .map(|u| MemberUser::of(u, &used))
+                .collect()
+        },
     })
 }
 

@@ -113,6 +113,7 @@ pub async fn place(
                 "A member does not order its own offer.",
             )),
             Err(OrderRefusal::OverPaymentMax(over)) => Err(over.into()),
+            Err(OrderRefusal::OverMonthMax(over)) => Err(over.into()),
             Err(OrderRefusal::Rejected(rejection)) => Err(ApiError::Rejected(rejection)),
         }
     })

@@ -16,6 +16,7 @@ use super::types::{self, money, unix_time};
 use crate::http::limits::{self, ErrorFormat};
 use crate::http::AppState;
 use crate::people::{self, Member};
+use crate::spending;
 use crate::store::ApiReceipt;
 use crate::tokens::NamedMember;
 use crate::trade::{self, PaymentOrder, PaymentRequest, RequestStatus};
@@ -184,6 +185,14 @@ pub async fn pay(
             )
         })
         .transpose()?;
+    let held = spending::hold(
+        &state.store,
+        &auth.user,
+        ledger_key.as_str(),
+        amount,
+        people::now_unix(),
+    )
+    .await??;
     let decision = trade::pay_receipted(
         &state.store,
         ledger_key,
@@ -194,6 +203,7 @@ pub async fn pay(
         receipt.clone(),
     )
     .await?;
+    held.after(&state.store, &decision).await?;
     // The answer the payment's own batch stored for the key: sent as it is, not read back.
     if let Some((status, body)) = receipt.as_ref().and_then(ApiReceipt::stored_answer) {
         return Ok(idempotency::remembered_response(status, body));
@@ -466,14 +476,24 @@ pub async fn accept_request(
             RequestStatus::Open => {}
             _ => return Err(not_open()),
         }
-        auth.user
-            .may_commit(ledger::Amount::from_minor(request.amount_minor))?;
+        let amount = ledger::Amount::from_minor(request.amount_minor);
+        auth.user.may_commit(amount)?;
         let seller = people::member(&state.store, request.seller_member_id)
             .await?
             .ok_or(ApiError::NotFound)?;
-        trade::accept_request(&state.store, &buyer, &seller, &request, auth.user.author())
-            .await?
-            .map_err(ApiError::Rejected)?;
+        let held = spending::hold(
+            &state.store,
+            &auth.user,
+            &trade::accept_key(&request),
+            amount,
+            people::now_unix(),
+        )
+        .await??;
+        let decision =
+            trade::accept_request(&state.store, &buyer, &seller, &request, auth.user.author())
+                .await?;
+        held.after(&state.store, &decision).await?;
+        decision.map_err(ApiError::Rejected)?;
         let request = trade::request(&state.store, request.id)
             .await?
             .ok_or(ApiError::NotFound)?;
@@ -579,9 +599,18 @@ pub async fn refund(
             .await?
             .ok_or(ApiError::NotFound)?;
         auth.user.may_commit(payment.amount)?;
-        let outcome = trade::refund(&state.store, ledger_key, &payment, memo, auth.user.author())
-            .await?
-            .map_err(ApiError::Rejected)?;
+        let held = spending::hold(
+            &state.store,
+            &auth.user,
+            ledger_key.as_str(),
+            payment.amount,
+            people::now_unix(),
+        )
+        .await??;
+        let decision =
+            trade::refund(&state.store, ledger_key, &payment, memo, auth.user.author()).await?;
+        held.after(&state.store, &decision).await?;
+        let outcome = decision.map_err(ApiError::Rejected)?;
         Written::created(RefundDone {
             transaction_id: outcome.tx().map(|t| t.0 as i64).unwrap_or_default(),
             reverses: tx.0 as i64,

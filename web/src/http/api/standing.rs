@@ -26,7 +26,8 @@ pub struct StandingRunItem {
     pub due_date: String,
     /// The payment, when it was made.
     pub transaction_id: Option<i64>,
-    /// The ledger's refusal code (`insufficient_credit`, `account_frozen`...), when refused.
+    /// The refusal code, when refused: the ledger's (`insufficient_credit`, `account_frozen`...),
+    /// or `over_month_limit` (the staff user who set the order up used its month).
     pub rejection: Option<String>,
     pub ran_at: String,
 }

@@ -284,6 +284,22 @@ impl Tr {
                     )
                 }
             }
+            Problem::OverMonthMax { max } => {
+                if fr {
+                    format!(
+                        "au-delà de votre plafond par mois ({}) : chaque échéance y compte, \
+                         le titulaire du compte peut le mettre en place, ou relever votre \
+                         plafond.",
+                        a(*max)
+                    )
+                } else {
+                    format!(
+                        "over your limit per month ({}): each due date counts in it; the \
+                         account's owner can set it up, or raise your limit.",
+                        a(*max)
+                    )
+                }
+            }
             Problem::UnknownCategory => pick("catégorie inconnue.", "unknown category."),
             Problem::InvalidPostcode => pick("5 chiffres.", "5 digits."),
             Problem::InvalidChoice => pick("choix invalide.", "invalid choice."),

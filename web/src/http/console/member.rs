@@ -439,6 +439,9 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
         .collect();
     let now = crate::people::now_unix();
     let never = || t.token_never().to_owned();
+    let used = crate::spending::used_of_member(store, id, now)
+        .await
+        .map_err(AppError::Store)?;
     let tokens = console_members::member_tokens(store, &actor, id)
         .await
         .map_err(page_error)?
@@ -523,17 +526,27 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
             .users
             .iter()
             .map(|u| {
-                let limit = u
-                    .payment_max
-                    .filter(|_| u.role == crate::people::Role::Staff)
-                    .map(|max| {
-                        format!(
-                            "{} : {}",
-                            t.payment_limit(),
-                            t.lang.amount(ledger::Amount::from_minor(max))
-                        )
-                    })
-                    .unwrap_or_default();
+                let staff = u.role == crate::people::Role::Staff;
+                let per_operation = u.payment_max.filter(|_| staff).map(|max| {
+                    format!(
+                        "{} : {}",
+                        t.payment_limit(),
+                        t.lang.amount(ledger::Amount::from_minor(max))
+                    )
+                });
+                let per_month = u.payment_month_max.filter(|_| staff).map(|max| {
+                    let used = used.get(&u.id).copied().unwrap_or(ledger::Amount::ZERO);
+                    format!(
+                        "{} : {}",
+                        t.month_limit(),
+                        t.month_limit_shown(ledger::Amount::from_minor(max), used)
+                    )
+                });
+                let limit = per_operation
+                    .into_iter()
+                    .chain(per_month)
+                    .collect::<Vec<_>>()
+                    .join(" · ");
                 (u.email.clone(), role_label(t, u.role), limit, u.id)
             })
             .collect(),
