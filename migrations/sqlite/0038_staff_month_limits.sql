@@ -11,7 +11,8 @@
 -- the calendar month ('2026-12') it counts in. A row is written, in one write transaction
 -- that first reads the month's sum, before the operation goes to the write path, and
 -- deleted when the ledger refuses the operation (or the order it placed is cancelled or
--- expires), so two operations racing cannot both pass a limit that has room for one.
+-- expires), so two operations racing cannot both pass a limit that has room for one. The
+-- housekeeping deletes the rows of the months before the last one (`spending::prune`).
 ALTER TABLE users ADD COLUMN payment_month_max BIGINT
     CHECK (payment_month_max IS NULL OR payment_month_max BETWEEN 1 AND 1000000000);
 
@@ -22,4 +23,4 @@ CREATE TABLE staff_commitments (
     amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),
     created_at BIGINT NOT NULL
 );
-CREATE INDEX staff_commitments_user_month ON staff_commitments (user_id, month);
+CREATE INDEX staff_commitments_month_user ON staff_commitments (month, user_id);

@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use ledger::Amount;
 
 use crate::dispatch;
@@ -233,6 +233,29 @@ pub async fn used_of_member(
         .into_iter()
         .map(|(user, used)| (user, Amount::from_minor(used)))
         .collect())
+}
+
+/// Most rows one call of [`prune`] deletes.
+pub const PRUNE_ROWS_MAX: i64 = 5_000;
+
+/// Deletes the rows of the months before the last one (of `now`): what they held counts in
+/// no limit any more (who entered each payment stays in `transaction_authors`). At most
+/// [`PRUNE_ROWS_MAX`] a call, through `staff_commitments_month_user`; the number deleted.
+pub async fn prune(store: &Store, now: i64) -> StoreResult<u64> {
+    let this_month = DateTime::<Utc>::from_timestamp(now, 0).unwrap_or_default();
+    let last_month = this_month
+        .date_naive()
+        .with_day(1)
+        .and_then(|first| first.pred_opt())
+        .map(|day| day.format("%Y-%m").to_string())
+        .unwrap_or_default();
+    let done = dispatch!(store.backend(), pool => {
+        sqlx::query(
+            "DELETE FROM staff_commitments WHERE op_key IN \
+             (SELECT op_key FROM staff_commitments WHERE month < $1 LIMIT $2)")
+            .bind(&last_month).bind(PRUNE_ROWS_MAX).execute(pool).await?.rows_affected()
+    });
+    Ok(done)
 }
 
 /// The owner sets (or, with `None`, lifts) a staff user's limit per month. `false` when

@@ -1001,6 +1001,20 @@ story!(
                 web::spending::used(&store, staff_id, now).await.unwrap(),
                 Amount::from_minor(10_000)
             );
+            // The housekeeping keeps this month and the last one, and deletes the rows of the
+            // months before.
+            let day = 24 * 3600;
+            // 28 days on is this month or the next; 62 days on, two months on or more.
+            let in_a_month = now + 28 * day;
+            let in_two_months = now + 62 * day;
+            assert_eq!(web::spending::prune(&store, now).await.unwrap(), 0);
+            assert_eq!(web::spending::prune(&store, in_a_month).await.unwrap(), 0);
+            assert_eq!(committed(&store, staff_id).await, 10_000);
+            assert_eq!(
+                web::spending::prune(&store, in_two_months).await.unwrap(),
+                1
+            );
+            assert_eq!(committed(&store, staff_id).await, 0);
         }
     }
 );

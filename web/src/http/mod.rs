@@ -429,8 +429,8 @@ pub async fn serve_until(
 
 /// Housekeeping that must not wait for someone to open a page: release expired order holds
 /// (through the ledger), expire unpaid requests and payments nobody approved in time, pay the
-/// standing orders due, drop expired sessions. Stops between two
-/// sweeps when `stopping` turns true, never in the middle of one.
+/// standing orders due, drop expired sessions and past months of staff spending. Stops
+/// between two sweeps when `stopping` turns true, never in the middle of one.
 async fn housekeeping(state: AppState, mut stopping: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(SWEEP_INTERVAL);
     loop {
@@ -471,6 +471,9 @@ async fn housekeeping(state: AppState, mut stopping: tokio::sync::watch::Receive
         }
         if let Err(error) = crate::mail::purge(&state.store, now).await {
             tracing::warn!(%error, "could not purge old e-mails");
+        }
+        if let Err(error) = crate::spending::prune(&state.store, now).await {
+            tracing::warn!(%error, "could not prune past months of staff spending");
         }
         notices::run_due(&state, now).await;
     }
