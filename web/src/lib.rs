@@ -22,5 +22,6 @@ pub mod spending;
 pub mod standing;
 pub mod store;
 pub mod tokens;
+pub mod totp;
 pub mod trade;
 pub mod webhooks;

@@ -126,6 +126,17 @@ async fn seed(url: &str) -> Store {
     .await
     .unwrap()
     .unwrap();
+    // Its two-step login, and a login waiting for its code (migration 0039).
+    let now = web::people::now_unix();
+    let secret = web::totp::start(&store, alpha_staff.id).await.unwrap();
+    let code = web::totp::code_at(&secret, now);
+    assert!(web::totp::confirm(&store, alpha_staff.id, &code, now)
+        .await
+        .unwrap()
+        .is_some());
+    web::totp::begin_challenge(&store, alpha_staff.id, now)
+        .await
+        .unwrap();
 
     // The web front.
     let mut alpha_owner = Client::new(state.clone());

@@ -408,3 +408,350 @@ fn templates_hold_nothing_the_policy_blocks() {
     assert!(dirs.is_empty(), "deeper than expected");
     assert!(seen > 50, "{seen} templates read");
 }
+
+/// A user's TOTP secret (`column`: `totp_secret` or `totp_pending`) and last step used.
+async fn totp_row(
+    store: &web::store::Store,
+    email: &str,
+    column: &str,
+) -> (web::totp::Secret, Option<i64>) {
+    let sql = format!("SELECT {column}, totp_last_step FROM users WHERE email = $1");
+    let (secret, last): (String, Option<i64>) = web::dispatch!(store.backend(), pool => {
+        sqlx::query_as(&sql).bind(email).fetch_one(pool).await.unwrap()
+    });
+    (web::totp::Secret::from_hex(&secret).unwrap(), last)
+}
+
+/// The challenge of a code page.
+fn challenge_of(body: &str) -> String {
+    let start = body
+        .find("name=\"challenge\" value=\"")
+        .expect("a challenge")
+        + 24;
+    body[start..start + 64].to_owned()
+}
+
+story!(two_step_login, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let (store, state) = state(&url).await;
+        let email = "gestion@example.fr";
+        let user_id = people::create_user(&store, email, PASSWORD, "Gestion", Role::Manager, None)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut browser = Client::new(state.clone());
+        browser.login(email, PASSWORD).await;
+
+        // Off by default; setting it up shows a QR code and the key, not in force yet.
+        browser
+            .get("/account")
+            .await
+            .assert_contains("href=\"/account/two-step\"");
+        browser
+            .get("/account/two-step")
+            .await
+            .assert_contains("id=\"two-step-state\">Désactivée.");
+        let page = browser.post("/account/two-step/start", &[]).await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("src=\"/account/two-step/qr.svg\"");
+        let qr = browser.get("/account/two-step/qr.svg").await;
+        assert_eq!(qr.status, StatusCode::OK);
+        assert_eq!(qr.content_type.as_deref(), Some("image/svg+xml"));
+        assert!(
+            qr.body.contains("<svg") && qr.body.contains("<path"),
+            "{}",
+            qr.body
+        );
+        let (pending, _) = totp_row(&store, email, "totp_pending").await;
+        let key = pending.to_base32();
+        page.assert_contains(&format!("{} {}", &key[..4], &key[4..8]));
+        assert!(!web::totp::required(&store, user_id).await.unwrap());
+        // A wrong code is refused and keeps the same key; the right one turns it on and
+        // shows eight recovery codes, once.
+        let now = people::now_unix();
+        let right = web::totp::code_at(&pending, now);
+        let wrong = format!(
+            "{:06}",
+            (right.parse::<u32>().unwrap() + 500_000) % 1_000_000
+        );
+        let page = browser
+            .post("/account/two-step/confirm", &[("code", &wrong)])
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains("Code incorrect");
+        page.assert_contains(&format!("{} {}", &key[..4], &key[4..8]));
+        let page = browser
+            .post("/account/two-step/confirm", &[("code", &right)])
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        page.assert_contains("Connexion en deux étapes activée.");
+        let codes: Vec<String> = page
+            .body
+            .split("<li><code>")
+            .skip(1)
+            .map(|s| s[..web::totp::RECOVERY_CODE_LEN].to_owned())
+            .collect();
+        assert_eq!(codes.len(), web::totp::RECOVERY_CODES);
+        let page = browser.get("/account/two-step").await;
+        page.assert_contains("Codes de secours restants : 8.");
+        // Nothing is being set up any more: no QR code to read.
+        assert_eq!(
+            browser.get("/account/two-step/qr.svg").await.status,
+            StatusCode::NOT_FOUND
+        );
+        assert!(!page.body.contains(&codes[0]));
+        let (secret, last) = totp_row(&store, email, "totp_secret").await;
+        assert_eq!(secret, pending);
+        let last = last.unwrap();
+
+        // The password now opens only the second step: no session until the code.
+        browser.post("/logout", &[]).await;
+        browser.get("/login").await;
+        let page = browser
+            .post("/login", &[("email", email), ("password", PASSWORD)])
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("id=\"login-code\"");
+        let challenge = challenge_of(&page.body);
+        assert_eq!(browser.get("/admin").await.status, StatusCode::SEE_OTHER);
+        // The code already used to turn it on is not accepted again; a wrong one neither.
+        let used = web::totp::code_for_step(&secret, last);
+        for code in [used.as_str(), wrong.as_str(), &"1".repeat(33)] {
+            let page = browser
+                .post("/login/code", &[("challenge", &challenge), ("code", code)])
+                .await;
+            assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{code}");
+            page.assert_contains("Code incorrect.");
+        }
+        assert_eq!(browser.get("/admin").await.status, StatusCode::SEE_OTHER);
+        let next = web::totp::code_for_step(&secret, last + 1);
+        let page = browser
+            .post("/login/code", &[("challenge", &challenge), ("code", &next)])
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert_eq!(page.location.as_deref(), Some("/"));
+        assert_eq!(browser.get("/admin").await.status, StatusCode::OK);
+        // The challenge served once.
+        let mut other = browser.sibling();
+        other.get("/login").await;
+        let page = other
+            .post("/login/code", &[("challenge", &challenge), ("code", &next)])
+            .await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+        page.assert_contains("reconnectez-vous");
+
+        // A recovery code opens once, and leaves seven.
+        browser.post("/logout", &[]).await;
+        let login = |browser: &mut Client| {
+            let mut browser = std::mem::replace(browser, other.sibling());
+            async move {
+                browser.get("/login").await;
+                let page = browser
+                    .post("/login", &[("email", email), ("password", PASSWORD)])
+                    .await;
+                assert_eq!(page.status, StatusCode::OK);
+                (challenge_of(&page.body), browser)
+            }
+        };
+        let (challenge, mut again) = login(&mut browser).await;
+        let typed = format!("{}-{}", &codes[0][..5], codes[0][5..].to_uppercase());
+        let page = again
+            .post(
+                "/login/code",
+                &[("challenge", &challenge), ("code", &typed)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert_eq!(page.location.as_deref(), Some("/account/two-step"));
+        again
+            .get("/account/two-step")
+            .await
+            .assert_contains("Codes de secours restants : 7.");
+        again.post("/logout", &[]).await;
+        let (challenge, mut again) = login(&mut again).await;
+        let page = again
+            .post(
+                "/login/code",
+                &[("challenge", &challenge), ("code", &codes[0])],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+        // Five wrong codes use the challenge up: even a right one then sends back to the
+        // password.
+        for _ in 0..3 {
+            let page = again
+                .post(
+                    "/login/code",
+                    &[("challenge", &challenge), ("code", &wrong)],
+                )
+                .await;
+            page.assert_contains("Code incorrect.");
+        }
+        let page = again
+            .post(
+                "/login/code",
+                &[("challenge", &challenge), ("code", &wrong)],
+            )
+            .await;
+        page.assert_contains("Trop d&#39;essais");
+        let page = again
+            .post(
+                "/login/code",
+                &[("challenge", &challenge), ("code", &codes[1])],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+        page.assert_contains("Trop d&#39;essais");
+        assert_eq!(again.get("/admin").await.status, StatusCode::SEE_OTHER);
+        state.login_limiter.clear(email);
+        // A challenge older than five minutes, likewise.
+        let (challenge, mut again) = login(&mut again).await;
+        web::dispatch!(store.backend(), pool => {
+            sqlx::query("UPDATE login_challenges SET expires_at = $1")
+                .bind(people::now_unix()).execute(pool).await.unwrap();
+        });
+        let page = again
+            .post(
+                "/login/code",
+                &[("challenge", &challenge), ("code", &codes[1])],
+            )
+            .await;
+        page.assert_contains("plus de cinq minutes");
+        assert_eq!(again.get("/admin").await.status, StatusCode::SEE_OTHER);
+
+        // A password reset link does not stand for the code: back to the login.
+        let token = people::create_password_reset(&store, user_id, people::now_unix())
+            .await
+            .unwrap()
+            .unwrap();
+        let reset = format!("/password/reset/{token}");
+        again.get(&reset).await;
+        let new_password = "another horse battery";
+        let page = again
+            .post(&reset, &[("new", new_password), ("confirm", new_password)])
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert_eq!(page.location.as_deref(), Some("/login?reset=1"));
+        assert_eq!(again.get("/admin").await.status, StatusCode::SEE_OTHER);
+        again
+            .get("/login?reset=1")
+            .await
+            .assert_contains("puis le code de votre application");
+
+        // Turning it off takes the password and a code: either wrong changes nothing.
+        let (challenge, mut again) = {
+            let mut browser = again;
+            browser.get("/login").await;
+            let page = browser
+                .post("/login", &[("email", email), ("password", new_password)])
+                .await;
+            (challenge_of(&page.body), browser)
+        };
+        let page = again
+            .post(
+                "/login/code",
+                &[("challenge", &challenge), ("code", &codes[2])],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        // The new session's CSRF token.
+        again.get("/account/two-step").await;
+        for (password, code) in [
+            (PASSWORD, codes[3].as_str()),
+            (new_password, wrong.as_str()),
+        ] {
+            let page = again
+                .post(
+                    "/account/two-step/disable",
+                    &[("password", password), ("code", code)],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+            page.assert_contains("rien n&#39;a changé");
+        }
+        assert!(web::totp::required(&store, user_id).await.unwrap());
+        let page = again
+            .post(
+                "/account/two-step/disable",
+                &[("password", new_password), ("code", &codes[3])],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        page.assert_contains("Connexion en deux étapes désactivée.");
+        assert!(!web::totp::required(&store, user_id).await.unwrap());
+        again.post("/logout", &[]).await;
+        again.login(email, new_password).await;
+    }
+});
+
+story!(
+    a_manager_turns_off_a_lost_second_step,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, state, alpha, beta) = crate::web_front::two_members(&url).await;
+            crate::api::staff(&store).await;
+            let owner = crate::api::user_id(&store, alpha.id, "owner@alpha.fr").await;
+            let staff = crate::api::user_id(&store, alpha.id, "staff@alpha.fr").await;
+            let now = people::now_unix();
+            let secret = web::totp::start(&store, owner).await.unwrap();
+            let code = web::totp::code_at(&secret, now);
+            assert!(web::totp::confirm(&store, owner, &code, now)
+                .await
+                .unwrap()
+                .is_some());
+            let mut manager = Client::new(state.clone());
+            manager.login("gestion@troc.fr", PASSWORD).await;
+            let page = manager.get(&format!("/admin/members/{}", alpha.id)).await;
+            page.assert_contains(&format!("id=\"two-step-{owner}\""));
+            assert!(!page.body.contains(&format!("id=\"two-step-{staff}\"")));
+            let path = |member: i64, user: i64| {
+                format!("/admin/members/{member}/users/{user}/two-step-off")
+            };
+            // A reason is required; a user without it, or of another company: 404.
+            let page = manager
+                .post(&path(alpha.id, owner), &[("reason", "")])
+                .await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(web::totp::required(&store, owner).await.unwrap());
+            for (member, user) in [(alpha.id, staff), (beta.id, owner)] {
+                let page = manager
+                    .post(&path(member, user), &[("reason", "Téléphone perdu")])
+                    .await;
+                assert_eq!(page.status, StatusCode::NOT_FOUND);
+            }
+            // Only a manager: the member's own owner cannot use the console.
+            let mut member = manager.sibling();
+            member.get("/login").await;
+            let page = member
+                .post(
+                    "/login",
+                    &[("email", "owner@alpha.fr"), ("password", PASSWORD)],
+                )
+                .await;
+            page.assert_contains("id=\"login-code\"");
+            let page = manager
+                .post(
+                    &path(alpha.id, owner),
+                    &[("reason", "Téléphone perdu, identité vérifiée")],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+            assert!(!web::totp::required(&store, owner).await.unwrap());
+            // The member reads it in its record, with the reason; the password alone opens the
+            // account again.
+            member.login("owner@alpha.fr", PASSWORD).await;
+            let record = member.get("/company/record").await;
+            record.assert_contains("Connexion en deux étapes désactivée");
+            record.assert_contains("Téléphone perdu, identité vérifiée");
+            assert_eq!(
+                member
+                    .post(&path(alpha.id, owner), &[("reason", "x")])
+                    .await
+                    .status,
+                StatusCode::FORBIDDEN
+            );
+        }
+    }
+);

@@ -957,6 +957,52 @@ pub async fn password_reset_link(
     Ok((email, lang, token))
 }
 
+/// Turns off the two-step login of one of the member's users (managers only), with a
+/// reason: the user lost its phone and its recovery codes, and the manager checked who is
+/// asking. Its password alone opens the account again until it turns the second step on
+/// again. Logged as `user.two_step_off` with the address. A user of another company, or
+/// one without two-step login: `NotFound`.
+pub async fn two_step_off(
+    store: &Store,
+    actor: &Actor,
+    member_id: i64,
+    user_id: i64,
+    reason: &str,
+) -> ConsoleResult<String> {
+    actor.require_manager()?;
+    let (member, _) = resolve(store, Target::Member(member_id)).await?;
+    let mut issues = Issues::default();
+    let reason = issues.reason(reason);
+    issues.finish()?;
+    let email: Option<String> = dispatch!(store.backend(), pool => {
+        sqlx::query_scalar("SELECT email FROM users WHERE id = $1 AND member_id = $2 \
+                            AND totp_secret IS NOT NULL")
+            .bind(user_id).bind(member.id).fetch_optional(pool).await?
+    });
+    let email = email.ok_or(ConsoleError::NotFound)?;
+    let note = actor
+        .note("user.two_step_off", &reason)?
+        .member(member.id)
+        .states(
+            json!({ "email": email, "two_step": true }),
+            json!({ "email": email, "two_step": false }),
+        );
+    let begin = store.begin_write_sql();
+    dispatch!(store.backend(), pool => {
+        let mut tx = pool.begin_with(begin).await?;
+        sqlx::query("UPDATE users SET totp_secret = NULL, totp_pending = NULL, \
+                     totp_last_step = NULL WHERE id = $1")
+            .bind(user_id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM totp_recovery_codes WHERE user_id = $1")
+            .bind(user_id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM login_challenges WHERE user_id = $1")
+            .bind(user_id).execute(&mut *tx).await?;
+        insert_action(conn_of!(tx), note, chrono::Utc::now()).await?;
+        tx.commit().await?;
+    });
+    Ok(email)
+}
+
 /// The API tokens of a member company's users (managers and the network's accountants),
 /// oldest first, at most [`tokens::TOKENS_LIST_MAX`] (never the tokens themselves).
 pub async fn member_tokens(

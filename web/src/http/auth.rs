@@ -59,9 +59,21 @@ struct LoginTemplate {
     c: Chrome,
     email: String,
     error: Option<&'static str>,
+    notice: Option<&'static str>,
 }
 
-async fn login_page(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
+#[derive(Deserialize)]
+struct LoginQuery {
+    /// Set by `/password/reset/{token}` for a user with two-step login: the new password
+    /// is saved, the login (with its code) is still to do.
+    reset: Option<String>,
+}
+
+async fn login_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    axum::extract::Query(query): axum::extract::Query<LoginQuery>,
+) -> AppResult<Response> {
     if ctx.user().is_some() {
         return Ok(Redirect::to("/").into_response());
     }
@@ -70,8 +82,23 @@ async fn login_page(State(state): State<AppState>, ctx: Ctx) -> AppResult<Respon
         c: ctx.chrome().with_csrf(&csrf),
         email: String::new(),
         error: None,
+        notice: query.reset.map(|_| ctx.tr().reset_log_in_with_code()),
     };
     Ok(session::with_cookie(page(template)?, cookie))
+}
+
+/// The login page again, with `error` (401): a wrong password, or a second step that must
+/// start again.
+pub fn login_refused(ctx: &Ctx, email: String, error: &'static str) -> AppResult<Response> {
+    let template = LoginTemplate {
+        c: ctx.chrome(),
+        email,
+        error: Some(error),
+        notice: None,
+    };
+    let mut response = page(template)?;
+    *response.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
+    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -88,16 +115,7 @@ async fn login(
     let email = people::normalize_email(&form.email);
     let now = people::now_unix();
     let t = ctx.tr();
-    let refuse = |error: &'static str| {
-        let template = LoginTemplate {
-            c: ctx.chrome(),
-            email: form.email.clone(),
-            error: Some(error),
-        };
-        let mut response = page(template)?;
-        *response.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
-        Ok::<Response, AppError>(response)
-    };
+    let refuse = |error: &'static str| login_refused(&ctx, form.email.clone(), error);
     let blocked = state.login_limiter.blocked(&email, now);
     if email.len() > people::EMAIL_LEN_MAX || blocked.is_some() {
         let mut response = refuse(t.login_throttled())?;
@@ -131,6 +149,13 @@ async fn login(
         state.login_limiter.record(&email, now);
         return refuse(t.login_failed());
     };
+    // With two-step login, the password opens only the second step: no session yet, a
+    // challenge that the code page carries (`two_step::login_code`). The limiter is cleared
+    // when the code is accepted.
+    if crate::totp::required(&state.store, user.id).await? {
+        let challenge = crate::totp::begin_challenge(&state.store, user.id, now).await?;
+        return super::two_step::code_page(&ctx, challenge, None);
+    }
     state.login_limiter.clear(&email);
     // A new session on login: the anonymous one (and its CSRF token) is dropped, so a
     // session id planted before login is worthless after it.

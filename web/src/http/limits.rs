@@ -45,7 +45,12 @@ pub const BODY_LEN_MAX_BY_ROUTE: &[(&str, usize)] = &[];
 
 /// Routes whose `POST` counts as a login attempt, per client IP.
 /// Asking for a password reset link and using one count the same way.
-pub const LOGIN_ROUTES: &[&str] = &["/login", "/password/forgot", "/password/reset/{token}"];
+pub const LOGIN_ROUTES: &[&str] = &[
+    "/login",
+    "/login/code",
+    "/password/forgot",
+    "/password/reset/{token}",
+];
 /// Routes whose `POST` moves money, counted per client IP: paying, accepting a payment
 /// request, ordering from an offer, confirming or cancelling an order, checking or paying a
 /// signed payment order, refunding a payment received, setting up a standing order (its

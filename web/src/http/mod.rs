@@ -44,6 +44,7 @@ pub mod standing;
 pub mod templates;
 pub mod tokens;
 pub mod trades;
+pub mod two_step;
 pub mod webhooks;
 
 pub use error::{AppError, AppResult};
@@ -261,6 +262,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/static/troc.css", get(stylesheet))
         .merge(auth::router())
+        .merge(two_step::router())
         .merge(health::router())
         .merge(audit::router())
         .merge(money::router())

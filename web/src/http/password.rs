@@ -225,6 +225,11 @@ async fn reset(
             .map_err(|e| AppError::Internal(e.to_string()))?;
         let _ = crate::mail::enqueue(&state.store, &notice, now).await?;
     }
+    // With two-step login, a link by e-mail does not stand for the code: the user logs in
+    // with its new password and a code.
+    if crate::totp::required(&state.store, user.id).await? {
+        return Ok(Redirect::to("/login?reset=1").into_response());
+    }
     // Logged in on a new session: the anonymous one (and its CSRF token) is dropped.
     if let Some(old) = &ctx.session {
         people::delete_session(&state.store, &old.token_hash).await?;

@@ -125,6 +125,10 @@ pub fn action_label(lang: Lang, action: &str) -> String {
         "dispute.dismiss" => ("Litige clos par le réseau", "Dispute dismissed"),
         "fund.recovery" => ("Recouvrement", "Recovery"),
         "user.password_reset_link" => ("Lien de mot de passe créé", "Password link made"),
+        "user.two_step_off" => (
+            "Connexion en deux étapes désactivée",
+            "Two-step login turned off",
+        ),
         other => return other.to_owned(),
     };
     match lang {
@@ -219,7 +223,7 @@ pub fn change_text(lang: Lang, action: &str, before: &Value, after: &Value) -> S
                 amount(&after["declared_turnover"]),
             ));
         }
-        "member.invite" | "user.password_reset_link" => {
+        "member.invite" | "user.password_reset_link" | "user.two_step_off" => {
             if let Some(email) = after["email"].as_str() {
                 parts.push(email.to_owned());
             }

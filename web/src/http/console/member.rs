@@ -164,6 +164,7 @@ enum Section {
     Review,
     Invite,
     Tokens,
+    Users,
     Departure,
 }
 
@@ -228,8 +229,9 @@ struct MemberTemplate {
     next_review: String,
     unfinished: bool,
     categories: Vec<Category>,
-    /// Email, role, a staff user's payment limit (empty: none), and id.
-    users: Vec<(String, &'static str, String, i64)>,
+    /// Email, role, a staff user's payment limits (empty: none), id, and whether the user
+    /// has two-step login on.
+    users: Vec<(String, &'static str, String, i64, bool)>,
     /// The account's signing keys, with who registered and revoked them.
     keys: Vec<KeyView>,
     tokens: Vec<TokenRow>,
@@ -273,6 +275,7 @@ fn section_name(section: Section) -> &'static str {
         Section::Review => "review",
         Section::Invite => "invite",
         Section::Tokens => "tokens",
+        Section::Users => "users",
         Section::Departure => "departure",
     }
 }
@@ -442,6 +445,9 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
     let used = crate::spending::used_of_member(store, id, now)
         .await
         .map_err(AppError::Store)?;
+    let two_step = crate::totp::enabled_of_member(store, id)
+        .await
+        .map_err(AppError::Store)?;
     let tokens = console_members::member_tokens(store, &actor, id)
         .await
         .map_err(page_error)?
@@ -547,7 +553,13 @@ async fn draw(state: &AppState, auth: &Auth, id: i64, extra: Extra) -> AppResult
                     .chain(per_month)
                     .collect::<Vec<_>>()
                     .join(" · ");
-                (u.email.clone(), role_label(t, u.role), limit, u.id)
+                (
+                    u.email.clone(),
+                    role_label(t, u.role),
+                    limit,
+                    u.id,
+                    two_step.contains(&u.id),
+                )
             })
             .collect(),
         keys,
@@ -882,6 +894,20 @@ pub async fn reset_link(
         ..Extra::none()
     };
     draw(&state, &auth, id, extra).await
+}
+
+/// Turns off the two-step login of one of the member's users (managers), with a reason.
+pub async fn two_step_off(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, user_id)): Path<(i64, i64)>,
+    Form(values): Form<Values>,
+) -> AppResult<Response> {
+    let actor = manager(&auth)?;
+    let result = console_members::two_step_off(&state.store, &actor, id, user_id, &values.reason)
+        .await
+        .map(|_| ());
+    answer(&state, &auth, id, values, Section::Users, result).await
 }
 
 /// Revokes an API token of one of the member's users (managers), with a reason.

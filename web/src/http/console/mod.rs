@@ -55,6 +55,10 @@ pub fn router() -> Router<AppState> {
             post(member::reset_link),
         )
         .route(
+            "/admin/members/{id}/users/{user}/two-step-off",
+            post(member::two_step_off),
+        )
+        .route(
             "/admin/members/{id}/tokens/{token}/revoke",
             post(member::revoke_token),
         )
