@@ -929,11 +929,47 @@ pub async fn set_payment_max(
     user_id: i64,
     max: Option<i64>,
 ) -> StoreResult<bool> {
-    debug_assert!(max.is_none_or(|m| (1..=PAYMENT_MAX_MAX).contains(&m)));
+    let change = LimitsChange {
+        per_operation: Some(max),
+        per_month: None,
+    };
+    set_payment_limits(store, member_id, user_id, change).await
+}
+
+/// A change of a staff user's limits: for each, `None` leaves it as it is, `Some(None)`
+/// lifts it, `Some(Some(max))` sets it (minor units).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LimitsChange {
+    /// The limit per operation (`users.payment_max`).
+    pub per_operation: Option<Option<i64>>,
+    /// The limit per month (`users.payment_month_max`, `crate::spending`).
+    pub per_month: Option<Option<i64>>,
+}
+
+/// The owner changes a staff user's limits, both in one statement. `false` when `user_id`
+/// is not a staff user of `member_id` (nothing changes then). The caller checked that each
+/// limit set is within 1 ..= [`PAYMENT_MAX_MAX`].
+pub async fn set_payment_limits(
+    store: &Store,
+    member_id: i64,
+    user_id: i64,
+    change: LimitsChange,
+) -> StoreResult<bool> {
+    let valid = |max: Option<Option<i64>>| {
+        max.flatten()
+            .is_none_or(|m| (1..=PAYMENT_MAX_MAX).contains(&m))
+    };
+    debug_assert!(valid(change.per_operation) && valid(change.per_month));
     let done = dispatch!(store.backend(), pool => {
-        sqlx::query("UPDATE users SET payment_max = $1 \
-                     WHERE id = $2 AND member_id = $3 AND role = 'staff'")
-            .bind(max).bind(user_id).bind(member_id)
+        sqlx::query("UPDATE users SET \
+                     payment_max = CASE WHEN $1 = 1 THEN $2 ELSE payment_max END, \
+                     payment_month_max = CASE WHEN $3 = 1 THEN $4 ELSE payment_month_max END \
+                     WHERE id = $5 AND member_id = $6 AND role = 'staff'")
+            .bind(i64::from(change.per_operation.is_some()))
+            .bind(change.per_operation.flatten())
+            .bind(i64::from(change.per_month.is_some()))
+            .bind(change.per_month.flatten())
+            .bind(user_id).bind(member_id)
             .execute(pool).await?.rows_affected()
     });
     Ok(done == 1)

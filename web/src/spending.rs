@@ -268,14 +268,11 @@ pub async fn set_month_max(
     user_id: i64,
     max: Option<i64>,
 ) -> StoreResult<bool> {
-    debug_assert!(max.is_none_or(|m| (1..=PAYMENT_MAX_MAX).contains(&m)));
-    let done = dispatch!(store.backend(), pool => {
-        sqlx::query("UPDATE users SET payment_month_max = $1 \
-                     WHERE id = $2 AND member_id = $3 AND role = 'staff'")
-            .bind(max).bind(user_id).bind(member_id)
-            .execute(pool).await?.rows_affected()
-    });
-    Ok(done == 1)
+    let change = crate::people::LimitsChange {
+        per_operation: None,
+        per_month: Some(max),
+    };
+    crate::people::set_payment_limits(store, member_id, user_id, change).await
 }
 
 #[cfg(test)]

@@ -506,19 +506,14 @@ async fn set_payment_limit(
     let per_operation = parse_payment_max(&form.payment_max);
     let per_month = form.payment_month_max.as_deref().map(parse_payment_max);
     let (notice, invite) = match (per_operation, per_month) {
-        (Ok(max), Some(Ok(month_max))) => {
-            // Both set only when both are valid; each changes only a staff user of this
-            // company: anyone else is 404.
-            if !people::set_payment_max(&state.store, auth.member.id, user_id, max).await?
-                || !spending::set_month_max(&state.store, auth.member.id, user_id, month_max)
-                    .await?
-            {
-                return Err(AppError::NotFound);
-            }
-            (Some(t.payment_limit_saved()), Invite::default())
-        }
-        (Ok(max), None) => {
-            if !people::set_payment_max(&state.store, auth.member.id, user_id, max).await? {
+        (Ok(max), per_month @ (Some(Ok(_)) | None)) => {
+            // Set only when every limit given is valid, in one statement, which changes only
+            // a staff user of this company: anyone else is 404.
+            let change = people::LimitsChange {
+                per_operation: Some(max),
+                per_month: per_month.and_then(Result::ok),
+            };
+            if !people::set_payment_limits(&state.store, auth.member.id, user_id, change).await? {
                 return Err(AppError::NotFound);
             }
             (Some(t.payment_limit_saved()), Invite::default())

@@ -647,7 +647,7 @@ pub async fn set_payment_limit(
                 "payment_limit or month_limit is required (null lifts a limit).",
             ));
         }
-        // Both checked before either is set: a refusal changes nothing.
+        // Both checked before either is set (in one statement): a refusal changes nothing.
         let per_operation = match &input.payment_limit {
             Some(given) => Some(limit_of("payment_limit", given.as_deref())?),
             None => None,
@@ -656,15 +656,12 @@ pub async fn set_payment_limit(
             Some(given) => Some(limit_of("month_limit", given.as_deref())?),
             None => None,
         };
-        if let Some(max) = per_operation {
-            if !people::set_payment_max(&state.store, member.id, id, max).await? {
-                return Err(ApiError::NotFound);
-            }
-        }
-        if let Some(max) = per_month {
-            if !crate::spending::set_month_max(&state.store, member.id, id, max).await? {
-                return Err(ApiError::NotFound);
-            }
+        let change = people::LimitsChange {
+            per_operation,
+            per_month,
+        };
+        if !people::set_payment_limits(&state.store, member.id, id, change).await? {
+            return Err(ApiError::NotFound);
         }
         Written::ok(company_users(&state, member.id).await?)
     })
