@@ -259,17 +259,25 @@ pub async fn confirm(
     Ok((done == 1).then_some(codes))
 }
 
-/// Turns the second step off (the caller checked the password and a code): the secret and
-/// the recovery codes go.
+/// What turning the second step off does, each statement bound to the user's id: the
+/// secret, the recovery codes and the logins waiting for a code go. Shared by [`disable`]
+/// and the manager's `console::members::two_step_off` (which logs it in the same
+/// transaction).
+pub(crate) const TURN_OFF_SQL: [&str; 3] = [
+    "UPDATE users SET totp_secret = NULL, totp_pending = NULL, totp_last_step = NULL \
+     WHERE id = $1",
+    "DELETE FROM totp_recovery_codes WHERE user_id = $1",
+    "DELETE FROM login_challenges WHERE user_id = $1",
+];
+
+/// Turns the second step off (the caller checked the password and a code).
 pub async fn disable(store: &Store, user_id: i64) -> StoreResult<()> {
     let begin = store.begin_write_sql();
     dispatch!(store.backend(), pool => {
         let mut tx = pool.begin_with(begin).await?;
-        sqlx::query("UPDATE users SET totp_secret = NULL, totp_pending = NULL, \
-                     totp_last_step = NULL WHERE id = $1")
-            .bind(user_id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM totp_recovery_codes WHERE user_id = $1")
-            .bind(user_id).execute(&mut *tx).await?;
+        for sql in TURN_OFF_SQL {
+            sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
+        }
         tx.commit().await?;
     });
     Ok(())

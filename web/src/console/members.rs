@@ -990,13 +990,9 @@ pub async fn two_step_off(
     let begin = store.begin_write_sql();
     dispatch!(store.backend(), pool => {
         let mut tx = pool.begin_with(begin).await?;
-        sqlx::query("UPDATE users SET totp_secret = NULL, totp_pending = NULL, \
-                     totp_last_step = NULL WHERE id = $1")
-            .bind(user_id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM totp_recovery_codes WHERE user_id = $1")
-            .bind(user_id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM login_challenges WHERE user_id = $1")
-            .bind(user_id).execute(&mut *tx).await?;
+        for sql in crate::totp::TURN_OFF_SQL {
+            sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
+        }
         insert_action(conn_of!(tx), note, chrono::Utc::now()).await?;
         tx.commit().await?;
     });

@@ -149,47 +149,32 @@ async fn refund(
     let t = auth.tr();
     let typed_memo: String = form.memo.chars().take(MEMO_LEN_MAX + 1).collect();
     let memo = form.memo.trim().to_owned();
-    let refused = if memo.chars().count() > MEMO_LEN_MAX {
-        Some(t.refund_memo_too_long(MEMO_LEN_MAX))
-    } else {
-        // A refund debits the company like a payment: a staff user's limit applies.
-        auth.auth
-            .user
-            .may_commit(payment.amount)
-            .err()
-            .map(|over| t.over_payment_max(over.max))
-    };
-    if let Some(error) = refused {
-        let outcome = Outcome {
-            done: None,
-            error: Some(error),
-            typed_memo,
-        };
-        return draw(
-            &state,
-            &auth,
-            &payment,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            outcome,
-        )
-        .await;
-    }
     let key = IdempotencyKey::new(format!("web-refund-{}-{}", auth.member.id, form.token))
         .map_err(|_| AppError::BadRequest)?;
-    let held = crate::spending::hold(
-        &state.store,
-        &auth.auth.user,
-        key.as_str(),
-        payment.amount,
-        crate::people::now_unix(),
-    )
-    .await?;
-    let held = match held {
+    // A refund debits the company like a payment: a staff user's limits apply (the month's
+    // is held last, once nothing else refuses it).
+    let refused = if memo.chars().count() > MEMO_LEN_MAX {
+        Err(t.refund_memo_too_long(MEMO_LEN_MAX))
+    } else if let Err(over) = auth.auth.user.may_commit(payment.amount) {
+        Err(t.over_payment_max(over.max))
+    } else {
+        let now = crate::people::now_unix();
+        crate::spending::hold(
+            &state.store,
+            &auth.auth.user,
+            key.as_str(),
+            payment.amount,
+            now,
+        )
+        .await?
+        .map_err(|over| t.over_payment_month_max(&over))
+    };
+    let held = match refused {
         Ok(held) => held,
-        Err(over) => {
+        Err(error) => {
             let outcome = Outcome {
                 done: None,
-                error: Some(t.over_payment_month_max(&over)),
+                error: Some(error),
                 typed_memo,
             };
             return draw(

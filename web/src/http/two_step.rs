@@ -204,38 +204,23 @@ async fn disable(
     Form(form): Form<DisableForm>,
 ) -> AppResult<Response> {
     let t = auth.tr();
-    if form.password.len() > people::PASSWORD_LEN_MAX {
-        return draw(
-            &state,
-            &auth,
-            None,
-            Vec::new(),
-            None,
-            Some(t.two_step_refused()),
-        )
-        .await;
-    }
-    let hash = people::password_hash_of(&state.store, auth.user.id).await?;
-    let password = form.password.clone();
-    let password_ok =
+    let password_ok = if form.password.len() > people::PASSWORD_LEN_MAX {
+        false
+    } else {
+        let hash = people::password_hash_of(&state.store, auth.user.id).await?;
+        let password = form.password.clone();
         tokio::task::spawn_blocking(move || people::verify_password(&password, &hash))
             .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+            .map_err(|e| AppError::Internal(e.to_string()))?
+    };
     // The code is checked (and used up) only after the password.
     let code_ok = password_ok
         && totp::verify(&state.store, auth.user.id, &form.code, people::now_unix())
             .await?
             .is_some();
     if !code_ok {
-        return draw(
-            &state,
-            &auth,
-            None,
-            Vec::new(),
-            None,
-            Some(t.two_step_refused()),
-        )
-        .await;
+        let refused = Some(t.two_step_refused());
+        return draw(&state, &auth, None, Vec::new(), None, refused).await;
     }
     totp::disable(&state.store, auth.user.id).await?;
     tracing::info!(user = auth.user.id, "two-step login turned off");
