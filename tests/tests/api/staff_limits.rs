@@ -79,6 +79,17 @@ fn signed_order(
     })
 }
 
+/// `token`'s user registers `signer`'s public key on `account`.
+async fn register_key(api: &Api, token: &str, account: i64, signer: &SigningKey) {
+    api.post(
+        &format!("/api/v1/accounts/{account}/keys"),
+        token,
+        json!({"public_key": public_key_hex(signer)}),
+    )
+    .await
+    .ok(StatusCode::CREATED);
+}
+
 /// The `entered_by` of transaction `tx` in `account`'s list as `token` reads it.
 async fn entered_by(api: &Api, token: &str, account: i64, tx: i64) -> Value {
     let page = api
@@ -298,13 +309,7 @@ story!(staff_payment_limits_over_the_api, |db: &tests::TestDb| {
         // A key the staff user registered signs for it: an order above its limit is refused
         // whoever submits it (the payee cashing it too); one within it is paid.
         let signer = SigningKey::from_bytes(&[7; 32]);
-        api.post(
-            &format!("/api/v1/accounts/{}/keys", alpha.account_id),
-            &staff_pay,
-            json!({"public_key": public_key_hex(&signer)}),
-        )
-        .await
-        .ok(StatusCode::CREATED);
+        register_key(&api, &staff_pay, alpha.account_id, &signer).await;
         let big = signed_order(&alpha, &beta, 10_001, "order-big", &signer);
         for submitter in [&staff_pay, &beta_pay] {
             api.post("/api/v1/signed-payments", submitter, big.clone())
@@ -497,13 +502,7 @@ story!(staff_payment_limits_on_the_web, |db: &tests::TestDb| {
         // A signed order from the staff user's key, cashed by the payee on the web, likewise.
         let staff_pay = super::token(&store, "staff@alpha.fr", Scope::Pay).await;
         let signer = SigningKey::from_bytes(&[6; 32]);
-        api.post(
-            &format!("/api/v1/accounts/{}/keys", alpha.account_id),
-            &staff_pay,
-            json!({"public_key": public_key_hex(&signer)}),
-        )
-        .await
-        .ok(StatusCode::CREATED);
+        register_key(&api, &staff_pay, alpha.account_id, &signer).await;
         let text = signed_order(&alpha, &beta, 10_001, "order-web", &signer).to_string();
         let page = seller
             .post("/pay/signed", &[("step", "pay"), ("order", &text)])
@@ -827,13 +826,7 @@ story!(staff_month_limits_over_the_api, |db: &tests::TestDb| {
         // A key the staff user registered signs for it: its orders count in its month,
         // whoever submits them.
         let signer = SigningKey::from_bytes(&[11; 32]);
-        api.post(
-            &format!("/api/v1/accounts/{account}/keys"),
-            &staff_pay,
-            json!({"public_key": public_key_hex(&signer)}),
-        )
-        .await
-        .ok(StatusCode::CREATED);
+        register_key(&api, &staff_pay, alpha.account_id, &signer).await;
         let before = ledger_state(&store, &alpha, &beta).await;
         let signed = signed_order(&alpha, &beta, 100, "order-month", &signer);
         api.post("/api/v1/signed-payments", &beta_pay, signed)
@@ -1162,13 +1155,7 @@ story!(staff_month_limits_on_the_web, |db: &tests::TestDb| {
         page.assert_contains("reste 50,00");
         let staff_pay = super::token(&store, "staff@alpha.fr", Scope::Pay).await;
         let signer = SigningKey::from_bytes(&[12; 32]);
-        api.post(
-            &format!("/api/v1/accounts/{}/keys", alpha.account_id),
-            &staff_pay,
-            json!({"public_key": public_key_hex(&signer)}),
-        )
-        .await
-        .ok(StatusCode::CREATED);
+        register_key(&api, &staff_pay, alpha.account_id, &signer).await;
         let text = signed_order(&alpha, &beta, 5_001, "order-month-web", &signer).to_string();
         let page = seller
             .post("/pay/signed", &[("step", "pay"), ("order", &text)])
