@@ -33,3 +33,15 @@ CREATE TABLE login_challenges (
     attempts BIGINT NOT NULL DEFAULT 0 CHECK (attempts >= 0)
 );
 CREATE INDEX login_challenges_expiry ON login_challenges (expires_at);
+
+-- The user is told by e-mail when its second step is turned on or off (by itself, or by
+-- the network's manager for a lost phone): the outbox learns the kind.
+ALTER TABLE mail_outbox DROP CONSTRAINT mail_outbox_kind_check;
+ALTER TABLE mail_outbox ADD CONSTRAINT mail_outbox_kind_check
+    CHECK (kind IN ('password_reset', 'password_changed', 'invitation', 'payment_request',
+                    'approval_waiting', 'payments_received', 'network_action',
+                    'matches', 'statement',
+                    'request_overdue', 'request_declined', 'request_expired',
+                    'order_placed', 'order_delivered', 'order_cancelled',
+                    'order_expired', 'order_expiring', 'network_inbox', 'dispute',
+                    'two_step'));

@@ -76,6 +76,7 @@ pub enum Kind {
     OrderExpiring,
     NetworkInbox,
     Dispute,
+    TwoStep,
 }
 
 impl Kind {
@@ -100,6 +101,7 @@ impl Kind {
             Kind::OrderExpiring => "order_expiring",
             Kind::NetworkInbox => "network_inbox",
             Kind::Dispute => "dispute",
+            Kind::TwoStep => "two_step",
         }
     }
 }
@@ -545,6 +547,75 @@ pub fn password_changed(lang: Lang, to: &str, when: &str) -> Result<Mail, MailEr
         ),
     };
     Mail::new(Kind::PasswordChanged, to, &subject, &body)
+}
+
+/// What happened to a user's two-step login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TwoStepChange {
+    /// The user turned it on.
+    On,
+    /// The user turned it off.
+    Off,
+    /// The network's manager turned it off (a lost phone).
+    OffByManager,
+}
+
+/// Tells `to` that its two-step login was turned on or off at `when` (UTC), so that a change
+/// it did not make does not go unseen.
+pub fn two_step_changed(
+    lang: Lang,
+    to: &str,
+    when: &str,
+    change: TwoStepChange,
+) -> Result<Mail, MailError> {
+    let (subject, body) = match (lang, change) {
+        (Lang::Fr, TwoStepChange::On) => (
+            "Troc : connexion en deux étapes activée".to_owned(),
+            format!(
+                "Bonjour,\n\nLa connexion en deux étapes du compte Troc de {to} a été activée \
+                 le {when} (UTC) : un code de votre application vous sera demandé après votre \
+                 mot de passe. Gardez vos codes de secours en lieu sûr.\n\nSi ce n'était pas \
+                 vous, prévenez sans attendre le gestionnaire de votre réseau.\n"
+            ),
+        ),
+        (Lang::Fr, off) => (
+            "Troc : connexion en deux étapes désactivée".to_owned(),
+            format!(
+                "Bonjour,\n\nLa connexion en deux étapes du compte Troc de {to} a été \
+                 désactivée le {when} (UTC){} : votre mot de passe seul ouvre de nouveau le \
+                 compte.\n\nSi ce n'était pas vous, prévenez sans attendre le gestionnaire de \
+                 votre réseau.\n",
+                if off == TwoStepChange::OffByManager {
+                    " par le gestionnaire du réseau, à votre demande"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        (Lang::En, TwoStepChange::On) => (
+            "Troc: two-step login turned on".to_owned(),
+            format!(
+                "Hello,\n\nTwo-step login was turned on for the Troc account of {to} on {when} \
+                 (UTC): a code from your app will be asked after your password. Keep your \
+                 recovery codes somewhere safe.\n\nIf this was not you, tell your network's \
+                 manager at once.\n"
+            ),
+        ),
+        (Lang::En, off) => (
+            "Troc: two-step login turned off".to_owned(),
+            format!(
+                "Hello,\n\nTwo-step login was turned off for the Troc account of {to} on \
+                 {when} (UTC){}: your password alone opens the account again.\n\nIf this was \
+                 not you, tell your network's manager at once.\n",
+                if off == TwoStepChange::OffByManager {
+                    " by the network's manager, at your request"
+                } else {
+                    ""
+                }
+            ),
+        ),
+    };
+    Mail::new(Kind::TwoStep, to, &subject, &body)
 }
 
 /// An invitation to join the network at `link`, from `inviter`, for `company` (empty: the
@@ -1684,6 +1755,25 @@ pub fn statement(lang: Lang, to: &str, mail: &StatementMail<'_>) -> Result<Mail,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_step_changes_say_who_turned_it_off() {
+        let on =
+            two_step_changed(Lang::En, "a@b.fr", "2026-12-07 13:30", TwoStepChange::On).unwrap();
+        assert_eq!(on.subject(), "Troc: two-step login turned on");
+        assert!(on.body().contains("on 2026-12-07 13:30 (UTC)"));
+        let off = TwoStepChange::Off;
+        let by_user = two_step_changed(Lang::En, "a@b.fr", "now", off).unwrap();
+        assert_eq!(by_user.subject(), "Troc: two-step login turned off");
+        assert!(!by_user.body().contains("manager, at your request"));
+        let by_manager = TwoStepChange::OffByManager;
+        let by_manager = two_step_changed(Lang::En, "a@b.fr", "now", by_manager).unwrap();
+        assert!(by_manager
+            .body()
+            .contains("by the network's manager, at your request"));
+        let fr = two_step_changed(Lang::Fr, "a@b.fr", "now", TwoStepChange::OffByManager);
+        assert!(fr.unwrap().body().contains("par le gestionnaire du réseau"));
+    }
 
     #[test]
     fn mails_are_checked_when_built() {

@@ -2399,3 +2399,82 @@ story!(the_steps_of_a_dispute_are_e_mailed, |db: &tests::TestDb| {
             .all(|m| m.contains("http://troc.test/disputes")));
     }
 });
+
+story!(two_step_changes_are_e_mailed, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        let m = mailing(&url).await;
+        crate::api::staff(&m.store).await;
+        let owner = crate::api::user_id(&m.store, m.alpha.id, "owner@alpha.fr").await;
+        let mut browser = Client::new(m.state.clone());
+        browser.login("owner@alpha.fr", PASSWORD).await;
+        // Turned on by the user: told.
+        browser.post("/account/two-step/start", &[]).await;
+        let pending: String = web::dispatch!(m.store.backend(), pool => {
+            sqlx::query_scalar("SELECT totp_pending FROM users WHERE id = $1")
+                .bind(owner).fetch_one(pool).await.unwrap()
+        });
+        let secret = web::totp::Secret::from_hex(&pending).unwrap();
+        let now = people::now_unix();
+        let code = web::totp::code_at(&secret, now);
+        let page = browser
+            .post("/account/two-step/confirm", &[("code", &code)])
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let codes: Vec<String> = page
+            .body
+            .split("<li><code>")
+            .skip(1)
+            .map(|s| s[..web::totp::RECOVERY_CODE_LEN].to_owned())
+            .collect();
+        assert_eq!(outbox_count(&m.store, "two_step").await, 1);
+        // Turned off by the user: told.
+        let page = browser
+            .post(
+                "/account/two-step/disable",
+                &[("password", PASSWORD), ("code", &codes[0])],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert_eq!(outbox_count(&m.store, "two_step").await, 2);
+        // On again, then off by the manager for a lost phone: told that too.
+        let secret = web::totp::start(&m.store, owner).await.unwrap();
+        let code = web::totp::code_at(&secret, now);
+        assert!(web::totp::confirm(&m.store, owner, &code, now)
+            .await
+            .unwrap()
+            .is_some());
+        let mut manager = browser.sibling();
+        manager.login("gestion@troc.fr", PASSWORD).await;
+        let page = manager
+            .post(
+                &format!("/admin/members/{}/users/{owner}/two-step-off", m.alpha.id),
+                &[("reason", "Téléphone perdu")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert_eq!(outbox_count(&m.store, "two_step").await, 3);
+        mail::run_round(&m.store, &m.mailer, people::now_unix())
+            .await
+            .unwrap();
+        let told: Vec<String> = addressed_texts(&m.sink)
+            .into_iter()
+            .filter(|t| t.contains("deux étapes"))
+            .collect();
+        assert_eq!(told.len(), 3, "{told:?}");
+        assert!(told.iter().all(|t| t.starts_with("To: owner@alpha.fr")));
+        assert!(told[0].contains("a été activée le"), "{}", told[0]);
+        assert!(told[1].contains("a été désactivée le"), "{}", told[1]);
+        assert!(!told[1].contains("gestionnaire du réseau, à votre demande"));
+        assert!(
+            told[2].contains("par le gestionnaire du réseau, à votre demande"),
+            "{}",
+            told[2]
+        );
+        // A server without e-mail tells nobody and changes the same.
+        let mut quiet = Client::new(m.quiet.clone());
+        quiet.login("owner@alpha.fr", PASSWORD).await;
+        quiet.post("/account/two-step/start", &[]).await;
+        assert_eq!(outbox_count(&m.store, "two_step").await, 3);
+    }
+});

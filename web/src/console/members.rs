@@ -961,25 +961,26 @@ pub async fn password_reset_link(
 /// reason: the user lost its phone and its recovery codes, and the manager checked who is
 /// asking. Its password alone opens the account again until it turns the second step on
 /// again. Logged as `user.two_step_off` with the address. A user of another company, or
-/// one without two-step login: `NotFound`.
+/// one without two-step login: `NotFound`. Returns the user's email and language (the
+/// caller tells it).
 pub async fn two_step_off(
     store: &Store,
     actor: &Actor,
     member_id: i64,
     user_id: i64,
     reason: &str,
-) -> ConsoleResult<String> {
+) -> ConsoleResult<(String, String)> {
     actor.require_manager()?;
     let (member, _) = resolve(store, Target::Member(member_id)).await?;
     let mut issues = Issues::default();
     let reason = issues.reason(reason);
     issues.finish()?;
-    let email: Option<String> = dispatch!(store.backend(), pool => {
-        sqlx::query_scalar("SELECT email FROM users WHERE id = $1 AND member_id = $2 \
-                            AND totp_secret IS NOT NULL")
+    let user: Option<(String, String)> = dispatch!(store.backend(), pool => {
+        sqlx::query_as("SELECT email, lang FROM users WHERE id = $1 AND member_id = $2 \
+                        AND totp_secret IS NOT NULL")
             .bind(user_id).bind(member.id).fetch_optional(pool).await?
     });
-    let email = email.ok_or(ConsoleError::NotFound)?;
+    let (email, lang) = user.ok_or(ConsoleError::NotFound)?;
     let note = actor
         .note("user.two_step_off", &reason)?
         .member(member.id)
@@ -996,7 +997,7 @@ pub async fn two_step_off(
         insert_action(conn_of!(tx), note, chrono::Utc::now()).await?;
         tx.commit().await?;
     });
-    Ok(email)
+    Ok((email, lang))
 }
 
 /// The API tokens of a member company's users (managers and the network's accountants),

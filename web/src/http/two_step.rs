@@ -142,6 +142,28 @@ async fn qr(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
         .into_response())
 }
 
+/// Tells the user by e-mail that its two-step login changed, when the server sends e-mail
+/// (a full outbox drops the notice: the change is made either way).
+pub(crate) async fn tell(
+    state: &AppState,
+    email: &str,
+    lang: &str,
+    change: crate::mail::TwoStepChange,
+) -> AppResult<()> {
+    if state.mail.is_none() {
+        return Ok(());
+    }
+    let now = people::now_unix();
+    let when = chrono::DateTime::from_timestamp(now, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default();
+    let lang = super::i18n::Lang::parse(lang).unwrap_or(super::i18n::Lang::Fr);
+    let mail = crate::mail::two_step_changed(lang, email, &when, change)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let _ = crate::mail::enqueue(&state.store, &mail, now).await?;
+    Ok(())
+}
+
 async fn show(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
     draw(&state, &auth, None, Vec::new(), None, None).await
 }
@@ -172,6 +194,8 @@ async fn confirm(
     match totp::confirm(&state.store, auth.user.id, &form.code, now).await? {
         Some(codes) => {
             tracing::info!(user = auth.user.id, "two-step login turned on");
+            let on = crate::mail::TwoStepChange::On;
+            tell(&state, &auth.user.email, &auth.user.lang, on).await?;
             draw(&state, &auth, None, codes, Some(t.two_step_enabled()), None).await
         }
         None => {
@@ -224,6 +248,8 @@ async fn disable(
     }
     totp::disable(&state.store, auth.user.id).await?;
     tracing::info!(user = auth.user.id, "two-step login turned off");
+    let off = crate::mail::TwoStepChange::Off;
+    tell(&state, &auth.user.email, &auth.user.lang, off).await?;
     draw(
         &state,
         &auth,

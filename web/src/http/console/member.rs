@@ -904,10 +904,21 @@ pub async fn two_step_off(
     Form(values): Form<Values>,
 ) -> AppResult<Response> {
     let actor = manager(&auth)?;
-    let result = console_members::two_step_off(&state.store, &actor, id, user_id, &values.reason)
-        .await
-        .map(|_| ());
-    answer(&state, &auth, id, values, Section::Users, result).await
+    let result =
+        console_members::two_step_off(&state.store, &actor, id, user_id, &values.reason).await;
+    if let Ok((email, lang)) = &result {
+        let change = crate::mail::TwoStepChange::OffByManager;
+        crate::http::two_step::tell(&state, email, lang, change).await?;
+    }
+    answer(
+        &state,
+        &auth,
+        id,
+        values,
+        Section::Users,
+        result.map(|_| ()),
+    )
+    .await
 }
 
 /// Revokes an API token of one of the member's users (managers), with a reason.
