@@ -79,6 +79,21 @@ fn signed_order(
     })
 }
 
+/// The code on `amount` of a standing order `token` may not set up (monthly to `payee`,
+/// from three days on): 422 `validation_failed`.
+async fn standing_refused(api: &Api, token: &str, payee: i64, amount: &str) -> Value {
+    let problem = api
+        .post(
+            "/api/v1/standing-orders",
+            token,
+            json!({"payee": payee, "amount": amount, "every": "month",
+                   "first_date": day_in(3), "reference": "LOYER", "memo": ""}),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    problem["errors"][0]["code"].clone()
+}
+
 /// `token`'s user registers `signer`'s public key on `account`.
 async fn register_key(api: &Api, token: &str, account: i64, signer: &SigningKey) {
     api.post(
@@ -274,16 +289,10 @@ story!(staff_payment_limits_over_the_api, |db: &tests::TestDb| {
             .await
             .problem(StatusCode::UNPROCESSABLE_ENTITY, "over_payment_limit");
         // A standing order's amount too (each run commits the company to it).
-        let problem = api
-            .post(
-                "/api/v1/standing-orders",
-                &staff_pay,
-                json!({"payee": beta.id, "amount": "100.01", "every": "month",
-                       "first_date": day_in(3), "reference": "LOYER", "memo": ""}),
-            )
-            .await
-            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-        assert_eq!(problem["errors"][0]["code"], "over_payment_limit");
+        assert_eq!(
+            standing_refused(&api, &staff_pay, beta.id, "100.01").await,
+            "over_payment_limit"
+        );
         // And an order's hold for an offer's price.
         let offer = api
             .post(
@@ -835,29 +844,17 @@ story!(staff_month_limits_over_the_api, |db: &tests::TestDb| {
         assert_eq!(ledger_state(&store, &alpha, &beta).await, before);
         // A standing order above the limit could never run; one within it is set up, and a
         // due date that finds the month full is refused, nothing paid.
-        let problem = api
-            .post(
-                "/api/v1/standing-orders",
-                &staff_pay,
-                json!({"payee": beta.id, "amount": "400.01", "every": "month",
-                       "first_date": day_in(3), "reference": "LOYER", "memo": ""}),
-            )
-            .await
-            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-        assert_eq!(problem["errors"][0]["code"], "over_payment_limit");
+        assert_eq!(
+            standing_refused(&api, &staff_pay, beta.id, "400.01").await,
+            "over_payment_limit"
+        );
         api.put(&path, &owner_pay, json!({"payment_limit": null}))
             .await
             .ok(StatusCode::OK);
-        let problem = api
-            .post(
-                "/api/v1/standing-orders",
-                &staff_pay,
-                json!({"payee": beta.id, "amount": "400.01", "every": "month",
-                       "first_date": day_in(3), "reference": "LOYER", "memo": ""}),
-            )
-            .await
-            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-        assert_eq!(problem["errors"][0]["code"], "over_month_limit");
+        assert_eq!(
+            standing_refused(&api, &staff_pay, beta.id, "400.01").await,
+            "over_month_limit"
+        );
         let standing = api
             .post(
                 "/api/v1/standing-orders",
