@@ -25,6 +25,11 @@ use crate::dispatch;
 use crate::people::{Role, User, PAYMENT_MAX_MAX};
 use crate::store::{BackendKind, Store, StoreResult};
 
+/// What a user committed in a month: bound to the user's id and the month
+/// (`staff_commitments_month_user`).
+const MONTH_USED_SQL: &str = "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) \
+                              FROM staff_commitments WHERE user_id = $1 AND month = $2";
+
 /// A staff user's operation that would take its month over its limit per month.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OverMonthMax {
@@ -114,9 +119,7 @@ pub async fn hold(
             tx.rollback().await?;
             return Ok(Ok(Held::nothing()));
         }
-        let used: i64 = sqlx::query_scalar(
-            "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM staff_commitments \
-             WHERE user_id = $1 AND month = $2")
+        let used: i64 = sqlx::query_scalar(MONTH_USED_SQL)
             .bind(user.id).bind(&month).fetch_one(&mut *tx).await?;
         if used.saturating_add(amount.minor()) > max {
             tx.rollback().await?;
@@ -168,27 +171,33 @@ pub async fn within_limits(
     Ok(user.may_commit(amount).is_ok() && room(store, user, amount, now).await?.is_ok())
 }
 
-/// [`hold`] for the user a signed payment order commits the company as (`None`: a key that
-/// names no user of its company, held to nothing).
-pub async fn hold_signed(
+/// Which of a staff user's limits an operation would take it past.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverLimit {
+    Operation(crate::people::OverPaymentMax),
+    Month(OverMonthMax),
+}
+
+/// A signed payment order's limits: the order commits the company as the user who
+/// registered its key (`people::key_signer`), so that user's limit per operation holds, and
+/// its month [`hold`]s the amount under the order's idempotency key. A key that names no
+/// user of its company is held to nothing. The page and the API call this alike.
+pub async fn hold_for_signer(
     store: &Store,
-    signer: Option<&User>,
+    key: &crate::store::MemberKey,
     order: &ledger::audit::PaymentOrder,
     now: i64,
-) -> StoreResult<Result<Held, OverMonthMax>> {
-    match signer {
-        Some(user) => {
-            hold(
-                store,
-                user,
-                order.idempotency_key.as_str(),
-                order.amount,
-                now,
-            )
-            .await
-        }
-        None => Ok(Ok(Held::nothing())),
+) -> StoreResult<Result<Held, OverLimit>> {
+    let Some(signer) = crate::people::key_signer(store, key).await? else {
+        return Ok(Ok(Held::nothing()));
+    };
+    if let Err(over) = signer.may_commit(order.amount) {
+        return Ok(Err(OverLimit::Operation(over)));
     }
+    let key = order.idempotency_key.as_str();
+    Ok(hold(store, &signer, key, order.amount, now)
+        .await?
+        .map_err(OverLimit::Month))
 }
 
 /// Gives back what the operation `op_key` held (its refusal, or an order cancelled or
@@ -205,9 +214,7 @@ pub async fn release(store: &Store, op_key: &str) -> StoreResult<()> {
 pub async fn used(store: &Store, user_id: i64, now: i64) -> StoreResult<Amount> {
     let month = month_of(now);
     let used: i64 = dispatch!(store.backend(), pool => {
-        sqlx::query_scalar(
-            "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM staff_commitments \
-             WHERE user_id = $1 AND month = $2")
+        sqlx::query_scalar(MONTH_USED_SQL)
             .bind(user_id).bind(&month).fetch_one(pool).await?
     });
     Ok(Amount::from_minor(used))

@@ -25,6 +25,7 @@ use super::templates::{page, Chrome};
 use super::AppState;
 use crate::audit::orders::{OrderField, SignedOrderBody};
 use crate::people;
+use crate::spending::OverLimit;
 use crate::store::{CheckedOrder, OrderError, ORDER_LIFETIME_MAX};
 
 /// Longest order text the page reads (a signed order is about 450 bytes; more room for
@@ -162,8 +163,8 @@ async fn cash(
     match form.step.as_str() {
         "pay" => match signer_limit(&state, &order, public_key, signature).await {
             // The key signs for whoever registered it: a staff user's limits hold.
-            Ok(Err(Over::Operation(over))) => refused(t.over_payment_max(over.max)),
-            Ok(Err(Over::Month(over))) => refused(t.over_payment_month_max(&over)),
+            Ok(Err(OverLimit::Operation(over))) => refused(t.over_payment_max(over.max)),
+            Ok(Err(OverLimit::Month(over))) => refused(t.over_payment_month_max(&over)),
             Ok(Ok((checked, held))) => {
                 let decision = state.store.submit_checked_order(checked).await?;
                 held.after(&state.store, &decision).await?;
@@ -197,36 +198,22 @@ async fn cash(
     }
 }
 
-/// Which of its limits a signed order would take the user who registered its key past.
-enum Over {
-    Operation(crate::people::OverPaymentMax),
-    Month(crate::spending::OverMonthMax),
-}
-
 /// The order as checked and held in its signer's month, if the user who registered its key
-/// may commit the payer to its amount; the order's own refusal (unknown key, bad
-/// signature...) if it does not check.
+/// may commit the payer to its amount (`spending::hold_for_signer`); the order's own
+/// refusal (unknown key, bad signature...) if it does not check.
 async fn signer_limit(
     state: &AppState,
     order: &ledger::audit::PaymentOrder,
     public_key: &str,
     signature: &str,
-) -> Result<Result<(CheckedOrder, crate::spending::Held), Over>, OrderError> {
+) -> Result<Result<(CheckedOrder, crate::spending::Held), OverLimit>, OrderError> {
     let checked = state
         .store
         .check_signed_order(order, public_key, signature)
         .await?;
-    let signer = crate::people::key_signer(&state.store, checked.key()).await?;
-    if let Some(Err(over)) = signer.as_ref().map(|user| user.may_commit(order.amount)) {
-        return Ok(Err(Over::Operation(over)));
-    }
     let now = crate::people::now_unix();
-    Ok(
-        match crate::spending::hold_signed(&state.store, signer.as_ref(), order, now).await? {
-            Ok(held) => Ok((checked, held)),
-            Err(over) => Err(Over::Month(over)),
-        },
-    )
+    let held = crate::spending::hold_for_signer(&state.store, checked.key(), order, now).await?;
+    Ok(held.map(|held| (checked, held)))
 }
 
 /// Why the order was refused, in the user's language; a store failure stays an error.

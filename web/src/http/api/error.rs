@@ -270,6 +270,17 @@ impl From<crate::spending::OverMonthMax> for ApiError {
     }
 }
 
+/// A staff user's limit per operation or per month: `over_payment_limit` or
+/// `over_month_limit`.
+impl From<crate::spending::OverLimit> for ApiError {
+    fn from(over: crate::spending::OverLimit) -> ApiError {
+        match over {
+            crate::spending::OverLimit::Operation(over) => over.into(),
+            crate::spending::OverLimit::Month(over) => over.into(),
+        }
+    }
+}
+
 impl From<ConsoleError> for ApiError {
     fn from(error: ConsoleError) -> ApiError {
         match error {

@@ -271,13 +271,9 @@ pub async fn submit(
             .check_signed_order(&order, &input.public_key, &input.signature)
             .await
             .map_err(order_error)?;
-        let signer = crate::people::key_signer(&state.store, checked.key()).await?;
-        if let Some(user) = &signer {
-            user.may_commit(order.amount)?;
-        }
         let now = crate::people::now_unix();
         let held =
-            crate::spending::hold_signed(&state.store, signer.as_ref(), &order, now).await??;
+            crate::spending::hold_for_signer(&state.store, checked.key(), &order, now).await??;
         let decision = state.store.submit_checked_order(checked).await?;
         held.after(&state.store, &decision).await?;
         let outcome = decision.map_err(|rejection| match rejection {
