@@ -329,6 +329,17 @@ enum AdminCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Turn off the two-step login of a user who lost its phone and its recovery codes (a
+    /// network manager or accountant; a member's user asks its manager). Logged as
+    /// `user.two_step_off` by `cli`; the user turns it on again at its next login if the
+    /// network requires it.
+    TwoStepOff {
+        #[arg(long)]
+        email: String,
+        /// Why, in the action log (who asked, how it was checked).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 /// Logs go to standard error (standard output carries results: `troc load` prints
@@ -538,6 +549,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 None => anyhow::bail!("a user with the email {email} already exists"),
             }
+        }
+        Command::Admin {
+            command: AdminCommand::TwoStepOff { email, reason },
+        } => {
+            let email = people::normalize_email(&email);
+            let done = web::totp::turn_off_by_operator(&store, &email, &reason).await;
+            store.close().await;
+            anyhow::ensure!(done?, "no user {email} with two-step login on");
+            println!("two-step login of {email} turned off");
+            Ok(())
         }
         Command::Token {
             command:

@@ -253,6 +253,9 @@ pub struct SessionRow {
     pub token_hash: String,
     pub csrf_token: String,
     pub user: Option<User>,
+    /// The network requires two-step login of this user, who has not turned it on: it
+    /// reaches only the page that turns it on (`http::session::Auth`).
+    pub two_step_due: bool,
 }
 
 /// A pending invitation.
@@ -610,7 +613,9 @@ pub async fn find_session(store: &Store, token: &str) -> StoreResult<Option<Sess
     let hash = token_hash(token);
     let now = now_unix();
     let sql = format!(
-        "SELECT sessions.csrf_token, sessions.user_id AS session_user, {USER_COLUMNS} \
+        "SELECT sessions.csrf_token, sessions.user_id AS session_user, {USER_COLUMNS}, \
+         CAST(CASE WHEN users.totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT) AS two_step_on, \
+         (SELECT two_step_rule FROM console_settings WHERE id = 1) AS two_step_rule \
          FROM sessions LEFT JOIN users ON users.id = sessions.user_id \
          WHERE sessions.token_hash = $1 AND sessions.expires_at > $2"
     );
@@ -622,7 +627,16 @@ pub async fn find_session(store: &Store, token: &str) -> StoreResult<Option<Sess
             Some(_) => Some(user_from_row(&row)?),
             None => None,
         };
-        Ok(Some(SessionRow { token_hash: hash, csrf_token: row.try_get("csrf_token")?, user }))
+        let two_step_on: i64 = row.try_get("two_step_on")?;
+        let rule: Option<String> = row.try_get("two_step_rule")?;
+        let rule = rule.as_deref().and_then(crate::totp::TwoStepRule::parse).unwrap_or_default();
+        let two_step_due = user.as_ref().is_some_and(|u| two_step_on == 0 && rule.covers(u.role));
+        Ok(Some(SessionRow {
+            token_hash: hash,
+            csrf_token: row.try_get("csrf_token")?,
+            user,
+            two_step_due,
+        }))
     })
 }
 

@@ -14,8 +14,9 @@ use rand::RngCore;
 use sha1::Sha1;
 
 use crate::dispatch;
-use crate::people::{random_token, token_hash};
-use crate::store::{Store, StoreResult};
+use crate::people::{random_token, token_hash, Role};
+use crate::store::action_log::{insert_action, ActionNote, Conn};
+use crate::store::{Store, StoreError, StoreResult};
 
 /// Seconds per step: a code changes every 30 seconds.
 pub const STEP_SECONDS: i64 = 30;
@@ -35,6 +36,150 @@ pub const CHALLENGE_SECONDS: i64 = 300;
 pub const CHALLENGE_ATTEMPTS_MAX: i64 = 5;
 /// Longest code text read (a recovery code with spaces or dashes typed in it).
 pub const CODE_TEXT_LEN_MAX: usize = 32;
+
+/// Who the network requires two-step login of (migration 0040, `console_settings`): a user
+/// the rule covers who has not turned it on reaches only the page that turns it on
+/// (`http::session::Auth`), and cannot turn it off. Managers change it
+/// (`console::settings::set_two_step_rule`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TwoStepRule {
+    /// Each user's choice.
+    #[default]
+    Nobody,
+    /// The network's managers and accountants.
+    NetworkStaff,
+    /// Every user, the member companies' too.
+    Everyone,
+}
+
+impl TwoStepRule {
+    pub const ALL: [TwoStepRule; 3] = [
+        TwoStepRule::Nobody,
+        TwoStepRule::NetworkStaff,
+        TwoStepRule::Everyone,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TwoStepRule::Nobody => "nobody",
+            TwoStepRule::NetworkStaff => "network_staff",
+            TwoStepRule::Everyone => "everyone",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<TwoStepRule> {
+        TwoStepRule::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
+    /// Whether the rule requires two-step login of a user with `role`.
+    pub fn covers(self, role: Role) -> bool {
+        match self {
+            TwoStepRule::Nobody => false,
+            TwoStepRule::NetworkStaff => matches!(role, Role::Manager | Role::Accountant),
+            TwoStepRule::Everyone => true,
+        }
+    }
+
+    /// The roles the rule covers, as SQL's `role IN (...)` list (never empty: `Nobody`
+    /// names a role no user has).
+    fn roles_sql(self) -> &'static str {
+        match self {
+            TwoStepRule::Nobody => "'none'",
+            TwoStepRule::NetworkStaff => "'manager', 'accountant'",
+            TwoStepRule::Everyone => {
+                "'manager', 'accountant', 'owner', 'staff', 'member_accountant'"
+            }
+        }
+    }
+}
+
+/// The network's rule now.
+pub async fn rule(store: &Store) -> StoreResult<TwoStepRule> {
+    let text: Option<String> = dispatch!(store.backend(), pool => {
+        sqlx::query_scalar("SELECT two_step_rule FROM console_settings WHERE id = 1")
+            .fetch_optional(pool).await?
+    });
+    let text = text.ok_or_else(|| StoreError::Corrupt("console_settings has no row".into()))?;
+    TwoStepRule::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("two_step_rule {text:?}")))
+}
+
+/// Users listed at most by [`without`] (the count covers them all).
+pub const WITHOUT_LISTED_MAX: i64 = 200;
+
+/// A user the rule covers who has not turned two-step login on yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Without {
+    pub user_id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    /// Its company, for a member's user.
+    pub member: Option<(i64, String)>,
+}
+
+/// The users `rule` covers who have not turned two-step login on: how many, and the first
+/// [`WITHOUT_LISTED_MAX`] by email.
+pub async fn without(store: &Store, rule: TwoStepRule) -> StoreResult<(i64, Vec<Without>)> {
+    let roles = rule.roles_sql();
+    let filter = format!("users.totp_secret IS NULL AND users.role IN ({roles})");
+    let count_sql = format!("SELECT COUNT(*) FROM users WHERE {filter}");
+    let list_sql = format!(
+        "SELECT users.id, users.email, users.display_name, users.role, members.id, members.name \
+         FROM users LEFT JOIN members ON members.id = users.member_id WHERE {filter} \
+         ORDER BY users.email LIMIT {WITHOUT_LISTED_MAX}"
+    );
+    type Line = (i64, String, String, String, Option<i64>, Option<String>);
+    let (count, lines): (i64, Vec<Line>) = dispatch!(store.backend(), pool => {
+        let count = sqlx::query_scalar(&count_sql).fetch_one(pool).await?;
+        (count, sqlx::query_as(&list_sql).fetch_all(pool).await?)
+    });
+    let mut listed = Vec::with_capacity(lines.len());
+    for (user_id, email, display_name, role, member_id, member_name) in lines {
+        let role =
+            Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?;
+        listed.push(Without {
+            user_id,
+            email,
+            display_name,
+            role,
+            member: member_id.zip(member_name),
+        });
+    }
+    Ok((count, listed))
+}
+
+/// The operator turns off the two-step login of the user with `email` (`troc admin
+/// two-step-off`): for a network manager or accountant who lost its phone and its recovery
+/// codes (a member's user asks its manager, `console::members::two_step_off`). Logged as
+/// `user.two_step_off` by `cli`. `false`: no such user, or none with two-step login on.
+pub async fn turn_off_by_operator(store: &Store, email: &str, reason: &str) -> StoreResult<bool> {
+    let user: Option<(i64, Option<i64>)> = dispatch!(store.backend(), pool => {
+        sqlx::query_as(
+            "SELECT id, member_id FROM users WHERE email = $1 AND totp_secret IS NOT NULL")
+            .bind(email).fetch_optional(pool).await?
+    });
+    let Some((user_id, member_id)) = user else {
+        return Ok(false);
+    };
+    let mut note = ActionNote::new(None, "cli", "user.two_step_off", reason)?.states(
+        serde_json::json!({ "email": email, "two_step": true }),
+        serde_json::json!({ "email": email, "two_step": false }),
+    );
+    if let Some(member_id) = member_id {
+        note = note.member(member_id);
+    }
+    let begin = store.begin_write_sql();
+    dispatch!(store.backend(), pool => {
+        let mut tx = pool.begin_with(begin).await?;
+        for sql in TURN_OFF_SQL {
+            sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
+        }
+        insert_action(Conn::from(&mut *tx), note, chrono::Utc::now()).await?;
+        tx.commit().await?;
+    });
+    Ok(true)
+}
 
 /// An authenticator app's secret.
 #[derive(Clone, PartialEq, Eq)]
@@ -397,6 +542,29 @@ pub async fn end_challenge(store: &Store, token: &str) -> StoreResult<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rule_covers_whom_it_names() {
+        for rule in TwoStepRule::ALL {
+            assert_eq!(TwoStepRule::parse(rule.as_str()), Some(rule));
+        }
+        assert_eq!(TwoStepRule::parse("Everyone"), None);
+        assert_eq!(TwoStepRule::parse(""), None);
+        for role in Role::ALL {
+            assert!(!TwoStepRule::Nobody.covers(role));
+            assert!(TwoStepRule::Everyone.covers(role));
+            assert_eq!(
+                TwoStepRule::NetworkStaff.covers(role),
+                matches!(role, Role::Manager | Role::Accountant),
+                "{role:?}"
+            );
+            // The SQL list names exactly the roles covered.
+            for rule in TwoStepRule::ALL {
+                let quoted = format!("'{}'", role.as_str());
+                assert_eq!(rule.roles_sql().contains(&quoted), rule.covers(role));
+            }
+        }
+    }
 
     /// RFC 6238's test secret for SHA-1 ("12345678901234567890").
     fn rfc_secret() -> Secret {

@@ -84,6 +84,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/network/accounts"),
     ("put", "/api/v1/network/siren"),
     ("get", "/api/v1/network/stats"),
+    ("get", "/api/v1/network/two-step"),
+    ("put", "/api/v1/network/two-step"),
     ("get", "/api/v1/offers"),
     ("post", "/api/v1/offers"),
     ("get", "/api/v1/offers/{id}"),

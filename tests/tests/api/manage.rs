@@ -1586,3 +1586,121 @@ story!(
         }
     }
 );
+
+story!(the_two_step_rule_through_the_api, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        use web::totp::TwoStepRule;
+        let (store, api, alpha, _beta) = setup(&url).await;
+        let manage = token(&store, "gestion@troc.fr", Scope::Manage).await;
+        let accountant = token(&store, "compta@troc.fr", Scope::Manage).await;
+        let manager_read = token(&store, "gestion@troc.fr", Scope::Read).await;
+        let alpha_pay = token(&store, "owner@alpha.fr", Scope::Pay).await;
+        const PATH: &str = "/api/v1/network/two-step";
+
+        // The caller's own state in /me.
+        let me = api.get("/api/v1/me", &alpha_pay).await.ok(StatusCode::OK);
+        assert_eq!(me["two_step"], false);
+        assert_eq!(me["two_step_required"], false);
+
+        // Nobody by default; the network's staff read it, a member does not.
+        let rule = api.get(PATH, &accountant).await.ok(StatusCode::OK);
+        assert_eq!(rule["rule"], "nobody");
+        assert_eq!(rule["users_without_count"], 0);
+        assert_eq!(rule["users_without"], json!([]));
+        api.get(PATH, &alpha_pay)
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+
+        // Only a manager's manage token changes it.
+        let change = |rule: &str, reason: &str| json!({"rule": rule, "reason": reason});
+        for token in [&accountant, &manager_read, &alpha_pay] {
+            api.put(PATH, token, change("everyone", "Sécurité"))
+                .await
+                .problem(StatusCode::FORBIDDEN, "forbidden");
+        }
+        // Each bad field named, nothing changed: a word not in the list, the rule in force,
+        // no reason, a reason one past its limit.
+        let long = "r".repeat(web::console::REASON_LEN_MAX + 1);
+        for (body, field, code) in [
+            (change("admins", "Sécurité"), "rule", "invalid_choice"),
+            (change("nobody", "Sécurité"), "rule", "same_as_current"),
+            (change("everyone", ""), "reason", "required"),
+            (change("everyone", &long), "reason", "too_long"),
+        ] {
+            let problem = api
+                .put(PATH, &manage, body)
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+            assert_eq!(problem["errors"][0]["code"], code, "{problem}");
+            assert_eq!(web::totp::rule(&store).await.unwrap(), TwoStepRule::Nobody);
+        }
+        api.put(PATH, &manage, json!({"rule": "everyone"}))
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(logged(&api, &accountant, "settings.two_step").await, 0);
+
+        // Everyone, with a reason at its limit: every user is waited for, members' with
+        // their company.
+        let at_limit = "r".repeat(web::console::REASON_LEN_MAX);
+        let set = api
+            .put(PATH, &manage, change("everyone", &at_limit))
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(set["rule"], "everyone");
+        let emails = texts(&set["users_without"], "email");
+        assert_eq!(
+            emails,
+            [
+                "compta@troc.fr",
+                "gestion@troc.fr",
+                "owner@alpha.fr",
+                "owner@beta.fr",
+                "staff@alpha.fr",
+                "staff@beta.fr",
+            ]
+        );
+        assert_eq!(set["users_without_count"], 6);
+        let owner = &set["users_without"][2];
+        assert_eq!(owner["member_id"], alpha.id);
+        assert_eq!(owner["role"], "owner");
+        assert!(set["users_without"][0]["member_id"].is_null());
+        assert_eq!(logged(&api, &accountant, "settings.two_step").await, 1);
+        // Tokens are their own secrets: the API still answers the user, and says it.
+        let me = api.get("/api/v1/me", &alpha_pay).await.ok(StatusCode::OK);
+        assert_eq!(me["two_step"], false);
+        assert_eq!(me["two_step_required"], true);
+
+        // The network's staff: a user who turned it on is no longer waited for.
+        let set = api
+            .put(PATH, &manage, change("network_staff", "Membres libres"))
+            .await
+            .ok(StatusCode::OK);
+        assert_eq!(
+            texts(&set["users_without"], "email"),
+            ["compta@troc.fr", "gestion@troc.fr"]
+        );
+        let (user, _) = people::find_login(&store, "compta@troc.fr")
+            .await
+            .unwrap()
+            .unwrap();
+        let now = people::now_unix();
+        let secret = web::totp::start(&store, user.id).await.unwrap();
+        let code = web::totp::code_at(&secret, now);
+        assert!(web::totp::confirm(&store, user.id, &code, now)
+            .await
+            .unwrap()
+            .is_some());
+        let rule = api.get(PATH, &manage).await.ok(StatusCode::OK);
+        assert_eq!(rule["users_without_count"], 1);
+        assert_eq!(texts(&rule["users_without"], "email"), ["gestion@troc.fr"]);
+        let me = api.get("/api/v1/me", &accountant).await.ok(StatusCode::OK);
+        assert_eq!(me["two_step"], true);
+        assert_eq!(me["two_step_required"], true);
+        let me = api.get("/api/v1/me", &alpha_pay).await.ok(StatusCode::OK);
+        assert_eq!(me["two_step_required"], false);
+        assert_eq!(logged(&api, &accountant, "settings.two_step").await, 2);
+        store.close().await;
+    }
+});

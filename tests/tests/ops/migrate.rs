@@ -835,6 +835,11 @@ async fn seed(url: &str) -> Store {
         .await
         .unwrap()
         .unwrap();
+    // The network's two-step rule (migration 0040), last: the seed's web clients logged in
+    // before it.
+    web::console::settings::set_two_step_rule(&store, &actor, "network_staff", "Sécurité")
+        .await
+        .unwrap();
     store
         .check_invariants()
         .await

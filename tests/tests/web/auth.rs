@@ -755,3 +755,226 @@ story!(
         }
     }
 );
+
+/// Logs in a user whom the network requires two-step login of and who has not turned it
+/// on: the password opens a session that reaches only `/account/two-step` (whose page gives
+/// the client its CSRF token).
+async fn login_two_step_due(browser: &mut Client, email: &str) {
+    browser.get("/login").await;
+    let page = browser
+        .post("/login", &[("email", email), ("password", PASSWORD)])
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let page = browser.get("/account/two-step").await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_contains("id=\"two-step-required\"");
+}
+
+/// Turns on the logged-in `email`'s two-step login through its page; the secret.
+async fn turn_on_two_step(
+    browser: &mut Client,
+    store: &web::store::Store,
+    email: &str,
+) -> web::totp::Secret {
+    let page = browser.post("/account/two-step/start", &[]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let (pending, _) = totp_row(store, email, "totp_pending").await;
+    let code = web::totp::code_at(&pending, people::now_unix());
+    let page = browser
+        .post("/account/two-step/confirm", &[("code", &code)])
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page.assert_contains("Connexion en deux étapes activée.");
+    pending
+}
+
+story!(the_network_requires_two_step_login, |db: &tests::TestDb| {
+    let url = db.url().to_owned();
+    async move {
+        use web::totp::TwoStepRule;
+        let (store, state, alpha, _beta) = crate::web_front::two_members(&url).await;
+        crate::api::staff(&store).await;
+        let owner = crate::api::user_id(&store, alpha.id, "owner@alpha.fr").await;
+        let mut manager = Client::new(state.clone());
+        manager.login("gestion@troc.fr", PASSWORD).await;
+        let page = manager.get("/admin").await;
+        page.assert_contains("href=\"/admin/two-step\"");
+
+        // Nobody by default: each user's choice, nobody waited for.
+        let page = manager.get("/admin/two-step").await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("<strong>personne (au choix de chacun)</strong>");
+        page.assert_contains("Concernés sans connexion en deux étapes (0)");
+        manager
+            .get("/rules")
+            .await
+            .assert_contains("id=\"rules-two-step\">Demandée à : personne");
+
+        // Refused, nothing changed: no reason, a reason one past its limit, a rule not
+        // in the list, the rule in force.
+        let long = "r".repeat(web::console::REASON_LEN_MAX + 1);
+        for (rule, reason, says) in [
+            ("network_staff", "", "Motif"),
+            ("network_staff", long.as_str(), "Motif"),
+            ("admins", "Sécurité", "Règle"),
+            ("nobody", "Sécurité", "Règle"),
+        ] {
+            let page = manager
+                .post("/admin/two-step", &[("rule", rule), ("reason", reason)])
+                .await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{rule}");
+            page.assert_contains(says);
+            assert_eq!(web::totp::rule(&store).await.unwrap(), TwoStepRule::Nobody);
+        }
+        // A reason at its limit is taken; the change is in the action log.
+        let at_limit = "r".repeat(web::console::REASON_LEN_MAX);
+        let page = manager
+            .post(
+                "/admin/two-step",
+                &[("rule", "network_staff"), ("reason", &at_limit)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert_eq!(
+            web::totp::rule(&store).await.unwrap(),
+            TwoStepRule::NetworkStaff
+        );
+
+        // The manager, logged in without it, now reaches only the page that turns it on:
+        // pages and forms alike send it there, and change nothing.
+        for path in ["/admin", "/admin/two-step", "/dashboard", "/account"] {
+            let page = manager.get(path).await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
+            assert_eq!(page.location.as_deref(), Some("/account/two-step"));
+        }
+        let page = manager
+            .post(
+                "/admin/two-step",
+                &[("rule", "everyone"), ("reason", "Sécurité")],
+            )
+            .await;
+        assert_eq!(page.location.as_deref(), Some("/account/two-step"));
+        assert_eq!(
+            web::totp::rule(&store).await.unwrap(),
+            TwoStepRule::NetworkStaff
+        );
+        let page = manager.get("/account/two-step").await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("activez-la pour continuer");
+        // The public rules say it.
+        manager
+            .get("/rules")
+            .await
+            .assert_contains("Demandée à : l&#39;équipe du réseau");
+
+        // A member's user is not covered.
+        let mut member = manager.sibling();
+        member.login("owner@alpha.fr", PASSWORD).await;
+        assert_eq!(member.get("/dashboard").await.status, StatusCode::OK);
+
+        // The accountant logs in, is sent to the page, reads who is waited for (itself
+        // and the manager) and cannot change the rule.
+        let mut accountant = manager.sibling();
+        login_two_step_due(&mut accountant, "compta@troc.fr").await;
+        assert_eq!(
+            accountant.get("/admin").await.location.as_deref(),
+            Some("/account/two-step")
+        );
+        turn_on_two_step(&mut accountant, &store, "compta@troc.fr").await;
+        let page = accountant.get("/admin/two-step").await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("Concernés sans connexion en deux étapes (1)");
+        page.assert_contains("<td>gestion@troc.fr</td>");
+        assert!(!page.body.contains("<td>compta@troc.fr</td>"));
+        assert!(!page.body.contains("id=\"two-step-rule-form\""));
+        let page = accountant
+            .post(
+                "/admin/two-step",
+                &[("rule", "everyone"), ("reason", "Sécurité")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        // It cannot turn it off while the network requires it.
+        let page = accountant.get("/account/two-step").await;
+        page.assert_contains("elle ne peut pas être désactivée");
+        assert!(!page.body.contains("id=\"two-step-disable\""));
+        let (secret, last) = totp_row(&store, "compta@troc.fr", "totp_secret").await;
+        let next = web::totp::code_for_step(&secret, last.unwrap() + 1);
+        let page = accountant
+            .post(
+                "/account/two-step/disable",
+                &[("password", PASSWORD), ("code", &next)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains("Rien n&#39;a changé");
+        let accountant_id = people::find_login(&store, "compta@troc.fr")
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+            .id;
+        assert!(web::totp::required(&store, accountant_id).await.unwrap());
+
+        // The manager turns it on and reaches the console again; then everyone.
+        turn_on_two_step(&mut manager, &store, "gestion@troc.fr").await;
+        let page = manager.get("/admin/two-step").await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("Aucun : tous les utilisateurs concernés l&#39;ont activée.");
+        let page = manager
+            .post(
+                "/admin/two-step",
+                &[("rule", "everyone"), ("reason", "Fraude chez un voisin")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        let page = manager.get("/admin/two-step").await;
+        page.assert_contains(&format!(
+                "<td>owner@alpha.fr</td><td>Alpha SARL</td><td>Dirigeant</td><td><a href=\"/admin/members/{}\">Alpha SARL</a></td>",
+                alpha.id
+            ));
+        let log = manager.get("/admin/log").await;
+        log.assert_contains("settings.two_step");
+        log.assert_contains("Fraude chez un voisin");
+        // The member's session is sent to the page now; its own page says why.
+        let page = member.get("/dashboard").await;
+        assert_eq!(page.location.as_deref(), Some("/account/two-step"));
+        member
+            .get("/account/two-step")
+            .await
+            .assert_contains("Votre réseau demande la connexion en deux étapes");
+        assert!(!web::totp::required(&store, owner).await.unwrap());
+
+        // Back to each user's choice: the member's pages open again.
+        let page = manager
+            .post(
+                "/admin/two-step",
+                &[("rule", "nobody"), ("reason", "Retour au choix")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert_eq!(member.get("/dashboard").await.status, StatusCode::OK);
+        // A member's user never reads the console's page.
+        assert_eq!(
+            member.get("/admin/two-step").await.status,
+            StatusCode::FORBIDDEN
+        );
+
+        // The operator turns off a lost second step of the network's staff (`troc admin
+        // two-step-off`), on the record; a user without it, or unknown: nothing done.
+        assert!(
+            web::totp::turn_off_by_operator(&store, "compta@troc.fr", "Téléphone perdu")
+                .await
+                .unwrap()
+        );
+        assert!(!web::totp::required(&store, accountant_id).await.unwrap());
+        for email in ["compta@troc.fr", "personne@troc.fr"] {
+            assert!(!web::totp::turn_off_by_operator(&store, email, "x")
+                .await
+                .unwrap());
+        }
+        let log = manager.get("/admin/log").await;
+        log.assert_contains("user.two_step_off");
+        log.assert_contains("Téléphone perdu");
+    }
+});

@@ -207,6 +207,8 @@ pub enum Field {
     Mentions,
     /// A webhook's address (`crate::webhooks`).
     Url,
+    /// Who the network requires two-step login of (`settings::set_two_step_rule`).
+    TwoStepRule,
 }
 
 impl Field {
@@ -250,6 +252,7 @@ impl Field {
             Field::Lines => "lines",
             Field::Mentions => "mentions",
             Field::Url => "url",
+            Field::TwoStepRule => "rule",
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::dispatch;
 use crate::people::now_unix;
 use crate::store::action_log::insert_action;
 use crate::store::{Store, StoreError};
+use crate::totp::{self, TwoStepRule};
 
 /// The bounds of each setting (the database checks the same).
 pub const NEAR_LIMIT_PCT_RANGE: (i64, i64) = (1, 100);
@@ -129,6 +130,46 @@ pub async fn update(store: &Store, actor: &Actor, settings: &Settings) -> Consol
         tx.commit().await?;
     });
     Ok(())
+}
+
+/// Changes who the network requires two-step login of (managers only), with a reason,
+/// logged as `settings.two_step` (before and after). A rule not among
+/// [`TwoStepRule::ALL`] is `InvalidChoice`; the rule in force, `SameAsCurrent`.
+pub async fn set_two_step_rule(
+    store: &Store,
+    actor: &Actor,
+    rule: &str,
+    reason: &str,
+) -> ConsoleResult<TwoStepRule> {
+    actor.require_manager()?;
+    let mut issues = Issues::default();
+    let reason = issues.reason(reason);
+    let before = totp::rule(store).await?;
+    let rule = match TwoStepRule::parse(rule.trim()) {
+        Some(rule) if rule == before => {
+            issues.add(Field::TwoStepRule, Problem::SameAsCurrent);
+            rule
+        }
+        Some(rule) => rule,
+        None => {
+            issues.add(Field::TwoStepRule, Problem::InvalidChoice);
+            before
+        }
+    };
+    issues.finish()?;
+    let note = actor.note("settings.two_step", &reason)?.states(
+        serde_json::json!({ "two_step_rule": before.as_str() }),
+        serde_json::json!({ "two_step_rule": rule.as_str() }),
+    );
+    dispatch!(store.backend(), pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query("UPDATE console_settings SET two_step_rule = $1, updated_at = $2 WHERE id = 1")
+            .bind(rule.as_str()).bind(now_unix())
+            .execute(&mut *tx).await?;
+        insert_action(conn_of!(tx), note, chrono::Utc::now()).await?;
+        tx.commit().await?;
+    });
+    Ok(rule)
 }
 
 #[cfg(test)]

@@ -18,6 +18,9 @@ pub enum AppError {
     Forbidden,
     #[error("login required")]
     LoginRequired,
+    /// The network requires two-step login of the user, who has not turned it on.
+    #[error("two-step login required")]
+    TwoStepDue,
     #[error("CSRF token missing or wrong")]
     Csrf,
     #[error("request body too large")]
@@ -61,7 +64,7 @@ impl AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
-            AppError::LoginRequired => StatusCode::SEE_OTHER,
+            AppError::LoginRequired | AppError::TwoStepDue => StatusCode::SEE_OTHER,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::BadRequest | AppError::NulCharacter => StatusCode::BAD_REQUEST,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -76,7 +79,9 @@ impl AppError {
     fn page(&self) -> ErrorPage {
         match self {
             AppError::NotFound => ErrorPage::NotFound,
-            AppError::Forbidden | AppError::LoginRequired => ErrorPage::Forbidden,
+            AppError::Forbidden | AppError::LoginRequired | AppError::TwoStepDue => {
+                ErrorPage::Forbidden
+            }
             AppError::Csrf => ErrorPage::Csrf,
             AppError::TooLarge => ErrorPage::TooLarge,
             AppError::BadRequest => ErrorPage::BadRequest,
@@ -93,8 +98,10 @@ impl AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        if let AppError::LoginRequired = self {
-            return Redirect::to("/login").into_response();
+        match self {
+            AppError::LoginRequired => return Redirect::to("/login").into_response(),
+            AppError::TwoStepDue => return Redirect::to("/account/two-step").into_response(),
+            _ => {}
         }
         let status = self.status();
         if status.is_server_error() {

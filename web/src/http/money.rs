@@ -1050,6 +1050,8 @@ struct RulesTemplate {
     in_force_since: Option<String>,
     /// Announced changes, earliest first (the fee schedule, docs/console.md).
     upcoming: Vec<super::network::VersionView>,
+    /// Who the network requires two-step login of.
+    two_step: &'static str,
 }
 
 /// Basis points as a percentage: 250 → « 2,50 % ».
@@ -1064,7 +1066,9 @@ async fn rules(State(state): State<AppState>, ctx: super::session::Ctx) -> AppRe
         .map_err(super::network::page_error)?;
     let policy = schedule.in_force.record.version.policy;
     let fees = policy.fees;
+    let two_step = crate::totp::rule(&state.store).await?;
     page(RulesTemplate {
+        two_step: super::console::two_step::rule_text(t, two_step),
         in_force_since: schedule
             .in_force
             .record

@@ -112,6 +112,9 @@ impl FromRequestParts<AppState> for Auth {
         let ctx = Ctx::from_request_parts(parts, state).await?;
         let session = ctx.session.clone().ok_or(AppError::LoginRequired)?;
         let user = session.user.clone().ok_or(AppError::LoginRequired)?;
+        if session.two_step_due && !reached_without_two_step(parts.uri.path()) {
+            return Err(AppError::TwoStepDue);
+        }
         Ok(Auth {
             ctx,
             user,
@@ -119,6 +122,19 @@ impl FromRequestParts<AppState> for Auth {
             session_hash: session.token_hash,
         })
     }
+}
+
+/// The pages a user reaches whom the network requires two-step login of before it turns it
+/// on (every other page that needs a login sends it to `/account/two-step`).
+pub const TWO_STEP_DUE_PATHS: [&str; 1] = ["/account/two-step"];
+
+fn reached_without_two_step(path: &str) -> bool {
+    TWO_STEP_DUE_PATHS.iter().any(|p| {
+        path == *p
+            || path
+                .strip_prefix(p)
+                .is_some_and(|rest| rest.starts_with('/'))
+    })
 }
 
 /// A user who acts for a member company (owner or staff), with the company. A member
@@ -493,6 +509,26 @@ pub fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Respo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_user_due_for_two_step_reaches_only_its_page() {
+        for path in [
+            "/account/two-step",
+            "/account/two-step/start",
+            "/account/two-step/qr.svg",
+        ] {
+            assert!(reached_without_two_step(path), "{path}");
+        }
+        for path in [
+            "/account",
+            "/account/two-steps",
+            "/admin",
+            "/",
+            "/account/two-step-x",
+        ] {
+            assert!(!reached_without_two_step(path), "{path}");
+        }
+    }
 
     #[test]
     fn finds_the_nul_raw_or_percent_encoded() {

@@ -54,6 +54,9 @@ super::i18n::catalogue! {
     login_code_intro => "Votre mot de passe est correct. Donnez le code affiché par votre application d'authentification, ou l'un de vos codes de secours.", "Your password is right. Give the code your authenticator app shows, or one of your recovery codes.";
     login_code_wrong => "Code incorrect.", "Wrong code.";
     reset_log_in_with_code => "Mot de passe enregistré. Vos autres sessions ont été fermées. Connectez-vous avec lui, puis le code de votre application.", "Password saved. Your other sessions were closed. Log in with it, then the code of your app.";
+    two_step_due => "Votre réseau demande la connexion en deux étapes pour votre compte : activez-la pour continuer (les autres pages restent fermées d'ici là).", "Your network requires two-step login for your account: turn it on to go on (the other pages stay closed until then).";
+    two_step_kept => "Votre réseau demande la connexion en deux étapes pour votre compte : elle ne peut pas être désactivée. Si vous perdez votre téléphone et vos codes de secours, le gestionnaire du réseau peut la désactiver, et vous la réactiverez à votre connexion suivante.", "Your network requires two-step login for your account: it cannot be turned off. If you lose your phone and your recovery codes, the network's manager can turn it off, and you will turn it on again at your next login.";
+    two_step_kept_refused => "Rien n'a changé : votre réseau demande la connexion en deux étapes pour votre compte.", "Nothing changed: your network requires two-step login for your account.";
     login_code_again => "Trop d'essais, ou plus de cinq minutes : reconnectez-vous avec votre mot de passe.", "Too many tries, or more than five minutes: log in again with your password.";
 }
 
@@ -62,6 +65,8 @@ super::i18n::catalogue! {
 struct TwoStepTemplate {
     c: Chrome,
     enabled: bool,
+    /// The network requires it of this user: it cannot be turned off.
+    required: bool,
     recovery_left: i64,
     /// Setting up: the key, as an app's manual entry takes it (its QR code is
     /// `/account/two-step/qr.svg`).
@@ -103,10 +108,12 @@ async fn draw(
     error: Option<&'static str>,
 ) -> AppResult<Response> {
     let status = totp::status(&state.store, auth.user.id).await?;
+    let required = totp::rule(&state.store).await?.covers(auth.user.role);
     let setup = setup.map(|secret| grouped(&secret.to_base32()));
     let mut response = page(TwoStepTemplate {
         c: auth.chrome(),
         enabled: status.enabled,
+        required,
         recovery_left: status.recovery_left,
         setup,
         codes,
@@ -228,6 +235,10 @@ async fn disable(
     Form(form): Form<DisableForm>,
 ) -> AppResult<Response> {
     let t = auth.tr();
+    if totp::rule(&state.store).await?.covers(auth.user.role) {
+        let kept = Some(t.two_step_kept_refused());
+        return draw(&state, &auth, None, Vec::new(), None, kept).await;
+    }
     let password_ok = if form.password.len() > people::PASSWORD_LEN_MAX {
         false
     } else {

@@ -401,6 +401,7 @@ pub const TABLES: &[Table] = &[
                 col("sales_months", Int),
                 col("sales_share_bp", Int),
                 col("updated_at", Int),
+                col("two_step_rule", Text),
             ],
         )
     },

@@ -49,6 +49,10 @@ pub struct Me {
     /// Which e-mails the user chose to get when the server sends e-mail (set with
     /// `PUT /api/v1/me/notices`).
     pub mail: MailChoicesBody,
+    /// The user turned two-step login on (on its account's page; tokens skip it).
+    pub two_step: bool,
+    /// The network requires two-step login of the user (`GET /api/v1/network/two-step`).
+    pub two_step_required: bool,
 }
 
 /// A user's choice of e-mails (each on by default).
@@ -90,8 +94,14 @@ pub async fn me(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<Json<
         .user
         .payment_month_max
         .filter(|_| auth.user.role == people::Role::Staff);
+    let two_step = crate::totp::required(&state.store, auth.user.id).await?;
+    let two_step_required = crate::totp::rule(&state.store)
+        .await?
+        .covers(auth.user.role);
     Ok(Json(Me {
         mail,
+        two_step,
+        two_step_required,
         user_id: auth.user.id,
         email: auth.user.email.clone(),
         role: auth.user.role.as_str().to_owned(),

@@ -33,6 +33,7 @@ pub mod reviews;
 pub mod standing;
 pub mod stats;
 pub mod transactions;
+pub mod two_step;
 pub mod types;
 pub mod webhooks;
 
@@ -198,6 +199,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(categories::update))
         .routes(routes!(reviews::lists))
         .routes(routes!(reviews::set_settings))
+        .routes(routes!(two_step::show, two_step::set))
         .routes(routes!(applications::list))
         .routes(routes!(applications::show))
         .routes(routes!(applications::approve))

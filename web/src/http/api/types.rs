@@ -56,6 +56,8 @@ choices! {
     InvitedRole = [Role::Staff, Role::MemberAccountant].map(Role::as_str);
     /// A user's role.
     UserRole = Role::ALL.map(Role::as_str);
+    /// Who the network requires two-step login of.
+    TwoStepRuleName = crate::totp::TwoStepRule::ALL.map(crate::totp::TwoStepRule::as_str);
     /// An API token's scope.
     TokenScope = Scope::ALL.map(Scope::as_str);
     /// How often a standing order pays.

@@ -211,6 +211,7 @@ impl Tr {
             Field::Lines => ("Lignes", "Lines"),
             Field::Mentions => ("Mentions légales", "Legal mentions"),
             Field::Url => ("Adresse", "Address"),
+            Field::TwoStepRule => ("Règle", "Rule"),
             // The settings form's own labels.
             Field::NearLimitPct => return self.con_near_limit_pct(),
             Field::NegativeDays => return self.con_negative_days(),

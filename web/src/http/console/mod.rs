@@ -18,6 +18,7 @@ mod member;
 mod members;
 mod reviews;
 mod transactions;
+pub(crate) mod two_step;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
@@ -102,6 +103,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/disputes/{id}", post(disputes::decide))
         .route("/admin/reviews", get(reviews::show))
         .route("/admin/settings", post(reviews::settings))
+        .route("/admin/two-step", get(two_step::show).post(two_step::set))
         .route("/admin/transactions", get(transactions::find))
         .route("/admin/transactions/{id}", get(transactions::show))
         .route(
