@@ -317,6 +317,27 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
         None,
     )
     .await?;
+    // The network's announcement of the month, on every member's dashboard.
+    let manager = people::user_by_email(store, "gestion@demo.troc")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo manager missing"))?;
+    let today = Utc::now().date_naive();
+    let announcement = crate::news::NewAnnouncement {
+        title: "Soirée des membres jeudi prochain".into(),
+        message: "Rendez-vous à 19 h à la Maison des entreprises de Lyon : présentation des \
+                  nouveaux membres, puis buffet (payé en crédits au Traiteur Les Halles).\n\
+                  Inscription auprès de l'équipe du réseau."
+            .into(),
+        shown_until: (today + Duration::days(14)).to_string(),
+    };
+    crate::news::publish(
+        store,
+        &crate::console::Actor::from_user(&manager),
+        &announcement,
+        today,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("demo announcement: {e}"))?;
     let until = (Utc::now().date_naive() + Duration::days(120))
         .format("%Y-%m-%d")
         .to_string();

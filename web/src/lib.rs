@@ -15,6 +15,7 @@ pub mod mail;
 pub mod market;
 pub mod metrics;
 pub mod network;
+pub mod news;
 pub mod ops;
 pub mod people;
 pub mod retry;

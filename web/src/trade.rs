@@ -532,6 +532,9 @@ pub struct Waiting {
     /// [`DISPUTES_RECALLED_SECS`] seconds (`console::disputes::recalled_where`): the
     /// dashboard then reads them (`console::disputes::closed_since`).
     pub disputes_closed: i64,
+    /// The network's announcements shown today (`crate::news`): the dashboard then reads
+    /// them.
+    pub news: i64,
 }
 
 /// How long the dashboard recalls a closed dispute, in seconds (14 days).
@@ -540,12 +543,21 @@ pub const DISPUTES_RECALLED_SECS: i64 = 14 * 86_400;
 /// Counts what waits for `member_id` in one read, through the indexes on
 /// `orders (seller_member_id, status)`, `payment_approvals (member_id, status, id)` and the
 /// one waiting notice of departure (`departures_one_pending`), and `disputes (payee_member_id,
-/// id)` and `(payer_member_id, id)`. A payment approval past its wait is not counted, swept or not
+/// id)` and `(payer_member_id, id)`, and the announcements shown today
+/// (`announcements_current`). A payment approval past its wait is not counted, swept or not
 /// (`approvals::APPROVAL_WAIT_DAYS_MAX`).
 pub async fn waiting(store: &Store, member_id: i64) -> StoreResult<Waiting> {
     let cutoff = now_unix() - crate::approvals::APPROVAL_WAIT_SECS_MAX;
     let recalled = now_unix() - DISPUTES_RECALLED_SECS;
-    let (deliveries, approvals, departures, disputes, disputes_closed): (i64, i64, i64, i64, i64) = dispatch!(store.backend(), pool => {
+    let today = chrono::Utc::now().date_naive().to_string();
+    let (deliveries, approvals, departures, disputes, disputes_closed, news): (
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+    ) = dispatch!(store.backend(), pool => {
         sqlx::query_as(concat!(
                 "SELECT (SELECT COUNT(*) FROM orders WHERE seller_member_id = $1 \
                  AND status = 'held'), (SELECT COUNT(*) FROM payment_approvals \
@@ -553,8 +565,10 @@ pub async fn waiting(store: &Store, member_id: i64) -> StoreResult<Waiting> {
                  (SELECT COUNT(*) FROM departures WHERE member_id = $1 AND status = 'pending'), \
                  (SELECT COUNT(*) FROM disputes WHERE payee_member_id = $1 AND status = 'open'), \
                  (SELECT COUNT(*) FROM disputes WHERE ",
-                crate::console::disputes::recalled_where!(), ")"))
-            .bind(member_id).bind(cutoff).bind(recalled).fetch_one(pool).await?
+                crate::console::disputes::recalled_where!(), "), \
+                 (SELECT COUNT(*) FROM announcements WHERE withdrawn_at IS NULL \
+                 AND ends_on >= $4)"))
+            .bind(member_id).bind(cutoff).bind(recalled).bind(&today).fetch_one(pool).await?
     });
     Ok(Waiting {
         deliveries,
@@ -562,6 +576,7 @@ pub async fn waiting(store: &Store, member_id: i64) -> StoreResult<Waiting> {
         departure: departures > 0,
         disputes,
         disputes_closed,
+        news,
     })
 }
 

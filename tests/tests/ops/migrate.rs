@@ -840,6 +840,22 @@ async fn seed(url: &str) -> Store {
     web::console::settings::set_two_step_rule(&store, &actor, "network_staff", "Sécurité")
         .await
         .unwrap();
+    // An announcement, and one withdrawn (migration 0041).
+    let today = chrono::Utc::now().date_naive();
+    for title in ["Soirée des membres", "Fermeture d'août"] {
+        let new = web::news::NewAnnouncement {
+            title: title.into(),
+            message: "Jeudi à 19 h\nau siège.".into(),
+            shown_until: (today + chrono::Duration::days(10)).to_string(),
+        };
+        web::news::publish(&store, &actor, &new, today)
+            .await
+            .unwrap();
+    }
+    let last = web::news::listed(&store).await.unwrap()[0].id;
+    web::news::withdraw(&store, &actor, last, "Annulée")
+        .await
+        .unwrap();
     store
         .check_invariants()
         .await

@@ -33,6 +33,8 @@ story!(demo_seeds_an_empty_database_once, |db: &tests::TestDb| {
         let page = browser.get("/dashboard").await;
         assert_eq!(page.status, StatusCode::OK);
         page.assert_contains("Boulangerie Martin");
+        // The network's announcement of the month.
+        page.assert_contains("Soirée des membres jeudi prochain");
         // Its staff user's purchase above its limit waits for the owner.
         page.assert_contains("1 paiement de votre équipe attend votre accord.");
         browser

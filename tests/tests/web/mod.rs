@@ -9,6 +9,7 @@ mod mail;
 mod market;
 mod members;
 mod money;
+mod news;
 mod record;
 mod trades;
 

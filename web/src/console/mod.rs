@@ -209,6 +209,9 @@ pub enum Field {
     Url,
     /// Who the network requires two-step login of (`settings::set_two_step_rule`).
     TwoStepRule,
+    /// An announcement's title and last day shown (`crate::news`; its text is `Message`).
+    Title,
+    ShownUntil,
 }
 
 impl Field {
@@ -253,6 +256,8 @@ impl Field {
             Field::Mentions => "mentions",
             Field::Url => "url",
             Field::TwoStepRule => "rule",
+            Field::Title => "title",
+            Field::ShownUntil => "shown_until",
         }
     }
 }
@@ -457,6 +462,10 @@ pub enum Conflict {
     AlreadyNumbered,
     /// The company has as many webhooks as it may.
     TooManyWebhooks,
+    /// The network shows as many announcements as it may (`news::CURRENT_MAX`).
+    TooManyAnnouncements,
+    /// The announcement was withdrawn already.
+    AnnouncementWithdrawn,
 }
 
 /// Why a console action did not happen. Nothing was changed.
@@ -500,7 +509,7 @@ impl ConsoleError {
     /// `too_many_standing_orders`,
     /// `standing_order_ended`, `already_invoiced`, `payment_refunded`, `too_many_invoices`,
     /// `already_credited`, `not_creditable`, `payment_not_refunded`, `already_numbered`,
-    /// `too_many_webhooks`, `store_error`.
+    /// `too_many_webhooks`, `too_many_announcements`, `already_withdrawn`, `store_error`.
     pub fn code(&self) -> &'static str {
         match self {
             ConsoleError::Forbidden => "forbidden",
@@ -533,6 +542,8 @@ impl ConsoleError {
             ConsoleError::Conflict(Conflict::PaymentNotRefunded) => "payment_not_refunded",
             ConsoleError::Conflict(Conflict::AlreadyNumbered) => "already_numbered",
             ConsoleError::Conflict(Conflict::TooManyWebhooks) => "too_many_webhooks",
+            ConsoleError::Conflict(Conflict::TooManyAnnouncements) => "too_many_announcements",
+            ConsoleError::Conflict(Conflict::AnnouncementWithdrawn) => "already_withdrawn",
             ConsoleError::Store(_) => "store_error",
         }
     }

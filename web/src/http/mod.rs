@@ -34,6 +34,7 @@ pub mod market;
 pub mod members;
 pub mod money;
 pub mod network;
+pub mod news;
 pub mod notices;
 pub mod password;
 pub mod record;
@@ -263,6 +264,7 @@ pub fn app(state: AppState) -> Router {
         .route("/static/troc.css", get(stylesheet))
         .merge(auth::router())
         .merge(two_step::router())
+        .merge(news::router())
         .merge(health::router())
         .merge(audit::router())
         .merge(money::router())

@@ -234,6 +234,8 @@ struct DashboardTemplate {
     approvals_waiting: i64,
     /// Open disputes of payments the company received (`console::disputes`).
     disputes_waiting: i64,
+    /// The network's announcements shown today (read only when there are some).
+    news: Vec<super::news::NewsView>,
 }
 
 /// How long the dashboard shows the answer to a credit-limit request (and a staff user the
@@ -347,7 +349,13 @@ async fn dashboard(State(state): State<AppState>, auth: MemberReader) -> AppResu
         }
         _ => 0,
     };
+    let news = if waiting.news > 0 {
+        super::news::views(&state, t).await?
+    } else {
+        Vec::new()
+    };
     page(DashboardTemplate {
+        news,
         c: auth.chrome(),
         member_name: auth.member.name.clone(),
         approvals_waiting,

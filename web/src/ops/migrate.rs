@@ -742,6 +742,23 @@ pub const TABLES: &[Table] = &[
         ),
         "id",
     ),
+    identity(
+        table(
+            "announcements",
+            &["id"],
+            &[
+                col("id", Int),
+                col("title", Text),
+                col("body", Text),
+                col("ends_on", Text),
+                col("author_user_id", Int),
+                col("published_at", Int),
+                col("withdrawn_at", Int),
+                col("withdrawn_reason", Text),
+            ],
+        ),
+        "id",
+    ),
     table(
         "login_challenges",
         &["token_hash"],

@@ -24,6 +24,7 @@ pub mod keys;
 pub mod limit_requests;
 pub mod locks;
 pub mod manage;
+pub mod news;
 pub mod offers;
 pub mod orders;
 pub mod package;
@@ -200,6 +201,8 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(reviews::lists))
         .routes(routes!(reviews::set_settings))
         .routes(routes!(two_step::show, two_step::set))
+        .routes(routes!(news::list, news::publish))
+        .routes(routes!(news::withdraw))
         .routes(routes!(applications::list))
         .routes(routes!(applications::show))
         .routes(routes!(applications::approve))

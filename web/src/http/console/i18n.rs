@@ -212,6 +212,8 @@ impl Tr {
             Field::Mentions => ("Mentions légales", "Legal mentions"),
             Field::Url => ("Adresse", "Address"),
             Field::TwoStepRule => ("Règle", "Rule"),
+            Field::Title => ("Titre", "Title"),
+            Field::ShownUntil => ("Affichée jusqu'au", "Shown until"),
             // The settings form's own labels.
             Field::NearLimitPct => return self.con_near_limit_pct(),
             Field::NegativeDays => return self.con_negative_days(),
@@ -648,6 +650,22 @@ impl Tr {
                      d'abord."
                 } else {
                     "Your company already has the most webhooks allowed: delete one first."
+                }
+            }
+            Conflict::TooManyAnnouncements => {
+                if fr {
+                    "Le réseau affiche déjà le nombre maximal d'annonces : retirez-en une d'abord, \
+                     ou attendez qu'une se termine."
+                } else {
+                    "The network shows as many announcements as it may: withdraw one first, or \
+                     wait for one to end."
+                }
+            }
+            Conflict::AnnouncementWithdrawn => {
+                if fr {
+                    "Cette annonce a déjà été retirée."
+                } else {
+                    "This announcement was withdrawn already."
                 }
             }
             Conflict::LimitRequestPending => {
