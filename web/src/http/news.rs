@@ -11,13 +11,13 @@ use axum::{Form, Router};
 use chrono::{Duration, NaiveDate, Utc};
 use serde::Deserialize;
 
-use super::console::{form_messages, page_error};
+use super::console::{form_messages, manager, page_error};
 use super::error::{AppError, AppResult};
 use super::i18n::Tr;
 use super::session::Auth;
 use super::templates::{page, Chrome};
 use super::AppState;
-use crate::console::{Actor, ConsoleError};
+use crate::console::ConsoleError;
 use crate::news::{self, Announcement, NewAnnouncement};
 use crate::people::Role;
 
@@ -153,11 +153,6 @@ async fn draw(
 
 async fn show(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
     draw(&state, &auth, None, None).await
-}
-
-fn manager(auth: &Auth) -> AppResult<Actor> {
-    auth.require(&[Role::Manager])?;
-    Ok(Actor::from_user(&auth.user))
 }
 
 async fn publish(

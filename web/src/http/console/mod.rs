@@ -121,7 +121,7 @@ fn reader(auth: &Auth) -> AppResult<Actor> {
 }
 
 /// The console's actor for a user who may act (managers).
-fn manager(auth: &Auth) -> AppResult<Actor> {
+pub(crate) fn manager(auth: &Auth) -> AppResult<Actor> {
     auth.require(&[Role::Manager])?;
     Ok(Actor::from_user(&auth.user))
 }
