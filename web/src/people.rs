@@ -628,8 +628,12 @@ pub async fn find_session(store: &Store, token: &str) -> StoreResult<Option<Sess
             None => None,
         };
         let two_step_on: i64 = row.try_get("two_step_on")?;
+        // Never a default: a rule that does not read (the schema forbids it) fails the request
+        // rather than let a covered user pass.
         let rule: Option<String> = row.try_get("two_step_rule")?;
-        let rule = rule.as_deref().and_then(crate::totp::TwoStepRule::parse).unwrap_or_default();
+        let rule = rule.as_deref().and_then(crate::totp::TwoStepRule::parse).ok_or_else(|| {
+            StoreError::Corrupt(format!("console_settings.two_step_rule {rule:?}"))
+        })?;
         let two_step_due = user.as_ref().is_some_and(|u| two_step_on == 0 && rule.covers(u.role));
         Ok(Some(SessionRow {
             token_hash: hash,

@@ -41,11 +41,9 @@ pub const CODE_TEXT_LEN_MAX: usize = 32;
 /// the rule covers who has not turned it on reaches only the page that turns it on
 /// (`http::session::Auth`), and cannot turn it off. Managers change it
 /// (`console::settings::set_two_step_rule`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TwoStepRule {
-    /// Each user's choice.
-    #[default]
+    /// Each user's choice (migration 0040's default).
     Nobody,
     /// The network's managers and accountants.
     NetworkStaff,
