@@ -11,6 +11,25 @@ use web::tokens::Scope;
 use crate::web_front::client::Client;
 use crate::web_front::PASSWORD;
 
+/// Posts the publishing form of `/news` as `client`.
+async fn publish(
+    client: &mut Client,
+    title: &str,
+    message: &str,
+    until: &str,
+) -> crate::web_front::client::Page {
+    client
+        .post(
+            "/news",
+            &[
+                ("title", title),
+                ("message", message),
+                ("shown_until", until),
+            ],
+        )
+        .await
+}
+
 story!(the_network_s_announcements, |db: &tests::TestDb| {
     let url = db.url().to_owned();
     async move {
@@ -35,64 +54,41 @@ story!(the_network_s_announcements, |db: &tests::TestDb| {
         assert_eq!(page.status, StatusCode::OK);
         assert!(!page.body.contains("id=\"news-publish\""));
         assert!(!member.get("/dashboard").await.body.contains("id=\"news\""));
-        let fields = |title: &str, message: &str, until: &str| {
-            [
-                ("title", title.to_owned()),
-                ("message", message.to_owned()),
-                ("shown_until", until.to_owned()),
-            ]
-        };
-        let post = |client: &mut Client, form: [(&'static str, String); 3]| {
-            let mut client = std::mem::replace(client, Client::new(state.clone()));
-            async move {
-                let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                let page = client.post("/news", &form).await;
-                (page, client)
-            }
-        };
-        let (page, back) = post(&mut member, fields("Soirée", "Jeudi", &day(3))).await;
-        member = back;
+        let page = publish(&mut member, "Soirée", "Jeudi", &day(3)).await;
         assert_eq!(page.status, StatusCode::FORBIDDEN);
 
         // Refused, each field named, what was typed kept, nothing published: the limits one
         // past, a day before today or past a year, a date that is none.
         let long_title = "t".repeat(news::TITLE_LEN_MAX + 1);
         let long_message = "m".repeat(news::MESSAGE_LEN_MAX + 1);
-        for (form, says) in [
-            (fields("", "Jeudi", &day(3)), "Titre"),
-            (fields(&long_title, "Jeudi", &day(3)), "Titre"),
-            (fields("Soirée", "", &day(3)), "Message"),
-            (fields("Soirée", &long_message, &day(3)), "Message"),
-            (fields("Soirée", "Jeudi", &day(-1)), "Affichée jusqu&#39;au"),
+        let past_a_year = day(news::SHOWN_DAYS_MAX + 1);
+        for (title, message, until, says) in [
+            ("", "Jeudi", day(3), "Titre"),
+            (long_title.as_str(), "Jeudi", day(3), "Titre"),
+            ("Soirée", "", day(3), "Message"),
+            ("Soirée", long_message.as_str(), day(3), "Message"),
+            ("Soirée", "Jeudi", day(-1), "Affichée jusqu&#39;au"),
+            ("Soirée", "Jeudi", past_a_year, "Affichée jusqu&#39;au"),
             (
-                fields("Soirée", "Jeudi", &day(news::SHOWN_DAYS_MAX + 1)),
-                "Affichée jusqu&#39;au",
-            ),
-            (
-                fields("Soirée", "Jeudi", "2026-13-01"),
+                "Soirée",
+                "Jeudi",
+                "2026-13-01".to_owned(),
                 "Affichée jusqu&#39;au",
             ),
         ] {
-            let (page, back) = post(&mut manager, form).await;
-            manager = back;
+            let page = publish(&mut manager, title, message, &until).await;
             assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{says}");
             page.assert_contains(says);
             assert!(news::listed(&store).await.unwrap().is_empty());
         }
-        let (page, back) = post(&mut manager, fields("Soirée <b>", "Jeudi", "x")).await;
-        manager = back;
+        let page = publish(&mut manager, "Soirée <b>", "Jeudi", "x").await;
         page.assert_contains("value=\"Soirée &#60;b&#62;\"");
 
         // At the limits: a title of 120, a text of 4 000, shown a year ahead. The dashboard
         // shows its first 280 characters and a link to the rest; the markup is text.
         let title = format!("<script>{}", "t".repeat(news::TITLE_LEN_MAX - 8));
         let message = format!("Ligne 1\n{}", "m".repeat(news::MESSAGE_LEN_MAX - 8));
-        let (page, back) = post(
-            &mut manager,
-            fields(&title, &message, &day(news::SHOWN_DAYS_MAX)),
-        )
-        .await;
-        manager = back;
+        let page = publish(&mut manager, &title, &message, &day(news::SHOWN_DAYS_MAX)).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
         let first = news::listed(&store).await.unwrap()[0].clone();
         assert_eq!(first.title, title);
@@ -112,8 +108,7 @@ story!(the_network_s_announcements, |db: &tests::TestDb| {
         member.get("/news").await.assert_contains(&message);
 
         // A short one, shown today only; the newest comes first.
-        let (page, back) = post(&mut manager, fields("Fermeture", "Le 24.", &day(0))).await;
-        manager = back;
+        let page = publish(&mut manager, "Fermeture", "Le 24.", &day(0)).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER);
         let dashboard = member.get("/dashboard").await;
         let at_short = dashboard.body.find("Fermeture").unwrap();
@@ -122,16 +117,10 @@ story!(the_network_s_announcements, |db: &tests::TestDb| {
 
         // Ten shown at most: the eleventh waits.
         for n in 3..=news::CURRENT_MAX {
-            let (page, back) = post(
-                &mut manager,
-                fields(&format!("Annonce {n}"), "Texte", &day(5)),
-            )
-            .await;
-            manager = back;
+            let page = publish(&mut manager, &format!("Annonce {n}"), "Texte", &day(5)).await;
             assert_eq!(page.status, StatusCode::SEE_OTHER, "{n}");
         }
-        let (page, back) = post(&mut manager, fields("Une de trop", "Texte", &day(5))).await;
-        manager = back;
+        let page = publish(&mut manager, "Une de trop", "Texte", &day(5)).await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
         page.assert_contains("nombre maximal d&#39;annonces");
         page.assert_contains("value=\"Une de trop\"");
@@ -171,8 +160,7 @@ story!(the_network_s_announcements, |db: &tests::TestDb| {
             StatusCode::NOT_FOUND
         );
         // With one withdrawn, there is room for one more.
-        let (page, back) = post(&mut manager, fields("Une de plus", "Texte", &day(5))).await;
-        manager = back;
+        let page = publish(&mut manager, "Une de plus", "Texte", &day(5)).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER);
         let log = manager.get("/admin/log").await;
         log.assert_contains("announcement.publish");
