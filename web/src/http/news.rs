@@ -11,7 +11,7 @@ use axum::{Form, Router};
 use chrono::{Duration, NaiveDate, Utc};
 use serde::Deserialize;
 
-use super::console::{form_messages, manager, page_error};
+use super::console::{form_messages, manager, page_error, unprocessable};
 use super::error::{AppError, AppResult};
 use super::i18n::Tr;
 use super::session::Auth;
@@ -137,7 +137,7 @@ async fn draw(
         shown_until: (today + Duration::days(30)).to_string(),
         ..PublishForm::default()
     });
-    let mut response = page(NewsTemplate {
+    let response = page(NewsTemplate {
         c: auth.chrome(),
         items,
         can_act: auth.user.role == Role::Manager,
@@ -145,10 +145,11 @@ async fn draw(
         shown_until_max: (today + Duration::days(news::SHOWN_DAYS_MAX)).to_string(),
         messages,
     })?;
-    if failed {
-        *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(response)
+    Ok(if failed {
+        unprocessable(response)
+    } else {
+        response
+    })
 }
 
 async fn show(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {

@@ -147,7 +147,7 @@ pub(crate) fn form_messages(t: super::i18n::Tr, error: ConsoleError) -> AppResul
     }
 }
 
-fn unprocessable(mut response: Response) -> Response {
+pub(crate) fn unprocessable(mut response: Response) -> Response {
     *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     response
 }
