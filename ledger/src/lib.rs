@@ -22,6 +22,7 @@ mod ids;
 mod ledger;
 mod operation;
 mod schedule;
+pub mod setoff;
 mod transaction;
 
 pub use account::{Account, AccountError, AccountKind, AccountStatus, SystemAccounts};
@@ -39,6 +40,9 @@ pub use operation::{
     ChangeRecord, ChargeKind, Command, LimitChange, Operation, Outcome, Rejection, StatusChange,
 };
 pub use schedule::{PolicySchedule, PolicyVersion, ScheduleError, POLICY_VERSIONS_MAX};
+pub use setoff::{
+    set_off, Cleared, Obligation, Setoff, SetoffError, SETOFF_AMOUNT_MAX, SETOFF_OBLIGATIONS_MAX,
+};
 pub use transaction::{
     Hold, HoldStatus, Leg, Posting, Transaction, TxHeader, TxKind, POSTINGS_PER_TX_MAX,
 };

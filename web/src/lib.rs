@@ -19,6 +19,7 @@ pub mod news;
 pub mod ops;
 pub mod people;
 pub mod retry;
+pub mod setoff;
 pub mod spending;
 pub mod standing;
 pub mod store;

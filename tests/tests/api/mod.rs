@@ -17,6 +17,7 @@ mod payments;
 mod rate_limits;
 mod refunds;
 mod reversals;
+mod setoff;
 mod signed;
 mod staff_limits;
 mod standing;

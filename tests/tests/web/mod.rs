@@ -11,6 +11,7 @@ mod members;
 mod money;
 mod news;
 mod record;
+mod setoff;
 mod trades;
 
 use ledger::{Amount, FeePolicy, FundPayer, Policy};

@@ -212,6 +212,10 @@ pub enum Field {
     /// An announcement's title and last day shown (`crate::news`; its text is `Message`).
     Title,
     ShownUntil,
+    /// An outside invoice's debtor, number and due day (`crate::setoff`).
+    Debtor,
+    Number,
+    DueOn,
 }
 
 impl Field {
@@ -258,6 +262,9 @@ impl Field {
             Field::TwoStepRule => "rule",
             Field::Title => "title",
             Field::ShownUntil => "shown_until",
+            Field::Debtor => "debtor",
+            Field::Number => "number",
+            Field::DueOn => "due_on",
         }
     }
 }
@@ -466,6 +473,15 @@ pub enum Conflict {
     TooManyAnnouncements,
     /// The announcement was withdrawn already.
     AnnouncementWithdrawn,
+    /// The creditor declared an outside invoice with this number already.
+    InvoiceNumberTaken,
+    /// The company has as many outside invoices waiting or owed as it may
+    /// (`setoff::OPEN_PER_MEMBER_MAX`).
+    TooManyOutsideInvoices,
+    /// The outside invoice was answered, closed or cleared already.
+    OutsideInvoiceDecided,
+    /// No set-off can cancel anything on the confirmed invoices now.
+    NothingToSetOff,
 }
 
 /// Why a console action did not happen. Nothing was changed.
@@ -509,7 +525,8 @@ impl ConsoleError {
     /// `too_many_standing_orders`,
     /// `standing_order_ended`, `already_invoiced`, `payment_refunded`, `too_many_invoices`,
     /// `already_credited`, `not_creditable`, `payment_not_refunded`, `already_numbered`,
-    /// `too_many_webhooks`, `too_many_announcements`, `already_withdrawn`, `store_error`.
+    /// `too_many_webhooks`, `too_many_announcements`, `already_withdrawn`, `already_declared`,
+    /// `too_many_outside_invoices`, `nothing_to_set_off`, `store_error`.
     pub fn code(&self) -> &'static str {
         match self {
             ConsoleError::Forbidden => "forbidden",
@@ -544,6 +561,10 @@ impl ConsoleError {
             ConsoleError::Conflict(Conflict::TooManyWebhooks) => "too_many_webhooks",
             ConsoleError::Conflict(Conflict::TooManyAnnouncements) => "too_many_announcements",
             ConsoleError::Conflict(Conflict::AnnouncementWithdrawn) => "already_withdrawn",
+            ConsoleError::Conflict(Conflict::InvoiceNumberTaken) => "already_declared",
+            ConsoleError::Conflict(Conflict::TooManyOutsideInvoices) => "too_many_outside_invoices",
+            ConsoleError::Conflict(Conflict::OutsideInvoiceDecided) => "already_decided",
+            ConsoleError::Conflict(Conflict::NothingToSetOff) => "nothing_to_set_off",
             ConsoleError::Store(_) => "store_error",
         }
     }

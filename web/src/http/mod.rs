@@ -40,6 +40,7 @@ pub mod password;
 pub mod record;
 pub mod refunds;
 pub mod session;
+pub mod setoff;
 pub mod signed;
 pub mod standing;
 pub mod templates;
@@ -285,6 +286,7 @@ pub fn app(state: AppState) -> Router {
         .merge(credit::router())
         .merge(departure::router())
         .merge(disputes::router())
+        .merge(setoff::router())
         .merge(standing::router())
         .merge(invoices::router())
         .merge(approvals::router())

@@ -31,6 +31,7 @@ pub mod package;
 pub mod payments;
 pub mod reports;
 pub mod reviews;
+pub mod setoff;
 pub mod standing;
 pub mod stats;
 pub mod transactions;
@@ -203,6 +204,12 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(two_step::show, two_step::set))
         .routes(routes!(news::list, news::publish))
         .routes(routes!(news::withdraw))
+        .routes(routes!(setoff::list, setoff::declare))
+        .routes(routes!(setoff::confirm))
+        .routes(routes!(setoff::reject))
+        .routes(routes!(setoff::close))
+        .routes(routes!(setoff::overview, setoff::run))
+        .routes(routes!(setoff::show))
         .routes(routes!(applications::list))
         .routes(routes!(applications::show))
         .routes(routes!(applications::approve))

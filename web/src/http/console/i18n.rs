@@ -214,6 +214,9 @@ impl Tr {
             Field::TwoStepRule => ("Règle", "Rule"),
             Field::Title => ("Titre", "Title"),
             Field::ShownUntil => ("Affichée jusqu'au", "Shown until"),
+            Field::Debtor => ("Débiteur", "Debtor"),
+            Field::Number => ("Numéro de facture", "Invoice number"),
+            Field::DueOn => ("Échéance", "Due date"),
             // The settings form's own labels.
             Field::NearLimitPct => return self.con_near_limit_pct(),
             Field::NegativeDays => return self.con_negative_days(),
@@ -666,6 +669,37 @@ impl Tr {
                     "Cette annonce a déjà été retirée."
                 } else {
                     "This announcement was withdrawn already."
+                }
+            }
+            Conflict::InvoiceNumberTaken => {
+                if fr {
+                    "Vous avez déjà déclaré une facture sous ce numéro."
+                } else {
+                    "You declared an invoice with this number already."
+                }
+            }
+            Conflict::TooManyOutsideInvoices => {
+                if fr {
+                    "Votre entreprise a déjà le nombre maximal de factures en attente ou dues : \
+                     attendez une compensation, ou clôturez-en une."
+                } else {
+                    "Your company has as many invoices waiting or owed as it may: wait for a \
+                     set-off, or close one."
+                }
+            }
+            Conflict::OutsideInvoiceDecided => {
+                if fr {
+                    "Cette facture a déjà été confirmée, refusée, clôturée ou compensée."
+                } else {
+                    "This invoice was confirmed, rejected, closed or cleared already."
+                }
+            }
+            Conflict::NothingToSetOff => {
+                if fr {
+                    "Aucune compensation n'est possible sur les factures confirmées : rien n'a \
+                     été enregistré."
+                } else {
+                    "No set-off is possible on the confirmed invoices: nothing was recorded."
                 }
             }
             Conflict::LimitRequestPending => {
