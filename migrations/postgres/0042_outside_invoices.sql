@@ -29,6 +29,9 @@ CREATE TABLE outside_invoices (
     UNIQUE (creditor_member_id, number)
 );
 CREATE INDEX outside_invoices_debtor ON outside_invoices (debtor_member_id, id);
+-- The dashboard's count of the invoices a company has to answer.
+CREATE INDEX outside_invoices_to_answer ON outside_invoices (debtor_member_id)
+    WHERE status = 'declared';
 -- The set-off's read: the confirmed invoices still owed, oldest first.
 CREATE INDEX outside_invoices_open ON outside_invoices (id) WHERE status = 'confirmed';
 

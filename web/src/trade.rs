@@ -535,6 +535,9 @@ pub struct Waiting {
     /// The network's announcements shown today (`crate::news`): the dashboard then reads
     /// them.
     pub news: i64,
+    /// Outside invoices declared on it, waiting for it to confirm or reject them
+    /// (`crate::setoff`).
+    pub outside_invoices: i64,
 }
 
 /// How long the dashboard recalls a closed dispute, in seconds (14 days).
@@ -544,13 +547,15 @@ pub const DISPUTES_RECALLED_SECS: i64 = 14 * 86_400;
 /// `orders (seller_member_id, status)`, `payment_approvals (member_id, status, id)` and the
 /// one waiting notice of departure (`departures_one_pending`), and `disputes (payee_member_id,
 /// id)` and `(payer_member_id, id)`, and the announcements shown today
-/// (`announcements_current`). A payment approval past its wait is not counted, swept or not
+/// (`announcements_current`), and the outside invoices it has to answer
+/// (`outside_invoices_to_answer`). A payment approval past its wait is not counted, swept or not
 /// (`approvals::APPROVAL_WAIT_DAYS_MAX`).
 pub async fn waiting(store: &Store, member_id: i64) -> StoreResult<Waiting> {
     let cutoff = now_unix() - crate::approvals::APPROVAL_WAIT_SECS_MAX;
     let recalled = now_unix() - DISPUTES_RECALLED_SECS;
     let today = chrono::Utc::now().date_naive().to_string();
-    let (deliveries, approvals, departures, disputes, disputes_closed, news): (
+    let (deliveries, approvals, departures, disputes, disputes_closed, news, outside_invoices): (
+        i64,
         i64,
         i64,
         i64,
@@ -567,7 +572,9 @@ pub async fn waiting(store: &Store, member_id: i64) -> StoreResult<Waiting> {
                  (SELECT COUNT(*) FROM disputes WHERE ",
                 crate::console::disputes::recalled_where!(), "), \
                  (SELECT COUNT(*) FROM announcements WHERE withdrawn_at IS NULL \
-                 AND ends_on >= $4)"))
+                 AND ends_on >= $4), \
+                 (SELECT COUNT(*) FROM outside_invoices WHERE debtor_member_id = $1 \
+                 AND status = 'declared')"))
             .bind(member_id).bind(cutoff).bind(recalled).bind(&today).fetch_one(pool).await?
     });
     Ok(Waiting {
@@ -577,6 +584,7 @@ pub async fn waiting(store: &Store, member_id: i64) -> StoreResult<Waiting> {
         disputes,
         disputes_closed,
         news,
+        outside_invoices,
     })
 }
 

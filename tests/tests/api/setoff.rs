@@ -333,6 +333,22 @@ story!(set_off_through_the_api, |db: &tests::TestDb| {
         assert_eq!(done["closed_by"], "staff@beta.fr");
         assert_eq!(done["open"], "200.50");
         assert_eq!(done["note"], "Réglée par virement");
+
+        // The company's data package carries its invoices and the set-offs on them.
+        let package = api.get("/api/v1/company/data", &a_read).await;
+        assert_eq!(package.status, StatusCode::OK);
+        let kinds: Vec<String> = package
+            .text
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["record"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        let count = |kind: &str| kinds.iter().filter(|k| *k == kind).count();
+        assert_eq!((count("outside_invoice"), count("setoff_line")), (3, 2));
         store.close().await;
     }
 });

@@ -856,6 +856,42 @@ async fn seed(url: &str) -> Store {
     web::news::withdraw(&store, &actor, last, "Annulée")
         .await
         .unwrap();
+    // Outside invoices in a cycle, one rejected, and a set-off run (migration 0042).
+    let today = chrono::Utc::now().date_naive();
+    let mut declared = Vec::new();
+    for (creditor, debtor, number, amount) in [
+        (&alpha, &beta, "A-1", "100"),
+        (&beta, &gamma, "B-1", "70"),
+        (&gamma, &alpha, "G-1", "50"),
+        (&alpha, &gamma, "A-2", "30"),
+    ] {
+        let owner = owner_of(&store, creditor).await;
+        let new = web::setoff::NewInvoice {
+            debtor: debtor.id.to_string(),
+            number: number.into(),
+            amount: amount.into(),
+            due_on: today.to_string(),
+        };
+        let invoice = web::setoff::declare(&store, &owner, creditor, &new, today)
+            .await
+            .unwrap();
+        declared.push((invoice, debtor));
+    }
+    for (n, (invoice, debtor)) in declared.iter().enumerate() {
+        let owner = owner_of(&store, debtor).await;
+        let answer = if n == 3 {
+            web::setoff::Answer::Reject
+        } else {
+            web::setoff::Answer::Confirm
+        };
+        web::setoff::answer(&store, &owner, debtor, invoice.id, answer, "Inconnue")
+            .await
+            .unwrap();
+    }
+    let run = web::setoff::run(&store, &actor, "Compensation du mois")
+        .await
+        .unwrap();
+    assert_eq!(run.cleared, ledger::Amount::from_units(150));
     store
         .check_invariants()
         .await
@@ -867,6 +903,16 @@ async fn seed(url: &str) -> Store {
         .unwrap()
         .expect("the seeded chain verifies");
     store
+}
+
+/// `member`'s owner.
+async fn owner_of(store: &Store, member: &web::people::Member) -> web::people::User {
+    web::people::users_of_member(store, member.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.role == Role::Owner)
+        .expect("the member has an owner")
 }
 
 fn rows(reports: &[TableReport], table: &str) -> u64 {

@@ -180,6 +180,15 @@ story!(outside_invoices_are_set_off, |db: &tests::TestDb| {
         let page = declare(&mut a, &gamma_id, "A-2", "300", &day(30)).await;
         assert_eq!(page.status, StatusCode::OK);
 
+        // The debtors' dashboards say how many they have to answer (Gamma: B-1 and A-2).
+        let dashboard = b.get("/dashboard").await;
+        dashboard.assert_contains("href=\"/setoff#setoff-received\"");
+        dashboard
+            .assert_contains("Factures d&#39;autres membres à confirmer pour la compensation : 1");
+        g.get("/dashboard")
+            .await
+            .assert_contains("Factures d&#39;autres membres à confirmer pour la compensation : 2");
+
         // The debtor sees it to confirm; a third company does not see it, and its posts are
         // 404; confirmed once.
         let a1 = invoice(&store, alpha.id, "A-1").await;
@@ -209,6 +218,11 @@ story!(outside_invoices_are_set_off, |db: &tests::TestDb| {
         page.assert_contains("Facture confirmée");
         let page = b.post(&confirm(a1.id), &[]).await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(!b
+            .get("/dashboard")
+            .await
+            .body
+            .contains("id=\"setoff-link\""));
         let b1 = invoice(&store, beta.id, "B-1").await;
         assert_eq!(g.post(&confirm(b1.id), &[]).await.status, StatusCode::OK);
         let g1 = invoice(&store, gamma.id, "G-1").await;

@@ -234,6 +234,8 @@ struct DashboardTemplate {
     approvals_waiting: i64,
     /// Open disputes of payments the company received (`console::disputes`).
     disputes_waiting: i64,
+    /// Outside invoices declared on the company, waiting for its answer (`crate::setoff`).
+    outside_invoices_waiting: i64,
     /// The network's announcements shown today (read only when there are some).
     news: Vec<super::news::NewsView>,
 }
@@ -360,6 +362,7 @@ async fn dashboard(State(state): State<AppState>, auth: MemberReader) -> AppResu
         member_name: auth.member.name.clone(),
         approvals_waiting,
         disputes_waiting: waiting.disputes,
+        outside_invoices_waiting: waiting.outside_invoices,
         figures: figures(t.lang, &account),
         chart: chart(t.lang, &balances),
         recent,

@@ -80,6 +80,17 @@ catalogue! {
 }
 
 impl Tr {
+    /// The dashboard's line when invoices wait for the company's answer.
+    pub fn setoff_waiting(&self, count: &i64) -> String {
+        use super::i18n::Lang;
+        match self.lang {
+            Lang::Fr => {
+                format!("Factures d'autres membres à confirmer pour la compensation : {count}")
+            }
+            Lang::En => format!("Other members' invoices to confirm for set-off: {count}"),
+        }
+    }
+
     pub fn setoff_status_text(&self, status: InvoiceStatus) -> &'static str {
         use super::i18n::Lang;
         match (self.lang, status) {

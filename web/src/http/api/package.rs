@@ -11,6 +11,8 @@
 //! (both sides, with every run), `limit_request`s, `limit_change`s (the network's changes
 //! to its limits, oldest first), `departure`s (its notices of departure, newest first),
 //! `dispute`s (those it opened and those of payments it received, newest first),
+//! `outside_invoice`s (the euro invoices it declared or owes, newest first) and the
+//! `setoff_line`s on them (what each set-off cancelled, newest first),
 //! `invoice`s (issued, then received), `invoice_mentions`, `webhook`s (at most 5),
 //! `transaction`s (every one, newest first, as the account's history shows them), and last
 //! `end` with the number of records before it: a file without its `end` line is incomplete.
@@ -249,6 +251,14 @@ async fn head(state: &AppState, member: &Member) -> Result<Lines, PackageError> 
     let disputes = crate::console::disputes::of_member(store, member.id, over).await?;
     for dispute in &bounded("disputes", disputes)? {
         lines.push("dispute", &super::disputes::item(dispute))?;
+    }
+    let outside = crate::setoff::of_member(store, member.id, over).await?;
+    for invoice in &bounded("outside invoices", outside)? {
+        lines.push("outside_invoice", &super::setoff::item(invoice))?;
+    }
+    let set_offs = crate::setoff::lines_of_member(store, member.id, over).await?;
+    for line in &bounded("set-off lines", set_offs)? {
+        lines.push("setoff_line", &super::setoff::line(line))?;
     }
     for side in [InvoiceSide::Issued, InvoiceSide::Received] {
         let found = crate::invoices::member_invoices_upto(store, member.id, side, over).await?;

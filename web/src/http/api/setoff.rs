@@ -51,7 +51,7 @@ pub struct OutsideInvoiceItem {
     pub note: Option<String>,
 }
 
-fn item(i: &OutsideInvoice) -> OutsideInvoiceItem {
+pub(crate) fn item(i: &OutsideInvoice) -> OutsideInvoiceItem {
     OutsideInvoiceItem {
         id: i.id,
         creditor_member_id: i.creditor_member_id,
@@ -88,7 +88,7 @@ pub struct SetoffLineItem {
     pub amount: String,
 }
 
-fn line(l: &Line) -> SetoffLineItem {
+pub(crate) fn line(l: &Line) -> SetoffLineItem {
     SetoffLineItem {
         run_id: l.run_id,
         run_at: unix_time(l.run_at),
