@@ -416,6 +416,7 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
     )
     .await
     .map_err(|e| anyhow::anyhow!("demo credit-limit request: {e}"))?;
+    seed_outside_invoices(store, &members).await?;
     // An invoice: the first member (a bakery) invoices the latest payment it received in
     // two lines, its bread at 5,5 % and the drinks at 20 % (a third of the amount).
     let seller = members[0].clone();
@@ -554,6 +555,54 @@ pub async fn seed_if_empty(state: &AppState, base_url: &str) -> anyhow::Result<b
 /// to ten units), set by the manager with a reason: the console's review list shows it near
 /// its upper limit, and its dashboard tells it to buy or ask for more. Its number (1-based,
 /// as in its email), or `None` when nobody is in credit.
+/// Euro invoices between members for the set-off (`crate::setoff`): one the first member
+/// (the bakery) has to confirm, and a cycle of three confirmed ones the manager's set-off
+/// would cancel 900,00 on each.
+async fn seed_outside_invoices(
+    store: &crate::store::Store,
+    members: &[people::Member],
+) -> anyhow::Result<()> {
+    let today = Utc::now().date_naive();
+    let owner = |n: usize| async move {
+        people::user_by_email(store, &format!("membre{:02}@demo.troc", n + 1))
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("demo owner {n} missing"))
+    };
+    for (creditor, debtor, number, amount, confirmed) in [
+        (1usize, 0usize, "IMP-2026-331", "1200", false),
+        (2, 3, "REN-2026-078", "2400", true),
+        (3, 4, "CLA-2026-015", "1800", true),
+        (4, 2, "NC-2026-0412", "900", true),
+    ] {
+        let new = crate::setoff::NewInvoice {
+            debtor: members[debtor].id.to_string(),
+            number: number.into(),
+            amount: amount.into(),
+            due_on: (today + Duration::days(30)).to_string(),
+        };
+        let creditor_user = owner(creditor).await?;
+        let invoice =
+            crate::setoff::declare(store, &creditor_user, &members[creditor], &new, today)
+                .await
+                .map_err(|e| anyhow::anyhow!("demo outside invoice: {e}"))?;
+        if confirmed {
+            let debtor_user = owner(debtor).await?;
+            let answer = crate::setoff::Answer::Confirm;
+            crate::setoff::answer(
+                store,
+                &debtor_user,
+                &members[debtor],
+                invoice.id,
+                answer,
+                "",
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("demo outside invoice: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
 async fn near_upper_limit(
     store: &crate::store::Store,
     members: &[people::Member],

@@ -68,6 +68,12 @@ story!(demo_seeds_an_empty_database_once, |db: &tests::TestDb| {
             .get("/admin")
             .await
             .assert_contains("id=\"members-count\">30<");
+        // The printer's euro invoice waits for the bakery's answer; the manager's set-off
+        // would cancel 900,00 on each invoice of a cycle of three.
+        page.assert_contains("Factures d&#39;autres membres à confirmer pour la compensation : 1");
+        let setoff = manager.get("/admin/setoff").await;
+        setoff.assert_contains("<dd id=\"setoff-would-clear\">2 700,00</dd>");
+        setoff.assert_contains("<dd id=\"setoff-invoices\">3</dd>");
         // A credit-limit request waits in the console, from the third member.
         let page = manager.get("/admin").await;
         page.assert_contains("id=\"limit-requests-count\">1<");
