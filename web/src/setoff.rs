@@ -229,9 +229,10 @@ pub async fn of_member(
 }
 
 /// Declares an invoice `member` issued to another member; it waits for the debtor. Each
-/// field's problem is named (the debtor: an existing member other than the company; the
-/// number: 1 to [`NUMBER_LEN_MAX`] characters, once per creditor; the amount: above zero,
-/// at most [`amount_max`]; the due day: within [`DUE_DAYS_MAX`] days of `today`). With
+/// field's problem is named (the debtor: a member other than the company, its account not
+/// closed; the number: 1 to [`NUMBER_LEN_MAX`] characters, once per creditor; the amount:
+/// above zero, at most [`amount_max`]; the due day: within [`DUE_DAYS_MAX`] days of
+/// `today`). With
 /// [`OPEN_PER_MEMBER_MAX`] waiting or confirmed already: `TooManyOutsideInvoices`.
 pub async fn declare(
     store: &Store,
@@ -244,6 +245,16 @@ pub async fn declare(
     let debtor = match new.debtor.trim().parse::<i64>() {
         Ok(id) if id > 0 && id != member.id => people::member(store, id).await?,
         _ => None,
+    };
+    // A company that left the network (its account closed) confirms nothing any more.
+    let debtor = match debtor {
+        Some(debtor) => {
+            let account = store.account(debtor.account()).await?;
+            account
+                .filter(|a| a.status() != ledger::AccountStatus::Closed)
+                .map(|_| debtor)
+        }
+        None => None,
     };
     if debtor.is_none() {
         let problem = if new.debtor.trim().is_empty() {
@@ -537,20 +548,22 @@ pub async fn run(store: &Store, actor: &Actor, reason: &str) -> ConsoleResult<Ru
                  VALUES ($1, $2, $3, $4, $5) RETURNING id")
                 .bind(run_at).bind(actor.email()).bind(invoices).bind(owed_minor)
                 .bind(setoff.total).fetch_one(&mut *tx).await?;
-            for line in &setoff.cleared {
-                let invoice = i64::try_from(line.id).unwrap_or(i64::MAX);
-                sqlx::query(
-                    "INSERT INTO setoff_lines (run_id, invoice_id, amount_minor) \
-                     VALUES ($1, $2, $3)")
-                    .bind(run_id).bind(invoice).bind(line.amount).execute(&mut *tx).await?;
-                let done = sqlx::query(
-                    "UPDATE outside_invoices SET open_minor = open_minor - $1, \
-                     status = CASE WHEN open_minor = $1 THEN 'cleared' ELSE status END \
-                     WHERE id = $2 AND status = 'confirmed' AND open_minor >= $1")
-                    .bind(line.amount).bind(invoice).execute(&mut *tx).await?
-                    .rows_affected();
+            // A few statements of [`RUN_STATEMENT_ROWS`] lines each, not two per line: the
+            // run holds the write lock (on SQLite, every writer's) for as short as it can.
+            for chunk in setoff.cleared.chunks(RUN_STATEMENT_ROWS) {
+                let (insert, update) = chunk_sql(chunk.len());
+                let mut query = sqlx::query(&insert);
+                for line in chunk {
+                    query = query.bind(run_id).bind(line_id(line)).bind(line.amount);
+                }
+                query.execute(&mut *tx).await?;
+                let mut query = sqlx::query(&update);
+                for line in chunk {
+                    query = query.bind(line_id(line)).bind(line.amount);
+                }
+                let done = query.execute(&mut *tx).await?.rows_affected();
                 // The rows were read in this transaction, under its lock.
-                assert_eq!(done, 1, "outside invoice {invoice} changed under the set-off");
+                assert_eq!(done, chunk.len() as u64, "an outside invoice changed under the set-off");
             }
             let note = note.states(
                 json!(null),
@@ -569,6 +582,41 @@ pub async fn run(store: &Store, actor: &Actor, reason: &str) -> ConsoleResult<Ru
     });
     let id = id.ok_or(ConsoleError::Conflict(Conflict::NothingToSetOff))?;
     run_by_id(store, actor, id).await
+}
+
+/// Lines one statement of a run writes (3 parameters each: far below both backends' limits).
+const RUN_STATEMENT_ROWS: usize = 500;
+
+fn line_id(line: &ledger::Cleared) -> i64 {
+    i64::try_from(line.id).unwrap_or(i64::MAX)
+}
+
+/// The statements that record `rows` lines of a run and lower their invoices: one
+/// `INSERT ... VALUES` and one `UPDATE ... FROM (VALUES ...)`, whose columns both backends
+/// name `column1`, `column2`.
+fn chunk_sql(rows: usize) -> (String, String) {
+    let mut insert =
+        String::from("INSERT INTO setoff_lines (run_id, invoice_id, amount_minor) VALUES ");
+    let mut values = String::new();
+    for row in 0..rows {
+        let sep = if row == 0 { "" } else { ", " };
+        let p = 3 * row;
+        insert.push_str(&format!("{sep}(${}, ${}, ${})", p + 1, p + 2, p + 3));
+        let q = 2 * row;
+        values.push_str(&format!(
+            "{sep}(CAST(${} AS BIGINT), CAST(${} AS BIGINT))",
+            q + 1,
+            q + 2
+        ));
+    }
+    let update = format!(
+        "UPDATE outside_invoices SET open_minor = open_minor - v.column2, \
+         status = CASE WHEN open_minor = v.column2 THEN 'cleared' ELSE status END \
+         FROM (VALUES {values}) AS v \
+         WHERE outside_invoices.id = v.column1 AND outside_invoices.status = 'confirmed' \
+         AND outside_invoices.open_minor >= v.column2"
+    );
+    (insert, update)
 }
 
 const RUN_SELECT: &str =
@@ -671,6 +719,20 @@ mod tests {
             assert_eq!(InvoiceStatus::parse(status.as_str()), Some(status));
         }
         assert_eq!(InvoiceStatus::parse("open"), None);
+    }
+
+    #[test]
+    fn a_run_writes_its_lines_in_few_statements() {
+        let (insert, update) = chunk_sql(2);
+        assert!(
+            insert.ends_with("VALUES ($1, $2, $3), ($4, $5, $6)"),
+            "{insert}"
+        );
+        assert!(update.contains(
+            "(VALUES (CAST($1 AS BIGINT), CAST($2 AS BIGINT)), (CAST($3 AS BIGINT), CAST($4 AS BIGINT)))"
+        ));
+        let (insert, _) = chunk_sql(RUN_STATEMENT_ROWS);
+        assert!(insert.contains(&format!("${}", 3 * RUN_STATEMENT_ROWS)));
     }
 
     #[test]

@@ -103,6 +103,17 @@ story!(set_off_through_the_api, |db: &tests::TestDb| {
                 assert_eq!(problem["errors"][0]["code"], code, "{problem}");
             }
         }
+        // A company that left the network (its account closed) is no debtor.
+        let gone = crate::web_front::member(&store, 4, "Delta", "delta", 0).await;
+        web::dispatch!(store.backend(), pool => {
+            sqlx::query("UPDATE accounts SET status = 'closed' WHERE id = $1")
+                .bind(gone.account_id).execute(pool).await.unwrap();
+        });
+        let problem = api
+            .post(PATH, &a_pay, body(gone.id, "A-1", "10.00", &day_in(1)))
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(problem["field"], "debtor", "{problem}");
         api.post(PATH, &a_pay, json!({"debtor_member_id": beta.id}))
             .await
             .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");

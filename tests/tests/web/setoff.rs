@@ -470,3 +470,90 @@ story!(
         }
     }
 );
+
+story!(
+    a_run_takes_at_most_so_many_invoices,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, _state, alpha, beta) = crate::web_front::two_members(&url).await;
+            let gamma = crate::web_front::member(&store, 3, "Gamma", "gamma", 1_000).await;
+            crate::api::staff(&store).await;
+            let ring = [alpha.id, beta.id, gamma.id];
+            // One more confirmed invoice than a run takes, in triangles of 1,00: invoice n is
+            // owed by ring[n % 3] to ring[(n + 1) % 3]. Written with SQL, 500 a statement.
+            let total = setoff::RUN_INVOICES_MAX + 1;
+            for first in (0..total).step_by(500) {
+                let rows: Vec<usize> = (first..total.min(first + 500)).collect();
+                let values: Vec<String> = rows
+                    .iter()
+                    .enumerate()
+                    .map(|(k, _)| {
+                        let p = 3 * k;
+                        format!(
+                            "(${}, ${}, ${}, 100, 100, '2027-01-31', 'confirmed', 'test', 0)",
+                            p + 1,
+                            p + 2,
+                            p + 3
+                        )
+                    })
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO outside_invoices (debtor_member_id, creditor_member_id, number, \
+                 amount_minor, open_minor, due_on, status, declared_by, declared_at) VALUES {}",
+                    values.join(", ")
+                );
+                web::dispatch!(store.backend(), pool => {
+                    let mut query = sqlx::query(&sql);
+                    for n in &rows {
+                        query = query.bind(ring[n % 3]).bind(ring[(n + 1) % 3]).bind(format!("T-{n}"));
+                    }
+                    query.execute(pool).await.unwrap();
+                });
+            }
+            let manager = web::console::Actor::new(
+                web::people::find_login(&store, "gestion@troc.fr")
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .0
+                    .id,
+                "gestion@troc.fr",
+                web::people::Role::Manager,
+            );
+            // The run takes the oldest 5 000: 1 666 whole triangles and two invoices of the last.
+            let preview = setoff::preview(&store, &manager).await.unwrap();
+            assert_eq!(preview.invoices, setoff::RUN_INVOICES_MAX as i64);
+            assert_eq!(preview.cleared, Amount::from_units(4_998));
+            let run = setoff::run(&store, &manager, "Mensuelle").await.unwrap();
+            assert_eq!(
+                (run.invoices, run.cleared),
+                (5_000, Amount::from_units(4_998))
+            );
+            let lines = setoff::run_lines(&store, &manager, run.id).await.unwrap();
+            assert_eq!(lines.len(), 4_998);
+            assert!(lines.iter().all(|l| l.amount == Amount::from_units(1)));
+            // The next run takes the rest: the last triangle.
+            let preview = setoff::preview(&store, &manager).await.unwrap();
+            assert_eq!(
+                (preview.invoices, preview.cleared),
+                (3, Amount::from_units(3))
+            );
+            let run = setoff::run(&store, &manager, "Reste").await.unwrap();
+            assert_eq!(run.cleared, Amount::from_units(3));
+            let cleared: i64 = web::dispatch!(store.backend(), pool => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM outside_invoices WHERE status = 'cleared' \
+                     AND open_minor = 0")
+                    .fetch_one(pool).await.unwrap()
+            });
+            assert_eq!(cleared, total as i64);
+            assert!(matches!(
+                setoff::run(&store, &manager, "Encore").await,
+                Err(web::console::ConsoleError::Conflict(
+                    web::console::Conflict::NothingToSetOff
+                ))
+            ));
+            store.close().await;
+        }
+    }
+);
