@@ -77,6 +77,7 @@ pub enum Kind {
     NetworkInbox,
     Dispute,
     TwoStep,
+    Setoff,
 }
 
 impl Kind {
@@ -102,6 +103,7 @@ impl Kind {
             Kind::NetworkInbox => "network_inbox",
             Kind::Dispute => "dispute",
             Kind::TwoStep => "two_step",
+            Kind::Setoff => "setoff",
         }
     }
 }
@@ -1289,6 +1291,96 @@ pub fn dispute(
     };
     let body = format!("{hello}\n\n{}\n\n{page}\n\n{link}", what.trim_end());
     with_footer(Kind::Dispute, lang, to, &subject, &body)
+}
+
+/// An outside invoice declared on the company: `creditor` says it is owed `amount` (formatted)
+/// on its invoice `number`, due `due_on` (formatted); confirmed or rejected at `link`.
+#[derive(Debug, Clone, Copy)]
+pub struct OutsideInvoiceMail<'a> {
+    pub creditor: &'a str,
+    pub number: &'a str,
+    pub amount: &'a str,
+    pub due_on: &'a str,
+    pub link: &'a str,
+}
+
+/// Tells a user of the debtor that an outside invoice waits for its answer.
+pub fn outside_invoice_declared(
+    lang: Lang,
+    to: &str,
+    mail: &OutsideInvoiceMail<'_>,
+) -> Result<Mail, MailError> {
+    let OutsideInvoiceMail {
+        creditor,
+        number,
+        amount,
+        due_on,
+        link,
+    } = *mail;
+    let (subject, body) = match lang {
+        Lang::Fr => (
+            format!("Troc : {creditor} déclare une facture de {amount} à compenser"),
+            format!(
+                "Bonjour,\n\n{creditor} déclare que votre entreprise lui doit sa facture n° \
+                 {number} de {amount} TTC (échéance le {due_on}). Confirmez-la si vous la \
+                 devez : la prochaine compensation du réseau la prendra. Sinon, refusez-la en \
+                 disant pourquoi.\n\n{link}"
+            ),
+        ),
+        Lang::En => (
+            format!("Troc: {creditor} declares an invoice of {amount} for set-off"),
+            format!(
+                "Hello,\n\n{creditor} declares that your company owes it its invoice n° \
+                 {number} of {amount} tax included (due {due_on}). Confirm it if you owe it: \
+                 the network's next set-off will take it. Otherwise, reject it and say \
+                 why.\n\n{link}"
+            ),
+        ),
+    };
+    with_footer(Kind::Setoff, lang, to, &subject, &body)
+}
+
+/// What a set-off run cancelled on a company's invoices: `amount` (formatted) on those it is
+/// owed, and as much on those it owes (a set-off leaves its position unchanged), over
+/// `invoices` of them; the detail at `link`.
+#[derive(Debug, Clone, Copy)]
+pub struct SetoffMail<'a> {
+    pub run: i64,
+    pub invoices: i64,
+    pub amount: &'a str,
+    pub link: &'a str,
+}
+
+/// Tells a user of a company what a set-off run cancelled on its invoices.
+pub fn setoff_run(lang: Lang, to: &str, mail: &SetoffMail<'_>) -> Result<Mail, MailError> {
+    let SetoffMail {
+        run,
+        invoices,
+        amount,
+        link,
+    } = *mail;
+    let (subject, body) = match lang {
+        Lang::Fr => (
+            format!("Troc : la compensation n° {run} a réduit vos factures"),
+            format!(
+                "Bonjour,\n\nLa compensation n° {run} du réseau a réduit de {amount} les \
+                 factures en euros que d'autres membres vous doivent, et d'autant celles que \
+                 vous leur devez ({invoices} factures), sans aucun paiement. Passez \
+                 l'écriture de compensation (411 / 401) dans vos livres ; le détail, facture \
+                 par facture :\n\n{link}"
+            ),
+        ),
+        Lang::En => (
+            format!("Troc: set-off n° {run} reduced your invoices"),
+            format!(
+                "Hello,\n\nThe network's set-off n° {run} reduced by {amount} the euro \
+                 invoices other members owe you, and by as much those you owe them \
+                 ({invoices} invoices), with no payment. Book the set-off (411 / 401) in your \
+                 books; the detail, invoice by invoice:\n\n{link}"
+            ),
+        ),
+    };
+    with_footer(Kind::Setoff, lang, to, &subject, &body)
 }
 
 /// A staff user's payment waiting for the owner's approval: `staff` (an address) would pay

@@ -2478,3 +2478,116 @@ story!(two_step_changes_are_e_mailed, |db: &tests::TestDb| {
         assert_eq!(outbox_count(&m.store, "two_step").await, 3);
     }
 });
+
+story!(
+    outside_invoices_and_set_offs_are_e_mailed,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let Mailing {
+                store,
+                api,
+                alpha,
+                beta,
+                ..
+            } = mailing(&url).await;
+            crate::api::staff(&store).await;
+            let gamma = crate::web_front::member(&store, 3, "Gamma", "gamma", 1_000).await;
+            let manage =
+                crate::api::token(&store, "gestion@troc.fr", web::tokens::Scope::Manage).await;
+            let pay = |email: &'static str| {
+                let store = store.clone();
+                async move { crate::api::token(&store, email, web::tokens::Scope::Pay).await }
+            };
+            let (a, b, g) = (
+                pay("owner@alpha.fr").await,
+                pay("owner@beta.fr").await,
+                pay("owner@gamma.fr").await,
+            );
+            const PATH: &str = "/api/v1/outside-invoices";
+            let declare = |token: &str, debtor: i64, number: &str, amount: &str, key: &str| {
+                let sent = serde_json::json!({
+                    "debtor_member_id": debtor, "number": number, "amount": amount,
+                    "due_on": crate::api::day_in(30),
+                });
+                let (api, token, key) = (&api, token.to_owned(), key.to_owned());
+                async move {
+                    api.post_key(PATH, &token, &key, sent)
+                        .await
+                        .ok(StatusCode::CREATED)["id"]
+                        .as_i64()
+                        .unwrap()
+                }
+            };
+            // Beta's owner and staff hear of the invoice Alpha declares, once, even when the
+            // declaration is sent again under its key.
+            let a1 = declare(&a, beta.id, "A-1", "1000.00", "k-a1").await;
+            assert_eq!(outbox_count(&store, "setoff").await, 2);
+            declare(&a, beta.id, "A-1", "1000.00", "k-a1").await;
+            assert_eq!(outbox_count(&store, "setoff").await, 2);
+            let (subject, body): (String, String) = web::dispatch!(store.backend(), pool => {
+                sqlx::query_as("SELECT subject, body FROM mail_outbox WHERE kind = 'setoff' \
+                     AND to_addr = 'staff@beta.fr'")
+                    .fetch_one(pool).await.unwrap()
+            });
+            assert_eq!(
+                subject,
+                "Troc : Alpha SARL déclare une facture de 1 000,00 à compenser"
+            );
+            assert!(body.contains("sa facture n° A-1 de 1 000,00 TTC"), "{body}");
+            assert!(
+                body.contains("http://troc.test/setoff#setoff-received"),
+                "{body}"
+            );
+            let b1 = declare(&b, gamma.id, "B-1", "700.00", "k-b1").await;
+            let g1 = declare(&g, alpha.id, "G-1", "500.00", "k-g1").await;
+            assert_eq!(outbox_count(&store, "setoff").await, 6);
+            for (id, token) in [(a1, &b), (b1, &g), (g1, &a)] {
+                api.post(
+                    &format!("{PATH}/{id}/confirm"),
+                    token,
+                    serde_json::json!({}),
+                )
+                .await
+                .ok(StatusCode::OK);
+            }
+            // The run tells each company's owner and staff what it cancelled, once.
+            let run = api
+                .post_key(
+                    "/api/v1/setoff-runs",
+                    &manage,
+                    "run-1",
+                    serde_json::json!({"reason": "Mensuelle"}),
+                )
+                .await
+                .ok(StatusCode::CREATED);
+            let id = run["run"]["id"].as_i64().unwrap();
+            assert_eq!(outbox_count(&store, "setoff").await, 12);
+            api.post_key(
+                "/api/v1/setoff-runs",
+                &manage,
+                "run-1",
+                serde_json::json!({"reason": "Mensuelle"}),
+            )
+            .await
+            .ok(StatusCode::CREATED);
+            assert_eq!(outbox_count(&store, "setoff").await, 12);
+            let (subject, body): (String, String) = web::dispatch!(store.backend(), pool => {
+                sqlx::query_as("SELECT subject, body FROM mail_outbox WHERE kind = 'setoff' \
+                     AND to_addr = 'owner@gamma.fr' ORDER BY id DESC LIMIT 1")
+                    .fetch_one(pool).await.unwrap()
+            });
+            assert_eq!(
+                subject,
+                format!("Troc : la compensation n° {id} a réduit vos factures")
+            );
+            assert!(body.contains("réduit de 500,00 les factures"), "{body}");
+            assert!(body.contains("(2 factures)"), "{body}");
+            assert!(
+                body.contains("http://troc.test/setoff#setoff-lines"),
+                "{body}"
+            );
+            store.close().await;
+        }
+    }
+);

@@ -550,6 +550,94 @@ pub(crate) async fn dispute_changed(state: &AppState, id: i64) -> StoreResult<()
     Ok(())
 }
 
+/// Tells the debtor's owner and staff of outside invoice `id`, just declared (on the page or
+/// through the API), that it waits for their answer (`crate::setoff`); once per invoice.
+pub(crate) async fn outside_invoice_declared(state: &AppState, id: i64) -> StoreResult<()> {
+    if state.mail.is_none() {
+        return Ok(());
+    }
+    let invoice = match crate::setoff::by_id(&state.store, id).await {
+        Ok(invoice) => invoice,
+        Err(crate::console::ConsoleError::Store(error)) => return Err(error),
+        Err(_) => return Ok(()),
+    };
+    let link = format!("{}/setoff#setoff-received", state.config.base_url());
+    notify(
+        state,
+        invoice.debtor_member_id,
+        &[Role::Owner, Role::Staff],
+        MailKind::Notices,
+        &format!("outside-invoice:{id}"),
+        |lang, to| {
+            let amount = lang.amount(invoice.amount);
+            let due_on = super::accounting::day(lang, invoice.due_on);
+            let mail = crate::mail::OutsideInvoiceMail {
+                creditor: &invoice.creditor_name,
+                number: &invoice.number,
+                amount: &amount,
+                due_on: &due_on,
+                link: &link,
+            };
+            crate::mail::outside_invoice_declared(lang, to, &mail)
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Tells the owner and staff of each company of set-off run `run` what it cancelled on the
+/// company's invoices (`lines`: the run's, at most `setoff::RUN_INVOICES_MAX`, so at most
+/// twice as many companies); once per run and company. Returns how many were queued.
+pub(crate) async fn setoff_ran(
+    state: &AppState,
+    run: i64,
+    lines: &[crate::setoff::Line],
+) -> StoreResult<u64> {
+    if state.mail.is_none() {
+        return Ok(0);
+    }
+    // Per company: what it was owed that the run cancelled, what it owed, on how many.
+    let mut companies: std::collections::BTreeMap<i64, (i64, i64, i64)> =
+        std::collections::BTreeMap::new();
+    for line in lines {
+        let creditor = companies.entry(line.creditor_member_id).or_default();
+        creditor.0 += line.amount.minor();
+        creditor.2 += 1;
+        let debtor = companies.entry(line.debtor_member_id).or_default();
+        debtor.1 += line.amount.minor();
+        debtor.2 += 1;
+    }
+    let link = format!("{}/setoff#setoff-lines", state.config.base_url());
+    let key = format!("setoff:{run}");
+    let mut queued = 0;
+    for (member_id, (owed_to, owed_by, invoices)) in companies {
+        // A set-off leaves every company's position unchanged (`ledger::set_off` asserts it).
+        assert_eq!(
+            owed_to, owed_by,
+            "set-off run {run} moved company {member_id}"
+        );
+        queued += notify(
+            state,
+            member_id,
+            &[Role::Owner, Role::Staff],
+            MailKind::Notices,
+            &key,
+            |lang, to| {
+                let amount = lang.amount(Amount::from_minor(owed_to));
+                let mail = crate::mail::SetoffMail {
+                    run,
+                    invoices,
+                    amount: &amount,
+                    link: &link,
+                };
+                crate::mail::setoff_run(lang, to, &mail)
+            },
+        )
+        .await?;
+    }
+    Ok(queued)
+}
+
 /// Tells the companies of each dispute that closed how it ended (withdrawn: the payee;
 /// refunded: the payer; reversed or dismissed by the manager: both), once
 /// (`disputes.closed_noticed_at`), at most [`FOLLOW_UPS_PER_CALL`] a call, none more than

@@ -292,6 +292,9 @@ async fn declare(
     };
     let today = Utc::now().date_naive();
     let result = setoff::declare(&state.store, &auth.auth.user, &auth.member, &new, today).await;
+    if let Ok(invoice) = &result {
+        super::notices::outside_invoice_declared(&state, invoice.id).await?;
+    }
     let done = auth.tr().setoff_declared_done();
     after(&state, auth, result, done, Some(form)).await
 }
@@ -440,7 +443,13 @@ async fn console_run(
 ) -> AppResult<Response> {
     let actor = manager(&auth)?;
     match setoff::run(&state.store, &actor, &form.reason).await {
-        Ok(run) => Ok(Redirect::to(&format!("/admin/setoff/{}", run.id)).into_response()),
+        Ok(run) => {
+            let lines = setoff::run_lines(&state.store, &actor, run.id)
+                .await
+                .map_err(page_error)?;
+            super::notices::setoff_ran(&state, run.id, &lines).await?;
+            Ok(Redirect::to(&format!("/admin/setoff/{}", run.id)).into_response())
+        }
         Err(error @ (ConsoleError::Invalid(_) | ConsoleError::Conflict(_))) => {
             console_draw(&state, &auth, form.reason, Some(error)).await
         }

@@ -178,6 +178,7 @@ pub async fn declare(
         };
         let today = chrono::Utc::now().date_naive();
         let declared = setoff::declare(&state.store, &auth.user, &member, &new, today).await?;
+        crate::http::notices::outside_invoice_declared(&state, declared.id).await?;
         Written::created(item(&declared))
     })
     .await)
@@ -376,14 +377,18 @@ pub struct SetoffRunDetail {
     pub lines: Vec<SetoffLineItem>,
 }
 
-async fn detail(state: &AppState, auth: &ApiAuth, id: i64) -> ApiResult<SetoffRunDetail> {
+async fn detail(state: &AppState, auth: &ApiAuth, id: i64) -> ApiResult<(Run, Vec<Line>)> {
     let actor = auth.console_actor()?;
     let run = setoff::run_by_id(&state.store, &actor, id).await?;
     let lines = setoff::run_lines(&state.store, &actor, id).await?;
-    Ok(SetoffRunDetail {
-        run: run_item(&run),
+    Ok((run, lines))
+}
+
+fn detail_body(run: &Run, lines: &[Line]) -> SetoffRunDetail {
+    SetoffRunDetail {
+        run: run_item(run),
         lines: lines.iter().map(line).collect(),
-    })
+    }
 }
 
 /// Why a manager runs a set-off.
@@ -416,7 +421,9 @@ pub async fn run(
     Ok(idempotency::run(&state, &auth, &request, |_| async {
         let input: SetoffRunBody = types::json(&request.body)?;
         let run = setoff::run(&state.store, &actor, &input.reason).await?;
-        Written::created(detail(&state, &auth, run.id).await?)
+        let (run, lines) = detail(&state, &auth, run.id).await?;
+        crate::http::notices::setoff_ran(&state, run.id, &lines).await?;
+        Written::created(detail_body(&run, &lines))
     })
     .await)
 }
@@ -439,5 +446,6 @@ pub async fn show(
 ) -> ApiResult<Json<SetoffRunDetail>> {
     auth.console_actor()?;
     let id = types::path_id(&id)?;
-    Ok(Json(detail(&state, &auth, id).await?))
+    let (run, lines) = detail(&state, &auth, id).await?;
+    Ok(Json(detail_body(&run, &lines)))
 }
