@@ -232,8 +232,8 @@ pub async fn of_member(
 /// field's problem is named (the debtor: a member other than the company, its account not
 /// closed; the number: 1 to [`NUMBER_LEN_MAX`] characters, once per creditor; the amount:
 /// above zero, at most [`amount_max`]; the due day: within [`DUE_DAYS_MAX`] days of
-/// `today`). With
-/// [`OPEN_PER_MEMBER_MAX`] waiting or confirmed already: `TooManyOutsideInvoices`.
+/// `today`). With [`OPEN_PER_MEMBER_MAX`] waiting or confirmed already:
+/// `TooManyOutsideInvoices`.
 pub async fn declare(
     store: &Store,
     user: &User,
@@ -709,9 +709,71 @@ pub async fn lines_of_member(
     Ok(rows.into_iter().map(line_of).collect())
 }
 
+/// Set-off lines as CSV for a spreadsheet or a bookkeeping tool (plain amounts, RFC 3339
+/// times in UTC): `run,run_at,invoice_id,number,creditor,debtor,amount`, and for one
+/// company (`member`) a column `side`: `creditor` (the line lowers what it is owed: its
+/// customer account) or `debtor` (what it owes: its supplier account).
+pub fn lines_csv(lines: &[Line], member: Option<i64>) -> String {
+    use crate::console::history::csv_cell;
+    let mut csv = String::from("run,run_at,invoice_id,number,creditor,debtor,");
+    if member.is_some() {
+        csv.push_str("side,");
+    }
+    csv.push_str("amount\r\n");
+    for l in lines {
+        let run_at = chrono::DateTime::from_timestamp(l.run_at, 0)
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default();
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},",
+            l.run_id,
+            run_at,
+            l.invoice_id,
+            csv_cell(&l.number),
+            csv_cell(&l.creditor_name),
+            csv_cell(&l.debtor_name),
+        ));
+        if let Some(member) = member {
+            let side = if l.creditor_member_id == member {
+                "creditor"
+            } else {
+                "debtor"
+            };
+            csv.push_str(side);
+            csv.push(',');
+        }
+        csv.push_str(&l.amount.to_plain());
+        csv.push_str("\r\n");
+    }
+    csv
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_as_csv() {
+        let line = Line {
+            run_id: 3,
+            run_at: 0,
+            invoice_id: 9,
+            number: "=F-1".into(),
+            creditor_member_id: 1,
+            creditor_name: "Alpha \"A\"".into(),
+            debtor_member_id: 2,
+            debtor_name: "Beta".into(),
+            amount: Amount::from_minor(12_345),
+        };
+        assert_eq!(
+            lines_csv(std::slice::from_ref(&line), None),
+            "run,run_at,invoice_id,number,creditor,debtor,amount\r\n\
+             3,1970-01-01T00:00:00+00:00,9,\"'=F-1\",\"Alpha \"\"A\"\"\",\"Beta\",123.45\r\n"
+        );
+        let csv = lines_csv(&[line], Some(2));
+        assert!(csv.starts_with("run,run_at,invoice_id,number,creditor,debtor,side,amount\r\n"));
+        assert!(csv.ends_with(",debtor,123.45\r\n"), "{csv}");
+    }
 
     #[test]
     fn statuses_read_back() {

@@ -304,6 +304,29 @@ story!(outside_invoices_are_set_off, |db: &tests::TestDb| {
         }
         assert!(!run.body.contains("<td>A-2</td>"));
         assert_eq!(a.get(&location).await.status, StatusCode::FORBIDDEN);
+        // The run's lines as CSV for the network's staff; each company's own, with its side.
+        run.assert_contains(&format!("href=\"{location}/lines.csv\""));
+        let csv = accountant.get(&format!("{location}/lines.csv")).await;
+        assert_eq!(csv.status, StatusCode::OK);
+        assert!(csv
+            .body
+            .starts_with("run,run_at,invoice_id,number,creditor,debtor,amount\r\n"));
+        assert_eq!(csv.body.lines().count(), 4, "{}", csv.body);
+        assert!(csv
+            .body
+            .contains(",\"A-1\",\"Alpha SARL\",\"Beta & Fils <SAS>\",500.00\r\n"));
+        let csv_path = format!("{location}/lines.csv");
+        assert_eq!(a.get(&csv_path).await.status, StatusCode::FORBIDDEN);
+        let mine = g.get("/setoff/lines.csv").await;
+        assert_eq!(mine.status, StatusCode::OK);
+        assert_eq!(mine.body.lines().count(), 3, "{}", mine.body);
+        assert!(mine
+            .body
+            .contains(",\"G-1\",\"Gamma\",\"Alpha SARL\",creditor,500.00\r\n"));
+        assert!(mine
+            .body
+            .contains(",\"B-1\",\"Beta & Fils <SAS>\",\"Gamma\",debtor,500.00\r\n"));
+        assert!(!mine.body.contains("A-1"));
         assert_eq!(
             manager.get("/admin/setoff/999999").await.status,
             StatusCode::NOT_FOUND

@@ -31,12 +31,14 @@ use crate::setoff::{
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/setoff", get(show))
+        .route("/setoff/lines.csv", get(lines_csv))
         .route("/setoff/invoices", post(declare))
         .route("/setoff/invoices/{id}/confirm", post(confirm))
         .route("/setoff/invoices/{id}/reject", post(reject))
         .route("/setoff/invoices/{id}/close", post(close))
         .route("/admin/setoff", get(console_show).post(console_run))
         .route("/admin/setoff/{id}", get(console_run_page))
+        .route("/admin/setoff/{id}/lines.csv", get(console_run_csv))
 }
 
 catalogue! {
@@ -255,6 +257,31 @@ async fn show(State(state): State<AppState>, reader: MemberReader) -> AppResult<
     draw(&state, &reader, Outcome::shown()).await
 }
 
+fn csv(filename: &str, body: String) -> Response {
+    use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+    (
+        [
+            (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The company's set-off lines as CSV, with its side of each (the same 200 as the page).
+async fn lines_csv(State(state): State<AppState>, reader: MemberReader) -> AppResult<Response> {
+    let me = reader.member.id;
+    let lines = setoff::lines_of_member(&state.store, me, LINES_OF_MEMBER_MAX)
+        .await
+        .map_err(page_error)?;
+    let filename = format!("troc-compensations-{}.csv", reader.member.siren);
+    Ok(csv(&filename, setoff::lines_csv(&lines, Some(me))))
+}
+
 /// The page again after a step: its message, or the refusal worded with 422 (403, 404 and
 /// store failures are error pages).
 async fn after(
@@ -455,6 +482,26 @@ async fn console_run(
         }
         Err(error) => Err(page_error(error)),
     }
+}
+
+/// A run's lines as CSV (managers and the network's accountants).
+async fn console_run_csv(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let actor = reader(&auth)?;
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    setoff::run_by_id(&state.store, &actor, id)
+        .await
+        .map_err(page_error)?;
+    let lines = setoff::run_lines(&state.store, &actor, id)
+        .await
+        .map_err(page_error)?;
+    Ok(csv(
+        &format!("troc-compensation-{id}.csv"),
+        setoff::lines_csv(&lines, None),
+    ))
 }
 
 #[derive(Template)]

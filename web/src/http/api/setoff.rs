@@ -113,7 +113,7 @@ pub struct OutsideInvoiceList {
 
 /// The caller's company's outside invoices, both sides, and the set-offs on them (any
 /// scope, a member's user).
-#[utoipa::path(get, path = "/api/v1/outside-invoices", tag = "payments",
+#[utoipa::path(get, path = "/api/v1/outside-invoices", operation_id = "list_outside_invoices", tag = "payments",
     responses(
         (status = 200, description = "The invoices", body = OutsideInvoiceList),
         (status = 403, description = "Not a member company's user", body = Problem, content_type = "application/problem+json"),
@@ -152,10 +152,10 @@ pub struct NewOutsideInvoiceBody {
 /// staff); it waits for the debtor's confirmation. A field's problem is named; the number
 /// used already is `already_declared` (409); past 200 invoices waiting or owed,
 /// `too_many_outside_invoices` (409).
-#[utoipa::path(post, path = "/api/v1/outside-invoices", tag = "payments",
+#[utoipa::path(post, path = "/api/v1/outside-invoices", operation_id = "declare_outside_invoice", tag = "payments",
     request_body = NewOutsideInvoiceBody,
     responses(
-        (status = 201, description = "Declared", body = OutsideInvoiceItem),
+        (status = 201, description = "Declared", body = OutsideInvoiceItem, links(("confirm" = (operation_id = "confirm_outside_invoice", parameters(("id" = "$response.body#/id")))), ("reject" = (operation_id = "reject_outside_invoice", parameters(("id" = "$response.body#/id")))), ("close" = (operation_id = "close_outside_invoice", parameters(("id" = "$response.body#/id")))))),
         (status = 403, description = "Not a pay token of a member's owner or staff", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Number used already, too many waiting, or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
@@ -186,7 +186,7 @@ pub async fn declare(
 
 /// Confirms an invoice declared on the caller's company (pay scope, the debtor's owner or
 /// staff): set-offs take it from then on.
-#[utoipa::path(post, path = "/api/v1/outside-invoices/{id}/confirm", tag = "payments",
+#[utoipa::path(post, path = "/api/v1/outside-invoices/{id}/confirm", operation_id = "confirm_outside_invoice", tag = "payments",
     params(
         ("id" = i64, Path, description = "Outside invoice id"),
     ),
@@ -223,7 +223,7 @@ pub struct OutsideReasonBody {
 
 /// Rejects an invoice declared on the caller's company, with a reason (pay scope, the
 /// debtor's owner or staff).
-#[utoipa::path(post, path = "/api/v1/outside-invoices/{id}/reject", tag = "payments",
+#[utoipa::path(post, path = "/api/v1/outside-invoices/{id}/reject", operation_id = "reject_outside_invoice", tag = "payments",
     params(
         ("id" = i64, Path, description = "Outside invoice id"),
     ),
@@ -264,7 +264,7 @@ pub async fn reject(
 /// Closes an invoice the caller's company issued, still waiting or owed (paid otherwise,
 /// or declared by mistake), with a reason (pay scope, the creditor's owner or staff); what
 /// set-offs cancelled on it stays.
-#[utoipa::path(post, path = "/api/v1/outside-invoices/{id}/close", tag = "payments",
+#[utoipa::path(post, path = "/api/v1/outside-invoices/{id}/close", operation_id = "close_outside_invoice", tag = "payments",
     params(
         ("id" = i64, Path, description = "Outside invoice id"),
     ),
@@ -350,7 +350,7 @@ pub struct SetoffOverview {
 
 /// What a set-off would cancel now and the last runs (manage token of a manager or the
 /// network's accountant).
-#[utoipa::path(get, path = "/api/v1/setoff-runs", tag = "network",
+#[utoipa::path(get, path = "/api/v1/setoff-runs", operation_id = "list_setoff_runs", tag = "network",
     responses(
         (status = 200, description = "The overview", body = SetoffOverview),
         (status = 403, description = "Not a manage token of the network's staff", body = Problem, content_type = "application/problem+json"),
@@ -402,10 +402,10 @@ pub struct SetoffRunBody {
 /// Runs a set-off over the confirmed invoices still owed (manager), logged as
 /// `setoff.run`. When nothing can be cancelled: `nothing_to_set_off` (409), nothing
 /// recorded.
-#[utoipa::path(post, path = "/api/v1/setoff-runs", tag = "manage",
+#[utoipa::path(post, path = "/api/v1/setoff-runs", operation_id = "run_setoff", tag = "manage",
     request_body = SetoffRunBody,
     responses(
-        (status = 201, description = "Run", body = SetoffRunDetail),
+        (status = 201, description = "Run", body = SetoffRunDetail, links(("show" = (operation_id = "get_setoff_run", parameters(("id" = "$response.body#/run/id")))))),
         (status = 403, description = "Not a manage token of a manager", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Nothing to set off, or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No reason, or too long", body = Problem, content_type = "application/problem+json"),
@@ -429,7 +429,7 @@ pub async fn run(
 }
 
 /// One run and its lines (manage token of a manager or the network's accountant).
-#[utoipa::path(get, path = "/api/v1/setoff-runs/{id}", tag = "network",
+#[utoipa::path(get, path = "/api/v1/setoff-runs/{id}", operation_id = "get_setoff_run", tag = "network",
     params(
         ("id" = i64, Path, description = "Run id"),
     ),
