@@ -1340,6 +1340,38 @@ pub fn outside_invoice_declared(
     with_footer(Kind::Setoff, lang, to, &subject, &body)
 }
 
+/// Tells a user of the creditor that the debtor (`debtor`) rejected its invoice `number` of
+/// `amount` (formatted), with `reason`; its invoices at `link`.
+pub fn outside_invoice_rejected(
+    lang: Lang,
+    to: &str,
+    debtor: &str,
+    number: &str,
+    amount: &str,
+    reason: &str,
+    link: &str,
+) -> Result<Mail, MailError> {
+    let (subject, body) = match lang {
+        Lang::Fr => (
+            format!("Troc : {debtor} refuse votre facture n° {number}"),
+            format!(
+                "Bonjour,\n\n{debtor} refuse votre facture n° {number} de {amount} déclarée à \
+                 compenser. Sa raison :\n\n« {reason} »\n\nElle n'entrera pas dans les \
+                 compensations du réseau ; réglez le désaccord avec {debtor}.\n\n{link}"
+            ),
+        ),
+        Lang::En => (
+            format!("Troc: {debtor} rejects your invoice n° {number}"),
+            format!(
+                "Hello,\n\n{debtor} rejects your invoice n° {number} of {amount} declared for \
+                 set-off. Its reason:\n\n« {reason} »\n\nThe network's set-offs will not \
+                 take it; settle the disagreement with {debtor}.\n\n{link}"
+            ),
+        ),
+    };
+    with_footer(Kind::Setoff, lang, to, &subject, &body)
+}
+
 /// What a set-off run cancelled on a company's invoices: `amount` (formatted) on those it is
 /// owed, and as much on those it owes (a set-off leaves its position unchanged), over
 /// `invoices` of them; the detail at `link`.

@@ -2542,6 +2542,28 @@ story!(
             let b1 = declare(&b, gamma.id, "B-1", "700.00", "k-b1").await;
             let g1 = declare(&g, alpha.id, "G-1", "500.00", "k-g1").await;
             assert_eq!(outbox_count(&store, "setoff").await, 6);
+            // Gamma rejects one Alpha declared: Alpha's owner and staff hear why.
+            let a2 = declare(&a, gamma.id, "A-2", "80.00", "k-a2").await;
+            assert_eq!(outbox_count(&store, "setoff").await, 8);
+            api.post(
+                &format!("{PATH}/{a2}/reject"),
+                &g,
+                serde_json::json!({"reason": "Jamais livré"}),
+            )
+            .await
+            .ok(StatusCode::OK);
+            assert_eq!(outbox_count(&store, "setoff").await, 10);
+            let (subject, body): (String, String) = web::dispatch!(store.backend(), pool => {
+                sqlx::query_as("SELECT subject, body FROM mail_outbox WHERE kind = 'setoff' \
+                     AND to_addr = 'owner@alpha.fr' ORDER BY id DESC LIMIT 1")
+                    .fetch_one(pool).await.unwrap()
+            });
+            assert_eq!(subject, "Troc : Gamma refuse votre facture n° A-2");
+            assert!(body.contains("« Jamais livré »"), "{body}");
+            assert!(
+                body.contains("http://troc.test/setoff#setoff-issued"),
+                "{body}"
+            );
             for (id, token) in [(a1, &b), (b1, &g), (g1, &a)] {
                 api.post(
                     &format!("{PATH}/{id}/confirm"),
@@ -2562,7 +2584,7 @@ story!(
                 .await
                 .ok(StatusCode::CREATED);
             let id = run["run"]["id"].as_i64().unwrap();
-            assert_eq!(outbox_count(&store, "setoff").await, 12);
+            assert_eq!(outbox_count(&store, "setoff").await, 16);
             api.post_key(
                 "/api/v1/setoff-runs",
                 &manage,
@@ -2571,7 +2593,7 @@ story!(
             )
             .await
             .ok(StatusCode::CREATED);
-            assert_eq!(outbox_count(&store, "setoff").await, 12);
+            assert_eq!(outbox_count(&store, "setoff").await, 16);
             let (subject, body): (String, String) = web::dispatch!(store.backend(), pool => {
                 sqlx::query_as("SELECT subject, body FROM mail_outbox WHERE kind = 'setoff' \
                      AND to_addr = 'owner@gamma.fr' ORDER BY id DESC LIMIT 1")

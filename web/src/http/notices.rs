@@ -585,6 +585,42 @@ pub(crate) async fn outside_invoice_declared(state: &AppState, id: i64) -> Store
     Ok(())
 }
 
+/// Tells the creditor's owner and staff that the debtor rejected outside invoice `id`, with
+/// its reason; once per invoice (an invoice is rejected once).
+pub(crate) async fn outside_invoice_rejected(state: &AppState, id: i64) -> StoreResult<()> {
+    if state.mail.is_none() {
+        return Ok(());
+    }
+    let invoice = match crate::setoff::by_id(&state.store, id).await {
+        Ok(invoice) => invoice,
+        Err(crate::console::ConsoleError::Store(error)) => return Err(error),
+        Err(_) => return Ok(()),
+    };
+    let link = format!("{}/setoff#setoff-issued", state.config.base_url());
+    let reason = invoice.note.clone().unwrap_or_default();
+    notify(
+        state,
+        invoice.creditor_member_id,
+        &[Role::Owner, Role::Staff],
+        MailKind::Notices,
+        &format!("outside-invoice-rejected:{id}"),
+        |lang, to| {
+            let amount = lang.amount(invoice.amount);
+            crate::mail::outside_invoice_rejected(
+                lang,
+                to,
+                &invoice.debtor_name,
+                &invoice.number,
+                &amount,
+                &reason,
+                &link,
+            )
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 /// Tells the owner and staff of each company of set-off run `run` what it cancelled on the
 /// company's invoices (`lines`: the run's, at most `setoff::RUN_INVOICES_MAX`, so at most
 /// twice as many companies); once per run and company. Returns how many were queued.

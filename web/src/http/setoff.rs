@@ -15,7 +15,7 @@ use axum::{Form, Router};
 use chrono::{Duration, Utc};
 use serde::Deserialize;
 
-use super::console::{form_messages, manager, page_error, time_text, unprocessable};
+use super::console::{csv_response, form_messages, manager, page_error, time_text, unprocessable};
 use super::error::{AppError, AppResult};
 use super::i18n::{catalogue, Tr};
 use super::session::{Auth, MemberAuth, MemberReader};
@@ -257,21 +257,6 @@ async fn show(State(state): State<AppState>, reader: MemberReader) -> AppResult<
     draw(&state, &reader, Outcome::shown()).await
 }
 
-fn csv(filename: &str, body: String) -> Response {
-    use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
-    (
-        [
-            (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{filename}\""),
-            ),
-        ],
-        body,
-    )
-        .into_response()
-}
-
 /// The company's set-off lines as CSV, with its side of each (the same 200 as the page).
 async fn lines_csv(State(state): State<AppState>, reader: MemberReader) -> AppResult<Response> {
     let me = reader.member.id;
@@ -279,7 +264,7 @@ async fn lines_csv(State(state): State<AppState>, reader: MemberReader) -> AppRe
         .await
         .map_err(page_error)?;
     let filename = format!("troc-compensations-{}.csv", reader.member.siren);
-    Ok(csv(&filename, setoff::lines_csv(&lines, Some(me))))
+    Ok(csv_response(&filename, setoff::lines_csv(&lines, Some(me))))
 }
 
 /// The page again after a step: its message, or the refusal worded with 422 (403, 404 and
@@ -365,6 +350,9 @@ async fn reject(
         &form.reason,
     )
     .await;
+    if result.is_ok() {
+        super::notices::outside_invoice_rejected(&state, id).await?;
+    }
     let done = auth.tr().setoff_rejected_done();
     after(&state, auth, result, done, None).await
 }
@@ -498,7 +486,7 @@ async fn console_run_csv(
     let lines = setoff::run_lines(&state.store, &actor, id)
         .await
         .map_err(page_error)?;
-    Ok(csv(
+    Ok(csv_response(
         &format!("troc-compensation-{id}.csv"),
         setoff::lines_csv(&lines, None),
     ))

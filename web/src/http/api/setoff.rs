@@ -256,6 +256,7 @@ pub async fn reject(
             &input.reason,
         )
         .await?;
+        crate::http::notices::outside_invoice_rejected(&state, id).await?;
         Written::ok(item(&done))
     })
     .await)

@@ -166,7 +166,8 @@ fn optional_amount(text: &str) -> Result<Option<Amount>, ()> {
     crate::console::parse_amount(text).map_err(|_| ())
 }
 
-fn csv_response(filename: &str, body: String) -> Response {
+/// A CSV download named `filename`.
+pub(crate) fn csv_response(filename: &str, body: String) -> Response {
     (
         [
             (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
