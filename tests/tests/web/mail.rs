@@ -2486,6 +2486,7 @@ story!(
         async move {
             let Mailing {
                 store,
+                state,
                 api,
                 alpha,
                 beta,
@@ -2609,6 +2610,36 @@ story!(
                 body.contains("http://troc.test/setoff#setoff-lines"),
                 "{body}"
             );
+            // A run from the console's page tells the companies alike: Alpha and Beta owe
+            // each other 10,00.
+            let a3 = declare(&a, beta.id, "A-3", "10.00", "k-a3").await;
+            let b3 = declare(&b, alpha.id, "B-3", "10.00", "k-b3").await;
+            for (id, token) in [(a3, &b), (b3, &a)] {
+                api.post(
+                    &format!("{PATH}/{id}/confirm"),
+                    token,
+                    serde_json::json!({}),
+                )
+                .await
+                .ok(StatusCode::OK);
+            }
+            assert_eq!(outbox_count(&store, "setoff").await, 20);
+            let mut manager = Client::new(state.clone());
+            manager.login("gestion@troc.fr", PASSWORD).await;
+            let page = manager
+                .post(
+                    "/admin/setoff",
+                    &[("reason", "Compensation de fin de mois")],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+            assert_eq!(outbox_count(&store, "setoff").await, 24);
+            let body: String = web::dispatch!(store.backend(), pool => {
+                sqlx::query_scalar("SELECT body FROM mail_outbox WHERE kind = 'setoff' \
+                     AND to_addr = 'staff@beta.fr' ORDER BY id DESC LIMIT 1")
+                    .fetch_one(pool).await.unwrap()
+            });
+            assert!(body.contains("réduit de 10,00 les factures"), "{body}");
             store.close().await;
         }
     }

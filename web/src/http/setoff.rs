@@ -234,12 +234,18 @@ async fn draw(state: &AppState, reader: &MemberReader, outcome: Outcome) -> AppR
     });
     let c = reader.chrome();
     let can_act = c.is_member();
+    // The debtors' list is the declaring form's: not read for the member accountant.
+    let debtors = if can_act {
+        super::money::payees(state, &reader.member).await?
+    } else {
+        Vec::new()
+    };
     let response = page(SetoffTemplate {
         c,
         can_act,
         done: outcome.done,
         messages,
-        debtors: super::money::payees(state, &reader.member).await?,
+        debtors,
         values,
         number_len_max: NUMBER_LEN_MAX,
         issued: issued.iter().map(|i| invoice_view(t, i)).collect(),
@@ -459,10 +465,13 @@ async fn console_run(
     let actor = manager(&auth)?;
     match setoff::run(&state.store, &actor, &form.reason).await {
         Ok(run) => {
-            let lines = setoff::run_lines(&state.store, &actor, run.id)
-                .await
-                .map_err(page_error)?;
-            super::notices::setoff_ran(&state, run.id, &lines).await?;
+            // The lines are read again only to e-mail the companies.
+            if state.mail.is_some() {
+                let lines = setoff::run_lines(&state.store, &actor, run.id)
+                    .await
+                    .map_err(page_error)?;
+                super::notices::setoff_ran(&state, run.id, &lines).await?;
+            }
             Ok(Redirect::to(&format!("/admin/setoff/{}", run.id)).into_response())
         }
         Err(error @ (ConsoleError::Invalid(_) | ConsoleError::Conflict(_))) => {
