@@ -15,13 +15,15 @@ use axum::{Form, Router};
 use chrono::{Duration, Utc};
 use serde::Deserialize;
 
-use super::console::{csv_response, form_messages, manager, page_error, time_text, unprocessable};
+use super::console::{
+    csv_response, form_messages, manager, page_error, reader, time_text, unprocessable,
+};
 use super::error::{AppError, AppResult};
 use super::i18n::{catalogue, Tr};
 use super::session::{Auth, MemberAuth, MemberReader};
 use super::templates::{page, Chrome};
 use super::AppState;
-use crate::console::{Actor, ConsoleError};
+use crate::console::ConsoleError;
 use crate::people::Role;
 use crate::setoff::{
     self, Answer, InvoiceStatus, Line, NewInvoice, OutsideInvoice, Run, LINES_OF_MEMBER_MAX,
@@ -409,11 +411,6 @@ struct ConsoleTemplate {
     cleared: String,
     cleared_invoices: i64,
     runs: Vec<RunView>,
-}
-
-fn reader(auth: &Auth) -> AppResult<Actor> {
-    auth.require(&[Role::Manager, Role::Accountant])?;
-    Ok(Actor::from_user(&auth.user))
 }
 
 async fn console_draw(

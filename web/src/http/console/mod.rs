@@ -115,7 +115,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The console's actor for a logged-in user who may read it (managers, accountants).
-fn reader(auth: &Auth) -> AppResult<Actor> {
+pub(crate) fn reader(auth: &Auth) -> AppResult<Actor> {
     auth.require(&[Role::Manager, Role::Accountant])?;
     Ok(Actor::from_user(&auth.user))
 }
