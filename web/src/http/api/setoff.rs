@@ -12,6 +12,7 @@ use super::auth::ApiAuth;
 use super::error::{ApiResult, Problem};
 use super::idempotency::{self, WriteRequest, Written};
 use super::types::{self, money, unix_time};
+use crate::console::Actor;
 use crate::http::AppState;
 use crate::setoff::{
     self, Answer, Line, NewInvoice, OutsideInvoice, Preview, Run, LINES_OF_MEMBER_MAX,
@@ -378,10 +379,9 @@ pub struct SetoffRunDetail {
     pub lines: Vec<SetoffLineItem>,
 }
 
-async fn detail(state: &AppState, auth: &ApiAuth, id: i64) -> ApiResult<(Run, Vec<Line>)> {
-    let actor = auth.console_actor()?;
-    let run = setoff::run_by_id(&state.store, &actor, id).await?;
-    let lines = setoff::run_lines(&state.store, &actor, id).await?;
+async fn detail(state: &AppState, actor: &Actor, id: i64) -> ApiResult<(Run, Vec<Line>)> {
+    let run = setoff::run_by_id(&state.store, actor, id).await?;
+    let lines = setoff::run_lines(&state.store, actor, id).await?;
     Ok((run, lines))
 }
 
@@ -422,7 +422,7 @@ pub async fn run(
     Ok(idempotency::run(&state, &auth, &request, |_| async {
         let input: SetoffRunBody = types::json(&request.body)?;
         let run = setoff::run(&state.store, &actor, &input.reason).await?;
-        let (run, lines) = detail(&state, &auth, run.id).await?;
+        let (run, lines) = detail(&state, &actor, run.id).await?;
         crate::http::notices::setoff_ran(&state, run.id, &lines).await?;
         Written::created(detail_body(&run, &lines))
     })
@@ -445,8 +445,8 @@ pub async fn show(
     auth: ApiAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<SetoffRunDetail>> {
-    auth.console_actor()?;
+    let actor = auth.console_actor()?;
     let id = types::path_id(&id)?;
-    let (run, lines) = detail(&state, &auth, id).await?;
+    let (run, lines) = detail(&state, &actor, id).await?;
     Ok(Json(detail_body(&run, &lines)))
 }
