@@ -27,3 +27,4 @@ pub mod tokens;
 pub mod totp;
 pub mod trade;
 pub mod webhooks;
+pub mod zero;

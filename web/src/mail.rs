@@ -78,9 +78,37 @@ pub enum Kind {
     Dispute,
     TwoStep,
     Setoff,
+    ReturnToZero,
 }
 
 impl Kind {
+    /// Every kind, as the outbox's table of kinds holds them (migration 0044; a test checks
+    /// both).
+    pub const ALL: [Kind; 22] = [
+        Kind::PasswordReset,
+        Kind::PasswordChanged,
+        Kind::Invitation,
+        Kind::PaymentRequest,
+        Kind::ApprovalWaiting,
+        Kind::PaymentsReceived,
+        Kind::NetworkAction,
+        Kind::Matches,
+        Kind::Statement,
+        Kind::RequestOverdue,
+        Kind::RequestDeclined,
+        Kind::RequestExpired,
+        Kind::OrderPlaced,
+        Kind::OrderDelivered,
+        Kind::OrderCancelled,
+        Kind::OrderExpired,
+        Kind::OrderExpiring,
+        Kind::NetworkInbox,
+        Kind::Dispute,
+        Kind::TwoStep,
+        Kind::Setoff,
+        Kind::ReturnToZero,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::PasswordReset => "password_reset",
@@ -104,6 +132,7 @@ impl Kind {
             Kind::Dispute => "dispute",
             Kind::TwoStep => "two_step",
             Kind::Setoff => "setoff",
+            Kind::ReturnToZero => "return_to_zero",
         }
     }
 }
@@ -1370,6 +1399,86 @@ pub fn outside_invoice_rejected(
         ),
     };
     with_footer(Kind::Setoff, lang, to, &subject, &body)
+}
+
+/// A reminder of the network's return-to-zero rule (`crate::zero`) to a user of `company`,
+/// whose balance `balance` (formatted) has been below zero since `since` for `days` days,
+/// under a rule of `rule_days` days that ends on `deadline` (dates as text); `past` once the
+/// spell is past the rule. What others want that it could sell at `market`, its account at
+/// `dashboard`.
+#[derive(Debug, Clone, Copy)]
+pub struct ZeroMail<'a> {
+    pub company: &'a str,
+    pub balance: &'a str,
+    pub since: &'a str,
+    pub days: i64,
+    pub rule_days: i64,
+    pub deadline: &'a str,
+    pub past: crate::zero::Past,
+    pub market: &'a str,
+    pub dashboard: &'a str,
+}
+
+/// The reminder of the return-to-zero rule (see [`ZeroMail`]).
+pub fn return_to_zero(lang: Lang, to: &str, mail: &ZeroMail<'_>) -> Result<Mail, MailError> {
+    use crate::zero::Past;
+    let ZeroMail {
+        company,
+        balance,
+        since,
+        days,
+        rule_days,
+        deadline,
+        past,
+        market,
+        dashboard,
+    } = *mail;
+    let (subject, body) = match (lang, past) {
+        (Lang::Fr, Past::Within) => (
+            format!("Troc : le solde de {company} est négatif depuis {days} jours"),
+            format!(
+                "Bonjour,\n\nLe solde de {company} est négatif depuis le {since} ({days} \
+                 jours) : {balance}.\n\nLa règle du réseau : un solde négatif revient à zéro \
+                 en {rule_days} jours, soit ici avant le {deadline}. Votre crédit vous a été \
+                 avancé par les autres membres ; on le rembourse en leur vendant vos biens et \
+                 services. Ce que les membres cherchent et que vous pourriez leur \
+                 vendre :\n\n{market}\n\nVotre compte :\n\n{dashboard}"
+            ),
+        ),
+        (Lang::Fr, Past::Beyond) => (
+            format!("Troc : le solde de {company} a dépassé la règle de retour à zéro"),
+            format!(
+                "Bonjour,\n\nLe solde de {company} est négatif depuis le {since} ({days} \
+                 jours) : {balance}, au-delà des {rule_days} jours de la règle du réseau (le \
+                 {deadline}). Le gestionnaire du réseau va revoir votre compte avec vous : \
+                 sa limite de crédit et la façon de revenir à zéro. Ce que les membres \
+                 cherchent et que vous pourriez leur vendre :\n\n{market}\n\nVotre \
+                 compte :\n\n{dashboard}"
+            ),
+        ),
+        (Lang::En, Past::Within) => (
+            format!("Troc: {company}'s balance has been negative for {days} days"),
+            format!(
+                "Hello,\n\n{company}'s balance has been negative since {since} ({days} \
+                 days): {balance}.\n\nThe network's rule: a negative balance comes back to \
+                 zero within {rule_days} days, here by {deadline}. Your credit was advanced by \
+                 the other members; it is repaid by selling them your goods and services. What \
+                 members are looking for that you could sell them:\n\n{market}\n\nYour \
+                 account:\n\n{dashboard}"
+            ),
+        ),
+        (Lang::En, Past::Beyond) => (
+            format!("Troc: {company}'s balance is past the return-to-zero rule"),
+            format!(
+                "Hello,\n\n{company}'s balance has been negative since {since} ({days} \
+                 days): {balance}, past the network's rule of {rule_days} days ({deadline}). \
+                 The network's manager will review your account with you: its credit limit \
+                 and how to come back to zero. What members are looking for that you could \
+                 sell them:\n\n{market}\n\nYour account:\n\n{dashboard}"
+            ),
+        ),
+    };
+    with_footer(Kind::ReturnToZero, lang, to, &subject, &body)
 }
 
 /// What a set-off run cancelled on a company's invoices: `amount` (formatted) on those it is

@@ -892,6 +892,14 @@ async fn seed(url: &str) -> Store {
         .await
         .unwrap();
     assert_eq!(run.cleared, ledger::Amount::from_units(150));
+    // A reminder of the return-to-zero rule told to a company below zero.
+    let rule = web::zero::Rule::new(1).unwrap();
+    let later = chrono::Utc::now() + chrono::Duration::days(400);
+    let due = web::zero::due(&store, rule, later, 1).await.unwrap();
+    let due = due.first().expect("a member below zero");
+    web::zero::told(&store, due.account_id, due.since, 4, 0)
+        .await
+        .unwrap();
     store
         .check_invariants()
         .await

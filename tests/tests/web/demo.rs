@@ -92,6 +92,27 @@ story!(demo_seeds_an_empty_database_once, |db: &tests::TestDb| {
             .get("/admin")
             .await
             .assert_contains("id=\"near-max-count\">1<");
+        // The ageing of the negative balances counts every demo member below zero once.
+        let ageing = page_section(&page.body, "ageing");
+        let counted: usize = ageing
+            .split("<tr><td>")
+            .skip(1)
+            .map(|row| {
+                let cell = row.split("<td class=\"num\">").nth(1).expect("a count");
+                cell[..cell.find('<').unwrap()].parse::<usize>().unwrap()
+            })
+            .sum();
+        let mut below_zero = 0;
+        for m in &members {
+            let account = store
+                .account(ledger::AccountId(m.account_id as u64))
+                .await
+                .unwrap()
+                .unwrap();
+            below_zero += usize::from(account.balance().is_negative());
+        }
+        assert!(below_zero > 0);
+        assert_eq!(counted, below_zero, "{ageing}");
         let creditor = members
             .iter()
             .find(|m| near_max.contains(&format!("href=\"/admin/members/{}\"", m.id)))

@@ -2644,3 +2644,330 @@ story!(
         }
     }
 );
+
+story!(
+    return_to_zero_reminders_are_e_mailed,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            use ledger::{AccountId, Amount, IdempotencyKey, Operation};
+            use web::http::notices::{self, Told};
+            use web::store::Submission;
+            let Mailing {
+                sink,
+                store,
+                quiet,
+                state,
+                mailer,
+                alpha,
+                beta,
+                ..
+            } = mailing(&url).await;
+            let (staff, _) = people::find_login(&store, "staff@beta.fr")
+                .await
+                .unwrap()
+                .unwrap();
+            people::set_lang(&store, staff.id, "en").await.unwrap();
+            let pay = |n: u32, payer: &people::Member, payee: &people::Member, units: i64| {
+                let op = Operation::Payment {
+                    payer: AccountId(payer.account_id as u64),
+                    payee: AccountId(payee.account_id as u64),
+                    amount: Amount::from_units(units),
+                    reference: String::new(),
+                    memo: String::new(),
+                };
+                let store = store.clone();
+                async move {
+                    let key = IdempotencyKey::new(format!("zero-{n}")).unwrap();
+                    store
+                        .submit(Submission::new(key, op))
+                        .await
+                        .unwrap()
+                        .unwrap();
+                }
+            };
+            let since_of = |member: &people::Member| {
+                let (store, account) = (store.clone(), AccountId(member.account_id as u64));
+                async move {
+                    store
+                        .account(account)
+                        .await
+                        .unwrap()
+                        .unwrap()
+                        .negative_since()
+                }
+            };
+            let steps = |member: &people::Member| {
+                let (store, account) = (store.clone(), member.account_id);
+                async move {
+                    let steps: Vec<i64> = web::dispatch!(store.backend(), pool => {
+                        sqlx::query_scalar("SELECT step FROM negative_notices \
+                                            WHERE account_id = $1 ORDER BY negative_since, step")
+                            .bind(account).fetch_all(pool).await.unwrap()
+                    });
+                    steps
+                }
+            };
+            let told = |items: u64, queued: u64| Told { items, queued };
+            const DAY: i64 = 86_400;
+
+            // Beta buys 100,00 from Alpha: its spell begins.
+            pay(1, &beta, &alpha, 100).await;
+            let since = since_of(&beta).await.expect("negative");
+            assert_eq!(since_of(&alpha).await, None);
+            // `at(k)`: k full days into the spell (and a second).
+            let start = since.timestamp() + 1;
+            let at = |days: i64| start + days * DAY;
+            // Nothing before a quarter of the rule (92 days of 365), nor without e-mail.
+            assert_eq!(
+                notices::return_to_zero(&state, at(91)).await.unwrap(),
+                told(0, 0)
+            );
+            assert_eq!(
+                notices::return_to_zero(&quiet, at(92)).await.unwrap(),
+                told(0, 0)
+            );
+            assert!(steps(&beta).await.is_empty());
+            // At 92 days: Beta's owner and staff, once.
+            assert_eq!(
+                notices::return_to_zero(&state, at(92)).await.unwrap(),
+                told(1, 2)
+            );
+            assert_eq!(
+                notices::return_to_zero(&state, at(92)).await.unwrap(),
+                told(0, 0)
+            );
+            assert_eq!(
+                notices::return_to_zero(&state, at(182)).await.unwrap(),
+                told(0, 0)
+            );
+            assert_eq!(steps(&beta).await, vec![1]);
+            // A housekeeping that missed the half (183 days): only the latest step, at 300.
+            assert_eq!(
+                notices::return_to_zero(&state, at(300)).await.unwrap(),
+                told(1, 2)
+            );
+            assert_eq!(
+                notices::return_to_zero(&state, at(365)).await.unwrap(),
+                told(0, 0)
+            );
+            assert_eq!(steps(&beta).await, vec![1, 3]);
+            // Past the rule (366 days), once; then nothing more, however long.
+            assert_eq!(
+                notices::return_to_zero(&state, at(366)).await.unwrap(),
+                told(1, 2)
+            );
+            assert_eq!(
+                notices::return_to_zero(&state, at(5_000)).await.unwrap(),
+                told(0, 0)
+            );
+            assert_eq!(steps(&beta).await, vec![1, 3, 4]);
+            assert_eq!(outbox_count(&store, "return_to_zero").await, 6);
+
+            mail::run_round(&store, &mailer, people::now_unix())
+                .await
+                .unwrap();
+            let texts = addressed_texts(&sink);
+            assert_eq!(texts.len(), 6, "{texts:?}");
+            assert!(texts.iter().all(|t| t.contains("beta.fr")), "{texts:?}");
+            let owner: Vec<&String> = texts
+                .iter()
+                .filter(|t| t.starts_with("To: owner@beta.fr"))
+                .collect();
+            assert_eq!(owner.len(), 3);
+            let since_text = since.format("%d/%m/%Y").to_string();
+            let deadline = (since + chrono::Duration::days(365))
+                .format("%d/%m/%Y")
+                .to_string();
+            for text in [
+                format!(
+                    "Le solde de Beta & Fils <SAS> est négatif depuis le {since_text} (92 \
+                     jours) : -101,00."
+                ),
+                format!("en 365 jours, soit ici avant le {deadline}."),
+                "http://troc.test/market/for-you".to_owned(),
+                "http://troc.test/dashboard".to_owned(),
+            ] {
+                assert!(owner[0].contains(&text), "{text} in {}", owner[0]);
+            }
+            assert!(owner[1].contains("(300 jours) : -101,00."), "{}", owner[1]);
+            assert!(
+                owner[2].contains("(366 jours) : -101,00, au-delà des 365 jours de la règle"),
+                "{}",
+                owner[2]
+            );
+            let subjects: Vec<String> = web::dispatch!(store.backend(), pool => {
+                sqlx::query_scalar("SELECT subject FROM mail_outbox WHERE kind = \
+                                    'return_to_zero' ORDER BY id")
+                    .fetch_all(pool).await.unwrap()
+            });
+            assert!(subjects.contains(
+                &"Troc : le solde de Beta & Fils <SAS> est négatif depuis 92 jours".to_owned()
+            ));
+            assert!(subjects.contains(
+                &"Troc : le solde de Beta & Fils <SAS> a dépassé la règle de retour à zéro"
+                    .to_owned()
+            ));
+            assert!(subjects.contains(
+                &"Troc: Beta & Fils <SAS>'s balance is past the return-to-zero rule".to_owned()
+            ));
+            let staff_mail = texts
+                .iter()
+                .find(|t| t.starts_with("To: staff@beta.fr") && t.contains("(92 days)"))
+                .expect("the staff's first reminder, in English");
+            assert!(
+                staff_mail.contains(&format!(
+                    "here by {}.",
+                    (since + chrono::Duration::days(365)).format("%Y-%m-%d")
+                )),
+                "{staff_mail}"
+            );
+
+            // Back above zero (Alpha buys 200,00 from Beta), the spell ends; below zero again
+            // (Beta buys 300,00, which brings Alpha back above zero): a new spell, told from
+            // its own start.
+            pay(2, &alpha, &beta, 200).await;
+            assert_eq!(since_of(&beta).await, None);
+            assert!(since_of(&alpha).await.is_some());
+            pay(3, &beta, &alpha, 300).await;
+            assert_eq!(since_of(&alpha).await, None);
+            let again = since_of(&beta).await.expect("negative again");
+            assert!(again > since);
+            let at_again = |days: i64| again.timestamp() + 1 + days * DAY;
+            assert_eq!(
+                notices::return_to_zero(&state, at_again(91)).await.unwrap(),
+                told(0, 0)
+            );
+            assert_eq!(
+                notices::return_to_zero(&state, at_again(92)).await.unwrap(),
+                told(1, 2)
+            );
+            // The rule shortened to 8 days: that spell is past it at once, told so once.
+            web::dispatch!(store.backend(), pool => {
+                sqlx::query("UPDATE console_settings SET negative_days = 8")
+                    .execute(pool).await.unwrap();
+            });
+            assert_eq!(
+                notices::return_to_zero(&state, at_again(92)).await.unwrap(),
+                told(1, 2)
+            );
+            assert_eq!(
+                notices::return_to_zero(&state, at_again(92)).await.unwrap(),
+                told(0, 0)
+            );
+            assert_eq!(steps(&beta).await, vec![1, 3, 4, 1, 4]);
+            let last: String = web::dispatch!(store.backend(), pool => {
+                sqlx::query_scalar("SELECT body FROM mail_outbox WHERE kind = 'return_to_zero' \
+                     AND to_addr = 'owner@beta.fr' ORDER BY id DESC LIMIT 1")
+                    .fetch_one(pool).await.unwrap()
+            });
+            assert!(
+                last.contains("au-delà des 8 jours de la règle du réseau"),
+                "{last}"
+            );
+            assert!(steps(&alpha).await.is_empty());
+            store.close().await;
+        }
+    }
+);
+
+story!(
+    the_accounts_due_a_reminder_are_read_oldest_first_and_bounded,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            use ledger::{AccountId, Amount, IdempotencyKey, Operation};
+            use web::store::Submission;
+            use web::zero::{self, Rule};
+            let (store, _state, alpha, beta) = crate::web_front::two_members(&url).await;
+            let gamma = crate::web_front::member(&store, 3, "Gamma", "gamma", 1_000).await;
+            // Beta, then Gamma go below zero, as if 40 and 30 days ago.
+            for (n, member, days) in [(1, &beta, 40), (2, &gamma, 30)] {
+                let op = Operation::Payment {
+                    payer: AccountId(member.account_id as u64),
+                    payee: AccountId(alpha.account_id as u64),
+                    amount: Amount::from_units(10),
+                    reference: String::new(),
+                    memo: String::new(),
+                };
+                let key = IdempotencyKey::new(format!("due-{n}")).unwrap();
+                let at = chrono::Utc::now() - chrono::Duration::days(days);
+                store
+                    .submit(Submission::new(key, op).at(at))
+                    .await
+                    .unwrap()
+                    .unwrap();
+            }
+            let now = chrono::Utc::now();
+            let rule = Rule::new(100).unwrap();
+            let read = |max: i64| {
+                let store = store.clone();
+                async move {
+                    zero::due(&store, rule, now, max)
+                        .await
+                        .unwrap()
+                        .iter()
+                        .map(|d| (d.member_id, d.told))
+                        .collect::<Vec<_>>()
+                }
+            };
+            // A quarter of 100 days is 25: both are due, the older spell first; at most `max`.
+            assert_eq!(read(2).await, vec![(beta.id, 0), (gamma.id, 0)]);
+            assert_eq!(read(1).await, vec![(beta.id, 0)]);
+            assert_eq!(read(0).await, vec![]);
+            assert_eq!(read(10_000).await.len(), 2, "clamped to the call's bound");
+            // Told of its first step, Beta is not read again until its second (50 days).
+            let beta_due = zero::due(&store, rule, now, 1).await.unwrap().remove(0);
+            zero::told(&store, beta_due.account_id, beta_due.since, 1, 0)
+                .await
+                .unwrap();
+            zero::told(&store, beta_due.account_id, beta_due.since, 1, 0)
+                .await
+                .unwrap();
+            assert_eq!(read(2).await, vec![(gamma.id, 0)]);
+            let later = now + chrono::Duration::days(10);
+            let due_later: Vec<(i64, i64)> = zero::due(&store, rule, later, 2)
+                .await
+                .unwrap()
+                .iter()
+                .map(|d| (d.member_id, d.told))
+                .collect();
+            assert_eq!(due_later, vec![(beta.id, 1), (gamma.id, 0)]);
+            store.close().await;
+        }
+    }
+);
+
+story!(
+    every_kind_of_e_mail_is_known_to_the_outbox,
+    |db: &tests::TestDb| {
+        let url = db.url().to_owned();
+        async move {
+            let (store, _state) = crate::web_front::client::state(&url).await;
+            let known: Vec<String> = web::dispatch!(store.backend(), pool => {
+                sqlx::query_scalar("SELECT kind FROM mail_kinds ORDER BY kind")
+                    .fetch_all(pool).await.unwrap()
+            });
+            let mut ours: Vec<&str> = mail::Kind::ALL.iter().map(|k| k.as_str()).collect();
+            ours.sort_unstable();
+            assert_eq!(known, ours);
+            // The outbox refuses a kind the table does not hold (migration 0044's foreign key),
+            // and takes one it does.
+            let insert = |kind: &'static str| {
+                let store = store.clone();
+                async move {
+                    web::dispatch!(store.backend(), pool => {
+                        sqlx::query("INSERT INTO mail_outbox (kind, to_addr, subject, body, \
+                                     created_at, next_attempt_at) VALUES ($1, 'a@b.fr', 'S', 'B', 0, 0)")
+                            .bind(kind).execute(pool).await.map(|_| ())
+                    })
+                }
+            };
+            assert!(insert("carrier_pigeon").await.is_err());
+            insert("return_to_zero").await.unwrap();
+            assert_eq!(outbox_count(&store, "return_to_zero").await, 1);
+            assert_eq!(outbox_count(&store, "carrier_pigeon").await, 0);
+            store.close().await;
+        }
+    }
+);

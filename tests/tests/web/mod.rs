@@ -13,6 +13,7 @@ mod news;
 mod record;
 mod setoff;
 mod trades;
+mod zero;
 
 use ledger::{Amount, FeePolicy, FundPayer, Policy};
 use web::http::AppState;

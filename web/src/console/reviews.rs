@@ -287,6 +287,9 @@ pub async fn attention_counts(
 
 /// The five lists at once, over one read of the members (the review page).
 pub struct ReviewLists {
+    /// The negative balances by the step of the return-to-zero rule their spell reached
+    /// (`crate::zero::ageing`).
+    pub ageing: Vec<crate::zero::Bucket>,
     pub near_limit: Vec<NearLimit>,
     pub near_max: Vec<NearLimit>,
     pub negative_too_long: Vec<LongNegative>,
@@ -302,7 +305,9 @@ pub async fn lists(
 ) -> ConsoleResult<ReviewLists> {
     actor.require_reader()?;
     let rows = all_rows(store).await?;
+    let rule = crate::zero::Rule::new(settings.negative_days).unwrap_or_default();
     Ok(ReviewLists {
+        ageing: crate::zero::ageing(rule, rows.iter().map(|r| &r.account), now),
         near_limit: near_limit_of(&rows, settings),
         near_max: near_max_of(&rows, settings),
         negative_too_long: negative_of(&rows, settings, now),

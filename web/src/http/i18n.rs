@@ -262,7 +262,7 @@ catalogue! {
     fund_rate => "Contribution au fonds de garantie", "Guarantee fund contribution";
     amount_per_tx_max => "Montant maximal par opération", "Largest amount per transaction";
     rules_text => "Ces règles s'appliquent à chaque échange ; la commission et la contribution sont calculées au centime près, arrondies au demi-centime supérieur.", "These rules apply to every trade; the commission and the contribution are computed to the cent, half up.";
-    reminder_negative => "Votre solde est négatif depuis plus de 90 jours : pensez à vendre pour revenir à zéro.", "Your balance has been negative for more than 90 days: sell to get back to zero.";
+    zero_title => "Retour à zéro", "Return to zero";
     reminder_near_limit => "Vous avez utilisé plus de 80 % de votre découvert autorisé.", "You have used more than 80% of your credit limit.";
     reminder_near_max => "Votre solde dépasse 80 % de votre plafond : au-delà, vous ne pourrez plus être payé. Achetez dans le réseau, ou demandez un autre plafond.", "Your balance is above 80% of your upper limit: beyond it, you cannot be paid. Buy in the network, or ask for another upper limit.";
     upper_limit => "Plafond", "Upper limit";
@@ -279,6 +279,65 @@ catalogue! {
 }
 
 impl Tr {
+    /// The dashboard's and the statement's reminder of the return-to-zero rule, for a
+    /// spell that reached a step (`crate::zero`).
+    pub fn reminder_return_to_zero(
+        &self,
+        spell: &crate::zero::Spell,
+        rule: crate::zero::Rule,
+    ) -> String {
+        use crate::zero::Past;
+        let days = spell.days;
+        let rule_days = rule.days();
+        match (self.lang, spell.past()) {
+            (Lang::Fr, Past::Within) => format!(
+                "Votre solde est négatif depuis {days} jours : la règle du réseau demande d'y \
+                 revenir à zéro en {rule_days} jours, soit avant le {}. Vendez aux membres \
+                 pour revenir à zéro.",
+                spell.deadline.format("%d/%m/%Y")
+            ),
+            (Lang::Fr, Past::Beyond) => format!(
+                "Votre solde est négatif depuis {days} jours, au-delà des {rule_days} jours de \
+                 la règle du réseau : le gestionnaire du réseau va revoir votre compte avec \
+                 vous. Vendez aux membres pour revenir à zéro."
+            ),
+            (Lang::En, Past::Within) => format!(
+                "Your balance has been negative for {days} days: the network's rule asks you to \
+                 bring it back to zero within {rule_days} days, by {}. Sell to members to get \
+                 back to zero.",
+                spell.deadline.format("%Y-%m-%d")
+            ),
+            (Lang::En, Past::Beyond) => format!(
+                "Your balance has been negative for {days} days, past the network's rule of \
+                 {rule_days} days: the network's manager will review your account with you. \
+                 Sell to members to get back to zero."
+            ),
+        }
+    }
+
+    /// The return-to-zero rule as `/rules` states it.
+    pub fn zero_rule(&self, rule: crate::zero::Rule) -> String {
+        let [first, second, third, past] = [1, 2, 3, 4].map(|s| rule.step_days(s));
+        let days = rule.days();
+        match self.lang {
+            Lang::Fr => format!(
+                "Un solde négatif revient à zéro en {days} jours : le crédit d'un membre lui \
+                 est avancé par les autres, il le rembourse en leur vendant ses biens et \
+                 services. Un rappel est envoyé par e-mail après {first}, {second} et {third} \
+                 jours de solde négatif ; à partir de {past} jours, le gestionnaire du réseau \
+                 revoit le compte avec le membre (sa limite de crédit, la façon de revenir à \
+                 zéro)."
+            ),
+            Lang::En => format!(
+                "A negative balance comes back to zero within {days} days: a member's credit \
+                 is advanced by the others, and it repays it by selling them its goods and \
+                 services. A reminder is e-mailed after {first}, {second} and {third} days of \
+                 negative balance; from {past} days, the network's manager reviews the account \
+                 with the member (its credit limit, how to come back to zero)."
+            ),
+        }
+    }
+
     pub fn tx_kind(&self, kind: ledger::TxKind) -> &'static str {
         use ledger::TxKind::*;
         let fr = self.lang == Lang::Fr;

@@ -278,7 +278,9 @@ async fn dashboard(State(state): State<AppState>, auth: MemberReader) -> AppResu
         .collect();
     mark_lines(&state, auth.member.id, &mut recent).await?;
     let requests = trade::requests_to_pay(&state, &auth.member, t, 5).await?;
-    let mut reminders = balance_reminders(t, &account, Utc::now());
+    let now = Utc::now();
+    let rule = return_to_zero_rule(&state, &account, now).await?;
+    let mut reminders = balance_reminders(t, &account, rule, now);
     // Orders to deliver and, for the owner, its staff's payments to approve: one read.
     let waiting = crate::trade::waiting(&state.store, auth.member.id).await?;
     if waiting.deliveries > 0 {
@@ -951,19 +953,19 @@ async fn history_csv(
 }
 
 /// What a company's balance calls for, in words (its dashboard and its monthly statement
-/// by e-mail say the same): negative for more than 90 days (sell to get back to zero), more
+/// by e-mail say the same): negative long enough to reach a step of the network's
+/// return-to-zero rule (`crate::zero`: from a quarter of it; sell to get back to zero), more
 /// than 80 % of its credit limit used, a balance above 80 % of its upper limit (buy, or ask
 /// for another: beyond it, nobody can pay it).
 pub(crate) fn balance_reminders(
     t: Tr,
     account: &ledger::Account,
+    rule: crate::zero::Rule,
     now: DateTime<Utc>,
 ) -> Vec<String> {
     let mut reminders = Vec::new();
-    if let Some(since) = account.negative_since() {
-        if now - since > chrono::Duration::days(90) {
-            reminders.push(t.reminder_negative().to_owned());
-        }
+    if let Some(spell) = crate::zero::spell(rule, account, now).filter(|s| s.step > 0) {
+        reminders.push(t.reminder_return_to_zero(&spell, rule));
     }
     let limit = account.credit_limit().minor();
     if limit > 0 && -account.balance().minor() * 10 > limit * 8 {
@@ -976,6 +978,25 @@ pub(crate) fn balance_reminders(
         }
     }
     reminders
+}
+
+/// The network's return-to-zero rule for `account`'s reminders, read only when its balance
+/// has been below zero for a day or more: no step of any rule falls earlier (a quarter of
+/// the shortest rule, one day, rounded up), so a younger spell is reminded of nothing
+/// whatever the rule.
+async fn return_to_zero_rule(
+    state: &AppState,
+    account: &ledger::Account,
+    now: DateTime<Utc>,
+) -> AppResult<crate::zero::Rule> {
+    let old = account
+        .negative_since()
+        .is_some_and(|since| now - since >= chrono::Duration::days(1));
+    if old && account.balance().is_negative() {
+        Ok(crate::zero::rule(&state.store).await?)
+    } else {
+        Ok(crate::zero::Rule::default())
+    }
 }
 
 #[derive(Deserialize)]
@@ -1063,6 +1084,8 @@ struct RulesTemplate {
     upcoming: Vec<super::network::VersionView>,
     /// Who the network requires two-step login of.
     two_step: &'static str,
+    /// The return-to-zero rule, in words.
+    return_to_zero: String,
 }
 
 /// Basis points as a percentage: 250 → « 2,50 % ».
@@ -1078,7 +1101,9 @@ async fn rules(State(state): State<AppState>, ctx: super::session::Ctx) -> AppRe
     let policy = schedule.in_force.record.version.policy;
     let fees = policy.fees;
     let two_step = crate::totp::rule(&state.store).await?;
+    let zero = crate::zero::rule(&state.store).await?;
     page(RulesTemplate {
+        return_to_zero: t.zero_rule(zero),
         two_step: super::console::two_step::rule_text(t, two_step),
         in_force_since: schedule
             .in_force

@@ -9,7 +9,9 @@
 //! company's account (its limits, a request for a limit declined, a freeze: to its owner)
 //! or to the network's fees (to every owner); a weekly e-mail of the new listings that
 //! could interest a company (to its owner and staff); the monthly statement of a company's
-//! account (to its owner and accountant); to the network's managers, what members and
+//! account (to its owner and accountant); reminders of the network's return-to-zero rule
+//! to a company whose balance stays below zero (to its owner and staff, `crate::zero`);
+//! to the network's managers, what members and
 //! applicants ask of them (applications, limit requests, disputes, departures). Each user
 //! chooses on `/account` (or `PUT /api/v1/me/notices`) which of four kinds to receive
 //! (`people::MailKind`: the notices, the digest of payments, the new listings, the
@@ -674,6 +676,79 @@ pub(crate) async fn setoff_ran(
     Ok(queued)
 }
 
+/// A day as the notices write it: « 07/12/2026 » or "2026-12-07".
+fn day_text(lang: Lang, time: DateTime<Utc>) -> String {
+    let format = match lang {
+        Lang::Fr => "%d/%m/%Y",
+        Lang::En => "%Y-%m-%d",
+    };
+    time.format(format).to_string()
+}
+
+/// Reminds the owner and staff of each company whose balance has been below zero long
+/// enough to reach a step of the network's return-to-zero rule (`crate::zero`: a quarter,
+/// a half, three quarters of the rule, then past it) that they were not told of: once per
+/// step and spell (`negative_notices`, migration 0044; the e-mail's key
+/// `return-to-zero:{account}:{since, in µs}:{step}` keeps a crash between the two from sending it
+/// twice), the last step reached only (a spell that reached two at once, the rule having
+/// been shortened, is told of the later one), at most [`crate::zero::NOTICES_PER_CALL`]
+/// companies a call, the oldest spells first. Run by the housekeeping; nothing when the
+/// server sends no e-mail.
+pub async fn return_to_zero(state: &AppState, now: i64) -> StoreResult<Told> {
+    use crate::zero;
+    if state.mail.is_none() {
+        return Ok(Told::default());
+    }
+    let now_time = DateTime::from_timestamp(now, 0).unwrap_or_default();
+    let rule = zero::rule(&state.store).await?;
+    let market = format!("{}/market/for-you", state.config.base_url());
+    let dashboard = format!("{}/dashboard", state.config.base_url());
+    let mut told = Told::default();
+    for due in zero::due(&state.store, rule, now_time, zero::NOTICES_PER_CALL).await? {
+        let days = (now_time - due.since).num_days();
+        let step = rule.step_of(days);
+        // `due` reads only the spells past a step they were not told of.
+        assert!(
+            step > due.told,
+            "account {} told of step {step}",
+            due.account_id
+        );
+        let key = format!(
+            "return-to-zero:{}:{}:{step}",
+            due.account_id,
+            due.since.timestamp_micros()
+        );
+        told.queued += notify(
+            state,
+            due.member_id,
+            &[Role::Owner, Role::Staff],
+            MailKind::Notices,
+            &key,
+            |lang, to| {
+                let balance = lang.amount(due.balance);
+                let since = day_text(lang, due.since);
+                let deadline = day_text(lang, rule.deadline(due.since));
+                let mail = crate::mail::ZeroMail {
+                    company: &due.company,
+                    balance: &balance,
+                    since: &since,
+                    days,
+                    rule_days: rule.days(),
+                    deadline: &deadline,
+                    past: zero::Past::of_step(step),
+                    market: &market,
+                    dashboard: &dashboard,
+                };
+                crate::mail::return_to_zero(lang, to, &mail)
+            },
+        )
+        .await?;
+        zero::told(&state.store, due.account_id, due.since, step, now).await?;
+        told.items += 1;
+    }
+    Ok(told)
+}
+
 /// Tells the companies of each dispute that closed how it ended (withdrawn: the payee;
 /// refunded: the payer; reversed or dismissed by the manager: both), once
 /// (`disputes.closed_noticed_at`), at most [`FOLLOW_UPS_PER_CALL`] a call, none more than
@@ -1013,7 +1088,8 @@ impl Mark {
 
 /// Queues what the housekeeping e-mails at `now` (the digest of payments received, the
 /// weekly new listings, the follow-ups of requests, the managers' e-mail, closed disputes,
-/// expired orders and those expiring soon, the monthly statements, the notices of the network's actions), logging
+/// expired orders and those expiring soon, the monthly statements, the notices of the
+/// network's actions, the reminders of the return-to-zero rule), logging
 /// what it queued and what failed: one failure does not stop the others.
 pub async fn run_due(state: &AppState, now: i64) {
     report(
@@ -1053,6 +1129,11 @@ pub async fn run_due(state: &AppState, now: i64) {
     report(
         "notices of the network's actions",
         network_actions(state).await,
+        |d| d.queued,
+    );
+    report(
+        "reminders of the return-to-zero rule",
+        return_to_zero(state, now).await,
         |d| d.queued,
     );
 }
@@ -1611,6 +1692,7 @@ pub async fn monthly_statements(state: &AppState, now: i64) -> StoreResult<State
     let first = from_time.date_naive();
     let month_key = first.format("%Y-%m").to_string();
     let link = format!("{}/statement?month={month_key}", state.config.base_url());
+    let rule = crate::zero::rule(&state.store).await?;
     let mut queued = StatementsQueued {
         from,
         until,
@@ -1650,7 +1732,12 @@ pub async fn monthly_statements(state: &AppState, now: i64) -> StoreResult<State
                 let reminders = if closed {
                     Vec::new()
                 } else {
-                    super::money::balance_reminders(super::i18n::Tr { lang }, account, now_time)
+                    super::money::balance_reminders(
+                        super::i18n::Tr { lang },
+                        account,
+                        rule,
+                        now_time,
+                    )
                 };
                 let max_balance = account.max_balance().map(|m| lang.amount(m));
                 crate::mail::statement(

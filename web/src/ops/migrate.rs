@@ -676,6 +676,12 @@ pub const TABLES: &[Table] = &[
         ),
         "id",
     ),
+    // The kinds of e-mail (migration 0044), seeded by the migrations: replaced by the
+    // source's before the outbox that refers to them.
+    Table {
+        rows: Rows::SeededDefaults,
+        ..table("mail_kinds", &["kind"], &[col("kind", Text)])
+    },
     identity(
         table(
             "mail_outbox",
@@ -805,6 +811,16 @@ pub const TABLES: &[Table] = &[
             col("run_id", Int),
             col("invoice_id", Int),
             col("amount_minor", Int),
+        ],
+    ),
+    table(
+        "negative_notices",
+        &["account_id", "negative_since", "step"],
+        &[
+            col("account_id", Int),
+            col("negative_since", Time),
+            col("step", Int),
+            col("noticed_at", Int),
         ],
     ),
     table(

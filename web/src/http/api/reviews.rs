@@ -133,10 +133,33 @@ pub struct LeavingItem {
     pub remaining: super::departures::RemainingItem,
 }
 
+/// The members whose negative spell reached one step of the return-to-zero rule (from a
+/// quarter of `negative_days` to past it) and not the next, and what they owe.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgeingBucket {
+    /// 0: not reminded yet; 1 to 3: reminded at a quarter, a half, three quarters of the
+    /// rule; 4: past it.
+    #[schema(minimum = 0, maximum = 4)]
+    pub step: i64,
+    /// The first full day negative of the step.
+    pub from_days: i64,
+    /// The last one; absent for the last step.
+    pub to_days: Option<i64>,
+    pub members: i64,
+    /// Their balances below zero, as a positive amount.
+    pub debt: String,
+    /// Their share of the members' debt, in basis points.
+    #[schema(minimum = 0, maximum = 10000)]
+    pub share_bp: i64,
+}
+
 /// The review lists (each at most 500 members; 200 leaving) and the settings they use.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReviewLists {
     pub settings: ReviewSettings,
+    /// The members' negative balances by the time they have been negative, in the steps of
+    /// the return-to-zero rule (five buckets, step 0 to 4).
+    pub ageing: Vec<AgeingBucket>,
     /// Most used first.
     pub near_limit: Vec<NearLimitItem>,
     /// Members whose balance is at least `near_limit_pct` % of their upper limit; fullest
@@ -166,6 +189,18 @@ pub async fn lists(State(state): State<AppState>, auth: ApiAuth) -> ApiResult<Js
     let leaving = crate::console::departures::leaving(&state.store, &actor).await?;
     Ok(Json(ReviewLists {
         settings: settings.into(),
+        ageing: lists
+            .ageing
+            .iter()
+            .map(|b| AgeingBucket {
+                step: b.step,
+                from_days: b.from_days,
+                to_days: b.to_days,
+                members: b.members,
+                debt: money(b.debt),
+                share_bp: b.share_bp,
+            })
+            .collect(),
         near_limit: lists
             .near_limit
             .iter()

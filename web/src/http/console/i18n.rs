@@ -111,6 +111,15 @@ catalogue! {
     con_used => "Utilisé", "Used";
     con_negative_long => "Membres négatifs depuis trop longtemps", "Members negative for too long";
     con_negative_since => "Négatif depuis", "Negative since";
+    con_ageing => "Ancienneté des soldes négatifs", "Ageing of the negative balances";
+    con_ageing_text => "Les membres dont le solde est négatif, selon le temps depuis lequel il l'est, aux étapes de la règle de retour à zéro : un rappel leur est envoyé par e-mail au quart, à la moitié et aux trois quarts de la règle, et un dernier au-delà.", "The members whose balance is negative, by how long it has been, in the steps of the return-to-zero rule: they are reminded by e-mail at a quarter, a half and three quarters of the rule, and once more past it.";
+    con_ageing_days => "Négatif depuis (jours)", "Negative for (days)";
+    con_ageing_step => "Étape", "Step";
+    con_ageing_members => "Membres", "Members";
+    con_ageing_debt => "Dette", "Debt";
+    con_ageing_share => "Part de la dette", "Share of the debt";
+    con_ageing_step_none => "pas encore de rappel", "no reminder yet";
+    con_ageing_step_past => "au-delà de la règle", "past the rule";
     con_days => "Jours", "Days";
     con_growing => "Soldes positifs toujours en hausse (ils doivent acheter)", "Positive balances that keep growing (they need to buy)";
     con_growth_balances => "Soldes aux points de contrôle", "Balances at the checkpoints";

@@ -54,11 +54,45 @@ fn leaving_line(t: Tr, l: &crate::console::departures::Leaving) -> Line {
     line_of(t, &l.member, &l.account, detail)
 }
 
+/// A row of the ageing of the negative balances.
+pub struct AgeingLine {
+    step: String,
+    days: String,
+    members: i64,
+    debt: String,
+    share: String,
+}
+
+fn ageing_line(t: Tr, b: &crate::zero::Bucket) -> AgeingLine {
+    let step = match b.step {
+        0 => t.con_ageing_step_none().to_owned(),
+        crate::zero::STEPS => format!("{} · {}", b.step, t.con_ageing_step_past()),
+        _ => format!("{} · {} / 4", b.step, b.step),
+    };
+    let days = match b.to_days {
+        Some(to) if to < b.from_days => "–".to_owned(),
+        Some(to) => format!("{} – {to}", b.from_days),
+        None => format!("≥ {}", b.from_days),
+    };
+    let share = ledger::Amount::from_minor(b.share_bp).to_french();
+    AgeingLine {
+        step,
+        days,
+        members: b.members,
+        debt: t.lang.amount(b.debt),
+        share: match t.lang {
+            crate::http::i18n::Lang::Fr => format!("{share} %"),
+            crate::http::i18n::Lang::En => format!("{}%", share.replace(',', ".")),
+        },
+    }
+}
+
 #[derive(Template)]
 #[template(path = "console/reviews.html")]
 struct ReviewsTemplate {
     c: Chrome,
     settings: Settings,
+    ageing: Vec<AgeingLine>,
     near: Vec<Line>,
     near_max: Vec<Line>,
     /// Members that gave notice and are not closed yet.
@@ -79,6 +113,7 @@ async fn draw(state: &AppState, auth: &Auth, failure: Option<ConsoleError>) -> A
     let lists = reviews::lists(store, &actor, &settings, now)
         .await
         .map_err(page_error)?;
+    let ageing = lists.ageing.iter().map(|b| ageing_line(t, b)).collect();
     let near = lists
         .near_limit
         .iter()
@@ -147,6 +182,7 @@ async fn draw(state: &AppState, auth: &Auth, failure: Option<ConsoleError>) -> A
     let response = page(ReviewsTemplate {
         c: auth.chrome(),
         settings,
+        ageing,
         near,
         near_max,
         leaving,
