@@ -58,7 +58,7 @@ story!(tokens_scopes_and_accounts, |db: &tests::TestDb| {
                 "id": alpha.account_id, "member_id": alpha.id, "kind": "member",
                 "balance": "0.00", "credit_limit": "1000.00", "max_balance": null,
                 "pending": "0.00", "available": "1000.00", "receivable": null,
-                "status": "active",
+                "status": "active", "negative_since": null,
             })
         );
         // Another member's account and a missing one: the same 404.

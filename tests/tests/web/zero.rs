@@ -140,8 +140,35 @@ story!(
                 ])
             );
 
+            // The API: the rule, and when each account's spell began.
+            let beta_read = crate::api::token(&store, "owner@beta.fr", Scope::Read).await;
+            let rules = api
+                .get("/api/v1/rules", &beta_read)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(
+                rules["return_to_zero"],
+                json!({"days": 365, "reminder_days": [92, 183, 274], "past_days": 366})
+            );
+            let account = api
+                .get(&format!("/api/v1/accounts/{}", beta.account_id), &beta_read)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(
+                account["negative_since"],
+                beta_since.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+            );
+            let account = api
+                .get(
+                    &format!("/api/v1/accounts/{}", alpha.account_id),
+                    &accountant,
+                )
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(account["negative_since"], serde_json::Value::Null);
+
             // A stricter rule (40 days): Beta is past it, Delta at its first step (10 days),
-            // the pages say so.
+            // the pages and the API say so.
             let manage = crate::api::token(&store, "gestion@troc.fr", Scope::Manage).await;
             api.put(
                 "/api/v1/reviews/settings",
@@ -166,6 +193,14 @@ story!(
              revenir à zéro en 40 jours, soit avant le {}.",
                 (delta_since + Duration::days(40)).format("%d/%m/%Y")
             ));
+            let rules = api
+                .get("/api/v1/rules", &beta_read)
+                .await
+                .ok(StatusCode::OK);
+            assert_eq!(
+                rules["return_to_zero"],
+                json!({"days": 40, "reminder_days": [10, 20, 30], "past_days": 41})
+            );
             let stated = section(&a.get("/rules").await.body, "rules-return-to-zero");
             assert!(
                 stated.contains("en 40 jours") && stated.contains("après 10, 20 et 30 jours"),

@@ -206,6 +206,10 @@ pub struct AccountBody {
     pub receivable: Option<String>,
     /// `active`, `frozen` or `closed`.
     pub status: String,
+    /// When the balance last went below zero (RFC 3339); absent when it is not below zero.
+    /// The network's return-to-zero rule (`GET /api/v1/rules`) counts from it.
+    #[schema(example = "2026-09-01T10:00:00Z")]
+    pub negative_since: Option<String>,
 }
 
 pub fn account_body(account: &Account, member_id: Option<i64>) -> AccountBody {
@@ -220,6 +224,11 @@ pub fn account_body(account: &Account, member_id: Option<i64>) -> AccountBody {
         available: account.available().map(money),
         receivable: account.receivable().map(money),
         status: account.status().as_str().to_owned(),
+        negative_since: account
+            .balance()
+            .is_negative()
+            .then(|| account.negative_since().map(time))
+            .flatten(),
     }
 }
 

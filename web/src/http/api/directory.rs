@@ -127,6 +127,21 @@ pub struct RulesVersion {
 pub struct RulesBody {
     pub in_force: RulesVersion,
     pub upcoming: Vec<RulesVersion>,
+    pub return_to_zero: ReturnToZeroRule,
+}
+
+/// The network's return-to-zero rule (docs/web.md, "Return to zero").
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReturnToZeroRule {
+    /// A negative balance comes back to zero within this many days, 1 to 3 650.
+    #[schema(minimum = 1, maximum = 3650)]
+    pub days: i64,
+    /// The full days of a negative spell at which its company is reminded (a quarter, a
+    /// half, three quarters of the rule).
+    pub reminder_days: Vec<i64>,
+    /// From this many full days negative, the spell is past the rule: the network's manager
+    /// reviews the account.
+    pub past_days: i64,
 }
 
 fn rules_version(record: &PolicyRecord) -> RulesVersion {
@@ -150,7 +165,8 @@ fn rules_version(record: &PolicyRecord) -> RulesVersion {
     }
 }
 
-/// The network's fee rules: what every member pays, and what is announced.
+/// The network's fee rules: what every member pays, and what is announced; and its
+/// return-to-zero rule.
 #[utoipa::path(get, path = "/api/v1/rules", tag = "directory",
     responses(
         (status = 200, description = "The rules in force and the announced changes", body = RulesBody),
@@ -158,7 +174,13 @@ fn rules_version(record: &PolicyRecord) -> RulesVersion {
     security(("bearer" = [])))]
 pub async fn rules(State(state): State<AppState>, _auth: ApiAuth) -> ApiResult<Json<RulesBody>> {
     let rules = fees::rules(&state.store, Utc::now()).await?;
+    let zero = crate::zero::rule(&state.store).await?;
     Ok(Json(RulesBody {
+        return_to_zero: ReturnToZeroRule {
+            days: zero.days(),
+            reminder_days: (1..crate::zero::STEPS).map(|s| zero.step_days(s)).collect(),
+            past_days: zero.step_days(crate::zero::STEPS),
+        },
         in_force: rules_version(&rules.in_force.record),
         upcoming: rules
             .upcoming
