@@ -1481,6 +1481,82 @@ pub fn return_to_zero(lang: Lang, to: &str, mail: &ZeroMail<'_>) -> Result<Mail,
     with_footer(Kind::ReturnToZero, lang, to, &subject, &body)
 }
 
+/// A company whose negative spell passed the network's return-to-zero rule, as the
+/// managers' e-mail lists it: its name, the full days negative, its balance (formatted) and
+/// its page in the console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PastRuleLine {
+    pub company: String,
+    pub days: i64,
+    pub balance: String,
+    pub link: String,
+}
+
+/// Tells a network manager which companies' spells passed the return-to-zero rule of
+/// `rule_days` days (`lines`, and `more` not listed), to review at `reviews`.
+pub fn return_to_zero_managers(
+    lang: Lang,
+    to: &str,
+    lines: &[PastRuleLine],
+    more: i64,
+    rule_days: i64,
+    reviews: &str,
+) -> Result<Mail, MailError> {
+    let count = lines.len() as i64 + more;
+    let mut listed = String::new();
+    for line in lines {
+        let PastRuleLine {
+            company,
+            days,
+            balance,
+            link,
+        } = line;
+        let text = match lang {
+            Lang::Fr => format!("{company} : négatif depuis {days} jours, solde {balance}"),
+            Lang::En => format!("{company}: negative for {days} days, balance {balance}"),
+        };
+        listed.push_str(&format!("- {text}\n  {link}\n"));
+    }
+    if more > 0 {
+        listed.push_str(&match lang {
+            Lang::Fr => format!("- et {more} de plus\n"),
+            Lang::En => format!("- and {more} more\n"),
+        });
+    }
+    let (subject, body) = match lang {
+        Lang::Fr => {
+            let what = if count == 1 {
+                "1 membre a dépassé la règle de retour à zéro".to_owned()
+            } else {
+                format!("{count} membres ont dépassé la règle de retour à zéro")
+            };
+            (
+                format!("Troc : {what}"),
+                format!(
+                    "Bonjour,\n\n{what} ({rule_days} jours) ; chacun en a été averti et sait que \
+                     vous allez revoir son compte avec lui.\n\n{listed}\nLes listes de \
+                     revue :\n\n{reviews}"
+                ),
+            )
+        }
+        Lang::En => {
+            let what = if count == 1 {
+                "1 member is past the return-to-zero rule".to_owned()
+            } else {
+                format!("{count} members are past the return-to-zero rule")
+            };
+            (
+                format!("Troc: {what}"),
+                format!(
+                    "Hello,\n\n{what} ({rule_days} days); each was told and knows you will \
+                     review its account with it.\n\n{listed}\nThe review lists:\n\n{reviews}"
+                ),
+            )
+        }
+    };
+    with_footer(Kind::ReturnToZero, lang, to, &subject, &body)
+}
+
 /// What a set-off run cancelled on a company's invoices: `amount` (formatted) on those it is
 /// owed, and as much on those it owes (a set-off leaves its position unchanged), over
 /// `invoices` of them; the detail at `link`.
@@ -1988,6 +2064,42 @@ pub fn statement(lang: Lang, to: &str, mail: &StatementMail<'_>) -> Result<Mail,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_managers_list_of_companies_past_the_rule_counts_what_it_does_not_list() {
+        let line = |n: i64| PastRuleLine {
+            company: format!("C{n}"),
+            days: 400 + n,
+            balance: "-1,00".into(),
+            link: format!("https://t/admin/members/{n}"),
+        };
+        let lines: Vec<PastRuleLine> = (1..=20).map(line).collect();
+        let full =
+            return_to_zero_managers(Lang::Fr, "g@t.fr", &lines, 0, 365, "https://t/r").unwrap();
+        assert_eq!(
+            full.subject(),
+            "Troc : 20 membres ont dépassé la règle de retour à zéro"
+        );
+        assert_eq!(full.body().matches("\n- C").count(), 20);
+        assert!(full
+            .body()
+            .contains("- C20 : négatif depuis 420 jours, solde -1,00\n"));
+        assert!(!full.body().contains("de plus"));
+        let over =
+            return_to_zero_managers(Lang::En, "g@t.fr", &lines, 1, 365, "https://t/r").unwrap();
+        assert_eq!(
+            over.subject(),
+            "Troc: 21 members are past the return-to-zero rule"
+        );
+        assert!(over.body().contains("- and 1 more\n"));
+        let one =
+            return_to_zero_managers(Lang::Fr, "g@t.fr", &lines[..1], 0, 30, "https://t/r").unwrap();
+        assert_eq!(
+            one.subject(),
+            "Troc : 1 membre a dépassé la règle de retour à zéro"
+        );
+        assert!(one.body().contains("(30 jours)"));
+    }
 
     #[test]
     fn two_step_changes_say_who_turned_it_off() {

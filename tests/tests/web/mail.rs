@@ -2668,6 +2668,9 @@ story!(
                 .unwrap()
                 .unwrap();
             people::set_lang(&store, staff.id, "en").await.unwrap();
+            // The network's manager (gestion@) hears of the companies past the rule; its
+            // accountant (compta@) does not.
+            crate::api::staff(&store).await;
             let pay = |n: u32, payer: &people::Member, payee: &people::Member, units: i64| {
                 let op = Operation::Payment {
                     payer: AccountId(payer.account_id as u64),
@@ -2752,24 +2755,43 @@ story!(
                 told(0, 0)
             );
             assert_eq!(steps(&beta).await, vec![1, 3]);
-            // Past the rule (366 days), once; then nothing more, however long.
+            // Past the rule (366 days), once, and the manager; then nothing more, however long.
             assert_eq!(
                 notices::return_to_zero(&state, at(366)).await.unwrap(),
-                told(1, 2)
+                told(1, 3)
             );
             assert_eq!(
                 notices::return_to_zero(&state, at(5_000)).await.unwrap(),
                 told(0, 0)
             );
             assert_eq!(steps(&beta).await, vec![1, 3, 4]);
-            assert_eq!(outbox_count(&store, "return_to_zero").await, 6);
+            assert_eq!(outbox_count(&store, "return_to_zero").await, 7);
 
             mail::run_round(&store, &mailer, people::now_unix())
                 .await
                 .unwrap();
             let texts = addressed_texts(&sink);
-            assert_eq!(texts.len(), 6, "{texts:?}");
-            assert!(texts.iter().all(|t| t.contains("beta.fr")), "{texts:?}");
+            assert_eq!(texts.len(), 7, "{texts:?}");
+            let manager: Vec<&String> = texts
+                .iter()
+                .filter(|t| t.starts_with("To: gestion@troc.fr"))
+                .collect();
+            assert_eq!(manager.len(), 1, "{texts:?}");
+            for text in [
+                "1 membre a dépassé la règle de retour à zéro (365 jours)",
+                "- Beta & Fils <SAS> : négatif depuis 366 jours, solde -101,00\n",
+                &format!("  http://troc.test/admin/members/{}\n", beta.id),
+                "http://troc.test/admin/reviews#negative-long",
+            ] {
+                assert!(manager[0].contains(text), "{text} in {}", manager[0]);
+            }
+            assert!(
+                texts
+                    .iter()
+                    .filter(|t| !t.starts_with("To: gestion@troc.fr"))
+                    .all(|t| t.contains("beta.fr")),
+                "{texts:?}"
+            );
             let owner: Vec<&String> = texts
                 .iter()
                 .filter(|t| t.starts_with("To: owner@beta.fr"))
@@ -2849,7 +2871,7 @@ story!(
             });
             assert_eq!(
                 notices::return_to_zero(&state, at_again(92)).await.unwrap(),
-                told(1, 2)
+                told(1, 3)
             );
             assert_eq!(
                 notices::return_to_zero(&state, at_again(92)).await.unwrap(),

@@ -692,8 +692,9 @@ fn day_text(lang: Lang, time: DateTime<Utc>) -> String {
 /// `return-to-zero:{account}:{since, in µs}:{step}` keeps a crash between the two from sending it
 /// twice), the last step reached only (a spell that reached two at once, the rule having
 /// been shortened, is told of the later one), at most [`crate::zero::NOTICES_PER_CALL`]
-/// companies a call, the oldest spells first. Run by the housekeeping; nothing when the
-/// server sends no e-mail.
+/// companies a call, the oldest spells first. The companies past the rule in a call are
+/// also listed in one e-mail to the network's managers ([`past_rule_to_managers`]). Run by
+/// the housekeeping; nothing when the server sends no e-mail.
 pub async fn return_to_zero(state: &AppState, now: i64) -> StoreResult<Told> {
     use crate::zero;
     if state.mail.is_none() {
@@ -704,6 +705,8 @@ pub async fn return_to_zero(state: &AppState, now: i64) -> StoreResult<Told> {
     let market = format!("{}/market/for-you", state.config.base_url());
     let dashboard = format!("{}/dashboard", state.config.base_url());
     let mut told = Told::default();
+    // The companies past the rule in this call, for the managers' e-mail.
+    let mut past = Vec::new();
     for due in zero::due(&state.store, rule, now_time, zero::NOTICES_PER_CALL).await? {
         let days = (now_time - due.since).num_days();
         let step = rule.step_of(days);
@@ -743,10 +746,60 @@ pub async fn return_to_zero(state: &AppState, now: i64) -> StoreResult<Told> {
             },
         )
         .await?;
-        zero::told(&state.store, due.account_id, due.since, step, now).await?;
+        if zero::Past::of_step(step) == zero::Past::Beyond {
+            past.push((due, days));
+        } else {
+            zero::told(&state.store, due.account_id, due.since, step, now).await?;
+        }
         told.items += 1;
     }
+    if !past.is_empty() {
+        told.queued += past_rule_to_managers(state, rule, &past).await?;
+        // Marked after the managers' e-mail: a process stopped in between tells them again
+        // under the same key, which the outbox keeps once.
+        for (due, _) in &past {
+            zero::told(&state.store, due.account_id, due.since, zero::STEPS, now).await?;
+        }
+    }
     Ok(told)
+}
+
+/// Tells the network's managers (those who get notices, at most [`INBOX_RECIPIENTS_MAX`]) of
+/// the companies whose spell passed the return-to-zero rule in one call (at most
+/// [`INBOX_LINES_MAX`] listed, the others counted), once: the key names the first company
+/// and spell of the list and how many it holds. Returns the e-mails queued.
+async fn past_rule_to_managers(
+    state: &AppState,
+    rule: crate::zero::Rule,
+    past: &[(crate::zero::Due, i64)],
+) -> StoreResult<u64> {
+    let Some((first, _)) = past.first() else {
+        return Ok(0);
+    };
+    let managers = people::managers_with_notices(&state.store, INBOX_RECIPIENTS_MAX).await?;
+    let base = state.config.base_url();
+    let key = format!(
+        "return-to-zero-managers:{}:{}:{}",
+        first.account_id,
+        first.since.timestamp_micros(),
+        past.len()
+    );
+    let reviews = format!("{base}/admin/reviews#negative-long");
+    let more = past.len().saturating_sub(INBOX_LINES_MAX) as i64;
+    notify_users(state, &managers, &key, |lang, to| {
+        let lines: Vec<crate::mail::PastRuleLine> = past
+            .iter()
+            .take(INBOX_LINES_MAX)
+            .map(|(due, days)| crate::mail::PastRuleLine {
+                company: shortened(&due.company),
+                days: *days,
+                balance: lang.amount(due.balance),
+                link: format!("{base}/admin/members/{}", due.member_id),
+            })
+            .collect();
+        crate::mail::return_to_zero_managers(lang, to, &lines, more, rule.days(), &reviews)
+    })
+    .await
 }
 
 /// Tells the companies of each dispute that closed how it ended (withdrawn: the payee;
