@@ -1089,7 +1089,7 @@ struct RulesTemplate {
 }
 
 /// Basis points as a percentage: 250 → « 2,50 % ».
-fn percent(lang: Lang, bp: u32) -> String {
+pub(crate) fn percent(lang: Lang, bp: u32) -> String {
     format!("{} %", lang.amount(Amount::from_minor(i64::from(bp))))
 }
 

@@ -74,16 +74,12 @@ fn ageing_line(t: Tr, b: &crate::zero::Bucket) -> AgeingLine {
         Some(to) => format!("{} – {to}", b.from_days),
         None => format!("≥ {}", b.from_days),
     };
-    let share = ledger::Amount::from_minor(b.share_bp).to_french();
     AgeingLine {
         step,
         days,
         members: b.members,
         debt: t.lang.amount(b.debt),
-        share: match t.lang {
-            crate::http::i18n::Lang::Fr => format!("{share} %"),
-            crate::http::i18n::Lang::En => format!("{}%", share.replace(',', ".")),
-        },
+        share: crate::http::money::percent(t.lang, u32::try_from(b.share_bp).unwrap_or(0)),
     }
 }
 
