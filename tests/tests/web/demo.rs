@@ -93,7 +93,7 @@ story!(demo_seeds_an_empty_database_once, |db: &tests::TestDb| {
             .await
             .assert_contains("id=\"near-max-count\">1<");
         // The ageing of the negative balances counts every demo member below zero once.
-        let ageing = page_section(&page.body, "ageing");
+        let ageing = crate::web_front::section(&page.body, "ageing");
         let counted: usize = ageing
             .split("<tr><td>")
             .skip(1)
@@ -135,7 +135,8 @@ story!(demo_seeds_an_empty_database_once, |db: &tests::TestDb| {
             .assert_contains("Solde élevé : à dépenser dans le réseau");
         // The last member gave notice that it leaves: on the review list, counted on the
         // landing page, and reminded on its dashboard.
-        let leaving = &page_section(&manager.get("/admin/reviews").await.body, "leaving");
+        let leaving =
+            &crate::web_front::section(&manager.get("/admin/reviews").await.body, "leaving");
         let last = members.iter().max_by_key(|m| m.id).unwrap();
         assert_eq!(
             leaving.matches("href=\"/admin/members/").count(),
@@ -192,12 +193,3 @@ story!(demo_seeds_an_empty_database_once, |db: &tests::TestDb| {
         store.close().await;
     }
 });
-
-/// The `<section id="ID">` of a page, up to its end.
-fn page_section(body: &str, id: &str) -> String {
-    let start = body
-        .find(&format!("id=\"{id}\""))
-        .unwrap_or_else(|| panic!("no section {id}"));
-    let rest = &body[start..];
-    rest[..rest.find("</section>").unwrap()].to_owned()
-}

@@ -119,3 +119,12 @@ pub async fn balance(store: &Store, member: &Member) -> i64 {
         .balance()
         .minor()
 }
+
+/// The element with `id` of a page, up to the end of its `<section>` (or of the page).
+pub fn section(body: &str, id: &str) -> String {
+    let start = body
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no section {id}"));
+    let rest = &body[start..];
+    rest[..rest.find("</section>").unwrap_or(rest.len())].to_owned()
+}

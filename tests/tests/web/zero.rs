@@ -33,13 +33,15 @@ async fn pay_days_ago(store: &Store, payer: &Member, payee: &Member, units: i64,
         .unwrap();
 }
 
-/// The text of the element with `id` up to the end of its section.
-fn section(body: &str, id: &str) -> String {
-    let start = body
-        .find(&format!("id=\"{id}\""))
-        .unwrap_or_else(|| panic!("no section {id}"));
-    let rest = &body[start..];
-    rest[..rest.find("</section>").unwrap_or(rest.len())].to_owned()
+/// When `member`'s balance last went below zero.
+async fn since_of(store: &Store, member: &Member) -> chrono::DateTime<Utc> {
+    store
+        .account(AccountId(member.account_id as u64))
+        .await
+        .unwrap()
+        .unwrap()
+        .negative_since()
+        .expect("below zero")
 }
 
 story!(
@@ -56,13 +58,7 @@ story!(
             pay_days_ago(&store, &beta, &alpha, 100, 100).await;
             pay_days_ago(&store, &gamma, &alpha, 300, 400).await;
             pay_days_ago(&store, &delta, &alpha, 600, 10).await;
-            let beta_since = store
-                .account(AccountId(beta.account_id as u64))
-                .await
-                .unwrap()
-                .unwrap()
-                .negative_since()
-                .unwrap();
+            let beta_since = since_of(&store, &beta).await;
 
             let mut b = Client::new(state.clone());
             b.login("owner@beta.fr", PASSWORD).await;
@@ -97,7 +93,7 @@ story!(
 
             // The rule, stated to everyone on /rules.
             let rules = a.get("/rules").await;
-            let stated = section(&rules.body, "rules-return-to-zero");
+            let stated = crate::web_front::section(&rules.body, "rules-return-to-zero");
             for text in [
                 "Un solde négatif revient à zéro en 365 jours",
                 "après 92, 183 et 274 jours de solde négatif ; à partir de 366 jours",
@@ -109,7 +105,7 @@ story!(
             // step, Gamma past the rule; the debts with their shares of 1 010,00.
             let reviews = manager.get("/admin/reviews").await;
             assert_eq!(reviews.status, StatusCode::OK);
-            let ageing = section(&reviews.body, "ageing");
+            let ageing = crate::web_front::section(&reviews.body, "ageing");
             for row in [
                 "<tr><td>pas encore de rappel</td><td>0 – 91</td><td class=\"num\">1</td>\
              <td class=\"num\">606,00</td><td class=\"num\">60,00 %</td></tr>",
@@ -181,13 +177,7 @@ story!(
             b.get("/dashboard").await.assert_contains(
                 "Votre solde est négatif depuis 100 jours, au-delà des 40 jours de la règle",
             );
-            let delta_since = store
-                .account(AccountId(delta.account_id as u64))
-                .await
-                .unwrap()
-                .unwrap()
-                .negative_since()
-                .unwrap();
+            let delta_since = since_of(&store, &delta).await;
             d.get("/dashboard").await.assert_contains(&format!(
                 "Votre solde est négatif depuis 10 jours : la règle du réseau demande d&#39;y \
              revenir à zéro en 40 jours, soit avant le {}.",
@@ -201,12 +191,14 @@ story!(
                 rules["return_to_zero"],
                 json!({"days": 40, "reminder_days": [10, 20, 30], "past_days": 41})
             );
-            let stated = section(&a.get("/rules").await.body, "rules-return-to-zero");
+            let stated =
+                crate::web_front::section(&a.get("/rules").await.body, "rules-return-to-zero");
             assert!(
                 stated.contains("en 40 jours") && stated.contains("après 10, 20 et 30 jours"),
                 "{stated}"
             );
-            let ageing = section(&manager.get("/admin/reviews").await.body, "ageing");
+            let ageing =
+                crate::web_front::section(&manager.get("/admin/reviews").await.body, "ageing");
             assert!(
                 ageing.contains(
                     "<tr><td>4 · au-delà de la règle</td><td>≥ 41</td><td class=\"num\">2</td>\
